@@ -1,0 +1,1 @@
+"""Chat sources: where votes come from (TikTok LIVE, storyctl/HTTP, the simulated audience)."""

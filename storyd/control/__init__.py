@@ -1,0 +1,1 @@
+"""The Unix-socket control protocol, its server and the storyctl client."""

@@ -1,0 +1,174 @@
+"""The control protocol: newline-delimited JSON over a Unix socket.
+
+Theory of operation: every line a client sends is one `Envelope` — `{"v": 1, "id": N,
+"request": {"cmd": NAME, ...}}` — whose `request` is a tagged union of the request Structs
+below (tag field `cmd`). The server answers each line with exactly one `Reply` carrying the
+same id: `{"v": 1, "id": N, "ok": true, "result": ...}` or `{"v": 1, "id": N, "ok": false,
+"error": {"code": ..., "message": ...}}`. `watch` is the one streaming request: after its
+ok-reply the server sends `{"v": 1, "id": N, "event": {...}}` lines until the client closes.
+
+Lines longer than MAX_LINE bytes, undecodable JSON, unknown commands and wrong types all get
+an error reply (id null when it could not be read); the connection stays open.
+
+The web front reuses these same request types, so `GET status` and `storyctl --json status`
+return the very same object (both go through storyd.control.dispatch).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+MAX_LINE = 64 * 1024
+
+
+class _Req(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
+           tag_field="cmd"):
+    pass
+
+
+class Status(_Req, tag="status"):
+    pass
+
+
+class Themes(_Req, tag="themes"):
+    pass
+
+
+class Start(_Req, tag="start"):
+    theme: str | None = None
+    outline: str | None = None
+    language: str | None = None
+    force: bool = False
+
+
+class Vote(_Req, tag="vote"):
+    viewer: str
+    choice: str            # a–f or 1–6
+    name: str | None = None
+
+
+class Close(_Req, tag="close"):
+    pass
+
+
+class Next(_Req, tag="next"):
+    choice: str | None = None   # a–f / 1–6 forces this choice; None takes the vote winner
+
+
+class Finish(_Req, tag="finish"):
+    pass
+
+
+class End(_Req, tag="end"):
+    pass
+
+
+class RegenerateImage(_Req, tag="regenerate-image"):
+    pass
+
+
+class Memory(_Req, tag="memory"):
+    pass
+
+
+class Sessions(_Req, tag="sessions"):
+    limit: int = 20
+    offset: int = 0
+
+
+class Session(_Req, tag="session"):
+    id: int
+
+
+class TopVoters(_Req, tag="top-voters"):
+    limit: int = 10
+
+
+class ConfigShow(_Req, tag="config-show"):
+    pass
+
+
+class ConfigGet(_Req, tag="config-get"):
+    key: str
+
+
+class ConfigSet(_Req, tag="config-set"):
+    key: str
+    value: str
+
+
+class Export(_Req, tag="export"):
+    id: int
+    format: Literal["md", "html", "twee", "json"] = "md"
+
+
+class Watch(_Req, tag="watch"):
+    pass
+
+
+class AdminUrl(_Req, tag="admin-url"):
+    pass
+
+
+Request = (Status | Themes | Start | Vote | Close | Next | Finish | End | RegenerateImage
+           | Memory | Sessions | Session | TopVoters | ConfigShow | ConfigGet | ConfigSet
+           | Export | Watch | AdminUrl)
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    v: int = PROTOCOL_VERSION
+    id: int | None = None
+    request: Request
+
+
+class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    message: str
+
+
+class Reply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    v: int = PROTOCOL_VERSION
+    id: int | None = None
+    ok: bool = True
+    result: Any = None
+    error: ErrorBody | None = None
+    event: Any = None
+
+
+_encoder = msgspec.json.Encoder()
+_envelope_decoder = msgspec.json.Decoder(Envelope)
+_reply_decoder = msgspec.json.Decoder(Reply)
+
+
+def encode(obj: Any) -> bytes:
+    """One wire line (with the trailing newline)."""
+    return _encoder.encode(obj) + b"\n"
+
+
+def decode_envelope(line: bytes) -> Envelope:
+    """Raises msgspec.DecodeError / ValidationError for bad lines."""
+    return _envelope_decoder.decode(line)
+
+
+def decode_reply(line: bytes) -> Reply:
+    return _reply_decoder.decode(line)
+
+
+def parse_choice(raw: str, n_choices: int) -> int:
+    """'a'..'f' or '1'..'6' (case-insensitive, an optional '!') → 0-based index.
+
+    Raises ValueError with an operator-facing message when it is not a choice of this round.
+    """
+    s = raw.strip().lower().lstrip("!")
+    if len(s) == 1 and "a" <= s <= "f":
+        idx = ord(s) - ord("a")
+    elif s.isdigit() and 1 <= int(s) <= 6:
+        idx = int(s) - 1
+    else:
+        raise ValueError(f"'{raw}' is not a choice: use a letter a–f or a number 1–6")
+    if idx >= n_choices:
+        raise ValueError(f"choice '{raw}' does not exist: this round has {n_choices} choices")
+    return idx

@@ -1,0 +1,1 @@
+"""The pure core: no trio, no I/O, time passed in. Everything that decides lives here."""

@@ -1,0 +1,69 @@
+"""The view model: one snapshot of the show for the overlay, the admin page and storyctl.
+
+Pure data. The director builds a Snapshot after every transition and publishes it as
+`story:state`; `GET status` and `storyctl --json status` return the same object. Times on
+the wire are epoch milliseconds (`ends_at`, `server_time`) so browsers count down from the
+server's clock, not their own guess.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+State = Literal["idle", "generating", "presenting", "voting", "result", "finishing", "ended"]
+
+
+class ChoiceView(msgspec.Struct, frozen=True, kw_only=True):
+    key: str            # "a".."f"
+    text: str
+
+
+class ChapterView(msgspec.Struct, frozen=True, kw_only=True):
+    number: int
+    title: str
+    text: str
+    sentences: tuple[str, ...]
+    choices: tuple[ChoiceView, ...]
+    closing: bool = False
+    image_url: str | None = None
+    audio_urls: tuple[str | None, ...] = ()   # one per sentence, None when no audio
+    choices_audio_url: str | None = None
+    provider: str = ""
+
+
+class VotingView(msgspec.Struct, frozen=True, kw_only=True):
+    round_id: int
+    choices: tuple[ChoiceView, ...]
+    counts: tuple[int, ...]
+    voters: int
+    ends_at: int | None              # epoch ms; None once closed
+    open: bool
+    invalid: int = 0
+    extended: bool = False
+    winner: int | None = None        # index, once closed
+    tie_break: str | None = None     # "random", "first", "extend", "forced", None
+    early: bool = False              # closed early on a clear lead
+
+
+class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
+    state: State
+    revision: int
+    server_time: int                 # epoch ms
+    session_id: int | None = None
+    theme: str | None = None
+    theme_name: str | None = None
+    language: str | None = None
+    outline: str = ""
+    chapter_number: int = 0
+    title: str | None = None
+    choices: tuple[ChoiceView, ...] = ()
+    chapter: ChapterView | None = None
+    voting: VotingView | None = None
+    notice: str | None = None        # "the story continues in a moment" card, on errors
+    generating: dict[str, Any] | None = None   # {"what": "chapter", "progress": 0..1, "provider": ...}
+    providers: dict[str, Any] = {}
+    chat: tuple[dict[str, Any], ...] = ()
+    max_chapters: int = 0
+    test_mode: bool = False

@@ -1,0 +1,79 @@
+"""The one exception tree of storyd.
+
+    StorydError
+    ├── ConfigError            bad configuration file, key or value
+    ├── RefusedError           a command that does not fit the current state (operator-facing)
+    │   └── NotFoundError      an id, file or key that does not exist
+    ├── StorageError           SQLite trouble
+    ├── ProviderError          a text/image/speech provider failed (foreign errors translated here)
+    │   └── ProviderOutputError  the provider answered, but the answer is unusable
+    ├── ChatSourceError        a chat source failed to connect or read
+    └── ControlError           control-socket protocol trouble (bad request, daemon not running)
+
+Foreign exceptions (httpx, sqlite3, TikTokLive, OSError) are translated into these at the
+adapter boundary, so callers catch one family. Messages say what to do, not only what broke.
+"""
+
+from __future__ import annotations
+
+
+class StorydError(Exception):
+    """Base class of every error storyd raises on purpose."""
+
+    code: str = "error"
+
+
+class ConfigError(StorydError):
+    """The configuration file or a config value is invalid."""
+
+    code = "bad_config"
+
+
+class RefusedError(StorydError):
+    """A command that does not fit the current state; nothing was changed."""
+
+    code = "refused"
+
+
+class NotFoundError(RefusedError):
+    """An id, file or key that does not exist."""
+
+    code = "not_found"
+
+
+class StorageError(StorydError):
+    """The SQLite store failed."""
+
+    code = "storage"
+
+
+class ProviderError(StorydError):
+    """A provider failed. `retryable` tells the chain whether another attempt may help."""
+
+    code = "provider"
+
+    def __init__(self, message: str, *, provider: str = "", status: int | None = None,
+                 retryable: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class ProviderOutputError(ProviderError):
+    """The provider answered, but the answer could not be used (bad JSON, wrong choices...)."""
+
+    code = "provider_output"
+
+
+class ChatSourceError(StorydError):
+    """A chat source could not connect or read."""
+
+    code = "chat_source"
+
+
+class ControlError(StorydError):
+    """Control-socket protocol trouble."""
+
+    code = "control"

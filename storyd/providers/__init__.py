@@ -1,0 +1,1 @@
+"""Text, image and speech providers: the offline ones and one OpenAI-compatible client."""

@@ -1,0 +1,48 @@
+"""The small protocols every provider implements, and the provider status the chain reports.
+
+A provider raises `storyd.errors.ProviderError` (retryable or not) or
+`ProviderOutputError` (answered, but unusable); it never lets a foreign exception out.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from storyd.core.model import (
+    ChapterDraft,
+    ChapterRequest,
+    ImageRequest,
+    ImageResult,
+    SpeechRequest,
+    SpeechResult,
+    Theme,
+)
+
+
+@runtime_checkable
+class TextProvider(Protocol):
+    name: str
+
+    async def write_outline(self, theme: Theme, language: str, seed: int) -> str:
+        """A 3–4 sentence outline for a new story."""
+        ...
+
+    async def write_chapter(self, request: ChapterRequest) -> ChapterDraft:
+        """The next chapter, validated against the request (exactly n_choices choices)."""
+        ...
+
+
+@runtime_checkable
+class ImageProvider(Protocol):
+    name: str
+
+    async def illustrate(self, request: ImageRequest) -> ImageResult: ...
+
+
+@runtime_checkable
+class SpeechProvider(Protocol):
+    name: str
+
+    async def speak(self, request: SpeechRequest) -> SpeechResult | None:
+        """Audio for one sentence, or None when this provider has no voice (e.g. espeak absent)."""
+        ...
