@@ -215,8 +215,8 @@ def _explain(err: msgspec.ValidationError, source: str, text: str) -> ConfigErro
     if m:
         key = m.group("key")
         at = (m.group("at") or "").lstrip(".")
-        parts = [p for p in re.split(r"\.|\[|\]", at) if p]
-        parts = [p.strip("'\"") for p in parts]
+        at = at.replace("[...]", ".NAME").lstrip(".")
+        parts = [p for p in at.split(".") if p]
         owner: Any = Config
         for p in parts:
             fields = {f.name: f.type for f in msgspec.structs.fields(owner)} if owner else {}
@@ -235,12 +235,35 @@ def _explain(err: msgspec.ValidationError, source: str, text: str) -> ConfigErro
         return ConfigError(f"{loc}: unknown key '{key}' in {where}{tip}")
     m = re.match(r"(?P<what>.*?)(?: - at `\$(?P<at>[^`]*)`)?$", msg)
     at = (m.group("at") if m else "") or ""
-    key = at.lstrip(".").replace("[", ".").replace("]", "").replace("'", "")
+    key = at.replace("[...]", ".NAME").lstrip(".")
     leaf = key.rsplit(".", 1)[-1] if key else ""
     line = _locate(text, leaf) if leaf else None
     loc = f"{source}:{line}" if line else source
     what = m.group("what") if m else msg
+    allowed = _literal_values(key.split(".")) if "enum" in what else ()
+    if allowed:
+        what += f"; one of {', '.join(map(str, allowed))}"
     return ConfigError(f"{loc}: {key or 'config'}: {what}")
+
+
+def _literal_values(parts: list[str]) -> tuple[Any, ...]:
+    """The allowed values of a Literal-typed key (e.g. voting.tie_break), or ()."""
+    owner: Any = Config
+    ftype: Any = None
+    skip = False
+    for part in parts:
+        if skip:  # the provider's name inside providers.NAME.key
+            skip = False
+            continue
+        if owner is None:
+            return ()
+        ftype = {f.name: f.type for f in msgspec.structs.fields(owner)}.get(part)
+        if getattr(ftype, "__origin__", None) is dict:
+            owner, skip = ProviderConfig, True
+            continue
+        owner = ftype if isinstance(ftype, type) and issubclass(ftype, msgspec.Struct) else None
+    args = getattr(ftype, "__args__", ())
+    return tuple(a for a in args if isinstance(a, str))
 
 
 def _get_path(cfg: Any, dotted: str) -> Any:

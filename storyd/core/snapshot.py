@@ -67,3 +67,5 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     chat: tuple[dict[str, Any], ...] = ()
     max_chapters: int = 0
     test_mode: bool = False
+    # [overlay] settings plus story.reveal / story.reveal_words_per_second, so pages restyle live
+    overlay: dict[str, Any] = {}

@@ -1,0 +1,216 @@
+"""The daemon: one trio nursery tree that starts every service in order.
+
+Start order (each `await nursery.start(...)` returns only when the service really serves):
+store (opened and migrated) → media cache → director (resumed) → control socket → web
+server → chat sources. Then READY=1 goes to systemd.
+
+Shutdown protocol (SIGTERM/SIGINT or `Daemon.stop()`): STOPPING=1 → `shutdown` event set
+(hypercorn stops accepting) → bus closed (every websocket ends with 1001) → ballots flushed
+to SQLite → the nursery is cancelled → store closed; a 3-second cancel-scope deadline is the
+backstop. SIGHUP reloads the config file: a new frozen Config is swapped in whole; provider
+chains are rebuilt; a bad file is reported and the old config kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from storyd import config as config_mod
+from storyd import paths
+from storyd.bus import EventBus
+from storyd.chat.base import ChatHealth
+from storyd.config import Config
+from storyd.errors import ConfigError, StorydError
+from storyd.notify import notify
+from storyd.providers.chain import Chains, build_chains
+from storyd.services.director import Director
+from storyd.services.media import MediaCache
+from storyd.store.db import Store
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE = 3.0
+
+
+class Daemon:
+    """Everything the services share. Built by `run_daemon`; read `config` on every use."""
+
+    def __init__(self, cfg: Config, config_path: Path, *, demo: bool = False) -> None:
+        self.config = cfg
+        self.config_path = config_path
+        self.demo = demo
+        self.bus = EventBus()
+        self.shutdown = trio.Event()
+        self.data_dir = paths.data_dir(cfg)
+        self.media_dir = paths.media_dir(cfg)
+        self.socket_path = paths.socket_path(cfg)
+        self.media = MediaCache(self.media_dir, cfg.storage.cache_max_mb * 1024 * 1024)
+        self.chains: Chains = build_chains(cfg, on_error=self._provider_error)
+        self.chat_health: dict[str, ChatHealth] = {}
+        self.admin_token = ""
+        self.web_url = ""
+        self.store: Store
+        self.director = Director(self)
+        self._nursery: trio.Nursery | None = None
+
+    # -- helpers the services call ------------------------------------------------------------
+    def snapshot(self) -> Any:
+        return self.director.snapshot()
+
+    def provider_status(self) -> dict[str, Any]:
+        return self.chains.status()
+
+    def chat_status(self) -> list[dict[str, Any]]:
+        return [h.view() for h in self.chat_health.values()]
+
+    def voting_duration(self) -> float:
+        return float(self.config.demo.voting_duration if self.demo
+                     else self.config.voting.duration)
+
+    def _provider_error(self, message: str) -> None:
+        self.bus.publish("story:error", {"message": message})
+
+    def story_finished(self, session_id: int) -> None:
+        """In demo mode the next story starts by itself after a pause."""
+        if self.demo and self._nursery is not None:
+            self._nursery.start_soon(self._next_demo_story)
+
+    async def _next_demo_story(self) -> None:
+        await trio.sleep(self.config.story.next_story_seconds)
+        if self.director.machine.can("start"):
+            await self.director.start(theme="random")
+
+    def stop(self) -> None:
+        self.shutdown.set()
+
+    async def reload(self) -> None:
+        """Re-read the config file and swap it in whole; keep the old one on errors."""
+        notify("RELOADING=1")
+        try:
+            new = config_mod.load(self.config_path)
+        except ConfigError as exc:
+            log.error("config reload failed, keeping the old config: %s", exc)
+            self.bus.publish("story:error", {"message": f"config reload failed: {exc}"})
+        else:
+            self.apply_config(new)
+            log.info("config reloaded from %s", self.config_path)
+        notify("READY=1")
+
+    def apply_config(self, new: Config) -> None:
+        old = self.config
+        self.config = new
+        if (new.llm, new.images, new.tts, new.providers, new.safety) != (
+                old.llm, old.images, old.tts, old.providers, old.safety):
+            self.chains = build_chains(new, on_error=self._provider_error)
+        self.director.publish_state()
+
+
+def load_admin_token(data_dir: Path) -> str:
+    """The admin token, generated on first start and kept 0600 beside the data."""
+    path = data_dir / "admin_token"
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        token = path.read_text().strip()
+        if len(token) >= 20:
+            return token
+    except FileNotFoundError:
+        pass
+    token = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token
+
+
+async def _chat_sources(daemon: Daemon, nursery: trio.Nursery) -> None:
+    cfg = daemon.config
+    sources = list(cfg.chat.sources)
+    if daemon.demo and "demo" not in sources:
+        sources.append("demo")
+    for name in sources:
+        health = daemon.chat_health.setdefault(name, ChatHealth(source=name))
+        if name == "local":
+            health.state = "connected"
+            health.detail = "storyctl vote / POST vote / chat ingest"
+        elif name == "demo":
+            from storyd.chat import demo
+
+            def n_choices() -> int | None:
+                r = daemon.director.round
+                return r.n_choices if r is not None and not r.closed else None
+
+            await nursery.start(demo.run, cfg.demo, daemon.director, health, n_choices)
+        elif name == "tiktok":
+            from storyd.chat import tiktok
+
+            await nursery.start(tiktok.run, cfg.chat.tiktok, daemon.director, health)
+
+
+async def _signals(daemon: Daemon) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+        async for signum in signals:
+            if signum == signal.SIGHUP:
+                await daemon.reload()
+            else:
+                log.info("stopping (signal %s)", signal.Signals(signum).name)
+                daemon.stop()
+
+
+async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
+                     handle_signals: bool = False,
+                     task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED) -> None:
+    """Run storyd until `daemon.stop()` (or a signal). Reports the Daemon when serving."""
+    from storyd.control import dispatch
+    from storyd.control.server import serve_control
+    from storyd.web.serve import serve_web
+
+    daemon = Daemon(cfg, config_path, demo=demo)
+    daemon.admin_token = load_admin_token(daemon.data_dir)
+    daemon.store = await Store.open(paths.database_path(cfg))
+    try:
+        async with trio.open_nursery() as nursery:
+            daemon._nursery = nursery
+            if handle_signals:
+                nursery.start_soon(_signals, daemon)
+            await nursery.start(daemon.media.run, daemon.store.referenced_media)
+            await nursery.start(daemon.director.run)
+
+            async def handle(request: Any) -> Any:
+                return await dispatch.handle(daemon, request)
+
+            async def watch(send: Callable[[Any], Any]) -> None:
+                await dispatch.watch(daemon, send)
+
+            await nursery.start(serve_control, daemon.socket_path, handle, watch)
+            async with trio.open_nursery() as web:
+                # hypercorn returns by itself once `shutdown` is set and its clients are gone
+                daemon.web_url = await web.start(serve_web, daemon)
+                await _chat_sources(daemon, nursery)
+                if demo and daemon.director.story is None and daemon.director.machine.can("start"):
+                    await daemon.director.start(theme="random")
+                log.info("storyd ready: overlay %s/overlay/  control %s", daemon.web_url,
+                         daemon.socket_path)
+                notify("READY=1", f"STATUS=serving on {daemon.web_url}")
+                task_status.started(daemon)
+                await daemon.shutdown.wait()
+                notify("STOPPING=1", "STATUS=stopping")
+                daemon.bus.close_all()  # every websocket handler ends and closes with 1001
+                with trio.CancelScope(shield=True), trio.move_on_after(SHUTDOWN_GRACE):
+                    await daemon.director._flush_ballots()
+                web.cancel_scope.deadline = trio.current_time() + SHUTDOWN_GRACE
+            nursery.cancel_scope.cancel()
+    finally:
+        with trio.CancelScope(shield=True):
+            try:
+                await daemon.chains.aclose()
+            except StorydError as exc:
+                log.warning("closing providers: %s", exc)
+            await daemon.store.aclose()

@@ -1,0 +1,73 @@
+"""`storyd` — the daemon's command line.
+
+    storyd [--config PATH] [--demo] [--check-config] [--print-config] [-v|-q] [--version]
+
+Exit codes: 0 ok (also after SIGTERM/SIGINT), 2 bad config or usage, 1 any other failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import trio
+
+from storyd import __version__, logs, paths
+from storyd import config as config_mod
+from storyd.errors import ConfigError, StorydError
+
+log = logging.getLogger("storyd")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="storyd", description="Run an AI-written, audience-voted story live on stream.")
+    ap.add_argument("--config", type=Path, metavar="PATH",
+                    help="config file (default: $STORYD_CONFIG or "
+                         "$XDG_CONFIG_HOME/storyd/storyd.toml; missing means defaults)")
+    ap.add_argument("--demo", action="store_true",
+                    help="play stories back to back with a simulated audience")
+    ap.add_argument("--check-config", action="store_true", help="validate the config and exit")
+    ap.add_argument("--print-config", action="store_true",
+                    help="print the effective config (secrets masked) and exit")
+    ap.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    ap.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    ap.add_argument("--version", action="version", version=f"storyd {__version__}")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logs.setup(-1 if args.quiet else args.verbose)
+    path = args.config or paths.config_path()
+    if args.config is not None and not path.exists() and not args.print_config:
+        print(f"storyd: config file {path} does not exist", file=sys.stderr)
+        return 2
+    try:
+        cfg = config_mod.load(path)
+    except ConfigError as exc:
+        print(f"storyd: {exc}", file=sys.stderr)
+        return 2
+    if args.check_config:
+        where = str(path) if path.exists() else f"{path} (absent: defaults)"
+        print(f"storyd: config ok: {where}")
+        return 0
+    if args.print_config:
+        sys.stdout.write(config_mod.dump_toml(cfg, mask=True))
+        return 0
+    from storyd.app import run_daemon
+
+    try:
+        trio.run(lambda: run_daemon(cfg, path, demo=args.demo, handle_signals=True))
+    except KeyboardInterrupt:
+        return 0
+    except StorydError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

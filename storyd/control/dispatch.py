@@ -1,0 +1,131 @@
+"""One place where requests become actions — shared by the control socket and the web front.
+
+`handle(daemon, request)` takes a request Struct from control/protocol.py and returns a
+msgspec-encodable result, or raises a StorydError subclass that both fronts turn into a
+typed error (socket: `{"code", "message"}`; HTTP: 4xx with the same body).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from storyd import config as config_mod
+from storyd import export
+from storyd.control import protocol as p
+from storyd.core.model import ChatMessage
+from storyd.core.themes import THEMES
+from storyd.errors import ConfigError, RefusedError
+
+if TYPE_CHECKING:
+    from storyd.app import Daemon
+
+
+def _choice_index(daemon: Daemon, raw: str) -> int:
+    ch = daemon.director.story.current if daemon.director.story else None
+    n = len(ch.draft.choices) if ch else 6
+    try:
+        return p.parse_choice(raw, n)
+    except ValueError as exc:
+        raise RefusedError(str(exc)) from None
+
+
+def admin_url(daemon: Daemon) -> str:
+    base = daemon.config.server.public_url.rstrip("/") or daemon.web_url
+    return f"{base}/admin/?token={daemon.admin_token}"
+
+
+async def _vote(daemon: Daemon, req: p.Vote) -> dict[str, Any]:
+    director = daemon.director
+    if director.round is None or director.round.closed:
+        raise RefusedError(f"no vote is running (state: {director.machine.state})")
+    viewer = req.viewer.strip()
+    if not 1 <= len(viewer) <= 128:
+        raise RefusedError("the viewer name must be 1–128 characters")
+    idx = _choice_index(daemon, req.choice)
+    msg = ChatMessage(platform="local", user_id=viewer, name=req.name or viewer,
+                      text=f"!{'abcdef'[idx]}")
+    result = director.submit([msg])
+    health = daemon.chat_health.get("local")
+    if health is not None:
+        health.count(result, 1, director.now())
+    r = director.round
+    return {"accepted": bool(result.accepted), "counts": list(r.counts) if r else [],
+            "voters": r.voters if r else 0}
+
+
+def _config_set(daemon: Daemon, key: str, value: str) -> dict[str, Any]:
+    new = config_mod.set_value(daemon.config_path, key, value)
+    daemon.apply_config(new)
+    return {"key": key, "value": config_mod.get_value(new, key), "file": str(daemon.config_path)}
+
+
+async def handle(daemon: Daemon, request: p.Request) -> Any:
+    d, store = daemon.director, daemon.store
+    match request:
+        case p.Status():
+            return d.snapshot()
+        case p.Themes():
+            return [msgspec.to_builtins(t) for t in THEMES.values()]
+        case p.Start(theme=theme, outline=outline, language=language, force=force):
+            return await d.start(theme, outline, language, force)
+        case p.Vote():
+            return await _vote(daemon, request)
+        case p.Close():
+            return await d.close()
+        case p.Next(choice=choice):
+            await d.next(None if choice is None else _choice_index(daemon, choice))
+            return d.snapshot()
+        case p.Finish():
+            await d.finish()
+            return d.snapshot()
+        case p.End():
+            await d.end()
+            return d.snapshot()
+        case p.RegenerateImage():
+            await d.regenerate_image()
+            return {"ok": True}
+        case p.Memory():
+            story = d.story
+            if story is None:
+                return {"session_id": None, "memory": None, "context": "", "last_prompt": None}
+            return {"session_id": story.session_id, "memory": story.memory.to_json(),
+                    "context": story.memory.context(daemon.config.llm.context_tokens),
+                    "path": list(story.taken_path()),
+                    "last_prompt": daemon.chains.last_prompt()}
+        case p.Sessions(limit=limit, offset=offset):
+            if not (1 <= limit <= 500 and offset >= 0):
+                raise RefusedError("limit must be 1–500 and offset ≥ 0")
+            return await store.list_sessions(limit=limit, offset=offset)
+        case p.Session(id=sid):
+            return await store.get_session(sid)
+        case p.TopVoters(limit=limit):
+            if not 1 <= limit <= 500:
+                raise RefusedError("limit must be 1–500")
+            return await store.top_voters(limit=limit)
+        case p.ConfigShow():
+            return config_mod.masked(config_mod.to_builtins(daemon.config))
+        case p.ConfigGet(key=key):
+            return {"key": key, "value": config_mod.get_value(daemon.config, key)}
+        case p.ConfigSet(key=key, value=value):
+            return _config_set(daemon, key, value)
+        case p.Export(id=sid, format=fmt):
+            session = await store.get_session(sid)
+            return {"format": fmt, "content_type": export.CONTENT_TYPES[fmt],
+                    "filename": f"storyd-session-{sid}.{export.EXTENSIONS[fmt]}",
+                    "text": export.render(session, fmt)}
+        case p.AdminUrl():
+            return {"url": admin_url(daemon)}
+        case p.Watch():
+            raise RefusedError("watch is a streaming request")
+    raise ConfigError(f"unsupported request {type(request).__name__}")  # pragma: no cover
+
+
+async def watch(daemon: Daemon, send: Callable[[Any], Awaitable[None]]) -> None:
+    """Stream bus events (after a first full state) until the client or the daemon goes."""
+    with daemon.bus.subscribe() as sub:
+        await send({"event": "story:state", "data": msgspec.to_builtins(daemon.snapshot())})
+        async for event in sub:
+            await send(event)

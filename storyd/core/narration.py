@@ -1,0 +1,31 @@
+"""Splitting a chapter into sentences and timing their reveal (pure)."""
+
+from __future__ import annotations
+
+import re
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’»)]*\s+(?=[\"'“‘«(]?[A-ZÀ-ÖØ-Þ0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a chapter, in order; never drops text (the older overlay lost the first)."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    parts = [p.strip() for p in _SENTENCE_END.split(text)]
+    return [p for p in parts if p]
+
+
+def reveal_seconds(sentence: str, words_per_second: float) -> float:
+    """How long a sentence stays the newest line when no audio sets the pace (0 = at once)."""
+    if words_per_second <= 0:
+        return 0.0
+    words = max(1, len(sentence.split()))
+    return round(words / words_per_second, 3)
+
+
+def choices_announcement(choices: tuple[str, ...] | list[str]) -> str:
+    """What the narrator reads before the vote opens."""
+    keys = "ABCDEF"
+    said = " ".join(f"{keys[i]}: {c.rstrip('.')}." for i, c in enumerate(choices))
+    return f"What happens next? {said} Vote now in chat."

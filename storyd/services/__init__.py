@@ -1,0 +1,1 @@
+"""Trio services: each `async def run(..., *, task_status)` reports readiness when it can serve."""

@@ -1,0 +1,103 @@
+"""Presenting a chapter: sentence-by-sentence reveal in step with the narration audio.
+
+Speech for every sentence is synthesised in the background as soon as the chapter is ready
+(at most two requests at a time); each sentence is revealed when its audio starts — or, with
+no audio, after `words / reveal_words_per_second` — by a `story:narration` event. A sentence
+whose audio is late by more than AUDIO_WAIT is shown without it, so a slow voice provider
+never stalls the show. The choices are read out before the vote opens. An operator `next`
+or `finish` cuts the presentation short (the director's state changes and wakes us).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import trio
+
+from storyd.core.model import SpeechRequest
+from storyd.core.narration import choices_announcement, reveal_seconds
+from storyd.errors import StorydError
+from storyd.services.media import media_url
+
+if TYPE_CHECKING:
+    from storyd.services.director import Director
+    from storyd.services.story_state import ChapterState, StoryState
+
+log = logging.getLogger(__name__)
+
+AUDIO_WAIT = 8.0       # seconds a sentence waits for its audio before airing without it
+SYNTH_PARALLEL = 2     # concurrent speech requests per chapter
+
+
+async def _synthesise(director: Director, texts: list[tuple[str, str]],
+                      names: list[str | None], durations: list[float | None],
+                      ready: list[trio.Event], language: str) -> None:
+    limiter = trio.CapacityLimiter(SYNTH_PARALLEL)
+
+    async def one(i: int, text: str, role: str) -> None:
+        async with limiter:
+            try:
+                result = await director.d.chains.speech.speak(
+                    SpeechRequest(text=text, role=role, language=language))
+                if result is not None:
+                    names[i] = await director.d.media.put(result.data, result.content_type)
+                    durations[i] = result.duration
+            except (StorydError, ValueError, OSError) as exc:
+                log.info("no narration for a sentence: %s", exc)
+            finally:
+                ready[i].set()
+
+    async with trio.open_nursery() as nursery:
+        for i, (text, role) in enumerate(texts):
+            nursery.start_soon(one, i, text, role)
+
+
+def _roles(ch: ChapterState, sentences: list[str], story: StoryState) -> list[str]:
+    """Speaker role per sentence: a character's role when the draft attributes the line."""
+    speaker_of = {line.text.strip(): line.speaker for line in ch.draft.lines if line.speaker}
+    roles = {c.name.casefold(): (c.role or "narrator") for c in story.memory.view().characters}
+    out = []
+    for s in sentences:
+        speaker = speaker_of.get(s.strip(), "")
+        out.append(roles.get(speaker.casefold(), "narrator") if speaker else "narrator")
+    return out
+
+
+async def present_chapter(director: Director, story: StoryState, ch: ChapterState) -> None:
+    cfg = director.d.config
+    sentences = ch.sentences
+    wps = cfg.story.reveal_words_per_second
+    texts = list(zip(sentences, _roles(ch, sentences, story), strict=True))
+    read_choices = bool(ch.draft.choices) and cfg.tts.read_choices
+    if read_choices:
+        texts.append((choices_announcement(ch.draft.choices), "narrator"))
+    n = len(texts)
+    names: list[str | None] = [None] * n
+    durations: list[float | None] = [None] * n
+    ready = [trio.Event() for _ in range(n)]
+    speak = cfg.tts.enabled
+    async with trio.open_nursery() as nursery:
+        if speak:
+            nursery.start_soon(_synthesise, director, texts, names, durations, ready,
+                               story.language)
+        for i, (text, _role) in enumerate(texts):
+            if director.machine.state != "presenting" or director.story is not story:
+                break
+            if speak:
+                with trio.move_on_after(AUDIO_WAIT):
+                    await ready[i].wait()
+            is_choices = i >= len(sentences)
+            duration = durations[i] or reveal_seconds(text, wps)
+            if is_choices and not names[i]:
+                duration = 0.0  # the vote panel shows the choices; no need to wait in silence
+            director.publish("story:narration", {
+                "chapter": ch.number, "index": i, "kind": "choices" if is_choices else "sentence",
+                "text": text, "audio_url": media_url(names[i]), "duration": duration})
+            if duration:
+                await director._wait(duration)
+        nursery.cancel_scope.cancel()
+    ch.audio = names[: len(sentences)]
+    ch.choices_audio = names[len(sentences)] if read_choices else None
+    if any(ch.audio):
+        await director.d.store.set_chapter_media(story.session_id, ch.number, audio=ch.audio)

@@ -1,0 +1,94 @@
+"""Config: defaults, the shipped file, errors with file/line/key and did-you-mean, edits."""
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from storyd import config
+from storyd.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_config_file_spells_out_exactly_the_defaults():
+    assert config.load(ROOT / "config" / "storyd.toml") == config.defaults()
+
+
+def test_shipped_config_documents_every_key():
+    text = (ROOT / "config" / "storyd.toml").read_text()
+    data = config.to_builtins(config.defaults())
+    for section, values in data.items():
+        if section == "providers":
+            continue
+        assert f"[{section}]" in text
+        for key, value in values.items():
+            if isinstance(value, dict) and key == "tiktok":
+                for sub in value:
+                    assert f"\n{sub} =" in text, f"chat.tiktok.{sub} undocumented"
+            else:
+                assert f"\n{key} =" in text, f"{section}.{key} undocumented"
+
+
+def test_missing_file_means_defaults(tmp_path):
+    assert config.load(tmp_path / "nope.toml") == config.defaults()
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[voting]\ndurtion = 30\n", r"f\.toml:2: unknown key 'durtion' in \[voting\]; did you mean 'duration'\?"),
+    ("[votng]\nduration = 30\n", r"unknown key 'votng' in top level; did you mean 'voting'\?"),
+    ("[voting]\nduration = 5\n", r"f\.toml:2: voting\.duration = 5 is out of range \(15–300\)"),
+    ("[voting]\nduration = \"x\"\n", r"f\.toml:2: voting\.duration: Expected `int`, got `str`"),
+    ("[story]\nchoices = 9\n", r"story\.choices = 9 is out of range \(3–6\)"),
+    ("[story]\ntheme = \"fantsy\"\n", r"did you mean 'fantasy'\?"),
+    ("[voting]\ntie_break = \"coin\"\n", r"voting\.tie_break: Invalid enum value .coin.; one of random, first, extend"),
+    ("[llm]\nchain = [\"sf\"]\n", r"llm\.chain names unknown provider 'sf'; add a \[providers\.sf\] section"),
+    ("[server\nport = 1\n", r"f\.toml:1: TOML syntax error"),
+    ("[providers.sf]\napi_kye = \"x\"\n", r"unknown key 'api_kye'.*did you mean 'api_key'\?"),
+])
+def test_errors_name_file_line_key_and_hint(text, expected):
+    with pytest.raises(ConfigError, match=expected):
+        config.parse(text, "f.toml")
+
+
+def test_secrets_are_masked_everywhere():
+    cfg = config.parse('[providers.sf]\npreset = "siliconflow"\napi_key = "sk-secret-123"\n'
+                       '[chat.tiktok]\nsign_api_key = "euler-secret"\n')
+    dumped = config.dump_toml(cfg)
+    assert "sk-secret-123" not in dumped and "euler-secret" not in dumped
+    assert config.MASK in dumped
+    assert config.get_value(cfg, "providers.sf.api_key") == config.MASK
+    assert "sk-secret" not in str(config.get_value(cfg, "providers"))
+
+
+def test_set_value_keeps_comments_validates_and_replaces_atomically(tmp_path):
+    path = tmp_path / "storyd.toml"
+    path.write_text("# my show\n[voting]\nduration = 60  # a minute\n")
+    cfg = config.set_value(path, "voting.duration", "90")
+    assert cfg.voting.duration == 90
+    text = path.read_text()
+    assert "# my show" in text and "# a minute" in text and "duration = 90" in text
+    config.set_value(path, "story.theme", "horror")
+    assert config.load(path).story.theme == "horror"
+    config.set_value(path, "voting.early_close", "yes")
+    assert config.load(path).voting.early_close is True
+    config.set_value(path, "safety.blocklist", '["foo", "bar"]')
+    assert config.load(path).safety.blocklist == ("foo", "bar")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("voting.duration", "5", "out of range"),
+    ("voting.duration", "soon", "expected a whole number"),
+    ("voting.durtion", "30", "did you mean 'voting.duration'"),
+    ("voting.early_close", "maybe", "expected true or false"),
+    ("voting", "3", "is a section"),
+])
+def test_set_value_refuses_bad_edits_and_leaves_the_file(tmp_path, key, value, message):
+    path = tmp_path / "storyd.toml"
+    original = "[voting]\nduration = 60\n"
+    path.write_text(original)
+    with pytest.raises(ConfigError, match=message):
+        config.set_value(path, key, value)
+    assert path.read_text() == original
+    assert [p.name for p in tmp_path.iterdir()] == ["storyd.toml"]
