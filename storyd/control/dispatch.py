@@ -94,7 +94,7 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
             return {"session_id": story.session_id, "memory": story.memory.to_json(),
                     "context": story.memory.context(daemon.config.llm.context_tokens),
                     "path": list(story.taken_path()),
-                    "last_prompt": daemon.chains.last_prompt()}
+                    "last_prompt": getattr(daemon.chains.text, "last_prompt", None)}
         case p.Sessions(limit=limit, offset=offset):
             if not (1 <= limit <= 500 and offset >= 0):
                 raise RefusedError("limit must be 1–500 and offset ≥ 0")
@@ -115,7 +115,7 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
             session = await store.get_session(sid)
             return {"format": fmt, "content_type": export.CONTENT_TYPES[fmt],
                     "filename": f"storyd-session-{sid}.{export.EXTENSIONS[fmt]}",
-                    "text": export.render(session, fmt)}
+                    "content": export.render(session, fmt)}
         case p.AdminUrl():
             return {"url": admin_url(daemon)}
         case p.Watch():

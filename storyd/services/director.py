@@ -356,8 +356,8 @@ class Director:
         self.publish("story:generation-started", {"chapter": number, "closing": closing})
         self.publish_state()
         if number == 1 and not story.outline:
-            story.outline = await self.d.chains.text.write_outline(
-                story.theme, story.language, story.seed)
+            story.outline = (await self.d.chains.text.write_outline(
+                story.theme, story.language, story.seed)).draft
             story.memory.outline = story.outline
             await self.d.store.set_outline(story.session_id, story.outline)
         request = ChapterRequest(
@@ -370,7 +370,9 @@ class Director:
             memory=story.memory.view(), seed=story.seed * 1000 + number)
         while True:
             try:
-                draft = await self.d.chains.text.write_chapter(request)
+                outcome = await self.d.chains.text.write_chapter(request)
+                draft = msgspec.structs.replace(outcome.draft, provider=outcome.provider,
+                                                attempt=len(outcome.attempts) or 1)
                 break
             except ProviderError as exc:
                 self.notice = "The story continues in a moment…"
@@ -402,7 +404,7 @@ class Director:
             title=ch.draft.title, theme=story.theme,
             width=1024 if landscape else 576, height=576 if landscape else 1024, seed=seed)
         try:
-            image = await self.d.chains.images.illustrate(request)
+            image = (await self.d.chains.images.illustrate(request)).draft
             name = await self.d.media.put(image.data, image.content_type)
         except (StorydError, ValueError, OSError) as exc:
             self._error(f"no picture for chapter {ch.number}: {exc}")

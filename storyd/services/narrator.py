@@ -38,8 +38,8 @@ async def _synthesise(director: Director, texts: list[tuple[str, str]],
     async def one(i: int, text: str, role: str) -> None:
         async with limiter:
             try:
-                result = await director.d.chains.speech.speak(
-                    SpeechRequest(text=text, role=role, language=language))
+                result = (await director.d.chains.speech.speak(
+                    SpeechRequest(text=text, role=role, language=language))).draft
                 if result is not None:
                     names[i] = await director.d.media.put(result.data, result.content_type)
                     durations[i] = result.duration

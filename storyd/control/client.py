@@ -1,0 +1,146 @@
+"""The control socket client used by storyctl (and by tests).
+
+One connection, requests answered in order: `call` sends one envelope and waits for the reply
+with its id. `watch` turns the connection into an event stream, so use a client of its own
+for it. Error replies raise RemoteError (code and message as the daemon sent them); an absent
+socket or a refused connection raises DaemonNotRunning.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import msgspec
+import trio
+
+from storyd.control import protocol
+from storyd.errors import ControlError, StorydError
+
+# Replies can be large (an HTML export, a long session); a guard, not a protocol limit.
+MAX_REPLY_LINE = 64 * 1024 * 1024
+
+
+class DaemonNotRunning(ControlError):
+    """No storyd listens on the control socket."""
+
+    code = "not_running"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"storyd is not running (no socket at {path})")
+        self.path = path
+
+
+class RemoteError(StorydError):
+    """The daemon answered a request with an error reply."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ControlClient:
+    """A connection to storyd's control socket.
+
+    Use `async with await ControlClient.connect(path) as client:`; `aclose()` closes it.
+    """
+
+    def __init__(self, stream: trio.SocketStream, path: Path) -> None:
+        self._stream = stream
+        self.path = path
+        self._ids = itertools.count(1)
+        self._buf = bytearray()
+
+    @classmethod
+    async def connect(cls, path: Path | str) -> ControlClient:
+        """Connect; raises DaemonNotRunning when nothing listens, ControlError otherwise."""
+        path = Path(path)
+        try:
+            stream = await trio.open_unix_socket(str(path))
+        except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
+            raise DaemonNotRunning(path) from None
+        except PermissionError:
+            raise ControlError(f"permission denied on the control socket {path} "
+                               "(is storyd running as another user?)") from None
+        except OSError as exc:
+            raise ControlError(f"cannot connect to {path}: {exc.strerror or exc}") from None
+        return cls(stream, path)
+
+    async def __aenter__(self) -> ControlClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def call(self, request: protocol.Request) -> Any:
+        """Send one request and return its result (builtins: dicts, lists, str, ...).
+
+        Raises RemoteError for an error reply, ControlError when the daemon hangs up or
+        answers something that is not a reply.
+        """
+        req_id = await self._send(request)
+        while True:
+            reply = await self._read_reply()
+            if reply.id not in (req_id, None):
+                continue  # not ours (cannot happen with in-order replies; be lenient)
+            if not reply.ok:
+                err = reply.error or protocol.ErrorBody(code="error", message="unknown error")
+                raise RemoteError(err.code, err.message)
+            return reply.result
+
+    async def watch(self) -> AsyncIterator[Any]:
+        """Start watching and yield each event as it arrives; ends when the daemon hangs up."""
+        await self.call(protocol.Watch())
+        while True:
+            try:
+                line = await self._read_line()
+            except ControlError:
+                return
+            reply = _decode(line)
+            if reply.error is not None:
+                raise RemoteError(reply.error.code, reply.error.message)
+            yield reply.event
+
+    async def _send(self, request: protocol.Request) -> int:
+        req_id = next(self._ids)
+        data = protocol.encode(protocol.Envelope(id=req_id, request=request))
+        try:
+            await self._stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise ControlError(f"storyd closed the control connection on {self.path}") from None
+        return req_id
+
+    async def _read_reply(self) -> protocol.Reply:
+        return _decode(await self._read_line())
+
+    async def _read_line(self) -> bytes:
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl >= 0:
+                line = bytes(self._buf[:nl])
+                del self._buf[:nl + 1]
+                return line
+            if len(self._buf) > MAX_REPLY_LINE:
+                raise ControlError(f"reply from storyd longer than {MAX_REPLY_LINE} bytes")
+            try:
+                chunk = await self._stream.receive_some(65536)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                chunk = b""
+            if not chunk:
+                raise ControlError(f"storyd closed the control connection on {self.path}")
+            self._buf.extend(chunk)
+
+
+def _decode(line: bytes) -> protocol.Reply:
+    try:
+        return protocol.decode_reply(line)
+    except msgspec.DecodeError as exc:
+        raise ControlError(f"storyd sent a line that is not a reply: {exc}") from None

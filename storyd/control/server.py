@@ -1,0 +1,340 @@
+"""The control socket server: newline-delimited JSON over a Unix socket.
+
+Theory of operation: `serve_control` owns one listening Unix socket. Before binding it makes
+sure the directory is private (created 0700; an existing one must be ours and not group- or
+world-writable) and that no other storyd answers on the path (a stale socket file is removed,
+a live one is refused). The socket is chmod 0600 before anyone is told it is serving, and it
+is unlinked in `finally` — only if the file there is still the one we bound.
+
+Each connection gets one task. It reads lines (at most MAX_LINE bytes each; a longer line is
+answered with `line_too_long` and discarded up to its newline) and answers them strictly in
+order, one reply line per request line. Every failure is turned into an error reply —
+`bad_json`, `bad_request` (msgspec's message names the path), `bad_version`, the
+StorydError's own code, or `internal` (logged with its traceback) — so neither the connection
+nor the daemon dies of a bad request. `watch` replies ok and then streams event lines until
+the client hangs up; lines sent while watching are discarded.
+
+Bounds: at most `max_connections` connections are served at once; the overflow gets one
+`busy` error line and is closed. A client that does not read its replies within
+SEND_TIMEOUT seconds is disconnected, so a stuck client cannot pin a task forever.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import stat
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import trio
+
+from storyd.control import protocol
+from storyd.errors import StorydError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[protocol.Request], Awaitable[Any]]
+Send = Callable[[Any], Awaitable[None]]
+WatchHandler = Callable[[Send], Awaitable[None]]
+
+MAX_CONNECTIONS = 64
+SEND_TIMEOUT = 10.0
+_RECV_CHUNK = 65536
+# accept() errors that mean "out of resources right now": wait a little and go on (as trio does)
+_ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+
+
+def _reply_ok(req_id: int | None, result: Any) -> bytes:
+    # Explicit dicts rather than protocol.Reply: Reply's omit_defaults would drop "v" and "ok".
+    return protocol.encode({"v": protocol.PROTOCOL_VERSION, "id": req_id, "ok": True,
+                            "result": result})
+
+
+def _reply_error(req_id: int | None, code: str, message: str) -> bytes:
+    return protocol.encode({"v": protocol.PROTOCOL_VERSION, "id": req_id, "ok": False,
+                            "error": {"code": code, "message": message}})
+
+
+def _check_private_dir(directory: Path) -> None:
+    """Create `directory` 0700, or make sure an existing one is ours and private enough."""
+    if not directory.exists():
+        try:
+            directory.mkdir(mode=0o700, parents=True)
+            os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+        except OSError as exc:
+            raise StorydError(f"cannot create control socket directory {directory}: "
+                              f"{exc.strerror}") from None
+        return
+    st = directory.stat()
+    if not stat.S_ISDIR(st.st_mode):
+        raise StorydError(f"control socket directory {directory} is not a directory")
+    if st.st_uid != os.getuid():
+        raise StorydError(f"control socket directory {directory} belongs to uid {st.st_uid}, "
+                          "not to you: set [control] socket or $STORYD_SOCKET to a path in "
+                          "a private directory")
+    if st.st_mode & 0o022:
+        raise StorydError(f"control socket directory {directory} is group- or world-writable "
+                          f"(mode {stat.S_IMODE(st.st_mode):o}): chmod 700 it, or set "
+                          "[control] socket / $STORYD_SOCKET to a private directory")
+
+
+def _socket_file_exists(path: Path) -> bool:
+    """True when a socket file is at `path`; raises when something else is there."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISSOCK(st.st_mode):
+        raise StorydError(f"{path} exists and is not a socket: remove it or choose another "
+                          "control socket path")
+    return True
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return None
+
+
+async def _clear_stale_socket(path: Path) -> None:
+    """Remove a socket file nobody answers on; refuse when a live server owns it."""
+    if not _socket_file_exists(path):
+        return
+    try:
+        stream = await trio.open_unix_socket(str(path))
+    except PermissionError:
+        raise StorydError(f"{path} is a socket you may not use (another user's storyd?): "
+                          "choose another control socket path") from None
+    except (ConnectionRefusedError, FileNotFoundError):
+        log.info("removing stale control socket %s", path)
+        os.unlink(path)
+        return
+    await stream.aclose()
+    raise StorydError(f"another storyd is running on {path}: stop it first "
+                      f"(`storyctl --socket {path} status` shows it)")
+
+
+async def _bind(path: Path) -> tuple[trio.SocketListener, int]:
+    sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
+    try:
+        await sock.bind(str(path))
+        os.chmod(path, 0o600)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise StorydError(f"cannot listen on control socket {path}: {exc.strerror or exc}"
+                          + (" (the path is too long for a Unix socket; choose a shorter one)"
+                             if len(os.fsencode(path)) > 100 else "")) from None
+    return trio.SocketListener(sock), os.stat(path).st_ino
+
+
+async def serve_control(path: Path, handle: Handler, watch: WatchHandler, *,
+                        max_connections: int = MAX_CONNECTIONS,
+                        task_status: trio.TaskStatus[Path] = trio.TASK_STATUS_IGNORED) -> None:
+    """Serve the control protocol on the Unix socket `path` until cancelled.
+
+    `handle` answers one request (its result is encoded with msgspec; StorydError subclasses
+    become error replies with their code). `watch(send)` streams events by awaiting
+    `send(event)` until it is cancelled when the client leaves. Raises StorydError before
+    `task_status.started(path)` when the directory is unsafe, another storyd is serving on
+    the path, or binding fails. The socket file is removed on exit.
+    """
+    path = Path(path)
+    _check_private_dir(path.parent)
+    await _clear_stale_socket(path)
+    listener, inode = await _bind(path)
+    active = 0
+    try:
+        async with trio.open_nursery() as nursery:
+            log.info("control socket listening on %s", path)
+            task_status.started(path)
+            while True:
+                try:
+                    stream = await listener.accept()
+                except OSError as exc:
+                    if exc.errno not in _ACCEPT_RETRY:
+                        raise
+                    log.error("control socket accept failed (%s); retrying", exc)
+                    await trio.sleep(0.1)
+                    continue
+                if active >= max_connections:
+                    nursery.start_soon(_refuse_busy, stream, max_connections)
+                    continue
+                active += 1
+
+                async def _serve_one(stream: trio.SocketStream = stream) -> None:
+                    nonlocal active
+                    try:
+                        await _Connection(stream, handle, watch).run()
+                    finally:
+                        active -= 1
+
+                nursery.start_soon(_serve_one)
+    finally:
+        # Unlink first: under cancellation the awaits below raise Cancelled at once.
+        if _inode(path) == inode:
+            os.unlink(path)
+        await listener.aclose()
+
+
+async def _refuse_busy(stream: trio.SocketStream, limit: int) -> None:
+    with trio.move_on_after(1.0):
+        try:
+            await stream.send_all(_reply_error(
+                None, "busy", f"too many control connections (limit {limit}); try again"))
+        except trio.BrokenResourceError:
+            pass
+    await trio.aclose_forcefully(stream)
+
+
+class _Connection:
+    """One client: read lines, answer each in order."""
+
+    def __init__(self, stream: trio.SocketStream, handle: Handler, watch: WatchHandler) -> None:
+        self._stream = stream
+        self._handle = handle
+        self._watch = watch
+        self._buf = bytearray()
+        self._eof = False
+
+    async def run(self) -> None:
+        try:
+            while True:
+                line = await self._next_line()
+                if line is None:
+                    return
+                await self._answer(line)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError):
+            log.debug("control client went away or stopped reading")
+        finally:
+            await trio.aclose_forcefully(self._stream)
+
+    async def _send(self, data: bytes) -> None:
+        with trio.fail_after(SEND_TIMEOUT):
+            await self._stream.send_all(data)
+
+    async def _next_line(self) -> bytes | None:
+        """The next complete line (without newline); None at EOF. Overlong lines are answered
+        with `line_too_long` here and skipped."""
+        discarding = False
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl >= 0:
+                line = bytes(self._buf[:nl])
+                del self._buf[:nl + 1]
+                if discarding or len(line) > protocol.MAX_LINE:
+                    if not discarding:
+                        await self._send(self._too_long())
+                    discarding = False
+                    continue
+                return line
+            if len(self._buf) > protocol.MAX_LINE:
+                if not discarding:
+                    await self._send(self._too_long())
+                    discarding = True
+                self._buf.clear()
+            if self._eof:
+                return None
+            chunk = await self._stream.receive_some(_RECV_CHUNK)
+            if not chunk:
+                self._eof = True
+                if self._buf and not discarding:  # a last line without newline still counts
+                    self._buf.extend(b"\n")
+                continue
+            self._buf.extend(chunk)
+
+    @staticmethod
+    def _too_long() -> bytes:
+        return _reply_error(None, "line_too_long",
+                            f"request line longer than {protocol.MAX_LINE} bytes; discarded")
+
+    async def _answer(self, line: bytes) -> None:
+        if not line.strip():
+            return
+        env_or_error = _decode(line)
+        if isinstance(env_or_error, bytes):
+            await self._send(env_or_error)
+            return
+        env = env_or_error
+        if isinstance(env.request, protocol.Watch):
+            await self._run_watch(env.id)
+            return
+        try:
+            result = await self._handle(env.request)
+            reply = _reply_ok(env.id, result)
+        except StorydError as exc:
+            reply = _reply_error(env.id, exc.code, str(exc))
+        except Exception as exc:  # noqa: BLE001 — a bad handler must not kill the connection
+            single = _single_storyd_error(exc)
+            if single is not None:
+                reply = _reply_error(env.id, single.code, str(single))
+            else:
+                cmd = type(env.request).__struct_config__.tag
+                log.exception("control request %r failed", cmd)
+                reply = _reply_error(env.id, "internal",
+                                     f"internal error while handling '{cmd}'; see the storyd log")
+        await self._send(reply)
+
+    async def _run_watch(self, req_id: int | None) -> None:
+        await self._send(_reply_ok(req_id, None))
+
+        async def send(event: Any) -> None:
+            await self._send(protocol.encode(
+                {"v": protocol.PROTOCOL_VERSION, "id": req_id, "event": event}))
+
+        try:
+            async with trio.open_nursery() as nursery:
+                async def until_hangup() -> None:
+                    # A watching connection only streams; what the client sends is discarded.
+                    while await self._stream.receive_some(_RECV_CHUNK):
+                        pass
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(until_hangup)
+                await self._watch(send)
+                nursery.cancel_scope.cancel()  # the watch ended by itself: close the connection
+        except* (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError):
+            log.debug("watching control client went away or stopped reading")
+        except* Exception as group:
+            log.error("control watch failed", exc_info=group)
+        self._eof = True
+        self._buf.clear()
+
+
+def _single_storyd_error(exc: BaseException) -> StorydError | None:
+    """A StorydError wrapped alone in (nested) exception groups, as nurseries raise it."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc if isinstance(exc, StorydError) else None
+
+
+def _decode(line: bytes) -> protocol.Envelope | bytes:
+    """The envelope of a line, or the error reply line explaining why there is none."""
+    try:
+        env = protocol.decode_envelope(line)
+    except msgspec.ValidationError as exc:
+        raw = msgspec.json.decode(line)
+        req_id, version = None, protocol.PROTOCOL_VERSION
+        if isinstance(raw, dict):
+            rid = raw.get("id")
+            req_id = rid if isinstance(rid, int) and not isinstance(rid, bool) else None
+            version = raw.get("v", protocol.PROTOCOL_VERSION)
+        if isinstance(version, int) and version != protocol.PROTOCOL_VERSION:
+            return _bad_version(req_id, version)
+        return _reply_error(req_id, "bad_request", str(exc))
+    except msgspec.DecodeError as exc:
+        return _reply_error(None, "bad_json", f"request is not valid JSON: {exc}")
+    if env.v != protocol.PROTOCOL_VERSION:
+        return _bad_version(env.id, env.v)
+    return env
+
+
+def _bad_version(req_id: int | None, version: int) -> bytes:
+    return _reply_error(req_id, "bad_version",
+                        f"protocol version {version} is not supported; this storyd speaks "
+                        f"version {protocol.PROTOCOL_VERSION}")

@@ -1,0 +1,228 @@
+"""storyctl: the operator's command, a thin client of storyd's control socket.
+
+Each command becomes one protocol request (storyd.control.protocol); the result prints
+human-readable by default or as one JSON line with --json. Exit codes: 0 ok, 1 the daemon
+refused (message on stderr), 2 usage error, 3 storyd is not running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO, cast
+
+import msgspec
+import trio
+
+from storyd import paths
+from storyd.control import protocol
+from storyd.control.client import ControlClient, DaemonNotRunning, RemoteError
+from storyd.ctl_format import format_event, format_result
+from storyd.errors import ControlError, StorydError
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOT_RUNNING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class _UsageExit(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that writes to the given streams and raises instead of calling sys.exit."""
+
+    def __init__(self, *args: Any, out: TextIO, err: TextIO, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._out, self._err = out, err
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            (self._out if file is sys.stdout else self._err).write(message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._err.write(message)
+        raise _UsageExit(status)
+
+
+def _choice(raw: str) -> str:
+    try:
+        protocol.parse_choice(raw, 6)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return raw
+
+
+def _positive(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{raw}' is not a positive whole number")
+    return value
+
+
+def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
+    make = cast(type[_Parser], functools.partial(_Parser, out=out, err=err))
+    p = _Parser(out=out, err=err, prog="storyctl",
+                description="Control a running storyd over its control socket.")
+    p.add_argument("--socket", type=Path, metavar="PATH",
+                   help="control socket (default: [control] socket, $STORYD_SOCKET, "
+                        "$XDG_RUNTIME_DIR/storyd/control.sock)")
+    p.add_argument("--json", action="store_true", help="print the raw result as one JSON line")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=make)
+    sub.add_parser("status", help="state, chapter, vote tallies, chat sources, providers")
+    sub.add_parser("themes", help="the theme catalogue")
+    s = sub.add_parser("start", help="start a story")
+    s.add_argument("theme", nargs="?", metavar="THEME")
+    s.add_argument("--outline", metavar="TEXT")
+    s.add_argument("--language", metavar="LANG")
+    s.add_argument("--force", action="store_true", help="end a running story first")
+    s = sub.add_parser("vote", help="inject one chat vote")
+    s.add_argument("viewer", metavar="VIEWER")
+    s.add_argument("choice", type=_choice, metavar="CHOICE", help="a-f or 1-6")
+    s.add_argument("--name", help="display name of the viewer")
+    sub.add_parser("close", help="close the running vote now")
+    s = sub.add_parser("next", help="advance now (vote winner, or a forced choice)")
+    s.add_argument("choice", nargs="?", type=_choice, metavar="CHOICE")
+    sub.add_parser("finish", help="write a closing chapter next, then end")
+    sub.add_parser("end", help="end the story now")
+    sub.add_parser("regenerate-image", help="new picture for the current chapter")
+    sub.add_parser("memory", help="the story memory")
+    s = sub.add_parser("sessions", help="story history")
+    s.add_argument("--limit", type=_positive, default=20)
+    s.add_argument("--offset", type=int, default=0)
+    s = sub.add_parser("session", help="one session")
+    s.add_argument("id", type=int, metavar="ID")
+    s = sub.add_parser("top-voters", help="the most active voters")
+    s.add_argument("--limit", type=_positive, default=10)
+    s = sub.add_parser("config", help="show, get or set configuration")
+    csub = s.add_subparsers(dest="config_command", required=True, metavar="show|get|set",
+                            parser_class=make)
+    csub.add_parser("show", help="the effective configuration (secrets masked)")
+    c = csub.add_parser("get", help="one value")
+    c.add_argument("key", metavar="KEY")
+    c = csub.add_parser("set", help="change one value (the file keeps its comments)")
+    c.add_argument("key", metavar="KEY")
+    c.add_argument("value", metavar="VALUE")
+    s = sub.add_parser("export", help="export a session")
+    s.add_argument("id", type=int, metavar="ID")
+    s.add_argument("--format", "-f", choices=("md", "html", "twee", "json"), default="md")
+    s.add_argument("-o", "--output", type=Path, metavar="FILE", help="write here, not stdout")
+    sub.add_parser("watch", help="stream live events until interrupted")
+    sub.add_parser("admin-url", help="the admin page URL with its access token")
+    return p
+
+
+def to_request(args: argparse.Namespace) -> protocol.Request:
+    """The protocol request for parsed arguments."""
+    match args.command:
+        case "start":
+            return protocol.Start(theme=args.theme, outline=args.outline,
+                                  language=args.language, force=args.force)
+        case "vote":
+            return protocol.Vote(viewer=args.viewer, choice=args.choice, name=args.name)
+        case "next":
+            return protocol.Next(choice=args.choice)
+        case "sessions":
+            return protocol.Sessions(limit=args.limit, offset=args.offset)
+        case "session":
+            return protocol.Session(id=args.id)
+        case "top-voters":
+            return protocol.TopVoters(limit=args.limit)
+        case "export":
+            return protocol.Export(id=args.id, format=args.format)
+        case "config":
+            if args.config_command == "get":
+                return protocol.ConfigGet(key=args.key)
+            if args.config_command == "set":
+                return protocol.ConfigSet(key=args.key, value=args.value)
+            return protocol.ConfigShow()
+    simple: dict[str, type[Any]] = {
+        "status": protocol.Status, "themes": protocol.Themes, "close": protocol.Close,
+        "finish": protocol.Finish, "end": protocol.End, "memory": protocol.Memory,
+        "regenerate-image": protocol.RegenerateImage, "watch": protocol.Watch,
+        "admin-url": protocol.AdminUrl}
+    return simple[args.command]()  # type: ignore[no-any-return]
+
+
+def _default_socket() -> Path:
+    """[control] socket from the config file when it can be read, else the environment."""
+    try:
+        from storyd.config import load
+        return paths.socket_path(load(paths.config_path()))
+    except (StorydError, OSError):
+        return paths.socket_path(None)
+
+
+def _json_line(value: Any) -> str:
+    return msgspec.json.encode(value).decode() + "\n"
+
+
+async def _run(args: argparse.Namespace, path: Path, out: TextIO) -> None:
+    request = to_request(args)
+    async with await ControlClient.connect(path) as client:
+        if isinstance(request, protocol.Watch):
+            async for event in client.watch():
+                out.write(_json_line(event) if args.json else format_event(event, time.time()))
+                out.flush()
+            return
+        result = await client.call(request)
+    if args.json:
+        out.write(_json_line(result))
+    elif args.command == "export" and args.output is not None:
+        data = result.get("content", result) if isinstance(result, dict) else result
+        text = data if isinstance(data, str) else msgspec.json.format(
+            msgspec.json.encode(data)).decode() + "\n"
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ControlError(f"cannot write {args.output}: {exc.strerror}") from None
+        out.write(f"wrote {args.output} ({len(text.encode())} bytes)\n")
+    else:
+        out.write(format_result(args.command, getattr(args, "config_command", None), result,
+                                now_ms=int(time.time() * 1000),
+                                unicode=(getattr(out, "encoding", None) or "utf-8").lower()
+                                .replace("-", "") == "utf8"))
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    """Run storyctl; returns the exit code (0 ok, 1 refused, 2 usage, 3 not running)."""
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    try:
+        args = build_parser(out, err).parse_args(argv)
+    except _UsageExit as exc:
+        return exc.status
+    path = args.socket if args.socket is not None else _default_socket()
+    try:
+        trio.run(_run, args, path, out)
+    except DaemonNotRunning as exc:
+        err.write(f"storyctl: storyd is not running (no socket at {exc.path}) — start it with "
+                  "`storyd` or `systemctl --user start storyd`\n")
+        return EXIT_NOT_RUNNING
+    except RemoteError as exc:
+        err.write(f"storyctl: {exc.code.replace('_', ' ')}: {exc.message}\n")
+        return EXIT_REFUSED
+    except ControlError as exc:
+        err.write(f"storyctl: {exc}\n")
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return EXIT_OK if args.command == "watch" else EXIT_INTERRUPTED
+    except BrokenPipeError:
+        if out is sys.stdout:  # `storyctl watch | head`: stop quietly (see Python's signal docs)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""storyctl's human-readable output: pure functions from results (builtins) to text.
+
+The status formatter is written against storyd.core.snapshot.Snapshot as builtins; the others
+are lenient about the shape of what the daemon returns (dicts, lists, strings), so a new field
+shows up rather than breaking the output. `now_ms` is passed in, so output is testable.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+
+BAR_WIDTH = 20
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return f"{value:g}"
+    return msgspec.json.encode(value).decode()
+
+
+def _compact(value: Any) -> str:
+    """One short line for a provider or chat entry of unknown shape."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_scalar(v)}" for k, v in value.items()
+                         if v not in (None, "", [], {}))
+    return _scalar(value)
+
+
+def _tree(value: Any, indent: int = 0) -> list[str]:
+    pad = "  " * indent
+    if isinstance(value, dict):
+        lines: list[str] = []
+        for k, v in value.items():
+            if isinstance(v, dict | list) and v:
+                lines.append(f"{pad}{k}:")
+                lines.extend(_tree(v, indent + 1))
+            else:
+                lines.append(f"{pad}{k}: {_scalar(v)}")
+        return lines
+    if isinstance(value, list):
+        lines = []
+        for item in value:
+            lines.append(f"{pad}- {_compact(item)}" if isinstance(item, dict)
+                         else f"{pad}- {_scalar(item)}")
+        return lines
+    return [f"{pad}{_scalar(value)}"]
+
+
+def _flatten(value: Any, prefix: str = "") -> list[str]:
+    if isinstance(value, dict) and value:
+        lines: list[str] = []
+        for k, v in value.items():
+            lines.extend(_flatten(v, f"{prefix}{k}."))
+        return lines
+    return [f"{prefix.rstrip('.')} = {_scalar(value)}"]
+
+
+def _bar(count: int, total: int, unicode: bool) -> str:
+    full, empty = ("█", "░") if unicode else ("#", ".")
+    n = round(BAR_WIDTH * count / total) if total else 0
+    return full * n + empty * (BAR_WIDTH - n)
+
+
+def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
+    """The Snapshot (as builtins) for a terminal: state, chapter, vote bars, chat, providers."""
+    head = f"state: {s.get('state', '?')}"
+    if s.get("session_id") is not None:
+        head += f"   session {s['session_id']}"
+    theme = s.get("theme_name") or s.get("theme")
+    if theme:
+        head += f"   theme: {theme}" + (f" ({s['language']})" if s.get("language") else "")
+    if s.get("test_mode"):
+        head += "   [test mode]"
+    lines = [head]
+    if s.get("chapter_number"):
+        of = f" of {s['max_chapters']}" if s.get("max_chapters") else ""
+        lines.append(f"chapter {s['chapter_number']}{of}: {s.get('title') or '(untitled)'}")
+    if s.get("notice"):
+        lines.append(f"notice: {s['notice']}")
+    if s.get("generating"):
+        lines.append(f"generating: {_compact(s['generating'])}")
+    voting = s.get("voting")
+    choices = (voting or {}).get("choices") or s.get("choices") or []
+    if voting:
+        lines.extend(_voting_lines(voting, choices, now_ms, unicode))
+    elif choices:
+        lines.append("choices:")
+        lines.extend(f"  {c.get('key', '?')}) {c.get('text', '')}" for c in choices)
+    chat = s.get("chat") or []
+    if chat:
+        lines.append("chat: " + "; ".join(_chat_source(c) for c in chat))
+    providers = s.get("providers") or {}
+    if providers:
+        lines.append("providers: " + "; ".join(f"{k}: {_compact(v)}"
+                                               for k, v in providers.items()))
+    return "\n".join(lines) + "\n"
+
+
+def _voting_lines(v: dict[str, Any], choices: list[dict[str, Any]], now_ms: int,
+                  unicode: bool) -> list[str]:
+    counts = list(v.get("counts") or [])
+    counts += [0] * (len(choices) - len(counts))
+    total = sum(counts)
+    if v.get("open"):
+        ends_at = v.get("ends_at")
+        left = f", {max(0, (ends_at - now_ms) // 1000)} s left" if ends_at is not None else ""
+        state = f"open{left}" + (" (extended)" if v.get("extended") else "")
+    else:
+        state = "closed"
+        winner = v.get("winner")
+        if winner is not None and 0 <= winner < len(choices):
+            state += f", winner {choices[winner].get('key', winner)}"
+            if v.get("tie_break"):
+                state += f" (tie-break: {v['tie_break']})"
+            elif v.get("early"):
+                state += " (early, clear lead)"
+    lines = [f"vote: {state}; {v.get('voters', 0)} voters, {v.get('invalid', 0)} invalid"]
+    width = max((len(c.get("text", "")) for c in choices), default=0)
+    width = min(width, 40)
+    for i, c in enumerate(choices):
+        text = c.get("text", "")
+        text = text if len(text) <= width else text[:width - 1] + "…"
+        pct = round(100 * counts[i] / total) if total else 0
+        mark = "  <- winner" if not v.get("open") and v.get("winner") == i else ""
+        lines.append(f"  {c.get('key', '?')}) {text:<{width}}  {_bar(counts[i], total, unicode)}"
+                     f"  {counts[i]:>5}  {pct:>3}%{mark}")
+    return lines
+
+
+def _chat_source(c: dict[str, Any]) -> str:
+    text = f"{c.get('source', '?')} {c.get('state', '?')}"
+    extra = [str(c["detail"])] if c.get("detail") else []
+    if c.get("messages"):
+        extra.append(f"{c['messages']} msgs")
+    if c.get("rate"):
+        extra.append(f"{c['rate']:.1f}/s")
+    if c.get("dropped"):
+        extra.append(f"{c['dropped']} dropped")
+    return text + (f" ({', '.join(extra)})" if extra else "")
+
+
+def _themes(result: Any) -> str:
+    themes = result.get("themes", result) if isinstance(result, dict) else result
+    if not isinstance(themes, list):
+        return "\n".join(_tree(result)) + "\n"
+    width = max((len(str(t.get("id", ""))) for t in themes if isinstance(t, dict)), default=0)
+    return "".join(f"{t.get('id', ''):<{width}}  {t.get('name', '')}"
+                   + (f" — {t['style']}" if t.get("style") else "") + "\n"
+                   for t in themes if isinstance(t, dict))
+
+
+def format_result(command: str, sub: str | None, result: Any, *, now_ms: int,
+                  unicode: bool = True) -> str:
+    """Human-readable text for the result of one storyctl command."""
+    if isinstance(result, dict) and "state" in result and "revision" in result:
+        return format_status(result, now_ms, unicode)   # status, and actions returning a snapshot
+    if command == "themes":
+        return _themes(result)
+    if command == "admin-url" and isinstance(result, dict) and "url" in result:
+        return f"{result['url']}\n"
+    if command == "export" and isinstance(result, dict) and isinstance(result.get("content"), str):
+        result = result["content"]
+    if command == "config" and sub == "show" and isinstance(result, dict):
+        return "\n".join(_flatten(result)) + "\n"
+    if result is None:
+        return "ok\n"
+    if isinstance(result, str):
+        return result if result.endswith("\n") else result + "\n"
+    if not isinstance(result, dict | list):
+        return _scalar(result) + "\n"
+    return "\n".join(_tree(result)) + "\n" if result else "(none)\n"
+
+
+def format_event(event: Any, now: float) -> str:
+    """One line per watched event: local time, event name, a short summary of its data."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(now))
+    if isinstance(event, dict) and "event" in event:
+        name, data = event["event"], event.get("data")
+    else:
+        name, data = "event", event
+    if isinstance(data, dict) and "state" in data and "revision" in data:
+        summary = f"state={data['state']} chapter={data.get('chapter_number', 0)}"
+        if data.get("voting"):
+            summary += f" voters={data['voting'].get('voters', 0)}"
+    else:
+        summary = _compact(data) if data is not None else ""
+    if len(summary) > 160:
+        summary = summary[:159] + "…"
+    return f"{stamp} {name} {summary}".rstrip() + "\n"

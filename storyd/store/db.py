@@ -1,0 +1,291 @@
+"""The SQLite store: sessions, chapters, vote rounds and ballots, viewer stats, story memory.
+
+Theory of operation
+-------------------
+One `sqlite3` connection (autocommit mode, explicit transactions) lives for the life of the
+`Store`. Every call runs on a worker thread through `trio.to_thread.run_sync` with a
+`CapacityLimiter(1)`, so calls are serialized and the trio thread never blocks on disk.
+Calls are not abandoned on cancellation (`abandon_on_cancel=False`): a cancelled caller
+waits for its thread to finish, so each call's transaction either commits whole or rolls
+back whole — never half a batch. A call cancelled before its thread started does nothing.
+
+The database runs in WAL mode with `synchronous=NORMAL`: a committed transaction survives a
+crash of the process (`kill -9`), though not necessarily a power loss. Schema changes are
+numbered `migrations/NNNN_name.sql` files, applied forward at open, each in one transaction
+that also sets `PRAGMA user_version` and adds a `schema_migrations` row. A database newer
+than this code is refused with a StorageError, untouched.
+
+sqlite3 and JSON encoding errors are translated into `StorageError`; bad input raises
+`StorageError` or `NotFoundError` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import logging
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+import trio
+
+from storyd.errors import StorageError
+from storyd.store import queries as q
+from storyd.store import vote_queries as vq
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+BUSY_TIMEOUT_MS = 5000
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class Migration(msgspec.Struct, frozen=True):
+    version: int
+    name: str
+    sql: str
+
+
+class ResumeState(msgspec.Struct, frozen=True, kw_only=True):
+    """What a restart needs to pick up the newest "active" session where it stopped."""
+
+    session: dict[str, Any]
+    chapters: list[dict[str, Any]]          # ordered by number
+    memory: dict[str, Any] | None
+    # chapter_number, round_id, choices, opens_at, ends_at, extended, status
+    round: dict[str, Any] | None
+    ballots: list[tuple[str, str, int, int]]  # (viewer_id, name, choice, weight) of that round
+
+
+def load_migrations(folder: Traversable | None = None) -> list[Migration]:
+    """The numbered .sql files of `folder` (default: the packaged migrations), oldest first."""
+    folder = folder or importlib.resources.files("storyd.store").joinpath("migrations")
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise StorageError(f"migrations must be numbered 0001, 0002, … without gaps; found "
+                           f"{[m.version for m in found]} (a broken install?)")
+    return found
+
+
+def _statements(sql: str) -> list[str]:
+    out, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    rest = "\n".join(ln for ln in buf.splitlines() if not ln.strip().startswith("--")).strip()
+    if rest:
+        raise StorageError(f"migration ends in an incomplete statement: {rest[:60]!r}")
+    return out
+
+
+def _migrate(conn: sqlite3.Connection, path: Path, migrations: Sequence[Migration]) -> int:
+    known = migrations[-1].version if migrations else 0
+    current: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > known:
+        raise StorageError(
+            f"database {path} has schema version {current}, but this storyd knows only up to "
+            f"{known}: upgrade storyd, or point [storage] data_dir at another folder")
+    for mig in migrations:
+        if mig.version <= current:
+            continue
+        with q.transaction(conn):
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= mig.version:
+                continue  # another process got there first
+            for stmt in _statements(mig.sql):
+                conn.execute(stmt)
+            conn.execute("INSERT INTO schema_migrations (version, name, applied_at)"
+                         " VALUES (?, ?, ?)", (mig.version, mig.name, time.time()))
+            conn.execute(f"PRAGMA user_version = {int(mig.version)}")
+        log.info("applied schema migration %04d_%s to %s", mig.version, mig.name, path)
+        current = mig.version
+    return current
+
+
+def _connect(path: Path, migrations: Sequence[Migration]) -> tuple[sqlite3.Connection, int]:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    is_new = not path.exists()
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        if is_new:
+            os.chmod(path, 0o600)  # viewer names live here; WAL/SHM files inherit this mode
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            log.warning("SQLite at %s runs in %s mode, not WAL (network filesystem?)", path, mode)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        version = _migrate(conn, path, migrations)
+    except BaseException:
+        conn.close()
+        raise
+    return conn, version
+
+
+class Store:
+    """The async face of the SQLite store: `await Store.open(path)`, then `await aclose()`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, version: int) -> None:
+        self._conn: sqlite3.Connection | None = conn
+        self.path = path
+        self.schema_version = version
+        self._limiter = trio.CapacityLimiter(1)  # one thread at a time on the one connection
+
+    @classmethod
+    async def open(cls, path: Path, *, migrations: Sequence[Migration] | None = None) -> Store:
+        """Open or create the database at `path` (parent dir made 0700) and migrate it forward.
+
+        `migrations` replaces the packaged ones (for tests). Raises StorageError when the file
+        is not a database, is newer than this code, or cannot be opened."""
+        path = Path(path)
+        migs = load_migrations() if migrations is None else list(migrations)
+        try:
+            conn, version = await trio.to_thread.run_sync(_connect, path, migs)
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(f"cannot open the database {path}: {exc}") from exc
+        log.debug("opened %s at schema version %d", path, version)
+        return cls(conn, path, version)
+
+    async def aclose(self) -> None:
+        """Checkpoint the WAL and close. Idempotent; waits for a call in flight; not cancellable."""
+        with trio.CancelScope(shield=True):
+            await trio.to_thread.run_sync(self._close_sync, limiter=self._limiter)
+
+    def _close_sync(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.execute("PRAGMA optimize")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            log.warning("closing %s: checkpoint failed: %s", self.path, exc)
+        finally:
+            conn.close()
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await trio.to_thread.run_sync(
+            functools.partial(self._call, fn, args), limiter=self._limiter)
+
+    def _call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        conn = self._conn
+        if conn is None:
+            raise StorageError(f"the store {self.path} is closed")
+        try:
+            return fn(conn, *args)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{fn.__name__} failed on {self.path}: {exc}") from exc
+        except (msgspec.EncodeError, TypeError) as exc:
+            raise StorageError(f"{fn.__name__}: a value cannot be stored: {exc}") from exc
+
+    # --- sessions -------------------------------------------------------------------------
+    async def create_session(self, *, theme: str, language: str, outline: str, started_at: float,
+                             settings: dict[str, Any]) -> int:
+        return await self._run(q.create_session, theme, language, outline, started_at, settings)
+
+    async def set_outline(self, session_id: int, outline: str) -> None:
+        await self._run(q.set_outline, session_id, outline)
+
+    async def end_session(self, session_id: int, *, status: str, ended_at: float) -> None:
+        """status: "finished" | "ended" | "crashed". NotFoundError for an unknown session."""
+        await self._run(q.end_session, session_id, status, ended_at)
+
+    async def active_session(self) -> ResumeState | None:
+        found = await self._run(q.active_session)
+        return None if found is None else ResumeState(**found)
+
+    async def mark_stale_sessions(self, *, except_id: int | None, ended_at: float) -> int:
+        """Every other "active" session becomes "crashed"; returns how many."""
+        return await self._run(q.mark_stale_sessions, except_id, ended_at)
+
+    # --- chapters -------------------------------------------------------------------------
+    async def add_chapter(self, session_id: int, *, number: int, title: str, text: str,
+                          choices: list[str], closing: bool, summary: str, provider: str,
+                          lines: list[dict[str, Any]], memory_update: dict[str, Any],
+                          created_at: float, chosen: int | None = None) -> None:
+        values = dict(number=number, title=title, text=text, choices=choices, closing=closing,
+                      summary=summary, provider=provider, lines=lines,
+                      memory_update=memory_update, created_at=created_at, chosen=chosen)
+        await self._run(q.add_chapter, session_id, values)
+
+    async def set_chapter_media(self, session_id: int, number: int, *, image: str | None = None,
+                                audio: list[str | None] | None = None) -> None:
+        """Bare cache file names only; None leaves that column as it is."""
+        await self._run(q.set_chapter_media, session_id, number, image, audio)
+
+    async def set_chapter_choice(self, session_id: int, number: int, chosen: int,
+                                 chosen_text: str) -> None:
+        await self._run(q.set_chapter_choice, session_id, number, chosen, chosen_text)
+
+    # --- rounds and ballots ---------------------------------------------------------------
+    async def open_round(self, session_id: int, chapter_number: int, *, round_id: int,
+                         choices: list[str], opens_at: float, ends_at: float) -> None:
+        await self._run(vq.open_round, session_id, chapter_number, round_id, choices,
+                        opens_at, ends_at)
+
+    async def update_round(self, session_id: int, chapter_number: int, *,
+                           ends_at: float | None = None, extended: bool | None = None,
+                           status: str | None = None) -> None:
+        await self._run(vq.update_round, session_id, chapter_number, ends_at, extended, status)
+
+    async def save_ballots(self, session_id: int, chapter_number: int,
+                           rows: Sequence[tuple[str, str, int, int]], *, now: float) -> None:
+        """Upsert (viewer_id, name, choice, weight) rows in one transaction: all or nothing."""
+        await self._run(vq.save_ballots, session_id, chapter_number, rows, now)
+
+    async def record_vote_result(self, session_id: int, chapter_number: int, *, winner: int,
+                                 counts: list[int], voters: int, tie_break: str | None,
+                                 early: bool, forced: bool, closed_at: float) -> None:
+        await self._run(vq.record_vote_result, session_id, chapter_number, winner, counts,
+                        voters, tie_break, early, forced, closed_at)
+
+    async def credit_voters(self, rows: Sequence[tuple[str, str, bool]], *, now: float) -> None:
+        """(viewer_id, name, picked_winner), one per viewer who voted in the closed round."""
+        await self._run(vq.credit_voters, rows, now)
+
+    # --- memory and reads -----------------------------------------------------------------
+    async def save_memory(self, session_id: int, memory: dict[str, Any], *,
+                          now: float | None = None) -> None:
+        await self._run(q.save_memory, session_id, memory, now)
+
+    async def list_sessions(self, *, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
+        return await self._run(q.list_sessions, limit, offset)
+
+    async def get_session(self, session_id: int) -> dict[str, Any]:
+        """NotFoundError when there is no such session."""
+        return await self._run(q.get_session, session_id)
+
+    async def top_voters(self, *, limit: int = 10) -> list[dict[str, Any]]:
+        return await self._run(vq.top_voters, limit)
+
+    async def referenced_media(self) -> set[str]:
+        """Every image/audio file name a stored chapter references: never expire these."""
+        return await self._run(q.referenced_media)
+
+    async def stats(self) -> dict[str, Any]:
+        """Row counts per table, schema version and file sizes (database and WAL) in bytes."""
+        counts = await self._run(vq.table_counts)
+        sizes = await trio.to_thread.run_sync(self._file_sizes)
+        return {**counts, **sizes, "schema_version": self.schema_version}
+
+    def _file_sizes(self) -> dict[str, int]:
+        def size(p: Path) -> int:
+            try:
+                return p.stat().st_size
+            except OSError:
+                return 0
+        return {"file_bytes": size(self.path), "wal_bytes": size(Path(f"{self.path}-wal"))}

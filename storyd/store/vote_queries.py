@@ -1,0 +1,130 @@
+"""The synchronous SQL for vote rounds, ballots, results and viewer stats (see queries.py).
+
+A round is one row per chapter in story_rounds; its ballots are upserted into story_ballots
+(PRIMARY KEY session, chapter, viewer: a changed vote replaces the row, the last choice counts).
+Ballots are batched: the voting service hands over the round's dirty ballots about once a
+second and each batch is one transaction, so a crash loses at most the batch in flight.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import msgspec
+
+from storyd.errors import StorageError
+from storyd.store.queries import ROUND_STATUSES, _expect_row, _page, transaction
+
+_encode = msgspec.json.encode
+
+
+def open_round(conn: sqlite3.Connection, session_id: int, chapter_number: int, round_id: int,
+               choices: list[str], opens_at: float, ends_at: float) -> None:
+    """Open (or re-open) the chapter's round; a different round_id drops the old ballots."""
+    with transaction(conn):
+        conn.execute(
+            "DELETE FROM story_ballots WHERE session_id = ? AND chapter_number = ? AND EXISTS"
+            " (SELECT 1 FROM story_rounds WHERE session_id = ? AND chapter_number = ?"
+            "  AND round_id != ?)",
+            (session_id, chapter_number, session_id, chapter_number, round_id))
+        conn.execute(
+            "INSERT INTO story_rounds (session_id, chapter_number, round_id, choices, opens_at,"
+            " ends_at, extended, status) VALUES (?, ?, ?, ?, ?, ?, 0, 'open')"
+            " ON CONFLICT (session_id, chapter_number) DO UPDATE SET round_id = excluded.round_id,"
+            " choices = excluded.choices, opens_at = excluded.opens_at, ends_at = excluded.ends_at,"
+            " extended = 0, status = 'open'",
+            (session_id, chapter_number, round_id, _encode(list(choices)).decode(), opens_at,
+             ends_at))
+
+
+def update_round(conn: sqlite3.Connection, session_id: int, chapter_number: int,
+                 ends_at: float | None, extended: bool | None, status: str | None) -> None:
+    if status is not None and status not in ROUND_STATUSES:
+        raise StorageError(f"round status must be one of {sorted(ROUND_STATUSES)}, not {status!r}")
+    with transaction(conn):
+        cur = conn.execute(
+            "UPDATE story_rounds SET ends_at = coalesce(?, ends_at),"
+            " extended = coalesce(?, extended), status = coalesce(?, status)"
+            " WHERE session_id = ? AND chapter_number = ?",
+            (ends_at, None if extended is None else int(extended), status,
+             session_id, chapter_number))
+        _expect_row(cur, f"the vote round of chapter {chapter_number} of session {session_id}")
+
+
+def _ballot_rows(session_id: int, chapter_number: int, rows: Sequence[tuple[str, str, int, int]],
+                 now: float) -> Iterator[tuple[int, int, str, str, int, int, float]]:
+    for row in rows:
+        if len(row) != 4:
+            raise StorageError(f"a ballot is (viewer_id, name, choice, weight), not {row!r}")
+        viewer_id, name, choice, weight = row
+        yield session_id, chapter_number, viewer_id, name, choice, weight, now
+
+
+def save_ballots(conn: sqlite3.Connection, session_id: int, chapter_number: int,
+                 rows: Sequence[tuple[str, str, int, int]], now: float) -> None:
+    """Upsert the batch in ONE transaction: all of it lands, or none of it."""
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO story_ballots (session_id, chapter_number, viewer_id, name, choice,"
+            " weight, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (session_id, chapter_number, viewer_id) DO UPDATE SET"
+            " name = excluded.name, choice = excluded.choice, weight = excluded.weight,"
+            " updated_at = excluded.updated_at",
+            _ballot_rows(session_id, chapter_number, rows, now))
+
+
+def record_vote_result(conn: sqlite3.Connection, session_id: int, chapter_number: int,
+                       winner: int, counts: list[int], voters: int, tie_break: str | None,
+                       early: bool, forced: bool, closed_at: float) -> None:
+    """One story_votes row per chapter round (a repeat replaces it) and the round closed."""
+    if counts and not 0 <= winner < len(counts):
+        raise StorageError(f"winner {winner} is not one of the {len(counts)} counted choices")
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO story_votes (session_id, chapter_number, winner, counts, voters,"
+            " tie_break, early, forced, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (session_id, chapter_number) DO UPDATE SET winner = excluded.winner,"
+            " counts = excluded.counts, voters = excluded.voters, tie_break = excluded.tie_break,"
+            " early = excluded.early, forced = excluded.forced, closed_at = excluded.closed_at",
+            (session_id, chapter_number, winner, _encode(list(counts)).decode(), voters,
+             tie_break, int(early), int(forced), closed_at))
+        conn.execute("UPDATE story_rounds SET status = 'closed'"
+                     " WHERE session_id = ? AND chapter_number = ?", (session_id, chapter_number))
+
+
+def credit_voters(conn: sqlite3.Connection, rows: Sequence[tuple[str, str, bool]],
+                  now: float) -> None:
+    """One ballot per viewer per call (duplicates in `rows` collapse, the last one counts)."""
+    latest: dict[str, tuple[str, bool]] = {}
+    for row in rows:
+        if len(row) != 3:
+            raise StorageError(f"a voter credit is (viewer_id, name, picked_winner), not {row!r}")
+        latest[row[0]] = (row[1], row[2])
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO story_viewer_stats (viewer_id, name, ballots, wins, first_seen, last_seen)"
+            " VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (viewer_id) DO UPDATE SET"
+            " name = excluded.name, ballots = ballots + 1, wins = wins + excluded.wins,"
+            " last_seen = excluded.last_seen",
+            ((vid, name, int(bool(won)), now, now) for vid, (name, won) in latest.items()))
+
+
+def top_voters(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
+    _page(limit, 0)
+    rows = conn.execute(
+        "SELECT viewer_id, name, ballots, wins, last_seen FROM story_viewer_stats"
+        " ORDER BY ballots DESC, wins DESC, last_seen DESC, viewer_id LIMIT ?", (limit,))
+    return [dict(r) for r in rows]
+
+
+def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    out = {}
+    for table in ("story_sessions", "story_chapters", "story_votes", "story_viewer_stats",
+                  "story_memory", "story_rounds", "story_ballots"):
+        row = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()  # fixed names, not input
+        out[table.removeprefix("story_")] = row[0]
+    out["active_sessions"] = conn.execute(
+        "SELECT COUNT(*) FROM story_sessions WHERE status = 'active'").fetchone()[0]
+    return out
