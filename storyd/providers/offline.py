@@ -1,0 +1,12 @@
+"""The embedded offline providers: storyteller, illustrator and narrator (no network needed).
+
+They live in offline_story.py (with its data in offline_vocab.py and offline_text.py) and
+offline_media.py; this module is the one place the provider chain imports them from.
+"""
+
+from __future__ import annotations
+
+from storyd.providers.offline_media import OfflineIllustrator, OfflineNarrator
+from storyd.providers.offline_story import OfflineStoryteller
+
+__all__ = ["OfflineIllustrator", "OfflineNarrator", "OfflineStoryteller"]

@@ -1,0 +1,301 @@
+"""The Quart-Trio application: REST routes, pages and media, all thin over control.dispatch.
+
+Theory of operation: every API route decodes its body or query string with msgspec into a
+control-protocol Request and hands it to `dispatch.handle(daemon, request)`, exactly what the
+Unix control socket does, so `GET status` and `storyctl --json status` give the same object.
+Errors map to JSON `{"error": {"code", "message"}}`: bad input 400, missing token 401, wrong
+Origin 403, unknown id/file 404, refused command 409, wrong Host 421; nothing we expect
+becomes a 500. `daemon.config` is read on every request, so a reload takes effect at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import trio
+from quart import Response, redirect, request, send_file, websocket
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
+
+import storyd
+from storyd.control import protocol as p
+from storyd.errors import ConfigError, NotFoundError, RefusedError, StorydError
+from storyd.web import config_update, security, ws
+from storyd.web.openapi import API, ConfigUpdate, build_document
+from storyd.web.pages import register_pages
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, p.Request], Awaitable[Any]]
+MEDIA_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}\.(png|jpg|jpeg|webp|svg|mp3|wav|ogg|opus)$")
+MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
+               "webp": "image/webp", "svg": "image/svg+xml", "mp3": "audio/mpeg",
+               "wav": "audio/wav", "ogg": "audio/ogg", "opus": "audio/ogg"}
+EXPORT_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
+                "twee": "text/plain; charset=utf-8", "json": "application/json"}
+MAX_BODY = 256 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str,
+                 fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+
+
+def json_response(obj: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(obj), status=status, content_type="application/json")
+
+
+def error_response(status: int, code: str, message: str,
+                   fields: dict[str, str] | None = None) -> Response:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        err["fields"] = fields
+    return json_response({"error": err}, status)
+
+
+def _storyd_status(exc: StorydError) -> int:
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, RefusedError):
+        return 409
+    if isinstance(exc, ConfigError):
+        return 400
+    return 503
+
+
+def _default_handler() -> Handler:
+    from storyd.control import dispatch  # the lead's module; imported late to avoid a cycle
+
+    return dispatch.handle  # type: ignore[no-any-return]
+
+
+def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
+    """The web app for one daemon. `handle` defaults to storyd.control.dispatch.handle."""
+    app = QuartTrio(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["JSON_SORT_KEYS"] = False
+    handler = handle or _default_handler()
+    stats = ws.WebStats()
+    app.extensions["storyd"] = {"daemon": daemon, "stats": stats, "started": time.time()}
+
+    async def call(req: p.Request) -> Any:
+        try:
+            return await handler(daemon, req)
+        except StorydError as exc:
+            raise ApiError(_storyd_status(exc), exc.code, str(exc)) from None
+
+    def authorised() -> bool:
+        token, how = security.presented_token(request.headers, request.cookies)
+        if not security.token_matches(token, daemon.admin_token):
+            return False
+        origin = request.headers.get("Origin")
+        if how == "cookie" and origin is not None and not security.origin_allowed(
+                origin, request.headers.get("Host"), daemon.config.server):
+            raise ApiError(403, "bad_origin", "cross-site request refused")
+        return True
+
+    def admin(fn: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+        @functools.wraps(fn)
+        async def wrapper(*args: Any, **kwargs: Any) -> Response:
+            if not authorised():
+                raise ApiError(401, "unauthorized", "admin token required: open the admin page "
+                               "with the URL printed by `storyctl admin-url`")
+            return await fn(*args, **kwargs)
+        return wrapper
+
+    async def body(kind: type[Any]) -> Any:
+        raw = await request.get_data(as_text=False)
+        try:
+            data = msgspec.json.decode(raw) if raw.strip() else {}
+        except msgspec.DecodeError as exc:
+            raise ApiError(400, "bad_json", f"request body is not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "bad_request", "request body must be a JSON object")
+        if "cmd" in data:
+            raise ApiError(400, "bad_request", "unknown field 'cmd' (the URL names the command)")
+        try:
+            return msgspec.convert(data, kind)
+        except msgspec.ValidationError as exc:
+            raise ApiError(400, "bad_request", f"invalid request body: {exc}") from None
+
+    def query(kind: type[Any], **extra: Any) -> Any:
+        data: dict[str, Any] = {**request.args.to_dict(), **extra}
+        try:
+            return msgspec.convert(data, kind, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ApiError(400, "bad_request", f"invalid query: {exc}") from None
+
+    @app.before_request
+    async def check_host() -> Response | None:
+        if not security.host_allowed(request.headers.get("Host"), daemon.config.server):
+            return error_response(421, "bad_host", "unknown Host header: add it to "
+                                  "[server] allowed_hosts to reach storyd by that name")
+        return None
+
+    @app.before_websocket
+    async def check_ws_host() -> Response | None:
+        if not security.host_allowed(websocket.headers.get("Host"), daemon.config.server):
+            return error_response(421, "bad_host", "unknown Host header")
+        return None
+
+    @app.after_request
+    async def headers(resp: Response) -> Response:
+        resp.headers.setdefault("Content-Security-Policy", security.PAGE_CSP)
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @app.errorhandler(ApiError)
+    async def api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(exc: HTTPException) -> Response:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code, exc.description or code)
+
+    @app.errorhandler(Exception)
+    async def unexpected(exc: Exception) -> Response:
+        log.exception("web request failed: %s %s", request.method, request.path)
+        return error_response(500, "internal", "internal error (see the storyd log)")
+
+    simple: dict[str, tuple[type[Any], bool]] = {   # route -> (request type, needs a body)
+        "start": (p.Start, True), "next-chapter": (p.Next, True), "close": (p.Close, True),
+        "finish": (p.Finish, True), "end": (p.End, True), "vote": (p.Vote, True),
+        "regenerate-image": (p.RegenerateImage, True)}
+    for name, (kind, _) in simple.items():
+        async def post(kind: type[Any] = kind) -> Response:
+            return json_response(await call(await body(kind)))
+        app.add_url_rule(f"{API}/{name}", f"post_{name}", admin(post), methods=["POST"])
+
+    @app.get(f"{API}/status")
+    async def status() -> Response:
+        return json_response(await call(p.Status()))
+
+    @app.get(f"{API}/themes")
+    async def themes() -> Response:
+        return json_response(await call(p.Themes()))
+
+    @app.get(f"{API}/config")
+    @admin
+    async def config_show() -> Response:
+        return json_response(await call(p.ConfigShow()))
+
+    @app.post(f"{API}/config")
+    @admin
+    async def config_set() -> Response:
+        update: ConfigUpdate = await body(ConfigUpdate)
+        try:
+            changes = config_update.changes_of(update)
+            await trio.to_thread.run_sync(config_update.validate, daemon.config_path, changes)
+        except config_update.ChangeError as exc:
+            raise ApiError(400, "bad_config", str(exc), exc.fields) from None
+        for key, value in changes.items():
+            await call(p.ConfigSet(key=key, value=value))
+        return json_response(await call(p.ConfigShow()))
+
+    @app.get(f"{API}/memory")
+    @admin
+    async def memory() -> Response:
+        return json_response(await call(p.Memory()))
+
+    @app.get(f"{API}/sessions")
+    @admin
+    async def sessions() -> Response:
+        return json_response(await call(query(p.Sessions)))
+
+    @app.get(f"{API}/session/<int:session_id>")
+    @admin
+    async def session(session_id: int) -> Response:
+        return json_response(await call(p.Session(id=session_id)))
+
+    @app.get(f"{API}/top-voters")
+    @admin
+    async def top_voters() -> Response:
+        return json_response(await call(query(p.TopVoters)))
+
+    @app.get(f"{API}/export/<int:session_id>")
+    @admin
+    async def export(session_id: int) -> Response:
+        req: p.Export = query(p.Export, id=session_id)
+        result = await call(req)
+        ctype, filename = EXPORT_TYPES[req.format], f"story-{session_id}.{req.format}"
+        if isinstance(result, bytes | str):
+            data: bytes | str = result
+        elif isinstance(result, dict) and isinstance(result.get("content", result.get("text")),
+                                                     str):
+            data = result.get("content", result.get("text"))
+            ctype = str(result.get("content_type") or ctype)
+            filename = str(result.get("filename") or filename)
+        else:
+            data = msgspec.json.encode(result)
+        resp = Response(data, content_type=ctype)
+        safe = "".join(ch for ch in filename if ch.isalnum() or ch in "._-")
+        resp.headers["Content-Disposition"] = f'inline; filename="{safe}"'
+        if req.format == "html":
+            resp.headers["Content-Security-Policy"] = security.EXPORT_CSP
+        return resp
+
+    async def media(filename: str) -> Response:
+        if not MEDIA_RE.match(filename):
+            raise ApiError(404, "not_found", "no such file")
+        root = Path(daemon.media_dir).resolve()
+        path = (root / filename).resolve()
+        if path.parent != root or not path.is_file():
+            raise ApiError(404, "not_found", "no such file")
+        ext = filename.rsplit(".", 1)[1].lower()
+        resp = await send_file(path, mimetype=MEDIA_TYPES[ext], conditional=True)
+        resp.headers["Cache-Control"] = "public, max-age=3600"
+        if ext == "svg":
+            resp.headers["Content-Security-Policy"] = security.SVG_CSP
+        return resp
+
+    app.add_url_rule(f"{API}/image/<path:filename>", "image", media, methods=["GET"])
+    app.add_url_rule(f"{API}/audio/<path:filename>", "audio", media, methods=["GET"])
+
+    @app.get(f"{API}/openapi.json")
+    async def openapi() -> Response:
+        return json_response(build_document(storyd.__version__))
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        snap = daemon.snapshot()
+        return json_response({"ok": True, "state": snap.state,
+                              "subscribers": daemon.bus.subscribers,
+                              "websockets": stats.open_sockets()})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        text = ws.metrics_text(daemon, stats)
+        return Response(text, content_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.websocket("/ws/overlay")
+    async def ws_overlay() -> Response | None:
+        await ws.serve_socket(daemon, stats, handler, admin=False)
+        return None
+
+    @app.websocket("/ws/admin")
+    async def ws_admin() -> Response | None:
+        server = daemon.config.server
+        origin = websocket.headers.get("Origin")
+        if origin is not None and not security.origin_allowed(
+                origin, websocket.headers.get("Host"), server):
+            return error_response(403, "bad_origin", "cross-site websocket refused")
+        token, _ = security.presented_token(websocket.headers, websocket.cookies)
+        if not security.token_matches(token, daemon.admin_token):
+            return error_response(401, "unauthorized", "admin token required")
+        await ws.serve_socket(daemon, stats, handler, admin=True)
+        return None
+
+    register_pages(app, daemon)
+    return app

@@ -1,0 +1,102 @@
+"""POST config: turn a web form's changes into `config set` calls, validated all before any.
+
+The admin form sends typed JSON values (numbers, booleans, lists); the control protocol's
+ConfigSet takes the operator's string, as `storyctl config set KEY VALUE` does. Each change is
+tried alone on a scratch copy of the file (so every bad field gets its own inline message),
+then all of them together; only when that succeeds does the caller apply them for real.
+A secret sent back as the mask ("********") means "unchanged" and is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from storyd.config import MASK, SECRET_KEYS, set_value
+from storyd.errors import ConfigError
+from storyd.web.openapi import ConfigUpdate
+
+MAX_CHANGES = 100
+
+
+class ChangeError(Exception):
+    """Some changes are invalid; `fields` maps each offending key to its message."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.fields = fields or {}
+
+
+def as_text(key: str, value: Any) -> str:
+    """The ConfigSet string for one JSON value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return json.dumps(value, ensure_ascii=False)   # a JSON array of scalars is TOML too
+    raise ChangeError(f"{key}: unsupported value {type(value).__name__}", {key: "unsupported value"})
+
+
+def changes_of(update: ConfigUpdate) -> dict[str, str]:
+    """The changes as {key: text}; raises ChangeError when the body names none or both forms."""
+    if (update.key is None) == (update.changes is None):
+        raise ChangeError("send either {\"key\", \"value\"} or {\"changes\": {key: value}}")
+    raw = {update.key: update.value} if update.key is not None else dict(update.changes or {})
+    if not raw:
+        raise ChangeError("no changes given")
+    if len(raw) > MAX_CHANGES:
+        raise ChangeError(f"too many changes at once (at most {MAX_CHANGES})")
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        if not isinstance(key, str) or not key:
+            raise ChangeError("config keys must be non-empty strings")
+        if value is None:
+            raise ChangeError(f"{key}: a value is required", {key: "a value is required"})
+        if key.rsplit(".", 1)[-1] in SECRET_KEYS and value == MASK:
+            continue    # the form echoed the mask: keep the secret as it is
+        out[key] = as_text(key, value)
+    return out
+
+
+def validate(config_path: Path, changes: dict[str, str]) -> None:
+    """Raise ChangeError unless every change, alone and together, gives a valid config.
+
+    Works on a scratch copy in a temporary folder; the real file is never touched here.
+    """
+    path = Path(config_path)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    fields: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="storyd-config-") as tmp:
+        scratch = Path(tmp) / "storyd.toml"
+        for key, value in changes.items():
+            scratch.write_text(text, encoding="utf-8")
+            try:
+                set_value(scratch, key, value)
+            except ConfigError as exc:
+                fields[key] = _short(str(exc), str(scratch))
+        if fields:
+            first = next(iter(fields.values()))
+            raise ChangeError(first if len(fields) == 1 else f"{len(fields)} invalid values",
+                              fields)
+        scratch.write_text(text, encoding="utf-8")
+        for key, value in changes.items():
+            try:
+                set_value(scratch, key, value)
+            except ConfigError as exc:
+                msg = _short(str(exc), str(scratch))
+                raise ChangeError(msg, {key: msg}) from None
+
+
+def _short(message: str, scratch: str) -> str:
+    """Drop the scratch file's name (and line) from a ConfigError message."""
+    if message.startswith(scratch):
+        rest = message[len(scratch):]
+        if rest.startswith(":"):
+            rest = rest[1:]
+            head, sep, tail = rest.partition(":")
+            rest = tail if sep and head.strip().isdigit() else rest
+        return rest.strip()
+    return message

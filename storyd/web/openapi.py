@@ -1,0 +1,161 @@
+"""The OpenAPI 3.1 document, generated from the same msgspec types the routes decode.
+
+ROUTES is the single table of what the web front serves; `storyd.web.app` registers a handler
+for each entry and a test checks that the two agree, so the document cannot drift from the
+code. Request bodies are the control protocol's Structs minus their `cmd` tag (the URL says
+which command it is).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from storyd.control import protocol as p
+from storyd.core.snapshot import Snapshot
+
+API = "/api/interactive-story"
+
+
+class ConfigUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """POST config body: one `key`/`value`, or several `changes`; all validated before any is saved."""
+
+    key: str | None = None
+    value: Any = None
+    changes: dict[str, Any] | None = None
+
+
+class ErrorDetail(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None    # POST config: message per offending key
+
+
+class ErrorReply(msgspec.Struct, frozen=True, kw_only=True):
+    error: ErrorDetail
+
+
+class Health(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    state: str
+    subscribers: int
+    websockets: int
+
+
+class Route(msgspec.Struct, frozen=True):
+    method: str
+    path: str                      # OpenAPI form: /api/interactive-story/session/{id}
+    summary: str
+    admin: bool = False            # needs the admin token
+    body: Any = None               # Struct type of the JSON body
+    query: Any = None              # Struct type whose fields are query parameters
+    response: Any = None           # Struct type of the 200 JSON answer; None = any JSON
+    content: str = "application/json"
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", f"{API}/status", "The show's snapshot (same as storyctl --json status)",
+          response=Snapshot),
+    Route("GET", f"{API}/themes", "The theme catalogue"),
+    Route("GET", f"{API}/config", "The effective configuration, secrets masked", admin=True),
+    Route("POST", f"{API}/config", "Change config keys (comments in the file kept)",
+          admin=True, body=ConfigUpdate),
+    Route("POST", f"{API}/start", "Start a story", admin=True, body=p.Start),
+    Route("POST", f"{API}/next-chapter", "Advance now, optionally forcing a choice",
+          admin=True, body=p.Next),
+    Route("POST", f"{API}/close", "Close the running vote now", admin=True, body=p.Close),
+    Route("POST", f"{API}/finish", "Write a closing chapter next, then end", admin=True,
+          body=p.Finish),
+    Route("POST", f"{API}/end", "End the story now", admin=True, body=p.End),
+    Route("POST", f"{API}/vote", "Inject one chat vote", admin=True, body=p.Vote),
+    Route("POST", f"{API}/regenerate-image", "New picture for the current chapter",
+          admin=True, body=p.RegenerateImage),
+    Route("GET", f"{API}/memory", "The story memory and the last prompt context", admin=True),
+    Route("GET", f"{API}/sessions", "Session history", admin=True, query=p.Sessions),
+    Route("GET", f"{API}/session/{{id}}", "One session with chapters and vote results",
+          admin=True),
+    Route("GET", f"{API}/top-voters", "Top voters", admin=True, query=p.TopVoters),
+    Route("GET", f"{API}/export/{{id}}", "Export a session", admin=True, query=p.Export,
+          content="text/plain"),
+    Route("GET", f"{API}/image/{{filename}}", "A picture from the media cache",
+          content="image/*"),
+    Route("GET", f"{API}/audio/{{filename}}", "Narration audio from the media cache",
+          content="audio/*"),
+    Route("GET", f"{API}/openapi.json", "This document"),
+    Route("GET", "/healthz", "Liveness", response=Health),
+    Route("GET", "/metrics", "Prometheus metrics", content="text/plain"),
+)
+
+_REF = "#/components/schemas/{name}"
+
+
+def _strip_tag(schema: dict[str, Any]) -> dict[str, Any]:
+    props = {k: v for k, v in schema.get("properties", {}).items() if k != "cmd"}
+    out = {**schema, "properties": props}
+    req = [r for r in schema.get("required", []) if r != "cmd"]
+    if req:
+        out["required"] = req
+    else:
+        out.pop("required", None)
+    return out
+
+
+def _params(route: Route) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = []
+    for name in ("id", "filename"):
+        if "{" + name + "}" in route.path:
+            kind = {"type": "integer"} if name == "id" else {
+                "type": "string",
+                "pattern": r"^[A-Za-z0-9_-]{1,128}\.(png|jpg|jpeg|webp|svg|mp3|wav|ogg|opus)$"}
+            params.append({"name": name, "in": "path", "required": True, "schema": kind})
+    if route.query is not None:
+        (_,), comps = msgspec.json.schema_components([route.query], ref_template=_REF)
+        schema = comps[route.query.__name__]
+        for fname, fschema in schema.get("properties", {}).items():
+            if fname in ("cmd", "id"):
+                continue
+            params.append({"name": fname, "in": "query", "required": False, "schema": fschema})
+    return params
+
+
+def build_document(version: str) -> dict[str, Any]:
+    """The whole OpenAPI document as plain data."""
+    types = {r.body for r in ROUTES if r.body} | {r.response for r in ROUTES if r.response}
+    types.add(ErrorReply)
+    _, components = msgspec.json.schema_components(sorted(types, key=lambda t: t.__name__),
+                                                   ref_template=_REF)
+    components = {k: _strip_tag(v) for k, v in components.items()}
+    error = {"description": "error", "content": {"application/json": {
+        "schema": {"$ref": _REF.format(name="ErrorReply")}}}}
+    paths: dict[str, dict[str, Any]] = {}
+    for r in ROUTES:
+        ok_schema: dict[str, Any] = ({"$ref": _REF.format(name=r.response.__name__)}
+                                     if r.response else {})
+        op: dict[str, Any] = {
+            "summary": r.summary,
+            "operationId": (r.method.lower() + r.path.replace(API, "").replace("/", "_")
+                            .replace("{", "").replace("}", "").replace("-", "_")
+                            .replace(".", "_")),
+            "responses": {"200": {"description": "ok", "content": {r.content: {
+                "schema": ok_schema}}}, "400": error, "404": error, "409": error},
+        }
+        params = _params(r)
+        if params:
+            op["parameters"] = params
+        if r.body is not None:
+            op["requestBody"] = {"required": False, "content": {"application/json": {
+                "schema": {"$ref": _REF.format(name=r.body.__name__)}}}}
+        if r.admin:
+            op["security"] = [{"bearer": []}, {"cookie": []}]
+            op["responses"]["401"] = error
+        paths.setdefault(r.path, {})[r.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "storyd", "version": version,
+                 "description": "Live, audience-voted story: control and overlay API."},
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "storyd_admin"}}},
+    }

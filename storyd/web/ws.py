@@ -1,0 +1,228 @@
+"""Websockets `/ws/overlay` and `/ws/admin`: the snapshot on connect, then the bus, coalesced.
+
+Theory of operation: each client gets one bounded bus subscription (overflow: the bus drops
+the newest event for this client only and counts it; the next `story:state` resyncs it), so
+a slow or dead client never delays the story or another client. Three tasks per client:
+  * the pump moves events from the subscription to the socket. `story:vote-update` events
+    are coalesced: the first after a quiet spell goes out at once, later ones replace the
+    pending one and the latest is flushed 100 ms after the previous send (≤ 10/s). Any
+    other event first flushes the pending vote update, so order is kept.
+  * the reader reads every client frame (quart-trio buffers only a few; a handler that never
+    reads never learns the client left). Both answer `{"event": "ping"}` with a pong (the
+    pages' heartbeat; hypercorn's own ping task is left off because it held shutdown for its
+    whole graceful timeout). The admin socket also accepts `story:force-vote-end` and
+    `story:regenerate-image`; the overlay socket ignores everything else it reads.
+  * the watcher waits for `daemon.shutdown`.
+When the bus closes or the daemon stops, the socket is closed with 1001 (going away). A send
+that stays blocked for SEND_TIMEOUT_S (a client that stopped reading) ends the connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import OrderedDict
+from typing import Any
+
+import msgspec
+import trio
+from quart import websocket
+
+from storyd.bus import Event
+from storyd.control import protocol as p
+from storyd.errors import StorydError
+
+log = logging.getLogger(__name__)
+
+VOTE_UPDATE = "story:vote-update"
+COALESCE_S = 0.1
+SUB_BUFFER = 256       # per client; overflow: bus drops newest for this client (counted)
+SEND_TIMEOUT_S = 10.0
+GOING_AWAY = 1001
+PONG: Event = {"event": "pong", "data": {}}
+ADMIN_COMMANDS: dict[str, type[p._Req]] = {
+    "story:force-vote-end": p.Close, "story:regenerate-image": p.RegenerateImage}
+
+
+class WebStats:
+    """Counters for /metrics and /healthz."""
+
+    def __init__(self) -> None:
+        self.open = {"overlay": 0, "admin": 0}
+        self.sent = 0
+        self.coalesced = 0
+        self.send_timeouts = 0
+
+    def open_sockets(self) -> int:
+        return sum(self.open.values())
+
+
+class VoteCoalescer:
+    """Pure rate limiter for vote updates; time is passed in (trio.current_time() seconds)."""
+
+    def __init__(self, interval: float = COALESCE_S) -> None:
+        self.interval = interval
+        self.pending: Event | None = None
+        self.next_at = -math.inf
+        self.coalesced = 0
+
+    def offer(self, event: Event, now: float) -> list[Event]:
+        """Events to send now, in order, after `event` arrived."""
+        if event.get("event") == VOTE_UPDATE:
+            if self.pending is not None:
+                self.coalesced += 1
+            self.pending = event
+            return self.due(now)
+        out = [] if self.pending is None else [self.pending]
+        self.pending = None
+        out.append(event)
+        return out
+
+    def due(self, now: float) -> list[Event]:
+        if self.pending is None or now < self.next_at:
+            return []
+        event, self.pending = self.pending, None
+        self.next_at = now + self.interval
+        return [event]
+
+    def deadline(self) -> float:
+        return math.inf if self.pending is None else self.next_at
+
+
+class _Encoded:
+    """Encode each shared event dict once, however many clients send it (small LRU by id)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._cache: OrderedDict[int, tuple[Event, str]] = OrderedDict()
+        self._size = size
+
+    def __call__(self, event: Event) -> str:
+        hit = self._cache.get(id(event))
+        if hit is not None and hit[0] is event:
+            return hit[1]
+        text = msgspec.json.encode(event).decode("utf-8")
+        self._cache[id(event)] = (event, text)   # keeps the event alive, so its id stays unique
+        if len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return text
+
+
+encode_event = _Encoded()
+
+
+async def serve_socket(daemon: Any, stats: WebStats, handler: Any, *, admin: bool) -> None:
+    """Serve one accepted-or-not websocket until the client leaves or the daemon stops."""
+    ws = websocket._get_current_object()
+    kind = "admin" if admin else "overlay"
+    await ws.accept()
+    send_lock = trio.Lock()
+    going_away = False
+
+    async def send(event: Event) -> None:
+        text = encode_event(event)
+        async with send_lock:
+            with trio.fail_after(SEND_TIMEOUT_S):
+                await ws.send(text)
+        stats.sent += 1
+
+    with daemon.bus.subscribe(SUB_BUFFER) as sub:
+        stats.open[kind] += 1
+        coalescer = VoteCoalescer()
+        try:
+            await send({"event": "story:state", "data": daemon.snapshot()})
+            async with trio.open_nursery() as nursery:
+
+                async def pump() -> None:
+                    nonlocal going_away
+                    while True:
+                        event: Event | None = None
+                        with trio.move_on_at(coalescer.deadline()):
+                            try:
+                                event = await sub.receive.receive()
+                            except trio.EndOfChannel:
+                                going_away = True
+                                nursery.cancel_scope.cancel()
+                                return
+                        now = trio.current_time()
+                        out = coalescer.offer(event, now) if event is not None else coalescer.due(now)
+                        for item in out:
+                            await send(item)
+
+                async def watch() -> None:
+                    nonlocal going_away
+                    await daemon.shutdown.wait()
+                    going_away = True
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(pump)
+                nursery.start_soon(watch)
+                nursery.start_soon(_read, ws, daemon, handler, send, admin)
+            if going_away:
+                with trio.move_on_after(2):
+                    await ws.close(GOING_AWAY, "storyd is shutting down")
+        except* trio.TooSlowError:
+            stats.send_timeouts += 1
+            log.info("%s websocket client stopped reading; dropping it", kind)
+        finally:
+            stats.coalesced += coalescer.coalesced
+            stats.open[kind] -= 1
+
+
+async def _read(ws: Any, daemon: Any, handler: Any, send: Any, admin: bool) -> None:
+    while True:
+        raw = await ws.receive()
+        try:
+            msg = msgspec.json.decode(raw) if len(raw) <= 4096 else None
+            name = msg.get("event") if isinstance(msg, dict) else None
+        except msgspec.DecodeError:
+            name = None
+        if name == "ping":     # the pages' heartbeat: they reconnect when pongs stop coming
+            await send(PONG)
+            continue
+        if not admin:
+            continue
+        kind = ADMIN_COMMANDS.get(name) if isinstance(name, str) else None
+        if kind is None:
+            await send({"event": "story:command-result", "data": {
+                "command": name, "ok": False,
+                "error": {"code": "bad_request", "message": "unknown command; send "
+                          "story:force-vote-end or story:regenerate-image"}}})
+            continue
+        try:
+            result = await handler(daemon, kind())
+            reply: dict[str, Any] = {"command": name, "ok": True, "result": result}
+        except StorydError as exc:
+            reply = {"command": name, "ok": False,
+                     "error": {"code": exc.code, "message": str(exc)}}
+        await send({"event": "story:command-result", "data": reply})
+
+
+def metrics_text(daemon: Any, stats: WebStats) -> str:
+    """Prometheus text exposition of the show and the web front."""
+    snap = daemon.snapshot()
+    bus = daemon.bus
+    lines = ["# TYPE storyd_state gauge"]
+    for state in ("idle", "generating", "presenting", "voting", "result", "finishing", "ended"):
+        lines.append(f'storyd_state{{state="{state}"}} {int(snap.state == state)}')
+    lines += ["# TYPE storyd_chapter_number gauge", f"storyd_chapter_number {snap.chapter_number}"]
+    if snap.voting is not None:
+        lines.append("# TYPE storyd_votes gauge")
+        for choice, count in zip(snap.voting.choices, snap.voting.counts, strict=False):
+            key = "".join(ch for ch in choice.key if ch.isalnum())
+            lines.append(f'storyd_votes{{choice="{key}"}} {count}')
+        lines += ["# TYPE storyd_voters gauge", f"storyd_voters {snap.voting.voters}"]
+    lines += [
+        "# TYPE storyd_bus_subscribers gauge", f"storyd_bus_subscribers {bus.subscribers}",
+        "# TYPE storyd_bus_published_total counter",
+        f"storyd_bus_published_total {bus.published}",
+        "# TYPE storyd_bus_dropped_total counter", f"storyd_bus_dropped_total {bus.dropped}",
+        "# TYPE storyd_websockets gauge",
+        *(f'storyd_websockets{{kind="{k}"}} {v}' for k, v in stats.open.items()),
+        "# TYPE storyd_ws_messages_sent_total counter",
+        f"storyd_ws_messages_sent_total {stats.sent}",
+        "# TYPE storyd_ws_vote_updates_coalesced_total counter",
+        f"storyd_ws_vote_updates_coalesced_total {stats.coalesced}",
+        "# TYPE storyd_ws_send_timeouts_total counter",
+        f"storyd_ws_send_timeouts_total {stats.send_timeouts}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,369 @@
+"""The pure vote core: parsing, tally, tie/no-vote policies, early close, gifts, stored rows."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+from storyd.chat.base import IngestResult
+from storyd.config import VotingConfig
+from storyd.core.model import ChatMessage
+from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound, parse_vote
+from storyd.errors import RefusedError
+
+# -- parsing ---------------------------------------------------------------------------------
+
+VOTES = [
+    *[(t, i) for i, k in enumerate("abcdef")
+      for t in (f"!{k}", f"!{k.upper()}", k, k.upper(), f"!{i + 1}", str(i + 1))],
+    ("!a please", 0), ("!B lets go", 1), ("!3 🔥🔥", 2), ("!c\tgo", 2), ("!d\n", 3),
+    ("  !e  ", 4), ("\t f \n", 5), (" 1", 0), ("2 ", 1), ("\u3000!c\u3000x", 2),
+    ("!a\xa0yes", 0), ("！ａ", 0), ("Ｂ", 1), ("２ ", 1), ("！3 ok", 2), ("!ｄ", 3),
+]
+NOT_VOTES = [
+    "", " ", "!", "!!", "a lot of fun", "b-but why", "ab", "!ab", "!a!", "!a,", "! a", "a b",
+    "!g", "G", "!7", "7", "0", "!0", "first", "1st", "!gift", "🔥", "a🔥", "!a🔥", "lol",
+    "é", "!é", "ä", "x" * 1_000_000, "a" + "b" * 1_000_000, "a" + " " * 1_000_000 + "x",
+    "\u200ba", "!\u200ba",
+]
+
+
+@pytest.mark.parametrize(("text", "choice"), VOTES)
+def test_parse_vote_accepts(text: str, choice: int) -> None:
+    assert parse_vote(text) == choice
+
+
+@pytest.mark.parametrize("text", NOT_VOTES, ids=lambda t: repr(t[:12]))
+def test_parse_vote_rejects(text: str) -> None:
+    assert parse_vote(text) is None
+
+
+def test_parse_vote_huge_votes() -> None:
+    assert parse_vote("!b " + "words " * 200_000) == 1
+    assert parse_vote(" " * 1_000_000 + "a") == 0
+    assert parse_vote("c" + " " * 1_000_000) == 2
+
+
+# The rules as one regular expression: the reference the fast parser must agree with.
+_KEY = "a-fA-F1-6ａ-ｆＡ-Ｆ１-６"
+_REFERENCE = re.compile(rf"\s*(?:[!！]([{_KEY}])(?:\s|\Z)|([{_KEY}])\s*\Z)")
+
+
+def _reference(text: str) -> int | None:
+    m = _REFERENCE.match(text)
+    if m is None:
+        return None
+    key = m.group(1) or m.group(2)
+    if ord(key) > 0xFF00:
+        key = chr(ord(key) - 0xFEE0)
+    return "abcdef".index(key.lower()) if key.isalpha() else int(key) - 1
+
+
+def test_parse_vote_agrees_with_reference_on_every_short_string() -> None:
+    alphabet = ["!", "！", "a", "A", "f", "g", "1", "6", "7", " ", "\t", "\u3000", "x", "🔥",
+                "ａ", "２"]
+    checked = 0
+    for n in range(5):
+        for chars in itertools.product(alphabet, repeat=n):
+            text = "".join(chars)
+            assert parse_vote(text) == _reference(text), repr(text)
+            checked += 1
+    assert checked > 60_000
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def make_round(n: int = 3, seed: int = 1, **rules: object) -> VoteRound:
+    return VoteRound(round_id=7, n_choices=n, rules=RoundRules(**rules),  # type: ignore[arg-type]
+                     opens_at=100.0, ends_at=160.0, seed=seed)
+
+
+def msg(user: str, text: str, msg_id: str = "", name: str = "") -> ChatMessage:
+    return ChatMessage(platform="test", user_id=user, name=name or user.upper(), text=text,
+                       msg_id=msg_id)
+
+
+def test_rules_from_config() -> None:
+    cfg = VotingConfig(allow_change=False, early_close=True, min_votes=3, swing=2,
+                       tie_break="extend", no_votes="first", extend_seconds=15, gift_votes=True,
+                       diamonds_per_vote=5, max_gift_weight=4)
+    rules = RoundRules.from_config(cfg)
+    assert rules == RoundRules(allow_change=False, early_close=True, min_votes=3, swing=2,
+                               tie_break="extend", no_votes="first", extend_seconds=15.0,
+                               gift_votes=True, diamonds_per_vote=5, max_gift_weight=4)
+    assert RoundRules.from_config(VotingConfig()) == RoundRules()
+
+
+@pytest.mark.parametrize(("n", "opens", "ends"), [(0, 0.0, 1.0), (7, 0.0, 1.0), (3, 5.0, 1.0)])
+def test_round_rejects_nonsense(n: int, opens: float, ends: float) -> None:
+    with pytest.raises(ValueError):
+        VoteRound(round_id=1, n_choices=n, rules=RoundRules(), opens_at=opens, ends_at=ends,
+                  seed=0)
+
+
+# -- intake ------------------------------------------------------------------------------------
+
+
+def test_ingest_counts_and_classifies() -> None:
+    r = make_round(3)
+    res = r.ingest([msg("u1", "!a"), msg("u2", "B"), msg("u3", "3 "), msg("u4", "hello"),
+                    msg("u5", "!e"), msg("u6", "!c go")])
+    assert res == IngestResult(accepted=4, invalid=1, ignored=1)
+    assert r.counts == (1, 1, 2)
+    assert r.voters == 4
+    assert r.invalid == 1
+    assert r.ballot_of("u5") is None
+
+
+def test_change_allowed_last_counts_and_stats_once_per_viewer() -> None:
+    r = make_round(3)
+    res = r.ingest([msg("u1", "!a"), msg("u1", "!a"), msg("u1", "!b"), msg("u1", "!c"),
+                    msg("u1", "lol"), msg("u2", "a")])
+    assert res == IngestResult(accepted=4, invalid=0, ignored=2)
+    assert r.counts == (1, 0, 1)
+    assert r.voters == 2
+    assert r.final_ballots() == [("u1", "U1", 2, 1), ("u2", "U2", 0, 1)]
+    assert r.voter_ids() == [("u1", "U1"), ("u2", "U2")]
+
+
+def test_change_disallowed_first_counts() -> None:
+    r = make_round(3, allow_change=False)
+    res = r.ingest([msg("u1", "!a"), msg("u1", "!b")])
+    assert res == IngestResult(accepted=1, invalid=0, ignored=1)
+    assert r.counts == (1, 0, 0)
+    assert r.cast("u1", 2) is False
+    assert r.ballot_of("u1") == (0, 1)
+
+
+def test_cast() -> None:
+    r = make_round(3)
+    assert r.cast("op", 1, "Operator") is True
+    assert r.cast("op", 1) is False                    # same choice: nothing changes
+    assert r.cast("op", 2) is True
+    assert r.cast("op", 3) is False and r.cast("op", -1) is False
+    assert r.invalid == 2
+    assert r.counts == (0, 0, 1)
+    assert r.final_ballots() == [("op", "Operator", 2, 1)]   # the name is kept
+
+
+def test_msg_id_dedupe() -> None:
+    r = make_round(3)
+    res = r.ingest([msg("u1", "!a", "m1"), msg("u1", "!b", "m1"), msg("u2", "!b", ""),
+                    msg("u2", "!c", "")])
+    assert res == IngestResult(accepted=3, invalid=0, ignored=1)
+    res = r.ingest([msg("u1", "!c", "m1"), msg("u1", "!c", "m2")])  # m1 seen in an earlier batch
+    assert res == IngestResult(accepted=1, invalid=0, ignored=1)
+    assert r.counts == (0, 0, 2)
+
+
+def test_ingest_and_cast_after_close_are_ignored() -> None:
+    r = make_round(3)
+    r.ingest([msg("u1", "!a")])
+    r.close(150.0)
+    assert r.ingest([msg("u2", "!b"), msg("u3", "!z")]) == IngestResult(0, 0, 2)
+    assert r.cast("u4", 1) is False
+    assert r.counts == (1, 0, 0)
+
+
+# -- closing: winner, ties, no votes --------------------------------------------------------------
+
+
+def test_clear_winner() -> None:
+    r = make_round(3)
+    r.ingest([msg("u1", "!b"), msg("u2", "!b"), msg("u3", "!a")])
+    assert r.on_deadline(159.9) is None
+    res = r.on_deadline(160.0)
+    assert res == RoundResult(winner=1, counts=(1, 2, 0), voters=3, tie_break=None, tied=(),
+                              early=False, forced=False)
+    assert r.closed and r.result is res and r.closed_at == 160.0
+    assert r.on_deadline(500.0) is res and r.close(600.0, forced_choice=0) is res  # idempotent
+
+
+def tied_round(seed: int, **rules: object) -> VoteRound:
+    r = make_round(3, seed=seed, **rules)
+    r.ingest([msg("u1", "!a"), msg("u2", "!c"), msg("u3", "!a"), msg("u4", "!c"), msg("u5", "b")])
+    return r
+
+
+def test_tie_random_is_seeded_and_recorded() -> None:
+    winners = set()
+    for seed in range(40):
+        res = tied_round(seed).on_deadline(160.0)
+        assert isinstance(res, RoundResult)
+        assert res.tie_break == "random" and res.tied == (0, 2) and res.winner in (0, 2)
+        again = tied_round(seed).on_deadline(160.0)
+        assert isinstance(again, RoundResult) and again.winner == res.winner
+        winners.add(res.winner)
+    assert winners == {0, 2}      # the draw really draws
+
+
+def test_tie_first() -> None:
+    res = tied_round(3, tie_break="first").on_deadline(160.0)
+    assert isinstance(res, RoundResult)
+    assert (res.winner, res.tie_break, res.tied) == (0, "first", (0, 2))
+
+
+def test_tie_extend_once_then_random() -> None:
+    r = tied_round(3, tie_break="extend", extend_seconds=20.0)
+    ext = r.on_deadline(160.5)
+    assert ext == Extended(ends_at=180.5, reason="tie")
+    assert r.extended and not r.closed and r.ends_at == 180.5
+    assert r.on_deadline(170.0) is None
+    r.ingest([msg("u6", "!b")])                     # b catches up: a three-way tie
+    res = r.on_deadline(180.5)
+    assert isinstance(res, RoundResult)
+    assert res.tie_break == "random" and res.tied == (0, 1, 2) and res.counts == (2, 2, 2)
+
+
+def test_extension_resolved_by_new_votes() -> None:
+    r = tied_round(3, tie_break="extend")
+    assert isinstance(r.on_deadline(160.0), Extended)
+    r.ingest([msg("u6", "!c")])
+    res = r.on_deadline(180.0)
+    assert isinstance(res, RoundResult)
+    assert (res.winner, res.tie_break, res.tied) == (2, None, ())
+
+
+@pytest.mark.parametrize(("policy", "winner", "label"),
+                         [("first", 0, "no_votes_first"), ("random", None, "no_votes_random")])
+def test_no_votes(policy: str, winner: int | None, label: str) -> None:
+    res = make_round(4, no_votes=policy).on_deadline(160.0)
+    assert isinstance(res, RoundResult)
+    assert res.tie_break == label and res.tied == (0, 1, 2, 3) and res.voters == 0
+    assert res.counts == (0, 0, 0, 0)
+    if winner is not None:
+        assert res.winner == winner
+    assert 0 <= res.winner < 4
+
+
+def test_no_votes_random_draws_among_all() -> None:
+    winners = set()
+    for seed in range(40):
+        res = make_round(3, seed=seed).on_deadline(160.0)
+        assert isinstance(res, RoundResult)
+        winners.add(res.winner)
+    assert winners == {0, 1, 2}
+
+
+def test_no_votes_extend_once_then_random() -> None:
+    r = make_round(3, no_votes="extend", tie_break="first", extend_seconds=20.0)
+    assert r.on_deadline(160.0) == Extended(ends_at=180.0, reason="no_votes")
+    res = r.on_deadline(180.0)
+    assert isinstance(res, RoundResult) and res.tie_break == "no_votes_random"
+    # a tie after a no-vote extension cannot extend either: tie_break "first" still applies
+    r2 = make_round(3, no_votes="extend", tie_break="extend")
+    assert isinstance(r2.on_deadline(160.0), Extended)
+    r2.ingest([msg("u1", "!a"), msg("u2", "!b")])
+    res2 = r2.on_deadline(180.0)
+    assert isinstance(res2, RoundResult) and res2.tie_break == "random" and res2.tied == (0, 1)
+
+
+def test_operator_close_never_extends() -> None:
+    r = tied_round(5, tie_break="extend")
+    res = r.close(150.0)
+    assert res.tie_break == "random" and res.tied == (0, 2) and not r.extended
+    assert r.ends_at == 160.0
+
+
+def test_forced_close() -> None:
+    r = tied_round(5)
+    with pytest.raises(RefusedError, match="3 choices"):
+        r.close(150.0, forced_choice=3)
+    assert not r.closed                             # a refused close changes nothing
+    res = r.close(150.0, forced_choice=1)
+    assert res == RoundResult(winner=1, counts=(2, 1, 2), voters=5, tie_break="forced", tied=(),
+                              early=False, forced=True)
+
+
+# -- early close ---------------------------------------------------------------------------------
+
+
+def test_early_close_off_by_default() -> None:
+    r = make_round(3, min_votes=1, swing=1)
+    r.ingest([msg(f"u{i}", "!a") for i in range(20)])
+    assert r.leader_clear() is False
+
+
+def test_early_close_needs_min_votes_and_swing() -> None:
+    r = make_round(3, early_close=True, min_votes=6, swing=3)
+    r.ingest([msg(f"u{i}", "!a") for i in range(5)])
+    assert r.leader_clear() is False                # 5 voters < min_votes
+    r.ingest([msg("u5", "!b")])
+    assert r.leader_clear() is True                 # 5 vs 1, 6 voters
+    r.ingest([msg("u6", "!b"), msg("u7", "!b")])
+    assert r.leader_clear() is False                # 5 vs 3: lead 2 < swing
+    res = r.close(130.0, early=True)
+    assert res.early and res.winner == 0
+    assert r.leader_clear() is False                # closed
+
+
+def test_a_tie_never_closes_early() -> None:
+    r = make_round(3, early_close=True, min_votes=1, swing=0)
+    r.ingest([msg("u1", "!a"), msg("u2", "!b")])
+    assert r.leader_clear() is False
+    r.ingest([msg("u3", "!b")])
+    assert r.leader_clear() is True
+
+
+def test_repeated_messages_do_not_reach_min_votes() -> None:
+    r = make_round(3, early_close=True, min_votes=3, swing=1)
+    r.ingest([msg("spammer", "!a")] * 50)
+    assert r.voters == 1 and r.leader_clear() is False
+
+
+# -- gifts -----------------------------------------------------------------------------------------
+
+
+def test_gifts_off_add_nothing() -> None:
+    r = make_round(3)
+    r.cast("u1", 0)
+    assert r.add_gift("u1", 100) == 0
+    assert r.counts == (1, 0, 0)
+
+
+def test_gifts_weight_cap_and_no_ballot() -> None:
+    r = make_round(3, gift_votes=True, diamonds_per_vote=5, max_gift_weight=4)
+    assert r.add_gift("nobody", 100) == 0
+    r.ingest([msg("u1", "!b"), msg("u2", "!a")])
+    assert r.add_gift("u1", 4) == 0                 # 4 // 5 == 0
+    assert r.add_gift("u1", 14) == 2
+    assert r.counts == (1, 3, 0)
+    assert r.add_gift("u1", 1000) == 2              # capped at 4 extra per viewer and round
+    assert r.add_gift("u1", 1000) == 0
+    assert r.add_gift("u1", -5) == 0
+    assert r.counts == (1, 5, 0) and r.voters == 2
+    r.ingest([msg("u1", "!c")])                     # the whole weight moves with the ballot
+    assert r.counts == (1, 0, 5)
+    assert r.ballot_of("u1") == (2, 5)
+    assert r.close(150.0).winner == 2
+    assert r.add_gift("u2", 100) == 0               # closed
+
+
+# -- persistence rows ---------------------------------------------------------------------------
+
+
+def test_drain_dirty() -> None:
+    r = make_round(3, gift_votes=True)
+    r.ingest([msg("u1", "!a"), msg("u2", "!b"), msg("u1", "!c")])
+    assert r.drain_dirty() == [("u1", "U1", 2, 1), ("u2", "U2", 1, 1)]
+    assert r.drain_dirty() == []
+    r.ingest([msg("u2", "!b"), msg("u3", "hi")])    # nothing changed
+    assert r.drain_dirty() == []
+    r.add_gift("u2", 3)
+    r.cast("u4", 0, "Four")
+    assert r.drain_dirty() == [("u2", "U2", 1, 4), ("u4", "Four", 0, 1)]
+
+
+def test_restore() -> None:
+    r = make_round(3, gift_votes=True, max_gift_weight=5)
+    done = r.restore([("u1", "One", 0, 1), ("u2", "Two", 2, 4), ("u3", "Bad", 5, 1)])
+    assert done == 2
+    assert r.counts == (1, 0, 4) and r.voters == 2
+    assert r.drain_dirty() == []                    # restored rows are already stored
+    assert r.add_gift("u2", 10) == 2                # the restored weight counts toward the cap
+    r.ingest([msg("u2", "!a")])
+    assert r.counts == (7, 0, 0)
+    assert r.drain_dirty() == [("u2", "Two", 0, 6)]  # the name of the first ballot stays

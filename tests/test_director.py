@@ -1,0 +1,157 @@
+"""The story loop in-process, on a real daemon (SQLite files, sockets), under autojump_clock.
+
+Tests wait on bus events, never on sleeps; virtual time makes 30-second votes instant.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+import trio
+
+from storyd.core.model import ChatMessage, GiftMessage
+from storyd.errors import RefusedError
+from tests.conftest import wait_for_event, wait_for_state
+
+
+def msg(viewer: str, text: str) -> ChatMessage:
+    return ChatMessage(platform="test", user_id=viewer, name=viewer.title(), text=text)
+
+
+def rows(daemon, sql: str, *args):
+    db = sqlite3.connect(daemon.data_dir / "storyd.sqlite3")
+    try:
+        return db.execute(sql, args).fetchall()
+    finally:
+        db.close()
+
+
+async def test_a_story_plays_votes_advances_and_finishes(daemon_factory, autojump_clock):
+    d = await daemon_factory()
+    with d.bus.subscribe(4096) as sub:
+        await d.director.start("horror", language="English")
+        ready = await wait_for_event(sub, "story:chapter-ready")
+        assert ready["number"] == 1 and len(ready["choices"]) == 3
+        await wait_for_event(sub, "story:voting-started")
+        result = d.director.submit([
+            msg("ann", "!a"), msg("bob", "!B"), msg("cy", "b"), msg("dee", "!2 go go"),
+            msg("ann", "!c"),            # a changed vote: Ann now on c
+            msg("eve", "!f"),            # no choice f in a 3-choice round: invalid
+            msg("fay", "hello chat"),    # chatter
+        ])
+        assert (result.accepted, result.invalid) == (5, 1)
+        snap = d.director.snapshot()
+        assert snap.voting is not None and snap.voting.counts == (0, 3, 1)
+        assert snap.voting.voters == 4 and snap.voting.invalid == 1
+        closed = await d.director.close()
+        assert closed.winner == 1
+        ended = await wait_for_event(sub, "story:voting-ended")
+        assert ended["winner_key"] == "b" and ended["counts"] == [0, 3, 1]
+        ch2 = await wait_for_event(sub, "story:chapter-ready", lambda c: c["number"] == 2)
+        assert ch2["title"]
+        await wait_for_event(sub, "story:voting-started")
+        await d.director.finish()
+        closing = await wait_for_event(sub, "story:chapter-ready", lambda c: c["closing"])
+        assert closing["number"] == 3 and not closing["choices"]
+        await wait_for_event(sub, "story:ended")
+    assert d.director.machine.state == "ended"
+    sid = d.director.story.session_id
+    assert rows(d, "SELECT status FROM story_sessions WHERE id=?", sid) == [("finished",)]
+    assert [r[0] for r in rows(d, "SELECT number FROM story_chapters WHERE session_id=? "
+                                  "ORDER BY number", sid)] == [1, 2, 3]
+    # ballots, not messages: Ann voted twice but counts once
+    stats = dict(rows(d, "SELECT viewer_id, ballots FROM story_viewer_stats"))
+    assert stats["ann"] == 1 and "eve" not in stats and "fay" not in stats
+
+
+async def test_the_loop_advances_by_itself_when_the_countdown_ends(daemon_factory,
+                                                                   autojump_clock):
+    d = await daemon_factory(voting={"duration": 15, "no_votes": "first"})
+    with d.bus.subscribe(4096) as sub:
+        await d.director.start("scifi")
+        started = await wait_for_event(sub, "story:voting-started")
+        t0 = trio.current_time()
+        ended = await wait_for_event(sub, "story:voting-ended")
+        assert ended["winner"] == 0 and ended["tie_break"] == "no_votes_first"
+        assert trio.current_time() - t0 == pytest.approx(15, abs=0.5)
+        assert started["ends_at"] > 0
+        await wait_for_event(sub, "story:chapter-ready", lambda c: c["number"] == 2)
+
+
+async def test_max_chapters_finishes_on_its_own(daemon_factory, autojump_clock):
+    d = await daemon_factory(story={"max_chapters": 3}, voting={"duration": 15})
+    with d.bus.subscribe(4096) as sub:
+        await d.director.start("comedy")
+        await wait_for_event(sub, "story:ended")
+    chapters = d.director.story.chapters
+    assert [c.number for c in chapters] == [1, 2, 3]
+    assert chapters[-1].closing and chapters[-1].draft.choices == ()
+
+
+async def test_commands_that_do_not_fit_are_refused_and_change_nothing(daemon_factory,
+                                                                       autojump_clock):
+    d = await daemon_factory()
+    with pytest.raises(RefusedError, match="no vote is running"):
+        await d.director.close()
+    with pytest.raises(RefusedError, match="no story is running"):
+        await d.director.end()
+    with pytest.raises(RefusedError, match="unknown theme"):
+        await d.director.start("westerns")
+    with d.bus.subscribe(4096) as sub:
+        await d.director.start("mystery")
+        with pytest.raises(RefusedError, match="already running"):
+            await d.director.start("fantasy")
+        await wait_for_event(sub, "story:voting-started")
+        with pytest.raises(RefusedError, match="does not exist"):
+            await d.director.next(5)
+        assert d.director.machine.state == "voting"
+        first = d.director.story.session_id
+        await d.director.start("fantasy", force=True)
+        assert d.director.story.session_id != first
+    assert rows(d, "SELECT status FROM story_sessions WHERE id=?", first) == [("ended",)]
+
+
+async def test_operator_next_forces_a_choice(daemon_factory, autojump_clock):
+    d = await daemon_factory()
+    with d.bus.subscribe(4096) as sub:
+        await d.director.start("adventure")
+        await wait_for_event(sub, "story:voting-started")
+        d.director.submit([msg("a", "!a"), msg("b", "!a")])
+        await d.director.next(2)
+        ended = await wait_for_event(sub, "story:voting-ended")
+        assert ended["winner"] == 2 and ended["forced"] and ended["tie_break"] == "forced"
+        ch2 = await wait_for_event(sub, "story:chapter-ready")
+        assert ch2["number"] == 2
+    first = d.director.story.chapters[0]
+    assert first.chosen == 2
+    assert d.director.story.memory.view() is not None
+
+
+async def test_gift_weight_only_when_enabled(daemon_factory, autojump_clock):
+    d = await daemon_factory(voting={"gift_votes": True, "diamonds_per_vote": 5,
+                                     "max_gift_weight": 3})
+    with d.bus.subscribe(4096) as sub:
+        await d.director.start("superhero")
+        await wait_for_event(sub, "story:voting-started")
+        d.director.submit([msg("g", "!c")])
+        added = d.director.submit_gift(GiftMessage(platform="t", user_id="g", name="G",
+                                                   diamonds=100))
+        assert added == 3
+        assert d.director.snapshot().voting.counts == (0, 0, 4)
+        assert d.director.submit_gift(GiftMessage(platform="t", user_id="nobody", name="N",
+                                                  diamonds=100)) == 0
+
+
+async def test_generation_failure_falls_back_and_never_blanks(daemon_factory, autojump_clock):
+    # a provider chain whose remote provider is unreachable: the offline storyteller takes over
+    d = await daemon_factory(
+        providers={"dead": {"preset": "custom", "base_url": "http://127.0.0.1:9/v1",
+                            "text_model": "m", "max_retries": 0, "timeout": 1.0}},
+        llm={"chain": ["dead", "offline"]})
+    with d.bus.subscribe(4096) as sub:
+        await d.director.start("fantasy")
+        error = await wait_for_event(sub, "story:error")
+        assert "dead" in error["message"]
+        ready = await wait_for_event(sub, "story:chapter-ready")
+        assert ready["provider"] == "offline"

@@ -1,0 +1,239 @@
+"""The provider chain over a real loopback fake, ending in a tiny fake last-resort provider.
+
+For each fault: what the operator sees (on_error), which provider and attempt produced the
+chapter, and that a chapter came out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import trio
+from trio.testing import MockClock
+
+from storyd.config import Config, ImagesConfig, LLMConfig, ProviderConfig, SafetyConfig, TTSConfig
+from storyd.core.model import (
+    ChapterDraft,
+    ChapterRequest,
+    ImageRequest,
+    ImageResult,
+    SpeechRequest,
+    SpeechResult,
+    Theme,
+)
+from storyd.core.themes import THEMES
+from storyd.errors import ConfigError, ProviderError
+from storyd.providers.chain import Chains, ProviderChain, build_chains
+from tests.fake_openai import FakeOpenAI
+
+REQ = ChapterRequest(theme=THEMES["fantasy"], language="English", chapter_number=1, words=40,
+                     n_choices=3)
+
+
+class LastResort:
+    """A tiny last-resort provider implementing all three protocols."""
+
+    name = "offline"
+
+    def __init__(self, words: str = "") -> None:
+        self.words = words
+        self.calls = 0
+
+    async def write_outline(self, theme: Theme, language: str, seed: int) -> str:
+        return f"A calm outline. {self.words}"
+
+    async def write_chapter(self, request: ChapterRequest) -> ChapterDraft:
+        self.calls += 1
+        return ChapterDraft(title="Fallback", text=f"{request.winning_choice} happens. "
+                            f"{self.words} " + "The story goes on quietly. " * 8,
+                            choices=("Go left", "Go right", "Wait"), provider="offline")
+
+    async def illustrate(self, request: ImageRequest) -> ImageResult:
+        return ImageResult(data=b"<svg/>", content_type="image/svg+xml", provider="offline")
+
+    async def speak(self, request: SpeechRequest) -> SpeechResult | None:
+        return None
+
+
+@pytest.fixture
+def clock() -> MockClock:
+    return MockClock(autojump_threshold=0.05)
+
+
+async def setup(nursery: trio.Nursery, *, mode: str = "siliconflow", coherence: bool = False,
+                last: LastResort | None = None) -> tuple[FakeOpenAI, Chains, list[str]]:
+    fake = FakeOpenAI(mode, api_key="sk-chain-secret")
+    base = await fake.start(nursery)
+    cfg = Config(
+        providers={"sf": ProviderConfig(preset=mode, base_url=base, api_key="sk-chain-secret",  # type: ignore[arg-type]
+                                        text_model="fake-text", image_model="fake-image",
+                                        speech_model="fake-speech", timeout=5.0)},
+        llm=LLMConfig(chain=("sf",), coherence_check=coherence),
+        images=ImagesConfig(chain=("sf",)), tts=TTSConfig(chain=("sf", "offline")),
+        safety=SafetyConfig(blocklist=("gloomwort",)))
+    errors: list[str] = []
+    resort = last or LastResort()
+    chains = build_chains(cfg, on_error=errors.append, offline_factory=lambda kind: resort,
+                          backoff_base=0.01)
+    nursery.start_soon(_close_at_end, chains)
+    return fake, chains, errors
+
+
+async def _close_at_end(chains: Chains) -> None:
+    try:
+        await trio.sleep_forever()
+    finally:
+        with trio.CancelScope(shield=True):
+            await chains.aclose()
+
+
+@pytest.mark.parametrize("script, provider, attempts, seen", [
+    ([], "sf", [("sf", True)], []),
+    (["429", "ok"], "sf", [("sf", True)], []),
+    (["503", "ok"], "sf", [("sf", True)], []),
+    (["fenced"], "sf", [("sf", True)], []),
+    (["garbage", "ok"], "sf", [("sf", False), ("sf", True)],
+     ["neither a JSON object", "regenerating"]),
+    (["wrong_choices", "ok"], "sf", [("sf", False), ("sf", True)],
+     ["expected exactly 3 choices, got 2 — regenerating"]),
+    (["blocklisted", "ok"], "sf", [("sf", False), ("sf", True)],
+     ["blocked words (f****) — regenerating"]),
+    (["blocklisted"] * 2, "offline", [("sf", False), ("sf", False), ("offline", True)],
+     ["blocked words", "trying 'offline'"]),
+    (["garbage"] * 2, "offline", [("sf", False), ("sf", False), ("offline", True)],
+     ["trying 'offline'"]),
+    (["500"] * 3, "offline", [("sf", False), ("offline", True)],
+     ["HTTP 500 internal server error — server trouble; will retry — trying 'offline'"]),
+    (["503"] * 3, "offline", [("sf", False), ("offline", True)], ["HTTP 503 The model is"]),
+    (["hang"] * 3, "offline", [("sf", False), ("offline", True)], ["no answer from"]),
+    (["truncated"] * 3, "offline", [("sf", False), ("offline", True)], ["broke off"]),
+    (["401"], "offline", [("sf", False), ("offline", True)],
+     ["provider 'sf': HTTP 401 Invalid token — check [providers.sf] api_key_env"]),
+])
+async def test_chapter_faults(clock: MockClock, nursery: trio.Nursery, script: list[str],
+                              provider: str, attempts: list[tuple[str, bool]],
+                              seen: list[str]) -> None:
+    fake, chains, errors = await setup(nursery)
+    fake.script = list(script)
+    with trio.fail_after(120):
+        outcome = await chains.text.write_chapter(REQ)
+    assert outcome.provider == provider == outcome.draft.provider
+    assert [(a.provider, a.ok) for a in outcome.attempts] == attempts
+    assert outcome.draft.title and outcome.draft.choices
+    if provider == "sf":
+        assert outcome.draft.attempt == len(attempts)
+    for fragment in seen:
+        assert any(fragment in e for e in errors), (fragment, errors)
+    if not seen:
+        assert errors == []
+    assert all("sk-chain-secret" not in e for e in errors)
+    sent = [r for r in fake.requests if r["path"] == "/v1/chat/completions"]
+    assert chains.text.last_prompt == sent[-1]["json"]["messages"]
+
+
+async def test_failing_provider_cools_down_then_is_tried_again(clock: MockClock,
+                                                               nursery: trio.Nursery) -> None:
+    fake, chains, errors = await setup(nursery)
+    fake.script = ["500"] * 9
+    with trio.fail_after(300):
+        for _ in range(3):
+            assert (await chains.text.write_chapter(REQ)).provider == "offline"
+        assert any("failed 3 times in a row; skipping it for 60 s" in e for e in errors)
+        status = chains.text.status()["sf"]
+        assert status["ok"] is False and status["cooldown_until"] is not None
+        assert "HTTP 500" in status["last_error"]
+        before = len(fake.requests)
+        outcome = await chains.text.write_chapter(REQ)
+        assert [a.provider for a in outcome.attempts] == ["offline"]
+        assert len(fake.requests) == before            # skipped: not even asked
+        clock.jump(61)
+        outcome = await chains.text.write_chapter(REQ)
+    assert outcome.provider == "sf"
+    assert chains.text.status()["sf"]["ok"] is True
+    assert chains.text.status()["sf"]["cooldown_until"] is None
+    assert chains.text.status()["offline"]["last_latency"] is not None
+
+
+async def test_coherence_issue_regenerates_then_falls_back(clock: MockClock,
+                                                           nursery: trio.Nursery) -> None:
+    _, chains, errors = await setup(nursery)
+    request = ChapterRequest(theme=THEMES["fantasy"], language="English", chapter_number=2,
+                             words=40, n_choices=3, winning_choice="Summon the thunderbird")
+    with trio.fail_after(60):
+        outcome = await chains.text.write_chapter(request)
+    assert [(a.provider, a.ok) for a in outcome.attempts] == [
+        ("sf", False), ("sf", False), ("offline", True)]
+    assert "does not follow up the winning choice" in outcome.attempts[0].error
+    assert outcome.draft.text.startswith("Summon the thunderbird happens.")
+    assert any("regenerating" in e for e in errors)
+
+
+async def test_model_review_pass(clock: MockClock, nursery: trio.Nursery) -> None:
+    fake, chains, errors = await setup(nursery, coherence=True)
+    fake.script = ["ok", "review_bad", "ok", "ok"]
+    with trio.fail_after(60):
+        outcome = await chains.text.write_chapter(REQ)
+    assert [(a.provider, a.ok) for a in outcome.attempts] == [("sf", False), ("sf", True)]
+    assert "Tom speaks although he died" in outcome.attempts[0].error
+    assert len([r for r in fake.requests if r["path"] == "/v1/chat/completions"]) == 4
+
+
+async def test_last_resort_with_blocked_words_never_airs(clock: MockClock,
+                                                         nursery: trio.Nursery) -> None:
+    fake, chains, errors = await setup(nursery, last=LastResort("gloomwort"))
+    fake.script = ["401"]
+    with trio.fail_after(60), pytest.raises(ProviderError, match="every text provider failed"):
+        await chains.text.write_chapter(REQ)
+    fake.script = ["401"]
+    with trio.fail_after(60), pytest.raises(ProviderError, match="every text provider failed"):
+        await chains.text.write_outline(THEMES["fantasy"], "English", 1)
+
+
+async def test_images_speech_and_outline(clock: MockClock, nursery: trio.Nursery) -> None:
+    fake, chains, errors = await setup(nursery)
+    image = ImageRequest(prompt="garden", title="t", theme=THEMES["fantasy"])
+    with trio.fail_after(60):
+        outcome = await chains.images.illustrate(image)
+        assert outcome.provider == "sf" and outcome.draft.content_type == "image/png"
+        fake.script = ["401"]
+        outcome = await chains.images.illustrate(image)
+        assert outcome.provider == "offline" and outcome.draft.content_type == "image/svg+xml"
+        speech = await chains.speech.speak(SpeechRequest(text="Hello."))
+        assert speech.provider == "sf" and speech.draft is not None
+        outline = await chains.text.write_outline(THEMES["fantasy"], "English", 1)
+        assert outline.provider == "sf" and outline.draft
+    assert [p.name for p in chains.speech.providers] == ["sf", "offline"]   # not doubled
+    assert set(chains.status()) == {"text", "images", "speech"}
+
+
+class Broken:
+    name = "broken"
+
+    async def write_chapter(self, request: ChapterRequest) -> ChapterDraft:
+        raise RuntimeError("bug in a provider")
+
+
+async def test_crashing_provider_and_crashing_callback_do_not_stop_the_story() -> None:
+    def on_error(message: str) -> None:
+        raise ValueError("bad callback")
+
+    chain = ProviderChain("text", [Broken(), LastResort()], on_error=on_error)
+    outcome = await chain.write_chapter(REQ)
+    assert outcome.provider == "offline"
+    assert "crashed: RuntimeError('bug in a provider')" in outcome.attempts[0].error
+
+
+def test_build_chains_defaults_and_errors() -> None:
+    from storyd.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryteller
+
+    chains = build_chains(Config())
+    assert isinstance(chains.text.providers[0], OfflineStoryteller)
+    assert isinstance(chains.images.providers[0], OfflineIllustrator)
+    assert isinstance(chains.speech.providers[0], OfflineNarrator)
+    assert len(chains.text.providers) == 1
+    cfg: Any = Config(llm=LLMConfig(chain=("nowhere",)))
+    with pytest.raises(ConfigError, match=r"add a \[providers.nowhere\] section"):
+        build_chains(cfg)
+    with pytest.raises(ConfigError, match="chain is empty"):
+        ProviderChain("text", [])
