@@ -96,9 +96,28 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
         lines.append("chat: " + "; ".join(_chat_source(c) for c in chat))
     providers = s.get("providers") or {}
     if providers:
-        lines.append("providers: " + "; ".join(f"{k}: {_compact(v)}"
-                                               for k, v in providers.items()))
+        lines.append("providers: " + "; ".join(
+            f"{kind} " + ", ".join(_provider(name, h) for name, h in chain.items())
+            for kind, chain in providers.items() if isinstance(chain, dict)))
     return "\n".join(lines) + "\n"
+
+
+def _provider(name: str, h: Any) -> str:
+    """`offline ok 6 ms`, `sf failing: HTTP 401 …`, `sf cooling down`."""
+    if not isinstance(h, dict):
+        return f"{name} {h}"
+    if h.get("cooldown_until"):
+        state = "cooling down"
+    elif h.get("ok") is False:
+        state = f"failing: {h.get('last_error') or '?'}"
+    elif h.get("ok"):
+        state = "ok"
+    else:
+        state = "unused"
+    latency = h.get("last_latency")
+    if latency is not None and h.get("ok"):
+        state += f" {latency * 1000:.0f} ms"
+    return f"{name} {state}"
 
 
 def _voting_lines(v: dict[str, Any], choices: list[dict[str, Any]], now_ms: int,

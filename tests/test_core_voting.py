@@ -9,6 +9,7 @@ import pytest
 
 from storyd.chat.base import IngestResult
 from storyd.config import VotingConfig
+from storyd.core import voting
 from storyd.core.model import ChatMessage
 from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound, parse_vote
 from storyd.errors import RefusedError
@@ -157,6 +158,15 @@ def test_msg_id_dedupe() -> None:
     res = r.ingest([msg("u1", "!c", "m1"), msg("u1", "!c", "m2")])  # m1 seen in an earlier batch
     assert res == IngestResult(accepted=1, invalid=0, ignored=1)
     assert r.counts == (0, 0, 2)
+
+
+def test_msg_id_memory_is_bounded() -> None:
+    r = make_round(3)
+    cap = voting._SEEN_IDS_CAP
+    r.ingest([msg(f"u{i}", "!a", f"m{i}") for i in range(cap)])
+    assert r.ingest([msg("u0", "!b", "m0")]).ignored == 1      # still remembered at the cap
+    r.ingest([msg("late", "!a", "m-last")])                     # over the cap: forgotten
+    assert r.ingest([msg("u0", "!b", "m0")]).accepted == 1
 
 
 def test_ingest_and_cast_after_close_are_ignored() -> None:

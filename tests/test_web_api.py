@@ -7,11 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from web_harness import FakeDaemon, running_web
 
 from storyd.config import ServerConfig
 from storyd.web import security
 from storyd.web.openapi import ROUTES
-from web_harness import FakeDaemon, running_web
 
 API = "/api/interactive-story"
 
@@ -244,8 +244,9 @@ async def test_openapi_describes_every_route(web: Any) -> None:
     doc = (await c.get(f"{API}/openapi.json")).json()
     documented = {(m.upper(), path) for path, ops in doc["paths"].items() for m in ops}
     assert documented == {(r.method, r.path) for r in ROUTES}
-    from storyd.web.app import create_app
     from web_harness import fake_handle
+
+    from storyd.web.app import create_app
     app = create_app(d, handle=fake_handle)
     served = set()
     for rule in app.url_map.iter_rules():

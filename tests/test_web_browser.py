@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 import trio
+from web_harness import FakeDaemon, fake_handle, running_web
 
 from storyd.control import protocol as p
-from web_harness import FakeDaemon, fake_handle, running_web
 
 pytestmark = pytest.mark.browser
 
@@ -157,7 +157,8 @@ async def test_admin_page_starts_a_story_and_shows_it(tmp_path: Path) -> None:
                                            ".startsWith('1 voters')", timeout=10_000)
                     page.click("#btn-voters")
                     page.wait_for_function(
-                        f"() => document.querySelector('#voters tbody').textContent.includes({XSS!r})",
+                        "() => document.querySelector('#voters tbody').textContent"
+                        f".includes({XSS!r})",
                         timeout=10_000)
                     assert page.evaluate("document.querySelectorAll('main img:not(#now-image)')"
                                          ".length") == 0
@@ -176,7 +177,11 @@ async def test_admin_page_starts_a_story_and_shows_it(tmp_path: Path) -> None:
                     phone.wait_for_function("() => document.getElementById('st-state').textContent"
                                             " === 'voting'", timeout=10_000)
                     wide = phone.evaluate("document.documentElement.scrollWidth")
-                    assert wide <= 390, wide                     # no sideways scrolling
+                    culprits = phone.evaluate(
+                        "() => [...document.querySelectorAll('body *')].filter(e => "
+                        "e.getBoundingClientRect().right > 392).map(e => e.tagName + '#' + e.id"
+                        " + '.' + e.className).slice(0, 5)")
+                    assert wide <= 390, (wide, culprits)                    # no sideways scrolling
                     phone.screenshot(path=str(ARTIFACTS / "admin-phone.png"))
                 finally:
                     browser.close()

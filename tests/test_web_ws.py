@@ -12,10 +12,10 @@ import pytest
 import trio
 import trio.testing
 from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
+from web_harness import FakeDaemon, running_web
 
 from storyd.control import protocol as p
 from storyd.web.ws import VOTE_UPDATE, VoteCoalescer
-from web_harness import FakeDaemon, running_web
 
 TIMEOUT = 10
 
@@ -213,9 +213,9 @@ async def d_start(d: FakeDaemon) -> None:
 async def test_real_daemon_start_vote_over_http_and_ws(tmp_path: Any) -> None:
     """End to end with storyd.app.run_daemon: POST start → voting → POST vote → vote-update."""
     import httpx
+    from web_harness import running_daemon
 
     from storyd.control import dispatch
-    from web_harness import running_daemon
 
     with trio.fail_after(60):
         async with running_daemon(tmp_path) as daemon:

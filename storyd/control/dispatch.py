@@ -62,6 +62,48 @@ def _config_set(daemon: Daemon, key: str, value: str) -> dict[str, Any]:
     return {"key": key, "value": config_mod.get_value(new, key), "file": str(daemon.config_path)}
 
 
+MAX_CHAT_BATCH = 10_000
+MAX_CHAT_FIELD = 500
+
+
+def ingest_chat(daemon: Daemon, lines: list[p.ChatLine]) -> dict[str, Any]:
+    """The chat ingest path: the same ChatSink that TikTok comments go through."""
+    if len(lines) > MAX_CHAT_BATCH:
+        raise RefusedError(f"at most {MAX_CHAT_BATCH} messages per batch (got {len(lines)})")
+    batch = []
+    for i, line in enumerate(lines):
+        if not line.user_id or not line.platform:
+            raise RefusedError(f"messages[{i}]: platform and user_id must not be empty")
+        if max(len(line.user_id), len(line.name), len(line.platform)) > 128:
+            raise RefusedError(f"messages[{i}]: platform, user_id and name are 128 chars at most")
+        batch.append(ChatMessage(platform=line.platform, user_id=f"{line.platform}:{line.user_id}",
+                                 name=line.name or line.user_id,
+                                 text=line.text[:MAX_CHAT_FIELD], msg_id=line.msg_id))
+    result = daemon.director.submit(batch)
+    health = daemon.chat_health.get("ingest")
+    if health is None:
+        from storyd.chat.base import ChatHealth
+
+        health = daemon.chat_health["ingest"] = ChatHealth(source="ingest", state="connected",
+                                                           detail="chat ingest API")
+    health.count(result, len(batch), daemon.director.now())
+    return msgspec.to_builtins(result)
+
+
+async def check_providers(daemon: Daemon) -> list[dict[str, Any]]:
+    """One tiny request per configured provider; the offline ones report what they need."""
+    import shutil
+
+    out: list[dict[str, Any]] = []
+    for client in daemon.chains.clients.values():
+        out.append(await client.check())
+    espeak = shutil.which("espeak-ng")
+    out.append({"provider": "offline", "ok": True, "diagnosis": "ok", "latency": 0.0,
+                "message": "built-in storyteller and illustrator; voice "
+                           + (f"via {espeak}" if espeak else "silent (install espeak-ng)")})
+    return out
+
+
 async def handle(daemon: Daemon, request: p.Request) -> Any:
     d, store = daemon.director, daemon.store
     match request:
@@ -118,6 +160,10 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
                     "content": export.render(session, fmt)}
         case p.AdminUrl():
             return {"url": admin_url(daemon)}
+        case p.Providers():
+            return await check_providers(daemon)
+        case p.Chat(messages=lines):
+            return ingest_chat(daemon, lines)
         case p.Watch():
             raise RefusedError("watch is a streaming request")
     raise ConfigError(f"unsupported request {type(request).__name__}")  # pragma: no cover

@@ -109,13 +109,33 @@ class Watch(_Req, tag="watch"):
     pass
 
 
+class Providers(_Req, tag="providers"):
+    """Probe every configured provider once (latency and a plain diagnosis)."""
+
+
+class ChatLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One chat message from another tool or platform (the chat ingest API, chat-import)."""
+
+    platform: str
+    user_id: str
+    name: str = ""
+    text: str
+    msg_id: str = ""
+
+
+class Chat(_Req, tag="chat"):
+    """A batch of chat messages, counted exactly like TikTok comments."""
+
+    messages: list[ChatLine]
+
+
 class AdminUrl(_Req, tag="admin-url"):
     pass
 
 
 Request = (Status | Themes | Start | Vote | Close | Next | Finish | End | RegenerateImage
            | Memory | Sessions | Session | TopVoters | ConfigShow | ConfigGet | ConfigSet
-           | Export | Watch | AdminUrl)
+           | Export | Watch | AdminUrl | Providers | Chat)
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -146,6 +146,10 @@ class Extended(msgspec.Struct, frozen=True):
     reason: str                 # "tie" | "no_votes"
 
 
+# msg ids only guard against a source replaying recent messages (reconnects): forgetting old
+# ones after this many keeps a long, busy round's memory bounded.
+_SEEN_IDS_CAP = 200_000
+
 Ballot = tuple[str, str, int, int]   # (viewer_id, name, choice, weight)
 
 
@@ -230,6 +234,8 @@ class VoteRound:
                 counts[c] += w
             dirty[uid] = None
             accepted += 1
+        if len(seen) > _SEEN_IDS_CAP:
+            seen.clear()
         self.invalid += invalid
         return IngestResult(accepted, invalid, len(batch) - accepted - invalid)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 import trio
-from quart import Response, redirect, request, send_file, websocket
+from quart import Response, request, send_file, websocket
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
@@ -246,12 +246,14 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
             resp.headers["Content-Security-Policy"] = security.EXPORT_CSP
         return resp
 
-    async def media(filename: str) -> Response:
-        if not MEDIA_RE.match(filename):
-            raise ApiError(404, "not_found", "no such file")
+    def media_path(filename: str) -> Path | None:
         root = Path(daemon.media_dir).resolve()
-        path = (root / filename).resolve()
-        if path.parent != root or not path.is_file():
+        path = (root / filename).resolve()     # follows links: a link out of the folder fails
+        return path if path.parent == root and path.is_file() else None
+
+    async def media(filename: str) -> Response:
+        path = media_path(filename) if MEDIA_RE.match(filename) else None
+        if path is None:
             raise ApiError(404, "not_found", "no such file")
         ext = filename.rsplit(".", 1)[1].lower()
         resp = await send_file(path, mimetype=MEDIA_TYPES[ext], conditional=True)

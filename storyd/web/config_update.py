@@ -37,7 +37,8 @@ def as_text(key: str, value: Any) -> str:
         return str(value)
     if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
         return json.dumps(value, ensure_ascii=False)   # a JSON array of scalars is TOML too
-    raise ChangeError(f"{key}: unsupported value {type(value).__name__}", {key: "unsupported value"})
+    raise ChangeError(f"{key}: unsupported value {type(value).__name__}",
+                      {key: "unsupported value"})
 
 
 def changes_of(update: ConfigUpdate) -> dict[str, str]:

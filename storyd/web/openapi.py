@@ -19,7 +19,7 @@ API = "/api/interactive-story"
 
 
 class ConfigUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """POST config body: one `key`/`value`, or several `changes`; all validated before any is saved."""
+    """POST config body: one `key`/`value`, or several `changes`; all validated, then saved."""
 
     key: str | None = None
     value: Any = None

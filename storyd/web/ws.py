@@ -144,7 +144,15 @@ async def serve_socket(daemon: Any, stats: WebStats, handler: Any, *, admin: boo
                                 nursery.cancel_scope.cancel()
                                 return
                         now = trio.current_time()
-                        out = coalescer.offer(event, now) if event is not None else coalescer.due(now)
+                        if event is None:
+                            out = coalescer.due(now)
+                        else:   # drain what is already queued: one wake-up per burst
+                            out = coalescer.offer(event, now)
+                            for _ in range(SUB_BUFFER):
+                                try:
+                                    out += coalescer.offer(sub.receive.receive_nowait(), now)
+                                except (trio.WouldBlock, trio.EndOfChannel):
+                                    break   # an ended channel is seen by the next receive()
                         for item in out:
                             await send(item)
 
