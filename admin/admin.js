@@ -217,6 +217,25 @@
         el("tr", {}, el("td", { text: r.name || r.viewer_id || r.viewer }), el("td", { text: r.ballots }))));
     } catch (e) { /* ignore */ }
   }
+  async function testProviders() {
+    const list = $("providers");
+    const button = $("btn-providers");
+    button.disabled = true;
+    list.replaceChildren(el("li", { class: "muted", text: "testing…" }));
+    try {
+      const rows = await api("GET", "/providers");
+      list.replaceChildren(...rows.map((r) => {
+        const ms = typeof r.latency === "number" ? `${Math.round(r.latency * 1000)} ms` : "";
+        return el("li", { class: r.ok ? "ok" : "bad" },
+          el("span", { class: "prov-name", text: r.provider }),
+          el("span", { class: "pill prov-diag", text: r.diagnosis || (r.ok ? "ok" : "error") }),
+          el("span", { class: "muted", text: ms }),
+          r.message ? el("div", { class: "muted prov-msg", text: r.message }) : null);
+      }));
+    } catch (e) {
+      list.replaceChildren(el("li", { class: "bad", text: e.message }));
+    } finally { button.disabled = false; }
+  }
   async function loadSessions() {
     try {
       const rows = await api("GET", "/sessions?limit=30");
@@ -354,6 +373,7 @@
   $("btn-memory").addEventListener("click", loadMemory);
   $("btn-voters").addEventListener("click", loadVoters);
   $("btn-sessions").addEventListener("click", loadSessions);
+  $("btn-providers").addEventListener("click", testProviders);
   $("btn-config-save").addEventListener("click", saveConfig);
   $("btn-log-clear").addEventListener("click", () => $("log").replaceChildren());
 

@@ -18,7 +18,7 @@
   const view = {
     snap: null, offset: 0, counts: [], voters: 0, roundId: null,
     chapterKey: null, shown: 0, revealTimer: null, fresh: true, titleTimer: null,
-    lastMessage: Date.now(), audioOn: params.get("audio") !== "0",
+    lastMessage: Date.now(), audioOn: params.get("audio") !== "0", starts: {},
   };
 
   // ---------- layout and style ----------
@@ -71,8 +71,17 @@
   function setImage(url) {
     const img = $("image");
     const safe = safeUrl(url);
-    if (!safe) { img.removeAttribute("src"); img.dataset.empty = ""; return; }
-    if (img.getAttribute("src") !== safe) img.src = safe;
+    const frame = $("picture");
+    if (!safe) {
+      img.removeAttribute("src"); img.dataset.empty = ""; frame.classList.add("empty");
+      return;
+    }
+    if (img.getAttribute("src") !== safe) {
+      frame.classList.add("empty");                          // placeholder until it arrives
+      img.onload = () => { frame.classList.remove("empty"); delete img.dataset.empty; };
+      img.onerror = () => { frame.classList.add("empty"); img.dataset.empty = ""; };
+      img.src = safe;
+    }
     delete img.dataset.empty;
   }
 
@@ -183,6 +192,25 @@
     text($("vote-voters"), showVoters ? `${view.voters} ${view.voters === 1 ? "voter" : "voters"}` : "");
   }
 
+  // When did the countdown with this deadline start? The snapshot's VotingView has only
+  // `ends_at`; `duration_ms` is used when the server sends it. Otherwise the moment
+  // `story:voting-started` arrived (server-clock corrected) is the start; it is kept in
+  // sessionStorage so a reloaded overlay (OBS "refresh when active") still drains the bar
+  // from the right width. A mid-round first visit starts the bar full.
+  const roundKey = (roundId, endsAt) => `storyd:round:${roundId}:${endsAt}`;
+  function rememberStart(key, start) {
+    view.starts[key] = start;
+    try { sessionStorage.setItem(key, String(start)); } catch { /* private mode: memory only */ }
+  }
+  function roundStartOf(v) {
+    if (typeof v.duration_ms === "number" && v.duration_ms > 0) return v.ends_at - v.duration_ms;
+    const key = roundKey(v.round_id, v.ends_at);
+    let start = view.starts[key];
+    if (!start) { try { start = Number(sessionStorage.getItem(key)) || null; } catch { start = null; } }
+    if (!start) { start = now(); rememberStart(key, start); }
+    return start;
+  }
+
   function tick() {
     const v = view.snap && view.snap.voting;
     const panel = $("vote-panel");
@@ -236,6 +264,7 @@
       if (st !== "presenting") revealAll();
     } else view.chapterKey = null;
     show($("text-panel"), Boolean(ch) && st !== "idle");
+    if (ch && st !== "idle") shrinkToFit($("text-panel"));   // measurable only once shown
 
     // votes
     const v = snap.voting;
@@ -246,7 +275,7 @@
         buildChoices(v.choices);
       }
       if (view.roundId !== v.round_id || view.endsAt !== v.ends_at) {
-        view.roundStart = now();   // the bar drains from the moment this deadline was seen
+        view.roundStart = roundStartOf(v);
         view.endsAt = v.ends_at;
       }
       view.counts = v.counts.slice();
@@ -290,6 +319,12 @@
           view.counts = (d.counts || []).slice();
           view.voters = d.voters || 0;
           paintCounts();
+        }
+        break;
+      case "story:voting-started":
+        if (d.round_id != null && d.ends_at) {
+          const start = typeof d.duration_ms === "number" ? d.ends_at - d.duration_ms : now();
+          rememberStart(roundKey(d.round_id, d.ends_at), start);
         }
         break;
       case "story:narration": narrate(d); break;

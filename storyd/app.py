@@ -96,20 +96,25 @@ class Daemon:
         notify("RELOADING=1")
         try:
             new = config_mod.load(self.config_path)
+            self.apply_config(new)
         except ConfigError as exc:
             log.error("config reload failed, keeping the old config: %s", exc)
             self.bus.publish("story:error", {"message": f"config reload failed: {exc}"})
         else:
-            self.apply_config(new)
             log.info("config reloaded from %s", self.config_path)
         notify("READY=1")
 
     def apply_config(self, new: Config) -> None:
+        """Swap in a validated config; provider chains are rebuilt first, so a failure
+        (ConfigError) leaves the old config and chains in place."""
         old = self.config
-        self.config = new
         if (new.llm, new.images, new.tts, new.providers, new.safety) != (
                 old.llm, old.images, old.tts, old.providers, old.safety):
-            self.chains = build_chains(new, on_error=self._provider_error)
+            chains = build_chains(new, on_error=self._provider_error)
+            old_chains, self.chains = self.chains, chains
+            if self._nursery is not None:
+                self._nursery.start_soon(old_chains.aclose)
+        self.config = new
         self.director.publish_state()
 
 

@@ -63,10 +63,24 @@ def main(argv: list[str] | None = None) -> int:
         trio.run(lambda: run_daemon(cfg, path, demo=args.demo, handle_signals=True))
     except KeyboardInterrupt:
         return 0
-    except StorydError as exc:
-        log.error("%s", exc)
+    except (StorydError, BaseExceptionGroup) as exc:
+        errors = _storyd_errors(exc)
+        if not errors:
+            raise
+        for error in errors:
+            log.error("%s", error)
         return 1
     return 0
+
+
+def _storyd_errors(exc: BaseException) -> list[StorydError]:
+    """The StorydErrors in an exception (group), or [] when anything else is inside."""
+    if isinstance(exc, StorydError):
+        return [exc]
+    if isinstance(exc, BaseExceptionGroup):
+        found = [_storyd_errors(e) for e in exc.exceptions]
+        return [] if any(not f for f in found) else [e for f in found for e in f]
+    return []
 
 
 if __name__ == "__main__":  # pragma: no cover

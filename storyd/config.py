@@ -289,6 +289,13 @@ def _check(cfg: Config, source: str, text: str) -> None:
         hint = difflib.get_close_matches(cfg.story.theme, list(THEMES), n=1)
         tip = f"; did you mean '{hint[0]}'?" if hint else f"; one of {', '.join(THEMES)}"
         raise ConfigError(f"{source}: story.theme = {cfg.story.theme!r} is not a theme{tip}")
+    for name, prov in cfg.providers.items():
+        if prov.preset == "custom" and not prov.base_url:
+            raise ConfigError(f"{source}: providers.{name}: preset \"custom\" needs a base_url "
+                              "(or choose a preset: siliconflow, openai, ollama, llamacpp, vllm)")
+        if prov.base_url and not prov.base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"{source}: providers.{name}.base_url = {prov.base_url!r} must "
+                              "start with http:// or https://")
     builtin = {"offline"}
     for section, chain in (("llm", cfg.llm.chain), ("images", cfg.images.chain),
                            ("tts", cfg.tts.chain)):
@@ -395,6 +402,16 @@ def _coerce(raw: str, current: Any, key: str) -> Any:
             return float(raw)
         except ValueError:
             raise ConfigError(f"{key}: expected a number, got {raw!r}") from None
+    if isinstance(current, dict):
+        try:
+            table = tomlkit.parse(f"v = {raw}")["v"]
+        except tomlkit.exceptions.ParseError:
+            raise ConfigError(f"{key}: expected an inline table like {{ name = \"value\" }}, "
+                              f"got {raw!r}") from None
+        value = table.unwrap() if hasattr(table, "unwrap") else table
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected an inline table, got {raw!r}")
+        return value
     if isinstance(current, (list, tuple)):
         try:
             value = tomlkit.parse(f"v = {raw}")["v"].unwrap()  # type: ignore[union-attr]
@@ -407,37 +424,49 @@ def _coerce(raw: str, current: Any, key: str) -> Any:
 
 
 def set_value(path: Path, key: str, raw: str) -> Config:
-    """Set KEY to VALUE in the file at `path`, keeping its comments.
+    """Set KEY to VALUE in the file at `path`, keeping its comments (see set_values)."""
+    return set_values(path, {key: raw})
 
-    The new text is validated as a whole before anything is written; the file is replaced
-    atomically (write to a temp file in the same folder, fsync, rename). Returns the new
-    Config. Raises ConfigError and leaves the file untouched on any problem.
+
+def set_values(path: Path, changes: Mapping[str, str]) -> Config:
+    """Set several keys at once in the file at `path`, keeping its comments.
+
+    Values are the operator's strings, coerced to each key's type. All changes are applied
+    to the parsed document and the result is validated as a whole before anything is
+    written (so a provider's preset and base_url can change together); the file is replaced
+    atomically (temp file in the same folder, fsync, rename). Returns the new Config.
+    Raises ConfigError naming the key, and leaves the file untouched, on any problem.
     """
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     try:
         doc = tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as exc:
         raise ConfigError(f"{path}:{exc.line}: TOML syntax error: {exc}") from None
-    parts = key.split(".")
-    if not all(parts):
-        raise ConfigError(f"bad config key '{key}'")
-    current_cfg = parse(text, str(path))
-    try:
-        current = _get_path(to_builtins(current_cfg), key)
-    except (KeyError, TypeError):
-        if len(parts) == 3 and parts[0] == "providers":
-            current = _get_path(to_builtins(ProviderConfig()), parts[2])
-        else:
-            raise ConfigError(f"unknown config key '{key}'{_key_hint(key)}") from None
-    if isinstance(current, dict):
-        raise ConfigError(f"{key} is a section; set one of its keys")
-    value = _coerce(raw, current, key)
-    table: Any = doc
-    for part in parts[:-1]:
-        if part not in table:
-            table[part] = tomlkit.table()
-        table = table[part]
-    table[parts[-1]] = value
+    current_data = to_builtins(parse(text, str(path)))
+    for key, raw in changes.items():
+        parts = key.split(".")
+        if not all(parts):
+            raise ConfigError(f"bad config key '{key}'")
+        try:
+            current = _get_path(current_data, key)
+        except (KeyError, TypeError):
+            if len(parts) == 3 and parts[0] == "providers":
+                try:
+                    current = _get_path(to_builtins(ProviderConfig()), parts[2])
+                except (KeyError, TypeError):
+                    raise ConfigError(f"unknown config key '{key}'{_key_hint(key)}") from None
+            else:
+                raise ConfigError(f"unknown config key '{key}'{_key_hint(key)}") from None
+        if isinstance(current, dict) and not (parts[0] == "providers" and len(parts) == 3
+                                              and parts[2] in ("headers", "voices")):
+            raise ConfigError(f"{key} is a section; set one of its keys")
+        value = _coerce(raw, current, key)
+        table: Any = doc
+        for part in parts[:-1]:
+            if part not in table:
+                table[part] = tomlkit.table()
+            table = table[part]
+        table[parts[-1]] = value
     new_text = tomlkit.dumps(doc)
     cfg = parse(new_text, str(path))
     atomic_write(path, new_text)

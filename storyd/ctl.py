@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 import os
 import sys
 import time
@@ -20,9 +21,11 @@ import msgspec
 import trio
 
 from storyd import paths
+from storyd.chat import replay
 from storyd.control import protocol
 from storyd.control.client import ControlClient, DaemonNotRunning, RemoteError
 from storyd.ctl_format import format_event, format_result
+from storyd.ctl_format_tables import format_import
 from storyd.errors import ControlError, StorydError
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOT_RUNNING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -66,6 +69,23 @@ def _positive(raw: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"'{raw}' is not a positive whole number")
+    return value
+
+
+def _speed(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"'{raw}' is not a positive number")
+    return value
+
+
+def _batch_size(raw: str) -> int:
+    value = _positive(raw)
+    if value > replay.MAX_BATCH:
+        raise argparse.ArgumentTypeError(f"at most {replay.MAX_BATCH} messages per request")
     return value
 
 
@@ -117,6 +137,19 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
     s.add_argument("--format", "-f", choices=("md", "html", "twee", "json"), default="md")
     s.add_argument("-o", "--output", type=Path, metavar="FILE", help="write here, not stdout")
     sub.add_parser("watch", help="stream live events until interrupted")
+    sub.add_parser("providers", help="probe every configured provider once")
+    s = sub.add_parser("chat-import", help="send chat messages from a JSON-lines file",
+                       description="Each line: {platform, user_id, name, text} (optional msg_id, "
+                                   "ts in epoch seconds) or a JSON array of such objects. "
+                                   "Bad lines are reported and skipped (exit 1).")
+    s.add_argument("file", metavar="FILE", help="JSON-lines file, '-' for stdin")
+    s.add_argument("--replay", action="store_true",
+                   help="play back at the recorded pace (the ts field)")
+    s.add_argument("--speed", type=_speed, default=1.0, metavar="X",
+                   help="with --replay: X times faster (default 1)")
+    s.add_argument("--batch", type=_batch_size, default=replay.DEFAULT_BATCH, metavar="N",
+                   help=f"messages per request (1-{replay.MAX_BATCH}, "
+                        f"default {replay.DEFAULT_BATCH})")
     sub.add_parser("admin-url", help="the admin page URL with its access token")
     return p
 
@@ -149,7 +182,7 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
         "status": protocol.Status, "themes": protocol.Themes, "close": protocol.Close,
         "finish": protocol.Finish, "end": protocol.End, "memory": protocol.Memory,
         "regenerate-image": protocol.RegenerateImage, "watch": protocol.Watch,
-        "admin-url": protocol.AdminUrl}
+        "admin-url": protocol.AdminUrl, "providers": protocol.Providers}
     return simple[args.command]()  # type: ignore[no-any-return]
 
 
@@ -166,14 +199,74 @@ def _json_line(value: Any) -> str:
     return msgspec.json.encode(value).decode() + "\n"
 
 
-async def _run(args: argparse.Namespace, path: Path, out: TextIO) -> None:
+def _read_chat(name: str, stdin: TextIO, err: TextIO
+               ) -> tuple[list[replay.Entry], list[replay.LineError]]:
+    """Parse a chat file ('-' = stdin, read to its end); a usage error if it cannot be read."""
+    if name == "-":
+        buffer = getattr(stdin, "buffer", None)
+        return replay.parse_lines(buffer if buffer is not None else stdin)
+    try:
+        with open(name, "rb") as f:
+            return replay.parse_lines(f)
+    except OSError as exc:
+        err.write(f"storyctl: cannot read {name}: {exc.strerror or exc}\n")
+        raise _UsageExit(EXIT_USAGE) from None
+
+
+def _split(group: list[replay.Entry]) -> list[list[replay.Entry]]:
+    """Halve a group until each request line fits the protocol's line limit."""
+    line = len(protocol.encode(protocol.Envelope(
+        id=0, request=protocol.Chat(messages=[e.message for e in group]))))
+    if line <= protocol.MAX_LINE or len(group) == 1:
+        return [group]
+    half = len(group) // 2
+    return _split(group[:half]) + _split(group[half:])
+
+
+async def _chat_import(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO,
+                       entries: list[replay.Entry], errors: list[replay.LineError]) -> int:
+    """Send the entries (paced by `ts` with --replay); totals on `out`, problems on `err`."""
+    for e in errors:
+        err.write(f"storyctl: {args.file}: {e.where()}: {e.error}\n")
+    plan = (replay.schedule(entries, args.speed, size=args.batch) if args.replay
+            else [(0.0, group) for group in replay.batches(entries, args.batch)])
+    totals: dict[str, Any] = {"sent": 0, "requests": 0, "accepted": 0, "invalid": 0,
+                              "ignored": 0, "refused": 0, "seconds": None,
+                              "bad_lines": msgspec.to_builtins(errors)}
+    async with await ControlClient.connect(path) as client:
+        start = trio.current_time()
+        for delay, group in plan:
+            if args.replay:
+                await trio.sleep_until(start + delay)
+            for part in _split(group):
+                try:
+                    result = await client.call(protocol.Chat(messages=[e.message for e in part]))
+                except RemoteError as exc:
+                    totals["refused"] += len(part)
+                    err.write(f"storyctl: {args.file}: lines {part[0].line}-{part[-1].line} "
+                              f"refused: {exc.code.replace('_', ' ')}: {exc.message}\n")
+                    continue
+                totals["requests"] += 1
+                totals["sent"] += len(part)
+                for key in ("accepted", "invalid", "ignored"):
+                    totals[key] += int(result.get(key, 0)) if isinstance(result, dict) else 0
+        if args.replay:
+            totals["seconds"] = round(trio.current_time() - start, 3)
+    out.write(_json_line(totals) if args.json else format_import(totals))
+    return EXIT_REFUSED if errors or totals["refused"] else EXIT_OK
+
+
+async def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO,
+               chat: tuple[list[replay.Entry], list[replay.LineError]] | None = None) -> int:
+    if chat is not None:
+        return await _chat_import(args, path, out, err, *chat)
     request = to_request(args)
     async with await ControlClient.connect(path) as client:
         if isinstance(request, protocol.Watch):
             async for event in client.watch():
                 out.write(_json_line(event) if args.json else format_event(event, time.time()))
                 out.flush()
-            return
+            return EXIT_OK
         result = await client.call(request)
     if args.json:
         out.write(_json_line(result))
@@ -191,10 +284,11 @@ async def _run(args: argparse.Namespace, path: Path, out: TextIO) -> None:
                                 now_ms=int(time.time() * 1000),
                                 unicode=(getattr(out, "encoding", None) or "utf-8").lower()
                                 .replace("-", "") == "utf8"))
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
-         stderr: TextIO | None = None) -> int:
+         stderr: TextIO | None = None, stdin: TextIO | None = None) -> int:
     """Run storyctl; returns the exit code (0 ok, 1 refused, 2 usage, 3 not running)."""
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
@@ -202,9 +296,14 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         args = build_parser(out, err).parse_args(argv)
     except _UsageExit as exc:
         return exc.status
+    try:
+        chat = (_read_chat(args.file, stdin if stdin is not None else sys.stdin, err)
+                if args.command == "chat-import" else None)
+    except _UsageExit as exc:
+        return exc.status
     path = args.socket if args.socket is not None else _default_socket()
     try:
-        trio.run(_run, args, path, out)
+        code: int = trio.run(_run, args, path, out, err, chat)
     except DaemonNotRunning as exc:
         err.write(f"storyctl: storyd is not running (no socket at {exc.path}) — start it with "
                   "`storyd` or `systemctl --user start storyd`\n")
@@ -221,7 +320,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         if out is sys.stdout:  # `storyctl watch | head`: stop quietly (see Python's signal docs)
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
-    return EXIT_OK
+    return code
 
 
 if __name__ == "__main__":

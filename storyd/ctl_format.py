@@ -8,9 +8,12 @@ shows up rather than breaking the output. `now_ms` is passed in, so output is te
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
+
+from storyd import ctl_format_tables as tables
 
 BAR_WIDTH = 20
 
@@ -163,14 +166,15 @@ def _chat_source(c: dict[str, Any]) -> str:
     return text + (f" ({', '.join(extra)})" if extra else "")
 
 
-def _themes(result: Any) -> str:
-    themes = result.get("themes", result) if isinstance(result, dict) else result
-    if not isinstance(themes, list):
-        return "\n".join(_tree(result)) + "\n"
-    width = max((len(str(t.get("id", ""))) for t in themes if isinstance(t, dict)), default=0)
-    return "".join(f"{t.get('id', ''):<{width}}  {t.get('name', '')}"
-                   + (f" — {t['style']}" if t.get("style") else "") + "\n"
-                   for t in themes if isinstance(t, dict))
+# command -> (the result type it formats, formatter); other shapes fall back to a tree
+_RECORDS: dict[str, tuple[type, Callable[[Any], str]]] = {
+    "themes": (list, tables.format_themes),
+    "sessions": (list, tables.format_sessions),
+    "session": (dict, tables.format_session),
+    "top-voters": (list, tables.format_top_voters),
+    "memory": (dict, tables.format_memory),
+    "providers": (list, tables.format_providers),
+}
 
 
 def format_result(command: str, sub: str | None, result: Any, *, now_ms: int,
@@ -178,8 +182,9 @@ def format_result(command: str, sub: str | None, result: Any, *, now_ms: int,
     """Human-readable text for the result of one storyctl command."""
     if isinstance(result, dict) and "state" in result and "revision" in result:
         return format_status(result, now_ms, unicode)   # status, and actions returning a snapshot
-    if command == "themes":
-        return _themes(result)
+    records = _RECORDS.get(command)
+    if records is not None and isinstance(result, records[0]):
+        return records[1](result)
     if command == "admin-url" and isinstance(result, dict) and "url" in result:
         return f"{result['url']}\n"
     if command == "export" and isinstance(result, dict) and isinstance(result.get("content"), str):

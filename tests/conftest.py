@@ -15,10 +15,23 @@ from typing import Any
 import pytest
 import tomlkit
 import trio
+import trio.testing
 
 from storyd import config as config_mod
 from storyd.app import Daemon, run_daemon
 from storyd.bus import Subscription
+
+
+@pytest.fixture
+def autojump_clock() -> trio.testing.MockClock:
+    """Virtual time that jumps only after all tasks have been idle for 50 ms of real time.
+
+    The daemon under test does real work in threads (SQLite, media files). With pytest-trio's
+    default threshold of 0, virtual time would leap to the next deadline while a thread is
+    busy — a 30-second vote could end during a database write. 50 ms keeps that from happening
+    while a 60-second countdown still passes in a blink.
+    """
+    return trio.testing.MockClock(autojump_threshold=0.05)
 
 
 def make_config_text(tmp_path: Path, overrides: dict[str, dict[str, Any]] | None = None) -> str:

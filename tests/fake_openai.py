@@ -12,12 +12,20 @@ images, speech); when empty, "ok". Behaviours: "ok", "500", "429" (Retry-After: 
 "blocklisted", "400_format" (rejects json_schema response_format), "401", "prose",
 "review_bad" (a coherence review finding an issue), "echo_key" (a 400 whose message
 repeats the Authorization header).
+
+Daemon-level tests add: `scripts` (per-endpoint scripts, "chat"/"images"/"speech", consumed
+before the shared `script`), `author` (builds each chat answer from the request body —
+`story_author` writes a coherent, ever-growing story that follows the winning choice and
+attributes dialogue), and `delay` (seconds every chat answer waits before it starts).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import random
+import re
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -45,6 +53,57 @@ def chapter(n_choices: int = 3, *, words: int = 40, text: str = "") -> dict[str,
             "lines": [{"speaker": "", "text": "Mira opens the old gate."}]}
 
 
+_ENDPOINTS = {"/v1/chat/completions": "chat", "/v1/images/generations": "images",
+              "/v1/audio/speech": "speech"}
+_SYLLABLES = ("ka", "vo", "ru", "me", "pi", "da", "to", "li", "mos", "ser", "an", "qu", "el",
+              "zor", "fi", "na", "gel", "bo", "ith", "ul", "ra", "wen", "dri", "os")
+_VERBS = ("Visit", "Follow", "Question", "Hide from", "Bargain with", "Chase", "Trust",
+          "Warn", "Rescue", "Spy on")
+_PREPS = ("near", "beyond", "under", "inside", "behind")
+
+
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice(_SYLLABLES) for _ in range(3)).capitalize()
+
+
+def story_author(req: dict[str, Any]) -> dict[str, Any] | str:
+    """A coherent chapter for a chat request built by storyd's prompts: it opens with the
+    winning choice, offers fresh choices, adds a new character, place and item each chapter
+    (so the memory keeps growing), and attributes dialogue to Mira (heroine) and Vorn
+    (villain) — Vorn's line is given as the quote alone, as models often do."""
+    prompt = req["messages"][-1]["content"]
+    if "outline for a new story" in prompt:
+        return "Mira, a young gardener, must stop Vorn from stealing the lanterns' light."
+    n = int(m.group(1)) if (m := re.search(r"Write chapter (\d+)", prompt)) else 1
+    wins = re.search(r"The audience voted for: «(\".*?\")»", prompt)
+    winner = json.loads(wins.group(1)) if wins else ""
+    words = int(m.group(1)) if (m := re.search(r"about (\d+) words", prompt)) else 40
+    k = int(m.group(1)) if (m := re.search(r"offer exactly (\d+) short", prompt)) else 0
+    rng = random.Random(n)
+    friend, place, item = _word(rng), _word(rng), _word(rng)
+    vorn_says = f"\"You will never leave {place}!\""
+    sentences = ([f"{winner.rstrip('.!?')}, and it changes everything."] if winner else []) + [
+        f"Mira meets {friend} in {place}.",
+        f"\"We must find the {item} before nightfall,\" says Mira.",
+        f"{vorn_says} growls Vorn from the shadows."]
+    while sum(len(x.split()) for x in sentences) < words:
+        sentences.append(f"The wind carries old songs through {place}.")
+    choices = [f"{rng.choice(_VERBS)} {_word(rng)} {rng.choice(_PREPS)} {_word(rng)}"
+               for _ in range(k)]
+    return {"title": f"{place} at Dusk", "text": " ".join(sentences), "choices": choices,
+            "summary": f"Mira met {friend} in {place} and learned of the {item}.",
+            "memory": {"characters": [
+                {"name": "Mira", "note": "a young gardener", "role": "heroine", "alive": True},
+                {"name": "Vorn", "note": "wants the lanterns' light", "role": "villain"},
+                {"name": friend, "note": f"met in {place}", "role": "sidekick"}],
+                "places": [{"name": place, "note": f"where the {item} is hidden"}],
+                "items": [{"name": item, "note": "sought before nightfall"}],
+                "event": f"Mira met {friend} in {place} while Vorn threatened her."},
+            "lines": [{"speaker": "", "text": f"Mira meets {friend} in {place}."},
+                      {"speaker": "Mira", "text": sentences[2 if winner else 1]},
+                      {"speaker": "Vorn", "text": vorn_says}]}
+
+
 class FakeOpenAI:
     def __init__(self, mode: str = "openai", *, api_key: str = "") -> None:
         self.mode = mode
@@ -53,6 +112,9 @@ class FakeOpenAI:
         self.chapter: dict[str, Any] = chapter()
         self.models = ["fake-text", "fake-image", "fake-speech"]
         self.requests: list[dict[str, Any]] = []
+        self.scripts: dict[str, list[str]] = {}   # "chat"/"images"/"speech" -> behaviours
+        self.author: Callable[[dict[str, Any]], dict[str, Any] | str] | None = None
+        self.delay = 0.0
         self.base_url = ""
         self._files: dict[str, bytes] = {}
         self._shutdown = trio.Event()
@@ -100,7 +162,8 @@ class FakeOpenAI:
         if path == "/v1/models":
             return await self._json(send, 200, {"object": "list", "data": [
                 {"id": m, "object": "model"} for m in self.models]})
-        behaviour = self.script.pop(0) if self.script else "ok"
+        own = self.scripts.get(_ENDPOINTS.get(path, ""))
+        behaviour = own.pop(0) if own else self.script.pop(0) if self.script else "ok"
         if behaviour == "hang":
             await trio.sleep_forever()
         if behaviour == "500":
@@ -147,17 +210,21 @@ class FakeOpenAI:
         if behaviour == "400_format" and fmt.get("type") == "json_schema":
             return await self._error(send, 400, "response_format json_schema is not supported "
                                      "for this model", 20024)
-        content = json.dumps(self.chapter, ensure_ascii=False)
+        if self.delay:
+            await trio.sleep(self.delay)
+        written = self.author(req) if self.author is not None else self.chapter
+        chapter_ = written if isinstance(written, dict) else self.chapter
+        content = written if isinstance(written, str) else json.dumps(written, ensure_ascii=False)
         if behaviour == "garbage":
             content = "I am sorry, I cannot write stories today."
         elif behaviour == "fenced":
             content = f"Here is the chapter:\n```json\n{content}\n```\nEnjoy!"
         elif behaviour == "wrong_choices":
-            content = json.dumps({**self.chapter, "choices": self.chapter["choices"][:2]})
+            content = json.dumps({**chapter_, "choices": chapter_["choices"][:2]})
         elif behaviour == "review_bad":
             content = json.dumps({"ok": False, "issues": ["Tom speaks although he died"]})
         elif behaviour == "blocklisted":
-            content = json.dumps({**self.chapter, "title": "What the fuck happened"})
+            content = json.dumps({**chapter_, "title": "What the fuck happened"})
         elif behaviour == "prose" or (self.mode == "llamacpp" and fmt.get("type") == "json_schema"
                                       and "schema" not in fmt.get("json_schema", {})):
             content = "Once upon a time there was a garden. The end."   # schema ignored

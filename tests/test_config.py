@@ -92,3 +92,18 @@ def test_set_value_refuses_bad_edits_and_leaves_the_file(tmp_path, key, value, m
         config.set_value(path, key, value)
     assert path.read_text() == original
     assert [p.name for p in tmp_path.iterdir()] == ["storyd.toml"]
+
+
+def test_set_values_applies_related_keys_together(tmp_path):
+    path = tmp_path / "storyd.toml"
+    path.write_text("# providers below\n")
+    with pytest.raises(ConfigError, match='preset "custom" needs a base_url'):
+        config.set_value(path, "providers.local.text_model", "qwen")
+    assert path.read_text() == "# providers below\n"
+    cfg = config.set_values(path, {"providers.local.text_model": "qwen",
+                                   "providers.local.base_url": "http://127.0.0.1:8000/v1",
+                                   "providers.local.voices": '{ narrator = "anna" }',
+                                   "llm.chain": '["local", "offline"]'})
+    assert cfg.providers["local"].voices == {"narrator": "anna"}
+    assert cfg.llm.chain == ("local", "offline")
+    assert "# providers below" in path.read_text()

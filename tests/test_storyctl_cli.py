@@ -17,7 +17,7 @@ from storyd.control import protocol
 from storyd.control.server import serve_control
 from storyd.core.snapshot import ChoiceView, Snapshot, VotingView
 from storyd.ctl import main
-from storyd.ctl_format import format_status
+from storyd.ctl_format import format_result, format_status
 from storyd.errors import RefusedError
 
 TIMEOUT = 10
@@ -32,7 +32,7 @@ def snapshot(now_ms: int) -> Snapshot:
         voting=VotingView(round_id=3, choices=CHOICES, counts=(3, 1), voters=4,
                           ends_at=now_ms + 42_500, open=True, invalid=2),
         chat=({"source": "tiktok", "state": "connected", "messages": 120, "rate": 2.5},),
-        providers={"text": {"name": "offline", "ok": True}})
+        providers={"text": {"offline": {"ok": True, "last_latency": 0.006}}})
 
 
 class FakeDaemon:
@@ -52,6 +52,11 @@ class FakeDaemon:
                 return {"voting": {"duration": 60}, "server": {"port": 8080}}
             case protocol.AdminUrl():
                 return "http://127.0.0.1:8080/admin/?token=abc"
+            case protocol.Chat(messages=lines):
+                if any(m.user_id == "refuse-me" for m in lines):
+                    raise RefusedError("not today")
+                votes = sum(m.text.startswith("!") for m in lines)
+                return {"accepted": votes, "invalid": 0, "ignored": len(lines) - votes}
         return None
 
     async def watch(self, send: Callable[[Any], Awaitable[None]]) -> None:
@@ -67,12 +72,13 @@ async def fake(nursery: trio.Nursery, tmp_path: Path) -> tuple[FakeDaemon, Path]
     return daemon, path
 
 
-async def ctl(path: Path | None, *argv: str) -> tuple[int, str, str]:
+async def ctl(path: Path | None, *argv: str, stdin: str | None = None) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     args = (["--socket", str(path)] if path is not None else []) + list(argv)
     with trio.fail_after(TIMEOUT):
-        code = await trio.to_thread.run_sync(functools.partial(main, args, stdout=out,
-                                                               stderr=err))
+        code = await trio.to_thread.run_sync(functools.partial(
+            main, args, stdout=out, stderr=err,
+            stdin=io.StringIO(stdin) if stdin is not None else None))
     return code, out.getvalue(), err.getvalue()
 
 
@@ -84,7 +90,7 @@ async def test_status_human(fake: tuple[FakeDaemon, Path]) -> None:
     assert "vote: open, 4" in out and " s left; 4 voters, 2 invalid" in out
     assert "a) Take the stairs" in out and "75%" in out
     assert "chat: tiktok connected (120 msgs, 2.5/s)" in out
-    assert "providers: text: name=offline, ok=true" in out
+    assert "providers: text offline ok 6 ms" in out
 
 
 async def test_status_json_is_one_line_of_the_snapshot(fake: tuple[FakeDaemon, Path]) -> None:
@@ -200,3 +206,144 @@ def test_format_status_closed_vote_and_ascii() -> None:
     assert "b) Hack the door    ##########.........." in text and "<- winner" in text
     snap["voting"].update(open=True, ends_at=1_010_999, winner=None, tie_break=None)
     assert "vote: open, 10 s left;" in format_status(snap, now_ms=1_000_000)
+
+
+async def test_providers_and_chat_requests(fake: tuple[FakeDaemon, Path], tmp_path: Path) -> None:
+    daemon, path = fake
+    assert (await ctl(path, "providers"))[0] == 0
+    assert daemon.requests[-1] == protocol.Providers()
+    chat = tmp_path / "chat.jsonl"
+    chat.write_text('{"platform": "tt", "user_id": "1", "name": "Ann", "text": "!a"}\n'
+                    '[{"platform": "tt", "user_id": "2", "text": "hi", "msg_id": "x"},'
+                    ' {"platform": "tt", "user_id": "3", "text": "!b", "ts": 5}]\n')
+    code, out, err = await ctl(path, "chat-import", str(chat))
+    assert (code, err) == (0, "")
+    assert out == "sent 3 messages in 1 request: 2 accepted, 0 invalid, 1 ignored\n"
+    assert daemon.requests[-1] == protocol.Chat(messages=[
+        protocol.ChatLine(platform="tt", user_id="1", name="Ann", text="!a"),
+        protocol.ChatLine(platform="tt", user_id="2", text="hi", msg_id="x"),
+        protocol.ChatLine(platform="tt", user_id="3", text="!b")])
+
+
+async def test_chat_import_splits_requests_to_fit_a_line(fake: tuple[FakeDaemon, Path],
+                                                         tmp_path: Path) -> None:
+    """10,000 long messages make a line over MAX_LINE: halved until each request fits."""
+    daemon, path = fake
+    chat = tmp_path / "big.jsonl"
+    text = "!a " + "ü" * 500
+    chat.write_text("".join(msgspec.json.encode({"platform": "tt", "user_id": str(i),
+                                                 "text": text}).decode() + "\n"
+                            for i in range(10_000)))
+    code, out, _ = await ctl(path, "--json", "chat-import", "--batch", "10000", str(chat))
+    result = msgspec.json.decode(out)
+    assert code == 0 and (result["sent"], result["accepted"]) == (10_000, 10_000)
+    sizes = [len(r.messages) for r in daemon.requests if isinstance(r, protocol.Chat)]
+    assert sizes == [5_000, 5_000] and result["requests"] == 2
+
+
+async def test_chat_import_refused_batch_is_reported_and_the_rest_sent(
+        fake: tuple[FakeDaemon, Path]) -> None:
+    lines = [msgspec.json.encode({"platform": "tt", "user_id": u, "text": "!a"}).decode()
+             for u in ("1", "2", "refuse-me", "4", "5")]
+    code, out, err = await ctl(fake[1], "chat-import", "--batch", "2", "-",
+                               stdin="\n".join(lines) + "\n")
+    assert code == 1
+    assert err == "storyctl: -: lines 3-4 refused: refused: not today\n"
+    assert out == ("sent 3 messages in 2 requests: 3 accepted, 0 invalid, 0 ignored\n"
+                   "2 message(s) refused by storyd\n")
+
+
+# ---- the history, voter, memory, theme and provider formatters (shapes as the daemon sends)
+
+T0 = 1_795_607_969.07
+
+
+def stamp(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def test_format_sessions_and_top_voters() -> None:
+    sessions = [{"id": 12, "theme": "romance", "language": "English", "status": "active",
+                 "started_at": T0, "ended_at": None, "chapters": 3},
+                {"id": 9, "theme": "horror", "language": "Deutsch", "status": "finished",
+                 "started_at": T0 - 86_400, "ended_at": T0 - 80_000, "chapters": 11}]
+    assert format_result("sessions", None, sessions, now_ms=0) == (
+        "ID  STARTED           STATUS    THEME    LANGUAGE  CHAPTERS\n"
+        f"12  {stamp(T0)}  active    romance  English          3\n"
+        f" 9  {stamp(T0 - 86_400)}  finished  horror   Deutsch         11\n")
+    assert format_result("sessions", None, [], now_ms=0) == "no stories yet\n"
+    voters = [{"viewer_id": "tiktok:61", "name": "Tom", "ballots": 12, "wins": 8,
+               "last_seen": T0},
+              {"viewer_id": "demo-9", "name": "", "ballots": 2, "wins": 0, "last_seen": None}]
+    assert format_result("top-voters", None, voters, now_ms=0) == (
+        "#  NAME  VIEWER     BALLOTS  WINS  LAST SEEN\n"
+        f"1  Tom   tiktok:61       12     8  {stamp(T0)}\n"
+        "2  -     demo-9           2     0  -\n")
+
+
+def test_format_session_chapters_choices_and_votes() -> None:
+    session = {
+        "id": 1, "theme": "romance", "language": "English", "outline": "Two hearts.",
+        "status": "finished", "started_at": T0, "ended_at": T0 + 600, "settings": {},
+        "memory": {}, "chapters": [
+            {"number": 1, "title": "The Pier", "choices": ["Dance", "Run away"],
+             "closing": False, "chosen": 0, "chosen_text": "Dance",
+             "vote": {"winner": 0, "counts": [9, 9], "voters": 18, "tie_break": "random",
+                      "early": False, "forced": False, "closed_at": T0 + 60}},
+            {"number": 2, "title": "The Fair", "choices": ["Ride", "Eat"], "closing": False,
+             "chosen": 1, "vote": {"winner": 1, "counts": [0, 1], "voters": 1,
+                                   "tie_break": None, "early": False, "forced": True,
+                                   "closed_at": None}},
+            {"number": 3, "title": "Together", "choices": [], "closing": True, "chosen": None,
+             "vote": None}]}
+    assert format_result("session", None, session, now_ms=0) == (
+        f"session 1: romance (English), finished, started {stamp(T0)}, "
+        f"ended {stamp(T0 + 600)}\n"
+        "outline: Two hearts.\n\n"
+        "chapter 1: The Pier\n"
+        "  a) Dance         9  <- chosen\n"
+        "  b) Run away      9\n"
+        f"  vote: 18 voters, tie-break: random, closed {stamp(T0 + 60)}\n\n"
+        "chapter 2: The Fair\n"
+        "  a) Ride      0\n"
+        "  b) Eat       1  <- chosen\n"
+        "  vote: 1 voter, forced by the operator\n\n"
+        "chapter 3: Together (closing chapter)\n")
+
+
+def test_format_memory_and_no_story() -> None:
+    memory = {"session_id": 4, "path": ["Dance", "Ride"], "last_prompt": [{"role": "user"}],
+              "context": "Outline:\n  Two hearts.\nChoices taken:\n- Dance",
+              "memory": {"characters": [{"name": "Camille", "note": "a painter",
+                                         "role": "heroine", "alive": True},
+                                        {"name": "Marco", "note": "", "role": "",
+                                         "alive": False}],
+                         "locations": [{"name": "the pier", "note": "lights on the water"}],
+                         "items": [], "events": [[1, "Camille set out."], [2, "She danced."]]}}
+    assert format_result("memory", None, memory, now_ms=0) == (
+        "memory of session 4\n"
+        "characters:\n  Camille (heroine) — a painter\n  Marco [gone]\n"
+        "places:\n  the pier — lights on the water\n"
+        "items: (none)\n"
+        "events:\n  ch1: Camille set out.\n  ch2: She danced.\n"
+        "path: Dance → Ride\n"
+        "context (what the storyteller sees):\n  Outline:\n    Two hearts.\n"
+        "  Choices taken:\n  - Dance\n"
+        "last prompt: 1 message(s) (see `storyctl --json memory`)\n")
+    none = {"session_id": None, "memory": None, "context": "", "last_prompt": None}
+    assert format_result("memory", None, none, now_ms=0) == "no story is running\n"
+
+
+def test_format_themes_and_providers() -> None:
+    themes = [{"id": "horror", "name": "Horror", "style": "creeping dread"},
+              {"id": "comedy", "name": "Comedy", "style": ""}]
+    assert format_result("themes", None, themes, now_ms=0) == (
+        "horror — Horror: creeping dread\ncomedy — Comedy\n")
+    providers = [{"provider": "sf", "base_url": "https://api.example", "ok": False,
+                  "diagnosis": "bad key", "latency": 0.2104, "message": "HTTP 401"},
+                 {"provider": "offline", "ok": True, "diagnosis": "ok", "latency": 0.0,
+                  "message": "built-in"}]
+    assert format_result("providers", None, providers, now_ms=0) == (
+        "PROVIDER  STATE    LATENCY  MESSAGE\n"
+        "sf        bad key   210 ms  https://api.example: HTTP 401\n"
+        "offline   ok          0 ms  built-in\n")

@@ -189,3 +189,91 @@ async def test_admin_page_starts_a_story_and_shows_it(tmp_path: Path) -> None:
         await trio.to_thread.run_sync(browse)
     assert any(isinstance(c, p.Start) and c.outline == f"A lighthouse. {XSS}"
                for c in d.commands)
+
+
+# ---- the real daemon ---------------------------------------------------------------------------
+
+def bar_state(page: Any, nth: int) -> tuple[str, str]:
+    """(width of choice nth's bar, its count/percent text), nth from 1."""
+    sel = f"#choices .choice:nth-child({nth})"
+    return (page.evaluate(f"document.querySelector('{sel} .bar').style.width"),
+            page.text_content(f"{sel} .num") or "")
+
+
+async def test_real_daemon_overlay_bars_move_after_storyctl_vote(daemon_factory: Any) -> None:
+    """storyd.app.run_daemon with the offline storyteller and illustrator; votes through
+    storyctl (its real control socket); the overlay in landscape then portrait."""
+    from storyd import ctl
+    from storyd.control.dispatch import handle
+    from tests.conftest import wait_for_event, wait_for_state
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with trio.fail_after(120):
+        daemon = await daemon_factory(voting={"duration": 120})
+        with daemon.bus.subscribe() as sub:
+            await handle(daemon, p.Start(theme="fantasy"))
+            await wait_for_state(sub, "voting", timeout=60)
+            if daemon.snapshot().chapter.image_url is None:     # the picture comes separately
+                await wait_for_event(sub, "story:image-updated", timeout=60)
+        snap = daemon.snapshot()
+        chapter, n_choices = snap.chapter, len(snap.voting.choices)
+        assert n_choices >= 2 and snap.voting.open
+        socket = str(daemon.socket_path)
+
+        def vote(viewer: str, choice: str) -> None:
+            assert ctl.main(["--socket", socket, "vote", viewer, choice]) == 0
+
+        def browse() -> None:
+            with sync_playwright() as pw:
+                browser = launch(pw)
+                try:
+                    plan = (("landscape", 1920, 1080, ["ann:b", "bob:b", "cy:a"], "67%", "2"),
+                            ("portrait", 1080, 1920, ["dan:b"], "75%", "3"))
+                    for layout, w, h, votes, pct, count in plan:
+                        page = browser.new_page(viewport={"width": w, "height": h})
+                        page.goto(f"{daemon.web_url}/overlay/?layout={layout}&size={w}x{h}"
+                                  "&audio=0")
+                        page.wait_for_function(
+                            "n => document.querySelectorAll('#choices .choice').length === n",
+                            arg=n_choices, timeout=10_000)
+                        assert page.text_content("#chapter-title") == chapter.title
+                        assert chapter.sentences[0] in page.text_content("#chapter-text")
+                        texts = page.eval_on_selector_all("#choices .choice .text",
+                                                          "els => els.map(e => e.textContent)")
+                        assert texts == [c.text for c in snap.voting.choices]
+                        page.wait_for_function("() => { const i = document.getElementById("
+                                               "'image'); return i.complete && i.naturalWidth"
+                                               " > 0; }", timeout=10_000)
+                        assert page.get_attribute("#stage", "class") == layout
+                        page.screenshot(path=str(ARTIFACTS / f"real-overlay-{layout}-open.png"))
+                        assert no_overflow(page) == []
+                        before = bar_state(page, 2)
+                        for v in votes:
+                            vote(*v.split(":"))
+                        page.wait_for_function(
+                            "w => document.querySelector('#choices .choice:nth-child(2) .bar')"
+                            ".style.width === w", arg=pct, timeout=10_000)
+                        width, num = bar_state(page, 2)
+                        assert (width, num) != before
+                        assert num.startswith(count) and pct in num, num
+                        left = page.text_content("#countdown-num")
+                        assert left and 0 < int(left.split(":")[0]) * 60 + int(
+                            left.split(":")[-1]) <= 120 if ":" in left else 0 < int(left) <= 120
+                        assert no_overflow(page) == []
+                        page.screenshot(path=str(ARTIFACTS / f"real-overlay-{layout}.png"))
+                        page.close()
+                    page = browser.new_page(viewport={"width": 1440, "height": 1600})
+                    page.goto(f"{daemon.web_url}/admin/?token={daemon.admin_token}")
+                    page.wait_for_function("() => document.getElementById('st-state')"
+                                           ".textContent === 'voting'", timeout=10_000)
+                    page.click("#btn-providers")
+                    page.wait_for_selector("#providers li.ok", timeout=10_000)
+                    assert "offline" in page.text_content("#providers")
+                    page.screenshot(path=str(ARTIFACTS / "real-admin.png"),
+                                    clip={"x": 0, "y": 0, "width": 1440, "height": 1600})
+                finally:
+                    browser.close()
+
+        await trio.to_thread.run_sync(browse)
+        r = daemon.director.round
+        assert r is not None and list(r.counts)[:2] == [1, 3] and r.voters == 4

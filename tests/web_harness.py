@@ -59,6 +59,9 @@ class FakeDaemon:
         self.ballots: dict[str, int] = {}
         self.commands: list[p.Request] = []
 
+    def apply_config(self, new: Any) -> None:
+        self.config = new
+
     def snapshot(self) -> Snapshot:
         return msgspec.structs.replace(self.snap, server_time=now_ms())
 

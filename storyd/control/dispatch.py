@@ -7,7 +7,9 @@ typed error (socket: `{"code", "message"}`; HTTP: 4xx with the same body).
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -18,6 +20,7 @@ from storyd.control import protocol as p
 from storyd.core.model import ChatMessage
 from storyd.core.themes import THEMES
 from storyd.errors import ConfigError, RefusedError
+from storyd.providers.chain import build_chains
 
 if TYPE_CHECKING:
     from storyd.app import Daemon
@@ -56,10 +59,21 @@ async def _vote(daemon: Daemon, req: p.Vote) -> dict[str, Any]:
             "voters": r.voters if r else 0}
 
 
-def _config_set(daemon: Daemon, key: str, value: str) -> dict[str, Any]:
-    new = config_mod.set_value(daemon.config_path, key, value)
+async def _config_set(daemon: Daemon, changes: dict[str, str]) -> dict[str, Any]:
+    """Validate all changes together, check the providers they configure can be built,
+    then write the file and apply the new config live."""
+    if not changes:
+        raise RefusedError("no changes given")
+    # A dry run on a scratch copy: nothing is written unless the chains can be built.
+    with tempfile.TemporaryDirectory(prefix="storyd-config-") as tmp:
+        scratch = Path(tmp) / "storyd.toml"
+        if daemon.config_path.exists():
+            scratch.write_text(daemon.config_path.read_text(encoding="utf-8"), encoding="utf-8")
+        await build_chains(config_mod.set_values(scratch, changes)).aclose()
+    new = config_mod.set_values(daemon.config_path, changes)
     daemon.apply_config(new)
-    return {"key": key, "value": config_mod.get_value(new, key), "file": str(daemon.config_path)}
+    return {"changes": {k: config_mod.get_value(new, k) for k in changes},
+            "file": str(daemon.config_path)}
 
 
 MAX_CHAT_BATCH = 10_000
@@ -152,7 +166,10 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
         case p.ConfigGet(key=key):
             return {"key": key, "value": config_mod.get_value(daemon.config, key)}
         case p.ConfigSet(key=key, value=value):
-            return _config_set(daemon, key, value)
+            result = await _config_set(daemon, {key: value})
+            return {"key": key, "value": result["changes"][key], "file": result["file"]}
+        case p.ConfigUpdate(changes=changes):
+            return await _config_set(daemon, changes)
         case p.Export(id=sid, format=fmt):
             session = await store.get_session(sid)
             return {"format": fmt, "content_type": export.CONTENT_TYPES[fmt],

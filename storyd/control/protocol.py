@@ -21,7 +21,7 @@ from typing import Any, Literal
 import msgspec
 
 PROTOCOL_VERSION = 1
-MAX_LINE = 64 * 1024
+MAX_LINE = 8 * 1024 * 1024  # a `chat` batch of 10,000 messages fits; the socket is 0600, local
 
 
 class _Req(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
@@ -100,6 +100,12 @@ class ConfigSet(_Req, tag="config-set"):
     value: str
 
 
+class ConfigUpdate(_Req, tag="config-update"):
+    """Several `config set`s validated together and written at once."""
+
+    changes: dict[str, str]
+
+
 class Export(_Req, tag="export"):
     id: int
     format: Literal["md", "html", "twee", "json"] = "md"
@@ -135,7 +141,7 @@ class AdminUrl(_Req, tag="admin-url"):
 
 Request = (Status | Themes | Start | Vote | Close | Next | Finish | End | RegenerateImage
            | Memory | Sessions | Session | TopVoters | ConfigShow | ConfigGet | ConfigSet
-           | Export | Watch | AdminUrl | Providers | Chat)
+           | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat)
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

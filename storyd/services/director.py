@@ -73,10 +73,12 @@ class Director:
         self.invalid_outside_rounds = 0
         self._offset = time.time() - trio.current_time()
         self._wake = trio.Event()
-        self._votes_dirty = False
+        self._votes_dirty = trio.Event()  # set when ballots changed; the ticker publishes
+        self._ballots_dirty = trio.Event()  # set when ballots changed; the flusher saves
         self._nursery: trio.Nursery | None = None
         self._play_scope: trio.CancelScope | None = None
         self._rng = random.Random()
+        self._resumed_round: VoteRound | None = None  # a vote restored from disk at start-up
 
     # ---- clock -----------------------------------------------------------------------------
     def now(self) -> float:
@@ -92,6 +94,7 @@ class Director:
             self._nursery = nursery
             await self._resume()
             nursery.start_soon(self._ticker)
+            nursery.start_soon(self._flusher)
             task_status.started()
             if self.story is None and self.d.config.story.autostart:
                 await self.start()
@@ -107,10 +110,15 @@ class Director:
         with scope:
             try:
                 await self._play(phase)
-            except StorydError as exc:  # storage trouble etc.: say so, end the story cleanly
-                log.error("story loop stopped: %s", exc)
+            except Exception as exc:  # noqa: BLE001 — a bug or storage trouble must not kill
+                # the daemon (and with it the overlay): say so, end this story cleanly.
+                if isinstance(exc, StorydError):
+                    log.error("story loop stopped: %s", exc)
+                else:
+                    log.exception("story loop crashed")
                 self._error(f"the story stopped: {exc}")
                 self.machine.force("ended")
+                self.generating, self.notice = None, None
                 self.publish_state()
 
     # ---- snapshot & events -----------------------------------------------------------------
@@ -264,7 +272,8 @@ class Director:
             return IngestResult(accepted=0, invalid=0, ignored=len(batch))
         result = r.ingest(batch)
         if result.accepted:
-            self._votes_dirty = True
+            self._votes_dirty.set()
+            self._ballots_dirty.set()
             if r.leader_clear():
                 r.close(self.now(), early=True)
                 if self.machine.can("vote_closed"):
@@ -277,22 +286,30 @@ class Director:
             return 0
         added = r.add_gift(gift.user_id, gift.diamonds)
         if added:
-            self._votes_dirty = True
+            self._votes_dirty.set()
+            self._ballots_dirty.set()
         return added
 
     async def _ticker(self) -> None:
-        next_flush = trio.current_time() + FLUSH_EVERY
+        """Coalesced `story:vote-update`: at most one per TICK, none while nothing changes
+        (no idle timers, so virtual-clock tests and an idle daemon both stay quiet)."""
         while True:
-            await trio.sleep(TICK)
+            await self._votes_dirty.wait()
+            self._votes_dirty = trio.Event()
             r = self.round
-            if self._votes_dirty and r is not None:
-                self._votes_dirty = False
+            if r is not None:
                 self.publish("story:vote-update", {
                     "round_id": r.round_id, "counts": list(r.counts), "voters": r.voters,
                     "invalid": r.invalid})
-            if trio.current_time() >= next_flush:
-                next_flush = trio.current_time() + FLUSH_EVERY
-                await self._flush_ballots()
+            await trio.sleep(TICK)
+
+    async def _flusher(self) -> None:
+        """Dirty ballots reach SQLite within FLUSH_EVERY of being cast (kill -9 loses ≤ 1 s)."""
+        while True:
+            await self._ballots_dirty.wait()
+            await trio.sleep(FLUSH_EVERY)
+            self._ballots_dirty = trio.Event()
+            await self._flush_ballots()
 
     async def _flush_ballots(self) -> None:
         r, s = self.round, self.story
@@ -332,7 +349,8 @@ class Director:
                     self.machine.apply("presented")
                 phase = "vote" if self.machine.state == "voting" else "after"
             if phase == "vote":
-                await self._vote(story)
+                resumed, self._resumed_round = self._resumed_round, None
+                await self._vote(story, resumed=resumed)
                 phase = "result"
             if phase == "result":
                 await self._show_result(story)
@@ -366,7 +384,10 @@ class Director:
             n_choices=0 if closing else cfg.story.choices, closing=closing,
             outline=story.outline, context=story.memory.context(cfg.llm.context_tokens),
             path=story.taken_path(), winning_choice=winner_text,
-            previous_text=prev.draft.text if prev else "", avoid_choices=story.taken_path(),
+            previous_text=prev.draft.text if prev else "",
+            # the taken path is listed already; what models repeat is last round's losers
+            avoid_choices=tuple(c for c in (prev.draft.choices if prev else ())
+                                if c != winner_text),
             memory=story.memory.view(), seed=story.seed * 1000 + number)
         while True:
             try:
@@ -397,8 +418,9 @@ class Director:
             self._nursery.start_soon(self._illustrate, story, ch, story.seed + number)
 
     async def _illustrate(self, story: StoryState, ch: ChapterState, seed: int) -> None:
-        w, h = (int(x) for x in self.d.config.overlay.size.split("x"))
-        landscape = w >= h
+        # The overlay's `layout` (not its pixel size) decides the orientation of the stage;
+        # providers map these sizes to the nearest one they support; style added there too.
+        landscape = self.d.config.overlay.layout != "portrait"
         request = ImageRequest(
             prompt=f"{ch.draft.title}. {ch.draft.summary or ch.draft.text[:200]}",
             title=ch.draft.title, theme=story.theme,
@@ -406,7 +428,9 @@ class Director:
         try:
             image = (await self.d.chains.images.illustrate(request)).draft
             name = await self.d.media.put(image.data, image.content_type)
-        except (StorydError, ValueError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 — a picture is never worth stopping the show
+            if not isinstance(exc, (StorydError, ValueError, OSError)):
+                log.exception("illustrating chapter %d failed", ch.number)
             self._error(f"no picture for chapter {ch.number}: {exc}")
             return
         ch.image = name
@@ -456,7 +480,6 @@ class Director:
         assert result is not None
         self.last_result = result
         await self._flush_ballots()
-        self._votes_dirty = False
         await self.d.store.record_vote_result(
             story.session_id, ch.number, winner=result.winner, counts=list(result.counts),
             voters=result.voters, tie_break=result.tie_break, early=result.early,
@@ -548,17 +571,8 @@ class Director:
         r.restore(ballots)
         self.round, self.round_chapter = r, ch.number
         self.machine.force("voting")
-        assert self._nursery is not None
-        scope = trio.CancelScope()
-        self._play_scope = scope
-
-        async def resume_play() -> None:
-            with scope:
-                await self._vote(story, resumed=r)
-                await self._show_result(story)
-                await self._play("generate")
-
-        self._nursery.start_soon(resume_play)
+        self._resumed_round = r
+        self._spawn_play("vote")
 
 
 def _draft_from_row(row: dict[str, Any]) -> Any:

@@ -6,15 +6,19 @@ no audio, after `words / reveal_words_per_second` — by a `story:narration` eve
 whose audio is late by more than AUDIO_WAIT is shown without it, so a slow voice provider
 never stalls the show. The choices are read out before the vote opens. An operator `next`
 or `finish` cuts the presentation short (the director's state changes and wakes us).
+Each sentence carries a voice role: the role of the character the draft's `lines` say is
+speaking it (see `_roles`), otherwise "narrator"; providers map roles to voices.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 import trio
 
+from storyd.core.memory import name_key
 from storyd.core.model import SpeechRequest
 from storyd.core.narration import choices_announcement, reveal_seconds
 from storyd.errors import StorydError
@@ -53,14 +57,38 @@ async def _synthesise(director: Director, texts: list[tuple[str, str]],
             nursery.start_soon(one, i, text, role)
 
 
+_QUOTES = re.compile(r"[\"“”„«»‹›「」]")
+
+
+def _norm(text: str) -> str:
+    """Words only, case- and accent-folded: quotes and punctuation differ between a line
+    and the text (the same folding as remembered names)."""
+    return name_key(text)
+
+
 def _roles(ch: ChapterState, sentences: list[str], story: StoryState) -> list[str]:
-    """Speaker role per sentence: a character's role when the draft attributes the line."""
-    speaker_of = {line.text.strip(): line.speaker for line in ch.draft.lines if line.speaker}
-    roles = {c.name.casefold(): (c.role or "narrator") for c in story.memory.view().characters}
+    """Speaker role per sentence: a character's role when the draft attributes the line.
+
+    A line matches a sentence when their words are equal, when the line holds the whole
+    sentence (two sentences joined in one line), or when the sentence holds the line and
+    has quotation marks (models often give only the spoken words); the longest match wins.
+    Unknown speakers and characters without a role stay with the narrator.
+    """
+    roles = {name_key(c.name): c.role for c in story.memory.view().characters if c.role}
+    roles.update((name_key(c.name), c.role) for c in ch.draft.memory.characters if c.role)
+    spoken = [(_norm(ln.text), roles.get(name_key(ln.speaker), "narrator"))
+              for ln in ch.draft.lines if ln.speaker.strip() and _norm(ln.text)]
     out = []
-    for s in sentences:
-        speaker = speaker_of.get(s.strip(), "")
-        out.append(roles.get(speaker.casefold(), "narrator") if speaker else "narrator")
+    for sentence in sentences:
+        s = _norm(sentence)
+        exact = [role for text, role in spoken if text == s]
+        if exact:
+            out.append(exact[0])
+            continue
+        padded, quoted = f" {s} ", bool(_QUOTES.search(sentence))
+        near = [(len(text), role) for text, role in spoken
+                if s and (padded in f" {text} " or (quoted and f" {text} " in padded))]
+        out.append(max(near)[1] if near else "narrator")
     return out
 
 

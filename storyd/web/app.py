@@ -41,6 +41,8 @@ MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
 EXPORT_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
                 "twee": "text/plain; charset=utf-8", "json": "application/json"}
 MAX_BODY = 256 * 1024
+MAX_CHAT_BODY = 8 * 1024 * 1024      # POST chat: a 10,000-message batch fits
+MAX_CHAT_BATCH = 10_000              # the same bound as control.dispatch.ingest_chat
 
 
 class ApiError(Exception):
@@ -81,7 +83,7 @@ def _default_handler() -> Handler:
 def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
     """The web app for one daemon. `handle` defaults to storyd.control.dispatch.handle."""
     app = QuartTrio(__name__, static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["MAX_CONTENT_LENGTH"] = MAX_CHAT_BODY   # hard cap; body() holds others to MAX_BODY
     app.config["JSON_SORT_KEYS"] = False
     handler = handle or _default_handler()
     stats = ws.WebStats()
@@ -112,8 +114,16 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
             return await fn(*args, **kwargs)
         return wrapper
 
+    def too_large() -> ApiError:
+        return ApiError(413, "request_entity_too_large",
+                        f"request body too large ({MAX_BODY // 1024} KiB at most)")
+
     async def body(kind: type[Any]) -> Any:
+        if (request.content_length or 0) > MAX_BODY:
+            raise too_large()
         raw = await request.get_data(as_text=False)
+        if len(raw) > MAX_BODY:
+            raise too_large()
         try:
             data = msgspec.json.decode(raw) if raw.strip() else {}
         except msgspec.DecodeError as exc:
@@ -178,6 +188,47 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
             return json_response(await call(await body(kind)))
         app.add_url_rule(f"{API}/{name}", f"post_{name}", admin(post), methods=["POST"])
 
+    @app.post(f"{API}/chat")
+    @admin
+    async def chat() -> Response:
+        req = await chat_body()
+        try:
+            return json_response(await call(req))
+        except ApiError as exc:   # ingest refuses bad lines: that is bad input, not a conflict
+            if exc.status == 409:
+                exc.status, exc.code = 400, "bad_request"
+            raise
+
+    async def chat_body() -> p.Chat:
+        """`{"messages": [line, ...]}` or one bare line object; each line a p.ChatLine."""
+        raw = await request.get_data(as_text=False)
+        try:
+            data = msgspec.json.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise ApiError(400, "bad_json", f"request body is not JSON: {exc}") from None
+        if isinstance(data, dict) and "messages" not in data:
+            data = {"messages": [data]}
+        if not isinstance(data, dict):
+            raise ApiError(400, "bad_request", 'request body must be {"messages": [...]} or '
+                           "one message object {platform, user_id, name, text}")
+        lines = data.get("messages")
+        if isinstance(lines, list) and len(lines) > MAX_CHAT_BATCH:
+            raise ApiError(413, "too_many_messages", f"at most {MAX_CHAT_BATCH} messages per "
+                           f"request (got {len(lines)}): split the batch")
+        for line in lines if isinstance(lines, list) else ():
+            for key in ("user_id", "msg_id"):   # TikTok ids are numbers; as chat-import does
+                if isinstance(line, dict) and type(line.get(key)) is int:
+                    line[key] = str(line[key])
+        try:
+            return msgspec.convert(data, p.Chat)
+        except msgspec.ValidationError as exc:
+            raise ApiError(400, "bad_request", f"invalid chat message: {exc}") from None
+
+    @app.get(f"{API}/providers")
+    @admin
+    async def providers() -> Response:
+        return json_response(await call(p.Providers()))
+
     @app.get(f"{API}/status")
     async def status() -> Response:
         return json_response(await call(p.Status()))
@@ -200,8 +251,16 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
             await trio.to_thread.run_sync(config_update.validate, daemon.config_path, changes)
         except config_update.ChangeError as exc:
             raise ApiError(400, "bad_config", str(exc), exc.fields) from None
-        for key, value in changes.items():
+        if len(changes) == 1:       # the control protocol's own path
+            ((key, value),) = changes.items()
             await call(p.ConfigSet(key=key, value=value))
+        else:   # several keys at once (one may need another): one atomic write, then apply
+            try:
+                new = await trio.to_thread.run_sync(config_update.apply, daemon.config_path,
+                                                    changes)
+                daemon.apply_config(new)
+            except ConfigError as exc:
+                raise ApiError(400, "bad_config", str(exc)) from None
         return json_response(await call(p.ConfigShow()))
 
     @app.get(f"{API}/memory")

@@ -1,10 +1,11 @@
 """POST config: turn a web form's changes into `config set` calls, validated all before any.
 
 The admin form sends typed JSON values (numbers, booleans, lists); the control protocol's
-ConfigSet takes the operator's string, as `storyctl config set KEY VALUE` does. Each change is
-tried alone on a scratch copy of the file (so every bad field gets its own inline message),
-then all of them together; only when that succeeds does the caller apply them for real.
-A secret sent back as the mask ("********") means "unchanged" and is dropped.
+ConfigSet takes the operator's string, as `storyctl config set KEY VALUE` does. All changes are
+tried together on a scratch copy of the file (keys that only make sense together, like a new
+provider's preset and base_url, pass); when that fails each change is tried alone, so every bad
+field gets its own inline message. `apply` then writes them in one atomic step
+(config.set_values). A secret sent back as the mask ("********") means "unchanged" and is dropped.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from storyd.config import MASK, SECRET_KEYS, set_value
+from storyd.config import MASK, SECRET_KEYS, Config, set_value, set_values
 from storyd.errors import ConfigError
 from storyd.web.openapi import ConfigUpdate
 
@@ -63,32 +64,40 @@ def changes_of(update: ConfigUpdate) -> dict[str, str]:
 
 
 def validate(config_path: Path, changes: dict[str, str]) -> None:
-    """Raise ChangeError unless every change, alone and together, gives a valid config.
+    """Raise ChangeError unless all changes together give a valid config.
 
     Works on a scratch copy in a temporary folder; the real file is never touched here.
     """
     path = Path(config_path)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    fields: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="storyd-config-") as tmp:
         scratch = Path(tmp) / "storyd.toml"
-        for key, value in changes.items():
+
+        def attempt(subset: dict[str, str]) -> str | None:
             scratch.write_text(text, encoding="utf-8")
             try:
-                set_value(scratch, key, value)
+                set_values(scratch, subset)
             except ConfigError as exc:
-                fields[key] = _short(str(exc), str(scratch))
-        if fields:
-            first = next(iter(fields.values()))
-            raise ChangeError(first if len(fields) == 1 else f"{len(fields)} invalid values",
-                              fields)
-        scratch.write_text(text, encoding="utf-8")
-        for key, value in changes.items():
-            try:
-                set_value(scratch, key, value)
-            except ConfigError as exc:
-                msg = _short(str(exc), str(scratch))
-                raise ChangeError(msg, {key: msg}) from None
+                return _short(str(exc), str(scratch))
+            return None
+
+        together = attempt(changes)
+        if together is None:
+            return
+        fields = {key: msg for key, value in changes.items()
+                  if (msg := attempt({key: value})) is not None}
+        if not fields:     # each fine alone, wrong together: blame them all
+            fields = dict.fromkeys(changes, together)
+        first = next(iter(fields.values()))
+        raise ChangeError(first if len(fields) == 1 else f"{len(fields)} invalid values", fields)
+
+
+def apply(config_path: Path, changes: dict[str, str]) -> Config:
+    """Write all changes at once (atomic, comments kept); the new Config. Raises ConfigError."""
+    if len(changes) == 1:
+        ((key, value),) = changes.items()
+        return set_value(Path(config_path), key, value)
+    return set_values(Path(config_path), changes)
 
 
 def _short(message: str, scratch: str) -> str:

@@ -43,6 +43,14 @@ class Health(msgspec.Struct, frozen=True, kw_only=True):
     websockets: int
 
 
+class IngestReply(msgspec.Struct, frozen=True, kw_only=True):
+    """POST chat answer: messages counted as ballots, vote-shaped but invalid, not votes."""
+
+    accepted: int
+    invalid: int
+    ignored: int
+
+
 class Route(msgspec.Struct, frozen=True):
     method: str
     path: str                      # OpenAPI form: /api/interactive-story/session/{id}
@@ -71,6 +79,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API}/vote", "Inject one chat vote", admin=True, body=p.Vote),
     Route("POST", f"{API}/regenerate-image", "New picture for the current chapter",
           admin=True, body=p.RegenerateImage),
+    Route("POST", f"{API}/chat", "Chat ingest: a batch of chat messages counted like TikTok "
+          "comments (or one bare message object); at most 10,000 per request", admin=True,
+          body=p.Chat, response=IngestReply),
+    Route("GET", f"{API}/providers", "Probe every configured provider (diagnosis, latency)",
+          admin=True),
     Route("GET", f"{API}/memory", "The story memory and the last prompt context", admin=True),
     Route("GET", f"{API}/sessions", "Session history", admin=True, query=p.Sessions),
     Route("GET", f"{API}/session/{{id}}", "One session with chapters and vote results",

@@ -1,0 +1,181 @@
+"""storyctl's tables and records: history, one session, voters, memory, themes, providers.
+
+Pure functions from the daemon's results (builtins, shapes as the store and dispatch return
+them) to text; lenient about missing fields so an older or newer daemon still prints. Times
+are epoch seconds shown in local time as `YYYY-MM-DD HH:MM`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+KEYS = "abcdef"
+
+
+def when(ts: Any) -> str:
+    """Epoch seconds as local `YYYY-MM-DD HH:MM`; "-" when absent."""
+    if not isinstance(ts, int | float) or isinstance(ts, bool):
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]], right: Sequence[int] = ()
+          ) -> str:
+    """Columns padded to their widest cell; indices in `right` are right-aligned."""
+    cells = [[str(c) for c in header], *[[str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    out = []
+    for r in cells:
+        parts = [c.rjust(w) if i in right else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        out.append("  ".join(parts).rstrip())
+    return "\n".join(out) + "\n"
+
+
+def format_sessions(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no stories yet\n"
+    return table(("ID", "STARTED", "STATUS", "THEME", "LANGUAGE", "CHAPTERS"),
+                 [(r.get("id", "?"), when(r.get("started_at")), r.get("status", "?"),
+                   r.get("theme", "?"), r.get("language") or "-", r.get("chapters", 0))
+                  for r in rows], right=(0, 5))
+
+
+def _vote_line(vote: dict[str, Any]) -> str:
+    voters = vote.get("voters", 0)
+    text = f"{voters} voter{'' if voters == 1 else 's'}"
+    if vote.get("forced"):
+        text += ", forced by the operator"
+    elif vote.get("tie_break"):
+        text += f", tie-break: {vote['tie_break']}"
+    elif vote.get("early"):
+        text += ", closed early (clear lead)"
+    if vote.get("closed_at"):
+        text += f", closed {when(vote['closed_at'])}"
+    return text
+
+
+def format_session(s: dict[str, Any]) -> str:
+    """A session: heading, outline, then each chapter with its choices, counts and pick."""
+    ended = f", ended {when(s['ended_at'])}" if s.get("ended_at") else ""
+    lines = [f"session {s.get('id', '?')}: {s.get('theme', '?')} ({s.get('language', '?')}), "
+             f"{s.get('status', '?')}, started {when(s.get('started_at'))}{ended}"]
+    if s.get("outline"):
+        lines.append(f"outline: {s['outline']}")
+    for ch in s.get("chapters") or []:
+        kind = " (closing chapter)" if ch.get("closing") else ""
+        lines.append("")
+        lines.append(f"chapter {ch.get('number', '?')}: {ch.get('title') or '(untitled)'}{kind}")
+        choices = list(ch.get("choices") or [])
+        vote = ch.get("vote") or None
+        counts = list((vote or {}).get("counts") or [])
+        chosen = ch.get("chosen")
+        width = min(max((len(c) for c in choices), default=0), 50)
+        for i, text in enumerate(choices):
+            text = text if len(text) <= width else text[:width - 1] + "…"
+            count = f"{counts[i]:>5}" if vote and i < len(counts) else ""
+            mark = "  <- chosen" if chosen == i else ""
+            key = KEYS[i] if i < len(KEYS) else str(i)
+            lines.append(f"  {key}) {text:<{width}}  {count}{mark}".rstrip())
+        if vote:
+            lines.append(f"  vote: {_vote_line(vote)}")
+        elif choices and chosen is None:
+            lines.append("  vote: not decided yet")
+        elif chosen is not None and not vote:
+            lines.append("  chosen by the operator (no vote recorded)")
+    if not s.get("chapters"):
+        lines.append("no chapters yet")
+    return "\n".join(lines) + "\n"
+
+
+def format_top_voters(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no voters yet\n"
+    return table(("#", "NAME", "VIEWER", "BALLOTS", "WINS", "LAST SEEN"),
+                 [(rank, r.get("name") or "-", r.get("viewer_id", "?"), r.get("ballots", 0),
+                   r.get("wins", 0), when(r.get("last_seen")))
+                  for rank, r in enumerate(rows, 1)], right=(0, 3, 4))
+
+
+def _entity(e: dict[str, Any]) -> str:
+    text = str(e.get("name", "?"))
+    if e.get("role"):
+        text += f" ({e['role']})"
+    if e.get("note"):
+        text += f" — {e['note']}"
+    if e.get("alive") is False:
+        text += " [gone]"
+    return text
+
+
+def format_memory(m: dict[str, Any]) -> str:
+    """The story memory: lore with notes, events, the path taken, and the model's context."""
+    mem = m.get("memory")
+    if m.get("session_id") is None or not isinstance(mem, dict):
+        return "no story is running\n"
+    lines = [f"memory of session {m['session_id']}"]
+    for title, key in (("characters", "characters"), ("places", "locations"),
+                       ("items", "items")):
+        entries = mem.get(key) or []
+        lines.append(f"{title}:" + ("" if entries else " (none)"))
+        lines.extend(f"  {_entity(e)}" for e in entries if isinstance(e, dict))
+    if mem.get("earlier"):
+        lines.append(f"earlier: {mem['earlier']}")
+    events = mem.get("events") or []
+    lines.append("events:" + ("" if events else " (none)"))
+    for ev in events:
+        if isinstance(ev, list | tuple) and len(ev) == 2:
+            lines.append(f"  ch{ev[0]}: {ev[1]}")
+        else:
+            lines.append(f"  {ev}")
+    path = m.get("path") or mem.get("path") or []
+    lines.append("path: " + (" → ".join(str(p) for p in path) if path else "(start)"))
+    context = m.get("context") or ""
+    if context:
+        lines.append("context (what the storyteller sees):")
+        lines.extend(f"  {ln}" for ln in str(context).splitlines())
+    prompt = m.get("last_prompt")
+    if prompt:
+        lines.append(f"last prompt: {len(prompt)} message(s) (see `storyctl --json memory`)")
+    return "\n".join(lines) + "\n"
+
+
+def format_themes(themes: list[Any]) -> str:
+    """One theme per line: `id — name: style`."""
+    return "".join(f"{t.get('id', '?')} — {t.get('name', '')}"
+                   + (f": {t['style']}" if t.get("style") else "") + "\n"
+                   for t in themes if isinstance(t, dict))
+
+
+def format_providers(rows: list[dict[str, Any]]) -> str:
+    """One line per provider: name, ok or the diagnosis, latency, message."""
+    if not rows:
+        return "no providers\n"
+    out = []
+    for r in rows:
+        state = "ok" if r.get("ok") else str(r.get("diagnosis") or "failing")
+        latency = r.get("latency")
+        ms = f"{latency * 1000:.0f} ms" if isinstance(latency, int | float) else "-"
+        message = str(r.get("message") or "")
+        if r.get("base_url"):
+            message = f"{r['base_url']}" + (f": {message}" if message else "")
+        out.append((r.get("provider", "?"), state, ms, message))
+    return table(("PROVIDER", "STATE", "LATENCY", "MESSAGE"), out, right=(2,))
+
+
+def format_import(t: dict[str, Any]) -> str:
+    """The totals of a chat import (bad lines are listed on stderr by storyctl)."""
+    text = (f"sent {t['sent']} message{'' if t['sent'] == 1 else 's'} in {t['requests']} "
+            f"request{'' if t['requests'] == 1 else 's'}: {t['accepted']} accepted, "
+            f"{t['invalid']} invalid, {t['ignored']} ignored")
+    if t.get("seconds") is not None:
+        text += f" (replayed over {t['seconds']:.1f} s)"
+    text += "\n"
+    if t.get("refused"):
+        text += f"{t['refused']} message(s) refused by storyd\n"
+    if t.get("bad_lines"):
+        n = len(t["bad_lines"])
+        text += f"{n} bad line{'' if n == 1 else 's'} skipped (listed on stderr)\n"
+    return text

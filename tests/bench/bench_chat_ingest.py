@@ -1,0 +1,231 @@
+"""Chat ingest end to end: a running daemon, ballots persisted, overlays updated.
+
+    .venv/bin/python tests/bench/bench_chat_ingest.py [--messages N] [--viewers 5000,20000,100000]
+                                                      [--socket-messages N] [--subscribers 10]
+
+An in-process `run_daemon` on temporary folders (real SQLite in WAL mode, offline providers,
+4 choices, 300-second rounds, early close off) with `--subscribers` bus subscribers standing
+in for overlays, each counting the `story:vote-update` events it receives.
+
+For every audience size a fresh story is started (`start --force`) and, once its vote is open,
+`--messages` pre-built ChatMessages (the realistic mix of tests/bench/bench_vote_core.py: exact
+votes, votes with words, chatter, changed votes, a few invalid) go through
+`director.submit(batch)` in batches of 1,000 — the path every chat source uses — with a trio
+checkpoint after each batch, so the coalescing ticker, the once-a-second ballot flusher (its
+SQLite writes run on the store's thread, concurrently) and the subscribers all run inside the
+timed window. The stream is built untimed and frozen out of the GC (gc.freeze), as the pre-built
+input is not the daemon's heap. After the window the vote is closed through the director
+(as `storyctl close` does), which flushes the rest; the bench then checks that story_ballots
+holds exactly one row per distinct voter of that round.
+
+Then the control-socket path: `Chat` requests of 1,000 messages (pre-encoded envelope lines)
+over the Unix socket from a client task in the same process, one request in flight at a time
+(as storyctl does): decode, validation and ChatMessage building in dispatch, submit, reply.
+Target (issue 4): >= 250,000 messages/s on the director path, not falling as viewers grow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import gc
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import tomlkit
+import trio
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
+sys.path.insert(0, str(ROOT / "tests" / "bench"))
+
+from bench_vote_core import N_CHOICES, build_stream  # noqa: E402
+
+from storyd import config as config_mod  # noqa: E402
+from storyd.app import Daemon, run_daemon  # noqa: E402
+from storyd.control import protocol  # noqa: E402
+from storyd.core.model import ChatMessage  # noqa: E402
+
+BATCH = 1_000
+
+
+def write_config(tmp: Path) -> Path:
+    cfg = {
+        "server": {"host": "127.0.0.1", "port": 0},
+        "control": {"socket": str(tmp / "run" / "control.sock")},
+        "storage": {"data_dir": str(tmp / "data"), "cache_dir": str(tmp / "cache")},
+        "story": {"reveal_words_per_second": 0.0, "result_seconds": 1.0,
+                  "choices": N_CHOICES},
+        "tts": {"enabled": False},
+        "images": {"enabled": False},
+        "voting": {"duration": 300, "early_close": False},
+    }
+    path = tmp / "storyd.toml"
+    path.write_text(tomlkit.dumps(cfg))
+    return path
+
+
+async def counting_subscriber(daemon: Daemon, counts: list[int], i: int) -> None:
+    with daemon.bus.subscribe() as sub:
+        async for event in sub:
+            if event["event"] == "story:vote-update":
+                counts[i] += 1
+
+
+async def open_vote(daemon: Daemon) -> None:
+    with daemon.bus.subscribe(4096) as sub:
+        await daemon.director.start("mystery", force=True)
+        with trio.fail_after(60):
+            async for event in sub:
+                if event["event"] == "story:voting-started":
+                    return
+
+
+def ballot_rows(daemon: Daemon, session_id: int) -> int:
+    db = sqlite3.connect(daemon.data_dir / "storyd.sqlite3")
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM story_ballots WHERE session_id = ?",
+                              (session_id,)).fetchone()[0])
+    finally:
+        db.close()
+
+
+async def close_vote(daemon: Daemon) -> dict[str, Any]:
+    with daemon.bus.subscribe(4096) as sub:
+        await daemon.director.close()
+        with trio.fail_after(60):
+            async for event in sub:
+                if event["event"] == "story:voting-ended":
+                    return event["data"]  # type: ignore[no-any-return]
+    raise AssertionError("no story:voting-ended")
+
+
+async def director_phase(daemon: Daemon, viewers: int, n_messages: int,
+                         updates: list[int], wire: bool = False) -> dict[str, Any]:
+    """`wire`: batches are kept as JSON and decoded (timed) right before each submit, as a
+    source does, so the messages are fresh and hot in cache rather than pre-built and cold."""
+    base = build_stream(min(n_messages, 1_000_000), viewers, seed=viewers)
+    batches: list[Any] = [base[i:i + BATCH] for i in range(0, len(base), BATCH)]
+    decode = msgspec.json.Decoder(list[ChatMessage]).decode
+    if wire:
+        batches = [msgspec.json.encode(b) for b in batches]
+        del base
+    rounds = -(-n_messages // (len(batches) * BATCH))
+    gc.collect()
+    gc.freeze()
+    await open_vote(daemon)
+    story = daemon.director.story
+    assert story is not None
+    submit = daemon.director.submit
+    checkpoint = trio.lowlevel.checkpoint
+    before = list(updates)
+    sent = accepted = 0
+    t0 = time.perf_counter()
+    for _ in range(rounds):
+        for b in batches:
+            msgs = decode(b) if wire else b
+            accepted += submit(msgs).accepted
+            sent += len(msgs)
+            await checkpoint()
+    elapsed = time.perf_counter() - t0
+    flushed_during = ballot_rows(daemon, story.session_id)
+    r = daemon.director.round
+    assert r is not None
+    voters = r.voters
+    ended = await close_vote(daemon)
+    rows = ballot_rows(daemon, story.session_id)
+    gc.unfreeze()
+    per_sub = [u - b for u, b in zip(updates, before, strict=True)]
+    return {"viewers": viewers, "sent": sent, "seconds": elapsed, "rate": sent / elapsed,
+            "accepted": accepted, "voters": voters, "ended_voters": ended["voters"],
+            "rows": rows, "flushed_during": flushed_during,
+            "updates_min": min(per_sub), "updates_max": max(per_sub)}
+
+
+def encoded_requests(n_messages: int, viewers: int) -> list[bytes]:
+    stream = build_stream(min(n_messages, 1_000_000), viewers, seed=3)
+    lines = []
+    for i in range(0, len(stream), BATCH):
+        chunk = [protocol.ChatLine(platform="tiktok", user_id=m.user_id, name=m.name,
+                                   text=m.text) for m in stream[i:i + BATCH]]
+        lines.append(protocol.encode(protocol.Envelope(id=i // BATCH + 1,
+                                                       request=protocol.Chat(messages=chunk))))
+    return lines
+
+
+async def socket_phase(daemon: Daemon, n_messages: int, viewers: int) -> dict[str, Any]:
+    lines = encoded_requests(n_messages, viewers)
+    rounds = -(-n_messages // (len(lines) * BATCH))
+    await open_vote(daemon)
+    stream = await trio.open_unix_socket(str(daemon.socket_path))
+    buf = bytearray()
+    sent = 0
+    ok = True
+    t0 = time.perf_counter()
+    async with stream:
+        for _ in range(rounds):
+            for line in lines:
+                await stream.send_all(line)
+                while (nl := buf.find(b"\n")) < 0:
+                    chunk = await stream.receive_some(65536)
+                    if not chunk:
+                        raise RuntimeError("storyd closed the control connection")
+                    buf.extend(chunk)
+                reply = msgspec.json.decode(bytes(buf[:nl]))
+                del buf[:nl + 1]
+                ok = ok and reply["ok"]
+                sent += BATCH
+    elapsed = time.perf_counter() - t0
+    ended = await close_vote(daemon)
+    return {"sent": sent, "seconds": elapsed, "rate": sent / elapsed, "ok": ok,
+            "voters": ended["voters"], "bytes": sum(map(len, lines)) // len(lines)}
+
+
+async def main(args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="storyd-bench-"))
+    path = write_config(tmp)
+    cfg = config_mod.load(path)
+    updates = [0] * args.subscribers
+    async with trio.open_nursery() as nursery:
+        daemon: Daemon = await nursery.start(functools.partial(run_daemon, cfg, path))
+        for i in range(args.subscribers):
+            nursery.start_soon(counting_subscriber, daemon, updates, i)
+        print(f"daemon on {tmp} (SQLite WAL), {args.subscribers} bus subscribers, "
+              f"batches of {BATCH}, python {sys.version.split()[0]}")
+        results = []
+        for viewers, wire in [(v, w) for w in (False, True) for v in args.viewers]:
+            res = await director_phase(daemon, viewers, args.messages, updates, wire)
+            if not wire:
+                results.append(res)
+            ok = "ok" if res["rows"] == res["voters"] == res["ended_voters"] else "MISMATCH"
+            print(f"director {'wire' if wire else 'path'}  {viewers:>7,} viewers: {res['sent']:>9,} msgs in "
+                  f"{res['seconds']:5.2f} s = {res['rate']:>11,.0f} msgs/s  "
+                  f"(accepted {res['accepted']:,}; ballots in SQLite {res['rows']:,} = voters "
+                  f"{res['voters']:,}: {ok}; flushed during the run {res['flushed_during']:,}; "
+                  f"vote-updates per subscriber {res['updates_min']}-{res['updates_max']})")
+        rates = [r["rate"] for r in results]
+        print(f"pre-built: rate at most viewers / rate at fewest: {rates[-1] / rates[0]:.2f} "
+              f"(target >= 250,000 msgs/s and not falling)")
+        if args.socket_messages:
+            res = await socket_phase(daemon, args.socket_messages, args.viewers[-1])
+            print(f"control socket {args.viewers[-1]:>7,} viewers: {res['sent']:>9,} msgs in "
+                  f"{res['seconds']:5.2f} s = {res['rate']:>11,.0f} msgs/s  (Chat requests of "
+                  f"{BATCH}, ~{res['bytes']:,} bytes each, all ok: {res['ok']}, "
+                  f"voters {res['voters']:,})")
+        print(f"bus drops (slow subscribers, lossy by design): {daemon.bus.dropped}")
+        daemon.stop()
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--messages", type=int, default=3_000_000, help="per audience size")
+    ap.add_argument("--viewers", type=lambda s: [int(x) for x in s.split(",")],
+                    default=[5_000, 20_000, 100_000])
+    ap.add_argument("--socket-messages", type=int, default=1_000_000)
+    ap.add_argument("--subscribers", type=int, default=10)
+    trio.run(main, ap.parse_args())
