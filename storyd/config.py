@@ -99,7 +99,7 @@ class LLMConfig(_Section):
     chain: tuple[str, ...] = ("offline",)
     temperature: float = 0.9
     coherence_check: bool = False
-    context_tokens: int = 900             # budget of the memory block in every prompt
+    context_tokens: int = 300             # budget of the memory block in every prompt
 
 
 class ImagesConfig(_Section):

@@ -3,6 +3,10 @@
 Each command becomes one protocol request (storyd.control.protocol); the result prints
 human-readable by default or as one JSON line with --json. Exit codes: 0 ok, 1 the daemon
 refused (message on stderr), 2 usage error, 3 storyd is not running.
+
+`chat-import` parses its file first (storyd.chat.replay: bad lines are listed and skipped,
+exit 1), then sends `Chat` requests of at most --batch messages, split further so each
+request line fits protocol.MAX_LINE; --replay paces them by the recorded `ts`.
 """
 
 from __future__ import annotations

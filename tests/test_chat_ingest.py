@@ -55,7 +55,8 @@ def line(user: str, text: str, ts: float | None = None, platform: str = "tt") ->
      [(None, "128 characters at most")]),
     ('{"platform": "tt", "user_id": "1", "text": "!a", "ts": "soon"}', [],
      [(None, "Expected `float | null`")]),
-    ('{"platform": "tt", "user_id": true, "text": "!a"}', [], [(None, "got `bool` - at `$.user_id`")]),
+    ('{"platform": "tt", "user_id": true, "text": "!a"}', [],
+     [(None, "got `bool` - at `$.user_id`")]),
     # one bad item of a batch is skipped alone; the others still count
     ('[{"platform": "tt", "user_id": "1", "text": "!a"}, {"platform": "tt", "text": "!b"},'
      ' 3]', [("tt", "1", "", "!a", "")],

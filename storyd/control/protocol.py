@@ -21,7 +21,7 @@ from typing import Any, Literal
 import msgspec
 
 PROTOCOL_VERSION = 1
-MAX_LINE = 8 * 1024 * 1024  # a `chat` batch of 10,000 messages fits; the socket is 0600, local
+MAX_LINE = 64 * 1024  # one request line; storyctl chat-import splits batches to fit
 
 
 class _Req(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,

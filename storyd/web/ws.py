@@ -3,10 +3,13 @@
 Theory of operation: each client gets one bounded bus subscription (overflow: the bus drops
 the newest event for this client only and counts it; the next `story:state` resyncs it), so
 a slow or dead client never delays the story or another client. Three tasks per client:
-  * the pump moves events from the subscription to the socket. `story:vote-update` events
-    are coalesced: the first after a quiet spell goes out at once, later ones replace the
-    pending one and the latest is flushed 100 ms after the previous send (≤ 10/s). Any
-    other event first flushes the pending vote update, so order is kept.
+  * the pump moves events from the subscription to the socket. The director already
+    coalesces `story:vote-update` to ≤ 10/s, so here they pass straight through while the
+    client keeps up (a second timer in series added up to 100 ms of latency). Two guards
+    remain: a client that is still busy with a send gets only the latest of the updates
+    queued meanwhile (stale ones dropped), and a publisher faster than 1/COALESCE_S (20/s)
+    is held to it (latest flushed when due). Any other event first flushes the pending
+    vote update, so order is kept.
   * the reader reads every client frame (quart-trio buffers only a few; a handler that never
     reads never learns the client left). Both answer `{"event": "ping"}` with a pong (the
     pages' heartbeat; hypercorn's own ping task is left off because it held shutdown for its
@@ -35,7 +38,7 @@ from storyd.errors import StorydError
 log = logging.getLogger(__name__)
 
 VOTE_UPDATE = "story:vote-update"
-COALESCE_S = 0.1
+COALESCE_S = 0.05     # a safety cap (≤ 20/s); the director already sends ≤ 10/s
 SUB_BUFFER = 256       # per client; overflow: bus drops newest for this client (counted)
 SEND_TIMEOUT_S = 10.0
 GOING_AWAY = 1001
@@ -87,6 +90,19 @@ class VoteCoalescer:
 
     def deadline(self) -> float:
         return math.inf if self.pending is None else self.next_at
+
+
+def latest_votes_only(burst: list[Event], coalescer: VoteCoalescer) -> list[Event]:
+    """A burst queued while the client was busy, with each run of vote updates cut to its
+    last one (stale counts are never sent; other events keep their order)."""
+    out: list[Event] = []
+    for i, event in enumerate(burst):
+        if (event.get("event") == VOTE_UPDATE and i + 1 < len(burst)
+                and burst[i + 1].get("event") == VOTE_UPDATE):
+            coalescer.coalesced += 1
+            continue
+        out.append(event)
+    return out
 
 
 class _Encoded:
@@ -147,12 +163,15 @@ async def serve_socket(daemon: Any, stats: WebStats, handler: Any, *, admin: boo
                         if event is None:
                             out = coalescer.due(now)
                         else:   # drain what is already queued: one wake-up per burst
-                            out = coalescer.offer(event, now)
+                            burst = [event]
                             for _ in range(SUB_BUFFER):
                                 try:
-                                    out += coalescer.offer(sub.receive.receive_nowait(), now)
+                                    burst.append(sub.receive.receive_nowait())
                                 except (trio.WouldBlock, trio.EndOfChannel):
                                     break   # an ended channel is seen by the next receive()
+                            out = []
+                            for item in latest_votes_only(burst, coalescer):
+                                out += coalescer.offer(item, now)
                         for item in out:
                             await send(item)
 

@@ -203,7 +203,8 @@ async def main(args: argparse.Namespace) -> None:
             if not wire:
                 results.append(res)
             ok = "ok" if res["rows"] == res["voters"] == res["ended_voters"] else "MISMATCH"
-            print(f"director {'wire' if wire else 'path'}  {viewers:>7,} viewers: {res['sent']:>9,} msgs in "
+            kind = "wire" if wire else "path"
+            print(f"director {kind}  {viewers:>7,} viewers: {res['sent']:>9,} msgs in "
                   f"{res['seconds']:5.2f} s = {res['rate']:>11,.0f} msgs/s  "
                   f"(accepted {res['accepted']:,}; ballots in SQLite {res['rows']:,} = voters "
                   f"{res['voters']:,}: {ok}; flushed during the run {res['flushed_during']:,}; "

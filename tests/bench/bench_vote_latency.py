@@ -1,91 +1,170 @@
-"""Vote-to-overlay latency with 100 overlay websockets while 2,000 votes/s arrive.
+"""Vote-to-overlay latency: 100 overlay websockets (another process) while 2,000 votes/s arrive.
 
 Run: .venv/bin/python tests/bench/bench_vote_latency.py [--clients 100] [--rate 2000] [--seconds 10]
 
-The real web front (Quart-Trio under hypercorn on 127.0.0.1:0) serves 100 trio-websocket
-clients in the same process (a pessimistic set-up: clients and server share one CPU core).
-Votes are published on the real EventBus as `story:vote-update` events, each carrying its
-sequence number, in 10 ms batches. For every vote, its latency is the time until a client
-first receives an update whose sequence number includes it (updates are coalesced to
-≤ 10/s per client, so most votes ride in a later update). p50/p99 over all clients and votes.
+This process runs the real daemon (`storyd.app.run_daemon`: director, bus, Quart-Trio under
+hypercorn on 127.0.0.1:0) with a story in its voting phase, and injects votes straight into
+the director (`daemon.director.submit`, the path every chat source uses) in 5 ms batches,
+each vote from a new viewer for choice A. The overlay clients run in a child process
+(`--client-mode`, trio-websocket), so they do not share the daemon's event loop; each client
+stamps every `story:vote-update` with time.monotonic() (CLOCK_MONOTONIC: one clock for all
+processes on Linux) and its total vote count, and the child prints them as JSON.
+A vote's latency is the time from its submit until a client first sees a total that includes
+it; p50/p99 over every client and every 7th vote.
 """
 
 from __future__ import annotations
 
 import argparse
 import bisect
+import functools
 import json
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import trio
-from trio_websocket import open_websocket_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from web_harness import FakeDaemon, running_web  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 
 
-async def client(url: str, ready: trio.Semaphore, out: list[tuple[float, int]],
-                 stop: trio.Event) -> None:
-    async with open_websocket_url(url, message_queue_size=64) as ws:
+# ---- the overlay clients (child process) -----------------------------------------------------
+
+async def _client(url: str, ready: trio.Semaphore, out: list[tuple[float, int]],
+                  stop: trio.Event) -> None:
+    from trio_websocket import open_websocket_url
+
+    async with open_websocket_url(url, message_queue_size=256) as ws:
         await ws.get_message()          # the snapshot
         ready.release()
         while not stop.is_set():
-            msg = json.loads(await ws.get_message())
-            if msg["event"] == "story:vote-update":
-                out.append((time.perf_counter(), msg["data"]["seq"]))
+            with trio.move_on_after(0.5):
+                msg = json.loads(await ws.get_message())
+                if msg["event"] == "story:vote-update":
+                    out.append((time.monotonic(), sum(msg["data"]["counts"])))
+
+
+async def client_mode(url: str, clients: int, seconds: float) -> None:
+    received: list[list[tuple[float, int]]] = [[] for _ in range(clients)]
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        ready = trio.Semaphore(0)
+        for i in range(clients):
+            nursery.start_soon(_client, url, ready, received[i], stop)
+        for _ in range(clients):
+            await ready.acquire()
+        print("READY", flush=True)
+        await trio.sleep(seconds)
+        stop.set()
+    print(json.dumps(received), flush=True)
+
+
+# ---- the daemon and the vote source (this process) ---------------------------------------------
+
+CONFIG = """\
+[server]
+port = 0
+[control]
+socket = "{tmp}/control.sock"
+[storage]
+data_dir = "{tmp}/data"
+cache_dir = "{tmp}/cache"
+[tts]
+enabled = false
+[images]
+enabled = false
+[story]
+reveal = "full"
+[voting]
+duration = 300
+"""
 
 
 async def main(clients: int, rate: int, seconds: float) -> None:
-    daemon = FakeDaemon(Path(tempfile.mkdtemp()))
-    published: list[float] = []      # publish time of vote seq i
-    received: list[list[tuple[float, int]]] = [[] for _ in range(clients)]
-    stop = trio.Event()
-    async with running_web(daemon) as base:
-        url = base.replace("http://", "ws://") + "/ws/overlay"
-        ready = trio.Semaphore(0)
-        async with trio.open_nursery() as nursery:
-            for i in range(clients):
-                nursery.start_soon(client, url, ready, received[i], stop)
-            for _ in range(clients):
-                await ready.acquire()
-            batch = rate // 100
-            start = trio.current_time()
-            tick = 0
-            while trio.current_time() - start < seconds:
-                for _ in range(batch):
-                    seq = len(published)
-                    published.append(time.perf_counter())
-                    daemon.bus.publish("story:vote-update",
-                                       {"counts": [seq, 0, 0], "voters": seq, "seq": seq})
-                tick += 1
-                await trio.sleep_until(start + tick * 0.01)
-            achieved = len(published) / (trio.current_time() - start)
-            await trio.sleep(0.5)            # let the last coalesced updates arrive
-            stop.set()
-            daemon.bus.publish("story:state", {"state": "idle"})
-            nursery.cancel_scope.cancel()
+    from storyd import config as config_mod
+    from storyd.app import run_daemon
+    from storyd.control import protocol as p
+    from storyd.control.dispatch import handle
+    from storyd.core.model import ChatMessage
+
+    tmp = Path(tempfile.mkdtemp(prefix="storyd-bench-"))
+    path = tmp / "storyd.toml"
+    path.write_text(CONFIG.format(tmp=tmp), encoding="utf-8")
+    cfg = config_mod.load(path)
+    submitted: list[float] = []          # monotonic submit time of vote i
+    async with trio.open_nursery() as nursery:
+        daemon: Any = await nursery.start(functools.partial(run_daemon, cfg, path))
+        with daemon.bus.subscribe() as sub:
+            await handle(daemon, p.Start(theme="fantasy"))
+            with trio.fail_after(60):
+                async for ev in sub:
+                    if ev["event"] == "story:state" and ev["data"]["state"] == "voting":
+                        break
+        url = daemon.web_url.replace("http://", "ws://") + "/ws/overlay"
+        run_for = seconds + 3.0
+        proc = await trio.lowlevel.open_process(
+            [sys.executable, __file__, "--client-mode", url, "--clients", str(clients),
+             "--seconds", str(run_for)], stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        buf = b""
+        with trio.fail_after(60):
+            while b"READY\n" not in buf:
+                chunk = await proc.stdout.receive_some()
+                if not chunk:
+                    raise RuntimeError("the client process ended before it was ready")
+                buf += chunk
+        buf = buf.split(b"READY\n", 1)[1]
+        per_batch = max(1, rate // 200)          # a batch every 5 ms
+        start = trio.current_time()
+        tick = 0
+        while trio.current_time() - start < seconds:
+            batch = []
+            for _ in range(per_batch):
+                n = len(submitted) + len(batch)
+                batch.append(ChatMessage(platform="bench", user_id=f"v{n}", name=f"v{n}",
+                                         text="!a"))
+            t = time.monotonic()
+            result = daemon.director.submit(batch)
+            assert result.accepted == len(batch), result
+            submitted.extend([t] * len(batch))
+            tick += 1
+            await trio.sleep_until(start + tick * 0.005)
+        achieved = len(submitted) / (trio.current_time() - start)
+        while True:                              # the child prints its stamps, then exits
+            chunk = await proc.stdout.receive_some()
+            if not chunk:
+                break
+            buf += chunk
+        await proc.wait()
+        dropped = daemon.bus.dropped
+        daemon.stop()
+    received: list[list[list[float]]] = json.loads(buf)
     lat: list[float] = []
     missed = 0
     for rec in received:
-        seqs = [s for _, s in rec]
-        for vote in range(0, len(published), 7):     # sample every 7th vote
-            k = bisect.bisect_left(seqs, vote)
-            if k == len(seqs):
+        totals = [int(n) for _, n in rec]
+        for vote in range(0, len(submitted), 7):
+            k = bisect.bisect_left(totals, vote + 1)
+            if k == len(totals):
                 missed += 1
                 continue
-            lat.append(rec[k][0] - published[vote])
+            lat.append(rec[k][0] - submitted[vote])
     lat.sort()
-    pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000  # noqa: E731
+
+    def pct(q: float) -> float:
+        return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
+
     per_client = sum(len(r) for r in received) / clients / seconds
-    print(f"clients={clients} votes/s offered={rate} achieved={achieved:.0f} "
-          f"seconds={seconds:g}")
+    print(f"clients={clients} (separate process) votes/s offered={rate} achieved={achieved:.0f}"
+          f" seconds={seconds:g}")
     print(f"vote-to-overlay latency: p50={pct(0.5):.1f} ms  p99={pct(0.99):.1f} ms  "
           f"max={lat[-1] * 1000:.1f} ms  (samples={len(lat)}, never delivered={missed})")
     print(f"updates per client per second: {per_client:.1f} (coalesced; target ≤ ~10)")
-    print(f"bus drops: {daemon.bus.dropped}")
+    print(f"bus drops: {dropped}")
 
 
 if __name__ == "__main__":
@@ -93,5 +172,9 @@ if __name__ == "__main__":
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--rate", type=int, default=2000)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--client-mode", metavar="URL", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    trio.run(main, a.clients, a.rate, a.seconds)
+    if a.client_mode:
+        trio.run(client_mode, a.client_mode, a.clients, a.seconds)
+    else:
+        trio.run(main, a.clients, a.rate, a.seconds)
