@@ -51,11 +51,11 @@ def make_config_text(tmp_path: Path, overrides: dict[str, dict[str, Any]] | None
 @pytest.fixture
 def daemon_factory(tmp_path: Path, nursery: trio.Nursery
                    ) -> Callable[..., Awaitable[Daemon]]:
-    async def start(demo: bool = False, **overrides: dict[str, Any]) -> Daemon:
+    async def start(demo_mode: bool = False, **overrides: dict[str, Any]) -> Daemon:
         path = tmp_path / "storyd.toml"
         path.write_text(make_config_text(tmp_path, overrides))
         cfg = config_mod.load(path)
-        return await nursery.start(functools.partial(run_daemon, cfg, path, demo=demo))  # type: ignore[no-any-return]
+        return await nursery.start(functools.partial(run_daemon, cfg, path, demo=demo_mode))  # type: ignore[no-any-return]
 
     return start
 

@@ -155,3 +155,19 @@ async def test_generation_failure_falls_back_and_never_blanks(daemon_factory, au
         assert "dead" in error["message"]
         ready = await wait_for_event(sub, "story:chapter-ready")
         assert ready["provider"] == "offline"
+
+
+async def test_demo_plays_stories_back_to_back_with_a_simulated_audience(daemon_factory,
+                                                                        autojump_clock):
+    d = await daemon_factory(demo_mode=True, story={"max_chapters": 2, "next_story_seconds": 5},
+                             demo={"voting_duration": 15, "viewers": 30,
+                                   "votes_per_second": 20})
+    with d.bus.subscribe(4096) as sub:
+        ended = await wait_for_event(sub, "story:voting-ended")
+        assert ended["voters"] > 5            # the simulated crowd voted
+        first = await wait_for_event(sub, "story:ended")
+        nxt = await wait_for_event(sub, "story:state",
+                                   lambda s: s["session_id"] not in (None, first["session_id"]))
+        assert nxt["state"] == "generating"
+    demo = d.chat_health["demo"]
+    assert demo.state == "connected" and demo.votes_accepted > 5 and demo.messages > 0

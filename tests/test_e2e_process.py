@@ -213,3 +213,37 @@ async def test_kill_9_mid_vote_then_restart_resumes_the_vote(storyd: Storyd) -> 
     await storyd.ctl("vote", "v1", "c")
     assert (await storyd.status())["voting"]["counts"] == [0, 0, 3]
     assert await storyd.stop() == 0
+
+
+async def test_sighup_reloads_the_config_and_a_bad_file_keeps_the_old(storyd: Storyd) -> None:
+    await storyd.start()
+    cfg = storyd.tmp / "config" / "storyd" / "storyd.toml"
+    async with Watcher(storyd) as watch:
+        cfg.write_text(CONFIG.replace("duration = 60", "duration = 90"))
+        assert storyd.proc is not None
+        storyd.proc.send_signal(signal.SIGHUP)
+        await watch.until("story:state")  # the reload publishes a fresh state
+    got = json.loads((await storyd.ctl("--json", "config", "get", "voting.duration")).stdout)
+    assert got["value"] == 90
+    async with Watcher(storyd) as watch:
+        cfg.write_text("[voting]\nduration = 1\n")
+        storyd.proc.send_signal(signal.SIGHUP)
+        error = await watch.until("story:error")
+        assert "out of range" in error["message"]
+    got = json.loads((await storyd.ctl("--json", "config", "get", "voting.duration")).stdout)
+    assert got["value"] == 90
+    assert await storyd.stop() == 0
+
+
+async def test_config_set_edits_the_file_keeping_comments(storyd: Storyd) -> None:
+    await storyd.start()
+    cfg = storyd.tmp / "config" / "storyd" / "storyd.toml"
+    cfg.write_text("# my show\n" + CONFIG)
+    await storyd.ctl("config", "set", "voting.duration", "45")
+    assert "# my show" in cfg.read_text() and "duration = 45" in cfg.read_text()
+    bad = await storyd.ctl("config", "set", "voting.duration", "7", check=False)
+    assert bad.returncode == 1 and b"out of range" in bad.stderr
+    assert "duration = 45" in cfg.read_text()
+    status = await storyd.status()
+    assert status["state"] == "idle"
+    assert await storyd.stop() == 0

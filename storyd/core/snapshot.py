@@ -39,6 +39,7 @@ class VotingView(msgspec.Struct, frozen=True, kw_only=True):
     counts: tuple[int, ...]
     voters: int
     ends_at: int | None              # epoch ms; None once closed
+    duration_ms: int = 0             # the round's full length (with any extension), for bars
     open: bool
     invalid: int = 0
     extended: bool = False

@@ -322,7 +322,8 @@ class VoteRound:
 
     def drain_dirty(self) -> list[Ballot]:
         """Ballots added or changed since the last drain, in first-touched order; clears the set."""
-        rows = [self._row(v) for v in self._dirty]
+        names, ballots, gifts = self._names, self._ballots, self._gifts
+        rows = [(v, names.get(v, ""), ballots[v], 1 + gifts.get(v, 0)) for v in self._dirty]
         self._dirty.clear()
         return rows
 

@@ -141,6 +141,7 @@ class Director:
         return VotingView(
             round_id=r.round_id, choices=ch.choice_views(), counts=r.counts, voters=r.voters,
             ends_at=None if r.closed else int(r.ends_at * 1000), open=not r.closed,
+            duration_ms=int((r.ends_at - r.opens_at) * 1000),
             invalid=r.invalid, extended=r.extended,
             winner=res.winner if res else None, tie_break=res.tie_break if res else None,
             early=res.early if res else False,
