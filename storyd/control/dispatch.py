@@ -148,7 +148,7 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
             if story is None:
                 return {"session_id": None, "memory": None, "context": "", "last_prompt": None}
             return {"session_id": story.session_id, "memory": story.memory.to_json(),
-                    "context": story.memory.context(daemon.config.llm.context_tokens),
+                    "context": d.prompt_context(story),
                     "path": list(story.taken_path()),
                     "last_prompt": getattr(daemon.chains.text, "last_prompt", None)}
         case p.Sessions(limit=limit, offset=offset):

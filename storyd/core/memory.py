@@ -195,11 +195,14 @@ class StoryMemory:
     def path(self) -> tuple[str, ...]:
         return tuple(self._path)
 
-    def context(self, budget_tokens: int) -> str:
-        """The memory block for prompts; `estimate_tokens(result) <= budget_tokens` always."""
+    def context(self, budget_tokens: int, *, include_outline: bool = True) -> str:
+        """The memory block for prompts; `estimate_tokens(result) <= budget_tokens` always.
+
+        `include_outline=False` leaves the outline out (a prompt that quotes it separately
+        should not pay for it twice)."""
         out = _Budget(budget_tokens * 4)
         outline = out.section("outline", "Outline:")
-        if self.outline.strip():
+        if include_outline and self.outline.strip():
             # The outline may be an operator's essay: it gets at most half the budget.
             room = min(len(self.outline) + 2, out.room() // 2)
             out.add(outline, "  " + _clip(self.outline, max(room - 3, 0)))

@@ -110,7 +110,7 @@ def build_chapter_messages(req: ChapterRequest) -> list[dict[str, str]]:
         parts.append(f"Story outline: {quote_untrusted(req.outline)}")
     if req.context:
         parts.append("What the story remembers:\n" + _block("MEMORY", req.context))
-    if req.path:
+    if req.path and not req.context:  # the memory block lists the path when there is one
         taken = "; ".join(quote_untrusted(p, 200) for p in req.path[-12:])
         parts.append(f"Choices taken so far, oldest first: {taken}")
     if req.previous_text:

@@ -172,6 +172,10 @@ class Director:
             return None
         return self.story.chapters[number - 1]
 
+    def prompt_context(self, story: StoryState) -> str:
+        """The memory block that goes into the next prompt (the outline travels separately)."""
+        return story.memory.context(self.d.config.llm.context_tokens, include_outline=False)
+
     # ---- operator commands -----------------------------------------------------------------
     def _wake_up(self) -> None:
         self._wake.set()
@@ -383,7 +387,7 @@ class Director:
             theme=story.theme, language=story.language, chapter_number=number,
             words=cfg.story.closing_words if closing else cfg.story.words_per_chapter,
             n_choices=0 if closing else cfg.story.choices, closing=closing,
-            outline=story.outline, context=story.memory.context(cfg.llm.context_tokens),
+            outline=story.outline, context=self.prompt_context(story),
             path=story.taken_path(), winning_choice=winner_text,
             previous_text=prev.draft.text if prev else "",
             # the taken path is listed already; what models repeat is last round's losers
