@@ -150,6 +150,9 @@ async def fake_handle(d: FakeDaemon, req: p.Request) -> Any:
         case p.ConfigSet(key=key, value=value):
             d.config = cfgmod.set_value(d.config_path, key, value)
             return {"key": key}
+        case p.ConfigUpdate(changes=changes):
+            d.config = cfgmod.set_values(d.config_path, changes)
+            return {"changes": changes}
     raise RefusedError(f"unsupported: {type(req).__name__}")
 
 

@@ -462,7 +462,8 @@ class Director:
         self.round, self.round_chapter, self.last_result = r, ch.number, None
         self.publish("story:voting-started", {
             "round_id": r.round_id, "choices": msgspec.to_builtins(ch.choice_views()),
-            "ends_at": int(r.ends_at * 1000)})
+            "ends_at": int(r.ends_at * 1000),
+            "duration_ms": int((r.ends_at - r.opens_at) * 1000)})
         self.publish_state()
         while not r.closed:
             await self._wait(until=self._trio_deadline(r.ends_at))
@@ -474,7 +475,8 @@ class Director:
                                                 ends_at=outcome.ends_at, extended=True)
                 self.publish("story:voting-started", {
                     "round_id": r.round_id, "choices": msgspec.to_builtins(ch.choice_views()),
-                    "ends_at": int(outcome.ends_at * 1000), "extended": outcome.reason})
+                    "ends_at": int(outcome.ends_at * 1000), "extended": outcome.reason,
+                    "duration_ms": int((outcome.ends_at - r.opens_at) * 1000)})
                 self.publish_state()
         if self.machine.state == "voting":
             self.machine.apply("vote_closed")

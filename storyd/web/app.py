@@ -251,16 +251,8 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
             await trio.to_thread.run_sync(config_update.validate, daemon.config_path, changes)
         except config_update.ChangeError as exc:
             raise ApiError(400, "bad_config", str(exc), exc.fields) from None
-        if len(changes) == 1:       # the control protocol's own path
-            ((key, value),) = changes.items()
-            await call(p.ConfigSet(key=key, value=value))
-        else:   # several keys at once (one may need another): one atomic write, then apply
-            try:
-                new = await trio.to_thread.run_sync(config_update.apply, daemon.config_path,
-                                                    changes)
-                daemon.apply_config(new)
-            except ConfigError as exc:
-                raise ApiError(400, "bad_config", str(exc)) from None
+        # the control protocol's own path: all keys written at once, then applied live
+        await call(p.ConfigUpdate(changes=changes))
         return json_response(await call(p.ConfigShow()))
 
     @app.get(f"{API}/memory")

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from storyd.config import MASK, SECRET_KEYS, Config, set_value, set_values
+from storyd.config import MASK, SECRET_KEYS, set_values
 from storyd.errors import ConfigError
 from storyd.web.openapi import ConfigUpdate
 
@@ -90,14 +90,6 @@ def validate(config_path: Path, changes: dict[str, str]) -> None:
             fields = dict.fromkeys(changes, together)
         first = next(iter(fields.values()))
         raise ChangeError(first if len(fields) == 1 else f"{len(fields)} invalid values", fields)
-
-
-def apply(config_path: Path, changes: dict[str, str]) -> Config:
-    """Write all changes at once (atomic, comments kept); the new Config. Raises ConfigError."""
-    if len(changes) == 1:
-        ((key, value),) = changes.items()
-        return set_value(Path(config_path), key, value)
-    return set_values(Path(config_path), changes)
 
 
 def _short(message: str, scratch: str) -> str:
