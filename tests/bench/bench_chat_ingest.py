@@ -147,20 +147,23 @@ async def director_phase(daemon: Daemon, viewers: int, n_messages: int,
             "updates_min": min(per_sub), "updates_max": max(per_sub)}
 
 
+SOCKET_BATCH = 500  # a Chat request line must fit protocol.MAX_LINE (64 KiB)
+
+
 def encoded_requests(n_messages: int, viewers: int) -> list[bytes]:
     stream = build_stream(min(n_messages, 1_000_000), viewers, seed=3)
     lines = []
-    for i in range(0, len(stream), BATCH):
+    for i in range(0, len(stream), SOCKET_BATCH):
         chunk = [protocol.ChatLine(platform="tiktok", user_id=m.user_id, name=m.name,
-                                   text=m.text) for m in stream[i:i + BATCH]]
-        lines.append(protocol.encode(protocol.Envelope(id=i // BATCH + 1,
+                                   text=m.text) for m in stream[i:i + SOCKET_BATCH]]
+        lines.append(protocol.encode(protocol.Envelope(id=i // SOCKET_BATCH + 1,
                                                        request=protocol.Chat(messages=chunk))))
     return lines
 
 
 async def socket_phase(daemon: Daemon, n_messages: int, viewers: int) -> dict[str, Any]:
     lines = encoded_requests(n_messages, viewers)
-    rounds = -(-n_messages // (len(lines) * BATCH))
+    rounds = -(-n_messages // (len(lines) * SOCKET_BATCH))
     await open_vote(daemon)
     stream = await trio.open_unix_socket(str(daemon.socket_path))
     buf = bytearray()
@@ -178,8 +181,9 @@ async def socket_phase(daemon: Daemon, n_messages: int, viewers: int) -> dict[st
                     buf.extend(chunk)
                 reply = msgspec.json.decode(bytes(buf[:nl]))
                 del buf[:nl + 1]
-                ok = ok and reply["ok"]
-                sent += BATCH
+                if not reply.get("ok"):
+                    raise RuntimeError(f"storyd refused a Chat request: {reply.get('error')}")
+                sent += SOCKET_BATCH
     elapsed = time.perf_counter() - t0
     ended = await close_vote(daemon)
     return {"sent": sent, "seconds": elapsed, "rate": sent / elapsed, "ok": ok,
@@ -216,7 +220,7 @@ async def main(args: argparse.Namespace) -> None:
             res = await socket_phase(daemon, args.socket_messages, args.viewers[-1])
             print(f"control socket {args.viewers[-1]:>7,} viewers: {res['sent']:>9,} msgs in "
                   f"{res['seconds']:5.2f} s = {res['rate']:>11,.0f} msgs/s  (Chat requests of "
-                  f"{BATCH}, ~{res['bytes']:,} bytes each, all ok: {res['ok']}, "
+                  f"{SOCKET_BATCH}, ~{res['bytes']:,} bytes each, all ok: {res['ok']}, "
                   f"voters {res['voters']:,})")
         print(f"bus drops (slow subscribers, lossy by design): {daemon.bus.dropped}")
         daemon.stop()
