@@ -72,7 +72,7 @@ class EventBus:
 
     @contextmanager
     def subscribe(self, size: int = DEFAULT_BUFFER) -> Iterator[Subscription]:
-        """A subscription for the duration of the with-block; it ends (EndOfChannel) on close_all()."""
+        """A subscription for the with-block; its iteration ends when close_all() runs."""
         sub = Subscription(self, size)
         if self.closed:
             sub.close()

@@ -34,24 +34,24 @@ class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     pass
 
 
-class ServerConfig(_Section):
+class ServerConfig(_Section, frozen=True):
     host: str = "127.0.0.1"
     port: int = 8080
     allowed_hosts: tuple[str, ...] = ()   # extra Host header values besides localhost names
     public_url: str = ""                  # URL shown by admin-url when behind a proxy
 
 
-class ControlConfig(_Section):
-    socket: str = ""                      # "" = $STORYD_SOCKET or $XDG_RUNTIME_DIR/storyd/control.sock
+class ControlConfig(_Section, frozen=True):
+    socket: str = ""                      # "" = $STORYD_SOCKET or the XDG runtime dir
 
 
-class StorageConfig(_Section):
+class StorageConfig(_Section, frozen=True):
     data_dir: str = ""                    # "" = $XDG_DATA_HOME/storyd
     cache_dir: str = ""                   # "" = $XDG_CACHE_HOME/storyd
     cache_max_mb: int = 512
 
 
-class StoryConfig(_Section):
+class StoryConfig(_Section, frozen=True):
     theme: str = "fantasy"
     language: str = "English"
     choices: int = 3
@@ -65,7 +65,7 @@ class StoryConfig(_Section):
     next_story_seconds: float = 15.0      # --demo: pause between stories
 
 
-class VotingConfig(_Section):
+class VotingConfig(_Section, frozen=True):
     duration: int = 60
     allow_change: bool = True
     early_close: bool = False
@@ -79,7 +79,7 @@ class VotingConfig(_Section):
     max_gift_weight: int = 10
 
 
-class ProviderConfig(_Section):
+class ProviderConfig(_Section, frozen=True):
     preset: Literal["siliconflow", "siliconflow-cn", "openai", "ollama", "llamacpp", "vllm",
                     "custom"] = "custom"
     base_url: str = ""
@@ -95,25 +95,25 @@ class ProviderConfig(_Section):
     voices: dict[str, str] = {}           # role -> provider voice
 
 
-class LLMConfig(_Section):
+class LLMConfig(_Section, frozen=True):
     chain: tuple[str, ...] = ("offline",)
     temperature: float = 0.9
     coherence_check: bool = False
     context_tokens: int = 300             # budget of the memory block in every prompt
 
 
-class ImagesConfig(_Section):
+class ImagesConfig(_Section, frozen=True):
     enabled: bool = True
     chain: tuple[str, ...] = ("offline",)
 
 
-class TTSConfig(_Section):
+class TTSConfig(_Section, frozen=True):
     enabled: bool = True
     chain: tuple[str, ...] = ("offline",)
     read_choices: bool = True
 
 
-class TikTokConfig(_Section):
+class TikTokConfig(_Section, frozen=True):
     unique_id: str = ""
     sign_api_key: str = ""
     sign_api_key_env: str = ""
@@ -125,12 +125,12 @@ class TikTokConfig(_Section):
     backoff_max: float = 300.0
 
 
-class ChatConfig(_Section):
+class ChatConfig(_Section, frozen=True):
     sources: tuple[Literal["local", "demo", "tiktok"], ...] = ("local",)
     tiktok: TikTokConfig = TikTokConfig()
 
 
-class DemoConfig(_Section):
+class DemoConfig(_Section, frozen=True):
     viewers: int = 40
     votes_per_second: float = 3.0
     noise: float = 0.2                    # share of messages that are not votes
@@ -138,7 +138,7 @@ class DemoConfig(_Section):
     voting_duration: int = 20             # --demo uses shorter rounds
 
 
-class OverlayConfig(_Section):
+class OverlayConfig(_Section, frozen=True):
     layout: Literal["landscape", "portrait"] = "landscape"
     size: str = "1920x1080"
     font: str = "system-ui, sans-serif"
@@ -149,12 +149,12 @@ class OverlayConfig(_Section):
     show_voters: bool = True
 
 
-class SafetyConfig(_Section):
+class SafetyConfig(_Section, frozen=True):
     blocklist: tuple[str, ...] = ()       # added to the built-in list
     use_builtin: bool = True
 
 
-class Config(_Section):
+class Config(_Section, frozen=True):
     server: ServerConfig = ServerConfig()
     control: ControlConfig = ControlConfig()
     storage: StorageConfig = StorageConfig()
@@ -339,7 +339,7 @@ def resolve_secret(inline: str, env_name: str) -> str:
     return os.environ.get(env_name, "") if env_name else ""
 
 
-def to_builtins(cfg: Config) -> dict[str, Any]:
+def to_builtins(cfg: msgspec.Struct) -> dict[str, Any]:
     return msgspec.to_builtins(cfg)  # type: ignore[no-any-return]
 
 
@@ -414,7 +414,7 @@ def _coerce(raw: str, current: Any, key: str) -> Any:
         return value
     if isinstance(current, (list, tuple)):
         try:
-            value = tomlkit.parse(f"v = {raw}")["v"].unwrap()  # type: ignore[union-attr]
+            value = tomlkit.parse(f"v = {raw}")["v"].unwrap()
         except tomlkit.exceptions.ParseError:
             value = [p.strip() for p in raw.split(",") if p.strip()]
         if not isinstance(value, list):

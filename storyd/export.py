@@ -36,7 +36,8 @@ def _title(s: dict[str, Any]) -> str:
 
 def to_markdown(s: dict[str, Any]) -> str:
     out = [f"# {_title(s)}", "",
-           f"*Session {s['id']} · {s.get('language', '')} · started {_date(s.get('started_at'))}*", ""]
+           f"*Session {s['id']} · {s.get('language', '')} · "
+           f"started {_date(s.get('started_at'))}*", ""]
     if s.get("outline"):
         out += [f"> {s['outline']}", ""]
     for ch in s.get("chapters") or []:

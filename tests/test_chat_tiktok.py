@@ -75,10 +75,25 @@ class RecordingSink:
             await self._changed.wait()
 
 
-async def until(pred: Callable[[], bool]) -> None:
-    """Wait for a condition set by another thread (health is written via run_sync_soon)."""
+class WatchedHealth(ChatHealth):
+    """ChatHealth that wakes waiters on every change (the source writes it on the trio thread)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, value)
+        changed = HEALTH_CHANGED.get(id(self))
+        if changed is not None:
+            HEALTH_CHANGED[id(self)] = trio.Event()
+            changed.set()
+
+
+HEALTH_CHANGED: dict[int, trio.Event] = {}
+
+
+async def until(health: ChatHealth, pred: Callable[[], bool]) -> None:
+    """Wait until `pred()` holds, re-checking whenever the health record changes."""
     while not pred():
-        await trio.sleep(0.005)
+        event = HEALTH_CHANGED.setdefault(id(health), trio.Event())
+        await event.wait()
 
 
 @dataclass
@@ -97,16 +112,27 @@ class Rig:
         base.update(kw)
         return TikTokConfig(**base)  # type: ignore[arg-type]
 
-    async def start(self, **kw: object) -> trio.CancelScope:
-        scope = trio.CancelScope()
+    async def start(self, **kw: object) -> Running:
+        running = Running(trio.CancelScope(), trio.Event())
 
         async def runner(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-            with scope:
-                await tiktok.run(self.cfg(**kw), self.sink, self.health, room_id=ROOM,
-                                 rng=random.Random(4), task_status=task_status)
+            try:
+                with running.scope:
+                    await tiktok.run(self.cfg(**kw), self.sink, self.health, room_id=ROOM,
+                                     rng=random.Random(4), task_status=task_status)
+            finally:
+                running.done.set()
 
         await self.nursery.start(runner)
-        return scope
+        return running
+
+
+@dataclass
+class Running:
+    """A started source: cancel `scope` to stop it; `done` is set once it has returned."""
+
+    scope: trio.CancelScope
+    done: trio.Event
 
 
 @pytest.fixture
@@ -116,16 +142,16 @@ async def rig() -> AsyncIterator[Rig]:
         await nursery.start(push.serve)
         sign = FakeSignServer(push.url)
         await nursery.start(sign.serve)
-        yield Rig(sign, push, RecordingSink(), ChatHealth(source="tiktok"), nursery)
+        yield Rig(sign, push, RecordingSink(), WatchedHealth(source="tiktok"), nursery)
         nursery.cancel_scope.cancel()
 
 
-async def stop_promptly(scope: trio.CancelScope) -> float:
+async def stop_promptly(running: Running) -> float:
+    """Seconds from cancelling the source until its task has returned."""
     t0 = trio.current_time()
-    scope.cancel()
+    running.scope.cancel()
     with trio.fail_after(5):
-        while not scope.cancelled_caught:
-            await trio.sleep(0.002)
+        await running.done.wait()
     return trio.current_time() - t0
 
 
@@ -204,7 +230,7 @@ async def test_abnormal_close_backs_off_and_reconnects(rig: Rig) -> None:
         await conn.send(chat(1, 1, "!a", "alice"))
         await rig.sink.wait(lambda: len(rig.sink.messages) == 1)
         await conn.close(1011, "internal error")
-        await until(lambda: rig.health.state == "backing_off")
+        await until(rig.health, lambda: rig.health.state == "backing_off")
         assert "1011" in rig.health.detail
         assert rig.health.retry_at is not None and rig.health.connected_since is None
         conn2 = await rig.push.next_connection()
@@ -220,7 +246,7 @@ async def test_hung_sign_server_hits_the_deadline_then_backs_off(rig: Rig) -> No
     with trio.fail_after(15):
         scope = await rig.start(connect_timeout=0.3, backoff_initial=0.4, backoff_max=2.0)
         await rig.sign.wait_hits(1)
-        await until(lambda: rig.health.state == "backing_off")
+        await until(rig.health, lambda: rig.health.state == "backing_off")
         assert "no connection within 0.3 s" in rig.health.detail
         conn = await rig.push.next_connection()
         gaps = [b - a for a, b in zip(rig.sign.hits, rig.sign.hits[1:], strict=False)]
@@ -240,7 +266,7 @@ async def test_rate_limit_honours_retry_after(rig: Rig, headers: dict[str, str])
     with trio.fail_after(15):
         scope = await rig.start(backoff_initial=0.05, backoff_max=0.1)
         await rig.sign.wait_hits(1)
-        await until(lambda: rig.health.state == "backing_off")
+        await until(rig.health, lambda: rig.health.state == "backing_off")
         assert "rate-limited" in rig.health.detail
         await rig.push.next_connection()
         assert rig.sign.hits[1] - rig.sign.hits[0] >= 0.6   # not the 0.05 s backoff

@@ -12,7 +12,7 @@ import trio
 
 from storyd.core.model import ChatMessage, GiftMessage
 from storyd.errors import RefusedError
-from tests.conftest import wait_for_event, wait_for_state
+from tests.conftest import wait_for_event
 
 
 def msg(viewer: str, text: str) -> ChatMessage:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 import trio
 
-from storyd.chat.base import ChatHealth, ChatSink, IngestResult
+from storyd.chat.base import ChatHealth, ChatSink, IngestResult, SourceState
 from storyd.chat.tiktok_rules import Backoff, GiftStreaks, RecentIds
 from storyd.chat.tiktok_thread import (
     ConnectionAttempt,
@@ -213,7 +213,7 @@ class _TikTokSource:
         finally:
             attempt.cancel("stopped")
 
-    def _plan(self, outcome: Outcome) -> tuple[str, float]:
+    def _plan(self, outcome: Outcome) -> tuple[SourceState, float]:
         """Health state and delay before the next attempt."""
         cfg = self.cfg
         if outcome.connected_for >= STABLE_AFTER or outcome.kind == "offline":

@@ -40,7 +40,6 @@ from TikTokLive.events import (
     LiveEndEvent,
     WebsocketResponseEvent,
 )
-
 from websockets.exceptions import ConnectionClosed
 
 from storyd.chat.tiktok_rules import comment_message, rate_limit_delay
@@ -93,7 +92,7 @@ def prime_event_metadata() -> None:
     for cls in (CommentEvent, GiftEvent, LikeEvent, JoinEvent):
         if "_betterproto_meta" not in vars(cls):
             try:
-                cls._betterproto_meta = ProtoClassMetadata(cls)  # type: ignore[attr-defined]
+                cls._betterproto_meta = ProtoClassMetadata(cls)
             except Exception:  # noqa: BLE001 - the defensive field reads still apply
                 log.debug("could not prime %s metadata", cls.__name__, exc_info=True)
 

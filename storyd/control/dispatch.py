@@ -101,7 +101,8 @@ def ingest_chat(daemon: Daemon, lines: list[p.ChatLine]) -> dict[str, Any]:
         health = daemon.chat_health["ingest"] = ChatHealth(source="ingest", state="connected",
                                                            detail="chat ingest API")
     health.count(result, len(batch), daemon.director.now())
-    return msgspec.to_builtins(result)
+    data: dict[str, Any] = msgspec.to_builtins(result)
+    return data
 
 
 async def check_providers(daemon: Daemon) -> list[dict[str, Any]]:

@@ -29,93 +29,93 @@ class _Req(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     pass
 
 
-class Status(_Req, tag="status"):
+class Status(_Req, tag="status", frozen=True):
     pass
 
 
-class Themes(_Req, tag="themes"):
+class Themes(_Req, tag="themes", frozen=True):
     pass
 
 
-class Start(_Req, tag="start"):
+class Start(_Req, tag="start", frozen=True):
     theme: str | None = None
     outline: str | None = None
     language: str | None = None
     force: bool = False
 
 
-class Vote(_Req, tag="vote"):
+class Vote(_Req, tag="vote", frozen=True):
     viewer: str
     choice: str            # a–f or 1–6
     name: str | None = None
 
 
-class Close(_Req, tag="close"):
+class Close(_Req, tag="close", frozen=True):
     pass
 
 
-class Next(_Req, tag="next"):
+class Next(_Req, tag="next", frozen=True):
     choice: str | None = None   # a–f / 1–6 forces this choice; None takes the vote winner
 
 
-class Finish(_Req, tag="finish"):
+class Finish(_Req, tag="finish", frozen=True):
     pass
 
 
-class End(_Req, tag="end"):
+class End(_Req, tag="end", frozen=True):
     pass
 
 
-class RegenerateImage(_Req, tag="regenerate-image"):
+class RegenerateImage(_Req, tag="regenerate-image", frozen=True):
     pass
 
 
-class Memory(_Req, tag="memory"):
+class Memory(_Req, tag="memory", frozen=True):
     pass
 
 
-class Sessions(_Req, tag="sessions"):
+class Sessions(_Req, tag="sessions", frozen=True):
     limit: int = 20
     offset: int = 0
 
 
-class Session(_Req, tag="session"):
+class Session(_Req, tag="session", frozen=True):
     id: int
 
 
-class TopVoters(_Req, tag="top-voters"):
+class TopVoters(_Req, tag="top-voters", frozen=True):
     limit: int = 10
 
 
-class ConfigShow(_Req, tag="config-show"):
+class ConfigShow(_Req, tag="config-show", frozen=True):
     pass
 
 
-class ConfigGet(_Req, tag="config-get"):
+class ConfigGet(_Req, tag="config-get", frozen=True):
     key: str
 
 
-class ConfigSet(_Req, tag="config-set"):
+class ConfigSet(_Req, tag="config-set", frozen=True):
     key: str
     value: str
 
 
-class ConfigUpdate(_Req, tag="config-update"):
+class ConfigUpdate(_Req, tag="config-update", frozen=True):
     """Several `config set`s validated together and written at once."""
 
     changes: dict[str, str]
 
 
-class Export(_Req, tag="export"):
+class Export(_Req, tag="export", frozen=True):
     id: int
     format: Literal["md", "html", "twee", "json"] = "md"
 
 
-class Watch(_Req, tag="watch"):
+class Watch(_Req, tag="watch", frozen=True):
     pass
 
 
-class Providers(_Req, tag="providers"):
+class Providers(_Req, tag="providers", frozen=True):
     """Probe every configured provider once (latency and a plain diagnosis)."""
 
 
@@ -129,13 +129,13 @@ class ChatLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     msg_id: str = ""
 
 
-class Chat(_Req, tag="chat"):
+class Chat(_Req, tag="chat", frozen=True):
     """A batch of chat messages, counted exactly like TikTok comments."""
 
     messages: list[ChatLine]
 
 
-class AdminUrl(_Req, tag="admin-url"):
+class AdminUrl(_Req, tag="admin-url", frozen=True):
     pass
 
 

@@ -43,7 +43,7 @@ class MemoryUpdate(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ChapterRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """Everything a storyteller needs to write the next chapter. Built by core/prompts or the director."""
+    """Everything a storyteller needs to write the next chapter (built by the director)."""
 
     theme: Theme
     language: str
@@ -57,7 +57,7 @@ class ChapterRequest(msgspec.Struct, frozen=True, kw_only=True):
     winning_choice: str = ""     # text of the choice that drives this chapter ("" for chapter 1)
     previous_text: str = ""      # the previous chapter's text
     avoid_choices: tuple[str, ...] = ()  # choices already offered/taken, not to be repeated
-    memory: "StoryMemoryView | None" = None
+    memory: StoryMemoryView | None = None
     seed: int = 0                # for the offline storyteller; stable per session+chapter
 
 

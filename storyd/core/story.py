@@ -2,7 +2,7 @@
 
 Theory of operation: the show is always in one of seven states.
 
-    idle → generating → presenting → voting → result → generating → … 
+    idle → generating → presenting → voting → result → generating → …
                                            ↘ finishing → presenting(closing) → ended
 
 Operator commands and internal events are *inputs*; `TRANSITIONS` maps (state, input) to

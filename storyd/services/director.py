@@ -441,7 +441,8 @@ class Director:
         ch.image = name
         await self.d.store.set_chapter_media(story.session_id, ch.number, image=name)
         if self.story is story:
-            self.publish("story:image-updated", {"chapter": ch.number, "image_url": media_url(name)})
+            self.publish("story:image-updated",
+                         {"chapter": ch.number, "image_url": media_url(name)})
             self.publish_state()
 
     async def _vote(self, story: StoryState, resumed: VoteRound | None = None) -> None:

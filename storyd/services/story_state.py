@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from storyd.core.memory import StoryMemory
-from storyd.core.model import ChapterDraft, Theme
+from storyd.core.model import CHOICE_KEYS, ChapterDraft, Theme
 from storyd.core.narration import split_sentences
 from storyd.core.snapshot import ChapterView, ChoiceView
-from storyd.core.model import CHOICE_KEYS
 from storyd.services.media import media_url
 
 
@@ -27,7 +26,8 @@ class ChapterState:
         return split_sentences(self.draft.text)
 
     def choice_views(self) -> tuple[ChoiceView, ...]:
-        return tuple(ChoiceView(key=CHOICE_KEYS[i], text=t) for i, t in enumerate(self.draft.choices))
+        return tuple(ChoiceView(key=CHOICE_KEYS[i], text=t)
+                     for i, t in enumerate(self.draft.choices))
 
     def view(self) -> ChapterView:
         return ChapterView(

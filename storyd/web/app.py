@@ -77,7 +77,7 @@ def _storyd_status(exc: StorydError) -> int:
 def _default_handler() -> Handler:
     from storyd.control import dispatch  # the lead's module; imported late to avoid a cycle
 
-    return dispatch.handle  # type: ignore[no-any-return]
+    return dispatch.handle
 
 
 def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
@@ -285,7 +285,7 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
             data: bytes | str = result
         elif isinstance(result, dict) and isinstance(result.get("content", result.get("text")),
                                                      str):
-            data = result.get("content", result.get("text"))
+            data = str(result.get("content", result.get("text")))
             ctype = str(result.get("content_type") or ctype)
             filename = str(result.get("filename") or filename)
         else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from storyd.config import ServerConfig
@@ -72,7 +73,7 @@ def origin_allowed(origin: str | None, host_header: str | None, server: ServerCo
             and host_allowed(parts.netloc, server))
 
 
-def presented_token(headers: Mapping[str, str], cookies: Mapping[str, str]) -> tuple[str, str]:
+def presented_token(headers: Any, cookies: Mapping[str, str]) -> tuple[str, str]:
     """(token, how) from the Authorization header or the admin cookie; ("", "") when none."""
     auth = headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":

@@ -128,7 +128,7 @@ encode_event = _Encoded()
 
 async def serve_socket(daemon: Any, stats: WebStats, handler: Any, *, admin: bool) -> None:
     """Serve one accepted-or-not websocket until the client leaves or the daemon stops."""
-    ws = websocket._get_current_object()
+    ws = websocket._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
     kind = "admin" if admin else "overlay"
     await ws.accept()
     send_lock = trio.Lock()
