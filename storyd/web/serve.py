@@ -17,6 +17,7 @@ import hypercorn.config
 import hypercorn.trio
 import trio
 
+from storyd.errors import StorydError
 from storyd.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -50,14 +51,23 @@ async def serve_web(daemon: Any, *, app: Any = None,
                     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
     """Run the web front until `daemon.shutdown` is set.
 
-    Delivers the bound base URL through task_status once the socket listens. Raises OSError
-    (e.g. address in use) before `started()` when the port cannot be bound.
+    Delivers the bound base URL through task_status once the socket listens. Raises
+    StorydError (e.g. address in use) before `started()` when the port cannot be bound.
     """
     web_app = app if app is not None else create_app(daemon)
     cfg = hypercorn_config(daemon)
     async with trio.open_nursery() as nursery:
-        binds: list[str] = await nursery.start(partial(
-            hypercorn.trio.serve, web_app, cfg, shutdown_trigger=daemon.shutdown.wait))
+        try:
+            binds: list[str] = await nursery.start(partial(
+                hypercorn.trio.serve, web_app, cfg, shutdown_trigger=daemon.shutdown.wait))
+        except* OSError as group:  # hypercorn binds inside its own nurseries
+            exc: BaseException = group
+            while isinstance(exc, BaseExceptionGroup):
+                exc = exc.exceptions[0]
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise StorydError(
+                f"cannot listen on {cfg.bind[0]}: {reason} — another program (or another "
+                "storyd) may be using it; choose another [server] port") from None
         url = binds[0] if binds else f"http://{cfg.bind[0]}"
         log.info("web front on %s (overlay %s/overlay/, admin %s/admin/)", url, url, url)
         task_status.started(url)
