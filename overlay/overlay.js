@@ -259,6 +259,8 @@
         if (!view.fresh && st === "presenting") {
           startReveal(ch, overlay);
           showTitleCard(ch);
+        } else if (st === "presenting" && snap.narration && snap.narration.chapter === ch.number) {
+          revealUpTo(Number(snap.narration.index) + 1);   // joined mid-chapter: catch up only
         } else revealAll();
       }
       if (st !== "presenting") revealAll();

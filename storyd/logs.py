@@ -37,5 +37,6 @@ def setup(verbosity: int = 0) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Chatty libraries stay at warning unless debugging.
-    for noisy in ("hypercorn.access", "httpx", "httpcore", "TikTokLive", "websockets"):
+    for noisy in ("storyd.web.access", "hypercorn.access", "httpx", "httpcore", "TikTokLive",
+                  "websockets"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbosity > 1 else logging.WARNING)

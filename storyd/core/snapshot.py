@@ -63,6 +63,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     chapter: ChapterView | None = None
     voting: VotingView | None = None
     notice: str | None = None        # "the story continues in a moment" card, on errors
+    narration: dict[str, Any] | None = None   # {"chapter", "index"}: the sentence airing now
     generating: dict[str, Any] | None = None   # {"what": "chapter", "chapter": N, ...}
     providers: dict[str, Any] = {}
     chat: tuple[dict[str, Any], ...] = ()

@@ -69,6 +69,7 @@ class Director:
         self.revision = 0
         self.notice: str | None = None
         self.generating: dict[str, Any] | None = None
+        self.narration: dict[str, Any] | None = None  # the sentence airing now (reconnects)
         self.last_result: RoundResult | None = None
         self.invalid_outside_rounds = 0
         self._offset = time.time() - trio.current_time()
@@ -162,6 +163,7 @@ class Director:
             chapter_number=ch.number if ch else 0, title=ch.draft.title if ch else None,
             choices=ch.choice_views() if ch else (), chapter=ch.view() if ch else None,
             voting=self.voting_view(), notice=self.notice, generating=self.generating,
+            narration=self.narration if self.machine.state == "presenting" else None,
             providers=self.d.provider_status(), chat=tuple(self.d.chat_status()),
             max_chapters=cfg.story.max_chapters, test_mode="tiktok" not in cfg.chat.sources,
             overlay=overlay,

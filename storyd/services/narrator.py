@@ -119,6 +119,7 @@ async def present_chapter(director: Director, story: StoryState, ch: ChapterStat
             duration = durations[i] or reveal_seconds(text, wps)
             if is_choices and not names[i]:
                 duration = 0.0  # the vote panel shows the choices; no need to wait in silence
+            director.narration = {"chapter": ch.number, "index": i}
             director.publish("story:narration", {
                 "chapter": ch.number, "index": i, "kind": "choices" if is_choices else "sentence",
                 "text": text, "audio_url": media_url(names[i]), "duration": duration})
