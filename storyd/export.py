@@ -34,17 +34,22 @@ def _title(s: dict[str, Any]) -> str:
     return f"{first} — a {s.get('theme', 'story')} story"
 
 
+def _md(text: str) -> str:
+    """Story text for Markdown: no raw HTML survives a Markdown renderer."""
+    return html.escape(text, quote=False)
+
+
 def to_markdown(s: dict[str, Any]) -> str:
-    out = [f"# {_title(s)}", "",
+    out = [f"# {_md(_title(s))}", "",
            f"*Session {s['id']} · {s.get('language', '')} · "
            f"started {_date(s.get('started_at'))}*", ""]
     if s.get("outline"):
-        out += [f"> {s['outline']}", ""]
+        out += [f"> {_md(s['outline'])}", ""]
     for ch in s.get("chapters") or []:
-        out += [f"## Chapter {ch['number']}: {ch['title']}", "", ch["text"], ""]
+        out += [f"## Chapter {ch['number']}: {_md(ch['title'])}", "", _md(ch["text"]), ""]
         for i, c in enumerate(ch.get("choices") or []):
             mark = " **← chosen**" if ch.get("chosen") == i else ""
-            out.append(f"- **{'ABCDEF'[i]}**: {c}{mark}")
+            out.append(f"- **{'ABCDEF'[i]}**: {_md(c)}{mark}")
         vote = ch.get("vote")
         if vote:
             out += ["", f"*{vote.get('voters', 0)} voters · counts {vote.get('counts')}"
@@ -92,7 +97,8 @@ def to_twee(s: dict[str, Any]) -> str:
     out = [":: StoryTitle", _twee_text(_title(s)), "",
            ":: StoryData", msgspec.json.encode(data).decode(), ""]
     for ch in chapters:
-        out += [f":: Chapter {ch['number']}", _twee_text(ch["text"]), ""]
+        out += [f":: Chapter {ch['number']}", f"''{_twee_text(ch['title'])}''", "",
+                _twee_text(ch["text"]), ""]
         for i, c in enumerate(ch.get("choices") or []):
             label = _twee_text(c)
             if ch.get("chosen") == i:

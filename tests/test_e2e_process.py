@@ -169,6 +169,19 @@ async def test_three_chapter_story_through_storyctl(storyd: Storyd) -> None:
     sid = status["session_id"]
     human = (await storyd.ctl("status")).stdout.decode()
     assert "ended" in human
+    titles = [c["title"] for c in json.loads(
+        (await storyd.ctl("--json", "session", str(sid))).stdout)["chapters"]]
+    assert len(titles) == 3
+    for fmt in ("md", "html", "twee", "json"):
+        out = storyd.tmp / f"story.{fmt}"
+        await storyd.ctl("export", str(sid), "--format", fmt, "-o", str(out))
+        text = out.read_text()
+        assert all(t.replace("'", "&#x27;") in text or t in text for t in titles), fmt
+    assert json.loads((storyd.tmp / "story.json").read_text())["id"] == sid
+    assert ":: Chapter 1" in (storyd.tmp / "story.twee").read_text()
+    assert "<!doctype html>" in (storyd.tmp / "story.html").read_text()
+    missing = await storyd.ctl("export", "999", "--format", "md", check=False)
+    assert missing.returncode == 1 and b"999" in missing.stderr
     assert await storyd.stop() == 0
     assert storyd.rows("SELECT status FROM story_sessions WHERE id=?", sid) == [("finished",)]
     chapters = storyd.rows("SELECT number, chosen FROM story_chapters WHERE session_id=? "
