@@ -93,10 +93,11 @@ def format_session(s: dict[str, Any]) -> str:
 def format_top_voters(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no voters yet\n"
-    return table(("#", "NAME", "VIEWER", "BALLOTS", "WINS", "LAST SEEN"),
+    return table(("#", "NAME", "VIEWER", "BALLOTS", "WINS", "LIKES", "JOINS", "LAST SEEN"),
                  [(rank, r.get("name") or "-", r.get("viewer_id", "?"), r.get("ballots", 0),
-                   r.get("wins", 0), when(r.get("last_seen")))
-                  for rank, r in enumerate(rows, 1)], right=(0, 3, 4))
+                   r.get("wins", 0), r.get("likes", 0), r.get("joins", 0),
+                   when(r.get("last_seen")))
+                  for rank, r in enumerate(rows, 1)], right=(0, 3, 4, 5, 6))
 
 
 def _entity(e: dict[str, Any]) -> str:

@@ -29,6 +29,8 @@ from TikTokLive.proto import (
     WebcastChatMessage,
     WebcastControlMessage,
     WebcastGiftMessage,
+    WebcastLikeMessage,
+    WebcastMemberMessage,
     WebcastPushFrame,
     WebcastRoomPinMessage,
 )
@@ -63,6 +65,19 @@ def gift(msg_id: int, user_id: int, gift_id: int, diamonds: int, repeat: int, *,
     body = WebcastGiftMessage(common=cm, gift_id=gift_id, repeat_count=repeat,
                               repeat_end=1 if repeat_end else 0, user=usr, gift=g)
     return _wrap("WebcastGiftMessage", body, msg_id)
+
+
+def like(msg_id: int, user_id: int, count: int, handle: str = "") -> BaseProtoMessage:
+    usr = User(id=user_id, display_id=handle, nickname=handle)
+    cm = CommonMessageData(method="WebcastLikeMessage", msg_id=msg_id)
+    return _wrap("WebcastLikeMessage",
+                 WebcastLikeMessage(common=cm, user=usr, count=count, total=count), msg_id)
+
+
+def join(msg_id: int, user_id: int, handle: str = "", nickname: str = "") -> BaseProtoMessage:
+    usr = User(id=user_id, display_id=handle, nickname=nickname or handle)
+    cm = CommonMessageData(method="WebcastMemberMessage", msg_id=msg_id)
+    return _wrap("WebcastMemberMessage", WebcastMemberMessage(common=cm, user=usr), msg_id)
 
 
 def pinned_chat(msg_id: int, user_id: int, text: str, handle: str) -> BaseProtoMessage:

@@ -22,6 +22,8 @@ from tests.fake_tiktok import (
     FakeSignServer,
     chat,
     gift,
+    join,
+    like,
     pinned_chat,
     stream_ended,
 )
@@ -36,6 +38,7 @@ class RecordingSink:
     def __init__(self) -> None:
         self.batches: list[list[ChatMessage]] = []
         self.gifts: list[GiftMessage] = []
+        self.activity: list[tuple[str, str, int, int]] = []   # (user_id, name, likes, joins)
         self.ballots: dict[str, str] = {}
         self.vote_msgs: list[str] = []      # msg ids of accepted/changed ballots
         self._changed = trio.Event()
@@ -61,6 +64,11 @@ class RecordingSink:
         self.gifts.append(g)
         self._poke()
         return 0
+
+    def submit_activity(self, user_id: str, name: str, *, likes: int = 0,
+                        joins: int = 0) -> None:
+        self.activity.append((user_id, name, likes, joins))
+        self._poke()
 
     @property
     def messages(self) -> list[ChatMessage]:
@@ -197,11 +205,17 @@ async def test_gift_streak_counts_once_and_pinned_frame_does_not_break_comments(
         await conn.send(gift(306, 1, 5655, 1, 5, repeat_end=True, handle="alice"))
         await conn.send(gift(306, 1, 5655, 1, 5, repeat_end=True, handle="alice"))  # duplicate
         await conn.send(gift(307, 2, 7934, 99, 1, repeat_end=False, streakable=False))
-        await rig.sink.wait(lambda: len(rig.sink.gifts) >= 2 and rig.sink.messages != [])
+        # likes and joins: viewer activity, never a message or a ballot; replays dropped
+        await conn.send(like(400, 1, 15, "alice"), join(401, 3, nickname="Carol C."))
+        await conn.send(like(400, 1, 15, "alice"), like(402, 0, 3))   # replay; no user id
+        await rig.sink.wait(lambda: len(rig.sink.gifts) >= 2 and rig.sink.messages != []
+                            and len(rig.sink.activity) >= 2)
         assert [(g.user_id, g.name, g.diamonds, g.msg_id) for g in rig.sink.gifts] == [
             ("1", "alice", 5, "306"), ("2", "u2", 99, "307")]
         assert [(m.user_id, m.name, m.text) for m in rig.sink.messages] == [("1", "alice", "!a")]
-        assert rig.health.gifts == 2
+        assert rig.sink.activity == [("1", "alice", 15, 0), ("3", "Carol C.", 0, 1)]
+        assert rig.sink.ballots == {"1": "a"}
+        assert rig.health.gifts == 2 and rig.health.messages == 1 and rig.health.dropped == 0
         assert await stop_promptly(scope) < 1.0
 
 

@@ -5,14 +5,19 @@ Tests wait on bus events, never on sleeps; virtual time makes 30-second votes in
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+from pathlib import Path
 
 import pytest
 import trio
 
+from storyd import config as config_mod
+from storyd.app import Daemon, run_daemon
 from storyd.core.model import ChatMessage, GiftMessage
 from storyd.errors import RefusedError
-from tests.conftest import wait_for_event
+from storyd.services.director import FLUSH_EVERY, MAX_ACTIVITY_VIEWERS
+from tests.conftest import make_config_text, wait_for_event
 
 
 def msg(viewer: str, text: str) -> ChatMessage:
@@ -171,3 +176,84 @@ async def test_demo_plays_stories_back_to_back_with_a_simulated_audience(daemon_
         assert nxt["state"] == "generating"
     demo = d.chat_health["demo"]
     assert demo.state == "connected" and demo.votes_accepted > 5 and demo.messages > 0
+
+
+async def test_likes_and_joins_feed_viewer_stats_and_never_a_vote(daemon_factory,
+                                                                  autojump_clock):
+    d = await daemon_factory()
+    stats = "SELECT viewer_id, name, ballots, likes, joins FROM story_viewer_stats ORDER BY 1"
+    d.director.submit_activity("zed", "Zed", joins=1)          # no story yet: still counted
+    d.director.submit_activity("zed", "", likes=3)
+    d.director.submit_activity("nobody", "N")                   # nothing to count
+    await trio.sleep(FLUSH_EVERY * 3)
+    await d.store.stats()   # store calls run in order: the flusher's write has landed
+    assert rows(d, stats) == [("zed", "Zed", 0, 3, 1)]
+    with d.bus.subscribe(4096) as sub:
+        await d.director.start("mystery")
+        await wait_for_event(sub, "story:voting-started")
+        d.director.submit([msg("ann", "!b")])
+        for _ in range(5):
+            d.director.submit_activity("ann", "Ann", likes=2)
+        d.director.submit_activity("bo", "Bo", likes=1, joins=1)
+        voting = d.director.snapshot().voting
+        assert voting is not None and voting.counts == (0, 1, 0) and voting.voters == 1
+        await trio.sleep(FLUSH_EVERY * 3)
+        await d.store.stats()
+        assert rows(d, stats) == [("ann", "Ann", 0, 10, 0), ("bo", "Bo", 0, 1, 1),
+                                  ("zed", "Zed", 0, 3, 1)]
+        await d.director.close()
+        ended = await wait_for_event(sub, "story:voting-ended")
+    assert ended["voters"] == 1 and ended["counts"] == [0, 1, 0]
+    assert rows(d, stats) == [("ann", "Ann", 1, 10, 0), ("bo", "Bo", 0, 1, 1),
+                              ("zed", "Zed", 0, 3, 1)]
+    top = await d.store.top_voters()
+    assert [(v["viewer_id"], v["ballots"], v["likes"]) for v in top] == [("ann", 1, 10)]
+    assert d.director.activity_dropped == 0
+
+
+async def test_a_full_activity_buffer_flushes_early_and_counts_drops(daemon_factory,
+                                                                    autojump_clock):
+    d = await daemon_factory()
+    for i in range(MAX_ACTIVITY_VIEWERS + 1):
+        d.director.submit_activity(f"v{i}", "", likes=1)
+    assert d.director.activity_dropped == 1          # the one over the bound
+    await trio.sleep(FLUSH_EVERY / 2)                 # early: before the usual flush
+    await d.store.stats()
+    assert rows(d, "SELECT COUNT(*), SUM(likes) FROM story_viewer_stats") == [
+        (MAX_ACTIVITY_VIEWERS, MAX_ACTIVITY_VIEWERS)]
+    d.director.submit_activity("late", "Late", joins=1)   # room again once saved
+    await trio.sleep(FLUSH_EVERY * 3)
+    await d.store.stats()
+    assert rows(d, "SELECT joins FROM story_viewer_stats WHERE viewer_id='late'") == [(1,)]
+    assert d.director.activity_dropped == 1
+
+
+async def test_a_resumed_vote_keeps_the_time_it_had_left(tmp_path: Path, autojump_clock):
+    path = tmp_path / "storyd.toml"
+    path.write_text(make_config_text(tmp_path, {"voting": {"duration": 60}}))
+    cfg = config_mod.load(path)
+    async with trio.open_nursery() as nursery:
+        d: Daemon = await nursery.start(functools.partial(run_daemon, cfg, path))
+        with d.bus.subscribe(4096) as sub:
+            await d.director.start("mystery")
+            started = await wait_for_event(sub, "story:voting-started")
+        assert started["duration_ms"] == 60_000
+        d.director.submit([msg("ann", "!b")])
+        sid = d.director.story.session_id
+        await trio.sleep(20)                      # a third of the vote passes …
+        nursery.cancel_scope.cancel()             # … and the daemon dies mid-vote
+    (heartbeat, ends), = rows(d, "SELECT heartbeat_at, ends_at FROM story_rounds")
+    assert 39 <= ends - heartbeat <= 41
+    await trio.sleep(300)                         # down for five minutes
+    async with trio.open_nursery() as nursery:
+        d2: Daemon = await nursery.start(functools.partial(run_daemon, cfg, path))
+        assert d2.director.story.session_id == sid
+        assert d2.director.machine.state == "voting"
+        voting = d2.director.snapshot().voting
+        assert voting is not None and voting.counts == (0, 1, 0)
+        left = voting.ends_at / 1000 - d2.director.now()
+        assert 39 <= left <= 41                   # not 60, not the 10 s minimum
+        assert abs(voting.duration_ms - 60_000) <= 1   # the countdown bar keeps its length
+        (stored,), = rows(d2, "SELECT ends_at FROM story_rounds")
+        assert stored == pytest.approx(voting.ends_at / 1000, abs=0.01)
+        nursery.cancel_scope.cancel()

@@ -19,6 +19,7 @@ from storyd.errors import NotFoundError, StorageError
 from storyd.store import Migration, Store, load_migrations
 
 REPO = Path(__file__).resolve().parents[1]
+LATEST = 2  # the newest packaged migration
 CHOICES = ["Open the door", "Climb the tower", "Run"]
 
 
@@ -64,13 +65,13 @@ async def test_migrates_an_empty_file_and_reopening_changes_nothing(db_path: Pat
     await store.aclose()
     await store.aclose()  # idempotent
     store = await Store.open(db_path)
-    assert store.schema_version == len(load_migrations()) == 1
+    assert store.schema_version == len(load_migrations()) == LATEST
     assert (await store.get_session(sid))["theme"] == "fantasy"
     await store.aclose()
     with raw(db_path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
-            (1, "initial")]
+            (1, "initial"), (2, "activity_and_heartbeat")]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"story_sessions", "story_chapters", "story_votes", "story_viewer_stats",
             "story_memory", "story_rounds", "story_ballots"} <= tables
@@ -80,7 +81,7 @@ async def test_a_newer_database_is_refused_and_left_untouched(db_path: Path) -> 
     db_path.parent.mkdir()
     with raw(db_path) as conn:
         conn.execute("PRAGMA user_version = 99")
-    with pytest.raises(StorageError, match=r"schema version 99.*only up to 1.*upgrade storyd"):
+    with pytest.raises(StorageError, match=rf"schema version 99.*only up to {LATEST}.*upgrade"):
         await Store.open(db_path)
     with raw(db_path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 99
@@ -89,25 +90,59 @@ async def test_a_newer_database_is_refused_and_left_untouched(db_path: Path) -> 
 
 async def test_forward_migration_applies_only_the_new_file(db_path: Path) -> None:
     await (await Store.open(db_path)).aclose()
-    extra = Migration(2, "add_mood",
+    extra = Migration(LATEST + 1, "add_mood",
                       "-- a comment\nALTER TABLE story_sessions ADD COLUMN mood TEXT;")
     store = await Store.open(db_path, migrations=[*load_migrations(), extra])
     await store.aclose()
     with raw(db_path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
-        assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [1, 2]
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST + 1
+        assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [
+            *range(1, LATEST + 2)]
         assert "mood" in [r[1] for r in conn.execute("PRAGMA table_info(story_sessions)")]
 
 
 async def test_a_failing_migration_rolls_back_whole(db_path: Path) -> None:
     await (await Store.open(db_path)).aclose()
-    bad = Migration(2, "broken", "CREATE TABLE half (x);\nINSERT INTO no_such_table VALUES (1);")
+    bad = Migration(LATEST + 1, "broken",
+                    "CREATE TABLE half (x);\nINSERT INTO no_such_table VALUES (1);")
     with pytest.raises(StorageError, match="no_such_table"):
         await Store.open(db_path, migrations=[*load_migrations(), bad])
     with raw(db_path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name='half'"
                             ).fetchone()[0] == 0
+
+
+async def test_upgrading_a_version_1_database_keeps_its_data(db_path: Path) -> None:
+    old = await Store.open(db_path, migrations=load_migrations()[:1])
+    assert old.schema_version == 1
+    sid = await new_session(old)
+    await old.open_round(sid, 1, round_id=1, choices=CHOICES, opens_at=100, ends_at=160)
+    await old.save_ballots(sid, 1, [("u1", "Ann", 2, 1)], now=101)
+    await old.credit_voters([("u1", "Ann", True)], now=102)
+    with pytest.raises(StorageError, match="heartbeat_at"):   # not there before 0002
+        await old.update_round(sid, 1, heartbeat_at=130)
+    await old.aclose()
+
+    store = await Store.open(db_path)
+    try:
+        assert store.schema_version == LATEST
+        state = await store.active_session()
+        assert state is not None and state.round is not None
+        assert state.ballots == [("u1", "Ann", 2, 1)]
+        assert (state.round["ends_at"], state.round["heartbeat_at"]) == (160, None)
+        assert await store.top_voters() == [{"viewer_id": "u1", "name": "Ann", "ballots": 1,
+                                             "wins": 1, "likes": 0, "joins": 0,
+                                             "last_seen": 102}]
+        await store.update_round(sid, 1, heartbeat_at=130)
+        await store.add_activity([("u1", "Ann", 3, 1)], now=131)
+        state = await store.active_session()
+        assert state is not None and state.round is not None
+        assert (state.round["ends_at"], state.round["heartbeat_at"]) == (160, 130)
+        top = await store.top_voters()
+        assert (top[0]["ballots"], top[0]["likes"], top[0]["joins"]) == (1, 3, 1)
+    finally:
+        await store.aclose()
 
 
 async def test_wal_mode_and_private_permissions(store: Store, db_path: Path) -> None:
@@ -167,7 +202,7 @@ async def test_full_session_lifecycle(store: Store) -> None:
                                             "ended_at": 220, "chapters": 2}]
     stats = await store.stats()
     assert (stats["sessions"], stats["chapters"], stats["votes"], stats["ballots"]) == (1, 2, 1, 3)
-    assert stats["file_bytes"] > 0 and stats["schema_version"] == 1
+    assert stats["file_bytes"] > 0 and stats["schema_version"] == LATEST
 
 
 async def test_list_sessions_newest_first_with_paging(store: Store) -> None:
@@ -284,6 +319,36 @@ async def test_top_voters_order_and_limit(store: Store) -> None:
         ("c", "C", 3), ("b", "B", 2), ("d", "D", 1)]  # d ties a on ballots, wins the tie on wins
 
 
+async def test_likes_and_joins_are_viewer_stats_never_ballots(store: Store,
+                                                              db_path: Path) -> None:
+    await store.credit_voters([("u1", "Ann", True)], now=10)
+    await store.add_activity([("u1", "", 5, 0), ("u2", "Bob", 2, 1), ("u2", "Bob", 1, 0)], now=20)
+    await store.add_activity([("u3", "Cy", 0, 1), ("u1", "Ann A.", 1, 2)], now=30)
+    with raw(db_path) as conn:
+        got = conn.execute("SELECT viewer_id, name, ballots, wins, likes, joins, first_seen,"
+                           " last_seen FROM story_viewer_stats ORDER BY viewer_id").fetchall()
+    assert got == [("u1", "Ann A.", 1, 1, 6, 2, 10, 30),   # an empty name kept "Ann" at 20
+                   ("u2", "Bob", 0, 0, 3, 1, 20, 20),
+                   ("u3", "Cy", 0, 0, 0, 1, 30, 30)]
+    # top voters are viewers with ballots; their likes and joins come along
+    assert [(v["viewer_id"], v["likes"], v["joins"]) for v in await store.top_voters()] == [
+        ("u1", 6, 2)]
+    await store.credit_voters([("u2", "Bob", False)], now=40)
+    top = await store.top_voters()
+    assert [(v["viewer_id"], v["ballots"], v["likes"]) for v in top] == [("u1", 1, 6),
+                                                                         ("u2", 1, 3)]
+
+
+async def test_bad_activity_rejects_the_whole_batch(store: Store, db_path: Path) -> None:
+    for bad in ([("u1", "Ann", 1, 0), ("u2", "Bob", -1, 0)],
+                [("u1", "Ann", 1, 0), ("u2", "Bob", "many", 0)],
+                [("u1", "Ann", 1, 0), ("u2", "short")]):
+        with pytest.raises(StorageError, match="viewer activity is|likes and joins are counts"):
+            await store.add_activity(bad, now=1)  # type: ignore[arg-type]
+    with raw(db_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM story_viewer_stats").fetchone()[0] == 0
+
+
 async def test_vote_result_closes_the_round(store: Store) -> None:
     sid = await open_voting(store)
     with pytest.raises(StorageError, match="winner 5"):
@@ -316,6 +381,7 @@ async def main() -> None:
     await s.open_round(sid, 2, round_id=7, choices=["a", "b", "c"], opens_at=5.0, ends_at=65.0)
     await s.save_ballots(sid, 2, [("u1", "Ann", 0, 1), ("u2", "Bob", 1, 1)], now=6.0)
     await s.save_ballots(sid, 2, [("u1", "Ann", 2, 1)], now=7.0)
+    await s.update_round(sid, 2, heartbeat_at=8.0)
     os.kill(os.getpid(), signal.SIGKILL)
 
 trio.run(main)
@@ -337,7 +403,7 @@ async def test_resume_after_kill_9_mid_vote(db_path: Path) -> None:
         assert state.chapters[0]["chosen_text"] == "c" and state.memory == {"events": ["one"]}
         assert state.round == {"chapter_number": 2, "round_id": 7, "choices": ["a", "b", "c"],
                                "opens_at": 5.0, "ends_at": 65.0, "extended": False,
-                               "status": "open"}
+                               "status": "open", "heartbeat_at": 8.0}
         assert sorted(state.ballots) == [("u1", "Ann", 2, 1), ("u2", "Bob", 1, 1)]
     finally:
         await store.aclose()

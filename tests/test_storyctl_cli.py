@@ -276,12 +276,12 @@ def test_format_sessions_and_top_voters() -> None:
         f" 9  {stamp(T0 - 86_400)}  finished  horror   Deutsch         11\n")
     assert format_result("sessions", None, [], now_ms=0) == "no stories yet\n"
     voters = [{"viewer_id": "tiktok:61", "name": "Tom", "ballots": 12, "wins": 8,
-               "last_seen": T0},
+               "likes": 340, "joins": 2, "last_seen": T0},
               {"viewer_id": "demo-9", "name": "", "ballots": 2, "wins": 0, "last_seen": None}]
     assert format_result("top-voters", None, voters, now_ms=0) == (
-        "#  NAME  VIEWER     BALLOTS  WINS  LAST SEEN\n"
-        f"1  Tom   tiktok:61       12     8  {stamp(T0)}\n"
-        "2  -     demo-9           2     0  -\n")
+        "#  NAME  VIEWER     BALLOTS  WINS  LIKES  JOINS  LAST SEEN\n"
+        f"1  Tom   tiktok:61       12     8    340      2  {stamp(T0)}\n"
+        "2  -     demo-9           2     0      0      0  -\n")
 
 
 def test_format_session_chapters_choices_and_votes() -> None:

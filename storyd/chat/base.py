@@ -2,8 +2,9 @@
 
 A chat source is a trio service `async def run(..., sink, health, *, task_status)`. It calls
 `sink.submit(batch)` from the trio thread with a batch of ChatMessages (batches are what make
-high chat rates cheap) and `sink.submit_gift(gift)` for finished gift streaks. Both calls are
-synchronous, never block and never raise for bad viewer input; they return what was made of it.
+high chat rates cheap), `sink.submit_gift(gift)` for finished gift streaks and
+`sink.submit_activity(...)` for likes and joins (viewer stats only, never a ballot). All three
+are synchronous, never block and never raise for bad viewer input.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ class ChatSink(Protocol):
 
     def submit_gift(self, gift: GiftMessage) -> int:
         """Weight added to the viewer's ballot (0 when gift votes are off or no ballot)."""
+        ...
+
+    def submit_activity(self, user_id: str, name: str, *, likes: int = 0,
+                        joins: int = 0) -> None:
+        """Likes and joins of one viewer: counted in viewer stats, never a ballot."""
         ...
 
 

@@ -10,8 +10,9 @@ Theory of operation:
   in `health.dropped`) so the asyncio side never blocks. Connect/live-end signals skip the
   channel (they mutate health directly on the trio thread) so they are never dropped.
 - The drain task takes one item, then up to BATCH_MAX more without waiting, drops repeated
-  message ids, submits comments as one batch and feeds gifts to the streak tracker; idle
-  streaks are flushed about once a second.
+  message ids, submits comments as one batch, feeds gifts to the streak tracker and hands
+  likes/joins to `sink.submit_activity` (viewer stats only); idle streaks are flushed about
+  once a second. Likes and joins travel the same bounded channel as comments.
 - A watcher per attempt forces a reconnect when a connected attempt shows no websocket
   activity for `stall_seconds`, and in its `finally` cancels the attempt, which is how trio
   cancellation reaches the asyncio loop (`call_soon_threadsafe(task.cancel)`) within ~1 s.
@@ -31,6 +32,7 @@ import trio
 from storyd.chat.base import ChatHealth, ChatSink, IngestResult, SourceState
 from storyd.chat.tiktok_rules import Backoff, GiftStreaks, RecentIds
 from storyd.chat.tiktok_thread import (
+    ActivityEventData,
     ConnectionAttempt,
     GiftEventData,
     Item,
@@ -144,6 +146,8 @@ class _TikTokSource:
                                            name=item.name, msg_id=item.msg_id)
                 if done is not None:
                     self._gift(done)
+            elif isinstance(item, ActivityEventData):
+                self._activity(item)
         for gift in self.streaks.flush_idle(now):
             self._gift(gift)
         if batch:
@@ -160,6 +164,13 @@ class _TikTokSource:
             self.sink.submit_gift(gift)
         except Exception:  # noqa: BLE001
             log.exception("chat sink rejected a TikTok gift")
+
+    def _activity(self, item: ActivityEventData) -> None:
+        try:
+            self.sink.submit_activity(item.user_id, item.name, likes=item.likes,
+                                      joins=item.joins)
+        except Exception:  # noqa: BLE001
+            log.exception("chat sink rejected TikTok viewer activity")
 
     async def supervise(self) -> None:
         prime_event_metadata()

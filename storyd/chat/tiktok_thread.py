@@ -61,6 +61,16 @@ class GiftEventData(msgspec.Struct, frozen=True, kw_only=True):
     msg_id: str = ""
 
 
+class ActivityEventData(msgspec.Struct, frozen=True, kw_only=True):
+    """A like (count taps) or a join of one viewer: viewer stats only, never a ballot."""
+
+    user_id: str
+    name: str
+    likes: int = 0
+    joins: int = 0
+    msg_id: str = ""
+
+
 class Outcome(msgspec.Struct, kw_only=True):
     """How one attempt ended. `kind` is one of: stopped, stall, timeout, live_end, closed,
     closed_error, offline, rate_limited, fatal, error."""
@@ -71,7 +81,7 @@ class Outcome(msgspec.Struct, kw_only=True):
     connected_for: float = 0.0     # seconds the push connection was up (0: never)
 
 
-Item = ChatMessage | GiftEventData
+Item = ChatMessage | GiftEventData | ActivityEventData
 Post = Callable[[Item], None]
 Signal = Callable[[str, int], None]
 
@@ -302,10 +312,26 @@ class ConnectionAttempt:
             log.debug("unusable gift event dropped", exc_info=True)
 
     def _on_like(self, ev: LikeEvent) -> None:
-        self.likes += int(getattr(ev, "count", 1) or 1)
+        try:
+            count = max(int(getattr(ev, "count", 1) or 1), 1)
+            self.likes += count
+            self._post_activity(ev, likes=count)
+        except Exception:  # noqa: BLE001
+            log.debug("unusable like event dropped", exc_info=True)
 
     def _on_join(self, ev: JoinEvent) -> None:
-        self.joins += 1
+        try:
+            self.joins += 1
+            self._post_activity(ev, joins=1)
+        except Exception:  # noqa: BLE001
+            log.debug("unusable join event dropped", exc_info=True)
+
+    def _post_activity(self, ev: object, *, likes: int = 0, joins: int = 0) -> None:
+        uid, name = _user_fields(ev)
+        if uid in (None, 0, "", "0"):
+            return
+        self._post(ActivityEventData(user_id=str(uid), name=name, likes=likes, joins=joins,
+                                     msg_id=_msg_id(ev)))
 
     def _on_live_end(self, ev: LiveEndEvent) -> None:
         self.live_ended = True

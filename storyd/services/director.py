@@ -12,7 +12,10 @@ can never disagree about what happens next.
 Votes arrive through `submit()` (the ChatSink protocol) synchronously from chat sources.
 They go straight into the pure VoteRound; a ticker publishes coalesced `story:vote-update`
 events (≤ 10/s) and flushes dirty ballots to SQLite every second, so a kill -9 loses at most
-the last second of ballots. Everything published is built once and shared (bus.py).
+the last second of ballots. Likes and joins (`submit_activity`) only add up per viewer in memory
+and go to viewer stats with the same flush; they never touch a vote. While a round is open
+the flusher also writes the round's heartbeat once a second, so a restart gives the vote back
+the time it had left when the daemon stopped. Everything published is built once and shared.
 
 Invariants: the machine's state is only changed here; every transition publishes a full
 `story:state`; a failed generation never leaves a blank screen (`notice` is set, the chain
@@ -56,7 +59,9 @@ log = logging.getLogger(__name__)
 TICK = 0.1              # vote-update coalescing period (≤ 10 updates/s)
 FLUSH_EVERY = 1.0       # ballots to disk at least once a second
 RETRY_DELAY = 5.0       # after a generation that failed even on the last provider
-MIN_RESUME_VOTE = 10.0  # a resumed vote keeps its end time but gets at least this long
+MIN_RESUME_VOTE = 10.0  # a resumed vote gets the time it had left, but at least this long
+MAX_ACTIVITY_VIEWERS = 100_000  # viewers with unsaved likes/joins; full: flush early, and a
+                                # new viewer's activity is dropped (counted) until it is saved
 
 
 class Director:
@@ -75,7 +80,11 @@ class Director:
         self._offset = time.time() - trio.current_time()
         self._wake = trio.Event()
         self._votes_dirty = trio.Event()  # set when ballots changed; the ticker publishes
-        self._ballots_dirty = trio.Event()  # set when ballots changed; the flusher saves
+        self._ballots_dirty = trio.Event()  # set when ballots/activity changed; flusher saves
+        self._flush_soon = trio.Event()  # set when the activity buffer is full: flush now
+        # viewer id -> (name, likes, joins) not yet saved; bounded by MAX_ACTIVITY_VIEWERS
+        self._activity: dict[str, tuple[str, int, int]] = {}
+        self.activity_dropped = 0
         self._nursery: trio.Nursery | None = None
         self._play_scope: trio.CancelScope | None = None
         self._rng = random.Random()
@@ -297,6 +306,23 @@ class Director:
             self._ballots_dirty.set()
         return added
 
+    def submit_activity(self, user_id: str, name: str, *, likes: int = 0,
+                        joins: int = 0) -> None:
+        """Likes and joins go to viewer stats with the next flush; never a ballot."""
+        likes, joins = max(int(likes), 0), max(int(joins), 0)
+        if not user_id or not (likes or joins):
+            return
+        old = self._activity.get(user_id)
+        if old is None and len(self._activity) >= MAX_ACTIVITY_VIEWERS:
+            self.activity_dropped += 1
+            self._flush_soon.set()
+            return
+        old_name, old_likes, old_joins = old or ("", 0, 0)
+        self._activity[user_id] = (name or old_name, old_likes + likes, old_joins + joins)
+        self._ballots_dirty.set()
+        if len(self._activity) >= MAX_ACTIVITY_VIEWERS:
+            self._flush_soon.set()
+
     async def _ticker(self) -> None:
         """Coalesced `story:vote-update`: at most one per TICK, none while nothing changes
         (no idle timers, so virtual-clock tests and an idle daemon both stay quiet)."""
@@ -311,22 +337,51 @@ class Director:
             await trio.sleep(TICK)
 
     async def _flusher(self) -> None:
-        """Dirty ballots reach SQLite within FLUSH_EVERY of being cast (kill -9 loses ≤ 1 s)."""
+        """Dirty ballots and activity reach SQLite within FLUSH_EVERY (kill -9 loses ≤ 1 s);
+        an open round's heartbeat is written as often. Idle (no round, nothing dirty): no timer."""
         while True:
-            await self._ballots_dirty.wait()
-            await trio.sleep(FLUSH_EVERY)
-            self._ballots_dirty = trio.Event()
+            if not self._round_open():
+                await self._ballots_dirty.wait()
+            with trio.move_on_after(FLUSH_EVERY):
+                await self._flush_soon.wait()
+            self._ballots_dirty, self._flush_soon = trio.Event(), trio.Event()
             await self._flush_ballots()
+            await self._heartbeat()
+
+    def _round_open(self) -> bool:
+        return self.story is not None and self.round is not None and not self.round.closed
+
+    async def _heartbeat(self) -> None:
+        r, s = self.round, self.story
+        if r is None or s is None or r.closed:
+            return
+        try:
+            await self.d.store.update_round(s.session_id, self.round_chapter,
+                                            heartbeat_at=self.now())
+        except StorydError as exc:  # a missed heartbeat costs resume accuracy, not the show
+            log.warning("vote heartbeat not saved: %s", exc)
 
     async def _flush_ballots(self) -> None:
+        """Dirty ballots of the open round, then pending likes/joins, to SQLite."""
         r, s = self.round, self.story
-        if r is None or s is None:
-            return
-        rows = r.drain_dirty()
-        if rows:
+        rows = r.drain_dirty() if r is not None and s is not None else []
+        if rows and s is not None:
             with trio.CancelScope(shield=True):
                 await self.d.store.save_ballots(s.session_id, self.round_chapter, rows,
                                                 now=self.now())
+        await self._flush_activity()
+
+    async def _flush_activity(self) -> None:
+        if not self._activity:
+            return
+        pending, self._activity = self._activity, {}
+        rows = [(vid, name, likes, joins) for vid, (name, likes, joins) in pending.items()]
+        try:
+            with trio.CancelScope(shield=True):
+                await self.d.store.add_activity(rows, now=self.now())
+        except StorydError as exc:  # likes are never worth stopping the show
+            self.activity_dropped += len(rows)
+            log.warning("likes/joins of %d viewers not saved: %s", len(rows), exc)
 
     # ---- the play task ---------------------------------------------------------------------
     async def _wait(self, seconds: float | None = None, *, until: float | None = None) -> None:
@@ -463,6 +518,7 @@ class Director:
         else:
             r = resumed
         self.round, self.round_chapter, self.last_result = r, ch.number, None
+        self._ballots_dirty.set()  # the flusher starts the round's heartbeat
         self.publish("story:voting-started", {
             "round_id": r.round_id, "choices": msgspec.to_builtins(ch.choice_views()),
             "ends_at": int(r.ends_at * 1000),
@@ -562,7 +618,7 @@ class Director:
             self.machine.force("generating")
             self._spawn_play("generate")
         elif state.round is not None and state.round["chapter_number"] == ch.number:
-            self._resume_round(story, ch, state.round, state.ballots)
+            await self._resume_round(story, ch, state.round, state.ballots)
         else:
             self.machine.force("presenting")
             self._spawn_play("present")
@@ -570,14 +626,22 @@ class Director:
                  ch.number if ch else 0, self.machine.state)
         self.publish_state()
 
-    def _resume_round(self, story: StoryState, ch: ChapterState, row: dict[str, Any],
-                      ballots: list[tuple[str, str, int, int]]) -> None:
+    async def _resume_round(self, story: StoryState, ch: ChapterState, row: dict[str, Any],
+                            ballots: list[tuple[str, str, int, int]]) -> None:
+        """The vote gets the time it had left at its last heartbeat (none yet: all of it),
+        at least MIN_RESUME_VOTE; its length (for the countdown bar) stays as it was."""
         now = self.now()
+        opens, ends = float(row["opens_at"]), float(row["ends_at"])
+        alive = row.get("heartbeat_at")
+        remaining = ends - (opens if alive is None else float(alive))
+        new_ends = now + max(remaining, MIN_RESUME_VOTE)
         r = VoteRound(round_id=row["round_id"], n_choices=len(ch.draft.choices),
                       rules=RoundRules.from_config(self.d.config.voting),
-                      opens_at=row["opens_at"],
-                      ends_at=max(float(row["ends_at"]), now + MIN_RESUME_VOTE),
+                      opens_at=min(new_ends - (ends - opens), now), ends_at=new_ends,
                       seed=story.seed + ch.number)
+        await self.d.store.update_round(story.session_id, ch.number, ends_at=new_ends,
+                                        heartbeat_at=now)
+        log.info("vote of chapter %d resumed with %.0f s left", ch.number, new_ends - now)
         r.restore(ballots)
         self.round, self.round_chapter = r, ch.number
         self.machine.force("voting")

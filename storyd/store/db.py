@@ -59,7 +59,7 @@ class ResumeState(msgspec.Struct, frozen=True, kw_only=True):
     session: dict[str, Any]
     chapters: list[dict[str, Any]]          # ordered by number
     memory: dict[str, Any] | None
-    # chapter_number, round_id, choices, opens_at, ends_at, extended, status
+    # chapter_number, round_id, choices, opens_at, ends_at, extended, status, heartbeat_at
     round: dict[str, Any] | None
     ballots: list[tuple[str, str, int, int]]  # (viewer_id, name, choice, weight) of that round
 
@@ -239,8 +239,10 @@ class Store:
 
     async def update_round(self, session_id: int, chapter_number: int, *,
                            ends_at: float | None = None, extended: bool | None = None,
-                           status: str | None = None) -> None:
-        await self._run(vq.update_round, session_id, chapter_number, ends_at, extended, status)
+                           status: str | None = None, heartbeat_at: float | None = None) -> None:
+        """None leaves that column as it is; `heartbeat_at`: the round was alive at this time."""
+        await self._run(vq.update_round, session_id, chapter_number, ends_at, extended, status,
+                        heartbeat_at)
 
     async def save_ballots(self, session_id: int, chapter_number: int,
                            rows: Sequence[tuple[str, str, int, int]], *, now: float) -> None:
@@ -256,6 +258,12 @@ class Store:
     async def credit_voters(self, rows: Sequence[tuple[str, str, bool]], *, now: float) -> None:
         """(viewer_id, name, picked_winner), one per viewer who voted in the closed round."""
         await self._run(vq.credit_voters, rows, now)
+
+    async def add_activity(self, rows: Sequence[tuple[str, str, int, int]], *,
+                           now: float) -> None:
+        """(viewer_id, name, likes, joins) rows added to viewer stats in one transaction (all
+        or nothing); never a ballot. A viewer seen for the first time gets 0 ballots."""
+        await self._run(vq.add_activity, rows, now)
 
     # --- memory and reads -----------------------------------------------------------------
     async def save_memory(self, session_id: int, memory: dict[str, Any], *,

@@ -1,5 +1,8 @@
 """The synchronous SQL for vote rounds, ballots, results and viewer stats (see queries.py).
 
+Viewer stats count ballots (one per viewer per closed round) and, separately, likes and joins,
+which are never ballots.
+
 A round is one row per chapter in story_rounds; its ballots are upserted into story_ballots
 (PRIMARY KEY session, chapter, viewer: a changed vote replaces the row, the last choice counts).
 Ballots are batched: the voting service hands over the round's dirty ballots about once a
@@ -40,15 +43,17 @@ def open_round(conn: sqlite3.Connection, session_id: int, chapter_number: int, r
 
 
 def update_round(conn: sqlite3.Connection, session_id: int, chapter_number: int,
-                 ends_at: float | None, extended: bool | None, status: str | None) -> None:
+                 ends_at: float | None, extended: bool | None, status: str | None,
+                 heartbeat_at: float | None = None) -> None:
     if status is not None and status not in ROUND_STATUSES:
         raise StorageError(f"round status must be one of {sorted(ROUND_STATUSES)}, not {status!r}")
     with transaction(conn):
         cur = conn.execute(
             "UPDATE story_rounds SET ends_at = coalesce(?, ends_at),"
-            " extended = coalesce(?, extended), status = coalesce(?, status)"
+            " extended = coalesce(?, extended), status = coalesce(?, status),"
+            " heartbeat_at = coalesce(?, heartbeat_at)"
             " WHERE session_id = ? AND chapter_number = ?",
-            (ends_at, None if extended is None else int(extended), status,
+            (ends_at, None if extended is None else int(extended), status, heartbeat_at,
              session_id, chapter_number))
         _expect_row(cur, f"the vote round of chapter {chapter_number} of session {session_id}")
 
@@ -111,10 +116,38 @@ def credit_voters(conn: sqlite3.Connection, rows: Sequence[tuple[str, str, bool]
             ((vid, name, int(bool(won)), now, now) for vid, (name, won) in latest.items()))
 
 
+def _activity_rows(rows: Sequence[tuple[str, str, int, int]], now: float
+                   ) -> Iterator[tuple[str, str, int, int, float, float]]:
+    for row in rows:
+        if len(row) != 4:
+            raise StorageError(f"viewer activity is (viewer_id, name, likes, joins), not {row!r}")
+        viewer_id, name, likes, joins = row
+        if not (isinstance(likes, int) and isinstance(joins, int) and likes >= 0 and joins >= 0):
+            raise StorageError(f"likes and joins are counts (whole numbers ≥ 0), not {row!r}")
+        yield viewer_id, name, likes, joins, now, now
+
+
+def add_activity(conn: sqlite3.Connection, rows: Sequence[tuple[str, str, int, int]],
+                 now: float) -> None:
+    """Add likes and joins to viewer stats in ONE transaction; a new viewer gets a row with
+    0 ballots. Never touches ballots or wins. An empty name keeps the stored one."""
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO story_viewer_stats (viewer_id, name, ballots, wins, likes, joins,"
+            " first_seen, last_seen) VALUES (?, ?, 0, 0, ?, ?, ?, ?)"
+            " ON CONFLICT (viewer_id) DO UPDATE SET"
+            " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,"
+            " likes = likes + excluded.likes, joins = joins + excluded.joins,"
+            " last_seen = excluded.last_seen",
+            _activity_rows(rows, now))
+
+
 def top_voters(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
+    """Viewers with at least one ballot (likes and joins alone do not make a voter)."""
     _page(limit, 0)
     rows = conn.execute(
-        "SELECT viewer_id, name, ballots, wins, last_seen FROM story_viewer_stats"
+        "SELECT viewer_id, name, ballots, wins, likes, joins, last_seen FROM story_viewer_stats"
+        " WHERE ballots > 0"
         " ORDER BY ballots DESC, wins DESC, last_seen DESC, viewer_id LIMIT ?", (limit,))
     return [dict(r) for r in rows]
 
