@@ -83,6 +83,28 @@
     $("btn-end").disabled = !running;
     $("btn-regen").disabled = !ch;
     renderChoiceControls(s.choices || []);
+    renderChat(s.chat || []);
+  }
+
+  // one line per chat source: state (and why), last event age, rate, votes, reconnects, drops
+  function renderChat(sources) {
+    const list = $("chat-sources");
+    if (!sources.length) { list.replaceChildren(el("li", { class: "muted", text: "no chat source" })); return; }
+    const now = Date.now() + (state.offset || 0);
+    list.replaceChildren(...sources.map((c) => {
+      const good = c.state === "connected";
+      let st = String(c.state || "?").replace(/_/g, " ");
+      if (c.state === "backing_off" && typeof c.retry_at === "number") {
+        st += ` until ${new Date(c.retry_at * 1000 - (state.offset || 0)).toLocaleTimeString()}`;
+      }
+      const age = typeof c.last_event_at === "number" ? `${Math.max(0, Math.round(now / 1000 - c.last_event_at))} s ago` : "no events yet";
+      const figures = `last event ${age} · ${Number(c.rate || 0).toFixed(1)} msg/s · votes ${c.votes_accepted || 0} ok / ${c.votes_invalid || 0} invalid · ${c.reconnects || 0} reconnects · ${c.dropped || 0} dropped`;
+      return el("li", { class: good ? "ok" : (c.state === "failed" ? "bad" : "") },
+        el("span", { class: "prov-name", text: c.source }),
+        el("span", { class: "pill prov-diag", text: st }),
+        c.detail ? el("span", { class: "muted", text: c.detail }) : null,
+        el("div", { class: "muted prov-msg", text: figures }));
+    }));
   }
 
   function renderVotes(v, counts, voters) {

@@ -276,6 +276,11 @@ async def test_real_daemon_overlay_bars_move_after_storyctl_vote(daemon_factory:
                     page.click("#btn-providers")
                     page.wait_for_selector("#providers li.ok", timeout=10_000)
                     assert "offline" in page.text_content("#providers")
+                    # chat source health: state, votes counted so far
+                    page.wait_for_selector("#chat-sources li.ok", timeout=10_000)
+                    chat_text = page.text_content("#chat-sources") or ""
+                    assert "local" in chat_text and "connected" in chat_text
+                    assert "votes 4 ok / 0 invalid" in chat_text, chat_text
                     page.screenshot(path=str(ARTIFACTS / "real-admin.png"),
                                     clip={"x": 0, "y": 0, "width": 1440, "height": 1600})
                 finally:
