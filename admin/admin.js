@@ -410,5 +410,9 @@
     updateOverlayUrl();
     loadMemory(); loadVoters(); loadSessions();
     connect();
+    // chat health changes between story transitions: refresh that card every 5 s
+    setInterval(async () => {
+      try { renderChat((await api("GET", "/status")).chat || []); } catch (e) { /* offline */ }
+    }, 5000);
   })();
 })();
