@@ -431,18 +431,29 @@ def set_value(path: Path, key: str, raw: str) -> Config:
 def set_values(path: Path, changes: Mapping[str, str]) -> Config:
     """Set several keys at once in the file at `path`, keeping its comments.
 
-    Values are the operator's strings, coerced to each key's type. All changes are applied
-    to the parsed document and the result is validated as a whole before anything is
-    written (so a provider's preset and base_url can change together); the file is replaced
-    atomically (temp file in the same folder, fsync, rename). Returns the new Config.
-    Raises ConfigError naming the key, and leaves the file untouched, on any problem.
+    The changes are validated as a whole (see apply_changes) before anything is written;
+    the file is replaced atomically (temp file in the same folder, fsync, rename). Returns
+    the new Config. Raises ConfigError, and leaves the file untouched, on any problem.
     """
     text = path.read_text(encoding="utf-8") if path.exists() else ""
+    new_text, cfg = apply_changes(text, changes, str(path))
+    atomic_write(path, new_text)
+    return cfg
+
+
+def apply_changes(text: str, changes: Mapping[str, str], source: str = "<config>"
+                  ) -> tuple[str, Config]:
+    """The config file text with several keys set, and the Config it gives (pure).
+
+    Values are the operator's strings, coerced to each key's type. All changes are applied
+    to the parsed document (comments kept) and the result is validated as a whole, so a
+    provider's preset and base_url can change together. Raises ConfigError naming the key.
+    """
     try:
         doc = tomlkit.parse(text)
     except tomlkit.exceptions.ParseError as exc:
-        raise ConfigError(f"{path}:{exc.line}: TOML syntax error: {exc}") from None
-    current_data = to_builtins(parse(text, str(path)))
+        raise ConfigError(f"{source}:{exc.line}: TOML syntax error: {exc}") from None
+    current_data = to_builtins(parse(text, source))
     for key, raw in changes.items():
         parts = key.split(".")
         if not all(parts):
@@ -468,9 +479,7 @@ def set_values(path: Path, changes: Mapping[str, str]) -> Config:
             table = table[part]
         table[parts[-1]] = value
     new_text = tomlkit.dumps(doc)
-    cfg = parse(new_text, str(path))
-    atomic_write(path, new_text)
-    return cfg
+    return new_text, parse(new_text, source)
 
 
 def atomic_write(path: Path, text: str, mode: int = 0o644) -> None:

@@ -7,9 +7,7 @@ typed error (socket: `{"code", "message"}`; HTTP: 4xx with the same body).
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -20,7 +18,6 @@ from storyd.control import protocol as p
 from storyd.core.model import ChatMessage
 from storyd.core.themes import THEMES
 from storyd.errors import ConfigError, RefusedError
-from storyd.providers.chain import build_chains
 
 if TYPE_CHECKING:
     from storyd.app import Daemon
@@ -59,21 +56,22 @@ async def _vote(daemon: Daemon, req: p.Vote) -> dict[str, Any]:
             "voters": r.voters if r else 0}
 
 
-async def _config_set(daemon: Daemon, changes: dict[str, str]) -> dict[str, Any]:
-    """Validate all changes together, check the providers they configure can be built,
-    then write the file and apply the new config live."""
+def _config_set(daemon: Daemon, changes: dict[str, str]) -> dict[str, Any]:
+    """Validate all changes together, apply them live (provider chains are built first, so
+    a ConfigError changes nothing), then write the file atomically, keeping its comments."""
     if not changes:
         raise RefusedError("no changes given")
-    # A dry run on a scratch copy: nothing is written unless the chains can be built.
-    with tempfile.TemporaryDirectory(prefix="storyd-config-") as tmp:
-        scratch = Path(tmp) / "storyd.toml"
-        if daemon.config_path.exists():
-            scratch.write_text(daemon.config_path.read_text(encoding="utf-8"), encoding="utf-8")
-        await build_chains(config_mod.set_values(scratch, changes)).aclose()
-    new = config_mod.set_values(daemon.config_path, changes)
+    path = daemon.config_path
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    new_text, new = config_mod.apply_changes(text, changes, str(path))
+    old = daemon.config
     daemon.apply_config(new)
-    return {"changes": {k: config_mod.get_value(new, k) for k in changes},
-            "file": str(daemon.config_path)}
+    try:
+        config_mod.atomic_write(path, new_text)
+    except OSError as exc:
+        daemon.apply_config(old)
+        raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    return {"changes": {k: config_mod.get_value(new, k) for k in changes}, "file": str(path)}
 
 
 MAX_CHAT_BATCH = 10_000
@@ -167,10 +165,10 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
         case p.ConfigGet(key=key):
             return {"key": key, "value": config_mod.get_value(daemon.config, key)}
         case p.ConfigSet(key=key, value=value):
-            result = await _config_set(daemon, {key: value})
+            result = _config_set(daemon, {key: value})
             return {"key": key, "value": result["changes"][key], "file": result["file"]}
         case p.ConfigUpdate(changes=changes):
-            return await _config_set(daemon, changes)
+            return _config_set(daemon, changes)
         case p.Export(id=sid, format=fmt):
             session = await store.get_session(sid)
             return {"format": fmt, "content_type": export.CONTENT_TYPES[fmt],

@@ -38,10 +38,13 @@ from storyd.core import themes
 from storyd.core.memory import StoryMemory
 from storyd.core.model import (
     CHOICE_KEYS,
+    ChapterDraft,
     ChapterRequest,
     ChatMessage,
+    DialogueLine,
     GiftMessage,
     ImageRequest,
+    MemoryUpdate,
 )
 from storyd.core.snapshot import Snapshot, VotingView
 from storyd.core.story import StoryMachine
@@ -649,9 +652,8 @@ class Director:
         self._spawn_play("vote")
 
 
-def _draft_from_row(row: dict[str, Any]) -> Any:
-    from storyd.core.model import ChapterDraft, DialogueLine, MemoryUpdate
-
+def _draft_from_row(row: dict[str, Any]) -> ChapterDraft:
+    """A stored chapter row back into the draft it was saved from (resume)."""
     return ChapterDraft(
         title=row["title"], text=row["text"], choices=tuple(row.get("choices") or ()),
         memory=msgspec.convert(row.get("memory_update") or {}, MemoryUpdate),

@@ -2,20 +2,19 @@
 
 The admin form sends typed JSON values (numbers, booleans, lists); the control protocol's
 ConfigSet takes the operator's string, as `storyctl config set KEY VALUE` does. All changes are
-tried together on a scratch copy of the file (keys that only make sense together, like a new
-provider's preset and base_url, pass); when that fails each change is tried alone, so every bad
-field gets its own inline message. `apply` then writes them in one atomic step
-(config.set_values). A secret sent back as the mask ("********") means "unchanged" and is dropped.
+tried together on the file's text (keys that only make sense together, like a new provider's
+preset and base_url, pass); when that fails each change is tried alone, so every bad field gets
+its own inline message. The control protocol's ConfigUpdate then applies and writes them in one
+atomic step. A secret sent back as the mask ("********") means "unchanged" and is dropped.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from storyd.config import MASK, SECRET_KEYS, set_values
+from storyd.config import MASK, SECRET_KEYS, apply_changes
 from storyd.errors import ConfigError
 from storyd.web.openapi import ConfigUpdate
 
@@ -66,36 +65,33 @@ def changes_of(update: ConfigUpdate) -> dict[str, str]:
 def validate(config_path: Path, changes: dict[str, str]) -> None:
     """Raise ChangeError unless all changes together give a valid config.
 
-    Works on a scratch copy in a temporary folder; the real file is never touched here.
+    Pure checks on the file's text (config.apply_changes); the file is never touched here.
     """
     path = Path(config_path)
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    with tempfile.TemporaryDirectory(prefix="storyd-config-") as tmp:
-        scratch = Path(tmp) / "storyd.toml"
 
-        def attempt(subset: dict[str, str]) -> str | None:
-            scratch.write_text(text, encoding="utf-8")
-            try:
-                set_values(scratch, subset)
-            except ConfigError as exc:
-                return _short(str(exc), str(scratch))
-            return None
+    def attempt(subset: dict[str, str]) -> str | None:
+        try:
+            apply_changes(text, subset, str(path))
+        except ConfigError as exc:
+            return _short(str(exc), str(path))
+        return None
 
-        together = attempt(changes)
-        if together is None:
-            return
-        fields = {key: msg for key, value in changes.items()
-                  if (msg := attempt({key: value})) is not None}
-        if not fields:     # each fine alone, wrong together: blame them all
-            fields = dict.fromkeys(changes, together)
-        first = next(iter(fields.values()))
-        raise ChangeError(first if len(fields) == 1 else f"{len(fields)} invalid values", fields)
+    together = attempt(changes)
+    if together is None:
+        return
+    fields = {key: msg for key, value in changes.items()
+              if (msg := attempt({key: value})) is not None}
+    if not fields:     # each fine alone, wrong together: blame them all
+        fields = dict.fromkeys(changes, together)
+    first = next(iter(fields.values()))
+    raise ChangeError(first if len(fields) == 1 else f"{len(fields)} invalid values", fields)
 
 
-def _short(message: str, scratch: str) -> str:
-    """Drop the scratch file's name (and line) from a ConfigError message."""
-    if message.startswith(scratch):
-        rest = message[len(scratch):]
+def _short(message: str, source: str) -> str:
+    """Drop the file's name (and line) from a ConfigError message, for an inline field error."""
+    if message.startswith(source):
+        rest = message[len(source):]
         if rest.startswith(":"):
             rest = rest[1:]
             head, sep, tail = rest.partition(":")
