@@ -1,4 +1,4 @@
-"""Ship overlay/, admin/ and the default config inside the wheel as storyd/static/.
+"""Ship overlay/, admin/, the default config and the systemd unit template inside the wheel as storyd/static/.
 
 pyproject.toml holds all metadata; this only adds a build step so that a plain
 `pip install .` (not only an editable install) serves the pages and the default config.
@@ -24,6 +24,7 @@ class BuildWithStatic(build_py):
             shutil.copytree(ROOT / folder, target)
         static.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / "config" / "storyd.toml", static / "storyd.toml")
+        shutil.copy2(ROOT / "contrib" / "systemd" / "storyd.service", static / "storyd.service")
 
 
 setup(cmdclass={"build_py": BuildWithStatic})

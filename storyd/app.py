@@ -24,7 +24,7 @@ from typing import Any
 import trio
 
 from storyd import config as config_mod
-from storyd import paths
+from storyd import effective, paths
 from storyd.bus import EventBus
 from storyd.chat.base import ChatHealth
 from storyd.config import Config
@@ -107,6 +107,7 @@ class Daemon:
     def apply_config(self, new: Config) -> None:
         """Swap in a validated config; provider chains are rebuilt first, so a failure
         (ConfigError) leaves the old config and chains in place."""
+        new = effective.apply(new)  # this run's --demo/--port/--host stay in effect
         old = self.config
         if (new.llm, new.images, new.tts, new.providers, new.safety) != (
                 old.llm, old.images, old.tts, old.providers, old.safety):

@@ -482,7 +482,20 @@ def apply_changes(text: str, changes: Mapping[str, str], source: str = "<config>
     return new_text, parse(new_text, source)
 
 
-def atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
+_SECRET_LINE = re.compile(rf"(?m)^\s*(?:{'|'.join(SECRET_KEYS)})\s*=\s*[\"'][^\"']")
+
+
+def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
+    """Replace the file in one step. It keeps its mode; a new file is 0600 when it holds a
+    secret (an inline api_key/sign_api_key), else 0644. An existing file that gains a secret
+    loses group/other access."""
+    if mode is None:
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o644
+        if _SECRET_LINE.search(text):
+            mode &= 0o700
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

@@ -3,6 +3,8 @@
 - config: $STORYD_CONFIG, else $XDG_CONFIG_HOME/storyd/storyd.toml
 - data (SQLite, admin token, exports): [storage] data_dir, else $XDG_DATA_HOME/storyd
 - media cache (images, audio): [storage] cache_dir, else $XDG_CACHE_HOME/storyd
+- `storyd --demo`: demo/ under both (storyd.effective sets [storage] for the run), so a demo
+  has its own database, admin token and media; `demo_dirs` names them for `storyctl reset-demo`
 - control socket: [control] socket, else $STORYD_SOCKET, else $XDG_RUNTIME_DIR/storyd/control.sock,
   else a private per-user directory under the temp dir.
 """
@@ -50,6 +52,11 @@ def database_path(cfg: Config | None = None) -> Path:
     return data_dir(cfg) / "storyd.sqlite3"
 
 
+def demo_dirs(cfg: Config | None = None) -> tuple[Path, Path]:
+    """Where `storyd --demo` keeps its data and its media cache."""
+    return data_dir(cfg) / "demo", cache_dir(cfg) / "demo"
+
+
 def socket_path(cfg: Config | None = None) -> Path:
     if cfg is not None and cfg.control.socket:
         return Path(cfg.control.socket).expanduser()
@@ -64,7 +71,8 @@ def socket_path(cfg: Config | None = None) -> Path:
 
 def package_asset(*parts: str) -> Path:
     """A file shipped with storyd: inside the installed package (storyd/static/...) or, in a
-    source checkout, the top-level folder (overlay/, admin/, config/storyd.toml)."""
+    source checkout, the top-level folder (overlay/, admin/, config/storyd.toml,
+    contrib/systemd/storyd.service)."""
     here = Path(__file__).resolve().parent
     installed = here.joinpath("static", *parts)
     if installed.exists():
@@ -72,4 +80,6 @@ def package_asset(*parts: str) -> Path:
     repo = here.parent
     if parts and parts[0] == "storyd.toml":
         return repo / "config" / "storyd.toml"
+    if parts and parts[0] == "storyd.service":
+        return repo / "contrib" / "systemd" / "storyd.service"
     return repo.joinpath(*parts)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from storyd import config as config_mod
-from storyd import export
+from storyd import effective, export
 from storyd.control import protocol as p
 from storyd.core.model import ChatMessage
 from storyd.core.themes import THEMES
@@ -160,10 +160,18 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
             if not 1 <= limit <= 500:
                 raise RefusedError("limit must be 1–500")
             return await store.top_voters(limit=limit)
-        case p.ConfigShow():
-            return config_mod.masked(config_mod.to_builtins(daemon.config))
+        case p.ConfigShow(origins=origins):
+            shown = config_mod.masked(config_mod.to_builtins(daemon.config))
+            return {"config": shown, "origins": effective.describe(
+                daemon.config, daemon.config_path)} if origins else shown
         case p.ConfigGet(key=key):
-            return {"key": key, "value": config_mod.get_value(daemon.config, key)}
+            return {"key": key, "value": config_mod.get_value(daemon.config, key),
+                    **effective.origin(daemon.config, daemon.config_path, key)}
+        case p.DeleteSession(id=sid):
+            if d.story is not None and d.story.session_id == sid:
+                raise RefusedError(f"session {sid} is running; end it first (storyctl end)")
+            await store.delete_session(sid)
+            return {"deleted": sid}
         case p.ConfigSet(key=key, value=value):
             result = _config_set(daemon, {key: value})
             return {"key": key, "value": result["changes"][key], "file": result["file"]}

@@ -87,8 +87,16 @@ class TopVoters(_Req, tag="top-voters", frozen=True):
     limit: int = 10
 
 
+class DeleteSession(_Req, tag="delete-session", frozen=True):
+    """Delete a stored session with its chapters and votes (not the running one)."""
+
+    id: int
+
+
 class ConfigShow(_Req, tag="config-show", frozen=True):
-    pass
+    """origins: answer {"config", "origins"}: where each value in effect comes from."""
+
+    origins: bool = False
 
 
 class ConfigGet(_Req, tag="config-get", frozen=True):
@@ -141,7 +149,7 @@ class AdminUrl(_Req, tag="admin-url", frozen=True):
 
 Request = (Status | Themes | Start | Vote | Close | Next | Finish | End | RegenerateImage
            | Memory | Sessions | Session | TopVoters | ConfigShow | ConfigGet | ConfigSet
-           | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat)
+           | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat | DeleteSession)
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

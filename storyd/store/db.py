@@ -277,6 +277,10 @@ class Store:
         """NotFoundError when there is no such session."""
         return await self._run(q.get_session, session_id)
 
+    async def delete_session(self, session_id: int) -> None:
+        """NotFoundError when there is no such session."""
+        await self._run(q.delete_session, session_id)
+
     async def top_voters(self, *, limit: int = 10) -> list[dict[str, Any]]:
         return await self._run(vq.top_voters, limit)
 

@@ -231,6 +231,12 @@ def list_sessions(conn: sqlite3.Connection, limit: int, offset: int) -> list[dic
     return [dict(r) for r in rows]
 
 
+def delete_session(conn: sqlite3.Connection, session_id: int) -> None:
+    """Delete a session; its chapters, votes, rounds, ballots and memory go with it (CASCADE)."""
+    _session_row(conn, session_id)
+    conn.execute("DELETE FROM story_sessions WHERE id = ?", (session_id,))
+
+
 def get_session(conn: sqlite3.Connection, session_id: int) -> dict[str, Any]:
     """The session, its memory, and its chapters each with its vote result ("vote", or None)."""
     conn.execute("BEGIN")  # one consistent read snapshot

@@ -1,0 +1,117 @@
+"""The configuration in effect: the file, then what this run changes on top of it.
+
+`storyd --demo`, `--port` and `--host` do not edit the file; they are *overrides* applied to
+every config this process loads (at start, on SIGHUP, after `config set`). `describe` tells,
+key by key, where the value in effect comes from: `default` (not in the file), `file`, or the
+flag that overrode it — with the file's own value beside it — so `storyctl config get
+voting.duration` under --demo says 20 from --demo where the file says 60.
+
+`ACTIVE` holds this process's overrides (set by storyd.cli for the run); the daemon calls
+`apply` on each config it swaps in.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from storyd import config as config_mod
+from storyd import paths
+from storyd.config import Config
+
+
+class Override(msgspec.Struct, frozen=True):
+    key: str          # dotted config key, e.g. "server.port"
+    value: Any
+    source: str       # the flag that set it: "--port", "--demo"
+
+
+ACTIVE: list[Override] = []
+
+
+def _replace(obj: Any, parts: list[str], value: Any) -> Any:
+    if not parts:
+        return value
+    head, rest = parts[0], parts[1:]
+    if isinstance(obj, Mapping):
+        return {**obj, head: _replace(obj[head], rest, value)}
+    return msgspec.structs.replace(obj, **{head: _replace(getattr(obj, head), rest, value)})
+
+
+def apply(cfg: Config, overrides: Iterable[Override] | None = None) -> Config:
+    """`cfg` with the overrides (default: this process's) applied, in order."""
+    for o in ACTIVE if overrides is None else overrides:
+        cfg = _replace(cfg, o.key.split("."), o.value)
+    return cfg
+
+
+def for_run(file_cfg: Config, *, demo: bool, port: int | None, host: str | None
+            ) -> list[Override]:
+    """The overrides that the command-line flags make to the file's config."""
+    out: list[Override] = []
+    if demo:
+        # a demo keeps its own database and media: a plain storyd never resumes a demo story
+        out.append(Override("storage.data_dir", str(paths.data_dir(file_cfg) / "demo"), "--demo"))
+        out.append(Override("storage.cache_dir", str(paths.cache_dir(file_cfg) / "demo"),
+                            "--demo"))
+        out.append(Override("voting.duration", file_cfg.demo.voting_duration, "--demo"))
+        if "demo" not in file_cfg.chat.sources:
+            out.append(Override("chat.sources", (*file_cfg.chat.sources, "demo"), "--demo"))
+    if port is not None:
+        out.append(Override("server.port", port, "--port"))
+    if host is not None:
+        out.append(Override("server.host", host, "--host"))
+    return out
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict) and data:
+        out: dict[str, Any] = {}
+        for k, v in data.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix.rstrip("."): data}
+
+
+def _file_keys(path: Path) -> set[str]:
+    try:
+        with path.open("rb") as f:
+            return set(_flat(tomllib.load(f)))
+    except (OSError, tomllib.TOMLDecodeError):
+        return set()
+
+
+def describe(effective: Config, config_path: Path,
+             overrides: Iterable[Override] | None = None) -> dict[str, dict[str, Any]]:
+    """Every dotted key → {value, source, file_value?} (secrets masked). `source` is
+    "default", "file" or the overriding flag; `file_value` is there when a flag overrode it."""
+    try:
+        file_cfg = config_mod.load(config_path)
+    except config_mod.ConfigError:
+        file_cfg = effective
+    in_file = _file_keys(config_path)
+    values = _flat(config_mod.masked(config_mod.to_builtins(effective)))
+    from_file = _flat(config_mod.masked(config_mod.to_builtins(file_cfg)))
+    by_key = {o.key: o for o in (ACTIVE if overrides is None else overrides)}
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        entry: dict[str, Any] = {"value": value,
+                                 "source": "file" if key in in_file else "default"}
+        o = by_key.get(key)
+        if o is not None and from_file.get(key) != value:
+            entry["source"] = o.source
+            entry["file_value"] = from_file.get(key)
+        out[key] = entry
+    return out
+
+
+def origin(effective: Config, config_path: Path, key: str) -> dict[str, Any]:
+    """{source, file_value?} of one dotted key; {} for a whole section or unknown key."""
+    entry = describe(effective, config_path).get(key)
+    if entry is None:
+        return {}
+    return {k: v for k, v in entry.items() if k != "value"}
