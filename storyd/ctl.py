@@ -1,8 +1,13 @@
 """storyctl: the operator's command, a thin client of storyd's control socket.
 
 Each command becomes one protocol request (storyd.control.protocol); the result prints
-human-readable by default or as one JSON line with --json. Exit codes: 0 ok, 1 the daemon
-refused (message on stderr), 2 usage error, 3 storyd is not running.
+human-readable by default or as one JSON line with --json (anywhere on the command line;
+refusals then are `{"error": {"code", "message"}}` on stdout with the same exit code).
+Exit codes: 0 ok, 1 the daemon refused (message on stderr), 2 usage error, 3 storyd is not
+running.
+
+`reset-demo` works on the files, not the socket: it deletes the demo/ folders that
+`storyd --demo` keeps apart (refusing while a demo storyd answers on the socket).
 
 `chat-import` parses its file first (storyd.chat.replay: bad lines are listed and skipped,
 exit 1), then sends `Chat` requests of at most --batch messages, split further so each
@@ -123,6 +128,9 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
     s = sub.add_parser("sessions", help="story history")
     s.add_argument("--limit", type=_positive, default=20)
     s.add_argument("--offset", type=int, default=0)
+    s.add_argument("--delete", type=_positive, metavar="ID",
+                   help="delete a stored session (not the running one)")
+    sub.add_parser("reset-demo", help="delete what `storyd --demo` stored (database, media)")
     s = sub.add_parser("session", help="one session")
     s.add_argument("id", type=int, metavar="ID")
     s = sub.add_parser("top-voters", help="the most active voters")
@@ -169,6 +177,8 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
         case "next":
             return protocol.Next(choice=args.choice)
         case "sessions":
+            if args.delete is not None:
+                return protocol.DeleteSession(id=args.delete)
             return protocol.Sessions(limit=args.limit, offset=args.offset)
         case "session":
             return protocol.Session(id=args.id)
@@ -181,7 +191,7 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
                 return protocol.ConfigGet(key=args.key)
             if args.config_command == "set":
                 return protocol.ConfigSet(key=args.key, value=args.value)
-            return protocol.ConfigShow()
+            return protocol.ConfigShow(origins=True)
     simple: dict[str, type[Any]] = {
         "status": protocol.Status, "themes": protocol.Themes, "close": protocol.Close,
         "finish": protocol.Finish, "end": protocol.End, "memory": protocol.Memory,
@@ -291,33 +301,100 @@ async def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO,
     return EXIT_OK
 
 
+def json_anywhere(argv: Sequence[str]) -> list[str]:
+    """`storyctl status --json` = `storyctl --json status`: --json moves to the front
+    (words after a `--` are left alone)."""
+    words = list(argv)
+    stop = words.index("--") if "--" in words else len(words)
+    if "--json" not in words[:stop]:
+        return words
+    return ["--json"] + [w for i, w in enumerate(words) if w != "--json" or i > stop]
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+async def _demo_running(path: Path) -> bool:
+    """Whether the storyd on this socket is a `storyd --demo` (its data dir is the demo's)."""
+    async with await ControlClient.connect(path) as client:
+        got = await client.call(protocol.ConfigGet(key="storage.data_dir"))
+    return isinstance(got, dict) and got.get("source") == "--demo"
+
+
+def reset_demo(path: Path) -> str:
+    """Delete the demo's folders; _Refusal while a demo storyd runs on the socket."""
+    import shutil
+
+    from storyd.config import load
+
+    try:
+        if trio.run(_demo_running, path):
+            raise _Refusal(EXIT_REFUSED, "demo_running",
+                           "a demo storyd is running; stop it first (Ctrl-C, or "
+                           "`systemctl --user stop storyd`)")
+    except DaemonNotRunning:
+        pass
+    try:
+        cfg = load(paths.config_path())
+    except StorydError:
+        cfg = None
+    removed = []
+    for folder in paths.demo_dirs(cfg):
+        if folder.exists():
+            try:
+                shutil.rmtree(folder)
+            except OSError as exc:
+                raise _Refusal(EXIT_REFUSED, "io_error",
+                               f"cannot delete {folder}: {exc.strerror or exc}") from None
+            removed.append(str(folder))
+    return ("deleted " + " and ".join(removed)) if removed else "no demo data to delete"
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
          stderr: TextIO | None = None, stdin: TextIO | None = None) -> int:
     """Run storyctl; returns the exit code (0 ok, 1 refused, 2 usage, 3 not running)."""
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
+    words = json_anywhere(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser(out, err).parse_args(argv)
+        args = build_parser(out, err).parse_args(words)
     except _UsageExit as exc:
         return exc.status
+    try:
+        return _main(args, out, err, stdin)
+    except _Refusal as exc:
+        if args.json:
+            out.write(_json_line({"error": {"code": exc.code, "message": exc.message}}))
+        else:
+            err.write(f"storyctl: {exc.message}\n")
+        return exc.status
+
+
+def _main(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO | None) -> int:
     try:
         chat = (_read_chat(args.file, stdin if stdin is not None else sys.stdin, err)
                 if args.command == "chat-import" else None)
     except _UsageExit as exc:
         return exc.status
     path = args.socket if args.socket is not None else _default_socket()
+    if args.command == "reset-demo":
+        text = reset_demo(path)
+        out.write(_json_line({"result": text}) if args.json else text + "\n")
+        return EXIT_OK
     try:
         code: int = trio.run(_run, args, path, out, err, chat)
     except DaemonNotRunning as exc:
-        err.write(f"storyctl: storyd is not running (no socket at {exc.path}) — start it with "
-                  "`storyd` or `systemctl --user start storyd`\n")
-        return EXIT_NOT_RUNNING
+        raise _Refusal(EXIT_NOT_RUNNING, "not_running",
+                       f"storyd is not running (no socket at {exc.path}) — start it with "
+                       "`storyd` or `systemctl --user start storyd`") from None
     except RemoteError as exc:
-        err.write(f"storyctl: {exc.code.replace('_', ' ')}: {exc.message}\n")
-        return EXIT_REFUSED
+        raise _Refusal(EXIT_REFUSED, exc.code,
+                       f"{exc.code.replace('_', ' ')}: {exc.message}") from None
     except ControlError as exc:
-        err.write(f"storyctl: {exc}\n")
-        return EXIT_REFUSED
+        raise _Refusal(EXIT_REFUSED, "control_error", str(exc)) from None
     except KeyboardInterrupt:
         return EXIT_OK if args.command == "watch" else EXIT_INTERRUPTED
     except BrokenPipeError:

@@ -16,6 +16,8 @@ import msgspec
 from storyd import ctl_format_tables as tables
 
 BAR_WIDTH = 20
+REHEARSAL = ("rehearsal: no live chat is connected — votes come only from storyctl, "
+             "the chat ingest API or the simulated demo audience")
 
 
 def _scalar(value: Any) -> str:
@@ -77,9 +79,9 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
     theme = s.get("theme_name") or s.get("theme")
     if theme:
         head += f"   theme: {theme}" + (f" ({s['language']})" if s.get("language") else "")
-    if s.get("test_mode"):
-        head += "   [test mode]"
     lines = [head]
+    if s.get("test_mode"):
+        lines.append(REHEARSAL)
     if s.get("chapter_number"):
         of = f" of {s['max_chapters']}" if s.get("max_chapters") else ""
         lines.append(f"chapter {s['chapter_number']}{of}: {s.get('title') or '(untitled)'}")
@@ -141,7 +143,8 @@ def _voting_lines(v: dict[str, Any], choices: list[dict[str, Any]], now_ms: int,
                 state += f" (tie-break: {v['tie_break']})"
             elif v.get("early"):
                 state += " (early, clear lead)"
-    lines = [f"vote: {state}; {v.get('voters', 0)} voters, {v.get('invalid', 0)} invalid"]
+    lines = [f"vote: {state}; {tables.tally(counts)}; {v.get('voters', 0)} voters, "
+             f"{v.get('invalid', 0)} invalid"]
     width = max((len(c.get("text", "")) for c in choices), default=0)
     width = min(width, 40)
     for i, c in enumerate(choices):
@@ -185,6 +188,16 @@ def format_result(command: str, sub: str | None, result: Any, *, now_ms: int,
     records = _RECORDS.get(command)
     if records is not None and isinstance(result, records[0]):
         return records[1](result)
+    if command == "vote" and isinstance(result, dict) and "counts" in result:
+        voters = result.get("voters", 0)
+        return (f"{'accepted' if result.get('accepted') else 'not counted'}: "
+                f"{tables.tally(result['counts'])} ({voters} voter{'' if voters == 1 else 's'})\n")
+    if command == "sessions" and isinstance(result, dict) and "deleted" in result:
+        return f"deleted session {result['deleted']}\n"
+    if command == "config" and isinstance(result, dict) and "origins" in result:
+        return format_origins(result["origins"])
+    if command == "config" and sub == "get" and isinstance(result, dict) and "key" in result:
+        return _origin_line(result["key"], result) + "\n"
     if command == "admin-url" and isinstance(result, dict) and "url" in result:
         return f"{result['url']}\n"
     if command == "export" and isinstance(result, dict) and isinstance(result.get("content"), str):
@@ -198,6 +211,31 @@ def format_result(command: str, sub: str | None, result: Any, *, now_ms: int,
     if not isinstance(result, dict | list):
         return _scalar(result) + "\n"
     return "\n".join(_tree(result)) + "\n" if result else "(none)\n"
+
+
+def _origin_line(key: str, entry: dict[str, Any]) -> str:
+    """`voting.duration = 20   (from --demo; the file says 60)`."""
+    text = f"{key} = {_scalar(entry.get('value'))}"
+    source = entry.get("source")
+    if source == "default":
+        text += "   (default)"
+    elif source == "file":
+        text += "   (from the file)"
+    elif source:
+        text += f"   (from {source}; the file says {_scalar(entry.get('file_value'))})"
+    return text
+
+
+def format_origins(origins: dict[str, dict[str, Any]]) -> str:
+    """`config show`: every value in effect; overridden ones first, marked with their flag."""
+    overridden = [k for k, e in origins.items() if e.get("source") not in ("file", "default")]
+    lines = []
+    if overridden:
+        lines.append("values this run overrides (the file is unchanged):")
+        lines.extend("  " + _origin_line(k, origins[k]) for k in overridden)
+        lines.append("")
+    lines.extend(_origin_line(k, e) for k, e in origins.items() if k not in overridden)
+    return "\n".join(lines) + "\n"
 
 
 def format_event(event: Any, now: float) -> str:

@@ -7,6 +7,7 @@ are epoch seconds shown in local time as `YYYY-MM-DD HH:MM`.
 
 from __future__ import annotations
 
+import textwrap
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -43,31 +44,62 @@ def format_sessions(rows: list[dict[str, Any]]) -> str:
                   for r in rows], right=(0, 5))
 
 
-def _vote_line(vote: dict[str, Any]) -> str:
+def tally(counts: Sequence[Any], n: int | None = None) -> str:
+    """Counts with their choice letters: `a 4 · b 3 · c 0`."""
+    values = list(counts) + [0] * max(0, (n or 0) - len(counts))
+    return " · ".join(f"{KEYS[i] if i < len(KEYS) else i} {c}" for i, c in enumerate(values))
+
+
+def theme_name(theme: Any) -> str:
+    """The theme's display name ("Furry sci-fi") for its id; the id itself when unknown."""
+    from storyd.core.themes import THEMES  # pure and small
+
+    t = THEMES.get(str(theme))
+    return t.name if t is not None else str(theme)
+
+
+def _vote_line(vote: dict[str, Any], n: int) -> str:
     voters = vote.get("voters", 0)
-    text = f"{voters} voter{'' if voters == 1 else 's'}"
+    text = f"{tally(vote.get('counts') or [], n)}; {voters} voter{'' if voters == 1 else 's'}"
+    winner = vote.get("winner")
+    if isinstance(winner, int) and 0 <= winner < len(KEYS):
+        text += f", {KEYS[winner]} won"
     if vote.get("forced"):
-        text += ", forced by the operator"
+        text += " (forced by the operator)"
     elif vote.get("tie_break"):
-        text += f", tie-break: {vote['tie_break']}"
+        text += f" (tie-break: {vote['tie_break']})"
     elif vote.get("early"):
-        text += ", closed early (clear lead)"
+        text += " (closed early, clear lead)"
     if vote.get("closed_at"):
         text += f", closed {when(vote['closed_at'])}"
     return text
 
 
+def _paragraphs(text: str, indent: str = "  ", width: int = 78) -> list[str]:
+    lines: list[str] = []
+    for para in str(text).split("\n"):
+        if para.strip():
+            lines.extend(textwrap.wrap(para.strip(), width, initial_indent=indent,
+                                       subsequent_indent=indent) or [indent])
+    return lines
+
+
 def format_session(s: dict[str, Any]) -> str:
-    """A session: heading, outline, then each chapter with its choices, counts and pick."""
+    """A session as a story: heading, outline, then each chapter's text, its choices with
+    letters and counts, the winner and the vote; the closing chapter ends it."""
     ended = f", ended {when(s['ended_at'])}" if s.get("ended_at") else ""
-    lines = [f"session {s.get('id', '?')}: {s.get('theme', '?')} ({s.get('language', '?')}), "
-             f"{s.get('status', '?')}, started {when(s.get('started_at'))}{ended}"]
+    lines = [f"session {s.get('id', '?')}: {theme_name(s.get('theme', '?'))} "
+             f"({s.get('language', '?')}), {s.get('status', '?')}, "
+             f"started {when(s.get('started_at'))}{ended}"]
     if s.get("outline"):
         lines.append(f"outline: {s['outline']}")
-    for ch in s.get("chapters") or []:
-        kind = " (closing chapter)" if ch.get("closing") else ""
+    chapters = s.get("chapters") or []
+    running = s.get("status") == "active"
+    for pos, ch in enumerate(chapters):
+        last = pos == len(chapters) - 1
         lines.append("")
-        lines.append(f"chapter {ch.get('number', '?')}: {ch.get('title') or '(untitled)'}{kind}")
+        lines.append(f"chapter {ch.get('number', '?')}: {ch.get('title') or '(untitled)'}")
+        lines.extend(_paragraphs(ch.get("text") or ""))
         choices = list(ch.get("choices") or [])
         vote = ch.get("vote") or None
         counts = list((vote or {}).get("counts") or [])
@@ -79,25 +111,44 @@ def format_session(s: dict[str, Any]) -> str:
             mark = "  <- chosen" if chosen == i else ""
             key = KEYS[i] if i < len(KEYS) else str(i)
             lines.append(f"  {key}) {text:<{width}}  {count}{mark}".rstrip())
-        if vote:
-            lines.append(f"  vote: {_vote_line(vote)}")
-        elif choices and chosen is None:
-            lines.append("  vote: not decided yet")
-        elif chosen is not None and not vote:
+        if ch.get("closing"):
+            lines.append("  — the end —")
+        elif vote:
+            lines.append(f"  vote: {_vote_line(vote, len(choices))}")
+        elif chosen is not None:
             lines.append("  chosen by the operator (no vote recorded)")
-    if not s.get("chapters"):
+        elif last and not running:
+            lines.append("  — the story was ended here —")
+        elif choices:
+            lines.append("  vote: not decided yet")
+    if not chapters:
         lines.append("no chapters yet")
     return "\n".join(lines) + "\n"
 
 
+def platform_of(row: dict[str, Any]) -> str:
+    """The chat platform of a viewer: the row's own, else read from the id's form
+    (`twitch:42` and ingest ids carry it, `demo-7` is the demo audience, bare digits TikTok)."""
+    if row.get("platform"):
+        return str(row["platform"])
+    vid = str(row.get("viewer_id", ""))
+    if ":" in vid:
+        return vid.split(":", 1)[0]
+    if vid.startswith("demo-"):
+        return "demo"
+    return "tiktok" if vid.isdigit() else "local"
+
+
 def format_top_voters(rows: list[dict[str, Any]]) -> str:
+    """One row per viewer id (two viewers may share a display name)."""
     if not rows:
         return "no voters yet\n"
-    return table(("#", "NAME", "VIEWER", "BALLOTS", "WINS", "LIKES", "JOINS", "LAST SEEN"),
-                 [(rank, r.get("name") or "-", r.get("viewer_id", "?"), r.get("ballots", 0),
-                   r.get("wins", 0), r.get("likes", 0), r.get("joins", 0),
+    return table(("#", "VIEWER", "PLATFORM", "NAME", "BALLOTS", "WINS", "LIKES", "JOINS",
+                  "LAST SEEN"),
+                 [(rank, r.get("viewer_id", "?"), platform_of(r), r.get("name") or "-",
+                   r.get("ballots", 0), r.get("wins", 0), r.get("likes", 0), r.get("joins", 0),
                    when(r.get("last_seen")))
-                  for rank, r in enumerate(rows, 1)], right=(0, 3, 4, 5, 6))
+                  for rank, r in enumerate(rows, 1)], right=(0, 4, 5, 6, 7))
 
 
 def _entity(e: dict[str, Any]) -> str:

@@ -28,10 +28,24 @@ def _chosen(ch: dict[str, Any]) -> str | None:
     return choices[idx] if isinstance(idx, int) and 0 <= idx < len(choices) else None
 
 
+def _theme(s: dict[str, Any]) -> str:
+    """The theme's display name ("Cyberpunk"), not its id; the id when it is unknown."""
+    from storyd.core.themes import THEMES
+
+    theme = str(s.get("theme") or "")
+    return THEMES[theme].name if theme in THEMES else (theme or "")
+
+
 def _title(s: dict[str, Any]) -> str:
     chapters = s.get("chapters") or []
     first = chapters[0]["title"] if chapters else "Untitled"
-    return f"{first} — a {s.get('theme', 'story')} story"
+    theme = _theme(s)
+    return f"{first} — {theme} story" if theme else first
+
+
+def _tally(counts: Any) -> str:
+    """`A 10 · B 13 · C 7`, the letters the choices carry in the export."""
+    return " · ".join(f"{'ABCDEF'[i] if i < 6 else i} {c}" for i, c in enumerate(counts or []))
 
 
 def _md(text: str) -> str:
@@ -52,7 +66,7 @@ def to_markdown(s: dict[str, Any]) -> str:
             out.append(f"- **{'ABCDEF'[i]}**: {_md(c)}{mark}")
         vote = ch.get("vote")
         if vote:
-            out += ["", f"*{vote.get('voters', 0)} voters · counts {vote.get('counts')}"
+            out += ["", f"*{vote.get('voters', 0)} voters · {_tally(vote.get('counts'))}"
                         + (f" · tie-break: {vote['tie_break']}" if vote.get("tie_break") else "")
                         + "*"]
         out.append("")

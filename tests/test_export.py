@@ -40,3 +40,13 @@ def test_markdown_marks_the_chosen_choice_and_the_vote():
 
 def test_json_round_trips():
     assert json.loads(export.render(SESSION, "json")) == SESSION
+
+
+def test_exports_name_the_theme_and_label_counts_with_letters():
+    md = export.render(SESSION, "md")
+    assert "— Horror story" in md and "a horror story" not in md
+    assert "*3 voters · A 1 · B 2*" in md and "counts [" not in md
+    assert "<title>" in export.render(SESSION, "html") and "Horror story</title>" in (
+        export.render(SESSION, "html"))
+    unknown = {**SESSION, "theme": "home-made"}
+    assert "— home-made story" in export.render(unknown, "md")

@@ -48,8 +48,21 @@ class FakeDaemon:
                 raise RefusedError("no vote is running")
             case protocol.Export(id=session_id, format=fmt):
                 return {"filename": f"s{session_id}.{fmt}", "content": f"# Session {session_id}\n"}
-            case protocol.ConfigShow():
-                return {"voting": {"duration": 60}, "server": {"port": 8080}}
+            case protocol.ConfigShow(origins=True):
+                return {"config": {"voting": {"duration": 20}, "server": {"port": 8080}},
+                        "origins": {
+                            "server.port": {"value": 8080, "source": "default"},
+                            "voting.duration": {"value": 20, "source": "--demo",
+                                                "file_value": 60},
+                            "story.theme": {"value": "horror", "source": "file"}}}
+            case protocol.ConfigGet(key=key):
+                return {"key": key, "value": 9000, "source": "--port", "file_value": 8080}
+            case protocol.Vote():
+                return {"accepted": True, "counts": [4, 3, 0], "voters": 7}
+            case protocol.DeleteSession(id=4):
+                raise RefusedError("session 4 is running; end it first (storyctl end)")
+            case protocol.DeleteSession(id=sid):
+                return {"deleted": sid}
             case protocol.AdminUrl():
                 return "http://127.0.0.1:8080/admin/?token=abc"
             case protocol.Chat(messages=lines):
@@ -87,7 +100,7 @@ async def test_status_human(fake: tuple[FakeDaemon, Path]) -> None:
     assert (code, err) == (0, "")
     assert "state: voting   session 4   theme: Cyberpunk (en)" in out
     assert "chapter 3: The Neon Gate" in out
-    assert "vote: open, 4" in out and " s left; 4 voters, 2 invalid" in out
+    assert "vote: open, 4" in out and " s left; a 3 · b 1; 4 voters, 2 invalid" in out
     assert "a) Take the stairs" in out and "75%" in out
     assert "chat: tiktok connected (120 msgs, 2.5/s)" in out
     assert "providers: text offline ok 6 ms" in out
@@ -164,7 +177,12 @@ async def test_export_to_file_and_stdout(fake: tuple[FakeDaemon, Path], tmp_path
 
 async def test_config_show_and_admin_url(fake: tuple[FakeDaemon, Path]) -> None:
     code, out, _ = await ctl(fake[1], "config", "show")
-    assert (code, out) == (0, "voting.duration = 60\nserver.port = 8080\n")
+    assert (code, out) == (0, "values this run overrides (the file is unchanged):\n"
+                              "  voting.duration = 20   (from --demo; the file says 60)\n\n"
+                              "server.port = 8080   (default)\n"
+                              "story.theme = horror   (from the file)\n")
+    code, out, _ = await ctl(fake[1], "config", "get", "server.port")
+    assert (code, out) == (0, "server.port = 9000   (from --port; the file says 8080)\n")
     code, out, _ = await ctl(fake[1], "admin-url")
     assert (code, out) == (0, "http://127.0.0.1:8080/admin/?token=abc\n")
     code, out, _ = await ctl(fake[1], "end")
@@ -202,7 +220,7 @@ def test_format_status_closed_vote_and_ascii() -> None:
     snap["voting"].update(open=False, ends_at=None, winner=1, tie_break="random",
                           counts=[2, 2])
     text = format_status(snap, now_ms=1_000_000, unicode=False)
-    assert "vote: closed, winner b (tie-break: random); 4 voters" in text
+    assert "vote: closed, winner b (tie-break: random); a 2 · b 2; 4 voters" in text
     assert "b) Hack the door    ##########.........." in text and "<- winner" in text
     snap["voting"].update(open=True, ends_at=1_010_999, winner=None, tie_break=None)
     assert "vote: open, 10 s left;" in format_status(snap, now_ms=1_000_000)
@@ -279,9 +297,16 @@ def test_format_sessions_and_top_voters() -> None:
                "likes": 340, "joins": 2, "last_seen": T0},
               {"viewer_id": "demo-9", "name": "", "ballots": 2, "wins": 0, "last_seen": None}]
     assert format_result("top-voters", None, voters, now_ms=0) == (
-        "#  NAME  VIEWER     BALLOTS  WINS  LIKES  JOINS  LAST SEEN\n"
-        f"1  Tom   tiktok:61       12     8    340      2  {stamp(T0)}\n"
-        "2  -     demo-9           2     0      0      0  -\n")
+        "#  VIEWER     PLATFORM  NAME  BALLOTS  WINS  LIKES  JOINS  LAST SEEN\n"
+        f"1  tiktok:61  tiktok    Tom        12     8    340      2  {stamp(T0)}\n"
+        "2  demo-9     demo      -           2     0      0      0  -\n")
+    same_name = [{"viewer_id": "7001", "name": "Lea32", "ballots": 3},
+                 {"viewer_id": "twitch:lea32", "name": "Lea32", "ballots": 2},
+                 {"viewer_id": "bob", "name": "Lea32", "ballots": 1}]
+    rows = format_result("top-voters", None, same_name, now_ms=0).splitlines()[1:]
+    assert [r.split()[1:4] for r in rows] == [["7001", "tiktok", "Lea32"],
+                                              ["twitch:lea32", "twitch", "Lea32"],
+                                              ["bob", "local", "Lea32"]]
 
 
 def test_format_session_chapters_choices_and_votes() -> None:
@@ -290,28 +315,43 @@ def test_format_session_chapters_choices_and_votes() -> None:
         "status": "finished", "started_at": T0, "ended_at": T0 + 600, "settings": {},
         "memory": {}, "chapters": [
             {"number": 1, "title": "The Pier", "choices": ["Dance", "Run away"],
+             "text": "Camille waits on the pier.\nThe lanterns sway.",
              "closing": False, "chosen": 0, "chosen_text": "Dance",
              "vote": {"winner": 0, "counts": [9, 9], "voters": 18, "tie_break": "random",
                       "early": False, "forced": False, "closed_at": T0 + 60}},
             {"number": 2, "title": "The Fair", "choices": ["Ride", "Eat"], "closing": False,
+             "text": "The fair is loud. " * 6,
              "chosen": 1, "vote": {"winner": 1, "counts": [0, 1], "voters": 1,
                                    "tie_break": None, "early": False, "forced": True,
                                    "closed_at": None}},
             {"number": 3, "title": "Together", "choices": [], "closing": True, "chosen": None,
-             "vote": None}]}
+             "text": "They walk home.", "vote": None}]}
     assert format_result("session", None, session, now_ms=0) == (
-        f"session 1: romance (English), finished, started {stamp(T0)}, "
+        f"session 1: Romance (English), finished, started {stamp(T0)}, "
         f"ended {stamp(T0 + 600)}\n"
         "outline: Two hearts.\n\n"
         "chapter 1: The Pier\n"
+        "  Camille waits on the pier.\n"
+        "  The lanterns sway.\n"
         "  a) Dance         9  <- chosen\n"
         "  b) Run away      9\n"
-        f"  vote: 18 voters, tie-break: random, closed {stamp(T0 + 60)}\n\n"
+        f"  vote: a 9 · b 9; 18 voters, a won (tie-break: random), closed {stamp(T0 + 60)}\n\n"
         "chapter 2: The Fair\n"
+        "  The fair is loud. The fair is loud. The fair is loud. The fair is loud. The\n"
+        "  fair is loud. The fair is loud.\n"
         "  a) Ride      0\n"
         "  b) Eat       1  <- chosen\n"
-        "  vote: 1 voter, forced by the operator\n\n"
-        "chapter 3: Together (closing chapter)\n")
+        "  vote: a 0 · b 1; 1 voter, b won (forced by the operator)\n\n"
+        "chapter 3: Together\n"
+        "  They walk home.\n"
+        "  — the end —\n")
+    running = {**session, "status": "active", "ended_at": None,
+               "chapters": [{**session["chapters"][0], "chosen": None, "vote": None}]}
+    assert format_result("session", None, running, now_ms=0).endswith(
+        "  b) Run away\n  vote: not decided yet\n")
+    ended_early = {**session, "chapters": [{**running["chapters"][0]}]}
+    assert format_result("session", None, ended_early, now_ms=0).endswith(
+        "  b) Run away\n  — the story was ended here —\n")
 
 
 def test_format_memory_and_no_story() -> None:
@@ -350,3 +390,37 @@ def test_format_themes_and_providers() -> None:
         "PROVIDER  STATE    LATENCY  MESSAGE\n"
         "sf        bad key   210 ms  https://api.example: HTTP 401\n"
         "offline   ok          0 ms  built-in\n")
+
+
+async def test_vote_prints_letter_labelled_counts(fake: tuple[FakeDaemon, Path]) -> None:
+    code, out, _ = await ctl(fake[1], "vote", "alice", "a")
+    assert (code, out) == (0, "accepted: a 4 · b 3 · c 0 (7 voters)\n")
+
+
+async def test_json_anywhere_and_refusals_as_json(fake: tuple[FakeDaemon, Path]) -> None:
+    code, out, err = await ctl(fake[1], "status", "--json")
+    assert code == 0 and err == "" and msgspec.json.decode(out, type=Snapshot).session_id == 4
+    code, out, err = await ctl(fake[1], "close", "--json")
+    assert (code, err) == (1, "")
+    assert msgspec.json.decode(out) == {"error": {"code": "refused",
+                                                  "message": "refused: no vote is running"}}
+    code, out, err = await ctl(fake[1].parent / "nope.sock", "--json", "status")
+    assert code == 3 and err == ""
+    assert msgspec.json.decode(out)["error"]["code"] == "not_running"
+
+
+async def test_sessions_delete_and_running_refusal(fake: tuple[FakeDaemon, Path]) -> None:
+    daemon, path = fake
+    assert await ctl(path, "sessions", "--delete", "2") == (0, "deleted session 2\n", "")
+    code, out, err = await ctl(path, "sessions", "--delete", "4")
+    assert (code, out) == (1, "")
+    assert err == "storyctl: refused: session 4 is running; end it first (storyctl end)\n"
+    assert daemon.requests[-2:] == [protocol.DeleteSession(id=2), protocol.DeleteSession(id=4)]
+
+
+def test_status_explains_rehearsal_mode() -> None:
+    snap = msgspec.to_builtins(snapshot(1_000_000))
+    snap["test_mode"] = True
+    text = format_status(snap, now_ms=1_000_000)
+    assert "test mode" not in text
+    assert "rehearsal: no live chat is connected — votes come only from storyctl" in text
