@@ -22,6 +22,7 @@ import msgspec
 from storyd import config as config_mod
 from storyd import paths
 from storyd.config import Config
+from storyd.errors import ConfigError
 
 
 class Override(msgspec.Struct, frozen=True):
@@ -91,7 +92,7 @@ def describe(effective: Config, config_path: Path,
     "default", "file" or the overriding flag; `file_value` is there when a flag overrode it."""
     try:
         file_cfg = config_mod.load(config_path)
-    except config_mod.ConfigError:
+    except ConfigError:
         file_cfg = effective
     in_file = _file_keys(config_path)
     values = _flat(config_mod.masked(config_mod.to_builtins(effective)))

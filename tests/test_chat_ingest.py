@@ -266,11 +266,12 @@ async def test_providers_and_history_output_on_a_real_daemon(daemon_factory: Any
         "ID", "STARTED", "STATUS", "THEME", "LANGUAGE", "CHAPTERS"]
     assert out.splitlines()[1].split()[0] == str(sid) and "mystery" in out
     code, out, _ = await ctl(sock, "session", str(sid))
-    assert code == 0 and f"session {sid}: mystery" in out
-    assert "chapter 1: " in out and "<- chosen" in out and "vote: 1 voter, closed" in out
+    assert code == 0 and f"session {sid}: Mystery" in out
+    assert "chapter 1: " in out and "<- chosen" in out
+    assert "vote: a 0 · b 1 · c 0; 1 voter, b won, closed" in out
     assert "chapter 2: " in out
     code, out, _ = await ctl(sock, "top-voters")
-    assert code == 0 and out.splitlines()[1].split()[:5] == ["1", "Zoe", "zoe", "1", "1"]
+    assert code == 0 and out.splitlines()[1].split()[:6] == ["1", "zoe", "local", "Zoe", "1", "1"]
     code, out, _ = await ctl(sock, "memory")
     assert code == 0 and out.startswith(f"memory of session {sid}\ncharacters:\n")
     assert "\nevents:\n  ch1: " in out and "context (what the storyteller sees):" in out

@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
+from storyd import metrics
 from storyd.core.model import ChatMessage, GiftMessage
 
 SourceState = Literal["idle", "connecting", "connected", "waiting_for_live", "backing_off",
@@ -65,6 +66,7 @@ class ChatHealth(msgspec.Struct, kw_only=True):
             self.rate = 0.8 * self.rate + 0.2 * min(inst, 1e7)
         self.last_event_at = now
         self.messages += n_messages
+        metrics.count_chat(self.source, n_messages, result.accepted)
         self.votes_accepted += result.accepted
         self.votes_invalid += result.invalid
 

@@ -23,6 +23,7 @@ from typing import Any, Generic, Literal, TypeVar
 import msgspec
 import trio
 
+from storyd import metrics
 from storyd.config import Config
 from storyd.core import prompts
 from storyd.core.model import (
@@ -144,6 +145,7 @@ class ProviderChain:
                     if accept:
                         h = self._health[provider.name]
                         h.ok, h.failures, h.last_latency = True, 0, latency
+                        metrics.observe_provider_latency(provider.name, self.kind, latency)
                         h.cooldown_until = None
                         if soft:
                             self._report(f"{what} from '{provider.name}' kept despite: "
@@ -160,6 +162,7 @@ class ProviderChain:
                 latency = trio.current_time() - started
                 attempts.append(Attempt(provider.name, False, error, latency))
                 self._failed(provider.name, error)
+                metrics.count_provider_error(provider.name, self.kind)
                 self._report(f"{self.kind}: {error} — "
                              + ("regenerating" if again else following))
                 if not again:

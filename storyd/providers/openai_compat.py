@@ -30,6 +30,7 @@ import httpx
 import msgspec
 import trio
 
+from storyd import metrics
 from storyd.config import ProviderConfig, resolve_secret
 from storyd.core import prompts
 from storyd.core.model import (
@@ -253,6 +254,7 @@ class OpenAICompatProvider:
 
     def _content(self, data: Any) -> str:
         try:
+            metrics.count_usage(self.name, data)
             content = data["choices"][0]["message"].get("content") or ""
         except (KeyError, IndexError, TypeError, AttributeError):
             raise self._fail("answer has no choices[0].message", output=True) from None
@@ -275,6 +277,7 @@ class OpenAICompatProvider:
             if isinstance(chunk, dict) and "error" in chunk:
                 detail, _ = _detail(json.dumps(chunk).encode())
                 raise self._fail(f"error inside the stream: {detail}", retryable=True)
+            metrics.count_usage(self.name, chunk)
             for choice in chunk.get("choices") or []:
                 delta = choice.get("delta") or choice.get("message") or {}
                 if isinstance(delta.get("content"), str):

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import trio
 
+from storyd import metrics
 from storyd.chat.base import IngestResult
 from storyd.core import themes
 from storyd.core.memory import StoryMemory
@@ -291,6 +292,7 @@ class Director:
             return IngestResult(accepted=0, invalid=0, ignored=len(batch))
         result = r.ingest(batch)
         if result.accepted:
+            metrics.vote_arrived()
             self._votes_dirty.set()
             self._ballots_dirty.set()
             if r.leader_clear():
@@ -437,6 +439,7 @@ class Director:
         self.generating = {"what": "closing" if closing else "chapter", "chapter": number,
                            "progress": 0.0, "provider": None}
         self.publish("story:generation-started", {"chapter": number, "closing": closing})
+        metrics.dead_air_started()
         self.publish_state()
         if number == 1 and not story.outline:
             story.outline = (await self.d.chains.text.write_outline(
@@ -478,6 +481,7 @@ class Director:
         await self.d.store.save_memory(story.session_id, story.memory.to_json())
         self.machine.apply("closing_ready" if closing else "chapter_ready")
         self.publish("story:chapter-ready", msgspec.to_builtins(ch.view()))
+        metrics.dead_air_ended()
         self.publish_state()
         if cfg.images.enabled and self._nursery is not None:
             self._nursery.start_soon(self._illustrate, story, ch, story.seed + number)

@@ -25,6 +25,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 import storyd
+from storyd import metrics
 from storyd.control import protocol as p
 from storyd.errors import ConfigError, NotFoundError, RefusedError, StorydError
 from storyd.web import config_update, security, ws
@@ -328,9 +329,8 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
                               "websockets": stats.open_sockets()})
 
     @app.get("/metrics")
-    async def metrics() -> Response:
-        text = ws.metrics_text(daemon, stats)
-        return Response(text, content_type="text/plain; version=0.0.4; charset=utf-8")
+    async def metrics_page() -> Response:
+        return Response(metrics.exposition(daemon, stats), content_type=metrics.CONTENT_TYPE)
 
     @app.websocket("/ws/overlay")
     async def ws_overlay() -> Response | None:

@@ -31,6 +31,7 @@ import msgspec
 import trio
 from quart import websocket
 
+from storyd import metrics
 from storyd.bus import Event
 from storyd.control import protocol as p
 from storyd.errors import StorydError
@@ -140,6 +141,7 @@ async def serve_socket(daemon: Any, stats: WebStats, handler: Any, *, admin: boo
             with trio.fail_after(SEND_TIMEOUT_S):
                 await ws.send(text)
         stats.sent += 1
+        metrics.delivered(kind, event)
 
     with daemon.bus.subscribe(SUB_BUFFER) as sub:
         stats.open[kind] += 1
@@ -222,34 +224,3 @@ async def _read(ws: Any, daemon: Any, handler: Any, send: Any, admin: bool) -> N
             reply = {"command": name, "ok": False,
                      "error": {"code": exc.code, "message": str(exc)}}
         await send({"event": "story:command-result", "data": reply})
-
-
-def metrics_text(daemon: Any, stats: WebStats) -> str:
-    """Prometheus text exposition of the show and the web front."""
-    snap = daemon.snapshot()
-    bus = daemon.bus
-    lines = ["# TYPE storyd_state gauge"]
-    for state in ("idle", "generating", "presenting", "voting", "result", "finishing", "ended"):
-        lines.append(f'storyd_state{{state="{state}"}} {int(snap.state == state)}')
-    lines += ["# TYPE storyd_chapter_number gauge", f"storyd_chapter_number {snap.chapter_number}"]
-    if snap.voting is not None:
-        lines.append("# TYPE storyd_votes gauge")
-        for choice, count in zip(snap.voting.choices, snap.voting.counts, strict=False):
-            key = "".join(ch for ch in choice.key if ch.isalnum())
-            lines.append(f'storyd_votes{{choice="{key}"}} {count}')
-        lines += ["# TYPE storyd_voters gauge", f"storyd_voters {snap.voting.voters}"]
-    lines += [
-        "# TYPE storyd_bus_subscribers gauge", f"storyd_bus_subscribers {bus.subscribers}",
-        "# TYPE storyd_bus_published_total counter",
-        f"storyd_bus_published_total {bus.published}",
-        "# TYPE storyd_bus_dropped_total counter", f"storyd_bus_dropped_total {bus.dropped}",
-        "# TYPE storyd_websockets gauge",
-        *(f'storyd_websockets{{kind="{k}"}} {v}' for k, v in stats.open.items()),
-        "# TYPE storyd_ws_messages_sent_total counter",
-        f"storyd_ws_messages_sent_total {stats.sent}",
-        "# TYPE storyd_ws_vote_updates_coalesced_total counter",
-        f"storyd_ws_vote_updates_coalesced_total {stats.coalesced}",
-        "# TYPE storyd_ws_send_timeouts_total counter",
-        f"storyd_ws_send_timeouts_total {stats.send_timeouts}",
-    ]
-    return "\n".join(lines) + "\n"
