@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import os
 import shutil
 import socket
@@ -205,3 +207,28 @@ async def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
                                           capture_stdout=True, capture_stderr=True, check=False)
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}".encode() in done.stderr
+
+
+def test_every_readme_provider_recipe_is_a_valid_config() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Plugging in a real model", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
+    assert len(blocks) == 4                     # Ollama, SiliconFlow, OpenAI, llama.cpp
+    for block in blocks:
+        cfg = parse(block, "README recipe")
+        named = [n for n in cfg.llm.chain if n != "offline"]
+        assert named and all(n in cfg.providers for n in named) and cfg.llm.chain[-1] == "offline"
+    for recipe in ("### Ollama", "### SiliconFlow", "### OpenAI", "### llama.cpp"):
+        assert recipe in section
+    assert "Environment=SILICONFLOW_API_KEY" in section and "EnvironmentFile=" in section
+    assert "storyctl providers" in section
+
+
+def test_readme_chat_import_examples_parse(tmp_path: Path) -> None:
+    from storyd.chat import replay
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Feeding chat from other tools", 1)[1].split("\n## ", 1)[0]
+    lines = re.findall(r"```json\n(.*?)```", section, re.S)[0]
+    entries, errors = replay.parse_lines(io.BytesIO(lines.encode()))
+    assert errors == [] and len(entries) == 4
