@@ -25,7 +25,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 import storyd
-from storyd import metrics
+from storyd import config_schema, metrics
 from storyd.control import protocol as p
 from storyd.errors import ConfigError, NotFoundError, RefusedError, StorydError
 from storyd.web import config_update, security, ws
@@ -242,6 +242,11 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
     @admin
     async def config_show() -> Response:
         return json_response(await call(p.ConfigShow()))
+
+    @app.get(f"{API}/config/schema")
+    @admin
+    async def config_schema_page() -> Response:
+        return json_response(config_schema.schema())
 
     @app.post(f"{API}/config")
     @admin

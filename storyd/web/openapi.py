@@ -67,6 +67,8 @@ ROUTES: tuple[Route, ...] = (
           response=Snapshot),
     Route("GET", f"{API}/themes", "The theme catalogue"),
     Route("GET", f"{API}/config", "The effective configuration, secrets masked", admin=True),
+    Route("GET", f"{API}/config/schema", "Each config key's type, allowed values, default "
+          "and help text (for the admin page's form)", admin=True),
     Route("POST", f"{API}/config", "Change config keys (comments in the file kept)",
           admin=True, body=ConfigUpdate),
     Route("POST", f"{API}/start", "Start a story", admin=True, body=p.Start),
