@@ -111,7 +111,7 @@ def _provider(name: str, h: Any) -> str:
     """`offline ok 6 ms`, `sf failing: HTTP 401 …`, `sf cooling down`."""
     if not isinstance(h, dict):
         return f"{name} {h}"
-    if h.get("cooldown_until"):
+    if h.get("cooldown_until_ms") or h.get("cooldown_until"):
         state = "cooling down"
     elif h.get("ok") is False:
         state = f"failing: {h.get('last_error') or '?'}"
@@ -119,9 +119,11 @@ def _provider(name: str, h: Any) -> str:
         state = "ok"
     else:
         state = "unused"
-    latency = h.get("last_latency")
-    if latency is not None and h.get("ok"):
-        state += f" {latency * 1000:.0f} ms"
+    ms = h.get("last_latency_ms")   # epoch-ms wire names; seconds in older daemons
+    if ms is None and h.get("last_latency") is not None:
+        ms = h["last_latency"] * 1000
+    if ms is not None and h.get("ok"):
+        state += f" {ms:.0f} ms"
     return f"{name} {state}"
 
 

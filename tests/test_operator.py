@@ -232,3 +232,19 @@ def test_readme_chat_import_examples_parse(tmp_path: Path) -> None:
     lines = re.findall(r"```json\n(.*?)```", section, re.S)[0]
     entries, errors = replay.parse_lines(io.BytesIO(lines.encode()))
     assert errors == [] and len(entries) == 4
+
+
+def test_config_schema_covers_every_key_with_help_and_types() -> None:
+    from storyd import config_schema
+    from storyd.config import defaults, to_builtins
+
+    fields = {f["key"]: f for f in config_schema.schema()["fields"]}
+    flat = effective._flat(to_builtins(defaults()))
+    plain = {k for k in flat if not k.startswith("providers")}
+    assert plain <= set(fields) and all(fields[k]["help"] for k in fields)
+    assert fields["voting.tie_break"]["type"] == "enum"
+    assert fields["voting.tie_break"]["options"] == ["random", "first", "extend"]
+    assert fields["chat.sources"]["type"] == "multi"
+    assert fields["safety.blocklist"]["type"] == "list"
+    assert fields["providers.*.api_key"]["type"] == "secret"
+    assert fields["voting.duration"]["help"].startswith("seconds per vote")

@@ -424,3 +424,10 @@ def test_status_explains_rehearsal_mode() -> None:
     text = format_status(snap, now_ms=1_000_000)
     assert "test mode" not in text
     assert "rehearsal: no live chat is connected — votes come only from storyctl" in text
+
+
+def test_status_reads_the_ms_provider_fields() -> None:
+    snap = msgspec.to_builtins(snapshot(1_000_000))
+    snap["providers"] = {"text": {"sf": {"ok": True, "last_latency_ms": 812.4},
+                                  "ol": {"ok": False, "cooldown_until_ms": 1_000_500}}}
+    assert "providers: text sf ok 812 ms, ol cooling down" in format_status(snap, now_ms=1_000_000)
