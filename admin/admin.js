@@ -6,26 +6,17 @@
 // overlay/socket.js client), view.js turns server data into what to show (pure, unit-tested),
 // and this file only touches the DOM. Commands go through the REST API (fetch with the same
 // cookie). Every server-provided string is set with textContent, never as HTML.
+import { createConfigForm } from "/admin/config_form.js";
+import { el } from "/admin/dom.js";
 import { openAdminSocket } from "/admin/live.js";
 import {
-  changesFrom, chatSourceView, configFields, controls, providerView, secondsLeft,
-  sections, serverTimeMs, sessionChapters, tally, voteRows, voterRows, votersLine,
+  chatSourceView, controls, providerView, secondsLeft, serverTimeMs, sessionChapters, tally,
+  voteRows, voterRows, votersLine,
 } from "/admin/view.js";
 
 const API = "/api/interactive-story";
 const $ = (id) => document.getElementById(id);
-const el = (tag, props = {}, ...children) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (k === "text") e.textContent = v == null ? "" : String(v);
-    else if (k === "class") e.className = v;
-    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) if (c != null) e.append(c);
-  return e;
-};
-const state = { snap: null, themes: [], picked: null, config: null, schema: null, fields: [], offset: 0 };
+const state = { snap: null, themes: [], picked: null, config: null, offset: 0 };
 const nowMs = () => Date.now() + (state.offset || 0);
 
 // ---------- API ----------
@@ -268,133 +259,11 @@ async function showSession(id) {
   } catch (e) { box.replaceChildren(el("p", { text: e.message })); }
 }
 
-// ---------- config form ----------
-// One control per key, by its schema type: checkbox (bool), select (enum), checkboxes (multi),
-// a list editor (list), number inputs, text; the key's comment from storyd.toml as help below.
-function listEditor(field) {
-  const box = el("div", { class: "list-editor" });
-  box.dataset.key = field.key;
-  const items = el("div", { class: "list-items" });
-  const add = (value) => {
-    const input = el("input", { type: "text", "aria-label": `${field.key} item` });
-    input.value = value;
-    input.addEventListener("input", markChanged);
-    items.append(el("div", { class: "list-item" }, input,
-      el("button", { type: "button", class: "ghost small", text: "remove", "aria-label": "remove",
-        onclick: (e) => { e.currentTarget.parentElement.remove(); markChanged(); } })));
-  };
-  for (const v of Array.isArray(field.value) ? field.value : []) add(String(v));
-  box.append(items, el("button", { type: "button", class: "ghost small", text: "add",
-    onclick: () => { add(""); markChanged(); } }));
-  return box;
-}
-
-function control(field) {
-  let c;
-  switch (field.type) {
-    case "bool":
-      c = el("input", { type: "checkbox" });
-      c.checked = Boolean(field.value);
-      break;
-    case "enum":
-      c = el("select", {}, ...field.options.map((o) => el("option", { value: o, text: o })));
-      c.value = String(field.value);
-      break;
-    case "multi":
-      c = el("div", { class: "multi" }, ...field.options.map((o) => {
-        const box = el("input", { type: "checkbox", value: o });
-        box.checked = Array.isArray(field.value) && field.value.includes(o);
-        return el("label", { class: "inline" }, box, o);
-      }));
-      break;
-    case "list":
-      return listEditor(field);
-    case "int":
-    case "float":
-      c = el("input", { type: "number", step: field.type === "int" ? "1" : "any" });
-      c.value = String(field.value);
-      break;
-    case "map":
-      c = el("input", { type: "text", readonly: "readonly", title: "edit this one in the config file" });
-      c.value = JSON.stringify(field.value || {});
-      break;
-    default:
-      c = el("input", { type: field.type === "secret" ? "password" : "text", autocomplete: "off" });
-      c.value = field.value == null ? "" : String(field.value);
-  }
-  c.dataset.key = field.key;
-  c.addEventListener(field.type === "enum" || field.type === "bool" ? "change" : "input", markChanged);
-  if (field.type === "multi") c.addEventListener("change", markChanged);
-  return c;
-}
-
-function readInputs() {
-  const out = {};
-  for (const c of $("config-form").querySelectorAll("[data-key]")) {
-    const f = state.fields.find((x) => x.key === c.dataset.key);
-    if (!f) continue;
-    if (f.type === "bool") out[f.key] = c.checked;
-    else if (f.type === "multi") out[f.key] = [...c.querySelectorAll("input:checked")].map((x) => x.value);
-    else if (f.type === "list") out[f.key] = [...c.querySelectorAll(".list-item input")].map((x) => x.value);
-    else out[f.key] = c.value;
-  }
-  return out;
-}
-
-function markChanged() {
-  const { changes, errors } = changesFrom(state.fields, readInputs());
-  const edited = { ...changes, ...errors };   // a bad entry is an edit too: Save shows why
-  for (const c of $("config-form").querySelectorAll("[data-key]")) {
-    c.closest(".field").classList.toggle("changed", c.dataset.key in edited);
-  }
-  $("btn-config-save").disabled = !Object.keys(edited).length;
-}
-
-function renderConfig() {
-  const form = $("config-form");
-  form.replaceChildren();
-  if (!state.schema || !state.config) return;
-  state.fields = configFields(state.schema, state.config);
-  for (const [name, fields] of sections(state.fields)) {
-    const fs = el("fieldset", {}, el("legend", { text: name }));
-    for (const f of fields) {
-      const id = `cfg-${f.key.replace(/[^A-Za-z0-9_-]/g, "-")}`;
-      const c = control(f);
-      const target = c.matches("input, select") ? c : c.querySelector("input");
-      if (target) target.id = id;
-      const err = el("div", { class: "field-error" });
-      err.dataset.errorFor = f.key;
-      fs.append(el("div", { class: "field" },
-        el("label", { for: id, text: f.label }), c,
-        f.help ? el("div", { class: "help", text: f.help }) : null, err));
-    }
-    form.append(fs);
-  }
-  $("btn-config-save").disabled = true;
-}
-
-async function saveConfig() {
-  for (const e of $("config-form").querySelectorAll(".field-error")) e.textContent = "";
-  const { changes, errors } = changesFrom(state.fields, readInputs());
-  const showErrors = (fields) => {
-    for (const [key, msg] of Object.entries(fields)) {
-      const box = [...$("config-form").querySelectorAll(".field-error")].find((x) => x.dataset.errorFor === key);
-      if (box) box.textContent = msg;
-    }
-  };
-  if (Object.keys(errors).length) { showErrors(errors); $("config-msg").textContent = "fix the marked fields"; return; }
-  if (!Object.keys(changes).length) { $("config-msg").textContent = "nothing changed"; return; }
-  try {
-    state.config = await api("POST", "/config", { changes });
-    $("config-msg").textContent = `saved ${Object.keys(changes).length} change(s)`;
-    renderConfig();
-    applyControls();
-    updateOverlayUrl();
-  } catch (e) {
-    $("config-msg").textContent = e.message;
-    showErrors((e.detail && e.detail.fields) || {});
-  }
-}
+// ---------- config form (config_form.js) ----------
+const configForm = createConfigForm({
+  form: $("config-form"), save: $("btn-config-save"), message: $("config-msg"), api,
+  onSaved(cfg) { state.config = cfg; applyControls(); updateOverlayUrl(); },
+});
 
 // ---------- overlay URL and preview ----------
 function updateOverlayUrl() {
@@ -446,7 +315,6 @@ $("btn-memory").addEventListener("click", loadMemory);
 $("btn-voters").addEventListener("click", loadVoters);
 $("btn-sessions").addEventListener("click", loadSessions);
 $("btn-providers").addEventListener("click", testProviders);
-$("btn-config-save").addEventListener("click", saveConfig);
 $("btn-log-clear").addEventListener("click", () => $("log").replaceChildren());
 
 // ---------- start ----------
@@ -454,8 +322,10 @@ applyControls();   // nothing is pressable before the first snapshot
 setInterval(tick, 500);
 try { state.themes = await api("GET", "/themes"); shuffle(); } catch (e) { toast(e.message, true); }
 try {
-  [state.config, state.schema] = await Promise.all([api("GET", "/config"), api("GET", "/config/schema")]);
-  renderConfig();
+  const [config, schema] = await Promise.all([api("GET", "/config"), api("GET", "/config/schema")]);
+  state.config = config;
+  configForm.render(schema, config);
+  applyControls();
   if (state.config.story && !$("language").value) $("language").placeholder = state.config.story.language || "English";
 } catch { /* 401 shows the login banner */ }
 updateOverlayUrl();

@@ -6,8 +6,7 @@ refusals then are `{"error": {"code", "message"}}` on stdout with the same exit 
 Exit codes: 0 ok, 1 the daemon refused (message on stderr), 2 usage error, 3 storyd is not
 running.
 
-`reset-demo` works on the files, not the socket: it deletes the demo/ folders that
-`storyd --demo` keeps apart (refusing while a demo storyd answers on the socket).
+`reset-demo` works on the files, not the socket (storyd.ctl_demo).
 
 `chat-import` parses its file first (storyd.chat.replay: bad lines are listed and skipped,
 exit 1), then sends `Chat` requests of at most --batch messages, split further so each
@@ -29,7 +28,7 @@ from typing import Any, NoReturn, TextIO, cast
 import msgspec
 import trio
 
-from storyd import paths
+from storyd import ctl_demo, paths
 from storyd.chat import replay
 from storyd.control import protocol
 from storyd.control.client import ControlClient, DaemonNotRunning, RemoteError
@@ -317,42 +316,6 @@ class _Refusal(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-async def _demo_running(path: Path) -> bool:
-    """Whether the storyd on this socket is a `storyd --demo` (its data dir is the demo's)."""
-    async with await ControlClient.connect(path) as client:
-        got = await client.call(protocol.ConfigGet(key="storage.data_dir"))
-    return isinstance(got, dict) and got.get("source") == "--demo"
-
-
-def reset_demo(path: Path) -> str:
-    """Delete the demo's folders; _Refusal while a demo storyd runs on the socket."""
-    import shutil
-
-    from storyd.config import load
-
-    try:
-        if trio.run(_demo_running, path):
-            raise _Refusal(EXIT_REFUSED, "demo_running",
-                           "a demo storyd is running; stop it first (Ctrl-C, or "
-                           "`systemctl --user stop storyd`)")
-    except DaemonNotRunning:
-        pass
-    try:
-        cfg = load(paths.config_path())
-    except StorydError:
-        cfg = None
-    removed = []
-    for folder in paths.demo_dirs(cfg):
-        if folder.exists():
-            try:
-                shutil.rmtree(folder)
-            except OSError as exc:
-                raise _Refusal(EXIT_REFUSED, "io_error",
-                               f"cannot delete {folder}: {exc.strerror or exc}") from None
-            removed.append(str(folder))
-    return ("deleted " + " and ".join(removed)) if removed else "no demo data to delete"
-
-
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
          stderr: TextIO | None = None, stdin: TextIO | None = None) -> int:
     """Run storyctl; returns the exit code (0 ok, 1 refused, 2 usage, 3 not running)."""
@@ -381,7 +344,10 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO | No
         return exc.status
     path = args.socket if args.socket is not None else _default_socket()
     if args.command == "reset-demo":
-        text = reset_demo(path)
+        try:
+            text = ctl_demo.reset_demo(path)
+        except ctl_demo.DemoRefusal as exc:
+            raise _Refusal(EXIT_REFUSED, exc.code, str(exc)) from None
         out.write(_json_line({"result": text}) if args.json else text + "\n")
         return EXIT_OK
     try:

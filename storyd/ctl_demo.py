@@ -1,0 +1,57 @@
+"""`storyctl reset-demo`: delete what `storyd --demo` stored apart from real shows.
+
+The demo keeps its database, admin token and media in demo/ under the data and cache dirs
+(storyd.effective). This works on those folders directly, not through the daemon, and refuses
+while the storyd answering on the control socket is a demo (its data dir comes from --demo).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import trio
+
+from storyd import paths
+from storyd.control import protocol
+from storyd.control.client import ControlClient, DaemonNotRunning
+from storyd.errors import StorydError
+
+
+class DemoRefusal(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+async def _demo_running(path: Path) -> bool:
+    """Whether the storyd on this socket is a `storyd --demo`."""
+    async with await ControlClient.connect(path) as client:
+        got = await client.call(protocol.ConfigGet(key="storage.data_dir"))
+    return isinstance(got, dict) and got.get("source") == "--demo"
+
+
+def reset_demo(socket: Path) -> str:
+    """Delete the demo's folders; what was done, in words. DemoRefusal while a demo runs."""
+    from storyd.config import load
+
+    try:
+        if trio.run(_demo_running, socket):
+            raise DemoRefusal("demo_running", "a demo storyd is running; stop it first "
+                              "(Ctrl-C, or `systemctl --user stop storyd`)")
+    except DaemonNotRunning:
+        pass
+    try:
+        cfg = load(paths.config_path())
+    except StorydError:
+        cfg = None
+    removed = []
+    for folder in paths.demo_dirs(cfg):
+        if folder.exists():
+            try:
+                shutil.rmtree(folder)
+            except OSError as exc:
+                raise DemoRefusal("io_error",
+                                  f"cannot delete {folder}: {exc.strerror or exc}") from None
+            removed.append(str(folder))
+    return ("deleted " + " and ".join(removed)) if removed else "no demo data to delete"
