@@ -1,11 +1,13 @@
 """`storyd --install-user-unit`: the systemd user unit for the storyd that is running.
 
-The template is contrib/systemd/storyd.service (shipped as storyd/static/storyd.service);
+The template is contrib/systemd/storyd.service (shipped as storyd/static/storyd.service).
 `render` swaps in the absolute command line of this storyd — the console script it was started
 as (a venv's `bin/storyd`, pipx's `~/.local/bin/storyd`, `/usr/local/bin/storyd`), or
-`<python> -m storyd.cli` when it was not started through one — and the EnvironmentFile beside
-the config. `install` writes $XDG_CONFIG_HOME/systemd/user/storyd.service (creating the folder)
-and runs `systemctl --user daemon-reload` when a user manager is running.
+`<python> -m storyd.cli` when it was not started through one — the EnvironmentFile beside the
+config, and Documentation= pages that exist here (`man:` where man finds them, else file://
+URLs: systemd-analyze verify fails on a man page it cannot find). `install` writes
+$XDG_CONFIG_HOME/systemd/user/storyd.service (creating the folder) and runs
+`systemctl --user daemon-reload` when a user manager is running.
 """
 
 from __future__ import annotations
@@ -53,14 +55,47 @@ def unit_dir() -> Path:
     return base / "systemd" / "user"
 
 
+PAGES = (("storyd", "8"), ("storyd.toml", "5"), ("storyctl", "1"))
+
+
+def _man_finds(page: str) -> bool:
+    try:
+        return subprocess.run(["man", "-w", page], capture_output=True, timeout=10,
+                              check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def documentation(prefix: Path | None = None, checkout: Path | None = None) -> str:
+    """Documentation= for this install: `man:` where `man` finds the page (systemd-analyze
+    verify runs it), else a file:// URL of the page in the venv or checkout, else nothing."""
+    prefix = Path(sys.prefix) if prefix is None else prefix
+    checkout = Path(__file__).resolve().parent.parent if checkout is None else checkout
+    refs = []
+    for name, section in PAGES:
+        if _man_finds(f"{name}.{section}"):
+            refs.append(f"man:{name}({section})")
+            continue
+        for path in (prefix / "share" / "man" / f"man{section}" / f"{name}.{section}",
+                     checkout / "man" / f"{name}.{section}"):
+            if path.is_file():
+                refs.append(path.absolute().as_uri())
+                break
+    return " ".join(_quote(r) for r in refs)
+
+
 def render(template: str, command: Sequence[str], config: Path | None,
-           workdir: Path | None = None) -> str:
-    """The template with ExecStart= this storyd (and --config when one was given)."""
+           workdir: Path | None = None, docs: str | None = None) -> str:
+    """The template with ExecStart= this storyd (and --config when one was given), and
+    Documentation= `docs` when given ("" drops the line)."""
     words = list(command) + (["--config", str(config.absolute())] if config else [])
     exec_start = "ExecStart=" + " ".join(_quote(w) for w in words)
     text, n = re.subn(r"(?m)^ExecStart=.*$", lambda _: exec_start, template)
     if n != 1:
         raise UnitError("the unit template has no single ExecStart= line")
+    if docs is not None:
+        text = re.sub(r"(?m)^Documentation=.*\n", (f"Documentation={docs}\n" if docs else ""),
+                      text)
     env_file = (config.absolute().parent if config else paths.config_path().parent) / "environment"
     text = re.sub(r"(?m)^EnvironmentFile=.*$",
                   lambda _: f"EnvironmentFile=-{_quote(str(env_file))}", text)
@@ -94,7 +129,7 @@ def install(config: Path | None, *, reload: Callable[[], str] | None = None) -> 
     if command[1:] == ["-m", "storyd.cli"]:
         workdir = Path(__file__).resolve().parent.parent
     template = paths.package_asset(UNIT_NAME).read_text(encoding="utf-8")
-    text = render(template, command, config, workdir)
+    text = render(template, command, config, workdir, documentation())
     folder = unit_dir()
     target = folder / UNIT_NAME
     try:

@@ -22,22 +22,13 @@ from tests.test_e2e_process import STORYD, Storyd
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _manpath(tmp: Path) -> Path:
-    """man pages where `man` (and so systemd-analyze's Documentation= check) finds them."""
-    for page in (ROOT / "man").iterdir():
-        section = tmp / "man" / f"man{page.suffix[1:]}"
-        section.mkdir(parents=True, exist_ok=True)
-        shutil.copy(page, section / page.name)
-    return tmp / "man"
-
-
 def _verify(unit_file: Path, tmp: Path) -> subprocess.CompletedProcess[str]:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is missing (apt-get install systemd)")
     runtime = tmp / "verify-runtime"
     runtime.mkdir(mode=0o700, exist_ok=True)
-    env = dict(os.environ, MANPATH=str(_manpath(tmp)), XDG_RUNTIME_DIR=str(runtime))
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime))   # the real manpath: pages must exist
     return subprocess.run([analyze, "--user", "verify", str(unit_file)], env=env,
                           capture_output=True, text=True, timeout=60, check=False)
 
@@ -248,3 +239,18 @@ def test_config_schema_covers_every_key_with_help_and_types() -> None:
     assert fields["safety.blocklist"]["type"] == "list"
     assert fields["providers.*.api_key"]["type"] == "secret"
     assert fields["voting.duration"]["help"].startswith("seconds per vote")
+
+
+def test_documentation_names_pages_that_exist(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    prefix = tmp_path / "venv"
+    page = prefix / "share" / "man" / "man8" / "storyd.8"
+    page.parent.mkdir(parents=True)
+    page.write_text(".TH STORYD 8\n")
+    monkeypatch.setattr(unit, "_man_finds", lambda page: False)   # not on this user's manpath
+    assert unit.documentation(prefix, tmp_path / "no-checkout") == page.as_uri()
+    monkeypatch.setattr(unit, "_man_finds", lambda page: page == "storyctl.1")
+    assert unit.documentation(prefix, ROOT).split() == [
+        page.as_uri(), (ROOT / "man" / "storyd.toml.5").as_uri(), "man:storyctl(1)"]
+    template = (ROOT / "contrib" / "systemd" / "storyd.service").read_text()
+    assert "Documentation=" not in unit.render(template, ["/bin/storyd"], None, docs="")
