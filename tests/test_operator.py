@@ -254,3 +254,22 @@ def test_documentation_names_pages_that_exist(tmp_path: Path,
         page.as_uri(), (ROOT / "man" / "storyd.toml.5").as_uri(), "man:storyctl(1)"]
     template = (ROOT / "contrib" / "systemd" / "storyd.service").read_text()
     assert "Documentation=" not in unit.render(template, ["/bin/storyd"], None, docs="")
+
+
+def test_install_reloads_a_running_user_manager(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    (tmp_path / "run" / "systemd").mkdir(parents=True)
+    (tmp_path / "run" / "systemd" / "private").touch()   # where a user manager listens
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    calls: list[str] = []
+
+    def reload() -> str:
+        calls.append("daemon-reload")
+        return "ran systemctl --user daemon-reload"
+
+    if shutil.which("systemctl") is None:
+        pytest.skip("systemctl is missing")
+    lines = unit.install(None, reload=reload)
+    assert calls == ["daemon-reload"] and lines[2] == "ran systemctl --user daemon-reload"
+    assert lines[-1] == "start it now and at every login: systemctl --user enable --now storyd"
