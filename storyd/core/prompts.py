@@ -103,7 +103,12 @@ def _system(theme: Theme, language: str) -> str:
 
 
 def build_chapter_messages(req: ChapterRequest) -> list[dict[str, str]]:
-    """System and user messages asking for chapter `req.chapter_number` as JSON."""
+    """System and user messages asking for chapter `req.chapter_number` as JSON.
+
+    Order matters: models follow the last instruction most closely, so the audience's
+    winning choice comes last, after the answer format, the choice count and the list of
+    earlier choices not to repeat.
+    """
     n = 0 if req.closing else req.n_choices
     parts = [f"Write chapter {req.chapter_number} of the story."]
     if req.outline:
@@ -115,9 +120,19 @@ def build_chapter_messages(req: ChapterRequest) -> list[dict[str, str]]:
         parts.append(f"Choices taken so far, oldest first: {taken}")
     if req.previous_text:
         parts.append("The previous chapter:\n" + _block("PREVIOUS", req.previous_text))
-    if req.winning_choice:
-        parts.append(f"The audience voted for: {quote_untrusted(req.winning_choice, 200)}. "
-                     "Begin this chapter by showing that choice happening and its consequence.")
+    parts.append(
+        f"Length of \"text\": about {req.words} words (between {max(1, req.words * 3 // 4)} "
+        f"and {req.words * 5 // 4}).\n"
+        "Answer with one JSON object only, no prose, no code fence:\n"
+        '{"title": "short title", "text": "the chapter", '
+        f'"choices": [exactly {n} strings], "summary": "one sentence", '
+        '"memory": {"characters": [{"name": "", "note": "", "role": '
+        '"hero|heroine|villain|sidekick|elder|narrator or empty", "alive": true}], '
+        '"places": [{"name": "", "note": ""}], "items": [{"name": "", "note": ""}], '
+        '"event": "one line: what happened"}, '
+        '"lines": [{"speaker": "name or empty for the narrator", "text": "one sentence"}]}\n'
+        "List only characters, places and items that appear in this chapter; \"lines\" "
+        "covers the text sentence by sentence.")
     if req.closing:
         parts.append("This is the FINAL chapter: bring the story to a satisfying ending and "
                      "offer no choices (\"choices\": []).")
@@ -127,19 +142,9 @@ def build_chapter_messages(req: ChapterRequest) -> list[dict[str, str]]:
     if req.avoid_choices:
         avoid = "; ".join(quote_untrusted(c, 200) for c in req.avoid_choices[-12:])
         parts.append(f"Do not repeat these earlier choices: {avoid}")
-    parts.append(
-        f"Length of \"text\": about {req.words} words (between {max(1, req.words * 3 // 4)} "
-        f"and {req.words * 5 // 4}).\n"
-        "Answer with one JSON object only, no prose, no code fence:\n"
-        '{"title": "short title", "text": "the chapter", '
-        f'"choices": [{n} strings], "summary": "one sentence", '
-        '"memory": {"characters": [{"name": "", "note": "", "role": '
-        '"hero|heroine|villain|sidekick|elder|narrator or empty", "alive": true}], '
-        '"places": [{"name": "", "note": ""}], "items": [{"name": "", "note": ""}], '
-        '"event": "one line: what happened"}, '
-        '"lines": [{"speaker": "name or empty for the narrator", "text": "one sentence"}]}\n'
-        "List only characters, places and items that appear in this chapter; \"lines\" "
-        "covers the text sentence by sentence.")
+    if req.winning_choice:
+        parts.append(f"The audience voted for: {quote_untrusted(req.winning_choice, 200)}. "
+                     "Begin this chapter by showing that choice happening and its consequence.")
     return [{"role": "system", "content": _system(req.theme, req.language)},
             {"role": "user", "content": "\n\n".join(parts)}]
 
@@ -324,46 +329,51 @@ def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
-def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
-    """Parse and validate a model's chapter answer against `req`.
+def title_from_text(text: str) -> str:
+    """A short title taken from the chapter's first sentence (for answers without one)."""
+    first = _sentences(text)[0] if text.strip() else ""
+    words = re.sub(r"[^\w\s'-]", " ", first).split()[:6]
+    return " ".join(words).strip().capitalize()[:120] or "Untitled"
 
-    Raises ProviderOutputError naming the fault (no parsable answer, missing title/text,
-    text too short, wrong number of choices, duplicate or filler choices).
+
+def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
+    """Parse a model's chapter answer and repair what can be repaired.
+
+    Repairs: fences, prose and small syntax faults around the JSON; a missing title is
+    taken from the text; over-long text is trimmed at a sentence boundary; choices lose
+    letter/number prefixes, placeholders, empties and duplicates, and extra choices are
+    trimmed — so the draft may hold FEWER than `req.n_choices` choices (see
+    `missing_choices`), never more. A closing chapter's stray choices are dropped.
+    Raises ProviderOutputError only when nothing usable is there (no parsable answer,
+    no chapter text, choices that are not a list).
     """
     data = extract_json(content) or parse_plain(content)
     if data is None:
         raise ProviderOutputError("answer is neither a JSON object nor the TITLE/CONTENT/CHOICES "
                                   "layout")
-    title = _text(data.get("title"), 120)
     text = " ".join(_CONTROL.sub(" ", str(data.get("text") or data.get("content") or "")).split())
-    if not title:
-        raise ProviderOutputError("answer has no title")
     if not text:
         raise ProviderOutputError("answer has no chapter text")
+    title = _text(data.get("title"), 120) or title_from_text(text)
     words = len(text.split())
-    low, high = max(1, req.words // 2), req.words * 3 // 2
-    if words < low:
-        raise ProviderOutputError(f"chapter text too short: {words} words, wanted about "
-                                  f"{req.words} (at least {low})")
+    high = req.words * 3 // 2
     if words > high:
         text = _trim_words(text, high)
     raw_choices = data.get("choices") or []
     if isinstance(raw_choices, dict):
         raw_choices = [raw_choices[k] for k in sorted(raw_choices)]
+    if isinstance(raw_choices, str):
+        raw_choices = [ln for ln in raw_choices.splitlines() if ln.strip()]
     if not isinstance(raw_choices, list):
         raise ProviderOutputError("\"choices\" is not a list")
-    choices = tuple(c for c in (_choice_text(v) for v in raw_choices) if c)
+    choices: list[str] = []
+    for value in raw_choices:
+        c = _choice_text(value)
+        if c and not _FILLER.match(c) and not any(_similar(c, o) for o in choices):
+            choices.append(c)
     if req.closing:
-        choices = ()   # a closing chapter passes; stray choices are dropped
-    else:
-        filler = [c for c in choices if _FILLER.match(c.strip())]
-        if filler:
-            raise ProviderOutputError(f"placeholder choices instead of real ones: {filler[:3]}")
-        if len(choices) != req.n_choices:
-            raise ProviderOutputError(f"expected exactly {req.n_choices} choices, got "
-                                      f"{len(choices)}")
-        if len({_norm(c) for c in choices}) != len(choices):
-            raise ProviderOutputError("choices are not distinct")
+        choices = []   # a closing chapter passes; stray choices are dropped
+    choices = choices[:req.n_choices]
     mem = data.get("memory") or data.get("memory_tags") or {}
     if not isinstance(mem, dict):
         mem = {}
@@ -377,8 +387,120 @@ def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
                                speaker=_text(ln.get("speaker"), 80))
                   for ln in (raw_lines if isinstance(raw_lines, list) else [])
                   if isinstance(ln, dict) and _text(ln.get("text")))
-    return ChapterDraft(title=title, text=text, choices=choices, memory=memory,
+    return ChapterDraft(title=title, text=text, choices=tuple(choices), memory=memory,
                         summary=_text(data.get("summary"), 300), lines=lines)
+
+
+# ---------------------------------------------------------------- repair
+
+def without_repeats(draft: ChapterDraft, req: ChapterRequest) -> ChapterDraft:
+    """The draft minus choices that repeat the winning choice or an earlier choice."""
+    old = [*req.avoid_choices, *([req.winning_choice] if req.winning_choice else [])]
+    keep = tuple(c for c in draft.choices if not any(_similar(c, o) for o in old))
+    return draft if keep == draft.choices else _with_choices(draft, keep)
+
+
+def _with_choices(draft: ChapterDraft, choices: tuple[str, ...]) -> ChapterDraft:
+    return ChapterDraft(title=draft.title, text=draft.text, choices=choices,
+                        memory=draft.memory, summary=draft.summary, lines=draft.lines,
+                        provider=draft.provider, attempt=draft.attempt)
+
+
+def missing_choices(draft: ChapterDraft, req: ChapterRequest) -> int:
+    """How many choices the draft lacks (0 for a closing chapter)."""
+    return 0 if req.closing else max(0, req.n_choices - len(draft.choices))
+
+
+def chapter_defects(draft: ChapterDraft, req: ChapterRequest) -> list[str]:
+    """Real defects worth one regeneration: no choices where choices are needed, a text
+    far too short. Everything else is repaired or aired as it is."""
+    defects: list[str] = []
+    words = len(draft.text.split())
+    low = max(1, req.words // 2)
+    if words < low:
+        defects.append(f"chapter text too short: {words} words, wanted about {req.words} "
+                       f"(at least {low})")
+    if not req.closing and not draft.choices:
+        defects.append(f"no choices (wanted {req.n_choices})")
+    return defects
+
+
+def choices_json_schema(k: int) -> dict[str, Any]:
+    """Schema of a follow-up answer holding exactly `k` more choices."""
+    return {"type": "object", "properties": {"choices": {
+        "type": "array", "items": {"type": "string"}, "minItems": k, "maxItems": k}},
+        "required": ["choices"]}
+
+
+def build_choices_messages(draft: ChapterDraft, req: ChapterRequest,
+                           k: int) -> list[dict[str, str]]:
+    """A small follow-up request for `k` more choices to end this chapter with."""
+    taken = [*draft.choices, *req.avoid_choices,
+             *([req.winning_choice] if req.winning_choice else [])]
+    parts = ["The chapter:\n" + _block("CHAPTER", draft.text)]
+    if taken:
+        parts.append("Choices already offered or taken (do not repeat them): "
+                     + "; ".join(quote_untrusted(c, 200) for c in taken[-12:]))
+    parts.append(f"Write exactly {k} more short, distinct choices for what happens next "
+                 "(at most 12 words each, no letters or numbers in front). Answer with JSON "
+                 f'only: {{"choices": [exactly {k} strings]}}')
+    return [{"role": "system", "content": _system(req.theme, req.language)},
+            {"role": "user", "content": "\n\n".join(parts)}]
+
+
+def add_choices(draft: ChapterDraft, req: ChapterRequest, content: str) -> ChapterDraft:
+    """The draft with the usable new choices from a follow-up answer (never over n)."""
+    data = extract_json(content)
+    raw = data.get("choices") if data else None
+    if raw is None:   # no JSON: only list items ("- …", "1. …", "A) …") count as choices
+        raw = [ln for ln in content.splitlines()
+               if (m := _CHOICE_PREFIX.match(ln)) is not None and m.end() > 0]
+    if not isinstance(raw, list):
+        return draft
+    old = [*req.avoid_choices, *([req.winning_choice] if req.winning_choice else [])]
+    choices = list(draft.choices)
+    for value in raw:
+        c = _choice_text(value)
+        if (c and not _FILLER.match(c) and len(choices) < req.n_choices
+                and not any(_similar(c, o) for o in (*choices, *old))):
+            choices.append(c)
+    return _with_choices(draft, tuple(choices))
+
+
+_FILL = {"german": ("Weitergehen und sehen, was geschieht", "Vorsichtig umkehren",
+                    "Einen Moment warten und lauschen", "Um Hilfe rufen",
+                    "Nach einem anderen Weg suchen", "Das Geheimnis genauer untersuchen"),
+         "english": ("Press on and see what happens", "Turn back carefully",
+                     "Wait a moment and listen", "Call out for help",
+                     "Search for another way", "Look closer at the mystery")}
+
+
+def fill_choices(draft: ChapterDraft, req: ChapterRequest) -> ChapterDraft:
+    """The draft completed to n choices without another request: choices built from the
+    story's own characters and places first, then calm generic ones."""
+    if missing_choices(draft, req) == 0:
+        return draft
+    german = req.language.strip().lower() in ("german", "deutsch", "de")
+    ideas: list[str] = []
+    for e in draft.memory.characters:
+        if e.alive and e.name:
+            ideas.append(f"Folge {e.name}" if german else f"Follow {e.name}")
+    for e in draft.memory.locations:
+        ideas.append(f"Erkunde {e.name}" if german else f"Explore {e.name}")
+    for e in draft.memory.items:
+        ideas.append(f"Benutze {e.name}" if german else f"Use the {e.name}")
+    ideas += _FILL["german" if german else "english"]
+    old = [*req.avoid_choices, *([req.winning_choice] if req.winning_choice else [])]
+    choices = list(draft.choices)
+    for idea in ideas:
+        c = _choice_text(idea)
+        if len(choices) >= req.n_choices:
+            break
+        if c and not any(_similar(c, o) for o in (*choices, *old)):
+            choices.append(c)
+    for i in range(len(choices), req.n_choices):   # cannot happen with 6 distinct fillers
+        choices.append(f"{_FILL['english'][i % 6]} ({i + 1})")
+    return _with_choices(draft, tuple(choices))
 
 
 # ---------------------------------------------------------------- coherence

@@ -2,18 +2,23 @@
 
 Theory of operation: one `httpx.AsyncClient` per provider, created lazily and closed by
 `aclose()` (or `async with`). The API key goes out only as a per-request `Authorization`
-header to the configured base URL — never to image download hosts, never into a log line or
-an error message (`_scrub` removes it from anything the server echoes). Every foreign error
-is translated into `ProviderError` here: timeouts, connection trouble, HTTP 429, 5xx and
-SiliconFlow's 50508 are retryable; 400/401/403/404 are not. `_retrying` repeats an operation
-up to `max_retries` times with exponential backoff and jitter, honouring `Retry-After`, using
-`trio.sleep` (so tests with a mock clock are instant).
+header to the configured base URL — never to image download hosts, never into a log line,
+a status or an error message (`_scrub` removes the key, custom header values and any
+`user:pass@` from anything shown). Every foreign error is translated into `ProviderError`
+here: timeouts, connection trouble, HTTP 429, 5xx and SiliconFlow's 50508 are retryable;
+400/401/403/404 are not. `_retrying` repeats an operation up to `max_retries` times with
+exponential backoff and jitter, honouring `Retry-After`, using `trio.sleep` (so tests with
+a mock clock are instant).
 
-Chat answers are streamed (SSE); only `delta.content` is kept (`reasoning_content` and
-`reasoning` are ignored); a stream that ends without `[DONE]` or a finish reason is a
-retryable fault. JSON mode follows the preset ("auto") or the config; when a server answers
-400 about `response_format`, the provider steps down json_schema → json_object → none and
-remembers that for its later calls.
+Every read is bounded (see `http_io`): separate connect, first-byte, read and stall
+timeouts plus a total deadline per request, and a byte cap per kind of answer; nothing is
+read whole before its size is known. Chat answers are streamed (SSE, with
+`stream_options.include_usage`); only `delta.content` is kept (`reasoning_content` and
+`reasoning` are ignored). A stream that ends early, stalls or runs over its cap is a
+retryable fault — unless what arrived already holds a complete JSON chapter, which is then
+used. JSON mode follows the preset ("auto") or the config; when a server answers 400 about
+`response_format`, the provider steps down json_schema → json_object → none and remembers
+that for its later calls. Calls and tokens go to the `http_io.METER` of the calling chain.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import trio
 
 from storyd.config import ProviderConfig, resolve_secret
 from storyd.core import prompts
+from storyd.core.chapter_stream import ChapterStream
 from storyd.core.model import (
     ChapterDraft,
     ChapterRequest,
@@ -42,11 +48,14 @@ from storyd.core.model import (
     Theme,
 )
 from storyd.errors import ConfigError, ProviderError, ProviderOutputError
+from storyd.providers import http_io
+from storyd.providers.base import ChapterDefect
+from storyd.providers.http_io import MB, METER, Limits, RequestTimeout, TooLarge, Usage
 from storyd.providers.presets import DALLE3_IMAGE_SIZES, nearest_size, preset_for
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MAX_DOWNLOAD = 25 * 1024 * 1024
+MAX_REDIRECTS = 5
 _HINTS = {400: "the request was rejected", 401: "check [providers.{n}] api_key_env (key and "
           "base_url must belong together)", 402: "the account has no credit left",
           403: "the key may not use this model or endpoint", 404: "check [providers.{n}] "
@@ -81,13 +90,38 @@ def _detail(body: bytes) -> tuple[str, Any]:
     return text[:200], None
 
 
+class _Sink:
+    """Feeds streamed content to a ChapterStream and hands the text so far to `on_text`."""
+
+    def __init__(self, on_text: Callable[[str], None]) -> None:
+        self.on_text = on_text
+        self.stream = ChapterStream()
+        self.last = ""
+
+    def restart(self) -> None:
+        self.stream, self.last = ChapterStream(), ""
+
+    def feed(self, piece: str) -> None:
+        self.stream.feed(piece)
+        text = self.stream.text
+        if text != self.last:
+            self.last = text
+            try:
+                self.on_text(text)
+            except Exception:   # a broken listener must not break generation
+                log.exception("on_text callback failed")
+
+
 class OpenAICompatProvider:
     """TextProvider, ImageProvider and SpeechProvider for one `[providers.NAME]` section."""
+
+    streams_text = True       # write_chapter takes on_text (the chain checks this)
 
     def __init__(self, name: str, cfg: ProviderConfig, *, temperature: float = 0.9,
                  backoff_base: float = 1.0, backoff_max: float = 30.0,
                  retry_after_max: float = 120.0, api_key: str | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, own_port: int | None = None,
+                 probe_speech: bool = False) -> None:
         self.name = name
         self.cfg = cfg
         self.preset = preset_for(cfg.preset)
@@ -97,6 +131,19 @@ class OpenAICompatProvider:
                               "base_url or a preset")
         self._key = api_key if api_key is not None else resolve_secret(cfg.api_key,
                                                                        cfg.api_key_env)
+        self._mask = http_io.Masker()
+        self._mask.add(self._key, *cfg.headers.values())
+        url = httpx.URL(self.base_url)
+        self._mask.add(url.password or "")
+        self.shown_url = http_io.mask_url(self.base_url)
+        self.local = http_io.is_loopback_host(url.host)
+        self.own_port = own_port
+        self.probe_speech = probe_speech
+        self.limits = Limits(connect=cfg.connect_timeout, first_byte=cfg.first_byte_timeout,
+                             read=cfg.read_timeout, stall=cfg.stall_timeout, total=cfg.timeout,
+                             max_text=int(cfg.max_text_mb * MB),
+                             max_image=int(cfg.max_image_mb * MB),
+                             max_audio=int(cfg.max_audio_mb * MB))
         self.text_model = cfg.text_model or self.preset.text_model
         self.image_model = cfg.image_model or (self.preset.image_model if self.preset.images
                                                else "")
@@ -108,6 +155,7 @@ class OpenAICompatProvider:
         self.retry_after_max = retry_after_max
         self._rng = rng or random.Random()
         self._client: httpx.AsyncClient | None = None
+        self.usage = Usage()      # everything this provider has spent since it was built
         self.last_prompt: list[dict[str, str]] = []
         self.last_answer = ""     # the content of the last chat answer (admin debug view)
 
@@ -124,9 +172,9 @@ class OpenAICompatProvider:
             await client.aclose()
 
     def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            timeout = httpx.Timeout(self.cfg.timeout, connect=min(10.0, self.cfg.timeout))
-            self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+        if self._client is None:   # redirects are followed by hand (pictures only)
+            self._client = httpx.AsyncClient(timeout=self.limits.httpx_timeout(),
+                                             follow_redirects=False)
         return self._client
 
     def _headers(self) -> dict[str, str]:
@@ -136,7 +184,13 @@ class OpenAICompatProvider:
         return headers
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "********") if self._key else text
+        return self._mask(text)
+
+    def _record(self, usage: Usage) -> None:
+        self.usage.add(usage)
+        meter = METER.get()
+        if meter is not None:
+            meter.record(self.name, usage)
 
     def _fail(self, message: str, *, status: int | None = None, retryable: bool = False,
               retry_after: float | None = None, output: bool = False) -> ProviderError:
@@ -153,6 +207,8 @@ class OpenAICompatProvider:
         except ValueError:
             pass
         hint = _HINTS.get(status, "server trouble" if status >= 500 else "")
+        if 300 <= status < 400:
+            hint = "redirects are not followed — check the base_url"
         if retryable:
             hint = f"{hint or 'overloaded'}; will retry"
         hint = hint.format(n=self.name)
@@ -161,22 +217,53 @@ class OpenAICompatProvider:
 
     def _transport_error(self, exc: Exception) -> ProviderError:
         if isinstance(exc, httpx.TimeoutException):
-            return self._fail(f"no answer from {self.base_url} within {self.cfg.timeout:g} s "
-                              f"({type(exc).__name__}) — the service is slow or down",
-                              retryable=True)
-        return self._fail(f"cannot reach {self.base_url} ({type(exc).__name__}) — check "
+            return self._fail(f"no answer from {self.shown_url} within "
+                              f"{self.limits.connect:g} s ({type(exc).__name__}) — the service "
+                              "is slow or down", retryable=True)
+        return self._fail(f"cannot reach {self.shown_url} ({type(exc).__name__}) — check "
                           f"[providers.{self.name}] base_url and the network", retryable=True)
 
-    async def _send(self, method: str, path: str, body: dict[str, Any] | None = None,
-                    ) -> httpx.Response:
+    def _timeout_error(self, exc: RequestTimeout, got: str = "") -> ProviderError:
+        what = {"first_byte": f"no answer from {self.shown_url} within {exc.seconds:g} s "
+                              "(first_byte_timeout)",
+                "read": f"the answer stopped for {exc.seconds:g} s (read_timeout)",
+                "stall": f"the answer stream stalled: no byte for {exc.seconds:g} s "
+                         "(stall_timeout)"}.get(exc.which)
+        if what is None:
+            what = (f"the answer took longer than {exc.seconds:g} s (timeout){got}"
+                    if got else f"no answer from {self.shown_url} within {exc.seconds:g} s "
+                    "(timeout)")
+        return self._fail(f"{what} — the service is slow or down", retryable=True)
+
+    def _too_large(self, exc: TooLarge, what: str) -> ProviderError:
+        size = (f"announced {exc.announced} bytes" if exc.announced is not None
+                else f"cut after {exc.read} bytes")
+        return self._fail(f"{what} is larger than the cap of {exc.cap // 1024} KiB ({size}) — "
+                          f"raise [providers.{self.name}] max_*_mb if this is expected",
+                          output=True)
+
+    async def _send(self, method: str, path: str, body: dict[str, Any] | None = None, *,
+                    cap: int | None = None) -> tuple[bytes, httpx.Headers]:
+        """One bounded API request: (body, headers) of a 2xx answer, else ProviderError."""
+        cap = cap or self.limits.max_text
         try:
-            resp = await self._http().request(method, self.base_url + path, json=body,
-                                              headers=self._headers())
+            with http_io.deadlines(self.limits) as gap:
+                async with self._http().stream(method, self.base_url + path, json=body,
+                                               headers=self._headers()) as resp:
+                    if resp.status_code >= 300:
+                        raw = await http_io.read_capped(resp, 64 * 1024, gap) if (
+                            resp.status_code >= 400) else b""
+                        raise self._http_error(resp.status_code, raw, resp.headers)
+                    return await http_io.read_capped(resp, cap, gap), resp.headers
+        except TooLarge as exc:
+            if exc.cap == 64 * 1024:
+                raise self._fail("HTTP error with a huge body", retryable=True) from None
+            raise self._too_large(exc, "the answer") from None
+        except RequestTimeout as exc:
+            raise self._timeout_error(exc) from None
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
-        if resp.status_code >= 400:
-            raise self._http_error(resp.status_code, resp.content, resp.headers)
-        return resp
+        raise AssertionError("unreachable")   # pragma: no cover - mypy: scopes may swallow
 
     async def _retrying(self, what: str, op: Callable[[], Awaitable[T]]) -> T:
         attempt = 0
@@ -198,30 +285,37 @@ class OpenAICompatProvider:
 
     # ------------------------------------------------------------ text
     def _chat_body(self, messages: list[dict[str, str]], schema: dict[str, Any] | None,
-                   max_tokens: int) -> dict[str, Any]:
+                   max_tokens: int, schema_name: str) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.text_model, "messages": messages, "stream": True,
+                                "stream_options": {"include_usage": True},
                                 self.preset.token_param: max_tokens}
         if not (self.preset.name == "openai"
                 and self.text_model.startswith(("o1", "o3", "o4", "gpt-5"))):
             body["temperature"] = self.temperature
         if schema is not None and self.json_mode == "json_schema":
             body["response_format"] = {"type": "json_schema",
-                                       "json_schema": {"name": "chapter", "schema": schema}}
+                                       "json_schema": {"name": schema_name, "schema": schema}}
         elif schema is not None and self.json_mode == "json_object":
             body["response_format"] = {"type": "json_object"}
         return body
 
     async def complete(self, messages: list[dict[str, str]], *,
-                       schema: dict[str, Any] | None = None, max_tokens: int = 1200) -> str:
-        """The streamed answer's content. Steps down the JSON mode on a 400 about it."""
+                       schema: dict[str, Any] | None = None, max_tokens: int = 1200,
+                       schema_name: str = "chapter", sink: _Sink | None = None,
+                       accept: Callable[[str], bool] | None = None) -> str:
+        """The streamed answer's content. Steps down the JSON mode on a 400 about it.
+
+        `sink` gets the content as it arrives; `accept` says whether the content of a stream
+        that broke off (or stalled, or ran over its cap) is usable all the same."""
         if not self.text_model:
             raise self._fail(f"no text model — set [providers.{self.name}] text_model")
         self.last_prompt = messages
         while True:
-            body = self._chat_body(messages, schema, max_tokens)
+            body = self._chat_body(messages, schema, max_tokens, schema_name)
             try:
                 self.last_answer = await self._retrying(
-                    f"provider '{self.name}' chat", functools.partial(self._stream_chat, body))
+                    f"provider '{self.name}' chat",
+                    functools.partial(self._stream_chat, body, sink, accept))
                 return self.last_answer
             except ProviderError as exc:
                 low = str(exc).lower()
@@ -233,23 +327,66 @@ class OpenAICompatProvider:
                     continue
                 raise
 
-    async def _stream_chat(self, body: dict[str, Any]) -> str:
+    async def _stream_chat(self, body: dict[str, Any], sink: _Sink | None,
+                           accept: Callable[[str], bool] | None) -> str:
         url = self.base_url + "/chat/completions"
+        parts: list[str] = []
+        usage: dict[str, Any] = {}
+        problem: ProviderError | None = None
+        if sink is not None:
+            sink.restart()
         try:
-            with trio.move_on_after(self.cfg.timeout * 4):
+            with http_io.deadlines(self.limits, streaming=True) as gap:
                 async with self._http().stream("POST", url, json=body,
                                                headers=self._headers()) as resp:
-                    if resp.status_code >= 400:
-                        raise self._http_error(resp.status_code, await resp.aread(),
-                                               resp.headers)
+                    if resp.status_code >= 300:
+                        raw = (await http_io.read_capped(resp, 64 * 1024, gap)
+                               if resp.status_code >= 400 else b"")
+                        raise self._http_error(resp.status_code, raw, resp.headers)
                     if "text/event-stream" not in resp.headers.get("content-type", ""):
-                        return self._content(json.loads(await resp.aread()))
-                    return await self._read_sse(resp)
+                        data = json.loads(await http_io.read_capped(
+                            resp, self.limits.max_text, gap))
+                        if isinstance(data, dict) and isinstance(data.get("usage"), dict):
+                            usage.update(data["usage"])
+                        parts.append(self._content(data))
+                        if sink is not None:
+                            sink.feed(parts[-1])
+                        return "".join(parts)
+                    if not await self._read_sse(resp, gap, parts, usage, sink):
+                        problem = self._fail("the answer stream broke off after "
+                                             f"{len(''.join(parts))} characters", retryable=True)
+        except TooLarge as exc:
+            problem = self._too_large(exc, "the answer")
+        except RequestTimeout as exc:
+            problem = self._timeout_error(exc, f", cut after {len(''.join(parts))} characters"
+                                          if parts else "")
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from None
+            problem = self._transport_error(exc)
         except ValueError:
-            raise self._fail("answer is not JSON", retryable=True) from None
-        raise self._fail(f"answer took longer than {self.cfg.timeout * 4:g} s", retryable=True)
+            problem = self._fail("answer is not JSON", retryable=True)
+        finally:
+            self._record_chat(body, "".join(parts), usage)
+        text = "".join(parts)
+        if problem is not None:
+            if text.strip() and accept is not None and accept(text):
+                log.warning("%s — the part that arrived is a complete answer; using it", problem)
+                return text
+            raise problem
+        if not text.strip():
+            raise self._fail("empty answer (only reasoning?) — raise the token limit or pick "
+                             "another text_model", output=True)
+        return text
+
+    def _record_chat(self, body: dict[str, Any], answer: str, usage: dict[str, Any]) -> None:
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if isinstance(prompt, int) and isinstance(completion, int):
+            self._record(Usage(1, prompt, completion))
+        elif answer:   # answered without `usage`: about four characters per token
+            sent = "".join(str(m.get("content", "")) for m in body.get("messages", []))
+            self._record(Usage(1, http_io.estimate_tokens(sent),
+                               http_io.estimate_tokens(answer), estimated=True))
+        else:          # failed before any answer: a call, no tokens
+            self._record(Usage(1))
 
     def _content(self, data: Any) -> str:
         try:
@@ -260,49 +397,83 @@ class OpenAICompatProvider:
             raise self._fail("empty answer", output=True)
         return str(content)
 
-    async def _read_sse(self, resp: httpx.Response) -> str:
-        parts: list[str] = []
-        done = finished = False
-        async for raw_line in resp.aiter_lines():
+    async def _read_sse(self, resp: httpx.Response, gap: http_io.Gap, parts: list[str],
+                        usage: dict[str, Any], sink: _Sink | None) -> bool:
+        """Collect the content deltas into `parts`; True when the stream ended properly."""
+        finished = False
+        async for raw_line in http_io.sse_lines(resp, self.limits.max_text, gap):
             line = raw_line.strip()
             if not line.startswith("data:"):
                 continue            # comments, event:/id: lines, keep-alives
             payload = line[5:].strip()
             if payload == "[DONE]":
-                done = True
-                break
+                return True
             chunk = json.loads(payload)   # ValueError → retryable "not JSON"
-            if isinstance(chunk, dict) and "error" in chunk:
+            if not isinstance(chunk, dict):
+                continue
+            if "error" in chunk:
                 detail, _ = _detail(json.dumps(chunk).encode())
                 raise self._fail(f"error inside the stream: {detail}", retryable=True)
+            if isinstance(chunk.get("usage"), dict):
+                usage.update(chunk["usage"])
             for choice in chunk.get("choices") or []:
+                if not isinstance(choice, dict):
+                    continue
                 delta = choice.get("delta") or choice.get("message") or {}
-                if isinstance(delta.get("content"), str):
-                    parts.append(delta["content"])   # reasoning fields are ignored
+                piece = delta.get("content") if isinstance(delta, dict) else None
+                if isinstance(piece, str) and piece:
+                    parts.append(piece)   # reasoning fields are ignored
+                    if sink is not None:
+                        sink.feed(piece)
                 finished = finished or bool(choice.get("finish_reason"))
-        text = "".join(parts)
-        if not (done or finished):
-            raise self._fail(f"the answer stream broke off after {len(text)} characters",
-                             retryable=True)
-        if not text.strip():
-            raise self._fail("empty answer (only reasoning?) — raise the token limit or pick "
-                             "another text_model", output=True)
-        return text
+        return finished
 
     async def write_outline(self, theme: Theme, language: str, seed: int) -> str:
         content = await self.complete(prompts.build_outline_messages(theme, language),
                                       max_tokens=600)
         return prompts.clean_outline(content)
 
-    async def write_chapter(self, request: ChapterRequest) -> ChapterDraft:
+    async def write_chapter(self, request: ChapterRequest, *,
+                            on_text: Callable[[str], None] | None = None) -> ChapterDraft:
+        """The next chapter, repaired where it can be (see `prompts.parse_chapter`).
+
+        `on_text` gets the chapter text decoded so far while the answer streams in (it
+        starts again from "" when a retry starts a new answer). Raises ProviderOutputError
+        when nothing usable came, ChapterDefect (with the draft) for a real defect."""
         schema = prompts.chapter_json_schema(request.n_choices, request.closing)
-        content = await self.complete(prompts.build_chapter_messages(request), schema=schema,
-                                      max_tokens=max(900, request.words * 4 + 700))
+        content = await self.complete(
+            prompts.build_chapter_messages(request), schema=schema,
+            max_tokens=max(900, request.words * 4 + 700),
+            sink=_Sink(on_text) if on_text is not None else None,
+            accept=lambda text: prompts.extract_json(text) is not None)
         try:
-            draft = prompts.parse_chapter(content, request)
+            draft = prompts.without_repeats(prompts.parse_chapter(content, request), request)
         except ProviderOutputError as exc:
             raise self._fail(str(exc), output=True) from None
-        return msgspec.structs.replace(draft, provider=self.name)
+        draft = msgspec.structs.replace(draft, provider=self.name)
+        defects = prompts.chapter_defects(draft, request)
+        if defects:
+            raise ChapterDefect(self._scrub(f"provider '{self.name}': {'; '.join(defects)}"),
+                                draft, provider=self.name)
+        return await self.complete_choices(draft, request)
+
+    async def complete_choices(self, draft: ChapterDraft, request: ChapterRequest
+                               ) -> ChapterDraft:
+        """The draft with its missing choices: one small follow-up request, then sensible
+        fillers for whatever is still missing (never fails)."""
+        missing = prompts.missing_choices(draft, request)
+        if missing == 0:
+            return draft
+        try:
+            content = await self.complete(
+                prompts.build_choices_messages(draft, request, missing),
+                schema=prompts.choices_json_schema(missing), schema_name="choices",
+                max_tokens=200)
+            draft = prompts.add_choices(draft, request, content)
+        except ProviderError as exc:
+            log.warning("provider %r: follow-up for %d choices failed: %s", self.name, missing,
+                        exc)
+        return prompts.fill_choices(draft, request)
 
     async def review_chapter(self, draft: ChapterDraft, request: ChapterRequest) -> list[str]:
         """Continuity issues found by a second model pass (the optional coherence check)."""
@@ -330,11 +501,22 @@ class OpenAICompatProvider:
                 body["response_format"] = "b64_json"
 
         async def once() -> ImageResult:
-            data = (await self._send("POST", "/images/generations", body)).json()
-            items = data.get("images") or data.get("data") or []
+            self._record(Usage(1))
+            # b64 pictures arrive inside the JSON: allow for the 4/3 growth of base64
+            raw_answer, _ = await self._send("POST", "/images/generations", body,
+                                             cap=self.limits.max_image * 4 // 3 + 64 * 1024)
+            try:
+                data = json.loads(raw_answer)
+            except ValueError:
+                raise self._fail("image answer is not JSON", retryable=True) from None
+            items = (data.get("images") or data.get("data") or []) if isinstance(
+                data, dict) else []
             first = items[0] if items and isinstance(items[0], dict) else {}
             if first.get("b64_json"):
-                raw, ctype = base64.b64decode(first["b64_json"]), ""
+                try:
+                    raw, ctype = base64.b64decode(first["b64_json"]), ""
+                except ValueError:
+                    raise self._fail("image answer holds broken base64", output=True) from None
             elif isinstance(first.get("url"), str):
                 raw, ctype = await self._download(first["url"])
             else:
@@ -345,17 +527,45 @@ class OpenAICompatProvider:
         return await self._retrying(f"provider '{self.name}' image", once)
 
     async def _download(self, url: str) -> tuple[bytes, str]:
-        if not url.startswith(("http://", "https://")):
-            raise self._fail("image URL is not http(s)", output=True)
-        try:   # no API headers: the picture host is not the API host
-            resp = await self._http().get(url)
+        """A picture from the link the provider named: bounded, redirects checked (same host
+        unless the provider is local, never storyd's own port), no API headers."""
+        try:
+            first = current = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError):
+            raise self._fail("image URL is not a URL", output=True) from None
+        refused = http_io.download_allowed(first, own_port=self.own_port)
+        if refused:
+            raise self._fail(refused, output=True)
+        try:
+            with http_io.deadlines(self.limits) as gap:
+                for _ in range(MAX_REDIRECTS + 1):
+                    async with self._http().stream("GET", current) as resp:
+                        if resp.is_redirect and "location" in resp.headers:
+                            target = current.join(resp.headers["location"])
+                            refused = http_io.redirect_allowed(
+                                first, target, local=self.local, own_port=self.own_port)
+                            if refused:
+                                raise self._fail(f"image download refused: {refused}",
+                                                 output=True)
+                            current = target
+                            continue
+                        if resp.status_code != 200:
+                            raise self._fail(f"image download failed: HTTP {resp.status_code} "
+                                             "(the link may have expired)", retryable=True)
+                        data = await http_io.read_capped(resp, self.limits.max_image, gap)
+                        if not data:
+                            raise self._fail("image download was empty", retryable=True)
+                        return data, resp.headers.get("content-type", "")
+                raise self._fail(f"image download: more than {MAX_REDIRECTS} redirects",
+                                 output=True)
+        except TooLarge as exc:
+            raise self._too_large(exc, "the picture") from None
+        except RequestTimeout as exc:
+            raise self._timeout_error(exc) from None
         except httpx.HTTPError as exc:
             raise self._fail(f"image download failed ({type(exc).__name__})",
                              retryable=True) from None
-        if resp.status_code != 200 or not resp.content or len(resp.content) > MAX_DOWNLOAD:
-            raise self._fail(f"image download failed: HTTP {resp.status_code} (the link may "
-                             "have expired)", retryable=True)
-        return resp.content, resp.headers.get("content-type", "")
+        raise AssertionError("unreachable")   # pragma: no cover
 
     # ------------------------------------------------------------ speech
     def voice_for(self, role: str) -> str:
@@ -366,31 +576,41 @@ class OpenAICompatProvider:
             voice = f"{self.speech_model}:{voice}"
         return voice
 
+    async def _speak_once(self, text: str, voice: str) -> SpeechResult:
+        body: dict[str, Any] = {"model": self.speech_model, "input": text[:4096],
+                                "voice": voice, "response_format": "mp3"}
+        if self.preset.sample_rate:
+            body["sample_rate"] = self.preset.sample_rate
+        self._record(Usage(1))
+        data, headers = await self._send("POST", "/audio/speech", body,
+                                         cap=self.limits.max_audio)
+        declared = headers.get("content-type", "")
+        if not data or "json" in declared:
+            raise self._fail("speech answer holds no audio", output=True)
+        ctype = http_io.sniff_audio(data, declared)
+        if ctype is None:
+            shown = declared or "no Content-Type"
+            raise self._fail(f"speech answer is not audio storyd can serve ({shown})",
+                             output=True)
+        return SpeechResult(data=data, content_type=ctype, provider=self.name)
+
     async def speak(self, request: SpeechRequest) -> SpeechResult | None:
         if not self.speech_model:
             raise self._fail(f"no speech model — set [providers.{self.name}] speech_model")
-        body: dict[str, Any] = {"model": self.speech_model, "input": request.text[:4096],
-                                "voice": self.voice_for(request.role), "response_format": "mp3"}
-        if self.preset.sample_rate:
-            body["sample_rate"] = self.preset.sample_rate
-
-        async def once() -> SpeechResult:
-            resp = await self._send("POST", "/audio/speech", body)
-            if not resp.content or "json" in resp.headers.get("content-type", ""):
-                raise self._fail("speech answer holds no audio", output=True)
-            return SpeechResult(data=resp.content, content_type="audio/mpeg", provider=self.name)
-
-        return await self._retrying(f"provider '{self.name}' speech", once)
+        voice = self.voice_for(request.role)
+        return await self._retrying(f"provider '{self.name}' speech",
+                                    lambda: self._speak_once(request.text, voice))
 
     # ------------------------------------------------------------ check
     async def check(self) -> dict[str, Any]:
         """Probe `GET /models` once: diagnosis ok / bad key / rate-limited / unreachable /
-        model not offered / error, with latency in seconds."""
+        model not offered / bad voice / error, with latency in seconds. A provider in the
+        speech chain also speaks one tiny sentence with each configured voice."""
         started = trio.current_time()
-        result: dict[str, Any] = {"provider": self.name, "base_url": self.base_url,
+        result: dict[str, Any] = {"provider": self.name, "base_url": self.shown_url,
                                   "ok": False, "missing": []}
         try:
-            data = (await self._send("GET", "/models")).json()
+            data = json.loads((await self._send("GET", "/models"))[0])
         except ProviderError as exc:
             result["diagnosis"] = {None: "unreachable", 401: "bad key", 403: "bad key",
                                    429: "rate-limited"}.get(exc.status, "error")
@@ -398,12 +618,28 @@ class OpenAICompatProvider:
         except ValueError:
             result.update(diagnosis="error", message="model list is not JSON")
         else:
-            ids = {str(m.get("id")) for m in data.get("data", []) if isinstance(m, dict)}
+            models = data.get("data", []) if isinstance(data, dict) else []
+            ids = {str(m.get("id")) for m in models if isinstance(m, dict)}
             wanted = [m for m in (self.text_model, self.image_model, self.speech_model) if m]
             result["missing"] = [m for m in wanted if ids and m not in ids]
             result["ok"] = not result["missing"]
             result["diagnosis"] = "ok" if result["ok"] else "model not offered"
             result["message"] = ("" if result["ok"] else
-                                 f"not offered by {self.base_url}: {', '.join(result['missing'])}")
+                                 f"not offered by {self.shown_url}: "
+                                 f"{', '.join(result['missing'])}")
+            if result["ok"] and self.probe_speech and self.speech_model:
+                await self._probe_voices(result)
         result["latency"] = round(trio.current_time() - started, 3)
         return result
+
+    async def _probe_voices(self, result: dict[str, Any]) -> None:
+        roles = ["narrator", *sorted(r for r in self.cfg.voices if r != "narrator")]
+        voices = list(dict.fromkeys(self.voice_for(r) for r in roles))[:4]
+        for voice in voices:
+            try:
+                await self._speak_once("Hi.", voice)
+            except ProviderError as exc:
+                result.update(ok=False, diagnosis="bad voice",
+                              message=f"speech with voice {voice!r} failed: {exc}")
+                return
+        result["voices"] = voices
