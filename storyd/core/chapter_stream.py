@@ -27,13 +27,16 @@ _HIGH_TAIL = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}$")
 
 def _decodable_prefix(raw: str) -> str:
     """`raw` (JSON string source without quotes) minus an unfinished escape at its end."""
-    trailing = len(raw) - len(raw.rstrip("\\"))
-    if trailing % 2:
-        return raw[:-1]
-    m = _HEX_TAIL.search(raw) or _HIGH_TAIL.search(raw)
-    if m and (m.start() == 0 or _even_backslashes_before(raw, m.start())):
-        return raw[:m.start()]
-    return raw
+    while True:
+        trailing = len(raw) - len(raw.rstrip("\\"))
+        if trailing % 2:
+            raw = raw[:-1]
+            continue
+        m = _HEX_TAIL.search(raw) or _HIGH_TAIL.search(raw)
+        if m and _even_backslashes_before(raw, m.start()):
+            raw = raw[:m.start()]
+            continue
+        return raw
 
 
 def _even_backslashes_before(raw: str, index: int) -> bool:

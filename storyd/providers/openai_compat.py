@@ -302,21 +302,26 @@ class OpenAICompatProvider:
     async def complete(self, messages: list[dict[str, str]], *,
                        schema: dict[str, Any] | None = None, max_tokens: int = 1200,
                        schema_name: str = "chapter", sink: _Sink | None = None,
-                       accept: Callable[[str], bool] | None = None) -> str:
+                       accept: Callable[[str], bool] | None = None,
+                       debug: bool = True) -> str:
         """The streamed answer's content. Steps down the JSON mode on a 400 about it.
 
         `sink` gets the content as it arrives; `accept` says whether the content of a stream
-        that broke off (or stalled, or ran over its cap) is usable all the same."""
+        that broke off (or stalled, or ran over its cap) is usable all the same. `debug`
+        False keeps this exchange out of last_prompt/last_answer (follow-ups)."""
         if not self.text_model:
             raise self._fail(f"no text model — set [providers.{self.name}] text_model")
-        self.last_prompt = messages
+        if debug:
+            self.last_prompt = messages
         while True:
             body = self._chat_body(messages, schema, max_tokens, schema_name)
             try:
-                self.last_answer = await self._retrying(
+                answer = await self._retrying(
                     f"provider '{self.name}' chat",
                     functools.partial(self._stream_chat, body, sink, accept))
-                return self.last_answer
+                if debug:
+                    self.last_answer = answer
+                return answer
             except ProviderError as exc:
                 low = str(exc).lower()
                 if (exc.status == 400 and "response_format" in body
@@ -468,7 +473,7 @@ class OpenAICompatProvider:
             content = await self.complete(
                 prompts.build_choices_messages(draft, request, missing),
                 schema=prompts.choices_json_schema(missing), schema_name="choices",
-                max_tokens=200)
+                max_tokens=200, debug=False)
             draft = prompts.add_choices(draft, request, content)
         except ProviderError as exc:
             log.warning("provider %r: follow-up for %d choices failed: %s", self.name, missing,
