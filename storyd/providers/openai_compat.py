@@ -90,6 +90,11 @@ def _detail(body: bytes) -> tuple[str, Any]:
     return text[:200], None
 
 
+def _holds_a_chapter(text: str) -> bool:
+    data = prompts.extract_json(text)
+    return data is not None and bool(data.get("text") or data.get("content"))
+
+
 class _Sink:
     """Feeds streamed content to a ChapterStream and hands the text so far to `on_text`."""
 
@@ -134,7 +139,9 @@ class OpenAICompatProvider:
         self._mask = http_io.Masker()
         self._mask.add(self._key, *cfg.headers.values())
         url = httpx.URL(self.base_url)
-        self._mask.add(url.password or "")
+        if url.userinfo:   # httpx sends it as Basic auth: mask both forms
+            self._mask.add(url.password or "",
+                           base64.b64encode(url.userinfo).decode())
         self.shown_url = http_io.mask_url(self.base_url)
         self.local = http_io.is_loopback_host(url.host)
         self.own_port = own_port
@@ -450,7 +457,7 @@ class OpenAICompatProvider:
             prompts.build_chapter_messages(request), schema=schema,
             max_tokens=max(900, request.words * 4 + 700),
             sink=_Sink(on_text) if on_text is not None else None,
-            accept=lambda text: prompts.extract_json(text) is not None)
+            accept=_holds_a_chapter)
         try:
             draft = prompts.without_repeats(prompts.parse_chapter(content, request), request)
         except ProviderOutputError as exc:
