@@ -90,8 +90,10 @@ def drain(sub: Any, name: str) -> list[dict[str, Any]]:
     (["fenced"], "fake", 1, [], ""),
     (["garbage", "ok"], "fake", 2,
      ["text: provider 'fake': answer is neither a JSON object", "— regenerating"], ""),
-    (["wrong_choices", "ok"], "fake", 2,
-     ["text: provider 'fake': expected exactly 3 choices, got 2 — regenerating"], ""),
+    (["wrong_choices"], "fake", 1, [], ""),          # refilled by one small follow-up
+    (["duplicate_choices", "extra_choices"], "fake", 1, [], ""),
+    (["no_choices", "no_choices"], "fake", 2,
+     ["no choices (wanted 3) — regenerating", "kept as the best answer despite"], ""),
     (["hang"] * 3, "offline", 2,
      ["text: provider 'fake': no answer from http://127.0.0.1:", "within 3 s",
       "the service is slow or down — trying 'offline'"], ""),
