@@ -11,7 +11,8 @@ is decoded with `json.loads` after cutting off an unfinished escape (a lone back
 So any split of the same answer gives the same values, and the final values are exactly
 what `json.loads` gives for the whole document.
 
-This is a preview for the streaming reveal; the authoritative chapter is still parsed and
+Values are kept up to MAX_CAPTURE raw characters (an endless answer cannot make each
+call slower). This is a preview for the streaming reveal; the authoritative chapter is still parsed and
 validated by `prompts.parse_chapter` once the answer is complete. Pure: no I/O.
 """
 
@@ -21,6 +22,7 @@ import json
 import re
 
 _CAPTURE = {"title": "title", "text": "text", "content": "text"}
+MAX_CAPTURE = 50_000   # raw characters kept per value: a chapter is a few thousand at most
 _HEX_TAIL = re.compile(r"\\u[0-9a-fA-F]{0,3}$")
 _HIGH_TAIL = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}$")
 
@@ -59,6 +61,7 @@ class ChapterStream:
 
     def __init__(self) -> None:
         self.complete = False
+        self.version = 0           # grows whenever title or text grows (cheap change test)
         self._prefix = ""          # text before the object starts (searched for `{`)
         self._started = False
         self._depth = 0
@@ -69,7 +72,7 @@ class ChapterStream:
         self._after_colon = False
         self._capture: str | None = None          # "title"/"text" while inside that value
         self._raw: dict[str, list[str]] = {"title": [], "text": []}
-        self._cache: dict[str, tuple[int, str]] = {}
+        self._cache: dict[str, tuple[int, str]] = {}   # name → (raw chars decoded, value)
         self._closed: set[str] = set()
 
     @property
@@ -81,14 +84,18 @@ class ChapterStream:
         return self._value("text")
 
     def _value(self, name: str) -> str:
+        # decode only what arrived since the last call (cut at a safe point), so a long
+        # answer costs linear time however many small pieces it comes in
         parts = self._raw[name]
-        raw = "".join(parts)
-        cached = self._cache.get(name)
-        if cached and cached[0] == len(raw):
-            return cached[1]
-        value = _decode(raw, final=name in self._closed)
-        self._cache[name] = (len(raw), value)
-        return value
+        consumed, decoded = self._cache.get(name, (0, ""))
+        if consumed < len(parts):
+            pending = "".join(parts[consumed:])
+            safe = pending if name in self._closed else _decodable_prefix(pending)
+            if safe:
+                decoded += _decode(safe, final=True)
+                consumed += len(safe)
+                self._cache[name] = (consumed, decoded)
+        return decoded
 
     def feed(self, delta: str) -> None:
         """Take the next piece of the answer."""
@@ -136,13 +143,13 @@ class ChapterStream:
                     self._key_raw = None
                 if self._capture is not None:
                     self._closed.add(self._capture)
-                    self._cache.pop(self._capture, None)
                 self._capture = None
                 return
             if self._key_raw is not None:
                 self._key_raw.append(c)
-            elif self._capture is not None:
+            elif self._capture is not None and len(self._raw[self._capture]) < MAX_CAPTURE:
                 self._raw[self._capture].append(c)
+                self.version += 1
             return
         if c == '"':
             self._in_string = True
@@ -154,6 +161,7 @@ class ChapterStream:
                     self._raw[self._capture] = []
                     self._closed.discard(self._capture)
                     self._cache.pop(self._capture, None)
+                    self.version += 1
                 self._after_colon = False
         elif c in "{[":
             self._depth += 1

@@ -102,12 +102,16 @@ class _Sink:
         self.on_text = on_text
         self.stream = ChapterStream()
         self.last = ""
+        self.version = 0
 
     def restart(self) -> None:
-        self.stream, self.last = ChapterStream(), ""
+        self.stream, self.last, self.version = ChapterStream(), "", 0
 
     def feed(self, piece: str) -> None:
         self.stream.feed(piece)
+        if self.stream.version == self.version:
+            return
+        self.version = self.stream.version
         text = self.stream.text
         if text != self.last:
             self.last = text
