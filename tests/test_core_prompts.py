@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from storyd.core import chapter_repair as repair
 from storyd.core import prompts
 from storyd.core.model import ChapterRequest, Entity, StoryMemoryView
 from storyd.core.safety import Blocklist
@@ -101,32 +102,32 @@ def test_parse_chapter_repairs(change: dict[str, object], choices: tuple[str, ..
                                title: str) -> None:
     draft = prompts.parse_chapter(json.dumps({**GOOD, **change}), req())
     assert draft.choices == choices and draft.title == title
-    assert prompts.missing_choices(draft, req()) == 3 - len(choices)
-    assert prompts.chapter_defects(draft, req()) == ([] if choices else
+    assert repair.missing_choices(draft, req()) == 3 - len(choices)
+    assert repair.chapter_defects(draft, req()) == ([] if choices else
                                                      ["no choices (wanted 3)"])
 
 
 def test_defects_repeats_and_fillers() -> None:
     short = prompts.parse_chapter(json.dumps({**GOOD, "text": "Too short here."}), req())
-    assert prompts.chapter_defects(short, req()) == [
+    assert repair.chapter_defects(short, req()) == [
         "chapter text too short: 3 words, wanted about 40 (at least 20)"]
     r = req(winning_choice="Climb the tower", avoid_choices=("wake the gardener!",))
-    draft = prompts.without_repeats(prompts.parse_chapter(json.dumps(GOOD), r), r)
+    draft = repair.without_repeats(prompts.parse_chapter(json.dumps(GOOD), r), r)
     assert draft.choices == ("Follow the lanterns",)
-    filled = prompts.fill_choices(draft, r)
+    filled = repair.fill_choices(draft, r)
     assert filled.choices == ("Follow the lanterns", "Follow Mira", "Explore Garden")
-    more = prompts.add_choices(draft, r, '{"choices": ["Climb the tower", "Dance", "Dance"]}')
+    more = repair.add_choices(draft, r, '{"choices": ["Climb the tower", "Dance", "Dance"]}')
     assert more.choices == ("Follow the lanterns", "Dance")    # repeats and doubles dropped
-    listed = prompts.add_choices(draft, r, "Sure!\n- Dance\n- Sing")
+    listed = repair.add_choices(draft, r, "Sure!\n- Dance\n- Sing")
     assert listed.choices == ("Follow the lanterns", "Dance", "Sing")
-    assert prompts.add_choices(draft, r, "I cannot do that.").choices == draft.choices
-    german = prompts.fill_choices(prompts.parse_chapter(json.dumps({**GOOD, "choices": [],
+    assert repair.add_choices(draft, r, "I cannot do that.").choices == draft.choices
+    german = repair.fill_choices(prompts.parse_chapter(json.dumps({**GOOD, "choices": [],
                                                                     "memory": {}}), r),
                                   req(language="German"))
     assert german.choices[0] == "Weitergehen und sehen, was geschieht"
-    _, user = prompts.build_choices_messages(draft, r, 2)
+    _, user = repair.build_choices_messages(draft, r, 2)
     assert "Write exactly 2 more" in user["content"] and "Climb the tower" in user["content"]
-    schema = prompts.choices_json_schema(2)["properties"]["choices"]
+    schema = repair.choices_json_schema(2)["properties"]["choices"]
     assert (schema["minItems"], schema["maxItems"]) == (2, 2)
 
 

@@ -29,7 +29,7 @@ from storyd.core.themes import THEMES
 from storyd.services.narrator import _roles
 from storyd.services.story_state import ChapterState, StoryState
 from tests.conftest import wait_for_event
-from tests.fake_openai import MP3, PNG, FakeOpenAI, story_author
+from tests.fake_openai import MP3, PNG, WAV, FakeOpenAI, story_author
 
 KEY = "sk-daemon-SECRET-42"
 PACE = 0.25          # virtual seconds: the largest jump a stall of the real world can cause
@@ -227,6 +227,21 @@ async def test_voices_follow_the_speakers_and_audio_reaches_the_overlay(
         "fake-speech:benjamin"}                     # narration stays with the narrator
     assert voice[narration[-1]["text"]] == "fake-speech:benjamin"   # the choices read out
     assert len(d.director.story.chapters[0].audio) == len(sentences)
+
+
+async def test_wav_from_the_provider_is_stored_and_served_as_wav(
+        clock: MockClock, daemon_factory: Any, nursery: trio.Nursery) -> None:
+    d, fake = await launch(daemon_factory, nursery, mode="siliconflow", preset="siliconflow",
+                           tts=True, story={"reveal_words_per_second": 5.0})
+    fake.scripts["speech"] = ["wav"] * 50           # WAV bytes labelled octet-stream
+    with d.bus.subscribe(4096) as sub, trio.fail_after(60):
+        await d.director.start("fantasy", outline=OUTLINE)
+        first = await wait_for_event(sub, "story:narration")
+        async with httpx.AsyncClient() as client:
+            resp = await client.get(d.web_url + first["audio_url"])
+    assert first["audio_url"].endswith(".wav")
+    assert resp.status_code == 200 and resp.content == WAV
+    assert resp.headers["content-type"].startswith("audio/wav")
 
 
 def _story(*characters: Entity) -> StoryState:

@@ -12,8 +12,9 @@ So any split of the same answer gives the same values, and the final values are 
 what `json.loads` gives for the whole document.
 
 Values are kept up to MAX_CAPTURE raw characters (an endless answer cannot make each
-call slower). This is a preview for the streaming reveal; the authoritative chapter is still parsed and
-validated by `prompts.parse_chapter` once the answer is complete. Pure: no I/O.
+call slower). This is a preview for the streaming reveal; the authoritative chapter is
+still parsed and validated by `prompts.parse_chapter` once the answer is complete.
+Pure: no I/O.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ import msgspec
 import trio
 
 from storyd.config import Config
+from storyd.core import chapter_repair as repair
 from storyd.core import prompts
 from storyd.core.model import (
     ChapterDraft,
@@ -320,7 +321,7 @@ class ProviderChain:
             if hasattr(provider, "complete_choices"):
                 fixed: ChapterDraft = await provider.complete_choices(draft, request)
             else:
-                fixed = prompts.fill_choices(draft, request)
+                fixed = repair.fill_choices(draft, request)
             return msgspec.structs.replace(fixed, provider=provider.name)
 
         return await self._run("chapter", call, check, salvage)

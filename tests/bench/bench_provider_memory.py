@@ -47,8 +47,8 @@ def peak_mb() -> float:
 
 
 async def case(name: str, behaviour: str) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(ROOT), behaviour],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(  # noqa: ASYNC220 - a child server, killed below
+        [sys.executable, "-c", SERVER, str(ROOT), behaviour], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         base = proc.stdout.readline().strip()
