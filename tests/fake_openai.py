@@ -19,7 +19,7 @@ winning one), "think_prose" (reasoning and prose around a fenced answer), "plain
 then the connection drops before the finish reason), "stall" (half the chapter, then
 silence), "endless" (valid deltas without end), "keepalive" (SSE comments without end),
 "huge" (a body of `huge_bytes` with no Content-Length), "huge_announced" (a Content-Length of
-500 MB, then little), "stream_error" (an error object inside the stream), "slow_first"
+500 MB, then little), "huge_error" (a 500 with an endless message), "stream_error" (an error object inside the stream), "slow_first"
 (`delay` seconds before the headers). Follow-up requests for more choices ("more short,
 distinct choices") are answered with fresh choices. Usage: `{"usage": ...}` closes every
 stream that asked for it, except in "ollama" mode (storyd estimates then).
@@ -198,6 +198,9 @@ class FakeOpenAI:
         if path == "/v1/chat/completions" and behaviour == "huge":
             return await self._endless(send, b'{"choices": [{"message": {"content": "',
                                        b"x" * 65536, "application/json", self.huge_bytes)
+        if behaviour == "huge_error":
+            return await self._endless(send, b'{"code": 50000, "message": "', b"e" * 65536,
+                                       "application/json", self.huge_bytes, status=500)
         if behaviour == "huge_announced":
             await send({"type": "http.response.start", "status": 200, "headers": [
                 (b"content-type", b"application/json"), (b"content-length", b"524288000")]})
@@ -351,9 +354,9 @@ class FakeOpenAI:
         await send({"type": "http.response.body", "body": b""})
 
     async def _endless(self, send: Any, head: bytes, block: bytes, ctype: str,
-                       size: int) -> None:
+                       size: int, status: int = 200) -> None:
         """A body of `size` bytes without Content-Length, sent block by block."""
-        await send({"type": "http.response.start", "status": 200,
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", ctype.encode())]})
         await send({"type": "http.response.body", "body": head, "more_body": True})
         sent = len(head)

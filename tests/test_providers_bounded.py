@@ -106,6 +106,19 @@ async def test_answers_over_the_cap_are_cut(
         await provider.write_chapter(REQ)
 
 
+async def test_an_endless_error_body_is_read_only_for_its_message(
+        clock: MockClock, nursery: trio.Nursery) -> None:
+    fake, provider = await setup(nursery)
+    fake.script = ["huge_error"]
+    with trio.fail_after(60), pytest.raises(ProviderError, match=r"HTTP 500 \{\"code\": 50000, "
+                                            r"\"message\": \"eeee.*will retry") as info:
+        await provider.write_chapter(REQ)
+    assert info.value.retryable and len(str(info.value)) < 400
+    fake.script = ["huge_error"]
+    with trio.fail_after(60), pytest.raises(ProviderError, match="HTTP 500"):
+        await provider.illustrate(IMAGE)
+
+
 async def test_a_stalled_stream_holding_a_whole_chapter_is_used(
         clock: MockClock, nursery: trio.Nursery) -> None:
     fake, provider = await setup(nursery, stall_timeout=2.0)

@@ -116,6 +116,18 @@ async def read_capped(resp: httpx.Response, cap: int, gap: Gap | None = None) ->
     return bytes(buf)
 
 
+async def read_head(resp: httpx.Response, limit: int, gap: Gap | None = None) -> bytes:
+    """At most the first `limit` bytes of a body (an error message); the rest is not read."""
+    buf = bytearray()
+    async for chunk in resp.aiter_bytes():
+        if gap is not None:
+            gap.tick()
+        buf += chunk[:limit - len(buf)]
+        if len(buf) >= limit:
+            break
+    return bytes(buf)
+
+
 async def sse_lines(resp: httpx.Response, cap: int, gap: Gap) -> AsyncIterator[str]:
     """The lines of a streamed answer (decoded, without line ends); TooLarge past `cap`."""
     announced = _announced(resp)

@@ -25,6 +25,7 @@ from storyd.providers.http_io import MB, METER, Limits, RequestTimeout, TooLarge
 from storyd.providers.presets import preset_for
 
 log = logging.getLogger(__name__)
+ERROR_BODY = 16 * 1024      # bytes of an error answer read for its message
 T = TypeVar("T")
 _HINTS = {400: "the request was rejected", 401: "check [providers.{n}] api_key_env (key and "
           "base_url must belong together)", 402: "the account has no credit left",
@@ -199,13 +200,11 @@ class ClientBase:
                 async with self._http().stream(method, self.base_url + path, json=body,
                                                headers=self._headers()) as resp:
                     if resp.status_code >= 300:
-                        raw = await http_io.read_capped(resp, 64 * 1024, gap) if (
+                        raw = await http_io.read_head(resp, ERROR_BODY, gap) if (
                             resp.status_code >= 400) else b""
                         raise self._http_error(resp.status_code, raw, resp.headers)
                     return await http_io.read_capped(resp, cap, gap), resp.headers
         except TooLarge as exc:
-            if exc.cap == 64 * 1024:
-                raise self._fail("HTTP error with a huge body", retryable=True) from None
             raise self._too_large(exc, "the answer") from None
         except RequestTimeout as exc:
             raise self._timeout_error(exc) from None

@@ -50,7 +50,7 @@ from storyd.errors import ProviderError, ProviderOutputError
 from storyd.providers import http_io
 from storyd.providers.base import ChapterDefect
 from storyd.providers.http_io import RequestTimeout, TooLarge, Usage
-from storyd.providers.openai_base import ClientBase, error_detail, sniff_image
+from storyd.providers.openai_base import ERROR_BODY, ClientBase, error_detail, sniff_image
 from storyd.providers.presets import DALLE3_IMAGE_SIZES, nearest_size
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ class OpenAICompatProvider(ClientBase):
                 async with self._http().stream("POST", url, json=body,
                                                headers=self._headers()) as resp:
                     if resp.status_code >= 300:
-                        raw = (await http_io.read_capped(resp, 64 * 1024, gap)
+                        raw = (await http_io.read_head(resp, ERROR_BODY, gap)
                                if resp.status_code >= 400 else b"")
                         raise self._http_error(resp.status_code, raw, resp.headers)
                     if "text/event-stream" not in resp.headers.get("content-type", ""):
