@@ -83,6 +83,17 @@ async def test_each_time_limit_cuts_the_request(
     assert seconds <= trio.current_time() - started < seconds + 1
 
 
+async def test_picture_generation_may_take_longer_than_first_byte_timeout(
+        clock: MockClock, nursery: trio.Nursery) -> None:
+    fake, provider = await setup(nursery, first_byte_timeout=4.0, timeout=30.0)
+    fake.delay = 10.0
+    fake.script = ["slow_first", "slow_first"]
+    with trio.fail_after(60):
+        assert (await provider.illustrate(IMAGE)).data == PNG     # bounded by timeout only
+        with pytest.raises(ProviderError, match="within 4 s"):    # a chat answer is not
+            await provider.write_chapter(REQ)
+
+
 async def test_a_hanging_provider_costs_at_most_its_deadline_per_attempt(
         clock: MockClock, nursery: trio.Nursery) -> None:
     fake, provider = await setup(nursery, timeout=5.0, max_retries=2)

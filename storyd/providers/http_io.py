@@ -80,12 +80,16 @@ class Gap:
 
 
 @contextmanager
-def deadlines(limits: Limits, *, streaming: bool = False) -> Iterator[Gap]:
-    """Time limits for one request (see the module docstring); raises RequestTimeout."""
+def deadlines(limits: Limits, *, streaming: bool = False,
+              patient: bool = False) -> Iterator[Gap]:
+    """Time limits for one request (see the module docstring); raises RequestTimeout.
+    `patient`: the answer starts only when the work is done (picture generation), so only
+    the total deadline bounds the wait for its first byte."""
     now = trio.current_time()
     gap_seconds = limits.stall if streaming else limits.read
+    first = limits.total if patient else limits.first_byte
     with trio.CancelScope(deadline=now + limits.total) as total:
-        with trio.CancelScope(deadline=now + limits.first_byte) as scope:
+        with trio.CancelScope(deadline=now + first) as scope:
             gap = Gap(scope, gap_seconds)
             yield gap
     if total.cancelled_caught:

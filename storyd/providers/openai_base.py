@@ -192,11 +192,12 @@ class ClientBase:
                           output=True)
 
     async def _send(self, method: str, path: str, body: dict[str, Any] | None = None, *,
-                    cap: int | None = None) -> tuple[bytes, httpx.Headers]:
+                    cap: int | None = None, patient: bool = False
+                    ) -> tuple[bytes, httpx.Headers]:
         """One bounded API request: (body, headers) of a 2xx answer, else ProviderError."""
         cap = cap or self.limits.max_text
         try:
-            with http_io.deadlines(self.limits) as gap:
+            with http_io.deadlines(self.limits, patient=patient) as gap:
                 async with self._http().stream(method, self.base_url + path, json=body,
                                                headers=self._headers()) as resp:
                     if resp.status_code >= 300:

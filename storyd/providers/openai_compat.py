@@ -319,7 +319,8 @@ class OpenAICompatProvider(ClientBase):
             self._record(Usage(1))
             # b64 pictures arrive inside the JSON: allow for the 4/3 growth of base64
             raw_answer, _ = await self._send("POST", "/images/generations", body,
-                                             cap=self.limits.max_image * 4 // 3 + 64 * 1024)
+                                             cap=self.limits.max_image * 4 // 3 + 64 * 1024,
+                                             patient=True)
             try:
                 data = json.loads(raw_answer)
             except ValueError:
