@@ -205,6 +205,9 @@ class ProviderChain:
                 except ChapterDefect as exc:
                     error, again, defective = str(exc), True, exc.draft
                     hard = self.blocklist.check(_chapter_texts(exc.draft))
+                    if hard:
+                        error = (f"rejected {what} from '{provider.name}': blocked words "
+                                 f"({_masked(hard)}); {error}")
                 except ProviderError as exc:
                     error = str(exc)
                     again = isinstance(exc, ProviderOutputError) and round_ == 1
