@@ -131,6 +131,37 @@ def test_defects_repeats_and_fillers() -> None:
     assert (schema["minItems"], schema["maxItems"]) == (2, 2)
 
 
+PROSE = f"""## Chapter 2: The Gate
+
+{TEXT40}
+
+What will Mira do?
+A) Follow the lanterns
+B) Climb the tower
+"""
+
+
+@pytest.mark.parametrize("content, title, choices", [
+    (PROSE, "The Gate", ("Follow the lanterns", "Climb the tower")),
+    (f"**The Gate**\n{TEXT40}", "The Gate", ()),
+    (TEXT40, "Mira opens the old gate and", ()),
+    (f"```\n{TEXT40}\n```", "Mira opens the old gate and", ()),
+])
+def test_a_story_in_prose_is_read(content: str, title: str, choices: tuple[str, ...]) -> None:
+    draft = prompts.parse_chapter(content, req())
+    assert (draft.title, draft.choices) == (title, choices)
+    assert draft.text == TEXT40
+
+
+@pytest.mark.parametrize("content", [
+    "I am sorry, I cannot write stories today.",           # too little story
+    '{"title": "The Gate", "text": "Mira opens the old gate and steps into the misty ga',
+])
+def test_prose_fallback_never_takes_refusals_or_broken_json(content: str) -> None:
+    with pytest.raises(ProviderOutputError, match="nor a story in prose"):
+        prompts.parse_chapter(content, req())
+
+
 def test_parse_chapter_rejects_garbage() -> None:
     with pytest.raises(ProviderOutputError, match="neither a JSON object"):
         prompts.parse_chapter("I cannot help with that.", req())

@@ -265,6 +265,33 @@ def parse_plain(content: str) -> dict[str, Any] | None:
             "choices": choices, "memory": memory}
 
 
+_HEADING = re.compile(r"^\s*(?:#+\s*|\*\*)?(?:(?:chapter|kapitel)\s*\d+\s*[:.—-]\s*)?"
+                      r"(.+?)(?:\*\*)?\s*$", re.IGNORECASE)
+
+
+def parse_prose(content: str, words: int) -> dict[str, Any] | None:
+    """A chapter written as plain prose (a model that ignored the format): an optional short
+    heading line, the story, and a trailing list ("A) …", "- …", "1. …") as the choices.
+    None when the answer holds JSON fragments or too little story (under words/2 words)."""
+    text = _strip_reasoning(content).replace("```", "").strip()
+    if "{" in text or not text:
+        return None
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    choices: list[str] = []
+    while lines and (m := _CHOICE_PREFIX.match(lines[-1])) is not None and m.end() > 0:
+        choices.insert(0, lines.pop())
+    if choices and lines and lines[-1].endswith((":", "?")) and len(lines[-1].split()) <= 10:
+        lines.pop()          # "What will Mira do?" / "Choices:" above the list
+    title = ""
+    if len(lines) > 1 and len(lines[0].split()) <= 10 and not lines[0].endswith((".", "!", "?")):
+        m = _HEADING.match(lines.pop(0))
+        title = m.group(1).strip(" *#") if m else ""
+    story = " ".join(lines)
+    if len(story.split()) < max(1, words // 2):
+        return None
+    return {"title": title, "text": story, "choices": choices}
+
+
 # ---------------------------------------------------------------- validation
 
 def _sentences(text: str) -> list[str]:
@@ -347,10 +374,10 @@ def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
     Raises ProviderOutputError only when nothing usable is there (no parsable answer,
     no chapter text, choices that are not a list).
     """
-    data = extract_json(content) or parse_plain(content)
+    data = extract_json(content) or parse_plain(content) or parse_prose(content, req.words)
     if data is None:
         raise ProviderOutputError("answer is neither a JSON object nor the TITLE/CONTENT/CHOICES "
-                                  "layout")
+                                  "layout, nor a story in prose")
     text = " ".join(_CONTROL.sub(" ", str(data.get("text") or data.get("content") or "")).split())
     if not text:
         raise ProviderOutputError("answer has no chapter text")
