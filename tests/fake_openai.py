@@ -13,7 +13,7 @@ images, speech); when empty, "ok". Behaviours: "ok", "500", "429" (Retry-After: 
 "review_bad" (a coherence review finding an issue), "echo_key" (a 400 whose message
 repeats the Authorization header).
 Messier chapter answers: "extra_choices" (five), "duplicate_choices" (one choice twice),
-"no_title", "no_choices", "short" (eight words), "repeat_choice" (a choice repeating the
+"no_title", "no_choices", "short", "story_prose" (a heading, prose and two listed choices) (eight words), "repeat_choice" (a choice repeating the
 winning one), "think_prose" (reasoning and prose around a fenced answer), "plain_json"
 (a whole JSON answer although a stream was asked for), "truncated_done" (the complete chapter,
 then the connection drops before the finish reason), "stall" (half the chapter, then
@@ -294,6 +294,10 @@ class FakeOpenAI:
             content = json.dumps({**chapter_, "choices": []})
         elif behaviour == "short":
             content = json.dumps({**chapter_, "text": "Mira waits. Nothing happens here yet."})
+        elif behaviour == "story_prose":   # the format ignored: a heading, prose, a list
+            content = (f"## Chapter 1: {chapter_.get('title', 'Untitled')}\n\n"
+                       f"{chapter_.get('text', '')}\n\nWhat will Mira do?\n"
+                       + "\n".join(f"{'ABC'[i]}) {c}" for i, c in enumerate(choices[:2])))
         elif behaviour == "review_bad":
             content = json.dumps({"ok": False, "issues": ["Tom speaks although he died"]})
         elif behaviour == "blocklisted":

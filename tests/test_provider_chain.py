@@ -102,6 +102,7 @@ async def _close_at_end(chains: Chains) -> None:
     (["no_title"], "sf", [("sf", True)], []),
     (["think_prose"], "sf", [("sf", True)], []),
     (["truncated_done"], "sf", [("sf", True)], []),
+    (["story_prose"], "sf", [("sf", True)], []),          # prose + a follow-up for choice 3
     (["no_choices", "ok"], "sf", [("sf", False), ("sf", True)],
      ["no choices (wanted 3) — regenerating"]),
     (["no_choices", "no_choices"], "sf", [("sf", False), ("sf", True)],

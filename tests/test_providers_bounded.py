@@ -243,3 +243,17 @@ async def test_probe_speaks_so_a_bad_voice_shows(clock: MockClock, nursery: trio
     assert "voice not found" in report["message"]
     speech = [r for r in fake.requests if r["path"] == "/v1/audio/speech"]
     assert len(speech) == 4 and speech[0]["json"]["input"] == "Hi."
+
+
+@pytest.mark.parametrize("key, value", [("stall_timeout", "0"), ("max_text_mb", "-1"),
+                                        ("timeout", "0.0")])
+def test_limits_in_the_config_must_be_positive(key: str, value: str) -> None:
+    from storyd.config import parse
+    from storyd.errors import ConfigError
+
+    text = f'[providers.sf]\npreset = "openai"\n{key} = {value}\n'
+    with pytest.raises(ConfigError, match=f"providers.sf.{key} = .* must be a number above 0"):
+        parse(text)
+    cfg = parse('[providers.sf]\npreset = "openai"\nstall_timeout = 2.5\nmax_image_mb = 1\n')
+    limits = OpenAICompatProvider("sf", cfg.providers["sf"], api_key="").limits
+    assert (limits.stall, limits.max_image, limits.first_byte) == (2.5, 1024 * 1024, 30.0)
