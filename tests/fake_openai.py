@@ -9,7 +9,8 @@ llamacpp enforces only the nested json_schema form, like the real server).
 `script` is a list of behaviours consumed one per request to the scripted endpoints (chat,
 images, speech); when empty, "ok". Behaviours: "ok", "500", "429" (Retry-After: 7),
 "503" (SiliconFlow code 50508), "hang", "truncated", "garbage", "fenced", "wrong_choices",
-"blocklisted", "400_format" (rejects json_schema response_format), "401", "prose",
+"blocklisted", "400_format" (rejects json_schema response_format), "400_stream_options" (an older
+server refusing `stream_options`), "401", "prose",
 "review_bad" (a coherence review finding an issue), "echo_key" (a 400 whose message
 repeats the Authorization header).
 Messier chapter answers: "extra_choices" (five), "duplicate_choices" (one choice twice),
@@ -253,6 +254,9 @@ class FakeOpenAI:
 
     async def _chat(self, send: Any, req: dict[str, Any], behaviour: str) -> None:
         fmt = req.get("response_format") or {}
+        if behaviour == "400_stream_options" and "stream_options" in req:
+            return await self._error(send, 400, "Unrecognized request argument supplied: "
+                                     "stream_options", 20001)
         if behaviour == "400_format" and fmt.get("type") == "json_schema":
             return await self._error(send, 400, "response_format json_schema is not supported "
                                      "for this model", 20024)

@@ -77,6 +77,8 @@ async def test_chapter_streams_in_each_dialect(
     (sent,) = chats(fake)
     body = sent["json"]
     assert body["stream"] is True and tokens in body and body["model"] == "fake-text"
+    assert body["stream_options"] == {"include_usage": True}        # usage for the cost
+    assert provider.usage.calls == 1 and provider.usage.estimated is (mode == "ollama")
     assert sent["headers"]["authorization"] == f"Bearer {KEY}"
     if fmt == "nested":
         assert body["response_format"]["type"] == "json_schema"
@@ -106,6 +108,18 @@ async def test_rejected_schema_steps_down_to_json_object(
         await provider.write_chapter(REQ)
     formats = [c["json"].get("response_format", {}).get("type") for c in chats(fake)]
     assert formats == ["json_schema", "json_object", "json_object"]
+
+
+async def test_a_server_refusing_stream_options_gets_none_after(
+        clock: MockClock, nursery: trio.Nursery) -> None:
+    fake, provider = await setup(nursery, "openai")
+    fake.script = ["400_stream_options"]
+    with trio.fail_after(30):
+        await provider.write_chapter(REQ)
+        await provider.write_chapter(REQ)
+    sent = [c["json"].get("stream_options") for c in chats(fake)]
+    assert sent == [{"include_usage": True}, None, None]
+    assert provider.usage.calls == 3 and provider.usage.estimated
 
 
 @pytest.mark.parametrize("mode, message", [

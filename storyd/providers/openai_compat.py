@@ -92,13 +92,15 @@ class OpenAICompatProvider(ClientBase):
     """TextProvider, ImageProvider and SpeechProvider for one `[providers.NAME]` section."""
 
     streams_text = True       # write_chapter takes on_text (the chain checks this)
+    stream_usage = True       # ask for `usage` in streams until a server refuses that
 
     # ------------------------------------------------------------ text
     def _chat_body(self, messages: list[dict[str, str]], schema: dict[str, Any] | None,
                    max_tokens: int, schema_name: str) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.text_model, "messages": messages, "stream": True,
-                                "stream_options": {"include_usage": True},
                                 self.preset.token_param: max_tokens}
+        if self.stream_usage:
+            body["stream_options"] = {"include_usage": True}
         if not (self.preset.name == "openai"
                 and self.text_model.startswith(("o1", "o3", "o4", "gpt-5"))):
             body["temperature"] = self.temperature
@@ -134,6 +136,11 @@ class OpenAICompatProvider(ClientBase):
                 return answer
             except ProviderError as exc:
                 low = str(exc).lower()
+                if exc.status == 400 and "stream_options" in body and "stream_options" in low:
+                    self.stream_usage = False      # an older server: tokens are estimated
+                    log.warning("provider %r rejected stream_options; estimating tokens from "
+                                "now on", self.name)
+                    continue
                 if (exc.status == 400 and "response_format" in body
                         and any(w in low for w in ("response_format", "json", "schema"))):
                     self.json_mode = "json_object" if self.json_mode == "json_schema" else "none"
