@@ -49,7 +49,7 @@ from storyd.core.model import (
 from storyd.errors import ProviderError, ProviderOutputError
 from storyd.providers import http_io
 from storyd.providers.base import ChapterDefect
-from storyd.providers.http_io import RequestTimeout, TooLarge, Usage
+from storyd.providers.http_io import MB, RequestTimeout, TooLarge, Usage
 from storyd.providers.openai_base import ERROR_BODY, ClientBase, error_detail, sniff_image
 from storyd.providers.presets import DALLE3_IMAGE_SIZES, nearest_size
 
@@ -433,7 +433,9 @@ class OpenAICompatProvider(ClientBase):
         result: dict[str, Any] = {"provider": self.name, "base_url": self.shown_url,
                                   "ok": False, "missing": []}
         try:
-            data = json.loads((await self._send("GET", "/models"))[0])
+            # model lists of large hubs run to megabytes
+            data = json.loads((await self._send("GET", "/models",
+                                                cap=max(self.limits.max_text, 16 * MB)))[0])
         except ProviderError as exc:
             result["diagnosis"] = {None: "unreachable", 401: "bad key", 403: "bad key",
                                    429: "rate-limited"}.get(exc.status, "error")
