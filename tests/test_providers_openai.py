@@ -265,11 +265,24 @@ async def test_on_text_streams_the_chapter_before_the_answer_completes(
     with trio.fail_after(30):
         draft = await provider.write_chapter(
             REQ, on_text=lambda text: seen.append((text, len(chats(fake)))))
-    first_try = [t for t, n in seen if n == 1]
-    assert first_try and first_try[0]     # text shown while answer 1 never completed
-    assert all(b.startswith(a) for a, b in zip(first_try, first_try[1:], strict=False))
+    texts = [t for t, _ in seen]
+    reset = texts.index("")                 # the listener is told the retry starts afresh
+    first_try, second_try = texts[:reset], texts[reset + 1:]
+    assert first_try and all(n == 1 for _, n in seen[:reset])   # shown while answer 1 hung
+    for attempt in (first_try, second_try):
+        assert all(b.startswith(a) for a, b in zip(attempt, attempt[1:], strict=False))
     assert draft.text.startswith(first_try[-1])
-    assert seen[-1][0] == fake.chapter["text"] and seen[-1][1] == 2
+    assert second_try[-1] == fake.chapter["text"] and seen[-1][1] == 2
+
+
+async def test_a_broken_on_text_listener_does_not_stop_the_chapter(
+        clock: MockClock, nursery: trio.Nursery) -> None:
+    def broken(text: str) -> None:
+        raise RuntimeError("overlay bug")
+
+    fake, provider = await setup(nursery, "openai")
+    with trio.fail_after(30):
+        assert (await provider.write_chapter(REQ, on_text=broken)).title == "The Misty Garden"
 
 
 async def test_fenced_answer_is_accepted(clock: MockClock, nursery: trio.Nursery) -> None:

@@ -72,7 +72,17 @@ class _Sink:
         self.version = 0
 
     def restart(self) -> None:
+        """A new answer begins (a retry): a listener that was shown text gets "" first."""
+        shown = self.last
         self.stream, self.last, self.version = ChapterStream(), "", 0
+        if shown:
+            self._tell("")
+
+    def _tell(self, text: str) -> None:
+        try:
+            self.on_text(text)
+        except Exception:   # a broken listener must not break generation
+            log.exception("on_text callback failed")
 
     def feed(self, piece: str) -> None:
         self.stream.feed(piece)
@@ -82,10 +92,7 @@ class _Sink:
         text = self.stream.text
         if text != self.last:
             self.last = text
-            try:
-                self.on_text(text)
-            except Exception:   # a broken listener must not break generation
-                log.exception("on_text callback failed")
+            self._tell(text)
 
 
 class OpenAICompatProvider(ClientBase):
@@ -259,8 +266,8 @@ class OpenAICompatProvider(ClientBase):
                             on_text: Callable[[str], None] | None = None) -> ChapterDraft:
         """The next chapter, repaired where it can be (see `prompts.parse_chapter`).
 
-        `on_text` gets the chapter text decoded so far while the answer streams in (it
-        starts again from "" when a retry starts a new answer). Raises ProviderOutputError
+        `on_text` gets the chapter text decoded so far while the answer streams in; when a
+        retry starts a new answer after text was shown, it gets "" first. Raises ProviderOutputError
         when nothing usable came, ChapterDefect (with the draft) for a real defect."""
         schema = prompts.chapter_json_schema(request.n_choices, request.closing)
         content = await self.complete(
