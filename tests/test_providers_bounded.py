@@ -257,3 +257,28 @@ def test_limits_in_the_config_must_be_positive(key: str, value: str) -> None:
     cfg = parse('[providers.sf]\npreset = "openai"\nstall_timeout = 2.5\nmax_image_mb = 1\n')
     limits = OpenAICompatProvider("sf", cfg.providers["sf"], api_key="").limits
     assert (limits.stall, limits.max_image, limits.first_byte) == (2.5, 1024 * 1024, 30.0)
+
+
+async def test_connect_timeout_is_its_own_limit(clock: MockClock) -> None:
+    with socket.socket() as server:          # a listener whose backlog is full: SYNs hang
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        fillers = []
+        for _ in range(4):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(server.getsockname())
+            fillers.append(s)
+        provider = OpenAICompatProvider("far", ProviderConfig(
+            base_url=f"http://127.0.0.1:{server.getsockname()[1]}/v1", text_model="m",
+            max_retries=0, connect_timeout=3.0, first_byte_timeout=30.0, timeout=60.0))
+        started = trio.current_time()
+        try:
+            async with provider:
+                with trio.fail_after(30), pytest.raises(ProviderError) as info:
+                    await provider.write_outline(THEMES["fantasy"], "English", 1)
+        finally:
+            for s in fillers:
+                s.close()
+    assert "within 3 s (connect_timeout)" in str(info.value)
+    assert trio.current_time() - started < 4

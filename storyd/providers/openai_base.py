@@ -165,10 +165,14 @@ class ClientBase:
         return self._fail(message, status=status, retryable=retryable, retry_after=retry_after)
 
     def _transport_error(self, exc: Exception) -> ProviderError:
-        if isinstance(exc, httpx.TimeoutException):
-            return self._fail(f"no answer from {self.shown_url} within "
-                              f"{self.limits.connect:g} s ({type(exc).__name__}) — the service "
+        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+            return self._fail(f"no connection to {self.shown_url} within "
+                              f"{self.limits.connect:g} s (connect_timeout) — the service "
                               "is slow or down", retryable=True)
+        if isinstance(exc, httpx.TimeoutException):
+            return self._fail(f"sending to {self.shown_url} took longer than "
+                              f"{self.limits.total:g} s (timeout) — the service is slow or "
+                              "down", retryable=True)
         return self._fail(f"cannot reach {self.shown_url} ({type(exc).__name__}) — check "
                           f"[providers.{self.name}] base_url and the network", retryable=True)
 
