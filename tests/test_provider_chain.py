@@ -169,6 +169,8 @@ async def test_failing_provider_cools_down_then_is_tried_again(clock: MockClock,
         outcome = await chains.text.write_chapter(REQ)
         assert [a.provider for a in outcome.attempts] == ["offline"]
         assert len(fake.requests) == before            # skipped: not even asked
+        because = chains.text.status()["offline"]["used_because"]
+        assert because.startswith("'sf' is cooling down (failed 3 times in a row; last: ")
         clock.jump(61)
         outcome = await chains.text.write_chapter(REQ)
     assert outcome.provider == "sf"

@@ -186,7 +186,8 @@ class ProviderChain:
         if self.providers[-1] not in order:
             order.append(self.providers[-1])      # the last resort is always tried
         attempts: list[Attempt] = []
-        why_not: list[str] = []
+        why_not = [f"'{p.name}' is cooling down ({self._health[p.name].cooldown_reason})"
+                   for p in self.providers if p not in order]
         for index, provider in enumerate(order):
             final = index == len(order) - 1
             following = "giving up" if final else f"trying '{order[index + 1].name}'"
@@ -276,7 +277,7 @@ class ProviderChain:
         if final and why_not:
             because = "; ".join(why_not)[-600:]
             self._health[provider.name].used_because = because
-            if len(self.providers) > 1:
+            if any(not a.ok for a in attempts):   # cooling down alone: status says it
                 self._report(f"{self.kind}: '{provider.name}' stepped in because: {because}")
         elif final:
             self._health[provider.name].used_because = ""
