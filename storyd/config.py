@@ -89,7 +89,14 @@ class ProviderConfig(_Section, frozen=True):
     image_model: str = ""
     speech_model: str = ""
     json_mode: Literal["auto", "json_schema", "json_object", "none"] = "auto"
-    timeout: float = 60.0
+    timeout: float = 60.0                 # total deadline of one HTTP request, seconds
+    connect_timeout: float = 10.0
+    first_byte_timeout: float = 30.0      # until the first byte of the answer's body
+    read_timeout: float = 15.0            # between two pieces of a whole (non-streamed) body
+    stall_timeout: float = 8.0            # between two pieces of a streamed answer
+    max_text_mb: float = 2.0              # caps on what one answer may hold
+    max_image_mb: float = 25.0
+    max_audio_mb: float = 20.0
     max_retries: int = 2
     headers: dict[str, str] = {}
     voices: dict[str, str] = {}           # role -> provider voice
@@ -293,6 +300,11 @@ def _check(cfg: Config, source: str, text: str) -> None:
         if prov.preset == "custom" and not prov.base_url:
             raise ConfigError(f"{source}: providers.{name}: preset \"custom\" needs a base_url "
                               "(or choose a preset: siliconflow, openai, ollama, llamacpp, vllm)")
+        for key in ("timeout", "connect_timeout", "first_byte_timeout", "read_timeout",
+                    "stall_timeout", "max_text_mb", "max_image_mb", "max_audio_mb"):
+            if not 0 < getattr(prov, key) <= 100_000:
+                raise ConfigError(f"{source}: providers.{name}.{key} = {getattr(prov, key)!r} "
+                                  "must be a number above 0")
         if prov.base_url and not prov.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"{source}: providers.{name}.base_url = {prov.base_url!r} must "
                               "start with http:// or https://")

@@ -297,6 +297,9 @@ async def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO,
                                 now_ms=int(time.time() * 1000),
                                 unicode=(getattr(out, "encoding", None) or "utf-8").lower()
                                 .replace("-", "") == "utf8"))
+    if args.command == "providers" and isinstance(result, list) and any(
+            isinstance(r, dict) and not r.get("ok") for r in result):
+        return EXIT_REFUSED          # a failing provider: scripts and monitors can tell
     return EXIT_OK
 
 

@@ -111,8 +111,9 @@ def _provider(name: str, h: Any) -> str:
     """`offline ok 6 ms`, `sf failing: HTTP 401 …`, `sf cooling down`."""
     if not isinstance(h, dict):
         return f"{name} {h}"
-    if h.get("cooldown_until_ms") or h.get("cooldown_until"):
-        state = "cooling down"
+    if h.get("cooling_down") or h.get("cooldown_until_ms"):
+        state = "cooling down" + (f" ({h['cooldown_reason']})" if h.get("cooldown_reason")
+                                  else "")
     elif h.get("ok") is False:
         state = f"failing: {h.get('last_error') or '?'}"
     elif h.get("ok"):

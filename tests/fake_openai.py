@@ -9,9 +9,25 @@ llamacpp enforces only the nested json_schema form, like the real server).
 `script` is a list of behaviours consumed one per request to the scripted endpoints (chat,
 images, speech); when empty, "ok". Behaviours: "ok", "500", "429" (Retry-After: 7),
 "503" (SiliconFlow code 50508), "hang", "truncated", "garbage", "fenced", "wrong_choices",
-"blocklisted", "400_format" (rejects json_schema response_format), "401", "prose",
+"blocklisted", "400_format" (rejects json_schema response_format), "400_stream_options" (an older
+server refusing `stream_options`), "401", "prose",
 "review_bad" (a coherence review finding an issue), "echo_key" (a 400 whose message
 repeats the Authorization header).
+Messier chapter answers: "extra_choices" (five), "duplicate_choices" (one choice twice),
+"no_title", "no_choices", "short", "story_prose" (a heading, prose and two listed choices) (eight words), "repeat_choice" (a choice repeating the
+winning one), "think_prose" (reasoning and prose around a fenced answer), "plain_json"
+(a whole JSON answer although a stream was asked for), "truncated_done" (the complete chapter,
+then the connection drops before the finish reason), "stall" (half the chapter, then
+silence), "endless" (valid deltas without end), "keepalive" (SSE comments without end),
+"huge" (a body of `huge_bytes` with no Content-Length), "huge_announced" (a Content-Length of
+500 MB, then little), "huge_error" (a 500 with an endless message), "stream_error" (an error object inside the stream), "slow_first"
+(`delay` seconds before the headers). Follow-up requests for more choices ("more short,
+distinct choices") are answered with fresh choices. Usage: `{"usage": ...}` closes every
+stream that asked for it, except in "ollama" mode (storyd estimates then).
+Pictures: "redirect_same" / "redirect_other" / "redirect_own" (the link redirects to the
+same host, to another host name, to `own_url`), "huge_image" (a 500 MB picture, no
+Content-Length). Speech: "wav" (WAV bytes labelled application/octet-stream), "bad_voice"
+(SiliconFlow's 400 for an unknown voice).
 
 Daemon-level tests add: `scripts` (per-endpoint scripts, "chat"/"images"/"speech", consumed
 before the shared `script`), `author` (builds each chat answer from the request body —
@@ -36,6 +52,8 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
        b"\x00\x00\x00\x00IEND\xaeB`\x82")
 MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x00fake-mp3-frames"
+WAV = (b"RIFF\x2c\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x44\xac\x00\x00"
+       b"\x88\x58\x01\x00\x02\x00\x10\x00data\x08\x00\x00\x00\x00\x00\x01\x00\x02\x00\x03\x00")
 
 
 def chapter(n_choices: int = 3, *, words: int = 40, text: str = "") -> dict[str, Any]:
@@ -115,6 +133,9 @@ class FakeOpenAI:
         self.scripts: dict[str, list[str]] = {}   # "chat"/"images"/"speech" -> behaviours
         self.author: Callable[[dict[str, Any]], dict[str, Any] | str] | None = None
         self.delay = 0.0
+        self.huge_bytes = 500 * 1024 * 1024
+        self.own_url = ""                 # where "redirect_own" points (storyd's own port)
+        self.sent_bytes = 0               # body bytes of "endless"/"huge" answers sent so far
         self.base_url = ""
         self._files: dict[str, bytes] = {}
         self._shutdown = trio.Event()
@@ -152,6 +173,13 @@ class FakeOpenAI:
         data = json.loads(body) if body else None
         self.requests.append({"method": scope["method"], "path": path, "headers": headers,
                               "json": data})
+        if path.startswith("/redirect/"):
+            target = path.removeprefix("/redirect/")
+            return await self._reply(send, 302, b"", "text/plain", [(b"location",
+                                                                     target.encode())])
+        if path == "/files/huge.png":
+            return await self._endless(send, b"\x89PNG\r\n\x1a\n", b"\0" * 65536, "image/png",
+                                       self.huge_bytes)
         if path.startswith("/files/"):
             blob = self._files.pop(path, None)   # one download, then the link has expired
             if blob is None:
@@ -166,6 +194,21 @@ class FakeOpenAI:
         behaviour = own.pop(0) if own else self.script.pop(0) if self.script else "ok"
         if behaviour == "hang":
             await trio.sleep_forever()
+        if behaviour == "slow_first":
+            await trio.sleep(self.delay)
+        if path == "/v1/chat/completions" and behaviour == "huge":
+            return await self._endless(send, b'{"choices": [{"message": {"content": "',
+                                       b"x" * 65536, "application/json", self.huge_bytes)
+        if behaviour == "huge_error":
+            return await self._endless(send, b'{"code": 50000, "message": "', b"e" * 65536,
+                                       "application/json", self.huge_bytes, status=500)
+        if behaviour == "huge_announced":
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", b"524288000")]})
+            await send({"type": "http.response.body", "body": b"{}", "more_body": True})
+            await trio.sleep_forever()
+        if behaviour == "bad_voice":
+            return await self._error(send, 400, "voice not found: fake-speech:nobody", 20015)
         if behaviour == "500":
             return await self._error(send, 500, "internal server error", 50000)
         if behaviour == "429":
@@ -175,13 +218,17 @@ class FakeOpenAI:
             return await self._error(send, 503, "The model is overloaded, try later", 50508)
         if behaviour == "echo_key":   # a careless server repeating the credentials
             return await self._error(send, 400, f"bad header {headers.get('authorization')}", 1)
+        if behaviour == "echo_headers":
+            return await self._error(send, 400, f"bad headers {sorted(headers.items())}", 1)
         if behaviour == "401":
             return await self._error(send, 401, "Invalid token", 20015)
         if path == "/v1/chat/completions":
             return await self._chat(send, data or {}, behaviour)
         if path == "/v1/images/generations":
-            return await self._image(send, data or {})
+            return await self._image(send, data or {}, behaviour)
         if path == "/v1/audio/speech":
+            if behaviour == "wav":
+                return await self._reply(send, 200, WAV, "application/octet-stream")
             return await self._reply(send, 200, MP3, "audio/mpeg")
         return await self._error(send, 404, f"no route {path}", 40400)
 
@@ -207,20 +254,54 @@ class FakeOpenAI:
 
     async def _chat(self, send: Any, req: dict[str, Any], behaviour: str) -> None:
         fmt = req.get("response_format") or {}
+        if behaviour == "400_stream_options" and "stream_options" in req:
+            return await self._error(send, 400, "Unrecognized request argument supplied: "
+                                     "stream_options", 20001)
         if behaviour == "400_format" and fmt.get("type") == "json_schema":
             return await self._error(send, 400, "response_format json_schema is not supported "
                                      "for this model", 20024)
-        if self.delay:
+        if self.delay and behaviour != "slow_first":
             await trio.sleep(self.delay)
-        written = self.author(req) if self.author is not None else self.chapter
+        prompt = str((req.get("messages") or [{}])[-1].get("content", ""))
+        if m := re.search(r"Write exactly (\d+) more short, distinct choices", prompt):
+            rng = random.Random(len(self.requests))
+            written: dict[str, Any] | str = {"choices": [
+                f"{rng.choice(_VERBS)} {_word(rng)} {rng.choice(_PREPS)} {_word(rng)}"
+                for _ in range(int(m.group(1)))]}
+        else:
+            written = self.author(req) if self.author is not None else self.chapter
         chapter_ = written if isinstance(written, dict) else self.chapter
         content = written if isinstance(written, str) else json.dumps(written, ensure_ascii=False)
+        choices = list(chapter_.get("choices") or [])
         if behaviour == "garbage":
             content = "I am sorry, I cannot write stories today."
         elif behaviour == "fenced":
             content = f"Here is the chapter:\n```json\n{content}\n```\nEnjoy!"
+        elif behaviour == "think_prose":
+            content = (f"<think>The user wants {{a chapter}}.</think>Sure! Here it is:\n```json\n"
+                       f"{content}\n```\nI hope the audience likes it.")
         elif behaviour == "wrong_choices":
-            content = json.dumps({**chapter_, "choices": chapter_["choices"][:2]})
+            content = json.dumps({**chapter_, "choices": choices[:2]})
+        elif behaviour == "extra_choices":
+            content = json.dumps({**chapter_, "choices": choices + ["Sing to the moon",
+                                                                    "Count the stars"]})
+        elif behaviour == "duplicate_choices":
+            content = json.dumps({**chapter_, "choices": [choices[0], choices[0].upper() + "!",
+                                                          *choices[1:-1]]})
+        elif behaviour == "repeat_choice":
+            won = re.search(r"The audience voted for: «(\".*?\")»", prompt)
+            again = json.loads(won.group(1)) if won else "Climb the crooked tower"
+            content = json.dumps({**chapter_, "choices": [again, *choices[1:]]})
+        elif behaviour == "no_title":
+            content = json.dumps({k: v for k, v in chapter_.items() if k != "title"})
+        elif behaviour == "no_choices":
+            content = json.dumps({**chapter_, "choices": []})
+        elif behaviour == "short":
+            content = json.dumps({**chapter_, "text": "Mira waits. Nothing happens here yet."})
+        elif behaviour == "story_prose":   # the format ignored: a heading, prose, a list
+            content = (f"## Chapter 1: {chapter_.get('title', 'Untitled')}\n\n"
+                       f"{chapter_.get('text', '')}\n\nWhat will Mira do?\n"
+                       + "\n".join(f"{'ABC'[i]}) {c}" for i, c in enumerate(choices[:2])))
         elif behaviour == "review_bad":
             content = json.dumps({"ok": False, "issues": ["Tom speaks although he died"]})
         elif behaviour == "blocklisted":
@@ -228,9 +309,13 @@ class FakeOpenAI:
         elif behaviour == "prose" or (self.mode == "llamacpp" and fmt.get("type") == "json_schema"
                                       and "schema" not in fmt.get("json_schema", {})):
             content = "Once upon a time there was a garden. The end."   # schema ignored
-        if not req.get("stream"):
+        usage = {"prompt_tokens": len(json.dumps(req.get("messages"))) // 4,
+                 "completion_tokens": len(content) // 4}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if not req.get("stream") or behaviour == "plain_json":
             return await self._json(send, 200, {"choices": [{"index": 0, "message": {
-                "role": "assistant", "content": content}, "finish_reason": "stop"}]})
+                "role": "assistant", "content": content}, "finish_reason": "stop"}],
+                "usage": usage})
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/event-stream")]})
         reasoning = {"ollama": "reasoning", "siliconflow": "reasoning_content",
@@ -238,28 +323,76 @@ class FakeOpenAI:
         if reasoning:
             await self._event(send, {"choices": [{"index": 0, "delta": {
                 reasoning: "{not json} thinking about the story..."}, "finish_reason": None}]})
-        pieces = [content[i:i + 40] for i in range(0, len(content), 40)]
-        if behaviour == "truncated":
-            pieces = pieces[: len(pieces) // 2]
-        for piece in pieces:
-            await self._event(send, {"choices": [{"index": 0, "delta": {"content": piece},
+        if behaviour == "keepalive":
+            for _ in range(100_000):
+                await send({"type": "http.response.body", "body": b": keep-alive\n\n",
+                            "more_body": True})
+                await trio.sleep(1)
+        if behaviour == "endless":
+            await self._event(send, {"choices": [{"index": 0, "delta": {"content": content[:-1]},
                                                   "finish_reason": None}]})
-        if behaviour != "truncated":
+            piece = b"data: " + json.dumps({"choices": [{"index": 0, "delta": {
+                "content": " and on"}, "finish_reason": None}]}).encode() + b"\n\n"
+            sent = 0    # a model that never stops (no sleep: as fast as the socket takes it)
+            while sent < self.huge_bytes:   # bounded only so a gone client ends the loop
+                sent += len(piece) * 64
+                self.sent_bytes += len(piece) * 64
+                await send({"type": "http.response.body", "body": piece * 64, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if behaviour == "stream_error":
+            await self._event(send, {"error": {"message": "model crashed", "code": 50000}})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        pieces = [content[i:i + 40] for i in range(0, len(content), 40)]
+        if behaviour in ("truncated", "stall"):
+            pieces = pieces[: len(pieces) // 2]
+        for piece_ in pieces:
+            await self._event(send, {"choices": [{"index": 0, "delta": {"content": piece_},
+                                                  "finish_reason": None}]})
+        if behaviour == "stall":
+            await trio.sleep_forever()
+        if behaviour not in ("truncated", "truncated_done"):
             await self._event(send, {"choices": [{"index": 0, "delta": {},
                                                   "finish_reason": "stop"}]})
+            if (req.get("stream_options") or {}).get("include_usage") and self.mode != "ollama":
+                await self._event(send, {"choices": [], "usage": usage})
             await send({"type": "http.response.body", "body": b"data: [DONE]\n\n",
                         "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _endless(self, send: Any, head: bytes, block: bytes, ctype: str,
+                       size: int, status: int = 200) -> None:
+        """A body of `size` bytes without Content-Length, sent block by block."""
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", ctype.encode())]})
+        await send({"type": "http.response.body", "body": head, "more_body": True})
+        sent = len(head)
+        while sent < size:
+            chunk = block[:size - sent]
+            sent += len(chunk)
+            self.sent_bytes += len(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
 
     async def _event(self, send: Any, value: Any) -> None:
         await send({"type": "http.response.body",
                     "body": b"data: " + json.dumps(value).encode() + b"\n\n", "more_body": True})
 
-    async def _image(self, send: Any, req: dict[str, Any]) -> None:
-        if self.mode.startswith("siliconflow"):
+    async def _image(self, send: Any, req: dict[str, Any], behaviour: str = "ok") -> None:
+        root = self.base_url.removesuffix("/v1")
+        if self.mode.startswith("siliconflow") or behaviour != "ok":
             name = f"/files/img{len(self.requests)}.png"
             self._files[name] = PNG
-            url = self.base_url.removesuffix("/v1") + name
+            url = root + name
+            if behaviour == "huge_image":
+                url = root + "/files/huge.png"
+            elif behaviour == "redirect_same":
+                url = root + "/redirect/" + name
+            elif behaviour == "redirect_other":   # the same server under another host name
+                url = root + "/redirect/" + root.replace("127.0.0.1", "localhost") + name
+            elif behaviour == "redirect_own":
+                url = root + "/redirect/" + self.own_url
             return await self._json(send, 200, {"images": [{"url": url}], "seed": 1,
                                                 "timings": {"inference": 0.1}})
         return await self._json(send, 200, {"created": 0, "data": [

@@ -6,6 +6,7 @@ chapter, and that a chapter came out.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -95,14 +96,27 @@ async def _close_at_end(chains: Chains) -> None:
     (["fenced"], "sf", [("sf", True)], []),
     (["garbage", "ok"], "sf", [("sf", False), ("sf", True)],
      ["neither a JSON object", "regenerating"]),
-    (["wrong_choices", "ok"], "sf", [("sf", False), ("sf", True)],
-     ["expected exactly 3 choices, got 2 — regenerating"]),
+    (["wrong_choices"], "sf", [("sf", True)], []),       # refilled by a follow-up
+    (["extra_choices"], "sf", [("sf", True)], []),       # trimmed
+    (["duplicate_choices"], "sf", [("sf", True)], []),
+    (["no_title"], "sf", [("sf", True)], []),
+    (["think_prose"], "sf", [("sf", True)], []),
+    (["truncated_done"], "sf", [("sf", True)], []),
+    (["story_prose"], "sf", [("sf", True)], []),          # prose + a follow-up for choice 3
+    (["no_choices", "ok"], "sf", [("sf", False), ("sf", True)],
+     ["no choices (wanted 3) — regenerating"]),
+    (["no_choices", "no_choices"], "sf", [("sf", False), ("sf", True)],
+     ["no choices (wanted 3) — regenerating", "kept as the best answer despite"]),
+    (["short", "garbage"], "sf", [("sf", False), ("sf", True)],
+     ["too short", "kept as the best answer despite"]),
+    (["blocklisted", "no_choices"], "sf", [("sf", False), ("sf", True)],
+     ["blocked words (f****) — regenerating", "kept as the best answer"]),
     (["blocklisted", "ok"], "sf", [("sf", False), ("sf", True)],
      ["blocked words (f****) — regenerating"]),
     (["blocklisted"] * 2, "offline", [("sf", False), ("sf", False), ("offline", True)],
-     ["blocked words", "trying 'offline'"]),
+     ["blocked words", "trying 'offline'", "'offline' stepped in because: rejected chapter"]),
     (["garbage"] * 2, "offline", [("sf", False), ("sf", False), ("offline", True)],
-     ["trying 'offline'"]),
+     ["trying 'offline'", "'offline' stepped in because: provider 'sf': answer is neither"]),
     (["500"] * 3, "offline", [("sf", False), ("offline", True)],
      ["HTTP 500 internal server error — server trouble; will retry — trying 'offline'"]),
     (["503"] * 3, "offline", [("sf", False), ("offline", True)], ["HTTP 503 The model is"]),
@@ -120,16 +134,22 @@ async def test_chapter_faults(clock: MockClock, nursery: trio.Nursery, script: l
         outcome = await chains.text.write_chapter(REQ)
     assert outcome.provider == provider == outcome.draft.provider
     assert [(a.provider, a.ok) for a in outcome.attempts] == attempts
-    assert outcome.draft.title and outcome.draft.choices
+    assert outcome.draft.title and len(outcome.draft.choices) == 3
     if provider == "sf":
-        assert outcome.draft.attempt == len(attempts)
+        assert 1 <= outcome.draft.attempt <= len(attempts)   # the kept answer may be the 1st
+        assert outcome.prompt_tokens > 0 and outcome.completion_tokens > 0
+        assert chains.text.status()["offline"]["used_because"] == ""
+    else:
+        assert chains.text.status()["offline"]["used_because"]
+    sent = [r for r in fake.requests if r["path"] == "/v1/chat/completions"]
+    assert outcome.calls == len(sent) >= 1      # every request counted, follow-ups included
     for fragment in seen:
         assert any(fragment in e for e in errors), (fragment, errors)
     if not seen:
         assert errors == []
     assert all("sk-chain-secret" not in e for e in errors)
-    sent = [r for r in fake.requests if r["path"] == "/v1/chat/completions"]
-    assert chains.text.last_prompt == sent[-1]["json"]["messages"]
+    written = [r for r in sent if "Write chapter" in r["json"]["messages"][-1]["content"]]
+    assert chains.text.last_prompt == written[-1]["json"]["messages"]   # not the follow-up
 
 
 async def test_failing_provider_cools_down_then_is_tried_again(clock: MockClock,
@@ -141,32 +161,94 @@ async def test_failing_provider_cools_down_then_is_tried_again(clock: MockClock,
             assert (await chains.text.write_chapter(REQ)).provider == "offline"
         assert any("failed 3 times in a row; skipping it for 60 s" in e for e in errors)
         status = chains.text.status()["sf"]
-        assert status["ok"] is False and status["cooldown_until"] is not None
-        assert "HTTP 500" in status["last_error"]
+        assert status["ok"] is False and status["cooling_down"] is True
+        assert abs(status["cooldown_until_ms"] - (time.time() + 60) * 1000) < 5000
+        assert status["cooldown_reason"].startswith("failed 3 times in a row; last: ")
+        assert "HTTP 500" in status["cooldown_reason"] and "HTTP 500" in status["last_error"]
         before = len(fake.requests)
         outcome = await chains.text.write_chapter(REQ)
         assert [a.provider for a in outcome.attempts] == ["offline"]
         assert len(fake.requests) == before            # skipped: not even asked
+        because = chains.text.status()["offline"]["used_because"]
+        assert because.startswith("'sf' is cooling down (failed 3 times in a row; last: ")
         clock.jump(61)
         outcome = await chains.text.write_chapter(REQ)
     assert outcome.provider == "sf"
     assert chains.text.status()["sf"]["ok"] is True
-    assert chains.text.status()["sf"]["cooldown_until"] is None
+    assert chains.text.status()["sf"]["cooldown_until_ms"] is None
+    assert chains.text.status()["sf"]["cooldown_reason"] == ""
     assert chains.text.status()["offline"]["last_latency"] is not None
 
 
-async def test_coherence_issue_regenerates_then_falls_back(clock: MockClock,
-                                                           nursery: trio.Nursery) -> None:
-    _, chains, errors = await setup(nursery)
+async def test_rule_checks_are_off_by_default_and_advice_when_on(
+        clock: MockClock, nursery: trio.Nursery) -> None:
     request = ChapterRequest(theme=THEMES["fantasy"], language="English", chapter_number=2,
-                             words=40, n_choices=3, winning_choice="Summon the thunderbird")
+                             words=40, n_choices=3, winning_choice="Summon the thunderbird",
+                             avoid_choices=("Climb the crooked tower",))
+    fake, chains, errors = await setup(nursery)
     with trio.fail_after(60):
         outcome = await chains.text.write_chapter(request)
-    assert [(a.provider, a.ok) for a in outcome.attempts] == [
-        ("sf", False), ("sf", False), ("offline", True)]
+    # coherence_check = false: no rule runs; the repeated earlier choice is replaced
+    assert [(a.provider, a.ok) for a in outcome.attempts] == [("sf", True)]
+    assert "Climb the crooked tower" not in outcome.draft.choices
+    assert len(outcome.draft.choices) == 3 and outcome.calls == 2 and errors == []
+
+    fake2, chains2, errors2 = await setup(nursery, coherence=True)
+    with trio.fail_after(60):
+        outcome = await chains2.text.write_chapter(request)
+    # on: one regeneration for the rule issue, then the provider's answer airs anyway
+    assert [(a.provider, a.ok) for a in outcome.attempts] == [("sf", False), ("sf", True)]
+    assert outcome.provider == "sf" and outcome.draft.title == "The Misty Garden"
     assert "does not follow up the winning choice" in outcome.attempts[0].error
-    assert outcome.draft.text.startswith("Summon the thunderbird happens.")
-    assert any("regenerating" in e for e in errors)
+    assert any("kept despite" in e for e in errors2)
+
+
+async def test_prompt_puts_the_winning_choice_last(clock: MockClock,
+                                                  nursery: trio.Nursery) -> None:
+    request = ChapterRequest(theme=THEMES["fantasy"], language="English", chapter_number=2,
+                             words=40, n_choices=4, winning_choice="Summon the thunderbird",
+                             avoid_choices=("Climb the crooked tower",))
+    fake, chains, _ = await setup(nursery)
+    with trio.fail_after(60):
+        await chains.text.write_chapter(request)
+    body = [r for r in fake.requests if r["path"] == "/v1/chat/completions"][0]["json"]
+    prompt = body["messages"][-1]["content"]
+    assert prompt.rstrip().endswith("Begin this chapter by showing that choice happening "
+                                    "and its consequence.")
+    assert prompt.index("Do not repeat") < prompt.index("The audience voted for")
+    assert "exactly 4" in prompt                        # json_object: the count in prose
+    assert body["response_format"] == {"type": "json_object"}
+
+
+async def test_cost_counts_every_call_and_estimates_without_usage(
+        clock: MockClock, nursery: trio.Nursery) -> None:
+    fake, chains, _ = await setup(nursery)
+    fake.script = ["500", "wrong_choices"]          # a retry, then a repair follow-up
+    with trio.fail_after(60):
+        outcome = await chains.text.write_chapter(REQ)
+    assert outcome.calls == 3 and not outcome.tokens_estimated
+    assert outcome.prompt_tokens > 100 and outcome.completion_tokens > 50
+    status = chains.text.status()["sf"]
+    assert (status["calls"], status["prompt_tokens"]) == (3, outcome.prompt_tokens)
+    ollama, chains3, _ = await setup(nursery, mode="ollama")
+    with trio.fail_after(60):
+        outcome = await chains3.text.write_chapter(REQ)
+    assert outcome.calls == 1 and outcome.tokens_estimated
+    assert outcome.completion_tokens > 50
+    assert chains3.text.status()["sf"]["tokens_estimated"] is True
+
+
+async def test_on_text_reaches_the_chain_caller(clock: MockClock, nursery: trio.Nursery) -> None:
+    fake, chains, _ = await setup(nursery)
+    seen: list[str] = []
+    with trio.fail_after(60):
+        outcome = await chains.text.write_chapter(REQ, on_text=seen.append)
+    assert len(seen) > 3 and seen[-1] == fake.chapter["text"]
+    assert outcome.draft.text == fake.chapter["text"]
+    fake.script = ["401"]                           # the last resort ignores on_text
+    with trio.fail_after(60):
+        outcome = await chains.text.write_chapter(REQ, on_text=seen.append)
+    assert outcome.provider == "offline"
 
 
 async def test_model_review_pass(clock: MockClock, nursery: trio.Nursery) -> None:

@@ -29,7 +29,7 @@ from storyd.core.themes import THEMES
 from storyd.services.narrator import _roles
 from storyd.services.story_state import ChapterState, StoryState
 from tests.conftest import wait_for_event
-from tests.fake_openai import MP3, PNG, FakeOpenAI, story_author
+from tests.fake_openai import MP3, PNG, WAV, FakeOpenAI, story_author
 
 KEY = "sk-daemon-SECRET-42"
 PACE = 0.25          # virtual seconds: the largest jump a stall of the real world can cause
@@ -90,8 +90,10 @@ def drain(sub: Any, name: str) -> list[dict[str, Any]]:
     (["fenced"], "fake", 1, [], ""),
     (["garbage", "ok"], "fake", 2,
      ["text: provider 'fake': answer is neither a JSON object", "— regenerating"], ""),
-    (["wrong_choices", "ok"], "fake", 2,
-     ["text: provider 'fake': expected exactly 3 choices, got 2 — regenerating"], ""),
+    (["wrong_choices"], "fake", 1, [], ""),          # refilled by one small follow-up
+    (["duplicate_choices", "extra_choices"], "fake", 1, [], ""),
+    (["no_choices", "no_choices"], "fake", 2,
+     ["no choices (wanted 3) — regenerating", "kept as the best answer despite"], ""),
     (["hang"] * 3, "offline", 2,
      ["text: provider 'fake': no answer from http://127.0.0.1:", "within 3 s",
       "the service is slow or down — trying 'offline'"], ""),
@@ -225,6 +227,21 @@ async def test_voices_follow_the_speakers_and_audio_reaches_the_overlay(
         "fake-speech:benjamin"}                     # narration stays with the narrator
     assert voice[narration[-1]["text"]] == "fake-speech:benjamin"   # the choices read out
     assert len(d.director.story.chapters[0].audio) == len(sentences)
+
+
+async def test_wav_from_the_provider_is_stored_and_served_as_wav(
+        clock: MockClock, daemon_factory: Any, nursery: trio.Nursery) -> None:
+    d, fake = await launch(daemon_factory, nursery, mode="siliconflow", preset="siliconflow",
+                           tts=True, story={"reveal_words_per_second": 5.0})
+    fake.scripts["speech"] = ["wav"] * 50           # WAV bytes labelled octet-stream
+    with d.bus.subscribe(4096) as sub, trio.fail_after(60):
+        await d.director.start("fantasy", outline=OUTLINE)
+        first = await wait_for_event(sub, "story:narration")
+        async with httpx.AsyncClient() as client:
+            resp = await client.get(d.web_url + first["audio_url"])
+    assert first["audio_url"].endswith(".wav")
+    assert resp.status_code == 200 and resp.content == WAV
+    assert resp.headers["content-type"].startswith("audio/wav")
 
 
 def _story(*characters: Entity) -> StoryState:

@@ -7,9 +7,11 @@ Retry-After and timeouts cost no wall time, while loopback I/O still runs for re
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from typing import Any
 
+import msgspec
 import pytest
 import trio
 from trio.testing import MockClock
@@ -18,6 +20,7 @@ from storyd.config import ProviderConfig
 from storyd.core.model import ChapterRequest, ImageRequest, SpeechRequest
 from storyd.core.themes import THEMES
 from storyd.errors import ProviderError, ProviderOutputError
+from storyd.providers.base import ChapterDefect
 from storyd.providers.openai_compat import OpenAICompatProvider
 from tests.fake_openai import MP3, PNG, FakeOpenAI
 
@@ -74,6 +77,8 @@ async def test_chapter_streams_in_each_dialect(
     (sent,) = chats(fake)
     body = sent["json"]
     assert body["stream"] is True and tokens in body and body["model"] == "fake-text"
+    assert body["stream_options"] == {"include_usage": True}        # usage for the cost
+    assert provider.usage.calls == 1 and provider.usage.estimated is (mode == "ollama")
     assert sent["headers"]["authorization"] == f"Bearer {KEY}"
     if fmt == "nested":
         assert body["response_format"]["type"] == "json_schema"
@@ -103,6 +108,18 @@ async def test_rejected_schema_steps_down_to_json_object(
         await provider.write_chapter(REQ)
     formats = [c["json"].get("response_format", {}).get("type") for c in chats(fake)]
     assert formats == ["json_schema", "json_object", "json_object"]
+
+
+async def test_a_server_refusing_stream_options_gets_none_after(
+        clock: MockClock, nursery: trio.Nursery) -> None:
+    fake, provider = await setup(nursery, "openai")
+    fake.script = ["400_stream_options"]
+    with trio.fail_after(30):
+        await provider.write_chapter(REQ)
+        await provider.write_chapter(REQ)
+    sent = [c["json"].get("stream_options") for c in chats(fake)]
+    assert sent == [{"include_usage": True}, None, None]
+    assert provider.usage.calls == 3 and provider.usage.estimated
 
 
 @pytest.mark.parametrize("mode, message", [
@@ -165,8 +182,9 @@ async def test_429_honours_retry_after(clock: MockClock, nursery: trio.Nursery) 
     (["503"] * 3, "HTTP 503 The model is overloaded", True),
     (["truncated"] * 3, "stream broke off", True),
     (["hang"] * 3, "no answer from http://127.0.0.1:.* within 5 s", True),
+    (["stall"] * 3, r"took longer than 5 s \(timeout\), cut after \d+ characters", True),
+    (["stream_error"] * 3, "error inside the stream: model crashed", True),
     (["garbage"], "neither a JSON object", False),
-    (["wrong_choices"], "expected exactly 3 choices, got 2", False),
 ])
 async def test_faults_after_retries_give_a_clear_error(
         clock: MockClock, nursery: trio.Nursery, script: list[str], match: str, retryable: bool
@@ -178,6 +196,93 @@ async def test_faults_after_retries_give_a_clear_error(
     assert info.value.retryable is retryable
     assert isinstance(info.value, ProviderOutputError) is (not retryable)
     assert len(chats(fake)) == len(script)
+
+
+@pytest.mark.parametrize("script, requests, choices, title", [
+    (["extra_choices"], 1, ("Follow the humming lanterns", "Climb the crooked tower",
+                            "Wake the sleeping gardener"), "The Misty Garden"),
+    (["wrong_choices"], 2, ("Follow the humming lanterns", "Climb the crooked tower"), ""),
+    (["duplicate_choices"], 2, ("Follow the humming lanterns", "Climb the crooked tower"), ""),
+    (["no_title"], 1, (), "Mira opens the old gate and"),
+    (["think_prose"], 1, (), "The Misty Garden"),
+    (["plain_json"], 1, (), "The Misty Garden"),
+    (["truncated_done"], 1, (), "The Misty Garden"),
+    (["repeat_choice"], 2, ("Climb the crooked tower", "Wake the sleeping gardener"), ""),
+])
+async def test_repairable_answers_are_repaired_not_discarded(
+        clock: MockClock, nursery: trio.Nursery, script: list[str], requests: int,
+        choices: tuple[str, ...], title: str
+) -> None:
+    fake, provider = await setup(nursery, "siliconflow")
+    fake.script = list(script)
+    request = msgspec.structs.replace(REQ, winning_choice="Follow the humming lanterns",
+                                      chapter_number=2) if "repeat" in script[0] else REQ
+    with trio.fail_after(30):
+        draft = await provider.write_chapter(request)
+    assert len(draft.choices) == 3 and len({c.lower() for c in draft.choices}) == 3
+    assert draft.choices[:len(choices)] == choices
+    if title:
+        assert draft.title == title
+    assert draft.text.startswith("Mira opens the old gate")
+    sent = chats(fake)
+    assert len(sent) == requests
+    if requests == 2:      # one small follow-up asking for exactly the missing choices
+        follow = sent[1]["json"]
+        assert "Write exactly 1 more short, distinct choices" in follow["messages"][-1]["content"]
+        assert follow["response_format"] == {"type": "json_object"}
+
+
+async def test_follow_up_uses_a_schema_and_fillers_when_it_fails(
+        clock: MockClock, nursery: trio.Nursery) -> None:
+    fake, provider = await setup(nursery, "openai")
+    fake.script = ["wrong_choices", "garbage"]
+    with trio.fail_after(30):
+        draft = await provider.write_chapter(REQ)
+    follow = chats(fake)[1]["json"]["response_format"]
+    assert follow["json_schema"]["schema"]["properties"]["choices"]["minItems"] == 1
+    assert follow["json_schema"]["schema"]["properties"]["choices"]["maxItems"] == 1
+    assert draft.choices == ("Follow the humming lanterns", "Climb the crooked tower",
+                             "Follow Mira")      # filled from the chapter's own memory
+
+
+@pytest.mark.parametrize("script, defect", [
+    (["no_choices"], "no choices (wanted 3)"), (["short"], "too short: 6 words")])
+async def test_real_defects_come_back_with_the_draft(
+        clock: MockClock, nursery: trio.Nursery, script: list[str], defect: str) -> None:
+    fake, provider = await setup(nursery, "siliconflow")
+    fake.script = list(script)
+    with trio.fail_after(30), pytest.raises(ChapterDefect, match=re.escape(defect)) as info:
+        await provider.write_chapter(REQ)
+    assert info.value.draft.title == "The Misty Garden"
+    assert len(chats(fake)) == 1
+
+
+async def test_on_text_streams_the_chapter_before_the_answer_completes(
+        clock: MockClock, nursery: trio.Nursery) -> None:
+    fake, provider = await setup(nursery, "siliconflow")
+    fake.script = ["stall", "ok"]          # half a chapter, silence, then a whole one
+    seen: list[tuple[str, int]] = []
+    with trio.fail_after(30):
+        draft = await provider.write_chapter(
+            REQ, on_text=lambda text: seen.append((text, len(chats(fake)))))
+    texts = [t for t, _ in seen]
+    reset = texts.index("")                 # the listener is told the retry starts afresh
+    first_try, second_try = texts[:reset], texts[reset + 1:]
+    assert first_try and all(n == 1 for _, n in seen[:reset])   # shown while answer 1 hung
+    for attempt in (first_try, second_try):
+        assert all(b.startswith(a) for a, b in zip(attempt, attempt[1:], strict=False))
+    assert draft.text.startswith(first_try[-1])
+    assert second_try[-1] == fake.chapter["text"] and seen[-1][1] == 2
+
+
+async def test_a_broken_on_text_listener_does_not_stop_the_chapter(
+        clock: MockClock, nursery: trio.Nursery) -> None:
+    def broken(text: str) -> None:
+        raise RuntimeError("overlay bug")
+
+    fake, provider = await setup(nursery, "openai")
+    with trio.fail_after(30):
+        assert (await provider.write_chapter(REQ, on_text=broken)).title == "The Misty Garden"
 
 
 async def test_fenced_answer_is_accepted(clock: MockClock, nursery: trio.Nursery) -> None:

@@ -38,6 +38,7 @@ def snapshot(now_ms: int) -> Snapshot:
 class FakeDaemon:
     def __init__(self) -> None:
         self.requests: list[protocol.Request] = []
+        self.providers: list[dict[str, Any]] = []
 
     async def handle(self, request: protocol.Request) -> Any:
         self.requests.append(request)
@@ -65,6 +66,8 @@ class FakeDaemon:
                 return {"deleted": sid}
             case protocol.AdminUrl():
                 return "http://127.0.0.1:8080/admin/?token=abc"
+            case protocol.Providers():
+                return self.providers
             case protocol.Chat(messages=lines):
                 if any(m.user_id == "refuse-me" for m in lines):
                     raise RefusedError("not today")
@@ -228,8 +231,13 @@ def test_format_status_closed_vote_and_ascii() -> None:
 
 async def test_providers_and_chat_requests(fake: tuple[FakeDaemon, Path], tmp_path: Path) -> None:
     daemon, path = fake
+    daemon.providers = [{"provider": "offline", "ok": True, "diagnosis": "ok", "latency": 0}]
     assert (await ctl(path, "providers"))[0] == 0
     assert daemon.requests[-1] == protocol.Providers()
+    daemon.providers.insert(0, {"provider": "sf", "ok": False, "diagnosis": "bad voice",
+                                "latency": 0.2, "message": "speech failed"})
+    code, out, _ = await ctl(path, "providers")
+    assert code == 1 and "bad voice" in out          # a failing provider: exit status 1
     chat = tmp_path / "chat.jsonl"
     chat.write_text('{"platform": "tt", "user_id": "1", "name": "Ann", "text": "!a"}\n'
                     '[{"platform": "tt", "user_id": "2", "text": "hi", "msg_id": "x"},'

@@ -103,7 +103,12 @@ def _system(theme: Theme, language: str) -> str:
 
 
 def build_chapter_messages(req: ChapterRequest) -> list[dict[str, str]]:
-    """System and user messages asking for chapter `req.chapter_number` as JSON."""
+    """System and user messages asking for chapter `req.chapter_number` as JSON.
+
+    Order matters: models follow the last instruction most closely, so the audience's
+    winning choice comes last, after the answer format, the choice count and the list of
+    earlier choices not to repeat.
+    """
     n = 0 if req.closing else req.n_choices
     parts = [f"Write chapter {req.chapter_number} of the story."]
     if req.outline:
@@ -115,9 +120,19 @@ def build_chapter_messages(req: ChapterRequest) -> list[dict[str, str]]:
         parts.append(f"Choices taken so far, oldest first: {taken}")
     if req.previous_text:
         parts.append("The previous chapter:\n" + _block("PREVIOUS", req.previous_text))
-    if req.winning_choice:
-        parts.append(f"The audience voted for: {quote_untrusted(req.winning_choice, 200)}. "
-                     "Begin this chapter by showing that choice happening and its consequence.")
+    parts.append(
+        f"Length of \"text\": about {req.words} words (between {max(1, req.words * 3 // 4)} "
+        f"and {req.words * 5 // 4}).\n"
+        "Answer with one JSON object only, no prose, no code fence:\n"
+        '{"title": "short title", "text": "the chapter", '
+        f'"choices": [exactly {n} strings], "summary": "one sentence", '
+        '"memory": {"characters": [{"name": "", "note": "", "role": '
+        '"hero|heroine|villain|sidekick|elder|narrator or empty", "alive": true}], '
+        '"places": [{"name": "", "note": ""}], "items": [{"name": "", "note": ""}], '
+        '"event": "one line: what happened"}, '
+        '"lines": [{"speaker": "name or empty for the narrator", "text": "one sentence"}]}\n'
+        "List only characters, places and items that appear in this chapter; \"lines\" "
+        "covers the text sentence by sentence.")
     if req.closing:
         parts.append("This is the FINAL chapter: bring the story to a satisfying ending and "
                      "offer no choices (\"choices\": []).")
@@ -127,19 +142,9 @@ def build_chapter_messages(req: ChapterRequest) -> list[dict[str, str]]:
     if req.avoid_choices:
         avoid = "; ".join(quote_untrusted(c, 200) for c in req.avoid_choices[-12:])
         parts.append(f"Do not repeat these earlier choices: {avoid}")
-    parts.append(
-        f"Length of \"text\": about {req.words} words (between {max(1, req.words * 3 // 4)} "
-        f"and {req.words * 5 // 4}).\n"
-        "Answer with one JSON object only, no prose, no code fence:\n"
-        '{"title": "short title", "text": "the chapter", '
-        f'"choices": [{n} strings], "summary": "one sentence", '
-        '"memory": {"characters": [{"name": "", "note": "", "role": '
-        '"hero|heroine|villain|sidekick|elder|narrator or empty", "alive": true}], '
-        '"places": [{"name": "", "note": ""}], "items": [{"name": "", "note": ""}], '
-        '"event": "one line: what happened"}, '
-        '"lines": [{"speaker": "name or empty for the narrator", "text": "one sentence"}]}\n'
-        "List only characters, places and items that appear in this chapter; \"lines\" "
-        "covers the text sentence by sentence.")
+    if req.winning_choice:
+        parts.append(f"The audience voted for: {quote_untrusted(req.winning_choice, 200)}. "
+                     "Begin this chapter by showing that choice happening and its consequence.")
     return [{"role": "system", "content": _system(req.theme, req.language)},
             {"role": "user", "content": "\n\n".join(parts)}]
 
@@ -260,6 +265,33 @@ def parse_plain(content: str) -> dict[str, Any] | None:
             "choices": choices, "memory": memory}
 
 
+_HEADING = re.compile(r"^\s*(?:#+\s*|\*\*)?(?:(?:chapter|kapitel)\s*\d+\s*[:.—-]\s*)?"
+                      r"(.+?)(?:\*\*)?\s*$", re.IGNORECASE)
+
+
+def parse_prose(content: str, words: int) -> dict[str, Any] | None:
+    """A chapter written as plain prose (a model that ignored the format): an optional short
+    heading line, the story, and a trailing list ("A) …", "- …", "1. …") as the choices.
+    None when the answer holds JSON fragments or too little story (under words/2 words)."""
+    text = _strip_reasoning(content).replace("```", "").strip()
+    if "{" in text or not text:
+        return None
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    choices: list[str] = []
+    while lines and (m := _CHOICE_PREFIX.match(lines[-1])) is not None and m.end() > 0:
+        choices.insert(0, lines.pop())
+    if choices and lines and lines[-1].endswith((":", "?")) and len(lines[-1].split()) <= 10:
+        lines.pop()          # "What will Mira do?" / "Choices:" above the list
+    title = ""
+    if len(lines) > 1 and len(lines[0].split()) <= 10 and not lines[0].endswith((".", "!", "?")):
+        m = _HEADING.match(lines.pop(0))
+        title = m.group(1).strip(" *#") if m else ""
+    story = " ".join(lines)
+    if len(story.split()) < max(1, words // 2):
+        return None
+    return {"title": title, "text": story, "choices": choices}
+
+
 # ---------------------------------------------------------------- validation
 
 def _sentences(text: str) -> list[str]:
@@ -324,46 +356,51 @@ def _norm(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
-def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
-    """Parse and validate a model's chapter answer against `req`.
+def title_from_text(text: str) -> str:
+    """A short title taken from the chapter's first sentence (for answers without one)."""
+    first = _sentences(text)[0] if text.strip() else ""
+    words = re.sub(r"[^\w\s'-]", " ", first).split()[:6]
+    return " ".join(words).strip().capitalize()[:120] or "Untitled"
 
-    Raises ProviderOutputError naming the fault (no parsable answer, missing title/text,
-    text too short, wrong number of choices, duplicate or filler choices).
+
+def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
+    """Parse a model's chapter answer and repair what can be repaired.
+
+    Repairs: fences, prose and small syntax faults around the JSON; a missing title is
+    taken from the text; over-long text is trimmed at a sentence boundary; choices lose
+    letter/number prefixes, placeholders, empties and duplicates, and extra choices are
+    trimmed — so the draft may hold FEWER than `req.n_choices` choices (see
+    `missing_choices`), never more. A closing chapter's stray choices are dropped.
+    Raises ProviderOutputError only when nothing usable is there (no parsable answer,
+    no chapter text, choices that are not a list).
     """
-    data = extract_json(content) or parse_plain(content)
+    data = extract_json(content) or parse_plain(content) or parse_prose(content, req.words)
     if data is None:
         raise ProviderOutputError("answer is neither a JSON object nor the TITLE/CONTENT/CHOICES "
-                                  "layout")
-    title = _text(data.get("title"), 120)
+                                  "layout, nor a story in prose")
     text = " ".join(_CONTROL.sub(" ", str(data.get("text") or data.get("content") or "")).split())
-    if not title:
-        raise ProviderOutputError("answer has no title")
     if not text:
         raise ProviderOutputError("answer has no chapter text")
+    title = _text(data.get("title"), 120) or title_from_text(text)
     words = len(text.split())
-    low, high = max(1, req.words // 2), req.words * 3 // 2
-    if words < low:
-        raise ProviderOutputError(f"chapter text too short: {words} words, wanted about "
-                                  f"{req.words} (at least {low})")
+    high = req.words * 3 // 2
     if words > high:
         text = _trim_words(text, high)
     raw_choices = data.get("choices") or []
     if isinstance(raw_choices, dict):
         raw_choices = [raw_choices[k] for k in sorted(raw_choices)]
+    if isinstance(raw_choices, str):
+        raw_choices = [ln for ln in raw_choices.splitlines() if ln.strip()]
     if not isinstance(raw_choices, list):
         raise ProviderOutputError("\"choices\" is not a list")
-    choices = tuple(c for c in (_choice_text(v) for v in raw_choices) if c)
+    choices: list[str] = []
+    for value in raw_choices:
+        c = _choice_text(value)
+        if c and not _FILLER.match(c) and not any(_similar(c, o) for o in choices):
+            choices.append(c)
     if req.closing:
-        choices = ()   # a closing chapter passes; stray choices are dropped
-    else:
-        filler = [c for c in choices if _FILLER.match(c.strip())]
-        if filler:
-            raise ProviderOutputError(f"placeholder choices instead of real ones: {filler[:3]}")
-        if len(choices) != req.n_choices:
-            raise ProviderOutputError(f"expected exactly {req.n_choices} choices, got "
-                                      f"{len(choices)}")
-        if len({_norm(c) for c in choices}) != len(choices):
-            raise ProviderOutputError("choices are not distinct")
+        choices = []   # a closing chapter passes; stray choices are dropped
+    choices = choices[:req.n_choices]
     mem = data.get("memory") or data.get("memory_tags") or {}
     if not isinstance(mem, dict):
         mem = {}
@@ -377,7 +414,7 @@ def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
                                speaker=_text(ln.get("speaker"), 80))
                   for ln in (raw_lines if isinstance(raw_lines, list) else [])
                   if isinstance(ln, dict) and _text(ln.get("text")))
-    return ChapterDraft(title=title, text=text, choices=choices, memory=memory,
+    return ChapterDraft(title=title, text=text, choices=tuple(choices), memory=memory,
                         summary=_text(data.get("summary"), 300), lines=lines)
 
 

@@ -17,6 +17,7 @@ from storyd.core.model import (
     SpeechResult,
     Theme,
 )
+from storyd.errors import ProviderOutputError
 
 
 @runtime_checkable
@@ -46,3 +47,12 @@ class SpeechProvider(Protocol):
     async def speak(self, request: SpeechRequest) -> SpeechResult | None:
         """Audio for one sentence, or None when this provider has no voice (e.g. espeak absent)."""
         ...
+
+
+class ChapterDefect(ProviderOutputError):
+    """A chapter with a real defect (no choices, far too short) that may still be the best
+    answer there is: the chain regenerates once and airs `draft` if nothing better comes."""
+
+    def __init__(self, message: str, draft: ChapterDraft, *, provider: str = "") -> None:
+        super().__init__(message, provider=provider)
+        self.draft = draft

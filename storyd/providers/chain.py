@@ -1,21 +1,31 @@
 """The provider fallback chain: text, images and speech each try providers in order.
 
 Theory of operation: a call walks the chain. Each provider does its own HTTP retries; when
-it still fails, the chain moves to the next one. An unusable answer (ProviderOutputError), a
-safety-blocklist hit or a coherence issue regenerates once on the same provider, then falls
-down the chain. A provider with `failure_threshold` consecutive failures is skipped for
-`cooldown` seconds (trio clock); after the cool-down one more failure sends it back. The last
-provider (the offline one by default, appended by `build_chains`) is always tried, even when
-cooling down; its coherence issues are accepted after one regeneration, but a blocklist hit
-never airs — then the call raises ProviderError and the director shows its error card.
+it still fails, the chain moves to the next one. One storyteller per story: a provider's
+chapter is repaired rather than thrown away (the provider trims and refills choices), and
+regenerated at most once, only for a real defect — nothing usable (ProviderOutputError),
+a ChapterDefect (no choices, text far too short) or a safety-blocklist hit. After that
+the provider's best answer airs (a defective draft gets its choices completed) unless
+every answer it gave hit the blocklist. Rule checks (`prompts.coherence_issues`) and the
+model review run only with `[llm] coherence_check = true`, and are advice: they may cost
+one regeneration, then the answer with fewer issues airs. A provider with
+`failure_threshold` consecutive failures is skipped for `cooldown` seconds; after the
+cool-down one more failure sends it back. The last provider (the offline one by default,
+appended by `build_chains`) is always tried, even when cooling down, and writes only when
+no provider before it gave anything usable; the reason goes to `on_error` and into its
+status (`used_because`). A blocklist hit never airs — when even the last provider's answer
+has one, the call raises ProviderError and the director shows its error card.
 
-Every attempt is recorded in the returned `ChainOutcome`; operator-facing messages go to
-`on_error` (the director publishes them as `story:error`); `status()` feeds the snapshot.
+Every attempt is recorded in the returned `ChainOutcome`, with the calls and tokens spent
+(`http_io.METER`: summed over every attempt, retries and repairs included); operator-facing
+messages go to `on_error` (the director publishes them as `story:error`); `status()` feeds
+the snapshot, with per-provider totals of calls and tokens.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -25,6 +35,7 @@ import trio
 
 from storyd import metrics
 from storyd.config import Config
+from storyd.core import chapter_repair as repair
 from storyd.core import prompts
 from storyd.core.model import (
     ChapterDraft,
@@ -37,12 +48,15 @@ from storyd.core.model import (
 )
 from storyd.core.safety import Blocklist
 from storyd.errors import ConfigError, ProviderError, ProviderOutputError
+from storyd.providers.base import ChapterDefect
+from storyd.providers.http_io import METER, Meter, Usage
 from storyd.providers.openai_compat import OpenAICompatProvider
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Kind = Literal["text", "images", "speech"]
 Check = Callable[[Any, T], Awaitable[tuple[list[str], list[str]]]]   # → (hard, soft) issues
+Salvage = Callable[[Any, Any], Awaitable[T]]     # (provider, defective value) → airable value
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,10 @@ class ChainOutcome(Generic[T]):
     draft: T                 # the chapter, outline, image or speech result
     provider: str
     attempts: list[Attempt] = field(default_factory=list)
+    calls: int = 0           # provider requests spent, retries and repairs included
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tokens_estimated: bool = False   # some answers had no `usage`: ~4 characters per token
 
 
 @dataclass
@@ -66,7 +84,17 @@ class _Health:
     failures: int = 0
     last_error: str = ""
     cooldown_until: float | None = None
+    cooldown_reason: str = ""
     last_latency: float | None = None
+    used_because: str = ""
+    usage: Usage = field(default_factory=Usage)
+
+
+def _chapter_texts(draft: ChapterDraft) -> list[str]:
+    return [draft.title, draft.text, draft.summary, *draft.choices,
+            *(ln.text for ln in draft.lines), draft.memory.event,
+            *(e.name for e in (*draft.memory.characters, *draft.memory.locations,
+                               *draft.memory.items))]
 
 
 def _masked(words: list[str]) -> str:
@@ -91,13 +119,25 @@ class ProviderChain:
         self.last_prompt_provider = ""
 
     def status(self) -> dict[str, dict[str, Any]]:
-        """Per provider: ok (None = unused), last_error, failures, cooldown_until (trio
-        clock, None when not cooling down), last_latency (seconds)."""
-        now = trio.current_time()
-        return {name: {"ok": h.ok, "last_error": h.last_error, "failures": h.failures,
-                       "cooldown_until": h.cooldown_until if (h.cooldown_until or 0) > now
-                       else None, "last_latency": h.last_latency}
-                for name, h in self._health.items()}
+        """Per provider: ok (None = unused), last_error, failures, cooling_down,
+        cooldown_until_ms (epoch ms, None when not cooling down), cooldown_reason,
+        last_latency (seconds), used_because (the last resort: why it wrote), and the
+        calls / prompt_tokens / completion_tokens / tokens_estimated spent so far."""
+        now, wall_ms = trio.current_time(), time.time() * 1000
+        out: dict[str, dict[str, Any]] = {}
+        for name, h in self._health.items():
+            cooling = h.cooldown_until is not None and h.cooldown_until > now
+            out[name] = {
+                "ok": h.ok, "last_error": h.last_error, "failures": h.failures,
+                "cooling_down": cooling,
+                "cooldown_until_ms": (int(wall_ms + (h.cooldown_until - now) * 1000)
+                                      if cooling and h.cooldown_until is not None else None),
+                "cooldown_reason": h.cooldown_reason if cooling else "",
+                "last_latency": h.last_latency, "used_because": h.used_because,
+                "calls": h.usage.calls, "prompt_tokens": h.usage.prompt_tokens,
+                "completion_tokens": h.usage.completion_tokens,
+                "tokens_estimated": h.usage.estimated}
+        return out
 
     def _report(self, message: str) -> None:
         log.warning("%s", message)
@@ -111,28 +151,65 @@ class ProviderChain:
         h.ok, h.last_error, h.failures = False, error, h.failures + 1
         if h.failures >= self.failure_threshold:
             h.cooldown_until = trio.current_time() + self.cooldown
+            h.cooldown_reason = f"failed {h.failures} times in a row; last: {error}"
             self._report(f"{self.kind} provider '{name}' failed {h.failures} times in a row; "
                          f"skipping it for {self.cooldown:g} s")
 
+    def _succeeded(self, name: str, latency: float) -> None:
+        h = self._health[name]
+        h.ok, h.failures, h.last_latency = True, 0, latency
+        h.cooldown_until, h.cooldown_reason = None, ""
+
     async def _run(self, what: str, call: Callable[[Any], Awaitable[T]],
-                   check: Check[T] | None = None) -> ChainOutcome[T]:
+                   check: Check[T] | None = None,
+                   salvage: Salvage[T] | None = None) -> ChainOutcome[T]:
+        meter = Meter()
+        token = METER.set(meter)
+        try:
+            value, provider, attempts = await self._walk(what, call, check, salvage)
+        finally:
+            METER.reset(token)
+            for name, usage in meter.by_provider.items():
+                if name in self._health:
+                    self._health[name].usage.add(usage)
+        total = meter.total()
+        return ChainOutcome(value, provider, attempts, calls=total.calls,
+                            prompt_tokens=total.prompt_tokens,
+                            completion_tokens=total.completion_tokens,
+                            tokens_estimated=total.estimated)
+
+    async def _walk(self, what: str, call: Callable[[Any], Awaitable[T]],
+                    check: Check[T] | None, salvage: Salvage[T] | None
+                    ) -> tuple[T, str, list[Attempt]]:
         now = trio.current_time()
         order = [p for p in self.providers
                  if (self._health[p.name].cooldown_until or 0) <= now]
         if self.providers[-1] not in order:
             order.append(self.providers[-1])      # the last resort is always tried
         attempts: list[Attempt] = []
+        why_not = [f"'{p.name}' is cooling down ({self._health[p.name].cooldown_reason})"
+                   for p in self.providers if p not in order]
         for index, provider in enumerate(order):
             final = index == len(order) - 1
             following = "giving up" if final else f"trying '{order[index + 1].name}'"
+            # the best answer so far from this provider: (rank, value, issues); rank 0 is a
+            # value with soft issues only, rank 1 a defective one that needs salvage
+            best: tuple[int, Any, list[str]] | None = None
             for round_ in (1, 2):
                 started = trio.current_time()
                 hard: list[str] = []
                 soft: list[str] = []
+                defective: Any = None
                 try:
                     value = await call(provider)
                     if check is not None:
                         hard, soft = await check(provider, value)
+                except ChapterDefect as exc:
+                    error, again, defective = str(exc), True, exc.draft
+                    hard = self.blocklist.check(_chapter_texts(exc.draft))
+                    if hard:
+                        error = (f"rejected {what} from '{provider.name}': blocked words "
+                                 f"({_masked(hard)}); {error}")
                 except ProviderError as exc:
                     error = str(exc)
                     again = isinstance(exc, ProviderOutputError) and round_ == 1
@@ -141,45 +218,95 @@ class ProviderChain:
                     error, again = f"provider '{provider.name}' crashed: {exc!r}", False
                 else:
                     latency = trio.current_time() - started
-                    accept = not hard and (not soft or (final and round_ == 2))
-                    if accept:
-                        h = self._health[provider.name]
-                        h.ok, h.failures, h.last_latency = True, 0, latency
+                    if not hard and (not soft or round_ == 2):
+                        if soft and best is not None and best[0] == 0 and len(best[2]) < len(soft):
+                            value, soft = best[1], best[2]
+                        self._succeeded(provider.name, latency)
                         metrics.observe_provider_latency(provider.name, self.kind, latency)
-                        h.cooldown_until = None
                         if soft:
                             self._report(f"{what} from '{provider.name}' kept despite: "
                                          f"{'; '.join(soft)}")
                         attempts.append(Attempt(provider.name, True, "", latency))
-                        return ChainOutcome(value, provider.name, attempts)
+                        return self._aired(provider, value, attempts, final, why_not)
+                    if not hard:
+                        best = (0, value, soft)
                     reasons = ([f"blocked words ({_masked(hard)})"] if hard else []) + soft
                     error = f"rejected {what} from '{provider.name}': {'; '.join(reasons)}"
                     attempts.append(Attempt(provider.name, False, error, latency))
-                    self._report(f"{error} — " + ("regenerating" if round_ == 1 else following))
                     if round_ == 1:
+                        self._report(f"{error} — regenerating")
                         continue
+                    if best is not None:
+                        return await self._keep_best(what, provider, best, salvage, attempts,
+                                                     final, why_not, error)
+                    self._report(f"{error} — {following}")
+                    why_not.append(error)
                     break
                 latency = trio.current_time() - started
                 attempts.append(Attempt(provider.name, False, error, latency))
-                self._failed(provider.name, error)
-                metrics.count_provider_error(provider.name, self.kind)
+                if defective is not None and not hard and (best is None or best[0] > 0):
+                    best = (1, defective, [error])
+                if round_ == 2 and best is not None:
+                    return await self._keep_best(what, provider, best, salvage, attempts,
+                                                 final, why_not, error)
+                if defective is None:
+                    self._failed(provider.name, error)
+                    metrics.count_provider_error(provider.name, self.kind)
                 self._report(f"{self.kind}: {error} — "
-                             + ("regenerating" if again else following))
-                if not again:
+                             + ("regenerating" if again and round_ == 1 else following))
+                if not (again and round_ == 1):
+                    why_not.append(error)
                     break
         raise ProviderError(f"every {self.kind} provider failed for this {what}; "
                             f"last: {attempts[-1].error if attempts else 'none tried'}",
                             provider=order[-1].name, retryable=True)
 
+    async def _keep_best(self, what: str, provider: Any, best: tuple[int, Any, list[str]],
+                         salvage: Salvage[T] | None, attempts: list[Attempt], final: bool,
+                         why_not: list[str], error: str) -> tuple[T, str, list[Attempt]]:
+        """Air the provider's best answer after its one regeneration."""
+        rank, value, issues = best
+        if rank == 1 and salvage is not None:
+            value = await salvage(provider, value)
+        last = attempts[-1]
+        self._succeeded(provider.name, last.latency)
+        note = f"kept as the best answer despite: {'; '.join(issues)}"
+        self._report(f"{what} from '{provider.name}' {note}")
+        attempts[-1] = Attempt(provider.name, True, note, last.latency)
+        return self._aired(provider, value, attempts, final, why_not)
+
+    def _aired(self, provider: Any, value: T, attempts: list[Attempt], final: bool,
+               why_not: list[str]) -> tuple[T, str, list[Attempt]]:
+        if final and why_not:
+            because = "; ".join(why_not)[-600:]
+            self._health[provider.name].used_because = because
+            if any(not a.ok for a in attempts):   # cooling down alone: status says it
+                self._report(f"{self.kind}: '{provider.name}' stepped in because: {because}")
+        elif final:
+            self._health[provider.name].used_because = ""
+        return value, provider.name, attempts
+
     # ------------------------------------------------------------ the calls
-    async def write_chapter(self, request: ChapterRequest) -> ChainOutcome[ChapterDraft]:
+    async def write_chapter(self, request: ChapterRequest, *,
+                            on_text: Callable[[str], None] | None = None
+                            ) -> ChainOutcome[ChapterDraft]:
+        """The next chapter. `on_text` gets the text so far while a provider that streams
+        (`streams_text`) writes it; it may start again from "" on a retry or the next
+        provider. Providers without streaming ignore it."""
         attempt_no = 0
 
         async def call(provider: Any) -> ChapterDraft:
             nonlocal attempt_no
             attempt_no += 1
             try:
-                draft: ChapterDraft = await provider.write_chapter(request)
+                if on_text is not None and getattr(provider, "streams_text", False):
+                    draft: ChapterDraft = await provider.write_chapter(request, on_text=on_text)
+                else:
+                    draft = await provider.write_chapter(request)
+            except ChapterDefect as exc:
+                exc.draft = msgspec.structs.replace(exc.draft, provider=provider.name,
+                                                   attempt=attempt_no)
+                raise
             finally:
                 if getattr(provider, "last_prompt", None):
                     self.last_prompt = list(provider.last_prompt)
@@ -187,19 +314,24 @@ class ProviderChain:
             return msgspec.structs.replace(draft, provider=provider.name, attempt=attempt_no)
 
         async def check(provider: Any, draft: ChapterDraft) -> tuple[list[str], list[str]]:
-            texts = [draft.title, draft.text, draft.summary, *draft.choices,
-                     *(ln.text for ln in draft.lines), draft.memory.event,
-                     *(e.name for e in (*draft.memory.characters, *draft.memory.locations,
-                                        *draft.memory.items))]
-            soft = prompts.coherence_issues(draft, request)
-            if not soft and self.coherence_check and hasattr(provider, "review_chapter"):
-                try:
-                    soft = await provider.review_chapter(draft, request)
-                except ProviderError as exc:
-                    log.warning("coherence review skipped: %s", exc)
-            return self.blocklist.check(texts), soft
+            soft: list[str] = []
+            if self.coherence_check:
+                soft = prompts.coherence_issues(draft, request)
+                if not soft and hasattr(provider, "review_chapter"):
+                    try:
+                        soft = await provider.review_chapter(draft, request)
+                    except ProviderError as exc:
+                        log.warning("coherence review skipped: %s", exc)
+            return self.blocklist.check(_chapter_texts(draft)), soft
 
-        return await self._run("chapter", call, check)
+        async def salvage(provider: Any, draft: ChapterDraft) -> ChapterDraft:
+            if hasattr(provider, "complete_choices"):
+                fixed: ChapterDraft = await provider.complete_choices(draft, request)
+            else:
+                fixed = repair.fill_choices(draft, request)
+            return msgspec.structs.replace(fixed, provider=provider.name)
+
+        return await self._run("chapter", call, check, salvage)
 
     async def write_outline(self, theme: Theme, language: str, seed: int) -> ChainOutcome[str]:
         async def check(provider: Any, outline: str) -> tuple[list[str], list[str]]:
@@ -257,9 +389,11 @@ def build_chains(cfg: Config, *, on_error: Callable[[str], None] | None = None,
             raise ConfigError(f"{kind} chain names unknown provider '{name}'; add a "
                               f"[providers.{name}] section")
         if name not in clients:
+            options = {"own_port": cfg.server.port,
+                       "probe_speech": cfg.tts.enabled and name in cfg.tts.chain,
+                       **provider_options}
             clients[name] = OpenAICompatProvider(name, cfg.providers[name],
-                                                 temperature=cfg.llm.temperature,
-                                                 **provider_options)
+                                                 temperature=cfg.llm.temperature, **options)
         return clients[name]
 
     def chain(kind: Kind, names: Sequence[str], coherence: bool = False) -> ProviderChain:

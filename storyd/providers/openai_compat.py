@@ -2,18 +2,23 @@
 
 Theory of operation: one `httpx.AsyncClient` per provider, created lazily and closed by
 `aclose()` (or `async with`). The API key goes out only as a per-request `Authorization`
-header to the configured base URL — never to image download hosts, never into a log line or
-an error message (`_scrub` removes it from anything the server echoes). Every foreign error
-is translated into `ProviderError` here: timeouts, connection trouble, HTTP 429, 5xx and
-SiliconFlow's 50508 are retryable; 400/401/403/404 are not. `_retrying` repeats an operation
-up to `max_retries` times with exponential backoff and jitter, honouring `Retry-After`, using
-`trio.sleep` (so tests with a mock clock are instant).
+header to the configured base URL — never to image download hosts, never into a log line,
+a status or an error message (`_scrub` removes the key, custom header values and any
+`user:pass@` from anything shown). Every foreign error is translated into `ProviderError`
+here: timeouts, connection trouble, HTTP 429, 5xx and SiliconFlow's 50508 are retryable;
+400/401/403/404 are not. `_retrying` repeats an operation up to `max_retries` times with
+exponential backoff and jitter, honouring `Retry-After`, using `trio.sleep` (so tests with
+a mock clock are instant).
 
-Chat answers are streamed (SSE); only `delta.content` is kept (`reasoning_content` and
-`reasoning` are ignored); a stream that ends without `[DONE]` or a finish reason is a
-retryable fault. JSON mode follows the preset ("auto") or the config; when a server answers
-400 about `response_format`, the provider steps down json_schema → json_object → none and
-remembers that for its later calls.
+Every read is bounded (see `http_io`): separate connect, first-byte, read and stall
+timeouts plus a total deadline per request, and a byte cap per kind of answer; nothing is
+read whole before its size is known. Chat answers are streamed (SSE, with
+`stream_options.include_usage`); only `delta.content` is kept (`reasoning_content` and
+`reasoning` are ignored). A stream that ends early, stalls or runs over its cap is a
+retryable fault — unless what arrived already holds a complete JSON chapter, which is then
+used. JSON mode follows the preset ("auto") or the config; when a server answers 400 about
+`response_format`, the provider steps down json_schema → json_object → none and remembers
+that for its later calls. Calls and tokens go to the `http_io.METER` of the calling chain.
 """
 
 from __future__ import annotations
@@ -22,17 +27,17 @@ import base64
 import functools
 import json
 import logging
-import random
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import msgspec
 import trio
 
 from storyd import metrics
-from storyd.config import ProviderConfig, resolve_secret
+from storyd.core import chapter_repair as repair
 from storyd.core import prompts
+from storyd.core.chapter_stream import ChapterStream
 from storyd.core.model import (
     ChapterDraft,
     ChapterRequest,
@@ -42,190 +47,108 @@ from storyd.core.model import (
     SpeechResult,
     Theme,
 )
-from storyd.errors import ConfigError, ProviderError, ProviderOutputError
-from storyd.providers.presets import DALLE3_IMAGE_SIZES, nearest_size, preset_for
+from storyd.errors import ProviderError, ProviderOutputError
+from storyd.providers import http_io
+from storyd.providers.base import ChapterDefect
+from storyd.providers.http_io import MB, RequestTimeout, TooLarge, Usage
+from storyd.providers.openai_base import ERROR_BODY, ClientBase, error_detail, sniff_image
+from storyd.providers.presets import DALLE3_IMAGE_SIZES, nearest_size
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-MAX_DOWNLOAD = 25 * 1024 * 1024
-_HINTS = {400: "the request was rejected", 401: "check [providers.{n}] api_key_env (key and "
-          "base_url must belong together)", 402: "the account has no credit left",
-          403: "the key may not use this model or endpoint", 404: "check [providers.{n}] "
-          "base_url and the model name", 429: "rate limited"}
+MAX_REDIRECTS = 5
 
 
-def _sniff(data: bytes, fallback: str) -> str:
-    if data.startswith(b"\x89PNG"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return fallback.split(";")[0].strip() or "application/octet-stream"
+def _holds_a_chapter(text: str) -> bool:
+    data = prompts.extract_json(text)
+    return data is not None and bool(data.get("text") or data.get("content"))
 
 
-def _detail(body: bytes) -> tuple[str, Any]:
-    """(message, code) from an error body: OpenAI, SiliconFlow or a bare string."""
-    text = body.decode("utf-8", "replace").strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return " ".join(text.split())[:200], None
-    if isinstance(data, str):
-        return data[:200], None
-    if isinstance(data, dict):
-        err = data.get("error", data)
-        if isinstance(err, str):
-            return err[:200], data.get("code")
-        if isinstance(err, dict):
-            return str(err.get("message") or err)[:200], err.get("code", data.get("code"))
-    return text[:200], None
+class _Sink:
+    """Feeds streamed content to a ChapterStream and hands the text so far to `on_text`."""
+
+    def __init__(self, on_text: Callable[[str], None]) -> None:
+        self.on_text = on_text
+        self.stream = ChapterStream()
+        self.last = ""
+        self.version = 0
+
+    def restart(self) -> None:
+        """A new answer begins (a retry): a listener that was shown text gets "" first."""
+        shown = self.last
+        self.stream, self.last, self.version = ChapterStream(), "", 0
+        if shown:
+            self._tell("")
+
+    def _tell(self, text: str) -> None:
+        try:
+            self.on_text(text)
+        except Exception:   # a broken listener must not break generation
+            log.exception("on_text callback failed")
+
+    def feed(self, piece: str) -> None:
+        self.stream.feed(piece)
+        if self.stream.version == self.version:
+            return
+        self.version = self.stream.version
+        text = self.stream.text
+        if text != self.last:
+            self.last = text
+            self._tell(text)
 
 
-class OpenAICompatProvider:
+class OpenAICompatProvider(ClientBase):
     """TextProvider, ImageProvider and SpeechProvider for one `[providers.NAME]` section."""
 
-    def __init__(self, name: str, cfg: ProviderConfig, *, temperature: float = 0.9,
-                 backoff_base: float = 1.0, backoff_max: float = 30.0,
-                 retry_after_max: float = 120.0, api_key: str | None = None,
-                 rng: random.Random | None = None) -> None:
-        self.name = name
-        self.cfg = cfg
-        self.preset = preset_for(cfg.preset)
-        self.base_url = (cfg.base_url or self.preset.base_url).rstrip("/")
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"provider '{name}' has no usable base_url: set [providers.{name}] "
-                              "base_url or a preset")
-        self._key = api_key if api_key is not None else resolve_secret(cfg.api_key,
-                                                                       cfg.api_key_env)
-        self.text_model = cfg.text_model or self.preset.text_model
-        self.image_model = cfg.image_model or (self.preset.image_model if self.preset.images
-                                               else "")
-        self.speech_model = cfg.speech_model or (self.preset.speech_model if self.preset.speech
-                                                 else "")
-        self.json_mode = cfg.json_mode if cfg.json_mode != "auto" else self.preset.json_mode
-        self.temperature = temperature
-        self.backoff_base, self.backoff_max = backoff_base, backoff_max
-        self.retry_after_max = retry_after_max
-        self._rng = rng or random.Random()
-        self._client: httpx.AsyncClient | None = None
-        self.last_prompt: list[dict[str, str]] = []
-        self.last_answer = ""     # the content of the last chat answer (admin debug view)
-
-    # ------------------------------------------------------------ plumbing
-    async def __aenter__(self) -> OpenAICompatProvider:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            timeout = httpx.Timeout(self.cfg.timeout, connect=min(10.0, self.cfg.timeout))
-            self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
-        return self._client
-
-    def _headers(self) -> dict[str, str]:
-        headers = dict(self.cfg.headers)
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
-        return headers
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "********") if self._key else text
-
-    def _fail(self, message: str, *, status: int | None = None, retryable: bool = False,
-              retry_after: float | None = None, output: bool = False) -> ProviderError:
-        cls = ProviderOutputError if output else ProviderError
-        return cls(self._scrub(f"provider '{self.name}': {message}"), provider=self.name,
-                   status=status, retryable=retryable, retry_after=retry_after)
-
-    def _http_error(self, status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
-        detail, code = _detail(body)
-        retryable = status == 429 or status >= 500 or code == 50508
-        retry_after = None
-        try:
-            retry_after = max(0.0, float(headers.get("retry-after", "")))
-        except ValueError:
-            pass
-        hint = _HINTS.get(status, "server trouble" if status >= 500 else "")
-        if retryable:
-            hint = f"{hint or 'overloaded'}; will retry"
-        hint = hint.format(n=self.name)
-        message = f"HTTP {status} {detail or '(no detail)'}" + (f" — {hint}" if hint else "")
-        return self._fail(message, status=status, retryable=retryable, retry_after=retry_after)
-
-    def _transport_error(self, exc: Exception) -> ProviderError:
-        if isinstance(exc, httpx.TimeoutException):
-            return self._fail(f"no answer from {self.base_url} within {self.cfg.timeout:g} s "
-                              f"({type(exc).__name__}) — the service is slow or down",
-                              retryable=True)
-        return self._fail(f"cannot reach {self.base_url} ({type(exc).__name__}) — check "
-                          f"[providers.{self.name}] base_url and the network", retryable=True)
-
-    async def _send(self, method: str, path: str, body: dict[str, Any] | None = None,
-                    ) -> httpx.Response:
-        try:
-            resp = await self._http().request(method, self.base_url + path, json=body,
-                                              headers=self._headers())
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from None
-        if resp.status_code >= 400:
-            raise self._http_error(resp.status_code, resp.content, resp.headers)
-        return resp
-
-    async def _retrying(self, what: str, op: Callable[[], Awaitable[T]]) -> T:
-        attempt = 0
-        while True:
-            try:
-                return await op()
-            except ProviderError as exc:
-                if not exc.retryable or attempt >= self.cfg.max_retries:
-                    raise
-                delay = exc.retry_after
-                if delay is None:
-                    delay = min(self.backoff_max, self.backoff_base * 2 ** attempt)
-                    delay *= 0.5 + self._rng.random()
-                delay = min(delay, self.retry_after_max)
-                attempt += 1
-                log.warning("%s failed (%s); retry %d/%d in %.2f s", what, exc, attempt,
-                            self.cfg.max_retries, delay)
-                await trio.sleep(delay)
+    streams_text = True       # write_chapter takes on_text (the chain checks this)
+    stream_usage = True       # ask for `usage` in streams until a server refuses that
 
     # ------------------------------------------------------------ text
     def _chat_body(self, messages: list[dict[str, str]], schema: dict[str, Any] | None,
-                   max_tokens: int) -> dict[str, Any]:
+                   max_tokens: int, schema_name: str) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.text_model, "messages": messages, "stream": True,
                                 self.preset.token_param: max_tokens}
+        if self.stream_usage:
+            body["stream_options"] = {"include_usage": True}
         if not (self.preset.name == "openai"
                 and self.text_model.startswith(("o1", "o3", "o4", "gpt-5"))):
             body["temperature"] = self.temperature
         if schema is not None and self.json_mode == "json_schema":
             body["response_format"] = {"type": "json_schema",
-                                       "json_schema": {"name": "chapter", "schema": schema}}
+                                       "json_schema": {"name": schema_name, "schema": schema}}
         elif schema is not None and self.json_mode == "json_object":
             body["response_format"] = {"type": "json_object"}
         return body
 
     async def complete(self, messages: list[dict[str, str]], *,
-                       schema: dict[str, Any] | None = None, max_tokens: int = 1200) -> str:
-        """The streamed answer's content. Steps down the JSON mode on a 400 about it."""
+                       schema: dict[str, Any] | None = None, max_tokens: int = 1200,
+                       schema_name: str = "chapter", sink: _Sink | None = None,
+                       accept: Callable[[str], bool] | None = None,
+                       debug: bool = True) -> str:
+        """The streamed answer's content. Steps down the JSON mode on a 400 about it.
+
+        `sink` gets the content as it arrives; `accept` says whether the content of a stream
+        that broke off (or stalled, or ran over its cap) is usable all the same. `debug`
+        False keeps this exchange out of last_prompt/last_answer (follow-ups)."""
         if not self.text_model:
             raise self._fail(f"no text model — set [providers.{self.name}] text_model")
-        self.last_prompt = messages
+        if debug:
+            self.last_prompt = messages
         while True:
-            body = self._chat_body(messages, schema, max_tokens)
+            body = self._chat_body(messages, schema, max_tokens, schema_name)
             try:
-                self.last_answer = await self._retrying(
-                    f"provider '{self.name}' chat", functools.partial(self._stream_chat, body))
-                return self.last_answer
+                answer = await self._retrying(
+                    f"provider '{self.name}' chat",
+                    functools.partial(self._stream_chat, body, sink, accept))
+                if debug:
+                    self.last_answer = answer
+                return answer
             except ProviderError as exc:
                 low = str(exc).lower()
+                if exc.status == 400 and "stream_options" in body and "stream_options" in low:
+                    self.stream_usage = False      # an older server: tokens are estimated
+                    log.warning("provider %r rejected stream_options; estimating tokens from "
+                                "now on", self.name)
+                    continue
                 if (exc.status == 400 and "response_format" in body
                         and any(w in low for w in ("response_format", "json", "schema"))):
                     self.json_mode = "json_object" if self.json_mode == "json_schema" else "none"
@@ -234,23 +157,66 @@ class OpenAICompatProvider:
                     continue
                 raise
 
-    async def _stream_chat(self, body: dict[str, Any]) -> str:
+    async def _stream_chat(self, body: dict[str, Any], sink: _Sink | None,
+                           accept: Callable[[str], bool] | None) -> str:
         url = self.base_url + "/chat/completions"
+        parts: list[str] = []
+        usage: dict[str, Any] = {}
+        problem: ProviderError | None = None
+        if sink is not None:
+            sink.restart()
         try:
-            with trio.move_on_after(self.cfg.timeout * 4):
+            with http_io.deadlines(self.limits, streaming=True) as gap:
                 async with self._http().stream("POST", url, json=body,
                                                headers=self._headers()) as resp:
-                    if resp.status_code >= 400:
-                        raise self._http_error(resp.status_code, await resp.aread(),
-                                               resp.headers)
+                    if resp.status_code >= 300:
+                        raw = (await http_io.read_head(resp, ERROR_BODY, gap)
+                               if resp.status_code >= 400 else b"")
+                        raise self._http_error(resp.status_code, raw, resp.headers)
                     if "text/event-stream" not in resp.headers.get("content-type", ""):
-                        return self._content(json.loads(await resp.aread()))
-                    return await self._read_sse(resp)
+                        data = json.loads(await http_io.read_capped(
+                            resp, self.limits.max_text, gap))
+                        if isinstance(data, dict) and isinstance(data.get("usage"), dict):
+                            usage.update(data["usage"])
+                        parts.append(self._content(data))
+                        if sink is not None:
+                            sink.feed(parts[-1])
+                        return "".join(parts)
+                    if not await self._read_sse(resp, gap, parts, usage, sink):
+                        problem = self._fail("the answer stream broke off after "
+                                             f"{len(''.join(parts))} characters", retryable=True)
+        except TooLarge as exc:
+            problem = self._too_large(exc, "the answer")
+        except RequestTimeout as exc:
+            problem = self._timeout_error(exc, f", cut after {len(''.join(parts))} characters"
+                                          if parts else "")
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from None
+            problem = self._transport_error(exc)
         except ValueError:
-            raise self._fail("answer is not JSON", retryable=True) from None
-        raise self._fail(f"answer took longer than {self.cfg.timeout * 4:g} s", retryable=True)
+            problem = self._fail("answer is not JSON", retryable=True)
+        finally:
+            self._record_chat(body, "".join(parts), usage)
+        text = "".join(parts)
+        if problem is not None:
+            if text.strip() and accept is not None and accept(text):
+                log.warning("%s — the part that arrived is a complete answer; using it", problem)
+                return text
+            raise problem
+        if not text.strip():
+            raise self._fail("empty answer (only reasoning?) — raise the token limit or pick "
+                             "another text_model", output=True)
+        return text
+
+    def _record_chat(self, body: dict[str, Any], answer: str, usage: dict[str, Any]) -> None:
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if isinstance(prompt, int) and isinstance(completion, int):
+            self._record(Usage(1, prompt, completion))
+        elif answer:   # answered without `usage`: about four characters per token
+            sent = "".join(str(m.get("content", "")) for m in body.get("messages", []))
+            self._record(Usage(1, http_io.estimate_tokens(sent),
+                               http_io.estimate_tokens(answer), estimated=True))
+        else:          # failed before any answer: a call, no tokens
+            self._record(Usage(1))
 
     def _content(self, data: Any) -> str:
         try:
@@ -262,50 +228,84 @@ class OpenAICompatProvider:
             raise self._fail("empty answer", output=True)
         return str(content)
 
-    async def _read_sse(self, resp: httpx.Response) -> str:
-        parts: list[str] = []
-        done = finished = False
-        async for raw_line in resp.aiter_lines():
+    async def _read_sse(self, resp: httpx.Response, gap: http_io.Gap, parts: list[str],
+                        usage: dict[str, Any], sink: _Sink | None) -> bool:
+        """Collect the content deltas into `parts`; True when the stream ended properly."""
+        finished = False
+        async for raw_line in http_io.sse_lines(resp, self.limits.max_text, gap):
             line = raw_line.strip()
             if not line.startswith("data:"):
                 continue            # comments, event:/id: lines, keep-alives
             payload = line[5:].strip()
             if payload == "[DONE]":
-                done = True
-                break
+                return True
             chunk = json.loads(payload)   # ValueError → retryable "not JSON"
-            if isinstance(chunk, dict) and "error" in chunk:
-                detail, _ = _detail(json.dumps(chunk).encode())
+            if not isinstance(chunk, dict):
+                continue
+            if "error" in chunk:
+                detail, _ = error_detail(json.dumps(chunk).encode())
                 raise self._fail(f"error inside the stream: {detail}", retryable=True)
             metrics.count_usage(self.name, chunk)
+            if isinstance(chunk.get("usage"), dict):
+                usage.update(chunk["usage"])
             for choice in chunk.get("choices") or []:
+                if not isinstance(choice, dict):
+                    continue
                 delta = choice.get("delta") or choice.get("message") or {}
-                if isinstance(delta.get("content"), str):
-                    parts.append(delta["content"])   # reasoning fields are ignored
+                piece = delta.get("content") if isinstance(delta, dict) else None
+                if isinstance(piece, str) and piece:
+                    parts.append(piece)   # reasoning fields are ignored
+                    if sink is not None:
+                        sink.feed(piece)
                 finished = finished or bool(choice.get("finish_reason"))
-        text = "".join(parts)
-        if not (done or finished):
-            raise self._fail(f"the answer stream broke off after {len(text)} characters",
-                             retryable=True)
-        if not text.strip():
-            raise self._fail("empty answer (only reasoning?) — raise the token limit or pick "
-                             "another text_model", output=True)
-        return text
+        return finished
 
     async def write_outline(self, theme: Theme, language: str, seed: int) -> str:
         content = await self.complete(prompts.build_outline_messages(theme, language),
                                       max_tokens=600)
         return prompts.clean_outline(content)
 
-    async def write_chapter(self, request: ChapterRequest) -> ChapterDraft:
+    async def write_chapter(self, request: ChapterRequest, *,
+                            on_text: Callable[[str], None] | None = None) -> ChapterDraft:
+        """The next chapter, repaired where it can be (see `prompts.parse_chapter`).
+
+        `on_text` gets the chapter text decoded so far while the answer streams in; when a
+        retry starts a new answer after text was shown, it gets "" first. Raises ProviderOutputError
+        when nothing usable came, ChapterDefect (with the draft) for a real defect."""
         schema = prompts.chapter_json_schema(request.n_choices, request.closing)
-        content = await self.complete(prompts.build_chapter_messages(request), schema=schema,
-                                      max_tokens=max(900, request.words * 4 + 700))
+        content = await self.complete(
+            prompts.build_chapter_messages(request), schema=schema,
+            max_tokens=max(900, request.words * 4 + 700),
+            sink=_Sink(on_text) if on_text is not None else None,
+            accept=_holds_a_chapter)
         try:
-            draft = prompts.parse_chapter(content, request)
+            draft = repair.without_repeats(prompts.parse_chapter(content, request), request)
         except ProviderOutputError as exc:
             raise self._fail(str(exc), output=True) from None
-        return msgspec.structs.replace(draft, provider=self.name)
+        draft = msgspec.structs.replace(draft, provider=self.name)
+        defects = repair.chapter_defects(draft, request)
+        if defects:
+            raise ChapterDefect(self._scrub(f"provider '{self.name}': {'; '.join(defects)}"),
+                                draft, provider=self.name)
+        return await self.complete_choices(draft, request)
+
+    async def complete_choices(self, draft: ChapterDraft, request: ChapterRequest
+                               ) -> ChapterDraft:
+        """The draft with its missing choices: one small follow-up request, then sensible
+        fillers for whatever is still missing (never fails)."""
+        missing = repair.missing_choices(draft, request)
+        if missing == 0:
+            return draft
+        try:
+            content = await self.complete(
+                repair.build_choices_messages(draft, request, missing),
+                schema=repair.choices_json_schema(missing), schema_name="choices",
+                max_tokens=200, debug=False)
+            draft = repair.add_choices(draft, request, content)
+        except ProviderError as exc:
+            log.warning("provider %r: follow-up for %d choices failed: %s", self.name, missing,
+                        exc)
+        return repair.fill_choices(draft, request)
 
     async def review_chapter(self, draft: ChapterDraft, request: ChapterRequest) -> list[str]:
         """Continuity issues found by a second model pass (the optional coherence check)."""
@@ -333,32 +333,72 @@ class OpenAICompatProvider:
                 body["response_format"] = "b64_json"
 
         async def once() -> ImageResult:
-            data = (await self._send("POST", "/images/generations", body)).json()
-            items = data.get("images") or data.get("data") or []
+            self._record(Usage(1))
+            # b64 pictures arrive inside the JSON: allow for the 4/3 growth of base64
+            raw_answer, _ = await self._send("POST", "/images/generations", body,
+                                             cap=self.limits.max_image * 4 // 3 + 64 * 1024,
+                                             patient=True)
+            try:
+                data = json.loads(raw_answer)
+            except ValueError:
+                raise self._fail("image answer is not JSON", retryable=True) from None
+            items = (data.get("images") or data.get("data") or []) if isinstance(
+                data, dict) else []
             first = items[0] if items and isinstance(items[0], dict) else {}
             if first.get("b64_json"):
-                raw, ctype = base64.b64decode(first["b64_json"]), ""
+                try:
+                    raw, ctype = base64.b64decode(first["b64_json"]), ""
+                except ValueError:
+                    raise self._fail("image answer holds broken base64", output=True) from None
             elif isinstance(first.get("url"), str):
                 raw, ctype = await self._download(first["url"])
             else:
                 raise self._fail("answer holds no image (no url or b64_json)", output=True)
-            return ImageResult(data=raw, content_type=_sniff(raw, ctype or "image/png"),
+            return ImageResult(data=raw, content_type=sniff_image(raw, ctype or "image/png"),
                                provider=self.name)
 
         return await self._retrying(f"provider '{self.name}' image", once)
 
     async def _download(self, url: str) -> tuple[bytes, str]:
-        if not url.startswith(("http://", "https://")):
-            raise self._fail("image URL is not http(s)", output=True)
-        try:   # no API headers: the picture host is not the API host
-            resp = await self._http().get(url)
+        """A picture from the link the provider named: bounded, redirects checked (same host
+        unless the provider is local, never storyd's own port), no API headers."""
+        try:
+            first = current = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError):
+            raise self._fail("image URL is not a URL", output=True) from None
+        refused = http_io.download_allowed(first, own_port=self.own_port)
+        if refused:
+            raise self._fail(refused, output=True)
+        try:
+            with http_io.deadlines(self.limits) as gap:
+                for _ in range(MAX_REDIRECTS + 1):
+                    async with self._http().stream("GET", current) as resp:
+                        if resp.is_redirect and "location" in resp.headers:
+                            target = current.join(resp.headers["location"])
+                            refused = http_io.redirect_allowed(
+                                first, target, local=self.local, own_port=self.own_port)
+                            if refused:
+                                raise self._fail(f"image download refused: {refused}",
+                                                 output=True)
+                            current = target
+                            continue
+                        if resp.status_code != 200:
+                            raise self._fail(f"image download failed: HTTP {resp.status_code} "
+                                             "(the link may have expired)", retryable=True)
+                        data = await http_io.read_capped(resp, self.limits.max_image, gap)
+                        if not data:
+                            raise self._fail("image download was empty", retryable=True)
+                        return data, resp.headers.get("content-type", "")
+                raise self._fail(f"image download: more than {MAX_REDIRECTS} redirects",
+                                 output=True)
+        except TooLarge as exc:
+            raise self._too_large(exc, "the picture") from None
+        except RequestTimeout as exc:
+            raise self._timeout_error(exc) from None
         except httpx.HTTPError as exc:
             raise self._fail(f"image download failed ({type(exc).__name__})",
                              retryable=True) from None
-        if resp.status_code != 200 or not resp.content or len(resp.content) > MAX_DOWNLOAD:
-            raise self._fail(f"image download failed: HTTP {resp.status_code} (the link may "
-                             "have expired)", retryable=True)
-        return resp.content, resp.headers.get("content-type", "")
+        raise AssertionError("unreachable")   # pragma: no cover
 
     # ------------------------------------------------------------ speech
     def voice_for(self, role: str) -> str:
@@ -369,31 +409,43 @@ class OpenAICompatProvider:
             voice = f"{self.speech_model}:{voice}"
         return voice
 
+    async def _speak_once(self, text: str, voice: str) -> SpeechResult:
+        body: dict[str, Any] = {"model": self.speech_model, "input": text[:4096],
+                                "voice": voice, "response_format": "mp3"}
+        if self.preset.sample_rate:
+            body["sample_rate"] = self.preset.sample_rate
+        self._record(Usage(1))
+        data, headers = await self._send("POST", "/audio/speech", body,
+                                         cap=self.limits.max_audio)
+        declared = headers.get("content-type", "")
+        if not data or "json" in declared:
+            raise self._fail("speech answer holds no audio", output=True)
+        ctype = http_io.sniff_audio(data, declared)
+        if ctype is None:
+            shown = declared or "no Content-Type"
+            raise self._fail(f"speech answer is not audio storyd can serve ({shown})",
+                             output=True)
+        return SpeechResult(data=data, content_type=ctype, provider=self.name)
+
     async def speak(self, request: SpeechRequest) -> SpeechResult | None:
         if not self.speech_model:
             raise self._fail(f"no speech model — set [providers.{self.name}] speech_model")
-        body: dict[str, Any] = {"model": self.speech_model, "input": request.text[:4096],
-                                "voice": self.voice_for(request.role), "response_format": "mp3"}
-        if self.preset.sample_rate:
-            body["sample_rate"] = self.preset.sample_rate
-
-        async def once() -> SpeechResult:
-            resp = await self._send("POST", "/audio/speech", body)
-            if not resp.content or "json" in resp.headers.get("content-type", ""):
-                raise self._fail("speech answer holds no audio", output=True)
-            return SpeechResult(data=resp.content, content_type="audio/mpeg", provider=self.name)
-
-        return await self._retrying(f"provider '{self.name}' speech", once)
+        voice = self.voice_for(request.role)
+        return await self._retrying(f"provider '{self.name}' speech",
+                                    lambda: self._speak_once(request.text, voice))
 
     # ------------------------------------------------------------ check
     async def check(self) -> dict[str, Any]:
         """Probe `GET /models` once: diagnosis ok / bad key / rate-limited / unreachable /
-        model not offered / error, with latency in seconds."""
+        model not offered / bad voice / error, with latency in seconds. A provider in the
+        speech chain also speaks one tiny sentence with each configured voice."""
         started = trio.current_time()
-        result: dict[str, Any] = {"provider": self.name, "base_url": self.base_url,
+        result: dict[str, Any] = {"provider": self.name, "base_url": self.shown_url,
                                   "ok": False, "missing": []}
         try:
-            data = (await self._send("GET", "/models")).json()
+            # model lists of large hubs run to megabytes
+            data = json.loads((await self._send("GET", "/models",
+                                                cap=max(self.limits.max_text, 16 * MB)))[0])
         except ProviderError as exc:
             result["diagnosis"] = {None: "unreachable", 401: "bad key", 403: "bad key",
                                    429: "rate-limited"}.get(exc.status, "error")
@@ -401,12 +453,28 @@ class OpenAICompatProvider:
         except ValueError:
             result.update(diagnosis="error", message="model list is not JSON")
         else:
-            ids = {str(m.get("id")) for m in data.get("data", []) if isinstance(m, dict)}
+            models = data.get("data", []) if isinstance(data, dict) else []
+            ids = {str(m.get("id")) for m in models if isinstance(m, dict)}
             wanted = [m for m in (self.text_model, self.image_model, self.speech_model) if m]
             result["missing"] = [m for m in wanted if ids and m not in ids]
             result["ok"] = not result["missing"]
             result["diagnosis"] = "ok" if result["ok"] else "model not offered"
             result["message"] = ("" if result["ok"] else
-                                 f"not offered by {self.base_url}: {', '.join(result['missing'])}")
+                                 f"not offered by {self.shown_url}: "
+                                 f"{', '.join(result['missing'])}")
+            if result["ok"] and self.probe_speech and self.speech_model:
+                await self._probe_voices(result)
         result["latency"] = round(trio.current_time() - started, 3)
         return result
+
+    async def _probe_voices(self, result: dict[str, Any]) -> None:
+        roles = ["narrator", *sorted(r for r in self.cfg.voices if r != "narrator")]
+        voices = list(dict.fromkeys(self.voice_for(r) for r in roles))[:4]
+        for voice in voices:
+            try:
+                await self._speak_once("Hi.", voice)
+            except ProviderError as exc:
+                result.update(ok=False, diagnosis="bad voice",
+                              message=f"speech with voice {voice!r} failed: {exc}")
+                return
+        result["voices"] = voices
