@@ -57,7 +57,7 @@ function scale() {
   const k = Math.min(window.innerWidth / bw, window.innerHeight / bh) || 1;
   document.documentElement.style.setProperty("--scale", String(k));
 }
-window.addEventListener("resize", () => { scale(); layoutAll(); });
+window.addEventListener("resize", () => { scale(); view.capStart = 0; layoutAll(); });
 
 function basePx() {
   return Math.max(FLOOR_PX, parseFloat(getComputedStyle($("stage")).fontSize) || 34);
@@ -115,8 +115,11 @@ function revealSentence(i, durationMs) {
 
 function layoutCaption() {
   const panel = $("text-panel");
-  if (panel.hidden || view.cur < 0) { paintPieces(0, view.cur); return; }
   const box = $("caption");
+  if (panel.hidden || view.cur < 0 || !box.clientHeight) {   // not laid out: measure later
+    paintPieces(Math.min(view.capStart, Math.max(0, view.cur)), view.cur);
+    return;
+  }
   const fits = (a, b) => { paintPieces(a, b); return box.scrollHeight <= box.clientHeight + 1 && box.scrollWidth <= box.clientWidth + 1; };
   panel.classList.remove("no-title");
   $("chapter-text").style.fontSize = "";
@@ -276,11 +279,16 @@ function render(snap) {
       buildCaption(ch);
       const n = snap.narration;
       if (st === "presenting" && n && V.FIELDS.narrationChapter(n) === ch.number) {
-        view.narrated = V.FIELDS.narrationIndex(n);                 // joined mid-chapter
-        revealSentence(view.narrated, 0);
+        // joined mid-chapter: caught up below
       } else if (st === "presenting" && !view.fresh && (snap.overlay || {}).reveal !== "full") {
         armSafety();                                                  // narration paces it
       } else revealTo(Infinity);
+    }
+    const n = snap.narration;
+    const idx = n && V.FIELDS.narrationChapter(n) === ch.number ? V.FIELDS.narrationIndex(n) : null;
+    if (st === "presenting" && idx != null && idx > view.narrated) {   // a snapshot catches up
+      view.narrated = idx;
+      if (V.piecesOf(view.pieces, idx)) revealSentence(idx, 0); else revealTo(Infinity);
     }
     if (st !== "presenting") { clearPieceTimers(); revealTo(Infinity); }
   } else { view.chapterKey = null; view.pieces = []; }

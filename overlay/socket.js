@@ -22,8 +22,8 @@
 // connect(): it lives as long as the client and never piles up across reconnects.
 // Messages that are not JSON objects are dropped (and logged once), never thrown.
 
-export const PING_MS = 5000;
-export const DEAD_MS = 12000;
+export const PING_MS = 2500;
+export const DEAD_MS = 6000;
 
 /** The reconnect delay after `failures` failed tries in a row (pure; no jitter). */
 export function backoffMs(failures, host) {
