@@ -25,7 +25,7 @@ const SAFETY_MS = 20000;    // presenting without narration events this long: sh
 const view = {
   snap: null, offset: 0, conn: "connecting", fresh: true, settings: null,
   chapterKey: null, pieces: [], cur: -1, capStart: 0, narrated: -1, pieceTimers: [],
-  safety: null, voteKey: null, live: null, roundStart: {}, gate: {}, gateTimer: null,
+  safety: null, voteKey: null, live: null, roundStart: {}, tied: {}, gate: {}, gateTimer: null,
   lastCard: null, t: V.stringsFor(null), audioOn: params.get("audio") !== "0",
 };
 
@@ -182,7 +182,9 @@ function renderVotes(snap) {
   const v = snap.voting;
   const roundId = v ? V.FIELDS.roundId(v) : null;
   if (view.live && view.live.roundId !== roundId) view.live = null;
-  const model = V.voteModel(snap, phase, view.t, phase === "open" ? view.live : null);
+  const withTie = v && !V.FIELDS.tied(v).length && view.tied[roundId]
+    ? { ...snap, voting: { ...v, tied: view.tied[roundId] } } : snap;
+  const model = V.voteModel(withTie, phase, view.t, phase === "open" ? view.live : null);
   const key = JSON.stringify([snap.session_id, model.choices.map((c) => [c.key, c.text])]);
   if (key !== view.voteKey) { buildChoices(model); view.voteKey = key; }
   panel.dataset.phase = phase;
@@ -344,6 +346,12 @@ function onEvent(msg) {
     case "story:voting-started": {
       const rid = V.FIELDS.roundId(d);
       if (rid != null && !view.roundStart[rid]) view.roundStart[rid] = now();
+      break;
+    }
+    case "story:voting-ended": {          // the tie (tied[]) is only in this event
+      const rid = V.FIELDS.roundId(d);
+      if (rid != null) view.tied[rid] = V.FIELDS.tied(d);
+      rerender();
       break;
     }
     case "story:narration": narrate(d); break;

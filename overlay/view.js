@@ -47,6 +47,8 @@ export const FIELDS = {
   },
   generatingChapter: (g) => num(pick(g, "chapter")),
   progress: (g) => num(pick(g, "progress")),
+  // false while a chapter has been written for under a second (no card yet); absent = true
+  generatingWaiting: (g) => pick(g, "waiting") !== false,
   language: (snap) => pick(snap, "language") || "",
 };
 
@@ -174,6 +176,7 @@ export function cardModel(snap, t) {
   if (st === "idle") return { kind: "waiting", kicker: snap.theme_name || "", title: t.waiting, sub: t.waitingSub, progress: null };
   if (st === "generating" || st === "finishing") {
     const g = snap.generating || {};
+    if (!FIELDS.generatingWaiting(g)) return null;
     const n = FIELDS.generatingChapter(g) || (snap.chapter_number || 0) + 1;
     const p = FIELDS.progress(g);
     return {

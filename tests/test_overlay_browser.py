@@ -502,17 +502,52 @@ def test_generating_card_never_flashes(server: Server, browser: Any) -> None:
         page.close()
 
 
+README_SENTENCES = (
+    "The lantern sank slowly, and its light spread across the bottom of the lake like spilled honey.",
+    "Mira held her breath and counted the steps of the drowned stair: twelve, thirteen, fourteen.",
+    "At the foot of the stair a door of green bronze stood ajar, and behind it something was humming "
+    "a lullaby she had not heard since she was a child.",
+    "Above her, on the pier, Tomas was shouting her name into the fog.",
+    "The humming stopped.",
+)
+README_CHOICES = tuple(ChoiceView(key=k, text=t) for k, t in zip("abcdef", (
+    "Push the bronze door open and follow the lullaby into the dark",
+    "Swim back up to Tomas before the lantern goes out",
+    "Call out to whoever is humming and ask for their name",
+    "Search the stair for the key the old ferryman talked about, even if it costs her the light",
+    "Wait in silence and watch who comes through the door",
+    "Break the lantern so nothing down here can see her",
+), strict=False))
+
+
 def test_readme_screenshots(server: Server, browser: Any) -> None:
     """The README's pictures over a stand-in scene; with STORYD_REFRESH_SCREENSHOTS=1 they
     replace docs/screenshots/overlay-{landscape,portrait}.png."""
-    backdrop = ("html { background: linear-gradient(160deg, #35506b, #1d2b3a 60%, #3b2f2a); }")
+    from storyd.core.model import ImageRequest
+    from storyd.core.themes import THEMES
+    from storyd.providers.offline_media import render_scene
+
+    backdrop = ("html { background: linear-gradient(160deg, #5f7d99, #243444 60%, #6b4d33); }")
     for name, w, h, layout in (("landscape", 1920, 1080, "landscape"),
                                ("portrait", 1080, 1920, "portrait")):
+        svg = render_scene(ImageRequest(prompt="a drowned stair", title="", seed=7,
+                                        theme=THEMES["fantasy"], width=1024 if w > h else 576,
+                                        height=576 if w > h else 1024))
+        if "<text" in svg:                   # the picture carries no title of its own
+            svg = svg.rsplit("<rect y=", 1)[0] + "</svg>"
+        (server.d.media_dir / f"readme-{name}.svg").write_text(svg, encoding="utf-8")
+        snap = story("voting", sentences=README_SENTENCES, choices=README_CHOICES,
+                     title="The Lantern Under the Lake", counts=(4, 11, 6, 2, 0, 3),
+                     number=next(CHAPTERS))
+        chapter = msgspec.structs.replace(
+            snap.chapter, image_url=f"/api/interactive-story/image/readme-{name}.svg")  # type: ignore[arg-type]
         page, errors = open_page(browser, w, h)
         try:
             goto(page, server, layout, w, h)
-            show(page, server, story("voting", counts=(4, 11, 6, 2, 0, 3)),
-                 "document.querySelectorAll('.choice.leader').length === 1")
+            show(page, server, msgspec.structs.replace(snap, chapter=chapter),
+                 "document.querySelectorAll('.choice.leader').length === 1 && "
+                 "document.getElementById('image').complete && "
+                 "!document.getElementById('picture').classList.contains('empty')")
             page.add_style_tag(content=backdrop)
             settle(page)
             assert measure(page)["bad"] == []

@@ -29,6 +29,14 @@ test("countdown: never a stale 0 — hidden when disconnected, closed or long pa
   assert.equal(V.countdown(voting(), 102_000).visible, false);     // it is not: stop showing 0
 });
 
+test("fields: the typed events' names (server_time_ms, duration_ms) and the old ones", () => {
+  assert.equal(V.FIELDS.serverMs({ server_time_ms: 5 }), 5);
+  assert.equal(V.FIELDS.serverMs({ server_time: 6 }), 6);
+  assert.equal(V.FIELDS.narrationMs({ duration_ms: 2500 }), 2500);
+  assert.equal(V.FIELDS.narrationMs({ duration: 2.5 }), 2500);
+  assert.equal(V.FIELDS.narrationMs({}), null);
+});
+
 test("countdown tolerates the typed events' names (ends_at_ms) and no duration", () => {
   const v = { round_id: 1, ends_at_ms: 30_000, open: true };
   const c = V.countdown(v, 20_000, { startMs: 10_000 });
@@ -87,6 +95,9 @@ test("cards: waiting, writing, the end, notice; in German", () => {
   assert.equal(V.cardModel(snap({ state: "ended" }), de).title, "Ende");
   assert.equal(V.cardModel(snap({ notice: "x" }), en).title, "The story continues in a moment…");
   assert.equal(V.cardModel(snap(), en), null);
+  // the server says when a chapter has taken long enough to show "writing…"
+  assert.equal(V.cardModel(snap({ state: "generating", generating: { chapter: 3, waiting: false } }), en), null);
+  assert.equal(V.cardModel(snap({ state: "generating", generating: { chapter: 3, waiting: true } }), en).kind, "generating");
   assert.equal(V.cardModel(null, en).title, "Connecting to the story…");
 });
 
