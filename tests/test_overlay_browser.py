@@ -527,7 +527,7 @@ def test_readme_screenshots(server: Server, browser: Any) -> None:
     from storyd.core.themes import THEMES
     from storyd.providers.offline_media import render_scene
 
-    backdrop = ("html { background: linear-gradient(160deg, #5f7d99, #243444 60%, #6b4d33); }")
+    backdrop = "html { background: #2b3d52; }"   # flat: keeps the PNGs small
     for name, w, h, layout in (("landscape", 1920, 1080, "landscape"),
                                ("portrait", 1080, 1920, "portrait")):
         svg = render_scene(ImageRequest(prompt="a drowned stair", title="", seed=7,
