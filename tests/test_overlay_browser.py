@@ -358,6 +358,40 @@ def test_phone_readable_vote_panel(server: Server, browser: Any) -> None:
         page.close()
 
 
+def test_caption_follows_narration_and_choices_appear_while_read_out(server: Server,
+                                                                    browser: Any) -> None:
+    page, errors = open_page(browser, 1280, 720)
+    try:
+        goto(page, server, "landscape", 1280, 720)
+        n = next(CHAPTERS)
+        show(page, server, story("presenting", narrated=0, number=n),
+             "!document.getElementById('text-panel').hidden")
+        newest = "document.querySelector('#chapter-text .s.newest').textContent.trim()"
+        assert page.evaluate(newest) == SENTENCES[0]
+        for i in (1, 2, 9):                       # what the narrator reads is what is shown
+            server.publish("story:narration", {
+                "chapter": n, "index": i, "kind": "sentence", "text": SENTENCES[i],
+                "audio_url": None, "duration_ms": 3000})
+            page.wait_for_function(f"() => {newest} === {SENTENCES[i]!r}", timeout=5_000)
+            settle(page)
+            assert measure(page)["bad"] == []
+        assert page.is_hidden("#vote-panel")
+        server.publish("story:narration", {
+            "chapter": n, "index": len(SENTENCES), "kind": "choices", "text": "A, B, C",
+            "audio_url": None, "duration_ms": 8000})
+        page.wait_for_function("() => document.getElementById('vote-panel').dataset.phase"
+                               " === 'preview'", timeout=5_000)
+        settle(page)
+        assert page.eval_on_selector_all(".choice .text", "els => els.map(e => e.textContent)") \
+            == [c.text for c in CHOICES]
+        assert page.is_hidden("#vote-cta")      # "type !a" only once the vote is open
+        assert measure(page)["bad"] == []
+        snap_shot(page, "choices-read-out")
+        assert errors == []
+    finally:
+        page.close()
+
+
 def test_obs_custom_css_applies_and_scripts_stay_blocked(server: Server, browser: Any) -> None:
     page, errors = open_page(browser, 1280, 720)
     try:
