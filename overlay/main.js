@@ -39,7 +39,8 @@ function applySettings(snap) {
   const s = V.settingsOf(params, overlay);
   view.settings = s;
   const stage = $("stage");
-  stage.className = `${s.layout} style-${s.style}`;
+  for (const l of V.LAYOUTS) stage.classList.toggle(l, l === s.layout);
+  for (const st of V.STYLES) stage.classList.toggle(`style-${st}`, st === s.style);
   const root = document.documentElement.style;
   const set = (name, value) => { if (value) root.setProperty(name, value); else root.removeProperty(name); };
   set("--font", overlay.font);
@@ -269,6 +270,7 @@ function render(snap) {
   const st = snap.state;
   const ch = snap.chapter;
   $("stage").dataset.state = st;
+  $("stage").classList.toggle("has-chapter", Boolean(ch));
 
   show($("picture"), Boolean(ch));
   setImage(ch && V.FIELDS.imageUrl(ch));
