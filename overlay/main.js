@@ -20,7 +20,7 @@ const API = "/api/interactive-story";
 const BASES = { landscape: [1920, 1080], portrait: [1080, 1920] };
 const FLOOR_PX = 28;        // the smallest story/choice text at 1080p
 const EMERGENCY_PX = 18;    // only for input beyond the spec (e.g. six 400-character choices)
-const SAFETY_MS = 20000;    // presenting without narration events this long: show everything
+const SAFETY_MS = 45000;    // presenting without narration events this long: show everything
 
 const view = {
   snap: null, offset: 0, conn: "connecting", fresh: true, settings: null,
