@@ -179,7 +179,7 @@ function renderVotes(snap) {
   const phase = V.votePhase(snap, view.narrated);
   const panel = $("vote-panel");
   $("stage").classList.toggle("has-votes", Boolean(phase));
-  if (!phase) { show(panel, false); view.voteKey = null; return; }
+  if (!phase) { show(panel, false); panel.dataset.phase = ""; view.voteKey = null; return; }
   const v = snap.voting;
   const roundId = v ? V.FIELDS.roundId(v) : null;
   if (view.live && view.live.roundId !== roundId) view.live = null;
