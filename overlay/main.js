@@ -238,7 +238,7 @@ function renderCard(snap) {
   const model = V.cardModel(snap, view.t);
   const wanted = Boolean(model);
   // "writing…" shows for ≥ 1.5 s or not at all; other cards show at once
-  const gated = !model || model.kind === "generating" || (view.lastCard && view.lastCard.kind === "generating" && !model);
+  const gated = !model || model.kind === "generating";
   let visible = wanted;
   if (gated) {
     const g = V.cardGate(view.gate, wanted && model.kind === "generating", Date.now());
