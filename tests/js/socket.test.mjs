@@ -59,8 +59,8 @@ test("a drop is reported at once; retries back off to a 2 s cap on localhost", (
     FakeSocket.all.at(-1).drop();                    // refused again
   }
   assert.ok(gaps[0] <= 300, gaps);
-  assert.ok(gaps.every((g) => g <= 2000 * 1.2 + 50), gaps);
-  assert.ok(gaps.at(-1) >= 2000 * 0.8, gaps);
+  assert.ok(gaps.every((g) => g <= 2000 + 50), gaps);   // never more than 2 s apart
+  assert.ok(gaps.at(-1) >= 2000 * 0.7, gaps);
   t.mock.timers.tick(2500);
   FakeSocket.all.at(-1).open();
   assert.equal(sock.state, "open");
