@@ -166,7 +166,7 @@ function paintVotes(model) {
     const num = li.querySelector(".num");
     if (model.phase === "preview") num.replaceChildren();
     else {
-      const count = document.createElement("span"); count.className = "count"; count.textContent = String(c.count);
+      const count = document.createElement("span"); count.className = "count"; count.textContent = c.countText;
       num.replaceChildren(`${c.pct}%`, count);
     }
     li.classList.toggle("leader", c.leader);

@@ -140,6 +140,7 @@ export function voteModel(snap, phase, t, live = null) {
     chip: `!${keyOf(c, i)}`,
     text: String((c && c.text) || ""),
     count: b[i].count,
+    countText: t.num(b[i].count),
     pct: b[i].pct,
     leader: phase === "open" && b[i].leader,
     winner: winner === i,

@@ -68,6 +68,11 @@ test("vote model: chips, call to action only while open, headline and tie-break 
   const german = V.voteModel(s, "closed", de);
   assert.equal(german.headline, "B gewinnt!");
   assert.equal(V.voteModel(snap(), "open", de).voters, "13 Stimmen");
+  const many = V.voteModel(snap({ voting: voting({ counts: [1234567, 1], voters: 1234568 }) }), "open", de);
+  assert.equal(many.voters, "1.234.568 Stimmen");
+  assert.equal(many.choices[0].countText, "1.234.567");
+  assert.equal(V.voteModel(snap({ voting: voting({ counts: [1234567], voters: 1234567 }) }), "open", en).voters,
+    "1,234,567 voters");
 });
 
 test("vote model: live counts from vote-update replace the snapshot's", () => {
