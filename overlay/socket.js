@@ -13,7 +13,8 @@
 //
 // Theory of operation: one WebSocket at a time. When it closes (or is presumed dead) the
 // client reconnects after a backoff that starts at 250 ms and doubles, capped at 2 s on
-// localhost (the daemon restarting on this machine) and 5 s elsewhere, with ±20 % jitter.
+// localhost (the daemon restarting on this machine) and 5 s elsewhere, less up to 30 % jitter
+// (so the cap is a true ceiling: a restarted local daemon is found within 2 s).
 // "down" is reported at once when an open socket closes, so pages can stop countdowns and
 // show "reconnecting…" without waiting for the next try. Dead-socket detection: one ping
 // timer sends {"event":"ping"} every PING_MS; the server answers every ping with a pong, so
@@ -22,8 +23,8 @@
 // connect(): it lives as long as the client and never piles up across reconnects.
 // Messages that are not JSON objects are dropped (and logged once), never thrown.
 
-export const PING_MS = 5000;
-export const DEAD_MS = 12000;
+export const PING_MS = 2500;
+export const DEAD_MS = 6000;
 
 /** The reconnect delay after `failures` failed tries in a row (pure; no jitter). */
 export function backoffMs(failures, host) {
@@ -86,7 +87,7 @@ export function connect(url, { onEvent = () => {}, onState = () => {} } = {}) {
     ws = null;
     if (stopped) return;
     setState("down");
-    const wait = backoffMs(failures, location.host) * (0.8 + Math.random() * 0.4);
+    const wait = backoffMs(failures, location.host) * (0.7 + Math.random() * 0.3);
     failures += 1;
     clearTimeout(retry);
     retry = setTimeout(open, wait);

@@ -147,12 +147,13 @@ class DemoConfig(_Section, frozen=True):
 
 class OverlayConfig(_Section, frozen=True):
     layout: Literal["landscape", "portrait"] = "landscape"
+    style: Literal["panels", "storybook", "lowerthird"] = "panels"
     size: str = "1920x1080"
     font: str = "system-ui, sans-serif"
     font_size: int = 34
     text_color: str = "#ffffff"
     accent: str = "#ffb703"
-    panel: str = "rgba(10, 12, 24, 0.78)"
+    panel: str = "rgba(12, 14, 28, 0.9)"
     show_voters: bool = True
 
 

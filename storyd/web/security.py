@@ -24,9 +24,12 @@ COOKIE_NAME = "storyd_admin"
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::"})
 
+# style-src admits inline <style>: OBS injects a browser source's Custom CSS as one, and a
+# streamer's CSS must apply. Scripts stay 'self' only (no inline, no eval): nothing a viewer
+# or a model writes can run, and CSS cannot run script in today's browsers.
 PAGE_CSP = ("default-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'; "
-            "style-src 'self'; script-src 'self'; frame-ancestors 'self'; base-uri 'none'; "
-            "form-action 'self'")
+            "style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'self'; "
+            "base-uri 'none'; form-action 'self'")
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 EXPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; sandbox"
 

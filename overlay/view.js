@@ -1,0 +1,266 @@
+// The overlay's view models: pure functions from the server's state to what to show
+// (ES module; no DOM, no clock of its own: time comes in as an argument). main.js draws
+// what these return; tests/js/ checks them with `node --test`.
+//
+// Wire field names are read only in FIELDS below, so a renamed event field (the typed
+// events of storyd/core/events.py name every time `*_ms`) is a one-line change here. Each
+// accessor accepts the new name and the old one.
+
+import { strings, langCode } from "./i18n.js";
+
+const num = (x) => (typeof x === "number" && Number.isFinite(x) ? x : null);
+const pick = (o, ...names) => {
+  if (!o) return undefined;
+  for (const n of names) if (o[n] !== undefined && o[n] !== null) return o[n];
+  return undefined;
+};
+
+// ---------- field access: the one place that knows the wire names ----------
+export const FIELDS = {
+  serverMs: (snap) => num(pick(snap, "server_time_ms", "server_time")),
+  endsMs: (v) => num(pick(v, "ends_at_ms", "ends_at")),
+  durationMs: (v) => num(pick(v, "duration_ms")),
+  roundId: (v) => pick(v, "round_id"),
+  counts: (v) => (Array.isArray(pick(v, "counts")) ? v.counts.map((n) => Number(n) || 0) : []),
+  voters: (v) => Number(pick(v, "voters")) || 0,
+  winner: (v) => num(pick(v, "winner")),
+  tieBreak: (v) => pick(v, "tie_break") || null,
+  tied: (v) => (Array.isArray(pick(v, "tied")) ? v.tied : []),
+  early: (v) => Boolean(pick(v, "early")),
+  extended: (v) => Boolean(pick(v, "extended")),
+  open: (v) => Boolean(pick(v, "open")),
+  choices: (o) => (Array.isArray(pick(o, "choices")) ? o.choices : []),
+  imageUrl: (ch) => pick(ch, "image_url") || null,
+  audioUrl: (o) => pick(o, "audio_url") || null,
+  sentences: (ch) => {
+    const s = pick(ch, "sentences");
+    return Array.isArray(s) && s.length ? s.map(String) : [String(pick(ch, "text") || "")];
+  },
+  narrationIndex: (n) => num(pick(n, "index")),
+  narrationChapter: (n) => num(pick(n, "chapter")),
+  narrationKind: (n) => pick(n, "kind") || "sentence",
+  narrationMs: (n) => {
+    const ms = num(pick(n, "duration_ms"));
+    if (ms != null) return ms;
+    const s = num(pick(n, "duration"));
+    return s == null ? null : s * 1000;
+  },
+  generatingChapter: (g) => num(pick(g, "chapter")),
+  progress: (g) => num(pick(g, "progress")),
+  // false while a chapter has been written for under a second (no card yet); absent = true
+  generatingWaiting: (g) => pick(g, "waiting") !== false,
+  language: (snap) => pick(snap, "language") || "",
+};
+
+export const KEYS = "abcdef";
+export const STYLES = ["panels", "storybook", "lowerthird"];
+export const LAYOUTS = ["landscape", "portrait"];
+export const SIZES = ["1920x1080", "1280x720", "2560x1440", "3840x2160", "1080x1920", "720x1280"];
+
+/** URL parameter first, then `[overlay]` from the snapshot, then the default. */
+export function settingsOf(params, overlay = {}) {
+  const choose = (name, allowed, fallback) => {
+    const q = params.get ? params.get(name) : params[name];
+    if (allowed.includes(q)) return q;
+    if (allowed.includes(overlay[name])) return overlay[name];
+    return fallback;
+  };
+  return {
+    layout: choose("layout", LAYOUTS, "landscape"),
+    style: choose("style", STYLES, "panels"),
+    size: choose("size", SIZES, ""),
+  };
+}
+
+export function stringsFor(snap) {
+  return strings(langCode(FIELDS.language(snap)));
+}
+
+export const safeUrl = (u) => (typeof u === "string" && u.startsWith("/") && !u.startsWith("//") ? u : null);
+
+// ---------- countdown and bars ----------
+const STALE_MS = 1500;   // past the deadline this long with no close: hide, never a stale "0"
+
+/** What the countdown shows at `nowMs` (server clock). `conn` is the socket state; while
+ *  it is not "open" the countdown stops (hidden). `startMs` is when the round's bar started
+ *  when the round has no `duration_ms`. */
+export function countdown(v, nowMs, { conn = "open", startMs = null } = {}) {
+  const ends = v ? FIELDS.endsMs(v) : null;
+  if (!v || !FIELDS.open(v) || ends == null || conn !== "open") {
+    return { visible: false, text: "", fraction: 0, urgent: false };
+  }
+  const left = ends - nowMs;
+  if (left < -STALE_MS) return { visible: false, text: "", fraction: 0, urgent: false };
+  const secs = Math.ceil(Math.max(0, left) / 1000);
+  const text = secs >= 60 ? `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, "0")}` : String(secs);
+  const dur = FIELDS.durationMs(v);
+  const total = Math.max(1000, dur && dur > 0 ? dur : ends - (startMs == null ? nowMs : startMs));
+  const fraction = Math.max(0, Math.min(1, left / total));
+  return { visible: true, text, fraction, urgent: secs <= 10 };
+}
+
+/** Bars: count, whole percent and whether the row leads (all rows tied at the top lead). */
+export function bars(counts, n = counts.length) {
+  const c = Array.from({ length: n }, (_, i) => Number(counts[i]) || 0);
+  const total = c.reduce((a, b) => a + b, 0);
+  const top = Math.max(0, ...c);
+  return c.map((count) => ({
+    count,
+    pct: total ? Math.round((count / total) * 100) : 0,
+    leader: top > 0 && count === top,
+  }));
+}
+
+const keyOf = (c, i) => String((c && c.key) || KEYS[i] || String(i + 1)).toLowerCase();
+
+/** Which vote view, if any: "preview" (choices read out before the vote opens), "open",
+ *  "closed" (result), or null. `narrated` is the index of the last narrated line. */
+export function votePhase(snap, narrated = -1) {
+  const st = snap && snap.state;
+  const v = snap && snap.voting;
+  const ch = snap && snap.chapter;
+  if (!ch) return null;
+  if (v && (st === "voting" || st === "result")) return FIELDS.open(v) ? "open" : "closed";
+  if (v && (st === "generating" || st === "finishing") && FIELDS.winner(v) != null) return "closed";
+  if (st === "presenting" && FIELDS.choices(ch).length && narrated >= FIELDS.sentences(ch).length) return "preview";
+  return null;
+}
+
+/** Everything the vote panel shows, from the snapshot plus live counts (vote-update). */
+export function voteModel(snap, phase, t, live = null) {
+  const v = snap.voting;
+  const ch = snap.chapter || {};
+  const source = phase === "preview" || !v ? FIELDS.choices(ch) : FIELDS.choices(v);
+  const counts = live ? live.counts : v ? FIELDS.counts(v) : [];
+  const voters = live ? live.voters : v ? FIELDS.voters(v) : 0;
+  const b = bars(counts, source.length);
+  const winner = phase === "closed" && v ? FIELDS.winner(v) : null;
+  const choices = source.map((c, i) => ({
+    key: keyOf(c, i),
+    chip: `!${keyOf(c, i)}`,
+    text: String((c && c.text) || ""),
+    count: b[i].count,
+    countText: t.num(b[i].count),
+    pct: b[i].pct,
+    leader: phase === "open" && b[i].leader,
+    winner: winner === i,
+  }));
+  const first = choices.length ? choices[0].chip : "";
+  const last = choices.length ? choices[choices.length - 1].chip : "";
+  let headline = phase === "open" ? t.next : phase === "preview" ? t.comingUp : t.decided;
+  let note = "";
+  if (phase === "closed" && winner != null && choices[winner]) {
+    headline = t.wins(choices[winner].key.toUpperCase());
+    const tb = FIELDS.tieBreak(v);
+    const tied = FIELDS.tied(v).map((i) => (choices[i] ? choices[i].key.toUpperCase() : "")).filter(Boolean);
+    if (tb && t[`tie_${tb}`]) note = t[`tie_${tb}`];
+    else if (FIELDS.early(v)) note = t.early;
+    if (tb && tb !== "forced" && tied.length > 1) note = `${t.tied(tied.join(" / "))} — ${note || ""}`.replace(/ — $/, "");
+  } else if (phase === "open" && v && FIELDS.extended(v)) note = t.extended;
+  const showVoters = !snap.overlay || snap.overlay.show_voters !== false;
+  return {
+    phase,
+    headline,
+    cta: phase === "open" && choices.length ? t.cta(first, last) : "",
+    choices,
+    voters: phase !== "preview" && showVoters ? t.voters(voters) : "",
+    note,
+  };
+}
+
+// ---------- cards ----------
+/** The centred card over the stage (waiting, writing, notice, the end), or null. */
+export function cardModel(snap, t) {
+  if (!snap) return { kind: "waiting", kicker: "", title: t.connecting, sub: "", progress: null };
+  const st = snap.state;
+  if (snap.notice) return { kind: "notice", kicker: "", title: t.notice, sub: "", progress: null };
+  if (st === "idle") return { kind: "waiting", kicker: snap.theme_name || "", title: t.waiting, sub: t.waitingSub, progress: null };
+  if (st === "generating" || st === "finishing") {
+    const g = snap.generating || {};
+    if (!FIELDS.generatingWaiting(g)) return null;
+    const n = FIELDS.generatingChapter(g) || (snap.chapter_number || 0) + 1;
+    const p = FIELDS.progress(g);
+    return {
+      kind: "generating", kicker: snap.theme_name || "",
+      title: st === "finishing" ? t.writingFinal : t.writing(n), sub: snap.title || "",
+      progress: p == null ? null : Math.max(0, Math.min(1, p)),
+    };
+  }
+  if (st === "ended") return { kind: "end", kicker: snap.theme_name || "", title: t.theEnd, sub: t.thanks, progress: null };
+  return null;
+}
+
+export const CARD_DELAY_MS = 400;    // a card wanted for less than this never shows
+export const CARD_MIN_MS = 1500;     // once shown, a card stays at least this long
+
+/** "At least 1.5 s or not at all": gate is {since, shownAt} (start with {}). Returns the
+ *  next gate, whether the card is visible and when to look again (ms from now, or null). */
+export function cardGate(gate, wanted, nowMs) {
+  if (wanted) {
+    const since = gate.since == null ? nowMs : gate.since;
+    if (gate.shownAt != null) return { gate: { since, shownAt: gate.shownAt }, visible: true, recheckMs: null };
+    if (nowMs - since >= CARD_DELAY_MS) return { gate: { since, shownAt: nowMs }, visible: true, recheckMs: null };
+    return { gate: { since, shownAt: null }, visible: false, recheckMs: since + CARD_DELAY_MS - nowMs };
+  }
+  if (gate.shownAt != null && nowMs - gate.shownAt < CARD_MIN_MS) {
+    return { gate, visible: true, recheckMs: gate.shownAt + CARD_MIN_MS - nowMs };
+  }
+  return { gate: {}, visible: false, recheckMs: null };
+}
+
+// ---------- chapter caption ----------
+export function chapterHead(ch, t) {
+  if (!ch) return { kicker: "", title: "" };
+  return { kicker: ch.closing ? t.finalChapter : t.chapter(ch.number), title: String(ch.title || "") };
+}
+
+/** Split sentences into caption pieces of at most `maxWords` words (or `maxChars` for text
+ *  without spaces): [{sentence, text}]. A sentence longer than one screen is read piece by
+ *  piece; every piece still fits. */
+export function captionPieces(sentences, maxWords = 40, maxChars = 260) {
+  const out = [];
+  sentences.forEach((raw, sentence) => {
+    const s = String(raw).trim();
+    if (!s) return;
+    const words = s.split(/\s+/);
+    if (words.length <= maxWords && s.length <= maxChars) { out.push({ sentence, text: s }); return; }
+    let piece = [];
+    let len = 0;
+    const flush = () => { if (piece.length) out.push({ sentence, text: piece.join(" ") }); piece = []; len = 0; };
+    for (const w of words) {
+      for (let i = 0; i < w.length; i += maxChars) {   // a "word" longer than a piece (no spaces)
+        const part = w.slice(i, i + maxChars);
+        if (piece.length >= maxWords || len + part.length > maxChars) flush();
+        piece.push(part);
+        len += part.length + 1;
+      }
+    }
+    flush();
+  });
+  return out;
+}
+
+/** Pieces of sentence `sentence`: [first, last] indexes into `pieces` (or null). */
+export function piecesOf(pieces, sentence) {
+  let first = -1;
+  let last = -1;
+  pieces.forEach((p, i) => { if (p.sentence === sentence) { if (first < 0) first = i; last = i; } });
+  return first < 0 ? null : [first, last];
+}
+
+/** The first piece to show so that piece `current` is fully visible: keep `start` while
+ *  pieces start..current fit, else let the earlier ones give way (scroll by pieces).
+ *  `fits(a, b)` measures pieces a..b. */
+export function captionStart(start, current, fits) {
+  let s = start > current ? 0 : Math.max(0, start);
+  while (s < current && !fits(s, current)) s += 1;
+  return s;
+}
+
+/** When piece k of a sentence starts, in ms after the sentence starts (by word share). */
+export function pieceOffsets(pieceTexts, durationMs) {
+  const w = pieceTexts.map((p) => Math.max(1, p.split(/\s+/).length));
+  const total = w.reduce((a, b) => a + b, 0);
+  let acc = 0;
+  return w.map((n) => { const at = (acc / total) * durationMs; acc += n; return Math.round(at); });
+}

@@ -1,0 +1,175 @@
+// Unit tests of the overlay's pure view models (node --test tests/js/).
+import test from "node:test";
+import assert from "node:assert/strict";
+import * as V from "../../overlay/view.js";
+import { strings, langCode, htmlLang, TABLES } from "../../overlay/i18n.js";
+import { backoffMs } from "../../overlay/socket.js";
+
+const en = strings("en");
+const de = strings("de");
+const long = (k) => `${k.toUpperCase()}: ${"follow the lantern bearer into the flooded crypt ".repeat(3)}`.slice(0, 110);
+const choices = [..."abcdef"].map((key) => ({ key, text: long(key) }));
+const voting = (over = {}) => ({ round_id: 3, choices, counts: [1, 5, 5, 0, 2, 0], voters: 13,
+  ends_at: 100_000, duration_ms: 60_000, open: true, ...over });
+const snap = (over = {}) => ({ state: "voting", server_time: 50_000, session_id: 1, language: "English",
+  chapter: { number: 2, title: "The Crypt", text: "x", sentences: ["One.", "Two."], choices },
+  voting: voting(), overlay: {}, ...over });
+
+test("countdown: seconds, minutes, fraction from duration_ms, urgency", () => {
+  assert.deepEqual(V.countdown(voting(), 40_000), { visible: true, text: "1:00", fraction: 1, urgent: false });
+  const c = V.countdown(voting(), 91_000);
+  assert.equal(c.text, "9"); assert.ok(c.urgent); assert.ok(Math.abs(c.fraction - 0.15) < 1e-9);
+  assert.equal(V.countdown(voting(), 99_001).text, "1");
+});
+
+test("countdown: never a stale 0 — hidden when disconnected, closed or long past the deadline", () => {
+  assert.equal(V.countdown(voting(), 90_000, { conn: "down" }).visible, false);
+  assert.equal(V.countdown(voting({ open: false }), 90_000).visible, false);
+  assert.equal(V.countdown(voting(), 100_500).text, "0");          // the close is on its way
+  assert.equal(V.countdown(voting(), 102_000).visible, false);     // it is not: stop showing 0
+});
+
+test("fields: the typed events' names (server_time_ms, duration_ms) and the old ones", () => {
+  assert.equal(V.FIELDS.serverMs({ server_time_ms: 5 }), 5);
+  assert.equal(V.FIELDS.serverMs({ server_time: 6 }), 6);
+  assert.equal(V.FIELDS.narrationMs({ duration_ms: 2500 }), 2500);
+  assert.equal(V.FIELDS.narrationMs({ duration: 2.5 }), 2500);
+  assert.equal(V.FIELDS.narrationMs({}), null);
+});
+
+test("countdown tolerates the typed events' names (ends_at_ms) and no duration", () => {
+  const v = { round_id: 1, ends_at_ms: 30_000, open: true };
+  const c = V.countdown(v, 20_000, { startMs: 10_000 });
+  assert.equal(c.text, "10"); assert.equal(c.fraction, 0.5);
+});
+
+test("bars: percentages, every leader tied at the top marked, nobody leads at zero", () => {
+  assert.deepEqual(V.bars([1, 5, 5, 0]).map((b) => [b.pct, b.leader]),
+    [[9, false], [45, true], [45, true], [0, false]]);
+  assert.ok(V.bars([0, 0, 0]).every((b) => !b.leader && b.pct === 0));
+  assert.equal(V.bars([2], 3).length, 3);
+});
+
+test("vote model: chips, call to action only while open, headline and tie-break after", () => {
+  const open = V.voteModel(snap(), "open", en);
+  assert.deepEqual(open.choices.map((c) => c.chip), ["!a", "!b", "!c", "!d", "!e", "!f"]);
+  assert.equal(open.cta, "Type !a – !f in chat");
+  assert.equal(open.headline, "What happens next?");
+  assert.equal(open.voters, "13 voters");
+  assert.ok(open.choices.every((c) => c.text.length === 110));   // never shortened
+  const s = snap({ state: "result", voting: voting({ open: false, ends_at: null, winner: 1,
+    tie_break: "random", tied: [1, 2] }) });
+  const closed = V.voteModel(s, "closed", en);
+  assert.equal(closed.cta, "");
+  assert.equal(closed.headline, "B wins!");
+  assert.equal(closed.note, "Tie between B / C — Tie — decided by a random draw");
+  assert.deepEqual(closed.choices.map((c) => c.winner), [false, true, false, false, false, false]);
+  assert.ok(closed.choices.every((c) => !c.leader));
+  const german = V.voteModel(s, "closed", de);
+  assert.equal(german.headline, "B gewinnt!");
+  assert.equal(V.voteModel(snap(), "open", de).voters, "13 Stimmen");
+  const many = V.voteModel(snap({ voting: voting({ counts: [1234567, 1], voters: 1234568 }) }), "open", de);
+  assert.equal(many.voters, "1.234.568 Stimmen");
+  assert.equal(many.choices[0].countText, "1.234.567");
+  assert.equal(V.voteModel(snap({ voting: voting({ counts: [1234567], voters: 1234567 }) }), "open", en).voters,
+    "1,234,567 voters");
+});
+
+test("vote model: live counts from vote-update replace the snapshot's", () => {
+  const m = V.voteModel(snap(), "open", en, { counts: [0, 0, 0, 0, 0, 4], voters: 1 });
+  assert.deepEqual(m.choices.map((c) => c.leader), [false, false, false, false, false, true]);
+  assert.equal(m.voters, "1 voter");
+  assert.equal(V.voteModel(snap({ overlay: { show_voters: false } }), "open", en).voters, "");
+});
+
+test("vote phase: choices show while read out, before the vote opens", () => {
+  const presenting = snap({ state: "presenting", voting: null });
+  assert.equal(V.votePhase(presenting, 1), null);
+  assert.equal(V.votePhase(presenting, 2), "preview");
+  assert.equal(V.votePhase(snap(), -1), "open");
+  assert.equal(V.votePhase(snap({ state: "idle", chapter: null }), 5), null);
+  const preview = V.voteModel(presenting, "preview", en);
+  assert.equal(preview.cta, ""); assert.equal(preview.voters, ""); assert.equal(preview.headline, "Get ready to vote");
+});
+
+test("cards: waiting, writing, the end, notice; in German", () => {
+  assert.equal(V.cardModel(snap({ state: "idle" }), en).title, "A new story begins soon");
+  assert.equal(V.cardModel(snap({ state: "generating", generating: { chapter: 3, progress: 2 } }), de).title,
+    "Kapitel 3 wird geschrieben…");
+  assert.equal(V.cardModel(snap({ state: "generating", generating: { chapter: 3, progress: 2 } }), en).progress, 1);
+  assert.equal(V.cardModel(snap({ state: "ended" }), de).title, "Ende");
+  assert.equal(V.cardModel(snap({ notice: "x" }), en).title, "The story continues in a moment…");
+  assert.equal(V.cardModel(snap(), en), null);
+  // the server says when a chapter has taken long enough to show "writing…"
+  assert.equal(V.cardModel(snap({ state: "generating", generating: { chapter: 3, waiting: false } }), en), null);
+  assert.equal(V.cardModel(snap({ state: "generating", generating: { chapter: 3, waiting: true } }), en).kind, "generating");
+  assert.equal(V.cardModel(null, en).title, "Connecting to the story…");
+});
+
+test("card gate: shows for at least 1.5 s or not at all", () => {
+  let g = V.cardGate({}, true, 0);
+  assert.equal(g.visible, false); assert.equal(g.recheckMs, V.CARD_DELAY_MS);
+  assert.equal(V.cardGate(g.gate, false, 300).visible, false);     // a 0.3 s flash never shows
+  g = V.cardGate(g.gate, true, 400);
+  assert.equal(g.visible, true);
+  const after = V.cardGate(g.gate, false, 500);
+  assert.equal(after.visible, true); assert.equal(after.recheckMs, 1400);
+  assert.equal(V.cardGate(after.gate, false, 1900).visible, false);
+});
+
+test("caption pieces: long sentences split, every word kept, unbroken scripts too", () => {
+  const words = Array.from({ length: 100 }, (_, i) => `w${i}`).join(" ");
+  const pieces = V.captionPieces(["Short one.", words, "x".repeat(600)], 40, 260);
+  assert.equal(pieces[0].text, "Short one.");
+  const mid = pieces.filter((p) => p.sentence === 1);
+  assert.ok(mid.every((p) => p.text.split(" ").length <= 40));
+  assert.equal(mid.map((p) => p.text).join(" "), words);
+  const cjk = pieces.filter((p) => p.sentence === 2);
+  assert.ok(cjk.every((p) => p.text.length <= 260));
+  assert.equal(cjk.map((p) => p.text).join(""), "x".repeat(600));
+  assert.deepEqual(V.piecesOf(pieces, 1), [1, mid.length]);
+  assert.equal(V.piecesOf(pieces, 9), null);
+});
+
+test("caption start: earlier pieces give way so the current one is fully visible", () => {
+  const fitsThree = (a, b) => b - a < 3;
+  assert.equal(V.captionStart(0, 1, fitsThree), 0);
+  assert.equal(V.captionStart(0, 5, fitsThree), 3);
+  assert.equal(V.captionStart(4, 5, fitsThree), 4);       // kept while it fits
+  assert.equal(V.captionStart(9, 2, fitsThree), 0);       // a resync never starts past current
+  assert.equal(V.captionStart(0, 4, () => false), 4);     // only the current one fits
+  assert.deepEqual(V.pieceOffsets(["a b", "c d e f", "g g"], 8000), [0, 2000, 6000]);
+});
+
+test("settings: URL first, then [overlay], then defaults; unknown values ignored", () => {
+  const q = new URLSearchParams("style=storybook&layout=portrait&size=1x1");
+  assert.deepEqual(V.settingsOf(q, { style: "lowerthird", size: "1280x720" }),
+    { layout: "portrait", style: "storybook", size: "1280x720" });
+  assert.deepEqual(V.settingsOf(new URLSearchParams("style=evil"), { style: "lowerthird" }),
+    { layout: "landscape", style: "lowerthird", size: "" });
+  assert.equal(V.settingsOf(new URLSearchParams(""), {}).style, "panels");
+});
+
+test("language: names and codes, German complete, English fills gaps, <html lang>", () => {
+  assert.equal(langCode("German"), "de"); assert.equal(langCode("de-AT"), "de");
+  assert.equal(langCode("Klingon"), "en"); assert.equal(langCode(undefined), "en");
+  assert.deepEqual(Object.keys(TABLES.de).sort(), Object.keys(TABLES.en).sort());
+  for (const [k, v] of Object.entries(strings("de"))) {
+    if (typeof v === "string") assert.ok(v.length, k);
+  }
+  assert.equal(htmlLang("German"), "de"); assert.equal(htmlLang("French"), "fr");
+  assert.equal(htmlLang("pt-BR"), "pt-BR"); assert.equal(htmlLang(""), "en");
+  assert.equal(V.stringsFor({ language: "Deutsch" }).theEnd, "Ende");
+});
+
+test("socket backoff: doubles from 250 ms, capped at 2 s on localhost, 5 s elsewhere", () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 10].map((n) => backoffMs(n, "127.0.0.1:8080")), [250, 500, 1000, 2000, 2000, 2000]);
+  assert.equal(backoffMs(10, "localhost"), 2000);
+  assert.equal(backoffMs(10, "[::1]:8080"), 2000);
+  assert.equal(backoffMs(10, "obs.lan:8080"), 5000);
+});
+
+test("urls: only same-origin paths become image or audio sources", () => {
+  assert.equal(V.safeUrl("/media/a.png"), "/media/a.png");
+  for (const bad of ["//evil/x", "javascript:alert(1)", "http://x/y", null, 3]) assert.equal(V.safeUrl(bad), null);
+});
