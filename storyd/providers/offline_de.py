@@ -89,6 +89,10 @@ ARRIVE = (
     "{Here_cap} {erwies} als {note}.", "Das also {war} {here}: {note}.",
     "{Here_cap} {empfing} sie schweigend, {note}.", "Vor ihnen {lag} {here}, {note}.",
 )
+STAY = ("Noch immer {here_loc} sah sich {hero} vorsichtig um.",
+        "Nichts {here_loc} war mehr wie zuvor.", "{Friend} hielt Wache {here_loc}.",
+        "Alles {here_loc} fühlte sich jetzt anders an.", "Die Schatten {here_loc} waren länger "
+        "geworden.")
 FRIEND_INTRO = (
     "{Friend}, {friend_desc} und {rel}, hatte darauf bestanden mitzukommen.",
     "An {poss_dat} Seite ging {friend}, {friend_desc} und {rel}.",
@@ -117,7 +121,7 @@ KIND_OPEN = {
             "{Hero} setzte {item_acc} ohne Zögern gegen {threat_acc} ein."),
     "rest": ("{Hero} ruhte sich mit {friend} aus und schmiedete einen Plan.",
              "{Hero} ruhte sich mit {friend} aus, und gemeinsam schmiedeten sie einen Plan."),
-    "action": ("{Hero} {past}.", "Ohne zu zögern {past} {hero}."),
+    "action": ("{Hero} {past}.", "Ohne zu zögern {past_v2}."),
     "generic": ("\u201e{act}\u201c, so lautete die Entscheidung, und {hero} zögerte nicht.",
                 "{Hero} tat, was entschieden war: \u201e{act}\u201c."),
     "free": ("Die Entscheidung war gefallen: \u201e{act}\u201c.",
@@ -194,7 +198,7 @@ CLOSE_GOAL_INF = ("Endlich hatte {hero} geschafft, weswegen {pron} gekommen war:
 CLOSE_FRIEND = ("{Friend} blieb an {poss_dat} Seite, genau wie versprochen.",
                 "{Hero} und {friend} grinsten sich an, Freunde fürs Leben.")
 CLOSE_FINAL = ("So fand die Geschichte von {hero} {here_loc} ein gutes Ende.",
-               "Als die Sonne {here_loc} aufging, waren alle da, die {hero} geholfen hatten.")
+               "Noch lange erzählte man sich {here_loc} die Geschichte von {hero}.")
 TITLES = ("{Here_cap}", "Das Geheimnis {here_loc}", "{Hero} und {item}", "Schatten {here_loc}",
           "Eine Warnung von {foe}", "Was {Friend} wusste", "Der Weg {to}", "{Threat_cap}",
           "Ein Versprechen {here_loc}", "Der Preis für {item_acc}", "Flüstern {here_loc}",

@@ -67,6 +67,9 @@ ARRIVE = (
     "So this was {here}: {note}.", "{Here_cap} greeted them in silence, {note}.",
     "Ahead lay {here}, {note}.",
 )
+STAY = ("Still {here_loc}, {hero} looked around carefully.",
+        "Nothing {here_loc} was quite as it had been.", "{Friend} kept watch {here_loc}.",
+        "{Here_cap} felt different now.", "The shadows {here_loc} had grown longer.")
 FRIEND_INTRO = (
     "{Friend}, {friend_desc} and {rel}, had insisted on coming along.",
     "At {poss} side walked {friend}, {friend_desc} and {rel}.",
@@ -165,7 +168,7 @@ CLOSE_GOAL_INF = ("At last, {hero} had done what {pron} came to do: {goal}.",)
 CLOSE_FRIEND = ("{Friend} stayed at {poss} side, exactly as promised.",
                 "{Hero} and {friend} grinned at each other, friends for life.")
 CLOSE_FINAL = ("And so the story of {hero} came to a good end {here_loc}.",
-               "When the sun rose {here_loc}, everyone who had helped {hero} was there to see it.")
+               "For years afterwards, people {here_loc} still told the story of {hero}.")
 TITLES = ("{Here_cap}", "The Secret of {here}", "{Hero} and {item}", "Shadows over {here}",
           "A Warning from {foe}", "What {Friend} Knew", "The Road {to}", "{Threat_cap}",
           "A Promise {here_loc}", "The Price of {item}", "Whispers {here_loc}",

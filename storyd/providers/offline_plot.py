@@ -74,7 +74,7 @@ class Plot:
         self.req = req
         self.lang = offline_language(req.language)
         self.L: ModuleType = offline_de if self.lang == "de" else offline_en
-        self.bank: Bank = BANKS.get(req.theme.id, BANKS["fantasy"])
+        self.bank: Bank = BANKS.get(req.theme.id, BANKS["adventure"])
         self.key = req.seed - req.chapter_number
         self.rng = random.Random(f"tale:{self.key}:{req.theme.id}")
         self.crng = random.Random(f"chapter:{req.seed}:{req.chapter_number}:{req.theme.id}")
@@ -234,7 +234,11 @@ class Plot:
         self.threat = self._thing(self.rng.choice(self.bank.threats))[1]
         goal = self.rng.choice(self.bank.goals)
         o = self.outline
-        if o.goal and o.lang == self.lang:
+        banked = next((g for g in self.bank.goals if name_key(o.goal) in (
+            name_key(g.en), name_key(g.de))), None)
+        if banked is not None:
+            goal = banked
+        if o.goal and o.lang == self.lang and banked is None:
             self.goal, self.goal_done = o.goal, o.goal_done
         elif self.lang == "de":
             self.goal, self.goal_done = goal.de, goal.de_done

@@ -106,6 +106,8 @@ def write(req: ChapterRequest) -> ChapterDraft:
     s = p.slots()
     s["act"] = win[:1].lower() + win[1:] if kind == "generic" and p.lang == "en" else win
     s["past"] = past
+    verb, _, rest = past.partition(" ")
+    s["past_v2"] = f"{verb} {p.hero.name} {rest}".strip()
     said = p.n
 
     def f(t: str) -> str:
@@ -153,6 +155,8 @@ def write(req: ChapterRequest) -> ChapterDraft:
             events.append(_event(L.EVENT[kind], s))
         elif kind == "generic":
             events.append(_event(L.EVENT["chose" if p.lang == "en" else "free"], s))
+        if kind not in ("follow", "go"):
+            beats.append((2, [(f(p.pick("stay", L.STAY)), "")]))
         if not p.friend.known and not req.closing:
             beats.append((2, [(f(p.pick("fintro", L.FRIEND_INTRO)), "")]))
     sights = p.pick("sight", bank.sights_de if p.lang == "de" else bank.sights_en)
@@ -191,11 +195,18 @@ def write(req: ChapterRequest) -> ChapterDraft:
         if p.dead:
             beats.append((5, [(f(L.MOURN[0]), "")]))
         beats.append((4, [(sights, "")]))
-        beats.append((6, [quote(p.pick("rest_q", L.AFTER["rest"]), p.friend.name)]))
+        beats.append((3, [quote(p.pick("rest_q", L.AFTER["rest"]), p.friend.name)]))
         beats.append((7, [(p.pick("sight", bank.sights_de if p.lang == "de"
                                   else bank.sights_en, 1), "")]))
         for i in range(4):
             beats.append((8 + i, [(f(p.pick("fill", L.FILL, i * 3)), "")]))
+        if req.words > 70:   # long-form chapters: more of the scene, the people and the mood
+            extra = [*(bank.sights_de if p.lang == "de" else bank.sights_en), *L.FILL,
+                     *L.FOE[:2], *L.ITEM[:1], *L.STAGE["turn"][2:], *L.STAGE["endgame"][2:],
+                     *L.STAGE["complication"][2:], *L.HOOK[:5], *L.STAY[:3]]
+            beats += [(12, [quote(p.pick("truth", L.AFTER["truth"], 1), p.friend.name)]),
+                      (12, [quote(p.pick("rest_q", L.AFTER["rest"], 1), p.hero.name)])]
+            beats += [(13, [(f(t), "")]) for t in extra]
         beats.append((0, [(f(p.pick("hook", L.HOOK)), "")]))
     kept = _fit(beats, max(req.words, 8), req.previous_text)
     lines = tuple(DialogueLine(text=t, speaker=who) for _, g in kept for t, who in g)
@@ -245,14 +256,18 @@ def _fit(beats: list[Beat], target: int, previous: str) -> list[Beat]:
     order = sorted(range(len(beats)), key=lambda i: (beats[i][0], i))
     chosen: set[int] = set()
     total = 0
+    seen: set[str] = set()
     for i in order:
         group = beats[i][1]
+        if any(t in seen for t, _ in group):
+            continue
         if any(t.rstrip(".") in old for t, _ in group) and beats[i][0] > 0:
             continue
         w = _words(group)
         if not chosen or (total + w <= hi and (total < lo or beats[i][0] == 0)):
             chosen.add(i)
             total += w
+            seen.update(t for t, _ in group)
     return [beats[i] for i in sorted(chosen)]
 
 
