@@ -98,6 +98,7 @@ FRIEND_INTRO = (
     "An {poss_dat} Seite ging {friend}, {friend_desc} und {rel}.",
     "Auch {friend}, {friend_desc}, war dabei, wie immer.",
 )
+AGAIN = ("Noch einmal:", "Und wieder:", "Ein weiteres Mal:", "Schon wieder:")
 KIND_OPEN = {
     "follow": ("{Hero} folgte {friend} {here_to}, Schritt für Schritt.",
                "{Hero} folgte {friend} {here_to}, ohne ein weiteres Wort."),

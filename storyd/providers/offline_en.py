@@ -75,6 +75,7 @@ FRIEND_INTRO = (
     "At {poss} side walked {friend}, {friend_desc} and {rel}.",
     "{Friend}, {friend_desc}, was there too, as {rel} always was.",
 )
+AGAIN = ("Once again,", "And once more,", "One more time,", "Yet again,")
 KIND_OPEN = {
     "follow": ("{Hero} followed {friend} {here_to}, step by careful step.",
                "{Hero} followed {friend} {here_to} without another word."),

@@ -90,10 +90,13 @@ class Plot:
         self._things()
 
     # -- pools -------------------------------------------------------------------------------
-    def pick(self, name: str, pool: tuple[str, ...], step: int = 0) -> str:
-        """Entry `chapter + step` of `pool` in this story's own order of it."""
+    def pick(self, name: str, pool: tuple[str, ...], step: int = 0, *, once: bool = False) -> str:
+        """Entry `chapter + step` of `pool` in this story's own order of it; with `once`, ""
+        when the story has used the whole pool already (so no line comes back)."""
         order = list(range(len(pool)))
         random.Random(f"{self.key}:{name}").shuffle(order)
+        if once and self.n - 1 + step >= len(order):
+            return ""
         return pool[order[(self.n - 1 + step) % len(order)]]
 
     # -- cast --------------------------------------------------------------------------------

@@ -91,6 +91,8 @@ def language_notice(language: str) -> str | None:   # re-exported for status vie
 
 
 def _fill(template: str, s: dict[str, str]) -> str:
+    if not template:
+        return ""
     text = template.format(**s)
     text = re.sub(r"\s+([,.])", r"\1", " ".join(text.split()))
     return text[:1].upper() + text[1:]
@@ -116,6 +118,8 @@ def write(req: ChapterRequest) -> ChapterDraft:
     def quote(line: str, who: str) -> tuple[str, str]:
         nonlocal said
         said += 1
+        if not line:
+            return "", who
         return L.say(f(line), who, said), who
 
     beats: list[Beat] = []
@@ -128,12 +132,12 @@ def write(req: ChapterRequest) -> ChapterDraft:
         beats.append((2, [(f(p.pick("arrive", L.ARRIVE)), "")]))
         events.append(_event(L.EVENT["start"], s))
     else:
-        opener = f(p.pick("open:" + kind, L.KIND_OPEN[kind]))
+        opener = _opener(p, kind, s)
         if kind not in ("generic", "free") and not shows(win, opener, p.lang):
             kind = "generic" if p.lang == "de" or win.split()[0].casefold() in _EN_VERBS \
                 else "free"
             s["act"] = win[:1].lower() + win[1:] if kind == "generic" and p.lang == "en" else win
-            opener = f(p.pick("open:" + kind, L.KIND_OPEN[kind]))
+            opener = _opener(p, kind, s)
         beats.append((0, [(opener, "")]))
         after = _after(p, kind, f, quote)
         if after:
@@ -156,10 +160,11 @@ def write(req: ChapterRequest) -> ChapterDraft:
         elif kind == "generic":
             events.append(_event(L.EVENT["chose" if p.lang == "en" else "free"], s))
         if kind not in ("follow", "go"):
-            beats.append((2, [(f(p.pick("stay", L.STAY)), "")]))
+            beats.append((2, [(f(p.pick("stay", L.STAY, once=True)), "")]))
         if not p.friend.known and not req.closing:
             beats.append((2, [(f(p.pick("fintro", L.FRIEND_INTRO)), "")]))
-    sights = p.pick("sight", bank.sights_de if p.lang == "de" else bank.sights_en)
+    sights = p.pick("sight", bank.sights_de if p.lang == "de" else bank.sights_en, p.n - 1,
+                    once=True)
     if req.closing:
         group: list[tuple[str, str]] = []
         if not p.item_found:
@@ -181,25 +186,27 @@ def write(req: ChapterRequest) -> ChapterDraft:
         if p.stage != "setup":
             idx = ("complication", "turn", "climax", "endgame").index(p.stage)
             theme_beat = (bank.beats_de if p.lang == "de" else bank.beats_en)[idx]
-            line = theme_beat if p.stage_start else f(p.pick(p.stage, L.STAGE[p.stage]))
-            beats.append((0, [(line, "")]))
+            line = theme_beat if p.stage_start else f(p.pick(p.stage, L.STAGE[p.stage],
+                                                             once=p.stage == "endgame"))
+            beats.append((0 if p.stage != "endgame" else 2, [(line, "")]))
         if not p.item_found and p.stage != "setup" and not any(
                 L.AFTER["find"][0][:8] in t for _, g in beats for t, _ in g):
             found = True
             beats.append((0, [(f(p.pick("find", L.AFTER["find"])), "")]))
-        beats.append((3, [(f(p.pick("foe", L.RIVAL if bank.gentle else L.FOE)), "")]))
+        beats.append((3, [(f(p.pick("foe", L.RIVAL if bank.gentle else L.FOE, once=True)), "")]))
         if not bank.gentle:
-            beats.append((4, [(f(p.pick("threat", L.THREAT)), "")]))
+            beats.append((4, [(f(p.pick("threat", L.THREAT, once=True)), "")]))
         if p.item_found:
-            beats.append((5, [(f(p.pick("item", L.ITEM)), "")]))
+            beats.append((5, [(f(p.pick("item", L.ITEM, once=True)), "")]))
         if p.dead:
             beats.append((5, [(f(L.MOURN[0]), "")]))
         beats.append((4, [(sights, "")]))
-        beats.append((3, [quote(p.pick("rest_q", L.AFTER["rest"]), p.friend.name)]))
+        if p.n <= len(L.AFTER["rest"]):
+            beats.append((3, [quote(p.pick("rest_q", L.AFTER["rest"]), p.friend.name)]))
         beats.append((7, [(p.pick("sight", bank.sights_de if p.lang == "de"
-                                  else bank.sights_en, 1), "")]))
+                                  else bank.sights_en, p.n, once=True), "")]))
         for i in range(4):
-            beats.append((8 + i, [(f(p.pick("fill", L.FILL, i * 3)), "")]))
+            beats.append((8 + i, [(f(p.pick("fill", L.FILL, (p.n - 1) * 3 + i, once=True)), "")]))
         if req.words > 70:   # long-form chapters: more of the scene, the people and the mood
             extra = [*(bank.sights_de if p.lang == "de" else bank.sights_en), *L.FILL,
                      *L.FOE[:2], *L.ITEM[:1], *L.STAGE["turn"][2:], *L.STAGE["endgame"][2:],
@@ -223,24 +230,37 @@ def write(req: ChapterRequest) -> ChapterDraft:
                         lines=lines)
 
 
+def _opener(p: Plot, kind: str, s: dict[str, str]) -> str:
+    """The winning choice restated; the k-th time a kind is chosen gets its own wording."""
+    words = dict(p.L.KIND_WORDS).get(kind, "\0")
+    k = sum(c.casefold().startswith(words) for c in p.req.path[:-1])
+    pool = p.L.KIND_OPEN[kind]
+    text = _fill(pool[(k + p.key) % len(pool)], s)
+    if k >= len(pool):
+        again = p.L.AGAIN[(k // len(pool) - 1) % len(p.L.AGAIN)]
+        text = f"{again} {text[:1].lower() + text[1:]}" if not text.startswith(s["hero"]) \
+            else f"{again} {text}"
+    return text
+
+
 def _after(p: Plot, kind: str, f: object, quote: object) -> list[tuple[str, str]]:
     L, fill = p.L, f
     assert callable(fill) and callable(quote)
     if kind in ("follow", "go"):
-        return [(fill(p.pick("arrive", L.ARRIVE)), "")]
+        return [(fill(p.pick("arrive", L.ARRIVE, once=True)), "")]
     if kind == "search":
         if not p.item_found and p.stage != "setup":
-            return [(fill(p.pick("find", L.AFTER["find"])), "")]
-        return [(fill(p.pick("clue", L.AFTER["clue"])), "")]
+            return [(fill(p.pick("find", L.AFTER["find"])), "")]  # once per story: the item
+        return [(fill(p.pick("clue", L.AFTER["clue"], once=True)), "")]
     if kind in ("ask", "ask_item"):
-        return [quote(p.pick("truth", L.AFTER["truth"]), p.friend.name)]
+        return [quote(p.pick("truth", L.AFTER["truth"], once=True), p.friend.name)]
     if kind == "rest":
         return [quote(p.pick("rest_q", L.AFTER["rest"], 1), p.friend.name)]
     if kind in ("confront", "talk"):
         lines = L.AFTER["rival_says" if p.bank.gentle else "foe_says"]
-        return [quote(p.pick("foe_q", lines), p.foe.name)]
+        return [quote(p.pick("foe_q", lines, once=True), p.foe.name)]
     if kind in ("spy", "hide", "use", "action"):
-        return [(fill(p.pick("after:" + kind, L.AFTER[kind])), "")]
+        return [(fill(p.pick("after:" + kind, L.AFTER[kind], once=True)), "")]
     return []
 
 
@@ -259,7 +279,7 @@ def _fit(beats: list[Beat], target: int, previous: str) -> list[Beat]:
     seen: set[str] = set()
     for i in order:
         group = beats[i][1]
-        if any(t in seen for t, _ in group):
+        if any(t in seen or not t for t, _ in group):
             continue
         if any(t.rstrip(".") in old for t, _ in group) and beats[i][0] > 0:
             continue
