@@ -125,7 +125,8 @@ def test_items_are_found_before_they_are_used() -> None:
             for d in drafts:
                 for item in d.memory.items:
                     if "used" in item.note or "eingesetzt" in item.note:
-                        assert found or any(w in d.text for w in ("found", "fand", "lag", "entdeckte")), d.text
+                        assert found or any(w in d.text for w in ("found", "fand", "lag",
+                                                                  "entdeckte")), d.text
                     found = True
 
 

@@ -140,7 +140,8 @@ AFTER = {
                  "kannst"),
     "rival_says": ("Na gut, vielleicht habe ich mich in dir getäuscht",
                    "Du bist sturer, als ich dachte", "Lass uns kein Theater machen"),
-    "spy": ("Also wollte auch {foe} {to}.", "{Foe} war ebenfalls hinter {item_dat} her und wollte {to}."),
+    "spy": ("Also wollte auch {foe} {to}.",
+            "{Foe} war ebenfalls hinter {item_dat} her und wollte {to}."),
     "hide": ("{Threat_cap} kam so nah vorbei, dass die Luft kalt wurde.",
              "{Threat_cap} zog vorüber und sah sich nicht um."),
     "use": ("{Threat_cap} wich zurück, und der Weg {to} lag offen.",
@@ -193,7 +194,8 @@ CLOSE_ITEM = ("{Hero} hob {item_acc}, und {threat} zerfiel wie Morgennebel.",
 CLOSE_FOE = ("{Foe} floh in die Nacht und wurde nie wieder gesehen.",
              "{Foe} war besiegt, aller gestohlenen Macht beraubt, und wurde abgeführt.")
 CLOSE_RIVAL = ("{Foe} lachte schließlich und reichte die Hand zur Versöhnung.",
-               "{Foe} gab sich mit einer Verbeugung geschlagen und brachte sogar ein Lächeln zustande.")
+               "{Foe} gab sich mit einer Verbeugung geschlagen und brachte sogar ein Lächeln "
+               "zustande.")
 CLOSE_GOAL = ("Endlich {goal_done_v2}.", "Am Ende {goal_done_v2}.")  # verb second: fand Ines …
 CLOSE_GOAL_INF = ("Endlich hatte {hero} geschafft, weswegen {pron} gekommen war: {goal}.",)
 CLOSE_FRIEND = ("{Friend} blieb an {poss_dat} Seite, genau wie versprochen.",
@@ -204,10 +206,12 @@ TITLES = ("{Here_cap}", "Das Geheimnis {here_loc}", "{Hero} und {item}", "Schatt
           "Eine Warnung von {foe}", "Was {Friend} wusste", "Der Weg {to}", "{Threat_cap}",
           "Ein Versprechen {here_loc}", "Der Preis für {item_acc}", "Flüstern {here_loc}",
           "{Foe} macht einen Zug", "Vor dem Sturm", "Zwischen zwei Wegen")
-TITLES_END = ("Das letzte Licht", "Wieder zu Hause", "Schluss mit {threat_dat}", "{Hero} triumphiert",
+TITLES_END = ("Das letzte Licht", "Wieder zu Hause", "Schluss mit {threat_dat}",
+              "{Hero} triumphiert",
               "Wo alles endet")
 CHOICES = {
-    "follow": "Folge {friend} {to}", "go": "Geh {to}", "search": "Durchsuche {here_acc} nach Spuren",
+    "follow": "Folge {friend} {to}", "go": "Geh {to}",
+           "search": "Durchsuche {here_acc} nach Spuren",
     "ask": "Frag {friend}, was {friend_pron} weiß", "ask_item": "Frag {friend} nach {item_dat}",
     "confront": "Stell dich {foe}", "talk": "Rede mit {foe} Klartext", "spy": "Belausche {foe}",
     "hide": "Versteck dich vor {threat_dat}", "use": "Setz {item_acc} gegen {threat_acc} ein",
@@ -221,7 +225,8 @@ REL_F = ("eine alte Freundin", "eine treue Gefährtin", "die einzige Verbündete
 EVENT = {"arrive": "{hero} kam {here_to}", "chose": "{hero} entschied: „{act}“",
          "action": "{hero} {past}",
          "hide": "{hero} versteckte sich vor {threat_dat}",
-         "search": "{hero} durchsuchte {here_acc}", "free": "{hero} entschied: „{act}“", "find": "fand {a_item_acc}",
+         "search": "{hero} durchsuchte {here_acc}", "free": "{hero} entschied: „{act}“",
+         "find": "fand {a_item_acc}",
          "truth": "{friend} sagte die Wahrheit", "confront": "{hero} stellte sich {foe}",
          "use": "{hero} setzte {item_acc} ein", "spy": "erfuhr, wohin {foe} wollte",
          "start": "{hero} wollte {goal}", "end": "{hero} {goal_done}",

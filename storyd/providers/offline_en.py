@@ -63,7 +63,8 @@ OPEN_FIRST = (
     "{Hero}, {hero_desc}, arrived {here_loc} before dawn, determined to {goal}.",
 )
 ARRIVE = (
-    "{Here_cap} was {note}.", "All around lay {here}, {note}.", "{Here_cap} turned out to be {note}.",
+    "{Here_cap} was {note}.", "All around lay {here}, {note}.",
+          "{Here_cap} turned out to be {note}.",
     "So this was {here}: {note}.", "{Here_cap} greeted them in silence, {note}.",
     "Ahead lay {here}, {note}.",
 )
@@ -91,7 +92,8 @@ KIND_OPEN = {
                  "{Hero} confronted {foe} in the open, where everyone could see."),
     "talk": ("{Hero} talked it out with {foe}, and the first words were hard.",
              "{Hero} talked it out with {foe} over two cold cups of tea."),
-    "spy": ("{Hero} spied on {foe} from the shadows.", "{Hero} spied on {foe} and held {poss} breath."),
+    "spy": ("{Hero} spied on {foe} from the shadows.",
+            "{Hero} spied on {foe} and held {poss} breath."),
     "hide": ("{Hero} hid from {threat} and did not move.",
              "{Hero} hid from {threat} behind the nearest cover."),
     "use": ("{Hero} used {item} against {threat}.", "{Hero} used {item} against {threat} without a "
@@ -109,7 +111,8 @@ AFTER = {
     "clue": ("The clue pointed {to}.", "Every trace led {to}.", "A scrap of paper named {dest}."),
     "truth": ("I should have told you sooner", "I was afraid you would go without me",
               "We do this together, or not at all"),
-    "foe_says": ("You are too late", "Everything here belongs to me", "Go home while you still can"),
+    "foe_says": ("You are too late", "Everything here belongs to me",
+                 "Go home while you still can"),
     "rival_says": ("Fine, maybe I was wrong about you", "You are more stubborn than I thought",
                    "Let's not make a scene"),
     "spy": ("So {foe} was heading {to} as well.", "{Foe} wanted {item} too, and was heading {to}."),
@@ -190,7 +193,8 @@ KIND_WORDS = (("follow", "follow"), ("go", "head for"), ("search", "search"),
 REL = ("{poss} oldest friend", "{poss} only ally", "{poss} loyal companion")
 EVENT = {"arrive": "{hero} came {here_to}", "chose": "{hero} chose to {act}",
          "action": "{hero} {past}", "hide": "{hero} hid from {threat}",
-         "search": "{hero} searched {here}", "free": "the choice: {act}", "find": "found {a_item}", "truth": "{friend} told the truth",
+         "search": "{hero} searched {here}", "free": "the choice: {act}", "find": "found {a_item}",
+         "truth": "{friend} told the truth",
          "confront": "{hero} confronted {foe}", "use": "{hero} used {item}",
          "spy": "learned where {foe} was heading", "start": "{hero} set out to {goal}",
          "end": "{hero} {goal_done}", "endinf": "{hero} did what {pron} came to do",

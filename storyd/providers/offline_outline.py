@@ -56,13 +56,14 @@ def _ok_name(name: str) -> bool:
     return bool(words) and words[0] not in _NOT_NAMES and all(2 <= len(w) <= 20 for w in words)
 
 
-_EN_HERO = (re.compile(r"\b(?:[Aa]n?|[Tt]he)\s+((?:[a-z-]+\s){0,3}[a-z-]+)\s+(?:named|called)\s+(" + _NAME
-                       + r")"),
-            re.compile(r"(?:^|[.!?]\s+)(" + _NAME + r"),\s+(?:an?|the)\s+((?:[a-z-]+\s){0,3}[a-z-]+)"))
-_DE_HERO = (re.compile(r"\b([Ee]ine?|[Dd]er|[Dd]ie)\s+((?:[a-zäöüß-]+\s){0,2}[A-ZÄÖÜ][a-zäöüß-]+)\s+"
-                       r"(?:namens|names|genannt)\s+(" + _NAME + r")"),
-            re.compile(r"(?:^|[.!?]\s+)(" + _NAME + r"),\s+(ein|eine)\s+((?:[a-zäöüß-]+\s){0,2}"
-                       r"[A-ZÄÖÜ][a-zäöüß-]+)"))
+_ROLE_EN = r"((?:[a-z-]+\s){0,3}[a-z-]+)"
+_ROLE_DE = r"((?:[a-zäöüß-]+\s){0,2}[A-ZÄÖÜ][a-zäöüß-]+)"
+_EN_HERO = (re.compile(r"\b(?:[Aa]n?|[Tt]he)\s+" + _ROLE_EN + r"\s+(?:named|called)\s+("
+                       + _NAME + r")"),
+            re.compile(r"(?:^|[.!?]\s+)(" + _NAME + r"),\s+(?:an?|the)\s+" + _ROLE_EN))
+_DE_HERO = (re.compile(r"\b([Ee]ine?|[Dd]er|[Dd]ie)\s+" + _ROLE_DE
+                       + r"\s+(?:namens|names|genannt)\s+(" + _NAME + r")"),
+            re.compile(r"(?:^|[.!?]\s+)(" + _NAME + r"),\s+(ein|eine)\s+" + _ROLE_DE))
 _EN_GOAL = re.compile(
     r"\b(searches for|is searching for|looks for|is looking for|seeks|hunts for|must find|"
     r"wants to find|tries to find|needs to find|must rescue|wants to rescue|must save|"
@@ -133,8 +134,8 @@ def parse_outline(raw: str) -> Outline:
     if lang == "en" and (m := _EN_GOAL.search(text)):
         verb, obj = m.group(1), m.group(2).strip()
         if verb in _EN_DONE:
-            goal, done = f"{'rescue' if 'rescue' in verb else 'save' if 'save' in verb else 'find'} "\
-                f"{obj}", f"{_EN_DONE[verb]} {obj}"
+            base = "rescue" if "rescue" in verb else "save" if "save" in verb else "find"
+            goal, done = f"{base} {obj}", f"{_EN_DONE[verb]} {obj}"
         elif len(obj.split()) >= 2:
             goal, done = obj, ""
     elif lang == "de" and (m := _DE_GOAL.search(text)):

@@ -29,7 +29,7 @@ from typing import NamedTuple
 from storyd.core.memory import name_key
 from storyd.core.model import ChapterRequest, Entity, StoryMemoryView
 from storyd.providers import offline_de, offline_en
-from storyd.providers.offline_bank import Bank, Place, Thing
+from storyd.providers.offline_bank import Bank, Person, Place, Thing
 from storyd.providers.offline_banks import BANKS
 from storyd.providers.offline_lang import offline_language
 from storyd.providers.offline_outline import parse_outline
@@ -100,8 +100,8 @@ class Plot:
         return pool[order[(self.n - 1 + step) % len(order)]]
 
     # -- cast --------------------------------------------------------------------------------
-    def _person(self, pool: tuple[object, ...], avoid: set[str]) -> Who:
-        people = [p for p in pool if name_key(p.name) not in avoid] or list(pool)  # type: ignore[attr-defined]
+    def _person(self, pool: tuple[Person, ...], avoid: set[str]) -> Who:
+        people = [p for p in pool if name_key(p.name) not in avoid] or list(pool)
         p = self.rng.choice(people)
         return Who(p.name, p.g, p.de if self.lang == "de" else p.en, "", False)
 

@@ -334,7 +334,8 @@ def _memory(p: Plot, s: dict[str, str], text: str, events: list[str], *, found: 
         items = (Entity(name=p.item_name),)
     here: Where = p.here
     event = "; ".join(dict.fromkeys(e for e in events if e))
-    return MemoryUpdate(characters=tuple(chars), locations=(Entity(name=here.name, note=here.note),),
+    return MemoryUpdate(characters=tuple(chars), locations=(Entity(name=here.name, note=here.note),
+                                                            ),
                         items=items, event=(event[:1].upper() + event[1:] + ".") if event else "")
 
 

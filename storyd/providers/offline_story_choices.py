@@ -82,7 +82,8 @@ def choices_for(p: Plot, s: dict[str, str], n: int, win: str) -> tuple[str, ...]
     here = name_key(p.here.name)
     for w in p.route:
         if name_key(w.name) != here:
-            cands.append(p.L.CHOICES["go"].format(**(s | {"to": w.forms["to"], "dest": w.forms[""]})))
+            cands.append(p.L.CHOICES["go"].format(**(s | {"to": w.forms["to"],
+                                                          "dest": w.forms[""]})))
             cands.append(p.L.CHOICES["follow"].format(**(s | {"to": w.forms["to"]})))
     cands += [a.de if p.lang == "de" else a.en for a in p.bank.actions]
     picked: list[str] = []
