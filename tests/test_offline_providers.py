@@ -25,6 +25,7 @@ from storyd.errors import ProviderError
 from storyd.providers.base import ImageProvider, SpeechProvider, TextProvider
 from storyd.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryteller
 from storyd.providers.offline_banks import BANKS
+from storyd.providers.offline_picture import render_scene
 
 ALL_THEMES = sorted(THEMES)
 
@@ -245,3 +246,39 @@ def test_memory_update_from_draft_feeds_memory() -> None:
     memory = StoryMemory()
     memory.apply(1, MemoryUpdate(characters=(Entity(name="A", role="hero"),), event="e"))
     assert memory.view().characters[0].role == "hero"
+
+
+@pytest.mark.parametrize(("prompt", "theme", "scene"), [
+    ("The Sunken Galleon. Finn came to the Sunken Galleon.", "adventure", "ship"),
+    ("Into the Forest. Tomas came to the Elderwood.", "fantasy", "forest"),
+    ("Der Weg zur Burg. Elara kam zur Rabenburg.", "fantasy", "castle"),
+    ("Vor dem Sturm. Mara erfuhr, wohin Madame Blanche wollte. (das Moorhaus)", "horror", "house"),
+    ("A Promise. Julian came to the Hilltop Garden; Julian saved the little café.", "romance",
+     "garden"),
+    ("Das Geheimnis. Ines sagte die Wahrheit. (das Rosencafé)", "romance", "cafe"),
+    ("Signal. Ava came to Station Kepler.", "scifi", "station"),
+    ("Dust. Ash came to the Dry River.", "postapocalyptic", "desert"),
+    ("Echoes. Zora searched the Archive Cellar.", "mystery", "cave"),
+    ("Samples. Teo came to the Xenolab.", "scifi", "lab"),
+    ("Shadows over Skull Bay. Finn came to Skull Bay.", "adventure", "sea"),
+    ("Nothing here. Nobody went anywhere.", "cyberpunk", "city"),   # the theme's usual scene
+])
+async def test_the_picture_shows_where_the_chapter_is(prompt: str, theme: str, scene: str) -> None:
+    result = await OfflineIllustrator().illustrate(ImageRequest(
+        prompt=prompt, title=prompt.split(".")[0], theme=THEMES[theme], seed=3))
+    root = ET.fromstring(result.data)
+    assert root.get("data-scene") == scene
+    assert not [e for e in root.iter() if e.tag.endswith("}text")]   # no title drawn in
+
+
+async def test_picture_elements_follow_the_text() -> None:
+    def count(prompt: str, tag: str) -> int:
+        svg = render_scene(ImageRequest(prompt=prompt, title="T", theme=THEMES["romance"], seed=1))
+        return svg.count(f"<{tag} ")
+    assert count("T. Rain fell on the Hilltop Garden.", "line") > 50      # rain
+    assert count("T. Sun over the Hilltop Garden.", "line") == 0
+    night = render_scene(ImageRequest(prompt="T. Midnight at the pier.", title="T",
+                                      theme=THEMES["romance"], seed=1))
+    day = render_scene(ImageRequest(prompt="T. Morning at the pier.", title="T",
+                                    theme=THEMES["romance"], seed=1))
+    assert night.count("<circle") > day.count("<circle") + 20              # stars at night

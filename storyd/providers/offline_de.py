@@ -228,7 +228,7 @@ EVENT = {"arrive": "{hero} kam {here_to}", "chose": "{hero} entschied: „{act}�
          "search": "{hero} durchsuchte {here_acc}", "free": "{hero} entschied: „{act}“",
          "find": "fand {a_item_acc}",
          "truth": "{friend} sagte die Wahrheit", "confront": "{hero} stellte sich {foe}",
-         "use": "{hero} setzte {item_acc} ein", "spy": "erfuhr, wohin {foe} wollte",
+         "use": "{hero} setzte {item_acc} ein", "spy": "{hero} erfuhr, wohin {foe} wollte",
          "start": "{hero} wollte {goal}", "end": "{hero} {goal_done}",
          "endinf": "{hero} schaffte, weswegen {pron} gekommen war",
          "defeated": "besiegt", "reconciled": "versöhnt", "found": "gefunden {here_loc}",

@@ -63,7 +63,7 @@ _EN_HERO = (re.compile(r"\b(?:[Aa]n?|[Tt]he)\s+" + _ROLE_EN + r"\s+(?:named|call
             re.compile(r"(?:^|[.!?]\s+)(" + _NAME + r"),\s+(?:an?|the)\s+" + _ROLE_EN))
 _DE_HERO = (re.compile(r"\b([Ee]ine?|[Dd]er|[Dd]ie)\s+" + _ROLE_DE
                        + r"\s+(?:namens|names|genannt)\s+(" + _NAME + r")"),
-            re.compile(r"(?:^|[.!?]\s+)(" + _NAME + r"),\s+(ein|eine)\s+" + _ROLE_DE))
+            re.compile(r"(?:^|[.!?]\s+)(" + _NAME + r"),\s+(ein|eine|der|die)\s+" + _ROLE_DE))
 _EN_GOAL = re.compile(
     r"\b(searches for|is searching for|looks for|is looking for|seeks|hunts for|must find|"
     r"wants to find|tries to find|needs to find|must rescue|wants to rescue|must save|"
@@ -120,7 +120,7 @@ def parse_outline(raw: str) -> Outline:
     elif (m := _EN_HERO[1].search(text)) and _ok_name(m.group(1)) and lang != "de":
         hero, role = m.group(1), m.group(2)
     elif (m := _DE_HERO[1].search(text)) and _ok_name(m.group(1)):
-        hero, role, gender = m.group(1), m.group(3), "f" if m.group(2) == "eine" else "m"
+        hero, role, gender = m.group(1), m.group(3), "f" if m.group(2) in ("eine", "die") else "m"
     if not hero:   # the first capitalised word that is not a sentence start or a stopword
         for m in re.finditer(r"(?<=[a-zäöüß,]\s)(" + _NAME + r")", text):
             if _ok_name(m.group(1)) and m.group(1).casefold() not in EN_STOP | DE_STOP \

@@ -115,7 +115,8 @@ class Plot:
     def _cast(self) -> None:
         o = self.outline
         hero = self._from_memory(_HERO_ROLES, set(), True)
-        banked = next((b for b in self.bank.heroes if b.name == o.hero), None)
+        banked = next((b for b in self.bank.heroes if b.name == o.hero), None) or next(
+            (b for b in self.bank.heroes if b.name in self.req.outline), None)
         if hero is None and banked is not None:
             hero = Who(banked.name, banked.g, banked.de if self.lang == "de" else banked.en, "",
                        False)

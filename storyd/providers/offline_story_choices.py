@@ -41,7 +41,7 @@ def recognise(p: Plot, win: str) -> tuple[str, str, Where | None]:
         kind = "ask"
     if kind in ("follow", "go"):
         for w in (*p.route, p.here):
-            if f" {_core(w.name)} " in key:
+            if f" {_core(w.name)} " in key or f" {name_key(w.forms['to'])} " in key:
                 return kind, "", w
         kind = ""
     if kind in ("use",) and not p.item_found:

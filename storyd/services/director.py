@@ -50,6 +50,7 @@ from storyd.core.snapshot import Snapshot, VotingView
 from storyd.core.story import StoryMachine
 from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound, parse_vote
 from storyd.errors import ProviderError, RefusedError, StorydError
+from storyd.providers.offline_lang import offline_language_notice
 from storyd.services.media import media_url
 from storyd.services.narrator import present_chapter
 from storyd.services.story_state import ChapterState, StoryState
@@ -179,6 +180,7 @@ class Director:
             providers=self.d.provider_status(), chat=tuple(self.d.chat_status()),
             max_chapters=cfg.story.max_chapters, test_mode="tiktok" not in cfg.chat.sources,
             overlay=overlay,
+            language_notice=offline_language_notice(s.language) if s else None,
         )
 
     def _chapter(self, number: int) -> ChapterState | None:
