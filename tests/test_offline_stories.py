@@ -4,6 +4,7 @@ fixtures in tests/fixtures/stories/ that show what viewers will read."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -79,7 +80,8 @@ def tell(theme: str, language: str, seed: int, picks: list[int], *, outline: str
 LANGS = {"English": "en", "German": "de"}
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# STORYD_EXAMPLES=2000 for a deeper run; the suite keeps it short
+@settings(max_examples=int(os.environ.get("STORYD_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(theme=st.sampled_from(sorted(THEMES)), language=st.sampled_from(sorted(LANGS)),
        seed=st.integers(0, 10**6), picks=st.lists(st.integers(0, 2), min_size=2, max_size=9),
        words=st.sampled_from([40, 60]))
@@ -93,6 +95,9 @@ def test_every_story_holds_together(theme: str, language: str, seed: int, picks:
         for s in (line.text for line in draft.lines):
             assert s not in seen, (s, [d.text for d in drafts])
             seen.add(s)
+    for draft in drafts[:-1]:   # chapters keep their length to the end of a long story
+        assert words * 0.7 <= len(draft.text.split()) <= words * 1.2, draft.text
+    assert 70 * 0.7 <= len(drafts[-1].text.split()) <= 70 * 1.2, drafts[-1].text
     titles = [d.title for d in drafts]
     assert len(set(titles)) == len(titles), titles
     for choice, nxt in zip(taken, drafts[1:], strict=True):   # the winner happens at once
@@ -237,7 +242,6 @@ def render(theme: str, language: str, seed: int) -> str:
 
 @pytest.mark.parametrize(("theme", "language", "seed"), STORIES)
 def test_snapshot_stories(theme: str, language: str, seed: int) -> None:
-    import os
     path = FIXTURES / f"{theme}-{language.casefold()}-{seed}.md"
     text = render(theme, language, seed)
     if os.environ.get("STORYD_REGEN_FIXTURES"):

@@ -68,3 +68,5 @@ class Bank(NamedTuple):
     beats_en: tuple[str, str, str, str, str]
     beats_de: tuple[str, str, str, str, str]
     foe_word: tuple[str, str] = ("enemy", "Feind")   # what the antagonist is to the hero
+    fate_en: str = ""      # how the antagonist leaves the story ("" = the storyteller's own)
+    fate_de: str = ""

@@ -72,16 +72,15 @@ def pronouns(g: str, name: str) -> dict[str, str]:
 
 def say(line: str, who: str, verb: int) -> str:
     """Eine Zeile wörtlicher Rede: „Satz“, sagte Wer."""
-    said = ("sagte", "flüsterte", "sagte leise", "rief", "murmelte", "gab zu")[verb % 6]
+    said, part = (("sagte", ""), ("flüsterte", ""), ("sagte", " leise"), ("rief", ""),
+                  ("murmelte", ""), ("gab", " zu"))[verb % 6]   # "gab Bram zu": verb second
     line = line.rstrip(". ")
-    if line.endswith(("?", "!")):
-        return f"\u201e{line}\u201c, {said} {who}."
-    return f"\u201e{line}\u201c, {said} {who}."
+    return f"\u201e{line}\u201c, {said} {who}{part}."
 
 
 OPEN_FIRST = (
     "{Hero}, {hero_desc}, stand {here_loc} und wollte nur eines: {goal}.",
-    "Niemand {here_loc} erwartete viel von {hero}, {hero_desc}, doch {pron} wollte {goal}.",
+    "{Hero}, {hero_desc}, kam {here_to}, und niemand ahnte, was {pron} vorhatte: {goal}.",
     "{Hero}, {hero_desc}, kam noch vor dem Morgengrauen an und wollte {here_loc} {goal}.",
 )
 ARRIVE = (
@@ -94,10 +93,12 @@ STAY = ("Noch immer {here_loc} sah sich {hero} vorsichtig um.",
         "Alles {here_loc} fühlte sich jetzt anders an.", "Die Schatten {here_loc} waren länger "
         "geworden.")
 FRIEND_INTRO = (
-    "{Friend}, {friend_desc} und {rel}, hatte darauf bestanden mitzukommen.",
-    "An {poss_dat} Seite ging {friend}, {friend_desc} und {rel}.",
-    "Auch {friend}, {friend_desc}, war dabei, wie immer.",
+    "{Friend}, {rel}, hatte darauf bestanden mitzukommen: {friend_desc}.",
+    "An {poss_dat} Seite ging {friend}, {rel} – {friend_desc}.",
+    "Auch {friend} war dabei, {rel} – {friend_desc}.",
 )
+AGAIN_END = ("schon wieder", "wie schon zuvor", "einmal mehr", "wie so oft", "mehr denn je",
+             "noch einmal")
 AGAIN = ("Noch einmal:", "Und wieder:", "Ein weiteres Mal:", "Schon wieder:")
 KIND_OPEN = {
     "follow": ("{Hero} folgte {friend} {here_to}, Schritt für Schritt.",
@@ -132,7 +133,7 @@ AFTER = {
     "find": ("Halb versteckt {here_loc} fand {hero} {a_item_acc}.",
              "Mitten im Staub lag {a_item}, unberührt seit Jahren.",
              "Plötzlich entdeckte {friend} {a_item_acc}."),
-    "clue": ("Die Spur führte {to}.", "Jeder Hinweis deutete {to}.",
+    "clue": ("Die Spur führte {to}.", "Jeder Hinweis wies den Weg {to}.",
              "Auf einem Zettel stand nur ein Name: {dest}."),
     "truth": ("Ich hätte es dir früher sagen sollen", "Ich hatte Angst, dass du ohne mich gehst",
               "Wir machen das zusammen oder gar nicht"),
@@ -186,11 +187,27 @@ HOOK = ("Wohin jetzt?", "Was würde {hero} als Nächstes tun?", "Es war keine Ze
         "Der nächste Schritt würde viel entscheiden.", "Irgendwo tickte eine Uhr.",
         "Die Antwort war irgendwo da draußen.", "{Hero} atmete tief durch und überlegte.",
         "Es war Zeit, sich zu entscheiden.", "Die Nacht war noch nicht vorbei.")
+MOOD = ("{Hero} zählte die Auswege, nur für alle Fälle.",
+        "{Friend} summte eine Melodie gegen die Nervosität.",
+        "Eine Weile sprach {here_loc} niemand ein Wort.",
+        "{Hero} rieb sich die müden Augen und ging weiter.",
+        "Irgendwo {here_loc} setzte sich etwas mit einem leisen Geräusch.",
+        "{Friend} prüfte zweimal den Weg hinter ihnen.",
+        "Es war die Art von Stille, in der man unwillkürlich flüstert.",
+        "{Hero} dachte an zu Hause, nur einen Augenblick lang.",
+        "Jeder Schritt {here_loc} klang lauter, als er sollte.",
+        "{Friend} brachte ein kleines, tapferes Lächeln zustande.")
+FRIEND_SAYS = ("Hast du das gehört?", "Das gefällt mir überhaupt nicht",
+               "Ich bleibe bei dir, egal was kommt", "Wir sollten uns beeilen",
+               "Das habe ich schon einmal gesehen, vor langer Zeit", "Bleib dicht bei mir",
+               "Sind wir uns da sicher?", "Vertrau mir dieses eine Mal", "Das war fast zu einfach")
 FILL = ("Niemand sprach.", "Der Augenblick zog sich.", "Die Stille lag schwer im Raum.",
         "{Friend} runzelte die Stirn.", "{Hero} lauschte.", "Die Luft roch nach Regen.",
         "Irgendwo knarrte etwas.", "Einen Herzschlag lang bewegte sich nichts.")
 CLOSE_ITEM = ("{Hero} hob {item_acc}, und {threat} zerfiel wie Morgennebel.",
               "Mit {item_dat} in der Hand trieb {hero} {threat_acc} endlich zurück.")
+CLOSE_ITEM_GENTLE = ("{Hero} zeigte allen {item_acc}, und {threat} verpuffte sofort.",
+                     "Mit {item_dat} verwandelte {hero} {threat_acc} in großes Gelächter.")
 CLOSE_FOE = ("{Foe} floh in die Nacht und wurde nie wieder gesehen.",
              "{Foe} war besiegt, aller gestohlenen Macht beraubt, und wurde abgeführt.")
 CLOSE_RIVAL = ("{Foe} lachte schließlich und reichte die Hand zur Versöhnung.",
@@ -228,6 +245,7 @@ EVENT = {"arrive": "{hero} kam {here_to}", "chose": "{hero} entschied: „{act}�
          "search": "{hero} durchsuchte {here_acc}", "free": "{hero} entschied: „{act}“",
          "find": "fand {a_item_acc}",
          "truth": "{friend} sagte die Wahrheit", "confront": "{hero} stellte sich {foe}",
+         "talk": "{hero} redete mit {foe} Klartext", "talked": "hat sich mit {hero} ausgesprochen",
          "use": "{hero} setzte {item_acc} ein", "spy": "{hero} erfuhr, wohin {foe} wollte",
          "start": "{hero} wollte {goal}", "end": "{hero} {goal_done}",
          "endinf": "{hero} schaffte, weswegen {pron} gekommen war",

@@ -63,8 +63,8 @@ OPEN_FIRST = (
     "{Hero}, {hero_desc}, arrived {here_loc} before dawn, determined to {goal}.",
 )
 ARRIVE = (
-    "{Here_cap} was {note}.", "All around lay {here}, {note}.",
-          "{Here_cap} turned out to be {note}.",
+    "{Here_cap} {was} {note}.", "All around lay {here}, {note}.",
+    "{Here_cap} turned out to be {note}.",
     "So this was {here}: {note}.", "{Here_cap} greeted them in silence, {note}.",
     "Ahead lay {here}, {note}.",
 )
@@ -74,8 +74,10 @@ STAY = ("Still {here_loc}, {hero} looked around carefully.",
 FRIEND_INTRO = (
     "{Friend}, {friend_desc} and {rel}, had insisted on coming along.",
     "At {poss} side walked {friend}, {friend_desc} and {rel}.",
-    "{Friend}, {friend_desc}, was there too, as {rel} always was.",
+    "{Friend}, {friend_desc}, was there too: {rel}, as always.",
 )
+AGAIN_END = ("once again", "just like before", "as before", "once more", "more than ever",
+             "as so often")
 AGAIN = ("Once again,", "And once more,", "One more time,", "Yet again,")
 KIND_OPEN = {
     "follow": ("{Hero} followed {friend} {here_to}, step by careful step.",
@@ -158,11 +160,26 @@ HOOK = ("Which way now?", "What would {hero} do next?", "There was no time to wa
         "Somewhere a clock was ticking.", "The answer was out there somewhere.",
         "{Hero} took a deep breath and thought it over.", "It was time to choose.",
         "The night was not over yet.")
+MOOD = ("{Hero} counted the ways out, just in case.",
+        "{Friend} hummed a tune to keep the nerves away.",
+        "For a while, nobody said a word {here_loc}.", "{Hero} rubbed tired eyes and kept going.",
+        "Somewhere {here_loc}, something settled with a soft sound.",
+        "{Friend} checked the way behind them twice.",
+        "It was the kind of quiet that made people whisper.",
+        "{Hero} thought about home, just for a moment.",
+        "Every step {here_loc} sounded louder than it should.",
+        "{Friend} managed a small, brave smile.")
+FRIEND_SAYS = ("Did you hear that?", "I don't like this one bit",
+               "I'm staying with you, no matter what", "We should hurry",
+               "I have seen this before, a long time ago", "Stay close", "Are we sure about this?",
+               "Trust me on this one", "That was almost too easy")
 FILL = ("Nobody spoke.", "The moment stretched.", "The silence felt heavy.",
         "{Friend} frowned.", "{Hero} listened.", "The air smelled of rain.",
         "Far off, something creaked.", "For a heartbeat, nothing moved.")
 CLOSE_ITEM = ("{Hero} raised {item}, and {threat} broke apart like morning mist.",
               "With {item} in hand, {hero} turned {threat} back at last.")
+CLOSE_ITEM_GENTLE = ("{Hero} showed everyone {item}, and {threat} fizzled out at once.",
+                     "Thanks to {item}, {threat} turned into laughter.")
 CLOSE_FOE = ("{Foe} fled into the night and was never seen {here_loc} again.",
              "{Foe} was defeated, stripped of every stolen power, and led away.")
 CLOSE_RIVAL = ("{Foe} laughed at last and offered a hand in friendship.",
@@ -195,7 +212,9 @@ EVENT = {"arrive": "{hero} came {here_to}", "chose": "{hero} chose to {act}",
          "action": "{hero} {past}", "hide": "{hero} hid from {threat}",
          "search": "{hero} searched {here}", "free": "the choice: {act}", "find": "found {a_item}",
          "truth": "{friend} told the truth",
-         "confront": "{hero} confronted {foe}", "use": "{hero} used {item}",
+         "confront": "{hero} confronted {foe}",
+         "talk": "{hero} talked it out with {foe}", "talked": "talked it out with {hero}",
+         "use": "{hero} used {item}",
          "spy": "{hero} learned where {foe} was heading", "start": "{hero} set out to {goal}",
          "end": "{hero} {goal_done}", "endinf": "{hero} did what {pron} came to do",
          "defeated": "defeated", "reconciled": "made peace",

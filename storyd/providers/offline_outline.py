@@ -82,14 +82,14 @@ _DE_DONE = {"sucht": "fand", "sucht nach": "fand", "jagt": "fand", "findet": "fa
 _EN_PLACE = re.compile(r"\b(?:at|in|to|into|from|near|inside|beneath|under|on|across)\s+"
                        r"((?:the\s+)?(?:[A-Z][\w'-]+\s?){1,4})")
 _DE_PLACE = re.compile(r"\b(in den|in der|in die|im|ins|am|an der|an den|beim|bei der|auf der|"
-                       r"auf dem|zur|zum|unter der|unter dem|hinter dem|hinter der|nach)\s+"
+                       r"auf dem|zur|zum|unter der|unter dem|hinter dem|hinter der)\s+"
                        r"((?:[A-ZÄÖÜ][\wäöüß'-]+\s?){1,3})")
 _DE_ART = {"in den": ("pl", "in"), "in der": ("f", "in"), "in die": ("f", "in"), "im": ("m", "in"),
            "ins": ("n", "in"), "am": ("m", "an"), "an der": ("f", "an"), "an den": ("pl", "an"),
            "beim": ("m", "in"), "bei der": ("f", "in"), "auf der": ("f", "auf"),
            "auf dem": ("m", "auf"), "zur": ("f", "in"), "zum": ("m", "in"),
            "unter der": ("f", "in"), "unter dem": ("m", "in"), "hinter dem": ("m", "in"),
-           "hinter der": ("f", "in"), "nach": ("n", "in")}
+           "hinter der": ("f", "in")}
 _RELATIONS = ("brother", "sister", "friend", "mother", "father", "daughter", "son", "partner",
               "mentor", "cousin", "Bruder", "Schwester", "Freund", "Freundin", "Mutter", "Vater",
               "Tochter", "Sohn", "Partner", "Partnerin", "Cousin", "Cousine")

@@ -76,7 +76,7 @@ class Plot:
         self.L: ModuleType = offline_de if self.lang == "de" else offline_en
         self.bank: Bank = BANKS.get(req.theme.id, BANKS["adventure"])
         self.key = req.seed - req.chapter_number
-        self.rng = random.Random(f"tale:{self.key}:{req.theme.id}")
+        self.rng = random.Random(f"tale:{self.key}:{req.theme.id}")   # see _rng
         self.crng = random.Random(f"chapter:{req.seed}:{req.chapter_number}:{req.theme.id}")
         self.memory = req.memory or StoryMemoryView()
         self.outline = parse_outline(req.outline)
@@ -85,24 +85,50 @@ class Plot:
         self.stage = stage(self.n, self.arc, req.closing)
         prev = stage(self.n - 1, self.arc, False) if self.n > 1 else ""
         self.stage_start = prev != self.stage
+        first = self.n
+        while first > 1 and stage(first - 1, self.arc, False) == self.stage:
+            first -= 1
+        self.stage_step = self.n - first          # 0 on the stage's first chapter
         self._cast()
         self._places()
         self._things()
 
     # -- pools -------------------------------------------------------------------------------
-    def pick(self, name: str, pool: tuple[str, ...], step: int = 0, *, once: bool = False) -> str:
-        """Entry `chapter + step` of `pool` in this story's own order of it; with `once`, ""
-        when the story has used the whole pool already (so no line comes back)."""
+    def pick(self, name: str, pool: tuple[str, ...], step: int = 0, *, once: bool = False,
+             vary: bool = False) -> str:
+        """Entry `chapter + step` of `pool` in this story's own order of it. Once the story has
+        used the whole pool: with `once` "", with `vary` the line with an "again" ending that
+        differs per round ("Nobody spoke, once again."), so no sentence comes back ("" once
+        even those are used up)."""
+        return self.pick_k(name, pool, self.n - 1 + step, once=once, vary=vary)
+
+    def pick_k(self, name: str, pool: tuple[str, ...], k: int, *, once: bool = False,
+               vary: bool = False) -> str:
+        """Entry k of `pool` in this story's own order (see `pick`)."""
         order = list(range(len(pool)))
         random.Random(f"{self.key}:{name}").shuffle(order)
-        if once and self.n - 1 + step >= len(order):
+        line = pool[order[k % len(order)]]
+        if k < len(order) or not (once or vary) or not line:
+            return line
+        if once or k // len(order) > len(self.L.AGAIN_END):
             return ""
-        return pool[order[(self.n - 1 + step) % len(order)]]
+        body, end = (line[:-1], line[-1]) if line[-1] in ".?!" else (line, ".")
+        suffix = self.L.AGAIN_END[(k // len(order) - 1) % len(self.L.AGAIN_END)]
+        return f"{body}, {suffix}{end}"
+
+    def used_up(self, pool: tuple[str, ...], step: int = 0) -> bool:
+        """True when this chapter's entry of `pool` would be a second round."""
+        return self.n - 1 + step >= len(pool)
 
     # -- cast --------------------------------------------------------------------------------
+    def _rng(self, what: str) -> random.Random:
+        """One random source per decision, so reading an outline (which skips some draws)
+        does not change the others: the outline the storyteller wrote and the story agree."""
+        return random.Random(f"tale:{self.key}:{self.req.theme.id}:{what}")
+
     def _person(self, pool: tuple[Person, ...], avoid: set[str]) -> Who:
         people = [p for p in pool if name_key(p.name) not in avoid] or list(pool)
-        p = self.rng.choice(people)
+        p = self._rng(pool[0].name).choice(people)
         return Who(p.name, p.g, p.de if self.lang == "de" else p.en, "", False)
 
     def _from_memory(self, roles: tuple[str, ...], avoid: set[str], alive: bool) -> Who | None:
@@ -184,9 +210,11 @@ class Plot:
 
     def _places(self) -> None:
         route = [self._bank_where(p) for p in self.bank.places]
-        self.rng.shuffle(route)
+        self._rng("route").shuffle(route)
         o = self.outline
-        if o.place and all(name_key(o.place) not in name_key(w.name) for w in route):
+        told = f" {name_key(o.place)} "
+        if o.place and all(told not in f" {name_key(form)} " for w in route
+                           for form in w.forms.values()):
             if self.lang == "de" and o.place_g:
                 forms = offline_de.place_forms(o.place, o.place_prep or "in", o.place_g)
             elif self.lang == "de":
@@ -194,10 +222,10 @@ class Plot:
             else:
                 forms = offline_en.place_forms(o.place, "in" if "cave" in o.place.casefold()
                                                else "at")
-            route.insert(0, Where(forms[""], forms, route[-1].note, route[-1].scene,
-                                  o.place_g))
+            route.insert(0, Where(forms[""], forms, "", "", o.place_g))
         if o.place:   # the outline's place starts the story
-            route.sort(key=lambda w: name_key(o.place) not in name_key(w.name))
+            route.sort(key=lambda w: all(told not in f" {name_key(form)} "
+                                         for form in w.forms.values()))
         self.route = route[:5]
         visited = [self._memory_where(e) for e in self.memory.locations]
         self.visited = {name_key(w.name) for w in visited}
@@ -233,13 +261,15 @@ class Plot:
             self.item_found = True
             self.item_used = "used" in remembered.note or "eingesetzt" in remembered.note
         else:
-            self.item_name, self.item = self._thing(self.rng.choice(self.bank.items))
+            self.item_name, self.item = self._thing(self._rng("item").choice(self.bank.items))
             self.item_found = self.item_used = False
-        self.threat = self._thing(self.rng.choice(self.bank.threats))[1]
-        goal = self.rng.choice(self.bank.goals)
+        self.threat = self._thing(self._rng("threat").choice(self.bank.threats))[1]
+        goal = self._rng("goal").choice(self.bank.goals)
         o = self.outline
+        told = name_key(self.req.outline)
         banked = next((g for g in self.bank.goals if name_key(o.goal) in (
-            name_key(g.en), name_key(g.de))), None)
+            name_key(g.en), name_key(g.de)) or name_key(g.en) in told
+            or name_key(g.de) in told), None)
         if banked is not None:
             goal = banked
         if o.goal and o.lang == self.lang and banked is None:
@@ -272,6 +302,9 @@ class Plot:
         s["a_item"] = self.item["a"]
         s["a_item_acc"] = self.item["a_acc"]
         plural = self.here.g == "pl"
+        last = self.here.name.split()[-1] if self.here.name else ""
+        s["was"] = "were" if self.lang == "en" and last.endswith("s") and not last.endswith(
+            ("ss", "us")) else "was"
         s |= {"war": "waren" if plural else "war", "lag": "lagen" if plural else "lag",
               "erwies": "erwiesen sich" if plural else "erwies sich",
               "empfing": "empfingen" if plural else "empfing"}

@@ -124,6 +124,11 @@ def write(req: ChapterRequest) -> ChapterDraft:
 
     beats: list[Beat] = []
     events: list[str] = []
+
+    def opt(prio: int, name: str, pool: tuple[str, ...]) -> None:
+        """An optional line; a second round of its pool only when nothing fresher is left."""
+        beats.append((prio + (5 if p.used_up(pool) else 0), [(f(p.pick(name, pool, vary=True)),
+                                                             "")]))
     found = used = False
     first = p.n <= 1 or (not win and not p.memory.locations)
     if first:
@@ -141,11 +146,13 @@ def write(req: ChapterRequest) -> ChapterDraft:
         beats.append((0, [(opener, "")]))
         after = _after(p, kind, f, quote)
         if after:
-            beats.append((3 if req.closing else 1, after))
+            # what the choice led to is part of it; an arrival can give way to the story
+            beats.append((3 if req.closing else 1 if kind in ("follow", "go", "action") else 0,
+                          after))
         if kind in ("follow", "go"):
             events.append(_event(L.EVENT["arrive"], s))
         if kind in ("confront", "talk"):
-            events.append(_event(L.EVENT["confront"], s))
+            events.append(_event(L.EVENT[kind], s))
         if kind in ("ask", "ask_item", "rest"):
             events.append(_event(L.EVENT["truth"], s))
         if kind == "spy":
@@ -160,24 +167,26 @@ def write(req: ChapterRequest) -> ChapterDraft:
         elif kind == "generic":
             events.append(_event(L.EVENT["chose" if p.lang == "en" else "free"], s))
         if kind not in ("follow", "go"):
-            beats.append((2, [(f(p.pick("stay", L.STAY, once=True)), "")]))
+            opt(2, "stay", L.STAY)
         if not p.friend.known and not req.closing:
             beats.append((2, [(f(p.pick("fintro", L.FRIEND_INTRO)), "")]))
-    sights = p.pick("sight", bank.sights_de if p.lang == "de" else bank.sights_en, p.n - 1,
-                    once=True)
+    sight_pool = bank.sights_de if p.lang == "de" else bank.sights_en
+    sights = p.pick("sight", sight_pool, once=True)
     if req.closing:
         group: list[tuple[str, str]] = []
         if not p.item_found:
             found = True
             group.append((f(p.pick("find", L.AFTER["find"])), ""))
         used = True
-        group.append((f(p.pick("close_item", L.CLOSE_ITEM)), ""))
+        group.append((f(p.pick("close_item", L.CLOSE_ITEM_GENTLE if bank.gentle
+                               else L.CLOSE_ITEM)), ""))
         beats.append((1, group))
         fate = L.CLOSE_RIVAL if bank.gentle else L.CLOSE_FOE
-        beats.append((0, [(f(p.pick("fate", fate)), "")]))
+        own = bank.fate_de if p.lang == "de" else bank.fate_en
+        beats.append((0, [(f(own or p.pick("fate", fate)), "")]))
         goal = L.CLOSE_GOAL if p.goal_done else L.CLOSE_GOAL_INF
         beats.append((0, [(f(p.pick("goal", goal)), "")]))
-        beats.append((1, [(f(p.pick("cfriend", L.CLOSE_FRIEND)), "")]))
+        beats.append((0, [(f(p.pick("cfriend", L.CLOSE_FRIEND)), "")]))   # every thread ends
         beats.append((3, [((bank.beats_de if p.lang == "de" else bank.beats_en)[4], "")]))
         beats.append((4, [(sights, "")]))
         beats.append((0, [(f(p.pick("final", L.CLOSE_FINAL)), "")]))
@@ -186,35 +195,32 @@ def write(req: ChapterRequest) -> ChapterDraft:
         if p.stage != "setup":
             idx = ("complication", "turn", "climax", "endgame").index(p.stage)
             theme_beat = (bank.beats_de if p.lang == "de" else bank.beats_en)[idx]
-            line = theme_beat if p.stage_start else f(p.pick(p.stage, L.STAGE[p.stage],
-                                                             once=p.stage == "endgame"))
+            line = theme_beat if p.stage_start else f(p.pick_k(
+                p.stage, L.STAGE[p.stage], p.stage_step - 1, vary=True))
             beats.append((0 if p.stage != "endgame" else 2, [(line, "")]))
         if not p.item_found and p.stage != "setup" and not any(
                 L.AFTER["find"][0][:8] in t for _, g in beats for t, _ in g):
             found = True
             beats.append((0, [(f(p.pick("find", L.AFTER["find"])), "")]))
-        beats.append((3, [(f(p.pick("foe", L.RIVAL if bank.gentle else L.FOE, once=True)), "")]))
+        opt(3, "foe", L.RIVAL if bank.gentle else L.FOE)
+        beats.append((3, [quote(p.pick("says", L.FRIEND_SAYS, once=True), p.friend.name)]))
         if not bank.gentle:
-            beats.append((4, [(f(p.pick("threat", L.THREAT, once=True)), "")]))
+            opt(4, "threat", L.THREAT)
+        opt(4, "sight", sight_pool)
         if p.item_found:
-            beats.append((5, [(f(p.pick("item", L.ITEM, once=True)), "")]))
+            opt(5, "item", L.ITEM)
         if p.dead:
             beats.append((5, [(f(L.MOURN[0]), "")]))
-        beats.append((4, [(sights, "")]))
-        if p.n <= len(L.AFTER["rest"]):
-            beats.append((3, [quote(p.pick("rest_q", L.AFTER["rest"]), p.friend.name)]))
-        beats.append((7, [(p.pick("sight", bank.sights_de if p.lang == "de"
-                                  else bank.sights_en, p.n, once=True), "")]))
-        for i in range(4):
-            beats.append((8 + i, [(f(p.pick("fill", L.FILL, (p.n - 1) * 3 + i, once=True)), "")]))
+        opt(5, "mood", L.MOOD)
+        opt(6, "fill", L.FILL)
         if req.words > 70:   # long-form chapters: more of the scene, the people and the mood
             extra = [*(bank.sights_de if p.lang == "de" else bank.sights_en), *L.FILL,
                      *L.FOE[:2], *L.ITEM[:1], *L.STAGE["turn"][2:], *L.STAGE["endgame"][2:],
-                     *L.STAGE["complication"][2:], *L.HOOK[:5], *L.STAY[:3]]
+                     *L.STAGE["complication"][2:], *L.HOOK[:5], *L.STAY[:3], *L.MOOD]
             beats += [(12, [quote(p.pick("truth", L.AFTER["truth"], 1), p.friend.name)]),
                       (12, [quote(p.pick("rest_q", L.AFTER["rest"], 1), p.hero.name)])]
             beats += [(13, [(f(t), "")]) for t in extra]
-        beats.append((0, [(f(p.pick("hook", L.HOOK)), "")]))
+        beats.append((0, [(f(p.pick("hook", L.HOOK, vary=True)), "")]))
     kept = _fit(beats, max(req.words, 8), req.previous_text)
     lines = tuple(DialogueLine(text=t, speaker=who) for _, g in kept for t, who in g)
     text = " ".join(line.text for line in lines)
@@ -243,24 +249,37 @@ def _opener(p: Plot, kind: str, s: dict[str, str]) -> str:
     return text
 
 
+def _times(p: Plot, *kinds: str) -> int:
+    """How often choices of these kinds were taken before the winning one."""
+    words = tuple(w for k, w in p.L.KIND_WORDS if k in kinds)
+    actions = {name_key(a.de if p.lang == "de" else a.en) for a in p.bank.actions} \
+        if "action" in kinds else set()
+    return sum(c.casefold().startswith(words) if words else name_key(c) in actions
+               for c in p.req.path[:-1])
+
+
 def _after(p: Plot, kind: str, f: object, quote: object) -> list[tuple[str, str]]:
+    """What the winning choice led to, right after the opener (its consequence)."""
     L, fill = p.L, f
     assert callable(fill) and callable(quote)
+    k = _times(p, kind)
     if kind in ("follow", "go"):
-        return [(fill(p.pick("arrive", L.ARRIVE, once=True)), "")]
+        moves = _times(p, "follow", "go") + 1     # chapter 1 used the first one
+        return [(fill(p.pick_k("arrive", L.ARRIVE, moves, vary=True)), "")]
     if kind == "search":
         if not p.item_found and p.stage != "setup":
             return [(fill(p.pick("find", L.AFTER["find"])), "")]  # once per story: the item
-        return [(fill(p.pick("clue", L.AFTER["clue"], once=True)), "")]
+        return [(fill(p.pick_k("clue", L.AFTER["clue"], k, vary=True)), "")]
     if kind in ("ask", "ask_item"):
-        return [quote(p.pick("truth", L.AFTER["truth"], once=True), p.friend.name)]
+        return [quote(p.pick_k("truth", L.AFTER["truth"], _times(p, "ask", "ask_item"),
+                               once=True), p.friend.name)]
     if kind == "rest":
-        return [quote(p.pick("rest_q", L.AFTER["rest"], 1), p.friend.name)]
+        return [quote(p.pick_k("rest_q", L.AFTER["rest"], k, once=True), p.friend.name)]
     if kind in ("confront", "talk"):
         lines = L.AFTER["rival_says" if p.bank.gentle else "foe_says"]
-        return [quote(p.pick("foe_q", lines, once=True), p.foe.name)]
+        return [quote(p.pick_k("foe_q", lines, k, once=True), p.foe.name)]
     if kind in ("spy", "hide", "use", "action"):
-        return [(fill(p.pick("after:" + kind, L.AFTER[kind], once=True)), "")]
+        return [(fill(p.pick_k("after:" + kind, L.AFTER[kind], k, vary=True)), "")]
     return []
 
 
@@ -300,13 +319,21 @@ def _title(p: Plot, s: dict[str, str]) -> str:
     pool = L.TITLES_END if p.req.closing else L.TITLES
     used = {name_key(t) for t in p.req.previous_titles}
     title = ""
-    for step in range(len(pool) * 2):
+    for step in range(len(pool)):
         title = _fill(p.pick("title", pool, step), s)
+        if p.lang == "en":
+            title = " ".join(w if i and w in _SMALL else w[:1].upper() + w[1:]
+                             for i, w in enumerate(title.split()))
         if name_key(title) not in used:
-            break
-    if name_key(title) in used:
-        title = f"{title} ({p.here.name})" if p.lang == "en" else f"{title} ({p.here.name})"
+            return title
+    base, part = title, 2
+    while name_key(title) in used:   # a very long story: "…, Part 2" / "…, Teil 2"
+        title = f"{base}, {'Teil' if p.lang == 'de' else 'Part'} {part}"
+        part += 1
     return title
+
+
+_SMALL = frozenset("a an the of and to in on at for from over with into by".split())
 
 
 def _memory(p: Plot, s: dict[str, str], text: str, events: list[str], *, found: bool,
@@ -323,7 +350,7 @@ def _memory(p: Plot, s: dict[str, str], text: str, events: list[str], *, found: 
         if p.req.closing:
             note = "reconciled" if p.bank.gentle else "defeated"
         elif kind in ("confront", "talk"):
-            note = _event(L.EVENT["confronted"], s)
+            note = _event(L.EVENT["confronted" if kind == "confront" else "talked"], s)
         chars.append(Entity(name=p.foe.name, role="villain", note=note))
     items: tuple[Entity, ...] = ()
     if used:

@@ -88,11 +88,19 @@ def choices_for(p: Plot, s: dict[str, str], n: int, win: str) -> tuple[str, ...]
     cands += [a.de if p.lang == "de" else a.en for a in p.bank.actions]
     picked: list[str] = []
     keys: set[str] = set()
+    roads: set[str] = set()    # one way to each place: not "Follow X to Y" beside "Head for Y"
+    places = [(w, {name_key(w.forms["to"]), _core(w.name)}) for w in p.route]
     for cand in cands:
         cand = cand[:1].upper() + cand[1:]
         k = name_key(cand)
         if k in avoid or k in keys or len(cand) > 80:
             continue
+        road = next((name_key(w.name) for w, marks in places
+                     if any(f" {m} " in f" {k} " for m in marks)), "")
+        if road and k.split()[0] in ("follow", "head", "folge", "geh"):
+            if road in roads:
+                continue
+            roads.add(road)
         picked.append(cand)
         keys.add(k)
         if len(picked) == n:
