@@ -31,6 +31,8 @@ def _split(name: str) -> tuple[str, str]:
     """("m", "Glasturm") from "der Glasturm"; ("", name) for a name without article."""
     first, _, rest = name.partition(" ")
     g = {"der": "m", "die": "f", "das": "n"}.get(first.casefold(), "")
+    if g == "f" and rest.endswith("en"):   # "die Salzhöhlen": a plural, most likely
+        g = "pl"
     return (g, rest) if g and rest else ("", name)
 
 

@@ -148,8 +148,11 @@ class Plot:
                        False)
         if hero is None and o.hero:
             desc = o.hero_role if o.hero_role and o.lang in (self.lang, "") else ""
-            hero = Who(o.hero, o.hero_g or "m", (self.L.a(desc) if self.lang == "en" and desc
-                                                 else desc), "", False)
+            if desc and self.lang == "en":
+                desc = self.L.a(desc)
+            elif desc and self.lang == "de" and desc.split()[0] not in ("ein", "eine"):
+                desc = ("eine " if o.hero_g == "f" else "ein ") + desc
+            hero = Who(o.hero, o.hero_g or "m", desc, "", False)
         if hero is None:
             hero = self._person(self.bank.heroes, set())
         if not hero.g:
@@ -174,8 +177,9 @@ class Plot:
             friend = friend._replace(g=next((p.g for p in self.bank.friends
                                              if p.name == friend.name), ""))
         if not friend.desc:
-            pool = self.bank.friends
-            friend = friend._replace(desc=(pool[0].de if self.lang == "de" else pool[0].en))
+            friend = friend._replace(desc=(
+                "jemand, der niemanden aufgibt" if self.lang == "de"
+                else "someone who never gives up on anyone"))
         self.friend = friend._replace(role=friend.role or "sidekick")
         taken.add(name_key(friend.name))
         named_foes = [b for b in self.bank.foes if b.name in self.req.outline]
@@ -199,9 +203,8 @@ class Plot:
             return Where(forms[""], forms, p.de_note, p.scene, p.de_g)
         return Where(p.en, offline_en.place_forms(p.en, p.en_prep), p.en_note, p.scene, "")
 
-    def _memory_where(self, e: Entity) -> Where:
-        for p in self.bank.places:
-            w = self._bank_where(p)
+    def _memory_where(self, e: Entity, route: list[Where]) -> Where:
+        for w in route:
             if name_key(w.name) == name_key(e.name):
                 return w._replace(note=e.note or w.note)
         forms = (offline_de.place_forms(e.name) if self.lang == "de"
@@ -227,7 +230,7 @@ class Plot:
             route.sort(key=lambda w: all(told not in f" {name_key(form)} "
                                          for form in w.forms.values()))
         self.route = route[:5]
-        visited = [self._memory_where(e) for e in self.memory.locations]
+        visited = [self._memory_where(e, route) for e in self.memory.locations]
         self.visited = {name_key(w.name) for w in visited}
         self.here = visited[0] if visited else self.route[0]
         self.moved = not visited

@@ -204,7 +204,9 @@ def write(req: ChapterRequest) -> ChapterDraft:
             beats.append((0, [(f(p.pick("find", L.AFTER["find"])), "")]))
         opt(3, "foe", L.RIVAL if bank.gentle else L.FOE)
         beats.append((3, [quote(p.pick("says", L.FRIEND_SAYS, once=True), p.friend.name)]))
-        if not bank.gentle:
+        if p.stage == "complication" and p.stage_start:   # the danger is named early
+            beats.append((1, [(f(p.pick("threat", L.THREAT)), "")]))
+        elif not bank.gentle:
             opt(4, "threat", L.THREAT)
         opt(4, "sight", sight_pool)
         if p.item_found:
