@@ -129,7 +129,7 @@ def write(req: ChapterRequest) -> ChapterDraft:
         """An optional line; a second round of its pool only when nothing fresher is left."""
         beats.append((prio + (5 if p.used_up(pool) else 0), [(f(p.pick(name, pool, vary=True)),
                                                              "")]))
-    found = used = False
+    used = False
     first = p.n <= 1 or (not win and not p.memory.locations)
     if first:
         beats.append((0, [(f(p.pick("open1", L.OPEN_FIRST)), "")]))
@@ -175,7 +175,6 @@ def write(req: ChapterRequest) -> ChapterDraft:
     if req.closing:
         group: list[tuple[str, str]] = []
         if not p.item_found:
-            found = True
             group.append((f(p.pick("find", L.AFTER["find"])), ""))
         used = True
         group.append((f(p.pick("close_item", L.CLOSE_ITEM_GENTLE if bank.gentle
@@ -198,10 +197,10 @@ def write(req: ChapterRequest) -> ChapterDraft:
             line = theme_beat if p.stage_start else f(p.pick_k(
                 p.stage, L.STAGE[p.stage], p.stage_step - 1, vary=True))
             beats.append((0 if p.stage != "endgame" else 2, [(line, "")]))
-        if not p.item_found and p.stage != "setup" and not any(
-                L.AFTER["find"][0][:8] in t for _, g in beats for t, _ in g):
-            found = True
-            beats.append((0, [(f(p.pick("find", L.AFTER["find"])), "")]))
+        find = f(p.pick("find", L.AFTER["find"]))   # the key item turns up after the setup
+        if not p.item_found and p.stage != "setup" and all(
+                t != find for _, g in beats for t, _ in g):
+            beats.append((0, [(find, "")]))
         opt(3, "foe", L.RIVAL if bank.gentle else L.FOE)
         beats.append((3, [quote(p.pick("says", L.FRIEND_SAYS, once=True), p.friend.name)]))
         if p.stage == "complication" and p.stage_start:   # the danger is named early
@@ -226,7 +225,8 @@ def write(req: ChapterRequest) -> ChapterDraft:
     kept = _fit(beats, max(req.words, 8), req.previous_text)
     lines = tuple(DialogueLine(text=t, speaker=who) for _, g in kept for t, who in g)
     text = " ".join(line.text for line in lines)
-    found = found and p.item_name.split()[-1] in text
+    # the item was found when a find line made it into the text (the search consequence too)
+    found = not p.item_found and f(p.pick("find", L.AFTER["find"])) in (ln.text for ln in lines)
     if found:
         events.append(_event(L.EVENT["find"], s))
     title = _title(p, s)
