@@ -3,7 +3,7 @@ antagonist to leave the story (the others use the storyteller's own closing line
 
 from __future__ import annotations
 
-from storyd.providers.offline_bank import Bank
+from storyd.providers.offline_bank import Bank, Person
 from storyd.providers.offline_banks_a import BANKS_A
 from storyd.providers.offline_banks_b import BANKS_B
 
@@ -29,3 +29,28 @@ BANKS: dict[str, Bank] = {
     theme: bank._replace(fate_en=_FATES.get(theme, ("", ""))[0],
                          fate_de=_FATES.get(theme, ("", ""))[1])
     for theme, bank in {**BANKS_A, **BANKS_B}.items()}
+
+# Names with an English title get a German one in German stories ("Mayor Bumble" would read
+# like a translation error there); everything else keeps its name.
+DE_NAMES = {
+    "Mayor Bumble": "Bürgermeister Bumble", "Director Hale": "Direktor Hale",
+    "Sister Cinder": "Schwester Cinder", "Captain Nell": "Kapitänin Nell",
+    "Aunt Bertha": "Tante Bertha", "Grandma June": "Oma June", "Countess Fluff": "Gräfin Fluff",
+    "Old Badger Moss": "Dachs Moss", "Queen Nettle": "Königin Nessel",
+    "Lord Grimtooth": "Fürst Grimmzahn", "Father Ambrose": "Pater Ambrose",
+    "Officer Diaz": "Wachtmeister Diaz", "Commander Ava Lin": "Kommandantin Ava Lin",
+    "Captain Juniper": "Kapitänin Juniper", "Mr. Hollow": "Herr Hollow",
+    "Doctor Entropy": "Doktor Entropie", "The Magpie": "Elster", "Unit Seven": "Einheit Sieben",
+    "Admiral Voss": "Admiral Voss", "Baron Krell": "Baron Krell",
+}
+
+
+def bank_for(theme_id: str, lang: str) -> Bank:
+    """The theme's bank (adventure for an unknown theme), names in the story's language."""
+    bank = BANKS.get(theme_id, BANKS["adventure"])
+    if lang != "de":
+        return bank
+    def german(people: tuple[Person, ...]) -> tuple[Person, ...]:
+        return tuple(p._replace(name=DE_NAMES.get(p.name, p.name)) for p in people)
+    return bank._replace(heroes=german(bank.heroes), friends=german(bank.friends),
+                         foes=german(bank.foes))

@@ -269,7 +269,7 @@ BANKS_A: dict[str, Bank] = {
     "scifi": Bank(
         gentle=False,
         heroes=(P("Commander Ava Lin", "f", "the captain of the survey ship Meridian",
-                  "die Kommandantin des Forschungsschiffs Meridian"),
+                  "die Leiterin der Meridian-Expedition"),
                 P("Teo Marsh", "m", "an engineer who talks to engines",
                   "ein Ingenieur, der mit Triebwerken redet")),
         friends=(P("Unit Seven", "m", "a maintenance robot with a poet's heart",

@@ -30,7 +30,7 @@ from storyd.core.memory import name_key
 from storyd.core.model import ChapterRequest, Entity, StoryMemoryView
 from storyd.providers import offline_de, offline_en
 from storyd.providers.offline_bank import Bank, Person, Place, Thing
-from storyd.providers.offline_banks import BANKS
+from storyd.providers.offline_banks import bank_for
 from storyd.providers.offline_lang import offline_language
 from storyd.providers.offline_outline import parse_outline
 
@@ -74,7 +74,7 @@ class Plot:
         self.req = req
         self.lang = offline_language(req.language)
         self.L: ModuleType = offline_de if self.lang == "de" else offline_en
-        self.bank: Bank = BANKS.get(req.theme.id, BANKS["adventure"])
+        self.bank: Bank = bank_for(req.theme.id, self.lang)
         self.key = req.seed - req.chapter_number
         self.rng = random.Random(f"tale:{self.key}:{req.theme.id}")   # see _rng
         self.crng = random.Random(f"chapter:{req.seed}:{req.chapter_number}:{req.theme.id}")
