@@ -14,6 +14,7 @@ back in story order.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import trio
 
@@ -260,10 +261,13 @@ def _times(p: Plot, *kinds: str) -> int:
                for c in p.req.path[:-1])
 
 
-def _after(p: Plot, kind: str, f: object, quote: object) -> list[tuple[str, str]]:
+Line = tuple[str, str]   # (sentence, speaker or "")
+
+
+def _after(p: Plot, kind: str, fill: Callable[[str], str],
+           quote: Callable[[str, str], Line]) -> list[Line]:
     """What the winning choice led to, right after the opener (its consequence)."""
-    L, fill = p.L, f
-    assert callable(fill) and callable(quote)
+    L = p.L
     k = _times(p, kind)
     if kind in ("follow", "go"):
         moves = _times(p, "follow", "go") + 1     # chapter 1 used the first one
@@ -369,4 +373,4 @@ def _memory(p: Plot, s: dict[str, str], text: str, events: list[str], *, found: 
 
 
 __all__ = ["OfflineStoryteller", "key_words", "language_notice", "offline_language", "shows",
-           "write"]
+           "write"]   # offline_language: re-exported for callers that only import this module
