@@ -65,8 +65,8 @@ function render(s) {
   $("st-chapter").textContent = s.chapter_number ? `chapter ${s.chapter_number}${s.max_chapters ? ` / ${s.max_chapters}` : ""}` : "";
   $("st-theme").textContent = s.theme_name || "";
   $("st-mode").hidden = !s.test_mode;
-  $("notice").hidden = !s.notice;
-  $("notice").textContent = s.notice || "";
+  $("notice").hidden = !(s.notice || s.language_notice);
+  $("notice").textContent = [s.notice, s.language_notice].filter(Boolean).join(" · ");
   const ch = s.chapter;
   $("now-title").textContent = ch ? ch.title : "No story running";
   $("now-text").textContent = ch ? ch.text : "";

@@ -13,6 +13,7 @@ chains are rebuilt; a bad file is reported and the old config kept.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -86,7 +87,7 @@ class Daemon:
     async def _next_demo_story(self) -> None:
         await trio.sleep(self.config.story.next_story_seconds)
         if self.director.machine.can("start"):
-            await self.director.start(theme="random")
+            await self.director.start(theme="random", seed=self.config.demo.seed or None)
 
     def stop(self) -> None:
         self.shutdown.set()
@@ -153,7 +154,8 @@ async def _chat_sources(daemon: Daemon, nursery: trio.Nursery) -> None:
                 r = daemon.director.round
                 return r.n_choices if r is not None and not r.closed else None
 
-            await nursery.start(demo.run, cfg.demo, daemon.director, health, n_choices)
+            await nursery.start(functools.partial(demo.run, seed=cfg.demo.seed or None),
+                                cfg.demo, daemon.director, health, n_choices)
         elif name == "tiktok":
             from storyd.chat import tiktok
 
@@ -201,7 +203,7 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
                 daemon.web_url = await web.start(serve_web, daemon)
                 await _chat_sources(daemon, nursery)
                 if demo and daemon.director.story is None and daemon.director.machine.can("start"):
-                    await daemon.director.start(theme="random")
+                    await daemon.director.start(theme="random", seed=cfg.demo.seed or None)
                 log.info("storyd ready: overlay %s/overlay/  control %s", daemon.web_url,
                          daemon.socket_path)
                 notify("READY=1", f"STATUS=serving on {daemon.web_url}")

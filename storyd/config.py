@@ -143,6 +143,7 @@ class DemoConfig(_Section, frozen=True):
     noise: float = 0.2                    # share of messages that are not votes
     change: float = 0.1                   # share of votes that change an earlier ballot
     voting_duration: int = 20             # --demo uses shorter rounds
+    seed: int = 0                         # > 0: every demo story is this story (rehearsal)
 
 
 class OverlayConfig(_Section, frozen=True):
@@ -196,6 +197,7 @@ RANGES: tuple[tuple[str, float, float], ...] = (
     ("demo.viewers", 1, 1_000_000),
     ("demo.votes_per_second", 0, 100_000),
     ("demo.voting_duration", 15, 300),
+    ("demo.seed", 0, 2**31 - 1),
     ("overlay.font_size", 8, 200),
     ("llm.context_tokens", 100, 100_000),
 )

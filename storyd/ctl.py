@@ -113,6 +113,8 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
     s.add_argument("--outline", metavar="TEXT")
     s.add_argument("--language", metavar="LANG")
     s.add_argument("--force", action="store_true", help="end a running story first")
+    s.add_argument("--seed", type=int, metavar="N",
+                   help="reproduce a story exactly (same theme, outline and choices)")
     s = sub.add_parser("vote", help="inject one chat vote")
     s.add_argument("viewer", metavar="VIEWER")
     s.add_argument("choice", type=_choice, metavar="CHOICE", help="a-f or 1-6")
@@ -170,7 +172,7 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
     match args.command:
         case "start":
             return protocol.Start(theme=args.theme, outline=args.outline,
-                                  language=args.language, force=args.force)
+                                  language=args.language, force=args.force, seed=args.seed)
         case "vote":
             return protocol.Vote(viewer=args.viewer, choice=args.choice, name=args.name)
         case "next":

@@ -87,6 +87,8 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
         lines.append(f"chapter {s['chapter_number']}{of}: {s.get('title') or '(untitled)'}")
     if s.get("notice"):
         lines.append(f"notice: {s['notice']}")
+    if s.get("language_notice"):
+        lines.append(f"language: {s['language_notice']}")
     if s.get("generating"):
         lines.append(f"generating: {_compact(s['generating'])}")
     voting = s.get("voting")

@@ -94,6 +94,29 @@ async def test_max_chapters_finishes_on_its_own(daemon_factory, autojump_clock):
     assert chapters[-1].closing and chapters[-1].draft.choices == ()
 
 
+async def test_a_seed_reproduces_the_story(daemon_factory, autojump_clock):
+    """`storyctl start --seed N`: the same theme (even "random"), outline, chapter and choices."""
+    d = await daemon_factory()
+    seen = []
+    for _ in range(2):
+        with d.bus.subscribe(4096) as sub:
+            await d.director.start("random", language="German", seed=4242, force=True)
+            ready = await wait_for_event(sub, "story:chapter-ready")
+            story = d.director.story
+            seen.append((story.theme.id, story.outline, ready["text"], ready["choices"]))
+    assert seen[0] == seen[1]
+    with d.bus.subscribe(4096) as sub:
+        await d.director.start("random", language="German", seed=4243, force=True)
+        other = await wait_for_event(sub, "story:chapter-ready")
+    assert other["text"] != seen[0][2]
+    assert " und " in seen[0][2] or " der " in seen[0][2]   # the offline storyteller wrote German
+    assert d.director.snapshot().language_notice is None
+    await d.director.start("fantasy", language="Spanish", force=True)
+    assert d.director.snapshot().language_notice == (
+        "the offline storyteller writes English and German; Spanish needs a model provider "
+        "(offline chapters are written in English)")
+
+
 async def test_commands_that_do_not_fit_are_refused_and_change_nothing(daemon_factory,
                                                                        autojump_clock):
     d = await daemon_factory()

@@ -121,12 +121,14 @@ async def test_requests_sent_for_commands(fake: tuple[FakeDaemon, Path]) -> None
     daemon, path = fake
     assert (await ctl(path, "vote", "alice", "B", "--name", "Alice"))[0] == 0
     assert (await ctl(path, "start", "horror", "--outline", "a dark house", "--force"))[0] == 0
+    assert (await ctl(path, "start", "random", "--seed", "42"))[0] == 0
     assert (await ctl(path, "next", "2"))[0] == 0
     assert (await ctl(path, "sessions", "--limit", "5"))[0] == 0
     assert (await ctl(path, "config", "set", "voting.duration", "90"))[0] == 0
     assert daemon.requests == [
         protocol.Vote(viewer="alice", choice="B", name="Alice"),
         protocol.Start(theme="horror", outline="a dark house", force=True),
+        protocol.Start(theme="random", seed=42),
         protocol.Next(choice="2"),
         protocol.Sessions(limit=5),
         protocol.ConfigSet(key="voting.duration", value="90")]

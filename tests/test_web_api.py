@@ -10,6 +10,7 @@ import pytest
 from web_harness import FakeDaemon, running_web
 
 from storyd.config import ServerConfig
+from storyd.control import protocol as p
 from storyd.web import security
 from storyd.web.openapi import ROUTES
 
@@ -42,6 +43,16 @@ async def test_themes_public(web: Any) -> None:
     r = await c.get(f"{API}/themes")
     assert r.status_code == 200
     assert len(r.json()) == 12
+
+
+async def test_start_takes_a_seed(web: Any) -> None:
+    d, c = web
+    h = bearer(d)
+    r = await c.post(f"{API}/start", json={"seed": "seven"}, headers=h)
+    assert r.status_code == 400, r.text
+    r = await c.post(f"{API}/start", json={"theme": "horror", "seed": 77}, headers=h)
+    assert r.status_code == 200, r.text
+    assert d.commands[-1] == p.Start(theme="horror", seed=77)
 
 
 async def test_story_flow_start_vote_next_end(web: Any) -> None:

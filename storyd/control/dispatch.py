@@ -124,8 +124,8 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
             return d.snapshot()
         case p.Themes():
             return [msgspec.to_builtins(t) for t in THEMES.values()]
-        case p.Start(theme=theme, outline=outline, language=language, force=force):
-            return await d.start(theme, outline, language, force)
+        case p.Start(theme=theme, outline=outline, language=language, force=force, seed=seed):
+            return await d.start(theme, outline, language, force, seed=seed)
         case p.Vote():
             return await _vote(daemon, request)
         case p.Close():

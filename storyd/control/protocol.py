@@ -42,6 +42,7 @@ class Start(_Req, tag="start", frozen=True):
     outline: str | None = None
     language: str | None = None
     force: bool = False
+    seed: int | None = None     # reproduce a story exactly (same theme, outline and choices)
 
 
 class Vote(_Req, tag="vote", frozen=True):

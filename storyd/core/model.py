@@ -59,6 +59,8 @@ class ChapterRequest(msgspec.Struct, frozen=True, kw_only=True):
     avoid_choices: tuple[str, ...] = ()  # choices already offered/taken, not to be repeated
     memory: StoryMemoryView | None = None
     seed: int = 0                # for the offline storyteller; stable per session+chapter
+    max_chapters: int = 0        # [story] max_chapters (0 = no limit): the length of the arc
+    previous_titles: tuple[str, ...] = ()  # titles of the chapters so far, oldest first
 
 
 class StoryMemoryView(msgspec.Struct, frozen=True, kw_only=True):

@@ -63,6 +63,8 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     chapter: ChapterView | None = None
     voting: VotingView | None = None
     notice: str | None = None        # "the story continues in a moment" card, on errors
+    # "the offline storyteller writes English and German; Spanish needs a model provider"
+    language_notice: str | None = None
     narration: dict[str, Any] | None = None   # {"chapter", "index"}: the sentence airing now
     generating: dict[str, Any] | None = None   # {"what": "chapter", "chapter": N, ...}
     providers: dict[str, Any] = {}

@@ -1,6 +1,7 @@
 """The embedded offline providers: storyteller, illustrator and narrator (no network needed).
 
-They live in offline_story.py (with its data in offline_vocab.py and offline_text.py) and
+They live in offline_story.py (story grammar in offline_plot.py, word banks in offline_banks*.py,
+grammar and templates in offline_en.py / offline_de.py) and
 offline_media.py; this module is the one place the provider chain imports them from.
 """
 

@@ -1,27 +1,20 @@
-"""The offline storyteller: a seeded, procedural TextProvider that needs no network.
+"""The offline storyteller: a seeded, stateless TextProvider that tells a story with no network.
 
-Theory of operation
--------------------
-Everything is decided by `random.Random("offline:<seed>:<chapter>:<theme>")`, so one request
-always gives one chapter, and two chapters of a story differ. A chapter is built in four steps:
+`offline_plot.Plot` decides who, where, what and which arc stage from the request; this
+module turns that into sentences (English or German templates of `offline_en`/`offline_de`),
+fits them to `request.words`, and writes the choices, the title and the memory update.
 
-1. Cast: hero, companion and villain are taken from the story memory by role (an LLM may
-   have written the earlier chapters), else from vocabulary names found in the outline or the
-   memory block, else drawn for the theme. Dead characters are mentioned, never speak.
-2. Scene: a place or item named in the winning choice wins; else the last remembered one.
-3. Text: the first sentence restates the winning choice; middle beats (arrival, sights,
-   dialogue, item, threat, villain) are drawn from several templates each, shuffled, and added
-   while the word count stays within ±15% of `request.words`; a hook (or, for a closing
-   chapter, a resolution) ends it. `lines` attributes each sentence to a speaker.
-4. Choices: candidate phrases from the scene, minus anything in `avoid_choices`, preferring
-   distinct first verbs. A `MemoryUpdate` tags the cast, place, item and event.
-
-The offline storyteller writes English whatever `request.language` says (a known limit).
+A chapter is a list of beat groups with priorities: the restated winning choice, the stage of
+the arc and the hook (or, in a closing chapter, the goal reached and the last line) come first;
+arrival, the friend, the foe, the item and the sights fill up to the wanted length. A group is
+kept or dropped whole (a found item and its use go together), then the kept groups are put
+back in story order.
 """
 
 from __future__ import annotations
 
-import random
+import re
+from collections.abc import Callable
 
 import trio
 
@@ -32,92 +25,35 @@ from storyd.core.model import (
     DialogueLine,
     Entity,
     MemoryUpdate,
-    StoryMemoryView,
     Theme,
 )
 from storyd.errors import ProviderError
-from storyd.providers import offline_text as T
-from storyd.providers.offline_vocab import VOCAB, Vocab
+from storyd.providers.offline_lang import DE_STOP, EN_STOP, offline_language
+from storyd.providers.offline_plot import Plot, Where
+from storyd.providers.offline_story_choices import choices_for, recognise
+
+Beat = tuple[int, list[tuple[str, str]]]     # (priority, [(sentence, speaker)])
+_EN_VERBS = frozenset(
+    "go run open enter climb fight flee talk help investigate explore return find look call "
+    "trust attack defend wait listen read steal give try jump swim cross check question follow "
+    "examine accept refuse warn tell chase escape protect stay leave turn pick grab break search "
+    "light lock dive keep save free rescue send visit join let make get bring carry push ask "
+    "pull sneak hunt track fix build buy sell play dance kiss hug forgive confess hide use rest "
+    "head spy confront set sing study sharpen bargain cast hack compare".split())
 
 
-class _Person:
-    def __init__(self, name: str, role: str, note: str = "", *, alive: bool = True,
-                 known: bool = False) -> None:
-        self.name, self.role, self.note, self.alive, self.known = name, role, note, alive, known
-
-    @property
-    def pron(self) -> str:
-        return {"heroine": "she", "hero": "he"}.get(self.role, self.name)
+def key_words(text: str, lang: str) -> list[str]:
+    """The words of a choice that the next chapter has to show (≥ 4 letters, not stopwords)."""
+    stop = (DE_STOP | {"dich", "dir", "mich", "mir", "einen", "einem"}) if lang == "de" else EN_STOP
+    words = [w.strip(".,;:!?\"'„“”()…").casefold() for w in text.split()]
+    return [w for w in words if len(w) >= 4 and w not in stop]
 
 
-def _has(text: str, name: str) -> bool:
-    return f" {name_key(name)} " in f" {name_key(text)} "
-
-
-def _vocab(theme: Theme) -> Vocab:
-    return VOCAB.get(theme.id, VOCAB["adventure"])
-
-
-def _cast(rng: random.Random, vocab: Vocab, memory: StoryMemoryView,
-          hint: str) -> dict[str, _Person]:
-    """hero / companion / villain for this chapter (see the module docstring, step 1)."""
-    taken = {name_key(c.name) for c in memory.characters}
-    cast: dict[str, _Person] = {}
-    wanted = {"hero": ("hero", "heroine"), "companion": ("sidekick", "elder", ""),
-              "villain": ("villain",)}
-    for slot, roles in wanted.items():
-        for c in memory.characters:
-            if c.role in roles and (c.alive or slot == "villain") and all(
-                    p.name != c.name for p in cast.values()):
-                cast[slot] = _Person(c.name, c.role or "sidekick", c.note, alive=c.alive,
-                                     known=True)
-                break
-    pools: dict[str, list[tuple[str, str, str]]] = {
-        "hero": list(vocab.heroes), "companion": list(vocab.companions),
-        "villain": [(n, "villain", note) for n, note in vocab.villains]}
-    for slot, pool in pools.items():
-        if slot in cast:
-            continue
-        hinted = [p for p in pool if _has(hint, p[0]) and name_key(p[0]) not in taken]
-        fresh = [p for p in pool if name_key(p[0]) not in taken] or pool
-        name, role, note = hinted[0] if hinted else rng.choice(fresh)
-        cast[slot] = _Person(name, role, note)
-        taken.add(name_key(name))
-    return cast
-
-
-def _the(name: str) -> str:
-    first = name.split(" ", 1)[0].casefold()
-    if first in ("the", "a", "an"):
-        return "the " + name.split(" ", 1)[1]
-    return name if name[:1].isupper() else "the " + name
-
-
-def _a(name: str) -> str:
-    if name[:1].isupper() or name.split(" ", 1)[0].casefold() in ("the", "a", "an"):
-        return _the(name)
-    return ("an " if name[:1].casefold() in "aeiou" else "a ") + name
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _words(text: str) -> int:
-    return len(text.split())
-
-
-def _act(choice: str, cast: dict[str, _Person]) -> tuple[str, bool]:
-    """The winning choice as a clause, and whether it reads as an imperative."""
-    text = " ".join(choice.split()).rstrip(" .!?;:")
-    words = text.split()
-    if len(words) > 14:
-        text = " ".join(words[:14])
-    first = words[0].casefold() if words else ""
-    imperative = first in T.VERBS
-    if imperative and not any(text.startswith(p.name) for p in cast.values()):
-        text = text[:1].lower() + text[1:]
-    return text, imperative
+def shows(choice: str, text: str, lang: str) -> bool:
+    """True when `text` shows the choice: every key word, or its first four letters, appears."""
+    seen = {w.strip(".,;:!?\"'„“”()…").casefold()[:4] for w in text.split()}
+    words = key_words(choice, lang)
+    return sum(w[:4] in seen for w in words) >= max(len(words) - 1, (len(words) + 1) // 2)
 
 
 class OfflineStoryteller:
@@ -127,17 +63,17 @@ class OfflineStoryteller:
 
     async def write_outline(self, theme: Theme, language: str, seed: int) -> str:
         await trio.lowlevel.checkpoint()
-        vocab = _vocab(theme)
-        rng = random.Random(f"offline-outline:{seed}:{theme.id}")
-        hero, comp = rng.choice(vocab.heroes), rng.choice(vocab.companions)
-        villain, place = rng.choice(vocab.villains), rng.choice(vocab.places)
-        item, threat = rng.choice(vocab.items), rng.choice(vocab.threats)
-        return " ".join(_cap(rng.choice(group).format(
-            hero=hero[0], hero_note=hero[2], pron={"heroine": "she"}.get(hero[1], "he"),
-            poss={"heroine": "her"}.get(hero[1], "his"), comp=comp[0], comp_note=comp[2],
-            villain=villain[0],
-            villain_note=villain[1], place=place[0], place_note=place[1], a_item=_a(item[0]),
-            the_threat=_the(threat), Villain=_cap(villain[0]))) for group in T.OUTLINE)
+        req = ChapterRequest(theme=theme, language=language, chapter_number=1, words=40,
+                             n_choices=3, seed=seed * 1000 + 1)
+        p = Plot(req)
+        s = p.slots()
+        if p.lang == "de":
+            return (f"{s['hero']}, {s['hero_desc']}, will {s['goal']}, {s['here_loc']}. "
+                    f"{s['Friend']}, {s['friend_desc']}, hilft dabei. "
+                    f"Doch {s['foe']}, {s['foe_desc']}, steht im Weg.")
+        return (f"{s['hero']}, {s['hero_desc']}, must {s['goal']}, starting {s['here_loc']}. "
+                f"{s['Friend']}, {s['friend_desc']}, comes along. "
+                f"But {s['foe']}, {s['foe_desc']}, stands in the way.")
 
     async def write_chapter(self, request: ChapterRequest) -> ChapterDraft:
         """A chapter of about `request.words` words with exactly `request.n_choices` choices."""
@@ -147,179 +83,294 @@ class OfflineStoryteller:
                 f"offline storyteller: n_choices={request.n_choices} with closing="
                 f"{request.closing}; want 1-6 choices, or 0 for a closing chapter",
                 provider=self.name, retryable=False)
-        for salt in range(8):   # the same text twice in a row would look broken: redraw
-            draft = _write(request, salt)
-            if draft.text != request.previous_text:
-                break
-        return draft
+        return write(request)
 
 
-Beat = tuple[str, str, str]   # (sentence, speaker or "", kind)
+def language_notice(language: str) -> str | None:   # re-exported for status views
+    from storyd.providers.offline_lang import offline_language_notice
+    return offline_language_notice(language)
 
 
-def _write(req: ChapterRequest, salt: int) -> ChapterDraft:
-    vocab = _vocab(req.theme)
-    rng = random.Random(f"offline:{req.seed}:{req.chapter_number}:{req.theme.id}:{salt}")
-    memory = req.memory or StoryMemoryView()
-    hint = " ".join((req.outline, req.context, req.previous_text))
-    cast = _cast(rng, vocab, memory, hint)
-    hero, comp, villain = cast["hero"], cast["companion"], cast["villain"]
+def _fill(template: str, s: dict[str, str]) -> str:
+    if not template:
+        return ""
+    text = template.format(**s)
+    text = re.sub(r"\s+([,.])", r"\1", " ".join(text.split()))
+    return text[:1].upper() + text[1:]
 
-    # scene: what the winning choice names wins, then memory, then the outline, then chance
-    places = [(p.name, p.note) for p in memory.locations] + list(vocab.places)
-    items = [(i.name, i.note) for i in memory.items] + list(vocab.items)
-    here = next((p for p in places if _has(req.winning_choice, p[0])), None)
-    moved = here is not None and not (memory.locations and _has(memory.locations[0].name, here[0]))
-    if here is None:
-        hinted = [p for p in vocab.places if _has(hint, p[0])]
-        here = places[0] if memory.locations else (hinted or [rng.choice(vocab.places)])[0]
-    item = next((i for i in items if _has(req.winning_choice, i[0])), None)
-    new_item = item is None and (not memory.items or rng.random() < 0.5)
-    if item is None:
-        fresh = [i for i in vocab.items if all(not _has(m.name, i[0]) for m in memory.items)]
-        hinted = [i for i in fresh if _has(hint, i[0])] if not memory.items else []
-        item = (hinted[0] if hinted else rng.choice(fresh or list(vocab.items))) if new_item \
-            else items[0]
-    threat = next((t for t in vocab.threats if _has(req.winning_choice, t)), None) or next(
-        (t for t in vocab.threats if _has(hint, t)), None) or rng.choice(vocab.threats)
-    dead = [c.name for c in memory.characters if not c.alive and c.name != villain.name]
-    item_note = item[1] or "it felt important"
-    slots = {
-        "hero": hero.name, "Hero": _cap(hero.name), "hero_note": hero.note or "far from home",
-        "pron": hero.pron, "Pron": _cap(hero.pron), "comp": comp.name, "Comp": _cap(comp.name),
-        "poss": {"heroine": "her", "hero": "his"}.get(hero.role, "their"),
-        "comp_note": comp.note or "loyal as ever", "villain": villain.name,
-        "Villain": _cap(villain.name), "place": here[0], "Place": _cap(here[0]),
-        "place_note": here[1] or "a quiet and strange place", "item": _the(item[0]),
-        "Item": _cap(_the(item[0])), "a_item": _a(item[0]), "item_note": item_note,
-        "Item_note": _cap(item_note), "threat": _the(threat), "Threat": _cap(_the(threat)),
-        "dead": dead[0] if dead else "", "act": "", "choice": "",
-    }
 
-    def fill(template: str) -> str:
-        return template.format(**slots)
+def write(req: ChapterRequest) -> ChapterDraft:
+    p = Plot(req)
+    L, bank = p.L, p.bank
+    win = " ".join(req.winning_choice.split()).rstrip(" .!?;:")
+    kind, past, dest = recognise(p, win) if win else ("", "", None)
+    if dest is not None:
+        p.go_to(dest)
+    s = p.slots()
+    s["act"] = win[:1].lower() + win[1:] if kind == "generic" and p.lang == "en" else win
+    s["past"] = past
+    verb, _, rest = past.partition(" ")
+    s["past_v2"] = f"{verb} {p.hero.name} {rest}".strip()
+    said = p.n
 
-    # the opening sentence restates the winning choice
-    if req.winning_choice.strip():
-        act, imperative = _act(req.winning_choice, cast)
-        slots["act"] = slots["choice"] = act
-        opener = fill(rng.choice(T.OPEN_ACT if imperative else T.OPEN_FREE))
-        clause = f"{hero.name} chose to {act}" if imperative else f"{hero.name} chose: {act}"
+    def f(t: str) -> str:
+        return _fill(t, s)
+
+    def quote(line: str, who: str) -> tuple[str, str]:
+        nonlocal said
+        said += 1
+        if not line:
+            return "", who
+        return L.say(f(line), who, said), who
+
+    beats: list[Beat] = []
+    events: list[str] = []
+
+    def opt(prio: int, name: str, pool: tuple[str, ...]) -> None:
+        """An optional line; a second round of its pool only when nothing fresher is left."""
+        beats.append((prio + (5 if p.used_up(pool) else 0), [(f(p.pick(name, pool, vary=True)),
+                                                             "")]))
+    used = False
+    first = p.n <= 1 or (not win and not p.memory.locations)
+    if first:
+        beats.append((0, [(f(p.pick("open1", L.OPEN_FIRST)), "")]))
+        beats.append((1, [(f(p.pick("fintro", L.FRIEND_INTRO)), "")]))
+        beats.append((2, [(f(p.pick("arrive", L.ARRIVE)), "")]))
+        events.append(_event(L.EVENT["start"], s))
     else:
-        opener = fill(rng.choice(T.OPEN_FIRST))
-        clause = f"{hero.name} set out"
-    if not _has(clause, here[0]):
-        clause += f" at {here[0]}"
-
-    first = req.chapter_number <= 1 and not memory.locations
-    arrival = T.ARRIVE_FIRST if first else T.ARRIVE_NEW if moved else T.ARRIVE_SAME
-    lead: list[Beat] = [(fill(rng.choice(arrival)), "", "arrive")]
-    if not comp.known:   # a new companion is introduced early (first thing in chapter 1)
-        lead.insert(0 if first else 1, (fill(rng.choice(T.COMP_NEW)), "", "comp"))
-    pool: list[Beat] = [(s, "", "sight") for s in rng.sample(vocab.sights, len(vocab.sights))]
-    pool += [(fill(t), "", "comp") for t in rng.sample(T.COMP_KNOWN, 2)] if comp.known else []
-    pool += [(T.quote(rng, fill(q), comp.name), comp.name, "say")
-             for q in rng.sample(T.COMP_QUOTES, 3)]
-    pool += [(T.quote(rng, fill(q), hero.name), hero.name, "say")
-             for q in rng.sample(T.HERO_QUOTES, 2)]
-    pool += [(fill(t), "", "item") for t in rng.sample(T.ITEM_NEW if new_item else T.ITEM_KNOWN, 2)]
-    if dead:
-        pool.append((fill(rng.choice(T.MOURN)), "", "mourn"))
-    if not req.closing:
-        pool += [(fill(t), "", "threat") for t in rng.sample(T.THREAT, 2)]
-        if villain.alive:
-            pool += [(fill(t), "", "villain") for t in rng.sample(T.VILLAIN, 2)]
-            pool.append((fill(rng.choice(T.VILLAIN_SAYS)), villain.name, "villain"))
-    rng.shuffle(pool)
-    if req.closing:   # the resolution beats come first, so even a short closing resolves
-        (resolve, fate), final = T.closing_beats(rng, villain.alive)
-        lead = [(fill(resolve), "", "resolve"),
-                (T.quote(rng, rng.choice(T.WIN_QUOTES), comp.name), comp.name, "say"), *lead]
-        ending: list[Beat] = [(fill(fate), "", "fate"), (fill(final), "", "end")]
+        opener = _opener(p, kind, s)
+        if kind not in ("generic", "free") and not shows(win, opener, p.lang):
+            kind = "generic" if p.lang == "de" or win.split()[0].casefold() in _EN_VERBS \
+                else "free"
+            s["act"] = win[:1].lower() + win[1:] if kind == "generic" and p.lang == "en" else win
+            opener = _opener(p, kind, s)
+        beats.append((0, [(opener, "")]))
+        after = _after(p, kind, f, quote)
+        if after:
+            # what the choice led to is part of it; an arrival can give way to the story
+            beats.append((3 if req.closing else 1 if kind in ("follow", "go", "action") else 0,
+                          after))
+        if kind in ("follow", "go"):
+            events.append(_event(L.EVENT["arrive"], s))
+        if kind in ("confront", "talk"):
+            events.append(_event(L.EVENT[kind], s))
+        if kind in ("ask", "ask_item", "rest"):
+            events.append(_event(L.EVENT["truth"], s))
+        if kind == "spy":
+            events.append(_event(L.EVENT["spy"], s))
+        if kind == "use" and p.item_found:
+            used = True
+            events.append(_event(L.EVENT["use"], s))
+        if kind in ("hide", "search"):
+            events.append(_event(L.EVENT[kind], s))
+        if kind in ("action", "free"):
+            events.append(_event(L.EVENT[kind], s))
+        elif kind == "generic":
+            events.append(_event(L.EVENT["chose" if p.lang == "en" else "free"], s))
+        if kind not in ("follow", "go"):
+            opt(2, "stay", L.STAY)
+        if not p.friend.known and not req.closing:
+            beats.append((2, [(f(p.pick("fintro", L.FRIEND_INTRO)), "")]))
+    sight_pool = bank.sights_de if p.lang == "de" else bank.sights_en
+    sights = p.pick("sight", sight_pool, once=True)
+    if req.closing:
+        group: list[tuple[str, str]] = []
+        if not p.item_found:
+            group.append((f(p.pick("find", L.AFTER["find"])), ""))
+        used = True
+        group.append((f(p.pick("close_item", L.CLOSE_ITEM_GENTLE if bank.gentle
+                               else L.CLOSE_ITEM)), ""))
+        beats.append((1, group))
+        fate = L.CLOSE_RIVAL if bank.gentle else L.CLOSE_FOE
+        own = bank.fate_de if p.lang == "de" else bank.fate_en
+        beats.append((0, [(f(own or p.pick("fate", fate)), "")]))
+        goal = L.CLOSE_GOAL if p.goal_done else L.CLOSE_GOAL_INF
+        beats.append((0, [(f(p.pick("goal", goal)), "")]))
+        beats.append((0, [(f(p.pick("cfriend", L.CLOSE_FRIEND)), "")]))   # every thread ends
+        beats.append((3, [((bank.beats_de if p.lang == "de" else bank.beats_en)[4], "")]))
+        beats.append((4, [(sights, "")]))
+        beats.append((0, [(f(p.pick("final", L.CLOSE_FINAL)), "")]))
+        events.append(_event(L.EVENT["end" if p.goal_done else "endinf"], s))
     else:
-        ending = [(fill(rng.choice(T.HOOK)), "", "hook")]
-    fillers: list[Beat] = [(fill(f), "", "filler") for f in rng.sample(T.FILLERS, 6)]
-    beats = _fit([(opener, "", "open"), *lead, *pool, *fillers], ending, max(req.words, 8))
-
-    lines = tuple(DialogueLine(text=s, speaker=who) for s, who, _ in beats)
+        if p.stage != "setup":
+            idx = ("complication", "turn", "climax", "endgame").index(p.stage)
+            theme_beat = (bank.beats_de if p.lang == "de" else bank.beats_en)[idx]
+            line = theme_beat if p.stage_start else f(p.pick_k(
+                p.stage, L.STAGE[p.stage], p.stage_step - 1, vary=True))
+            beats.append((0 if p.stage != "endgame" else 2, [(line, "")]))
+        find = f(p.pick("find", L.AFTER["find"]))   # the key item turns up after the setup
+        if not p.item_found and p.stage != "setup" and all(
+                t != find for _, g in beats for t, _ in g):
+            beats.append((0, [(find, "")]))
+        opt(3, "foe", L.RIVAL if bank.gentle else L.FOE)
+        beats.append((3, [quote(p.pick("says", L.FRIEND_SAYS, once=True), p.friend.name)]))
+        if p.stage == "complication" and p.stage_start:   # the danger is named early
+            beats.append((1, [(f(p.pick("threat", L.THREAT)), "")]))
+        elif not bank.gentle:
+            opt(4, "threat", L.THREAT)
+        opt(4, "sight", sight_pool)
+        if p.item_found:
+            opt(5, "item", L.ITEM)
+        if p.dead:
+            beats.append((5, [(f(L.MOURN[0]), "")]))
+        opt(5, "mood", L.MOOD)
+        opt(6, "fill", L.FILL)
+        if req.words > 70:   # long-form chapters: more of the scene, the people and the mood
+            extra = [*(bank.sights_de if p.lang == "de" else bank.sights_en), *L.FILL,
+                     *L.FOE[:2], *L.ITEM[:1], *L.STAGE["turn"][2:], *L.STAGE["endgame"][2:],
+                     *L.STAGE["complication"][2:], *L.HOOK[:5], *L.STAY[:3], *L.MOOD]
+            beats += [(12, [quote(p.pick("truth", L.AFTER["truth"], 1), p.friend.name)]),
+                      (12, [quote(p.pick("rest_q", L.AFTER["rest"], 1), p.hero.name)])]
+            beats += [(13, [(f(t), "")]) for t in extra]
+        beats.append((0, [(f(p.pick("hook", L.HOOK, vary=True)), "")]))
+    kept = _fit(beats, max(req.words, 8), req.previous_text)
+    lines = tuple(DialogueLine(text=t, speaker=who) for _, g in kept for t, who in g)
     text = " ".join(line.text for line in lines)
-    kinds = {kind for _, _, kind in beats}
-    choices = () if req.closing else _choices(rng, req, vocab, slots, villain.alive, here[0])
-    chars = [Entity(name=p.name, role=p.role, note="" if p.known else p.note)
-             for p in (hero, comp) if _has(text, p.name)]
-    if _has(text, villain.name):
-        fell = "fate" in kinds and "did not rise" in text
-        note = "defeated" if "fate" in kinds else "" if villain.known else villain.note
-        chars.append(Entity(name=villain.name, role="villain", note=note,
-                            alive=villain.alive and not fell))
-    extras = [f"found {_a(item[0])}" if "item" in kinds and new_item else "",
-              f"heard {villain.name}" if "villain" in kinds else "",
-              f"ended the danger of {_the(threat)}" if "resolve" in kinds else ""]
-    update = MemoryUpdate(
-        characters=tuple(chars), locations=(Entity(name=here[0], note=here[1]),),
-        items=(Entity(name=item[0], note=item[1]),) if _has(text, item[0]) else (),
-        event=", ".join([clause, *filter(None, extras)]) + ".")
-    summary = clause + ("; the story ended." if req.closing else ".")
-    title = _title(fill(rng.choice(T.TITLES_END if req.closing else T.TITLES)))
-    return ChapterDraft(title=title, text=text, choices=choices, memory=update,
-                        summary=summary, lines=lines)
+    # the item was found when a find line made it into the text (the search consequence too)
+    found = not p.item_found and f(p.pick("find", L.AFTER["find"])) in (ln.text for ln in lines)
+    if found:
+        events.append(_event(L.EVENT["find"], s))
+    title = _title(p, s)
+    choices = () if req.closing else choices_for(p, s, req.n_choices, win)
+    update = _memory(p, s, text, events, found=found, used=used and p.item_name.split()[-1] in text,
+                     kind=kind)
+    summary = update.event + (f" ({p.here.name})" if p.here.name not in update.event else "")
+    return ChapterDraft(title=title, text=text, choices=choices, memory=update, summary=summary,
+                        lines=lines)
 
 
-def _fit(candidates: list[Beat], ending: list[Beat], target: int) -> list[Beat]:
-    """The opener, then candidates in order while the count stays within ±15% of target,
-    then the ending. Tiny targets that even opener+ending overflow get a clipped opener."""
+def _opener(p: Plot, kind: str, s: dict[str, str]) -> str:
+    """The winning choice restated; the k-th time a kind is chosen gets its own wording."""
+    words = dict(p.L.KIND_WORDS).get(kind, "\0")
+    k = sum(c.casefold().startswith(words) for c in p.req.path[:-1])
+    pool = p.L.KIND_OPEN[kind]
+    text = _fill(pool[(k + p.key) % len(pool)], s)
+    if k >= len(pool):
+        again = p.L.AGAIN[(k // len(pool) - 1) % len(p.L.AGAIN)]
+        text = f"{again} {text[:1].lower() + text[1:]}" if not text.startswith(s["hero"]) \
+            else f"{again} {text}"
+    return text
+
+
+def _times(p: Plot, *kinds: str) -> int:
+    """How often choices of these kinds were taken before the winning one."""
+    words = tuple(w for k, w in p.L.KIND_WORDS if k in kinds)
+    actions = {name_key(a.de if p.lang == "de" else a.en) for a in p.bank.actions} \
+        if "action" in kinds else set()
+    return sum(c.casefold().startswith(words) if words else name_key(c) in actions
+               for c in p.req.path[:-1])
+
+
+Line = tuple[str, str]   # (sentence, speaker or "")
+
+
+def _after(p: Plot, kind: str, fill: Callable[[str], str],
+           quote: Callable[[str, str], Line]) -> list[Line]:
+    """What the winning choice led to, right after the opener (its consequence)."""
+    L = p.L
+    k = _times(p, kind)
+    if kind in ("follow", "go"):
+        moves = _times(p, "follow", "go") + 1     # chapter 1 used the first one
+        return [(fill(p.pick_k("arrive", L.ARRIVE, moves, vary=True)), "")]
+    if kind == "search":
+        if not p.item_found and p.stage != "setup":
+            return [(fill(p.pick("find", L.AFTER["find"])), "")]  # once per story: the item
+        return [(fill(p.pick_k("clue", L.AFTER["clue"], k, vary=True)), "")]
+    if kind in ("ask", "ask_item"):
+        return [quote(p.pick_k("truth", L.AFTER["truth"], _times(p, "ask", "ask_item"),
+                               once=True), p.friend.name)]
+    if kind == "rest":
+        return [quote(p.pick_k("rest_q", L.AFTER["rest"], k, once=True), p.friend.name)]
+    if kind in ("confront", "talk"):
+        lines = L.AFTER["rival_says" if p.bank.gentle else "foe_says"]
+        return [quote(p.pick_k("foe_q", lines, k, once=True), p.foe.name)]
+    if kind in ("spy", "hide", "use", "action"):
+        return [(fill(p.pick_k("after:" + kind, L.AFTER[kind], k, vary=True)), "")]
+    return []
+
+
+def _words(group: list[tuple[str, str]]) -> int:
+    return sum(len(t.split()) for t, _ in group)
+
+
+def _fit(beats: list[Beat], target: int, previous: str) -> list[Beat]:
+    """Groups by priority while the count stays within ±15% of target (the opener always),
+    then back in story order. A sentence of the previous chapter is never used again."""
     lo, hi = round(target * 0.85), int(target * 1.15)
-    opener, rest = candidates[0], candidates[1:]
-    chosen: list[Beat] = []
-    total = _words(opener[0]) + sum(_words(b[0]) for b in ending)
-    for beat in rest:
-        if total >= lo:
-            break
-        if total + _words(beat[0]) <= hi:
-            chosen.append(beat)
-            total += _words(beat[0])
-    if total > target * 1.2:
-        ending = ending[-1:]
-        room = max(target - _words(ending[-1][0]), 4)
-        opener = (" ".join(opener[0].split()[:room]).rstrip(".,;:") + "…", "", "open")
-    return [opener, *chosen, *ending]
-
-
-def _title(text: str) -> str:
-    words = text.split()
-    return " ".join(w if (i and w.casefold() in T.SMALL_WORDS) or w[:1].isupper() else _cap(w)
-                    for i, w in enumerate(words))
-
-
-def _choices(rng: random.Random, req: ChapterRequest, vocab: Vocab, slots: dict[str, str],
-             villain_alive: bool, here: str) -> tuple[str, ...]:
-    """Exactly `req.n_choices` distinct choices, none in `avoid_choices`, varied first verbs."""
-    avoid = {name_key(c) for c in (*req.avoid_choices, *req.path, req.winning_choice)}
-    elsewhere = [p for p, _ in vocab.places if not _has(p, here)]
-    candidates = list(vocab.actions)
-    for template in T.CHOICES:
-        if "{villain}" in template and not villain_alive:
+    old = set(previous.split(". "))
+    order = sorted(range(len(beats)), key=lambda i: (beats[i][0], i))
+    chosen: set[int] = set()
+    total = 0
+    seen: set[str] = set()
+    for i in order:
+        group = beats[i][1]
+        if any(t in seen or not t for t, _ in group):
             continue
-        for place in (elsewhere if "{to}" in template else [""]):
-            candidates.append(_cap(template.format(**(slots | {"to": place}))))
-    rng.shuffle(candidates)
-    picked: list[str] = []
-    keys: set[str] = set()
-    for strict in (True, False):
-        for cand in candidates:
-            key, verb = name_key(cand), cand.split()[0].casefold()
-            if len(picked) == req.n_choices:
-                return tuple(picked)
-            if key in avoid or key in keys or (strict and any(
-                    p.split()[0].casefold() == verb for p in picked)):
-                continue
-            picked.append(cand)
-            keys.add(key)
-    n = 1
-    while len(picked) < req.n_choices:   # an avoid list that swallowed every phrase
-        cand = f"Try another way, plan {n}"
-        if name_key(cand) not in avoid and name_key(cand) not in keys:
-            picked.append(cand)
-            keys.add(name_key(cand))
-        n += 1
-    return tuple(picked)
+        if any(t.rstrip(".") in old for t, _ in group) and beats[i][0] > 0:
+            continue
+        w = _words(group)
+        if not chosen or (total + w <= hi and (total < lo or beats[i][0] == 0)):
+            chosen.add(i)
+            total += w
+            seen.update(t for t, _ in group)
+    return [beats[i] for i in sorted(chosen)]
+
+
+def _event(template: str, s: dict[str, str]) -> str:
+    return " ".join(template.format(**s).split())
+
+
+def _title(p: Plot, s: dict[str, str]) -> str:
+    L = p.L
+    pool = L.TITLES_END if p.req.closing else L.TITLES
+    used = {name_key(t) for t in p.req.previous_titles}
+    title = ""
+    for step in range(len(pool)):
+        title = _fill(p.pick("title", pool, step), s)
+        if p.lang == "en":
+            title = " ".join(w if i and w in _SMALL else w[:1].upper() + w[1:]
+                             for i, w in enumerate(title.split()))
+        if name_key(title) not in used:
+            return title
+    base, part = title, 2
+    while name_key(title) in used:   # a very long story: "…, Part 2" / "…, Teil 2"
+        title = f"{base}, {'Teil' if p.lang == 'de' else 'Part'} {part}"
+        part += 1
+    return title
+
+
+_SMALL = frozenset("a an the of and to in on at for from over with into by".split())
+
+
+def _memory(p: Plot, s: dict[str, str], text: str, events: list[str], *, found: bool,
+            used: bool, kind: str) -> MemoryUpdate:
+    L = p.L
+    chars = [Entity(name=p.hero.name, role=p.hero.role, note="" if p.hero.known else p.hero.desc)]
+    if p.friend.name in text:
+        note = "" if p.friend.known else p.friend.desc
+        if kind in ("ask", "ask_item", "rest") or p.req.closing:
+            note = _event(L.EVENT["ally"], s)
+        chars.append(Entity(name=p.friend.name, role=p.friend.role, note=note))
+    if p.foe.name in text:
+        note = "" if p.foe.known else p.foe.desc
+        if p.req.closing:
+            note = "reconciled" if p.bank.gentle else "defeated"
+        elif kind in ("confront", "talk"):
+            note = _event(L.EVENT["confronted" if kind == "confront" else "talked"], s)
+        chars.append(Entity(name=p.foe.name, role="villain", note=note))
+    items: tuple[Entity, ...] = ()
+    if used:
+        items = (Entity(name=p.item_name, note=_event(L.EVENT["used"], s)),)
+    elif found:
+        items = (Entity(name=p.item_name, note=_event(L.EVENT["found"], s)),)
+    elif p.item_found and p.item_name.split()[-1] in text:
+        items = (Entity(name=p.item_name),)
+    here: Where = p.here
+    event = "; ".join(dict.fromkeys(e for e in events if e))
+    return MemoryUpdate(characters=tuple(chars), locations=(Entity(name=here.name, note=here.note),
+                                                            ),
+                        items=items, event=(event[:1].upper() + event[1:] + ".") if event else "")
+
+
+__all__ = ["OfflineStoryteller", "key_words", "language_notice", "offline_language", "shows",
+           "write"]   # offline_language: re-exported for callers that only import this module

@@ -51,6 +51,7 @@ from storyd.core.snapshot import Snapshot, VotingView
 from storyd.core.story import StoryMachine
 from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound, parse_vote
 from storyd.errors import ProviderError, RefusedError, StorydError
+from storyd.providers.offline_lang import offline_language_notice
 from storyd.services.media import media_url
 from storyd.services.narrator import present_chapter
 from storyd.services.story_state import ChapterState, StoryState
@@ -180,6 +181,7 @@ class Director:
             providers=self.d.provider_status(), chat=tuple(self.d.chat_status()),
             max_chapters=cfg.story.max_chapters, test_mode="tiktok" not in cfg.chat.sources,
             overlay=overlay,
+            language_notice=offline_language_notice(s.language) if s else None,
         )
 
     def _chapter(self, number: int) -> ChapterState | None:
@@ -197,11 +199,12 @@ class Director:
         self._wake = trio.Event()
 
     async def start(self, theme: str | None = None, outline: str | None = None,
-                    language: str | None = None, force: bool = False) -> Snapshot:
+                    language: str | None = None, force: bool = False,
+                    seed: int | None = None) -> Snapshot:
         cfg = self.d.config
         theme_id = theme or cfg.story.theme
         try:
-            th = themes.get_theme(theme_id, self._rng)
+            th = themes.get_theme(theme_id, self._rng if seed is None else random.Random(seed))
         except KeyError:
             raise RefusedError(f"unknown theme '{theme_id}' (see `storyctl themes`)") from None
         if outline is not None and len(outline) > 2000:
@@ -218,7 +221,8 @@ class Director:
             settings={"choices": cfg.story.choices, "words": cfg.story.words_per_chapter})
         self.story = StoryState(
             session_id=session_id, theme=th, language=(language or cfg.story.language).strip(),
-            outline=(outline or "").strip(), seed=self._rng.randrange(1 << 30),
+            outline=(outline or "").strip(),
+            seed=self._rng.randrange(1 << 30) if seed is None else seed % (1 << 30),
             memory=StoryMemory((outline or "").strip()))
         self.round, self.round_chapter, self.last_result, self.notice = None, 0, None, None
         self.machine.apply("start")
@@ -456,7 +460,9 @@ class Director:
             # the taken path is listed already; what models repeat is last round's losers
             avoid_choices=tuple(c for c in (prev.draft.choices if prev else ())
                                 if c != winner_text),
-            memory=story.memory.view(), seed=story.seed * 1000 + number)
+            memory=story.memory.view(), seed=story.seed * 1000 + number,
+            max_chapters=cfg.story.max_chapters,
+            previous_titles=tuple(c.draft.title for c in story.chapters))
         while True:
             try:
                 outcome = await self.d.chains.text.write_chapter(request)

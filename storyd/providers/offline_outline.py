@@ -1,0 +1,164 @@
+"""Reading a streamer's outline: who the hero is, what they want, where the story starts.
+
+An outline is free text from the admin page or `storyctl start --outline`, up to 2,000
+characters, possibly hostile. `parse_outline` cleans it (markup and control characters
+removed, cut at 2,000 characters) and reads plain English or German sentences:
+
+* "A lighthouse keeper named Ines searches for her brother at the Salt Caves"
+* "Eine Leuchtturmwärterin namens Ines sucht ihren Bruder in den Salzhöhlen."
+* "Ines, a lighthouse keeper, must find the lost bell. Her friend Tom helps."
+
+What it cannot read it leaves empty, and the storyteller fills that from the theme. It
+never raises. The goal is only used when the outline is written in the story's language
+(an English chapter does not quote a German verb phrase); names and places always are.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from storyd.providers.offline_lang import DE_STOP, EN_STOP, stopword_share
+
+MAX_OUTLINE = 2000
+_NAME = r"[A-ZÄÖÜ][a-zäöüßéèáàíóúñç'-]+(?:\s+[A-ZÄÖÜ][a-zäöüßéèáàíóúñç'-]+)?"
+_MARKUP = re.compile(r"<[^>]{0,200}>|&[#\w]{1,10};|[\[\]{}*_`#|\\]")
+_NOT_NAMES = frozenset(
+    "A An The And But Then When While Her His Their It She He They One Ein Eine Der Die Das Den "
+    "Dem Des Und Aber Dann Als Sie Er Es Ihr Sein Seine Ihre In Im Am At On To Of With Without "
+    "Outline Story Chapter Mit Von Bei Zum Zur Nach Für Auf Unter Hinter Vor Wo Who Where".split())
+
+
+class Outline(NamedTuple):
+    lang: str = ""            # "en" / "de" / "" (unknown)
+    hero: str = ""
+    hero_g: str = ""          # "f" / "m" / ""
+    hero_role: str = ""       # "lighthouse keeper" / "Leuchtturmwärterin"
+    goal: str = ""            # infinitive phrase in `lang`
+    goal_done: str = ""       # past phrase in `lang`
+    place: str = ""           # "the Salt Caves" / "Salzhöhlen"
+    place_g: str = ""         # German gender of the place, when read from an article
+    place_prep: str = ""      # German preposition of the place ("in", "an", "auf")
+    friend: str = ""
+    friend_rel: str = ""      # "brother", "Bruder", "friend", ...
+
+
+def clean(text: str) -> str:
+    """The outline without markup and control characters, whitespace collapsed, ≤ 2,000 chars."""
+    text = text[:MAX_OUTLINE * 2]
+    text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
+    text = _MARKUP.sub(" ", text)
+    return " ".join(text.split())[:MAX_OUTLINE]
+
+
+def _ok_name(name: str) -> bool:
+    words = name.split()
+    return bool(words) and words[0] not in _NOT_NAMES and all(2 <= len(w) <= 20 for w in words)
+
+
+_ROLE_EN = r"((?:[a-z-]+\s){0,3}[a-z-]+)"
+_ROLE_DE = r"((?:[a-zäöüß-]+\s){0,2}[A-ZÄÖÜ][a-zäöüß-]+)"
+_EN_HERO = (re.compile(r"\b(?:[Aa]n?|[Tt]he)\s+" + _ROLE_EN + r"\s+(?:named|called)\s+("
+                       + _NAME + r")"),
+            re.compile(r"(?:^|[.!?]\s+)(" + _NAME + r"),\s+(?:an?|the)\s+" + _ROLE_EN))
+_DE_HERO = (re.compile(r"\b([Ee]ine?|[Dd]er|[Dd]ie)\s+" + _ROLE_DE
+                       + r"\s+(?:namens|names|genannt)\s+(" + _NAME + r")"),
+            re.compile(r"(?:^|[.!?]\s+)(" + _NAME + r"),\s+(ein|eine|der|die)\s+" + _ROLE_DE))
+_EN_GOAL = re.compile(
+    r"\b(searches for|is searching for|looks for|is looking for|seeks|hunts for|must find|"
+    r"wants to find|tries to find|needs to find|must rescue|wants to rescue|must save|"
+    r"wants to save|must|wants to|needs to|sets out to|hopes to|tries to)\s+(.{3,80}?)"
+    r"(?=\s+(?:at|in|on|near|inside|beneath|under|before|while|because)\s|[.,;!?]|$)")
+_EN_DONE = {"searches for": "found", "is searching for": "found", "looks for": "found",
+            "is looking for": "found", "seeks": "found", "hunts for": "found",
+            "must find": "found", "wants to find": "found", "tries to find": "found",
+            "needs to find": "found", "must rescue": "rescued", "wants to rescue": "rescued",
+            "must save": "saved", "wants to save": "saved"}
+_DE_GOAL = re.compile(
+    r"\b(sucht nach|sucht|jagt|will|muss|möchte|rettet|findet)\s+(.{3,80}?)"
+    r"(?=\s+(?:in|im|am|an|auf|bei|beim|unter|hinter|zum|zur|vor|weil|bevor|während)\s|[.,;!?]|$)")
+_DE_DONE = {"sucht": "fand", "sucht nach": "fand", "jagt": "fand", "findet": "fand",
+            "rettet": "rettete"}
+_EN_PLACE = re.compile(r"\b(?:at|in|to|into|from|near|inside|beneath|under|on|across)\s+"
+                       r"((?:the\s+)?(?:[A-Z][\w'-]+\s?){1,4})")
+_DE_PLACE = re.compile(r"\b(in den|in der|in die|im|ins|am|an der|an den|beim|bei der|auf der|"
+                       r"auf dem|zur|zum|unter der|unter dem|hinter dem|hinter der)\s+"
+                       r"((?:[A-ZÄÖÜ][\wäöüß'-]+\s?){1,3})")
+_DE_ART = {"in den": ("pl", "in"), "in der": ("f", "in"), "in die": ("f", "in"), "im": ("m", "in"),
+           "ins": ("n", "in"), "am": ("m", "an"), "an der": ("f", "an"), "an den": ("pl", "an"),
+           "beim": ("m", "in"), "bei der": ("f", "in"), "auf der": ("f", "auf"),
+           "auf dem": ("m", "auf"), "zur": ("f", "in"), "zum": ("m", "in"),
+           "unter der": ("f", "in"), "unter dem": ("m", "in"), "hinter dem": ("m", "in"),
+           "hinter der": ("f", "in")}
+_RELATIONS = ("brother", "sister", "friend", "mother", "father", "daughter", "son", "partner",
+              "mentor", "cousin", "Bruder", "Schwester", "Freund", "Freundin", "Mutter", "Vater",
+              "Tochter", "Sohn", "Partner", "Partnerin", "Cousin", "Cousine")
+_REL = re.compile(r"\b(" + "|".join(_RELATIONS) + r"),?\s+(" + _NAME + r")")
+_FEMININE = {"en": re.compile(r"(?i)\b(she|her|herself|woman|girl|queen|princess)\b"),
+             "de": re.compile(r"\b(sie|ihre?[nmrs]?|Frau|Mädchen|\w{3,}in)\b")}
+
+
+def _lang(text: str) -> str:
+    de, en = stopword_share(text, "de"), stopword_share(text, "en")
+    if max(de, en) < 0.08:
+        return ""
+    return "de" if de > en else "en"
+
+
+def parse_outline(raw: str) -> Outline:
+    """What can be read from `raw` (see the module docstring); never raises."""
+    text = clean(raw)
+    if not text:
+        return Outline()
+    lang = _lang(text)
+    hero = role = gender = ""
+    if (m := _EN_HERO[0].search(text)) and _ok_name(m.group(2)):
+        role, hero = m.group(1), m.group(2)
+    elif (m := _DE_HERO[0].search(text)) and _ok_name(m.group(3)):
+        role, hero = m.group(2), m.group(3)
+        gender = "f" if m.group(1).casefold() in ("eine", "die") else "m"
+    elif (m := _EN_HERO[1].search(text)) and _ok_name(m.group(1)) and lang != "de":
+        hero, role = m.group(1), m.group(2)
+    elif (m := _DE_HERO[1].search(text)) and _ok_name(m.group(1)):
+        hero, role, gender = m.group(1), m.group(3), "f" if m.group(2) in ("eine", "die") else "m"
+    if not hero:   # the first capitalised word that is not a sentence start or a stopword
+        for m in re.finditer(r"(?<=[a-zäöüß,]\s)(" + _NAME + r")", text):
+            if _ok_name(m.group(1)) and m.group(1).casefold() not in EN_STOP | DE_STOP \
+                    and lang != "de":
+                hero = m.group(1)
+                break
+    if hero and not gender:
+        around = text[max(text.find(hero) - 60, 0):text.find(hero) + 120]
+        gender = "f" if _FEMININE[lang or "en"].search(around) else "m"
+    goal = done = ""
+    if lang == "en" and (m := _EN_GOAL.search(text)):
+        verb, obj = m.group(1), m.group(2).strip()
+        if verb in _EN_DONE:
+            base = "rescue" if "rescue" in verb else "save" if "save" in verb else "find"
+            goal, done = f"{base} {obj}", f"{_EN_DONE[verb]} {obj}"
+        elif len(obj.split()) >= 2:
+            goal, done = obj, ""
+    elif lang == "de" and (m := _DE_GOAL.search(text)):
+        verb, obj = m.group(1), m.group(2).strip()
+        if verb in _DE_DONE:
+            goal = f"{obj} {'retten' if verb == 'rettet' else 'finden'}"
+            done = f"{_DE_DONE[verb]} {obj}"
+        elif len(obj.split()) >= 2:
+            goal = obj
+    place = place_g = place_prep = ""
+    names = {hero}
+    if (m := _DE_PLACE.search(text)) and lang == "de":
+        place = m.group(2).strip()
+        place_g, place_prep = _DE_ART[m.group(1)]
+    elif m := _EN_PLACE.search(text):
+        place = m.group(1).strip()
+    if place in names or (place and place.split()[-1] in _NOT_NAMES):
+        place = ""
+    friend = rel = ""
+    for m in _REL.finditer(text):
+        if _ok_name(m.group(2)) and m.group(2) not in (hero, place):
+            friend, rel = m.group(2), m.group(1)
+            break
+    return Outline(lang=lang, hero=hero, hero_g=gender, hero_role=role[:40], goal=goal[:90],
+                   goal_done=done[:90], place=place[:40], place_g=place_g,
+                   place_prep=place_prep, friend=friend, friend_rel=rel)
