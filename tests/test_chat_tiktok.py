@@ -7,6 +7,7 @@ condition under `trio.fail_after`.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
@@ -114,19 +115,20 @@ class Rig:
 
     def cfg(self, **kw: object) -> TikTokConfig:
         base: dict[str, object] = dict(
-            unique_id="streamer", sign_api_url=f"http://127.0.0.1:{self.sign.port}",
+            unique_id="streamer", room_id=str(ROOM),
+            sign_api_url=f"http://127.0.0.1:{self.sign.port}",
             sign_api_key="k-123", connect_timeout=2.0, stall_seconds=30.0,
-            backoff_initial=0.05, backoff_max=0.4)
+            backoff_initial=0.05, backoff_max=0.4, live_poll_seconds=0.3)
         base.update(kw)
         return TikTokConfig(**base)  # type: ignore[arg-type]
 
-    async def start(self, **kw: object) -> Running:
+    async def start(self, clock: Callable[[], float] = time.time, **kw: object) -> Running:
         running = Running(trio.CancelScope(), trio.Event())
 
         async def runner(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
             try:
                 with running.scope:
-                    await tiktok.run(self.cfg(**kw), self.sink, self.health, room_id=ROOM,
+                    await tiktok.run(self.cfg(**kw), self.sink, self.health, clock=clock,
                                      rng=random.Random(4), task_status=task_status)
             finally:
                 running.done.set()
@@ -219,22 +221,63 @@ async def test_gift_streak_counts_once_and_pinned_frame_does_not_break_comments(
         assert await stop_promptly(scope) < 1.0
 
 
-async def test_stream_end_reconnects_and_history_is_not_replayed(rig: Rig) -> None:
+async def test_stream_end_waits_for_live_without_backoff_growth(rig: Rig) -> None:
+    """live_end is no error: waiting_for_live, polled every live_poll_seconds, no reconnect
+    counted, no growing delay; history replayed by the next connection is not re-counted."""
     rig.sign.initial_messages = [chat(50, 8, "!b", "early")]
     with trio.fail_after(15):
-        scope = await rig.start()
+        scope = await rig.start(clock=lambda: 1000.0, unique_id="", live_poll_seconds=0.3,
+                                backoff_initial=0.05, backoff_max=0.05)
         conn = await rig.push.next_connection()
         await rig.sink.wait(lambda: len(rig.sink.messages) == 1)
-        await conn.send(stream_ended(60))
-        with trio.fail_after(2):
-            await conn.closed.wait()          # the library closes on STREAM_ENDED
-        conn2 = await rig.push.next_connection()
-        await conn2.send(chat(61, 3, "!c", "carol"))
-        await rig.sink.wait(lambda: len(rig.sink.messages) == 2)
-        assert [m.msg_id for m in rig.sink.messages] == ["50", "61"]   # 50 came twice
-        assert rig.health.reconnects == 1 and len(rig.sign.hits) == 2
+        for n, msg_id in enumerate((60, 62)):
+            await conn.send(stream_ended(msg_id))
+            with trio.fail_after(2):
+                await conn.closed.wait()          # the library closes on STREAM_ENDED
+            await until(rig.health, lambda: rig.health.state == "waiting_for_live")
+            assert rig.health.retry_at == 1000.3  # the poll interval, never grown
+            assert rig.health.detail == "the stream ended"
+            conn = await rig.push.next_connection()
+            gap = rig.sign.hits[n + 1] - rig.sign.hits[n]
+            assert gap >= 0.3
+            await conn.send(chat(61 + 2 * n, 3 + n, "!c", "carol"))
+            await rig.sink.wait(lambda n=n: len(rig.sink.messages) == 2 + n)
+        assert [m.msg_id for m in rig.sink.messages] == ["50", "61", "63"]   # 50 came 3 times
+        assert rig.health.reconnects == 0 and rig.health.failures == 0
+        # the configured room is polled again (no unique_id to look a new room up with)
+        assert [q["room_id"] for q in rig.sign.queries] == [[str(ROOM)]] * 3
         assert rig.health.state == "connected"
         assert await stop_promptly(scope) < 1.0
+    assert rig.health.state == "stopped"
+
+
+async def test_room_id_alone_uses_only_the_sign_server(rig: Rig,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """With room_id (and no unique_id) the client never scrapes tiktok.com: every HTTP
+    request the real client makes goes to the sign server."""
+    import httpx
+
+    urls: list[str] = []
+    real_send = httpx.AsyncClient.send
+
+    async def recording_send(self: httpx.AsyncClient, request: httpx.Request,
+                             *a: object, **kw: object) -> httpx.Response:
+        urls.append(str(request.url))
+        return await real_send(self, request, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", recording_send)
+    with trio.fail_after(15):
+        scope = await rig.start(unique_id="")
+        assert rig.health.room == str(ROOM)
+        conn = await rig.push.next_connection()
+        await conn.send(chat(1, 1, "!a", "alice"), chat(2, 2, "!b", "bob"))
+        await rig.sink.wait(lambda: len(rig.sink.messages) == 2)
+        assert rig.sink.ballots == {"1": "a", "2": "b"}
+        view = rig.health.view()
+        assert view["room"] == str(ROOM) and view["state"] == "connected"
+        assert await stop_promptly(scope) < 1.0
+    assert urls and all(u.startswith(f"http://127.0.0.1:{rig.sign.port}/webcast/fetch")
+                        for u in urls), urls
 
 
 async def test_abnormal_close_backs_off_and_reconnects(rig: Rig) -> None:
@@ -265,7 +308,7 @@ async def test_hung_sign_server_hits_the_deadline_then_backs_off(rig: Rig) -> No
         conn = await rig.push.next_connection()
         gaps = [b - a for a, b in zip(rig.sign.hits, rig.sign.hits[1:], strict=False)]
         assert gaps[0] >= 0.3 + 0.2 and gaps[1] >= 0.3 + 0.4   # deadline + growing backoff
-        assert rig.health.reconnects == 2
+        assert rig.health.reconnects == 0 and rig.health.failures == 2   # it never worked
         await conn.send(chat(1, 1, "!a", "alice"))
         await rig.sink.wait(lambda: len(rig.sink.messages) == 1)
         assert await stop_promptly(scope) < 1.0
@@ -297,7 +340,7 @@ async def test_backoff_grows_between_failures(rig: Rig) -> None:
         for i, gap in enumerate(gaps):      # delay i is in [0.05 * 2**i / 2, 0.05 * 2**i]
             assert gap >= 0.05 * 2 ** i / 2
         assert gaps[3] > gaps[0]
-        assert rig.health.reconnects == 4
+        assert rig.health.reconnects == 0 and rig.health.failures == 4
         assert await stop_promptly(scope) < 1.0
 
 
