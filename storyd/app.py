@@ -136,27 +136,9 @@ def load_admin_token(data_dir: Path) -> str:
 
 
 async def _chat_sources(daemon: Daemon, nursery: trio.Nursery) -> None:
-    cfg = daemon.config
-    sources = list(cfg.chat.sources)
-    if daemon.demo and "demo" not in sources:
-        sources.append("demo")
-    for name in sources:
-        health = daemon.chat_health.setdefault(name, ChatHealth(source=name))
-        if name == "local":
-            health.state = "connected"
-            health.detail = "storyctl vote / POST vote / chat ingest"
-        elif name == "demo":
-            from storyd.chat import demo
+    from storyd.chat.sources import start_sources
 
-            def n_choices() -> int | None:
-                r = daemon.director.round
-                return r.n_choices if r is not None and not r.closed else None
-
-            await nursery.start(demo.run, cfg.demo, daemon.director, health, n_choices)
-        elif name == "tiktok":
-            from storyd.chat import tiktok
-
-            await nursery.start(tiktok.run, cfg.chat.tiktok, daemon.director, health)
+    await start_sources(daemon, nursery)
 
 
 async def _signals(daemon: Daemon) -> None:

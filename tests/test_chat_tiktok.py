@@ -18,6 +18,7 @@ from storyd.chat import tiktok
 from storyd.chat.base import ChatHealth, IngestResult
 from storyd.config import TikTokConfig
 from storyd.core.model import ChatMessage, GiftMessage
+from tests.chat_helpers import WatchedHealth, until
 from tests.fake_tiktok import (
     FakePushServer,
     FakeSignServer,
@@ -82,27 +83,6 @@ class RecordingSink:
     async def wait(self, pred: Callable[[], bool]) -> None:
         while not pred():
             await self._changed.wait()
-
-
-class WatchedHealth(ChatHealth):
-    """ChatHealth that wakes waiters on every change (the source writes it on the trio thread)."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        super().__setattr__(name, value)
-        changed = HEALTH_CHANGED.get(id(self))
-        if changed is not None:
-            HEALTH_CHANGED[id(self)] = trio.Event()
-            changed.set()
-
-
-HEALTH_CHANGED: dict[int, trio.Event] = {}
-
-
-async def until(health: ChatHealth, pred: Callable[[], bool]) -> None:
-    """Wait until `pred()` holds, re-checking whenever the health record changes."""
-    while not pred():
-        event = HEALTH_CHANGED.setdefault(id(health), trio.Event())
-        await event.wait()
 
 
 @dataclass
