@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 
 import trio
+import trio.testing
 
 from storyd.chat.base import ChatHealth, ChatSink, IngestResult, SourceState
 from storyd.chat.handoff import Handoff
@@ -43,6 +44,7 @@ from storyd.chat.tiktok_thread import (
     GiftEventData,
     Item,
     Outcome,
+    prime_event_metadata,
 )
 from storyd.config import TikTokConfig, resolve_secret
 from storyd.core.model import ChatMessage, GiftMessage
@@ -54,6 +56,7 @@ BATCH_MAX = 512
 GIFT_IDLE_SECONDS = 10.0
 STABLE_AFTER = 60.0     # a connection up this long resets the backoff
 MAX_RETRY_AFTER = 3600.0
+SETTLE_MAX = 2.0        # seconds to wait for the daemon to settle before importing TikTokLive
 # outcomes of an attempt that was connected and counts as a drop (live_end is not a drop)
 _DROPS = frozenset({"closed", "closed_error", "stall", "error", "timeout"})
 
@@ -82,6 +85,18 @@ async def run(cfg: TikTokConfig, sink: ChatSink, health: ChatHealth, *,
             await source.supervise()
     finally:
         health.state, health.retry_at, health.connected_since = "stopped", None, None
+
+
+async def _load_tiktoklive() -> None:
+    """Import TikTokLive in a worker thread once the daemon has settled (READY sent): the
+    import takes seconds on a busy machine and competes for the GIL. The thread is abandoned
+    on cancel, so a stop during the import is immediate (the import ends on its own)."""
+    with trio.move_on_after(SETTLE_MAX):
+        await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+    try:
+        await trio.to_thread.run_sync(prime_event_metadata, abandon_on_cancel=True)
+    except Exception:  # noqa: BLE001 - the attempt reports a missing/broken TikTokLive
+        log.debug("loading TikTokLive failed", exc_info=True)
 
 
 class _TikTokSource:
@@ -174,6 +189,7 @@ class _TikTokSource:
 
     async def supervise(self) -> None:
         key = resolve_secret(self.cfg.sign_api_key, self.cfg.sign_api_key_env)
+        await _load_tiktoklive()
         while True:
             h = self.health
             h.state, h.detail = "connecting", ""

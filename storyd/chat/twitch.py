@@ -48,6 +48,13 @@ class Bus(Protocol):
     def subscribe(self, size: int = ...) -> Any: ...
 
 
+def _why(e: BaseException) -> str:
+    """A short reason, looking through trio-websocket's empty HandshakeError to its cause."""
+    while not str(e) and (e.__cause__ or e.__context__) is not None:
+        e = e.__cause__ or e.__context__  # type: ignore[assignment]
+    return f"{type(e).__name__}: {e}"[:200]
+
+
 class _Ended(Exception):
     """How an attempt ended: kind is reconnect, closed, stall, timeout, auth, error."""
 
@@ -112,7 +119,7 @@ class _TwitchSource:
                 code = getattr(e.reason, "code", None)
                 ended = _Ended("closed", f"Twitch closed the connection ({code})")
             except (trio_websocket.HandshakeError, OSError, trio.BrokenResourceError) as e:
-                ended = _Ended("error", f"cannot connect: {type(e).__name__}: {e}"[:200])
+                ended = _Ended("error", f"cannot connect: {_why(e)}")
             except Exception as e:  # noqa: BLE001 - whatever the server does, retry later
                 log.exception("Twitch chat: unexpected error")
                 ended = _Ended("error", f"{type(e).__name__}: {e}"[:200])
