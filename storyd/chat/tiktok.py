@@ -27,6 +27,7 @@ Theory of operation:
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 import time
@@ -97,6 +98,11 @@ async def _load_tiktoklive() -> None:
         await trio.to_thread.run_sync(prime_event_metadata, abandon_on_cancel=True)
     except Exception:  # noqa: BLE001 - the attempt reports a missing/broken TikTokLive
         log.debug("loading TikTokLive failed", exc_info=True)
+        return
+    # TikTokLive's generated protobuf/pydantic classes are a huge object graph that lives as
+    # long as the process; moving it out of the collector's reach keeps every later GC pass
+    # cheap and cut the interpreter's exit after SIGTERM from ~6 s to ~0.4 s (busy machine).
+    gc.freeze()
 
 
 class _TikTokSource:

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 MAX_FRAME = 256 * 1024      # bytes of one websocket message; bigger closes the connection
 STABLE_AFTER = 60.0
-ANNOUNCE_QUEUE = 8
+ANNOUNCE_QUEUE = 256    # bus events buffered for the announcer (most are skipped at once)
 
 
 class Bus(Protocol):
