@@ -158,11 +158,11 @@ async def test_comments_reach_the_sink_once_each(rig: Rig) -> None:
         await rig.sink.wait(lambda: len(rig.sink.messages) >= 6)
 
         assert [m.msg_id for m in rig.sink.messages] == ["101", "102", "103", "104", "105", "106"]
-        assert rig.sink.ballots == {"1": "c", "2": "b", "5": "b"}
+        assert rig.sink.ballots == {"tiktok:1": "c", "tiktok:2": "b", "tiktok:5": "b"}
         assert rig.sink.vote_msgs == ["101", "102", "105", "106"]
         first = rig.sink.messages[0]
         assert (first.platform, first.user_id, first.name, first.text) == (
-            "tiktok", "1", "alice", "!a")
+            "tiktok", "tiktok:1", "alice", "!a")
         h = rig.health
         assert h.state == "connected" and h.detail == f"room {ROOM}"
         assert (h.messages, h.votes_accepted, h.votes_invalid) == (6, 4, 1)
@@ -193,10 +193,11 @@ async def test_gift_streak_counts_once_and_pinned_frame_does_not_break_comments(
         await rig.sink.wait(lambda: len(rig.sink.gifts) >= 2 and rig.sink.messages != []
                             and len(rig.sink.activity) >= 2)
         assert [(g.user_id, g.name, g.diamonds, g.msg_id) for g in rig.sink.gifts] == [
-            ("1", "alice", 5, "306"), ("2", "u2", 99, "307")]
-        assert [(m.user_id, m.name, m.text) for m in rig.sink.messages] == [("1", "alice", "!a")]
-        assert rig.sink.activity == [("1", "alice", 15, 0), ("3", "Carol C.", 0, 1)]
-        assert rig.sink.ballots == {"1": "a"}
+            ("tiktok:1", "alice", 5, "306"), ("tiktok:2", "u2", 99, "307")]
+        assert [(m.user_id, m.name, m.text) for m in rig.sink.messages] == [
+            ("tiktok:1", "alice", "!a")]
+        assert rig.sink.activity == [("tiktok:1", "alice", 15, 0), ("tiktok:3", "Carol C.", 0, 1)]
+        assert rig.sink.ballots == {"tiktok:1": "a"}
         assert rig.health.gifts == 2 and rig.health.messages == 1 and rig.health.dropped == 0
         assert await stop_promptly(scope) < 1.0
 
@@ -252,7 +253,7 @@ async def test_room_id_alone_uses_only_the_sign_server(rig: Rig,
         conn = await rig.push.next_connection()
         await conn.send(chat(1, 1, "!a", "alice"), chat(2, 2, "!b", "bob"))
         await rig.sink.wait(lambda: len(rig.sink.messages) == 2)
-        assert rig.sink.ballots == {"1": "a", "2": "b"}
+        assert rig.sink.ballots == {"tiktok:1": "a", "tiktok:2": "b"}
         view = rig.health.view()
         assert view["room"] == str(ROOM) and view["state"] == "connected"
         assert await stop_promptly(scope) < 1.0
@@ -312,14 +313,23 @@ async def test_rate_limit_honours_retry_after(rig: Rig, headers: dict[str, str])
 
 async def test_backoff_grows_between_failures(rig: Rig) -> None:
     rig.sign.script.extend([("status", 500)] * 4)
+    planned: list[float] = []
+
+    class Recording(WatchedHealth):
+        def __setattr__(self, name: str, value: object) -> None:
+            super().__setattr__(name, value)
+            if name == "retry_at" and isinstance(value, float):
+                planned.append(value - 1000.0)   # the clock below always says 1000
+
+    rig.health = Recording(source="tiktok")
     with trio.fail_after(15):
-        scope = await rig.start(backoff_initial=0.05, backoff_max=1.0)
+        scope = await rig.start(clock=lambda: 1000.0, backoff_initial=0.05, backoff_max=1.0)
         await rig.push.next_connection()
         gaps = [b - a for a, b in zip(rig.sign.hits, rig.sign.hits[1:], strict=False)]
-        assert len(gaps) == 4
-        for i, gap in enumerate(gaps):      # delay i is in [0.05 * 2**i / 2, 0.05 * 2**i]
-            assert gap >= 0.05 * 2 ** i / 2
-        assert gaps[3] > gaps[0]
+        assert len(gaps) == 4 and len(planned) == 4
+        for i, (gap, delay) in enumerate(zip(gaps, planned, strict=True)):
+            assert 0.05 * 2 ** i / 2 <= delay <= 0.05 * 2 ** i   # jittered, doubling
+            assert gap >= delay                                   # and really waited
         assert rig.health.reconnects == 0 and rig.health.failures == 4
         assert await stop_promptly(scope) < 1.0
 

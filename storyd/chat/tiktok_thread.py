@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import msgspec
 
-from storyd.chat.tiktok_rules import comment_message, rate_limit_delay
+from storyd.chat.tiktok_rules import comment_message, rate_limit_delay, viewer_id
 from storyd.config import TikTokConfig
 from storyd.core.model import ChatMessage
 
@@ -331,7 +331,7 @@ class ConnectionAttempt:
                 return
             gift_id = getattr(gift, "id", 0) or getattr(ev, "gift_id", 0)
             self._post(GiftEventData(
-                user_id=str(uid), gift_id=str(gift_id), name=name or str(uid),
+                user_id=viewer_id(str(uid)), gift_id=str(gift_id), name=name or str(uid),
                 repeat=int(getattr(ev, "repeat_count", 1) or 1),
                 diamonds=int(getattr(gift, "diamond_count", 0) or 0),
                 streaking=streaking, msg_id=_msg_id(ev)))
@@ -357,7 +357,8 @@ class ConnectionAttempt:
         uid, name = _user_fields(ev)
         if uid in (None, 0, "", "0"):
             return
-        self._post(ActivityEventData(user_id=str(uid), name=name, likes=likes, joins=joins,
+        self._post(ActivityEventData(user_id=viewer_id(str(uid)), name=name, likes=likes,
+                                     joins=joins,
                                      msg_id=_msg_id(ev)))
 
     def _on_live_end(self, ev: LiveEndEvent) -> None:
