@@ -117,7 +117,12 @@ class _TwitchSource:
                 ended = e
             except trio_websocket.ConnectionClosed as e:
                 code = getattr(e.reason, "code", None)
-                ended = _Ended("closed", f"Twitch closed the connection ({code})")
+                if code == 1009:        # trio-websocket closed it: a message over MAX_FRAME
+                    h.dropped += 1
+                    ended = _Ended("closed", f"a message from Twitch was over {MAX_FRAME // 1024}"
+                                             " KiB; reconnecting (1009)")
+                else:
+                    ended = _Ended("closed", f"Twitch closed the connection ({code})")
             except (trio_websocket.HandshakeError, OSError, trio.BrokenResourceError) as e:
                 ended = _Ended("error", f"cannot connect: {_why(e)}")
             except Exception as e:  # noqa: BLE001 - whatever the server does, retry later
