@@ -232,6 +232,35 @@ async def test_stream_end_waits_for_live_without_backoff_growth(rig: Rig) -> Non
     assert rig.health.state == "stopped"
 
 
+async def test_after_the_configured_room_ends_the_account_is_looked_up(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """room_id + unique_id: once that broadcast ends, the next attempt finds @unique_id's new
+    room the usual way (here TikTok's page is unreachable: refused before leaving the host)."""
+    import httpx
+
+    urls: list[str] = []
+    real_send = httpx.AsyncClient.send
+
+    async def guarded_send(self: httpx.AsyncClient, request: httpx.Request,
+                           *a: object, **kw: object) -> httpx.Response:
+        urls.append(str(request.url))
+        if request.url.host != "127.0.0.1":
+            raise httpx.ConnectError("no internet in tests", request=request)
+        return await real_send(self, request, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", guarded_send)
+    with trio.fail_after(15):
+        scope = await rig.start(live_poll_seconds=0.2)
+        conn = await rig.push.next_connection()
+        await conn.send(stream_ended(1))
+        await until(rig.health, lambda: rig.health.state == "waiting_for_live")
+        assert rig.health.room == ""                     # that room is over
+        await until(rig.health, lambda: rig.health.state == "backing_off")
+        assert any("tiktok.com" in u and "streamer" in u for u in urls), urls
+        assert len(rig.sign.hits) == 1 and rig.health.failures == 1
+        assert await stop_promptly(scope) < 1.0
+
+
 async def test_room_id_alone_uses_only_the_sign_server(rig: Rig,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """With room_id (and no unique_id) the client never scrapes tiktok.com: every HTTP
