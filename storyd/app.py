@@ -13,7 +13,6 @@ chains are rebuilt; a bad file is reported and the old config kept.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import secrets
@@ -138,28 +137,9 @@ def load_admin_token(data_dir: Path) -> str:
 
 
 async def _chat_sources(daemon: Daemon, nursery: trio.Nursery) -> None:
-    cfg = daemon.config
-    sources = list(cfg.chat.sources)
-    if daemon.demo and "demo" not in sources:
-        sources.append("demo")
-    for name in sources:
-        health = daemon.chat_health.setdefault(name, ChatHealth(source=name))
-        if name == "local":
-            health.state = "connected"
-            health.detail = "storyctl vote / POST vote / chat ingest"
-        elif name == "demo":
-            from storyd.chat import demo
+    from storyd.chat.sources import start_sources
 
-            def n_choices() -> int | None:
-                r = daemon.director.round
-                return r.n_choices if r is not None and not r.closed else None
-
-            await nursery.start(functools.partial(demo.run, seed=cfg.demo.seed or None),
-                                cfg.demo, daemon.director, health, n_choices)
-        elif name == "tiktok":
-            from storyd.chat import tiktok
-
-            await nursery.start(tiktok.run, cfg.chat.tiktok, daemon.director, health)
+    await start_sources(daemon, nursery)
 
 
 async def _signals(daemon: Daemon) -> None:

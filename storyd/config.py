@@ -76,6 +76,7 @@ class VotingConfig(_Section, frozen=True):
     extend_seconds: int = 20
     gift_votes: bool = False
     diamonds_per_vote: int = 1
+    bits_per_vote: int = 100              # Twitch cheers: bits per extra vote (gift_votes on)
     max_gift_weight: int = 10
 
 
@@ -122,6 +123,7 @@ class TTSConfig(_Section, frozen=True):
 
 class TikTokConfig(_Section, frozen=True):
     unique_id: str = ""
+    room_id: str = ""                     # digits: connect to this room, no page scrape
     sign_api_key: str = ""
     sign_api_key_env: str = ""
     sign_api_url: str = ""
@@ -130,11 +132,25 @@ class TikTokConfig(_Section, frozen=True):
     stall_seconds: float = 120.0
     backoff_initial: float = 2.0
     backoff_max: float = 300.0
+    live_poll_seconds: float = 60.0       # stream ended / account offline: check this often
+
+
+class TwitchConfig(_Section, frozen=True):
+    channel: str = ""                     # the channel's login, without '#'
+    url: str = "wss://irc-ws.chat.twitch.tv:443"
+    login: str = ""                       # account for announcements (with oauth_token_env)
+    oauth_token_env: str = ""             # env var holding that account's chat token
+    announce: bool = True                 # post "Vote now" / "B wins" lines when logged in
+    connect_timeout: float = 15.0
+    stall_seconds: float = 420.0          # Twitch PINGs about every 5 minutes
+    backoff_initial: float = 1.0
+    backoff_max: float = 120.0
 
 
 class ChatConfig(_Section, frozen=True):
-    sources: tuple[Literal["local", "demo", "tiktok"], ...] = ("local",)
+    sources: tuple[Literal["local", "demo", "tiktok", "twitch"], ...] = ("local",)
     tiktok: TikTokConfig = TikTokConfig()
+    twitch: TwitchConfig = TwitchConfig()
 
 
 class DemoConfig(_Section, frozen=True):
@@ -193,6 +209,9 @@ RANGES: tuple[tuple[str, float, float], ...] = (
     ("voting.swing", 1, 1_000_000),
     ("voting.extend_seconds", 5, 300),
     ("voting.diamonds_per_vote", 1, 1_000_000),
+    ("voting.bits_per_vote", 1, 1_000_000),
+    ("chat.tiktok.live_poll_seconds", 5, 3600),
+    ("chat.twitch.connect_timeout", 1, 300),
     ("voting.max_gift_weight", 0, 1_000_000),
     ("demo.viewers", 1, 1_000_000),
     ("demo.votes_per_second", 0, 100_000),
@@ -202,6 +221,7 @@ RANGES: tuple[tuple[str, float, float], ...] = (
     ("llm.context_tokens", 100, 100_000),
 )
 _SIZE_RE = re.compile(r"^\d{3,4}x\d{3,4}$")
+_TWITCH_LOGIN_RE = re.compile(r"^[a-z0-9_]{1,25}$")
 
 
 def defaults() -> Config:
@@ -320,6 +340,26 @@ def _check(cfg: Config, source: str, text: str) -> None:
                 tip = f"; did you mean '{hint[0]}'?" if hint else (
                     f"; add a [providers.{name}] section")
                 raise ConfigError(f"{source}: {section}.chain names unknown provider '{name}'{tip}")
+    _check_chat(cfg.chat, source)
+
+
+def _check_chat(chat: ChatConfig, source: str) -> None:
+    """The [chat.tiktok] and [chat.twitch] values msgspec's types cannot express."""
+    if chat.tiktok.room_id and not (chat.tiktok.room_id.isascii()
+                                    and chat.tiktok.room_id.isdigit()):
+        raise ConfigError(f"{source}: chat.tiktok.room_id = {chat.tiktok.room_id!r} must be "
+                          "digits only (the number in the stream's room URL), or \"\"")
+    tw = chat.twitch
+    for key, value in (("channel", tw.channel), ("login", tw.login)):
+        if value and not _TWITCH_LOGIN_RE.match(value):
+            raise ConfigError(f"{source}: chat.twitch.{key} = {value!r} must be a Twitch login "
+                              "(lower-case letters, digits, _; no '#')")
+    if not tw.url.startswith(("ws://", "wss://")):
+        raise ConfigError(f"{source}: chat.twitch.url = {tw.url!r} must start with wss:// "
+                          "(or ws:// for a local test server)")
+    if tw.oauth_token_env and not tw.login:
+        raise ConfigError(f"{source}: chat.twitch.oauth_token_env needs chat.twitch.login "
+                          "(the account the token belongs to)")
 
 
 def parse(text: str, source: str = "<config>") -> Config:

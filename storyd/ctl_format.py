@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from storyd import ctl_format_tables as tables
+from storyd.ctl_format_chat import format_chat
 
 BAR_WIDTH = 20
 REHEARSAL = ("rehearsal: no live chat is connected — votes come only from storyctl, "
@@ -98,9 +99,7 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
     elif choices:
         lines.append("choices:")
         lines.extend(f"  {c.get('key', '?')}) {c.get('text', '')}" for c in choices)
-    chat = s.get("chat") or []
-    if chat:
-        lines.append("chat: " + "; ".join(_chat_source(c) for c in chat))
+    lines.extend(format_chat(list(s.get("chat") or []), now_ms))
     providers = s.get("providers") or {}
     if providers:
         lines.append("providers: " + "; ".join(
@@ -160,18 +159,6 @@ def _voting_lines(v: dict[str, Any], choices: list[dict[str, Any]], now_ms: int,
         lines.append(f"  {c.get('key', '?')}) {text:<{width}}  {_bar(counts[i], total, unicode)}"
                      f"  {counts[i]:>5}  {pct:>3}%{mark}")
     return lines
-
-
-def _chat_source(c: dict[str, Any]) -> str:
-    text = f"{c.get('source', '?')} {c.get('state', '?')}"
-    extra = [str(c["detail"])] if c.get("detail") else []
-    if c.get("messages"):
-        extra.append(f"{c['messages']} msgs")
-    if c.get("rate"):
-        extra.append(f"{c['rate']:.1f}/s")
-    if c.get("dropped"):
-        extra.append(f"{c['dropped']} dropped")
-    return text + (f" ({', '.join(extra)})" if extra else "")
 
 
 # command -> (the result type it formats, formatter); other shapes fall back to a tree

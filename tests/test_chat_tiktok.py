@@ -7,6 +7,7 @@ condition under `trio.fail_after`.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from storyd.chat import tiktok
 from storyd.chat.base import ChatHealth, IngestResult
 from storyd.config import TikTokConfig
 from storyd.core.model import ChatMessage, GiftMessage
+from tests.chat_helpers import WatchedHealth, until
 from tests.fake_tiktok import (
     FakePushServer,
     FakeSignServer,
@@ -83,27 +85,6 @@ class RecordingSink:
             await self._changed.wait()
 
 
-class WatchedHealth(ChatHealth):
-    """ChatHealth that wakes waiters on every change (the source writes it on the trio thread)."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        super().__setattr__(name, value)
-        changed = HEALTH_CHANGED.get(id(self))
-        if changed is not None:
-            HEALTH_CHANGED[id(self)] = trio.Event()
-            changed.set()
-
-
-HEALTH_CHANGED: dict[int, trio.Event] = {}
-
-
-async def until(health: ChatHealth, pred: Callable[[], bool]) -> None:
-    """Wait until `pred()` holds, re-checking whenever the health record changes."""
-    while not pred():
-        event = HEALTH_CHANGED.setdefault(id(health), trio.Event())
-        await event.wait()
-
-
 @dataclass
 class Rig:
     sign: FakeSignServer
@@ -114,19 +95,20 @@ class Rig:
 
     def cfg(self, **kw: object) -> TikTokConfig:
         base: dict[str, object] = dict(
-            unique_id="streamer", sign_api_url=f"http://127.0.0.1:{self.sign.port}",
+            unique_id="streamer", room_id=str(ROOM),
+            sign_api_url=f"http://127.0.0.1:{self.sign.port}",
             sign_api_key="k-123", connect_timeout=2.0, stall_seconds=30.0,
-            backoff_initial=0.05, backoff_max=0.4)
+            backoff_initial=0.05, backoff_max=0.4, live_poll_seconds=0.3)
         base.update(kw)
         return TikTokConfig(**base)  # type: ignore[arg-type]
 
-    async def start(self, **kw: object) -> Running:
+    async def start(self, clock: Callable[[], float] = time.time, **kw: object) -> Running:
         running = Running(trio.CancelScope(), trio.Event())
 
         async def runner(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
             try:
                 with running.scope:
-                    await tiktok.run(self.cfg(**kw), self.sink, self.health, room_id=ROOM,
+                    await tiktok.run(self.cfg(**kw), self.sink, self.health, clock=clock,
                                      rng=random.Random(4), task_status=task_status)
             finally:
                 running.done.set()
@@ -176,11 +158,11 @@ async def test_comments_reach_the_sink_once_each(rig: Rig) -> None:
         await rig.sink.wait(lambda: len(rig.sink.messages) >= 6)
 
         assert [m.msg_id for m in rig.sink.messages] == ["101", "102", "103", "104", "105", "106"]
-        assert rig.sink.ballots == {"1": "c", "2": "b", "5": "b"}
+        assert rig.sink.ballots == {"tiktok:1": "c", "tiktok:2": "b", "tiktok:5": "b"}
         assert rig.sink.vote_msgs == ["101", "102", "105", "106"]
         first = rig.sink.messages[0]
         assert (first.platform, first.user_id, first.name, first.text) == (
-            "tiktok", "1", "alice", "!a")
+            "tiktok", "tiktok:1", "alice", "!a")
         h = rig.health
         assert h.state == "connected" and h.detail == f"room {ROOM}"
         assert (h.messages, h.votes_accepted, h.votes_invalid) == (6, 4, 1)
@@ -211,30 +193,101 @@ async def test_gift_streak_counts_once_and_pinned_frame_does_not_break_comments(
         await rig.sink.wait(lambda: len(rig.sink.gifts) >= 2 and rig.sink.messages != []
                             and len(rig.sink.activity) >= 2)
         assert [(g.user_id, g.name, g.diamonds, g.msg_id) for g in rig.sink.gifts] == [
-            ("1", "alice", 5, "306"), ("2", "u2", 99, "307")]
-        assert [(m.user_id, m.name, m.text) for m in rig.sink.messages] == [("1", "alice", "!a")]
-        assert rig.sink.activity == [("1", "alice", 15, 0), ("3", "Carol C.", 0, 1)]
-        assert rig.sink.ballots == {"1": "a"}
+            ("tiktok:1", "alice", 5, "306"), ("tiktok:2", "u2", 99, "307")]
+        assert [(m.user_id, m.name, m.text) for m in rig.sink.messages] == [
+            ("tiktok:1", "alice", "!a")]
+        assert rig.sink.activity == [("tiktok:1", "alice", 15, 0), ("tiktok:3", "Carol C.", 0, 1)]
+        assert rig.sink.ballots == {"tiktok:1": "a"}
         assert rig.health.gifts == 2 and rig.health.messages == 1 and rig.health.dropped == 0
         assert await stop_promptly(scope) < 1.0
 
 
-async def test_stream_end_reconnects_and_history_is_not_replayed(rig: Rig) -> None:
+async def test_stream_end_waits_for_live_without_backoff_growth(rig: Rig) -> None:
+    """live_end is no error: waiting_for_live, polled every live_poll_seconds, no reconnect
+    counted, no growing delay; history replayed by the next connection is not re-counted."""
     rig.sign.initial_messages = [chat(50, 8, "!b", "early")]
     with trio.fail_after(15):
-        scope = await rig.start()
+        scope = await rig.start(clock=lambda: 1000.0, unique_id="", live_poll_seconds=0.3,
+                                backoff_initial=0.05, backoff_max=0.05)
         conn = await rig.push.next_connection()
         await rig.sink.wait(lambda: len(rig.sink.messages) == 1)
-        await conn.send(stream_ended(60))
-        with trio.fail_after(2):
-            await conn.closed.wait()          # the library closes on STREAM_ENDED
-        conn2 = await rig.push.next_connection()
-        await conn2.send(chat(61, 3, "!c", "carol"))
-        await rig.sink.wait(lambda: len(rig.sink.messages) == 2)
-        assert [m.msg_id for m in rig.sink.messages] == ["50", "61"]   # 50 came twice
-        assert rig.health.reconnects == 1 and len(rig.sign.hits) == 2
+        for n, msg_id in enumerate((60, 62)):
+            await conn.send(stream_ended(msg_id))
+            with trio.fail_after(2):
+                await conn.closed.wait()          # the library closes on STREAM_ENDED
+            await until(rig.health, lambda: rig.health.state == "waiting_for_live")
+            assert rig.health.retry_at == 1000.3  # the poll interval, never grown
+            assert rig.health.detail == "the stream ended"
+            conn = await rig.push.next_connection()
+            gap = rig.sign.hits[n + 1] - rig.sign.hits[n]
+            assert gap >= 0.3
+            await conn.send(chat(61 + 2 * n, 3 + n, "!c", "carol"))
+            await rig.sink.wait(lambda n=n: len(rig.sink.messages) == 2 + n)
+        assert [m.msg_id for m in rig.sink.messages] == ["50", "61", "63"]   # 50 came 3 times
+        assert rig.health.reconnects == 0 and rig.health.failures == 0
+        # the configured room is polled again (no unique_id to look a new room up with)
+        assert [q["room_id"] for q in rig.sign.queries] == [[str(ROOM)]] * 3
         assert rig.health.state == "connected"
         assert await stop_promptly(scope) < 1.0
+    assert rig.health.state == "stopped"
+
+
+async def test_after_the_configured_room_ends_the_account_is_looked_up(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """room_id + unique_id: once that broadcast ends, the next attempt finds @unique_id's new
+    room the usual way (here TikTok's page is unreachable: refused before leaving the host)."""
+    import httpx
+
+    urls: list[str] = []
+    real_send = httpx.AsyncClient.send
+
+    async def guarded_send(self: httpx.AsyncClient, request: httpx.Request,
+                           *a: object, **kw: object) -> httpx.Response:
+        urls.append(str(request.url))
+        if request.url.host != "127.0.0.1":
+            raise httpx.ConnectError("no internet in tests", request=request)
+        return await real_send(self, request, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", guarded_send)
+    with trio.fail_after(15):
+        scope = await rig.start(live_poll_seconds=0.2)
+        conn = await rig.push.next_connection()
+        await conn.send(stream_ended(1))
+        await until(rig.health, lambda: rig.health.state == "waiting_for_live")
+        assert rig.health.room == ""                     # that room is over
+        await until(rig.health, lambda: rig.health.state == "backing_off")
+        assert any("tiktok.com" in u and "streamer" in u for u in urls), urls
+        assert len(rig.sign.hits) == 1 and rig.health.failures == 1
+        assert await stop_promptly(scope) < 1.0
+
+
+async def test_room_id_alone_uses_only_the_sign_server(rig: Rig,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """With room_id (and no unique_id) the client never scrapes tiktok.com: every HTTP
+    request the real client makes goes to the sign server."""
+    import httpx
+
+    urls: list[str] = []
+    real_send = httpx.AsyncClient.send
+
+    async def recording_send(self: httpx.AsyncClient, request: httpx.Request,
+                             *a: object, **kw: object) -> httpx.Response:
+        urls.append(str(request.url))
+        return await real_send(self, request, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", recording_send)
+    with trio.fail_after(15):
+        scope = await rig.start(unique_id="")
+        assert rig.health.room == str(ROOM)
+        conn = await rig.push.next_connection()
+        await conn.send(chat(1, 1, "!a", "alice"), chat(2, 2, "!b", "bob"))
+        await rig.sink.wait(lambda: len(rig.sink.messages) == 2)
+        assert rig.sink.ballots == {"tiktok:1": "a", "tiktok:2": "b"}
+        view = rig.health.view()
+        assert view["room"] == str(ROOM) and view["state"] == "connected"
+        assert await stop_promptly(scope) < 1.0
+    assert urls and all(u.startswith(f"http://127.0.0.1:{rig.sign.port}/webcast/fetch")
+                        for u in urls), urls
 
 
 async def test_abnormal_close_backs_off_and_reconnects(rig: Rig) -> None:
@@ -265,7 +318,7 @@ async def test_hung_sign_server_hits_the_deadline_then_backs_off(rig: Rig) -> No
         conn = await rig.push.next_connection()
         gaps = [b - a for a, b in zip(rig.sign.hits, rig.sign.hits[1:], strict=False)]
         assert gaps[0] >= 0.3 + 0.2 and gaps[1] >= 0.3 + 0.4   # deadline + growing backoff
-        assert rig.health.reconnects == 2
+        assert rig.health.reconnects == 0 and rig.health.failures == 2   # it never worked
         await conn.send(chat(1, 1, "!a", "alice"))
         await rig.sink.wait(lambda: len(rig.sink.messages) == 1)
         assert await stop_promptly(scope) < 1.0
@@ -289,15 +342,24 @@ async def test_rate_limit_honours_retry_after(rig: Rig, headers: dict[str, str])
 
 async def test_backoff_grows_between_failures(rig: Rig) -> None:
     rig.sign.script.extend([("status", 500)] * 4)
+    planned: list[float] = []
+
+    class Recording(WatchedHealth):
+        def __setattr__(self, name: str, value: object) -> None:
+            super().__setattr__(name, value)
+            if name == "retry_at" and isinstance(value, float):
+                planned.append(value - 1000.0)   # the clock below always says 1000
+
+    rig.health = Recording(source="tiktok")
     with trio.fail_after(15):
-        scope = await rig.start(backoff_initial=0.05, backoff_max=1.0)
+        scope = await rig.start(clock=lambda: 1000.0, backoff_initial=0.05, backoff_max=1.0)
         await rig.push.next_connection()
         gaps = [b - a for a, b in zip(rig.sign.hits, rig.sign.hits[1:], strict=False)]
-        assert len(gaps) == 4
-        for i, gap in enumerate(gaps):      # delay i is in [0.05 * 2**i / 2, 0.05 * 2**i]
-            assert gap >= 0.05 * 2 ** i / 2
-        assert gaps[3] > gaps[0]
-        assert rig.health.reconnects == 4
+        assert len(gaps) == 4 and len(planned) == 4
+        for i, (gap, delay) in enumerate(zip(gaps, planned, strict=True)):
+            assert 0.05 * 2 ** i / 2 <= delay <= 0.05 * 2 ** i   # jittered, doubling
+            assert gap >= delay                                   # and really waited
+        assert rig.health.reconnects == 0 and rig.health.failures == 4
         assert await stop_promptly(scope) < 1.0
 
 

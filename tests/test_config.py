@@ -23,9 +23,10 @@ def test_shipped_config_documents_every_key():
             continue
         assert f"[{section}]" in text
         for key, value in values.items():
-            if isinstance(value, dict) and key == "tiktok":
+            if isinstance(value, dict) and key in ("tiktok", "twitch"):
+                assert f"[{section}.{key}]" in text
                 for sub in value:
-                    assert f"\n{sub} =" in text, f"chat.tiktok.{sub} undocumented"
+                    assert f"\n{sub} =" in text, f"chat.{key}.{sub} undocumented"
             else:
                 assert f"\n{key} =" in text, f"{section}.{key} undocumented"
 
@@ -45,6 +46,15 @@ def test_missing_file_means_defaults(tmp_path):
     ("[llm]\nchain = [\"sf\"]\n", r"llm\.chain names unknown provider 'sf'; add a \[providers\.sf\] section"),
     ("[server\nport = 1\n", r"f\.toml:1: TOML syntax error"),
     ("[providers.sf]\napi_kye = \"x\"\n", r"unknown key 'api_kye'.*did you mean 'api_key'\?"),
+    ("[chat.tiktok]\nroom_id = \"72x\"\n", r"chat\.tiktok\.room_id = '72x' must be digits"),
+    ("[chat.tiktok]\nroom_id = 7200\n", r"chat\.tiktok\.room_id: Expected `str`, got `int`"),
+    ("[chat.tiktok]\nlive_poll_seconds = 1\n", r"chat\.tiktok\.live_poll_seconds = 1\.0 is out of range \(5–3600\)"),
+    ("[chat]\nsources = [\"twich\"]\n", r"chat\.sources\[0\]: Invalid enum value 'twich'"),
+    ("[chat.twitch]\nchannel = \"#Chan\"\n", r"chat\.twitch\.channel = '#Chan' must be a "
+     r"Twitch login"),
+    ("[chat.twitch]\nurl = \"https://x\"\n", r"chat\.twitch\.url = 'https://x' must start"),
+    ("[chat.twitch]\noauth_token_env = \"TOK\"\n", r"oauth_token_env needs chat\.twitch\.login"),
+    ("[chat.twitch]\nchanel = \"x\"\n", r"unknown key 'chanel' in \[chat\.twitch\]; did you mean"),
 ])
 def test_errors_name_file_line_key_and_hint(text, expected):
     with pytest.raises(ConfigError, match=expected):

@@ -352,6 +352,74 @@ def test_gifts_weight_cap_and_no_ballot() -> None:
     assert r.add_gift("u2", 100) == 0               # closed
 
 
+# Gift before vote: each step is ("gift", viewer, amount[, unit]) / ("vote", viewer, text) /
+# ("cast", viewer, choice) / ("close",); then the counts, and each viewer's held weight.
+GIFT_BEFORE_VOTE = [
+    ("held then applied on the first ballot",
+     [("gift", "u1", 10), ("vote", "u1", "!b")], (0, 3, 0), {"u1": 0}),
+    ("held weight is capped like any gift",
+     [("gift", "u1", 100), ("gift", "u1", 100), ("vote", "u1", "!a")], (5, 0, 0), {}),
+    ("held plus later gifts stay under the cap",
+     [("gift", "u1", 15), ("vote", "u1", "!a"), ("gift", "u1", 100)], (5, 0, 0), {}),
+    ("no vote: held weight is in no count",
+     [("gift", "u1", 20), ("vote", "u2", "!c")], (0, 0, 1), {"u1": 4}),
+    ("an operator cast picks up the held weight",
+     [("gift", "u1", 10), ("cast", "u1", 2)], (0, 0, 3), {"u1": 0}),
+    ("a changed vote moves the applied weight",
+     [("gift", "u1", 10), ("vote", "u1", "!a"), ("vote", "u1", "!c")], (0, 0, 3), {}),
+    ("an invalid vote keeps it held",
+     [("gift", "u1", 10), ("vote", "u1", "!f"), ("vote", "u1", "!b")], (0, 3, 0), {}),
+    ("too small a gift holds nothing",
+     [("gift", "u1", 4), ("vote", "u1", "!a")], (1, 0, 0), {"u1": 0}),
+    ("bits weigh by bits_per_vote",
+     [("gift", "u1", 250, "bits"), ("vote", "u1", "!a")], (3, 0, 0), {}),
+    ("a closed round holds nothing",
+     [("close",), ("gift", "u1", 10)], (0, 0, 0), {"u1": 0}),
+]
+
+
+@pytest.mark.parametrize(("steps", "counts", "held"), [c[1:] for c in GIFT_BEFORE_VOTE],
+                         ids=[c[0] for c in GIFT_BEFORE_VOTE])
+def test_gift_before_vote(steps: list[tuple[object, ...]], counts: tuple[int, ...],
+                          held: dict[str, int]) -> None:
+    r = make_round(3, gift_votes=True, diamonds_per_vote=5, bits_per_vote=100,
+                   max_gift_weight=4)
+    for step in steps:
+        if step[0] == "gift":
+            unit = step[3] if len(step) > 3 else "diamonds"
+            had_ballot = r.ballot_of(str(step[1])) is not None
+            added = r.add_gift(str(step[1]), int(step[2]), unit=unit)  # type: ignore[arg-type]
+            assert had_ballot or added == 0          # held weight is not in the tally yet
+        elif step[0] == "vote":
+            r.ingest([msg(str(step[1]), str(step[2]))])
+        elif step[0] == "cast":
+            r.cast(str(step[1]), int(step[2]))  # type: ignore[call-overload]
+        else:
+            r.close(150.0)
+    assert r.counts == counts
+    for viewer, weight in held.items():
+        assert r.held_weight(viewer) == weight
+    # the tally invariant of the module docstring holds
+    assert sum(r.counts) == sum(w for *_, w in r.final_ballots())
+
+
+def test_held_gift_needs_gift_votes_on() -> None:
+    r = make_round(3)
+    assert r.add_gift("u1", 100) == 0
+    r.ingest([msg("u1", "!a")])
+    assert r.counts == (1, 0, 0) and r.held_weight("u1") == 0
+
+
+def test_held_gifts_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(voting, "_HELD_CAP", 3)
+    r = make_round(3, gift_votes=True)
+    for i in range(5):
+        r.add_gift(f"u{i}", 2)
+    assert [r.held_weight(f"u{i}") for i in range(5)] == [2, 2, 2, 0, 0]
+    r.add_gift("u0", 1)                      # a viewer already held may still add
+    assert r.held_weight("u0") == 3
+
+
 # -- persistence rows ---------------------------------------------------------------------------
 
 

@@ -279,7 +279,8 @@ def _documented_keys() -> dict[str, dict[str, tuple[str, str]]]:
 
 def test_every_config_section_and_key_is_in_the_man_page() -> None:
     sections, documented = _sections(), _documented_keys()
-    assert len(sections) == 14 and "[providers.NAME]" in sections and "[chat.tiktok]" in sections
+    assert len(sections) == 15 and "[providers.NAME]" in sections and "[chat.tiktok]" in sections
+    assert "[chat.twitch]" in sections
     assert set(documented) <= set(sections), "storyd.toml.5 documents unknown sections"
     for name, struct in sections.items():
         keys = {f.name for f in msgspec.structs.fields(struct)

@@ -105,7 +105,7 @@ async def test_status_human(fake: tuple[FakeDaemon, Path]) -> None:
     assert "chapter 3: The Neon Gate" in out
     assert "vote: open, 4" in out and " s left; a 3 · b 1; 4 voters, 2 invalid" in out
     assert "a) Take the stairs" in out and "75%" in out
-    assert "chat: tiktok connected (120 msgs, 2.5/s)" in out
+    assert "chat:\n  tiktok  connected · no events yet · 2.5 msg/s · 120 msgs" in out
     assert "providers: text offline ok 6 ms" in out
 
 

@@ -26,7 +26,7 @@ from storyd.chat.tiktok_thread import classify
 def test_comment_message_picks_handle_then_nickname_then_id() -> None:
     m = comment_message(42, "alice", "Alice", "  !a ", 9)
     assert m is not None
-    assert (m.platform, m.user_id, m.name, m.text, m.msg_id) == ("tiktok", "42", "alice", "!a", "9")
+    assert (m.platform, m.user_id, m.name, m.text, m.msg_id) == ("tiktok", "tiktok:42", "alice", "!a", "9")
     assert comment_message(42, "", "Alice", "!b").name == "Alice"   # type: ignore[union-attr]
     assert comment_message(42, None, None, "!b").name == "42"       # type: ignore[union-attr]
     assert comment_message(42, "a", "b", "!c", 0).msg_id == ""      # type: ignore[union-attr]

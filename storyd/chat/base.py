@@ -2,9 +2,21 @@
 
 A chat source is a trio service `async def run(..., sink, health, *, task_status)`. It calls
 `sink.submit(batch)` from the trio thread with a batch of ChatMessages (batches are what make
-high chat rates cheap), `sink.submit_gift(gift)` for finished gift streaks and
-`sink.submit_activity(...)` for likes and joins (viewer stats only, never a ballot). All three
-are synchronous, never block and never raise for bad viewer input.
+high chat rates cheap), `sink.submit_gift(gift)` for finished gift streaks (TikTok gifts,
+Twitch cheers) and `sink.submit_activity(...)` for likes and joins (viewer stats only, never
+a ballot). All three are synchronous, never block and never raise for bad viewer input.
+
+Health lifecycle of a connecting source (TikTok, Twitch)::
+
+    connecting -> connected -> (drop) -> backing_off -> connecting ...
+    connecting -> (stream ended / account offline) -> waiting_for_live -> connecting ...
+    connecting -> (error) -> backing_off (retry_at set, delay grows) -> connecting ...
+    anything -> stopped (cancelled) ; failed (configuration the source cannot work with)
+
+`reconnects` counts drops of a working connection only (failed attempts are `failures`);
+`dropped` counts events thrown away because a bounded buffer was full. The message rate is
+taken over a sliding 10 s window and decays to 0 when chat goes quiet. On the wire (`view`)
+every time is epoch milliseconds named `*_ms`.
 """
 
 from __future__ import annotations
@@ -21,6 +33,8 @@ from storyd.core.model import ChatMessage, GiftMessage
 SourceState = Literal["idle", "connecting", "connected", "waiting_for_live", "backing_off",
                       "failed", "stopped"]
 
+RATE_WINDOW = 10   # seconds
+
 
 class IngestResult(msgspec.Struct, frozen=True):
     accepted: int   # ballots cast or changed
@@ -32,7 +46,8 @@ class ChatSink(Protocol):
     def submit(self, batch: Sequence[ChatMessage]) -> IngestResult: ...
 
     def submit_gift(self, gift: GiftMessage) -> int:
-        """Weight added to the viewer's ballot (0 when gift votes are off or no ballot)."""
+        """Weight added to the viewer's ballot (0 when gift votes are off, or when the weight
+        is held until the viewer votes)."""
         ...
 
     def submit_activity(self, user_id: str, name: str, *, likes: int = 0,
@@ -41,38 +56,77 @@ class ChatSink(Protocol):
         ...
 
 
+class RateWindow:
+    """Messages per second over the last `seconds` whole seconds (pure: time is passed in).
+
+    One bucket per second in a ring; a bucket older than the window counts as 0, so the
+    rate falls to 0 within `seconds` of the last message, whether or not anything is added.
+    """
+
+    def __init__(self, seconds: int = RATE_WINDOW) -> None:
+        self.seconds = max(int(seconds), 1)
+        self._counts = [0] * self.seconds
+        self._stamps = [-1] * self.seconds   # the whole second each bucket holds
+
+    def add(self, n: int, now: float) -> None:
+        sec = int(now)
+        i = sec % self.seconds
+        if self._stamps[i] != sec:
+            self._stamps[i], self._counts[i] = sec, 0
+        self._counts[i] += n
+
+    def rate(self, now: float) -> float:
+        sec = int(now)
+        low = sec - self.seconds
+        total = sum(c for c, s in zip(self._counts, self._stamps, strict=True) if low < s <= sec)
+        return total / self.seconds
+
+
+def _ms(t: float | None) -> int | None:
+    return None if t is None else int(t * 1000)
+
+
 class ChatHealth(msgspec.Struct, kw_only=True):
-    """Mutable health record of one chat source; the snapshot shows a copy."""
+    """Mutable health record of one chat source (times in epoch seconds); `view` is the wire."""
 
     source: str
     state: SourceState = "idle"
-    detail: str = ""               # reason for failed/backing_off, room id when connected ...
-    retry_at: float | None = None  # epoch seconds, when backing off
+    detail: str = ""               # why failed/backing_off/waiting, or what is connected
+    room: str = ""                 # TikTok room id / Twitch #channel, once known
+    retry_at: float | None = None  # when backing off or waiting for the stream
     connected_since: float | None = None
     last_event_at: float | None = None
     messages: int = 0
     votes_accepted: int = 0
     votes_invalid: int = 0
     gifts: int = 0
-    reconnects: int = 0
-    dropped: int = 0
-    rate: float = 0.0              # messages per second, smoothed
+    reconnects: int = 0            # drops of a working connection
+    failures: int = 0              # connection attempts that never worked
+    dropped: int = 0               # events lost to a full buffer (or too big to read)
+    window: RateWindow = msgspec.field(default_factory=RateWindow)
 
     def count(self, result: IngestResult, n_messages: int, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        if self.last_event_at is not None:
-            dt = max(now - self.last_event_at, 1e-3)
-            inst = n_messages / dt
-            self.rate = 0.8 * self.rate + 0.2 * min(inst, 1e7)
         self.last_event_at = now
+        self.window.add(n_messages, now)
         self.messages += n_messages
         metrics.count_chat(self.source, n_messages, result.accepted)
         self.votes_accepted += result.accepted
         self.votes_invalid += result.invalid
 
+    def rate(self, now: float | None = None) -> float:
+        """Messages per second over the last 10 s."""
+        return self.window.rate(time.time() if now is None else now)
+
     def view(self, now: float | None = None) -> dict[str, object]:
+        """The wire form: every time in epoch milliseconds (`*_ms`)."""
         now = time.time() if now is None else now
-        data = msgspec.to_builtins(self)
-        data["last_event_age"] = (None if self.last_event_at is None
-                                  else round(now - self.last_event_at, 1))
-        return data  # type: ignore[no-any-return]
+        return {
+            "source": self.source, "state": self.state, "detail": self.detail,
+            "room": self.room, "retry_at_ms": _ms(self.retry_at),
+            "connected_since_ms": _ms(self.connected_since),
+            "last_event_at_ms": _ms(self.last_event_at), "messages": self.messages,
+            "votes_accepted": self.votes_accepted, "votes_invalid": self.votes_invalid,
+            "gifts": self.gifts, "reconnects": self.reconnects, "failures": self.failures,
+            "dropped": self.dropped, "rate": round(self.rate(now), 2),
+        }

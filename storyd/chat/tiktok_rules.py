@@ -47,12 +47,17 @@ class RecentIds:
         return len(self._ids)
 
 
+def viewer_id(user_id: str) -> str:
+    """The storyd viewer id of a TikTok user id: `tiktok:<id>` (ids are `platform:user_id`)."""
+    return f"{PLATFORM}:{user_id}"
+
+
 def comment_message(user_id: object, display_id: object, nickname: object, text: object,
                     msg_id: object = "") -> ChatMessage | None:
     """A ChatMessage from the loose fields of a TikTok comment, or None when unusable.
 
-    A comment needs a user id (0 and "" are not ids) and some text. The name is the
-    @handle, else the nickname, else the id.
+    A comment needs a user id (0 and "" are not ids) and some text; the viewer is
+    `tiktok:<id>`. The name is the @handle, else the nickname, else the id.
     """
     uid = "" if user_id in (None, 0, "0") else str(user_id)
     body = text if isinstance(text, str) else ""
@@ -61,8 +66,8 @@ def comment_message(user_id: object, display_id: object, nickname: object, text:
         return None
     name = next((n for n in (display_id, nickname) if isinstance(n, str) and n.strip()), uid)
     mid = "" if msg_id in (None, 0, "0") else str(msg_id)
-    return ChatMessage(platform=PLATFORM, user_id=uid, name=name.strip()[:MAX_NAME], text=body,
-                       msg_id=mid)
+    return ChatMessage(platform=PLATFORM, user_id=viewer_id(uid), name=name.strip()[:MAX_NAME],
+                       text=body, msg_id=mid)
 
 
 class _Streak(msgspec.Struct):

@@ -17,34 +17,26 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import msgspec
-from pyee.asyncio import AsyncIOEventEmitter
-from TikTokLive import TikTokLiveClient
-from TikTokLive.client.errors import (
-    AgeRestrictedError,
-    PremiumEndpointError,
-    SignAPIError,
-    UserNotFoundError,
-    UserOfflineError,
-    WebcastBlockedError,
-)
-from TikTokLive.events import (
-    CommentEvent,
-    ConnectEvent,
-    GiftEvent,
-    JoinEvent,
-    LikeEvent,
-    LiveEndEvent,
-    WebsocketResponseEvent,
-)
-from websockets.exceptions import ConnectionClosed
 
-from storyd.chat.tiktok_rules import comment_message, rate_limit_delay
+from storyd.chat.tiktok_rules import comment_message, rate_limit_delay, viewer_id
 from storyd.config import TikTokConfig
 from storyd.core.model import ChatMessage
+
+if TYPE_CHECKING:   # TikTokLive is imported in the worker thread only (slow to import)
+    from TikTokLive import TikTokLiveClient
+    from TikTokLive.events import (
+        CommentEvent,
+        ConnectEvent,
+        GiftEvent,
+        JoinEvent,
+        LikeEvent,
+        LiveEndEvent,
+        WebsocketResponseEvent,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +87,8 @@ def prime_event_metadata() -> None:
     its own metadata up front keeps `ExtendedUser`; handlers read only id/display_id/nickname
     anyway, so a version without this hook still works.
     """
+    from TikTokLive.events import CommentEvent, GiftEvent, JoinEvent, LikeEvent
+
     try:
         from betterproto2 import ProtoClassMetadata
     except ImportError:
@@ -110,6 +104,16 @@ def prime_event_metadata() -> None:
 def classify(ex: BaseException, sign_status: int | None, sign_headers: dict[str, str],
              now: float) -> Outcome:
     """Translate a failed `start()`/websocket into an Outcome (pure apart from isinstance)."""
+    from TikTokLive.client.errors import (
+        AgeRestrictedError,
+        PremiumEndpointError,
+        SignAPIError,
+        UserNotFoundError,
+        UserOfflineError,
+        WebcastBlockedError,
+    )
+    from websockets.exceptions import ConnectionClosed
+
     text = (str(ex).strip().splitlines() or [type(ex).__name__])[0][:200]
     reason = getattr(ex, "reason", None)
     if isinstance(ex, UserOfflineError):
@@ -186,7 +190,18 @@ class ConnectionAttempt:
                 pass
 
     def run_blocking(self) -> Outcome:
-        """Run the attempt on a private event loop; returns when it is over."""
+        """Run the attempt on a private event loop; returns when it is over.
+
+        TikTokLive is imported here, in the worker thread, on the first attempt: importing it
+        takes seconds on a busy machine and must not hold up the trio loop (or READY).
+        """
+        with self._lock:
+            if self._stop_reason:
+                return Outcome(kind=self._stop_reason)
+        try:
+            prime_event_metadata()
+        except Exception as ex:  # noqa: BLE001 - e.g. TikTokLive missing or broken
+            return Outcome(kind="fatal", detail=f"cannot load TikTokLive: {ex}"[:200])
         loop = asyncio.new_event_loop()
         try:
             return loop.run_until_complete(self._main())
@@ -231,6 +246,18 @@ class ConnectionAttempt:
         return outcome
 
     def _make_client(self) -> TikTokLiveClient:
+        from pyee.asyncio import AsyncIOEventEmitter
+        from TikTokLive import TikTokLiveClient
+        from TikTokLive.events import (
+            CommentEvent,
+            ConnectEvent,
+            GiftEvent,
+            JoinEvent,
+            LikeEvent,
+            LiveEndEvent,
+            WebsocketResponseEvent,
+        )
+
         signer: dict[str, str] = {}
         if self.sign_key:
             signer["sign_api_key"] = self.sign_key
@@ -304,7 +331,7 @@ class ConnectionAttempt:
                 return
             gift_id = getattr(gift, "id", 0) or getattr(ev, "gift_id", 0)
             self._post(GiftEventData(
-                user_id=str(uid), gift_id=str(gift_id), name=name or str(uid),
+                user_id=viewer_id(str(uid)), gift_id=str(gift_id), name=name or str(uid),
                 repeat=int(getattr(ev, "repeat_count", 1) or 1),
                 diamonds=int(getattr(gift, "diamond_count", 0) or 0),
                 streaking=streaking, msg_id=_msg_id(ev)))
@@ -330,7 +357,8 @@ class ConnectionAttempt:
         uid, name = _user_fields(ev)
         if uid in (None, 0, "", "0"):
             return
-        self._post(ActivityEventData(user_id=str(uid), name=name, likes=likes, joins=joins,
+        self._post(ActivityEventData(user_id=viewer_id(str(uid)), name=name, likes=likes,
+                                     joins=joins,
                                      msg_id=_msg_id(ev)))
 
     def _on_live_end(self, ev: LiveEndEvent) -> None:

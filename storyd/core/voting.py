@@ -9,10 +9,14 @@ that everything else relies on is::
     _counts[i] == sum(1 + _gifts.get(v, 0) for v, c in _ballots.items() if c == i)
 
 `ingest` keeps it incrementally (a change moves the whole weight), so reading the counts is
-O(choices) however large the audience. `ingest` is the hot path: a batch of chat messages goes
-through one tight loop with locals bound once, an exact-string dict lookup first (most votes
-are exactly "!a", "B", "1" ...), then a 3-character prefix lookup ("!a lets go"), and the
-general parser only for the few messages whose first character could start a vote.
+O(choices) however large the audience. Gift weight given by a viewer who has no ballot yet
+is held in `_held` (capped like any gift weight) and moves into `_gifts` with their first
+ballot of the round; held weight is in no count.
+
+`ingest` is the hot path: a batch of chat messages goes through one tight loop with locals
+bound once, an exact-string dict lookup first (most votes are exactly "!a", "B", "1" ...),
+then a 3-character prefix lookup ("!a lets go"), and the general parser only for the few
+messages whose first character could start a vote.
 
 A ballot keeps the display name of the viewer's first vote-shaped message this round
 (changing a vote does not touch `_names`: one store fewer on the hot path).
@@ -115,6 +119,7 @@ class RoundRules(msgspec.Struct, frozen=True, kw_only=True):
     extend_seconds: float = 20.0
     gift_votes: bool = False
     diamonds_per_vote: int = 1
+    bits_per_vote: int = 100
     max_gift_weight: int = 10
 
     @classmethod
@@ -123,7 +128,7 @@ class RoundRules(msgspec.Struct, frozen=True, kw_only=True):
                    min_votes=v.min_votes, swing=v.swing, tie_break=v.tie_break,
                    no_votes=v.no_votes, extend_seconds=float(v.extend_seconds),
                    gift_votes=v.gift_votes, diamonds_per_vote=v.diamonds_per_vote,
-                   max_gift_weight=v.max_gift_weight)
+                   bits_per_vote=v.bits_per_vote, max_gift_weight=v.max_gift_weight)
 
 
 class RoundResult(msgspec.Struct, frozen=True):
@@ -149,6 +154,8 @@ class Extended(msgspec.Struct, frozen=True):
 # msg ids only guard against a source replaying recent messages (reconnects): forgetting old
 # ones after this many keeps a long, busy round's memory bounded.
 _SEEN_IDS_CAP = 200_000
+# gift weight held for viewers without a ballot yet: at most this many viewers per round
+_HELD_CAP = 100_000
 
 Ballot = tuple[str, str, int, int]   # (viewer_id, name, choice, weight)
 
@@ -176,6 +183,7 @@ class VoteRound:
         self._ballots: dict[str, int] = {}
         self._names: dict[str, str] = {}
         self._gifts: dict[str, int] = {}          # viewer -> extra weight from gifts
+        self._held: dict[str, int] = {}           # gift weight given before the first ballot
         self._counts: list[int] = [0] * n_choices
         self._dirty: dict[str, None] = {}         # ordered set of viewers to persist
         self._seen_ids: set[str] = set()          # msg ids of vote-shaped messages this round
@@ -197,6 +205,7 @@ class VoteRound:
         dirty = self._dirty
         seen = self._seen_ids
         gifts = self._gifts
+        held = self._held
         n = self.n_choices
         allow_change = self.rules.allow_change
         accepted = invalid = 0
@@ -223,7 +232,13 @@ class VoteRound:
             prev = ballots.get(uid)
             if prev is None:
                 ballots[uid] = c
-                counts[c] += 1
+                w = 1
+                if held:
+                    g = held.pop(uid, 0)
+                    if g:
+                        gifts[uid] = g
+                        w += g
+                counts[c] += w
                 names[uid] = m.name
             elif prev == c or not allow_change:
                 continue
@@ -250,20 +265,34 @@ class VoteRound:
         prev = self._ballots.get(viewer_id)
         if prev == choice or (prev is not None and not self.rules.allow_change):
             return False
-        self._set(viewer_id, name or self._names.get(viewer_id, ""), choice)
+        held = self._held.pop(viewer_id, None) if prev is None else None
+        self._set(viewer_id, name or self._names.get(viewer_id, ""), choice, gift=held)
         self._dirty[viewer_id] = None
         return True
 
-    def add_gift(self, viewer_id: str, diamonds: int) -> int:
-        """Add `diamonds // diamonds_per_vote` weight to the viewer's ballot, capped at
-        `max_gift_weight` per viewer and round. Returns the weight added (0 when gift votes are
-        off, the round is closed or the viewer has no ballot)."""
+    def add_gift(self, viewer_id: str, amount: int, *,
+                 unit: Literal["diamonds", "bits"] = "diamonds") -> int:
+        """Add `amount // diamonds_per_vote` (TikTok diamonds) or `amount // bits_per_vote`
+        (Twitch bits) weight to the viewer's ballot, capped at `max_gift_weight` per viewer and
+        round. A viewer without a ballot yet has the weight held (same cap) and applied when
+        they vote this round. Returns the weight added to the tally now (0 when gift votes are
+        off, the round is closed, or the weight is held)."""
         r = self.rules
+        if not r.gift_votes or self.closed or amount <= 0:
+            return 0
+        per = r.bits_per_vote if unit == "bits" else r.diamonds_per_vote
         choice = self._ballots.get(viewer_id)
-        if not r.gift_votes or self.closed or choice is None or diamonds <= 0:
+        if choice is None:
+            held = self._held.get(viewer_id)
+            if held is None and len(self._held) >= _HELD_CAP:
+                return 0
+            have = held or 0
+            add = min(amount // max(per, 1), r.max_gift_weight - have)
+            if add > 0:
+                self._held[viewer_id] = have + add
             return 0
         have = self._gifts.get(viewer_id, 0)
-        add = min(diamonds // max(r.diamonds_per_vote, 1), r.max_gift_weight - have)
+        add = min(amount // max(per, 1), r.max_gift_weight - have)
         if add <= 0:
             return 0
         self._gifts[viewer_id] = have + add
@@ -310,6 +339,10 @@ class VoteRound:
     def voters(self) -> int:
         """Distinct viewers holding a ballot."""
         return len(self._ballots)
+
+    def held_weight(self, viewer_id: str) -> int:
+        """Gift weight waiting for this viewer's first ballot of the round."""
+        return self._held.get(viewer_id, 0)
 
     def ballot_of(self, viewer_id: str) -> tuple[int, int] | None:
         """(choice, weight) of one viewer's ballot, or None."""

@@ -309,7 +309,8 @@ class Director:
         r = self.round
         if r is None or r.closed or not r.rules.gift_votes:
             return 0
-        added = r.add_gift(gift.user_id, gift.diamonds)
+        added = r.add_gift(gift.user_id, gift.diamonds,
+                           unit="bits" if gift.platform == "twitch" else "diamonds")
         if added:
             self._votes_dirty.set()
             self._ballots_dirty.set()

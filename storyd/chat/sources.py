@@ -1,0 +1,69 @@
+"""Building and starting the chat sources named in `[chat] sources` (the daemon's one call).
+
+Every source gets a ChatHealth in `host.chat_health` (the status snapshot lists them all)
+and feeds `host.director` (the ChatSink). Platform modules are imported here only when
+their source is configured; none of them imports its platform library before the daemon
+is READY (TikTokLive is imported in its worker thread).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Protocol
+
+import trio
+
+from storyd.chat.base import ChatHealth, ChatSink
+from storyd.config import Config
+
+
+class _Director(ChatSink, Protocol):
+    @property
+    def round(self) -> Any: ...
+
+
+class Host(Protocol):
+    """What the sources need of the daemon."""
+
+    config: Config
+    demo: bool
+    chat_health: dict[str, ChatHealth]
+    bus: Any
+
+    @property
+    def director(self) -> _Director: ...
+
+
+def source_names(cfg: Config, demo: bool) -> list[str]:
+    names: list[str] = list(dict.fromkeys(cfg.chat.sources))
+    if demo and "demo" not in names:
+        names.append("demo")
+    return names
+
+
+async def start_sources(host: Host, nursery: trio.Nursery) -> None:
+    """Start every configured source in `nursery`; each reports started at once."""
+    cfg = host.config
+    sink = host.director
+    for name in source_names(cfg, host.demo):
+        health = host.chat_health.setdefault(name, ChatHealth(source=name))
+        if name == "local":
+            health.state = "connected"
+            health.detail = "storyctl vote / POST vote / chat ingest"
+        elif name == "demo":
+            from storyd.chat import demo
+
+            def n_choices() -> int | None:
+                r = host.director.round
+                return r.n_choices if r is not None and not r.closed else None
+
+            await nursery.start(partial(demo.run, seed=cfg.demo.seed or None),
+                                cfg.demo, sink, health, n_choices)
+        elif name == "tiktok":
+            from storyd.chat import tiktok
+
+            await nursery.start(tiktok.run, cfg.chat.tiktok, sink, health)
+        elif name == "twitch":
+            from storyd.chat import twitch
+
+            await nursery.start(partial(twitch.run, bus=host.bus), cfg.chat.twitch, sink, health)
