@@ -13,6 +13,7 @@ chains are rebuilt; a bad file is reported and the old config kept.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -194,7 +195,9 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
             async def watch(send: Callable[[Any], Any]) -> None:
                 await dispatch.watch(daemon, send)
 
-            await nursery.start(serve_control, daemon.socket_path, handle, watch)
+            await nursery.start(functools.partial(
+                serve_control, idle_timeout=cfg.control.idle_timeout,
+                line_timeout=cfg.control.line_timeout), daemon.socket_path, handle, watch)
             async with trio.open_nursery() as web:
                 # hypercorn returns by itself once `shutdown` is set and its clients are gone
                 daemon.web_url = await web.start(serve_web, daemon)

@@ -43,6 +43,8 @@ class ServerConfig(_Section, frozen=True):
 
 class ControlConfig(_Section, frozen=True):
     socket: str = ""                      # "" = $STORYD_SOCKET or the XDG runtime dir
+    idle_timeout: float = 600.0           # close a connection silent this long (s)
+    line_timeout: float = 10.0            # close a connection whose line stays unfinished (s)
 
 
 class StorageConfig(_Section, frozen=True):
@@ -173,6 +175,8 @@ class Config(_Section, frozen=True):
 # Range rules: (path, low, high). Checked after conversion; data, not nested ifs.
 RANGES: tuple[tuple[str, float, float], ...] = (
     ("server.port", 0, 65535),
+    ("control.idle_timeout", 1, 86_400),
+    ("control.line_timeout", 1, 3600),
     ("story.choices", 3, 6),
     ("story.words_per_chapter", 10, 1000),
     ("story.closing_words", 10, 1500),
