@@ -16,12 +16,14 @@ return the very same object (both go through storyd.control.dispatch).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 PROTOCOL_VERSION = 1
 MAX_LINE = 64 * 1024  # one request line; storyctl chat-import splits batches to fit
+# Numbers that reach SQLite must fit its 64-bit integers; larger ones are bad requests.
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 class _Req(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
@@ -75,16 +77,16 @@ class Memory(_Req, tag="memory", frozen=True):
 
 
 class Sessions(_Req, tag="sessions", frozen=True):
-    limit: int = 20
-    offset: int = 0
+    limit: Int64 = 20
+    offset: Int64 = 0
 
 
 class Session(_Req, tag="session", frozen=True):
-    id: int
+    id: Int64
 
 
 class TopVoters(_Req, tag="top-voters", frozen=True):
-    limit: int = 10
+    limit: Int64 = 10
 
 
 class ConfigShow(_Req, tag="config-show", frozen=True):
@@ -107,7 +109,7 @@ class ConfigUpdate(_Req, tag="config-update", frozen=True):
 
 
 class Export(_Req, tag="export", frozen=True):
-    id: int
+    id: Int64
     format: Literal["md", "html", "twee", "json"] = "md"
 
 
