@@ -66,8 +66,9 @@ class Daemon:
     def snapshot(self) -> Any:
         return self.director.snapshot()
 
-    def provider_status(self) -> dict[str, Any]:
-        return self.chains.status()
+    def provider_status(self) -> dict[str, Any]:   # public (status): no credentials in it
+        return config_mod.scrub(self.chains.status(),  # type: ignore[no-any-return]
+                                config_mod.secret_values(self.config))
 
     def chat_status(self) -> list[dict[str, Any]]:
         return [h.view() for h in self.chat_health.values()]
@@ -98,9 +99,10 @@ class Daemon:
         try:
             new = config_mod.load(self.config_path)
             self.apply_config(new)
-        except ConfigError as exc:
-            log.error("config reload failed, keeping the old config: %s", exc)
-            self.bus.publish("story:error", {"message": f"config reload failed: {exc}"})
+        except Exception as exc:  # noqa: BLE001 — any fault: the old config stays, and why
+            why = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
+            log.error("config reload failed, keeping the old config: %s", why)
+            self.bus.publish("story:error", {"message": f"config reload failed: {why}"})
         else:
             log.info("config reloaded from %s", self.config_path)
         notify("READY=1")

@@ -27,7 +27,9 @@ import tomlkit.exceptions
 from storyd.errors import ConfigError
 
 SECRET_KEYS = frozenset({"api_key", "sign_api_key", "admin_token", "password", "session_id"})
+SECRET_TABLES = frozenset({"headers"})    # every value of these tables is a secret
 MASK = "********"
+_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#@\s]+)@")
 
 
 class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -298,8 +300,9 @@ def _check(cfg: Config, source: str, text: str) -> None:
             raise ConfigError(f"{source}: providers.{name}: preset \"custom\" needs a base_url "
                               "(or choose a preset: siliconflow, openai, ollama, llamacpp, vllm)")
         if prov.base_url and not prov.base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"{source}: providers.{name}.base_url = {prov.base_url!r} must "
-                              "start with http:// or https://")
+            url = mask_url(prov.base_url)
+            raise ConfigError(f"{source}: providers.{name}.base_url = {url!r} must start "
+                              "with http:// or https://")
     builtin = {"offline"}
     for section, chain in (("llm", cfg.llm.chain), ("images", cfg.images.chain),
                            ("tts", cfg.tts.chain)):
@@ -311,29 +314,67 @@ def _check(cfg: Config, source: str, text: str) -> None:
                 raise ConfigError(f"{source}: {section}.chain names unknown provider '{name}'{tip}")
 
 
-def parse(text: str, source: str = "<config>") -> Config:
-    """Parse and validate TOML text. Raises ConfigError naming source, line and key."""
+MAX_CONFIG_BYTES = 1024 * 1024   # a real storyd.toml is a few KiB; more is the wrong file
+
+
+def _toml(text: str, source: str) -> tomlkit.TOMLDocument:
+    """tomlkit's document of `text` (a leading BOM ignored). Any parser failure — syntax,
+    nesting too deep, a parser bug on garbage — is a ConfigError naming the file."""
     try:
-        doc = tomlkit.parse(text)
+        return tomlkit.parse(text.removeprefix("\ufeff"))
     except tomlkit.exceptions.ParseError as exc:
         raise ConfigError(f"{source}:{exc.line}: TOML syntax error: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not a usable TOML file: nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 — tomlkit on binary garbage: still a bad file
+        raise ConfigError(f"{source}: not a usable TOML file "
+                          f"({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def parse(text: str, source: str = "<config>") -> Config:
+    """Parse and validate TOML text. Raises ConfigError naming source, line and key."""
+    text = text.removeprefix("\ufeff")
+    if "\x00" in text:
+        raise ConfigError(f"{source}: contains NUL bytes: a binary file, not TOML text")
+    doc = _toml(text, source)
     try:
         cfg = msgspec.convert(doc.unwrap(), Config, strict=True)
     except msgspec.ValidationError as exc:
         raise _explain(exc, source, text) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not a usable TOML file: nested too deeply") from None
     _check(cfg, source, text)
     return cfg
 
 
+def read_text(path: Path) -> str:
+    """The text of a config file, or ConfigError naming the file and what is wrong with it:
+    unreadable, larger than MAX_CONFIG_BYTES (read bounded: /dev/zero is refused too), not
+    UTF-8 (with the line and column of the first bad byte). A UTF-8 BOM is accepted."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB: not a storyd "
+                          "config file (wrong --config path?)")
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at "
+                          f"column {column}): save the file as UTF-8") from None
+
+
 def load(path: Path | None) -> Config:
-    """Load the config file; a missing file means the defaults."""
+    """Load the config file; a missing file means the defaults. Any fault of the file is a
+    ConfigError naming it and saying why."""
     if path is None or not path.exists():
         return defaults()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse(text, str(path))
+    return parse(read_text(path), str(path))
 
 
 def resolve_secret(inline: str, env_name: str) -> str:
@@ -347,12 +388,56 @@ def to_builtins(cfg: msgspec.Struct) -> dict[str, Any]:
     return msgspec.to_builtins(cfg)  # type: ignore[no-any-return]
 
 
-def masked(data: Any) -> Any:
-    """A deep copy of plain config data with every secret replaced by a mask."""
+def mask_url(text: str) -> str:
+    """`user:pass@` in every URL of `text` replaced by the mask (the rest kept)."""
+    return _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
+
+
+def masked(data: Any, *, _table: str = "") -> Any:
+    """A deep copy of plain config data with every secret replaced by a mask: SECRET_KEYS,
+    every value of a SECRET_TABLES table (custom provider `headers`), and the user:password
+    part of any URL (`base_url = "https://user:pass@host/v1"`)."""
     if isinstance(data, dict):
-        return {k: (MASK if k in SECRET_KEYS and v else masked(v)) for k, v in data.items()}
-    if isinstance(data, list):
+        return {k: (MASK if (k in SECRET_KEYS or _table in SECRET_TABLES) and v
+                    else masked(v, _table=k)) for k, v in data.items()}
+    if isinstance(data, list | tuple):
         return [masked(v) for v in data]
+    if isinstance(data, str):
+        return mask_url(data)
+    return data
+
+
+def secret_values(cfg: Config) -> set[str]:
+    """Every secret string the config holds or points to (inline keys, keys from the
+    environment, header values, URL passwords): what `scrub` removes from free text."""
+    found: set[str] = set()
+    for prov in cfg.providers.values():
+        found.add(resolve_secret(prov.api_key, prov.api_key_env))
+        found.update(prov.headers.values())
+        for value in prov.headers.values():   # "Bearer sk-…": the token alone, too
+            found.update(value.split())
+        for m in _USERINFO.finditer(prov.base_url):
+            found.add(m["info"])
+            found.update(m["info"].split(":", 1))
+    tt = cfg.chat.tiktok
+    found.add(resolve_secret(tt.sign_api_key, tt.sign_api_key_env))
+    for url in (tt.proxy, tt.sign_api_url):
+        found.update(m["info"] for m in _USERINFO.finditer(url))
+    return {v for v in found if len(v) >= 4 and v not in {"Bearer", "Basic", "Token"}}
+
+
+def scrub(data: Any, secrets: set[str]) -> Any:
+    """A deep copy of any plain data (a provider report, an error) with URL passwords and
+    every string of `secrets` (see secret_values) masked. Longest secrets first."""
+    if isinstance(data, dict):
+        return {k: scrub(v, secrets) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [scrub(v, secrets) for v in data]
+    if isinstance(data, str):
+        text = mask_url(data)
+        for secret in sorted(secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        return text
     return data
 
 
@@ -367,9 +452,10 @@ def get_value(cfg: Config, key: str) -> Any:
         value = _get_path(to_builtins(cfg), key)
     except (KeyError, TypeError):
         raise ConfigError(f"unknown config key '{key}'{_key_hint(key)}") from None
-    if key.rsplit(".", 1)[-1] in SECRET_KEYS and value:
+    leaf = key.rsplit(".", 1)[-1]
+    if leaf in SECRET_KEYS and value:
         return MASK
-    return masked(value)
+    return masked(value, _table=leaf)
 
 
 def _all_keys(data: Any, prefix: str = "") -> list[str]:
@@ -427,6 +513,18 @@ def _coerce(raw: str, current: Any, key: str) -> Any:
     return raw
 
 
+def _unmask(value: Any, current: Any, leaf: str) -> Any:
+    """A value echoed back masked (a form showing `masked()` data) keeps the secret."""
+    if leaf in SECRET_KEYS and value == MASK:
+        return current
+    if leaf in SECRET_TABLES and isinstance(value, dict) and isinstance(current, dict):
+        return {k: (current.get(k, v) if v == MASK else v) for k, v in value.items()}
+    if isinstance(value, str) and isinstance(current, str) and f"://{MASK}@" in value and (
+            mask_url(current) == value):
+        return current
+    return value
+
+
 def set_value(path: Path, key: str, raw: str) -> Config:
     """Set KEY to VALUE in the file at `path`, keeping its comments (see set_values)."""
     return set_values(path, {key: raw})
@@ -439,7 +537,7 @@ def set_values(path: Path, changes: Mapping[str, str]) -> Config:
     the file is replaced atomically (temp file in the same folder, fsync, rename). Returns
     the new Config. Raises ConfigError, and leaves the file untouched, on any problem.
     """
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = read_text(path) if path.exists() else ""
     new_text, cfg = apply_changes(text, changes, str(path))
     atomic_write(path, new_text)
     return cfg
@@ -453,11 +551,8 @@ def apply_changes(text: str, changes: Mapping[str, str], source: str = "<config>
     to the parsed document (comments kept) and the result is validated as a whole, so a
     provider's preset and base_url can change together. Raises ConfigError naming the key.
     """
-    try:
-        doc = tomlkit.parse(text)
-    except tomlkit.exceptions.ParseError as exc:
-        raise ConfigError(f"{source}:{exc.line}: TOML syntax error: {exc}") from None
     current_data = to_builtins(parse(text, source))
+    doc = _toml(text, source)
     for key, raw in changes.items():
         parts = key.split(".")
         if not all(parts):
@@ -475,7 +570,7 @@ def apply_changes(text: str, changes: Mapping[str, str], source: str = "<config>
         if isinstance(current, dict) and not (parts[0] == "providers" and len(parts) == 3
                                               and parts[2] in ("headers", "voices")):
             raise ConfigError(f"{key} is a section; set one of its keys")
-        value = _coerce(raw, current, key)
+        value = _unmask(_coerce(raw, current, key), current, parts[-1])
         table: Any = doc
         for part in parts[:-1]:
             if part not in table:

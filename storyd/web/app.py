@@ -89,7 +89,7 @@ class _App(QuartTrio):
             _faults.fault("web", "web request or websocket failed", exc, logging.ERROR)
 
 
-def decode_json(raw: bytes) -> Any:
+def decode_json(raw: bytes | str) -> Any:
     """JSON from a request body; ApiError 400 for anything that is not (too deep included)."""
     try:
         return msgspec.json.decode(raw)
