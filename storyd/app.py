@@ -56,6 +56,7 @@ class Daemon:
         self.media = MediaCache(self.media_dir, cfg.storage.cache_max_mb * 1024 * 1024)
         self.chains: Chains = build_chains(cfg, on_error=self._provider_error)
         self.chat_health: dict[str, ChatHealth] = {}
+        self.storage_notice: str | None = None   # set while the disk refuses writes
         self.admin_token = ""
         self.web_url = ""
         self.store: Store
@@ -76,6 +77,13 @@ class Daemon:
     def voting_duration(self) -> float:
         return float(self.config.demo.voting_duration if self.demo
                      else self.config.voting.duration)
+
+    def storage_health(self, notice: str | None) -> None:
+        """Store.on_health: a disk fault is an operator notice (status, admin, story:error)."""
+        self.storage_notice = notice
+        if notice is not None:
+            self.bus.publish("story:error", {"message": notice})
+        self.director.publish_state()
 
     def _provider_error(self, message: str) -> None:
         self.bus.publish("story:error", {"message": message})
@@ -183,9 +191,11 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
     daemon = Daemon(cfg, config_path, demo=demo)
     daemon.admin_token = load_admin_token(daemon.data_dir)
     daemon.store = await Store.open(paths.database_path(cfg))
+    daemon.store.on_health = daemon.storage_health
     try:
         async with trio.open_nursery() as nursery:
             daemon._nursery = nursery
+            nursery.start_soon(daemon.store.retry_backlog)
             if handle_signals:
                 nursery.start_soon(_signals, daemon)
             await nursery.start(daemon.media.run, daemon.store.referenced_media)
