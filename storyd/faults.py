@@ -19,7 +19,12 @@ _MAX_MESSAGE = 200
 
 
 def one_line(exc: BaseException) -> str:
-    """`Type: message (at storyd/x.py:12)`: an exception summarised on one short line."""
+    """`Type: message (at storyd/x.py:12)`: an exception summarised on one short line.
+    An exception group (a nursery's) is described by its first leaf and a count."""
+    more = 0
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        more += len(exc.exceptions) - 1
+        exc = exc.exceptions[0]
     text = " ".join(str(exc).split())
     if len(text) > _MAX_MESSAGE:
         text = text[:_MAX_MESSAGE] + "…"
@@ -31,7 +36,9 @@ def one_line(exc: BaseException) -> str:
         path = frame.filename.replace("\\", "/")
         path = "storyd/" + path.split("/storyd/", 1)[1] if "/storyd/" in path else path
         where = f" (at {path}:{frame.lineno})"
-    return f"{type(exc).__name__}: {text}{where}" if text else f"{type(exc).__name__}{where}"
+    extra = f" (+{more} more)" if more else ""
+    head = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return f"{head}{where}{extra}"
 
 
 class LogLimiter:

@@ -3,6 +3,7 @@ never kills a connection other than its own, and never floods the log."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -127,3 +128,46 @@ async def test_an_early_answer_does_not_stall_the_keep_alive_connection(
             received += chunk
         assert b'"state"' in received.split(b"HTTP/1.1 ")[2]
         await stream.aclose()
+
+
+async def test_a_crashing_request_or_websocket_logs_one_line_each_rate_limited(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from web_harness import FakeDaemon, fake_handle, running_web
+
+    from storyd.control import protocol as p
+    from storyd.web import app as web_app
+    from storyd.web import ws
+
+    monkeypatch.setattr(web_app, "_faults", web_app.LogLimiter(web_app.log))   # fresh window
+
+    async def handle(d: Any, req: Any) -> Any:
+        if isinstance(req, p.Memory):
+            raise RuntimeError("handler bug\nwith a second line")
+        return await fake_handle(d, req)
+
+    async def broken_read(*args: Any) -> None:
+        raise RuntimeError("reader bug")
+
+    monkeypatch.setattr(ws, "_read", broken_read)
+    daemon = FakeDaemon(tmp_path)
+    with caplog.at_level(logging.DEBUG):
+        async with running_web(daemon, handle) as url:
+            headers = {"Authorization": f"Bearer {daemon.admin_token}"}
+            async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as c:
+                with trio.fail_after(TIMEOUT):
+                    for _ in range(3):    # each socket ends; the server does not
+                        async with open_websocket_url(url.replace("http", "ws", 1)
+                                                      + "/ws/overlay") as sock:
+                            with contextlib.suppress(Exception):
+                                while True:
+                                    await sock.get_message()
+                    for _ in range(30):
+                        r = await c.get(f"{API}/memory")
+                        assert r.status_code == 500 and "bug" not in r.text
+                    assert (await c.get(f"{API}/status")).status_code == 200
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []   # no tracebacks
+    lines = [r.getMessage() for r in caplog.records if "bug" in r.getMessage()]
+    assert all("\n" not in line for line in lines) and len(lines) <= 5
+    assert any("RuntimeError: reader bug" in line for line in lines)
+    assert any("RuntimeError: handler bug with a second line" in line for line in lines)
