@@ -99,6 +99,13 @@ def decode_json(raw: bytes | str) -> Any:
         raise ApiError(400, "bad_json", "request body is nested too deeply") from None
 
 
+def friendly(exc: msgspec.ValidationError) -> str:
+    """msgspec's validation message in plainer words where it has a stock phrase."""
+    return (str(exc).replace("Expected `str` of length >= 1", "must not be empty")
+            .replace("Expected `str` of length <= ", "must be at most ")
+            .replace("Expected `array` of length <= ", "must have at most "))
+
+
 def _default_handler() -> Handler:
     from storyd.control import dispatch  # the lead's module; imported late to avoid a cycle
 
@@ -157,7 +164,8 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
         try:
             return msgspec.convert(data, kind)
         except msgspec.ValidationError as exc:
-            raise ApiError(400, "bad_request", f"invalid request body: {exc}") from None
+            raise ApiError(400, "bad_request", f"invalid request body: {friendly(exc)}"
+                           ) from None
 
     def query(kind: type[Any], **extra: Any) -> Any:
         data: dict[str, Any] = {**request.args.to_dict(), **extra}
@@ -254,7 +262,8 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
         try:
             return msgspec.convert(data, p.Chat)
         except msgspec.ValidationError as exc:
-            raise ApiError(400, "bad_request", f"invalid chat message: {exc}") from None
+            raise ApiError(400, "bad_request", f"invalid chat message: {friendly(exc)}"
+                           ) from None
 
     @app.get(f"{API}/providers")
     @admin

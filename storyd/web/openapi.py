@@ -140,6 +140,11 @@ def build_document(version: str) -> dict[str, Any]:
     _, components = msgspec.json.schema_components(sorted(types, key=lambda t: t.__name__),
                                                    ref_template=_REF)
     components = {k: _strip_tag(v) for k, v in components.items()}
+    components["ConfigUpdate"]["anyOf"] = [   # one key and its value, or several changes
+        {"required": ["key", "value"], "properties": {"key": {"type": "string"},
+                                                      "value": {"not": {"type": "null"}}}},
+        {"required": ["changes"], "properties": {"changes": {"type": "object",
+                                                             "minProperties": 1}}}]
     error = {"description": "error", "content": {"application/json": {
         "schema": {"$ref": _REF.format(name="ErrorReply")}}}}
     paths: dict[str, dict[str, Any]] = {}
@@ -161,8 +166,9 @@ def build_document(version: str) -> dict[str, Any]:
         params = _params(r)
         if params:
             op["parameters"] = params
-        if r.body is not None:
-            op["requestBody"] = {"required": False, "content": {"application/json": {
+        if r.body is not None:   # a body with required fields must be sent
+            needed = bool(components[r.body.__name__].get("required")) or r.body is ConfigUpdate
+            op["requestBody"] = {"required": needed, "content": {"application/json": {
                 "schema": {"$ref": _REF.format(name=r.body.__name__)}}}}
         if r.admin:
             op["security"] = [{"bearer": []}, {"cookie": []}]
