@@ -62,6 +62,7 @@ async def test_an_unexpected_fault_ends_only_its_connection_with_one_log_line(
         return real_decode(line)
 
     monkeypatch.setattr(server, "_decode", exploding)
+    monkeypatch.setattr(server, "_faults", server.LogLimiter(server.log))
     await serve(nursery, sock_path)
     with trio.fail_after(TIMEOUT), caplog.at_level(logging.DEBUG):
         bystander = await Raw.open(sock_path)

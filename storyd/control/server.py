@@ -10,7 +10,7 @@ Each connection gets one task. It reads lines (at most MAX_LINE bytes each; a lo
 answered with `line_too_long` and discarded up to its newline) and answers them strictly in
 order, one reply line per request line. Every failure is turned into an error reply —
 `bad_json`, `bad_request` (msgspec's message names the path), `bad_version`, the
-StorydError's own code, or `internal` (logged with its traceback) — so neither the connection
+StorydError's own code, or `internal` (logged as one line) — so neither the connection
 nor the daemon dies of a bad request. `watch` replies ok and then streams event lines until
 the client hangs up; lines sent while watching are discarded.
 
@@ -321,7 +321,8 @@ class _Connection:
                 reply = _reply_error(env.id, single.code, str(single))
             else:
                 cmd = type(env.request).__struct_config__.tag
-                log.exception("control request %r failed", cmd)
+                _faults.fault(f"request:{cmd}", f"control request {cmd!r} failed", exc,
+                              logging.ERROR)
                 reply = _reply_error(env.id, "internal",
                                      f"internal error while handling '{cmd}'; see the storyd log")
         await self._send(reply)
@@ -347,7 +348,7 @@ class _Connection:
         except* (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError):
             log.debug("watching control client went away or stopped reading")
         except* Exception as group:
-            log.error("control watch failed", exc_info=group)
+            _faults.fault("watch", "control watch failed", group, logging.ERROR)
         self._eof = True
         self._buf.clear()
 
