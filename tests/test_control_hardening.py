@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections import Counter
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import trio
 import trio.testing
 from test_control_socket import FakeDaemon, Raw, env
 
+from storyd.control import protocol
 from storyd.control.server import serve_control
 
 TIMEOUT = 30
@@ -83,17 +85,44 @@ async def test_half_lines_are_cut_off_and_do_not_lock_others_out(
         holders = [await Raw.open(sock_path) for _ in range(64)]
         for raw in holders:
             await raw.send(b'{"v": 1, "id": 1, "requ')
+        await trio.testing.wait_all_tasks_blocked()
         start = trio.current_time()
-        for _ in range(6):                  # clients 65-70 are refused while slots are held
-            late = await Raw.open(sock_path)
-            assert (await late.line())["error"]["code"] == "busy"
-        for raw in holders:                 # each half line is cut off after line_timeout
-            reply = await raw.line()
-            assert reply["error"]["code"] == "timeout"
+        late = []
+        for i in range(6):                  # clients 65-70 are served at once: each one
+            late.append(await Raw.open(sock_path))   # evicts the longest-waiting half line
+            assert (await late[-1].ask(env({"cmd": "status"}, id=i)))["ok"] is True
+        assert trio.current_time() - start < 1
+        codes = []
+        for raw in holders:                 # 6 evicted at once, the rest cut off after 10 s
+            codes.append((await raw.line())["error"]["code"])
             assert await raw.stream.receive_some(10) == b""
+        assert sorted(codes) == ["busy"] * 6 + ["timeout"] * 58, Counter(codes)
         assert 10 <= trio.current_time() - start < 12
-        again = await Raw.open(sock_path)
-        assert (await again.ask(env({"cmd": "status"})))["ok"] is True
+
+
+async def test_busy_connections_are_never_evicted(
+        nursery: trio.Nursery, sock_path: Path) -> None:
+    release = trio.Event()
+    fake = FakeDaemon()
+
+    async def slow(request: Any) -> Any:
+        if isinstance(request, protocol.Memory):
+            await release.wait()
+            return {"slow": True}
+        return await fake.handle(request)
+
+    await nursery.start(functools.partial(serve_control, max_connections=2), sock_path, slow,
+                        fake.watch)
+    with trio.fail_after(TIMEOUT):
+        busy = [await Raw.open(sock_path) for _ in range(2)]
+        for raw in busy:                    # both in the middle of a request
+            await raw.send(msgspec.json.encode(env({"cmd": "memory"})) + b"\n")
+        await trio.testing.wait_all_tasks_blocked()
+        extra = await Raw.open(sock_path)
+        assert (await extra.line())["error"]["code"] == "busy"
+        release.set()
+        for raw in busy:
+            assert (await raw.line())["result"] == {"slow": True}
 
 
 async def test_a_trickled_line_does_not_reset_the_line_timeout(

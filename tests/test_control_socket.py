@@ -362,8 +362,8 @@ async def test_connection_limit_refuses_overflow(nursery: trio.Nursery, sock_pat
         await nursery.start(functools.partial(serve_control, max_connections=2),
                             sock_path, fake.handle, fake.watch)
         held = [await Raw.open(sock_path) for _ in range(2)]
-        for raw in held:                        # both are really being served
-            assert (await raw.ask(env({"cmd": "status"})))["ok"] is True
+        for raw in held:                        # both are really being served: watching,
+            assert (await raw.ask(env({"cmd": "watch"})))["ok"] is True   # never evicted
         extra = await Raw.open(sock_path)
         reply = await extra.line()
         assert reply["error"]["code"] == "busy"

@@ -14,9 +14,12 @@ StorydError's own code, or `internal` (logged as one line) — so neither the co
 nor the daemon dies of a bad request. `watch` replies ok and then streams event lines until
 the client hangs up; lines sent while watching are discarded.
 
-Bounds: at most `max_connections` connections are served at once; the overflow gets one
-`busy` error line and is closed. A client that does not read its replies within
-SEND_TIMEOUT seconds is disconnected, so a stuck client cannot pin a task forever. A client
+Bounds: at most `max_connections` connections are served at once. When all are taken, the
+one that has waited longest for its client's next byte (idle, or stuck in half a line) is
+closed with a `busy` error line to make room; when none is waiting (all are running a
+request or watching) the newcomer gets the `busy` line instead. A client that does not
+read its replies within SEND_TIMEOUT seconds is disconnected, so a stuck client cannot pin a
+task forever. A client
 that sends nothing for `idle_timeout` seconds, or leaves a line unfinished for
 `line_timeout` seconds, is disconnected too (`[control] idle_timeout`, `line_timeout`), so
 clients that connect and wait cannot hold every slot for long.
@@ -29,6 +32,7 @@ rate-limited (storyd.faults), never as a traceback per request.
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
 import os
 import stat
@@ -55,6 +59,7 @@ SEND_TIMEOUT = 10.0
 IDLE_TIMEOUT = 600.0   # seconds without a request before an idle connection is closed
 LINE_TIMEOUT = 10.0    # seconds a started line may stay unfinished
 _RECV_CHUNK = 65536
+_wait_order = itertools.count()
 # accept() errors that mean "out of resources right now": wait a little and go on (as trio does)
 _ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 
@@ -162,7 +167,7 @@ async def serve_control(path: Path, handle: Handler, watch: WatchHandler, *,
     _check_private_dir(path.parent)
     await _clear_stale_socket(path)
     listener, inode = await _bind(path)
-    active = 0
+    conns: set[_Connection] = set()
     try:
         async with trio.open_nursery() as nursery:
             log.info("control socket listening on %s", path)
@@ -176,21 +181,26 @@ async def serve_control(path: Path, handle: Handler, watch: WatchHandler, *,
                     log.error("control socket accept failed (%s); retrying", exc)
                     await trio.sleep(0.1)
                     continue
-                if active >= max_connections:
-                    nursery.start_soon(_refuse_busy, stream, max_connections)
-                    continue
-                active += 1
+                live = [c for c in conns if not c.evicted]
+                if len(live) >= max_connections:
+                    # full: the connection waiting longest for its client's next byte makes
+                    # room (requests in progress and watchers are never evicted)
+                    waiting = [c for c in live if c.waiting_since is not None]
+                    if not waiting:
+                        nursery.start_soon(_refuse_busy, stream, max_connections)
+                        continue
+                    min(waiting, key=lambda c: (c.waiting_since or 0.0, c.wait_seq)).evict()
+                conn = _Connection(stream, handle, watch, idle_timeout, line_timeout)
+                conns.add(conn)
 
-                async def _serve_one(stream: trio.SocketStream = stream) -> None:
-                    nonlocal active
+                async def _serve_one(conn: _Connection = conn) -> None:
                     try:
-                        await _Connection(stream, handle, watch, idle_timeout,
-                                          line_timeout).run()
+                        await conn.run()
                     except Exception as exc:  # noqa: BLE001 — one client never ends the server
                         _faults.fault("connection", "control connection failed", exc,
                                       logging.ERROR)
                     finally:
-                        active -= 1
+                        conns.discard(conn)
 
                 nursery.start_soon(_serve_one)
     finally:
@@ -211,7 +221,11 @@ async def _refuse_busy(stream: trio.SocketStream, limit: int) -> None:
 
 
 class _Timeout(Exception):
-    """The client waited too long: idle, or in the middle of a line."""
+    """The client waited too long: idle, in the middle of a line, or evicted."""
+
+    def __init__(self, message: str, code: str = "timeout") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class _Connection:
@@ -227,6 +241,16 @@ class _Connection:
         self._buf = bytearray()
         self._eof = False
         self._line_started: float | None = None
+        self.waiting_since: float | None = None   # set while waiting for the client's bytes
+        self.wait_seq = 0                         # ties in waiting_since: first come first
+        self.evicted = False
+        self._wait_scope: trio.CancelScope | None = None
+
+    def evict(self) -> None:
+        """Make room for a new client: this connection ends with a `busy` error line."""
+        self.evicted = True
+        if self._wait_scope is not None:
+            self._wait_scope.cancel()
 
     async def run(self) -> None:
         try:
@@ -238,7 +262,7 @@ class _Connection:
         except _Timeout as exc:
             log.info("control client disconnected: %s", exc)
             with trio.move_on_after(1.0):
-                await self._stream.send_all(_reply_error(None, "timeout", str(exc)))
+                await self._stream.send_all(_reply_error(None, exc.code, str(exc)))
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError):
             log.debug("control client went away or stopped reading")
         finally:
@@ -254,8 +278,18 @@ class _Connection:
         else:
             self._line_started = None
             deadline, limit = trio.current_time() + self._idle_timeout, self._idle_timeout
-        with trio.move_on_at(deadline):
-            return await self._stream.receive_some(_RECV_CHUNK)
+        self.waiting_since, self.wait_seq = trio.current_time(), next(_wait_order)
+        try:
+            with trio.move_on_at(deadline) as scope:
+                self._wait_scope = scope
+                if self.evicted:
+                    scope.cancel()
+                return await self._stream.receive_some(_RECV_CHUNK)
+        finally:
+            self.waiting_since, self._wait_scope = None, None
+        if self.evicted:
+            raise _Timeout("all control connections are in use and this one was waiting "
+                           "longest; closed to make room", "busy")
         raise _Timeout(f"request line unfinished for {limit:g} s" if partial
                        else f"idle for {limit:g} s")
 
