@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections import Counter
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 

@@ -222,8 +222,8 @@ class Store:
         """The operator notice while writes wait for the disk; None when all is saved."""
         if not self._backlog:
             return None
-        return (f"Storage problem: {self._backlog.problem or 'writes are failing'} "
-                f"({self.path.parent}). The show goes on from memory; unsaved writes are "
+        return (f"Storage problem: {self._backlog.problem or 'writes are failing'} (the "
+                "data folder; see the log). The show goes on from memory; unsaved writes are "
                 f"retried every {RETRY_S:g} s.")
 
     def backlog_stats(self) -> dict[str, int]:
@@ -240,7 +240,7 @@ class Store:
             log.warning("storage writable again: %d delayed writes saved (%d dropped)",
                         self._backlog.saved_late, self._backlog.dropped)
         else:
-            log.error("%s", notice)
+            log.error("%s [%s]", notice, self.path)
         if self.on_health is not None:
             self.on_health(notice)
 
