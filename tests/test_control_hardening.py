@@ -162,9 +162,3 @@ async def test_a_watching_connection_is_never_idle(
             assert "event" in await raw.line()
         await trio.sleep(5000)
         assert fake.watching == 1 and not fake.watch_cancelled.is_set()
-
-
-def test_reply_line_is_json() -> None:   # the timeout reply is an ordinary error line
-    from storyd.control.server import _reply_error
-
-    assert msgspec.json.decode(_reply_error(None, "timeout", "idle for 1 s"))["ok"] is False
