@@ -13,6 +13,7 @@ chains are rebuilt; a bad file is reported and the old config kept.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -55,6 +56,7 @@ class Daemon:
         self.media = MediaCache(self.media_dir, cfg.storage.cache_max_mb * 1024 * 1024)
         self.chains: Chains = build_chains(cfg, on_error=self._provider_error)
         self.chat_health: dict[str, ChatHealth] = {}
+        self.storage_notice: str | None = None   # set while the disk refuses writes
         self.admin_token = ""
         self.web_url = ""
         self.store: Store
@@ -65,8 +67,9 @@ class Daemon:
     def snapshot(self) -> Any:
         return self.director.snapshot()
 
-    def provider_status(self) -> dict[str, Any]:
-        return self.chains.status()
+    def provider_status(self) -> dict[str, Any]:   # public (status): no credentials in it
+        return config_mod.scrub(self.chains.status(),  # type: ignore[no-any-return]
+                                config_mod.secret_values(self.config))
 
     def chat_status(self) -> list[dict[str, Any]]:
         return [h.view() for h in self.chat_health.values()]
@@ -74,6 +77,13 @@ class Daemon:
     def voting_duration(self) -> float:
         return float(self.config.demo.voting_duration if self.demo
                      else self.config.voting.duration)
+
+    def storage_health(self, notice: str | None) -> None:
+        """Store.on_health: a disk fault is an operator notice (status, admin, story:error)."""
+        self.storage_notice = notice
+        if notice is not None:
+            self.bus.publish("story:error", {"message": notice})
+        self.director.publish_state()
 
     def _provider_error(self, message: str) -> None:
         self.bus.publish("story:error", {"message": message})
@@ -97,9 +107,10 @@ class Daemon:
         try:
             new = config_mod.load(self.config_path)
             self.apply_config(new)
-        except ConfigError as exc:
-            log.error("config reload failed, keeping the old config: %s", exc)
-            self.bus.publish("story:error", {"message": f"config reload failed: {exc}"})
+        except Exception as exc:  # noqa: BLE001 — any fault: the old config stays, and why
+            why = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
+            log.error("config reload failed, keeping the old config: %s", why)
+            self.bus.publish("story:error", {"message": f"config reload failed: {why}"})
         else:
             log.info("config reloaded from %s", self.config_path)
         notify("READY=1")
@@ -163,9 +174,11 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
     daemon = Daemon(cfg, config_path, demo=demo)
     daemon.admin_token = load_admin_token(daemon.data_dir)
     daemon.store = await Store.open(paths.database_path(cfg))
+    daemon.store.on_health = daemon.storage_health
     try:
         async with trio.open_nursery() as nursery:
             daemon._nursery = nursery
+            nursery.start_soon(daemon.store.retry_backlog)
             if handle_signals:
                 nursery.start_soon(_signals, daemon)
             await nursery.start(daemon.media.run, daemon.store.referenced_media)
@@ -177,7 +190,9 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
             async def watch(send: Callable[[Any], Any]) -> None:
                 await dispatch.watch(daemon, send)
 
-            await nursery.start(serve_control, daemon.socket_path, handle, watch)
+            await nursery.start(functools.partial(
+                serve_control, idle_timeout=cfg.control.idle_timeout,
+                line_timeout=cfg.control.line_timeout), daemon.socket_path, handle, watch)
             async with trio.open_nursery() as web:
                 # hypercorn returns by itself once `shutdown` is set and its clients are gone
                 daemon.web_url = await web.start(serve_web, daemon)

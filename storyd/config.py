@@ -6,8 +6,13 @@ reload builds a whole new `Config` and the daemon swaps it in one assignment; no
 sees half a config. Errors name the file, the key path, the line when it can be found, and
 a did-you-mean hint for misspelt keys.
 
-Secrets (`api_key`, `sign_api_key`, tokens) are masked by `masked()`; `*_env` keys name an
-environment variable instead of holding the secret itself.
+Secrets (`api_key`, `sign_api_key`, tokens, provider `headers`, URL passwords) are masked by
+`masked()` (storyd.masking, re-exported here); `*_env` keys name an environment variable
+instead of holding the secret itself.
+
+Reading is bounded and never raises anything but ConfigError (`read_text`): a file over
+MAX_CONFIG_BYTES, not UTF-8, binary (NUL bytes) or nested too deeply for the parser is
+refused with the file name and the reason; a UTF-8 BOM is accepted.
 """
 
 from __future__ import annotations
@@ -25,9 +30,14 @@ import tomlkit
 import tomlkit.exceptions
 
 from storyd.errors import ConfigError
-
-SECRET_KEYS = frozenset({"api_key", "sign_api_key", "admin_token", "password", "session_id"})
-MASK = "********"
+from storyd.masking import MASK as MASK
+from storyd.masking import SECRET_KEYS as SECRET_KEYS
+from storyd.masking import SECRET_TABLES as SECRET_TABLES
+from storyd.masking import mask_url as mask_url
+from storyd.masking import masked as masked
+from storyd.masking import resolve_secret as resolve_secret
+from storyd.masking import scrub as scrub
+from storyd.masking import secret_values as secret_values
 
 
 class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -43,6 +53,8 @@ class ServerConfig(_Section, frozen=True):
 
 class ControlConfig(_Section, frozen=True):
     socket: str = ""                      # "" = $STORYD_SOCKET or the XDG runtime dir
+    idle_timeout: float = 600.0           # close a connection silent this long (s)
+    line_timeout: float = 10.0            # close a connection whose line stays unfinished (s)
 
 
 class StorageConfig(_Section, frozen=True):
@@ -198,6 +210,8 @@ class Config(_Section, frozen=True):
 # Range rules: (path, low, high). Checked after conversion; data, not nested ifs.
 RANGES: tuple[tuple[str, float, float], ...] = (
     ("server.port", 0, 65535),
+    ("control.idle_timeout", 1, 86_400),
+    ("control.line_timeout", 1, 3600),
     ("story.choices", 3, 6),
     ("story.words_per_chapter", 10, 1000),
     ("story.closing_words", 10, 1500),
@@ -329,8 +343,9 @@ def _check(cfg: Config, source: str, text: str) -> None:
                 raise ConfigError(f"{source}: providers.{name}.{key} = {getattr(prov, key)!r} "
                                   "must be a number above 0")
         if prov.base_url and not prov.base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"{source}: providers.{name}.base_url = {prov.base_url!r} must "
-                              "start with http:// or https://")
+            url = mask_url(prov.base_url)
+            raise ConfigError(f"{source}: providers.{name}.base_url = {url!r} must start "
+                              "with http:// or https://")
     builtin = {"offline"}
     for section, chain in (("llm", cfg.llm.chain), ("images", cfg.images.chain),
                            ("tts", cfg.tts.chain)):
@@ -362,49 +377,71 @@ def _check_chat(chat: ChatConfig, source: str) -> None:
                           "(the account the token belongs to)")
 
 
-def parse(text: str, source: str = "<config>") -> Config:
-    """Parse and validate TOML text. Raises ConfigError naming source, line and key."""
+MAX_CONFIG_BYTES = 1024 * 1024   # a real storyd.toml is a few KiB; more is the wrong file
+
+
+def _toml(text: str, source: str) -> tomlkit.TOMLDocument:
+    """tomlkit's document of `text` (a leading BOM ignored). Any parser failure — syntax,
+    nesting too deep, a parser bug on garbage — is a ConfigError naming the file."""
     try:
-        doc = tomlkit.parse(text)
+        return tomlkit.parse(text.removeprefix("\ufeff"))
     except tomlkit.exceptions.ParseError as exc:
         raise ConfigError(f"{source}:{exc.line}: TOML syntax error: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not a usable TOML file: nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 — tomlkit on binary garbage: still a bad file
+        raise ConfigError(f"{source}: not a usable TOML file "
+                          f"({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def parse(text: str, source: str = "<config>") -> Config:
+    """Parse and validate TOML text. Raises ConfigError naming source, line and key."""
+    text = text.removeprefix("\ufeff")
+    if "\x00" in text:
+        raise ConfigError(f"{source}: contains NUL bytes: a binary file, not TOML text")
+    doc = _toml(text, source)
     try:
         cfg = msgspec.convert(doc.unwrap(), Config, strict=True)
     except msgspec.ValidationError as exc:
         raise _explain(exc, source, text) from None
+    except RecursionError:
+        raise ConfigError(f"{source}: not a usable TOML file: nested too deeply") from None
     _check(cfg, source, text)
     return cfg
 
 
+def read_text(path: Path) -> str:
+    """The text of a config file, or ConfigError naming the file and what is wrong with it:
+    unreadable, larger than MAX_CONFIG_BYTES (read bounded: /dev/zero is refused too), not
+    UTF-8 (with the line and column of the first bad byte). A UTF-8 BOM is accepted."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB: not a storyd "
+                          "config file (wrong --config path?)")
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at "
+                          f"column {column}): save the file as UTF-8") from None
+
+
 def load(path: Path | None) -> Config:
-    """Load the config file; a missing file means the defaults."""
+    """Load the config file; a missing file means the defaults. Any fault of the file is a
+    ConfigError naming it and saying why."""
     if path is None or not path.exists():
         return defaults()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse(text, str(path))
-
-
-def resolve_secret(inline: str, env_name: str) -> str:
-    """The secret from the inline value or the named environment variable ("" when neither)."""
-    if inline:
-        return inline
-    return os.environ.get(env_name, "") if env_name else ""
+    return parse(read_text(path), str(path))
 
 
 def to_builtins(cfg: msgspec.Struct) -> dict[str, Any]:
     return msgspec.to_builtins(cfg)  # type: ignore[no-any-return]
-
-
-def masked(data: Any) -> Any:
-    """A deep copy of plain config data with every secret replaced by a mask."""
-    if isinstance(data, dict):
-        return {k: (MASK if k in SECRET_KEYS and v else masked(v)) for k, v in data.items()}
-    if isinstance(data, list):
-        return [masked(v) for v in data]
-    return data
 
 
 def dump_toml(cfg: Config, *, mask: bool = True) -> str:
@@ -418,9 +455,10 @@ def get_value(cfg: Config, key: str) -> Any:
         value = _get_path(to_builtins(cfg), key)
     except (KeyError, TypeError):
         raise ConfigError(f"unknown config key '{key}'{_key_hint(key)}") from None
-    if key.rsplit(".", 1)[-1] in SECRET_KEYS and value:
+    leaf = key.rsplit(".", 1)[-1]
+    if leaf in SECRET_KEYS and value:
         return MASK
-    return masked(value)
+    return masked(value, _table=leaf)
 
 
 def _all_keys(data: Any, prefix: str = "") -> list[str]:
@@ -478,6 +516,18 @@ def _coerce(raw: str, current: Any, key: str) -> Any:
     return raw
 
 
+def _unmask(value: Any, current: Any, leaf: str) -> Any:
+    """A value echoed back masked (a form showing `masked()` data) keeps the secret."""
+    if leaf in SECRET_KEYS and value == MASK:
+        return current
+    if leaf in SECRET_TABLES and isinstance(value, dict) and isinstance(current, dict):
+        return {k: (current.get(k, v) if v == MASK else v) for k, v in value.items()}
+    if isinstance(value, str) and isinstance(current, str) and f"://{MASK}@" in value and (
+            mask_url(current) == value):
+        return current
+    return value
+
+
 def set_value(path: Path, key: str, raw: str) -> Config:
     """Set KEY to VALUE in the file at `path`, keeping its comments (see set_values)."""
     return set_values(path, {key: raw})
@@ -490,7 +540,7 @@ def set_values(path: Path, changes: Mapping[str, str]) -> Config:
     the file is replaced atomically (temp file in the same folder, fsync, rename). Returns
     the new Config. Raises ConfigError, and leaves the file untouched, on any problem.
     """
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = read_text(path) if path.exists() else ""
     new_text, cfg = apply_changes(text, changes, str(path))
     atomic_write(path, new_text)
     return cfg
@@ -504,11 +554,8 @@ def apply_changes(text: str, changes: Mapping[str, str], source: str = "<config>
     to the parsed document (comments kept) and the result is validated as a whole, so a
     provider's preset and base_url can change together. Raises ConfigError naming the key.
     """
-    try:
-        doc = tomlkit.parse(text)
-    except tomlkit.exceptions.ParseError as exc:
-        raise ConfigError(f"{source}:{exc.line}: TOML syntax error: {exc}") from None
     current_data = to_builtins(parse(text, source))
+    doc = _toml(text, source)
     for key, raw in changes.items():
         parts = key.split(".")
         if not all(parts):
@@ -526,7 +573,7 @@ def apply_changes(text: str, changes: Mapping[str, str], source: str = "<config>
         if isinstance(current, dict) and not (parts[0] == "providers" and len(parts) == 3
                                               and parts[2] in ("headers", "voices")):
             raise ConfigError(f"{key} is a section; set one of its keys")
-        value = _coerce(raw, current, key)
+        value = _unmask(_coerce(raw, current, key), current, parts[-1])
         table: Any = doc
         for part in parts[:-1]:
             if part not in table:

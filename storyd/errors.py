@@ -5,6 +5,7 @@
     ├── RefusedError           a command that does not fit the current state (operator-facing)
     │   └── NotFoundError      an id, file or key that does not exist
     ├── StorageError           SQLite trouble
+    │   └── StoreUnavailable   the disk refuses writes (full, read-only, I/O errors)
     ├── ProviderError          a text/image/speech provider failed (foreign errors translated here)
     │   └── ProviderOutputError  the provider answered, but the answer is unusable
     ├── ChatSourceError        a chat source failed to connect or read
@@ -45,6 +46,12 @@ class StorageError(StorydError):
     """The SQLite store failed."""
 
     code = "storage"
+
+
+class StoreUnavailable(StorageError):
+    """The disk refuses writes (full, read-only, failing); writes are kept and retried."""
+
+    code = "storage_unavailable"
 
 
 class ProviderError(StorydError):

@@ -62,7 +62,7 @@ def _config_set(daemon: Daemon, changes: dict[str, str]) -> dict[str, Any]:
     if not changes:
         raise RefusedError("no changes given")
     path = daemon.config_path
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = config_mod.read_text(path) if path.exists() else ""
     new_text, new = config_mod.apply_changes(text, changes, str(path))
     old = daemon.config
     daemon.apply_config(new)
@@ -184,8 +184,9 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
                     "content": export.render(session, fmt)}
         case p.AdminUrl():
             return {"url": admin_url(daemon)}
-        case p.Providers():
-            return await check_providers(daemon)
+        case p.Providers():   # URLs and messages may carry credentials: masked here
+            return config_mod.scrub(await check_providers(daemon),
+                                    config_mod.secret_values(daemon.config))
         case p.Chat(messages=lines):
             return ingest_chat(daemon, lines)
         case p.Watch():

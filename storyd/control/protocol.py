@@ -16,12 +16,17 @@ return the very same object (both go through storyd.control.dispatch).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 PROTOCOL_VERSION = 1
 MAX_LINE = 64 * 1024  # one request line; storyctl chat-import splits batches to fit
+# Numbers that reach SQLite must fit its 64-bit integers; larger ones are bad requests.
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+# The limits the daemon enforces, in the types, so the OpenAPI document states them too
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+ShortStr = Annotated[str, msgspec.Meta(max_length=128)]
 
 
 class _Req(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
@@ -46,9 +51,9 @@ class Start(_Req, tag="start", frozen=True):
 
 
 class Vote(_Req, tag="vote", frozen=True):
-    viewer: str
+    viewer: Name
     choice: str            # a–f or 1–6
-    name: str | None = None
+    name: ShortStr | None = None
 
 
 class Close(_Req, tag="close", frozen=True):
@@ -76,16 +81,16 @@ class Memory(_Req, tag="memory", frozen=True):
 
 
 class Sessions(_Req, tag="sessions", frozen=True):
-    limit: int = 20
-    offset: int = 0
+    limit: Int64 = 20
+    offset: Int64 = 0
 
 
 class Session(_Req, tag="session", frozen=True):
-    id: int
+    id: Int64
 
 
 class TopVoters(_Req, tag="top-voters", frozen=True):
-    limit: int = 10
+    limit: Int64 = 10
 
 
 class DeleteSession(_Req, tag="delete-session", frozen=True):
@@ -116,7 +121,7 @@ class ConfigUpdate(_Req, tag="config-update", frozen=True):
 
 
 class Export(_Req, tag="export", frozen=True):
-    id: int
+    id: Int64
     format: Literal["md", "html", "twee", "json"] = "md"
 
 
@@ -131,9 +136,9 @@ class Providers(_Req, tag="providers", frozen=True):
 class ChatLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One chat message from another tool or platform (the chat ingest API, chat-import)."""
 
-    platform: str
-    user_id: str
-    name: str = ""
+    platform: Name
+    user_id: Name
+    name: ShortStr = ""
     text: str
     msg_id: str = ""
 
@@ -141,7 +146,7 @@ class ChatLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 class Chat(_Req, tag="chat", frozen=True):
     """A batch of chat messages, counted exactly like TikTok comments."""
 
-    messages: list[ChatLine]
+    messages: Annotated[list[ChatLine], msgspec.Meta(max_length=10_000)]
 
 
 class AdminUrl(_Req, tag="admin-url", frozen=True):

@@ -10,18 +10,29 @@ Each connection gets one task. It reads lines (at most MAX_LINE bytes each; a lo
 answered with `line_too_long` and discarded up to its newline) and answers them strictly in
 order, one reply line per request line. Every failure is turned into an error reply —
 `bad_json`, `bad_request` (msgspec's message names the path), `bad_version`, the
-StorydError's own code, or `internal` (logged with its traceback) — so neither the connection
+StorydError's own code, or `internal` (logged as one line) — so neither the connection
 nor the daemon dies of a bad request. `watch` replies ok and then streams event lines until
 the client hangs up; lines sent while watching are discarded.
 
-Bounds: at most `max_connections` connections are served at once; the overflow gets one
-`busy` error line and is closed. A client that does not read its replies within
-SEND_TIMEOUT seconds is disconnected, so a stuck client cannot pin a task forever.
+Bounds: at most `max_connections` connections are served at once. When all are taken, the
+one that has waited longest for its client's next byte (idle, or stuck in half a line) is
+closed with a `busy` error line to make room; when none is waiting (all are running a
+request or watching) the newcomer gets the `busy` line instead. A client that does not
+read its replies within SEND_TIMEOUT seconds is disconnected, so a stuck client cannot pin a
+task forever. A client
+that sends nothing for `idle_timeout` seconds, or leaves a line unfinished for
+`line_timeout` seconds, is disconnected too (`[control] idle_timeout`, `line_timeout`), so
+clients that connect and wait cannot hold every slot for long.
+
+Isolation: decoding never raises (JSON nested too deeply is `bad_json`), and any exception
+while serving one connection ends at most that connection; it is logged as one line,
+rate-limited (storyd.faults), never as a traceback per request.
 """
 
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
 import os
 import stat
@@ -34,8 +45,10 @@ import trio
 
 from storyd.control import protocol
 from storyd.errors import StorydError
+from storyd.faults import LogLimiter
 
 log = logging.getLogger(__name__)
+_faults = LogLimiter(log)
 
 Handler = Callable[[protocol.Request], Awaitable[Any]]
 Send = Callable[[Any], Awaitable[None]]
@@ -43,7 +56,10 @@ WatchHandler = Callable[[Send], Awaitable[None]]
 
 MAX_CONNECTIONS = 64
 SEND_TIMEOUT = 10.0
+IDLE_TIMEOUT = 600.0   # seconds without a request before an idle connection is closed
+LINE_TIMEOUT = 10.0    # seconds a started line may stay unfinished
 _RECV_CHUNK = 65536
+_wait_order = itertools.count()
 # accept() errors that mean "out of resources right now": wait a little and go on (as trio does)
 _ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 
@@ -135,6 +151,7 @@ async def _bind(path: Path) -> tuple[trio.SocketListener, int]:
 
 async def serve_control(path: Path, handle: Handler, watch: WatchHandler, *,
                         max_connections: int = MAX_CONNECTIONS,
+                        idle_timeout: float = IDLE_TIMEOUT, line_timeout: float = LINE_TIMEOUT,
                         task_status: trio.TaskStatus[Path] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve the control protocol on the Unix socket `path` until cancelled.
 
@@ -142,13 +159,15 @@ async def serve_control(path: Path, handle: Handler, watch: WatchHandler, *,
     become error replies with their code). `watch(send)` streams events by awaiting
     `send(event)` until it is cancelled when the client leaves. Raises StorydError before
     `task_status.started(path)` when the directory is unsafe, another storyd is serving on
-    the path, or binding fails. The socket file is removed on exit.
+    the path, or binding fails. The socket file is removed on exit. `idle_timeout` and
+    `line_timeout` (seconds) bound how long a connection may wait between requests and
+    inside one request line.
     """
     path = Path(path)
     _check_private_dir(path.parent)
     await _clear_stale_socket(path)
     listener, inode = await _bind(path)
-    active = 0
+    conns: set[_Connection] = set()
     try:
         async with trio.open_nursery() as nursery:
             log.info("control socket listening on %s", path)
@@ -162,17 +181,26 @@ async def serve_control(path: Path, handle: Handler, watch: WatchHandler, *,
                     log.error("control socket accept failed (%s); retrying", exc)
                     await trio.sleep(0.1)
                     continue
-                if active >= max_connections:
-                    nursery.start_soon(_refuse_busy, stream, max_connections)
-                    continue
-                active += 1
+                live = [c for c in conns if not c.evicted]
+                if len(live) >= max_connections:
+                    # full: the connection waiting longest for its client's next byte makes
+                    # room (requests in progress and watchers are never evicted)
+                    waiting = [c for c in live if c.waiting_since is not None]
+                    if not waiting:
+                        nursery.start_soon(_refuse_busy, stream, max_connections)
+                        continue
+                    min(waiting, key=lambda c: (c.waiting_since or 0.0, c.wait_seq)).evict()
+                conn = _Connection(stream, handle, watch, idle_timeout, line_timeout)
+                conns.add(conn)
 
-                async def _serve_one(stream: trio.SocketStream = stream) -> None:
-                    nonlocal active
+                async def _serve_one(conn: _Connection = conn) -> None:
                     try:
-                        await _Connection(stream, handle, watch).run()
+                        await conn.run()
+                    except Exception as exc:  # noqa: BLE001 — one client never ends the server
+                        _faults.fault("connection", "control connection failed", exc,
+                                      logging.ERROR)
                     finally:
-                        active -= 1
+                        conns.discard(conn)
 
                 nursery.start_soon(_serve_one)
     finally:
@@ -192,15 +220,37 @@ async def _refuse_busy(stream: trio.SocketStream, limit: int) -> None:
     await trio.aclose_forcefully(stream)
 
 
+class _Timeout(Exception):
+    """The client waited too long: idle, in the middle of a line, or evicted."""
+
+    def __init__(self, message: str, code: str = "timeout") -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class _Connection:
     """One client: read lines, answer each in order."""
 
-    def __init__(self, stream: trio.SocketStream, handle: Handler, watch: WatchHandler) -> None:
+    def __init__(self, stream: trio.SocketStream, handle: Handler, watch: WatchHandler,
+                 idle_timeout: float = IDLE_TIMEOUT, line_timeout: float = LINE_TIMEOUT) -> None:
         self._stream = stream
         self._handle = handle
         self._watch = watch
+        self._idle_timeout = idle_timeout
+        self._line_timeout = line_timeout
         self._buf = bytearray()
         self._eof = False
+        self._line_started: float | None = None
+        self.waiting_since: float | None = None   # set while waiting for the client's bytes
+        self.wait_seq = 0                         # ties in waiting_since: first come first
+        self.evicted = False
+        self._wait_scope: trio.CancelScope | None = None
+
+    def evict(self) -> None:
+        """Make room for a new client: this connection ends with a `busy` error line."""
+        self.evicted = True
+        if self._wait_scope is not None:
+            self._wait_scope.cancel()
 
     async def run(self) -> None:
         try:
@@ -209,10 +259,39 @@ class _Connection:
                 if line is None:
                     return
                 await self._answer(line)
+        except _Timeout as exc:
+            log.info("control client disconnected: %s", exc)
+            with trio.move_on_after(1.0):
+                await self._stream.send_all(_reply_error(None, exc.code, str(exc)))
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError):
             log.debug("control client went away or stopped reading")
         finally:
             await trio.aclose_forcefully(self._stream)
+
+    async def _receive(self) -> bytes:
+        """The next chunk, within the idle timeout (no line started) or the line timeout."""
+        partial = bool(self._buf)
+        if partial:   # the whole line must arrive within line_timeout, not each chunk
+            if self._line_started is None:
+                self._line_started = trio.current_time()
+            deadline, limit = self._line_started + self._line_timeout, self._line_timeout
+        else:
+            self._line_started = None
+            deadline, limit = trio.current_time() + self._idle_timeout, self._idle_timeout
+        self.waiting_since, self.wait_seq = trio.current_time(), next(_wait_order)
+        try:
+            with trio.move_on_at(deadline) as scope:
+                self._wait_scope = scope
+                if self.evicted:
+                    scope.cancel()
+                return await self._stream.receive_some(_RECV_CHUNK)
+        finally:
+            self.waiting_since, self._wait_scope = None, None
+        if self.evicted:
+            raise _Timeout("all control connections are in use and this one was waiting "
+                           "longest; closed to make room", "busy")
+        raise _Timeout(f"request line unfinished for {limit:g} s" if partial
+                       else f"idle for {limit:g} s")
 
     async def _send(self, data: bytes) -> None:
         with trio.fail_after(SEND_TIMEOUT):
@@ -227,6 +306,7 @@ class _Connection:
             if nl >= 0:
                 line = bytes(self._buf[:nl])
                 del self._buf[:nl + 1]
+                self._line_started = None
                 if discarding or len(line) > protocol.MAX_LINE:
                     if not discarding:
                         await self._send(self._too_long())
@@ -240,7 +320,7 @@ class _Connection:
                 self._buf.clear()
             if self._eof:
                 return None
-            chunk = await self._stream.receive_some(_RECV_CHUNK)
+            chunk = await self._receive()
             if not chunk:
                 self._eof = True
                 if self._buf and not discarding:  # a last line without newline still counts
@@ -275,7 +355,8 @@ class _Connection:
                 reply = _reply_error(env.id, single.code, str(single))
             else:
                 cmd = type(env.request).__struct_config__.tag
-                log.exception("control request %r failed", cmd)
+                _faults.fault(f"request:{cmd}", f"control request {cmd!r} failed", exc,
+                              logging.ERROR)
                 reply = _reply_error(env.id, "internal",
                                      f"internal error while handling '{cmd}'; see the storyd log")
         await self._send(reply)
@@ -301,7 +382,7 @@ class _Connection:
         except* (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError):
             log.debug("watching control client went away or stopped reading")
         except* Exception as group:
-            log.error("control watch failed", exc_info=group)
+            _faults.fault("watch", "control watch failed", group, logging.ERROR)
         self._eof = True
         self._buf.clear()
 
@@ -318,7 +399,10 @@ def _decode(line: bytes) -> protocol.Envelope | bytes:
     try:
         env = protocol.decode_envelope(line)
     except msgspec.ValidationError as exc:
-        raw = msgspec.json.decode(line)
+        try:
+            raw = msgspec.json.decode(line)
+        except (msgspec.DecodeError, RecursionError):
+            raw = None     # valid for the typed decoder's first steps, too deep for this one
         req_id, version = None, protocol.PROTOCOL_VERSION
         if isinstance(raw, dict):
             rid = raw.get("id")
@@ -329,6 +413,8 @@ def _decode(line: bytes) -> protocol.Envelope | bytes:
         return _reply_error(req_id, "bad_request", str(exc))
     except msgspec.DecodeError as exc:
         return _reply_error(None, "bad_json", f"request is not valid JSON: {exc}")
+    except RecursionError:
+        return _reply_error(None, "bad_json", "request is nested too deeply")
     if env.v != protocol.PROTOCOL_VERSION:
         return _bad_version(env.id, env.v)
     return env

@@ -176,7 +176,8 @@ class Director:
             language=s.language if s else None, outline=s.outline if s else "",
             chapter_number=ch.number if ch else 0, title=ch.draft.title if ch else None,
             choices=ch.choice_views() if ch else (), chapter=ch.view() if ch else None,
-            voting=self.voting_view(), notice=self.notice, generating=self.generating,
+            voting=self.voting_view(), generating=self.generating,
+            notice=self.notice or getattr(self.d, "storage_notice", None),   # disk faults
             narration=self.narration if self.machine.state == "presenting" else None,
             providers=self.d.provider_status(), chat=tuple(self.d.chat_status()),
             max_chapters=cfg.story.max_chapters, test_mode="tiktok" not in cfg.chat.sources,

@@ -17,6 +17,17 @@ than this code is refused with a StorageError, untouched.
 
 sqlite3 and JSON encoding errors are translated into `StorageError`; bad input raises
 `StorageError` or `NotFoundError` and changes nothing.
+
+Disk faults (issue 11): when SQLite says the disk is full, the database or its folder is
+read-only, or the disk fails (store.backlog.resource_problem), a write the show makes
+(chapters, rounds, ballots, results, memory) does not raise: it is kept in a bounded
+in-memory backlog, in order, and the show goes on from memory. Later writes queue behind it;
+`retry_backlog` (a service the daemon runs) replays the backlog every RETRY_S seconds, and so
+does every new write, so what could not be written lands when space returns. `on_health`
+(set by the daemon) is called on the trio thread with the operator notice when the storage
+becomes unavailable, and with None when the backlog is empty again. Writes whose answer the
+caller needs (`create_session`, `mark_stale_sessions`) and reads raise `StoreUnavailable`
+instead. `aclose` makes a last attempt and logs how many writes were lost.
 """
 
 from __future__ import annotations
@@ -36,14 +47,16 @@ from typing import Any, TypeVar
 import msgspec
 import trio
 
-from storyd.errors import StorageError
+from storyd.errors import StorageError, StoreUnavailable
 from storyd.store import queries as q
 from storyd.store import vote_queries as vq
+from storyd.store.backlog import Backlog, resource_problem
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
+RETRY_S = 5.0   # how often writes the disk refused are tried again
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
@@ -144,6 +157,10 @@ class Store:
         self.path = path
         self.schema_version = version
         self._limiter = trio.CapacityLimiter(1)  # one thread at a time on the one connection
+        self._backlog = Backlog()
+        self._reported: str | None = None
+        # called on the trio thread with the operator notice (None: storage fine again)
+        self.on_health: Callable[[str | None], None] | None = None
 
     @classmethod
     async def open(cls, path: Path, *, migrations: Sequence[Migration] | None = None) -> Store:
@@ -169,6 +186,11 @@ class Store:
         conn, self._conn = self._conn, None
         if conn is None:
             return
+        if self._backlog:
+            self._backlog.drain(conn)
+            if self._backlog:
+                log.error("%d writes could not be saved to %s before closing: %s",
+                          len(self._backlog), self.path, self._backlog.problem)
         try:
             conn.execute("PRAGMA optimize")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -188,21 +210,104 @@ class Store:
         try:
             return fn(conn, *args)
         except sqlite3.Error as exc:
+            why = resource_problem(exc)
+            if why is not None:
+                raise StoreUnavailable(f"{fn.__name__} failed on {self.path}: {why}") from exc
             raise StorageError(f"{fn.__name__} failed on {self.path}: {exc}") from exc
         except (msgspec.EncodeError, TypeError) as exc:
             raise StorageError(f"{fn.__name__}: a value cannot be stored: {exc}") from exc
 
+    # --- disk faults: the backlog ---------------------------------------------------------
+    def notice(self) -> str | None:
+        """The operator notice while writes wait for the disk; None when all is saved."""
+        if not self._backlog:
+            return None
+        return (f"Storage problem: {self._backlog.problem or 'writes are failing'} (the "
+                "data folder; see the log). The show goes on from memory; unsaved writes are "
+                f"retried every {RETRY_S:g} s.")
+
+    def backlog_stats(self) -> dict[str, int]:
+        b = self._backlog
+        return {"pending_writes": len(b), "dropped_writes": b.dropped,
+                "late_writes": b.saved_late}
+
+    def _report_health(self) -> None:
+        notice = self.notice()
+        if notice == self._reported:
+            return
+        self._reported = notice
+        if notice is None:
+            log.warning("storage writable again: %d delayed writes saved (%d dropped)",
+                        self._backlog.saved_late, self._backlog.dropped)
+        else:
+            log.error("%s [%s]", notice, self.path)
+        if self.on_health is not None:
+            self.on_health(notice)
+
+    async def _write(self, fn: Callable[..., None], *args: Any) -> None:
+        """A write whose caller needs no answer: a disk fault puts it in the backlog."""
+        try:
+            await trio.to_thread.run_sync(
+                functools.partial(self._write_sync, fn, args), limiter=self._limiter)
+        finally:
+            self._report_health()
+
+    def _write_sync(self, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
+        conn = self._conn
+        if conn is None:
+            raise StorageError(f"the store {self.path} is closed")
+        if self._backlog:                 # keep the order: behind what waits, then retry
+            self._backlog.add(fn, args)
+            self._backlog.drain(conn)
+            return
+        try:
+            self._call(fn, args)
+        except StoreUnavailable as exc:
+            self._backlog.add(fn, args)
+            self._backlog.problem = resource_problem(exc.__cause__ or exc) or str(exc)
+
+    async def _answered(self, fn: Callable[..., T], *args: Any) -> T:
+        """A write whose answer the caller needs: the backlog first, else StoreUnavailable."""
+        def run() -> T:
+            conn = self._conn
+            if conn is not None and self._backlog:
+                self._backlog.drain(conn)
+                if self._backlog:
+                    raise StoreUnavailable(self.notice() or "storage unavailable")
+            return self._call(fn, args)
+
+        try:
+            return await trio.to_thread.run_sync(run, limiter=self._limiter)
+        finally:
+            self._report_health()
+
+    async def retry_backlog(self, *,
+                            task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                            ) -> None:
+        """Service: every RETRY_S seconds, replay the writes the disk refused."""
+        task_status.started()
+        while True:
+            await trio.sleep(RETRY_S)
+            if self._backlog and self._conn is not None:
+                await trio.to_thread.run_sync(self._drain_sync, limiter=self._limiter)
+                self._report_health()
+
+    def _drain_sync(self) -> None:
+        if self._conn is not None:
+            self._backlog.drain(self._conn)
+
     # --- sessions -------------------------------------------------------------------------
     async def create_session(self, *, theme: str, language: str, outline: str, started_at: float,
                              settings: dict[str, Any]) -> int:
-        return await self._run(q.create_session, theme, language, outline, started_at, settings)
+        return await self._answered(q.create_session, theme, language, outline, started_at,
+                                    settings)
 
     async def set_outline(self, session_id: int, outline: str) -> None:
-        await self._run(q.set_outline, session_id, outline)
+        await self._write(q.set_outline, session_id, outline)
 
     async def end_session(self, session_id: int, *, status: str, ended_at: float) -> None:
         """status: "finished" | "ended" | "crashed". NotFoundError for an unknown session."""
-        await self._run(q.end_session, session_id, status, ended_at)
+        await self._write(q.end_session, session_id, status, ended_at)
 
     async def active_session(self) -> ResumeState | None:
         found = await self._run(q.active_session)
@@ -210,7 +315,7 @@ class Store:
 
     async def mark_stale_sessions(self, *, except_id: int | None, ended_at: float) -> int:
         """Every other "active" session becomes "crashed"; returns how many."""
-        return await self._run(q.mark_stale_sessions, except_id, ended_at)
+        return await self._answered(q.mark_stale_sessions, except_id, ended_at)
 
     # --- chapters -------------------------------------------------------------------------
     async def add_chapter(self, session_id: int, *, number: int, title: str, text: str,
@@ -220,55 +325,55 @@ class Store:
         values = dict(number=number, title=title, text=text, choices=choices, closing=closing,
                       summary=summary, provider=provider, lines=lines,
                       memory_update=memory_update, created_at=created_at, chosen=chosen)
-        await self._run(q.add_chapter, session_id, values)
+        await self._write(q.add_chapter, session_id, values)
 
     async def set_chapter_media(self, session_id: int, number: int, *, image: str | None = None,
                                 audio: list[str | None] | None = None) -> None:
         """Bare cache file names only; None leaves that column as it is."""
-        await self._run(q.set_chapter_media, session_id, number, image, audio)
+        await self._write(q.set_chapter_media, session_id, number, image, audio)
 
     async def set_chapter_choice(self, session_id: int, number: int, chosen: int,
                                  chosen_text: str) -> None:
-        await self._run(q.set_chapter_choice, session_id, number, chosen, chosen_text)
+        await self._write(q.set_chapter_choice, session_id, number, chosen, chosen_text)
 
     # --- rounds and ballots ---------------------------------------------------------------
     async def open_round(self, session_id: int, chapter_number: int, *, round_id: int,
                          choices: list[str], opens_at: float, ends_at: float) -> None:
-        await self._run(vq.open_round, session_id, chapter_number, round_id, choices,
+        await self._write(vq.open_round, session_id, chapter_number, round_id, choices,
                         opens_at, ends_at)
 
     async def update_round(self, session_id: int, chapter_number: int, *,
                            ends_at: float | None = None, extended: bool | None = None,
                            status: str | None = None, heartbeat_at: float | None = None) -> None:
         """None leaves that column as it is; `heartbeat_at`: the round was alive at this time."""
-        await self._run(vq.update_round, session_id, chapter_number, ends_at, extended, status,
+        await self._write(vq.update_round, session_id, chapter_number, ends_at, extended, status,
                         heartbeat_at)
 
     async def save_ballots(self, session_id: int, chapter_number: int,
                            rows: Sequence[tuple[str, str, int, int]], *, now: float) -> None:
         """Upsert (viewer_id, name, choice, weight) rows in one transaction: all or nothing."""
-        await self._run(vq.save_ballots, session_id, chapter_number, rows, now)
+        await self._write(vq.save_ballots, session_id, chapter_number, rows, now)
 
     async def record_vote_result(self, session_id: int, chapter_number: int, *, winner: int,
                                  counts: list[int], voters: int, tie_break: str | None,
                                  early: bool, forced: bool, closed_at: float) -> None:
-        await self._run(vq.record_vote_result, session_id, chapter_number, winner, counts,
+        await self._write(vq.record_vote_result, session_id, chapter_number, winner, counts,
                         voters, tie_break, early, forced, closed_at)
 
     async def credit_voters(self, rows: Sequence[tuple[str, str, bool]], *, now: float) -> None:
         """(viewer_id, name, picked_winner), one per viewer who voted in the closed round."""
-        await self._run(vq.credit_voters, rows, now)
+        await self._write(vq.credit_voters, rows, now)
 
     async def add_activity(self, rows: Sequence[tuple[str, str, int, int]], *,
                            now: float) -> None:
         """(viewer_id, name, likes, joins) rows added to viewer stats in one transaction (all
         or nothing); never a ballot. A viewer seen for the first time gets 0 ballots."""
-        await self._run(vq.add_activity, rows, now)
+        await self._write(vq.add_activity, rows, now)
 
     # --- memory and reads -----------------------------------------------------------------
     async def save_memory(self, session_id: int, memory: dict[str, Any], *,
                           now: float | None = None) -> None:
-        await self._run(q.save_memory, session_id, memory, now)
+        await self._write(q.save_memory, session_id, memory, now)
 
     async def list_sessions(self, *, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]:
         return await self._run(q.list_sessions, limit, offset)

@@ -4,8 +4,12 @@ Theory of operation: every API route decodes its body or query string with msgsp
 control-protocol Request and hands it to `dispatch.handle(daemon, request)`, exactly what the
 Unix control socket does, so `GET status` and `storyctl --json status` give the same object.
 Errors map to JSON `{"error": {"code", "message"}}`: bad input 400, missing token 401, wrong
-Origin 403, unknown id/file 404, refused command 409, wrong Host 421; nothing we expect
-becomes a 500. `daemon.config` is read on every request, so a reload takes effect at once.
+Origin 403, unknown id/file 404, unknown method 405 (with `Allow`), refused command 409,
+wrong Host 421; nothing a client sends becomes a 500 (JSON nested too deeply is `bad_json`,
+ids beyond SQLite's 64-bit integers are `bad_request`). An unexpected fault in one request
+or websocket ends only that request or socket and is logged as one rate-limited line
+(storyd.faults), never a traceback per request. `daemon.config` is read on every request,
+so a reload takes effect at once.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ import storyd
 from storyd import config_schema, metrics
 from storyd.control import protocol as p
 from storyd.errors import ConfigError, NotFoundError, RefusedError, StorydError
+from storyd.faults import LogLimiter
 from storyd.web import config_update, security, ws
 from storyd.web.openapi import API, ConfigUpdate, build_document
 from storyd.web.pages import register_pages
 
 log = logging.getLogger(__name__)
+_faults = LogLimiter(log)
 
 Handler = Callable[[Any, p.Request], Awaitable[Any]]
 MEDIA_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}\.(png|jpg|jpeg|webp|svg|mp3|wav|ogg|opus)$")
@@ -75,6 +81,32 @@ def _storyd_status(exc: StorydError) -> int:
     return 503
 
 
+class _App(QuartTrio):
+    """QuartTrio whose unhandled-exception log is one rate-limited line, not a traceback."""
+
+    def log_exception(self, exception_info: Any) -> None:
+        exc = exception_info[1]
+        if exc is not None:
+            _faults.fault("web", "web request or websocket failed", exc, logging.ERROR)
+
+
+def decode_json(raw: bytes | str) -> Any:
+    """JSON from a request body; ApiError 400 for anything that is not (too deep included)."""
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "bad_json", f"request body is not JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "bad_json", "request body is nested too deeply") from None
+
+
+def friendly(exc: msgspec.ValidationError) -> str:
+    """msgspec's validation message in plainer words where it has a stock phrase."""
+    return (str(exc).replace("Expected `str` of length >= 1", "must not be empty")
+            .replace("Expected `str` of length <= ", "must be at most ")
+            .replace("Expected `array` of length <= ", "must have at most "))
+
+
 def _default_handler() -> Handler:
     from storyd.control import dispatch  # the lead's module; imported late to avoid a cycle
 
@@ -83,7 +115,7 @@ def _default_handler() -> Handler:
 
 def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
     """The web app for one daemon. `handle` defaults to storyd.control.dispatch.handle."""
-    app = QuartTrio(__name__, static_folder=None)
+    app = _App(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_CHAT_BODY   # hard cap; body() holds others to MAX_BODY
     app.config["JSON_SORT_KEYS"] = False
     handler = handle or _default_handler()
@@ -125,10 +157,7 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
         raw = await request.get_data(as_text=False)
         if len(raw) > MAX_BODY:
             raise too_large()
-        try:
-            data = msgspec.json.decode(raw) if raw.strip() else {}
-        except msgspec.DecodeError as exc:
-            raise ApiError(400, "bad_json", f"request body is not JSON: {exc}") from None
+        data = decode_json(raw) if raw.strip() else {}
         if not isinstance(data, dict):
             raise ApiError(400, "bad_request", "request body must be a JSON object")
         if "cmd" in data:
@@ -136,7 +165,8 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
         try:
             return msgspec.convert(data, kind)
         except msgspec.ValidationError as exc:
-            raise ApiError(400, "bad_request", f"invalid request body: {exc}") from None
+            raise ApiError(400, "bad_request", f"invalid request body: {friendly(exc)}"
+                           ) from None
 
     def query(kind: type[Any], **extra: Any) -> Any:
         data: dict[str, Any] = {**request.args.to_dict(), **extra}
@@ -147,6 +177,12 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
 
     @app.before_request
     async def check_host() -> Response | None:
+        # Read a declared body before any early answer (401, 405, 421, OPTIONS): hypercorn
+        # stalls a keep-alive connection whose response went out before its request body
+        # arrived, so the client's next request would never be answered.
+        if 0 < (request.content_length or 0) <= MAX_CHAT_BODY or (
+                "chunked" in request.headers.get("Transfer-Encoding", "").lower()):
+            await request.get_data(as_text=False)
         if not security.host_allowed(request.headers.get("Host"), daemon.config.server):
             return error_response(421, "bad_host", "unknown Host header: add it to "
                                   "[server] allowed_hosts to reach storyd by that name")
@@ -164,6 +200,8 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "no-referrer"
         resp.headers.setdefault("Cache-Control", "no-store")
+        if (request.content_length or 0) > MAX_CHAT_BODY:   # body left unread: end it here
+            resp.headers["Connection"] = "close"
         return resp
 
     @app.errorhandler(ApiError)
@@ -173,11 +211,16 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 500, code, exc.description or code)
+        resp = error_response(exc.code or 500, code, exc.description or code)
+        allowed = getattr(exc, "valid_methods", None)
+        if exc.code == 405 and allowed:   # RFC 9110 §15.5.6: a 405 names what is allowed
+            resp.headers["Allow"] = ", ".join(sorted(allowed))
+        return resp
 
     @app.errorhandler(Exception)
     async def unexpected(exc: Exception) -> Response:
-        log.exception("web request failed: %s %s", request.method, request.path)
+        _faults.fault("web", f"web request failed: {request.method} {request.path}", exc,
+                      logging.ERROR)
         return error_response(500, "internal", "internal error (see the storyd log)")
 
     simple: dict[str, tuple[type[Any], bool]] = {   # route -> (request type, needs a body)
@@ -203,10 +246,7 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
     async def chat_body() -> p.Chat:
         """`{"messages": [line, ...]}` or one bare line object; each line a p.ChatLine."""
         raw = await request.get_data(as_text=False)
-        try:
-            data = msgspec.json.decode(raw)
-        except msgspec.DecodeError as exc:
-            raise ApiError(400, "bad_json", f"request body is not JSON: {exc}") from None
+        data = decode_json(raw)
         if isinstance(data, dict) and "messages" not in data:
             data = {"messages": [data]}
         if not isinstance(data, dict):
@@ -223,7 +263,8 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
         try:
             return msgspec.convert(data, p.Chat)
         except msgspec.ValidationError as exc:
-            raise ApiError(400, "bad_request", f"invalid chat message: {exc}") from None
+            raise ApiError(400, "bad_request", f"invalid chat message: {friendly(exc)}"
+                           ) from None
 
     @app.get(f"{API}/providers")
     @admin
@@ -274,7 +315,11 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
     @app.get(f"{API}/session/<int:session_id>")
     @admin
     async def session(session_id: int) -> Response:
-        return json_response(await call(p.Session(id=session_id)))
+        try:
+            req = msgspec.convert({"id": session_id}, p.Session)
+        except msgspec.ValidationError as exc:
+            raise ApiError(400, "bad_request", f"invalid session id: {exc}") from None
+        return json_response(await call(req))
 
     @app.get(f"{API}/top-voters")
     @admin

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from storyd.config import MASK, SECRET_KEYS, apply_changes
+from storyd.config import MASK, SECRET_KEYS, apply_changes, read_text
 from storyd.errors import ConfigError
 from storyd.web.openapi import ConfigUpdate
 
@@ -68,7 +68,10 @@ def validate(config_path: Path, changes: dict[str, str]) -> None:
     Pure checks on the file's text (config.apply_changes); the file is never touched here.
     """
     path = Path(config_path)
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    try:
+        text = read_text(path) if path.exists() else ""
+    except ConfigError as exc:   # the file itself is broken: say so, change nothing
+        raise ChangeError(str(exc)) from None
 
     def attempt(subset: dict[str, str]) -> str | None:
         try:

@@ -59,7 +59,7 @@ class Route(msgspec.Struct, frozen=True):
     body: Any = None               # Struct type of the JSON body
     query: Any = None              # Struct type whose fields are query parameters
     response: Any = None           # Struct type of the 200 JSON answer; None = any JSON
-    content: str = "application/json"
+    content: str = "application/json"   # the 200 answer's media type; several: "a | b"
 
 
 ROUTES: tuple[Route, ...] = (
@@ -91,8 +91,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API}/session/{{id}}", "One session with chapters and vote results",
           admin=True),
     Route("GET", f"{API}/top-voters", "Top voters", admin=True, query=p.TopVoters),
-    Route("GET", f"{API}/export/{{id}}", "Export a session", admin=True, query=p.Export,
-          content="text/plain"),
+    Route("GET", f"{API}/export/{{id}}", "Export a session (format md, html, twee or json)",
+          admin=True, query=p.Export,
+          content="text/markdown | text/html | text/plain | application/json"),
     Route("GET", f"{API}/image/{{filename}}", "A picture from the media cache",
           content="image/*"),
     Route("GET", f"{API}/audio/{{filename}}", "Narration audio from the media cache",
@@ -120,7 +121,7 @@ def _params(route: Route) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     for name in ("id", "filename"):
         if "{" + name + "}" in route.path:
-            kind = {"type": "integer"} if name == "id" else {
+            kind = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1} if name == "id" else {
                 "type": "string",
                 "pattern": r"^[A-Za-z0-9_-]{1,128}\.(png|jpg|jpeg|webp|svg|mp3|wav|ogg|opus)$"}
             params.append({"name": name, "in": "path", "required": True, "schema": kind})
@@ -141,6 +142,11 @@ def build_document(version: str) -> dict[str, Any]:
     _, components = msgspec.json.schema_components(sorted(types, key=lambda t: t.__name__),
                                                    ref_template=_REF)
     components = {k: _strip_tag(v) for k, v in components.items()}
+    components["ConfigUpdate"]["anyOf"] = [   # one key and its value, or several changes
+        {"required": ["key", "value"], "properties": {"key": {"type": "string"},
+                                                      "value": {"not": {"type": "null"}}}},
+        {"required": ["changes"], "properties": {"changes": {"type": "object",
+                                                             "minProperties": 1}}}]
     error = {"description": "error", "content": {"application/json": {
         "schema": {"$ref": _REF.format(name="ErrorReply")}}}}
     paths: dict[str, dict[str, Any]] = {}
@@ -152,14 +158,19 @@ def build_document(version: str) -> dict[str, Any]:
             "operationId": (r.method.lower() + r.path.replace(API, "").replace("/", "_")
                             .replace("{", "").replace("}", "").replace("-", "_")
                             .replace(".", "_")),
-            "responses": {"200": {"description": "ok", "content": {r.content: {
-                "schema": ok_schema}}}, "400": error, "404": error, "409": error},
+            "responses": {"200": {"description": "ok", "content": {
+                media.strip(): {"schema": ok_schema} for media in r.content.split("|")}},
+                "400": error, "404": error, "405": error, "409": error, "421": error,
+                "503": error},
         }
+        if r.body is not None:
+            op["responses"]["413"] = error
         params = _params(r)
         if params:
             op["parameters"] = params
-        if r.body is not None:
-            op["requestBody"] = {"required": False, "content": {"application/json": {
+        if r.body is not None:   # a body with required fields must be sent
+            needed = bool(components[r.body.__name__].get("required")) or r.body is ConfigUpdate
+            op["requestBody"] = {"required": needed, "content": {"application/json": {
                 "schema": {"$ref": _REF.format(name=r.body.__name__)}}}}
         if r.admin:
             op["security"] = [{"bearer": []}, {"cookie": []}]

@@ -203,7 +203,7 @@ async def _read(ws: Any, daemon: Any, handler: Any, send: Any, admin: bool) -> N
         try:
             msg = msgspec.json.decode(raw) if len(raw) <= 4096 else None
             name = msg.get("event") if isinstance(msg, dict) else None
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):   # bad frames are ignored, not logged
             name = None
         if name == "ping":     # the pages' heartbeat: they reconnect when pongs stop coming
             await send(PONG)
