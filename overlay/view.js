@@ -173,7 +173,9 @@ export function voteModel(snap, phase, t, live = null) {
 export function cardModel(snap, t) {
   if (!snap) return { kind: "waiting", kicker: "", title: t.connecting, sub: "", progress: null };
   const st = snap.state;
-  if (snap.notice) return { kind: "notice", kicker: "", title: t.notice, sub: "", progress: null };
+  // the calm card covers only a wait for a chapter: an operator notice (say, a full disk)
+  // while a chapter airs or a vote runs must not hide the story from viewers
+  if (snap.notice && (st === "generating" || st === "finishing")) return { kind: "notice", kicker: "", title: t.notice, sub: "", progress: null };
   if (st === "idle") return { kind: "waiting", kicker: snap.theme_name || "", title: t.waiting, sub: t.waitingSub, progress: null };
   if (st === "generating" || st === "finishing") {
     const g = snap.generating || {};

@@ -98,7 +98,9 @@ test("cards: waiting, writing, the end, notice; in German", () => {
     "Kapitel 3 wird geschrieben…");
   assert.equal(V.cardModel(snap({ state: "generating", generating: { chapter: 3, progress: 2 } }), en).progress, 1);
   assert.equal(V.cardModel(snap({ state: "ended" }), de).title, "Ende");
-  assert.equal(V.cardModel(snap({ notice: "x" }), en).title, "The story continues in a moment…");
+  assert.equal(V.cardModel(snap({ state: "generating", notice: "x" }), en).title, "The story continues in a moment…");
+  // an operator notice (a full disk) while a vote runs never hides the story from viewers
+  assert.equal(V.cardModel(snap({ notice: "the disk is full" }), en), null);
   assert.equal(V.cardModel(snap(), en), null);
   // the server says when a chapter has taken long enough to show "writing…"
   assert.equal(V.cardModel(snap({ state: "generating", generating: { chapter: 3, waiting: false } }), en), null);
