@@ -16,7 +16,7 @@ from storyd import config as config_mod
 from storyd.app import Daemon, run_daemon
 from storyd.core.model import ChatMessage, GiftMessage
 from storyd.errors import RefusedError
-from storyd.services.director import FLUSH_EVERY, MAX_ACTIVITY_VIEWERS
+from storyd.services.voting import FLUSH_EVERY, MAX_ACTIVITY_VIEWERS
 from tests.conftest import make_config_text, wait_for_event
 
 
@@ -39,7 +39,7 @@ async def test_a_story_plays_votes_advances_and_finishes(daemon_factory, autojum
         ready = await wait_for_event(sub, "story:chapter-ready")
         assert ready["number"] == 1 and len(ready["choices"]) == 3
         await wait_for_event(sub, "story:voting-started")
-        result = d.director.submit([
+        result = d.voting.submit([
             msg("ann", "!a"), msg("bob", "!B"), msg("cy", "b"), msg("dee", "!2 go go"),
             msg("ann", "!c"),            # a changed vote: Ann now on c
             msg("eve", "!f"),            # no choice f in a 3-choice round: invalid
@@ -122,7 +122,7 @@ async def test_operator_next_forces_a_choice(daemon_factory, autojump_clock):
     with d.bus.subscribe(4096) as sub:
         await d.director.start("adventure")
         await wait_for_event(sub, "story:voting-started")
-        d.director.submit([msg("a", "!a"), msg("b", "!a")])
+        d.voting.submit([msg("a", "!a"), msg("b", "!a")])
         await d.director.next(2)
         ended = await wait_for_event(sub, "story:voting-ended")
         assert ended["winner"] == 2 and ended["forced"] and ended["tie_break"] == "forced"
@@ -139,12 +139,12 @@ async def test_gift_weight_only_when_enabled(daemon_factory, autojump_clock):
     with d.bus.subscribe(4096) as sub:
         await d.director.start("superhero")
         await wait_for_event(sub, "story:voting-started")
-        d.director.submit([msg("g", "!c")])
-        added = d.director.submit_gift(GiftMessage(platform="t", user_id="g", name="G",
+        d.voting.submit([msg("g", "!c")])
+        added = d.voting.submit_gift(GiftMessage(platform="t", user_id="g", name="G",
                                                    diamonds=100))
         assert added == 3
         assert d.director.snapshot().voting.counts == (0, 0, 4)
-        assert d.director.submit_gift(GiftMessage(platform="t", user_id="nobody", name="N",
+        assert d.voting.submit_gift(GiftMessage(platform="t", user_id="nobody", name="N",
                                                   diamonds=100)) == 0
 
 
@@ -182,19 +182,19 @@ async def test_likes_and_joins_feed_viewer_stats_and_never_a_vote(daemon_factory
                                                                   autojump_clock):
     d = await daemon_factory()
     stats = "SELECT viewer_id, name, ballots, likes, joins FROM story_viewer_stats ORDER BY 1"
-    d.director.submit_activity("zed", "Zed", joins=1)          # no story yet: still counted
-    d.director.submit_activity("zed", "", likes=3)
-    d.director.submit_activity("nobody", "N")                   # nothing to count
+    d.voting.submit_activity("zed", "Zed", joins=1)          # no story yet: still counted
+    d.voting.submit_activity("zed", "", likes=3)
+    d.voting.submit_activity("nobody", "N")                   # nothing to count
     await trio.sleep(FLUSH_EVERY * 3)
     await d.store.stats()   # store calls run in order: the flusher's write has landed
     assert rows(d, stats) == [("zed", "Zed", 0, 3, 1)]
     with d.bus.subscribe(4096) as sub:
         await d.director.start("mystery")
         await wait_for_event(sub, "story:voting-started")
-        d.director.submit([msg("ann", "!b")])
+        d.voting.submit([msg("ann", "!b")])
         for _ in range(5):
-            d.director.submit_activity("ann", "Ann", likes=2)
-        d.director.submit_activity("bo", "Bo", likes=1, joins=1)
+            d.voting.submit_activity("ann", "Ann", likes=2)
+        d.voting.submit_activity("bo", "Bo", likes=1, joins=1)
         voting = d.director.snapshot().voting
         assert voting is not None and voting.counts == (0, 1, 0) and voting.voters == 1
         await trio.sleep(FLUSH_EVERY * 3)
@@ -208,24 +208,24 @@ async def test_likes_and_joins_feed_viewer_stats_and_never_a_vote(daemon_factory
                               ("zed", "Zed", 0, 3, 1)]
     top = await d.store.top_voters()
     assert [(v["viewer_id"], v["ballots"], v["likes"]) for v in top] == [("ann", 1, 10)]
-    assert d.director.activity_dropped == 0
+    assert d.voting.activity_dropped == 0
 
 
 async def test_a_full_activity_buffer_flushes_early_and_counts_drops(daemon_factory,
                                                                     autojump_clock):
     d = await daemon_factory()
     for i in range(MAX_ACTIVITY_VIEWERS + 1):
-        d.director.submit_activity(f"v{i}", "", likes=1)
-    assert d.director.activity_dropped == 1          # the one over the bound
+        d.voting.submit_activity(f"v{i}", "", likes=1)
+    assert d.voting.activity_dropped == 1          # the one over the bound
     await trio.sleep(FLUSH_EVERY / 2)                 # early: before the usual flush
     await d.store.stats()
     assert rows(d, "SELECT COUNT(*), SUM(likes) FROM story_viewer_stats") == [
         (MAX_ACTIVITY_VIEWERS, MAX_ACTIVITY_VIEWERS)]
-    d.director.submit_activity("late", "Late", joins=1)   # room again once saved
+    d.voting.submit_activity("late", "Late", joins=1)   # room again once saved
     await trio.sleep(FLUSH_EVERY * 3)
     await d.store.stats()
     assert rows(d, "SELECT joins FROM story_viewer_stats WHERE viewer_id='late'") == [(1,)]
-    assert d.director.activity_dropped == 1
+    assert d.voting.activity_dropped == 1
 
 
 async def test_a_resumed_vote_keeps_the_time_it_had_left(tmp_path: Path, autojump_clock):
@@ -238,7 +238,7 @@ async def test_a_resumed_vote_keeps_the_time_it_had_left(tmp_path: Path, autojum
             await d.director.start("mystery")
             started = await wait_for_event(sub, "story:voting-started")
         assert started["duration_ms"] == 60_000
-        d.director.submit([msg("ann", "!b")])
+        d.voting.submit([msg("ann", "!b")])
         sid = d.director.story.session_id
         await trio.sleep(20)                      # a third of the vote passes …
         nursery.cancel_scope.cancel()             # … and the daemon dies mid-vote
@@ -251,7 +251,7 @@ async def test_a_resumed_vote_keeps_the_time_it_had_left(tmp_path: Path, autojum
         assert d2.director.machine.state == "voting"
         voting = d2.director.snapshot().voting
         assert voting is not None and voting.counts == (0, 1, 0)
-        left = voting.ends_at / 1000 - d2.director.now()
+        left = voting.ends_at / 1000 - d2.clock.now()
         assert 39 <= left <= 41                   # not 60, not the 10 s minimum
         assert abs(voting.duration_ms - 60_000) <= 1   # the countdown bar keeps its length
         (stored,), = rows(d2, "SELECT ends_at FROM story_rounds")

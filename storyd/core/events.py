@@ -187,13 +187,13 @@ def error(message: str, at_ms: int) -> Error:
 
 def schema() -> dict[str, Any]:
     """JSON Schema of StorydEvent: `$defs` holds every event and payload."""
-    return msgspec.json.schema(StorydEvent)  # type: ignore[arg-type]
+    return msgspec.json.schema(StorydEvent)
 
 
 def schema_components(ref_template: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(root schema, components) for embedding in an OpenAPI document."""
     (root,), comps = msgspec.json.schema_components(
-        [StorydEvent], ref_template=ref_template)  # type: ignore[list-item]
+        [StorydEvent], ref_template=ref_template)
     return root, comps
 
 

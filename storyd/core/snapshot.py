@@ -46,6 +46,7 @@ class GeneratingView(msgspec.Struct, frozen=True, kw_only=True):
     since_ms: int = 0            # epoch ms: when the writing of this chapter started
     prefetched: bool = False     # the chapter was written during the vote
     waiting: bool = False        # past the first second: the overlay shows its calm card
+    preview: str = ""            # the winner's text so far, while it streams in (reveal it)
 
 
 class ChapterCost(msgspec.Struct, frozen=True, kw_only=True):

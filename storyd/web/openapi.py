@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from storyd.control import protocol as p
+from storyd.core import events
 from storyd.core.snapshot import Snapshot
 
 API = "/api/interactive-story"
@@ -139,6 +140,10 @@ def build_document(version: str) -> dict[str, Any]:
     _, components = msgspec.json.schema_components(sorted(types, key=lambda t: t.__name__),
                                                    ref_template=_REF)
     components = {k: _strip_tag(v) for k, v in components.items()}
+    # The websocket events (storyd/core/events.py): one schema, served with the API.
+    event_root, event_components = events.schema_components(_REF)
+    components.update(event_components)
+    components["StorydEvent"] = event_root
     error = {"description": "error", "content": {"application/json": {
         "schema": {"$ref": _REF.format(name="ErrorReply")}}}}
     paths: dict[str, dict[str, Any]] = {}
