@@ -219,7 +219,7 @@ async def test_kill_9_mid_vote_then_restart_resumes_the_vote(storyd: Storyd) -> 
         while len(storyd.rows("SELECT 1 FROM story_ballots WHERE session_id=?", sid)) < 3:  # noqa: ASYNC110
             await trio.sleep(0.05)
     before = await storyd.status()
-    left_before = before["voting"]["ends_at"] - before["server_time"]   # ms
+    left_before = before["voting"]["ends_at"] - before["server_time_ms"]   # ms
     assert await storyd.stop(signal.SIGKILL) == -signal.SIGKILL
     await storyd.start()
     status = await storyd.status()
@@ -227,7 +227,7 @@ async def test_kill_9_mid_vote_then_restart_resumes_the_vote(storyd: Storyd) -> 
     assert status["voting"]["counts"] == [1, 0, 2] and status["voting"]["voters"] == 3
     assert status["voting"]["ends_at"] >= started["ends_at"]
     # the vote resumes with the time it had left (its heartbeat is at most ~1 s old)
-    left_after = status["voting"]["ends_at"] - status["server_time"]
+    left_after = status["voting"]["ends_at"] - status["server_time_ms"]
     assert left_before - 1500 <= left_after <= left_before + 1500
     assert abs(status["voting"]["duration_ms"] - started["duration_ms"]) <= 1
     await storyd.ctl("vote", "v1", "c")

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import trio
 from trio.testing import MockClock
@@ -76,7 +77,7 @@ def drain(sub: Any, name: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     while True:
         try:
-            event = sub.receive.receive_nowait()
+            event = msgspec.json.decode(msgspec.json.encode(sub.get_nowait()))
         except (trio.WouldBlock, trio.EndOfChannel):
             return out
         if event["event"] == name:

@@ -382,8 +382,7 @@ class Director:
             await self._finish_story(story)
             return True
         if self.machine.state == "presenting":
-            self.machine.apply("presented")
-            self.publish_state()
+            self.machine.apply("presented")   # the voting phase publishes, round open
         return False
 
     async def _voting(self, story: StoryState) -> None:
