@@ -4,8 +4,7 @@ Theory of operation: one *play task* per story runs `_play`, which looks at the 
 state (core/story.py) and runs that state's phase — generating/finishing (take the next
 chapter from the generation service), presenting (the narrator), voting (the voting
 service), result (the result card) — until the closing chapter has aired. Each phase ends by
-applying an input to the machine; the next turn of the loop reads the new state. There is no
-second state machine and no way around the transition table.
+applying an input to the machine; the next turn reads the new state (no second machine).
 
 Operator commands (`start`, `close`, `next`, `finish`, `end`, `regenerate_image`) are plain
 methods called from the trio thread. Each first asks the machine whether it fits the state —
@@ -19,8 +18,7 @@ prefetched) while the result card shows, so the card covers the work. From the f
 waiting in "generating" the snapshot carries the calm "the story continues in a moment" notice.
 
 Invariants: the machine's state is only changed here; every transition publishes a full
-`story:state`; a failed generation never leaves a blank screen (the chapter deadline hands the
-chapter to the offline storyteller from the same memory).
+`story:state`; a failed generation never leaves a blank screen (chapter deadline → offline).
 """
 
 from __future__ import annotations
@@ -40,21 +38,20 @@ from storyd.core import themes
 from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS
 from storyd.core.ports import StoryStore
-from storyd.core.snapshot import GeneratingView, Snapshot, VotingView
-from storyd.core.story import StoryMachine
+from storyd.core.snapshot import GeneratingView, Snapshot
+from storyd.core.story import StoryMachine, check_start_options
 from storyd.core.voting import RoundResult
 from storyd.errors import RefusedError, StorydError
 from storyd.services.clock import TrioClock
-from storyd.services.generation import Branch, GenerationService
+from storyd.services.generation import GenerationService
 from storyd.services.narrator import Presenter
 from storyd.services.resume import resume_story
-from storyd.services.story_state import StoryState
+from storyd.services.story_state import StoryState, build_snapshot
 from storyd.services.voting import VotingService
 
 log = logging.getLogger(__name__)
 
 WAITING_NOTICE = "The story continues in a moment…"
-NOTICE_AFTER = 1.0    # seconds of waiting on a chapter before the overlay shows its card
 
 
 class Director:
@@ -85,8 +82,6 @@ class Director:
         self._play_scope: trio.CancelScope | None = None
         self._play_done: trio.Event | None = None
         self._play_nursery: trio.Nursery | None = None   # the play task's helpers
-        self._next_chapter: Branch | None = None    # the winner's chapter, taken at the close
-        self._taking: trio.Event | None = None
         self._rng = random.Random()
         voting.on_early_close = self._wake_up
         generation.on_error = self._error
@@ -128,7 +123,7 @@ class Director:
                     self.generating, self.notice = None, None
                     self.publish_state()
         finally:
-            self._taking = None
+            self.generation.drop_handoff()
             done.set()
 
     # ---- snapshot & events ------------------------------------------------------------------
@@ -140,41 +135,15 @@ class Director:
         log.warning("%s", message)
         self._bus.publish(ev.error(message, self.clock.ms()))
 
-    def voting_view(self) -> VotingView | None:
-        v = self.voting
-        r = v.round
-        if r is None:
-            return None
-        res = r.result
-        return VotingView(
-            round_id=r.round_id, choices=v.choices, counts=r.counts, voters=r.voters,
-            ends_at=None if r.closed else self.clock.ms(r.ends_at), open=not r.closed,
-            duration_ms=int((r.ends_at - r.opens_at) * 1000),
-            invalid=r.invalid, extended=r.extended,
-            winner=res.winner if res else None, tie_break=res.tie_break if res else None,
-            early=res.early if res else False)
-
     def snapshot(self) -> Snapshot:
-        cfg = self._settings()
-        s, ch = self.story, (self.story.current if self.story else None)
-        overlay = msgspec.to_builtins(cfg.overlay)
-        overlay.update(reveal=cfg.story.reveal,
-                       reveal_words_per_second=cfg.story.reveal_words_per_second)
-        providers, chat = self._status()
         state = self.machine.state
-        return Snapshot(
-            state=state, revision=self.revision, server_time_ms=self.clock.ms(),
-            session_id=s.session_id if s else None,
-            theme=s.theme.id if s else None, theme_name=s.theme.name if s else None,
-            language=s.language if s else None, outline=s.outline if s else "",
-            chapter_number=ch.number if ch else 0, title=ch.draft.title if ch else None,
-            choices=ch.choice_views() if ch else (), chapter=ch.view() if ch else None,
-            voting=self.voting_view(), notice=self.notice,
+        providers, chat = self._status()
+        return build_snapshot(
+            self._settings(), self.story, state=state, revision=self.revision,
+            now_ms=self.clock.ms(), voting=self.voting.view(), notice=self.notice,
             generating=self.generating if state in ("generating", "finishing") else None,
             narration=self._presenter.narration if state == "presenting" else None,
-            providers=providers, chat=chat, costs=tuple(self.generation.costs),
-            max_chapters=cfg.story.max_chapters, test_mode="tiktok" not in cfg.chat.sources,
-            overlay=overlay)
+            providers=providers, chat=chat, costs=tuple(self.generation.costs))
 
     # ---- operator commands ------------------------------------------------------------------
     def _wake_up(self) -> None:
@@ -198,10 +167,7 @@ class Director:
             th = themes.get_theme(theme_id, self._rng if seed is None else random.Random(seed))
         except KeyError:
             raise RefusedError(f"unknown theme '{theme_id}' (see `storyctl themes`)") from None
-        if outline is not None and len(outline) > 2000:
-            raise RefusedError("the outline is too long (2000 characters at most)")
-        if language is not None and not 1 <= len(language.strip()) <= 40:
-            raise RefusedError("the language must be a name like 'English' or 'Deutsch'")
+        check_start_options(outline, language)
         if not self.machine.can("start"):
             if not force:
                 self.machine.apply("start")  # raises the refusal with its message
@@ -217,7 +183,7 @@ class Director:
             memory=StoryMemory(text))
         self.voting.clear()
         self.generation.cancel()
-        self.notice, self._queued_close, self._next_chapter = None, None, None
+        self.notice, self._queued_close = None, None
         self.machine.apply("start")
         log.info("story %d started: theme %s", session_id, th.id)
         self.publish_state()
@@ -249,7 +215,7 @@ class Director:
                     self._queued_close = (choice,)   # the round opens in a moment
             elif story is not None and (state == "presenting" or choice is not None):
                 story.pending_choice = choice
-                self._next_chapter = None
+                self.generation.drop_handoff()
         self._wake_up()
 
     async def finish(self) -> None:
@@ -279,7 +245,8 @@ class Director:
             self._bus.publish(ev.Ended(ev.EndedData(session_id=self.story.session_id,
                                                     reason="ended")))
         self.voting.clear()
-        self.generating, self.notice, self._next_chapter = None, None, None
+        self.generating, self.notice = None, None
+        self.generation.drop_handoff()
         self.publish_state()
 
     async def regenerate_image(self) -> None:
@@ -293,11 +260,11 @@ class Director:
                                         self._is_current(story))
 
     def _is_current(self, story: StoryState) -> Callable[[], bool]:
+        """For a late picture: is its story still on air (then the snapshot shows it)?"""
         def check() -> bool:
             if self.story is story:
                 self.publish_state()
-                return True
-            return False
+            return self.story is story
         return check
 
     # ---- the play task: one phase per state -------------------------------------------------
@@ -321,14 +288,14 @@ class Director:
     async def _generating(self, story: StoryState) -> None:
         closing = self.machine.state == "finishing"
         number = story.next_number
-        ready = self._taking is None and self._next_chapter is not None
+        ready = self.generation.handoff_ready()
         self.generating = GeneratingView(what="closing" if closing else "chapter",
                                          chapter=number, since_ms=self.clock.ms(),
                                          prefetched=ready)
         self._bus.publish(ev.GenerationStarted(ev.GenerationStartedData(
             chapter=number, closing=closing, prefetched=ready)))
         self.publish_state()
-        branch = await self._obtain(story, closing)
+        branch = await self.generation.next_chapter(story, closing, on_slow=self._slow)
         story.pending_choice = None
         ch = await self.generation.air(story, branch)
         self.notice, self.generating = None, None
@@ -339,32 +306,12 @@ class Director:
             self.generation.illustrate_soon(story, ch, story.seed + ch.number,
                                             self._is_current(story))
 
-    async def _obtain(self, story: StoryState, closing: bool) -> Branch:
-        """The chapter to air: the one taken at the close, or one written now. After
-        NOTICE_AFTER seconds of waiting the overlay gets its calm card."""
-        found: list[Branch] = []
-
-        async def get() -> None:
-            if self._taking is not None:
-                await self._taking.wait()
-            branch, self._next_chapter = self._next_chapter, None
-            if (branch is None or branch.closing != closing
-                    or branch.choice != story.pending_choice):
-                await self.generation.ensure_outline(story)
-                branch = await self.generation.take(story, story.pending_choice,
-                                                    closing=closing)
-            found.append(branch)
-            nursery.cancel_scope.cancel()
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(get)
-            await trio.sleep(NOTICE_AFTER)
-            self.notice = WAITING_NOTICE
-            if self.generating is not None:
-                self.generating = msgspec.structs.replace(self.generating, waiting=True)
-            self.publish_state()
-            await trio.sleep_forever()
-        return found[0]
+    def _slow(self) -> None:
+        """NOTICE_AFTER seconds into waiting for a chapter: the overlay's calm card."""
+        self.notice = WAITING_NOTICE
+        if self.generating is not None:
+            self.generating = msgspec.structs.replace(self.generating, waiting=True)
+        self.publish_state()
 
     def _preview(self, text: str) -> None:
         if self.generating is not None and text:
@@ -397,43 +344,21 @@ class Director:
             v.close(forced_choice=queued[0])
         self.publish_state()
         self.generation.prefetch(story, closing=self._closing_next(story),
-                                 leaders=self._leaders)
+                                 leaders=v.leaders)
         if v.is_open():
             await v.wait_closed(self.current_wake)
         if self.machine.state == "voting":
             self.machine.apply("vote_closed")
         result = await v.record_result()
         story.pending_choice = result.winner
-        self._start_taking(story)
+        assert self._play_nursery is not None   # generation starts at the close: the
+        self.generation.take_at_close(self._play_nursery, story, result.winner,  # result card
+                                      closing=self._closing_next(story))       # covers it
         self.publish_state()
-
-    def _leaders(self) -> list[int]:
-        r = self.voting.round
-        if r is None:
-            return []
-        counts = r.counts
-        return sorted(range(len(counts)), key=lambda i: (-counts[i], i))
 
     def _closing_next(self, story: StoryState) -> bool:
         limit = self._settings().story.max_chapters
         return self.machine.finish_requested or bool(limit and story.next_number >= limit)
-
-    def _start_taking(self, story: StoryState) -> None:
-        """Generation starts at the close: the result card covers the work."""
-        assert self._play_nursery is not None
-        done = self._taking = trio.Event()
-        choice, closing = story.pending_choice, self._closing_next(story)
-
-        async def take() -> None:
-            try:
-                await self.generation.ensure_outline(story)
-                self._next_chapter = await self.generation.take(story, choice, closing=closing)
-            finally:
-                done.set()
-                if self._taking is done:
-                    self._taking = None
-
-        self._play_nursery.start_soon(take)
 
     async def _result(self, story: StoryState) -> None:
         await self.pause(self._settings().story.result_seconds)

@@ -45,6 +45,7 @@ from storyd.services.story_state import ChapterState, StoryState
 
 log = logging.getLogger(__name__)
 
+NOTICE_AFTER = 1.0     # seconds of waiting on a chapter before the overlay shows its card
 LEADER_EVERY = 0.5     # "leaders": how often the two leading choices are re-ranked
 MAX_COSTS = 50         # aired chapters whose cost the snapshot lists
 
@@ -79,6 +80,8 @@ class GenerationService:
         self._nursery: trio.Nursery | None = None
         self._branches: dict[int | None, Branch] = {}
         self._leaders_scope: trio.CancelScope | None = None
+        self._handoff: Branch | None = None        # the winner's chapter, taken at the close
+        self._taking: trio.Event | None = None
         self.costs: list[ChapterCost] = []
         self.on_preview: Callable[[str], None] = lambda _text: None
         self.on_error: Callable[[str], None] = lambda _message: None
@@ -162,6 +165,7 @@ class GenerationService:
         for branch in self._branches.values():
             branch.scope.cancel()
         self._branches = {}
+        self.drop_handoff()
 
     def ready(self, choice: int | None) -> bool:
         branch = self._branches.get(choice)
@@ -193,6 +197,54 @@ class GenerationService:
         branch.prompt_tokens += spent[1]
         branch.completion_tokens += spent[2]
         return branch
+
+    # ---- the handoff: taken at the close, aired after the result card ---------------------
+    def take_at_close(self, nursery: trio.Nursery, story: StoryState, choice: int,
+                      *, closing: bool) -> None:
+        """Generation starts at the close (in the play task's nursery, so it ends with the
+        story); the result card covers the work."""
+        done = self._taking = trio.Event()
+
+        async def take() -> None:
+            try:
+                await self.ensure_outline(story)
+                self._handoff = await self.take(story, choice, closing=closing)
+            finally:
+                done.set()
+                if self._taking is done:
+                    self._taking = None
+
+        nursery.start_soon(take)
+
+    def handoff_ready(self) -> bool:
+        return self._taking is None and self._handoff is not None
+
+    def drop_handoff(self) -> None:
+        self._handoff, self._taking = None, None
+
+    async def next_chapter(self, story: StoryState, closing: bool, *,
+                           on_slow: Callable[[], None]) -> Branch:
+        """The chapter to air: the one taken at the close when it still fits (same choice,
+        same kind), else one written now. `on_slow` runs after NOTICE_AFTER seconds."""
+        found: list[Branch] = []
+
+        async def get() -> None:
+            if self._taking is not None:
+                await self._taking.wait()
+            branch, self._handoff = self._handoff, None
+            if (branch is None or branch.closing != closing
+                    or branch.choice != story.pending_choice):
+                await self.ensure_outline(story)
+                branch = await self.take(story, story.pending_choice, closing=closing)
+            found.append(branch)
+            nursery.cancel_scope.cancel()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(get)
+            await trio.sleep(NOTICE_AFTER)
+            on_slow()
+            await trio.sleep_forever()
+        return found[0]
 
     async def _keep_branch(self, story: StoryState, b: Branch) -> None:
         assert b.draft is not None and b.choice is not None and story.current is not None

@@ -28,7 +28,7 @@ from storyd.bus import EventBus
 from storyd.core import events as ev
 from storyd.core.model import CHOICE_KEYS, ChatMessage, GiftMessage
 from storyd.core.ports import IngestResult, StoryStore, VotingSettings
-from storyd.core.snapshot import ChoiceView
+from storyd.core.snapshot import ChoiceView, VotingView
 from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound, parse_vote
 from storyd.errors import StorageError, StorydError
 from storyd.services.clock import TrioClock
@@ -79,6 +79,27 @@ class VotingService:
 
     def is_open(self) -> bool:
         return self.round is not None and not self.round.closed
+
+    def view(self) -> VotingView | None:
+        r = self.round
+        if r is None:
+            return None
+        res = r.result
+        return VotingView(
+            round_id=r.round_id, choices=self.choices, counts=r.counts, voters=r.voters,
+            ends_at=None if r.closed else self._clock.ms(r.ends_at), open=not r.closed,
+            duration_ms=int((r.ends_at - r.opens_at) * 1000),
+            invalid=r.invalid, extended=r.extended,
+            winner=res.winner if res else None, tie_break=res.tie_break if res else None,
+            early=res.early if res else False)
+
+    def leaders(self) -> list[int]:
+        """Choice indices, most votes first (ties: the lower index first)."""
+        r = self.round
+        if r is None:
+            return []
+        counts = r.counts
+        return sorted(range(len(counts)), key=lambda i: (-counts[i], i))
 
     # ---- the chat sink ----------------------------------------------------------------------
     def submit(self, batch: Sequence[ChatMessage]) -> IngestResult:
