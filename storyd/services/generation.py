@@ -192,7 +192,11 @@ class GenerationService:
             if loser.draft is not None and loser.choice is not None and story.current:
                 await self._keep_branch(story, loser)
         self.on_preview(branch.preview)
-        await branch.done.wait()
+        try:
+            await branch.done.wait()
+        finally:
+            if not branch.done.is_set():   # the story ended meanwhile: stop writing it
+                branch.scope.cancel()
         branch.calls += spent[0]
         branch.prompt_tokens += spent[1]
         branch.completion_tokens += spent[2]
