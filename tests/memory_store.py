@@ -248,7 +248,8 @@ class Stage:
     config: config_mod.Config
 
 
-def stage(tmp_path: Path, teller: ScriptedStoryteller | None = None,
+def stage(tmp_path: Path, teller: ScriptedStoryteller | None = None, *,
+          store: MemoryStore | None = None, on_finished: Any = None,
           **sections: dict[str, Any]) -> Stage:
     """The real services around the fakes: images and speech off, votes of 30 s."""
     base: dict[str, dict[str, Any]] = {
@@ -260,7 +261,7 @@ def stage(tmp_path: Path, teller: ScriptedStoryteller | None = None,
     cfg = msgspec.convert(base, config_mod.Config)
     teller = teller or ScriptedStoryteller()
     chains = Chains(build_chains(cfg, on_error=lambda _m: None), teller)
-    store, bus, clock = MemoryStore(), EventBus(), TrioClock()
+    store, bus, clock = store or MemoryStore(), EventBus(), TrioClock()
     media = MediaCache(tmp_path / "media", 1 << 20)
     voting = VotingService(store, bus, clock, lambda: cfg.voting)
     generation = GenerationService(store, bus, clock, lambda: cfg,
@@ -268,5 +269,6 @@ def stage(tmp_path: Path, teller: ScriptedStoryteller | None = None,
     director = Director(store, generation, voting, bus, clock, lambda: cfg,
                         presenter=Presenter(store, bus, lambda: cfg,
                                             lambda: chains, media),  # type: ignore[arg-type,return-value]
-                        vote_seconds=lambda: float(cfg.voting.duration))
+                        vote_seconds=lambda: float(cfg.voting.duration),
+                        on_finished=on_finished or (lambda _sid: None))
     return Stage(director, voting, generation, store, bus, teller, cfg)

@@ -87,10 +87,13 @@ class GenerationService:
         self.on_error: Callable[[str], None] = lambda _message: None
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            task_status.started()
-            await trio.sleep_forever()
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
 
     # ---- requests ---------------------------------------------------------------------------
     async def ensure_outline(self, story: StoryState) -> None:
@@ -174,6 +177,7 @@ class GenerationService:
     async def take(self, story: StoryState, choice: int | None, *, closing: bool) -> Branch:
         """The written branch for the winner (or forced choice); losers are cancelled, and
         finished ones kept in the database as unchosen branches."""
+        await trio.lowlevel.checkpoint()   # a cancelled story stops here, not in _start
         if self._leaders_scope is not None:
             self._leaders_scope.cancel()
             self._leaders_scope = None
