@@ -170,6 +170,10 @@ class GenerationService:
         self._branches = {}
         self.drop_handoff()
 
+    def prefetching(self) -> list[int]:
+        """The choices whose branches are kept or being written now."""
+        return sorted(c for c in self._branches if c is not None)
+
     def ready(self, choice: int | None) -> bool:
         branch = self._branches.get(choice)
         return branch is not None and branch.draft is not None
