@@ -97,6 +97,11 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
     chat = s.get("chat") or []
     if chat:
         lines.append("chat: " + "; ".join(_chat_source(c) for c in chat))
+    costs = s.get("costs") or []
+    if costs:   # the aired chapter's provider calls (prefetched branches included) and tokens
+        c = costs[-1]
+        lines.append(f"cost: chapter {c['chapter']}: {c['calls']} provider calls, "
+                     f"{c['prompt_tokens'] + c['completion_tokens']} tokens")
     providers = s.get("providers") or {}
     if providers:
         lines.append("providers: " + "; ".join(
@@ -109,7 +114,7 @@ def _provider(name: str, h: Any) -> str:
     """`offline ok 6 ms`, `sf failing: HTTP 401 …`, `sf cooling down`."""
     if not isinstance(h, dict):
         return f"{name} {h}"
-    if h.get("cooldown_until"):
+    if h.get("cooldown_until_ms") or h.get("cooldown_until"):
         state = "cooling down"
     elif h.get("ok") is False:
         state = f"failing: {h.get('last_error') or '?'}"
@@ -117,9 +122,11 @@ def _provider(name: str, h: Any) -> str:
         state = "ok"
     else:
         state = "unused"
-    latency = h.get("last_latency")
-    if latency is not None and h.get("ok"):
-        state += f" {latency * 1000:.0f} ms"
+    latency_ms = h.get("last_latency_ms")
+    if latency_ms is None and h.get("last_latency") is not None:
+        latency_ms = h["last_latency"] * 1000
+    if latency_ms is not None and h.get("ok"):
+        state += f" {latency_ms:.0f} ms"
     return f"{name} {state}"
 
 

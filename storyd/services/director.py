@@ -302,7 +302,7 @@ class Director:
         self.machine.apply("closing_ready" if closing else "chapter_ready")
         self._bus.publish(ev.ChapterReady(ch.view()))
         self.publish_state()
-        if self._settings().images.enabled:
+        if self._settings().images.enabled and ch.image is None:   # none made in the vote
             self.generation.illustrate_soon(story, ch, story.seed + ch.number,
                                             self._is_current(story))
 

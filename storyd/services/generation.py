@@ -33,7 +33,7 @@ from storyd.bus import EventBus
 from storyd.config import Config
 from storyd.core import events as ev
 from storyd.core.memory import StoryMemory
-from storyd.core.model import ChapterDraft, ChapterRequest, ImageRequest
+from storyd.core.model import ChapterDraft, ChapterRequest, ImageRequest, Theme
 from storyd.core.ports import StoryStore
 from storyd.core.snapshot import ChapterCost
 from storyd.errors import ProviderError, StorydError
@@ -64,6 +64,7 @@ class Branch:
     completion_tokens: int = 0
     fallback: str = ""          # why the offline storyteller wrote it, "" when it did not
     preview: str = ""           # streamed text so far
+    image: str | None = None    # a picture made before the close (the leading branch)
 
 
 class GenerationService:
@@ -80,6 +81,7 @@ class GenerationService:
         self._nursery: trio.Nursery | None = None
         self._branches: dict[int | None, Branch] = {}
         self._leaders_scope: trio.CancelScope | None = None
+        self._leaders: Callable[[], Sequence[int]] = lambda: ()
         self._handoff: Branch | None = None        # the winner's chapter, taken at the close
         self._taking: trio.Event | None = None
         self.costs: list[ChapterCost] = []
@@ -135,6 +137,7 @@ class GenerationService:
                  leaders: Callable[[], Sequence[int]]) -> None:
         """While the vote runs: write the next chapter for the choices ([llm] prefetch)."""
         self.cancel()
+        self._leaders = leaders
         ch = story.current
         mode = self._settings().llm.prefetch
         if ch is None or not ch.draft.choices or mode == "off" or self._nursery is None:
@@ -288,6 +291,11 @@ class GenerationService:
                                   "continues the story from its memory")
                     draft = await self._offline.write_chapter(b.request)
                     b.draft = msgspec.structs.replace(draft, provider="offline")
+                b.done.set()
+                if (self._branches.get(b.choice) is b and self._settings().images.enabled
+                        and list(self._leaders())[:1] == [b.choice]):
+                    b.image = await self._picture(  # the leader's picture, time allowing
+                        b.draft, b.request.theme, b.request.seed, b.request.chapter_number)
         finally:
             b.done.set()
 
@@ -321,7 +329,7 @@ class GenerationService:
                                                  prev.draft.choices[b.choice])
         number = story.next_number
         story.memory = b.memory
-        ch = ChapterState(number=number, draft=draft, closing=b.closing)
+        ch = ChapterState(number=number, draft=draft, closing=b.closing, image=b.image)
         story.chapters.append(ch)
         story.memory.apply(number, draft.memory, draft.summary)
         await self._store.add_chapter(
@@ -330,6 +338,8 @@ class GenerationService:
             provider=draft.provider, lines=msgspec.to_builtins(draft.lines),
             memory_update=msgspec.to_builtins(draft.memory), created_at=self._clock.now())
         await self._store.save_memory(story.session_id, story.memory.to_json())
+        if b.image:
+            await self._store.set_chapter_media(story.session_id, number, image=b.image)
         self.costs = [*self.costs[-(MAX_COSTS - 1):], ChapterCost(
             chapter=number, provider=draft.provider, calls=b.calls,
             prompt_tokens=b.prompt_tokens, completion_tokens=b.completion_tokens)]
@@ -343,20 +353,8 @@ class GenerationService:
 
     async def illustrate(self, story: StoryState, ch: ChapterState, seed: int,
                          is_current: Callable[[], bool]) -> bool:
-        # The overlay's `layout` (not its pixel size) decides the orientation of the stage;
-        # providers map these sizes to the nearest one they support; style added there too.
-        landscape = self._settings().overlay.layout != "portrait"
-        request = ImageRequest(
-            prompt=f"{ch.draft.title}. {ch.draft.summary or ch.draft.text[:200]}",
-            title=ch.draft.title, theme=story.theme,
-            width=1024 if landscape else 576, height=576 if landscape else 1024, seed=seed)
-        try:
-            image = (await self._chains().images.illustrate(request)).draft
-            name = await self._media.put(image.data, image.content_type)
-        except Exception as exc:  # noqa: BLE001 — a picture is never worth stopping the show
-            if not isinstance(exc, (StorydError, ValueError, OSError)):
-                log.exception("illustrating chapter %d failed", ch.number)
-            self.on_error(f"no picture for chapter {ch.number}: {exc}")
+        name = await self._picture(ch.draft, story.theme, seed, ch.number)
+        if name is None:
             return False
         ch.image = name
         await self._store.set_chapter_media(story.session_id, ch.number, image=name)
@@ -364,3 +362,22 @@ class GenerationService:
             self._bus.publish(ev.ImageUpdated(ev.ImageUpdatedData(
                 chapter=ch.number, image_url=media_url(name))))
         return True
+
+    async def _picture(self, draft: ChapterDraft, theme: Theme, seed: int,
+                       number: int) -> str | None:
+        """A picture for a chapter draft, cached; None (and a story:error) when none came."""
+        # The overlay's `layout` (not its pixel size) decides the orientation of the stage;
+        # providers map these sizes to the nearest one they support; style added there too.
+        landscape = self._settings().overlay.layout != "portrait"
+        request = ImageRequest(
+            prompt=f"{draft.title}. {draft.summary or draft.text[:200]}", title=draft.title,
+            theme=theme, width=1024 if landscape else 576,
+            height=576 if landscape else 1024, seed=seed)
+        try:
+            image = (await self._chains().images.illustrate(request)).draft
+            return await self._media.put(image.data, image.content_type)
+        except Exception as exc:  # noqa: BLE001 — a picture is never worth stopping the show
+            if not isinstance(exc, (StorydError, ValueError, OSError)):
+                log.exception("illustrating chapter %d failed", number)
+            self.on_error(f"no picture for chapter {number}: {exc}")
+            return None
