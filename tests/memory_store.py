@@ -10,7 +10,7 @@ slow, hanging or fast provider looks like. `stage()` builds the real services ar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,15 +208,23 @@ class ScriptedStoryteller:
     requests: list[ChapterRequest] = field(default_factory=list)
     cancelled: int = 0
 
-    async def write_chapter(self, request: ChapterRequest) -> ChainOutcome[ChapterDraft]:
+    async def write_chapter(self, request: ChapterRequest, *,
+                            on_text: Callable[[str], None] | None = None
+                            ) -> ChainOutcome[ChapterDraft]:
+        """Streams like ProviderChain: `on_text` gets the text parsed so far, half-way."""
         self.requests.append(request)
+        who = request.winning_choice or "the start"
         try:
-            await trio.sleep(float("inf") if self.hang else self.delay)
+            if self.hang:
+                await trio.sleep_forever()
+            await trio.sleep(self.delay / 2)
+            if on_text is not None:
+                on_text(f"It went on from {who}. The e")
+            await trio.sleep(self.delay / 2)
         except trio.Cancelled:
             self.cancelled += 1
             raise
         n = request.chapter_number
-        who = request.winning_choice or "the start"
         choices = () if request.closing else tuple(
             f"Path {n}.{i} after {who}" for i in range(request.n_choices))
         draft = ChapterDraft(

@@ -97,6 +97,24 @@ async def test_prefetch_off_starts_writing_at_the_close_under_the_result_card(
         nursery.cancel_scope.cancel()
 
 
+async def test_a_chapter_not_ready_at_the_close_is_revealed_as_it_streams(
+        tmp_path: Path, autojump_clock: Any) -> None:
+    st = stage(tmp_path, ScriptedStoryteller(delay=10.0), llm={"prefetch": "off"})
+    async with trio.open_nursery() as nursery:
+        await running(st, nursery)
+        with st.bus.subscribe(4096) as sub:
+            await st.director.start("horror")
+            await next_event(sub, ev.VotingStarted)
+            await st.director.next(1)
+            await next_event(sub, ev.GenerationStarted)
+            shown = await next_event(sub, ev.State, lambda s: bool(
+                s.data.generating and s.data.generating.preview))
+            assert shown.data.generating.preview == "It went on from Path 1.1 after the start."
+            ready = await next_event(sub, ev.ChapterReady)
+            assert ready.data.number == 2
+        nursery.cancel_scope.cancel()
+
+
 async def test_leaders_follow_the_vote_with_a_late_switch(tmp_path: Path,
                                                           autojump_clock: Any) -> None:
     st = stage(tmp_path, ScriptedStoryteller(delay=20.0),

@@ -314,8 +314,12 @@ class Director:
         self.publish_state()
 
     def _preview(self, text: str) -> None:
-        if self.generating is not None and text:
-            self.generating = msgspec.structs.replace(self.generating, preview=text)
+        """Streaming reveal: the winner's text so far, cut after its last complete sentence,
+        goes out whenever a sentence is completed."""
+        end = max(text.rfind(c) for c in ".!?…")
+        preview = text[:end + 1].strip() if end >= 0 else ""
+        if self.generating is not None and len(preview) > len(self.generating.preview):
+            self.generating = msgspec.structs.replace(self.generating, preview=preview)
             self.publish_state()
 
     async def _presenting(self, story: StoryState) -> bool:
