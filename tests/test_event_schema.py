@@ -58,13 +58,14 @@ async def drive(daemon: Any, steps: Any) -> None:
     """Two rounds: a vote and a close, then a vote and finish; until the story ends."""
     d = daemon.director
     await d.start("horror")
-    rounds = 0
+    rounds, voted = 0, False
     async for event in steps:
         if isinstance(event, ev.VotingStarted) and event.data.extended is None:
             daemon.voting.submit([ChatMessage(platform="t", user_id="u", name="U",
                                               text="!b")])
-            await trio.sleep(0.15)                 # a vote update goes out
-            rounds += 1
+            voted = True
+        elif isinstance(event, ev.VoteUpdate) and voted:   # the update went out: move on
+            voted, rounds = False, rounds + 1
             await (d.finish() if rounds == 2 else d.close())
         elif isinstance(event, ev.Ended):
             return
