@@ -4,8 +4,9 @@ Run: .venv/bin/python tests/bench/bench_vote_latency.py [--clients 100] [--rate 
 
 This process runs the real daemon (`storyd.app.run_daemon`: director, bus, Quart-Trio under
 hypercorn on 127.0.0.1:0) with a story in its voting phase. The votes come from a *separate
-injector process* (`--inject-mode`): `Chat` requests over the control socket every 5 ms, each
-vote from a new viewer for choice A, one request in flight (as `storyctl chat-import` does);
+injector process* (`--inject-mode`): `Chat` requests over the control socket carrying the
+votes due at the offered rate since the previous one (checked every 5 ms), each vote from a
+new viewer for choice A, one request in flight (as `storyctl chat-import` does);
 each reply arrives only once its ballots are committed to SQLite (durable acknowledgement).
 The overlay clients run in a third process (`--client-mode`, trio-websocket). Both children
 stamp with time.monotonic() (CLOCK_MONOTONIC: one clock for all processes on Linux): the
@@ -70,19 +71,25 @@ async def client_mode(url: str, clients: int, seconds: float) -> None:
 async def inject_mode(sock: str, rate: int, seconds: float) -> None:
     from storyd.control import protocol as p
 
-    per_batch = max(1, rate // 200)          # a request every 5 ms
     sent: list[float] = []                   # monotonic send time of vote i
     stream = await trio.open_unix_socket(sock)
     buf = bytearray()
     start = trio.current_time()
     tick = 0
     async with stream:
-        while trio.current_time() - start < seconds:
+        while (elapsed := trio.current_time() - start) < seconds:
+            # what the audience typed since the last request (a bridge batches while it
+            # waits for an acknowledgement), at most 500 per request
+            due = min(int(elapsed * rate) - len(sent), 500)
+            if due <= 0:
+                tick += 1
+                await trio.sleep_until(start + tick * 0.005)
+                continue
             n0 = len(sent)
             lines = [p.ChatLine(platform="bench", user_id=f"v{n0 + i}", text="!a")
-                     for i in range(per_batch)]
+                     for i in range(due)]
             t = time.monotonic()
-            await stream.send_all(p.encode(p.Envelope(id=tick + 1,
+            await stream.send_all(p.encode(p.Envelope(id=n0 + 1,
                                                       request=p.Chat(messages=lines))))
             while (nl := buf.find(b"\n")) < 0:
                 chunk = await stream.receive_some(65536)
@@ -90,9 +97,7 @@ async def inject_mode(sock: str, rate: int, seconds: float) -> None:
                     raise RuntimeError("storyd closed the control connection")
                 buf.extend(chunk)
             del buf[:nl + 1]
-            sent.extend([t] * per_batch)
-            tick += 1
-            await trio.sleep_until(start + tick * 0.005)
+            sent.extend([t] * due)
     achieved = len(sent) / (trio.current_time() - start)
     print(json.dumps({"sent": sent, "achieved": achieved}), flush=True)
 
