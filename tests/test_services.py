@@ -115,6 +115,30 @@ async def test_a_chapter_not_ready_at_the_close_is_revealed_as_it_streams(
         nursery.cancel_scope.cancel()
 
 
+async def test_next_with_another_choice_during_the_result_card_wins(
+        tmp_path: Path, autojump_clock: Any) -> None:
+    st = stage(tmp_path, ScriptedStoryteller(delay=6.0), llm={"prefetch": "off"})
+    async with trio.open_nursery() as nursery:
+        await running(st, nursery)
+        with st.bus.subscribe(4096) as sub:
+            await st.director.start("horror")
+            await next_event(sub, ev.VotingStarted)
+            st.voting.submit([msg("a", "!a")])
+            await st.director.close()
+            await next_event(sub, ev.VotingEnded)        # a's chapter is being written ...
+            await trio.sleep(1)
+            await st.director.next(2)                    # ... when the operator picks c
+            ready = await next_event(sub, ev.ChapterReady)
+            assert ready.data.title == "Chapter 2: Path 1.2 after the start"
+            await next_event(sub, ev.VotingStarted)
+            await st.director.close()
+            ready = await next_event(sub, ev.ChapterReady)
+            assert ready.data.number == 3                # no stale chapter left behind
+        nursery.cancel_scope.cancel()
+    story = st.director.story
+    assert story is not None and story.chapters[0].chosen == 2
+
+
 async def test_leaders_follow_the_vote_with_a_late_switch(tmp_path: Path,
                                                           autojump_clock: Any) -> None:
     st = stage(tmp_path, ScriptedStoryteller(delay=20.0),

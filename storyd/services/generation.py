@@ -223,7 +223,9 @@ class GenerationService:
         async def take() -> None:
             try:
                 await self.ensure_outline(story)
-                self._handoff = await self.take(story, choice, closing=closing)
+                branch = await self.take(story, choice, closing=closing)
+                if self._taking is done:      # not dropped meanwhile (operator `next`)
+                    self._handoff = branch
             finally:
                 done.set()
                 if self._taking is done:
@@ -248,7 +250,8 @@ class GenerationService:
                 await self._taking.wait()
             branch, self._handoff = self._handoff, None
             if (branch is None or branch.closing != closing
-                    or branch.choice != story.pending_choice):
+                    or branch.choice != story.pending_choice
+                    or branch.request.chapter_number != story.next_number):
                 await self.ensure_outline(story)
                 branch = await self.take(story, story.pending_choice, closing=closing)
             found.append(branch)
