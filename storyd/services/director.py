@@ -37,6 +37,7 @@ from storyd.core import events as ev
 from storyd.core import themes
 from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS
+from storyd.core.narration import complete_sentences
 from storyd.core.ports import StoryStore
 from storyd.core.snapshot import GeneratingView, Snapshot
 from storyd.core.story import StoryMachine, check_start_options
@@ -61,16 +62,9 @@ class Director:
                  status: Callable[[], tuple[dict[str, Any], tuple[dict[str, Any], ...]]]
                  = lambda: ({}, ()),
                  on_finished: Callable[[int], None] = lambda _session_id: None) -> None:
-        self._store = store
-        self.generation = generation
-        self.voting = voting
-        self._bus = bus
-        self.clock = clock
-        self._settings = settings
-        self._presenter = presenter
-        self._vote_seconds = vote_seconds
-        self._status = status
-        self._on_finished = on_finished
+        self._store, self.generation, self.voting, self._bus = store, generation, voting, bus
+        self.clock, self._settings, self._presenter = clock, settings, presenter
+        self._vote_seconds, self._status, self._on_finished = vote_seconds, status, on_finished
         self.machine = StoryMachine()
         self.story: StoryState | None = None
         self.revision = 0
@@ -251,12 +245,11 @@ class Director:
 
     async def regenerate_image(self) -> None:
         story = self.story
-        ch = story.current if story else None
-        if ch is None or story is None:
+        if story is None or story.current is None:
             raise RefusedError("there is no chapter to illustrate")
         if not self._settings().images.enabled:
             raise RefusedError("pictures are off ([images] enabled = false)")
-        self.generation.illustrate_soon(story, ch, self._rng.randrange(1 << 30),
+        self.generation.illustrate_soon(story, story.current, self._rng.randrange(1 << 30),
                                         self._is_current(story))
 
     def _is_current(self, story: StoryState) -> Callable[[], bool]:
@@ -316,8 +309,7 @@ class Director:
     def _preview(self, text: str) -> None:
         """Streaming reveal: the winner's text so far, cut after its last complete sentence,
         goes out whenever a sentence is completed."""
-        end = max(text.rfind(c) for c in ".!?…")
-        preview = text[:end + 1].strip() if end >= 0 else ""
+        preview = complete_sentences(text)
         if self.generating is not None and len(preview) > len(self.generating.preview):
             self.generating = msgspec.structs.replace(self.generating, preview=preview)
             self.publish_state()
