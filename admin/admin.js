@@ -60,7 +60,7 @@
   // ---------- live status ----------
   function render(s) {
     state.snap = s;
-    state.offset = s.server_time - Date.now();
+    state.offset = s.server_time_ms - Date.now();
     const pill = $("st-state");
     pill.textContent = s.state;
     pill.dataset.state = s.state;
@@ -94,10 +94,10 @@
     list.replaceChildren(...sources.map((c) => {
       const good = c.state === "connected";
       let st = String(c.state || "?").replace(/_/g, " ");
-      if (c.state === "backing_off" && typeof c.retry_at === "number") {
-        st += ` until ${new Date(c.retry_at * 1000 - (state.offset || 0)).toLocaleTimeString()}`;
+      if (c.state === "backing_off" && typeof c.retry_at_ms === "number") {
+        st += ` until ${new Date(c.retry_at_ms - (state.offset || 0)).toLocaleTimeString()}`;
       }
-      const age = typeof c.last_event_at === "number" ? `${Math.max(0, Math.round(now / 1000 - c.last_event_at))} s ago` : "no events yet";
+      const age = typeof c.last_event_at_ms === "number" ? `${Math.max(0, Math.round((now - c.last_event_at_ms) / 1000))} s ago` : "no events yet";
       const figures = `last event ${age} · ${Number(c.rate || 0).toFixed(1)} msg/s · votes ${c.votes_accepted || 0} ok / ${c.votes_invalid || 0} invalid · ${c.reconnects || 0} reconnects · ${c.dropped || 0} dropped`;
       return el("li", { class: good ? "ok" : (c.state === "failed" ? "bad" : "") },
         el("span", { class: "prov-name", text: c.source }),

@@ -240,7 +240,7 @@
   function render(snap) {
     const prev = view.snap;
     view.snap = snap;
-    view.offset = snap.server_time - Date.now();
+    view.offset = snap.server_time_ms - Date.now();
     const overlay = snap.overlay || {};
     applyOverlay(overlay);
     const st = snap.state;

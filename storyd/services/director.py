@@ -288,6 +288,7 @@ class Director:
         self._bus.publish(ev.GenerationStarted(ev.GenerationStartedData(
             chapter=number, closing=closing, prefetched=ready)))
         self.publish_state()
+        self._preview(self.generation.preview_so_far())   # streamed during the result card
         branch = await self.generation.next_chapter(story, closing, on_slow=self._slow)
         story.pending_choice = None
         ch = await self.generation.air(story, branch)

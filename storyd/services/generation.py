@@ -82,6 +82,7 @@ class GenerationService:
         self._branches: dict[int | None, Branch] = {}
         self._leaders_scope: trio.CancelScope | None = None
         self._leaders: Callable[[], Sequence[int]] = lambda: ()
+        self._airing: Branch | None = None          # the branch taken last (its preview)
         self._handoff: Branch | None = None        # the winner's chapter, taken at the close
         self._taking: trio.Event | None = None
         self.costs: list[ChapterCost] = []
@@ -202,6 +203,7 @@ class GenerationService:
                      spent[2] + loser.completion_tokens)
             if loser.draft is not None and loser.choice is not None and story.current:
                 await self._keep_branch(story, loser)
+        self._airing = branch
         self.on_preview(branch.preview)
         try:
             await branch.done.wait()
@@ -232,6 +234,11 @@ class GenerationService:
                     self._taking = None
 
         nursery.start_soon(take)
+
+    def preview_so_far(self) -> str:
+        """The streamed text of the chapter being taken (it may predate the `generating`)."""
+        b = self._airing
+        return b.preview if b is not None and b.draft is None else ""
 
     def handoff_ready(self) -> bool:
         return self._taking is None and self._handoff is not None
