@@ -323,3 +323,22 @@ def test_a_resumed_vote_gets_the_time_it_had_left() -> None:
     fresh = plan_resume(chapter_number=2, closing=False, chosen=None,
                         round_row={**row, "heartbeat_at": None}, now=1000.0)
     assert fresh.ends_at == 1060.0                      # no heartbeat yet: all of it
+
+
+async def test_an_extended_vote_is_announced_and_shown(tmp_path: Path,
+                                                      autojump_clock: Any) -> None:
+    st = stage(tmp_path, voting={"duration": 30, "no_votes": "extend", "extend_seconds": 20})
+    async with trio.open_nursery() as nursery:
+        await running(st, nursery)
+        with st.bus.subscribe(4096) as sub:
+            await st.director.start("horror")
+            first = await next_event(sub, ev.VotingStarted)
+            again = await next_event(sub, ev.VotingStarted)
+            assert again.data.extended == "no_votes"
+            assert again.data.ends_at - first.data.ends_at == 20_000
+            state = await next_event(sub, ev.State)
+            assert state.data.voting is not None and state.data.voting.ends_at == again.data.ends_at
+            ended = await next_event(sub, ev.VotingEnded)
+            assert ended.data.tie_break is not None
+        nursery.cancel_scope.cancel()
+    assert st.store.rounds[(1, 1)]["extended"] is True

@@ -77,7 +77,7 @@ class Director:
         self._play_done: trio.Event | None = None
         self._play_nursery: trio.Nursery | None = None   # the play task's helpers
         self._rng = random.Random()
-        voting.on_early_close = self._wake_up
+        voting.on_early_close, voting.on_extended = self._wake_up, self.publish_state
         generation.on_error = self._error
         generation.on_preview = self._preview
 

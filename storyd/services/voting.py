@@ -69,6 +69,7 @@ class VotingService:
         self._failed_at = 0                 # the last flush that failed
         self._last_heartbeat = -1e18
         self.on_early_close: Callable[[], None] = lambda: None
+        self.on_extended: Callable[[], None] = lambda: None
 
     # ---- service ----------------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -211,7 +212,7 @@ class VotingService:
                     round_id=r.round_id, choices=self.choices,
                     ends_at=self._clock.ms(outcome.ends_at), extended=outcome.reason,
                     duration_ms=int((outcome.ends_at - r.opens_at) * 1000))))
-                self.on_early_close()   # the snapshot shows the new deadline
+                self.on_extended()      # the snapshot shows the new deadline
 
     def close(self, *, forced_choice: int | None = None) -> RoundResult:
         assert self.round is not None
