@@ -1,14 +1,21 @@
 """The daemon: one trio nursery tree that starts every service in order.
 
 Start order (each `await nursery.start(...)` returns only when the service really serves):
-store (opened and migrated) → media cache → director (resumed) → control socket → web
-server → chat sources. Then READY=1 goes to systemd.
+store (opened and migrated) → media cache → director (voting and generation services, then
+the resumed story) → control socket → web server → chat sources. Then READY=1 goes to systemd.
+
+Wiring: this module is the composition root. It builds each service with exactly what it
+uses — `Director(store, generation, voting, bus, clock, settings, ...)`,
+`VotingService(store, bus, clock, settings)`, `GenerationService(store, bus, clock, settings,
+chains, media)` — with `settings`/`chains` as getters, because a reload swaps them whole.
+Nothing else reaches through the Daemon to a service's insides.
 
 Shutdown protocol (SIGTERM/SIGINT or `Daemon.stop()`): STOPPING=1 → `shutdown` event set
-(hypercorn stops accepting) → bus closed (every websocket ends with 1001) → ballots flushed
-to SQLite → the nursery is cancelled → store closed; a 3-second cancel-scope deadline is the
-backstop. SIGHUP reloads the config file: a new frozen Config is swapped in whole; provider
-chains are rebuilt; a bad file is reported and the old config kept.
+(hypercorn stops accepting) → chat sources cancelled (no new ballots) → bus closed (every
+websocket ends with 1001) → the last ballots flushed to SQLite → the nursery is cancelled →
+store closed; a 3-second cancel-scope deadline is the backstop. SIGHUP reloads the config
+file: a new frozen Config is swapped in whole; provider chains are rebuilt; a bad file is
+reported and the old config kept.
 """
 
 from __future__ import annotations
@@ -29,11 +36,17 @@ from storyd import effective, paths
 from storyd.bus import EventBus
 from storyd.chat.base import ChatHealth
 from storyd.config import Config
+from storyd.core import events as ev
+from storyd.core.snapshot import Snapshot
 from storyd.errors import ConfigError, StorydError
 from storyd.notify import notify
 from storyd.providers.chain import Chains, build_chains
+from storyd.services.clock import TrioClock
 from storyd.services.director import Director
+from storyd.services.generation import GenerationService
 from storyd.services.media import MediaCache
+from storyd.services.narrator import Presenter
+from storyd.services.voting import VotingService
 from storyd.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -44,7 +57,8 @@ SHUTDOWN_GRACE = 3.0
 class Daemon:
     """Everything the services share. Built by `run_daemon`; read `config` on every use."""
 
-    def __init__(self, cfg: Config, config_path: Path, *, demo: bool = False) -> None:
+    def __init__(self, cfg: Config, config_path: Path, store: Store, *,
+                 demo: bool = False) -> None:
         self.config = cfg
         self.config_path = config_path
         self.demo = demo
@@ -59,20 +73,51 @@ class Daemon:
         self.storage_notice: str | None = None   # set while the disk refuses writes
         self.admin_token = ""
         self.web_url = ""
-        self.store: Store
-        self.director = Director(self)
+        self.store = store
+        self.clock = TrioClock()
+
+        def settings() -> Config:
+            return self.config
+
+        def chains() -> Chains:
+            return self.chains
+
+        self.voting = VotingService(store, self.bus, self.clock, lambda: self.config.voting)
+        self.generation = GenerationService(store, self.bus, self.clock, settings, chains,
+                                            self.media)
+        self.director = Director(
+            store, self.generation, self.voting, self.bus, self.clock, settings,
+            presenter=Presenter(store, self.bus, settings, chains, self.media),
+            vote_seconds=self.voting_duration, status=self.status_views,
+            on_finished=self.story_finished,
+            storage_notice=lambda: self.storage_notice)
         self._nursery: trio.Nursery | None = None
 
-    # -- helpers the services call ------------------------------------------------------------
-    def snapshot(self) -> Any:
+    # -- helpers the fronts call --------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
         return self.director.snapshot()
 
-    def provider_status(self) -> dict[str, Any]:   # public (status): no credentials in it
-        return config_mod.scrub(self.chains.status(),  # type: ignore[no-any-return]
+    def provider_status(self) -> dict[str, Any]:
+        """Provider health with every time as epoch ms (`…_ms`), credentials masked."""
+        out: dict[str, Any] = {}
+        for kind, providers in self.chains.status().items():
+            out[kind] = {name: _provider_view(self.clock, h) for name, h in providers.items()}
+        return config_mod.scrub(out,  # type: ignore[no-any-return]
                                 config_mod.secret_values(self.config))
 
     def chat_status(self) -> list[dict[str, Any]]:
-        return [h.view() for h in self.chat_health.values()]
+        return [_chat_view(h.view()) for h in self.chat_health.values()]
+
+    def status_views(self) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+        return self.provider_status(), tuple(self.chat_status())
+
+    def chat_health_for(self, source: str, detail: str) -> ChatHealth:
+        """The health record of a chat source, made (connected) on first use."""
+        health = self.chat_health.get(source)
+        if health is None:
+            health = self.chat_health[source] = ChatHealth(source=source, state="connected",
+                                                           detail=detail)
+        return health
 
     def voting_duration(self) -> float:
         return float(self.config.demo.voting_duration if self.demo
@@ -82,11 +127,11 @@ class Daemon:
         """Store.on_health: a disk fault is an operator notice (status, admin, story:error)."""
         self.storage_notice = notice
         if notice is not None:
-            self.bus.publish("story:error", {"message": notice})
+            self.bus.publish(ev.error(notice, self.clock.ms()))
         self.director.publish_state()
 
     def _provider_error(self, message: str) -> None:
-        self.bus.publish("story:error", {"message": message})
+        self.bus.publish(ev.error(message, self.clock.ms()))
 
     def story_finished(self, session_id: int) -> None:
         """In demo mode the next story starts by itself after a pause."""
@@ -110,7 +155,7 @@ class Daemon:
         except Exception as exc:  # noqa: BLE001 — any fault: the old config stays, and why
             why = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
             log.error("config reload failed, keeping the old config: %s", why)
-            self.bus.publish("story:error", {"message": f"config reload failed: {why}"})
+            self.bus.publish(ev.error(f"config reload failed: {why}", self.clock.ms()))
         else:
             log.info("config reloaded from %s", self.config_path)
         notify("READY=1")
@@ -128,6 +173,33 @@ class Daemon:
                 self._nursery.start_soon(old_chains.aclose)
         self.config = new
         self.director.publish_state()
+
+
+_EPOCH_S = {"retry_at": "retry_at_ms", "last_event_at": "last_event_at_ms",
+            "connected_since": "connected_since_ms"}
+
+
+def _chat_view(view: dict[str, Any]) -> dict[str, Any]:
+    """A chat source's health with its epoch-second times as epoch ms (`…_ms`)."""
+    out = {k: v for k, v in view.items() if k not in _EPOCH_S}
+    for key, name in _EPOCH_S.items():
+        if key in view:
+            value = view[key]
+            out[name] = None if value is None else int(float(value) * 1000)
+    return out
+
+
+def _provider_view(clock: TrioClock, health: dict[str, Any]) -> dict[str, Any]:
+    """A provider's health: the trio-clock cooldown as epoch ms, latency in ms."""
+    out = {k: v for k, v in health.items() if k not in ("cooldown_until", "last_latency")}
+    if "cooldown_until" in health:
+        until = health["cooldown_until"]
+        out["cooldown_until_ms"] = (None if until is None
+                                    else clock.ms(clock.from_trio(float(until))))
+    if "last_latency" in health:
+        latency = health["last_latency"]
+        out["last_latency_ms"] = None if latency is None else int(float(latency) * 1000)
+    return out
 
 
 def load_admin_token(data_dir: Path) -> str:
@@ -171,10 +243,11 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
     from storyd.control.server import serve_control
     from storyd.web.serve import serve_web
 
-    daemon = Daemon(cfg, config_path, demo=demo)
-    daemon.admin_token = load_admin_token(daemon.data_dir)
-    daemon.store = await Store.open(paths.database_path(cfg))
-    daemon.store.on_health = daemon.storage_health
+    admin_token = load_admin_token(paths.data_dir(cfg))
+    store = await Store.open(paths.database_path(cfg))
+    daemon = Daemon(cfg, config_path, store, demo=demo)
+    daemon.admin_token = admin_token
+    store.on_health = daemon.storage_health
     try:
         async with trio.open_nursery() as nursery:
             daemon._nursery = nursery
@@ -196,7 +269,20 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
             async with trio.open_nursery() as web:
                 # hypercorn returns by itself once `shutdown` is set and its clients are gone
                 daemon.web_url = await web.start(serve_web, daemon)
-                await _chat_sources(daemon, nursery)
+                chat, chat_stopped = trio.CancelScope(), trio.Event()
+
+                async def chat_sources(*, task_status: trio.TaskStatus[None]
+                                       = trio.TASK_STATUS_IGNORED) -> None:
+                    try:
+                        with chat:
+                            async with trio.open_nursery() as sources:
+                                await _chat_sources(daemon, sources)
+                                task_status.started()
+                                await trio.sleep_forever()
+                    finally:
+                        chat_stopped.set()
+
+                await nursery.start(chat_sources)
                 if demo and daemon.director.story is None and daemon.director.machine.can("start"):
                     await daemon.director.start(theme="random", seed=cfg.demo.seed or None)
                 log.info("storyd ready: overlay %s/overlay/  control %s", daemon.web_url,
@@ -205,9 +291,11 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
                 task_status.started(daemon)
                 await daemon.shutdown.wait()
                 notify("STOPPING=1", "STATUS=stopping")
+                chat.cancel()           # no new ballots from here on ...
                 daemon.bus.close_all()  # every websocket handler ends and closes with 1001
                 with trio.CancelScope(shield=True), trio.move_on_after(SHUTDOWN_GRACE):
-                    await daemon.director._flush_ballots()
+                    await chat_stopped.wait()   # ... once the sources are really gone
+                    await daemon.voting.flush()
                 web.cancel_scope.deadline = trio.current_time() + SHUTDOWN_GRACE
             nursery.cancel_scope.cancel()
     finally:

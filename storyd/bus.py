@@ -1,53 +1,97 @@
-"""The event bus: one bounded channel per subscriber; publishers never block.
+"""The event bus: one bounded queue per subscriber; publishers never block.
 
-Theory of operation: `publish()` is synchronous and called from the trio thread. Each
-subscriber owns a bounded memory channel. When a subscriber's buffer is full the event is
-dropped *for that subscriber only* and counted; overlays receive a full `story:state`
-snapshot after every transition, so a dropped update costs nothing but a frame. A slow or
-dead client can therefore never delay the story or other clients.
-
-Events are plain dicts `{"event": NAME, "data": {...}}` (the websocket wire format), built
-once and shared by every subscriber.
+Theory of operation: `publish()` is synchronous, called from the trio thread with a typed
+event (storyd/core/events.py), built once and shared by every subscriber. Each subscriber owns
+a bounded queue. When it is full, room is made by the overflow policy, which never loses the
+show's state:
+  1. the oldest *lossy* event goes (a `story:vote-update`: the next one carries the counts);
+  2. else, when the newcomer is a `story:state`, the oldest queued snapshot goes (only the
+     latest snapshot matters: each one is complete);
+  3. else the oldest event that is not a snapshot goes;
+  4. else (a queue of snapshots only, newcomer not a snapshot) the newcomer is dropped.
+Every drop is counted per subscriber and on the bus. A slow or dead client can therefore never
+delay the story or other clients, and always ends up with the latest `story:state`.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import trio
 
-Event = dict[str, Any]
+from storyd.core import events as ev
 
-DEFAULT_BUFFER = 256  # per subscriber; overflow policy: drop newest for that subscriber, count it
+Event = ev.BusEvent
+
+DEFAULT_BUFFER = 256  # per subscriber; overflow: see the policy above
 
 
 class Subscription:
     def __init__(self, bus: EventBus, size: int) -> None:
         self._bus = bus
-        self._send, self.receive = trio.open_memory_channel[Event](size)
+        self._size = max(size, 1)
+        self._queue: deque[Event] = deque()
+        self._ready = trio.Event()
+        self.closed = False
         self.dropped = 0
 
     def offer(self, event: Event) -> None:
-        try:
-            self._send.send_nowait(event)
-        except trio.WouldBlock:
-            self.dropped += 1
-            self._bus.dropped += 1
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            self._bus._subs.discard(self)
+        if self.closed:
+            return
+        q = self._queue
+        if len(q) >= self._size and not self._make_room(isinstance(event, ev.State)):
+            self._drop()
+            return
+        q.append(event)
+        self._ready.set()
+
+    def _make_room(self, incoming_state: bool) -> bool:
+        q = self._queue
+        victim = next((i for i, e in enumerate(q) if isinstance(e, ev.VoteUpdate)), None)
+        if victim is None and incoming_state:
+            victim = next((i for i, e in enumerate(q) if isinstance(e, ev.State)), None)
+        if victim is None:
+            victim = next((i for i, e in enumerate(q) if not isinstance(e, ev.State)), None)
+        if victim is None:
+            return False
+        del q[victim]
+        self._drop()
+        return True
+
+    def _drop(self) -> None:
+        self.dropped += 1
+        self._bus.dropped += 1
 
     def close(self) -> None:
-        self._send.close()
-        self._bus._subs.discard(self)
+        self.closed = True
+        self._ready.set()
+        self._bus._discard(self)
+
+    def get_nowait(self) -> Event:
+        """The next queued event; trio.WouldBlock when none, trio.EndOfChannel once closed
+        and drained."""
+        if self._queue:
+            return self._queue.popleft()
+        if self.closed:
+            raise trio.EndOfChannel
+        raise trio.WouldBlock
+
+    async def get(self) -> Event:
+        while True:
+            try:
+                return self.get_nowait()
+            except trio.WouldBlock:
+                self._ready = trio.Event()
+                await self._ready.wait()
 
     def __aiter__(self) -> Subscription:
         return self
 
     async def __anext__(self) -> Event:
         try:
-            return await self.receive.receive()
+            return await self.get()
         except trio.EndOfChannel:
             raise StopAsyncIteration from None
 
@@ -63,12 +107,14 @@ class EventBus:
     def subscribers(self) -> int:
         return len(self._subs)
 
-    def publish(self, name: str, data: dict[str, Any]) -> None:
-        """Hand one event to every subscriber without blocking."""
+    def publish(self, event: Event) -> None:
+        """Hand one typed event to every subscriber without blocking."""
         self.published += 1
-        event: Event = {"event": name, "data": data}
         for sub in list(self._subs):
             sub.offer(event)
+
+    def _discard(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
 
     @contextmanager
     def subscribe(self, size: int = DEFAULT_BUFFER) -> Iterator[Subscription]:

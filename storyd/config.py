@@ -39,6 +39,12 @@ from storyd.masking import resolve_secret as resolve_secret
 from storyd.masking import scrub as scrub
 from storyd.masking import secret_values as secret_values
 
+# The theme ids of storyd.core.themes (config depends on nothing in core; a test keeps the two
+# lists equal).
+THEME_IDS: tuple[str, ...] = ("fantasy", "cyberpunk", "horror", "scifi", "mystery", "adventure",
+                              "furry_fantasy", "furry_scifi", "romance", "superhero",
+                              "postapocalyptic", "comedy")
+
 
 class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
@@ -120,6 +126,8 @@ class LLMConfig(_Section, frozen=True):
     temperature: float = 0.9
     coherence_check: bool = False
     context_tokens: int = 300             # budget of the memory block in every prompt
+    prefetch: Literal["all", "leaders", "off"] = "all"   # branches written during the vote
+    chapter_deadline: float = 20.0        # seconds one chapter may take before offline writes it
 
 
 class ImagesConfig(_Section, frozen=True):
@@ -233,6 +241,7 @@ RANGES: tuple[tuple[str, float, float], ...] = (
     ("demo.seed", 0, 2**31 - 1),
     ("overlay.font_size", 8, 200),
     ("llm.context_tokens", 100, 100_000),
+    ("llm.chapter_deadline", 2, 600),
 )
 _SIZE_RE = re.compile(r"^\d{3,4}x\d{3,4}$")
 _TWITCH_LOGIN_RE = re.compile(r"^[a-z0-9_]{1,25}$")
@@ -327,11 +336,9 @@ def _check(cfg: Config, source: str, text: str) -> None:
     for size in (cfg.overlay.size,):
         if not _SIZE_RE.match(size):
             raise ConfigError(f"{source}: overlay.size = {size!r} must look like 1920x1080")
-    from storyd.core.themes import THEMES  # local: themes is pure and tiny
-
-    if cfg.story.theme not in THEMES and cfg.story.theme != "random":
-        hint = difflib.get_close_matches(cfg.story.theme, list(THEMES), n=1)
-        tip = f"; did you mean '{hint[0]}'?" if hint else f"; one of {', '.join(THEMES)}"
+    if cfg.story.theme not in THEME_IDS and cfg.story.theme != "random":
+        hint = difflib.get_close_matches(cfg.story.theme, list(THEME_IDS), n=1)
+        tip = f"; did you mean '{hint[0]}'?" if hint else f"; one of {', '.join(THEME_IDS)}"
         raise ConfigError(f"{source}: story.theme = {cfg.story.theme!r} is not a theme{tip}")
     for name, prov in cfg.providers.items():
         if prov.preset == "custom" and not prov.base_url:

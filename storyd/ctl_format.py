@@ -100,6 +100,11 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
         lines.append("choices:")
         lines.extend(f"  {c.get('key', '?')}) {c.get('text', '')}" for c in choices)
     lines.extend(format_chat(list(s.get("chat") or []), now_ms))
+    costs = s.get("costs") or []
+    if costs:   # the aired chapter's provider calls (prefetched branches included) and tokens
+        c = costs[-1]
+        lines.append(f"cost: chapter {c['chapter']}: {c['calls']} provider calls, "
+                     f"{c['prompt_tokens'] + c['completion_tokens']} tokens")
     providers = s.get("providers") or {}
     if providers:
         lines.append("providers: " + "; ".join(

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import tomlkit
 import trio
@@ -20,6 +21,7 @@ import trio.testing
 from storyd import config as config_mod
 from storyd.app import Daemon, run_daemon
 from storyd.bus import Subscription
+from storyd.core import events
 
 
 @pytest.fixture
@@ -65,7 +67,10 @@ async def wait_for_event(sub: Subscription, name: str,
                          timeout: float = 600) -> dict[str, Any]:
     """The data of the next event `name` whose data satisfies `pred` (virtual-time bound)."""
     with trio.fail_after(timeout):
-        async for event in sub:
+        async for typed in sub:
+            raw = msgspec.json.encode(typed)     # the wire form {"event", "data"} ...
+            events.decode(raw)                   # ... which the one schema accepts
+            event = msgspec.json.decode(raw)
             if event["event"] == name and pred(event["data"]):
                 return event["data"]  # type: ignore[no-any-return]
     raise AssertionError(f"bus closed before {name}")

@@ -36,7 +36,7 @@ class FakeDaemon:
     async def handle(self, request: protocol.Request) -> Any:
         match request:
             case protocol.Status():
-                return {"state": "idle", "revision": 1, "server_time": 0}
+                return {"state": "idle", "revision": 1, "server_time_ms": 0}
             case protocol.Themes():
                 return [Theme(id="fantasy", name="Fantasy", style="s", tone="t", image_style="i")]
             case protocol.Vote():
@@ -119,7 +119,7 @@ async def test_reply_shape_and_struct_results(daemon: FakeDaemon, sock_path: Pat
         raw = await Raw.open(sock_path)
         assert await raw.ask(env({"cmd": "status"}, id=7)) == {
             "v": 1, "id": 7, "ok": True,
-            "result": {"state": "idle", "revision": 1, "server_time": 0}}
+            "result": {"state": "idle", "revision": 1, "server_time_ms": 0}}
         themes = await raw.ask(env({"cmd": "themes"}, id=8))
         assert themes["result"][0]["id"] == "fantasy"
 

@@ -23,18 +23,20 @@ import tomlkit
 
 from storyd import cli, ctl
 from storyd import config as config_mod
+from storyd.core import events
 from storyd.web.openapi import API, ROUTES
 
 ROOT = Path(__file__).resolve().parent.parent
 MAN = ROOT / "man"
 PAGES = ("storyd.8", "storyctl.1", "storyd.toml.5")
-DESIGN = ROOT.parent / "shared" / "DESIGN.md"   # the contract lives beside the checkout
+# the contract lives beside the checkout (a worktree under wt/ finds it one level up)
+DESIGN = next((d / "shared" / "DESIGN.md" for d in (ROOT.parent, ROOT.parent.parent)
+               if (d / "shared" / "DESIGN.md").exists()), ROOT.parent / "shared" / "DESIGN.md")
 
 # DESIGN.md "Websockets": server → client, then client → server (admin socket).
-DESIGN_EVENTS = (
-    "story:state", "story:generation-started", "story:chapter-ready", "story:narration",
-    "story:voting-started", "story:vote-update", "story:voting-ended", "story:image-updated",
-    "story:ended", "story:error", "story:force-vote-end", "story:regenerate-image")
+# The events the one schema defines (server → client), then the admin socket's commands.
+DESIGN_EVENTS = (tuple(n for n in events.NAMES if n.startswith("story:"))
+                 + events.ADMIN_COMMAND_NAMES)
 
 _ESCAPES = {r"\-": "-", r"\(dq": '"', r"\(aq": "'", r"\(ga": "`", r"\(en": "–", r"\(em": "—",
             r"\(lq": "“", r"\(rq": "”", r"\(->": "→", r"\&": "", r"\e": "\\", r"\ ": " "}

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import trio
 from trio.testing import MockClock
@@ -58,7 +59,8 @@ async def launch(daemon_factory: Any, nursery: trio.Nursery, *, mode: str = "ope
                 "image_model": "fake-image", "speech_model": "fake-speech", "timeout": 3.0,
                 "max_retries": 2, "voices": voices or {}}
     sections: dict[str, dict[str, Any]] = {
-        "providers": {"fake": provider}, "llm": {"chain": ["fake", "offline"]},
+        # one chapter at a time: these tests script the fake request by request
+        "providers": {"fake": provider}, "llm": {"chain": ["fake", "offline"], "prefetch": "off"},
         "images": {"enabled": images, "chain": ["fake", "offline"]},
         "tts": {"enabled": tts, "chain": ["fake", "offline"]},
         "story": {"result_seconds": 0.0}, "voting": {"no_votes": "first"}}
@@ -76,7 +78,7 @@ def drain(sub: Any, name: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     while True:
         try:
-            event = sub.receive.receive_nowait()
+            event = msgspec.json.decode(msgspec.json.encode(sub.get_nowait()))
         except (trio.WouldBlock, trio.EndOfChannel):
             return out
         if event["event"] == name:
@@ -126,7 +128,7 @@ async def test_chapter_faults_through_the_daemon(
     assert ready["number"] == 1 and len(ready["choices"]) == 3
     assert ready["provider"] == provider
     assert d.director.story.chapters[0].draft.attempt == attempts
-    assert first[provider]["ok"] is True and first[provider]["last_latency"] is not None
+    assert first[provider]["ok"] is True and first[provider]["last_latency_ms"] is not None
     if errors and "blocked" not in errors[0] and provider == "offline":
         assert first["fake"]["ok"] is False and first["fake"]["failures"] == 1
         assert errors[0].split(": ", 2)[-1][:30] in first["fake"]["last_error"]

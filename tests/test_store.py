@@ -19,7 +19,7 @@ from storyd.errors import NotFoundError, StorageError
 from storyd.store import Migration, Store, load_migrations
 
 REPO = Path(__file__).resolve().parents[1]
-LATEST = 2  # the newest packaged migration
+LATEST = 3  # the newest packaged migration
 CHOICES = ["Open the door", "Climb the tower", "Run"]
 
 
@@ -71,7 +71,7 @@ async def test_migrates_an_empty_file_and_reopening_changes_nothing(db_path: Pat
     with raw(db_path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
-            (1, "initial"), (2, "activity_and_heartbeat")]
+            (1, "initial"), (2, "activity_and_heartbeat"), (3, "branches")]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"story_sessions", "story_chapters", "story_votes", "story_viewer_stats",
             "story_memory", "story_rounds", "story_ballots"} <= tables

@@ -26,7 +26,7 @@ CHOICES = (ChoiceView(key="a", text="Take the stairs"), ChoiceView(key="b", text
 
 def snapshot(now_ms: int) -> Snapshot:
     return Snapshot(
-        state="voting", revision=12, server_time=now_ms, session_id=4, theme="cyberpunk",
+        state="voting", revision=12, server_time_ms=now_ms, session_id=4, theme="cyberpunk",
         theme_name="Cyberpunk", language="en", chapter_number=3, title="The Neon Gate",
         choices=CHOICES,
         voting=VotingView(round_id=3, choices=CHOICES, counts=(3, 1), voters=4,

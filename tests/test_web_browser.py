@@ -287,5 +287,5 @@ async def test_real_daemon_overlay_bars_move_after_storyctl_vote(daemon_factory:
                     browser.close()
 
         await trio.to_thread.run_sync(browse)
-        r = daemon.director.round
+        r = daemon.voting.round
         assert r is not None and list(r.counts)[:2] == [1, 3] and r.voters == 4

@@ -29,7 +29,7 @@ async def voting_daemon(daemon_factory: Any) -> Any:
 
 
 def counts(daemon: Any) -> list[int]:
-    return list(daemon.director.round.counts)
+    return list(daemon.voting.round.counts)
 
 
 async def test_chat_batch_and_single_message_count_like_tiktok(daemon_factory: Any) -> None:

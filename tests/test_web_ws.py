@@ -15,7 +15,23 @@ from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_
 from web_harness import FakeDaemon, running_web
 
 from storyd.control import protocol as p
-from storyd.web.ws import COALESCE_S, VOTE_UPDATE, VoteCoalescer
+from storyd.core import events as ev
+from storyd.core.snapshot import ChapterView
+from storyd.web.ws import COALESCE_S, VoteCoalescer
+
+
+def vote_update(i: int) -> ev.VoteUpdate:
+    return ev.VoteUpdate(ev.VoteUpdateData(round_id=1, counts=(i, 0, 0), voters=i))
+
+
+def voting_ended() -> ev.VotingEnded:
+    return ev.VotingEnded(ev.VotingEndedData(round_id=1, winner=0, winner_key="a",
+                                             winner_text="Open the door"))
+
+
+def chapter(i: int, pad: str = "") -> ev.ChapterReady:
+    return ev.ChapterReady(ChapterView(number=i, title=pad or f"Chapter {i}", text="",
+                                       sentences=(), choices=()))
 
 TIMEOUT = 10
 
@@ -43,11 +59,11 @@ async def test_snapshot_on_connect_then_bus_events(served: Any) -> None:
         async with open_websocket_url(f"{base}/ws/overlay") as ws:
             first = await next_event(ws)
             assert first["event"] == "story:state"
-            assert first["data"]["state"] == "idle" and first["data"]["server_time"] > 0
-            d.bus.publish("story:generation-started", {"what": "chapter"})
-            d.bus.publish("story:image-updated", {"image_url": "/x.png"})
+            assert first["data"]["state"] == "idle" and first["data"]["server_time_ms"] > 0
+            d.bus.publish(ev.GenerationStarted(ev.GenerationStartedData(chapter=1)))
+            d.bus.publish(ev.ImageUpdated(ev.ImageUpdatedData(chapter=1, image_url="/x.png")))
             assert (await next_event(ws))["event"] == "story:generation-started"
-            assert (await next_event(ws))["data"] == {"image_url": "/x.png"}
+            assert (await next_event(ws))["data"] == {"chapter": 1, "image_url": "/x.png"}
 
 
 async def test_raw_vote_flood_is_capped_per_client(served: Any) -> None:
@@ -59,28 +75,29 @@ async def test_raw_vote_flood_is_capped_per_client(served: Any) -> None:
             t0 = trio.current_time()
             n = 3000
             for i in range(1, n + 1):
-                d.bus.publish(VOTE_UPDATE, {"counts": [i, 0, 0], "voters": i})
+                d.bus.publish(vote_update(i))
                 if i % 100 == 0:   # let the pump drain (deterministic, no sleeping)
                     await trio.testing.wait_all_tasks_blocked()
-            d.bus.publish("story:voting-ended", {"winner": 0, "tie_break": None})
+            d.bus.publish(voting_ended())
             updates = []
-            while (ev := await next_event(ws))["event"] != "story:voting-ended":
-                updates.append(ev)
+            while (got := await next_event(ws))["event"] != "story:voting-ended":
+                updates.append(got)
             elapsed = trio.current_time() - t0
     assert 1 <= len(updates) <= math.ceil(elapsed / COALESCE_S) + 2, (len(updates), elapsed)
-    assert updates[-1]["data"] == {"counts": [n, 0, 0], "voters": n}   # latest kept, in order
+    assert updates[-1]["data"] == {"round_id": 1, "counts": [n, 0, 0], "voters": n,
+                                   "invalid": 0}   # the latest kept, in order
     assert d.bus.dropped == 0
 
 
 def test_coalescer_rules() -> None:
     c = VoteCoalescer(0.1)
-    v = [{"event": VOTE_UPDATE, "data": {"n": i}} for i in range(4)]
+    v = [vote_update(i) for i in range(4)]
     assert c.offer(v[0], 10.0) == [v[0]]          # first one goes at once
     assert c.offer(v[1], 10.01) == []              # held
     assert c.offer(v[2], 10.02) == [] and c.coalesced == 1
     assert c.deadline() == pytest.approx(10.1)
     assert c.due(10.05) == [] and c.due(10.1) == [v[2]]
-    other = {"event": "story:state", "data": {}}
+    other = chapter(1)
     assert c.offer(v[3], 10.15) == []
     assert c.offer(other, 10.16) == [v[3], other]   # pending flushed first: order kept
     assert c.deadline() == math.inf
@@ -93,8 +110,8 @@ def test_director_paced_updates_pass_straight_through() -> None:
     assert COALESCE_S <= 0.05
     for i in range(20):
         now = 100.0 + i * 0.1 + (0.003 if i % 2 else 0.0)    # a little scheduling jitter
-        ev = {"event": VOTE_UPDATE, "data": {"n": i}}
-        assert c.offer(ev, now) == [ev], i
+        update = vote_update(i)
+        assert c.offer(update, now) == [update], i
     assert c.coalesced == 0
 
 
@@ -102,8 +119,8 @@ def test_burst_queued_behind_a_slow_send_keeps_only_the_latest_counts() -> None:
     from storyd.web.ws import latest_votes_only
 
     c = VoteCoalescer()
-    v = [{"event": VOTE_UPDATE, "data": {"n": i}} for i in range(5)]
-    other = {"event": "story:narration", "data": {}}
+    v = [vote_update(i) for i in range(5)]
+    other = ev.Narration(ev.NarrationData(chapter=1, index=0, kind="sentence", text="Hi."))
     assert latest_votes_only([v[0], v[1], v[2], other, v[3], v[4]], c) == [v[2], other, v[4]]
     assert c.coalesced == 3
     assert latest_votes_only([other], c) == [other]
@@ -118,9 +135,9 @@ async def test_stalled_client_does_not_block_another(served: Any) -> None:
             async with open_websocket_url(f"{base}/ws/overlay") as live:
                 await next_event(live)
                 for i in range(700):
-                    d.bus.publish("story:chapter-ready", {"i": i, "pad": pad})
-                    ev = await next_event(live)
-                    assert ev["data"]["i"] == i
+                    d.bus.publish(chapter(i, pad))
+                    got = await next_event(live)
+                    assert got["data"]["number"] == i
                 assert d.bus.dropped > 0           # the stalled client's buffer overflowed...
                 assert d.bus.subscribers == 2      # ...and only its own events were dropped
             del stalled
@@ -220,7 +237,7 @@ async def test_overlay_socket_ignores_commands(served: Any) -> None:
             await next_event(ws)
             for _ in range(50):      # more than quart-trio buffers: the handler must read
                 await ws.send_message(json.dumps({"event": "story:force-vote-end"}))
-            d.bus.publish("story:error", {"message": "m"})
+            d.bus.publish(ev.error("m", 1))
             assert (await next_event(ws))["event"] == "story:error"
             await ws.send_message(json.dumps({"event": "ping"}))
             assert (await next_event(ws))["event"] == "pong"
@@ -252,21 +269,23 @@ async def test_real_daemon_start_vote_over_http_and_ws(tmp_path: Any) -> None:
                 r = await c.post("/api/interactive-story/start", json={"theme": "horror"},
                                  headers=h)
                 assert r.status_code == 200, r.text
-                while not ((ev := await next_event(ws))["event"] == "story:state"
-                           and ev["data"]["state"] == "voting"):
+                while not ((got := await next_event(ws))["event"] == "story:state"
+                           and got["data"]["state"] == "voting"):
                     pass
                 r = await c.post("/api/interactive-story/vote", headers=h,
                                  json={"viewer": "amy", "choice": "b"})
                 assert r.status_code == 200, r.text
-                while (ev := await next_event(ws))["event"] != "story:vote-update":
+                while (got := await next_event(ws))["event"] != "story:vote-update":
                     pass
-                assert ev["data"]["counts"][1] == 1 and ev["data"]["voters"] == 1
+                assert got["data"]["counts"][1] == 1 and got["data"]["voters"] == 1
                 web = (await c.get("/api/interactive-story/status")).json()
                 ctl = msgspec.json.decode(msgspec.json.encode(
                     await dispatch.handle(daemon, p.Status())))
                 for snap in (web, ctl):
-                    snap.pop("server_time")
+                    snap.pop("server_time_ms")
                     snap.pop("providers", None)
+                    for source in snap.get("chat", ()):   # an age read off the wall clock
+                        source.pop("last_event_age", None)
                 assert web == ctl
                 assert (await c.post("/api/interactive-story/start", json={},
                                      headers=h)).status_code == 409

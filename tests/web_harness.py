@@ -1,8 +1,8 @@
 """A small, real stand-in for the daemon, used by the web tests.
 
 Real EventBus, real Config loaded from a real file in tmp_path, a real media folder and a
-tiny command handler that keeps a one-round story in memory and publishes the same events
-the director does. `running_web()` serves the real app on 127.0.0.1:0 with hypercorn.
+tiny command handler that keeps a one-round story in memory and publishes the same typed
+events the director does (storyd/core/events.py: the fake cannot drift from the schema). `running_web()` serves the real app on 127.0.0.1:0 with hypercorn.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import trio
 from storyd import config as cfgmod
 from storyd.bus import EventBus
 from storyd.control import protocol as p
+from storyd.core import events as ev
+from storyd.core.model import CHOICE_KEYS
 from storyd.core.snapshot import ChapterView, ChoiceView, Snapshot, VotingView
 from storyd.core.themes import THEMES
 from storyd.errors import NotFoundError, RefusedError
@@ -53,7 +55,7 @@ class FakeDaemon:
         self.media_dir = tmp_path / "media"
         self.media_dir.mkdir()
         self.shutdown = trio.Event()
-        self.snap = Snapshot(state="idle", revision=0, server_time=now_ms(),
+        self.snap = Snapshot(state="idle", revision=0, server_time_ms=now_ms(),
                              overlay={"layout": "landscape", "size": "1920x1080",
                                       "reveal": "full", "reveal_words_per_second": 0})
         self.ballots: dict[str, int] = {}
@@ -63,12 +65,12 @@ class FakeDaemon:
         self.config = new
 
     def snapshot(self) -> Snapshot:
-        return msgspec.structs.replace(self.snap, server_time=now_ms())
+        return msgspec.structs.replace(self.snap, server_time_ms=now_ms())
 
     def transition(self, **changes: Any) -> None:
         self.snap = msgspec.structs.replace(self.snap, revision=self.snap.revision + 1,
                                             **changes)
-        self.bus.publish("story:state", msgspec.to_builtins(self.snapshot()))
+        self.bus.publish(ev.State(self.snapshot()))
 
 
 def _chapter(title: str, text: str) -> ChapterView:
@@ -111,21 +113,23 @@ async def fake_handle(d: FakeDaemon, req: p.Request) -> Any:
             voting = msgspec.structs.replace(snap.voting, counts=tuple(counts),
                                              voters=len(d.ballots))
             d.snap = msgspec.structs.replace(snap, voting=voting)
-            d.bus.publish("story:vote-update", {"counts": counts, "voters": len(d.ballots),
-                                                "last_voter": viewer})
+            d.bus.publish(ev.VoteUpdate(ev.VoteUpdateData(
+                round_id=voting.round_id, counts=tuple(counts), voters=len(d.ballots))))
             return {"accepted": True}
         case p.Close() | p.Next():
             if snap.voting is None or not snap.voting.open:
                 raise RefusedError("no vote is running")
             voting = msgspec.structs.replace(snap.voting, open=False, ends_at=None, winner=0)
-            d.bus.publish("story:voting-ended", {"winner": 0, "tie_break": None,
-                                                 "counts": list(voting.counts)})
+            d.bus.publish(ev.VotingEnded(ev.VotingEndedData(
+                round_id=voting.round_id, winner=0, winner_key=CHOICE_KEYS[0],
+                winner_text=voting.choices[0].text, counts=voting.counts,
+                voters=voting.voters)))
             d.transition(state="result", voting=voting)
             return {"winner": 0}
         case p.End() | p.Finish():
             if snap.state in ("idle", "ended"):
                 raise RefusedError("no story is running")
-            d.bus.publish("story:ended", {"session_id": snap.session_id})
+            d.bus.publish(ev.Ended(ev.EndedData(session_id=snap.session_id)))
             d.transition(state="ended")
             return {"ended": True}
         case p.RegenerateImage():

@@ -22,38 +22,19 @@ every time is epoch milliseconds named `*_ms`.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Literal
 
 import msgspec
 
 from storyd import metrics
-from storyd.core.model import ChatMessage, GiftMessage
+from storyd.core.ports import ChatSink, IngestResult
+
+__all__ = ["ChatHealth", "ChatSink", "IngestResult", "RateWindow", "SourceState"]
 
 SourceState = Literal["idle", "connecting", "connected", "waiting_for_live", "backing_off",
                       "failed", "stopped"]
 
 RATE_WINDOW = 10   # seconds
-
-
-class IngestResult(msgspec.Struct, frozen=True):
-    accepted: int   # ballots cast or changed
-    invalid: int    # vote-shaped messages for choices that do not exist / no vote open
-    ignored: int    # not a vote at all (chatter) or duplicates
-
-
-class ChatSink(Protocol):
-    def submit(self, batch: Sequence[ChatMessage]) -> IngestResult: ...
-
-    def submit_gift(self, gift: GiftMessage) -> int:
-        """Weight added to the viewer's ballot (0 when gift votes are off, or when the weight
-        is held until the viewer votes)."""
-        ...
-
-    def submit_activity(self, user_id: str, name: str, *, likes: int = 0,
-                        joins: int = 0) -> None:
-        """Likes and joins of one viewer: counted in viewer stats, never a ballot."""
-        ...
 
 
 class RateWindow:

@@ -1,7 +1,7 @@
 """Building and starting the chat sources named in `[chat] sources` (the daemon's one call).
 
 Every source gets a ChatHealth in `host.chat_health` (the status snapshot lists them all)
-and feeds `host.director` (the ChatSink). Platform modules are imported here only when
+and feeds `host.voting` (the ChatSink). Platform modules are imported here only when
 their source is configured; none of them imports its platform library before the daemon
 is READY (TikTokLive is imported in its worker thread).
 """
@@ -17,7 +17,7 @@ from storyd.chat.base import ChatHealth, ChatSink
 from storyd.config import Config
 
 
-class _Director(ChatSink, Protocol):
+class _Voting(ChatSink, Protocol):
     @property
     def round(self) -> Any: ...
 
@@ -31,7 +31,7 @@ class Host(Protocol):
     bus: Any
 
     @property
-    def director(self) -> _Director: ...
+    def voting(self) -> _Voting: ...
 
 
 def source_names(cfg: Config, demo: bool) -> list[str]:
@@ -44,7 +44,7 @@ def source_names(cfg: Config, demo: bool) -> list[str]:
 async def start_sources(host: Host, nursery: trio.Nursery) -> None:
     """Start every configured source in `nursery`; each reports started at once."""
     cfg = host.config
-    sink = host.director
+    sink = host.voting
     for name in source_names(cfg, host.demo):
         health = host.chat_health.setdefault(name, ChatHealth(source=name))
         if name == "local":
@@ -54,7 +54,7 @@ async def start_sources(host: Host, nursery: trio.Nursery) -> None:
             from storyd.chat import demo
 
             def n_choices() -> int | None:
-                r = host.director.round
+                r = host.voting.round
                 return r.n_choices if r is not None and not r.closed else None
 
             await nursery.start(partial(demo.run, seed=cfg.demo.seed or None),

@@ -3,24 +3,64 @@
 `handle(daemon, request)` takes a request Struct from control/protocol.py and returns a
 msgspec-encodable result, or raises a StorydError subclass that both fronts turn into a
 typed error (socket: `{"code", "message"}`; HTTP: 4xx with the same body).
+
+It depends on the `Context` Protocol below (what the daemon offers the fronts), not on
+storyd.app: the dependency points from the composition root down to here. An acknowledged
+ballot (`vote`, `chat`) is committed to SQLite before the answer goes out (group commit in
+the voting service).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
 
 import msgspec
 
 from storyd import config as config_mod
 from storyd import effective, export
+from storyd.bus import EventBus
+from storyd.config import Config
 from storyd.control import protocol as p
+from storyd.core import events as ev
 from storyd.core.model import ChatMessage
+from storyd.core.ports import IngestResult
+from storyd.core.snapshot import Snapshot
 from storyd.core.themes import THEMES
 from storyd.errors import ConfigError, RefusedError
+from storyd.providers.chain import Chains
+from storyd.services.director import Director
+from storyd.services.voting import VotingService
+from storyd.store.db import Store
 
-if TYPE_CHECKING:
-    from storyd.app import Daemon
+
+class Health(Protocol):
+    def count(self, result: IngestResult, n_messages: int, now: float | None = None) -> None: ...
+
+
+class Context(Protocol):
+    """What the daemon (storyd.app.Daemon) offers the control socket and the web front."""
+
+    config: Config
+    config_path: Path
+    admin_token: str
+    web_url: str
+    bus: EventBus
+    chains: Chains
+    director: Director
+    voting: VotingService
+    store: Store
+
+    @property
+    def chat_health(self) -> Mapping[str, Health]: ...
+
+    def snapshot(self) -> Snapshot: ...
+    def apply_config(self, new: Config) -> None: ...
+    def chat_health_for(self, source: str, detail: str) -> Health: ...
+
+
+Daemon = Context   # the name the handlers below were written with
 
 
 def _choice_index(daemon: Daemon, raw: str) -> int:
@@ -38,20 +78,22 @@ def admin_url(daemon: Daemon) -> str:
 
 
 async def _vote(daemon: Daemon, req: p.Vote) -> dict[str, Any]:
-    director = daemon.director
-    if director.round is None or director.round.closed:
-        raise RefusedError(f"no vote is running (state: {director.machine.state})")
+    voting = daemon.voting
+    if not voting.is_open():
+        raise RefusedError(f"no vote is running (state: {daemon.director.machine.state})")
     viewer = req.viewer.strip()
     if not 1 <= len(viewer) <= 128:
         raise RefusedError("the viewer name must be 1–128 characters")
     idx = _choice_index(daemon, req.choice)
     msg = ChatMessage(platform="local", user_id=viewer, name=req.name or viewer,
                       text=f"!{'abcdef'[idx]}")
-    result = director.submit([msg])
+    result = voting.submit([msg])
+    if result.accepted:
+        await voting.commit()    # on disk before the answer: an acknowledged ballot is kept
     health = daemon.chat_health.get("local")
     if health is not None:
-        health.count(result, 1, director.now())
-    r = director.round
+        health.count(result, 1, daemon.director.clock.now())
+    r = voting.round
     return {"accepted": bool(result.accepted), "counts": list(r.counts) if r else [],
             "voters": r.voters if r else 0}
 
@@ -78,7 +120,7 @@ MAX_CHAT_BATCH = 10_000
 MAX_CHAT_FIELD = 500
 
 
-def ingest_chat(daemon: Daemon, lines: list[p.ChatLine]) -> dict[str, Any]:
+async def ingest_chat(daemon: Daemon, lines: list[p.ChatLine]) -> dict[str, Any]:
     """The chat ingest path: the same ChatSink that TikTok comments go through."""
     if len(lines) > MAX_CHAT_BATCH:
         raise RefusedError(f"at most {MAX_CHAT_BATCH} messages per batch (got {len(lines)})")
@@ -91,14 +133,11 @@ def ingest_chat(daemon: Daemon, lines: list[p.ChatLine]) -> dict[str, Any]:
         batch.append(ChatMessage(platform=line.platform, user_id=f"{line.platform}:{line.user_id}",
                                  name=line.name or line.user_id,
                                  text=line.text[:MAX_CHAT_FIELD], msg_id=line.msg_id))
-    result = daemon.director.submit(batch)
-    health = daemon.chat_health.get("ingest")
-    if health is None:
-        from storyd.chat.base import ChatHealth
-
-        health = daemon.chat_health["ingest"] = ChatHealth(source="ingest", state="connected",
-                                                           detail="chat ingest API")
-    health.count(result, len(batch), daemon.director.now())
+    result = daemon.voting.submit(batch)
+    if result.accepted:
+        await daemon.voting.commit()   # on disk before the answer: acknowledged is kept
+    daemon.chat_health_for("ingest", "chat ingest API").count(
+        result, len(batch), daemon.director.clock.now())
     data: dict[str, Any] = msgspec.to_builtins(result)
     return data
 
@@ -147,7 +186,8 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
             if story is None:
                 return {"session_id": None, "memory": None, "context": "", "last_prompt": None}
             return {"session_id": story.session_id, "memory": story.memory.to_json(),
-                    "context": d.prompt_context(story),
+                    "context": story.memory.context(daemon.config.llm.context_tokens,
+                                                    include_outline=False),
                     "path": list(story.taken_path()),
                     "last_prompt": getattr(daemon.chains.text, "last_prompt", None)}
         case p.Sessions(limit=limit, offset=offset):
@@ -188,7 +228,7 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
             return config_mod.scrub(await check_providers(daemon),
                                     config_mod.secret_values(daemon.config))
         case p.Chat(messages=lines):
-            return ingest_chat(daemon, lines)
+            return await ingest_chat(daemon, lines)
         case p.Watch():
             raise RefusedError("watch is a streaming request")
     raise ConfigError(f"unsupported request {type(request).__name__}")  # pragma: no cover
@@ -197,6 +237,6 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
 async def watch(daemon: Daemon, send: Callable[[Any], Awaitable[None]]) -> None:
     """Stream bus events (after a first full state) until the client or the daemon goes."""
     with daemon.bus.subscribe() as sub:
-        await send({"event": "story:state", "data": msgspec.to_builtins(daemon.snapshot())})
+        await send(ev.State(daemon.snapshot()))
         async for event in sub:
             await send(event)

@@ -29,3 +29,10 @@ def choices_announcement(choices: tuple[str, ...] | list[str]) -> str:
     keys = "ABCDEF"
     said = " ".join(f"{keys[i]}: {c.rstrip('.')}." for i, c in enumerate(choices))
     return f"What happens next? {said} Vote now in chat."
+
+
+def complete_sentences(text: str) -> str:
+    """The text up to its last complete sentence ("" when none is complete yet): what a
+    streaming reveal may show of a chapter that is still arriving."""
+    end = max(text.rfind(c) for c in ".!?…")
+    return text[:end + 1].strip() if end >= 0 else ""

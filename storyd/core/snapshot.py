@@ -2,8 +2,8 @@
 
 Pure data. The director builds a Snapshot after every transition and publishes it as
 `story:state`; `GET status` and `storyctl --json status` return the same object. Times on
-the wire are epoch milliseconds (`ends_at`, `server_time`) so browsers count down from the
-server's clock, not their own guess.
+the wire are epoch milliseconds (`ends_at`, `server_time_ms`, every `…_ms`) so browsers count
+down from the server's clock, not their own guess; nothing monotonic is ever sent.
 """
 
 from __future__ import annotations
@@ -33,6 +33,30 @@ class ChapterView(msgspec.Struct, frozen=True, kw_only=True):
     provider: str = ""
 
 
+class NarrationRef(msgspec.Struct, frozen=True, kw_only=True):
+    chapter: int
+    index: int          # the sentence airing now (reconnecting overlays pick up here)
+
+
+class GeneratingView(msgspec.Struct, frozen=True, kw_only=True):
+    what: Literal["chapter", "closing"]
+    chapter: int
+    progress: float = 0.0
+    provider: str | None = None
+    since_ms: int = 0            # epoch ms: when the writing of this chapter started
+    prefetched: bool = False     # the chapter was written during the vote
+    waiting: bool = False        # past the first second: the overlay shows its calm card
+    preview: str = ""            # the winner's text so far, while it streams in (reveal it)
+
+
+class ChapterCost(msgspec.Struct, frozen=True, kw_only=True):
+    chapter: int
+    provider: str = ""
+    calls: int = 0               # provider calls spent on this aired chapter (prefetch included)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
 class VotingView(msgspec.Struct, frozen=True, kw_only=True):
     round_id: int
     choices: tuple[ChoiceView, ...]
@@ -51,7 +75,7 @@ class VotingView(msgspec.Struct, frozen=True, kw_only=True):
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     state: State
     revision: int
-    server_time: int                 # epoch ms
+    server_time_ms: int              # epoch ms
     session_id: int | None = None
     theme: str | None = None
     theme_name: str | None = None
@@ -65,10 +89,13 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     notice: str | None = None        # "the story continues in a moment" card, on errors
     # "the offline storyteller writes English and German; Spanish needs a model provider"
     language_notice: str | None = None
-    narration: dict[str, Any] | None = None   # {"chapter", "index"}: the sentence airing now
-    generating: dict[str, Any] | None = None   # {"what": "chapter", "chapter": N, ...}
+    narration: NarrationRef | None = None
+    generating: GeneratingView | None = None
+    # kind -> provider name -> health (ok, last_error, failures, cooldown_until_ms, ...)
     providers: dict[str, Any] = {}
+    # one per chat source: state, detail, retry_at_ms, last_event_at_ms, counters ...
     chat: tuple[dict[str, Any], ...] = ()
+    costs: tuple[ChapterCost, ...] = ()   # per aired chapter, newest last
     max_chapters: int = 0
     test_mode: bool = False
     # [overlay] settings plus story.reveal / story.reveal_words_per_second, so pages restyle live

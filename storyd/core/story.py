@@ -58,7 +58,8 @@ REASONS: Final[dict[str, str]] = {
 
 
 class StoryMachine:
-    """Holds the state; `apply` moves it or raises RefusedError, changing nothing."""
+    """Holds the state; `apply` moves it or raises RefusedError, changing nothing. There is
+    no way around the table: a resumed story gets a new machine in its planned state."""
 
     def __init__(self, state: State = "idle") -> None:
         self.state: State = state
@@ -83,6 +84,10 @@ class StoryMachine:
         self.state = TRANSITIONS[key]  # type: ignore[assignment]
         return self.state
 
-    def force(self, state: State) -> None:
-        """Set the state directly: used only when resuming a stored session."""
-        self.state = state
+
+def check_start_options(outline: str | None, language: str | None) -> None:
+    """Refuse a `start` whose outline or language cannot be right (changes nothing)."""
+    if outline is not None and len(outline) > 2000:
+        raise RefusedError("the outline is too long (2000 characters at most)")
+    if language is not None and not 1 <= len(language.strip()) <= 40:
+        raise RefusedError("the language must be a name like 'English' or 'Deutsch'")

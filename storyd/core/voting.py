@@ -1,4 +1,4 @@
-"""Chat vote parsing and the tally of one voting round (pure: no I/O, no clock).
+"""The tally of one voting round (pure: no I/O, no clock); parsing is in vote_parse.py.
 
 Theory of operation
 -------------------
@@ -41,71 +41,15 @@ from typing import Literal
 
 import msgspec
 
-from storyd.chat.base import IngestResult
-from storyd.config import VotingConfig
 from storyd.core.model import CHOICE_KEYS, MAX_CHOICES, ChatMessage
+from storyd.core.ports import IngestResult, VotingSettings
+from storyd.core.vote_parse import EXACT, MAY_START, PREFIX3, parse_slow
+from storyd.core.vote_parse import parse_vote as parse_vote  # re-exported
 from storyd.errors import RefusedError
 
 log = logging.getLogger(__name__)
 
 Policy = Literal["random", "first", "extend"]
-
-# Exact message texts that are votes: "!a" "!A" "a" "A" "!1" "1" for each choice.
-_EXACT: dict[str, int] = {}
-for _i, _k in enumerate(CHOICE_KEYS):
-    for _tok in (_k, _k.upper(), str(_i + 1)):
-        _EXACT[_tok] = _i
-        _EXACT["!" + _tok] = _i
-# Fullwidth forms (Ｂ, ！ａ, ２) typed on CJK keyboards; only reached on the slow path.
-_KEYS: dict[str, int] = {t: i for t, i in _EXACT.items() if not t.startswith("!")}
-_KEYS.update({chr(ord(t) + 0xFEE0): i for t, i in list(_KEYS.items())})
-# "!x" + whitespace as the first three characters: a vote with trailing words ("!a lets go").
-_PREFIX3: dict[str, int] = {
-    bang + key + ws: i
-    for key, i in _KEYS.items() for bang in "!！" for ws in " \t\n\r\xa0\u3000"}
-# First characters that can start a vote-shaped message; anything else is chatter at once.
-_MAY_START: frozenset[str] = frozenset(
-    ["!", "！", *_KEYS, *(chr(c) for c in range(0x3001) if chr(c).isspace())])
-
-
-def _parse_slow(text: str) -> int | None:
-    """parse_vote for texts that are not exact votes and do start with a may-start character."""
-    head = text[:1]
-    if head.isspace():
-        text = text.lstrip()
-        c = _EXACT.get(text)
-        if c is not None:
-            return c
-        head = text[:1]
-    if head == "!" or head == "！":       # "!x" then whitespace or the end
-        c = _KEYS.get(text[1:2])
-        if c is None:
-            return None
-        after = text[2:3]
-        return c if not after or after.isspace() else None
-    c = _KEYS.get(head)                    # a bare key, alone but for whitespace
-    if c is None or len(text) == 1:
-        return c
-    # second character first, so "a lot of fun" costs no copy of the whole text
-    return c if text[1:2].isspace() and text[1:].isspace() else None
-
-
-def parse_vote(text: str) -> int | None:
-    """The 0-based choice index a chat message votes for, or None when it is not vote-shaped.
-
-    Accepts `!a`…`!f` and `!1`…`!6` (case-insensitive) at the start of the message followed by
-    whitespace or the end ("!a let's go"), and a bare `a`/`1` when it is the whole message
-    (surrounding whitespace allowed). Fullwidth forms (`！ａ`, `Ｂ`, `２`) count too. Never
-    raises; chatter costs one dict lookup and a first-character test, nothing copies the text
-    except a whitespace-led or bare-key-led message (linear at worst).
-    """
-    c = _EXACT.get(text)
-    if c is None and text[:1] in _MAY_START:
-        c = _PREFIX3.get(text[:3])
-        if c is None:
-            return _parse_slow(text)
-    return c
-
 
 class RoundRules(msgspec.Struct, frozen=True, kw_only=True):
     """The rules of one round: a copy of `[voting]`, so a reload never changes a live round."""
@@ -123,7 +67,7 @@ class RoundRules(msgspec.Struct, frozen=True, kw_only=True):
     max_gift_weight: int = 10
 
     @classmethod
-    def from_config(cls, v: VotingConfig) -> RoundRules:
+    def from_config(cls, v: VotingSettings) -> RoundRules:
         return cls(allow_change=v.allow_change, early_close=v.early_close,
                    min_votes=v.min_votes, swing=v.swing, tie_break=v.tie_break,
                    no_votes=v.no_votes, extend_seconds=float(v.extend_seconds),
@@ -195,10 +139,10 @@ class VoteRound:
         and everything after close are `ignored`; votes for a missing choice are `invalid`."""
         if self.closed:
             return IngestResult(0, 0, len(batch))
-        exact = _EXACT
-        prefix3 = _PREFIX3
-        may_start = _MAY_START
-        slow = _parse_slow
+        exact = EXACT
+        prefix3 = PREFIX3
+        may_start = MAY_START
+        slow = parse_slow
         ballots = self._ballots
         names = self._names
         counts = self._counts
@@ -359,6 +303,12 @@ class VoteRound:
         rows = [(v, names.get(v, ""), ballots[v], 1 + gifts.get(v, 0)) for v in self._dirty]
         self._dirty.clear()
         return rows
+
+    def requeue(self, rows: Iterable[Ballot]) -> None:
+        """Rows whose save failed: dirty again, so the next drain retries them."""
+        for row in rows:
+            if row[0] in self._ballots:
+                self._dirty[row[0]] = None
 
     def final_ballots(self) -> list[Ballot]:
         """Every ballot of the round, one per viewer (for viewer stats: counted once)."""

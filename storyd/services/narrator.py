@@ -5,7 +5,8 @@ Speech for every sentence is synthesised in the background as soon as the chapte
 no audio, after `words / reveal_words_per_second` — by a `story:narration` event. A sentence
 whose audio is late by more than AUDIO_WAIT is shown without it, so a slow voice provider
 never stalls the show. The choices are read out before the vote opens. An operator `next`
-or `finish` cuts the presentation short (the director's state changes and wakes us).
+or `finish` cuts the presentation short: `still_presenting()` turns false and the director's
+`pause()` (the wait between sentences) returns early.
 Each sentence carries a voice role: the role of the character the draft's `lines` say is
 speaking it (see `_roles`), otherwise "narrator"; providers map roles to voices.
 """
@@ -14,19 +15,22 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 import trio
 
+from storyd.bus import EventBus
+from storyd.config import Config
+from storyd.core import events as ev
 from storyd.core.memory import name_key
 from storyd.core.model import SpeechRequest
 from storyd.core.narration import choices_announcement, reveal_seconds
+from storyd.core.ports import StoryStore
+from storyd.core.snapshot import NarrationRef
 from storyd.errors import StorydError
-from storyd.services.media import media_url
-
-if TYPE_CHECKING:
-    from storyd.services.director import Director
-    from storyd.services.story_state import ChapterState, StoryState
+from storyd.providers.chain import Chains
+from storyd.services.media import MediaCache, media_url
+from storyd.services.story_state import ChapterState, StoryState
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,7 @@ AUDIO_WAIT = 8.0       # seconds a sentence waits for its audio before airing wi
 SYNTH_PARALLEL = 2     # concurrent speech requests per chapter
 
 
-async def _synthesise(director: Director, texts: list[tuple[str, str]],
+async def _synthesise(chains: Chains, media: MediaCache, texts: list[tuple[str, str]],
                       names: list[str | None], durations: list[float | None],
                       ready: list[trio.Event], language: str) -> None:
     limiter = trio.CapacityLimiter(SYNTH_PARALLEL)
@@ -42,10 +46,10 @@ async def _synthesise(director: Director, texts: list[tuple[str, str]],
     async def one(i: int, text: str, role: str) -> None:
         async with limiter:
             try:
-                result = (await director.d.chains.speech.speak(
+                result = (await chains.speech.speak(
                     SpeechRequest(text=text, role=role, language=language))).draft
                 if result is not None:
-                    names[i] = await director.d.media.put(result.data, result.content_type)
+                    names[i] = await media.put(result.data, result.content_type)
                     durations[i] = result.duration
             except (StorydError, ValueError, OSError) as exc:
                 log.info("no narration for a sentence: %s", exc)
@@ -92,41 +96,56 @@ def _roles(ch: ChapterState, sentences: list[str], story: StoryState) -> list[st
     return out
 
 
-async def present_chapter(director: Director, story: StoryState, ch: ChapterState) -> None:
-    cfg = director.d.config
-    sentences = ch.sentences
-    wps = cfg.story.reveal_words_per_second
-    texts = list(zip(sentences, _roles(ch, sentences, story), strict=True))
-    read_choices = bool(ch.draft.choices) and cfg.tts.read_choices
-    if read_choices:
-        texts.append((choices_announcement(ch.draft.choices), "narrator"))
-    n = len(texts)
-    names: list[str | None] = [None] * n
-    durations: list[float | None] = [None] * n
-    ready = [trio.Event() for _ in range(n)]
-    speak = cfg.tts.enabled
-    async with trio.open_nursery() as nursery:
-        if speak:
-            nursery.start_soon(_synthesise, director, texts, names, durations, ready,
-                               story.language)
-        for i, (text, _role) in enumerate(texts):
-            if director.machine.state != "presenting" or director.story is not story:
-                break
+class Presenter:
+    """Airs chapters: reveal and narration. `narration` is the sentence airing now."""
+
+    def __init__(self, store: StoryStore, bus: EventBus, settings: Callable[[], Config],
+                 chains: Callable[[], Chains], media: MediaCache) -> None:
+        self._store = store
+        self._bus = bus
+        self._settings = settings
+        self._chains = chains
+        self._media = media
+        self.narration: NarrationRef | None = None
+
+    async def present(self, story: StoryState, ch: ChapterState, *,
+                      still_presenting: Callable[[], bool],
+                      pause: Callable[[float], Awaitable[None]]) -> None:
+        cfg = self._settings()
+        sentences = ch.sentences
+        wps = cfg.story.reveal_words_per_second
+        texts = list(zip(sentences, _roles(ch, sentences, story), strict=True))
+        read_choices = bool(ch.draft.choices) and cfg.tts.read_choices
+        if read_choices:
+            texts.append((choices_announcement(ch.draft.choices), "narrator"))
+        n = len(texts)
+        names: list[str | None] = [None] * n
+        durations: list[float | None] = [None] * n
+        ready = [trio.Event() for _ in range(n)]
+        speak = cfg.tts.enabled
+        async with trio.open_nursery() as nursery:
             if speak:
-                with trio.move_on_after(AUDIO_WAIT):
-                    await ready[i].wait()
-            is_choices = i >= len(sentences)
-            duration = durations[i] or reveal_seconds(text, wps)
-            if is_choices and not names[i]:
-                duration = 0.0  # the vote panel shows the choices; no need to wait in silence
-            director.narration = {"chapter": ch.number, "index": i}
-            director.publish("story:narration", {
-                "chapter": ch.number, "index": i, "kind": "choices" if is_choices else "sentence",
-                "text": text, "audio_url": media_url(names[i]), "duration": duration})
-            if duration:
-                await director._wait(duration)
-        nursery.cancel_scope.cancel()
-    ch.audio = names[: len(sentences)]
-    ch.choices_audio = names[len(sentences)] if read_choices else None
-    if any(ch.audio):
-        await director.d.store.set_chapter_media(story.session_id, ch.number, audio=ch.audio)
+                nursery.start_soon(_synthesise, self._chains(), self._media, texts, names,
+                                   durations, ready, story.language)
+            for i, (text, _role) in enumerate(texts):
+                if not still_presenting():
+                    break
+                if speak:
+                    with trio.move_on_after(AUDIO_WAIT):
+                        await ready[i].wait()
+                is_choices = i >= len(sentences)
+                duration = durations[i] or reveal_seconds(text, wps)
+                if is_choices and not names[i]:
+                    duration = 0.0  # the vote panel shows the choices; no silent wait
+                self.narration = NarrationRef(chapter=ch.number, index=i)
+                self._bus.publish(ev.Narration(ev.NarrationData(
+                    chapter=ch.number, index=i, kind="choices" if is_choices else "sentence",
+                    text=text, audio_url=media_url(names[i]),
+                    duration_ms=int(duration * 1000))))
+                if duration:
+                    await pause(duration)
+            nursery.cancel_scope.cancel()
+        ch.audio = names[: len(sentences)]
+        ch.choices_audio = names[len(sentences)] if read_choices else None
+        if any(ch.audio):
+            await self._store.set_chapter_media(story.session_id, ch.number, audio=ch.audio)

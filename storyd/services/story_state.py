@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+import msgspec
+
+from storyd.config import Config
 from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS, ChapterDraft, Theme
 from storyd.core.narration import split_sentences
-from storyd.core.snapshot import ChapterView, ChoiceView
+from storyd.core.snapshot import (
+    ChapterCost,
+    ChapterView,
+    ChoiceView,
+    GeneratingView,
+    NarrationRef,
+    Snapshot,
+    State,
+    VotingView,
+)
+from storyd.providers.offline_lang import offline_language_notice
 from storyd.services.media import media_url
 
 
@@ -60,3 +74,26 @@ class StoryState:
     def taken_path(self) -> tuple[str, ...]:
         return tuple(c.draft.choices[c.chosen] for c in self.chapters
                      if c.chosen is not None and c.chosen < len(c.draft.choices))
+
+
+def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revision: int,
+                   now_ms: int, voting: VotingView | None, notice: str | None,
+                   generating: GeneratingView | None, narration: NarrationRef | None,
+                   providers: dict[str, Any], chat: tuple[dict[str, Any], ...],
+                   costs: tuple[ChapterCost, ...]) -> Snapshot:
+    """The whole show as one Snapshot (`story:state`, `GET status`, `storyctl status`)."""
+    s, ch = story, (story.current if story else None)
+    overlay = msgspec.to_builtins(cfg.overlay)
+    overlay.update(reveal=cfg.story.reveal,
+                   reveal_words_per_second=cfg.story.reveal_words_per_second)
+    return Snapshot(
+        state=state, revision=revision, server_time_ms=now_ms,
+        session_id=s.session_id if s else None,
+        theme=s.theme.id if s else None, theme_name=s.theme.name if s else None,
+        language=s.language if s else None, outline=s.outline if s else "",
+        chapter_number=ch.number if ch else 0, title=ch.draft.title if ch else None,
+        choices=ch.choice_views() if ch else (), chapter=ch.view() if ch else None,
+        voting=voting, notice=notice, generating=generating, narration=narration,
+        providers=providers, chat=chat, costs=costs, max_chapters=cfg.story.max_chapters,
+        test_mode=not {"tiktok", "twitch"} & set(cfg.chat.sources), overlay=overlay,
+        language_notice=offline_language_notice(s.language) if s else None)

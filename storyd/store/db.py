@@ -336,6 +336,17 @@ class Store:
                                  chosen_text: str) -> None:
         await self._write(q.set_chapter_choice, session_id, number, chosen, chosen_text)
 
+    async def add_branch(self, session_id: int, *, after_chapter: int, choice: int, title: str,
+                         text: str, choices: list[str], provider: str,
+                         created_at: float) -> None:
+        """A chapter written during a vote for a choice that lost (never aired)."""
+        values = dict(after_chapter=after_chapter, choice=choice, title=title, text=text,
+                      choices=choices, provider=provider, created_at=created_at)
+        await self._run(q.add_branch, session_id, values)
+
+    async def branches(self, session_id: int) -> list[dict[str, Any]]:
+        return await self._run(q.branches, session_id)
+
     # --- rounds and ballots ---------------------------------------------------------------
     async def open_round(self, session_id: int, chapter_number: int, *, round_id: int,
                          choices: list[str], opens_at: float, ends_at: float) -> None:

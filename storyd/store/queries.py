@@ -257,3 +257,21 @@ def get_session(conn: sqlite3.Connection, session_id: int) -> dict[str, Any]:
         return out
     finally:
         conn.execute("COMMIT")
+
+
+def add_branch(conn: sqlite3.Connection, session_id: int, values: dict[str, Any]) -> None:
+    """An unchosen branch (replaces one stored for the same choice)."""
+    with transaction(conn):
+        conn.execute(
+            "INSERT OR REPLACE INTO story_branches (session_id, after_chapter, choice, title,"
+            " text, choices, provider, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (session_id, values["after_chapter"], values["choice"], values["title"],
+             values["text"], _encode(list(values["choices"])).decode(), values["provider"],
+             values["created_at"]))
+
+
+def branches(conn: sqlite3.Connection, session_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT after_chapter, choice, title, text, choices, provider, created_at"
+        " FROM story_branches WHERE session_id = ? ORDER BY after_chapter, choice", (session_id,))
+    return [{**dict(r), "choices": msgspec.json.decode(r["choices"])} for r in rows]

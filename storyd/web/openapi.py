@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from storyd.control import protocol as p
+from storyd.core import events
 from storyd.core.snapshot import Snapshot
 
 API = "/api/interactive-story"
@@ -147,6 +148,10 @@ def build_document(version: str) -> dict[str, Any]:
                                                       "value": {"not": {"type": "null"}}}},
         {"required": ["changes"], "properties": {"changes": {"type": "object",
                                                              "minProperties": 1}}}]
+    # The websocket events (storyd/core/events.py): one schema, served with the API.
+    event_root, event_components = events.schema_components(_REF)
+    components.update(event_components)
+    components["StorydEvent"] = event_root
     error = {"description": "error", "content": {"application/json": {
         "schema": {"$ref": _REF.format(name="ErrorReply")}}}}
     paths: dict[str, dict[str, Any]] = {}

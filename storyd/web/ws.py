@@ -1,8 +1,9 @@
 """Websockets `/ws/overlay` and `/ws/admin`: the snapshot on connect, then the bus, coalesced.
 
 Theory of operation: each client gets one bounded bus subscription (overflow: the bus drops
-the newest event for this client only and counts it; the next `story:state` resyncs it), so
-a slow or dead client never delays the story or another client. Three tasks per client:
+the oldest vote update for this client, never the latest `story:state` — see storyd/bus.py),
+so a slow or dead client never delays the story or another client. Every event is a typed
+struct from storyd/core/events.py, encoded once for all clients. Three tasks per client:
   * the pump moves events from the subscription to the socket. The director already
     coalesces `story:vote-update` to ≤ 10/s, so here they pass straight through while the
     client keeps up (a second timer in series added up to 100 ms of latency). Two guards
@@ -34,16 +35,17 @@ from quart import websocket
 from storyd import metrics
 from storyd.bus import Event
 from storyd.control import protocol as p
+from storyd.core import events as ev
 from storyd.errors import StorydError
 
 log = logging.getLogger(__name__)
 
-VOTE_UPDATE = "story:vote-update"
+Outgoing = ev.StorydEvent
 COALESCE_S = 0.05     # a safety cap (≤ 20/s); the director already sends ≤ 10/s
-SUB_BUFFER = 256       # per client; overflow: bus drops newest for this client (counted)
+SUB_BUFFER = 256       # per client; overflow: the bus's policy (counted), never the state
 SEND_TIMEOUT_S = 10.0
 GOING_AWAY = 1001
-PONG: Event = {"event": "pong", "data": {}}
+PONG = ev.Pong()
 ADMIN_COMMANDS: dict[str, type[p._Req]] = {
     "story:force-vote-end": p.Close, "story:regenerate-image": p.RegenerateImage}
 
@@ -66,23 +68,23 @@ class VoteCoalescer:
 
     def __init__(self, interval: float = COALESCE_S) -> None:
         self.interval = interval
-        self.pending: Event | None = None
+        self.pending: Outgoing | None = None
         self.next_at = -math.inf
         self.coalesced = 0
 
-    def offer(self, event: Event, now: float) -> list[Event]:
+    def offer(self, event: Outgoing, now: float) -> list[Outgoing]:
         """Events to send now, in order, after `event` arrived."""
-        if event.get("event") == VOTE_UPDATE:
+        if isinstance(event, ev.VoteUpdate):
             if self.pending is not None:
                 self.coalesced += 1
             self.pending = event
             return self.due(now)
-        out = [] if self.pending is None else [self.pending]
+        out: list[Outgoing] = [] if self.pending is None else [self.pending]
         self.pending = None
         out.append(event)
         return out
 
-    def due(self, now: float) -> list[Event]:
+    def due(self, now: float) -> list[Outgoing]:
         if self.pending is None or now < self.next_at:
             return []
         event, self.pending = self.pending, None
@@ -98,8 +100,8 @@ def latest_votes_only(burst: list[Event], coalescer: VoteCoalescer) -> list[Even
     last one (stale counts are never sent; other events keep their order)."""
     out: list[Event] = []
     for i, event in enumerate(burst):
-        if (event.get("event") == VOTE_UPDATE and i + 1 < len(burst)
-                and burst[i + 1].get("event") == VOTE_UPDATE):
+        if (isinstance(event, ev.VoteUpdate) and i + 1 < len(burst)
+                and isinstance(burst[i + 1], ev.VoteUpdate)):
             coalescer.coalesced += 1
             continue
         out.append(event)
@@ -107,13 +109,13 @@ def latest_votes_only(burst: list[Event], coalescer: VoteCoalescer) -> list[Even
 
 
 class _Encoded:
-    """Encode each shared event dict once, however many clients send it (small LRU by id)."""
+    """Encode each shared event once, however many clients send it (small LRU by id)."""
 
     def __init__(self, size: int = 64) -> None:
-        self._cache: OrderedDict[int, tuple[Event, str]] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[Outgoing, str]] = OrderedDict()
         self._size = size
 
-    def __call__(self, event: Event) -> str:
+    def __call__(self, event: Outgoing) -> str:
         hit = self._cache.get(id(event))
         if hit is not None and hit[0] is event:
             return hit[1]
@@ -135,7 +137,7 @@ async def serve_socket(daemon: Any, stats: WebStats, handler: Any, *, admin: boo
     send_lock = trio.Lock()
     going_away = False
 
-    async def send(event: Event) -> None:
+    async def send(event: Outgoing) -> None:
         text = encode_event(event)
         async with send_lock:
             with trio.fail_after(SEND_TIMEOUT_S):
@@ -147,7 +149,7 @@ async def serve_socket(daemon: Any, stats: WebStats, handler: Any, *, admin: boo
         stats.open[kind] += 1
         coalescer = VoteCoalescer()
         try:
-            await send({"event": "story:state", "data": daemon.snapshot()})
+            await send(ev.State(daemon.snapshot()))
             async with trio.open_nursery() as nursery:
 
                 async def pump() -> None:
@@ -156,26 +158,26 @@ async def serve_socket(daemon: Any, stats: WebStats, handler: Any, *, admin: boo
                         event: Event | None = None
                         with trio.move_on_at(coalescer.deadline()):
                             try:
-                                event = await sub.receive.receive()
+                                event = await sub.get()
                             except trio.EndOfChannel:
                                 going_away = True
                                 nursery.cancel_scope.cancel()
                                 return
                         now = trio.current_time()
                         if event is None:
-                            out = coalescer.due(now)
+                            out: list[Outgoing] = coalescer.due(now)
                         else:   # drain what is already queued: one wake-up per burst
                             burst = [event]
                             for _ in range(SUB_BUFFER):
                                 try:
-                                    burst.append(sub.receive.receive_nowait())
+                                    burst.append(sub.get_nowait())
                                 except (trio.WouldBlock, trio.EndOfChannel):
                                     break   # an ended channel is seen by the next receive()
                             out = []
                             for item in latest_votes_only(burst, coalescer):
                                 out += coalescer.offer(item, now)
-                        for item in out:
-                            await send(item)
+                        for out_event in out:
+                            await send(out_event)
 
                 async def watch() -> None:
                     nonlocal going_away
@@ -211,16 +213,19 @@ async def _read(ws: Any, daemon: Any, handler: Any, send: Any, admin: bool) -> N
         if not admin:
             continue
         kind = ADMIN_COMMANDS.get(name) if isinstance(name, str) else None
+        command = name if isinstance(name, str) else None
         if kind is None:
-            await send({"event": "story:command-result", "data": {
-                "command": name, "ok": False,
-                "error": {"code": "bad_request", "message": "unknown command; send "
-                          "story:force-vote-end or story:regenerate-image"}}})
+            await send(ev.CommandResult(ev.CommandResultData(
+                command=command, ok=False, error=ev.ErrorBody(
+                    code="bad_request", message="unknown command; send "
+                    "story:force-vote-end or story:regenerate-image"))))
             continue
         try:
             result = await handler(daemon, kind())
-            reply: dict[str, Any] = {"command": name, "ok": True, "result": result}
+            reply = ev.CommandResultData(command=command, ok=True,
+                                         result=msgspec.to_builtins(result))
         except StorydError as exc:
-            reply = {"command": name, "ok": False,
-                     "error": {"code": exc.code, "message": str(exc)}}
-        await send({"event": "story:command-result", "data": reply})
+            reply = ev.CommandResultData(command=command, ok=False, error=ev.ErrorBody(
+                code=exc.code, message=str(exc)))
+        await send(ev.CommandResult(reply))
+

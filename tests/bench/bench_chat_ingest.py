@@ -10,13 +10,14 @@ in for overlays, each counting the `story:vote-update` events it receives.
 For every audience size a fresh story is started (`start --force`) and, once its vote is open,
 `--messages` pre-built ChatMessages (the realistic mix of tests/bench/bench_vote_core.py: exact
 votes, votes with words, chatter, changed votes, a few invalid) go through
-`director.submit(batch)` in batches of 1,000 — the path every chat source uses — with a trio
-checkpoint after each batch, so the coalescing ticker, the once-a-second ballot flusher (its
+`voting.submit(batch)` in batches of 1,000 — the path every chat source uses — with a trio
+checkpoint after each batch, so the coalescing ticker, the ballot flusher (every 250 ms; its
 SQLite writes run on the store's thread, concurrently) and the subscribers all run inside the
-timed window. The stream is built untimed and frozen out of the GC (gc.freeze), as the pre-built
-input is not the daemon's heap. After the window the vote is closed through the director
-(as `storyctl close` does), which flushes the rest; the bench then checks that story_ballots
-holds exactly one row per distinct voter of that round.
+timed window. The clock stops only once every ballot is committed to SQLite
+(`voting.commit()`, the durable acknowledgement the ingest API gives); the bench checks at
+that moment that story_ballots holds exactly one row per distinct voter of the round. The
+stream is built untimed and frozen out of the GC (gc.freeze), as the pre-built input is not
+the daemon's heap.
 
 Then the control-socket path: `Chat` requests of 1,000 messages (pre-encoded envelope lines)
 over the Unix socket from a client task in the same process, one request in flight at a time
@@ -49,6 +50,7 @@ from bench_vote_core import N_CHOICES, build_stream  # noqa: E402
 from storyd import config as config_mod  # noqa: E402
 from storyd.app import Daemon, run_daemon  # noqa: E402
 from storyd.control import protocol  # noqa: E402
+from storyd.core import events  # noqa: E402
 from storyd.core.model import ChatMessage  # noqa: E402
 
 BATCH = 1_000
@@ -73,7 +75,7 @@ def write_config(tmp: Path) -> Path:
 async def counting_subscriber(daemon: Daemon, counts: list[int], i: int) -> None:
     with daemon.bus.subscribe() as sub:
         async for event in sub:
-            if event["event"] == "story:vote-update":
+            if isinstance(event, events.VoteUpdate):
                 counts[i] += 1
 
 
@@ -82,7 +84,7 @@ async def open_vote(daemon: Daemon) -> None:
         await daemon.director.start("mystery", force=True)
         with trio.fail_after(60):
             async for event in sub:
-                if event["event"] == "story:voting-started":
+                if isinstance(event, events.VotingStarted):
                     return
 
 
@@ -100,8 +102,8 @@ async def close_vote(daemon: Daemon) -> dict[str, Any]:
         await daemon.director.close()
         with trio.fail_after(60):
             async for event in sub:
-                if event["event"] == "story:voting-ended":
-                    return event["data"]  # type: ignore[no-any-return]
+                if isinstance(event, events.VotingEnded):
+                    return msgspec.to_builtins(event.data)  # type: ignore[no-any-return]
     raise AssertionError("no story:voting-ended")
 
 
@@ -121,7 +123,7 @@ async def director_phase(daemon: Daemon, viewers: int, n_messages: int,
     await open_vote(daemon)
     story = daemon.director.story
     assert story is not None
-    submit = daemon.director.submit
+    submit = daemon.voting.submit
     checkpoint = trio.lowlevel.checkpoint
     before = list(updates)
     sent = accepted = 0
@@ -132,9 +134,10 @@ async def director_phase(daemon: Daemon, viewers: int, n_messages: int,
             accepted += submit(msgs).accepted
             sent += len(msgs)
             await checkpoint()
+    await daemon.voting.commit()          # the clock stops once the ballots are on disk
     elapsed = time.perf_counter() - t0
     flushed_during = ballot_rows(daemon, story.session_id)
-    r = daemon.director.round
+    r = daemon.voting.round
     assert r is not None
     voters = r.voters
     ended = await close_vote(daemon)
@@ -211,7 +214,8 @@ async def main(args: argparse.Namespace) -> None:
             print(f"director {kind}  {viewers:>7,} viewers: {res['sent']:>9,} msgs in "
                   f"{res['seconds']:5.2f} s = {res['rate']:>11,.0f} msgs/s  "
                   f"(accepted {res['accepted']:,}; ballots in SQLite {res['rows']:,} = voters "
-                  f"{res['voters']:,}: {ok}; flushed during the run {res['flushed_during']:,}; "
+                  f"{res['voters']:,}: {ok}; committed when the clock stopped "
+                  f"{res['flushed_during']:,}; "
                   f"vote-updates per subscriber {res['updates_min']}-{res['updates_max']})")
         rates = [r["rate"] for r in results]
         print(f"pre-built: rate at most viewers / rate at fewest: {rates[-1] / rates[0]:.2f} "

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import trio
 from trio.testing import MockClock
 
@@ -63,7 +64,8 @@ async def measure(chapters: int, budget: int) -> tuple[dict[int, int], dict[int,
         with daemon.bus.subscribe(4096) as sub:
             await daemon.director.start("mystery", outline=OUTLINE)
             done = 0
-            async for event in sub:
+            async for typed in sub:
+                event = msgspec.to_builtins(typed)
                 if event["event"] == "story:chapter-ready":
                     done = event["data"]["number"]
                     fallbacks += event["data"]["provider"] != "fake"

@@ -1,0 +1,130 @@
+"""The ports: the small interfaces core defines and the shells (chat, store, services) implement.
+
+Dependencies point one way: chat sources, the SQLite store and the trio services depend on
+these Protocols; core depends on none of them. A fake that implements a Protocol (the in-memory
+store of the tests, a scripted clock) is as good as the real thing for the services above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
+
+import msgspec
+
+from storyd.core.model import ChatMessage, GiftMessage
+
+Policy = Literal["random", "first", "extend"]
+
+
+class IngestResult(msgspec.Struct, frozen=True):
+    accepted: int   # ballots cast or changed
+    invalid: int    # vote-shaped messages for choices that do not exist / no vote open
+    ignored: int    # not a vote at all (chatter) or duplicates
+
+
+class ChatSink(Protocol):
+    """What chat sources feed. All three are synchronous, never block, never raise for bad
+    viewer input."""
+
+    def submit(self, batch: Sequence[ChatMessage]) -> IngestResult: ...
+
+    def submit_gift(self, gift: GiftMessage) -> int:
+        """Weight added to the viewer's ballot (0 when gift votes are off or no ballot)."""
+        ...
+
+    def submit_activity(self, user_id: str, name: str, *, likes: int = 0,
+                        joins: int = 0) -> None:
+        """Likes and joins of one viewer: counted in viewer stats, never a ballot."""
+        ...
+
+
+class VotingSettings(Protocol):
+    """The `[voting]` settings a round's rules are copied from (config.VotingConfig)."""
+
+    @property
+    def allow_change(self) -> bool: ...
+    @property
+    def early_close(self) -> bool: ...
+    @property
+    def min_votes(self) -> int: ...
+    @property
+    def swing(self) -> int: ...
+    @property
+    def tie_break(self) -> Policy: ...
+    @property
+    def no_votes(self) -> Policy: ...
+    @property
+    def extend_seconds(self) -> float: ...
+    @property
+    def gift_votes(self) -> bool: ...
+    @property
+    def diamonds_per_vote(self) -> int: ...
+    @property
+    def bits_per_vote(self) -> int: ...
+    @property
+    def max_gift_weight(self) -> int: ...
+
+
+class Clock(Protocol):
+    """The one clock: epoch seconds now, and sleeping until an epoch time. Services convert to
+    the wire's epoch milliseconds with `ms()`."""
+
+    def now(self) -> float: ...
+
+    def ms(self, epoch: float | None = None) -> int: ...
+
+
+class StoredSession(Protocol):
+    """A stored active session, as the store hands it back for resuming."""
+
+    @property
+    def session(self) -> dict[str, Any]: ...
+    @property
+    def chapters(self) -> list[dict[str, Any]]: ...
+    @property
+    def memory(self) -> dict[str, Any] | None: ...
+    @property
+    def round(self) -> dict[str, Any] | None: ...
+    @property
+    def ballots(self) -> list[tuple[str, str, int, int]]: ...
+
+
+class StoryStore(Protocol):
+    """What the services write and read (storyd.store.db.Store; tests: an in-memory fake).
+    Each call is one whole transaction: it commits entirely or not at all."""
+
+    async def create_session(self, *, theme: str, language: str, outline: str, started_at: float,
+                             settings: dict[str, Any]) -> int: ...
+    async def set_outline(self, session_id: int, outline: str) -> None: ...
+    async def end_session(self, session_id: int, *, status: str, ended_at: float) -> None: ...
+    async def active_session(self) -> StoredSession | None: ...
+    async def mark_stale_sessions(self, *, except_id: int | None, ended_at: float) -> int: ...
+    async def add_chapter(self, session_id: int, *, number: int, title: str, text: str,
+                          choices: list[str], closing: bool, summary: str, provider: str,
+                          lines: list[dict[str, Any]], memory_update: dict[str, Any],
+                          created_at: float, chosen: int | None = None) -> None: ...
+    async def set_chapter_media(self, session_id: int, number: int, *, image: str | None = None,
+                                audio: list[str | None] | None = None) -> None: ...
+    async def set_chapter_choice(self, session_id: int, number: int, chosen: int,
+                                 chosen_text: str) -> None: ...
+    async def add_branch(self, session_id: int, *, after_chapter: int, choice: int, title: str,
+                         text: str, choices: list[str], provider: str,
+                         created_at: float) -> None: ...
+    async def open_round(self, session_id: int, chapter_number: int, *, round_id: int,
+                         choices: list[str], opens_at: float, ends_at: float) -> None: ...
+    async def update_round(self, session_id: int, chapter_number: int, *,
+                           ends_at: float | None = None, extended: bool | None = None,
+                           status: str | None = None,
+                           heartbeat_at: float | None = None) -> None: ...
+    async def save_ballots(self, session_id: int, chapter_number: int,
+                           rows: Sequence[tuple[str, str, int, int]], *, now: float) -> None: ...
+    async def record_vote_result(self, session_id: int, chapter_number: int, *, winner: int,
+                                 counts: list[int], voters: int, tie_break: str | None,
+                                 early: bool, forced: bool, closed_at: float) -> None: ...
+    async def credit_voters(self, rows: Sequence[tuple[str, str, bool]], *,
+                            now: float) -> None: ...
+    async def add_activity(self, rows: Sequence[tuple[str, str, int, int]], *,
+                           now: float) -> None: ...
+    async def save_memory(self, session_id: int, memory: dict[str, Any], *,
+                          now: float | None = None) -> None: ...

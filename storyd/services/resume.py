@@ -1,0 +1,71 @@
+"""Reading a stored session back after a restart; what to do with it is core/resume.py's call.
+
+`resume_story` loads the newest active session (marking any other as crashed), rebuilds the
+StoryState from its chapters and memory, asks the pure planner where to pick up, and for a
+reopened vote restores the round with its ballots. A story whose closing chapter aired is
+marked finished.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+
+from storyd.core import themes
+from storyd.core.memory import StoryMemory
+from storyd.core.model import ChapterDraft, DialogueLine, MemoryUpdate
+from storyd.core.ports import StoryStore, VotingSettings
+from storyd.core.resume import ResumePlan, plan_resume
+from storyd.core.voting import RoundRules, VoteRound
+from storyd.services.story_state import ChapterState, StoryState
+
+log = logging.getLogger(__name__)
+
+
+async def resume_story(store: StoryStore, now: float, voting: VotingSettings
+                       ) -> tuple[StoryState, ResumePlan, VoteRound | None] | None:
+    state = await store.active_session()
+    if state is None:
+        return None
+    await store.mark_stale_sessions(except_id=state.session["id"], ended_at=now)
+    row = state.session
+    try:
+        th = themes.get_theme(row["theme"])
+    except KeyError:
+        th = themes.THEMES["fantasy"]
+    memory = (StoryMemory.from_json(state.memory) if state.memory
+              else StoryMemory(row.get("outline") or ""))
+    story = StoryState(session_id=row["id"], theme=th, language=row["language"],
+                       outline=row.get("outline") or "", seed=int(row["id"]) * 7919,
+                       memory=memory)
+    for c in state.chapters:
+        story.chapters.append(ChapterState(
+            number=c["number"], draft=draft_from_row(c), closing=bool(c["closing"]),
+            image=c.get("image"), audio=list(c.get("audio") or []), chosen=c.get("chosen")))
+    ch = story.current
+    plan = plan_resume(chapter_number=ch.number if ch else None,
+                       closing=bool(ch and ch.closing), chosen=ch.chosen if ch else None,
+                       round_row=state.round, now=now)
+    vote = None
+    if plan.state == "ended":
+        await store.end_session(story.session_id, status="finished", ended_at=now)
+    elif plan.state == "voting" and ch is not None:
+        vote = VoteRound(round_id=plan.round_id, n_choices=len(ch.draft.choices),
+                         rules=RoundRules.from_config(voting), opens_at=plan.opens_at,
+                         ends_at=plan.ends_at, seed=story.seed + ch.number)
+        await store.update_round(story.session_id, ch.number, ends_at=plan.ends_at,
+                                 heartbeat_at=now)
+        vote.restore(state.ballots)
+        log.info("vote of chapter %d resumed with %.0f s left", ch.number, plan.ends_at - now)
+    return story, plan, vote
+
+
+def draft_from_row(row: dict[str, Any]) -> ChapterDraft:
+    """A stored chapter row back into the draft it was saved from."""
+    return ChapterDraft(
+        title=row["title"], text=row["text"], choices=tuple(row.get("choices") or ()),
+        memory=msgspec.convert(row.get("memory_update") or {}, MemoryUpdate),
+        summary=row.get("summary") or "", provider=row.get("provider") or "",
+        lines=tuple(msgspec.convert(row.get("lines") or [], list[DialogueLine])))
