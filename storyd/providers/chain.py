@@ -28,7 +28,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 import trio
@@ -49,45 +49,15 @@ from storyd.core.model import (
 from storyd.core.safety import Blocklist
 from storyd.errors import ConfigError, ProviderError, ProviderOutputError
 from storyd.providers.base import ChapterDefect
-from storyd.providers.http_io import METER, Meter, Usage
+from storyd.providers.http_io import METER, Meter
 from storyd.providers.openai_compat import OpenAICompatProvider
+from storyd.providers.outcome import Attempt, ChainOutcome, Health
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Kind = Literal["text", "images", "speech"]
 Check = Callable[[Any, T], Awaitable[tuple[list[str], list[str]]]]   # → (hard, soft) issues
 Salvage = Callable[[Any, Any], Awaitable[T]]     # (provider, defective value) → airable value
-
-
-@dataclass(frozen=True)
-class Attempt:
-    provider: str
-    ok: bool
-    error: str = ""
-    latency: float = 0.0
-
-
-@dataclass(frozen=True)
-class ChainOutcome(Generic[T]):
-    draft: T                 # the chapter, outline, image or speech result
-    provider: str
-    attempts: list[Attempt] = field(default_factory=list)
-    calls: int = 0           # provider requests spent, retries and repairs included
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    tokens_estimated: bool = False   # some answers had no `usage`: ~4 characters per token
-
-
-@dataclass
-class _Health:
-    ok: bool | None = None
-    failures: int = 0
-    last_error: str = ""
-    cooldown_until: float | None = None
-    cooldown_reason: str = ""
-    last_latency: float | None = None
-    used_because: str = ""
-    usage: Usage = field(default_factory=Usage)
 
 
 def _chapter_texts(draft: ChapterDraft) -> list[str]:
@@ -114,7 +84,7 @@ class ProviderChain:
         self.on_error = on_error or (lambda message: None)
         self.coherence_check = coherence_check
         self.failure_threshold, self.cooldown = failure_threshold, cooldown
-        self._health = {p.name: _Health() for p in self.providers}
+        self._health = {p.name: Health() for p in self.providers}
         self.last_prompt: list[dict[str, str]] = []
         self.last_prompt_provider = ""
 
