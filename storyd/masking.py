@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from storyd.config import Config
+from typing import Any
 
 SECRET_KEYS = frozenset({"api_key", "sign_api_key", "admin_token", "password", "session_id"})
 SECRET_TABLES = frozenset({"headers"})    # every value of these tables is a secret
@@ -47,8 +44,9 @@ def masked(data: Any, *, _table: str = "") -> Any:
     return data
 
 
-def secret_values(cfg: Config) -> set[str]:
-    """Every secret string the config holds or points to (inline keys, keys from the
+def secret_values(cfg: Any) -> set[str]:
+    """Every secret string `cfg` (a storyd.config.Config: typed loosely so that masking, which
+    config itself uses, depends on nothing above it) holds or points to (inline keys, keys from the
     environment, header values, URL passwords): what `scrub` removes from free text."""
     found: set[str] = set()
     for prov in cfg.providers.values():

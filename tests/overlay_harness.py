@@ -23,7 +23,8 @@ import trio
 from web_harness import FakeDaemon, now_ms, running_web
 
 from storyd.bus import EventBus
-from storyd.core.snapshot import ChapterView, ChoiceView, Snapshot, VotingView
+from storyd.core import events as ev
+from storyd.core.snapshot import ChapterView, ChoiceView, NarrationRef, Snapshot, VotingView
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts" / "overlay"
@@ -73,11 +74,11 @@ def story(state: str, *, sentences: tuple[str, ...] = SENTENCES,
         ends_at=now_ms() + 45_000 if open_ else None, duration_ms=60_000, open=open_,
         winner=None if open_ else (1 if winner is None else winner),
         tie_break=None if open_ else "random")
-    return Snapshot(state=state, revision=0, server_time=now_ms(), session_id=7,  # type: ignore[arg-type]
+    return Snapshot(state=state, revision=0, server_time_ms=now_ms(), session_id=7,  # type: ignore[arg-type]
                     theme="fantasy", theme_name="Fantasy", language=language,
                     chapter_number=number, title=title, chapter=chapter, choices=choices,
                     voting=voting,
-                    narration=None if narrated is None else {"chapter": number, "index": narrated},
+                    narration=None if narrated is None else NarrationRef(chapter=number, index=narrated),
                     overlay={"layout": "landscape", "size": "1920x1080", "reveal": "sentences",
                              "reveal_words_per_second": 2.5, "style": style})
 
@@ -122,11 +123,13 @@ class Server:
         """Make `snap` the story's state and publish it (in the server's trio thread)."""
         def publish() -> None:
             self.d.snap = msgspec.structs.replace(snap, revision=self.d.snap.revision + 1)
-            self.d.bus.publish("story:state", msgspec.to_builtins(self.d.snapshot()))
+            self.d.bus.publish(ev.State(self.d.snapshot()))
         trio.from_thread.run_sync(publish, trio_token=self.token)
 
     def publish(self, name: str, data: dict[str, Any]) -> None:
-        trio.from_thread.run_sync(self.d.bus.publish, name, data, trio_token=self.token)
+        """Publish one event given in its wire form (decoded through the one event schema)."""
+        event = ev.decode(msgspec.json.encode({"event": name, "data": data}))
+        trio.from_thread.run_sync(self.d.bus.publish, event, trio_token=self.token)
 
 
 def open_page(browser: Any, w: int, h: int) -> tuple[Any, list[str]]:
