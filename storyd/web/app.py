@@ -31,11 +31,19 @@ from werkzeug.exceptions import HTTPException
 import storyd
 from storyd import config_schema, metrics
 from storyd.control import protocol as p
-from storyd.errors import ConfigError, NotFoundError, RefusedError, StorydError
+from storyd.errors import StorydError
 from storyd.faults import LogLimiter
 from storyd.web import config_update, security, ws
 from storyd.web.openapi import API, ConfigUpdate, build_document
 from storyd.web.pages import register_pages
+from storyd.web.responses import (
+    ApiError,
+    decode_json,
+    error_response,
+    friendly,
+    json_response,
+    storyd_status,
+)
 
 log = logging.getLogger(__name__)
 _faults = LogLimiter(log)
@@ -52,35 +60,6 @@ MAX_CHAT_BODY = 8 * 1024 * 1024      # POST chat: a 10,000-message batch fits
 MAX_CHAT_BATCH = 10_000              # the same bound as control.dispatch.ingest_chat
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str,
-                 fields: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.fields = status, code, message, fields
-
-
-def json_response(obj: Any, status: int = 200) -> Response:
-    return Response(msgspec.json.encode(obj), status=status, content_type="application/json")
-
-
-def error_response(status: int, code: str, message: str,
-                   fields: dict[str, str] | None = None) -> Response:
-    err: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        err["fields"] = fields
-    return json_response({"error": err}, status)
-
-
-def _storyd_status(exc: StorydError) -> int:
-    if isinstance(exc, NotFoundError):
-        return 404
-    if isinstance(exc, RefusedError):
-        return 409
-    if isinstance(exc, ConfigError):
-        return 400
-    return 503
-
-
 class _App(QuartTrio):
     """QuartTrio whose unhandled-exception log is one rate-limited line, not a traceback."""
 
@@ -88,23 +67,6 @@ class _App(QuartTrio):
         exc = exception_info[1]
         if exc is not None:
             _faults.fault("web", "web request or websocket failed", exc, logging.ERROR)
-
-
-def decode_json(raw: bytes | str) -> Any:
-    """JSON from a request body; ApiError 400 for anything that is not (too deep included)."""
-    try:
-        return msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise ApiError(400, "bad_json", f"request body is not JSON: {exc}") from None
-    except RecursionError:
-        raise ApiError(400, "bad_json", "request body is nested too deeply") from None
-
-
-def friendly(exc: msgspec.ValidationError) -> str:
-    """msgspec's validation message in plainer words where it has a stock phrase."""
-    return (str(exc).replace("Expected `str` of length >= 1", "must not be empty")
-            .replace("Expected `str` of length <= ", "must be at most ")
-            .replace("Expected `array` of length <= ", "must have at most "))
 
 
 def _default_handler() -> Handler:
@@ -126,7 +88,7 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
         try:
             return await handler(daemon, req)
         except StorydError as exc:
-            raise ApiError(_storyd_status(exc), exc.code, str(exc)) from None
+            raise ApiError(storyd_status(exc), exc.code, str(exc)) from None
 
     def authorised() -> bool:
         token, how = security.presented_token(request.headers, request.cookies)
