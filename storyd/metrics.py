@@ -22,6 +22,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from storyd.core import events as ev
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STATES = ("idle", "generating", "presenting", "voting", "result", "finishing", "ended")
 
@@ -104,7 +106,7 @@ def vote_arrived() -> None:
 
 def delivered(kind: str, event: Any) -> None:
     """A websocket sent `event`; a vote update reaching an overlay stops the clock."""
-    if kind == "overlay" and isinstance(event, dict) and event.get("event") == "story:vote-update":
+    if kind == "overlay" and isinstance(event, ev.VoteUpdate):
         started = _marks.pop("vote", None)
         if started is not None:
             observe_vote_delivery(_now() - started)

@@ -57,7 +57,7 @@ async def test_daemon_counts_twitch_votes_across_reconnect_and_announces(
         await conn2.send(pm("fay", "!b", "6", "e7"), pm("ann", "!a", "1", "e4"))  # e4 replayed
         await conn2.send("PING :again")
         await conn2.wait_for("PONG", 1)
-        r = d.director.round
+        r = d.voting.round
         assert r is not None and not r.closed
         expected = [1, 3] + [0] * (len(keys) - 2)      # eve a; ann, ben, fay b
         assert list(r.counts) == expected and r.voters == 4
@@ -87,7 +87,7 @@ async def test_daemon_reads_tiktok_with_only_room_id_and_sign_server(
             await conn.send(chat(1, 11, "!a", "ann"), chat(2, 12, "!B", "ben"),
                             chat(3, 13, "！ｂ", "cid"), chat(2, 12, "!B", "ben"))
             await wait_for_event(sub, "story:vote-update", lambda v: v.get("voters") == 3)
-        r = d.director.round
+        r = d.voting.round
         assert r is not None and list(r.counts)[:2] == [1, 2]
         assert sign.queries[0]["room_id"] == ["7123"]
         d.stop()

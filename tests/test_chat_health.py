@@ -158,11 +158,11 @@ def test_announcement(event: Any, line: str | None) -> None:
 
 
 def test_announcement_of_a_typed_event() -> None:
-    class Started:
-        event = "story:voting-ended"
-        data = {"winner": 1, "winner_text": "B" * 1000, "counts": [0, 2]}
+    from storyd.core import events as ev
 
-    line = announcement(Started())
+    ended = ev.VotingEnded(ev.VotingEndedData(round_id=1, winner=1, winner_key="b",
+                                              winner_text="B" * 1000, counts=(0, 2)))
+    line = announcement(ended)
     assert line is not None and line.startswith("B wins: BBB") and len(line) <= 450
 
 
@@ -241,7 +241,7 @@ async def test_every_configured_source_gets_a_health_record() -> None:
         demo = True
         chat_health: dict[str, ChatHealth] = {}
         bus = EventBus()
-        director = Director()
+        voting = Director()
 
     host = Host()
     with trio.fail_after(5):

@@ -12,6 +12,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+import msgspec
 import pytest
 import trio
 import trio_websocket
@@ -20,10 +21,16 @@ from storyd.bus import EventBus
 from storyd.chat import twitch
 from storyd.chat.base import ChatHealth, IngestResult
 from storyd.config import TwitchConfig
+from storyd.core import events as ev
 from storyd.core.model import ChatMessage, GiftMessage
 from storyd.core.voting import RoundRules, VoteRound
 from tests.chat_helpers import WatchedHealth, until
 from tests.fake_twitch import FakeTwitch, TwitchConn, privmsg
+
+
+def wire(name: str, data: dict[str, object]) -> object:
+    """The typed bus event for a wire-form event (through the one event schema)."""
+    return ev.decode(msgspec.json.encode({"event": name, "data": data}))
 
 CHAN = "storychan"
 
@@ -230,7 +237,7 @@ async def test_announcements_only_when_logged_in(rig: Rig,
         scope = await rig.start(RoundSink(), bus)
         conn = await joined(rig)
         assert bus.subscribers == 0
-        bus.publish("story:voting-started", started)
+        bus.publish(wire("story:voting-started", started))
         await sync(conn, 1)
         assert conn.said("PRIVMSG") == [] and conn.said("PASS") == []
         assert await scope.stop() < 1.0
@@ -243,10 +250,10 @@ async def test_announcements_only_when_logged_in(rig: Rig,
         conn = await joined(rig)
         assert conn.said("PASS")[0].params == ["oauth:s3cret-token"] and conn.nick == "storybot"
         assert "s3cret" not in rig.health.detail
-        bus.publish("story:vote-update", {"counts": [1, 0]})
-        bus.publish("story:voting-started", started)
-        bus.publish("story:voting-started", {**started, "extended": "tie"})   # not announced
-        bus.publish("story:voting-ended", ended)
+        bus.publish(wire("story:vote-update", {"round_id": 1, "counts": [1, 0], "voters": 1}))
+        bus.publish(wire("story:voting-started", started))
+        bus.publish(wire("story:voting-started", {**started, "extended": "tie"}))   # not announced
+        bus.publish(wire("story:voting-ended", ended))
         posted = await conn.wait_for("PRIVMSG", 2)
         assert [p.params for p in posted] == [
             [f"#{CHAN}", "Vote now: !a Open the door · !b Run PRIVMSG #x :hi (30 s)"],

@@ -15,6 +15,7 @@ from web_harness import running_daemon
 
 from storyd import cli
 from storyd import config as config_mod
+from storyd.core import events as ev
 from storyd.errors import ConfigError
 
 GOOD = b'[voting]\nduration = 45\n'
@@ -86,10 +87,10 @@ async def test_reload_with_a_broken_file_keeps_the_old_config_and_says_why(
             path.write_bytes(BAD_FILES[name][0])
             await daemon.reload()
             assert daemon.config.voting.duration == 45
-            event = await sub.receive.receive()
-            while event["event"] != "story:error":
-                event = await sub.receive.receive()
-            assert event["data"]["message"].startswith(f"config reload failed: {path}")
+            event = await sub.get()
+            while not isinstance(event, ev.Error):
+                event = await sub.get()
+            assert event.data.message.startswith(f"config reload failed: {path}")
             async with httpx.AsyncClient(base_url=daemon.web_url) as client:
                 assert (await client.get("/api/interactive-story/status")).status_code == 200
         daemon.stop()

@@ -176,7 +176,7 @@ async def test_the_show_goes_on_when_the_disk_fills_mid_show(
         await d.director.start("horror", language="English")
         await wait_for_event(sub, "story:voting-started")
         await fill_disk(d.store)
-        d.director.submit([msg(f"v{i}", "!b") for i in range(50)])
+        d.voting.submit([msg(f"v{i}", "!b") for i in range(50)])
         await d.director.close()
         error = await wait_for_event(sub, "story:error", lambda e: "disk is full" in e["message"])
         assert "Storage problem" in error["message"]
@@ -185,7 +185,7 @@ async def test_the_show_goes_on_when_the_disk_fills_mid_show(
         # the show goes on from memory: a new chapter, a new vote, the notice on status
         await wait_for_event(sub, "story:chapter-ready", lambda c: c["number"] == full_at + 1)
         await wait_for_event(sub, "story:voting-started")
-        d.director.submit([msg(f"w{i}", "!a") for i in range(30)])
+        d.voting.submit([msg(f"w{i}", "!a") for i in range(30)])
         snap = d.director.snapshot()
         assert snap.state == "voting" and snap.chapter_number == full_at + 1
         assert snap.notice is not None and "disk is full" in snap.notice

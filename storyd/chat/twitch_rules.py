@@ -83,15 +83,17 @@ def is_auth_failure(msg: IrcMessage) -> bool:
 
 
 def _event_parts(event: Any) -> tuple[str, Mapping[str, Any]] | None:
-    """(name, data) of a bus event: today a dict {"event", "data"}; a typed struct with
-    `event`/`name` and `data` (or its own fields) works too. The one place that knows."""
+    """(name, data) of a bus event: a typed struct of storyd.core.events (tagged by name,
+    payload in `data`), or its wire form {"event", "data"}. The one place that knows."""
     if isinstance(event, Mapping):
         name, data = event.get("event"), event.get("data")
     elif isinstance(event, tuple) and len(event) == 2:
         name, data = event
+    elif isinstance(event, msgspec.Struct):   # a typed event of storyd.core.events
+        tag = type(event).__struct_config__.tag
+        name, data = (tag if isinstance(tag, str) else None), getattr(event, "data", None)
     else:
-        name = getattr(event, "event", None) or getattr(event, "name", None)
-        data = getattr(event, "data", event)
+        return None
     if isinstance(data, msgspec.Struct):
         data = msgspec.to_builtins(data)
     if not isinstance(name, str) or not isinstance(data, Mapping):
