@@ -366,10 +366,7 @@ class Director:
     async def _result(self, story: StoryState) -> None:
         await self.pause(self._settings().story.result_seconds)
         if self.machine.state == "result":
-            if self._closing_next(story):
-                self.machine.apply("finish")
-            else:
-                self.machine.apply("result_shown")
+            self.machine.apply("finish" if self._closing_next(story) else "result_shown")
         self.voting.clear()
 
     async def _finish_story(self, story: StoryState) -> None:
