@@ -267,7 +267,8 @@ const configForm = createConfigForm({
 
 // ---------- overlay URL and preview ----------
 function updateOverlayUrl() {
-  const q = $("ov-layout").value;
+  const style = $("ov-style").value;
+  const q = [$("ov-layout").value, style ? `style=${encodeURIComponent(style)}` : ""].filter(Boolean).join("&");
   const url = `${location.origin}/overlay/${q ? `?${q}` : ""}`;
   $("ov-url").value = url;
   const ov = (state.config && state.config.overlay) || {};
@@ -285,6 +286,7 @@ function updateOverlayUrl() {
   window.onresize = scale;
 }
 $("ov-layout").addEventListener("change", updateOverlayUrl);
+$("ov-style").addEventListener("change", updateOverlayUrl);
 $("btn-copy").addEventListener("click", async () => {
   try { await navigator.clipboard.writeText($("ov-url").value); toast("overlay URL copied"); }
   catch { $("ov-url").select(); document.execCommand("copy"); toast("overlay URL copied"); }

@@ -99,6 +99,13 @@ async def test_admin_config_form_buttons_and_one_ping_timer(daemon_factory: Any)
                         "e.dataset.errorFor === 'voting.swing' && "
                         "e.textContent === 'a whole number is needed')", timeout=10_000)
 
+                    # -- the overlay card: layout and style build the OBS URL and the preview
+                    page.select_option("#ov-layout", "layout=portrait&size=1080x1920")
+                    page.select_option("#ov-style", "storybook")
+                    url = page.input_value("#ov-url")
+                    assert url.endswith("/overlay/?layout=portrait&size=1080x1920&style=storybook")
+                    assert "style=storybook" in (page.get_attribute("#preview", "src") or "")
+
                     # -- buttons follow the state
                     for sel in ("#btn-close", "#btn-next", "#btn-regen", "#btn-end"):
                         assert not enabled(page, sel), sel
