@@ -126,6 +126,10 @@ async def test_commands_that_do_not_fit_are_refused_and_change_nothing(
             first = d.story.session_id
             await d.start("fantasy", force=True)
             assert d.story.session_id != first
+            await d.end()
+            # after the end nothing is on air: no new picture for the last chapter
+            with pytest.raises(RefusedError, match="no chapter on air"):
+                await d.regenerate_image()
         nursery.cancel_scope.cancel()
     assert st.store.sessions[first]["status"] == "ended"
 

@@ -249,8 +249,8 @@ class Director:
 
     async def regenerate_image(self) -> None:
         story = self.story
-        if story is None or story.current is None:
-            raise RefusedError("there is no chapter to illustrate")
+        if story is None or story.current is None or self.machine.state in ("idle", "ended"):
+            raise RefusedError("there is no chapter on air to illustrate")
         if not self._settings().images.enabled:
             raise RefusedError("pictures are off ([images] enabled = false)")
         self.generation.illustrate_soon(story, story.current, self._rng.randrange(1 << 30),
