@@ -21,15 +21,21 @@ every time is epoch milliseconds named `*_ms`.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Sequence
 from typing import Literal
 
 import msgspec
 
 from storyd import metrics
+from storyd.core.model import ChatMessage, GiftMessage
 from storyd.core.ports import ChatSink, IngestResult
 
-__all__ = ["ChatHealth", "ChatSink", "IngestResult", "RateWindow", "SourceState"]
+log = logging.getLogger(__name__)
+
+__all__ = ["ChatHealth", "ChatSink", "IngestResult", "RateWindow", "SourceState",
+           "hand_over"]
 
 SourceState = Literal["idle", "connecting", "connected", "waiting_for_live", "backing_off",
                       "failed", "stopped"]
@@ -111,3 +117,24 @@ class ChatHealth(msgspec.Struct, kw_only=True):
             "gifts": self.gifts, "reconnects": self.reconnects, "failures": self.failures,
             "dropped": self.dropped, "rate": round(self.rate(now), 2),
         }
+
+
+def hand_over(sink: ChatSink, health: ChatHealth, batch: Sequence[ChatMessage],
+              gifts: Sequence[GiftMessage], now: float, platform: str) -> None:
+    """Give one read's messages and finished gifts to the sink and count them in `health`.
+
+    A sink that raises (a bug) costs that batch, logged, never the chat source: the batch is
+    counted as ignored and the source keeps reading."""
+    if batch:
+        try:
+            result = sink.submit(batch)
+        except Exception:  # noqa: BLE001 - a sink bug must not kill the chat source
+            log.exception("chat sink rejected a %s batch", platform)
+            result = IngestResult(accepted=0, invalid=0, ignored=len(batch))
+        health.count(result, len(batch), now)
+    for gift in gifts:
+        health.gifts += 1
+        try:
+            sink.submit_gift(gift)
+        except Exception:  # noqa: BLE001
+            log.exception("chat sink rejected a %s gift", platform)

@@ -36,7 +36,7 @@ from collections.abc import Callable
 import trio
 import trio.testing
 
-from storyd.chat.base import ChatHealth, ChatSink, IngestResult, SourceState
+from storyd.chat.base import ChatHealth, ChatSink, SourceState, hand_over
 from storyd.chat.handoff import Handoff
 from storyd.chat.tiktok_rules import Backoff, GiftStreaks, RecentIds
 from storyd.chat.tiktok_thread import (
@@ -171,20 +171,10 @@ class _TikTokSource:
                 self._activity(item)
         for gift in self.streaks.flush_idle(now):
             self._gift(gift)
-        if batch:
-            try:
-                result = self.sink.submit(batch)
-            except Exception:  # noqa: BLE001 - a sink bug must not kill the chat source
-                log.exception("chat sink rejected a TikTok batch")
-                result = IngestResult(accepted=0, invalid=0, ignored=len(batch))
-            self.health.count(result, len(batch), now)
+        hand_over(self.sink, self.health, batch, (), now, "TikTok")
 
     def _gift(self, gift: GiftMessage) -> None:
-        self.health.gifts += 1
-        try:
-            self.sink.submit_gift(gift)
-        except Exception:  # noqa: BLE001
-            log.exception("chat sink rejected a TikTok gift")
+        hand_over(self.sink, self.health, (), (gift,), time.time(), "TikTok")
 
     def _activity(self, item: ActivityEventData) -> None:
         try:

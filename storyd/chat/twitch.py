@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import trio
 import trio_websocket
 
-from storyd.chat.base import ChatHealth, ChatSink, IngestResult, SourceState
+from storyd.chat.base import ChatHealth, ChatSink, SourceState, hand_over
 from storyd.chat.tiktok_rules import Backoff, RecentIds
 from storyd.chat.twitch_rules import SendLimiter, announcement, chat_of, is_auth_failure
 from storyd.config import TwitchConfig, resolve_secret
@@ -222,20 +222,7 @@ class _TwitchSource:
         return joined
 
     def _submit(self, batch: list[ChatMessage], gifts: list[GiftMessage]) -> None:
-        now = self.clock()
-        if batch:
-            try:
-                result = self.sink.submit(batch)
-            except Exception:  # noqa: BLE001 - a sink bug must not kill the chat source
-                log.exception("chat sink rejected a Twitch batch")
-                result = IngestResult(accepted=0, invalid=0, ignored=len(batch))
-            self.health.count(result, len(batch), now)
-        for gift in gifts:
-            self.health.gifts += 1
-            try:
-                self.sink.submit_gift(gift)
-            except Exception:  # noqa: BLE001
-                log.exception("chat sink rejected a Twitch cheer")
+        hand_over(self.sink, self.health, batch, gifts, self.clock(), "Twitch")
         batch.clear()
         gifts.clear()
 
