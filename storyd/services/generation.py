@@ -8,9 +8,9 @@ memory updates apply only when a branch airs (`air()`).
 While a vote runs, `prefetch()` starts the branches by `[llm] prefetch`: "all" writes one per
 choice, "leaders" the two leading choices, re-ranked every LEADER_EVERY seconds as votes move
 (a new leader gets its branch late; a dropped one is cancelled unless already written), "off"
-none. At the close `take()` hands back the winner's branch — written already (zero dead air),
-still being written (awaited; its streamed text is offered as a preview), or started now —
-and cancels or discards the rest; finished losers are stored as unchosen branches.
+none; the leader's picture and narration (prenarration.py) are made before the close. Then
+`take()` hands back the winner's branch — written (zero dead air), being written (awaited, its
+streamed text a preview) or started now — and cancels the rest; written losers are kept.
 
 Every branch runs under `[llm] chapter_deadline`: past it (or when every provider failed) the
 offline storyteller writes that chapter from the same request, so the same characters, places
@@ -41,6 +41,7 @@ from storyd.providers.chain import Chains
 from storyd.providers.offline import OfflineStoryteller
 from storyd.services.clock import TrioClock
 from storyd.services.media import MediaCache, media_url
+from storyd.services.prenarration import NarrationPrep
 from storyd.services.story_state import ChapterState, StoryState
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class GenerationService:
         self._chains = chains
         self._media = media
         self._offline = OfflineStoryteller()
+        self._narration = NarrationPrep(settings, chains, media)
         self._nursery: trio.Nursery | None = None
         self._branches: dict[int | None, Branch] = {}
         self._leaders_scope: trio.CancelScope | None = None
@@ -145,6 +147,7 @@ class GenerationService:
         mode = self._settings().llm.prefetch
         if ch is None or not ch.draft.choices or mode == "off" or self._nursery is None:
             return
+        self._narration.follow(self._nursery, lambda: self._branches, leaders)
         if mode == "all":
             for i in range(len(ch.draft.choices)):
                 self._start(self.branch_for(story, i, closing))
@@ -174,6 +177,7 @@ class GenerationService:
         for branch in self._branches.values():
             branch.scope.cancel()
         self._branches = {}
+        self._narration.cancel()
         self.drop_handoff()
 
     def prefetching(self) -> list[int]:
@@ -197,6 +201,7 @@ class GenerationService:
                 branch.scope.cancel()
             branch = self._start(self.branch_for(story, choice, closing))
             del self._branches[choice]
+        self._narration.hand_over(choice, branch.draft)   # the winner's, if made in the vote
         losers, self._branches = self._branches, {}
         spent = (0, 0, 0)
         for loser in losers.values():

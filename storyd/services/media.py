@@ -5,6 +5,10 @@ never point outside the folder. Writes go to a temp file and are renamed, off th
 thread. Expiry keeps the folder under `cache_max_mb`, deleting the least recently used
 files first — but never a file that a stored session still references (the older plugin
 deleted pictures its own history still showed).
+
+The cache also passes narration made ahead from the generation service to the presenter:
+`prepared` holds the speech synthesised during a vote for the branch that won (see
+services/prenarration.py) until the presenter takes it for that very chapter draft.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 import re
 import tempfile
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import trio
@@ -38,10 +43,58 @@ def media_url(name: str | None) -> str | None:
     return f"/api/interactive-story/{kind}/{name}"
 
 
+@dataclass(frozen=True)
+class Spoken:
+    name: str                   # the audio's media cache name
+    duration: float | None      # seconds, when known
+
+
+@dataclass
+class SpeechSlot:
+    """One sentence's speech made ahead: `ready` is set when it came (`spoken`) or failed."""
+    ready: trio.Event = field(default_factory=trio.Event)
+    spoken: Spoken | None = None
+
+
+@dataclass
+class PreparedNarration:
+    """Speech made ahead for one chapter draft, by (text, voice role); `scope` stops it."""
+    number: int
+    text: str
+    slots: dict[tuple[str, str], SpeechSlot]
+    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+
+
+class PreparedShelf:
+    """At most one prepared narration handed from the vote to the presenter."""
+
+    def __init__(self) -> None:
+        self._held: PreparedNarration | None = None
+
+    def offer(self, prepared: PreparedNarration) -> None:
+        if self._held is not None and self._held is not prepared:
+            self._held.scope.cancel()
+        self._held = prepared
+
+    def take(self, number: int, text: str) -> PreparedNarration | None:
+        """The narration prepared for this chapter draft (taken off the shelf), else None."""
+        held = self._held
+        if held is None or held.number != number or held.text != text:
+            return None
+        self._held = None
+        return held
+
+    def clear(self) -> None:
+        if self._held is not None:
+            self._held.scope.cancel()
+        self._held = None
+
+
 class MediaCache:
     def __init__(self, directory: Path, max_bytes: int) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
+        self.prepared = PreparedShelf()
 
     def path_for(self, name: str) -> Path | None:
         """The file for a bare media name, or None when the name is not a cache name or absent."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import trio
 
@@ -23,13 +23,13 @@ from storyd.bus import EventBus
 from storyd.config import Config
 from storyd.core import events as ev
 from storyd.core.memory import name_key
-from storyd.core.model import SpeechRequest
-from storyd.core.narration import choices_announcement, reveal_seconds
+from storyd.core.model import ChapterDraft, Entity, SpeechRequest
+from storyd.core.narration import choices_announcement, reveal_seconds, split_sentences
 from storyd.core.ports import StoryStore
 from storyd.core.snapshot import NarrationRef
 from storyd.errors import StorydError
 from storyd.providers.chain import Chains
-from storyd.services.media import MediaCache, media_url
+from storyd.services.media import MediaCache, PreparedNarration, Spoken, media_url
 from storyd.services.story_state import ChapterState, StoryState
 
 log = logging.getLogger(__name__)
@@ -38,23 +38,41 @@ AUDIO_WAIT = 8.0       # seconds a sentence waits for its audio before airing wi
 SYNTH_PARALLEL = 2     # concurrent speech requests per chapter
 
 
+async def speak(chains: Chains, media: MediaCache, text: str, role: str,
+                language: str) -> Spoken | None:
+    """One sentence's speech through the speech chain, stored in the media cache; None
+    when no audio came (the sentence then airs without it)."""
+    try:
+        result = (await chains.speech.speak(
+            SpeechRequest(text=text, role=role, language=language))).draft
+        if result is not None:
+            return Spoken(await media.put(result.data, result.content_type), result.duration)
+    except (StorydError, ValueError, OSError) as exc:
+        log.info("no narration for a sentence: %s", exc)
+    return None
+
+
 async def _synthesise(chains: Chains, media: MediaCache, texts: list[tuple[str, str]],
                       names: list[str | None], durations: list[float | None],
-                      ready: list[trio.Event], language: str) -> None:
+                      ready: list[trio.Event], language: str,
+                      prepared: PreparedNarration | None) -> None:
     limiter = trio.CapacityLimiter(SYNTH_PARALLEL)
 
     async def one(i: int, text: str, role: str) -> None:
-        async with limiter:
-            try:
-                result = (await chains.speech.speak(
-                    SpeechRequest(text=text, role=role, language=language))).draft
-                if result is not None:
-                    names[i] = await media.put(result.data, result.content_type)
-                    durations[i] = result.duration
-            except (StorydError, ValueError, OSError) as exc:
-                log.info("no narration for a sentence: %s", exc)
-            finally:
-                ready[i].set()
+        try:
+            slot = prepared.slots.get((text, role)) if prepared is not None else None
+            if slot is not None:          # made during the vote (or still being made)
+                await slot.ready.wait()
+                spoken = slot.spoken
+            else:
+                spoken = None
+            if spoken is None:
+                async with limiter:
+                    spoken = await speak(chains, media, text, role, language)
+            if spoken is not None:
+                names[i], durations[i] = spoken.name, spoken.duration
+        finally:
+            ready[i].set()
 
     async with trio.open_nursery() as nursery:
         for i, (text, role) in enumerate(texts):
@@ -71,6 +89,11 @@ def _norm(text: str) -> str:
 
 
 def _roles(ch: ChapterState, sentences: list[str], story: StoryState) -> list[str]:
+    return _speaker_roles(ch.draft, sentences, story.memory.view().characters)
+
+
+def _speaker_roles(draft: ChapterDraft, sentences: list[str],
+                   known: Sequence[Entity]) -> list[str]:
     """Speaker role per sentence: a character's role when the draft attributes the line.
 
     A line matches a sentence when their words are equal, when the line holds the whole
@@ -78,10 +101,10 @@ def _roles(ch: ChapterState, sentences: list[str], story: StoryState) -> list[st
     has quotation marks (models often give only the spoken words); the longest match wins.
     Unknown speakers and characters without a role stay with the narrator.
     """
-    roles = {name_key(c.name): c.role for c in story.memory.view().characters if c.role}
-    roles.update((name_key(c.name), c.role) for c in ch.draft.memory.characters if c.role)
+    roles = {name_key(c.name): c.role for c in known if c.role}
+    roles.update((name_key(c.name), c.role) for c in draft.memory.characters if c.role)
     spoken = [(_norm(ln.text), roles.get(name_key(ln.speaker), "narrator"))
-              for ln in ch.draft.lines if ln.speaker.strip() and _norm(ln.text)]
+              for ln in draft.lines if ln.speaker.strip() and _norm(ln.text)]
     out = []
     for sentence in sentences:
         s = _norm(sentence)
@@ -94,6 +117,17 @@ def _roles(ch: ChapterState, sentences: list[str], story: StoryState) -> list[st
                 if s and (padded in f" {text} " or (quoted and f" {text} " in padded))]
         out.append(max(near)[1] if near else "narrator")
     return out
+
+
+def narration_texts(draft: ChapterDraft, known: Sequence[Entity],
+                    read_choices: bool) -> list[tuple[str, str]]:
+    """What the narrator says for a chapter, with a voice role each: its sentences, then the
+    choices when they are read out. `known`: the story's characters before this chapter."""
+    sentences = split_sentences(draft.text)
+    texts = list(zip(sentences, _speaker_roles(draft, sentences, known), strict=True))
+    if draft.choices and read_choices:
+        texts.append((choices_announcement(draft.choices), "narrator"))
+    return texts
 
 
 class Presenter:
@@ -114,19 +148,19 @@ class Presenter:
         cfg = self._settings()
         sentences = ch.sentences
         wps = cfg.story.reveal_words_per_second
-        texts = list(zip(sentences, _roles(ch, sentences, story), strict=True))
         read_choices = bool(ch.draft.choices) and cfg.tts.read_choices
-        if read_choices:
-            texts.append((choices_announcement(ch.draft.choices), "narrator"))
+        texts = narration_texts(ch.draft, story.memory.view().characters, read_choices)
         n = len(texts)
         names: list[str | None] = [None] * n
         durations: list[float | None] = [None] * n
         ready = [trio.Event() for _ in range(n)]
         speak = cfg.tts.enabled
+        # speech made during the vote for this very draft (the winning branch), if any
+        prepared = self._media.prepared.take(ch.number, ch.draft.text)
         async with trio.open_nursery() as nursery:
             if speak:
                 nursery.start_soon(_synthesise, self._chains(), self._media, texts, names,
-                                   durations, ready, story.language)
+                                   durations, ready, story.language, prepared)
             for i, (text, _role) in enumerate(texts):
                 if not still_presenting():
                     break
@@ -145,6 +179,8 @@ class Presenter:
                 if duration:
                     await pause(duration)
             nursery.cancel_scope.cancel()
+        if prepared is not None:
+            prepared.scope.cancel()     # what was not aired yet is not needed any more
         ch.audio = names[: len(sentences)]
         ch.choices_audio = names[len(sentences)] if read_choices else None
         if any(ch.audio):

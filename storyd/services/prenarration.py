@@ -1,0 +1,154 @@
+"""Narration prepared during the vote: the leading branch's speech, made before the close.
+
+Theory of operation: while a vote runs, `NarrationPrep.follow()` looks at the leading choice
+every LEADER_EVERY seconds. Once that choice's branch is written, its sentences (and the
+choices announcement, when read out) get their speech through the same speech chain and
+voice roles as the presenter's (`narrator.narration_texts`, `narrator.speak`), stored in the
+media cache, at most SYNTH_PARALLEL requests at a time per branch. When the leader changes,
+the new leader's narration is prepared too; at most MAX_BRANCHES branches keep theirs (in
+flight or made), the one that led longest ago is cancelled first.
+
+At the close `hand_over()` offers the winner's prepared narration — finished or still in
+flight — to the presenter through the media cache's shelf (`MediaCache.prepared`), keyed by
+the chapter number and text of the very draft that airs, and cancels and forgets every other
+branch's: a losing branch's audio is never aired. The presenter uses a prepared sentence
+instead of asking for it again and asks only for what was not prepared. Nothing here blocks
+the vote or the airing: it all runs in the generation service's nursery, in the background.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import trio
+
+from storyd.config import Config
+from storyd.core.memory import StoryMemory
+from storyd.core.model import ChapterDraft, ChapterRequest
+from storyd.providers.chain import Chains
+from storyd.services.media import MediaCache, PreparedNarration, SpeechSlot
+from storyd.services.narrator import SYNTH_PARALLEL, narration_texts, speak
+
+LEADER_EVERY = 0.5     # seconds between looks at the leading choice
+MAX_BRANCHES = 2       # branches whose narration is kept (in flight or made) at once
+
+
+class BranchLike(Protocol):
+    """What is read of a generation branch (services/generation.py `Branch`)."""
+
+    @property
+    def request(self) -> ChapterRequest: ...
+    @property
+    def memory(self) -> StoryMemory: ...
+    @property
+    def draft(self) -> ChapterDraft | None: ...
+
+
+@dataclass
+class _Prep:
+    draft: ChapterDraft
+    narration: PreparedNarration
+
+
+class NarrationPrep:
+    def __init__(self, settings: Callable[[], Config], chains: Callable[[], Chains],
+                 media: MediaCache) -> None:
+        self._settings = settings
+        self._chains = chains
+        self._media = media
+        self._preps: dict[int, _Prep] = {}        # by choice, the most recent leader last
+        self._scope: trio.CancelScope | None = None
+
+    def follow(self, nursery: trio.Nursery,
+               branches: Callable[[], Mapping[int | None, BranchLike]],
+               leaders: Callable[[], Sequence[int]]) -> None:
+        """While a vote runs: prepare the leading branch's narration, time allowing."""
+        self._stop_watching()
+        if not self._settings().tts.enabled:
+            return
+        scope = self._scope = trio.CancelScope()
+
+        async def watch() -> None:
+            with scope:
+                while True:
+                    top = list(leaders())[:1]
+                    branch = branches().get(top[0]) if top else None
+                    if branch is not None and branch.draft is not None:
+                        self._lead(nursery, top[0], branch, branch.draft)
+                    await trio.sleep(LEADER_EVERY)
+
+        nursery.start_soon(watch)
+
+    def _lead(self, nursery: trio.Nursery, choice: int, branch: BranchLike,
+              draft: ChapterDraft) -> None:
+        prep = self._preps.pop(choice, None)
+        if prep is not None and prep.draft is not draft:   # rewritten meanwhile
+            prep.narration.scope.cancel()
+            prep = None
+        if prep is None:
+            while len(self._preps) >= MAX_BRANCHES:     # bounded: drop the oldest leader's
+                oldest = next(iter(self._preps))
+                self._preps.pop(oldest).narration.scope.cancel()
+            prep = self._start(nursery, branch, draft)
+        self._preps[choice] = prep                      # the most recent leader last
+
+    def _start(self, nursery: trio.Nursery, branch: BranchLike,
+               draft: ChapterDraft) -> _Prep:
+        cfg = self._settings()
+        texts = narration_texts(draft, branch.memory.view().characters, cfg.tts.read_choices)
+        narration = PreparedNarration(
+            number=branch.request.chapter_number, text=draft.text,
+            slots={key: SpeechSlot() for key in texts})
+        nursery.start_soon(self._prepare, narration, branch.request.language)
+        return _Prep(draft, narration)
+
+    async def _prepare(self, narration: PreparedNarration, language: str) -> None:
+        chains, limiter = self._chains(), trio.CapacityLimiter(SYNTH_PARALLEL)
+
+        async def one(key: tuple[str, str], slot: SpeechSlot) -> None:
+            try:
+                async with limiter:
+                    slot.spoken = await speak(chains, self._media, key[0], key[1], language)
+            finally:
+                slot.ready.set()
+
+        try:
+            with narration.scope:
+                async with trio.open_nursery() as nursery:
+                    for key, slot in narration.slots.items():   # in reading order
+                        nursery.start_soon(one, key, slot)
+        finally:
+            for slot in narration.slots.values():   # cancelled: the presenter asks itself
+                slot.ready.set()
+
+    def hand_over(self, choice: int | None, draft: ChapterDraft | None) -> None:
+        """At the close: the winner's narration goes to the presenter, the rest stops."""
+        self._stop_watching()
+        won = self._preps.pop(choice, None) if choice is not None else None
+        for prep in self._preps.values():
+            prep.narration.scope.cancel()
+        self._preps = {}
+        if won is not None and draft is not None and won.draft is draft:
+            self._media.prepared.offer(won.narration)
+        elif won is not None:
+            won.narration.scope.cancel()
+
+    def cancel(self) -> None:
+        """Stop all preparing and forget it, a winner's not yet aired too (a new vote, an
+        operator's `next`, the story stopped)."""
+        self._stop_watching()
+        for prep in self._preps.values():
+            prep.narration.scope.cancel()
+        self._preps = {}
+        self._media.prepared.clear()
+
+    def _stop_watching(self) -> None:
+        if self._scope is not None:
+            self._scope.cancel()
+            self._scope = None
+
+    def preparing(self) -> list[int]:
+        """The choices whose narration is kept or being made now (most recent leader last)."""
+        return list(self._preps)
