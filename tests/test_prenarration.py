@@ -43,8 +43,9 @@ class CountingSpeech:
                                          content_type="audio/wav", duration=1.0), "fake", [])
 
 
-def speaking(tmp_path: Path, seconds: float = 1.5) -> tuple[Stage, CountingSpeech]:
-    st = stage(tmp_path, ScriptedStoryteller(delay=2.0), tts={"enabled": True})
+def speaking(tmp_path: Path, seconds: float = 1.5,
+             **sections: dict[str, Any]) -> tuple[Stage, CountingSpeech]:
+    st = stage(tmp_path, ScriptedStoryteller(delay=2.0), tts={"enabled": True}, **sections)
     speech = CountingSpeech(seconds)
     st.generation._chains().speech = speech    # the chains the presenter uses too
     return st, speech
@@ -162,4 +163,27 @@ async def test_at_most_two_branches_narration_is_kept_and_a_dropped_one_is_cance
             # b's last sentence (asked at ~24 s, when its first two came) was stopped too;
             # c's, still in flight, goes on for the presenter
             assert speech.cancelled == prenarration.SYNTH_PARALLEL + 1
+        nursery.cancel_scope.cancel()
+
+
+async def test_with_prefetch_off_the_winners_narration_starts_when_written_under_the_card(
+        tmp_path: Path, autojump_clock: Any) -> None:
+    st, speech = speaking(tmp_path, llm={"prefetch": "off"})
+    async with trio.open_nursery() as nursery:
+        await running(st, nursery)
+        with st.bus.subscribe(4096) as sub:
+            await st.director.start("horror")
+            await next_event(sub, ev.VotingStarted)
+            st.voting.submit([msg("ann", "!c")])
+            await st.director.close()
+            await next_event(sub, ev.VotingEnded)
+            closed = trio.current_time()
+            await next_event(sub, ev.ChapterReady)        # after the 5 s result card
+            ready_at = trio.current_time()
+            made = {text for when, text in speech.calls if closed <= when < ready_at}
+            assert chapter_two(st, 2) <= made             # written at +2 s, spoken at once
+            asked = len(speech.calls)
+            aired = await aired_narration(sub)
+            assert len(speech.calls) == asked and all(e.data.audio_url for _t, e in aired)
+            assert aired[0][0] == ready_at
         nursery.cancel_scope.cancel()

@@ -82,7 +82,7 @@ class GenerationService:
         self._narration = NarrationPrep(settings, chains, media)
         self._nursery: trio.Nursery | None = None
         self._branches: dict[int | None, Branch] = {}
-        self._leaders_scope: trio.CancelScope | None = None
+        self._leaders_scope = trio.CancelScope()   # "leaders": following the vote
         self._leaders: Callable[[], Sequence[int]] = lambda: ()
         self._airing: Branch | None = None          # the branch taken last (its preview)
         self._handoff: Branch | None = None        # the winner's chapter, taken at the close
@@ -171,9 +171,7 @@ class GenerationService:
 
     def cancel(self) -> None:
         """Stop every branch in progress and forget them all."""
-        if self._leaders_scope is not None:
-            self._leaders_scope.cancel()
-            self._leaders_scope = None
+        self._leaders_scope.cancel()
         for branch in self._branches.values():
             branch.scope.cancel()
         self._branches = {}
@@ -192,16 +190,14 @@ class GenerationService:
         """The written branch for the winner (or forced choice); losers are cancelled, and
         finished ones kept in the database as unchosen branches."""
         await trio.lowlevel.checkpoint()   # a cancelled story stops here, not in _start
-        if self._leaders_scope is not None:
-            self._leaders_scope.cancel()
-            self._leaders_scope = None
+        self._leaders_scope.cancel()
         branch = self._branches.pop(choice, None)
         if branch is None or branch.closing != closing:
             if branch is not None:
                 branch.scope.cancel()
             branch = self._start(self.branch_for(story, choice, closing))
             del self._branches[choice]
-        self._narration.hand_over(choice, branch.draft)   # the winner's, if made in the vote
+        self._narration.hand_over(choice, branch, self._nursery)   # made in the vote, or now
         losers, self._branches = self._branches, {}
         spent = (0, 0, 0)
         for loser in losers.values():
@@ -309,6 +305,7 @@ class GenerationService:
                     draft = await self._offline.write_chapter(b.request)
                     b.draft = msgspec.structs.replace(draft, provider="offline")
                 b.done.set()
+                self._narration.written(b)   # the winner's narration starts, if not yet made
                 if (self._branches.get(b.choice) is b and self._settings().images.enabled
                         and list(self._leaders())[:1] == [b.choice]):
                     b.image = await self._picture(  # the leader's picture, time allowing

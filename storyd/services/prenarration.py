@@ -11,7 +11,9 @@ flight or made), the one that led longest ago is cancelled first.
 At the close `hand_over()` offers the winner's prepared narration — finished or still in
 flight — to the presenter through the media cache's shelf (`MediaCache.prepared`), keyed by
 the chapter number and text of the very draft that airs, and cancels and forgets every other
-branch's: a losing branch's audio is never aired. The presenter uses a prepared sentence
+branch's: a losing branch's audio is never aired. A winner with nothing prepared (prefetch
+"off", a late switch, chapter 1) gets its narration started the moment its chapter is written
+(`written()`), under the result card. The presenter uses a prepared sentence
 instead of asking for it again and asks only for what was not prepared. Nothing here blocks
 the vote or the airing: it all runs in the generation service's nursery, in the background.
 """
@@ -60,6 +62,8 @@ class NarrationPrep:
         self._media = media
         self._preps: dict[int, _Prep] = {}        # by choice, the most recent leader last
         self._scope: trio.CancelScope | None = None
+        self._winner: BranchLike | None = None    # taken at the close, not written yet
+        self._nursery: trio.Nursery | None = None
 
     def follow(self, nursery: trio.Nursery,
                branches: Callable[[], Mapping[int | None, BranchLike]],
@@ -123,17 +127,29 @@ class NarrationPrep:
             for slot in narration.slots.values():   # cancelled: the presenter asks itself
                 slot.ready.set()
 
-    def hand_over(self, choice: int | None, draft: ChapterDraft | None) -> None:
-        """At the close: the winner's narration goes to the presenter, the rest stops."""
-        self._stop_watching()
+    def hand_over(self, choice: int | None, branch: BranchLike,
+                  nursery: trio.Nursery | None) -> None:
+        """At the close: the winner's narration goes to the presenter, the rest stops. When
+        none was made in the vote, it starts as soon as the winner is written (`written`),
+        so the result card covers it."""
         won = self._preps.pop(choice, None) if choice is not None else None
-        for prep in self._preps.values():
-            prep.narration.scope.cancel()
-        self._preps = {}
-        if won is not None and draft is not None and won.draft is draft:
+        self.cancel()      # the losers', and anything offered before
+        if won is not None and won.draft is branch.draft:
             self._media.prepared.offer(won.narration)
-        elif won is not None:
+            return
+        if won is not None:
             won.narration.scope.cancel()
+        self._winner, self._nursery = branch, nursery
+        self.written(branch)
+
+    def written(self, branch: BranchLike) -> None:
+        """A branch is written (called before anyone awaiting it runs): the winner's
+        narration starts now, offered to the presenter at once."""
+        if (branch is not self._winner or branch.draft is None or self._nursery is None
+                or not self._settings().tts.enabled):
+            return
+        self._winner = None
+        self._media.prepared.offer(self._start(self._nursery, branch, branch.draft).narration)
 
     def cancel(self) -> None:
         """Stop all preparing and forget it, a winner's not yet aired too (a new vote, an
@@ -141,7 +157,7 @@ class NarrationPrep:
         self._stop_watching()
         for prep in self._preps.values():
             prep.narration.scope.cancel()
-        self._preps = {}
+        self._preps, self._winner = {}, None
         self._media.prepared.clear()
 
     def _stop_watching(self) -> None:
