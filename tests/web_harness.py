@@ -1,8 +1,9 @@
 """A small, real stand-in for the daemon, used by the web tests.
 
 Real EventBus, real Config loaded from a real file in tmp_path, a real media folder and a
-tiny command handler that keeps a one-round story in memory and publishes the same typed
-events the director does (storyd/core/events.py: the fake cannot drift from the schema). `running_web()` serves the real app on 127.0.0.1:0 with hypercorn.
+tiny command handler that keeps a one-round story in memory, publishes the same typed
+events the director does (storyd/core/events.py) and answers with the same reply types
+(storyd/core/replies.py): the fake cannot drift from the schema. `running_web()` serves the real app on 127.0.0.1:0 with hypercorn.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from storyd import config as cfgmod
 from storyd.bus import EventBus
 from storyd.control import protocol as p
 from storyd.core import events as ev
+from storyd.core import replies as rp
 from storyd.core.model import CHOICE_KEYS
 from storyd.core.snapshot import ChapterView, ChoiceView, Snapshot, VotingView
 from storyd.core.themes import THEMES
@@ -73,6 +75,10 @@ class FakeDaemon:
         self.bus.publish(ev.State(self.snapshot()))
 
 
+SESSION = rp.SessionDetail(id=1, theme="fantasy", language="en", outline="", status="ended",
+                           started_at=1.0, ended_at=2.0, settings={}, chapters=(), memory=None)
+
+
 def _chapter(title: str, text: str) -> ChapterView:
     choices = (ChoiceView(key="a", text="Open the door"), ChoiceView(key="b", text="Run"),
                ChoiceView(key="c", text=text[:40]))
@@ -86,7 +92,7 @@ async def fake_handle(d: FakeDaemon, req: p.Request) -> Any:
         case p.Status():
             return d.snapshot()
         case p.Themes():
-            return [msgspec.to_builtins(t) for t in THEMES.values()]
+            return list(THEMES.values())
         case p.Start(theme=theme, outline=outline, force=force):
             if snap.state not in ("idle", "ended") and not force:
                 raise RefusedError("a story is running: end it first or use force")
@@ -99,7 +105,7 @@ async def fake_handle(d: FakeDaemon, req: p.Request) -> Any:
             d.transition(state="voting", session_id=1, theme=theme or "fantasy",
                          chapter_number=1, title=chapter.title, chapter=chapter,
                          choices=chapter.choices, voting=voting)
-            return {"session_id": 1}
+            return d.snapshot()
         case p.Vote(viewer=viewer, choice=choice):
             if snap.voting is None or not snap.voting.open:
                 raise RefusedError("no vote is running")
@@ -115,7 +121,7 @@ async def fake_handle(d: FakeDaemon, req: p.Request) -> Any:
             d.snap = msgspec.structs.replace(snap, voting=voting)
             d.bus.publish(ev.VoteUpdate(ev.VoteUpdateData(
                 round_id=voting.round_id, counts=tuple(counts), voters=len(d.ballots))))
-            return {"accepted": True}
+            return rp.VoteReply(accepted=True, counts=tuple(counts), voters=len(d.ballots))
         case p.Close() | p.Next():
             if snap.voting is None or not snap.voting.open:
                 raise RefusedError("no vote is running")
@@ -125,30 +131,34 @@ async def fake_handle(d: FakeDaemon, req: p.Request) -> Any:
                 winner_text=voting.choices[0].text, counts=voting.counts,
                 voters=voting.voters)))
             d.transition(state="result", voting=voting)
-            return {"winner": 0}
+            if isinstance(req, p.Next):
+                return d.snapshot()
+            return rp.CloseReply(winner=0, counts=voting.counts, voters=voting.voters)
         case p.End() | p.Finish():
             if snap.state in ("idle", "ended"):
                 raise RefusedError("no story is running")
             d.bus.publish(ev.Ended(ev.EndedData(session_id=snap.session_id)))
             d.transition(state="ended")
-            return {"ended": True}
+            return d.snapshot()
         case p.RegenerateImage():
-            return {"queued": True}
+            return rp.OkReply(ok=True)
         case p.Memory():
-            return {"characters": [], "locations": [], "items": [], "events": [],
-                    "choices": [], "context": ""}
+            return rp.MemoryReply(session_id=snap.session_id, memory=None, context="")
         case p.Sessions(limit=limit):
-            return [{"id": 1, "theme": "fantasy"}][:limit]
+            return [rp.SessionSummary(id=1, theme="fantasy", language="en", status="active",
+                                      started_at=time.time(), ended_at=None, chapters=0)][:limit]
         case p.Session(id=sid) | p.Export(id=sid) if sid != 1:
             raise NotFoundError(f"no session {sid}")
         case p.Session():
-            return {"id": 1, "chapters": []}
+            return SESSION
         case p.Export(format=fmt):   # the shape storyd.control.dispatch returns
-            return {"format": fmt, "filename": f"storyd-session-1.{fmt}",
-                    "content": "# The Gate\n" if fmt == "md" else f"<h1>{fmt}</h1>"}
+            content = {"md": "# The Gate\n", "json": msgspec.json.encode(SESSION).decode()}
+            return rp.ExportReply(format=fmt, content_type="", filename=f"storyd-session-1.{fmt}",
+                                  content=content.get(fmt, f"<h1>{fmt}</h1>"))
         case p.TopVoters(limit=limit):
             names = list(d.ballots) or ["amy"]
-            return [{"viewer_id": n, "name": n, "ballots": 1} for n in names][:limit]
+            return [rp.TopVoter(viewer_id=n, name=n, ballots=1, wins=0, likes=0, joins=0,
+                                last_seen=time.time()) for n in names][:limit]
         case p.ConfigShow():
             return cfgmod.masked(cfgmod.to_builtins(d.config))
         case p.ConfigSet(key=key, value=value):

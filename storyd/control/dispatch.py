@@ -24,6 +24,7 @@ from storyd.bus import EventBus
 from storyd.config import Config
 from storyd.control import protocol as p
 from storyd.core import events as ev
+from storyd.core import replies as r
 from storyd.core.model import ChatMessage
 from storyd.core.ports import IngestResult
 from storyd.core.snapshot import Snapshot
@@ -77,7 +78,7 @@ def admin_url(daemon: Daemon) -> str:
     return f"{base}/admin/?token={daemon.admin_token}"
 
 
-async def _vote(daemon: Daemon, req: p.Vote) -> dict[str, Any]:
+async def _vote(daemon: Daemon, req: p.Vote) -> r.VoteReply:
     voting = daemon.voting
     if not voting.is_open():
         raise RefusedError(f"no vote is running (state: {daemon.director.machine.state})")
@@ -93,9 +94,9 @@ async def _vote(daemon: Daemon, req: p.Vote) -> dict[str, Any]:
     health = daemon.chat_health.get("local")
     if health is not None:
         health.count(result, 1, daemon.director.clock.now())
-    r = voting.round
-    return {"accepted": bool(result.accepted), "counts": list(r.counts) if r else [],
-            "voters": r.voters if r else 0}
+    rnd = voting.round
+    return r.VoteReply(accepted=bool(result.accepted), counts=tuple(rnd.counts) if rnd else (),
+                       voters=rnd.voters if rnd else 0)
 
 
 def _config_set(daemon: Daemon, changes: dict[str, str]) -> dict[str, Any]:
@@ -120,7 +121,7 @@ MAX_CHAT_BATCH = 10_000
 MAX_CHAT_FIELD = 500
 
 
-async def ingest_chat(daemon: Daemon, lines: list[p.ChatLine]) -> dict[str, Any]:
+async def ingest_chat(daemon: Daemon, lines: list[p.ChatLine]) -> r.IngestReply:
     """The chat ingest path: the same ChatSink that TikTok comments go through."""
     if len(lines) > MAX_CHAT_BATCH:
         raise RefusedError(f"at most {MAX_CHAT_BATCH} messages per batch (got {len(lines)})")
@@ -138,8 +139,7 @@ async def ingest_chat(daemon: Daemon, lines: list[p.ChatLine]) -> dict[str, Any]
         await daemon.voting.commit()   # on disk before the answer: acknowledged is kept
     daemon.chat_health_for("ingest", "chat ingest API").count(
         result, len(batch), daemon.director.clock.now())
-    data: dict[str, Any] = msgspec.to_builtins(result)
-    return data
+    return r.IngestReply(accepted=result.accepted, invalid=result.invalid, ignored=result.ignored)
 
 
 async def check_providers(daemon: Daemon) -> list[dict[str, Any]]:
@@ -156,19 +156,34 @@ async def check_providers(daemon: Daemon) -> list[dict[str, Any]]:
     return out
 
 
+def _memory(daemon: Daemon) -> r.MemoryReply:
+    story = daemon.director.story
+    if story is None:
+        return r.MemoryReply(session_id=None, memory=None, context="", last_prompt=None)
+    prompt = getattr(daemon.chains.text, "last_prompt", None)
+    return r.MemoryReply(
+        session_id=story.session_id,
+        memory=msgspec.convert(story.memory.to_json(), r.MemoryData),
+        context=story.memory.context(daemon.config.llm.context_tokens, include_outline=False),
+        path=tuple(story.taken_path()),
+        last_prompt=None if prompt is None else msgspec.convert(prompt, tuple[dict[str, str], ...]))
+
+
 async def handle(daemon: Daemon, request: p.Request) -> Any:
     d, store = daemon.director, daemon.store
     match request:
         case p.Status():
             return d.snapshot()
         case p.Themes():
-            return [msgspec.to_builtins(t) for t in THEMES.values()]
+            return list(THEMES.values())
         case p.Start(theme=theme, outline=outline, language=language, force=force, seed=seed):
             return await d.start(theme, outline, language, force, seed=seed)
         case p.Vote():
             return await _vote(daemon, request)
         case p.Close():
-            return await d.close()
+            closed = await d.close()
+            return (r.CloseReply(queued=True) if isinstance(closed, dict) else
+                    msgspec.convert(closed, r.CloseReply, from_attributes=True))
         case p.Next(choice=choice):
             await d.next(None if choice is None else _choice_index(daemon, choice))
             return d.snapshot()
@@ -180,26 +195,20 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
             return d.snapshot()
         case p.RegenerateImage():
             await d.regenerate_image()
-            return {"ok": True}
+            return r.OkReply(ok=True)
         case p.Memory():
-            story = d.story
-            if story is None:
-                return {"session_id": None, "memory": None, "context": "", "last_prompt": None}
-            return {"session_id": story.session_id, "memory": story.memory.to_json(),
-                    "context": story.memory.context(daemon.config.llm.context_tokens,
-                                                    include_outline=False),
-                    "path": list(story.taken_path()),
-                    "last_prompt": getattr(daemon.chains.text, "last_prompt", None)}
+            return _memory(daemon)
         case p.Sessions(limit=limit, offset=offset):
             if not (1 <= limit <= 500 and offset >= 0):
                 raise RefusedError("limit must be 1–500 and offset ≥ 0")
-            return await store.list_sessions(limit=limit, offset=offset)
+            return msgspec.convert(await store.list_sessions(limit=limit, offset=offset),
+                                   list[r.SessionSummary])
         case p.Session(id=sid):
-            return await store.get_session(sid)
+            return msgspec.convert(await store.get_session(sid), r.SessionDetail)
         case p.TopVoters(limit=limit):
             if not 1 <= limit <= 500:
                 raise RefusedError("limit must be 1–500")
-            return await store.top_voters(limit=limit)
+            return msgspec.convert(await store.top_voters(limit=limit), list[r.TopVoter])
         case p.ConfigShow(origins=origins):
             shown = config_mod.masked(config_mod.to_builtins(daemon.config))
             return {"config": shown, "origins": effective.describe(
@@ -219,14 +228,15 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
             return _config_set(daemon, changes)
         case p.Export(id=sid, format=fmt):
             session = await store.get_session(sid)
-            return {"format": fmt, "content_type": export.CONTENT_TYPES[fmt],
-                    "filename": f"storyd-session-{sid}.{export.EXTENSIONS[fmt]}",
-                    "content": export.render(session, fmt)}
+            return r.ExportReply(format=fmt, content_type=export.CONTENT_TYPES[fmt],
+                                 filename=f"storyd-session-{sid}.{export.EXTENSIONS[fmt]}",
+                                 content=export.render(session, fmt))
         case p.AdminUrl():
             return {"url": admin_url(daemon)}
         case p.Providers():   # URLs and messages may carry credentials: masked here
-            return config_mod.scrub(await check_providers(daemon),
-                                    config_mod.secret_values(daemon.config))
+            return msgspec.convert(config_mod.scrub(await check_providers(daemon),
+                                                    config_mod.secret_values(daemon.config)),
+                                   list[r.ProviderCheck])
         case p.Chat(messages=lines):
             return await ingest_chat(daemon, lines)
         case p.Watch():

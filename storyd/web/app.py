@@ -31,18 +31,19 @@ from werkzeug.exceptions import HTTPException
 import storyd
 from storyd import config_schema, metrics
 from storyd.control import protocol as p
+from storyd.core.replies import ExportReply
 from storyd.errors import StorydError
 from storyd.faults import LogLimiter
 from storyd.web import config_update, security, ws
-from storyd.web.openapi import API, ConfigUpdate, build_document
+from storyd.web.openapi import API, ROUTES, ConfigUpdate, build_document
 from storyd.web.pages import register_pages
 from storyd.web.responses import (
     ApiError,
     decode_json,
     error_response,
     friendly,
-    json_response,
     storyd_status,
+    typed_response,
 )
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,12 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
     handler = handle or _default_handler()
     stats = ws.WebStats()
     app.extensions["storyd"] = {"daemon": daemon, "stats": stats, "started": time.time()}
+
+    answer_type = {(r.method, r.path): r.response for r in ROUTES}
+
+    def reply(method: str, path: str, result: Any) -> Response:
+        """The answer through its route's documented type (ROUTES)."""
+        return typed_response(answer_type[method, path], result)
 
     async def call(req: p.Request) -> Any:
         try:
@@ -190,8 +197,8 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
         "finish": (p.Finish, True), "end": (p.End, True), "vote": (p.Vote, True),
         "regenerate-image": (p.RegenerateImage, True)}
     for name, (kind, _) in simple.items():
-        async def post(kind: type[Any] = kind) -> Response:
-            return json_response(await call(await body(kind)))
+        async def post(kind: type[Any] = kind, name: str = name) -> Response:
+            return reply("POST", f"{API}/{name}", await call(await body(kind)))
         app.add_url_rule(f"{API}/{name}", f"post_{name}", admin(post), methods=["POST"])
 
     @app.post(f"{API}/chat")
@@ -199,7 +206,7 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
     async def chat() -> Response:
         req = await chat_body()
         try:
-            return json_response(await call(req))
+            return reply("POST", f"{API}/chat", await call(req))
         except ApiError as exc:   # ingest refuses bad lines: that is bad input, not a conflict
             if exc.status == 409:
                 exc.status, exc.code = 400, "bad_request"
@@ -231,25 +238,25 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
     @app.get(f"{API}/providers")
     @admin
     async def providers() -> Response:
-        return json_response(await call(p.Providers()))
+        return reply("GET", f"{API}/providers", await call(p.Providers()))
 
     @app.get(f"{API}/status")
     async def status() -> Response:
-        return json_response(await call(p.Status()))
+        return reply("GET", f"{API}/status", await call(p.Status()))
 
     @app.get(f"{API}/themes")
     async def themes() -> Response:
-        return json_response(await call(p.Themes()))
+        return reply("GET", f"{API}/themes", await call(p.Themes()))
 
     @app.get(f"{API}/config")
     @admin
     async def config_show() -> Response:
-        return json_response(await call(p.ConfigShow()))
+        return reply("GET", f"{API}/config", await call(p.ConfigShow()))
 
     @app.get(f"{API}/config/schema")
     @admin
     async def config_schema_page() -> Response:
-        return json_response(config_schema.schema())
+        return reply("GET", f"{API}/config/schema", config_schema.schema())
 
     @app.post(f"{API}/config")
     @admin
@@ -262,17 +269,17 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
             raise ApiError(400, "bad_config", str(exc), exc.fields) from None
         # the control protocol's own path: all keys written at once, then applied live
         await call(p.ConfigUpdate(changes=changes))
-        return json_response(await call(p.ConfigShow()))
+        return reply("POST", f"{API}/config", await call(p.ConfigShow()))
 
     @app.get(f"{API}/memory")
     @admin
     async def memory() -> Response:
-        return json_response(await call(p.Memory()))
+        return reply("GET", f"{API}/memory", await call(p.Memory()))
 
     @app.get(f"{API}/sessions")
     @admin
     async def sessions() -> Response:
-        return json_response(await call(query(p.Sessions)))
+        return reply("GET", f"{API}/sessions", await call(query(p.Sessions)))
 
     @app.get(f"{API}/session/<int:session_id>")
     @admin
@@ -281,28 +288,22 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
             req = msgspec.convert({"id": session_id}, p.Session)
         except msgspec.ValidationError as exc:
             raise ApiError(400, "bad_request", f"invalid session id: {exc}") from None
-        return json_response(await call(req))
+        return reply("GET", f"{API}/session/{{id}}", await call(req))
 
     @app.get(f"{API}/top-voters")
     @admin
     async def top_voters() -> Response:
-        return json_response(await call(query(p.TopVoters)))
+        return reply("GET", f"{API}/top-voters", await call(query(p.TopVoters)))
 
     @app.get(f"{API}/export/<int:session_id>")
     @admin
     async def export(session_id: int) -> Response:
         req: p.Export = query(p.Export, id=session_id)
-        result = await call(req)
-        ctype, filename = EXPORT_TYPES[req.format], f"story-{session_id}.{req.format}"
-        if isinstance(result, bytes | str):
-            data: bytes | str = result
-        elif isinstance(result, dict) and isinstance(result.get("content", result.get("text")),
-                                                     str):
-            data = str(result.get("content", result.get("text")))
-            ctype = str(result.get("content_type") or ctype)
-            filename = str(result.get("filename") or filename)
-        else:
-            data = msgspec.json.encode(result)
+        got = msgspec.convert(await call(req), ExportReply, from_attributes=True)
+        data, filename = got.content, got.filename
+        ctype = got.content_type or EXPORT_TYPES[req.format]
+        if req.format == "json":   # the session itself: held to its documented type
+            msgspec.json.decode(data, type=answer_type["GET", f"{API}/export/{{id}}"])
         resp = Response(data, content_type=ctype)
         safe = "".join(ch for ch in filename if ch.isalnum() or ch in "._-")
         resp.headers["Content-Disposition"] = f'inline; filename="{safe}"'
@@ -331,14 +332,14 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
 
     @app.get(f"{API}/openapi.json")
     async def openapi() -> Response:
-        return json_response(build_document(storyd.__version__))
+        return reply("GET", f"{API}/openapi.json", build_document(storyd.__version__))
 
     @app.get("/healthz")
     async def healthz() -> Response:
         snap = daemon.snapshot()
-        return json_response({"ok": True, "state": snap.state,
-                              "subscribers": daemon.bus.subscribers,
-                              "websockets": stats.open_sockets()})
+        return reply("GET", "/healthz", {"ok": True, "state": snap.state,
+                                         "subscribers": daemon.bus.subscribers,
+                                         "websockets": stats.open_sockets()})
 
     @app.get("/metrics")
     async def metrics_page() -> Response:

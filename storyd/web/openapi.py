@@ -3,7 +3,9 @@
 ROUTES is the single table of what the web front serves; `storyd.web.app` registers a handler
 for each entry and a test checks that the two agree, so the document cannot drift from the
 code. Request bodies are the control protocol's Structs minus their `cmd` tag (the URL says
-which command it is).
+which command it is). Every JSON answer has a type too (storyd/core/replies.py, the Snapshot,
+the Config): `Route.response` is the type the handler converts its answer through before it
+is sent, and the document's `responses.200` refers to its schema, so neither can drift.
 """
 
 from __future__ import annotations
@@ -12,8 +14,13 @@ from typing import Any
 
 import msgspec
 
+from storyd.config_structs import Config
 from storyd.control import protocol as p
 from storyd.core import events
+from storyd.core import replies as rp
+from storyd.core.model import Theme
+from storyd.core.replies import Health as Health
+from storyd.core.replies import IngestReply as IngestReply
 from storyd.core.snapshot import Snapshot
 
 API = "/api/interactive-story"
@@ -37,21 +44,6 @@ class ErrorReply(msgspec.Struct, frozen=True, kw_only=True):
     error: ErrorDetail
 
 
-class Health(msgspec.Struct, frozen=True, kw_only=True):
-    ok: bool
-    state: str
-    subscribers: int
-    websockets: int
-
-
-class IngestReply(msgspec.Struct, frozen=True, kw_only=True):
-    """POST chat answer: messages counted as ballots, vote-shaped but invalid, not votes."""
-
-    accepted: int
-    invalid: int
-    ignored: int
-
-
 class Route(msgspec.Struct, frozen=True):
     method: str
     path: str                      # OpenAPI form: /api/interactive-story/session/{id}
@@ -59,50 +51,61 @@ class Route(msgspec.Struct, frozen=True):
     admin: bool = False            # needs the admin token
     body: Any = None               # Struct type of the JSON body
     query: Any = None              # Struct type whose fields are query parameters
-    response: Any = None           # Struct type of the 200 JSON answer; None = any JSON
+    response: Any = None           # type of the 200 JSON answer; None: not JSON
     content: str = "application/json"   # the 200 answer's media type; several: "a | b"
 
 
+SNAP = Snapshot   # start, next-chapter, finish and end answer the show's new snapshot
 ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API}/status", "The show's snapshot (same as storyctl --json status)",
-          response=Snapshot),
-    Route("GET", f"{API}/themes", "The theme catalogue"),
-    Route("GET", f"{API}/config", "The effective configuration, secrets masked", admin=True),
+          response=SNAP),
+    Route("GET", f"{API}/themes", "The theme catalogue", response=list[Theme]),
+    Route("GET", f"{API}/config", "The effective configuration, secrets masked", admin=True,
+          response=Config),
     Route("GET", f"{API}/config/schema", "Each config key's type, allowed values, default "
-          "and help text (for the admin page's form)", admin=True),
-    Route("POST", f"{API}/config", "Change config keys (comments in the file kept)",
-          admin=True, body=ConfigUpdate),
-    Route("POST", f"{API}/start", "Start a story", admin=True, body=p.Start),
+          "and help text (for the admin page's form)", admin=True, response=rp.ConfigSchema),
+    Route("POST", f"{API}/config", "Change config keys (comments in the file kept); answers "
+          "the new configuration", admin=True, body=ConfigUpdate, response=Config),
+    Route("POST", f"{API}/start", "Start a story", admin=True, body=p.Start, response=SNAP),
     Route("POST", f"{API}/next-chapter", "Advance now, optionally forcing a choice",
-          admin=True, body=p.Next),
-    Route("POST", f"{API}/close", "Close the running vote now", admin=True, body=p.Close),
+          admin=True, body=p.Next, response=SNAP),
+    Route("POST", f"{API}/close", "Close the running vote now", admin=True, body=p.Close,
+          response=rp.CloseReply),
     Route("POST", f"{API}/finish", "Write a closing chapter next, then end", admin=True,
-          body=p.Finish),
-    Route("POST", f"{API}/end", "End the story now", admin=True, body=p.End),
-    Route("POST", f"{API}/vote", "Inject one chat vote", admin=True, body=p.Vote),
+          body=p.Finish, response=SNAP),
+    Route("POST", f"{API}/end", "End the story now", admin=True, body=p.End, response=SNAP),
+    Route("POST", f"{API}/vote", "Inject one chat vote", admin=True, body=p.Vote,
+          response=rp.VoteReply),
     Route("POST", f"{API}/regenerate-image", "New picture for the current chapter",
-          admin=True, body=p.RegenerateImage),
+          admin=True, body=p.RegenerateImage, response=rp.OkReply),
     Route("POST", f"{API}/chat", "Chat ingest: a batch of chat messages counted like TikTok "
           "comments (or one bare message object); at most 10,000 per request", admin=True,
-          body=p.Chat, response=IngestReply),
+          body=p.Chat, response=rp.IngestReply),
     Route("GET", f"{API}/providers", "Probe every configured provider (diagnosis, latency)",
-          admin=True),
-    Route("GET", f"{API}/memory", "The story memory and the last prompt context", admin=True),
-    Route("GET", f"{API}/sessions", "Session history", admin=True, query=p.Sessions),
+          admin=True, response=list[rp.ProviderCheck]),
+    Route("GET", f"{API}/memory", "The story memory and the last prompt context", admin=True,
+          response=rp.MemoryReply),
+    Route("GET", f"{API}/sessions", "Session history", admin=True, query=p.Sessions,
+          response=list[rp.SessionSummary]),
     Route("GET", f"{API}/session/{{id}}", "One session with chapters and vote results",
-          admin=True),
-    Route("GET", f"{API}/top-voters", "Top voters", admin=True, query=p.TopVoters),
-    Route("GET", f"{API}/export/{{id}}", "Export a session (format md, html, twee or json)",
-          admin=True, query=p.Export,
+          admin=True, response=rp.SessionDetail),
+    Route("GET", f"{API}/top-voters", "Top voters", admin=True, query=p.TopVoters,
+          response=list[rp.TopVoter]),
+    Route("GET", f"{API}/export/{{id}}", "Export a session (format md, html, twee or json; "
+          "the JSON export is the session/{id} object)", admin=True, query=p.Export,
+          response=rp.SessionDetail,
           content="text/markdown | text/html | text/plain | application/json"),
     Route("GET", f"{API}/image/{{filename}}", "A picture from the media cache",
           content="image/*"),
     Route("GET", f"{API}/audio/{{filename}}", "Narration audio from the media cache",
           content="audio/*"),
-    Route("GET", f"{API}/openapi.json", "This document"),
-    Route("GET", "/healthz", "Liveness", response=Health),
+    Route("GET", f"{API}/openapi.json", "This document", response=rp.OpenApiDocument),
+    Route("GET", "/healthz", "Liveness", response=rp.Health),
     Route("GET", "/metrics", "Prometheus metrics", content="text/plain"),
 )
+
+CONFIG_NOTE = ("The configuration in effect, secrets masked as \"********\". Its sections are "
+               "fixed; `providers` is keyed by the provider names the file declares.")
 
 _REF = "#/components/schemas/{name}"
 
@@ -138,11 +141,12 @@ def _params(route: Route) -> list[dict[str, Any]]:
 
 def build_document(version: str) -> dict[str, Any]:
     """The whole OpenAPI document as plain data."""
-    types = {r.body for r in ROUTES if r.body} | {r.response for r in ROUTES if r.response}
-    types.add(ErrorReply)
-    _, components = msgspec.json.schema_components(sorted(types, key=lambda t: t.__name__),
-                                                   ref_template=_REF)
+    types = [ErrorReply, *dict.fromkeys(r.body for r in ROUTES if r.body)]
+    answers = list(dict.fromkeys(r.response for r in ROUTES if r.response))
+    roots, components = msgspec.json.schema_components([*types, *answers], ref_template=_REF)
+    ok_schemas = dict(zip(answers, roots[len(types):], strict=True))
     components = {k: _strip_tag(v) for k, v in components.items()}
+    components["Config"]["description"] = CONFIG_NOTE
     components["ConfigUpdate"]["anyOf"] = [   # one key and its value, or several changes
         {"required": ["key", "value"], "properties": {"key": {"type": "string"},
                                                       "value": {"not": {"type": "null"}}}},
@@ -150,21 +154,24 @@ def build_document(version: str) -> dict[str, Any]:
                                                              "minProperties": 1}}}]
     # The websocket events (storyd/core/events.py): one schema, served with the API.
     event_root, event_components = events.schema_components(_REF)
+    clash = [k for k, v in event_components.items() if components.get(k, v) != v]
+    if clash:   # two different types of one name would share one $ref
+        raise TypeError(f"event and API types share names: {clash}")
     components.update(event_components)
     components["StorydEvent"] = event_root
     error = {"description": "error", "content": {"application/json": {
         "schema": {"$ref": _REF.format(name="ErrorReply")}}}}
     paths: dict[str, dict[str, Any]] = {}
     for r in ROUTES:
-        ok_schema: dict[str, Any] = ({"$ref": _REF.format(name=r.response.__name__)}
-                                     if r.response else {})
+        ok_schema: dict[str, Any] = ok_schemas[r.response] if r.response else {}
         op: dict[str, Any] = {
             "summary": r.summary,
             "operationId": (r.method.lower() + r.path.replace(API, "").replace("/", "_")
                             .replace("{", "").replace("}", "").replace("-", "_")
                             .replace(".", "_")),
             "responses": {"200": {"description": "ok", "content": {
-                media.strip(): {"schema": ok_schema} for media in r.content.split("|")}},
+                media.strip(): {"schema": ok_schema if media.strip() == "application/json" else {}}
+                for media in r.content.split("|")}},
                 "400": error, "404": error, "405": error, "409": error, "421": error,
                 "503": error},
         }

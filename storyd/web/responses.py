@@ -1,5 +1,6 @@
-"""The web API's JSON answers and errors: `ApiError` and the `{"error": {...}}` body it
-becomes, the HTTP status of a StorydError, and request-body JSON decoding (storyd.web.app)."""
+"""The web API's JSON answers and errors: typed answers, `ApiError` and the
+`{"error": {...}}` body it becomes, the HTTP status of a StorydError, and request-body JSON
+decoding (storyd.web.app)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ class ApiError(Exception):
 
 def json_response(obj: Any, status: int = 200) -> Response:
     return Response(msgspec.json.encode(obj), status=status, content_type="application/json")
+
+
+def typed_response(kind: Any, obj: Any) -> Response:
+    """`obj` converted through `kind`, its route's declared answer type (ROUTES in
+    storyd.web.openapi), then sent: what goes out is what the OpenAPI document says."""
+    return json_response(msgspec.convert(obj, kind, from_attributes=True))
 
 
 def error_response(status: int, code: str, message: str,
