@@ -150,7 +150,8 @@ async def test_at_most_two_branches_narration_is_kept_and_a_dropped_one_is_cance
         with st.bus.subscribe(4096) as sub:
             await st.director.start("horror")
             await next_event(sub, ev.VotingStarted)
-            speech.cancelled = 0
+            await trio.testing.wait_all_tasks_blocked()   # chapter 1's unfinished speech
+            speech.cancelled = 0                          # was stopped when it was shown
             for voters, key in ((("a1",), "!a"), (("b1", "b2"), "!b"),
                                 (("c1", "c2", "c3"), "!c")):
                 st.voting.submit([msg(v, key) for v in voters])

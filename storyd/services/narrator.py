@@ -157,30 +157,32 @@ class Presenter:
         speak = cfg.tts.enabled
         # speech made during the vote for this very draft (the winning branch), if any
         prepared = self._media.prepared.take(ch.number, ch.draft.text)
-        async with trio.open_nursery() as nursery:
-            if speak:
-                nursery.start_soon(_synthesise, self._chains(), self._media, texts, names,
-                                   durations, ready, story.language, prepared)
-            for i, (text, _role) in enumerate(texts):
-                if not still_presenting():
-                    break
+        try:
+            async with trio.open_nursery() as nursery:
                 if speak:
-                    with trio.move_on_after(AUDIO_WAIT):
-                        await ready[i].wait()
-                is_choices = i >= len(sentences)
-                duration = durations[i] or reveal_seconds(text, wps)
-                if is_choices and not names[i]:
-                    duration = 0.0  # the vote panel shows the choices; no silent wait
-                self.narration = NarrationRef(chapter=ch.number, index=i)
-                self._bus.publish(ev.Narration(ev.NarrationData(
-                    chapter=ch.number, index=i, kind="choices" if is_choices else "sentence",
-                    text=text, audio_url=media_url(names[i]),
-                    duration_ms=int(duration * 1000))))
-                if duration:
-                    await pause(duration)
-            nursery.cancel_scope.cancel()
-        if prepared is not None:
-            prepared.scope.cancel()     # what was not aired yet is not needed any more
+                    nursery.start_soon(_synthesise, self._chains(), self._media, texts, names,
+                                       durations, ready, story.language, prepared)
+                for i, (text, _role) in enumerate(texts):
+                    if not still_presenting():
+                        break
+                    if speak:
+                        with trio.move_on_after(AUDIO_WAIT):
+                            await ready[i].wait()
+                    is_choices = i >= len(sentences)
+                    duration = durations[i] or reveal_seconds(text, wps)
+                    if is_choices and not names[i]:
+                        duration = 0.0  # the vote panel shows the choices; no silent wait
+                    self.narration = NarrationRef(chapter=ch.number, index=i)
+                    self._bus.publish(ev.Narration(ev.NarrationData(
+                        chapter=ch.number, index=i, kind="choices" if is_choices else "sentence",
+                        text=text, audio_url=media_url(names[i]),
+                        duration_ms=int(duration * 1000))))
+                    if duration:
+                        await pause(duration)
+                nursery.cancel_scope.cancel()
+        finally:
+            if prepared is not None:
+                prepared.scope.cancel()   # what was not aired yet is not needed any more
         ch.audio = names[: len(sentences)]
         ch.choices_audio = names[len(sentences)] if read_choices else None
         if any(ch.audio):
