@@ -18,9 +18,12 @@ import msgspec
 import trio
 
 from storyd import config_schema
+from storyd.control.dispatch import check_providers
 from storyd.core import replies as rp
+from storyd.core.voting import RoundResult
 from storyd.web.openapi import API, ROUTES, Route, build_document
-from tests.conftest import wait_for_state
+from tests.conftest import wait_for_event
+from tests.fake_openai import FakeOpenAI
 
 TIMEOUT = 60
 JSON_ROUTES = {(r.method, r.path): r for r in ROUTES if "application/json" in r.content}
@@ -30,10 +33,25 @@ def _plain(obj: Any) -> Any:
     return msgspec.json.decode(msgspec.json.encode(obj))
 
 
+def _covers(typed: Any, raw: Any, where: str = "") -> None:
+    """Everything in `raw` is in `typed`, unchanged (the type may add its defaults)."""
+    if isinstance(raw, dict):
+        assert isinstance(typed, dict), where
+        for key, value in raw.items():
+            assert key in typed, f"{where}.{key} is not in the type"
+            _covers(typed[key], value, f"{where}.{key}")
+    elif isinstance(raw, list):
+        assert isinstance(typed, list) and len(typed) == len(raw), where
+        for i, (t, r) in enumerate(zip(typed, raw, strict=True)):
+            _covers(t, r, f"{where}[{i}]")
+    else:
+        assert typed == raw, where
+
+
 def assert_lossless(raw: Any, kind: Any) -> Any:
-    """`raw` (JSON-like) converts strictly into `kind` and back without losing a field."""
+    """`raw` (JSON-like) converts strictly into `kind` without losing or changing a field."""
     typed = msgspec.convert(raw, kind, strict=True)
-    assert _plain(typed) == _plain(raw), kind
+    _covers(_plain(typed), _plain(raw), str(kind))
     return typed
 
 
@@ -53,6 +71,12 @@ def test_every_json_route_documents_its_answer_type() -> None:
     assert "providers" in schemas["Config"]["description"]
     assert schemas["OpenApiDocument"]["required"] == ["openapi", "info", "paths", "components"]
     assert_lossless(config_schema.schema(), rp.ConfigSchema)
+
+
+async def voting(sub: Any, chapter: int) -> None:
+    """Until chapter `chapter`'s vote is open (not an earlier state event still queued)."""
+    await wait_for_event(sub, "story:state", lambda d: d["state"] == "voting"
+                         and d["chapter_number"] == chapter, TIMEOUT)
 
 
 class Checker:
@@ -99,7 +123,7 @@ async def test_real_daemon_answers_every_route_in_its_documented_type(
             with d.bus.subscribe() as sub:
                 started = await ck.post("start", {"theme": "horror", "seed": 5})
                 assert started.session_id is not None
-                await wait_for_state(sub, "voting", timeout=TIMEOUT)
+                await voting(sub, 1)
                 sid = started.session_id
                 assert (await ck.get("status")).state == "voting"
                 vote = await ck.post("vote", {"viewer": "amy", "choice": "b"})
@@ -110,9 +134,9 @@ async def test_real_daemon_answers_every_route_in_its_documented_type(
                 assert (await ck.post("regenerate-image")).ok
                 closed = await ck.post("close")
                 assert not closed.queued and closed.winner is not None
-                await wait_for_state(sub, "voting", timeout=TIMEOUT)       # chapter 2
+                await voting(sub, 2)
                 assert (await ck.post("next-chapter", {"choice": "a"})).session_id == sid
-                await wait_for_state(sub, "voting", timeout=TIMEOUT)       # chapter 3
+                await voting(sub, 3)
                 assert (await ck.post("finish")).session_id == sid
                 ended = await ck.post("end")
                 assert ended.state == "ended"
@@ -135,3 +159,39 @@ async def test_real_daemon_answers_every_route_in_its_documented_type(
             assert_lossless(await d.store.list_sessions(limit=5), list[rp.SessionSummary])
             assert_lossless(await d.store.top_voters(limit=5), list[rp.TopVoter])
             assert_lossless(d.director.story.memory.to_json(), rp.MemoryData)
+
+
+def test_close_reply_carries_every_field_of_a_round_result() -> None:
+    result = RoundResult(winner=1, counts=(2, 3), voters=5, tie_break=None, tied=(),
+                         early=True, forced=False)
+    reply = msgspec.convert(result, rp.CloseReply, from_attributes=True)
+    assert {**_plain(result), "queued": False} == _plain(reply)
+
+
+async def test_provider_probes_are_typed_without_loss(daemon_factory: Any,
+                                                      nursery: trio.Nursery) -> None:
+    """An OpenAI-compatible provider (the loopback fake; one with a missing model; one that
+    does not answer): the raw probe rows convert into ProviderCheck losing nothing."""
+    with trio.fail_after(TIMEOUT):
+        fake = FakeOpenAI("openai", api_key="sk-replies-SECRET")
+        base = await fake.start(nursery)
+        common = {"base_url": base, "api_key": "sk-replies-SECRET", "timeout": 3.0,
+                  "max_retries": 0}
+        d = await daemon_factory(
+            providers={"fake": {**common, "text_model": "fake-text", "speech_model":
+                                "fake-speech"},
+                       "odd": {**common, "text_model": "no-such-model"},
+                       "down": {**common, "base_url": "http://127.0.0.1:9/v1",
+                                "text_model": "x"}},
+            llm={"chain": ["fake", "odd", "down", "offline"], "prefetch": "off"},
+            tts={"enabled": True, "chain": ["fake", "offline"]})
+        rows = await check_providers(d)
+        typed = assert_lossless(rows, list[rp.ProviderCheck])
+        by_name = {row.provider: row for row in typed}
+        assert by_name["odd"].missing == ("no-such-model",)
+        assert by_name["fake"].ok and by_name["fake"].voices
+        assert not by_name["down"].ok and by_name["offline"].ok
+        async with httpx.AsyncClient(base_url=d.web_url, timeout=20) as client:
+            shown = await Checker(client, d.admin_token).get("providers")
+        assert {row.provider for row in shown} == set(by_name)
+        assert "sk-replies-SECRET" not in msgspec.json.encode(shown).decode()
