@@ -84,3 +84,11 @@ class ControlError(StorydError):
     """Control-socket protocol trouble."""
 
     code = "control"
+
+
+def describe(exc: BaseException) -> str:
+    """The message of an error for an operator: a trio nursery's group of one is unwrapped to
+    the error inside it ("Exceptions from Trio nursery (1 sub-exception)" says nothing)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return str(exc) or type(exc).__name__

@@ -201,6 +201,30 @@ def test_after_a_model_the_same_cast_goes_on() -> None:
         assert "Grey Admiral" in closing.text and "sextant" in closing.text
 
 
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_a_chapter_with_no_winning_choice_after_the_first_goes_on(language: str) -> None:
+    """An operator's `finish` before any vote (or a resumed story) asks for a chapter after the
+    first with no winning choice: no choice is restated, and nothing raises (it crashed the
+    generation service with KeyError(''))."""
+    for theme in THEMES.values():
+        memory = StoryMemory("")
+        titles: tuple[str, ...] = ()
+        first = ChapterRequest(theme=theme, language=language, chapter_number=1, words=50,
+                               n_choices=3, seed=7001)
+        draft = trio.run(OfflineStoryteller().write_chapter, first)
+        memory.apply(1, draft.memory, draft.summary)
+        titles += (draft.title,)
+        for number, closing in ((2, False), (3, True)):
+            req = msgspec_replace(first, chapter_number=number, closing=closing,
+                                  n_choices=0 if closing else 3, memory=memory.view(),
+                                  previous_titles=titles, seed=7000 + number)
+            draft = trio.run(OfflineStoryteller().write_chapter, req)
+            assert draft.text.strip() and draft.title not in titles
+            assert bool(draft.choices) != closing
+            memory.apply(number, draft.memory, draft.summary)
+            titles += (draft.title,)
+
+
 def msgspec_replace(req: ChapterRequest, **kw: object) -> ChapterRequest:
     import msgspec
     return msgspec.structs.replace(req, **kw)

@@ -342,3 +342,32 @@ async def test_an_extended_vote_is_announced_and_shown(tmp_path: Path,
             assert ended.data.tie_break is not None
         nursery.cancel_scope.cancel()
     assert st.store.rounds[(1, 1)]["extended"] is True
+
+
+async def test_a_storyteller_bug_ends_the_story_not_storyd(tmp_path: Path,
+                                                           autojump_clock: Any) -> None:
+    """The provider hangs past the deadline and the offline fallback itself raises (a bug):
+    the story ends with a `story:error`, the services keep running and the next story plays."""
+    class Broken:
+        async def write_chapter(self, request: Any) -> Any:
+            raise KeyError("")   # what the offline storyteller once raised
+
+    st = stage(tmp_path, ScriptedStoryteller(hang=True), llm={"chapter_deadline": 5})
+    real_offline = st.generation._offline   # the fault is injected at the fallback's seam
+    st.generation._offline = Broken()  # type: ignore[assignment]
+    async with trio.open_nursery() as nursery:
+        await nursery.start(st.director.run)
+        with st.bus.subscribe(4096) as sub:
+            await st.director.start("horror")
+            errors = []
+            while st.director.machine.state != "ended":
+                event = await sub.get()
+                if isinstance(event, ev.Error):
+                    errors.append(event.data.message)
+            assert any("offline storyteller failed" in m for m in errors), errors
+            st.generation._offline = real_offline
+            st.teller.hang = False
+            await st.director.start("fantasy", force=True)
+            while not isinstance(event := await sub.get(), ev.ChapterReady):
+                pass
+        nursery.cancel_scope.cancel()

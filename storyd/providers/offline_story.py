@@ -138,14 +138,17 @@ def write(req: ChapterRequest) -> ChapterDraft:
         beats.append((2, [(f(p.pick("arrive", L.ARRIVE)), "")]))
         events.append(_event(L.EVENT["start"], s))
     else:
-        opener = _opener(p, kind, s)
-        if kind not in ("generic", "free") and not shows(win, opener, p.lang):
+        # no winning choice after chapter 1 (an operator's `finish` before any vote, a resumed
+        # story): nothing to restate, the story simply goes on
+        opener = _opener(p, kind, s) if win else ""
+        if win and kind not in ("generic", "free") and not shows(win, opener, p.lang):
             kind = "generic" if p.lang == "de" or win.split()[0].casefold() in _EN_VERBS \
                 else "free"
             s["act"] = win[:1].lower() + win[1:] if kind == "generic" and p.lang == "en" else win
             opener = _opener(p, kind, s)
-        beats.append((0, [(opener, "")]))
-        after = _after(p, kind, f, quote)
+        if opener:
+            beats.append((0, [(opener, "")]))
+        after = _after(p, kind, f, quote) if win else []
         if after:
             # what the choice led to is part of it; an arrival can give way to the story
             beats.append((3 if req.closing else 1 if kind in ("follow", "go", "action") else 0,

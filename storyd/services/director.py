@@ -43,7 +43,7 @@ from storyd.core.ports import StoryStore
 from storyd.core.snapshot import GeneratingView, Snapshot
 from storyd.core.story import StoryMachine, check_start_options
 from storyd.core.voting import RoundResult
-from storyd.errors import RefusedError, StorydError
+from storyd.errors import RefusedError, StorydError, describe
 from storyd.services.clock import TrioClock
 from storyd.services.generation import GenerationService
 from storyd.services.narrator import Presenter
@@ -114,7 +114,7 @@ class Director:
                         log.error("story loop stopped: %s", exc)
                     else:
                         log.exception("story loop crashed")
-                    self._error(f"the story stopped: {exc}")
+                    self._error(f"the story stopped: {describe(exc)}")
                     if self.machine.can("end"):
                         self.machine.apply("end")
                     self.generating, self.notice = None, None

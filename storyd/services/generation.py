@@ -23,7 +23,6 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -39,6 +38,7 @@ from storyd.core.snapshot import ChapterCost
 from storyd.errors import ProviderError, StorydError
 from storyd.providers.chain import Chains
 from storyd.providers.offline import OfflineStoryteller
+from storyd.services.branch import Branch
 from storyd.services.clock import TrioClock
 from storyd.services.media import MediaCache, media_url
 from storyd.services.prenarration import NarrationPrep
@@ -49,23 +49,6 @@ log = logging.getLogger(__name__)
 NOTICE_AFTER = 1.0     # seconds of waiting on a chapter before the overlay shows its card
 LEADER_EVERY = 0.5     # "leaders": how often the two leading choices are re-ranked
 MAX_COSTS = 50         # aired chapters whose cost the snapshot lists
-
-
-@dataclass
-class Branch:
-    choice: int | None          # None: chapter 1, or a chapter with no choice to follow
-    closing: bool
-    request: ChapterRequest
-    memory: StoryMemory         # the story memory with this choice taken (applied if it airs)
-    done: trio.Event = field(default_factory=trio.Event)
-    scope: trio.CancelScope = field(default_factory=trio.CancelScope)
-    draft: ChapterDraft | None = None
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    fallback: str = ""          # why the offline storyteller wrote it, "" when it did not
-    preview: str = ""           # streamed text so far
-    image: str | None = None    # a picture made before the close (the leading branch)
 
 
 class GenerationService:
@@ -213,6 +196,8 @@ class GenerationService:
         finally:
             if not branch.done.is_set():   # the story ended meanwhile: stop writing it
                 branch.scope.cancel()
+        if branch.draft is None:   # nothing usable, not even offline (a bug, logged)
+            raise StorydError(f"chapter {branch.request.chapter_number}: {branch.fallback}")
         branch.calls += spent[0]
         branch.prompt_tokens += spent[1]
         branch.completion_tokens += spent[2]
@@ -302,8 +287,13 @@ class GenerationService:
                     number = b.request.chapter_number
                     self.on_error(f"chapter {number}: {b.fallback}; the offline storyteller "
                                   "continues the story from its memory")
-                    draft = await self._offline.write_chapter(b.request)
-                    b.draft = msgspec.structs.replace(draft, provider="offline")
+                    try:
+                        draft = await self._offline.write_chapter(b.request)
+                        b.draft = msgspec.structs.replace(draft, provider="offline")
+                    except Exception as exc:  # noqa: BLE001 - a storyteller bug ends the
+                        log.exception("the offline storyteller failed")   # story, not storyd
+                        b.fallback = f"the offline storyteller failed too: {exc!r}"
+                        return   # `take` raises for the branch with no draft
                 b.done.set()
                 self._narration.written(b)   # the winner's narration starts, if not yet made
                 if (self._branches.get(b.choice) is b and self._settings().images.enabled
