@@ -218,7 +218,10 @@ export function chapterHead(ch, t) {
 
 /** Split sentences into caption pieces of at most `maxWords` words (or `maxChars` for text
  *  without spaces): [{sentence, text}]. A sentence longer than one screen is read piece by
- *  piece; every piece still fits. */
+ *  piece; every piece still fits. The pieces of one sentence are about equally long (a
+ *  45-word sentence is 23 + 22 words, never 40 + a lone 5-word tail that would sit alone on
+ *  screen), and a piece ends after a comma, semicolon, colon or dash when one comes near its
+ *  share. */
 export function captionPieces(sentences, maxWords = 40, maxChars = 260) {
   const out = [];
   sentences.forEach((raw, sentence) => {
@@ -226,18 +229,39 @@ export function captionPieces(sentences, maxWords = 40, maxChars = 260) {
     if (!s) return;
     const words = s.split(/\s+/);
     if (words.length <= maxWords && s.length <= maxChars) { out.push({ sentence, text: s }); return; }
-    let piece = [];
-    let len = 0;
-    const flush = () => { if (piece.length) out.push({ sentence, text: piece.join(" ") }); piece = []; len = 0; };
-    for (const w of words) {
-      for (let i = 0; i < w.length; i += maxChars) {   // a "word" longer than a piece (no spaces)
-        const part = w.slice(i, i + maxChars);
-        if (piece.length >= maxWords || len + part.length > maxChars) flush();
-        piece.push(part);
-        len += part.length + 1;
+    const parts = [];   // the words, a "word" longer than a piece (no spaces) cut in chunks
+    for (const w of words) for (let i = 0; i < w.length; i += maxChars) parts.push(w.slice(i, i + maxChars));
+    const need = (n, chars) => Math.max(1, Math.ceil(n / maxWords), Math.ceil(chars / (maxChars + 1)));
+    const soft = /[,;:\u2013\u2014]["'\u201d\u2019\u00bb)]*$/;
+    let rest = parts.reduce((a, p) => a + p.length + 1, 0);
+    let i = 0;
+    while (i < parts.length) {
+      const m = need(parts.length - i, rest);   // pieces still needed for the rest
+      const share = rest / m;
+      // the longest piece the limits allow, then where to end it: at the share, or at a
+      // comma/dash within 30 % of the share (if the rest still fits in the other pieces)
+      let hard = i;
+      let len = parts[i].length + 1;
+      const cum = [len];
+      while (hard + 1 < parts.length && hard + 1 - i < maxWords && len + parts[hard + 1].length <= maxChars) {
+        hard += 1; len += parts[hard].length + 1; cum.push(len);
       }
+      let end = hard;
+      if (m > 1) {
+        end = i + Math.max(0, cum.findIndex((c) => c >= share));
+        if (cum[end - i] < share) end = hard;
+        let best = Infinity;
+        for (let j = i; j <= hard; j++) {
+          const c = cum[j - i];
+          const off = Math.abs(c - share);
+          if (off <= 0.3 * share && off < best && soft.test(parts[j])
+              && need(parts.length - j - 1, rest - c) <= m - 1) { best = off; end = j; }
+        }
+      }
+      out.push({ sentence, text: parts.slice(i, end + 1).join(" ") });
+      rest -= cum[end - i];
+      i = end + 1;
     }
-    flush();
   });
   return out;
 }

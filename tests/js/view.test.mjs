@@ -133,6 +133,28 @@ test("caption pieces: long sentences split, every word kept, unbroken scripts to
   assert.equal(V.piecesOf(pieces, 9), null);
 });
 
+test("caption pieces of one sentence are about equal, never a lone short tail", () => {
+  // a real model's 45-word sentence: 40 + 5 left "names nobody dares to answer." alone on screen
+  const long = "It is late when Ayşe finally finds a cracked silver key, wrapped in oilcloth and "
+    + "hidden under the floorboards of the Glass Market of Üsküdar, exactly where the letter said "
+    + "it would be, and somewhere below, the water whispers old names nobody dares to answer.";
+  const pieces = V.captionPieces([long], 40, 260);
+  assert.equal(pieces.length, 2);
+  assert.equal(pieces.map((p) => p.text).join(" "), long);
+  const sizes = pieces.map((p) => p.text.split(" ").length);
+  assert.ok(Math.min(...sizes) >= 15, `balanced: ${sizes}`);
+  assert.match(pieces[0].text, /[,]$/);                     // ends at a comma near the middle
+  // 100 plain words: three pieces of 33–34, none over the limit
+  const words = Array.from({ length: 100 }, (_, i) => `w${i}`);
+  const three = V.captionPieces([words.join(" ")], 40, 260).map((p) => p.text.split(" ").length);
+  assert.deepEqual(three.length, 3);
+  assert.ok(three.every((n) => n >= 30 && n <= 40), `${three}`);
+  // by characters too: 70 long words (> 260 characters) split evenly
+  const wide = Array.from({ length: 30 }, () => "lighthouse").join(" ");
+  const byChars = V.captionPieces([wide], 40, 260).map((p) => p.text.length);
+  assert.ok(byChars.every((n) => n <= 260) && Math.min(...byChars) >= 100, `${byChars}`);
+});
+
 test("caption start: earlier pieces give way so the current one is fully visible", () => {
   const fitsThree = (a, b) => b - a < 3;
   assert.equal(V.captionStart(0, 1, fitsThree), 0);
