@@ -153,7 +153,11 @@ def parse_prose(content: str, words: int) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- validation
 
 def sentences(text: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?…])[\"'»”]?\s+", text.strip()) if s]
+    """Sentences, each with its closing quote (an older split dropped it from the text)."""
+    return [s for s in _SENTENCE_GAP.split(text.strip()) if s]
+
+
+_SENTENCE_GAP = re.compile(r"(?<=[.!?…][\"'»”“])\s+|(?<=[.!?…])\s+")
 
 
 def _trim_words(text: str, limit: int) -> str:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import re
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’»)]*\s+(?=[\"'“‘«(]?[A-ZÀ-ÖØ-Þ0-9])")
+# A sentence ends at . ! ? … with its closing quotes or bracket (kept with the sentence),
+# before white space and the next sentence's capital (or digit), which may open with a quote:
+# “…", „…", «…», '…'.
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’»“)]*(?=\s+[\"'“‘«„‚(]?[A-ZÀ-ÖØ-ÞĀ-ſА-ЯΑ-Ω0-9])")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a chapter, in order; never drops text (the older overlay lost the first)."""
+    """Sentences of a chapter, in order; never drops text (the older overlay lost the first,
+    and an older split lost the closing quote of a quoted sentence)."""
     text = " ".join(text.split())
-    if not text:
-        return []
-    parts = [p.strip() for p in _SENTENCE_END.split(text)]
+    parts, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        parts.append(text[start:m.end()].strip())
+        start = m.end()
+    parts.append(text[start:].strip())
     return [p for p in parts if p]
 
 
