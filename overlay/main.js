@@ -268,14 +268,15 @@ function render(snap) {
   if (server != null) view.offset = server - Date.now();
   applySettings(snap);
   const st = snap.state;
-  const ch = snap.chapter;
+  const streaming = V.streamingChapter(snap);   // the winner's chapter arriving sentence by sentence
+  const ch = streaming || snap.chapter;
   $("stage").dataset.state = st;
   $("stage").classList.toggle("has-chapter", Boolean(ch));
 
   show($("picture"), Boolean(ch));
   setImage(ch && V.FIELDS.imageUrl(ch));
   if (ch) {
-    const key = `${snap.session_id}:${ch.number}`;
+    const key = `${snap.session_id}:${ch.number}${streaming ? `:stream:${ch.text.length}` : ""}`;
     if (key !== view.chapterKey) {
       view.chapterKey = key;
       view.narrated = -1;

@@ -49,6 +49,8 @@ export const FIELDS = {
   progress: (g) => num(pick(g, "progress")),
   // false while a chapter has been written for under a second (no card yet); absent = true
   generatingWaiting: (g) => pick(g, "waiting") !== false,
+  // the winner's text so far while it streams in (complete sentences only), or ""
+  preview: (g) => { const p = pick(g, "preview"); return typeof p === "string" ? p.trim() : ""; },
   language: (snap) => pick(snap, "language") || "",
 };
 
@@ -168,6 +170,20 @@ export function voteModel(snap, phase, t, live = null) {
   };
 }
 
+// ---------- streaming ----------
+/** While the winner's chapter is still being written (it was not ready at the close), the
+ *  sentences that have arrived, as a chapter to show; null when there is nothing to show. */
+export function streamingChapter(snap) {
+  if (!snap || (snap.state !== "generating" && snap.state !== "finishing")) return null;
+  const g = snap.generating || {};
+  const text = FIELDS.preview(g);
+  if (!text) return null;
+  const n = FIELDS.generatingChapter(g) || (snap.chapter_number || 0) + 1;
+  // split as the server splits (storyd/core/narration.py): a stop, its closing quotes, a capital
+  const sentences = text.split(/(?<=[.!?…]["'”’»“)]*)\s+(?=["'“‘«„‚(]?[\p{Lu}0-9])/u).filter(Boolean);
+  return { number: n, title: "", text, sentences, choices: [], streaming: true };
+}
+
 // ---------- cards ----------
 /** The centred card over the stage (waiting, writing, notice, the end), or null. */
 export function cardModel(snap, t) {
@@ -179,6 +195,7 @@ export function cardModel(snap, t) {
   if (st === "idle") return { kind: "waiting", kicker: snap.theme_name || "", title: t.waiting, sub: t.waitingSub, progress: null };
   if (st === "generating" || st === "finishing") {
     const g = snap.generating || {};
+    if (FIELDS.preview(g)) return null;   // the text streaming in is on screen instead
     if (!FIELDS.generatingWaiting(g)) return null;
     const n = FIELDS.generatingChapter(g) || (snap.chapter_number || 0) + 1;
     const p = FIELDS.progress(g);

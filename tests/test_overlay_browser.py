@@ -353,6 +353,29 @@ def test_generating_card_never_flashes(server: Server, browser: Any) -> None:
         page.close()
 
 
+def test_a_streamed_chapter_shows_sentence_by_sentence(server: Server, browser: Any) -> None:
+    """Issue 9's streaming reveal: while the winner's chapter is still being written, the
+    sentences that have arrived are on screen (no "writing…" card over them)."""
+    page, errors = open_page(browser, 1920, 1080)
+    try:
+        goto(page, server, "landscape", 1920, 1080)
+        base = msgspec.structs.replace(story("result"), state="generating", voting=None)
+        first = msgspec.structs.replace(base, generating={
+            "what": "chapter", "chapter": 4, "waiting": True, "preview": "The gate opened."})
+        show(page, server, first, "document.getElementById('chapter-text').textContent"
+                                  ".includes('The gate opened.')")
+        more = msgspec.structs.replace(base, generating={
+            "what": "chapter", "chapter": 4, "waiting": True,
+            "preview": "The gate opened. “Run!” she said, and the lanterns went out."})
+        show(page, server, more, "document.getElementById('chapter-text').textContent"
+                                 ".includes('the lanterns went out.')")
+        assert page.is_hidden("#card")
+        assert page.is_visible("#text-panel")
+        assert errors == []
+    finally:
+        page.close()
+
+
 README_SENTENCES = (
     "The lantern sank slowly, and its light spread across the bottom of the lake like spilled honey.",
     "Mira held her breath and counted the steps of the drowned stair: twelve, thirteen, fourteen.",

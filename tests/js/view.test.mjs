@@ -197,3 +197,18 @@ test("urls: only same-origin paths become image or audio sources", () => {
   assert.equal(V.safeUrl("/media/a.png"), "/media/a.png");
   for (const bad of ["//evil/x", "javascript:alert(1)", "http://x/y", null, 3]) assert.equal(V.safeUrl(bad), null);
 });
+
+test("streaming: the winner's text so far is shown as it arrives, instead of the card", () => {
+  const g = { what: "chapter", chapter: 3, waiting: true, preview: "The gate opened. “Run!” she said." };
+  const s = snap({ state: "generating", chapter_number: 2, generating: g, voting: null });
+  const ch = V.streamingChapter(s);
+  assert.equal(ch.number, 3);
+  assert.deepEqual(ch.sentences, ["The gate opened.", "“Run!” she said."]);
+  assert.equal(V.cardModel(s, en), null);            // no "writing…" card over the text
+  // nothing streamed yet: the calm card, no text
+  const waiting = snap({ state: "generating", generating: { chapter: 3, waiting: true }, voting: null });
+  assert.equal(V.streamingChapter(waiting), null);
+  assert.equal(V.cardModel(waiting, en).kind, "generating");
+  // once the chapter airs, the real chapter is shown (no preview outside generating)
+  assert.equal(V.streamingChapter(snap({ state: "presenting", generating: g })), null);
+});
