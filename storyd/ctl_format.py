@@ -126,9 +126,7 @@ def _provider(name: str, h: Any) -> str:
         state = "ok"
     else:
         state = "unused"
-    ms = h.get("last_latency_ms")   # epoch-ms wire names; seconds in older daemons
-    if ms is None and h.get("last_latency") is not None:
-        ms = h["last_latency"] * 1000
+    ms = h.get("last_latency_ms")
     if ms is not None and h.get("ok"):
         state += f" {ms:.0f} ms"
     return f"{name} {state}"

@@ -257,9 +257,10 @@ class Stage:
 
 
 def stage(tmp_path: Path, teller: ScriptedStoryteller | None = None, *,
-          store: MemoryStore | None = None, on_finished: Any = None,
+          store: MemoryStore | None = None, on_finished: Any = None, speech: Any = None,
           **sections: dict[str, Any]) -> Stage:
-    """The real services around the fakes: images and speech off, votes of 30 s."""
+    """The real services around the fakes: images and speech off, votes of 30 s; `speech`
+    (a fake speech chain) replaces the real one for the generation service and the presenter."""
     base: dict[str, dict[str, Any]] = {
         "images": {"enabled": False}, "tts": {"enabled": False},
         "story": {"reveal_words_per_second": 0, "result_seconds": 5},
@@ -269,6 +270,8 @@ def stage(tmp_path: Path, teller: ScriptedStoryteller | None = None, *,
     cfg = msgspec.convert(base, config_mod.Config)
     teller = teller or ScriptedStoryteller()
     chains = Chains(build_chains(cfg, on_error=lambda _m: None), teller)
+    if speech is not None:
+        chains.speech = speech
     store, bus, clock = store or MemoryStore(), EventBus(), TrioClock()
     media = MediaCache(tmp_path / "media", 1 << 20)
     voting = VotingService(store, bus, clock, lambda: cfg.voting)

@@ -45,9 +45,9 @@ class CountingSpeech:
 
 def speaking(tmp_path: Path, seconds: float = 1.5,
              **sections: dict[str, Any]) -> tuple[Stage, CountingSpeech]:
-    st = stage(tmp_path, ScriptedStoryteller(delay=2.0), tts={"enabled": True}, **sections)
     speech = CountingSpeech(seconds)
-    st.generation._chains().speech = speech    # the chains the presenter uses too
+    st = stage(tmp_path, ScriptedStoryteller(delay=2.0), speech=speech, tts={"enabled": True},
+               **sections)
     return st, speech
 
 

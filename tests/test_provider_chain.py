@@ -177,7 +177,7 @@ async def test_failing_provider_cools_down_then_is_tried_again(clock: MockClock,
     assert chains.text.status()["sf"]["ok"] is True
     assert chains.text.status()["sf"]["cooldown_until_ms"] is None
     assert chains.text.status()["sf"]["cooldown_reason"] == ""
-    assert chains.text.status()["offline"]["last_latency"] is not None
+    assert chains.text.status()["offline"]["last_latency_ms"] is not None
 
 
 async def test_rule_checks_are_off_by_default_and_advice_when_on(

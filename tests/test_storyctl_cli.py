@@ -32,7 +32,7 @@ def snapshot(now_ms: int) -> Snapshot:
         voting=VotingView(round_id=3, choices=CHOICES, counts=(3, 1), voters=4,
                           ends_at=now_ms + 42_500, open=True, invalid=2),
         chat=({"source": "tiktok", "state": "connected", "messages": 120, "rate": 2.5},),
-        providers={"text": {"offline": {"ok": True, "last_latency": 0.006}}})
+        providers={"text": {"offline": {"ok": True, "last_latency_ms": 6}}})
 
 
 class FakeDaemon:

@@ -91,7 +91,7 @@ class ProviderChain:
     def status(self) -> dict[str, dict[str, Any]]:
         """Per provider: ok (None = unused), last_error, failures, cooling_down,
         cooldown_until_ms (epoch ms, None when not cooling down), cooldown_reason,
-        last_latency (seconds), used_because (the last resort: why it wrote), and the
+        last_latency_ms, used_because (the last resort: why it wrote), and the
         calls / prompt_tokens / completion_tokens / tokens_estimated spent so far."""
         now, wall_ms = trio.current_time(), time.time() * 1000
         out: dict[str, dict[str, Any]] = {}
@@ -103,7 +103,9 @@ class ProviderChain:
                 "cooldown_until_ms": (int(wall_ms + (h.cooldown_until - now) * 1000)
                                       if cooling and h.cooldown_until is not None else None),
                 "cooldown_reason": h.cooldown_reason if cooling else "",
-                "last_latency": h.last_latency, "used_because": h.used_because,
+                "last_latency_ms": (None if h.last_latency is None
+                                    else int(h.last_latency * 1000)),
+                "used_because": h.used_because,
                 "calls": h.usage.calls, "prompt_tokens": h.usage.prompt_tokens,
                 "completion_tokens": h.usage.completion_tokens,
                 "tokens_estimated": h.usage.estimated}
