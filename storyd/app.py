@@ -31,15 +31,15 @@ from typing import Any
 
 import trio
 
-from storyd import config as config_mod
-from storyd import effective, paths
 from storyd.bus import EventBus
 from storyd.chat.base import ChatHealth
-from storyd.config import Config
+from storyd.config import effective
+from storyd.config import loader as config_mod
+from storyd.config.masking import scrub, secret_values
+from storyd.config.structs import Config
 from storyd.core import events as ev
 from storyd.core.snapshot import Snapshot
 from storyd.errors import ConfigError, StorydError
-from storyd.notify import notify
 from storyd.providers.chain import Chains, build_chains
 from storyd.services.clock import TrioClock
 from storyd.services.director import Director
@@ -48,6 +48,8 @@ from storyd.services.media import MediaCache
 from storyd.services.narrator import Presenter
 from storyd.services.voting import VotingService
 from storyd.store.db import Store
+from storyd.system import paths
+from storyd.system.notify import notify
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +101,8 @@ class Daemon:
 
     def provider_status(self) -> dict[str, Any]:
         """Provider health (times already epoch ms, `…_ms`), credentials masked."""
-        return config_mod.scrub(self.chains.status(),  # type: ignore[no-any-return]
-                                config_mod.secret_values(self.config))
+        return scrub(self.chains.status(),  # type: ignore[no-any-return]
+                                secret_values(self.config))
 
     def chat_status(self) -> list[dict[str, Any]]:
         return [_chat_view(h.view()) for h in self.chat_health.values()]

@@ -3,7 +3,7 @@
     storyd [--config PATH] [--demo] [--port N] [--host H] [--check-config] [--print-config]
            [--install-user-unit] [-v|-q] [--version]
 
---demo, --port and --host override the file for this run only (storyd.effective): the demo
+--demo, --port and --host override the file for this run only (storyd.config.effective): the demo
 keeps its database and media in demo/ under the data and cache dirs.
 
 Exit codes: 0 ok (also after SIGTERM/SIGINT), 2 bad config or usage, 1 any other failure
@@ -19,9 +19,11 @@ from pathlib import Path
 
 import trio
 
-from storyd import __version__, effective, logs, paths, unit
-from storyd import config as config_mod
+from storyd import __version__, logs
+from storyd.config import effective
+from storyd.config import loader as config_mod
 from storyd.errors import ConfigError, StorydError
+from storyd.system import paths, unit
 
 log = logging.getLogger("storyd")
 

@@ -18,9 +18,9 @@ import tomlkit
 import trio
 import trio.testing
 
-from storyd import config as config_mod
 from storyd.app import Daemon, run_daemon
 from storyd.bus import Subscription
+from storyd.config import loader as config_mod
 from storyd.core import events
 
 

@@ -18,11 +18,12 @@ from typing import Any
 import msgspec
 import trio
 
-from storyd import config as config_mod
 from storyd.bus import EventBus
+from storyd.config.structs import Config
 from storyd.core.model import ChapterDraft, ChapterRequest, MemoryUpdate
 from storyd.errors import NotFoundError, StorageError
-from storyd.providers.chain import ChainOutcome, build_chains
+from storyd.providers.chain import build_chains
+from storyd.providers.outcome import ChainOutcome
 from storyd.services.clock import TrioClock
 from storyd.services.director import Director
 from storyd.services.generation import GenerationService
@@ -253,7 +254,7 @@ class Stage:
     store: MemoryStore
     bus: EventBus
     teller: ScriptedStoryteller
-    config: config_mod.Config
+    config: Config
 
 
 def stage(tmp_path: Path, teller: ScriptedStoryteller | None = None, *,
@@ -267,7 +268,7 @@ def stage(tmp_path: Path, teller: ScriptedStoryteller | None = None, *,
         "voting": {"duration": 30}}
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)
-    cfg = msgspec.convert(base, config_mod.Config)
+    cfg = msgspec.convert(base, Config)
     teller = teller or ScriptedStoryteller()
     chains = Chains(build_chains(cfg, on_error=lambda _m: None), teller)
     if speech is not None:

@@ -7,8 +7,8 @@ import socket
 
 import trio
 
-from storyd import config as config_mod
 from storyd.app import load_admin_token, run_daemon
+from storyd.config import loader as config_mod
 from storyd.errors import StorydError
 from tests.conftest import make_config_text
 

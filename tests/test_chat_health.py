@@ -12,10 +12,11 @@ import pytest
 import trio
 
 from storyd.bus import EventBus
-from storyd.chat.base import ChatHealth, IngestResult, RateWindow
+from storyd.chat.base import ChatHealth, RateWindow
 from storyd.chat.handoff import Handoff
 from storyd.chat.twitch_rules import SendLimiter, announcement, chat_of
 from storyd.core.irc import parse_line
+from storyd.core.ports import IngestResult
 
 # -- rate over a sliding 10 s window --------------------------------------------------------
 
@@ -192,7 +193,7 @@ class Spy:
         return None
 sys.meta_path.insert(0, Spy())
 from storyd.chat import tiktok
-from storyd.config import TikTokConfig
+from storyd.config.structs import TikTokConfig
 from tests.chat_helpers import WatchedHealth, until
 class Sink:
     def submit(self, b): raise AssertionError
@@ -219,7 +220,7 @@ trio.run(main)
 
 async def test_every_configured_source_gets_a_health_record() -> None:
     from storyd.chat.sources import start_sources
-    from storyd.config import ChatConfig, Config, TwitchConfig
+    from storyd.config.structs import ChatConfig, Config, TwitchConfig
 
     class Director:
         round = None

@@ -19,7 +19,7 @@ import trio
 
 from storyd.chat.replay import Entry, LineError, batches, parse_lines, schedule
 from storyd.control.protocol import ChatLine
-from storyd.ctl import main
+from storyd.ctl.main import main
 from tests.conftest import wait_for_event
 
 TIMEOUT = 20

@@ -15,9 +15,10 @@ import pytest
 import trio
 
 from storyd.chat import tiktok
-from storyd.chat.base import ChatHealth, IngestResult
-from storyd.config import TikTokConfig
+from storyd.chat.base import ChatHealth
+from storyd.config.structs import TikTokConfig
 from storyd.core.model import ChatMessage, GiftMessage
+from storyd.core.ports import IngestResult
 from tests.chat_helpers import WatchedHealth, until
 from tests.fake_tiktok import (
     FakePushServer,

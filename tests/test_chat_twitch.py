@@ -19,10 +19,11 @@ import trio_websocket
 
 from storyd.bus import EventBus
 from storyd.chat import twitch
-from storyd.chat.base import ChatHealth, IngestResult
-from storyd.config import TwitchConfig
+from storyd.chat.base import ChatHealth
+from storyd.config.structs import TwitchConfig
 from storyd.core import events as ev
 from storyd.core.model import ChatMessage, GiftMessage
+from storyd.core.ports import IngestResult
 from storyd.core.voting import RoundRules, VoteRound
 from tests.chat_helpers import WatchedHealth, until
 from tests.fake_twitch import FakeTwitch, TwitchConn, privmsg

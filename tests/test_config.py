@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from storyd import config
+from storyd.config import loader as config
+from storyd.config.masking import MASK
 from storyd.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,8 +67,8 @@ def test_secrets_are_masked_everywhere():
                        '[chat.tiktok]\nsign_api_key = "euler-secret"\n')
     dumped = config.dump_toml(cfg)
     assert "sk-secret-123" not in dumped and "euler-secret" not in dumped
-    assert config.MASK in dumped
-    assert config.get_value(cfg, "providers.sf.api_key") == config.MASK
+    assert MASK in dumped
+    assert config.get_value(cfg, "providers.sf.api_key") == MASK
     assert "sk-secret" not in str(config.get_value(cfg, "providers"))
 
 

@@ -14,7 +14,8 @@ from conftest import make_config_text
 from web_harness import running_daemon
 
 from storyd import cli
-from storyd import config as config_mod
+from storyd.config import loader as config_mod
+from storyd.config.masking import masked, scrub, secret_values
 from storyd.core import events as ev
 from storyd.errors import ConfigError
 
@@ -112,7 +113,7 @@ SECRETS = ("hunter2-pass", "alice:", "hdr-secret-123", "tok-secret-456", "proxy-
 
 def test_masked_hides_header_values_and_url_passwords() -> None:
     cfg = config_mod.parse(SECRET_CONFIG)
-    shown = str(config_mod.masked(config_mod.to_builtins(cfg)))
+    shown = str(masked(config_mod.to_builtins(cfg)))
     dumped = config_mod.dump_toml(cfg)
     for secret in SECRETS:
         assert secret not in shown and secret not in dumped
@@ -126,7 +127,7 @@ def test_echoing_masked_values_back_keeps_the_secrets(tmp_path: Path) -> None:
     path = tmp_path / "storyd.toml"
     path.write_text(SECRET_CONFIG)
     cfg = config_mod.parse(SECRET_CONFIG)
-    shown = config_mod.masked(config_mod.to_builtins(cfg))["providers"]["corp"]
+    shown = masked(config_mod.to_builtins(cfg))["providers"]["corp"]
     headers = ", ".join(f'"{k}" = "{v}"' for k, v in shown["headers"].items())
     new = config_mod.set_values(path, {"providers.corp.base_url": shown["base_url"],
                                        "providers.corp.headers": "{ " + headers + " }"})
@@ -146,7 +147,7 @@ def test_scrub_removes_secrets_from_free_text() -> None:
     cfg = config_mod.parse(SECRET_CONFIG)
     report = {"base_url": "https://alice:hunter2-pass@llm.example.com/v1",
               "message": "401 from llm.example.com: key tok-secret-456 refused"}
-    cleaned = str(config_mod.scrub(report, config_mod.secret_values(cfg)))
+    cleaned = str(scrub(report, secret_values(cfg)))
     assert not any(s in cleaned for s in SECRETS) and "llm.example.com" in cleaned
 
 

@@ -16,6 +16,7 @@ from test_control_socket import FakeDaemon, Raw, env
 
 from storyd.control import protocol
 from storyd.control.server import serve_control
+from storyd.system.faults import LogLimiter
 
 TIMEOUT = 30
 
@@ -64,7 +65,7 @@ async def test_an_unexpected_fault_ends_only_its_connection_with_one_log_line(
         return real_decode(line)
 
     monkeypatch.setattr(server, "_decode", exploding)
-    monkeypatch.setattr(server, "_faults", server.LogLimiter(server.log))
+    monkeypatch.setattr(server, "_faults", LogLimiter(server.log))
     await serve(nursery, sock_path)
     with trio.fail_after(TIMEOUT), caplog.at_level(logging.DEBUG):
         bystander = await Raw.open(sock_path)

@@ -190,7 +190,7 @@ async def test_refusals_keep_their_codes(daemon: FakeDaemon, sock_path: Path) ->
 def fresh_fault_log(monkeypatch: pytest.MonkeyPatch) -> None:
     """A new rate-limit window, so earlier tests' faults do not hide this test's lines."""
     from storyd.control import server
-    from storyd.faults import LogLimiter
+    from storyd.system.faults import LogLimiter
 
     monkeypatch.setattr(server, "_faults", LogLimiter(server.log))
 

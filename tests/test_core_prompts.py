@@ -8,6 +8,7 @@ import pytest
 
 from storyd.core import chapter_repair as repair
 from storyd.core import prompts
+from storyd.core.chapter_parse import parse_chapter
 from storyd.core.model import ChapterRequest, Entity, StoryMemoryView
 from storyd.core.safety import Blocklist
 from storyd.core.themes import THEMES
@@ -59,7 +60,7 @@ items: Lantern
 ], ids=["strict", "fenced", "prose", "trailing-commas", "smart-quotes", "think", "plain",
         "prefixed-choices"])
 def test_parse_chapter_accepts(content: str) -> None:
-    draft = prompts.parse_chapter(content, req())
+    draft = parse_chapter(content, req())
     assert draft.title == "The Gate"
     assert draft.text.startswith("Mira opens the old gate")
     assert draft.choices == ("Follow the lanterns", "Climb the tower", "Wake the gardener")
@@ -68,7 +69,7 @@ def test_parse_chapter_accepts(content: str) -> None:
 
 
 def test_parse_chapter_memory_and_lines() -> None:
-    draft = prompts.parse_chapter(json.dumps(GOOD), req())
+    draft = parse_chapter(json.dumps(GOOD), req())
     mira, tom = draft.memory.characters
     assert (mira.role, mira.alive, tom.alive) == ("heroine", True, False)
     assert [e.name for e in draft.memory.items] == ["Lantern"]
@@ -83,7 +84,7 @@ def test_parse_chapter_memory_and_lines() -> None:
 def test_parse_chapter_rejects_only_what_cannot_air(change: dict[str, object],
                                                    reason: str) -> None:
     with pytest.raises(ProviderOutputError, match=reason):
-        prompts.parse_chapter(json.dumps({**GOOD, **change}), req())
+        parse_chapter(json.dumps({**GOOD, **change}), req())
 
 
 @pytest.mark.parametrize("change, choices, title", [
@@ -100,7 +101,7 @@ def test_parse_chapter_rejects_only_what_cannot_air(change: dict[str, object],
 ])
 def test_parse_chapter_repairs(change: dict[str, object], choices: tuple[str, ...],
                                title: str) -> None:
-    draft = prompts.parse_chapter(json.dumps({**GOOD, **change}), req())
+    draft = parse_chapter(json.dumps({**GOOD, **change}), req())
     assert draft.choices == choices and draft.title == title
     assert repair.missing_choices(draft, req()) == 3 - len(choices)
     assert repair.chapter_defects(draft, req()) == ([] if choices else
@@ -108,11 +109,11 @@ def test_parse_chapter_repairs(change: dict[str, object], choices: tuple[str, ..
 
 
 def test_defects_repeats_and_fillers() -> None:
-    short = prompts.parse_chapter(json.dumps({**GOOD, "text": "Too short here."}), req())
+    short = parse_chapter(json.dumps({**GOOD, "text": "Too short here."}), req())
     assert repair.chapter_defects(short, req()) == [
         "chapter text too short: 3 words, wanted about 40 (at least 20)"]
     r = req(winning_choice="Climb the tower", avoid_choices=("wake the gardener!",))
-    draft = repair.without_repeats(prompts.parse_chapter(json.dumps(GOOD), r), r)
+    draft = repair.without_repeats(parse_chapter(json.dumps(GOOD), r), r)
     assert draft.choices == ("Follow the lanterns",)
     filled = repair.fill_choices(draft, r)
     assert filled.choices == ("Follow the lanterns", "Follow Mira", "Explore Garden")
@@ -121,7 +122,7 @@ def test_defects_repeats_and_fillers() -> None:
     listed = repair.add_choices(draft, r, "Sure!\n- Dance\n- Sing")
     assert listed.choices == ("Follow the lanterns", "Dance", "Sing")
     assert repair.add_choices(draft, r, "I cannot do that.").choices == draft.choices
-    german = repair.fill_choices(prompts.parse_chapter(json.dumps({**GOOD, "choices": [],
+    german = repair.fill_choices(parse_chapter(json.dumps({**GOOD, "choices": [],
                                                                     "memory": {}}), r),
                                   req(language="German"))
     assert german.choices[0] == "Weitergehen und sehen, was geschieht"
@@ -148,7 +149,7 @@ B) Climb the tower
     (f"```\n{TEXT40}\n```", "Mira opens the old gate and", ()),
 ])
 def test_a_story_in_prose_is_read(content: str, title: str, choices: tuple[str, ...]) -> None:
-    draft = prompts.parse_chapter(content, req())
+    draft = parse_chapter(content, req())
     assert (draft.title, draft.choices) == (title, choices)
     assert draft.text == TEXT40
 
@@ -159,17 +160,17 @@ def test_a_story_in_prose_is_read(content: str, title: str, choices: tuple[str, 
 ])
 def test_prose_fallback_never_takes_refusals_or_broken_json(content: str) -> None:
     with pytest.raises(ProviderOutputError, match="nor a story in prose"):
-        prompts.parse_chapter(content, req())
+        parse_chapter(content, req())
 
 
 def test_parse_chapter_rejects_garbage() -> None:
     with pytest.raises(ProviderOutputError, match="neither a JSON object"):
-        prompts.parse_chapter("I cannot help with that.", req())
+        parse_chapter("I cannot help with that.", req())
 
 
 def test_long_text_is_trimmed_at_a_sentence_boundary() -> None:
     long = " ".join(f"Sentence number {i} is here now." for i in range(30))  # 180 words
-    draft = prompts.parse_chapter(json.dumps({**GOOD, "text": long}), req())
+    draft = parse_chapter(json.dumps({**GOOD, "text": long}), req())
     assert len(draft.text.split()) <= 60 and draft.text.endswith(".")
 
 
@@ -177,7 +178,7 @@ def test_closing_chapter_passes_without_choices_and_drops_stray_ones() -> None:
     r = req(n_choices=0, closing=True, words=70)
     text = " ".join(["The garden falls quiet as the last lantern dims."] * 8)
     for choices in ([], ["More?", "Again?"]):
-        draft = prompts.parse_chapter(json.dumps({**GOOD, "text": text, "choices": choices}), r)
+        draft = parse_chapter(json.dumps({**GOOD, "text": text, "choices": choices}), r)
         assert draft.choices == ()
 
 
@@ -228,12 +229,12 @@ def test_outline_messages_and_cleaning() -> None:
 def test_coherence_issues() -> None:
     r = req(winning_choice="Climb the crooked tower", avoid_choices=("Follow the lanterns",),
             memory=StoryMemoryView(characters=(Entity(name="Mira", alive=False),)))
-    draft = prompts.parse_chapter(json.dumps(GOOD), r)
+    draft = parse_chapter(json.dumps(GOOD), r)
     issues = prompts.coherence_issues(draft, r)
     assert any("repeats an earlier choice" in i for i in issues)
     assert any("dead character 'Mira' speaks" in i for i in issues)
     assert any("does not follow up the winning choice" in i for i in issues)
-    follows = prompts.parse_chapter(json.dumps({**GOOD, "text": "Mira climbs the crooked "
+    follows = parse_chapter(json.dumps({**GOOD, "text": "Mira climbs the crooked "
                                                 "tower. " + TEXT40, "lines": [],
                                                 "choices": ["Jump", "Sing", "Climb the "
                                                             "crooked tower"]}), r)
@@ -243,7 +244,7 @@ def test_coherence_issues() -> None:
 
 
 def test_coherence_review_round_trip() -> None:
-    draft = prompts.parse_chapter(json.dumps(GOOD), req())
+    draft = parse_chapter(json.dumps(GOOD), req())
     _, user = prompts.build_coherence_messages(draft, req(context="Mira is a heroine"))
     assert "BEGIN CHAPTER" in user["content"] and "Mira is a heroine" in user["content"]
     assert prompts.parse_coherence('{"ok": true, "issues": []}') == []

@@ -7,11 +7,12 @@ import re
 
 import pytest
 
-from storyd.chat.base import IngestResult
-from storyd.config import VotingConfig
+from storyd.config.structs import VotingConfig
 from storyd.core import voting
 from storyd.core.model import ChatMessage
-from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound, parse_vote
+from storyd.core.ports import IngestResult
+from storyd.core.vote_parse import parse_vote
+from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound
 from storyd.errors import RefusedError
 
 # -- parsing ---------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from storyd.chat.base import ChatHealth, IngestResult
-from storyd.ctl_format import format_status
-from storyd.ctl_format_chat import format_chat
+from storyd.chat.base import ChatHealth
+from storyd.core.ports import IngestResult
+from storyd.ctl.formatting import format_status
+from storyd.ctl.formatting_chat import format_chat
 
 NOW = 1_700_000_100.0
 NOW_MS = int(NOW * 1000)

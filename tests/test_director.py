@@ -299,7 +299,7 @@ async def test_a_slow_storyteller_is_covered_and_costs_are_counted(
 async def test_a_seed_reproduces_the_story(tmp_path: Path, autojump_clock: Any) -> None:
     """`storyctl start --seed N`: the same theme (even "random"), outline, chapter and choices,
     written by the real offline storyteller; a language it cannot write is said in status."""
-    from storyd import config as config_mod
+    from storyd.config import loader as config_mod
     from storyd.providers.chain import build_chains
 
     offline = build_chains(config_mod.defaults(), on_error=lambda _m: None).text

@@ -21,9 +21,12 @@ import msgspec
 import pytest
 import tomlkit
 
-from storyd import cli, ctl
-from storyd import config as config_mod
+from storyd import cli
+from storyd.config.check import RANGES
+from storyd.config.masking import SECRET_KEYS
+from storyd.config.structs import Config, ProviderConfig
 from storyd.core import events
+from storyd.ctl import main as ctl
 from storyd.web.openapi import API, ROUTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -263,9 +266,9 @@ def _sections() -> dict[str, type[msgspec.Struct]]:
                 out[f"[{prefix}{f.name}]"] = f.type
                 walk(f.type, f"{prefix}{f.name}.")
             elif getattr(f.type, "__origin__", None) is dict and f.name == "providers":
-                out[f"[{prefix}{f.name}.NAME]"] = config_mod.ProviderConfig
+                out[f"[{prefix}{f.name}.NAME]"] = ProviderConfig
 
-    walk(config_mod.Config, "")
+    walk(Config, "")
     return out
 
 
@@ -300,7 +303,7 @@ def test_the_documented_defaults_are_the_real_ones() -> None:
 
 def test_the_documented_ranges_and_allowed_values_are_the_real_ones() -> None:
     documented = _documented_keys()
-    for path, low, high in config_mod.RANGES:
+    for path, low, high in RANGES:
         section, key = path.rsplit(".", 1)
         body = documented[f"[{section}]"][key][1]
         assert f"{low:.0f}–{high:.0f}" in body, f"{path}: range {low:g}–{high:g} not documented"
@@ -316,7 +319,7 @@ def test_the_documented_ranges_and_allowed_values_are_the_real_ones() -> None:
 
 def test_the_secret_key_names_are_documented() -> None:
     text = _page_text("storyd.toml.5").split("SECTIONS AND KEYS", 1)[0]
-    for key in config_mod.SECRET_KEYS:
+    for key in SECRET_KEYS:
         assert key in text
 
 

@@ -23,7 +23,7 @@ import trio
 pytestmark = pytest.mark.slow
 
 STORYD = [sys.executable, "-m", "storyd.cli"]
-STORYCTL = [sys.executable, "-m", "storyd.ctl"]
+STORYCTL = [sys.executable, "-m", "storyd.ctl.main"]
 
 CONFIG = """
 [server]

@@ -2,7 +2,7 @@
 
 import json
 
-from storyd import export
+from storyd.store import export
 
 EVIL = '<img src=x onerror="alert(1)"> [[Evil->Chapter 9]] {x}|y'
 SESSION = {

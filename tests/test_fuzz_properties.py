@@ -15,10 +15,10 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from storyd import config as config_mod
+from storyd.config import loader as config_mod
 from storyd.control import protocol
 from storyd.control.server import _decode
-from storyd.core.voting import parse_vote
+from storyd.core.vote_parse import parse_vote
 from storyd.errors import ConfigError
 
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True,

@@ -136,10 +136,11 @@ async def test_a_crashing_request_or_websocket_logs_one_line_each_rate_limited(
     from web_harness import FakeDaemon, fake_handle, running_web
 
     from storyd.control import protocol as p
+    from storyd.system.faults import LogLimiter
     from storyd.web import app as web_app
     from storyd.web import ws
 
-    monkeypatch.setattr(web_app, "_faults", web_app.LogLimiter(web_app.log))   # fresh window
+    monkeypatch.setattr(web_app, "_faults", LogLimiter(web_app.log))   # fresh window
 
     async def handle(d: Any, req: Any) -> Any:
         if isinstance(req, p.Memory):

@@ -13,10 +13,10 @@ import trio
 import trio_websocket
 from prometheus_client.parser import text_string_to_metric_families
 
-from storyd import metrics
 from storyd.app import Daemon
 from storyd.control import dispatch
 from storyd.control import protocol as p
+from storyd.system import metrics
 from tests.conftest import wait_for_event
 
 TIMEOUT = 30

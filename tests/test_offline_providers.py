@@ -23,9 +23,10 @@ from storyd.core.model import (
 from storyd.core.themes import THEMES
 from storyd.errors import ProviderError
 from storyd.providers.base import ImageProvider, SpeechProvider, TextProvider
-from storyd.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryteller
-from storyd.providers.offline_banks import BANKS
+from storyd.providers.offline_media import OfflineIllustrator, OfflineNarrator
 from storyd.providers.offline_picture import render_scene
+from storyd.storyteller.banks import BANKS
+from storyd.storyteller.story import OfflineStoryteller
 
 ALL_THEMES = sorted(THEMES)
 

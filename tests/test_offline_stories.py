@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from storyd.core.memory import StoryMemory
 from storyd.core.model import ChapterDraft, ChapterRequest, Entity, StoryMemoryView
 from storyd.core.themes import THEMES
-from storyd.providers.offline_banks import BANKS
-from storyd.providers.offline_lang import offline_language_notice
-from storyd.providers.offline_story import OfflineStoryteller
+from storyd.storyteller.banks import BANKS
+from storyd.storyteller.lang import offline_language_notice
+from storyd.storyteller.story import OfflineStoryteller
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stories"
 # written here, independently of the storyteller's own lists

@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 import trio
 
-from storyd import cli, effective, paths, unit
-from storyd.config import Config, atomic_write, parse
+from storyd import cli
+from storyd.config import effective
+from storyd.config.loader import atomic_write, parse
+from storyd.config.structs import Config
+from storyd.system import paths, unit
 from tests.test_e2e_process import STORYD, Storyd
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,8 +229,8 @@ def test_readme_chat_import_examples_parse(tmp_path: Path) -> None:
 
 
 def test_config_schema_covers_every_key_with_help_and_types() -> None:
-    from storyd import config_schema
-    from storyd.config import defaults, to_builtins
+    from storyd.config import schema as config_schema
+    from storyd.config.loader import defaults, to_builtins
 
     fields = {f["key"]: f for f in config_schema.schema()["fields"]}
     flat = effective._flat(to_builtins(defaults()))

@@ -399,7 +399,7 @@ def test_readme_screenshots(server: Server, browser: Any) -> None:
     replace docs/screenshots/overlay-{landscape,portrait}.png."""
     from storyd.core.model import ImageRequest
     from storyd.core.themes import THEMES
-    from storyd.providers.offline_media import render_scene
+    from storyd.providers.offline_picture import render_scene
 
     backdrop = "html { background: #2b3d52; }"   # flat: keeps the PNGs small
     for name, w, h, layout in (("landscape", 1920, 1080, "landscape"),

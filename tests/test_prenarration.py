@@ -19,7 +19,7 @@ import trio.testing
 from storyd.core import events as ev
 from storyd.core.model import SpeechRequest, SpeechResult
 from storyd.core.narration import choices_announcement
-from storyd.providers.chain import ChainOutcome
+from storyd.providers.outcome import ChainOutcome
 from storyd.services import prenarration
 from tests.memory_store import ScriptedStoryteller, Stage, stage
 from tests.test_services import msg, next_event, running

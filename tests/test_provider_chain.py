@@ -13,7 +13,14 @@ import pytest
 import trio
 from trio.testing import MockClock
 
-from storyd.config import Config, ImagesConfig, LLMConfig, ProviderConfig, SafetyConfig, TTSConfig
+from storyd.config.structs import (
+    Config,
+    ImagesConfig,
+    LLMConfig,
+    ProviderConfig,
+    SafetyConfig,
+    TTSConfig,
+)
 from storyd.core.model import (
     ChapterDraft,
     ChapterRequest,
@@ -307,7 +314,8 @@ async def test_crashing_provider_and_crashing_callback_do_not_stop_the_story() -
 
 
 def test_build_chains_defaults_and_errors() -> None:
-    from storyd.providers.offline import OfflineIllustrator, OfflineNarrator, OfflineStoryteller
+    from storyd.providers.offline_media import OfflineIllustrator, OfflineNarrator
+    from storyd.storyteller.story import OfflineStoryteller
 
     chains = build_chains(Config())
     assert isinstance(chains.text.providers[0], OfflineStoryteller)

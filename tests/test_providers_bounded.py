@@ -15,7 +15,7 @@ import pytest
 import trio
 from trio.testing import MockClock
 
-from storyd.config import ProviderConfig
+from storyd.config.structs import ProviderConfig
 from storyd.core.model import ChapterRequest, ImageRequest, SpeechRequest
 from storyd.core.themes import THEMES
 from storyd.errors import ProviderError, ProviderOutputError
@@ -248,7 +248,7 @@ async def test_probe_speaks_so_a_bad_voice_shows(clock: MockClock, nursery: trio
 @pytest.mark.parametrize("key, value", [("stall_timeout", "0"), ("max_text_mb", "-1"),
                                         ("timeout", "0.0")])
 def test_limits_in_the_config_must_be_positive(key: str, value: str) -> None:
-    from storyd.config import parse
+    from storyd.config.loader import parse
     from storyd.errors import ConfigError
 
     text = f'[providers.sf]\npreset = "openai"\n{key} = {value}\n'

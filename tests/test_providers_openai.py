@@ -16,7 +16,7 @@ import pytest
 import trio
 from trio.testing import MockClock
 
-from storyd.config import ProviderConfig
+from storyd.config.structs import ProviderConfig
 from storyd.core.model import ChapterRequest, ImageRequest, SpeechRequest
 from storyd.core.themes import THEMES
 from storyd.errors import ProviderError, ProviderOutputError

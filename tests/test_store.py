@@ -16,7 +16,8 @@ import trio
 import trio.testing
 
 from storyd.errors import NotFoundError, StorageError
-from storyd.store import Migration, Store, load_migrations
+from storyd.store.db import Store
+from storyd.store.schema import Migration, load_migrations
 
 REPO = Path(__file__).resolve().parents[1]
 LATEST = 3  # the newest packaged migration
@@ -366,7 +367,7 @@ async def test_vote_result_closes_the_round(store: Store) -> None:
 CRASHER = """
 import os, signal, sys, trio
 from pathlib import Path
-from storyd.store import Store
+from storyd.store.db import Store
 
 async def main() -> None:
     s = await Store.open(Path(sys.argv[1]))

@@ -16,8 +16,8 @@ import trio
 from storyd.control import protocol
 from storyd.control.server import serve_control
 from storyd.core.snapshot import ChoiceView, Snapshot, VotingView
-from storyd.ctl import main
-from storyd.ctl_format import format_result, format_status
+from storyd.ctl.formatting import format_result, format_status
+from storyd.ctl.main import main
 from storyd.errors import RefusedError
 
 TIMEOUT = 10

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from web_harness import FakeDaemon, running_web
 
-from storyd.config import ServerConfig
+from storyd.config.structs import ServerConfig
 from storyd.control import protocol as p
 from storyd.web import security
 from storyd.web.openapi import ROUTES
@@ -226,7 +226,7 @@ async def test_host_allow_list(tmp_path: Any, host: str, status: int) -> None:
     d = FakeDaemon(tmp_path)
     d.config_path.write_text(d.config_path.read_text().replace(
         'port = 0', 'port = 0\nallowed_hosts = ["stream.lan"]'))
-    from storyd.config import load
+    from storyd.config.loader import load
     d.config = load(d.config_path)
     async with running_web(d) as url:
         async with httpx.AsyncClient(base_url=url, timeout=10) as c:

@@ -207,8 +207,8 @@ def bar_state(page: Any, nth: int) -> tuple[str, str]:
 async def test_real_daemon_overlay_bars_move_after_storyctl_vote(daemon_factory: Any) -> None:
     """storyd.app.run_daemon with the offline storyteller and illustrator; votes through
     storyctl (its real control socket); the overlay in landscape then portrait."""
-    from storyd import ctl
     from storyd.control.dispatch import handle
+    from storyd.ctl import main as ctl
     from tests.conftest import wait_for_event, wait_for_state
 
     ARTIFACTS.mkdir(exist_ok=True)

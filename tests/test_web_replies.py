@@ -17,7 +17,7 @@ import httpx
 import msgspec
 import trio
 
-from storyd import config_schema
+from storyd.config import schema as config_schema
 from storyd.control.dispatch import check_providers
 from storyd.core import replies as rp
 from storyd.core.voting import RoundResult

@@ -19,8 +19,8 @@ from typing import Any
 import msgspec
 import trio
 
-from storyd import config as cfgmod
 from storyd.bus import EventBus
+from storyd.config import loader as cfgmod
 from storyd.control import protocol as p
 from storyd.core import events as ev
 from storyd.core import replies as rp

@@ -28,14 +28,11 @@ from typing import Literal
 
 import msgspec
 
-from storyd import metrics
 from storyd.core.model import ChatMessage, GiftMessage
 from storyd.core.ports import ChatSink, IngestResult
+from storyd.system import metrics
 
 log = logging.getLogger(__name__)
-
-__all__ = ["ChatHealth", "ChatSink", "IngestResult", "RateWindow", "SourceState",
-           "hand_over"]
 
 SourceState = Literal["idle", "connecting", "connected", "waiting_for_live", "backing_off",
                       "failed", "stopped"]

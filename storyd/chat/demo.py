@@ -14,9 +14,10 @@ from collections.abc import Callable
 
 import trio
 
-from storyd.chat.base import ChatHealth, ChatSink
-from storyd.config import DemoConfig
+from storyd.chat.base import ChatHealth
+from storyd.config.structs import DemoConfig
 from storyd.core.model import CHOICE_KEYS, ChatMessage
+from storyd.core.ports import ChatSink
 
 BATCH_PERIOD = 0.25
 CHATTER = ("this is so good", "lol", "who is the villain??", "hi from Berlin", "🔥🔥🔥",

@@ -13,8 +13,9 @@ from typing import Any, Protocol
 
 import trio
 
-from storyd.chat.base import ChatHealth, ChatSink
-from storyd.config import Config
+from storyd.chat.base import ChatHealth
+from storyd.config.structs import Config
+from storyd.core.ports import ChatSink
 
 
 class _Voting(ChatSink, Protocol):

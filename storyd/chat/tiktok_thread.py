@@ -23,7 +23,7 @@ import httpx
 import msgspec
 
 from storyd.chat.tiktok_rules import comment_message, rate_limit_delay, viewer_id
-from storyd.config import TikTokConfig
+from storyd.config.structs import TikTokConfig
 from storyd.core.model import ChatMessage
 
 if TYPE_CHECKING:   # TikTokLive is imported in the worker thread only (slow to import)

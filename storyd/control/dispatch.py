@@ -18,10 +18,11 @@ from typing import Any, Protocol
 
 import msgspec
 
-from storyd import config as config_mod
-from storyd import effective, export
 from storyd.bus import EventBus
-from storyd.config import Config
+from storyd.config import effective
+from storyd.config import loader as config_mod
+from storyd.config.masking import masked, scrub, secret_values
+from storyd.config.structs import Config
 from storyd.control import protocol as p
 from storyd.core import events as ev
 from storyd.core import replies as r
@@ -33,6 +34,7 @@ from storyd.errors import ConfigError, RefusedError
 from storyd.providers.chain import Chains
 from storyd.services.director import Director
 from storyd.services.voting import VotingService
+from storyd.store import export
 from storyd.store.db import Store
 
 
@@ -210,7 +212,7 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
                 raise RefusedError("limit must be 1–500")
             return msgspec.convert(await store.top_voters(limit=limit), list[r.TopVoter])
         case p.ConfigShow(origins=origins):
-            shown = config_mod.masked(config_mod.to_builtins(daemon.config))
+            shown = masked(config_mod.to_builtins(daemon.config))
             return {"config": shown, "origins": effective.describe(
                 daemon.config, daemon.config_path)} if origins else shown
         case p.ConfigGet(key=key):
@@ -234,8 +236,8 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
         case p.AdminUrl():
             return {"url": admin_url(daemon)}
         case p.Providers():   # URLs and messages may carry credentials: masked here
-            return msgspec.convert(config_mod.scrub(await check_providers(daemon),
-                                                    config_mod.secret_values(daemon.config)),
+            return msgspec.convert(scrub(await check_providers(daemon),
+                                                    secret_values(daemon.config)),
                                    list[r.ProviderCheck])
         case p.Chat(messages=lines):
             return await ingest_chat(daemon, lines)

@@ -26,7 +26,7 @@ clients that connect and wait cannot hold every slot for long.
 
 Isolation: decoding never raises (JSON nested too deeply is `bad_json`), and any exception
 while serving one connection ends at most that connection; it is logged as one line,
-rate-limited (storyd.faults), never as a traceback per request.
+rate-limited (storyd.system.faults), never as a traceback per request.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import trio
 
 from storyd.control import protocol, socket_file
 from storyd.errors import StorydError
-from storyd.faults import LogLimiter
+from storyd.system.faults import LogLimiter
 
 log = logging.getLogger(__name__)
 _faults = LogLimiter(log)

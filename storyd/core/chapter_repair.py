@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from storyd.core.chapter_parse import extract_json
 from storyd.core.model import ChapterDraft, ChapterRequest
 from storyd.core.prompts import (
     _CHOICE_PREFIX,
@@ -23,7 +24,6 @@ from storyd.core.prompts import (
     _choice_text,
     _similar,
     _system,
-    extract_json,
     quote_untrusted,
 )
 

@@ -27,14 +27,12 @@ import re
 from typing import Any
 
 from storyd.core import chapter_parse as _parse
-from storyd.core.chapter_parse import CHOICE_LIMIT as CHOICE_LIMIT
-from storyd.core.chapter_parse import ROLES as ROLES
-from storyd.core.chapter_parse import extract_json as extract_json
-from storyd.core.chapter_parse import norm, tidy
-from storyd.core.chapter_parse import parse_chapter as parse_chapter
-from storyd.core.chapter_parse import parse_plain as parse_plain
-from storyd.core.chapter_parse import parse_prose as parse_prose
-from storyd.core.chapter_parse import title_from_text as title_from_text
+from storyd.core.chapter_parse import (
+    ROLES,
+    extract_json,
+    norm,
+    tidy,
+)
 from storyd.core.model import ChapterDraft, ChapterRequest, Theme
 from storyd.errors import ProviderOutputError
 

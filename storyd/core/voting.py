@@ -43,8 +43,12 @@ import msgspec
 
 from storyd.core.model import CHOICE_KEYS, MAX_CHOICES, ChatMessage
 from storyd.core.ports import IngestResult, VotingSettings
-from storyd.core.vote_parse import EXACT, MAY_START, PREFIX3, parse_slow
-from storyd.core.vote_parse import parse_vote as parse_vote  # re-exported
+from storyd.core.vote_parse import (
+    EXACT,
+    MAY_START,
+    PREFIX3,
+    parse_slow,  # re-exported
+)
 from storyd.errors import RefusedError
 
 log = logging.getLogger(__name__)

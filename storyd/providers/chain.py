@@ -33,8 +33,7 @@ from typing import Any, Literal, TypeVar
 import msgspec
 import trio
 
-from storyd import metrics
-from storyd.config import Config
+from storyd.config.structs import Config
 from storyd.core import chapter_repair as repair
 from storyd.core import prompts
 from storyd.core.model import (
@@ -52,6 +51,7 @@ from storyd.providers.base import ChapterDefect
 from storyd.providers.http_io import METER, Meter
 from storyd.providers.openai_compat import OpenAICompatProvider
 from storyd.providers.outcome import Attempt, ChainOutcome, Health
+from storyd.system import metrics
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -336,10 +336,11 @@ class Chains:
 
 
 def _offline(kind: Kind) -> Any:
-    from storyd.providers import offline  # lazy: written alongside, heavy-ish vocab
+    from storyd.providers.offline_media import OfflineIllustrator, OfflineNarrator
+    from storyd.storyteller.story import OfflineStoryteller  # lazy: its word banks are big
 
-    cls = {"text": offline.OfflineStoryteller, "images": offline.OfflineIllustrator,
-           "speech": offline.OfflineNarrator}[kind]
+    cls = {"text": OfflineStoryteller, "images": OfflineIllustrator,
+           "speech": OfflineNarrator}[kind]
     return cls()
 
 

@@ -18,7 +18,8 @@ from typing import Any, Self, TypeVar
 import httpx
 import trio
 
-from storyd.config import ProviderConfig, resolve_secret
+from storyd.config.masking import resolve_secret
+from storyd.config.structs import ProviderConfig
 from storyd.errors import ConfigError, ProviderError, ProviderOutputError
 from storyd.providers import http_io
 from storyd.providers.http_io import MB, METER, Limits, RequestTimeout, TooLarge, Usage

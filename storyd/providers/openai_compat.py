@@ -36,9 +36,8 @@ import httpx
 import msgspec
 import trio
 
-from storyd import metrics
+from storyd.core import chapter_parse, prompts
 from storyd.core import chapter_repair as repair
-from storyd.core import prompts
 from storyd.core.chapter_stream import ChapterStream
 from storyd.core.model import (
     ChapterDraft,
@@ -50,14 +49,14 @@ from storyd.providers import http_io
 from storyd.providers.base import ChapterDefect
 from storyd.providers.http_io import MB, RequestTimeout, TooLarge, Usage
 from storyd.providers.openai_base import ERROR_BODY, error_detail
-from storyd.providers.openai_media import MAX_REDIRECTS as MAX_REDIRECTS
 from storyd.providers.openai_media import MediaClient
+from storyd.system import metrics
 
 log = logging.getLogger(__name__)
 
 
 def _holds_a_chapter(text: str) -> bool:
-    data = prompts.extract_json(text)
+    data = chapter_parse.extract_json(text)
     return data is not None and bool(data.get("text") or data.get("content"))
 
 
@@ -277,7 +276,7 @@ class OpenAICompatProvider(MediaClient):
             sink=_Sink(on_text) if on_text is not None else None,
             accept=_holds_a_chapter)
         try:
-            draft = repair.without_repeats(prompts.parse_chapter(content, request), request)
+            draft = repair.without_repeats(chapter_parse.parse_chapter(content, request), request)
         except ProviderOutputError as exc:
             raise self._fail(str(exc), output=True) from None
         draft = msgspec.structs.replace(draft, provider=self.name)

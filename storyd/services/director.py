@@ -31,9 +31,8 @@ from typing import Any
 import msgspec
 import trio
 
-from storyd import metrics
 from storyd.bus import EventBus
-from storyd.config import Config
+from storyd.config.structs import Config
 from storyd.core import events as ev
 from storyd.core import themes
 from storyd.core.memory import StoryMemory
@@ -50,6 +49,7 @@ from storyd.services.narrator import Presenter
 from storyd.services.resume import resume_story
 from storyd.services.story_state import StoryState, build_snapshot
 from storyd.services.voting import VotingService
+from storyd.system import metrics
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ import msgspec
 import trio
 
 from storyd.bus import EventBus
-from storyd.config import Config
+from storyd.config.structs import Config
 from storyd.core import events as ev
 from storyd.core.memory import StoryMemory
 from storyd.core.model import ChapterDraft, ChapterRequest, ImageRequest, Theme
@@ -37,12 +37,12 @@ from storyd.core.ports import StoryStore
 from storyd.core.snapshot import ChapterCost
 from storyd.errors import ProviderError, StorydError
 from storyd.providers.chain import Chains
-from storyd.providers.offline import OfflineStoryteller
 from storyd.services.branch import Branch
 from storyd.services.clock import TrioClock
 from storyd.services.media import MediaCache, media_url
 from storyd.services.prenarration import NarrationPrep
 from storyd.services.story_state import ChapterState, StoryState
+from storyd.storyteller.story import OfflineStoryteller
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import trio
 
 from storyd.bus import EventBus
-from storyd.config import Config
+from storyd.config.structs import Config
 from storyd.core import events as ev
 from storyd.core.memory import name_key
 from storyd.core.model import ChapterDraft, Entity, SpeechRequest

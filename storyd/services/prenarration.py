@@ -26,7 +26,7 @@ from typing import Protocol
 
 import trio
 
-from storyd.config import Config
+from storyd.config.structs import Config
 from storyd.core.memory import StoryMemory
 from storyd.core.model import ChapterDraft, ChapterRequest
 from storyd.providers.chain import Chains

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from storyd.config import Config
+from storyd.config.structs import Config
 from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS, ChapterDraft, Theme
 from storyd.core.narration import split_sentences
@@ -21,8 +21,8 @@ from storyd.core.snapshot import (
     State,
     VotingView,
 )
-from storyd.providers.offline_lang import offline_language_notice
 from storyd.services.media import media_url
+from storyd.storyteller.lang import offline_language_notice
 
 
 @dataclass

@@ -24,15 +24,16 @@ from collections.abc import Callable, Sequence
 
 import trio
 
-from storyd import metrics
 from storyd.bus import EventBus
 from storyd.core import events as ev
 from storyd.core.model import CHOICE_KEYS, ChatMessage, GiftMessage
 from storyd.core.ports import IngestResult, StoryStore, VotingSettings
 from storyd.core.snapshot import ChoiceView, VotingView
-from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound, parse_vote
+from storyd.core.vote_parse import parse_vote
+from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound
 from storyd.errors import StorageError, StorydError
 from storyd.services.clock import TrioClock
+from storyd.system import metrics
 
 log = logging.getLogger(__name__)
 

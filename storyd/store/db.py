@@ -47,8 +47,10 @@ from storyd.store import queries as q
 from storyd.store import schema
 from storyd.store import vote_queries as vq
 from storyd.store.backlog import Backlog, resource_problem
-from storyd.store.schema import Migration as Migration  # re-exported
-from storyd.store.schema import load_migrations as load_migrations  # re-exported
+from storyd.store.schema import (
+    Migration,  # re-exported
+    load_migrations,  # re-exported
+)
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ Origin 403, unknown id/file 404, unknown method 405 (with `Allow`), refused comm
 wrong Host 421; nothing a client sends becomes a 500 (JSON nested too deeply is `bad_json`,
 ids beyond SQLite's 64-bit integers are `bad_request`). An unexpected fault in one request
 or websocket ends only that request or socket and is logged as one rate-limited line
-(storyd.faults), never a traceback per request. `daemon.config` is read on every request,
+(storyd.system.faults), never a traceback per request. `daemon.config` is read on every request,
 so a reload takes effect at once.
 """
 
@@ -29,11 +29,12 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 import storyd
-from storyd import config_schema, metrics
+from storyd.config import schema as config_schema
 from storyd.control import protocol as p
 from storyd.core.replies import ExportReply
 from storyd.errors import StorydError
-from storyd.faults import LogLimiter
+from storyd.system import metrics
+from storyd.system.faults import LogLimiter
 from storyd.web import config_update, security, ws
 from storyd.web.openapi import API, ROUTES, ConfigUpdate, build_document
 from storyd.web.pages import register_pages

@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from storyd.config import MASK, SECRET_KEYS, apply_changes, read_text
+from storyd.config.loader import apply_changes, read_text
+from storyd.config.masking import MASK, SECRET_KEYS
 from storyd.errors import ConfigError
 from storyd.web.openapi import ConfigUpdate
 

@@ -14,13 +14,11 @@ from typing import Any
 
 import msgspec
 
-from storyd.config_structs import Config
+from storyd.config.structs import Config
 from storyd.control import protocol as p
 from storyd.core import events
 from storyd.core import replies as rp
 from storyd.core.model import Theme
-from storyd.core.replies import Health as Health
-from storyd.core.replies import IngestReply as IngestReply
 from storyd.core.snapshot import Snapshot
 
 API = "/api/interactive-story"

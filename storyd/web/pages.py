@@ -1,7 +1,7 @@
 """The static pages: `/overlay/` (OBS browser source) and `/admin/` (the operator's page).
 
-Files come from the repository's `overlay/` and `admin/` folders, or from `storyd/static/`
-inside an installed wheel. Only plain names listed in the folder are served. Opening
+Files are package data of storyd (`storyd/overlay/`, `storyd/admin/`).
+Only plain names listed in the folder are served. Opening
 `/admin/?token=T` with the right token sets the HttpOnly, SameSite=Strict admin cookie and
 redirects to `/admin/`, so the token does not stay in the address bar or the history.
 """
@@ -15,6 +15,7 @@ from typing import Any
 from quart import Response, redirect, request, send_file
 from quart_trio import QuartTrio
 
+from storyd.system import paths
 from storyd.web import security
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(html|css|js|svg|png|woff2)$")
@@ -24,12 +25,11 @@ TYPES = {"html": "text/html", "css": "text/css",
 
 
 def static_dir(name: str) -> Path:
-    """Where the `overlay` or `admin` files live (installed package first, then the checkout)."""
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "static" / name, here.parent / name):
-        if (candidate / "index.html").is_file():
-            return candidate
-    raise FileNotFoundError(f"storyd's {name}/ files are missing (looked beside {here})")
+    """Where the `overlay` or `admin` files live: package data of storyd."""
+    folder = paths.asset(name)
+    if not (folder / "index.html").is_file():
+        raise FileNotFoundError(f"storyd's {name}/ files are missing from {folder}")
+    return folder
 
 
 def register_pages(app: QuartTrio, daemon: Any) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from storyd.config import ServerConfig
+from storyd.config.structs import ServerConfig
 
 COOKIE_NAME = "storyd_admin"
 LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -32,11 +32,11 @@ import msgspec
 import trio
 from quart import websocket
 
-from storyd import metrics
 from storyd.bus import Event
 from storyd.control import protocol as p
 from storyd.core import events as ev
 from storyd.errors import StorydError
+from storyd.system import metrics
 
 log = logging.getLogger(__name__)
 

@@ -47,8 +47,8 @@ sys.path.insert(0, str(ROOT / "tests" / "bench"))
 
 from bench_vote_core import N_CHOICES, build_stream  # noqa: E402
 
-from storyd import config as config_mod  # noqa: E402
 from storyd.app import Daemon, run_daemon  # noqa: E402
+from storyd.config import loader as config_mod  # noqa: E402
 from storyd.control import protocol  # noqa: E402
 from storyd.core import events  # noqa: E402
 from storyd.core.model import ChatMessage  # noqa: E402

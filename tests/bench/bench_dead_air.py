@@ -31,8 +31,8 @@ import trio
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run from a checkout, uninstalled
 
-from storyd import config as config_mod  # noqa: E402
 from storyd.app import run_daemon  # noqa: E402
+from storyd.config import loader as config_mod  # noqa: E402
 from storyd.core import events  # noqa: E402
 from tests.fake_openai import FakeOpenAI, story_author  # noqa: E402
 

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import make_config_text  # noqa: E402
 from fake_openai import FakeOpenAI, story_author  # noqa: E402
 
-from storyd import config as config_mod  # noqa: E402
 from storyd.app import run_daemon  # noqa: E402
+from storyd.config import loader as config_mod  # noqa: E402
 
 OUTLINE = "Mira, a young gardener, must stop Vorn from stealing the lanterns' light."
 

@@ -22,7 +22,7 @@ import trio
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from storyd.config import ProviderConfig  # noqa: E402
+from storyd.config.structs import ProviderConfig  # noqa: E402
 from storyd.core.model import ChapterRequest, ImageRequest  # noqa: E402
 from storyd.core.themes import THEMES  # noqa: E402
 from storyd.errors import ProviderError  # noqa: E402

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import trio
 
-from storyd.store import Store
+from storyd.store.db import Store
 
 
 async def bench(rows_n: int) -> None:

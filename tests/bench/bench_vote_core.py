@@ -30,7 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a checkout, uninstalled
 
 from storyd.core.model import ChatMessage
-from storyd.core.voting import RoundRules, VoteRound, parse_vote
+from storyd.core.vote_parse import parse_vote
+from storyd.core.voting import RoundRules, VoteRound
 
 N_CHOICES = 4
 EXACT_FORMS = ("!{k}", "!{K}", "{k}", "{K}", "!{d}", "{d}")

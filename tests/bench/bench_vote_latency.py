@@ -124,8 +124,8 @@ duration = 300
 
 
 async def main(clients: int, rate: int, seconds: float) -> None:
-    from storyd import config as config_mod
     from storyd.app import run_daemon
+    from storyd.config import loader as config_mod
     from storyd.control import protocol as p
     from storyd.control.dispatch import handle
     from storyd.core import events

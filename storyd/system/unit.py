@@ -1,6 +1,6 @@
 """`storyd --install-user-unit`: the systemd user unit for the storyd that is running.
 
-The template is contrib/systemd/storyd.service (shipped as storyd/static/storyd.service).
+The template is storyd/data/storyd.service (package data; contrib/systemd/ links to it).
 `render` swaps in the absolute command line of this storyd — the console script it was started
 as (a venv's `bin/storyd`, pipx's `~/.local/bin/storyd`, `/usr/local/bin/storyd`), or
 `<python> -m storyd.cli` when it was not started through one — the EnvironmentFile beside the
@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from storyd import paths
+from storyd.system import paths
 
 UNIT_NAME = "storyd.service"
 
@@ -128,7 +128,7 @@ def install(config: Path | None, *, reload: Callable[[], str] | None = None) -> 
     workdir = None
     if command[1:] == ["-m", "storyd.cli"]:
         workdir = Path(__file__).resolve().parent.parent
-    template = paths.package_asset(UNIT_NAME).read_text(encoding="utf-8")
+    template = paths.asset("data", UNIT_NAME).read_text(encoding="utf-8")
     text = render(template, command, config, workdir, documentation())
     folder = unit_dir()
     target = folder / UNIT_NAME

@@ -28,9 +28,9 @@ from storyd.core.model import (
     Theme,
 )
 from storyd.errors import ProviderError
-from storyd.providers.offline_lang import DE_STOP, EN_STOP, offline_language
-from storyd.providers.offline_plot import Plot, Where
-from storyd.providers.offline_story_choices import choices_for, recognise
+from storyd.storyteller.choices import choices_for, recognise
+from storyd.storyteller.lang import DE_STOP, EN_STOP
+from storyd.storyteller.plot import Plot, Where
 
 Beat = tuple[int, list[tuple[str, str]]]     # (priority, [(sentence, speaker)])
 _EN_VERBS = frozenset(
@@ -87,7 +87,7 @@ class OfflineStoryteller:
 
 
 def language_notice(language: str) -> str | None:   # re-exported for status views
-    from storyd.providers.offline_lang import offline_language_notice
+    from storyd.storyteller.lang import offline_language_notice
     return offline_language_notice(language)
 
 
@@ -374,6 +374,3 @@ def _memory(p: Plot, s: dict[str, str], text: str, events: list[str], *, found: 
                                                             ),
                         items=items, event=(event[:1].upper() + event[1:] + ".") if event else "")
 
-
-__all__ = ["OfflineStoryteller", "key_words", "language_notice", "offline_language", "shows",
-           "write"]   # offline_language: re-exported for callers that only import this module

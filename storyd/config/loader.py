@@ -4,12 +4,12 @@ Theory of operation: the file is parsed with tomlkit (so edits keep comments), u
 plain Python, and converted with msgspec into frozen Structs that reject unknown keys. A
 reload builds a whole new `Config` and the daemon swaps it in one assignment; nobody ever
 sees half a config. Errors name the file, the key path, the line when it can be found, and
-a did-you-mean hint for misspelt keys. The Structs live in storyd.config_structs, the rules
-and error messages in storyd.config_check; this module loads, dumps and edits, and
+a did-you-mean hint for misspelt keys. The Structs live in storyd.config.structs, the rules
+and error messages in storyd.config.check; this module loads, dumps and edits, and
 re-exports their names.
 
 Secrets (`api_key`, `sign_api_key`, tokens, provider `headers`, URL passwords) are masked by
-`masked()` (storyd.masking, re-exported here); `*_env` keys name an environment variable
+`masked()` (storyd.config.masking, re-exported here); `*_env` keys name an environment variable
 instead of holding the secret itself.
 
 Reading is bounded and never raises anything but ConfigError (`read_text`): a file over
@@ -31,34 +31,19 @@ import msgspec
 import tomlkit
 import tomlkit.exceptions
 
-from storyd import config_check
-from storyd.config_check import RANGES as RANGES
-from storyd.config_structs import THEME_IDS as THEME_IDS
-from storyd.config_structs import ChatConfig as ChatConfig
-from storyd.config_structs import Config as Config
-from storyd.config_structs import ControlConfig as ControlConfig
-from storyd.config_structs import DemoConfig as DemoConfig
-from storyd.config_structs import ImagesConfig as ImagesConfig
-from storyd.config_structs import LLMConfig as LLMConfig
-from storyd.config_structs import OverlayConfig as OverlayConfig
-from storyd.config_structs import ProviderConfig as ProviderConfig
-from storyd.config_structs import SafetyConfig as SafetyConfig
-from storyd.config_structs import ServerConfig as ServerConfig
-from storyd.config_structs import StorageConfig as StorageConfig
-from storyd.config_structs import StoryConfig as StoryConfig
-from storyd.config_structs import TikTokConfig as TikTokConfig
-from storyd.config_structs import TTSConfig as TTSConfig
-from storyd.config_structs import TwitchConfig as TwitchConfig
-from storyd.config_structs import VotingConfig as VotingConfig
+from storyd.config import check as config_check
+from storyd.config.masking import (
+    MASK,
+    SECRET_KEYS,
+    SECRET_TABLES,
+    mask_url,
+    masked,
+)
+from storyd.config.structs import (
+    Config,
+    ProviderConfig,
+)
 from storyd.errors import ConfigError
-from storyd.masking import MASK as MASK
-from storyd.masking import SECRET_KEYS as SECRET_KEYS
-from storyd.masking import SECRET_TABLES as SECRET_TABLES
-from storyd.masking import mask_url as mask_url
-from storyd.masking import masked as masked
-from storyd.masking import resolve_secret as resolve_secret
-from storyd.masking import scrub as scrub
-from storyd.masking import secret_values as secret_values
 
 
 def defaults() -> Config:

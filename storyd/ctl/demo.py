@@ -1,7 +1,7 @@
 """`storyctl reset-demo`: delete what `storyd --demo` stored apart from real shows.
 
 The demo keeps its database, admin token and media in demo/ under the data and cache dirs
-(storyd.effective). This works on those folders directly, not through the daemon, and refuses
+(storyd.config.effective). This works on those folders directly, not through the daemon, and refuses
 while the storyd answering on the control socket is a demo (its data dir comes from --demo).
 """
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import trio
 
-from storyd import paths
 from storyd.control import protocol
 from storyd.control.client import ControlClient, DaemonNotRunning
 from storyd.errors import StorydError
+from storyd.system import paths
 
 
 class DemoRefusal(Exception):
@@ -33,7 +33,7 @@ async def _demo_running(path: Path) -> bool:
 
 def reset_demo(socket: Path) -> str:
     """Delete the demo's folders; what was done, in words. DemoRefusal while a demo runs."""
-    from storyd.config import load
+    from storyd.config.loader import load
 
     try:
         if trio.run(_demo_running, socket):

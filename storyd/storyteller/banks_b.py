@@ -3,8 +3,8 @@ comedy (data only). Romance and comedy are gentle: nobody dies, the antagonist i
 
 from __future__ import annotations
 
-from storyd.providers.offline_bank import Action as A
-from storyd.providers.offline_bank import Bank, Goal, Person, Place, Thing
+from storyd.storyteller.bank import Action as A
+from storyd.storyteller.bank import Bank, Goal, Person, Place, Thing
 
 P, L, T = Person, Place, Thing
 

@@ -3,9 +3,9 @@ antagonist to leave the story (the others use the storyteller's own closing line
 
 from __future__ import annotations
 
-from storyd.providers.offline_bank import Bank, Person
-from storyd.providers.offline_banks_a import BANKS_A
-from storyd.providers.offline_banks_b import BANKS_B
+from storyd.storyteller.bank import Bank, Person
+from storyd.storyteller.banks_a import BANKS_A
+from storyd.storyteller.banks_b import BANKS_B
 
 _FATES = {
     "fantasy": ("The power of {foe} crumbled to ash, and {foe} fled beyond the mountains.",

@@ -3,7 +3,7 @@
 - config: $STORYD_CONFIG, else $XDG_CONFIG_HOME/storyd/storyd.toml
 - data (SQLite, admin token, exports): [storage] data_dir, else $XDG_DATA_HOME/storyd
 - media cache (images, audio): [storage] cache_dir, else $XDG_CACHE_HOME/storyd
-- `storyd --demo`: demo/ under both (storyd.effective sets [storage] for the run), so a demo
+- `storyd --demo`: demo/ under both (storyd.config.effective sets [storage] for the run), so a demo
   has its own database, admin token and media; `demo_dirs` names them for `storyctl reset-demo`
 - control socket: [control] socket, else $STORYD_SOCKET, else $XDG_RUNTIME_DIR/storyd/control.sock,
   else a private per-user directory under the temp dir.
@@ -11,13 +11,31 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from storyd.config import Config
+
+class _Storage(Protocol):
+    @property
+    def data_dir(self) -> str: ...
+    @property
+    def cache_dir(self) -> str: ...
+
+
+class _Control(Protocol):
+    @property
+    def socket(self) -> str: ...
+
+
+class Config(Protocol):
+    """What paths reads of a storyd.config.structs.Config (system/ sits below config/)."""
+    @property
+    def storage(self) -> _Storage: ...
+    @property
+    def control(self) -> _Control: ...
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -69,17 +87,8 @@ def socket_path(cfg: Config | None = None) -> Path:
     return Path(tempfile.gettempdir()) / f"storyd-{os.getuid()}" / "control.sock"
 
 
-def package_asset(*parts: str) -> Path:
-    """A file shipped with storyd: inside the installed package (storyd/static/...) or, in a
-    source checkout, the top-level folder (overlay/, admin/, config/storyd.toml,
-    contrib/systemd/storyd.service)."""
-    here = Path(__file__).resolve().parent
-    installed = here.joinpath("static", *parts)
-    if installed.exists():
-        return installed
-    repo = here.parent
-    if parts and parts[0] == "storyd.toml":
-        return repo / "config" / "storyd.toml"
-    if parts and parts[0] == "storyd.service":
-        return repo / "contrib" / "systemd" / "storyd.service"
-    return repo.joinpath(*parts)
+def asset(*parts: str) -> Path:
+    """A file or folder shipped inside the storyd package (package data, found with
+    importlib.resources): `asset("overlay")`, `asset("data", "storyd.toml")`. The top-level
+    overlay/, admin/, config/, contrib/systemd/ and man/ of a checkout are links to these."""
+    return Path(str(importlib.resources.files("storyd").joinpath(*parts)))

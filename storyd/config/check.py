@@ -1,4 +1,4 @@
-"""Validating a converted Config and explaining what is wrong (storyd.config has the theory).
+"""Validating a converted Config and explaining what is wrong (storyd.config.loader has the theory).
 
 `explain` turns msgspec's ValidationError into a ConfigError naming the file, the line when
 it can be found, the key path, a did-you-mean hint for misspelt keys and the allowed values
@@ -15,9 +15,9 @@ from typing import Any
 
 import msgspec
 
-from storyd.config_structs import THEME_IDS, ChatConfig, Config, ProviderConfig
+from storyd.config.masking import mask_url
+from storyd.config.structs import THEME_IDS, ChatConfig, Config, ProviderConfig
 from storyd.errors import ConfigError
-from storyd.masking import mask_url
 
 # Range rules: (path, low, high). Checked after conversion; data, not nested ifs.
 RANGES: tuple[tuple[str, float, float], ...] = (

@@ -8,7 +8,7 @@ where German puts it. The templates are written for German, not translated from 
 
 from __future__ import annotations
 
-from storyd.providers.offline_bank import Place, Thing
+from storyd.storyteller.bank import Place, Thing
 
 LANG = "de"
 ART = {"m": ("der", "den", "dem"), "f": ("die", "die", "der"), "n": ("das", "das", "dem"),

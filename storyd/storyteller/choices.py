@@ -8,7 +8,7 @@ place, the friend, the item). A model's choice is quoted instead (kind "generic"
 from __future__ import annotations
 
 from storyd.core.memory import name_key
-from storyd.providers.offline_plot import Plot, Where
+from storyd.storyteller.plot import Plot, Where
 
 # which kinds a stage offers first
 _PREFER = {
@@ -55,7 +55,7 @@ def recognise(p: Plot, win: str) -> tuple[str, str, Where | None]:
 
 
 def _verbs() -> frozenset[str]:
-    from storyd.providers.offline_story import _EN_VERBS
+    from storyd.storyteller.story import _EN_VERBS
     return _EN_VERBS
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from storyd.providers.offline_bank import Action as A
-from storyd.providers.offline_bank import Bank, Goal, Person, Place, Thing
+from storyd.storyteller.bank import Action as A
+from storyd.storyteller.bank import Bank, Goal, Person, Place, Thing
 
 P, L, T = Person, Place, Thing
 

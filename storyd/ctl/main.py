@@ -6,7 +6,7 @@ refusals then are `{"error": {"code", "message"}}` on stdout with the same exit 
 Exit codes: 0 ok, 1 the daemon refused (message on stderr), 2 usage error, 3 storyd is not
 running.
 
-`reset-demo` works on the files, not the socket (storyd.ctl_demo).
+`reset-demo` works on the files, not the socket (storyd.ctl.demo).
 
 `chat-import` parses its file first (storyd.chat.replay: bad lines are listed and skipped,
 exit 1), then sends `Chat` requests of at most --batch messages, split further so each
@@ -28,13 +28,14 @@ from typing import Any, NoReturn, TextIO, cast
 import msgspec
 import trio
 
-from storyd import ctl_demo, paths
 from storyd.chat import replay
 from storyd.control import protocol
 from storyd.control.client import ControlClient, DaemonNotRunning, RemoteError
-from storyd.ctl_format import format_event, format_result
-from storyd.ctl_format_tables import format_import
+from storyd.ctl import demo as ctl_demo
+from storyd.ctl.formatting import format_event, format_result
+from storyd.ctl.formatting_tables import format_import
 from storyd.errors import ControlError, StorydError
+from storyd.system import paths
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOT_RUNNING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -204,7 +205,7 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
 def _default_socket() -> Path:
     """[control] socket from the config file when it can be read, else the environment."""
     try:
-        from storyd.config import load
+        from storyd.config.loader import load
         return paths.socket_path(load(paths.config_path()))
     except (StorydError, OSError):
         return paths.socket_path(None)

@@ -13,8 +13,8 @@ from typing import Any
 
 import msgspec
 
-from storyd import ctl_format_tables as tables
-from storyd.ctl_format_chat import format_chat
+from storyd.ctl import formatting_tables as tables
+from storyd.ctl.formatting_chat import format_chat
 
 BAR_WIDTH = 20
 REHEARSAL = ("rehearsal: no live chat is connected — votes come only from storyctl, "

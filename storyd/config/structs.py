@@ -1,5 +1,5 @@
 """The configuration's schema: one frozen msgspec Struct per TOML section, every key with
-its default. Unknown keys are rejected (`forbid_unknown_fields`). storyd.config loads,
+its default. Unknown keys are rejected (`forbid_unknown_fields`). storyd.config.loader loads,
 validates and edits them, and re-exports every name here.
 
 Depends on nothing in storyd (a test keeps THEME_IDS equal to storyd.core.themes).

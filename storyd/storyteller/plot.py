@@ -28,11 +28,12 @@ from typing import NamedTuple
 
 from storyd.core.memory import name_key
 from storyd.core.model import ChapterRequest, Entity, StoryMemoryView
-from storyd.providers import offline_de, offline_en
-from storyd.providers.offline_bank import Bank, Person, Place, Thing
-from storyd.providers.offline_banks import bank_for
-from storyd.providers.offline_lang import offline_language
-from storyd.providers.offline_outline import parse_outline
+from storyd.storyteller import de as offline_de
+from storyd.storyteller import en as offline_en
+from storyd.storyteller.bank import Bank, Person, Place, Thing
+from storyd.storyteller.banks import bank_for
+from storyd.storyteller.lang import offline_language
+from storyd.storyteller.outline import parse_outline
 
 DEFAULT_ARC = 8
 _HERO_ROLES = ("hero", "heroine", "narrator", "protagonist")

@@ -18,8 +18,9 @@ from typing import Any
 
 import msgspec
 
-from storyd import config as config_mod
-from storyd import paths
+from storyd.config.masking import SECRET_KEYS
+from storyd.config.structs import Config
+from storyd.system import paths
 
 _SECTION = re.compile(r"^\s*#?\s*\[(?P<name>[A-Za-z0-9_.]+)\]")
 _KEY = re.compile(r"^\s*#?\s*(?P<key>[a-z_]+)\s*=\s*(?P<value>.*?)\s+#\s+(?P<help>.+)$")
@@ -42,7 +43,7 @@ def _comments(text: str) -> dict[str, str]:
 
 
 def _kind(ftype: Any, name: str) -> tuple[str, list[Any]]:
-    if name in config_mod.SECRET_KEYS:
+    if name in SECRET_KEYS:
         return "secret", []
     origin = typing.get_origin(ftype)
     if origin is typing.Literal:
@@ -88,9 +89,9 @@ def _walk(struct: type[msgspec.Struct], prefix: str, help_text: dict[str, str],
 def schema() -> dict[str, Any]:
     """{"fields": [{key, section, type, options, help, default}, …]} in the file's order."""
     try:
-        text = paths.package_asset("storyd.toml").read_text(encoding="utf-8")
+        text = paths.asset("data", "storyd.toml").read_text(encoding="utf-8")
     except OSError:
         text = ""
     fields: list[dict[str, Any]] = []
-    _walk(config_mod.Config, "", _comments(text), fields)
+    _walk(Config, "", _comments(text), fields)
     return {"fields": fields}

@@ -19,10 +19,11 @@ from typing import Any
 
 import msgspec
 
-from storyd import config as config_mod
-from storyd import paths
-from storyd.config import Config
+from storyd.config import loader as config_mod
+from storyd.config.masking import masked
+from storyd.config.structs import Config
 from storyd.errors import ConfigError
+from storyd.system import paths
 
 
 class Override(msgspec.Struct, frozen=True):
@@ -95,8 +96,8 @@ def describe(effective: Config, config_path: Path,
     except ConfigError:
         file_cfg = effective
     in_file = _file_keys(config_path)
-    values = _flat(config_mod.masked(config_mod.to_builtins(effective)))
-    from_file = _flat(config_mod.masked(config_mod.to_builtins(file_cfg)))
+    values = _flat(masked(config_mod.to_builtins(effective)))
+    from_file = _flat(masked(config_mod.to_builtins(file_cfg)))
     by_key = {o.key: o for o in (ACTIVE if overrides is None else overrides)}
     out: dict[str, dict[str, Any]] = {}
     for key, value in values.items():

@@ -7,7 +7,7 @@ so stock lines vary and do not come back within a story.
 
 from __future__ import annotations
 
-from storyd.providers.offline_bank import Place, Thing
+from storyd.storyteller.bank import Place, Thing
 
 LANG = "en"
 STOP = ("the", "a", "an")

@@ -3,7 +3,7 @@
 `masked()` hides secret config values (SECRET_KEYS, every value of SECRET_TABLES such as a
 provider's custom `headers`, and the `user:password@` part of any URL) in plain config data;
 `scrub()` does the same for free text and reports (provider answers, errors), given the
-secret strings a config holds (`secret_values`). `storyd.config` re-exports all of these.
+secret strings a config holds (`secret_values`). `storyd.config.loader` re-exports all of these.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ def masked(data: Any, *, _table: str = "") -> Any:
 
 
 def secret_values(cfg: Any) -> set[str]:
-    """Every secret string `cfg` (a storyd.config.Config: typed loosely so that masking, which
-    config itself uses, depends on nothing above it) holds or points to (inline keys, keys from the
-    environment, header values, URL passwords): what `scrub` removes from free text."""
+    """Every secret string `cfg` (a storyd.config.structs.Config, typed loosely) holds or
+    points to (inline keys, keys from the environment, header values, URL passwords): what
+    `scrub` removes from free text."""
     found: set[str] = set()
     for prov in cfg.providers.values():
         found.add(resolve_secret(prov.api_key, prov.api_key_env))

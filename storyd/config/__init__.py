@@ -1,0 +1,1 @@
+"""Configuration: the TOML file, its frozen schema, validation, masking, effective values."""

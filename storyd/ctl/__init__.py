@@ -1,0 +1,1 @@
+"""storyctl: the operator's command-line client of the control socket and its formatting."""

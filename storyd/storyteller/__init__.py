@@ -1,0 +1,1 @@
+"""The offline storyteller: a seeded story grammar, word banks and English/German templates."""
