@@ -40,6 +40,7 @@ from storyd.config.structs import Config
 from storyd.core import events as ev
 from storyd.core.snapshot import Snapshot
 from storyd.errors import ConfigError, ConfigMissing, StorydError
+from storyd.providers import http_io
 from storyd.providers.chain import Chains, build_chains
 from storyd.services.clock import TrioClock
 from storyd.services.director import Director
@@ -256,6 +257,8 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
         async with trio.open_nursery() as nursery:
             daemon._nursery = nursery
             nursery.start_soon(daemon.store.retry_backlog)
+            # the TLS context and httpx's first-client imports, off the event loop
+            nursery.start_soon(functools.partial(trio.to_thread.run_sync, http_io.warm_up))
             if handle_signals:
                 nursery.start_soon(_signals, daemon)
             await nursery.start(daemon.media.run, daemon.store.referenced_media)
