@@ -107,7 +107,7 @@ def _config_set(daemon: Daemon, changes: dict[str, str]) -> dict[str, Any]:
     if not changes:
         raise RefusedError("no changes given")
     path = daemon.config_path
-    text = config_mod.read_text(path) if path.exists() else ""
+    text = config_mod.read_text_or_none(path) or ""
     new_text, new = config_mod.apply_changes(text, changes, str(path))
     old = daemon.config
     daemon.apply_config(new)
