@@ -186,6 +186,8 @@ class ProviderCheck(_Reply, frozen=True):
     base_url: str | None = None
     missing: tuple[str, ...] = ()   # models the provider does not offer
     voices: tuple[str, ...] = ()    # voices a speech probe tried
+    json_mode: str = ""             # the structured-output mode in use (text providers)
+    json_mode_note: str = ""        # why it stepped down ("" = it did not)
 
 
 class ConfigField(_Reply, frozen=True):
