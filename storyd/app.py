@@ -15,8 +15,8 @@ Shutdown protocol (SIGTERM/SIGINT or `Daemon.stop()`): STOPPING=1 → `shutdown`
 (hypercorn stops accepting) → chat sources cancelled (no new ballots) → bus closed (every
 websocket ends with 1001) → the last ballots flushed to SQLite → the nursery is cancelled →
 store closed; a 3-second cancel-scope deadline is the backstop. SIGHUP reloads the config
-file: a new frozen Config is swapped in whole; provider chains are rebuilt; a bad file is
-reported and the old config kept.
+file: a new frozen Config is swapped in whole; provider chains are rebuilt; a bad or missing
+file is reported (ERROR, `story:error`, admin notice) and the old config kept.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ from storyd.config.masking import scrub, secret_values
 from storyd.config.structs import Config
 from storyd.core import events as ev
 from storyd.core.snapshot import Snapshot
-from storyd.errors import ConfigError, StorydError
+from storyd.errors import ConfigError, ConfigMissing, StorydError
+from storyd.providers import http_io
 from storyd.providers.chain import Chains, build_chains
 from storyd.services.clock import TrioClock
 from storyd.services.director import Director
@@ -75,6 +76,7 @@ class Daemon:
         self.chains: Chains = build_chains(cfg, on_error=self._provider_error)
         self.chat_health: dict[str, ChatHealth] = {}
         self.storage_notice: str | None = None   # set while the disk refuses writes
+        self.config_notice: str | None = None    # set while the file's config is not in effect
         self.admin_token = admin_token
         self.store = store
         self.clock = TrioClock()
@@ -93,7 +95,7 @@ class Daemon:
             presenter=Presenter(store, self.bus, settings, chains, self.media),
             vote_seconds=self.voting_duration, status=self.status_views,
             on_finished=self.story_finished,
-            storage_notice=lambda: self.storage_notice)
+            storage_notice=lambda: self.storage_notice or self.config_notice)
         self.operator = StoryOperator(
             self.director, self.voting, store, self.bus, self.clock, settings=settings,
             apply_config=self.apply_config, config_path=config_path, chains=chains,
@@ -156,17 +158,33 @@ class Daemon:
         self.shutdown.set()
 
     async def reload(self) -> None:
-        """Re-read the config file and swap it in whole; keep the old one on errors."""
+        """Re-read the config file and swap it in whole; keep the old one on errors.
+
+        A file that is missing now keeps the running config too (an editor's save-by-rename
+        caught half way, a wrong path): only an explicit empty file means "the defaults".
+        Every refusal is an ERROR line, a `story:error` and an admin notice that stays until
+        a reload succeeds."""
         notify("RELOADING=1")
         try:
-            new = config_mod.load(self.config_path)
+            new = config_mod.load_existing(self.config_path)
             self.apply_config(new)
         except Exception as exc:  # noqa: BLE001 — any fault: the old config stays, and why
-            why = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, ConfigMissing):
+                why = (f"{self.config_path} is missing; the running config is kept (an empty "
+                       "file means the defaults)")
+            elif isinstance(exc, ConfigError):
+                why = str(exc)
+            else:
+                why = f"{type(exc).__name__}: {exc}"
             log.error("config reload failed, keeping the old config: %s", why)
+            self.config_notice = f"Config reload failed: {why}"
             self.bus.publish(ev.error(f"config reload failed: {why}", self.clock.ms()))
+            self.director.publish_state()
         else:
             log.info("config reloaded from %s", self.config_path)
+            if self.config_notice is not None:
+                self.config_notice = None
+                self.director.publish_state()
         notify("READY=1")
 
     def apply_config(self, new: Config) -> None:
@@ -248,6 +266,8 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
         async with trio.open_nursery() as nursery:
             daemon._nursery = nursery
             nursery.start_soon(daemon.store.retry_backlog)
+            # the TLS context and httpx's first-client imports, off the event loop
+            nursery.start_soon(functools.partial(trio.to_thread.run_sync, http_io.warm_up))
             if handle_signals:
                 nursery.start_soon(_signals, daemon)
             await nursery.start(daemon.media.run, daemon.store.referenced_media)

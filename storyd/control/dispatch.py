@@ -51,7 +51,7 @@ def _config_set(op: Operator, changes: dict[str, str]) -> dict[str, Any]:
     if not changes:
         raise RefusedError("no changes given")
     path = op.config_path
-    text = config_mod.read_text(path) if path.exists() else ""
+    text = config_mod.read_text_or_none(path) or ""
     new_text, new = config_mod.apply_changes(text, changes, str(path))
     old = op.config
     op.apply_config(new)
