@@ -10,7 +10,8 @@ Wiring: this module is the composition root. It builds each service with exactly
 uses — `Director(store, generation, voting, bus, clock, settings, ...)`,
 `VotingService(store, bus, clock, settings)`, `GenerationService(store, bus, clock, settings,
 chains, media)` — with `settings`/`chains` as getters, because a reload swaps them whole.
-Nothing else reaches through the Daemon to a service's insides.
+The control socket and the web front get the Operator port (`StoryOperator`, the director
+side), never the Daemon: nothing reaches through it to a service's insides.
 
 Shutdown protocol (SIGTERM/SIGINT or `Daemon.stop()`): STOPPING=1 → `shutdown` event set
 (hypercorn stops accepting) → chat sources cancelled (no new ballots) → bus closed (every
@@ -49,6 +50,7 @@ from storyd.services.director import Director
 from storyd.services.generation import GenerationService
 from storyd.services.media import MediaCache
 from storyd.services.narrator import Presenter
+from storyd.services.operator import StoryOperator
 from storyd.services.voting import VotingService
 from storyd.store.db import Store
 from storyd.system import instance, paths
@@ -63,7 +65,7 @@ class Daemon:
     """Everything the services share. Built by `run_daemon`; read `config` on every use."""
 
     def __init__(self, cfg: Config, config_path: Path, store: Store, *,
-                 demo: bool = False) -> None:
+                 admin_token: str = "", demo: bool = False) -> None:
         self.config = cfg
         self.config_path = config_path
         self.demo = demo
@@ -77,8 +79,7 @@ class Daemon:
         self.chat_health: dict[str, ChatHealth] = {}
         self.storage_notice: str | None = None   # set while the disk refuses writes
         self.config_notice: str | None = None    # set while the file's config is not in effect
-        self.admin_token = ""
-        self.web_url = ""
+        self.admin_token = admin_token
         self.store = store
         self.clock = TrioClock()
 
@@ -97,7 +98,16 @@ class Daemon:
             vote_seconds=self.voting_duration, status=self.status_views,
             on_finished=self.story_finished,
             storage_notice=lambda: self.storage_notice or self.config_notice)
+        self.operator = StoryOperator(
+            self.director, self.voting, store, self.bus, self.clock, settings=settings,
+            apply_config=self.apply_config, config_path=config_path, chains=chains,
+            chat_health=self.chat_health, health_for=self.chat_health_for,
+            admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown)
         self._nursery: trio.Nursery | None = None
+
+    @property
+    def web_url(self) -> str:
+        return self.operator.web_url
 
     # -- helpers the fronts call --------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -268,8 +278,7 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
 
     admin_token = load_admin_token(paths.data_dir(cfg))
     store = await Store.open(paths.database_path(cfg))
-    daemon = Daemon(cfg, config_path, store, demo=demo)
-    daemon.admin_token = admin_token
+    daemon = Daemon(cfg, config_path, store, admin_token=admin_token, demo=demo)
     store.on_health = daemon.storage_health
     try:
         async with trio.open_nursery() as nursery:
@@ -283,17 +292,17 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
             await nursery.start(daemon.director.run)
 
             async def handle(request: Any) -> Any:
-                return await dispatch.handle(daemon, request)
+                return await dispatch.handle(daemon.operator, request)
 
             async def watch(send: Callable[[Any], Any]) -> None:
-                await dispatch.watch(daemon, send)
+                await dispatch.watch(daemon.operator, send)
 
             await nursery.start(functools.partial(
                 serve_control, idle_timeout=cfg.control.idle_timeout,
                 line_timeout=cfg.control.line_timeout), daemon.socket_path, handle, watch)
             async with trio.open_nursery() as web:
                 # hypercorn returns by itself once `shutdown` is set and its clients are gone
-                daemon.web_url = await web.start(serve_web, daemon)
+                daemon.operator.web_url = await web.start(serve_web, daemon.operator)
                 chat, chat_stopped = trio.CancelScope(), trio.Event()
 
                 async def chat_sources(*, task_status: trio.TaskStatus[None]

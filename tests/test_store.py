@@ -20,7 +20,7 @@ from storyd.store.db import Store
 from storyd.store.schema import Migration, load_migrations
 
 REPO = Path(__file__).resolve().parents[1]
-LATEST = 3  # the newest packaged migration
+LATEST = 4  # the newest packaged migration
 CHOICES = ["Open the door", "Climb the tower", "Run"]
 
 
@@ -72,7 +72,8 @@ async def test_migrates_an_empty_file_and_reopening_changes_nothing(db_path: Pat
     with raw(db_path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
-            (1, "initial"), (2, "activity_and_heartbeat"), (3, "branches")]
+            (1, "initial"), (2, "activity_and_heartbeat"), (3, "branches"),
+            (4, "plan_and_recap")]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"story_sessions", "story_chapters", "story_votes", "story_viewer_stats",
             "story_memory", "story_rounds", "story_ballots"} <= tables
@@ -204,6 +205,21 @@ async def test_full_session_lifecycle(store: Store) -> None:
     stats = await store.stats()
     assert (stats["sessions"], stats["chapters"], stats["votes"], stats["ballots"]) == (1, 2, 1, 3)
     assert stats["file_bytes"] > 0 and stats["schema_version"] == LATEST
+
+
+async def test_plan_and_recap_are_stored_with_the_session(store: Store) -> None:
+    sid = await new_session(store)
+    assert (await store.get_session(sid))["plan"] is None
+    assert (await store.get_session(sid))["recap"] is None
+    plan = {"title": "Salt", "protagonist": {"name": "Ines"}, "beats": [{"chapter": 1}]}
+    await store.set_plan(sid, plan)
+    await store.set_recap(sid, {"logline": "Ines found Tom.", "moments": ["a", "b", "c"]})
+    got = await store.get_session(sid)
+    assert got["plan"] == plan and got["recap"]["logline"] == "Ines found Tom."
+    resumed = await store.active_session()
+    assert resumed is not None and resumed.session["plan"] == plan
+    with pytest.raises(NotFoundError):
+        await store.set_plan(999, plan)
 
 
 async def test_list_sessions_newest_first_with_paging(store: Store) -> None:
