@@ -61,6 +61,8 @@ def _page(limit: int, offset: int) -> None:
 def _session_dict(row: sqlite3.Row) -> dict[str, Any]:
     out = dict(row)
     out["settings"] = _decode(out["settings"])
+    for key in ("plan", "recap"):   # JSON objects, None until written (migration 0004)
+        out[key] = _decode(out[key]) if out.get(key) else None
     return out
 
 
@@ -85,6 +87,20 @@ def set_outline(conn: sqlite3.Connection, session_id: int, outline: str) -> None
     with transaction(conn):
         cur = conn.execute("UPDATE story_sessions SET outline = ? WHERE id = ?",
                            (outline, session_id))
+        _expect_row(cur, f"session {session_id}")
+
+
+def set_plan(conn: sqlite3.Connection, session_id: int, plan: dict[str, Any]) -> None:
+    with transaction(conn):
+        cur = conn.execute("UPDATE story_sessions SET plan = ? WHERE id = ?",
+                           (_encode(plan).decode(), session_id))
+        _expect_row(cur, f"session {session_id}")
+
+
+def set_recap(conn: sqlite3.Connection, session_id: int, recap: dict[str, Any]) -> None:
+    with transaction(conn):
+        cur = conn.execute("UPDATE story_sessions SET recap = ? WHERE id = ?",
+                           (_encode(recap).decode(), session_id))
         _expect_row(cur, f"session {session_id}")
 
 
