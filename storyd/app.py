@@ -1,14 +1,18 @@
 """The daemon: one trio nursery tree that starts every service in order.
 
 Start order (each `await nursery.start(...)` returns only when the service really serves):
-store (opened and migrated) → media cache → director (voting and generation services, then
-the resumed story) → control socket → web server → chat sources. Then READY=1 goes to systemd.
+the data folder's lock and a check of the control socket (a second storyd stops here,
+having touched nothing: storyd.system.instance) → store (opened and migrated) → media cache
+→ after-show (on-air times, stream markers, the recap: services/aftershow.py) → director
+(voting and generation services, then the resumed story) → control socket → web server →
+chat sources. Then READY=1 goes to systemd.
 
 Wiring: this module is the composition root. It builds each service with exactly what it
 uses — `Director(store, generation, voting, bus, clock, settings, ...)`,
 `VotingService(store, bus, clock, settings)`, `GenerationService(store, bus, clock, settings,
 chains, media)` — with `settings`/`chains` as getters, because a reload swaps them whole.
-Nothing else reaches through the Daemon to a service's insides.
+The control socket and the web front get the Operator port (`StoryOperator`, the director
+side), never the Daemon: nothing reaches through it to a service's insides.
 
 Shutdown protocol (SIGTERM/SIGINT or `Daemon.stop()`): STOPPING=1 → `shutdown` event set
 (hypercorn stops accepting) → chat sources cancelled (no new ballots) → bus closed (every
@@ -33,6 +37,7 @@ import trio
 
 from storyd.bus import EventBus
 from storyd.chat.base import ChatHealth
+from storyd.chat.twitch_markers import StreamMarkers
 from storyd.config import effective
 from storyd.config import loader as config_mod
 from storyd.config.masking import scrub, secret_values
@@ -42,14 +47,16 @@ from storyd.core.snapshot import Snapshot
 from storyd.errors import ConfigError, ConfigMissing, StorydError
 from storyd.providers import http_io
 from storyd.providers.chain import Chains, build_chains
+from storyd.services.aftershow import AfterShow
 from storyd.services.clock import TrioClock
 from storyd.services.director import Director
 from storyd.services.generation import GenerationService
 from storyd.services.media import MediaCache
 from storyd.services.narrator import Presenter
+from storyd.services.operator import StoryOperator
 from storyd.services.voting import VotingService
 from storyd.store.db import Store
-from storyd.system import paths
+from storyd.system import instance, paths
 from storyd.system.notify import notify
 
 log = logging.getLogger(__name__)
@@ -61,7 +68,7 @@ class Daemon:
     """Everything the services share. Built by `run_daemon`; read `config` on every use."""
 
     def __init__(self, cfg: Config, config_path: Path, store: Store, *,
-                 demo: bool = False) -> None:
+                 admin_token: str = "", demo: bool = False) -> None:
         self.config = cfg
         self.config_path = config_path
         self.demo = demo
@@ -75,8 +82,7 @@ class Daemon:
         self.chat_health: dict[str, ChatHealth] = {}
         self.storage_notice: str | None = None   # set while the disk refuses writes
         self.config_notice: str | None = None    # set while the file's config is not in effect
-        self.admin_token = ""
-        self.web_url = ""
+        self.admin_token = admin_token
         self.store = store
         self.clock = TrioClock()
 
@@ -95,7 +101,20 @@ class Daemon:
             vote_seconds=self.voting_duration, status=self.status_views,
             on_finished=self.story_finished,
             storage_notice=lambda: self.storage_notice or self.config_notice)
+        self.aftershow = AfterShow(
+            store, self.bus, self.clock, story=lambda: self.director.story,
+            publish=self.director.publish_state,
+            markers=StreamMarkers(lambda: self.config.chat.twitch))
+        self.operator = StoryOperator(
+            self.director, self.voting, store, self.bus, self.clock, settings=settings,
+            apply_config=self.apply_config, config_path=config_path, chains=chains,
+            chat_health=self.chat_health, health_for=self.chat_health_for,
+            admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown)
         self._nursery: trio.Nursery | None = None
+
+    @property
+    def web_url(self) -> str:
+        return self.operator.web_url
 
     # -- helpers the fronts call --------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -243,15 +262,30 @@ async def _signals(daemon: Daemon) -> None:
 async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
                      handle_signals: bool = False,
                      task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED) -> None:
-    """Run storyd until `daemon.stop()` (or a signal). Reports the Daemon when serving."""
+    """Run storyd until `daemon.stop()` (or a signal). Reports the Daemon when serving.
+    StorydError, before anything is opened, when another storyd holds the data folder or
+    answers on the control socket."""
+    from storyd.control.socket_file import clear_stale_socket
+
+    # one storyd per data folder and socket, decided before any state is touched
+    lock = instance.claim(paths.data_dir(cfg), paths.socket_path(cfg))
+    try:
+        await clear_stale_socket(paths.socket_path(cfg))
+        await _run_claimed(cfg, config_path, demo=demo, handle_signals=handle_signals,
+                           task_status=task_status)
+    finally:
+        lock.release()
+
+
+async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_signals: bool,
+                       task_status: trio.TaskStatus[Daemon]) -> None:
     from storyd.control import dispatch
     from storyd.control.server import serve_control
     from storyd.web.serve import serve_web
 
     admin_token = load_admin_token(paths.data_dir(cfg))
     store = await Store.open(paths.database_path(cfg))
-    daemon = Daemon(cfg, config_path, store, demo=demo)
-    daemon.admin_token = admin_token
+    daemon = Daemon(cfg, config_path, store, admin_token=admin_token, demo=demo)
     store.on_health = daemon.storage_health
     try:
         async with trio.open_nursery() as nursery:
@@ -262,20 +296,21 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
             if handle_signals:
                 nursery.start_soon(_signals, daemon)
             await nursery.start(daemon.media.run, daemon.store.referenced_media)
+            await nursery.start(daemon.aftershow.run)   # before the director: no lost air time
             await nursery.start(daemon.director.run)
 
             async def handle(request: Any) -> Any:
-                return await dispatch.handle(daemon, request)
+                return await dispatch.handle(daemon.operator, request)
 
             async def watch(send: Callable[[Any], Any]) -> None:
-                await dispatch.watch(daemon, send)
+                await dispatch.watch(daemon.operator, send)
 
             await nursery.start(functools.partial(
                 serve_control, idle_timeout=cfg.control.idle_timeout,
                 line_timeout=cfg.control.line_timeout), daemon.socket_path, handle, watch)
             async with trio.open_nursery() as web:
                 # hypercorn returns by itself once `shutdown` is set and its clients are gone
-                daemon.web_url = await web.start(serve_web, daemon)
+                daemon.operator.web_url = await web.start(serve_web, daemon.operator)
                 chat, chat_stopped = trio.CancelScope(), trio.Event()
 
                 async def chat_sources(*, task_status: trio.TaskStatus[None]

@@ -12,6 +12,7 @@ from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS, ChapterDraft, Theme
 from storyd.core.narration import split_sentences
 from storyd.core.plan import StoryPlan
+from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import (
     ChapterCost,
     ChapterView,
@@ -65,6 +66,7 @@ class StoryState:
     pending_choice: int | None = None     # winner (or forced choice) that drives the next chapter
     plan: StoryPlan | None = None         # the story bible, written before chapter 1
     extended: bool = False                # `storyctl extend` set the length: it ends there
+    recap: RecapView | None = None        # set when the story has ended (services/aftershow.py)
 
     def planned_chapters(self, max_chapters: int) -> int:
         """Where the story ends on its own: the plan's length, else `[story] max_chapters`
@@ -108,4 +110,5 @@ def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revis
         max_chapters=(s.planned_chapters(cfg.story.max_chapters) if s
                       else cfg.story.max_chapters),
         test_mode=not {"tiktok", "twitch"} & set(cfg.chat.sources), overlay=overlay,
-        language_notice=offline_language_notice(s.language) if s else None)
+        language_notice=offline_language_notice(s.language) if s else None,
+        recap=s.recap if s is not None and state == "ended" else None)

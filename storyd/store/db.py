@@ -264,6 +264,10 @@ class Store:
                                  chosen_text: str) -> None:
         await self._write(q.set_chapter_choice, session_id, number, chosen, chosen_text)
 
+    async def set_chapter_aired(self, session_id: int, number: int, aired_at: float) -> None:
+        """When the chapter went on air (epoch seconds); the first time counts."""
+        await self._write(q.set_chapter_aired, session_id, number, aired_at)
+
     async def add_branch(self, session_id: int, *, after_chapter: int, choice: int, title: str,
                          text: str, choices: list[str], provider: str,
                          created_at: float) -> None:
@@ -327,6 +331,10 @@ class Store:
 
     async def top_voters(self, *, limit: int = 10) -> list[dict[str, Any]]:
         return await self._run(vq.top_voters, limit)
+
+    async def session_voters(self, session_id: int, *, limit: int = 5) -> list[dict[str, Any]]:
+        """The story's top voters: name, ballots, wins (no viewer ids)."""
+        return await self._run(vq.session_voters, session_id, limit)
 
     async def referenced_media(self) -> set[str]:
         """Every image/audio file name a stored chapter references: never expire these."""
