@@ -153,8 +153,10 @@ async def test_chapter_faults(clock: MockClock, nursery: trio.Nursery, script: l
         assert 1 <= outcome.draft.attempt <= len(attempts)   # the kept answer may be the 1st
         assert outcome.prompt_tokens > 0 and outcome.completion_tokens > 0
         assert chains.text.status()["offline"]["used_because"] == ""
+        assert chains.text.status()["offline"]["stepped_in"] == 0
     else:
         assert chains.text.status()["offline"]["used_because"]
+        assert chains.text.status()["offline"]["stepped_in"] == 1   # storyctl status shows it
     sent = [r for r in fake.requests if r["path"] == "/v1/chat/completions"]
     assert outcome.calls == len(sent) >= 1      # every request counted, follow-ups included
     for fragment in seen:

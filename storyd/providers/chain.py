@@ -80,25 +80,11 @@ class ProviderChain:
     def status(self) -> dict[str, dict[str, Any]]:
         """Per provider: ok (None = unused), last_error, failures, cooling_down,
         cooldown_until_ms (epoch ms, None when not cooling down), cooldown_reason,
-        last_latency_ms, used_because (the last resort: why it wrote), and the
-        calls / prompt_tokens / completion_tokens / tokens_estimated spent so far."""
+        last_latency_ms, used_because (the last resort: why it wrote) and stepped_in (how
+        often it wrote), and the calls / prompt_tokens / completion_tokens /
+        tokens_estimated spent so far."""
         now, wall_ms = trio.current_time(), time.time() * 1000
-        out: dict[str, dict[str, Any]] = {}
-        for name, h in self._health.items():
-            cooling = h.cooldown_until is not None and h.cooldown_until > now
-            out[name] = {
-                "ok": h.ok, "last_error": h.last_error, "failures": h.failures,
-                "cooling_down": cooling,
-                "cooldown_until_ms": (int(wall_ms + (h.cooldown_until - now) * 1000)
-                                      if cooling and h.cooldown_until is not None else None),
-                "cooldown_reason": h.cooldown_reason if cooling else "",
-                "last_latency_ms": (None if h.last_latency is None
-                                    else int(h.last_latency * 1000)),
-                "used_because": h.used_because,
-                "calls": h.usage.calls, "prompt_tokens": h.usage.prompt_tokens,
-                "completion_tokens": h.usage.completion_tokens,
-                "tokens_estimated": h.usage.estimated}
-        return out
+        return {name: h.view(now, wall_ms) for name, h in self._health.items()}
 
     def _report(self, message: str) -> None:
         log.warning("%s", message)
@@ -244,6 +230,7 @@ class ProviderChain:
         if final and why_not:
             because = "; ".join(why_not)[-600:]
             self._health[provider.name].used_because = because
+            self._health[provider.name].stepped_in += 1
             if any(not a.ok for a in attempts):   # cooling down alone: status says it
                 self._report(f"{self.kind}: '{provider.name}' stepped in because: {because}")
         elif final:
