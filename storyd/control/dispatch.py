@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
+import trio
 
 from storyd.bus import EventBus
 from storyd.config import effective
@@ -33,6 +34,7 @@ from storyd.core.themes import THEMES
 from storyd.errors import ConfigError, RefusedError
 from storyd.providers.chain import Chains
 from storyd.services.director import Director
+from storyd.services.stories import language_code, load_story, shipped_stories
 from storyd.services.voting import VotingService
 from storyd.store import export
 from storyd.store.db import Store
@@ -144,6 +146,25 @@ async def ingest_chat(daemon: Daemon, lines: list[p.ChatLine]) -> r.IngestReply:
     return r.IngestReply(accepted=result.accepted, invalid=result.invalid, ignored=result.ignored)
 
 
+async def start(daemon: Daemon, req: p.Start) -> Snapshot:
+    """`start`: a story from a theme (the storytellers write it), or an authored story — read
+    and checked first, so a refused file ends nothing that is running."""
+    theme, language = req.theme, req.language
+    authored = None
+    if req.story is not None:
+        if req.outline:
+            raise RefusedError("an authored story has its own plot: --outline does not go with "
+                               "--story")
+        authored = await load_story(req.story)
+        if (authored.language and language
+                and language_code(language) != language_code(authored.language)):
+            raise RefusedError(f"the story '{req.story}' is written in {authored.language}, "
+                               f"not {language}")
+        theme, language = theme or authored.theme, language or authored.language
+    return await daemon.director.start(theme, req.outline, language, req.force, seed=req.seed,
+                                       authored=authored)
+
+
 async def check_providers(daemon: Daemon) -> list[dict[str, Any]]:
     """One tiny request per configured provider; the offline ones report what they need."""
     import shutil
@@ -178,8 +199,10 @@ async def handle(daemon: Daemon, request: p.Request) -> Any:
             return d.snapshot()
         case p.Themes():
             return list(THEMES.values())
-        case p.Start(theme=theme, outline=outline, language=language, force=force, seed=seed):
-            return await d.start(theme, outline, language, force, seed=seed)
+        case p.Stories():
+            return await trio.to_thread.run_sync(shipped_stories)
+        case p.Start():
+            return await start(daemon, request)
         case p.Vote():
             return await _vote(daemon, request)
         case p.Close():
