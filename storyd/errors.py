@@ -2,6 +2,7 @@
 
     StorydError
     ├── ConfigError            bad configuration file, key or value
+    │   └── ConfigMissing      no file at the config path (defaults at start; a reload refuses)
     ├── RefusedError           a command that does not fit the current state (operator-facing)
     │   ├── NotFoundError      an id, file or key that does not exist
     │   └── StoryFileError     an authored story (Twee) storyd cannot play, with file:line reasons
@@ -27,6 +28,13 @@ class StorydError(Exception):
 
 class ConfigError(StorydError):
     """The configuration file or a config value is invalid."""
+
+    code = "bad_config"
+
+
+class ConfigMissing(ConfigError):
+    """There is no file at the config path. At start that means the defaults; a reload
+    keeps the running config instead (only an explicit empty file means "defaults")."""
 
     code = "bad_config"
 

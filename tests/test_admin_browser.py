@@ -45,7 +45,7 @@ async def test_admin_config_form_buttons_and_one_ping_timer(daemon_factory: Any)
         token = daemon.admin_token
 
         def call(request: Any) -> Any:
-            return trio.from_thread.run(handle, daemon, request)
+            return trio.from_thread.run(handle, daemon.operator, request)
 
         async def until_state(state: str) -> None:
             with daemon.bus.subscribe() as sub:

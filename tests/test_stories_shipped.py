@@ -8,7 +8,7 @@ story — 24+ passages, 3 choices per decision, no loops, 7–10 chapters on eve
 endings, branches that rejoin, delayed consequences as " ~ variant" passages, chapters of a
 narratable length. `STORYD_STORIES_DIR=/some/dir` walks a draft folder of the same layout.
 
-Extwee (npm `extwee`, installed by `npm ci --prefix tests/extwee`, which .ci/run does) reads
+Extwee (npm `extwee`, installed by `npm ci --prefix tests/twine`, which .ci/run does) reads
 every shipped file and the README's example, and compiles it to a published Twine 2 story;
 what it reads must be what storyd reads. Skipped, with the reason, without node or Extwee
 (`STORYD_REQUIRE_EXTWEE=1`, set by .ci/run, turns the missing install into a failure).
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent
 STORIES = Path(os.environ.get("STORYD_STORIES_DIR") or paths.asset("stories"))
 SHIPPED = sorted(STORIES.glob("*/*.twee"))
 EXAMPLE = ROOT / "fixtures" / "twee" / "last_ferry.twee"
-EXTWEE = ROOT / "extwee"
+TWINE = ROOT / "twine"
 LANGUAGES = ("en", "de")
 OVERUSED = ("elara", "elias", "mara", "lyra", "kael", "thorne", "voss", "seraphina", "aria",
             "luna", "a testament to", "tapestry", "whispers of", "lighthouse keeper")
@@ -51,12 +51,15 @@ def _read(path: Path) -> TweeStory:
     return read_twee(path.read_bytes(), _id(path))
 
 
-def test_the_shipped_stories_cover_six_themes_in_each_language() -> None:
-    if not SHIPPED:
-        pytest.skip(f"no stories in {STORIES} yet")
-    for lang in LANGUAGES:
-        themes = {p.stem for p in SHIPPED if p.parent.name == lang}
-        assert len(themes) >= 6, f"{lang}: only {sorted(themes)}"
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_shipped_stories_cover_six_themes_in_each_language(lang: str) -> None:
+    themes = {p.stem for p in SHIPPED if p.parent.name == lang}
+    if not themes:
+        pytest.skip(f"no {lang} stories in {STORIES} yet")
+    assert len(themes) >= 6, f"{lang}: only {sorted(themes)}"
+
+
+def test_shipped_stories_are_where_storyd_finds_them_each_with_its_own_ifid() -> None:
     assert {p.parent.name for p in SHIPPED} <= set(LANGUAGES)
     ifids = [_read(p).ifid for p in SHIPPED]
     assert len(set(ifids)) == len(ifids), "every story needs its own ifid"
@@ -106,12 +109,12 @@ def _extwee(files: list[Path]) -> list[dict[str, object]]:
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed: the Extwee check of the shipped stories needs it "
-                    "(apt-get install nodejs npm; npm ci --prefix tests/extwee)")
-    if not (EXTWEE / "node_modules" / "extwee").is_dir():
+                    "(apt-get install nodejs npm; npm ci --prefix tests/twine)")
+    if not (TWINE / "node_modules" / "extwee").is_dir():
         if os.environ.get("STORYD_REQUIRE_EXTWEE"):
-            pytest.fail("Extwee is not installed: npm ci --prefix tests/extwee")
-        pytest.skip("Extwee is not installed: run `npm ci --prefix tests/extwee` (.ci/run does)")
-    run = subprocess.run([node, str(EXTWEE / "check.mjs"), *map(str, files)],
+            pytest.fail("Extwee is not installed: npm ci --prefix tests/twine")
+        pytest.skip("Extwee is not installed: run `npm ci --prefix tests/twine` (.ci/run does)")
+    run = subprocess.run([node, str(TWINE / "read_stories.mjs"), *map(str, files)],
                          capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr[-2000:]
     return json.loads(run.stdout)   # type: ignore[no-any-return]

@@ -18,7 +18,6 @@ import msgspec
 import trio
 
 from storyd.config import schema as config_schema
-from storyd.control.dispatch import check_providers
 from storyd.core import replies as rp
 from storyd.core.voting import RoundResult
 from storyd.web.openapi import API, ROUTES, Route, build_document
@@ -186,7 +185,7 @@ async def test_provider_probes_are_typed_without_loss(daemon_factory: Any,
                                 "text_model": "x"}},
             llm={"chain": ["fake", "odd", "down", "offline"], "prefetch": "off"},
             tts={"enabled": True, "chain": ["fake", "offline"]})
-        rows = await check_providers(d)
+        rows = await d.chains.check()
         typed = assert_lossless(rows, list[rp.ProviderCheck])
         by_name = {row.provider: row for row in typed}
         assert by_name["odd"].missing == ("no-such-model",)

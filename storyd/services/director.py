@@ -188,12 +188,12 @@ class Director:
         self._spawn_play()
         return self.snapshot()
 
-    async def close(self) -> RoundResult | dict[str, Any]:
+    async def close(self) -> RoundResult | None:   # None: queued, the round opens soon
         self.machine.apply("close")
         self._wake_up()
         if not self.voting.is_open():
             self._queued_close = (None,)
-            return {"queued": True}
+            return None
         return self.voting.close()
 
     async def next(self, choice: int | None = None) -> None:

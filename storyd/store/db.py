@@ -225,6 +225,14 @@ class Store:
     async def set_outline(self, session_id: int, outline: str) -> None:
         await self._write(q.set_outline, session_id, outline)
 
+    async def set_plan(self, session_id: int, plan: dict[str, Any]) -> None:
+        """The session's story plan (core/plan.py, as JSON); replaces an earlier one."""
+        await self._write(q.set_plan, session_id, plan)
+
+    async def set_recap(self, session_id: int, recap: dict[str, Any]) -> None:
+        """The finished story's recap (core/recap.py, as JSON)."""
+        await self._write(q.set_recap, session_id, recap)
+
     async def end_session(self, session_id: int, *, status: str, ended_at: float) -> None:
         """status: "finished" | "ended" | "crashed". NotFoundError for an unknown session."""
         await self._write(q.end_session, session_id, status, ended_at)
@@ -255,6 +263,10 @@ class Store:
     async def set_chapter_choice(self, session_id: int, number: int, chosen: int,
                                  chosen_text: str) -> None:
         await self._write(q.set_chapter_choice, session_id, number, chosen, chosen_text)
+
+    async def set_chapter_aired(self, session_id: int, number: int, aired_at: float) -> None:
+        """When the chapter went on air (epoch seconds); the first time counts."""
+        await self._write(q.set_chapter_aired, session_id, number, aired_at)
 
     async def add_branch(self, session_id: int, *, after_chapter: int, choice: int, title: str,
                          text: str, choices: list[str], provider: str,

@@ -1,7 +1,7 @@
 // Extwee (npm `extwee`, an independent Twee 3 parser) reads each file named on the command line
 // and compiles it to a published Twine 2 story; prints one JSON array: per file, what Extwee
 // read (title, IFID, start, passages with tags and text) and every warning it printed.
-// Run by tests/test_stories_shipped.py; install with `npm ci --prefix tests/extwee`.
+// Run by tests/test_stories_shipped.py; install with `npm ci --prefix tests/twine`.
 import { readFileSync } from 'node:fs';
 import { parseTwee } from 'extwee';
 
