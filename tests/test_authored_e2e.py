@@ -42,6 +42,9 @@ async def test_an_authored_story_plays_to_its_ending_across_a_restart(storyd: St
     await storyd.start()
     rc, out, err = await ctl_in(storyd, work, "stories")
     assert rc == 0, err
+    assert out.splitlines()[0].split() == ["ID", "LANGUAGE", "THEME", "TITLE", "SIZE"]
+    assert any(line.startswith("en/fantasy") and "English" in line for line in out.splitlines())
+    assert any(line.startswith("de/fantasy") and "Deutsch" in line for line in out.splitlines())
     async with Watcher(storyd) as watch:
         rc, out, err = await ctl_in(storyd, work, "start", "--story", "ferry.twee")
         assert rc == 0, err

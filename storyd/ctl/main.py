@@ -206,19 +206,16 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
             return protocol.ConfigShow(origins=True)
     simple: dict[str, type[Any]] = {
         "status": protocol.Status, "themes": protocol.Themes, "stories": protocol.Stories,
-        "close": protocol.Close,
-        "finish": protocol.Finish, "end": protocol.End, "memory": protocol.Memory,
-        "regenerate-image": protocol.RegenerateImage, "watch": protocol.Watch,
-        "admin-url": protocol.AdminUrl, "providers": protocol.Providers}
+        "close": protocol.Close, "finish": protocol.Finish, "end": protocol.End,
+        "memory": protocol.Memory, "regenerate-image": protocol.RegenerateImage,
+        "watch": protocol.Watch, "admin-url": protocol.AdminUrl, "providers": protocol.Providers}
     return simple[args.command]()  # type: ignore[no-any-return]
 
 
 def _story_arg(value: str | None) -> str | None:
     """A story file the daemon reads by its absolute path; anything else is sent as an id."""
-    if value is None:
-        return None
-    path = Path(value).expanduser()
-    return str(path.resolve()) if path.exists() else value
+    path = Path(value or "").expanduser()
+    return str(path.resolve()) if value and path.exists() else value
 
 
 def _default_socket() -> Path:
