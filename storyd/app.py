@@ -17,7 +17,9 @@ side), never the Daemon: nothing reaches through it to a service's insides.
 Shutdown protocol (SIGTERM/SIGINT or `Daemon.stop()`): STOPPING=1 → `shutdown` event set
 (hypercorn stops accepting) → chat sources cancelled (no new ballots) → bus closed (every
 websocket ends with 1001) → the last ballots flushed to SQLite → the nursery is cancelled →
-store closed; a 3-second cancel-scope deadline is the backstop. SIGHUP reloads the config
+store closed (writes still waiting for a full disk get STORAGE_WAIT seconds, then go to a
+recovery file the next start replays; exit 1 only when not even that could be written); a
+3-second cancel-scope deadline is the backstop. SIGHUP reloads the config
 file: a new frozen Config is swapped in whole; provider chains are rebuilt; a bad or missing
 file is reported (ERROR, `story:error`, admin notice) and the old config kept.
 """
@@ -65,6 +67,8 @@ from storyd.system.notify import notify
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 3.0
+STORAGE_WAIT = 5.0     # at stop, how long writes waiting for a full disk get before the
+                       # recovery file takes them (storyd.store.pending)
 
 
 class Daemon:
@@ -112,7 +116,8 @@ class Daemon:
             self.director, self.voting, store, self.bus, self.clock, settings=settings,
             apply_config=self.apply_config, config_path=config_path, chains=chains,
             chat_health=self.chat_health, health_for=self.chat_health_for,
-            admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown)
+            admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown,
+            ballot_refusal=store.ballot_refusal)
         self._nursery: trio.Nursery | None = None
         self._rng = random.Random()
 
@@ -301,9 +306,12 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
     from storyd.web.serve import serve_web
 
     admin_token = load_admin_token(paths.data_dir(cfg))
-    store = await Store.open(paths.database_path(cfg))
+    # a recovery file goes to the data folder, else beside the control socket (runtime dir)
+    store = await Store.open(paths.database_path(cfg),
+                             recovery_dirs=(paths.socket_path(cfg).parent,))
     daemon = Daemon(cfg, config_path, store, admin_token=admin_token, demo=demo)
     store.on_health = daemon.storage_health
+    lost = 0
     try:
         async with trio.open_nursery() as nursery:
             daemon._nursery = nursery
@@ -363,4 +371,7 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
                 await daemon.chains.aclose()
             except StorydError as exc:
                 log.warning("closing providers: %s", exc)
-            await daemon.store.aclose()
+            lost = await daemon.store.aclose(wait=STORAGE_WAIT)
+    if lost:   # the store logged what and why; the exit status says it too
+        raise StorydError(f"{lost} writes (ballots included) could not be saved to the "
+                          "database nor to a recovery file: they are lost (see the log)")

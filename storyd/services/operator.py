@@ -25,7 +25,7 @@ from storyd.core.model import ChatMessage
 from storyd.core.ports import Clock, HistoryStore, IngestResult, ProviderChains
 from storyd.core.recap_view import RecapView, recap_view
 from storyd.core.snapshot import Snapshot
-from storyd.errors import RefusedError
+from storyd.errors import RefusedError, StoreUnavailable
 from storyd.services.director import Director
 from storyd.services.recap_png import SIZES, render_png
 from storyd.services.stories import language_code, load_story, shipped_stories
@@ -46,12 +46,14 @@ class StoryOperator:
                  chains: Callable[[], ProviderChains],
                  chat_health: Mapping[str, SourceHealth],
                  health_for: Callable[[str, str], SourceHealth],
-                 admin_token: str, media_dir: Path, shutdown: trio.Event) -> None:
+                 admin_token: str, media_dir: Path, shutdown: trio.Event,
+                 ballot_refusal: Callable[[], str | None] = lambda: None) -> None:
         self._director, self._voting, self._history = director, voting, history
         self._clock, self._settings, self._apply = clock, settings, apply_config
         self._chains, self._chat_health, self._health_for = chains, chat_health, health_for
         self.bus, self.config_path, self.admin_token = bus, config_path, admin_token
         self.media_dir, self.shutdown = media_dir, shutdown
+        self._ballot_refusal = ballot_refusal   # the store: no room left to keep ballots
         self.web_url = ""   # known once the web front listens
 
     # ---- the daemon ---------------------------------------------------------------------
@@ -115,6 +117,7 @@ class StoryOperator:
         voting = self._voting
         if not voting.is_open():
             raise RefusedError(f"no vote is running (state: {self._director.machine.state})")
+        self._refuse_when_ballots_cannot_be_kept()
         result = voting.submit([ChatMessage(platform="local", user_id=viewer, name=name,
                                             text=f"!{'abcdef'[choice]}")])
         if result.accepted:
@@ -127,7 +130,16 @@ class StoryOperator:
                            counts=tuple(rnd.counts) if rnd else (),
                            voters=rnd.voters if rnd else 0)
 
+    def _refuse_when_ballots_cannot_be_kept(self) -> None:
+        """A ballot is acknowledged only when it is kept: while the disk is full and the
+        memory for ballots is full too, new ones are refused (503), not taken and lost."""
+        why = self._ballot_refusal()
+        if why is not None:
+            raise StoreUnavailable(why)
+
     async def ingest(self, batch: Sequence[ChatMessage]) -> r.IngestReply:
+        if self._voting.is_open():
+            self._refuse_when_ballots_cannot_be_kept()
         result = self._voting.submit(batch)
         if result.accepted:
             await self._voting.commit()   # on disk before the answer: acknowledged is kept
