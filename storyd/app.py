@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import random
 import secrets
 import signal
 from collections.abc import Callable
@@ -45,6 +46,7 @@ from storyd.config import loader as config_mod
 from storyd.config.masking import scrub, secret_values
 from storyd.config.structs import Config
 from storyd.core import events as ev
+from storyd.core import themes
 from storyd.core.snapshot import Snapshot
 from storyd.errors import ConfigError, ConfigMissing, StorydError
 from storyd.providers import http_io
@@ -56,6 +58,7 @@ from storyd.services.generation import GenerationService
 from storyd.services.media import MediaCache
 from storyd.services.narrator import Presenter
 from storyd.services.operator import StoryOperator
+from storyd.services.stories import load_story, shipped_for
 from storyd.services.voting import VotingService
 from storyd.store.db import Store
 from storyd.system import instance, paths
@@ -116,6 +119,7 @@ class Daemon:
             admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown,
             ballot_refusal=store.ballot_refusal)
         self._nursery: trio.Nursery | None = None
+        self._rng = random.Random()
 
     @property
     def web_url(self) -> str:
@@ -166,7 +170,20 @@ class Daemon:
     async def _next_demo_story(self) -> None:
         await trio.sleep(self.config.story.next_story_seconds)
         if self.director.machine.can("start"):
-            await self.director.start(theme="random", seed=self.config.demo.seed or None)
+            await self.start_demo_story()
+
+    async def start_demo_story(self) -> None:
+        """--demo: a story on a random theme ([demo] seed: always the same one) — the shipped
+        authored story where that theme has one in the story language, else the storytellers'."""
+        seed = self.config.demo.seed or None
+        theme = themes.get_theme("random", random.Random(seed) if seed else self._rng).id
+        story_id = shipped_for(self.config.story.language, theme)
+        authored = None
+        try:
+            authored = await load_story(story_id) if story_id else None
+        except StorydError as exc:   # a broken shipped story: the storytellers step in
+            log.error("shipped story %s cannot be played: %s", story_id, exc)
+        await self.director.start(theme=theme, seed=seed, authored=authored)
 
     def stop(self) -> None:
         self.shutdown.set()
@@ -334,7 +351,7 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
 
                 await nursery.start(chat_sources)
                 if demo and daemon.director.story is None and daemon.director.machine.can("start"):
-                    await daemon.director.start(theme="random", seed=cfg.demo.seed or None)
+                    await daemon.start_demo_story()
                 log.info("storyd ready: overlay %s/overlay/  control %s", daemon.web_url,
                          daemon.socket_path)
                 notify("READY=1", f"STATUS=serving on {daemon.web_url}")

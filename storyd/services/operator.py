@@ -28,6 +28,7 @@ from storyd.core.snapshot import Snapshot
 from storyd.errors import RefusedError, StoreUnavailable
 from storyd.services.director import Director
 from storyd.services.recap_png import SIZES, render_png
+from storyd.services.stories import language_code, load_story, shipped_stories
 from storyd.services.voting import VotingService
 from storyd.store import export
 
@@ -73,8 +74,23 @@ class StoryOperator:
     # ---- the story ----------------------------------------------------------------------
     async def start(self, *, theme: str | None = None, outline: str | None = None,
                     language: str | None = None, force: bool = False,
-                    seed: int | None = None) -> Snapshot:
-        return await self._director.start(theme, outline, language, force, seed=seed)
+                    seed: int | None = None, story: str | None = None) -> Snapshot:
+        authored = None
+        if story is not None:   # read and checked first: a refused file ends nothing
+            if outline:
+                raise RefusedError("an authored story has its own plot: --outline does not go "
+                                   "with --story")
+            authored = await load_story(story)
+            if (authored.language and language
+                    and language_code(language) != language_code(authored.language)):
+                raise RefusedError(f"the story '{story}' is written in {authored.language}, "
+                                   f"not {language}")
+            theme, language = theme or authored.theme, language or authored.language
+        return await self._director.start(theme, outline, language, force, seed=seed,
+                                          authored=authored)
+
+    async def stories(self) -> list[r.StoryInfo]:
+        return await trio.to_thread.run_sync(shipped_stories)
 
     async def close(self) -> r.CloseReply:
         closed = await self._director.close()
