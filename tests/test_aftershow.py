@@ -21,6 +21,7 @@ from storyd.ctl.main import main as storyctl
 from storyd.web.openapi import API
 
 TOKEN_ENV = "STORYD_TEST_TWITCH_TOKEN"
+HAVE_CHROMIUM = Path("/usr/bin/chromium").exists()
 TIMEOUT = 60
 
 
@@ -121,3 +122,39 @@ async def test_a_played_story_after_the_show(daemon_factory: Any, nursery: trio.
     code = await trio.to_thread.run_sync(lambda: storyctl(
         ["--socket", sock, "session", str(sid), "--chapters"], stdout=out, stderr=err))
     assert code == 0 and out.getvalue().startswith(f"00:00 {titles[0]}\n")
+
+    if not HAVE_CHROMIUM:
+        return
+    sync_api = pytest.importorskip("playwright.sync_api")
+
+    def admin_page() -> tuple[int, str, str, list[str]]:
+        """The admin page shows the session's recap picture and its YouTube chapters."""
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                         args=["--no-sandbox"])
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                errors: list[str] = []
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto(f"{d.web_url}/admin/?token={d.admin_token}")
+                page.click("#btn-sessions")
+                page.click(f"#sessions button:has-text('#{sid} ')")
+                page.wait_for_function("() => { const i = document.querySelector("
+                                       "'.after-show img.recap'); return i && i.complete && "
+                                       "i.naturalWidth > 0 && document.querySelector("
+                                       "'.after-show pre').textContent !== ''; }",
+                                       timeout=20_000)
+                width = page.evaluate("document.querySelector('.after-show img').naturalWidth")
+                first = page.text_content(".after-show pre") or ""
+                page.fill(".after-show input", "2001-01-01T00:00:00")
+                page.dispatch_event(".after-show input", "change")
+                page.wait_for_function("() => document.querySelector('.after-show pre')"
+                                       ".textContent.startsWith('00:00 Before')", timeout=20_000)
+                return width, first, page.text_content(".after-show pre") or "", errors
+            finally:
+                browser.close()
+
+    with trio.fail_after(TIMEOUT):
+        width, first, since, errors = await trio.to_thread.run_sync(admin_page)
+    assert width == 1920 and first.startswith(f"00:00 {titles[0]}")
+    assert since.splitlines()[1].split(" ", 1)[1] == titles[0] and errors == []

@@ -24,6 +24,7 @@ from storyd.core.snapshot import (
     VotingView,
 )
 from storyd.services.media import media_url
+from storyd.services.stories import AuthoredStory
 from storyd.storyteller.lang import offline_language_notice
 
 
@@ -66,6 +67,7 @@ class StoryState:
     pending_choice: int | None = None     # winner (or forced choice) that drives the next chapter
     plan: StoryPlan | None = None         # the story bible, written before chapter 1
     extended: bool = False                # `storyctl extend` set the length: it ends there
+    authored: AuthoredStory | None = None  # a Twee story's passages air, not a model's chapters
     recap: RecapView | None = None        # set when the story has ended (services/aftershow.py)
 
     def planned_chapters(self, max_chapters: int) -> int:
@@ -103,6 +105,7 @@ def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revis
         session_id=s.session_id if s else None,
         theme=s.theme.id if s else None, theme_name=s.theme.name if s else None,
         language=s.language if s else None, outline=s.outline if s else "",
+        authored=s.authored.view() if s and s.authored else None,
         chapter_number=ch.number if ch else 0, title=ch.draft.title if ch else None,
         choices=ch.choice_views() if ch else (), chapter=ch.view() if ch else None,
         voting=voting, notice=notice, generating=generating, narration=narration,
