@@ -22,10 +22,13 @@ from storyd.core.plan_prompts import PlanRequest
 
 
 def rename_in(text: str, old: str, new: str) -> str:
+    """`text` with the person `old` called `new`: the whole name, then each of its words
+    ("Elara Voss" → "Hedda Ruhl", a lone "Elara" → "Hedda")."""
     for part in sorted({old, *old.split()}, key=len, reverse=True):
-        if len(part) >= 3:
-            text = re.sub(rf"\b{re.escape(part)}\b", new if part == old else new.split()[0],
-                          text)
+        if len(part) >= 3 and new.split():
+            into = new if part == old else new.split()[0]
+            text = re.compile(rf"(?<!\w){re.escape(part)}(?!\w)").sub(
+                into.replace("\\", "\\\\"), text)
     return text
 
 

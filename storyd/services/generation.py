@@ -87,44 +87,15 @@ class GenerationService:
 
     # ---- requests ---------------------------------------------------------------------------
     async def ensure_outline(self, story: StoryState) -> None:
-<<<<<<< HEAD
-        """The story's plan before its first chapter (services/planning.py)."""
-        await self.planner.ensure_plan(story)
+        """The story's plan before its first chapter (services/planning.py); an authored
+        story has its own."""
+        if story.authored is None:
+            await self.planner.ensure_plan(story)
 
     def branch_for(self, story: StoryState, choice: int | None, closing: bool) -> Branch:
         request, memory = self.planner.chapter_request(story, choice, closing)
-        return Branch(choice=choice, closing=closing, request=request, memory=memory)
-=======
-        if story.outline or story.chapters or story.authored:
-            return
-        story.outline = (await self._chains().text.write_outline(
-            story.theme, story.language, story.seed)).draft
-        story.memory.outline = story.outline
-        await self._store.set_outline(story.session_id, story.outline)
-
-    def branch_for(self, story: StoryState, choice: int | None, closing: bool) -> Branch:
-        cfg = self._settings()
-        prev = story.current
-        memory = StoryMemory.from_json(story.memory.to_json())
-        winner = prev.draft.choices[choice] if prev is not None and choice is not None else ""
-        memory.take_choice(winner)
-        number = story.next_number
-        request = ChapterRequest(
-            theme=story.theme, language=story.language, chapter_number=number,
-            words=cfg.story.closing_words if closing else cfg.story.words_per_chapter,
-            n_choices=0 if closing else cfg.story.choices, closing=closing,
-            outline=story.outline,
-            context=memory.context(cfg.llm.context_tokens, include_outline=False),
-            path=story.taken_path() + ((winner,) if winner else ()), winning_choice=winner,
-            previous_text=prev.draft.text if prev else "",
-            # the taken path is listed already; what models repeat is last round's losers
-            avoid_choices=tuple(c for c in (prev.draft.choices if prev else ()) if c != winner),
-            memory=memory.view(), seed=story.seed * 1000 + number,
-            max_chapters=cfg.story.max_chapters,
-            previous_titles=tuple(c.draft.title for c in story.chapters))
         return Branch(choice=choice, closing=closing, request=request, memory=memory,
                       authored=story.authored.writer if story.authored else None)
->>>>>>> main
 
     async def extend(self, story: StoryState | None, chapters: int, state: str,
                      finishing: bool) -> StoryPlan:

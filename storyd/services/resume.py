@@ -42,10 +42,7 @@ async def resume_story(store: StoryStore, now: float, voting: VotingSettings
               else StoryMemory(row.get("outline") or ""))
     story = StoryState(session_id=row["id"], theme=th, language=row["language"],
                        outline=row.get("outline") or "", seed=int(row["id"]) * 7919,
-<<<<<<< HEAD
                        memory=memory, plan=plan_from_json(row.get("plan")))
-=======
-                       memory=memory)
     ref = (row.get("settings") or {}).get("story")
     if ref:   # an authored story: the same Twee file plays on
         try:
@@ -54,7 +51,6 @@ async def resume_story(store: StoryStore, now: float, voting: VotingSettings
             log.error("story %d cannot resume: %s", story.session_id, exc)
             await store.end_session(story.session_id, status="crashed", ended_at=now)
             return None
->>>>>>> main
     for c in state.chapters:
         story.chapters.append(ChapterState(
             number=c["number"], draft=draft_from_row(c), closing=bool(c["closing"]),
