@@ -193,11 +193,12 @@ class Storyd:
                 env=dict(os.environ, PYTHONPATH=str(ROOT)), cwd=ROOT, stdout=log, stderr=log)
         for _ in range(300):
             assert self.proc.poll() is None, self.log()
-            try:
-                _ctl(self.sock, {"cmd": "status"})
-                return
+            try:       # the control socket answers first; the web front a moment later
+                if _ctl(self.sock, {"cmd": "admin-url"})["result"]["url"].startswith("http"):
+                    return
             except OSError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         raise AssertionError("storyd did not start")
 
     def stop(self) -> int:
