@@ -39,7 +39,8 @@ def register_after_show(app: QuartTrio, op: Operator, *, admin: Wrap,
     @app.get(f"{API}/sessions/<int:session_id>/recap")
     @admin
     async def recap(session_id: int) -> Response:
-        return reply("GET", f"{API}/sessions/{{id}}/recap", await call(p.Recap(id=session_id)))
+        return reply("GET", f"{API}/sessions/{{id}}/recap",
+                     await call(query(p.Recap, id=session_id)))
 
     @app.get(f"{API}/sessions/<int:session_id>/recap.png")
     @admin
@@ -57,6 +58,8 @@ def register_after_show(app: QuartTrio, op: Operator, *, admin: Wrap,
         if not op.config.server.public_stories:
             return missing
         try:
+            if not 0 <= session_id < 2**63:
+                return missing
             session = await op.session(session_id)
             if session.status not in ("finished", "ended"):
                 return missing
