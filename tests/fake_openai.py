@@ -154,6 +154,7 @@ class FakeOpenAI:
         self.script: list[str] = []
         self.chapter: dict[str, Any] = chapter()
         self.models = ["fake-text", "fake-image", "fake-speech"]
+        self.no_model_list = False        # GET /models answers an HTML 404 (some proxies)
         self.requests: list[dict[str, Any]] = []
         self.scripts: dict[str, list[str]] = {}   # "chat"/"images"/"speech" -> behaviours
         self.author: Callable[[dict[str, Any]], dict[str, Any] | str] | None = None
@@ -213,6 +214,11 @@ class FakeOpenAI:
             return await self._reply(send, 200, blob, "image/png")
         if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
             return await self._error(send, 401, "Invalid token", 20015)
+        if path == "/v1/models" and self.no_model_list:   # nginx in front of llama.cpp
+            return await self._reply(send, 404, b"<html>\r\n<head><title>404 Not Found</title>"
+                                     b"</head>\r\n<body>\r\n<center><h1>404 Not Found</h1>"
+                                     b"</center>\r\n<hr><center>nginx</center>\r\n</body>"
+                                     b"\r\n</html>\r\n", "text/html")
         if path == "/v1/models":
             return await self._json(send, 200, {"object": "list", "data": [
                 {"id": m, "object": "model"} for m in self.models]})

@@ -221,7 +221,7 @@ def format_providers(rows: list[dict[str, Any]]) -> str:
         state = "ok" if r.get("ok") else str(r.get("diagnosis") or "failing")
         latency = r.get("latency")
         ms = f"{latency * 1000:.0f} ms" if isinstance(latency, int | float) else "-"
-        message = str(r.get("message") or "")
+        message = " ".join(str(r.get("message") or "").split())   # one line per provider
         if r.get("base_url"):
             message = f"{r['base_url']}" + (f": {message}" if message else "")
         if r.get("json_mode_note"):

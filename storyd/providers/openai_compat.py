@@ -329,10 +329,27 @@ class OpenAICompatProvider(MediaClient):
         return prompts.parse_coherence(content)
 
     # ------------------------------------------------------------ check
+    async def _probe_chat(self, result: dict[str, Any], why: str) -> None:
+        """No model list here (several llama.cpp builds and proxies): ask the text model
+        for one token instead; the answer says whether chapters can be written."""
+        body = {"model": self.text_model, "max_tokens": 1, "stream": False,
+                "messages": [{"role": "user", "content": "Reply with OK."}]}
+        try:
+            await self._send("POST", "/chat/completions", body)
+        except ProviderError as exc:
+            result["diagnosis"] = _diagnosis(exc)
+            result["message"] = f"no model list (GET /models: {why}); a one-token chat " \
+                                f"request failed: {exc}"
+            return
+        result.update(ok=True, diagnosis="ok", message=f"no model list (GET /models: {why}); "
+                      f"a one-token chat request to {self.text_model} worked")
+
     async def check(self) -> dict[str, Any]:
         """Probe `GET /models` once: diagnosis ok / bad key / rate-limited / unreachable /
-        model not offered / bad voice / error, with latency in seconds. A provider in the
-        speech chain also speaks one tiny sentence with each configured voice."""
+        model not offered / bad voice / error, with latency in seconds. A server without a
+        model list (404/405/501, or an answer that is not one) gets a one-token chat request
+        to the text model instead. A provider in the speech chain also speaks one tiny
+        sentence with each configured voice."""
         started = trio.current_time()
         result: dict[str, Any] = {"provider": self.name, "base_url": self.shown_url,
                                   "ok": False, "missing": [], "json_mode": self.json_mode,
@@ -342,11 +359,16 @@ class OpenAICompatProvider(MediaClient):
             data = json.loads((await self._send("GET", "/models",
                                                 cap=max(self.limits.max_text, 16 * MB)))[0])
         except ProviderError as exc:
-            result["diagnosis"] = {None: "unreachable", 401: "bad key", 403: "bad key",
-                                   429: "rate-limited"}.get(exc.status, "error")
-            result["message"] = str(exc)
+            if exc.status in NO_MODEL_LIST and self.text_model:
+                await self._probe_chat(result, f"HTTP {exc.status}")
+            else:
+                result["diagnosis"] = _diagnosis(exc)
+                result["message"] = str(exc)
         except ValueError:
-            result.update(diagnosis="error", message="model list is not JSON")
+            if self.text_model:
+                await self._probe_chat(result, "not a JSON model list")
+            else:
+                result.update(diagnosis="error", message="model list is not JSON")
         else:
             models = data.get("data", []) if isinstance(data, dict) else []
             ids = {str(m.get("id")) for m in models if isinstance(m, dict)}
@@ -361,3 +383,11 @@ class OpenAICompatProvider(MediaClient):
                 await self._probe_voices(result)
         result["latency"] = round(trio.current_time() - started, 3)
         return result
+
+
+NO_MODEL_LIST = (404, 405, 501)   # statuses of a server that has no GET /models
+
+
+def _diagnosis(exc: ProviderError) -> str:
+    return {None: "unreachable", 401: "bad key", 403: "bad key",
+            429: "rate-limited"}.get(exc.status, "error")
