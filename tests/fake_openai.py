@@ -4,7 +4,9 @@ Served by hypercorn on 127.0.0.1:0 inside the test's nursery; a real httpx clien
 to it. `mode` picks the dialect: "siliconflow" (error shapes `{"code","message","data"}` and
 bare strings, `images[].url` links that work once and then expire), "openai"
 (`{"error":{...}}`, `data[].b64_json`), "ollama"/"llamacpp" (streams carry reasoning fields;
-llamacpp enforces only the nested json_schema form, like the real server).
+llamacpp enforces only the nested json_schema form, like the real server), "llama_cpp_python"
+(llama-cpp-python's server: HTTP 500 "Input should be 'text' or 'json_object'" for any
+json_schema response_format; it takes `{"type": "json_object", "schema": …}`).
 
 `script` is a list of behaviours consumed one per request to the scripted endpoints (chat,
 images, speech); when empty, "ok". Behaviours: "ok", "500", "429" (Retry-After: 7),
@@ -294,6 +296,14 @@ class FakeOpenAI:
         if behaviour == "400_stream_options" and "stream_options" in req:
             return await self._error(send, 400, "Unrecognized request argument supplied: "
                                      "stream_options", 20001)
+        if self.mode == "llama_cpp_python" and fmt.get("type") not in (None, "text",
+                                                                       "json_object"):
+            # the real server's answer (llama-cpp-python 0.3, captured): a 500 naming the field
+            return await self._json(send, 500, {"error": {
+                "message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
+                           "'response_format', 'type'), 'msg': \"Input should be 'text' or "
+                           "'json_object'\", 'input': 'json_schema'}",
+                "type": "internal_server_error", "param": None, "code": None}})
         if behaviour == "400_format" and fmt.get("type") == "json_schema":
             return await self._error(send, 400, "response_format json_schema is not supported "
                                      "for this model", 20024)

@@ -27,9 +27,13 @@ from storyd.core.model import (
     MemoryUpdate,
     Theme,
 )
+from storyd.core.plan import StoryPlan
+from storyd.core.plan_prompts import PlanRequest
+from storyd.core.recap import RecapRequest, StoryRecap
 from storyd.errors import ProviderError
-from storyd.storyteller.choices import choices_for, recognise
+from storyd.storyteller.choices import choices_for, clean_choice, recognise
 from storyd.storyteller.lang import DE_STOP, EN_STOP
+from storyd.storyteller.planner import write_plan
 from storyd.storyteller.plot import Plot, Where
 
 Beat = tuple[int, list[tuple[str, str]]]     # (priority, [(sentence, speaker)])
@@ -75,6 +79,16 @@ class OfflineStoryteller:
                 f"{s['Friend']}, {s['friend_desc']}, comes along. "
                 f"But {s['foe']}, {s['foe_desc']}, stands in the way.")
 
+    async def write_plan(self, request: PlanRequest) -> StoryPlan:
+        """A whole story plan from the outline and the theme (storyteller/planner.py)."""
+        await trio.lowlevel.checkpoint()
+        return write_plan(request)
+
+    async def write_recap(self, request: RecapRequest) -> StoryRecap:
+        """The recap built from the chapters themselves (core/recap.py)."""
+        await trio.lowlevel.checkpoint()
+        return request.fallback
+
     async def write_chapter(self, request: ChapterRequest) -> ChapterDraft:
         """A chapter of about `request.words` words with exactly `request.n_choices` choices."""
         await trio.lowlevel.checkpoint()
@@ -102,7 +116,7 @@ def _fill(template: str, s: dict[str, str]) -> str:
 def write(req: ChapterRequest) -> ChapterDraft:
     p = Plot(req)
     L, bank = p.L, p.bank
-    win = " ".join(req.winning_choice.split()).rstrip(" .!?;:")
+    win = clean_choice(req.winning_choice)
     kind, past, dest = recognise(p, win) if win else ("", "", None)
     if dest is not None:
         p.go_to(dest)
