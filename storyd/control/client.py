@@ -12,12 +12,14 @@ import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import msgspec
 import trio
 
 from storyd.control import protocol
+from storyd.core import events
+from storyd.core.events import StorydEvent
+from storyd.core.replies import ErrorBody
 from storyd.errors import ControlError, StorydError
 
 # Replies can be large (an HTML export, a long session); a guard, not a protocol limit.
@@ -80,11 +82,13 @@ class ControlClient:
     async def aclose(self) -> None:
         await self._stream.aclose()
 
-    async def call(self, request: protocol.Request) -> Any:
-        """Send one request and return its result (builtins: dicts, lists, str, ...).
+    async def call(self, request: protocol.Request) -> protocol.Result | None:
+        """Send one request and return its result, decoded into the request's answer type
+        (protocol.answer_type: a Snapshot for `status`, a list of SessionSummary for
+        `sessions`, ...).
 
         Raises RemoteError for an error reply, ControlError when the daemon hangs up or
-        answers something that is not a reply.
+        answers something that is not a reply of that type.
         """
         req_id = await self._send(request)
         while True:
@@ -92,11 +96,17 @@ class ControlClient:
             if reply.id not in (req_id, None):
                 continue  # not ours (cannot happen with in-order replies; be lenient)
             if not reply.ok:
-                err = reply.error or protocol.ErrorBody(code="error", message="unknown error")
+                err = reply.error or ErrorBody(code="error", message="unknown error")
                 raise RemoteError(err.code, err.message)
-            return reply.result
+            try:
+                result: protocol.Result | None = msgspec.json.decode(
+                    reply.result, type=protocol.answer_type(request))
+            except msgspec.ValidationError as exc:
+                raise ControlError(f"storyd answered '{type(request).__struct_config__.tag}' "
+                                   f"with something else: {exc}") from None
+            return result
 
-    async def watch(self) -> AsyncIterator[Any]:
+    async def watch(self) -> AsyncIterator[StorydEvent]:
         """Start watching and yield each event as it arrives; ends when the daemon hangs up."""
         await self.call(protocol.Watch())
         while True:
@@ -107,7 +117,12 @@ class ControlClient:
             reply = _decode(line)
             if reply.error is not None:
                 raise RemoteError(reply.error.code, reply.error.message)
-            yield reply.event
+            if reply.event == protocol.NULL:
+                raise ControlError("storyd sent a line that is not an event while watching")
+            try:
+                yield events.decode(reply.event)
+            except msgspec.ValidationError as exc:
+                raise ControlError(f"storyd sent an event of another shape: {exc}") from None
 
     async def _send(self, request: protocol.Request) -> int:
         req_id = next(self._ids)
@@ -118,7 +133,7 @@ class ControlClient:
             raise ControlError(f"storyd closed the control connection on {self.path}") from None
         return req_id
 
-    async def _read_reply(self) -> protocol.Reply:
+    async def _read_reply(self) -> protocol.Incoming:
         return _decode(await self._read_line())
 
     async def _read_line(self) -> bytes:
@@ -139,8 +154,8 @@ class ControlClient:
             self._buf.extend(chunk)
 
 
-def _decode(line: bytes) -> protocol.Reply:
+def _decode(line: bytes) -> protocol.Incoming:
     try:
-        return protocol.decode_reply(line)
+        return protocol.decode_incoming(line)
     except msgspec.DecodeError as exc:
         raise ControlError(f"storyd sent a line that is not a reply: {exc}") from None

@@ -42,7 +42,7 @@ from typing import Literal
 import msgspec
 
 from storyd.core.model import CHOICE_KEYS, MAX_CHOICES, ChatMessage
-from storyd.core.ports import IngestResult, VotingSettings
+from storyd.core.ports import IngestResult, Policy, VotingSettings
 from storyd.core.vote_parse import (
     EXACT,
     MAY_START,
@@ -52,8 +52,6 @@ from storyd.core.vote_parse import (
 from storyd.errors import RefusedError
 
 log = logging.getLogger(__name__)
-
-Policy = Literal["random", "first", "extend"]
 
 class RoundRules(msgspec.Struct, frozen=True, kw_only=True):
     """The rules of one round: a copy of `[voting]`, so a reload never changes a live round."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import trio
 
+from storyd.config.replies import ConfigValue
 from storyd.control import protocol
 from storyd.control.client import ControlClient, DaemonNotRunning
 from storyd.errors import StorydError
@@ -28,7 +29,7 @@ async def _demo_running(path: Path) -> bool:
     """Whether the storyd on this socket is a `storyd --demo`."""
     async with await ControlClient.connect(path) as client:
         got = await client.call(protocol.ConfigGet(key="storage.data_dir"))
-    return isinstance(got, dict) and got.get("source") == "--demo"
+    return isinstance(got, ConfigValue) and got.source == "--demo"
 
 
 def reset_demo(socket: Path) -> str:

@@ -31,6 +31,7 @@ import trio
 from storyd.chat import replay
 from storyd.control import protocol
 from storyd.control.client import ControlClient, DaemonNotRunning, RemoteError
+from storyd.core.replies import ExportReply, IngestReply, ProviderCheck
 from storyd.ctl import aftershow as ctl_after
 from storyd.ctl import demo as ctl_demo
 from storyd.ctl import plan as ctl_plan
@@ -280,10 +281,10 @@ async def _chat_import(args: argparse.Namespace, path: Path, out: TextIO, err: T
                     err.write(f"storyctl: {args.file}: lines {part[0].line}-{part[-1].line} "
                               f"refused: {exc.code.replace('_', ' ')}: {exc.message}\n")
                     continue
-                totals["requests"] += 1
-                totals["sent"] += len(part)
-                for key in ("accepted", "invalid", "ignored"):
-                    totals[key] += int(result.get(key, 0)) if isinstance(result, dict) else 0
+                totals.update(requests=totals["requests"] + 1, sent=totals["sent"] + len(part))
+                if isinstance(result, IngestReply):   # accepted, invalid, ignored
+                    for key, n in msgspec.structs.asdict(result).items():
+                        totals[key] += n
         if args.replay:
             totals["seconds"] = round(trio.current_time() - start, 3)
     out.write(_json_line(totals) if args.json else format_import(totals))
@@ -298,30 +299,29 @@ async def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO,
     async with await ControlClient.connect(path) as client:
         if isinstance(request, protocol.Watch):
             async for event in client.watch():
-                out.write(_json_line(event) if args.json else format_event(event, time.time()))
+                plain = msgspec.json.decode(msgspec.json.encode(event))
+                out.write(_json_line(plain) if args.json else format_event(plain, time.time()))
                 out.flush()
             return EXIT_OK
-        result = await client.call(request)
+        answer = await client.call(request)
+    result = msgspec.json.decode(msgspec.json.encode(answer))   # formatters read the JSON
     if args.json:
-        out.write(_json_line(result))
+        out.write(_json_line(answer))
     elif ctl_after.write_result(args, result, out, err):
         pass
-    elif args.command == "export" and args.output is not None:
-        data = result.get("content", result) if isinstance(result, dict) else result
-        text = data if isinstance(data, str) else msgspec.json.format(
-            msgspec.json.encode(data)).decode() + "\n"
+    elif isinstance(answer, ExportReply) and args.output is not None:
         try:
-            args.output.write_text(text, encoding="utf-8")
+            args.output.write_text(answer.content, encoding="utf-8")
         except OSError as exc:
             raise ControlError(f"cannot write {args.output}: {exc.strerror}") from None
-        out.write(f"wrote {args.output} ({len(text.encode())} bytes)\n")
+        out.write(f"wrote {args.output} ({len(answer.content.encode())} bytes)\n")
     else:
         out.write(format_result(args.command, getattr(args, "config_command", None), result,
                                 now_ms=int(time.time() * 1000),
                                 unicode=(getattr(out, "encoding", None) or "utf-8").lower()
                                 .replace("-", "") == "utf8"))
-    if args.command == "providers" and isinstance(result, list) and any(
-            isinstance(r, dict) and not r.get("ok") for r in result):
+    if isinstance(answer, list) and any(isinstance(r, ProviderCheck) and not r.ok
+                                        for r in answer):
         return EXIT_REFUSED          # a failing provider: scripts and monitors can tell
     return EXIT_OK
 
