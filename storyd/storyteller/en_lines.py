@@ -1,0 +1,201 @@
+"""English lines of a chapter in the middle of an offline story: arrivals, consequences of a
+choice, the arc's stages, the obstacle by its kind, the antagonist's moves, what people say,
+the mood, and chapter titles.
+
+Templates are format strings over the slots of `Plot.slots` ({hero} is the short name,
+{hero_full} the full one, used once; {pron}/{poss}/{obj} the hero's pronouns, {fpron}… the
+friend's, {xpron}… the antagonist's). A story walks every pool in its own shuffled order and
+takes each entry at most once (see `Plot.pick`).
+"""
+
+from __future__ import annotations
+
+ARRIVE = (
+    "{Here_cap} {was} {note}.", "All around lay {here}, {note}.",
+    "So this was {here}: {note}.", "Ahead lay {here}, {note}.",
+    "{Here_cap} turned out to be {note}.", "They reached {here} at dusk: {note}.",
+    "By noon they stood {here_loc}, {note}.",
+)
+ARRIVE_PLAIN = (
+    "{Here_cap} was quieter than anyone had expected.", "Nobody was waiting for them {here_loc}.",
+    "They reached {here} as the light was failing.", "{Here_cap} smelled of dust and old secrets.",
+    "At first glance, {here} looked harmless.", "The road ended {here_loc}.",
+)
+REVISIT = ("Nothing {here_loc} had changed, except that someone had been here since.",
+           "{Here_cap} felt different the second time.",
+           "They were back {here_loc}, and this time they knew where to look.")
+AFTER = {
+    "find": ("Half hidden {here_loc}, {hero} found {a_item}.",
+             "Under a fallen beam lay {a_item}, as if it had been waiting for {obj}.",
+             "{Friend} pointed out something nobody else had noticed: {a_item}.",
+             "Wrapped in oilcloth at the bottom of a chest lay {a_item}."),
+    "clue": ("A torn map pointed {to}.", "Every trace {here_loc} led {to}.",
+             "Under the dust, someone had scratched a single name: {dest}.",
+             "{Friend} found footprints: {foe} had been here, and not long ago.",
+             "A page in an old ledger mentioned {dest}, twice, underlined."),
+    "ask": ("{Foe} wants the same thing we do, and {xpron} got here first",
+            "I should have told you sooner: this road has been tried before",
+            "I was afraid you would go without me", "We do this together, or not at all"),
+    "ask_item": ("This is older than it looks. Keep it close",
+                 "{Foe} would give anything for that. Don't let it out of your sight",
+                 "I have seen one like it once. It saved a life that day"),
+    "foe_says": ("You are too late", "Go home while you still can",
+                 "Everything here belongs to me", "You have no idea what you are dealing with"),
+    "foe_bargain": ("Everything has a price. Mine is {item}",
+                    "Walk away now, and nobody gets hurt",
+                    "You want to {goal}? So do I. Guess who will"),
+    "rival_says": ("Fine, maybe I was wrong about you", "You are more stubborn than I thought",
+                   "Let's not make a scene", "I suppose we both want the same thing"),
+    "spy": ("So {foe} was heading {to} as well.",
+            "{Foe} wanted {item} too, and was heading {to}.",
+            "{Hero} heard {foe} say one name twice: {dest}.",
+            "{Foe} was arguing with someone about {dest}."),
+    "avoid:creature": ("{Threat_cap} passed so close that the air went cold.",
+                       "{Threat_cap} sniffed the air, turned, and moved on.",
+                       "For a long minute {threat} waited. Then it was gone."),
+    "avoid:hazard": ("{Threat_cap} raged for an hour and then, slowly, passed.",
+                     "When {threat} was over, the way ahead looked different.",
+                     "They sat out {threat} with their backs to the wall."),
+    "avoid:person": ("Nobody stopped them: {threat} was looking the other way.",
+                     "{Threat_cap} never turned round.",
+                     "On the far side, {friend} let out a long breath."),
+    "face:creature": ("{Threat_cap} took the bait and crashed off into the distance.",
+                      "{Threat_cap} followed the noise, and the way was free.",
+                      "It worked: {threat} went the wrong way."),
+    "face:hazard": ("They came through {threat} soaked and shaking, but they came through.",
+                    "On the other side of {threat}, the air was suddenly still.",
+                    "It was hard going, and then, all at once, {threat} was behind them."),
+    "face:problem": ("Everything fell into place.", "Suddenly the whole thing made sense.",
+                     "One question was answered, and it opened the way {to}."),
+    "face:person": ("{Threat_cap} stepped aside, muttering.",
+                    "{Threat_cap} looked at {obj} for a long time, then let them pass.",
+                    "{Threat_cap} had not expected that, and it showed."),
+    "use:creature": ("{Threat_cap} fell back, and the way {to} lay open.",
+                     "{Threat_cap} howled and fled, and the road {to} was clear.",
+                     "{Threat_cap} shrank away from {item} and did not come back."),
+    "use:hazard": ("On the other side, the way {to} was clear.",
+                   "{Threat_cap} roared behind them, harmless now.",
+                   "They came out of {threat} without a scratch."),
+    "use:person": ("{Threat_cap} stared at {item}, then stepped aside.",
+                   "{Threat_cap} went pale and let them pass.",
+                   "That was all it took: {threat} waved them on."),
+    "secret": ("{Friend} hesitated, then told {obj} the truth: {fpron} {secret}.",),
+    "motive": ("What {hero} heard changed everything: {foe} {motive}.",),
+    "rest": ("Whatever happens, I'm with you", "First we sleep. Then we finish this",
+             "We go at first light, and we don't stop"),
+    "action": ("It changed more than anyone expected.", "For a moment, everything held still.",
+               "It was the right thing to do, and it was not easy."),
+    "free": ("Nobody could have said what would come of it.", "It was a start.",
+             "{Friend} nodded slowly: it might just work."),
+}
+SECRET = ("had been {to} once before, and had run from it",
+          "had once worked for {foe}, a long time ago",
+          "knew more about {item} than {fpron} had ever let on",
+          "had promised someone to keep {hero} away from this road")
+MOTIVE = ("was not after the prize at all, but after {hero}",
+          "needed {item} more than anyone knew",
+          "had been cheated once, long ago, and wanted the world to pay",
+          "was afraid, and the fear had made {xobj} cruel")
+MOTIVE_GENTLE = ("only wanted to be taken seriously, for once",
+                 "was lonely, and had forgotten how to say so",
+                 "had a bet running with half the town")
+FOE_INTRO = ("But {foe_full}, {foe_desc}, had been here first.",
+             "Worse, word came that {foe_full}, {foe_desc}, wanted the very same thing.",
+             "That was when they first heard the name {foe_full}: {foe_desc}.")
+STAGE = {
+    "complication": ("The way {to} was blocked, and only {friend} knew another road.",
+                     "Worse, {foe} wanted the very same thing.",
+                     "Nothing about this was going to be easy.",
+                     "By evening, they had lost half a day and found nothing."),
+    "turn": ("Nothing was as it had seemed at the start.",
+             "For the first time, {foe} looked worried.",
+             "{Hero} began to see the shape of the whole thing.",
+             "Somewhere along the way, the hunters had become the hunted."),
+    "climax": ("Everything now led {to}, where {foe} was waiting.",
+               "{Foe} stepped out of the shadows, and there was nowhere left to hide.",
+               "There was no way back now, and {hero} knew it.",
+               "This was the moment the whole journey had been heading for."),
+    "endgame": ("The end of the road was near.", "Only one last step was left.",
+                "The goal was close enough to touch.", "Almost there, {friend} thought."),
+}
+THREAT_INTRO = {
+    "creature": ("Then came a sound that could only mean {threat}.",
+                 "Somewhere out of sight, {a_threat} stirred."),
+    "hazard": ("Then {threat} came, faster than anyone had feared.",
+               "Nobody had warned them about {threat}, and now it was here."),
+    "problem": ("And there was {threat}, which nobody could explain.",
+                "Then they ran into {threat}, and nothing made sense any more."),
+    "person": ("Then they saw {threat}, right across their path.",
+               "And between them and the goal stood {threat}."),
+}
+THREAT = {
+    "creature": ("Somewhere out of sight, {threat} stirred.",
+                 "The tracks on the ground were fresh: {threat} had passed this way.",
+                 "Twice they heard {threat}, and the second time it was closer.",
+                 "{Threat_cap} was hunting, and it was in no hurry."),
+    "hazard": ("{Threat_cap} was getting worse by the hour.",
+               "Behind them, {threat} had already swallowed the road.",
+               "Nobody could wait out {threat} for ever.",
+               "{Friend} kept one eye on {threat} and did not like what {fpron} saw."),
+    "problem": ("{Threat_cap} still made no sense, and it nagged at {hero}.",
+                "Nobody could explain {threat}, and everyone had a theory.",
+                "Until someone solved {threat}, nothing else would move.",
+                "{Hero} turned {threat} over in {poss} head for the hundredth time."),
+    "person": ("{Threat_cap} was still watching the road.",
+               "{Threat_cap} had not moved, and clearly did not mean to.",
+               "Sooner or later, they would have to get past {threat}.",
+               "{Friend} had seen {threat} twice that day already."),
+}
+FOE = ("A message arrived from {foe}, and it was not friendly.",
+       "{Foe}'s people had been asking questions {here_loc}.",
+       "Someone had seen {foe} on the road {to}.",
+       "{Foe} was always one step ahead, and {hero} was tired of it.",
+       "Everyone knew {foe} would not wait for ever.",
+       "{Foe} had left a warning, scratched deep into the wood.")
+RIVAL = ("{Foe} had already told half the town a different story.",
+         "A note from {foe} arrived, full of polite little barbs.",
+         "Across the square, {foe} smiled a little too sweetly.",
+         "{Foe} was telling everyone {hero} would never manage it.",
+         "{Foe} waved from a distance, which was somehow worse.")
+FRIEND_SAYS = ("Did you hear that?", "I don't like this one bit", "We should hurry",
+               "Stay close", "Are we sure about this?", "That was almost too easy",
+               "I have seen this before, a long time ago", "Trust me on this one",
+               "Next time, we make a plan first", "Well. That could have gone worse",
+               "{Here_cap} gives me the creeps", "If {foe} finds us here, we're finished")
+HERO_SAYS = ("We're not turning back", "One more step. Then another",
+             "{Foe} won't stop, so neither will we", "I came here to {goal}, and I will",
+             "If you want to go home, now is the time", "Whatever happens, stay behind me",
+             "Nobody said it would be easy", "We're close. I can feel it")
+MOOD = ("{Hero} counted the ways out, just in case.",
+        "{Friend} hummed a tune to keep the nerves away.",
+        "For a while, nobody said a word.", "{Hero} rubbed tired eyes and kept going.",
+        "{Friend} checked the way behind them twice.",
+        "It was the kind of quiet that made people whisper.",
+        "{Hero} thought about home, just for a moment.",
+        "Every step {here_loc} sounded louder than it should.",
+        "{Friend} managed a small, brave smile.", "Nobody was hungry, though nobody had eaten.",
+        "{Hero}'s boots were wet through, and {pron} hardly noticed.",
+        "Somewhere a dog barked, and then thought better of it.")
+ITEM = ("{Hero} held {item} a little tighter.", "{Item_cap} felt heavier than before.",
+        "{Hero} checked that {item} was still there.")
+CALLBACK = {
+    "confront": "{Foe}'s last words still rang in {poss} ears.",
+    "spy": "What {hero} had overheard from {foe} still nagged at {obj}.",
+    "ask": "{Friend}'s answer from before still hung between them.",
+    "search": "{Hero} thought about everything they had found so far, and what it meant.",
+    "rest": "The plan they had made still held, for now.",
+    "use": "{Item_cap} was still warm from the last time.",
+}
+MOURN = ("{Hero} thought of {dead} and pressed on.",)
+TITLES = ("{Here_cap}", "The Secret of {here}", "{Hero} and {item}", "Shadows over {here}",
+          "A Warning from {foe}", "What {Friend} Knew", "The Road {to}", "{Threat_cap}",
+          "A Promise {here_loc}", "The Price of {item}", "Whispers {here_loc}",
+          "{Foe}'s Move", "Before the Storm", "Between Two Roads", "Night {here_loc}",
+          "The Long Way Round")
+BACKSTORY = ("{Hero} had left home with little more than a promise.",
+             "It was not the first time someone had told {hero} to give up.",
+             "Others had tried to {goal}. Most had come back empty-handed.",
+             "{Friend} and {hero} had met years ago, on a day neither of them liked to talk "
+             "about.",
+             "{Hero} carried a letter from home and had not opened it yet.",
+             "Somewhere behind them, the people who had doubted {obj} were still talking.")
