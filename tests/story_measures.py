@@ -54,7 +54,25 @@ class Story(NamedTuple):
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENT.split(text) if s.strip()]
+    """The sentences of a text; a quotation and its speech tag are one sentence
+    (“Stay close,” Pip said. / „Bleib dicht bei mir“, sagte Pip.)."""
+    out: list[str] = []
+    for part in (s.strip() for s in _SENT.split(text) if s.strip()):
+        if out and (out[-1].count("\u201e") > out[-1].count("\u201c")
+                    or out[-1].count("\u201c") > out[-1].count("\u201d")
+                    and "\u201e" not in out[-1]):
+            out[-1] = f"{out[-1]} {part}"   # still inside a quotation
+        elif out and out[-1].endswith(("?\u201d", "!\u201d")) and len(part.split()) <= 4 \
+                and "\u201c" not in part:
+            out[-1] = f"{out[-1]} {part}"   # “Are we sure?” Pip asked.
+        else:
+            out.append(part)
+    return out
+
+
+def quotes(text: str) -> list[str]:
+    """What people say in a text (the words inside quotation marks)."""
+    return re.findall(r"[\u201c\u201e]([^\u201c\u201d\u201e]+)[\u201d\u201c]", text)
 
 
 def tell(theme: str, language: str, seed: int, picks: list[int], *, words: int = 40,
@@ -145,6 +163,7 @@ class Figures(NamedTuple):
     ending_top: str
     ending_formula_share: float         # closing sentences whose template ≥ 20 % of closings hold
     per_story_stock: float              # stock sentences per story
+    stock_quotes: int                   # spoken lines in ≥ 20 % of stories (names masked)
 
 
 def choice_shape(choice: str, names: list[str]) -> str:
@@ -155,6 +174,7 @@ def measure(stories: list[Story]) -> Figures:
     padding = [sum(len(PADDING[s.lang].findall(d.text)) for d in s.drafts) for s in stories]
     repeats = total = 0
     seen_in: Counter[str] = Counter()
+    said_in: Counter[str] = Counter()
     shapes: Counter[tuple[str, ...]] = Counter()
     endings: Counter[str] = Counter()
     closings: list[list[str]] = []
@@ -165,6 +185,7 @@ def measure(stories: list[Story]) -> Figures:
         repeats += sum(n for n in temps.values() if n > 1)
         total += len(sents)
         seen_in.update(set(sents))
+        said_in.update({template(q, names) for d in s.drafts for q in quotes(d.text)})
         shapes[tuple(sorted(choice_shape(c, names) for c in s.drafts[0].choices))] += 1
         closing = [template(x, names) for x in sentences(s.drafts[-1].text)]
         closings.append(closing)
@@ -182,4 +203,5 @@ def measure(stories: list[Story]) -> Figures:
         first_choice_top_share=shapes.most_common(1)[0][1] / len(stories),
         ending_templates_top_share=top_end[1] / len(stories), ending_top=top_end[0],
         ending_formula_share=formula_share,
-        per_story_stock=sum(n for _, n in stock) / len(stories))
+        per_story_stock=sum(n for _, n in stock) / len(stories),
+        stock_quotes=sum(n >= limit for n in said_in.values()))

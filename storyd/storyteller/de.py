@@ -85,6 +85,17 @@ def friends_word(g1: str, g2: str) -> str:
 _FEMININE = ("Schwester", "Mutter", "Tochter", "Tante", "Oma", "Cousine", "Frau", "Freundin")
 
 
+def gender_of(desc: str) -> str:
+    """A guess from a description ("eine Schmugglerin", "ihre Schwester" → "f"): "m" unless
+    it starts like a woman's or its noun ends in -in."""
+    words = desc.split()
+    first = words[0].casefold() if words else ""
+    noun = next((w.strip(",.") for w in words if w[:1].isupper()), "")
+    female = first in ("eine", "die") or noun.endswith("in") and len(noun) > 5 or \
+        noun in _FEMININE
+    return "f" if female else "m"
+
+
 def relation(rel: str, hero_g: str) -> str:
     """The outline's relation as an apposition: "Kollege" → "ihr Kollege"."""
     poss = pronouns(hero_g, "")["poss"]
@@ -98,6 +109,10 @@ def place_slots(name: str, g: str) -> dict[str, str]:
     plural = g == "pl"
     return {"war": "waren" if plural else "war", "lag": "lagen" if plural else "lag",
             "erwies": "erwiesen sich" if plural else "erwies sich"}
+
+
+def dest_slots(name: str, g: str) -> dict[str, str]:
+    return {"dest_war": "waren" if g == "pl" else "war"}
 
 
 _SEPARABLE = ("heraus", "zurück", "herauf", "hinaus", "weiter", "auf", "aus", "ein", "mit",
@@ -116,6 +131,20 @@ def goal_zu(goal: str) -> str:
     prefix = next((p for p in _SEPARABLE if verb.startswith(p) and len(verb) > len(p) + 3), "")
     verb = f"{prefix}zu{verb[len(prefix):]}" if prefix else f"zu {verb}"
     return " ".join([*words[:-1], verb]) + (comma + tail if comma else "")
+
+
+def verb_last(phrase: str) -> str:
+    """A past phrase, verb first, turned round for a subordinate clause: "fand ihren Bruder"
+    → "ihren Bruder fand", "deckte das Geheimnis auf" → "das Geheimnis aufdeckte", "fand
+    heraus, wer …" → "herausfand, wer …"."""
+    head, comma, tail = phrase.partition(",")
+    words = head.split()
+    if len(words) < 2:
+        return phrase
+    verb, rest = words[0], words[1:]
+    if rest[-1] in _SEPARABLE:
+        rest, verb = rest[:-1], rest[-1] + verb
+    return " ".join([*rest, verb]) + (comma + tail if comma else "")
 
 
 _FACED = {"creature": "lockte {threat_acc} weg", "hazard": "kam durch {threat_acc}",
@@ -229,7 +258,7 @@ KIND_OPEN = {
 PULL = {
     "follow": ("{friend} wollte weiter {to}", "{friend} zeigte schon den Weg {to}",
                "{friend} schwor, es gebe eine Abkürzung {to}", "{friend} sah immer wieder {to}"),
-    "go": ("der Weg {to} war frei", "{dest} war keinen Tag mehr entfernt",
+    "go": ("der Weg {to} war frei", "{dest} {dest_war} keinen Tag mehr entfernt",
            "jemand hatte {dest_loc} ein Licht gesehen", "jedes Zeichen wies {to}"),
     "search": ("{here} verbarg noch etwas", "irgendetwas {here_loc} passte nicht zusammen",
                "hinter die letzte Tür {here_loc} hatte noch niemand geschaut",
@@ -261,7 +290,7 @@ PULL = {
                      "{threat} hatte scharfe Augen", "{threat} stellte Fragen"),
     "face:creature": ("{threat} ließ sich vielleicht überlisten", "{threat} war leicht abzulenken",
                       "{threat} hasste laute Geräusche",
-                      "{threat} war hungrig, und Hunger macht dumm"),
+                      "{threat} folgte allem, was sich bewegte"),
     "face:hazard": ("vielleicht war {threat} schwächer, als es aussah",
                     "das Warten kostete sie Zeit", "irgendwo musste {threat} eine Lücke haben",
                     "die andere Seite war nah"),
@@ -275,19 +304,20 @@ PULL = {
                      "{threat} war noch nie auf so etwas wie {item_acc} getroffen",
                      "{threat} schien {item_acc} zu fürchten"),
     "use:hazard": ("mit {item_dat} kämen sie vielleicht durch {threat_acc}",
-                   "{item} war genau dafür gemacht",
+                   "{item} war wie gemacht für {threat_acc}",
                    "{item} hatte schon andere durch Schlimmeres gebracht"),
     "use:person": ("{item} könnte {threat_acc} umstimmen", "{item} war Beweis genug",
                    "{threat} würde {item_acc} wiedererkennen"),
     "rest": ("alle waren erschöpft", "{friend} konnte sich kaum noch auf den Beinen halten",
              "seit zwei Tagen hatte niemand geschlafen", "ein Plan konnte nicht schaden"),
 }
-HOOK = ("{A}, aber {B}.", "{A}, doch {B}.", "{A} – und {B}.", "{A}. Nur: {B}.", "{A}, und {B}.")
+HOOK = ("{A}, aber {B}.", "{A}, doch {B}.", "{A} – und {B}.", "{A}, und {B}.",
+        "{A}, aber andererseits: {B}.")
 HOOK_ONE = ("{A}, und {hero} musste sich entscheiden.", "{A}. {Hero} wog es ab.",
             "{A}. Die Entscheidung lag bei {hero}.")
 HOOK_NONE = ("{Friend} sah {hero} an und wartete.",
              "{Hero} musste sich entscheiden, und zwar schnell.",
-             "Jeder Weg nach vorn sah gefährlich aus.")
+             "Jeder Weg, der vor {hero} lag, sah gefährlich aus.")
 CHOICES = {
     "follow": "Folge {friend} {to}", "go": "Geh {to}",
     "search": "Durchsuche {here_acc} nach Spuren",

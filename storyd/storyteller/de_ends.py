@@ -29,8 +29,8 @@ INCITE = {
             "Dann hieß es, {foe_full}, {foe_desc}, sei auf dem Weg {to}."),
     "clue": ("{Friend} fand {here_loc} ein Zeichen, das {fpron} sofort erkannte: {foe_full} war "
              "hier gewesen, {foe_desc}.",
-             "Jemand war vor ihnen {here_loc} gewesen und hatte eine Spur hinterlassen, die {to} "
-             "führte."),
+             "Jemand war vor ihnen {here_loc} gewesen, und die Spuren verrieten, wer: "
+             "{foe_full}, {foe_desc}."),
     "threat": ("Sie waren keine zehn Schritte weit gekommen, da stießen sie auf {a_threat_acc}.",
                "Kaum waren sie angekommen, sah {friend} {a_threat_acc}."),
     "item": ("Einer alten Geschichte nach lag {here_loc} {a_item} versteckt.",
@@ -81,7 +81,7 @@ END = {
              "Es klappte.",
              "Ausgeruht und bereit machten sie es genau wie geplant, und {foe} begriff nie, was "
              "geschehen war."),
-    "action": ("{Hero} {past}, und genau das gab den Ausschlag.",
+    "action": ("Und genau das gab am Ende den Ausschlag.",
                "Damit hatte niemand gerechnet, am wenigsten {foe}."),
     "generic": ("\u201e{act}\u201c – und das genügte.",
                 "{Hero} tat es: \u201e{act}\u201c. Diesmal ging nichts schief."),
@@ -110,7 +110,7 @@ OBSTACLE_END_GENTLE = {
     "creature": ("{Hero} hielt {item_acc} hin, und {threat} kam herangetrottet, plötzlich "
                  "lammfromm.",
                  "{Threat_cap} lief etwas Interessanterem hinterher, und alle jubelten."),
-    "hazard": ("Dank {item_dat} wurde aus {threat_dat} der größte Spaß des Sommers.",
+    "hazard": ("Mit {item_dat} wurde aus {threat_dat} der größte Spaß des Sommers.",
                "{Threat_cap} endete so plötzlich, wie {threat_pron} begonnen hatte, und alle "
                "lachten."),
     "problem": ("Mit {item_dat} {faced_v2}.",
@@ -125,31 +125,42 @@ FATE = {
     "follow": ("Als {foe} ankam, war alles vorbei, und {xpron} wusste es.",),
     "go": ("{Foe} kam zu spät und wandte sich wortlos ab.",),
     "": ("{Foe} floh in die Nacht und wurde nie wieder gesehen.",
-         "{Foe} war geschlagen, und jeder {here_loc} wusste es."),
+         "{Foe} war geschlagen, und jeder {here_loc} wusste es.",
+         "Niemand fand je heraus, wohin {foe} gegangen war, und niemand suchte lange.",
+         "{Foe} ging mit nichts als {xposs}em Namen, und selbst der war jetzt weniger wert."),
 }
 RIVAL_END = ("{Foe} lachte schließlich und reichte {dat} die Hand.",
              "{Foe} gab sich mit einer Verbeugung geschlagen und brachte sogar ein Lächeln "
              "zustande.",
              "Sogar {foe} musste klatschen, wenn auch etwas steif.")
 GOAL = ("Endlich {goal_done_v2}.", "Am Ende {goal_done_v2}.",
+        "Es war fast Morgen, als {hero} {goal_done_sub}.",
+        "{Hero} {goal_done}, und {friend} stieß einen Jubelschrei aus, der {here_loc} widerhallte.",
         "Und so {goal_done_v2}, genau wie {pron} es versprochen hatte.",
         "{Hero} {goal_done}, und einen langen Augenblick sprach niemand.")
-GOAL_INF = ("Endlich hatte {hero} geschafft, weswegen {pron} gekommen war.",
-            "Es war vollbracht: {Hero} hatte erreicht, was {pron} sich vorgenommen hatte.")
+GOAL_INF = ("Endlich war es geschafft: {Hero} konnte {goal}.",
+            "Es war vollbracht: {Hero} hatte es geschafft, {goal_zu}.")
 FRIEND_TRUSTED = ("{Friend} war vom ersten bis zum letzten Schritt an {poss}er Seite gewesen.",
                   "{Hero} und {friend} grinsten sich an, {friends} fürs Leben.",
                   "{Friend} sagte nichts, aber {fposs} Lächeln sagte alles.",
                   "\u201eNächstes Mal\u201c, sagte {friend}, \u201enehmen wir den einfachen "
-                  "Weg.\u201c {Hero} lachte. Mit {friend} würde es nie einen einfachen Weg "
-                  "geben.")
+                  "Weg.\u201c {Hero} lachte nur.",
+                  "{Friend} umarmte {obj} als Erste{friend_e} und ließ als Letzte{friend_e} los.",
+                  "Ohne {friend} hätte {hero} es nie geschafft, und beide wussten es.")
 FRIEND_DOUBTED = ("{Friend} hatte mehr gewusst, als {fpron} sagte, und {hero} verzieh {fdat}.",
                   "Später fragte {hero} {friend}, was {fpron} verschwiegen hatte. Die Antwort "
                   "brachte beide zum Lachen.",
                   "Auf dem Heimweg verriet {friend} endlich das Geheimnis, das {fpron} die ganze "
-                  "Zeit mit sich getragen hatte: {Fpron_cap} {secret}.")
+                  "Zeit mit sich getragen hatte: {Fpron_cap} {secret}.",
+                  "{Friend} entschuldigte sich für jedes Geheimnis, und {hero} sagte, das sei jetzt "
+                  "nicht mehr wichtig.",
+                  "{Hero} und {friend} redeten lange in dieser Nacht, zum ersten Mal seit Wochen "
+                  "ganz ehrlich.")
 FINAL = ("Noch Jahre später erzählte man sich {here_loc} die Geschichte von {hero_full}.",
          "Zum ersten Mal seit Langem war es {here_loc} still.",
-         "Dann gingen sie nach Hause, auf dem langen Weg.",
-         "Morgen würde es neuen Ärger geben. Heute Nacht nicht.")
+         "Dann gingen {hero} und {friend} nach Hause, auf dem langen Weg.",
+         "Morgen würde es für {hero} neuen Ärger geben. Heute Nacht nicht.",
+         "Irgendwo {here_loc} fing jemand an zu singen, und {hero} hatte nichts dagegen.",
+         "In dieser Nacht schlief {hero} zum ersten Mal seit Tagen.")
 TITLES_END = ("Das letzte Licht", "Der Weg zurück", "Schluss mit {threat_dat}",
               "{Hero} triumphiert", "Wo alles endet", "Nach dem Sturm")

@@ -109,18 +109,19 @@ FOE_INTRO = ("Doch {foe_full}, {foe_desc}, war schon vor ihnen hier gewesen.",
 STAGE = {
     "complication": ("Der Weg {to} war versperrt, und nur {friend} kannte einen anderen.",
                      "Schlimmer noch: {Foe} wollte genau dasselbe.",
-                     "Nichts daran würde leicht werden.",
-                     "Am Abend hatten sie einen halben Tag verloren und nichts gefunden."),
-    "turn": ("Nichts war mehr so, wie es am Anfang ausgesehen hatte.",
+                     "{Hero} ahnte, dass nichts daran leicht werden würde.",
+                     "Am Abend hatten {hero} und {friend} einen halben Tag verloren und nichts gefunden."),
+    "turn": ("Für {hero} war nichts mehr so, wie es am Anfang ausgesehen hatte.",
              "Zum ersten Mal wirkte {foe} besorgt.",
              "Allmählich erkannte {hero}, wie alles zusammenhing.",
-             "Irgendwann unterwegs waren aus den Jägern Gejagte geworden."),
+             "Irgendwann unterwegs hatte {foe} begonnen, sich ständig umzusehen."),
     "climax": ("Alles führte jetzt {to}, wo {foe} schon wartete.",
                "{Foe} trat aus dem Schatten, und es gab kein Versteck mehr.",
                "Jetzt gab es kein Zurück mehr, und {hero} wusste es.",
-               "Auf diesen Augenblick war die ganze Reise zugelaufen."),
-    "endgame": ("Das Ende des Weges war nah.", "Nur noch ein letzter Schritt fehlte.",
-                "Das Ziel war zum Greifen nah.", "Fast geschafft, dachte {friend}."),
+               "Auf diesen Augenblick war die ganze Reise von {hero} zugelaufen."),
+    "endgame": ("{Hero} spürte, dass das Ende des Weges nah war.",
+                "Für {hero} fehlte nur noch ein letzter Schritt.",
+                "Das Ziel war für {hero} zum Greifen nah.", "Fast geschafft, dachte {friend}."),
 }
 THREAT_INTRO = {
     "creature": ("Dann kam ein Geräusch, das nur eines bedeuten konnte: {threat}.",
@@ -161,28 +162,33 @@ RIVAL = ("{Foe} hatte der halben Stadt schon eine andere Geschichte erzählt.",
          "Auf der anderen Seite des Platzes lächelte {foe} etwas zu süß.",
          "{Foe} erzählte jedem, dass {hero} es nie schaffen würde.",
          "{Foe} winkte von Weitem, und irgendwie war das schlimmer.")
-FRIEND_SAYS = ("Hast du das gehört?", "Das gefällt mir überhaupt nicht", "Wir sollten uns beeilen",
-               "Bleib dicht bei mir", "Sind wir uns da sicher?", "Das war fast zu einfach",
-               "Das habe ich schon einmal gesehen, vor langer Zeit", "Vertrau mir",
-               "Nächstes Mal machen wir vorher einen Plan",
-               "Na ja. Es hätte schlimmer kommen können", "{Here_cap} ist mir unheimlich",
+FRIEND_SAYS = ("Hast du das gehört, {hero}?", "{Here_cap} gefällt mir überhaupt nicht",
+               "Wir sollten uns beeilen, bevor {foe} es tut",
+               "Bleib dicht bei mir. {Here_loc_cap} verirrt man sich leicht",
+               "Sind wir uns da sicher? {Foe} ist nicht dumm",
+               "Das war fast zu einfach. {Foe} weiß bestimmt, dass wir hier sind",
+               "Das habe ich schon einmal gesehen, {hero}, vor langer Zeit", "Vertrau mir, {hero}",
+               "Nächstes Mal, {hero}, machen wir vorher einen Plan",
+               "Na ja, {hero}, es hätte schlimmer kommen können", "{Here_cap} ist mir unheimlich",
                "Wenn {foe} uns hier findet, sind wir erledigt")
-HERO_SAYS = ("Wir kehren nicht um", "Ein Schritt. Dann noch einer",
+HERO_SAYS = ("Wir kehren nicht um, {friend}", "Ein Schritt, {friend}, dann noch einer",
              "{Foe} gibt nicht auf, also wir auch nicht",
-             "Ich habe es versprochen, und ich halte es",
-             "Wenn du nach Hause willst, dann jetzt", "Was auch passiert, bleib hinter mir",
-             "Niemand hat gesagt, dass es leicht wird", "Wir sind nah dran. Ich spüre es")
+             "Ich habe es versprochen, {friend}, und ich halte es",
+             "Wenn du nach Hause willst, {friend}, dann jetzt",
+             "Was auch passiert, {friend}, bleib hinter mir",
+             "Niemand hat gesagt, dass es {here_loc} leicht wird",
+             "Wir sind nah dran, {friend}. Ich spüre es")
 MOOD = ("{Hero} zählte die Auswege, nur für alle Fälle.",
         "{Friend} summte eine Melodie gegen die Nervosität.",
-        "Eine Weile sprach niemand ein Wort.", "{Hero} rieb sich die müden Augen und ging weiter.",
+        "Eine Weile sagten weder {hero} noch {friend} ein Wort.", "{Hero} rieb sich die müden Augen und ging weiter.",
         "{Friend} sah sich zweimal nach dem Weg hinter ihnen um.",
-        "Es war die Art von Stille, in der man unwillkürlich flüstert.",
+        "{Here_loc_cap} herrschte die Art von Stille, in der man unwillkürlich flüstert.",
         "{Hero} dachte an zu Hause, nur einen Augenblick lang.",
         "Jeder Schritt {here_loc} klang lauter, als er sollte.",
         "{Friend} brachte ein kleines, tapferes Lächeln zustande.",
-        "Niemand hatte Hunger, obwohl niemand gegessen hatte.",
+        "{Friend} hatte keinen Hunger, obwohl den ganzen Tag niemand gegessen hatte.",
         "Die Stiefel waren längst durchnässt, und {hero} merkte es kaum.",
-        "Irgendwo bellte ein Hund und überlegte es sich dann anders.")
+        "Irgendwo {here_loc} bellte ein Hund und überlegte es sich dann anders.")
 ITEM = ("{Hero} hielt {item_acc} etwas fester.", "{Item_cap} fühlte sich schwerer an als zuvor.",
         "{Hero} prüfte, ob {item} noch da war.")
 CALLBACK = {
@@ -190,7 +196,7 @@ CALLBACK = {
     "spy": "Was {hero} bei {foe} belauscht hatte, ließ {dat} keine Ruhe.",
     "ask": "Die Antwort von {friend} hing noch zwischen ihnen.",
     "search": "{Hero} dachte an alles, was sie bisher gefunden hatten, und was es bedeutete.",
-    "rest": "Der Plan, den sie geschmiedet hatten, hielt noch.",
+    "rest": "Der Plan, den {hero} und {friend} geschmiedet hatten, hielt noch.",
     "use": "{Item_cap} war noch warm vom letzten Mal.",
 }
 MOURN = ("{Hero} dachte an {dead} und ging weiter.",)
@@ -201,10 +207,9 @@ TITLES = ("{Here_cap}", "Das Geheimnis {here_loc}", "{Hero} und {item}", "Schatt
           "Der lange Umweg")
 BACKSTORY = ("{Hero} war mit kaum mehr als einem Versprechen von zu Hause aufgebrochen.",
              "Es war nicht das erste Mal, dass jemand {hero} geraten hatte aufzugeben.",
-             "Andere hatten schon versucht, {goal_zu}. Die meisten waren mit leeren Händen "
-             "zurückgekommen.",
+             "Andere hatten schon versucht, {goal_zu}, und die meisten waren mit leeren "
+             "Händen zurückgekommen.",
              "{Friend} und {hero} kannten sich seit Jahren, seit einem Tag, über den beide nicht "
              "gern sprachen.",
              "{Hero} trug einen Brief von zu Hause bei sich und hatte ihn noch nicht geöffnet.",
-             "Irgendwo hinter ihnen redeten die Leute, die nicht an {obj} geglaubt hatten, "
-             "noch immer.")
+             "Zu Hause redeten die Leute, die nicht an {hero} geglaubt hatten, noch immer.")

@@ -53,6 +53,10 @@ def goal_zu(goal: str) -> str:
     return goal
 
 
+def verb_last(phrase: str) -> str:
+    return phrase
+
+
 def memory_thing(name: str) -> dict[str, str]:
     base = name[4:] if name.casefold().startswith("the ") else name
     return {"": the(base), "acc": the(base), "dat": the(base), "a": a(base) if base[:1].islower()
@@ -71,6 +75,16 @@ def friends_word(g1: str, g2: str) -> str:
     return "friends"
 
 
+_FEMALE = (" she ", " her ", " woman ", " girl ", " mother ", " sister ", " daughter ", " aunt ",
+           " grandmother ", " wife ", " queen ", " lady ")
+
+
+def gender_of(desc: str) -> str:
+    """A guess from a description a model wrote ("her nervous first mate" → "f"): "m" unless
+    it reads as a woman."""
+    return "f" if any(w in f" {desc.casefold()} " for w in _FEMALE) else "m"
+
+
 def relation(rel: str, hero_g: str) -> str:
     """The outline's relation as an apposition: "brother" → "her brother"."""
     return f"{pronouns(hero_g, '')['poss']} {rel.casefold()}"
@@ -81,6 +95,10 @@ def place_slots(name: str, g: str) -> dict[str, str]:
     last = name.split()[-1] if name.split() else ""
     plural = last.endswith("s") and not last.endswith(("ss", "us")) and last[:1].isupper()
     return {"was": "were" if plural else "was"}
+
+
+def dest_slots(name: str, g: str) -> dict[str, str]:
+    return {"dest_was": place_slots(name, g)["was"]}
 
 
 _FACED = {"creature": "lured {threat} away", "hazard": "came through {threat}",
@@ -185,7 +203,7 @@ KIND_OPEN = {
 PULL = {
     "follow": ("{friend} wanted to go on {to}", "{friend} was already pointing the way {to}",
                "{friend} swore there was a shortcut {to}", "{friend} kept looking {to}"),
-    "go": ("the road {to} was open", "{dest} was less than a day away",
+    "go": ("the road {to} was open", "{dest} {dest_was} less than a day away",
            "someone had seen a light {dest_loc}", "every sign pointed {to}"),
     "search": ("{here} still hid something", "something {here_loc} did not add up",
                "nobody had looked behind the last door {here_loc}",
@@ -209,7 +227,7 @@ PULL = {
     "avoid:person": ("{threat} still blocked the way", "{threat} was looking for them",
                      "{threat} had sharp eyes", "{threat} was asking questions"),
     "face:creature": ("{threat} could be tricked", "{threat} was easily distracted",
-                      "{threat} hated loud noises", "{threat} was hungry, and hunger makes fools"),
+                      "{threat} hated loud noises", "{threat} followed anything that moved"),
     "face:hazard": ("{threat} might be weaker than it looked", "waiting was costing them time",
                     "{threat} had a gap in it somewhere", "the far side of {threat} was close"),
     "face:problem": ("the answer to {threat} was close", "{threat} was starting to make sense",
@@ -220,7 +238,7 @@ PULL = {
     "use:creature": ("{item} might be enough to drive {threat} off",
                      "{threat} had never faced anything like {item}",
                      "{threat} seemed to fear {item}"),
-    "use:hazard": ("{item} might get them through {threat}", "{item} was made for this",
+    "use:hazard": ("{item} might get them through {threat}", "{item} was made for {threat}",
                    "{item} had got people through worse"),
     "use:person": ("{item} might change {threat}'s mind", "{item} was proof enough",
                    "{threat} would recognise {item}"),
@@ -232,7 +250,7 @@ HOOK = ("{A}, but {B}.", "{A}; then again, {B}.", "{A}. And yet {B}.", "{A}, and
 HOOK_ONE = ("{A}, and {hero} had to decide.", "{A}. {Hero} weighed it up.",
             "{A}. It was {hero}'s call.")
 HOOK_NONE = ("{Friend} looked at {hero}, waiting.", "{Hero} had to choose, and quickly.",
-             "Every road ahead looked risky.")
+             "Every road ahead of {hero} looked risky.")
 CHOICES = {
     "follow": "Follow {friend} {to}", "go": "Head for {dest}", "search": "Search {here} for clues",
     "ask": "Ask {friend} what {fpron} knows", "ask_item": "Ask {friend} about {item}",

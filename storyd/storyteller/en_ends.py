@@ -31,7 +31,8 @@ INCITE = {
     "foe": ("{Friend} brought bad news: {foe_full}, {foe_desc}, was already on the way.",
             "Then word came that {foe_full}, {foe_desc}, was heading {to}."),
     "clue": ("On a wall {here_loc}, {friend} found the mark of {foe_full}, {foe_desc}.",
-             "Someone had been {here_loc} before them and left a trail {to}."),
+             "Someone had been {here_loc} before them, and the tracks said who: {foe_full}, "
+             "{foe_desc}."),
     "threat": ("Before they had gone ten steps, they ran into {a_threat}.",
                "They had barely arrived when {friend} saw {a_threat}."),
     "item": ("An old story told of {a_item} hidden {here_loc}.",
@@ -81,7 +82,7 @@ END = {
              "It worked.",
              "Rested and ready, they did it exactly as planned, and {foe} never understood "
              "what had happened."),
-    "action": ("{Hero} {past}, and that was what decided it.",
+    "action": ("And that, in the end, was what decided it.",
                "Nobody had expected that, least of all {foe}."),
     "generic": ("{Hero} chose to {act}, and it was enough.",
                 "{Hero} set out to {act}, and this time nothing went wrong."),
@@ -123,12 +124,16 @@ FATE = {
     "follow": ("By the time {foe} arrived, it was over, and {xpron} knew it.",),
     "go": ("{Foe} arrived too late, and turned away without a word.",),
     "": ("{Foe} fled into the night and was never seen again.",
-         "{Foe} was beaten, and everyone {here_loc} knew it."),
+         "{Foe} was beaten, and everyone {here_loc} knew it.",
+         "Nobody ever found out where {foe} went, and nobody looked very hard.",
+         "{Foe} left with nothing but {xposs} name, and even that was worth less now."),
 }
 RIVAL_END = ("{Foe} laughed at last and offered a hand.",
              "{Foe} admitted defeat with a bow, and even managed a smile.",
              "Even {foe} had to clap, if a little stiffly.")
 GOAL = ("At last, {hero} {goal_done}.", "In the end, {hero} {goal_done}.",
+        "It was almost morning when {hero} {goal_done}.",
+        "{Hero} {goal_done}, and {friend} let out a whoop that echoed {here_loc}.",
         "And so {hero} {goal_done}, just as {pron} had promised.",
         "{Hero} {goal_done}, and for a long moment nobody spoke.")
 GOAL_INF = ("At last, {hero} had done what {pron} came to do: {goal}.",
@@ -136,16 +141,21 @@ GOAL_INF = ("At last, {hero} had done what {pron} came to do: {goal}.",
 FRIEND_TRUSTED = ("{Friend} had stood by {obj} from the first step to the last.",
                   "{Hero} and {friend} grinned at each other, {friends} for life.",
                   "{Friend} said nothing, but {fposs} smile said everything.",
-                  "“Next time,” {friend} said, “we take the easy road.” {Hero} laughed. There "
-                  "would be no easy road, not with {friend}.")
+                  "“Next time,” {friend} said, “we take the easy road.” {Hero} only laughed.",
+                  "{Friend} was the first to hug {obj}, and the last to let go.",
+                  "Without {friend}, {hero} would never have made it, and they both knew it.")
 FRIEND_DOUBTED = ("{Friend} had known more than {fpron} said, and {hero} forgave {fobj} for it.",
                   "Later, {hero} asked {friend} what {fpron} had been keeping back. The answer "
                   "made them both laugh.",
                   "On the way home, {friend} finally told {obj} the secret {fpron} had carried "
-                  "all along: {fpron} {secret}.")
+                  "all along: {fpron} {secret}.",
+                  "{Friend} apologised for every secret, and {hero} said it did not matter now.",
+                  "{Hero} and {friend} had a long talk that night, the first honest one in weeks.")
 FINAL = ("For years afterwards, people {here_loc} told the story of {hero_full}.",
          "For the first time in a long while, {here} was quiet.",
-         "Then they went home, the long way round.",
-         "Tomorrow there would be new trouble. Tonight, there was none.")
+         "Then {hero} and {friend} went home, the long way round.",
+         "Tomorrow there would be new trouble for {hero}. Tonight, there was none.",
+         "Somewhere {here_loc}, someone started to sing, and {hero} did not mind at all.",
+         "{Hero} slept that night for the first time in days.")
 TITLES_END = ("The Last Light", "The Way Back", "The End of {threat}", "{Hero}'s Triumph",
               "Where It Ends", "After the Storm")

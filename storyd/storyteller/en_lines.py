@@ -105,18 +105,19 @@ FOE_INTRO = ("But {foe_full}, {foe_desc}, had been here first.",
 STAGE = {
     "complication": ("The way {to} was blocked, and only {friend} knew another road.",
                      "Worse, {foe} wanted the very same thing.",
-                     "Nothing about this was going to be easy.",
-                     "By evening, they had lost half a day and found nothing."),
-    "turn": ("Nothing was as it had seemed at the start.",
+                     "{Hero} began to see that nothing about this would be easy.",
+                     "By evening, {hero} and {friend} had lost half a day and found nothing."),
+    "turn": ("For {hero}, nothing was as it had seemed at the start.",
              "For the first time, {foe} looked worried.",
              "{Hero} began to see the shape of the whole thing.",
-             "Somewhere along the way, the hunters had become the hunted."),
+             "Somewhere along the way, {foe} had become the hunted one."),
     "climax": ("Everything now led {to}, where {foe} was waiting.",
                "{Foe} stepped out of the shadows, and there was nowhere left to hide.",
                "There was no way back now, and {hero} knew it.",
-               "This was the moment the whole journey had been heading for."),
-    "endgame": ("The end of the road was near.", "Only one last step was left.",
-                "The goal was close enough to touch.", "Almost there, {friend} thought."),
+               "This was the moment {hero}'s whole journey had been heading for."),
+    "endgame": ("{Hero} could feel that the end of the road was near.",
+                "Only one last step was left for {hero}.",
+                "The goal was close enough for {hero} to touch.", "Almost there, {friend} thought."),
 }
 THREAT_INTRO = {
     "creature": ("Then came a sound that could only mean {threat}.",
@@ -157,25 +158,28 @@ RIVAL = ("{Foe} had already told half the town a different story.",
          "Across the square, {foe} smiled a little too sweetly.",
          "{Foe} was telling everyone {hero} would never manage it.",
          "{Foe} waved from a distance, which was somehow worse.")
-FRIEND_SAYS = ("Did you hear that?", "I don't like this one bit", "We should hurry",
-               "Stay close", "Are we sure about this?", "That was almost too easy",
-               "I have seen this before, a long time ago", "Trust me on this one",
-               "Next time, we make a plan first", "Well. That could have gone worse",
+FRIEND_SAYS = ("Did you hear that, {hero}?", "I don't like {here} one bit",
+               "We should hurry, before {foe} does", "Stay close. {Here_cap} is no place to get lost",
+               "Are we sure about this? {Foe} is no fool",
+               "That was almost too easy. {Foe} must know we're here",
+               "I have seen this before, {hero}, a long time ago", "Trust me on this one, {hero}",
+               "Next time, {hero}, we make a plan first", "Well, {hero}. That could have gone worse",
                "{Here_cap} gives me the creeps", "If {foe} finds us here, we're finished")
-HERO_SAYS = ("We're not turning back", "One more step. Then another",
+HERO_SAYS = ("We're not turning back, {friend}", "One more step, {friend}, then another",
              "{Foe} won't stop, so neither will we", "I came here to {goal}, and I will",
-             "If you want to go home, now is the time", "Whatever happens, stay behind me",
-             "Nobody said it would be easy", "We're close. I can feel it")
+             "If you want to go home, {friend}, now is the time",
+             "Whatever happens, {friend}, stay behind me",
+             "Nobody said {here} would be easy", "We're close, {friend}. I can feel it")
 MOOD = ("{Hero} counted the ways out, just in case.",
         "{Friend} hummed a tune to keep the nerves away.",
-        "For a while, nobody said a word.", "{Hero} rubbed tired eyes and kept going.",
+        "For a while, neither {hero} nor {friend} said a word.", "{Hero} rubbed tired eyes and kept going.",
         "{Friend} checked the way behind them twice.",
-        "It was the kind of quiet that made people whisper.",
+        "It was the kind of quiet {here_loc} that made people whisper.",
         "{Hero} thought about home, just for a moment.",
         "Every step {here_loc} sounded louder than it should.",
-        "{Friend} managed a small, brave smile.", "Nobody was hungry, though nobody had eaten.",
+        "{Friend} managed a small, brave smile.", "{Friend} was not hungry, though nobody had eaten all day.",
         "{Hero}'s boots were wet through, and {pron} hardly noticed.",
-        "Somewhere a dog barked, and then thought better of it.")
+        "Somewhere {here_loc} a dog barked, and then thought better of it.")
 ITEM = ("{Hero} held {item} a little tighter.", "{Item_cap} felt heavier than before.",
         "{Hero} checked that {item} was still there.")
 CALLBACK = {
@@ -183,7 +187,7 @@ CALLBACK = {
     "spy": "What {hero} had overheard from {foe} still nagged at {obj}.",
     "ask": "{Friend}'s answer from before still hung between them.",
     "search": "{Hero} thought about everything they had found so far, and what it meant.",
-    "rest": "The plan they had made still held, for now.",
+    "rest": "The plan {hero} and {friend} had made still held, for now.",
     "use": "{Item_cap} was still warm from the last time.",
 }
 MOURN = ("{Hero} thought of {dead} and pressed on.",)
@@ -194,8 +198,8 @@ TITLES = ("{Here_cap}", "The Secret of {here}", "{Hero} and {item}", "Shadows ov
           "The Long Way Round")
 BACKSTORY = ("{Hero} had left home with little more than a promise.",
              "It was not the first time someone had told {hero} to give up.",
-             "Others had tried to {goal}. Most had come back empty-handed.",
+             "Others had tried to {goal}, and most had come back empty-handed.",
              "{Friend} and {hero} had met years ago, on a day neither of them liked to talk "
              "about.",
              "{Hero} carried a letter from home and had not opened it yet.",
-             "Somewhere behind them, the people who had doubted {obj} were still talking.")
+             "Back home, the people who had doubted {hero} were still talking.")

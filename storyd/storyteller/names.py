@@ -13,7 +13,7 @@ father sister mayor officer admiral baron countess queen king professor madame w
 detective inspector sergeant agent kapitänin kapitän kommandantin kommandant pater herr frau
 doktor bürgermeister wachtmeister schwester königin könig fürst gräfin tante oma onkel opa
 kommissarin kommissar detektivin detektiv inspektorin inspektor grandma granny grandpa aunt uncle
-oma opa""".split())
+oma opa mister""".split())
 
 
 def short_name(name: str, foe: bool = False) -> str:

@@ -79,7 +79,8 @@ _EN_DONE = {"searches for": "found", "is searching for": "found", "looks for": "
             "needs to find": "found", "must rescue": "rescued", "wants to rescue": "rescued",
             "must save": "saved", "wants to save": "saved"}
 _DE_GOAL = re.compile(
-    r"\b(sucht nach|sucht|jagt|will|muss|möchte|rettet|findet)\s+(.{3,80}?)"
+    r"\b(sucht nach|sucht|jagt|will|wollen|muss|müssen|möchte|möchten|rettet|findet)\s+"
+    r"(.{3,80}?)"
     r"(?=\s+(?:in|im|am|an|auf|bei|beim|unter|hinter|zum|zur|vor|weil|bevor|während)\s|[.,;!?]|$)")
 _DE_DONE = {"sucht": "fand", "sucht nach": "fand", "jagt": "fand", "findet": "fand",
             "rettet": "rettete"}
@@ -220,8 +221,11 @@ def parse_outline(raw: str) -> Outline:
     for p in people:
         if p.name == hero or hero in p.name.split() or p.name == place:
             continue
-        if p.role.casefold() in _FOE_ROLES:
-            foe = foe or p.name
+        roles = p.role.split()
+        if any(r.casefold() in _FOE_ROLES for r in roles):
+            # "her rival Captain Rook": the rival is Captain Rook
+            titles = [r for r in roles if r.casefold() not in _FOE_ROLES and r[:1].isupper()]
+            foe = foe or " ".join([*titles, p.name])
             foe_g = foe_g or ("f" if _female(p.role, lang) else "m")
         elif not friend:
             friend, rel = p.name, p.role

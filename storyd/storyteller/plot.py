@@ -195,9 +195,8 @@ class Plot:
                        False, self._short(banked))
         if hero is None and o.hero:
             desc = o.hero_role if o.hero_role and o.lang in (self.lang, "") else ""
-            if desc and self.lang == "en":
-                desc = self.L.a(desc.casefold() if desc[:1].isupper() and o.lang == "de"
-                                else desc)
+            if desc and self.lang == "en":   # "Detective" in front of a name: "a detective"
+                desc = self.L.a(desc.casefold())
             elif desc and self.lang == "de" and desc.split()[0] not in ("ein", "eine"):
                 desc = ("eine " if o.hero_g == "f" else "ein ") + desc
             hero = Who(o.hero, o.hero_g or "m", desc, "", False)
@@ -206,8 +205,9 @@ class Plot:
         if not hero.g:
             hero = hero._replace(g=next((p.g for p in self.bank.heroes if p.name == hero.name),
                                         ""))
-        if not hero.desc:
-            hero = hero._replace(desc=self._person(self.bank.heroes, set()).desc)
+        if not hero.desc:   # someone of the same gender from the bank, for a description
+            alike = tuple(b for b in self.bank.heroes if b.g == hero.g) or self.bank.heroes
+            hero = hero._replace(desc=self._person(alike, set()).desc)
         self.hero = self._named(hero._replace(
             role=hero.role or ("heroine" if hero.g == "f" else "hero")), self.bank.heroes)
         taken = {name_key(hero.name)}
@@ -215,18 +215,23 @@ class Plot:
                                    True) or self._from_memory(("",), taken, True)
         if friend is None and o.friend:
             banked = self._banked(self.bank.friends, o.friend)
-            friend = Who(o.friend, o.friend_g or (banked.g if banked else "m"),
-                         (banked.de if self.lang == "de" else banked.en) if banked else "",
-                         "sidekick", False)
+            g = o.friend_g or (banked.g if banked else "m")
+            rel = self.L.relation(o.friend_rel, hero.g) if o.friend_rel and o.lang in (
+                self.lang, "") else ""
+            friend = Who(o.friend, g, (banked.de if self.lang == "de" else banked.en)
+                         if banked else rel, "sidekick", False)
         named = [b for b in self.bank.friends if b.name in self.req.outline]
         if friend is None and named:
             friend = Who(named[0].name, named[0].g,
                          named[0].de if self.lang == "de" else named[0].en, "", False,
                          self._short(named[0]))
         friend = friend or self._person(self.bank.friends, taken)
-        if not friend.g:
-            friend = friend._replace(g=next((p.g for p in self.bank.friends
-                                             if p.name == friend.name), ""))
+        if not friend.g:   # a friend from memory: the outline or the bank knows, or the note
+            told_g = o.friend_g if o.friend and name_key(o.friend) == name_key(friend.name) \
+                else ""
+            friend = friend._replace(g=told_g or next(
+                (p.g for p in self.bank.friends if p.name == friend.name), "")
+                or self.L.gender_of(friend.desc))
         if not friend.desc:
             friend = friend._replace(desc=(
                 "jemand, der niemanden aufgibt" if self.lang == "de"
@@ -376,8 +381,10 @@ class Plot:
             s |= {f"a_{key}": forms["a"], f"a_{key}_acc": forms["a_acc"],
                   f"a_{key}_dat": forms.get("a_dat", forms["a"])}
         s["goal_zu"] = L.goal_zu(self.goal)
+        s["goal_done_sub"] = L.verb_last(self.goal_done)
+        s["friend_e"] = "" if f.g == "f" else "r"     # German "als Erste" / "als Erster"
         s |= L.obstacle_slots(self.obstacle, s)
-        s |= L.place_slots(self.here.name, self.here.g)
+        s |= L.place_slots(self.here.name, self.here.g) | L.dest_slots(d.name, d.g)
         s["friends"] = L.friends_word(h.g, f.g)
         rels = L.REL_F if self.lang == "de" and f.g == "f" else L.REL
         rel = self.pick("rel", rels)

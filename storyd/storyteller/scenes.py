@@ -61,21 +61,29 @@ def hook(p: Plot, s: dict[str, str], offered: list[tuple[str, str]]) -> str:
 
 
 def first_beats(p: Plot, fill: Fill, quote: Quote) -> list[Beat]:
-    _L, E = p.L, p.E
+    """The hero in full, the friend, the inciting incident (which decides the choices) and,
+    if there is room, the place, the antagonist's name and the friend's first words."""
+    E = p.E
     k = p.n - 1   # 0, unless a story starts again with nothing remembered
     intro = p.pick_k("open1", E.OPEN_FIRST, k)
     incite = p.pick_k("incite", E.INCITE[p.incident], k)
-    if len(f"{fill(intro)} {fill(incite)}".split()) > p.req.words * 1.1:
-        # a short chapter: the people without their descriptions (they come later)
-        intro = intro.replace(", {hero_desc},", "")
+    fintro = p.pick_k("fintro", E.FRIEND_INTRO, k)
+
+    def size(*parts: str) -> int:
+        return len(" ".join(fill(t) for t in parts).split())
+    room = p.req.words * 1.15
+    # a short chapter: the people without their descriptions (they come later)
+    if size(intro, fintro, incite) > room:
         incite = incite.replace(", {foe_desc},", "").replace(", {foe_desc}.", ".")
+    if size(intro, fintro, incite) > room:
+        intro = intro.replace(", {hero_desc},", "")
     beats: list[Beat] = [(0, [(fill(intro), "")]),
-                         (1, [(fill(p.pick_k("fintro", E.FRIEND_INTRO, 0)), "")]),
+                         (0 if size(intro, fintro, incite) <= room else 1, [(fill(fintro), "")]),
                          (0, [(fill(incite), "")])]
     arrive = p.T.ARRIVE if p.here.note else p.T.ARRIVE_PLAIN
-    beats.append((2, [(fill(p.pick_k("arrive", arrive, 0)), "")]))
+    beats.append((2, [(fill(p.pick_k("arrive", arrive, k)), "")]))
     if p.incident not in ("foe", "clue"):
-        beats.append((4, [(fill(p.pick_k("rumour", E.FOE_RUMOUR, 0)), "")]))
+        beats.append((4, [(fill(p.pick_k("rumour", E.FOE_RUMOUR, k)), "")]))
     beats.append((4, [quote(p.pick("says", p.T.FRIEND_SAYS, once=True), "friend", "")]))
     return beats
 
@@ -99,7 +107,7 @@ def middle_beats(p: Plot, fill: Fill, quote: Quote, kind: str, after: list[Line]
     if opener:
         beats.append((0, [(opener, "")]))
     if after:   # what the choice led to is part of it
-        beats.append((1, after))
+        beats.append((0, after))
     find = fill(p.pick_k("find", p.T.AFTER["find"], 0))
     if must_find(p) and all(t != find for t, _ in after):
         beats.append((0, [(find, "")]))   # the key item turns up before the climax
@@ -112,7 +120,11 @@ def middle_beats(p: Plot, fill: Fill, quote: Quote, kind: str, after: list[Line]
             beats.append((1, [(theme_line, "")]))
         beats.append((1 if p.stage_start else 2, [(stage_line, "")]))
     if p.n == p.foe_at and not p.foe.known:       # the antagonist comes in
-        beats.append((0, [(fill(p.pick_k("foe_intro", p.T.FOE_INTRO, 0)), "")]))
+        intro = p.pick_k("foe_intro", p.T.FOE_INTRO, 0)
+        told = sum(len(t.split()) for _, g in beats for t, _ in g)
+        if told + len(fill(intro).split()) > p.req.words * 1.15:   # no room: the name only
+            intro = intro.replace(", {foe_desc},", "").replace(": {foe_desc}.", ".")
+        beats.append((0, [(fill(intro), "")]))
     threat_kind = p.obstacle.kind
     if p.n == p.threat_at and not p.obstacle_done:   # then the obstacle (the next one)
         faced = sum(k in ("face", "use") for k in p.past)
@@ -147,9 +159,9 @@ def long_form(p: Plot, fill: Fill, quote: Quote, past: list[str]) -> list[Beat]:
     beats: list[Beat] = []
     for j in range(1, p.per):
         beats += [(6 + j, [(p.pick("sight", sights, j, once=True), "")]),
-                  (6 + j, [(fill(p.pick("mood", p.T.MOOD, j, once=True)), "")]),
-                  (7 + j, [quote(p.pick("says", p.T.FRIEND_SAYS, j, once=True), "friend", ""),
-                           quote(p.pick("hsays", p.T.HERO_SAYS, j, once=True), "hero", "")])]
+                  (6 + j, [(fill(p.pick("mood", p.T.MOOD, j, once=True)), "")])]
+    beats.append((8, [quote(p.pick("says", p.T.FRIEND_SAYS, 1, once=True), "friend", ""),
+                      quote(p.pick("hsays", p.T.HERO_SAYS, 1, once=True), "hero", "")]))
     if past and past[-1] in p.T.CALLBACK and past[-1] not in past[:-1]:
         beats.append((7, [(fill(p.T.CALLBACK[past[-1]]), "")]))
     for j in range(2 if p.n <= 1 else 1):   # who the people are, early in the story

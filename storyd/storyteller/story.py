@@ -137,12 +137,14 @@ def write(req: ChapterRequest) -> ChapterDraft:
     elif not first:
         after = _after(p, kind, f, quote, past, past_phrase)
         beats = middle_beats(p, f, quote, kind, after, opener)
-        if not p.friend.known:
-            beats.append((2, [(f(p.pick_k("fintro", p.E.FRIEND_INTRO, 0)), "")]))
-    if not req.closing:   # the intro of a new antagonist or obstacle is hook enough
-        if req.words > 70:
+        if not p.friend.known:   # the first chapter had no room for the friend
+            beats.append((1, [(f(p.pick_k("fintro", p.E.FRIEND_INTRO, 0)), "")]))
+    if not req.closing:   # the intro of a new antagonist or obstacle is hook enough, and
+        if req.words > 70:  # a long consequence leaves no room for one in a short chapter
             beats += long_form(p, f, quote, past)
-        beats.append((1 if first or introduces(p) else 0, [(hook(p, s, offered), "")]))
+        told = sum(len(t.split()) for prio, g in beats if prio == 0 for t, _ in g)
+        crowded = first or introduces(p) or told > 0.55 * req.words
+        beats.append((1 if crowded else 0, [(hook(p, s, offered), "")]))
     kept = _fit(beats, max(req.words, 8), req.previous_text)
     lines = _pronouns(p, s, [(t, who) for _, g in kept for t, who in g])
     text = " ".join(t for t, _ in lines)
@@ -203,7 +205,8 @@ def _after(p: Plot, kind: str, f: Fill, q: Quote, past: list[str], did: str) -> 
     if kind == "ask":
         if (p.stage in ("turn", "climax", "endgame") or k >= 1) and not secret_out(p, past):
             return [(f(p.pick_k("secret", p.T.AFTER["secret"], 0)), "")]
-        return [q(p.pick_k("truth", p.T.AFTER["ask"], k, once=True), "friend", "")]
+        lines = tuple(t for t in p.T.AFTER["ask"] if p.foe.known or "{Foe}" not in t)
+        return [q(p.pick_k("truth", lines, k, once=True), "friend", "")]
     if kind == "ask_item":
         return [q(p.pick_k("ask_item", p.T.AFTER["ask_item"], k, once=True), "friend", "")]
     if kind in ("confront", "talk", "bargain"):
@@ -256,7 +259,8 @@ def _pronouns(p: Plot, s: dict[str, str], lines: list[Line]) -> list[Line]:
     out: list[Line] = []
     prev_subject, prev_text = "", ""
     for text, who in lines:
-        subject = next((n for n, _ in people if who == "" and text.startswith(n + " ")), "")
+        subject = next((n for n, _ in people
+                        if who == "" and text.startswith((n + " ", n + ","))), "")
         if subject and subject == prev_subject:
             g = next(g for n, g in people if n == subject)
             rivals = [n for n, g2 in people if g2 == g and n != subject and n in prev_text]

@@ -38,6 +38,7 @@ def report(language: str, words: int, seeds: int) -> None:
     print(f"templates repeated in a story {100 * f.template_repeat_share:5.1f} %")
     print(f"stock sentences (>=20% of stories) {f.stock_sentences}, "
           f"{f.per_story_stock:.1f} per story")
+    print(f"stock spoken lines (>=20% of stories, names masked) {f.stock_quotes}")
     for text, n in f.stock_top:
         print(f"    {n:3d}/{f.stories}  {text}")
     print(f"first-chapter choice sets     {f.first_choice_sets} distinct, most common in "
