@@ -18,10 +18,27 @@ from typing import Any, Literal
 import msgspec
 
 from storyd.core.model import DialogueLine
+from storyd.core.plan import StoryPlan
+from storyd.core.recap import StoryRecap
 
 
 class _Reply(msgspec.Struct, frozen=True, kw_only=True):
     pass
+
+
+class StoryInfo(_Reply, frozen=True):
+    """One shipped authored story (`storyctl stories`, GET stories)."""
+
+    id: str                      # "en/fantasy": what `storyctl start --story` takes
+    title: str
+    language: str                # "English", "Deutsch"
+    theme: str
+    theme_name: str = ""
+    passages: int = 0
+    endings: int = 0
+    shortest: int | None = None  # chapters on the shortest and longest way to an ending
+    longest: int | None = None   # (None: the story has loops)
+    ifid: str = ""
 
 
 class OkReply(_Reply, frozen=True):
@@ -178,6 +195,16 @@ class SessionDetail(_Reply, frozen=True):
     memory: MemoryData | None
     ifid: str = ""                     # the Twine IFID, made once per session
     branches: tuple[StoredBranch, ...] = ()   # written for choices that lost
+    plan: StoryPlan | None = None      # the story bible written before chapter 1 (issue 17)
+    recap: StoryRecap | None = None    # logline, key moments, kind of ending (issue 17)
+
+
+class PngReply(_Reply, frozen=True):
+    """A rendered picture (the recap as a PNG); `png` travels as base64 in JSON."""
+
+    width: int
+    height: int
+    png: bytes
 
 
 class TopVoter(_Reply, frozen=True):
@@ -201,6 +228,8 @@ class ProviderCheck(_Reply, frozen=True):
     base_url: str | None = None
     missing: tuple[str, ...] = ()   # models the provider does not offer
     voices: tuple[str, ...] = ()    # voices a speech probe tried
+    json_mode: str = ""             # the structured-output mode in use (text providers)
+    json_mode_note: str = ""        # why it stepped down ("" = it did not)
 
 
 class ConfigField(_Reply, frozen=True):

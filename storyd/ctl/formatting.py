@@ -81,6 +81,9 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
     if theme:
         head += f"   theme: {theme}" + (f" ({s['language']})" if s.get("language") else "")
     lines = [head]
+    if s.get("authored"):
+        lines.append(f"story: {s['authored'].get('title', '')} ({s['authored'].get('id', '')}, "
+                     "authored)")
     if s.get("test_mode"):
         lines.append(REHEARSAL)
     if s.get("chapter_number"):
@@ -114,7 +117,8 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
 
 
 def _provider(name: str, h: Any) -> str:
-    """`offline ok 6 ms`, `sf failing: HTTP 401 …`, `sf cooling down`."""
+    """`offline ok 6 ms`, `sf failing: HTTP 401 …`, `sf cooling down`, `offline ok, stepped in
+    2 times (used because: …)`."""
     if not isinstance(h, dict):
         return f"{name} {h}"
     if h.get("cooling_down") or h.get("cooldown_until_ms"):
@@ -129,6 +133,10 @@ def _provider(name: str, h: Any) -> str:
     ms = h.get("last_latency_ms")
     if ms is not None and h.get("ok"):
         state += f" {ms:.0f} ms"
+    if h.get("stepped_in"):   # the last resort wrote: how often, and why (the last time)
+        n = int(h["stepped_in"])
+        state += (f", stepped in {n} time{'s' * (n != 1)}"
+                  + (f" (used because: {h['used_because']})" if h.get("used_because") else ""))
     return f"{name} {state}"
 
 
@@ -167,6 +175,7 @@ def _voting_lines(v: dict[str, Any], choices: list[dict[str, Any]], now_ms: int,
 # command -> (the result type it formats, formatter); other shapes fall back to a tree
 _RECORDS: dict[str, tuple[type, Callable[[Any], str]]] = {
     "themes": (list, tables.format_themes),
+    "stories": (list, tables.format_stories),
     "sessions": (list, tables.format_sessions),
     "session": (dict, tables.format_session),
     "top-voters": (list, tables.format_top_voters),

@@ -6,11 +6,11 @@ chapter from the generation service), presenting (the narrator), voting (the vot
 service), result (the result card) — until the closing chapter has aired. Each phase ends by
 applying an input to the machine; the next turn reads the new state (no second machine).
 
-Operator commands (`start`, `close`, `next`, `finish`, `end`, `regenerate_image`) are plain
-methods called from the trio thread. Each first asks the machine whether it fits the state —
-refusing changes nothing — then wakes the play task (`self._wake`, a trio.Event replaced after
-each wake-up). A `close`/`next` that arrives in "voting" before the round is open (right after
-the chapter appeared) is queued and applied the moment the round opens: never lost.
+Operator commands (`start`, `close`, `next`, `finish`, `end`, `regenerate_image`; `extend`
+is the generation service's) are plain methods called from the trio thread. Each first asks
+the machine whether it fits — refusing changes nothing — then wakes the play task
+(`self._wake`, replaced after each wake-up). A `close`/`next` in "voting" before the round is
+open is queued and applied the moment the round opens: never lost.
 
 Zero dead air: when a vote opens, the generation service starts writing the branches
 ([llm] prefetch); *at the close* the winner's chapter is taken (started then if it was not
@@ -18,7 +18,7 @@ prefetched) while the result card shows, so the card covers the work. From the f
 waiting in "generating" the snapshot carries the calm "the story continues in a moment" notice.
 
 Invariants: the machine's state is only changed here; every transition publishes a full
-`story:state`; a failed generation never leaves a blank screen (chapter deadline → offline).
+`story:state`; a failed generation never leaves a blank screen (deadline → offline).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from storyd.services.clock import TrioClock
 from storyd.services.generation import GenerationService
 from storyd.services.narrator import Presenter
 from storyd.services.resume import resume_story
+from storyd.services.stories import AuthoredStory
 from storyd.services.story_state import StoryState, build_snapshot
 from storyd.services.voting import VotingService
 from storyd.system import metrics
@@ -81,8 +82,7 @@ class Director:
         self._play_nursery: trio.Nursery | None = None   # the play task's helpers
         self._rng = random.Random()
         voting.on_early_close, voting.on_extended = self._wake_up, self.publish_state
-        generation.on_error = self._error
-        generation.on_preview = self._preview
+        generation.on_error, generation.on_preview = self._error, self._preview
 
     # ---- service ----------------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -133,8 +133,7 @@ class Director:
         self._bus.publish(ev.error(message, self.clock.ms()))
 
     def snapshot(self) -> Snapshot:
-        state = self.machine.state
-        providers, chat = self._status()
+        state, (providers, chat) = self.machine.state, self._status()
         return build_snapshot(
             self._settings(), self.story, state=state, revision=self.revision,
             now_ms=self.clock.ms(), voting=self.voting.view(),
@@ -158,7 +157,7 @@ class Director:
 
     async def start(self, theme: str | None = None, outline: str | None = None,
                     language: str | None = None, force: bool = False,
-                    seed: int | None = None) -> Snapshot:
+                    seed: int | None = None, authored: AuthoredStory | None = None) -> Snapshot:
         cfg = self._settings()
         theme_id = theme or cfg.story.theme
         try:
@@ -174,11 +173,12 @@ class Director:
         session_id = await self._store.create_session(
             theme=th.id, language=lang, outline=text, started_at=self.clock.now(),
             settings={"choices": cfg.story.choices, "words": cfg.story.words_per_chapter,
-                      **({"seed": seed} if seed is not None else {})})
+                      **({"seed": seed} if seed is not None else {}),
+                      **(authored.settings() if authored else {})})
         self.story = StoryState(
             session_id=session_id, theme=th, language=lang, outline=text,
             seed=seed % (1 << 30) if seed is not None else self._rng.randrange(1 << 30),
-            memory=StoryMemory(text))
+            memory=StoryMemory(text), authored=authored)
         self.voting.clear()
         self.generation.cancel()
         self.notice, self._queued_close = None, None
@@ -360,7 +360,7 @@ class Director:
         self.publish_state()
 
     def _closing_next(self, story: StoryState) -> bool:
-        limit = self._settings().story.max_chapters
+        limit = story.planned_chapters(self._settings().story.max_chapters)
         return self.machine.finish_requested or bool(limit and story.next_number >= limit)
 
     async def _result(self, story: StoryState) -> None:

@@ -31,8 +31,8 @@ import trio
 from storyd.bus import EventBus
 from storyd.config.structs import Config
 from storyd.core import events as ev
-from storyd.core.memory import StoryMemory
-from storyd.core.model import ChapterDraft, ChapterRequest, ImageRequest, Theme
+from storyd.core.model import ChapterDraft, ImageRequest, Theme
+from storyd.core.plan import StoryPlan
 from storyd.core.ports import StoryStore
 from storyd.core.snapshot import ChapterCost
 from storyd.errors import ProviderError, StorydError
@@ -40,6 +40,7 @@ from storyd.providers.chain import Chains
 from storyd.services.branch import Branch
 from storyd.services.clock import TrioClock
 from storyd.services.media import MediaCache, media_url
+from storyd.services.planning import Planner
 from storyd.services.prenarration import NarrationPrep
 from storyd.services.story_state import ChapterState, StoryState
 from storyd.storyteller.story import OfflineStoryteller
@@ -63,6 +64,7 @@ class GenerationService:
         self._media = media
         self._offline = OfflineStoryteller()
         self._narration = NarrationPrep(settings, chains, media)
+        self.planner = Planner(store, settings, chains, lambda message: self.on_error(message))
         self._nursery: trio.Nursery | None = None
         self._branches: dict[int | None, Branch] = {}
         self._leaders_scope = trio.CancelScope()   # "leaders": following the vote
@@ -85,34 +87,24 @@ class GenerationService:
 
     # ---- requests ---------------------------------------------------------------------------
     async def ensure_outline(self, story: StoryState) -> None:
-        if story.outline or story.chapters:
-            return
-        story.outline = (await self._chains().text.write_outline(
-            story.theme, story.language, story.seed)).draft
-        story.memory.outline = story.outline
-        await self._store.set_outline(story.session_id, story.outline)
+        """The story's plan before its first chapter (services/planning.py); an authored
+        story has its own."""
+        if story.authored is None:
+            await self.planner.ensure_plan(story)
 
     def branch_for(self, story: StoryState, choice: int | None, closing: bool) -> Branch:
-        cfg = self._settings()
-        prev = story.current
-        memory = StoryMemory.from_json(story.memory.to_json())
-        winner = prev.draft.choices[choice] if prev is not None and choice is not None else ""
-        memory.take_choice(winner)
-        number = story.next_number
-        request = ChapterRequest(
-            theme=story.theme, language=story.language, chapter_number=number,
-            words=cfg.story.closing_words if closing else cfg.story.words_per_chapter,
-            n_choices=0 if closing else cfg.story.choices, closing=closing,
-            outline=story.outline,
-            context=memory.context(cfg.llm.context_tokens, include_outline=False),
-            path=story.taken_path() + ((winner,) if winner else ()), winning_choice=winner,
-            previous_text=prev.draft.text if prev else "",
-            # the taken path is listed already; what models repeat is last round's losers
-            avoid_choices=tuple(c for c in (prev.draft.choices if prev else ()) if c != winner),
-            memory=memory.view(), seed=story.seed * 1000 + number,
-            max_chapters=cfg.story.max_chapters,
-            previous_titles=tuple(c.draft.title for c in story.chapters))
-        return Branch(choice=choice, closing=closing, request=request, memory=memory)
+        request, memory = self.planner.chapter_request(story, choice, closing)
+        return Branch(choice=choice, closing=closing, request=request, memory=memory,
+                      authored=story.authored.writer if story.authored else None)
+
+    async def extend(self, story: StoryState | None, chapters: int, state: str,
+                     finishing: bool) -> StoryPlan:
+        """`storyctl extend`: the plan stretched now, its remaining beats re-planned by the
+        model in the background (services/planning.py)."""
+        plan = await self.planner.extend(story, chapters, state=state, finishing=finishing)
+        if self._nursery is not None and story is not None:
+            self._nursery.start_soon(self.planner.replan, story)
+        return plan
 
     # ---- branches ---------------------------------------------------------------------------
     def _start(self, branch: Branch) -> Branch:
@@ -270,30 +262,16 @@ class GenerationService:
             log.warning("unchosen branch not saved: %s", exc)
 
     async def _write(self, b: Branch) -> None:
-        deadline = self._settings().llm.chapter_deadline
         try:
             with b.scope:
-                with trio.move_on_after(deadline):
+                if b.authored is not None:   # an authored story: its next passage, at once
                     try:
-                        outcome = await self._call_chain(b)
-                        b.draft = msgspec.structs.replace(
-                            outcome.draft, provider=outcome.provider,
-                            attempt=len(outcome.attempts) or 1)
-                    except ProviderError as exc:
-                        b.fallback = str(exc)
-                if b.draft is None:
-                    b.fallback = b.fallback or (
-                        f"no chapter from the providers within {deadline:g} s")
-                    number = b.request.chapter_number
-                    self.on_error(f"chapter {number}: {b.fallback}; the offline storyteller "
-                                  "continues the story from its memory")
-                    try:
-                        draft = await self._offline.write_chapter(b.request)
-                        b.draft = msgspec.structs.replace(draft, provider="offline")
-                    except Exception as exc:  # noqa: BLE001 - a storyteller bug ends the
-                        log.exception("the offline storyteller failed")   # story, not storyd
-                        b.fallback = f"the offline storyteller failed too: {exc!r}"
-                        return   # `take` raises for the branch with no draft
+                        b.draft = await b.authored.write_chapter(b.request)
+                    except StorydError as exc:   # the path taken does not fit the story
+                        b.fallback = str(exc)    # `take` raises it: the story stops, says why
+                        return
+                elif not await self._from_providers(b) or b.draft is None:
+                    return
                 b.done.set()
                 self._narration.written(b)   # the winner's narration starts, if not yet made
                 if (self._branches.get(b.choice) is b and self._settings().images.enabled
@@ -302,6 +280,31 @@ class GenerationService:
                         b.draft, b.request.theme, b.request.seed, b.request.chapter_number)
         finally:
             b.done.set()
+
+    async def _from_providers(self, b: Branch) -> bool:
+        """The text chain's chapter within the deadline, else the offline storyteller's."""
+        deadline = self._settings().llm.chapter_deadline
+        with trio.move_on_after(deadline):
+            try:
+                outcome = await self._call_chain(b)
+                b.draft = msgspec.structs.replace(
+                    outcome.draft, provider=outcome.provider,
+                    attempt=len(outcome.attempts) or 1)
+            except ProviderError as exc:
+                b.fallback = str(exc)
+        if b.draft is None:
+            b.fallback = b.fallback or f"no chapter from the providers within {deadline:g} s"
+            number = b.request.chapter_number
+            self.on_error(f"chapter {number}: {b.fallback}; the offline storyteller "
+                          "continues the story from its memory")
+            try:
+                draft = await self._offline.write_chapter(b.request)
+                b.draft = msgspec.structs.replace(draft, provider="offline")
+            except Exception as exc:  # noqa: BLE001 - a storyteller bug ends the story, not storyd
+                log.exception("the offline storyteller failed")
+                b.fallback = f"the offline storyteller failed too: {exc!r}"
+                return False   # `take` raises for the branch with no draft
+        return True
 
     async def _call_chain(self, b: Branch) -> Any:
         chain = self._chains().text
@@ -333,20 +336,25 @@ class GenerationService:
                                                  prev.draft.choices[b.choice])
         number = story.next_number
         story.memory = b.memory
-        ch = ChapterState(number=number, draft=draft, closing=b.closing, image=b.image)
+        closing = b.closing or not draft.choices   # an authored ending has no links
+        ch = ChapterState(number=number, draft=draft, closing=closing, image=b.image)
         story.chapters.append(ch)
         story.memory.apply(number, draft.memory, draft.summary)
         await self._store.add_chapter(
             story.session_id, number=number, title=draft.title, text=draft.text,
-            choices=list(draft.choices), closing=b.closing, summary=draft.summary,
+            choices=list(draft.choices), closing=closing, summary=draft.summary,
             provider=draft.provider, lines=msgspec.to_builtins(draft.lines),
             memory_update=msgspec.to_builtins(draft.memory), created_at=self._clock.now())
         await self._store.save_memory(story.session_id, story.memory.to_json())
         if b.image:
             await self._store.set_chapter_media(story.session_id, number, image=b.image)
+        if b.closing and self._nursery is not None:   # the recap, while the ending airs
+            self._nursery.start_soon(self.planner.recap, story)
+        plan_calls, plan_prompt, plan_completion = self.planner.take_cost()   # chapter 1
         self.costs = [*self.costs[-(MAX_COSTS - 1):], ChapterCost(
-            chapter=number, provider=draft.provider, calls=b.calls,
-            prompt_tokens=b.prompt_tokens, completion_tokens=b.completion_tokens)]
+            chapter=number, provider=draft.provider, calls=b.calls + plan_calls,
+            prompt_tokens=b.prompt_tokens + plan_prompt,
+            completion_tokens=b.completion_tokens + plan_completion)]
         return ch
 
     # ---- pictures ---------------------------------------------------------------------------

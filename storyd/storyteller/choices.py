@@ -15,6 +15,8 @@ shapes. A kind is not offered right after it was taken, nor once its wordings ar
 
 from __future__ import annotations
 
+import re
+
 from storyd.core.memory import name_key
 from storyd.storyteller.plot import Plot, Where
 
@@ -167,3 +169,15 @@ def choices_for(p: Plot, s: dict[str, str], n: int, taken: str) -> list[tuple[st
         extra += 1
     rng.shuffle(picked)   # the order on screen varies; the first option is not always one kind
     return picked
+
+
+_LABEL = re.compile(r"^\s*(?:(?:option|choice|wahl|chapter|kapitel)\s*[a-f0-9]+\s*[:.)-]\s*)+",
+                    re.IGNORECASE)
+_ASIDE = re.compile(r"\s*[(\[][^)\]]{0,80}[)\]]")
+
+
+def clean_choice(text: str) -> str:
+    """A model's choice as story words: no "(chapter 1, option 2)" asides, no "Option 2:"
+    labels, no closing punctuation — what a chapter may restate."""
+    plain = _ASIDE.sub("", _LABEL.sub("", " ".join(text.split())))
+    return " ".join(plain.split()).rstrip(" .!?;:,") or " ".join(text.split()).rstrip(" .!?;:")

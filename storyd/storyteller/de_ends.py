@@ -152,8 +152,8 @@ FRIEND_DOUBTED = ("{Friend} hatte mehr gewusst, als {fpron} sagte, und {hero} ve
                   "brachte beide zum Lachen.",
                   "Auf dem Heimweg verriet {friend} endlich das Geheimnis, das {fpron} die ganze "
                   "Zeit mit sich getragen hatte: {Fpron_cap} {secret}.",
-                  "{Friend} entschuldigte sich für jedes Geheimnis, und {hero} sagte, das sei jetzt "
-                  "nicht mehr wichtig.",
+                  "{Friend} entschuldigte sich für jedes Geheimnis, und {hero} sagte, das sei "
+                  "jetzt nicht mehr wichtig.",
                   "{Hero} und {friend} redeten lange in dieser Nacht, zum ersten Mal seit Wochen "
                   "ganz ehrlich.")
 FINAL = ("Noch Jahre später erzählte man sich {here_loc} die Geschichte von {hero_full}.",

@@ -110,7 +110,8 @@ STAGE = {
     "complication": ("Der Weg {to} war versperrt, und nur {friend} kannte einen anderen.",
                      "Schlimmer noch: {Foe} wollte genau dasselbe.",
                      "{Hero} ahnte, dass nichts daran leicht werden würde.",
-                     "Am Abend hatten {hero} und {friend} einen halben Tag verloren und nichts gefunden."),
+                     "Am Abend hatten {hero} und {friend} einen halben Tag verloren und nichts "
+                     "gefunden."),
     "turn": ("Für {hero} war nichts mehr so, wie es am Anfang ausgesehen hatte.",
              "Zum ersten Mal wirkte {foe} besorgt.",
              "Allmählich erkannte {hero}, wie alles zusammenhing.",
@@ -180,7 +181,8 @@ HERO_SAYS = ("Wir kehren nicht um, {friend}", "Ein Schritt, {friend}, dann noch 
              "Wir sind nah dran, {friend}. Ich spüre es")
 MOOD = ("{Hero} zählte die Auswege, nur für alle Fälle.",
         "{Friend} summte eine Melodie gegen die Nervosität.",
-        "Eine Weile sagten weder {hero} noch {friend} ein Wort.", "{Hero} rieb sich die müden Augen und ging weiter.",
+        "Eine Weile sagten weder {hero} noch {friend} ein Wort.",
+        "{Hero} rieb sich die müden Augen und ging weiter.",
         "{Friend} sah sich zweimal nach dem Weg hinter ihnen um.",
         "{Here_loc_cap} herrschte die Art von Stille, in der man unwillkürlich flüstert.",
         "{Hero} dachte an zu Hause, nur einen Augenblick lang.",

@@ -117,7 +117,8 @@ STAGE = {
                "This was the moment {hero}'s whole journey had been heading for."),
     "endgame": ("{Hero} could feel that the end of the road was near.",
                 "Only one last step was left for {hero}.",
-                "The goal was close enough for {hero} to touch.", "Almost there, {friend} thought."),
+                "The goal was close enough for {hero} to touch.",
+                "Almost there, {friend} thought."),
 }
 THREAT_INTRO = {
     "creature": ("Then came a sound that could only mean {threat}.",
@@ -159,11 +160,13 @@ RIVAL = ("{Foe} had already told half the town a different story.",
          "{Foe} was telling everyone {hero} would never manage it.",
          "{Foe} waved from a distance, which was somehow worse.")
 FRIEND_SAYS = ("Did you hear that, {hero}?", "I don't like {here} one bit",
-               "We should hurry, before {foe} does", "Stay close. {Here_cap} is no place to get lost",
+               "We should hurry, before {foe} does",
+               "Stay close. {Here_cap} is no place to get lost",
                "Are we sure about this? {Foe} is no fool",
                "That was almost too easy. {Foe} must know we're here",
                "I have seen this before, {hero}, a long time ago", "Trust me on this one, {hero}",
-               "Next time, {hero}, we make a plan first", "Well, {hero}. That could have gone worse",
+               "Next time, {hero}, we make a plan first",
+               "Well, {hero}. That could have gone worse",
                "{Here_cap} gives me the creeps", "If {foe} finds us here, we're finished")
 HERO_SAYS = ("We're not turning back, {friend}", "One more step, {friend}, then another",
              "{Foe} won't stop, so neither will we", "I came here to {goal}, and I will",
@@ -172,12 +175,14 @@ HERO_SAYS = ("We're not turning back, {friend}", "One more step, {friend}, then 
              "Nobody said {here} would be easy", "We're close, {friend}. I can feel it")
 MOOD = ("{Hero} counted the ways out, just in case.",
         "{Friend} hummed a tune to keep the nerves away.",
-        "For a while, neither {hero} nor {friend} said a word.", "{Hero} rubbed tired eyes and kept going.",
+        "For a while, neither {hero} nor {friend} said a word.",
+        "{Hero} rubbed tired eyes and kept going.",
         "{Friend} checked the way behind them twice.",
         "It was the kind of quiet {here_loc} that made people whisper.",
         "{Hero} thought about home, just for a moment.",
         "Every step {here_loc} sounded louder than it should.",
-        "{Friend} managed a small, brave smile.", "{Friend} was not hungry, though nobody had eaten all day.",
+        "{Friend} managed a small, brave smile.",
+        "{Friend} was not hungry, though nobody had eaten all day.",
         "{Hero}'s boots were wet through, and {pron} hardly noticed.",
         "Somewhere {here_loc} a dog barked, and then thought better of it.")
 ITEM = ("{Hero} held {item} a little tighter.", "{Item_cap} felt heavier than before.",

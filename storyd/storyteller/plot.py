@@ -38,26 +38,14 @@ from storyd.storyteller import de_lines as offline_de_lines
 from storyd.storyteller import en as offline_en
 from storyd.storyteller import en_ends as offline_en_ends
 from storyd.storyteller import en_lines as offline_en_lines
-from storyd.storyteller.bank import Bank, Obstacle, Person, Place, Thing
+from storyd.storyteller.bank import Bank, Obstacle, Place, Thing
 from storyd.storyteller.banks import bank_for
+from storyd.storyteller.cast import Casting, plan_goal
 from storyd.storyteller.lang import offline_language
-from storyd.storyteller.names import short_name
 from storyd.storyteller.outline import Outline, parse_outline
 
 DEFAULT_ARC = 8
-_HERO_ROLES = ("hero", "heroine", "narrator", "protagonist")
-_FRIEND_ROLES = ("sidekick", "elder", "friend", "companion", "ally", "")
-_FOE_ROLES = ("villain", "antagonist", "rival", "enemy")
 INCIDENTS = ("foe", "clue", "threat", "item", "friend")
-
-
-class Who(NamedTuple):
-    name: str
-    g: str
-    desc: str
-    role: str
-    known: bool            # already in the story memory
-    short: str = ""        # after the first mention ("" = the name)
 
 
 class Where(NamedTuple):
@@ -114,6 +102,9 @@ class Plot:
         resolved = [i for i, k in enumerate(self.past) if k in ("face", "use")]
         if resolved:
             self.threat_at = resolved[-1] + 3   # choice i airs in chapter i + 2
+        if self.threat_at > 1 and stage(self.threat_at, self.arc, False) != stage(
+                self.threat_at - 1, self.arc, False) == "turn":
+            self.threat_at += 1   # the climax begins with the climax, not a new obstacle
         self._cast()
         self._places()
         self._things()
@@ -170,99 +161,9 @@ class Plot:
         does not change the others: the outline the storyteller wrote and the story agree."""
         return random.Random(f"tale:{self.key}:{self.req.theme.id}:{what}")
 
-    def _person(self, pool: tuple[Person, ...], avoid: set[str]) -> Who:
-        people = [p for p in pool if name_key(p.name) not in avoid] or list(pool)
-        p = self._rng(pool[0].name).choice(people)
-        return Who(p.name, p.g, p.de if self.lang == "de" else p.en, "", False, self._short(p))
-
-    def _from_memory(self, roles: tuple[str, ...], avoid: set[str], alive: bool) -> Who | None:
-        for c in self.memory.characters:
-            if c.role in roles and name_key(c.name) not in avoid and (c.alive or not alive):
-                g = "f" if c.role == "heroine" else "m" if c.role == "hero" else ""
-                return Who(c.name, g, c.note, c.role, True)
-        return None
-
-    def _banked(self, pool: tuple[Person, ...], name: str) -> Person | None:
-        return next((b for b in pool if name and name_key(b.name) == name_key(name)), None)
-
     def _cast(self) -> None:
-        o = self.outline
-        hero = self._from_memory(_HERO_ROLES, set(), True)
-        banked = self._banked(self.bank.heroes, o.hero) or next(
-            (b for b in self.bank.heroes if b.name in self.req.outline), None)
-        if hero is None and banked is not None:
-            hero = Who(banked.name, banked.g, banked.de if self.lang == "de" else banked.en, "",
-                       False, self._short(banked))
-        if hero is None and o.hero:
-            desc = o.hero_role if o.hero_role and o.lang in (self.lang, "") else ""
-            if desc and self.lang == "en":   # "Detective" in front of a name: "a detective"
-                desc = self.L.a(desc.casefold())
-            elif desc and self.lang == "de" and desc.split()[0] not in ("ein", "eine"):
-                desc = ("eine " if o.hero_g == "f" else "ein ") + desc
-            hero = Who(o.hero, o.hero_g or "m", desc, "", False)
-        if hero is None:
-            hero = self._person(self.bank.heroes, set())
-        if not hero.g:
-            hero = hero._replace(g=next((p.g for p in self.bank.heroes if p.name == hero.name),
-                                        ""))
-        if not hero.desc:   # someone of the same gender from the bank, for a description
-            alike = tuple(b for b in self.bank.heroes if b.g == hero.g) or self.bank.heroes
-            hero = hero._replace(desc=self._person(alike, set()).desc)
-        self.hero = self._named(hero._replace(
-            role=hero.role or ("heroine" if hero.g == "f" else "hero")), self.bank.heroes)
-        taken = {name_key(hero.name)}
-        friend = self._from_memory(("sidekick", "elder", "friend", "companion", "ally"), taken,
-                                   True) or self._from_memory(("",), taken, True)
-        if friend is None and o.friend:
-            banked = self._banked(self.bank.friends, o.friend)
-            g = o.friend_g or (banked.g if banked else "m")
-            rel = self.L.relation(o.friend_rel, hero.g) if o.friend_rel and o.lang in (
-                self.lang, "") else ""
-            friend = Who(o.friend, g, (banked.de if self.lang == "de" else banked.en)
-                         if banked else rel, "sidekick", False)
-        named = [b for b in self.bank.friends if b.name in self.req.outline]
-        if friend is None and named:
-            friend = Who(named[0].name, named[0].g,
-                         named[0].de if self.lang == "de" else named[0].en, "", False,
-                         self._short(named[0]))
-        friend = friend or self._person(self.bank.friends, taken)
-        if not friend.g:   # a friend from memory: the outline or the bank knows, or the note
-            told_g = o.friend_g if o.friend and name_key(o.friend) == name_key(friend.name) \
-                else ""
-            friend = friend._replace(g=told_g or next(
-                (p.g for p in self.bank.friends if p.name == friend.name), "")
-                or self.L.gender_of(friend.desc))
-        if not friend.desc:
-            friend = friend._replace(desc=(
-                "jemand, der niemanden aufgibt" if self.lang == "de"
-                else "someone who never gives up on anyone"))
-        self.friend = self._named(friend._replace(role=friend.role or "sidekick"),
-                                  self.bank.friends)
-        taken.add(name_key(friend.name))
-        named_foes = [b for b in self.bank.foes if b.name in self.req.outline]
-        foe = self._from_memory(_FOE_ROLES, taken, False) or (
-            Who(o.foe, o.foe_g or "m", "", "", False) if o.foe else None) or (
-            Who(named_foes[0].name, named_foes[0].g,
-                named_foes[0].de if self.lang == "de" else named_foes[0].en, "", False,
-                self._short(named_foes[0]))
-            if named_foes else self._person(self.bank.foes, taken))
-        if not foe.desc:
-            pool = self.bank.foes
-            foe = foe._replace(desc=(pool[0].de if self.lang == "de" else pool[0].en))
-        if not foe.g:
-            foe = foe._replace(g=next((p.g for p in self.bank.foes if p.name == foe.name), "m"))
-        self.foe = self._named(foe._replace(role="villain"), self.bank.foes, foe=True)
-        self.dead = [c.name for c in self.memory.characters
-                     if not c.alive and name_key(c.name) not in taken]
-
-    def _short(self, p: Person) -> str:
-        return (p.de_short or p.short) if self.lang == "de" else p.short
-
-    def _named(self, who: Who, pool: tuple[Person, ...], foe: bool = False) -> Who:
-        """`who` with its short name: the bank's, or made from the name."""
-        banked = self._banked(pool, who.name)
-        return who._replace(short=who.short or (self._short(banked) if banked else "")
-                            or short_name(who.name, foe))
+        c = Casting(self.req, self.lang, self.L, self.bank, self.outline, self.key)
+        self.hero, self.friend, self.foe, self.dead = c.hero, c.friend, c.foe, c.dead
 
     # -- places and things ---------------------------------------------------------------------
     def _bank_where(self, p: Place) -> Where:
@@ -296,6 +197,12 @@ class Plot:
         if o.place:   # the outline's place starts the story
             route.sort(key=lambda w: all(told not in f" {name_key(form)} "
                                          for form in w.forms.values()))
+        plan = self.req.plan
+        if plan is not None and plan.places:   # the plan's places are the story's route
+            own = [self._memory_where(Entity(name=p.name, note=p.note), route)
+                   for p in plan.places]
+            keys = {name_key(w.name) for w in own}
+            route = own + [w for w in route if name_key(w.name) not in keys]
         self.route = route[:5]
         visited = [self._memory_where(e, route) for e in self.memory.locations]
         self.visited = {name_key(w.name) for w in visited}
@@ -353,6 +260,9 @@ class Plot:
             self.goal, self.goal_done = goal.de, goal.de_done
         else:
             self.goal, self.goal_done = goal.en, goal.en_done
+        want = plan_goal(self.req.plan.protagonist.want if self.req.plan else "", self.lang)
+        if want and name_key(want) != name_key(self.goal):   # a model's plan: its own goal
+            self.goal, self.goal_done = want, ""
 
     # -- slots -------------------------------------------------------------------------------
     def slots(self) -> dict[str, str]:

@@ -96,7 +96,7 @@ def must_find(p: Plot) -> bool:
 def introduces(p: Plot) -> bool:
     """True when this chapter brings in the antagonist, the obstacle or the key item (then
     that, not a hook, ends the chapter if it must be short)."""
-    return p.n > 1 and (p.n == p.foe_at and not p.foe.known or p.n == p.threat_at
+    return p.n > 1 and (p.n >= p.foe_at and not p.foe.known or p.n == p.threat_at
                         and not p.obstacle_done or must_find(p))
 
 
@@ -108,28 +108,35 @@ def middle_beats(p: Plot, fill: Fill, quote: Quote, kind: str, after: list[Line]
         beats.append((0, [(opener, "")]))
     if after:   # what the choice led to is part of it
         beats.append((0, after))
-    find = fill(p.pick_k("find", p.T.AFTER["find"], 0))
-    if must_find(p) and all(t != find for t, _ in after):
-        beats.append((0, [(find, "")]))   # the key item turns up before the climax
-    if p.stage != "setup":
-        idx = ("complication", "turn", "climax", "endgame").index(p.stage)
-        theme_line = (bank.beats_de if p.lang == "de" else bank.beats_en)[idx]
-        stage_pool: tuple[str, ...] = p.T.STAGE[p.stage]
-        stage_line = fill(p.pick_k(p.stage, stage_pool, p.stage_step, once=True))
-        if p.stage_start:
-            beats.append((1, [(theme_line, "")]))
-        beats.append((1 if p.stage_start else 2, [(stage_line, "")]))
-    if p.n == p.foe_at and not p.foe.known:       # the antagonist comes in
+    # what is new in this chapter: the antagonist or the obstacle comes in, the key item turns
+    # up, a stage of the arc begins; the first of these is always told, the rest if there is
+    # room (the item and the theme's stage line wait for the next chapter otherwise)
+    news = 0
+    named = " ".join(t for _, g in beats for t, _ in g)
+    if p.n >= p.foe_at and not p.foe.known and p.foe.short not in named:
         intro = p.pick_k("foe_intro", p.T.FOE_INTRO, 0)
         told = sum(len(t.split()) for _, g in beats for t, _ in g)
         if told + len(fill(intro).split()) > p.req.words * 1.15:   # no room: the name only
             intro = intro.replace(", {foe_desc},", "").replace(": {foe_desc}.", ".")
         beats.append((0, [(fill(intro), "")]))
+        news += 1
     threat_kind = p.obstacle.kind
     if p.n == p.threat_at and not p.obstacle_done:   # then the obstacle (the next one)
         faced = sum(k in ("face", "use") for k in p.past)
         beats.append((0, [(fill(p.pick_k("tintro", p.T.THREAT_INTRO[threat_kind], faced)), "")]))
-    elif p.n > p.threat_at and not p.obstacle_done and kind not in ("face", "use"):
+        news += 1
+    find = fill(p.pick_k("find", p.T.AFTER["find"], 0))
+    if must_find(p) and all(t != find for t, _ in after):
+        beats.append((0 if not news else 1, [(find, "")]))   # before the climax
+        news += 1
+    if p.stage != "setup":
+        idx = ("complication", "turn", "climax", "endgame").index(p.stage)
+        theme_line = (bank.beats_de if p.lang == "de" else bank.beats_en)[idx]
+        stage_line = fill(p.pick_k(p.stage, p.T.STAGE[p.stage], p.stage_step, once=True))
+        if p.stage_start:
+            beats.append((0 if not news else 1, [(theme_line, "")]))
+        beats.append((1 if p.stage_start else 2, [(stage_line, "")]))
+    if p.n > p.threat_at and not p.obstacle_done and kind not in ("face", "use"):
         beats.append((3, [(fill(p.pick("threat", p.T.THREAT[threat_kind], once=True)), "")]))
     if p.foe.known or p.n > p.foe_at:
         beats.append((3, [(fill(p.pick("foe", p.T.RIVAL if bank.gentle else p.T.FOE,

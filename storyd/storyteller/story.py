@@ -23,14 +23,19 @@ from storyd.core.model import (
     MemoryUpdate,
     Theme,
 )
+from storyd.core.plan import StoryPlan
+from storyd.core.plan_prompts import PlanRequest
+from storyd.core.recap import RecapRequest, StoryRecap
 from storyd.errors import ProviderError
 from storyd.storyteller.choices import (
     EN_VERBS,
     choices_for,
+    clean_choice,
     obstacle_kind,
     recognise,
 )
 from storyd.storyteller.lang import DE_STOP, EN_STOP
+from storyd.storyteller.planner import write_plan
 from storyd.storyteller.plot import Plot, stage
 from storyd.storyteller.scenes import (
     Beat,
@@ -70,6 +75,16 @@ class OfflineStoryteller:
         return Plot(ChapterRequest(theme=theme, language=language, chapter_number=1, words=40,
                                    n_choices=3, seed=seed * 1000 + 1)).outline_text()
 
+    async def write_plan(self, request: PlanRequest) -> StoryPlan:
+        """A whole story plan from the outline and the theme (storyteller/planner.py)."""
+        await trio.lowlevel.checkpoint()
+        return write_plan(request)
+
+    async def write_recap(self, request: RecapRequest) -> StoryRecap:
+        """The recap built from the chapters themselves (core/recap.py)."""
+        await trio.lowlevel.checkpoint()
+        return request.fallback
+
     async def write_chapter(self, request: ChapterRequest) -> ChapterDraft:
         """A chapter of about `request.words` words with exactly `request.n_choices` choices."""
         await trio.lowlevel.checkpoint()
@@ -92,7 +107,7 @@ def _fill(template: str, s: dict[str, str]) -> str:
 def write(req: ChapterRequest) -> ChapterDraft:
     p = Plot(req)
     L = p.L
-    win = " ".join(req.winning_choice.split()).rstrip(" .!?;:")
+    win = clean_choice(req.winning_choice)
     kind, past_phrase, dest = recognise(p, win) if win else ("", "", None)
     if dest is not None:
         p.go_to(dest)

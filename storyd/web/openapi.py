@@ -18,10 +18,15 @@ from storyd.config.structs import Config
 from storyd.control import protocol as p
 from storyd.core import events
 from storyd.core import replies as rp
+from storyd.core.chapter_times import ChapterList
 from storyd.core.model import Theme
+from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import Snapshot
 
 API = "/api/interactive-story"
+
+
+MAX_CHANGES = 100   # keys one POST config may change
 
 
 class ConfigUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -58,13 +63,17 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API}/status", "The show's snapshot (same as storyctl --json status)",
           response=SNAP),
     Route("GET", f"{API}/themes", "The theme catalogue", response=list[Theme]),
+    Route("GET", f"{API}/stories", "The shipped authored stories (Twee), to start with "
+          "`story`", response=list[rp.StoryInfo]),
     Route("GET", f"{API}/config", "The effective configuration, secrets masked", admin=True,
           response=Config),
     Route("GET", f"{API}/config/schema", "Each config key's type, allowed values, default "
           "and help text (for the admin page's form)", admin=True, response=rp.ConfigSchema),
     Route("POST", f"{API}/config", "Change config keys (comments in the file kept); answers "
           "the new configuration", admin=True, body=ConfigUpdate, response=Config),
-    Route("POST", f"{API}/start", "Start a story", admin=True, body=p.Start, response=SNAP),
+    Route("POST", f"{API}/start", "Start a story (`story`: an authored story's id or file; "
+          "a file storyd cannot play is refused with 422 and its file:line reasons)",
+          admin=True, body=p.Start, response=SNAP),
     Route("POST", f"{API}/next-chapter", "Advance now, optionally forcing a choice",
           admin=True, body=p.Next, response=SNAP),
     Route("POST", f"{API}/close", "Close the running vote now", admin=True, body=p.Close,
@@ -93,6 +102,13 @@ ROUTES: tuple[Route, ...] = (
           "the JSON export is the session/{id} object)", admin=True, query=p.Export,
           response=rp.SessionDetail,
           content="text/markdown | text/html | text/plain | application/json"),
+    Route("GET", f"{API}/sessions/{{id}}/chapters", "A YouTube chapter list from the "
+          "chapters' on-air times, from the story's start or `since` (a stream start, epoch "
+          "seconds)", admin=True, query=p.Chapters, response=ChapterList),
+    Route("GET", f"{API}/sessions/{{id}}/recap", "The story's recap: branch map, logline, "
+          "cast, top voters", admin=True, response=RecapView),
+    Route("GET", f"{API}/sessions/{{id}}/recap.png", "The recap as a picture to post "
+          "(size 1080x1920 or 1920x1080)", admin=True, query=p.RecapPng, content="image/png"),
     Route("GET", f"{API}/image/{{filename}}", "A picture from the media cache",
           content="image/*"),
     Route("GET", f"{API}/audio/{{filename}}", "Narration audio from the media cache",
@@ -137,6 +153,14 @@ def _params(route: Route) -> list[dict[str, Any]]:
     return params
 
 
+# What POST config takes as one change's value (storyd.web.config_update.as_text)
+CHANGE_VALUE: dict[str, Any] = {"anyOf": [
+    {"type": "string"}, {"type": "number"}, {"type": "boolean"},
+    {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "number"}]}}]}
+TOO_LARGE = {f"{API}/chat": "more than 10,000 messages (`too_many_messages`), or a body over "
+                            "8 MiB: split the batch"}
+
+
 def build_document(version: str) -> dict[str, Any]:
     """The whole OpenAPI document as plain data."""
     types = [ErrorReply, *dict.fromkeys(r.body for r in ROUTES if r.body)]
@@ -145,11 +169,16 @@ def build_document(version: str) -> dict[str, Any]:
     ok_schemas = dict(zip(answers, roots[len(types):], strict=True))
     components = {k: _strip_tag(v) for k, v in components.items()}
     components["Config"]["description"] = CONFIG_NOTE
-    components["ConfigUpdate"]["anyOf"] = [   # one key and its value, or several changes
-        {"required": ["key", "value"], "properties": {"key": {"type": "string"},
-                                                      "value": {"not": {"type": "null"}}}},
-        {"required": ["changes"], "properties": {"changes": {"type": "object",
-                                                             "minProperties": 1}}}]
+    for key in ("user_id", "msg_id"):   # TikTok ids arrive as numbers: taken as their text
+        line = components["ChatLine"]["properties"]
+        line[key] = {"anyOf": [line[key], {"type": "integer", "minimum": 0,
+                                           "maximum": 2**64 - 1}]}
+    components["ConfigUpdate"]["oneOf"] = [   # one key and its value, or several changes
+        {"required": ["key", "value"], "properties": {"key": {"type": "string", "minLength": 1},
+                                                      "value": CHANGE_VALUE}},
+        {"required": ["changes"], "properties": {"changes": {
+            "type": "object", "minProperties": 1, "maxProperties": MAX_CHANGES,
+            "propertyNames": {"minLength": 1}, "additionalProperties": CHANGE_VALUE}}}]
     # The websocket events (storyd/core/events.py): one schema, served with the API.
     event_root, event_components = events.schema_components(_REF)
     clash = [k for k, v in event_components.items() if components.get(k, v) != v]
@@ -174,7 +203,10 @@ def build_document(version: str) -> dict[str, Any]:
                 "503": error},
         }
         if r.body is not None:
-            op["responses"]["413"] = error
+            op["responses"]["413"] = {**error, "description": TOO_LARGE.get(r.path, "the body "
+                                      "is larger than the route takes")}
+        if r.path == f"{API}/start":   # an authored story storyd cannot play
+            op["responses"]["422"] = error
         params = _params(r)
         if params:
             op["parameters"] = params
