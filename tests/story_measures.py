@@ -41,7 +41,8 @@ PADDING = {
                      r"noch einmal)\b|(^|[.!?\u201c]\s)(Noch einmal|Und wieder|"
                      r"Ein weiteres Mal|Schon wieder):"),
 }
-_SENT = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\u201c\u201d]))\s+(?=[A-Z\u201c\u201eÄÖÜ])")
+_SENT = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\u201c\u201d]))(?<!Dr\.)(?<!Mr\.)(?<!Ms\.)"
+                   r"(?<!Mrs\.)(?<!St\.)\s+(?=[A-Z\u201c\u201eÄÖÜ])")
 
 
 class Story(NamedTuple):

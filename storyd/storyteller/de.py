@@ -157,7 +157,13 @@ def obstacle_slots(o: Obstacle, s: dict[str, str]) -> dict[str, str]:
     so "{faced_v2}" puts the hero after the verb: "bewies Lene, dass …")."""
     face = o.de_face or CHOICES[f"face:{o.kind}"].format(**s)
     faced = o.de_faced or _FACED[o.kind].format(**s)
-    return {"face": face, "faced": faced}
+    return {"face": face, "faced": faced, "threat_met_v1": _MET[o.kind].format(**s)}
+
+
+# how the obstacle first meets them, by its kind, verb first ("da stießen sie auf …")
+_MET = {"creature": "stießen sie auf {a_threat_acc}", "hazard": "brach {a_threat} über sie herein",
+        "problem": "fand {friend} {a_threat_acc}, und nichts ergab mehr einen Sinn",
+        "person": "versperrte {a_threat} ihnen den Weg"}
 
 
 _SAID = {"": (("sagte", ""), ("meinte", ""), ("sagte", "leise"), ("murmelte", ""),
@@ -257,17 +263,24 @@ KIND_OPEN = {
 }
 PULL = {
     "follow": ("{friend} wollte weiter {to}", "{friend} zeigte schon den Weg {to}",
-               "{friend} schwor, es gebe eine Abkürzung {to}", "{friend} sah immer wieder {to}"),
+               "{friend} schwor, es gebe eine Abkürzung {to}",
+               "{friend} redete von nichts anderem als {dest_dat}",
+               "{friend} hatte Freunde {dest_loc}",
+               "{friend} hatte schon für den Weg {to} gepackt"),
     "go": ("der Weg {to} war frei", "{dest} {dest_war} keinen Tag mehr entfernt",
-           "jemand hatte {dest_loc} ein Licht gesehen", "jedes Zeichen wies {to}"),
+           "jemand hatte {dest_loc} ein Licht gesehen", "jedes Zeichen wies {to}",
+           "vielleicht wartete die Antwort {dest_loc}",
+           "seit Jahren war niemand {dest_loc} gewesen"),
     "search": ("{here} verbarg noch etwas", "irgendetwas {here_loc} passte nicht zusammen",
                "hinter die letzte Tür {here_loc} hatte noch niemand geschaut",
-               "{here_loc} gab es frische Spuren am Boden"),
+               "{here_loc} gab es frische Spuren am Boden",
+               "{here} hatte mehr Winkel, als irgendwer gezählt hatte",
+               "{here_loc} zog es von irgendwoher, wo es nicht ziehen sollte"),
     "ask": ("{friend} verschwieg etwas", "{friend} war sehr still geworden",
             "{friend} wusste offensichtlich mehr, als {fpron} sagte",
             "{friend} wich {poss}em Blick aus"),
     "ask_item": ("{friend} blickte immer wieder auf {item_acc}",
-                 "{friend} schien {item_acc} zu kennen",
+                 "{friend} schien {item_acc} wiederzuerkennen",
                  "{friend} war blass geworden, als {fpron} {item_acc} sah"),
     "confront": ("{foe} war nah genug, um {xdat} entgegenzutreten",
                  "{foe} würde nicht ewig warten", "{foe} war zum ersten Mal allein",

@@ -31,8 +31,8 @@ INCITE = {
              "hier gewesen, {foe_desc}.",
              "Jemand war vor ihnen {here_loc} gewesen, und die Spuren verrieten, wer: "
              "{foe_full}, {foe_desc}."),
-    "threat": ("Sie waren keine zehn Schritte weit gekommen, da stießen sie auf {a_threat_acc}.",
-               "Kaum waren sie angekommen, sah {friend} {a_threat_acc}."),
+    "threat": ("Sie waren keine zehn Schritte weit gekommen, da {threat_met_v1}.",
+               "Kaum waren sie angekommen, da {threat_met_v1}."),
     "item": ("Einer alten Geschichte nach lag {here_loc} {a_item} versteckt.",
              "{Friend} hatte von {a_item_dat} gehört. Vielleicht war das die Rettung."),
     "friend": ("{Friend} wich {poss}em Blick aus. Etwas stimmte nicht.",

@@ -109,7 +109,13 @@ def obstacle_slots(o: Obstacle, s: dict[str, str]) -> dict[str, str]:
     """{face}: the choice that deals with the obstacle, {faced}: the same, done."""
     face = o.en_face or CHOICES[f"face:{o.kind}"].format(**s)
     faced = o.en_faced or _FACED[o.kind].format(**s)
-    return {"face": face, "faced": faced}
+    return {"face": face, "faced": faced, "threat_met": _MET[o.kind].format(**s)}
+
+
+# how the obstacle first meets them, by its kind (the first chapter's inciting incident)
+_MET = {"creature": "they ran into {a_threat}", "hazard": "{a_threat} swept in",
+        "problem": "{friend} found {a_threat}, and nothing made sense any more",
+        "person": "{a_threat} blocked their way"}
 
 
 _SAID = {"": ("said", "said quietly", "muttered", "said", "whispered", "replied"),
@@ -202,15 +208,20 @@ KIND_OPEN = {
 # the last line: two of the offered choices pull different ways
 PULL = {
     "follow": ("{friend} wanted to go on {to}", "{friend} was already pointing the way {to}",
-               "{friend} swore there was a shortcut {to}", "{friend} kept looking {to}"),
+               "{friend} swore there was a shortcut {to}",
+               "{friend} could not stop talking about {dest}",
+               "{friend} had friends {dest_loc}", "{friend} had packed for the road {to}"),
     "go": ("the road {to} was open", "{dest} {dest_was} less than a day away",
-           "someone had seen a light {dest_loc}", "every sign pointed {to}"),
+           "someone had seen a light {dest_loc}", "every sign pointed {to}",
+           "the answer might be waiting {dest_loc}", "nobody had been {dest_loc} in years"),
     "search": ("{here} still hid something", "something {here_loc} did not add up",
                "nobody had looked behind the last door {here_loc}",
-               "there were fresh marks on the floor {here_loc}"),
+               "there were fresh marks on the floor {here_loc}",
+               "{here} had more corners than anyone had counted",
+               "a draught {here_loc} came from somewhere it should not"),
     "ask": ("{friend} was keeping something back", "{friend} had gone very quiet",
             "{friend} clearly knew more than {fpron} said", "{friend} avoided {poss} eyes"),
-    "ask_item": ("{friend} kept glancing at {item}", "{friend} seemed to know {item}",
+    "ask_item": ("{friend} kept glancing at {item}", "{friend} seemed to recognise {item}",
                  "{friend} had gone pale at the sight of {item}"),
     "confront": ("{foe} was close enough to face", "{foe} would not wait for ever",
                  "{foe} was alone for once", "running from {foe} was getting old"),

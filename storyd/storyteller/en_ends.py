@@ -33,8 +33,8 @@ INCITE = {
     "clue": ("On a wall {here_loc}, {friend} found the mark of {foe_full}, {foe_desc}.",
              "Someone had been {here_loc} before them, and the tracks said who: {foe_full}, "
              "{foe_desc}."),
-    "threat": ("Before they had gone ten steps, they ran into {a_threat}.",
-               "They had barely arrived when {friend} saw {a_threat}."),
+    "threat": ("Before they had gone ten steps, {threat_met}.",
+               "They had barely arrived when {threat_met}."),
     "item": ("An old story told of {a_item} hidden {here_loc}.",
              "{Friend} had heard of {a_item} that might help."),
     "friend": ("{Friend} would not meet {poss} eyes. Something was wrong.",

@@ -18,7 +18,7 @@ oma opa mister""".split())
 
 def short_name(name: str, foe: bool = False) -> str:
     """How a story calls a person after the first mention: "Zora Quill" → "Zora", "Commander
-    Ava Lin" → "Ava", an antagonist "Silas Crane" → "Crane"; "Captain Nell", "Mr. Hollow" and
+    Ava Lin" → "Ava", an antagonist "Julius Crane" → "Crane"; "Captain Nell", "Mr. Hollow" and
     one-word names stay as they are."""
     words = name.split()
     titled = len(words) > 1 and words[0].casefold() in _TITLES

@@ -278,7 +278,8 @@ class Plot:
             "here_loc": self.here.forms["loc"], "here_acc": self.here.forms["acc"],
             "here_to": self.here.forms["to"], "note": self.here.note,
             "dest": d.forms[""], "to": d.forms["to"], "dest_loc": d.forms["loc"],
-            "dest_acc": d.forms["acc"], "here_dat": self.here.forms.get("dat", self.here.name),
+            "dest_acc": d.forms["acc"], "dest_dat": d.forms.get("dat", d.forms[""]),
+            "here_dat": self.here.forms.get("dat", self.here.name),
             "dead": self.dead[0] if self.dead else "", "act": "", "past": "",
         }
         s |= L.pronouns(h.g, s["hero"])

@@ -60,6 +60,15 @@ def hook(p: Plot, s: dict[str, str], offered: list[tuple[str, str]]) -> str:
     return text[:1].upper() + text[1:]
 
 
+def friend_intros(p: Plot) -> tuple[str, ...]:
+    """How the friend comes in; not "her friend, and her friend" when the outline's
+    relation is all we know of them."""
+    rel = p.L.relation(p.outline.friend_rel, p.hero.g) if p.outline.friend_rel else ""
+    if rel and rel.casefold() == p.friend.desc.casefold():
+        return tuple(t for t in p.E.FRIEND_INTRO if "{rel}" not in t)
+    return tuple(p.E.FRIEND_INTRO)
+
+
 def first_beats(p: Plot, fill: Fill, quote: Quote) -> list[Beat]:
     """The hero in full, the friend, the inciting incident (which decides the choices) and,
     if there is room, the place, the antagonist's name and the friend's first words."""
@@ -67,7 +76,7 @@ def first_beats(p: Plot, fill: Fill, quote: Quote) -> list[Beat]:
     k = p.n - 1   # 0, unless a story starts again with nothing remembered
     intro = p.pick_k("open1", E.OPEN_FIRST, k)
     incite = p.pick_k("incite", E.INCITE[p.incident], k)
-    fintro = p.pick_k("fintro", E.FRIEND_INTRO, k)
+    fintro = p.pick_k("fintro", friend_intros(p), k)
 
     def size(*parts: str) -> int:
         return len(" ".join(fill(t) for t in parts).split())

@@ -44,6 +44,7 @@ from storyd.storyteller.scenes import (
     Quote,
     closing_beats,
     first_beats,
+    friend_intros,
     hook,
     introduces,
     long_form,
@@ -153,7 +154,7 @@ def write(req: ChapterRequest) -> ChapterDraft:
         after = _after(p, kind, f, quote, past, past_phrase)
         beats = middle_beats(p, f, quote, kind, after, opener)
         if not p.friend.known:   # the first chapter had no room for the friend
-            beats.append((1, [(f(p.pick_k("fintro", p.E.FRIEND_INTRO, 0)), "")]))
+            beats.append((1, [(f(p.pick_k("fintro", friend_intros(p), 0)), "")]))
     if not req.closing:   # the intro of a new antagonist or obstacle is hook enough, and
         if req.words > 70:  # a long consequence leaves no room for one in a short chapter
             beats += long_form(p, f, quote, past)
@@ -269,22 +270,23 @@ def _fit(beats: list[Beat], target: int, previous: str) -> list[Beat]:
 
 def _pronouns(p: Plot, s: dict[str, str], lines: list[Line]) -> list[Line]:
     """A narrator's sentence that starts with the person the previous one started with says
-    "She"/"Er" instead, unless another person of that gender was in the previous sentence."""
+    "She"/"Er" instead, unless another person of that gender has been named in the chapter
+    (then "he" could be either of them)."""
     people = [(s["hero"], p.hero.g), (s["friend"], p.friend.g), (s["foe"], p.foe.g)]
     out: list[Line] = []
-    prev_subject, prev_text = "", ""
+    prev_subject, told = "", ""
     for text, who in lines:
         subject = next((n for n, _ in people
                         if who == "" and text.startswith((n + " ", n + ","))), "")
         if subject and subject == prev_subject:
             g = next(g for n, g in people if n == subject)
-            rivals = [n for n, g2 in people if g2 == g and n != subject and n in prev_text]
+            rivals = [n for n, g2 in people if g2 == g and n != subject and n in told]
             if g in ("f", "m") and not rivals:
                 pron = p.L.pronouns(g, subject)["pron"]
                 text = pron[:1].upper() + pron[1:] + text[len(subject):]
                 subject = ""   # the next one names the person again
         out.append((text, who))
-        prev_subject, prev_text = subject, text
+        prev_subject, told = subject, f"{told} {text}"
     return out
 
 
