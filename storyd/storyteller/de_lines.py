@@ -189,7 +189,7 @@ MOOD = ("{Hero} zählte die Auswege, nur für alle Fälle.",
         "Jeder Schritt {here_loc} klang lauter, als er sollte.",
         "{Friend} brachte ein kleines, tapferes Lächeln zustande.",
         "{Friend} hatte keinen Hunger, obwohl den ganzen Tag niemand gegessen hatte.",
-        "Die Stiefel waren längst durchnässt, und {hero} merkte es kaum.",
+        "{Hero} war längst durchnässt und merkte es kaum.",
         "Irgendwo {here_loc} bellte ein Hund und überlegte es sich dann anders.")
 ITEM = ("{Hero} hielt {item_acc} etwas fester.", "{Item_cap} fühlte sich schwerer an als zuvor.",
         "{Hero} prüfte, ob {item} noch da war.")

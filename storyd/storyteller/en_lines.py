@@ -161,7 +161,7 @@ RIVAL = ("{Foe} had already told half the town a different story.",
          "{Foe} waved from a distance, which was somehow worse.")
 FRIEND_SAYS = ("Did you hear that, {hero}?", "I don't like {here} one bit",
                "We should hurry, before {foe} does",
-               "Stay close. {Here_cap} is no place to get lost",
+               "Stay close. It's easy to get lost {here_loc}",
                "Are we sure about this? {Foe} is no fool",
                "That was almost too easy. {Foe} must know we're here",
                "I have seen this before, {hero}, a long time ago", "Trust me on this one, {hero}",
@@ -183,7 +183,7 @@ MOOD = ("{Hero} counted the ways out, just in case.",
         "Every step {here_loc} sounded louder than it should.",
         "{Friend} managed a small, brave smile.",
         "{Friend} was not hungry, though nobody had eaten all day.",
-        "{Hero}'s boots were wet through, and {pron} hardly noticed.",
+        "{Hero} was soaked through and hardly noticed.",
         "Somewhere {here_loc} a dog barked, and then thought better of it.")
 ITEM = ("{Hero} held {item} a little tighter.", "{Item_cap} felt heavier than before.",
         "{Hero} checked that {item} was still there.")
