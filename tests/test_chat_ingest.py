@@ -250,7 +250,7 @@ async def test_providers_and_history_output_on_a_real_daemon(daemon_factory: Any
     d, sock = await voting_daemon(daemon_factory)
     code, out, _ = await ctl(sock, "providers")
     assert code == 0 and out.splitlines()[0].split() == ["PROVIDER", "STATE", "LATENCY",
-                                                          "MESSAGE"]
+                                                          "JSON", "MESSAGE"]
     assert out.splitlines()[1].split()[:2] == ["offline", "ok"]
     code, out, _ = await ctl(sock, "--json", "providers")
     assert json.loads(out)[-1]["provider"] == "offline"

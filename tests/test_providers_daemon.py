@@ -306,7 +306,8 @@ async def test_thirty_chapters_keep_the_prompt_within_budget(
         clock: MockClock, daemon_factory: Any, nursery: trio.Nursery, budget: int,
         flat_from: int) -> None:
     d, fake = await launch(daemon_factory, nursery,
-                           llm={"chain": ["fake", "offline"], "context_tokens": budget})
+                           llm={"chain": ["fake", "offline"], "context_tokens": budget},
+                           story={"max_chapters": 0})      # open-ended: 30 chapters
     with d.bus.subscribe(4096) as sub, trio.fail_after(120):
         await d.director.start("mystery", outline=OUTLINE)
         ready = await play(d, sub, 30)

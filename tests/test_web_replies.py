@@ -125,6 +125,10 @@ async def test_real_daemon_answers_every_route_in_its_documented_type(
                 assert started.session_id is not None
                 await voting(sub, 1)
                 sid = started.session_id
+                plan = await ck.get("plan")
+                assert plan.session_id == sid and plan.plan is not None and plan.aired == 1
+                longer = await ck.post("extend", {"chapters": 12})
+                assert longer.plan.chapters == 12 and longer.planned_chapters == 12
                 assert (await ck.get("status")).state == "voting"
                 vote = await ck.post("vote", {"viewer": "amy", "choice": "b"})
                 assert vote.accepted and vote.voters == 1
