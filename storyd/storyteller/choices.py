@@ -85,7 +85,7 @@ EN_VERBS = frozenset(
 def _allowed(p: Plot, kind: str, taken: str, past: list[str]) -> bool:
     gentle, early = p.bank.gentle, p.stage == "setup"
     met_foe = p.n >= p.foe_at or p.foe.known
-    met_threat = p.n >= p.threat_at
+    met_threat = p.threat_known or p.threat_new
     if kind == taken or past.count(kind) >= len(p.L.KIND_OPEN.get(obstacle_kind(p, kind), ())):
         return False
     if kind in _LATE and early or kind in ("confront", "bargain") and gentle:

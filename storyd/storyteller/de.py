@@ -327,10 +327,14 @@ PULL = {
 HOOK = ("{A}, aber {B}.", "{A}, doch {B}.", "{A} – und {B}.", "{A}, und {B}.",
         "{A}, aber andererseits: {B}.")
 HOOK_ONE = ("{A}, und {hero} musste sich entscheiden.", "{A}. {Hero} wog es ab.",
-            "{A}. Die Entscheidung lag bei {hero}.")
+            "{A}. Die Entscheidung lag bei {hero}.",
+            "{A}, und {friend} wartete darauf, dass {hero} sich entschied.",
+            "{A}. {Hero} sah den Weg entlang und dachte nach.")
 HOOK_NONE = ("{Friend} sah {hero} an und wartete.",
              "{Hero} musste sich entscheiden, und zwar schnell.",
-             "Jeder Weg, der vor {hero} lag, sah gefährlich aus.")
+             "Jeder Weg, der vor {hero} lag, sah gefährlich aus.",
+             "{Hero} wusste, dass es auf den nächsten Schritt ankam.",
+             "Niemand konnte {hero} diese Entscheidung abnehmen.")
 CHOICES = {
     "follow": "Folge {friend} {to}", "go": "Geh {to}",
     "search": "Durchsuche {here_acc} nach Spuren",
@@ -356,7 +360,8 @@ KIND_WORDS = (("follow", "folge "), ("go", "geh "), ("search", "durchsuche "),
               ("use", "vertreib "), ("use", "nutze "), ("use", "zeig "), ("rest", "ruh dich"))
 REL = ("{poss} ältester Freund", "{poss} einziger Verbündeter", "{poss} treuer Gefährte")
 REL_F = ("{poss}e älteste Freundin", "{poss}e einzige Verbündete", "{poss}e treue Gefährtin")
-EVENT = {"arrive": "{hero} kam {here_to}", "chose": "{hero} entschied: „{act}“",
+EVENT = {"arrive": "{hero} kam {here_to}", "met": "{threat} stand im Weg",
+         "chose": "{hero} entschied: „{act}“",
          "action": "{hero} {past}", "avoid": "{hero} wich {threat_dat} aus",
          "face": "{hero} wurde mit {threat_dat} fertig",
          "search": "{hero} durchsuchte {here_acc}", "free": "{hero} entschied: „{act}“",

@@ -83,8 +83,8 @@ END = {
              "geschehen war."),
     "action": ("Und genau das gab am Ende den Ausschlag.",
                "Damit hatte niemand gerechnet, am wenigsten {foe}."),
-    "generic": ("\u201e{act}\u201c – und das genügte.",
-                "{Hero} tat es: \u201e{act}\u201c. Diesmal ging nichts schief."),
+    "generic": ("Damit hatte {foe} am allerwenigsten gerechnet.",
+                "Es klappte, besser, als irgendwer zu hoffen gewagt hatte."),
     "free": ("Am Ende kam es auf eines an: \u201e{act}\u201c. Es genügte.",
              "Die letzte Entscheidung war die richtige: \u201e{act}\u201c."),
 }
@@ -129,6 +129,9 @@ FATE = {
          "Niemand fand je heraus, wohin {foe} gegangen war, und niemand suchte lange.",
          "{Foe} ging mit nichts als {xposs}em Namen, und selbst der war jetzt weniger wert."),
 }
+ITEM_END = ("{Hero} behielt {item_acc}, zur Erinnerung an den ganzen langen Weg.",
+            "{Item_cap} wanderte zurück in {poss}e Tasche, die Arbeit war getan.",
+            "{Item_cap} bekam einen Ehrenplatz {here_loc}.")
 RIVAL_END = ("{Foe} lachte schließlich und reichte {dat} die Hand.",
              "{Foe} gab sich mit einer Verbeugung geschlagen und brachte sogar ein Lächeln "
              "zustande.",

@@ -84,8 +84,8 @@ END = {
              "what had happened."),
     "action": ("And that, in the end, was what decided it.",
                "Nobody had expected that, least of all {foe}."),
-    "generic": ("{Hero} chose to {act}, and it was enough.",
-                "{Hero} set out to {act}, and this time nothing went wrong."),
+    "generic": ("That was the last thing {foe} had expected.",
+                "It worked, better than anyone had dared to hope."),
     "free": ("In the end it came down to one thing: {act}. It was enough.",
              "The last choice was the right one: {act}."),
 }
@@ -128,6 +128,9 @@ FATE = {
          "Nobody ever found out where {foe} went, and nobody looked very hard.",
          "{Foe} left with nothing but {xposs} name, and even that was worth less now."),
 }
+ITEM_END = ("{Hero} kept {item} as a reminder of the whole long road.",
+            "{Item_cap} went back into {poss} pack, its work done.",
+            "{Item_cap} found a place of honour {here_loc}.")
 RIVAL_END = ("{Foe} laughed at last and offered a hand.",
              "{Foe} admitted defeat with a bow, and even managed a smile.",
              "Even {foe} had to clap, if a little stiffly.")
