@@ -193,9 +193,9 @@ async def test_provider_probes_are_typed_without_loss(daemon_factory: Any,
                                 "text_model": "x"}},
             llm={"chain": ["fake", "odd", "down", "offline"], "prefetch": "off"},
             tts={"enabled": True, "chain": ["fake", "offline"]})
-        rows = await d.chains.check()
-        typed = assert_lossless(rows, list[rp.ProviderCheck])
-        by_name = {row.provider: row for row in typed}
+        rows = [await client.check() for client in d.chains.clients.values()]
+        assert_lossless(rows, list[rp.ProviderCheck])    # the clients' raw probe rows
+        by_name = {row.provider: row for row in await d.chains.check()}
         assert by_name["odd"].missing == ("no-such-model",)
         assert by_name["fake"].ok and by_name["fake"].voices
         assert not by_name["down"].ok and by_name["offline"].ok

@@ -222,5 +222,5 @@ class StoryOperator:
 
     async def providers(self) -> list[r.ProviderCheck]:
         """URLs and messages may carry credentials: masked here."""
-        rows = await self._chains().check()
+        rows = msgspec.to_builtins(await self._chains().check())
         return msgspec.convert(scrub(rows, secret_values(self.config)), list[r.ProviderCheck])

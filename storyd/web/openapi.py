@@ -130,6 +130,9 @@ _REF = "#/components/schemas/{name}"
 
 
 def _strip_tag(schema: dict[str, Any]) -> dict[str, Any]:
+    """A request's schema without its `cmd` tag (the URL names the command)."""
+    if "cmd" not in schema.get("properties", {}):
+        return schema
     props = {k: v for k, v in schema.get("properties", {}).items() if k != "cmd"}
     out = {**schema, "properties": props}
     req = [r for r in schema.get("required", []) if r != "cmd"]
