@@ -255,8 +255,8 @@ class Plot:
         # the story has met this obstacle when a chapter's event says so (a model's story
         # continued by us has not, whatever the chapter number)
         noun = (self.obstacle.de if self.lang == "de" else self.obstacle.en).split()[-1]
-        told = (*self.memory.events, *self.memory.summaries)
-        self.threat_known = any(noun.casefold() in e.casefold() for e in told)
+        happened = (*self.memory.events, *self.memory.summaries)
+        self.threat_known = any(noun.casefold() in e.casefold() for e in happened)
         self.threat_new = not self.obstacle_done and not self.threat_known and (
             self.n >= self.threat_at)   # this chapter brings it in
         goal = self._rng("goal").choice(self.bank.goals)
