@@ -126,8 +126,10 @@ def choices_for(p: Plot, s: dict[str, str], n: int, taken: str) -> list[tuple[st
     avoid = {name_key(c) for c in (*req.avoid_choices, *req.path)}
     past = p.past + ([taken] if taken else [])
     rng = p.crng
-    if p.stage == "setup" and p.n <= 1:
+    if p.stage == "setup" and p.n <= 1:   # three of the four the incident suggests
         wanted = list(p.E.INCITE_CHOICES[p.incident])
+        rng.shuffle(wanted)
+        wanted = wanted[:3]
     else:
         wanted = []
         for sort in _STAGE_SORTS[p.stage]:

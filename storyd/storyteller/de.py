@@ -162,7 +162,7 @@ def obstacle_slots(o: Obstacle, s: dict[str, str]) -> dict[str, str]:
 
 # how the obstacle first meets them, by its kind, verb first ("da stießen sie auf …")
 _MET = {"creature": "stießen sie auf {a_threat_acc}", "hazard": "brach {a_threat} über sie herein",
-        "problem": "fand {friend} {a_threat_acc}, und nichts ergab mehr einen Sinn",
+        "problem": "stieß {friend} auf {a_threat_acc}, und nichts ergab mehr einen Sinn",
         "person": "versperrte {a_threat} ihnen den Weg"}
 
 

@@ -38,9 +38,11 @@ INCITE = {
     "friend": ("{Friend} wich {poss}em Blick aus. Etwas stimmte nicht.",
                "{Friend} war den ganzen Morgen still gewesen, und das war nie ein gutes Zeichen."),
 }
-INCITE_CHOICES = {"foe": ("go", "spy", "ask"), "clue": ("search", "follow", "ask"),
-                  "threat": ("avoid", "face", "go"), "item": ("search", "ask", "action"),
-                  "friend": ("ask", "action", "follow")}
+INCITE_CHOICES = {"foe": ("go", "spy", "ask", "follow"),
+                  "clue": ("search", "follow", "ask", "action"),
+                  "threat": ("avoid", "face", "go", "ask"),
+                  "item": ("search", "ask", "action", "go"),
+                  "friend": ("ask", "action", "follow", "search")}
 END = {
     "confront": ("{Foe} wartete schon, und diesmal lief {xpron} nicht davon. Es war ein langer, "
                  "harter Kampf, und als er vorbei war, kniete {foe} geschlagen im Staub.",
@@ -93,6 +95,7 @@ END_GENTLE = {
     "talk": ("Es dauerte lange und kostete zwei Kannen Tee, aber am Ende hörte {foe} zu.",),
     "bargain": ("{Hero} und {foe} schlugen ein, was beide überraschte.",),
     "spy": ("Was {hero} belauscht hatte, war ein Missverständnis, und zwar ein lustiges.",),
+    "use": ("{Hero} hielt {item_acc} hoch, und plötzlich verstanden es alle, sogar {foe}.",),
 }
 OBSTACLE_END = {
     "creature": ("{Hero} hob {item_acc}, und {threat} floh für immer in die Dunkelheit.",

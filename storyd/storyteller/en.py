@@ -114,7 +114,7 @@ def obstacle_slots(o: Obstacle, s: dict[str, str]) -> dict[str, str]:
 
 # how the obstacle first meets them, by its kind (the first chapter's inciting incident)
 _MET = {"creature": "they ran into {a_threat}", "hazard": "{a_threat} swept in",
-        "problem": "{friend} found {a_threat}, and nothing made sense any more",
+        "problem": "{friend} came across {a_threat}, and nothing made sense any more",
         "person": "{a_threat} blocked their way"}
 
 

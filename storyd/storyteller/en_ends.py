@@ -40,9 +40,11 @@ INCITE = {
     "friend": ("{Friend} would not meet {poss} eyes. Something was wrong.",
                "{Friend} had been quiet all morning, and that was never a good sign."),
 }
-INCITE_CHOICES = {"foe": ("go", "spy", "ask"), "clue": ("search", "follow", "ask"),
-                  "threat": ("avoid", "face", "go"), "item": ("search", "ask", "action"),
-                  "friend": ("ask", "action", "follow")}
+INCITE_CHOICES = {"foe": ("go", "spy", "ask", "follow"),
+                  "clue": ("search", "follow", "ask", "action"),
+                  "threat": ("avoid", "face", "go", "ask"),
+                  "item": ("search", "ask", "action", "go"),
+                  "friend": ("ask", "action", "follow", "search")}
 # the decisive moment of the closing chapter, by the kind of the last choice
 END = {
     "confront": ("{Foe} was waiting, and this time {xpron} did not run. It was a long, hard "
@@ -95,6 +97,7 @@ END_GENTLE = {
     "talk": ("It took a long time and two pots of tea, but in the end {foe} listened.",),
     "bargain": ("{Hero} and {foe} shook on it, which surprised them both.",),
     "spy": ("What {hero} had overheard turned out to be a misunderstanding, and a funny one.",),
+    "use": ("{Hero} held up {item}, and suddenly everybody understood, even {foe}.",),
 }
 # how the obstacle goes, by its kind, with the item (found) or without
 OBSTACLE_END = {
