@@ -1,21 +1,27 @@
 """The daemon: one trio nursery tree that starts every service in order.
 
 Start order (each `await nursery.start(...)` returns only when the service really serves):
-store (opened and migrated) → media cache → director (voting and generation services, then
-the resumed story) → control socket → web server → chat sources. Then READY=1 goes to systemd.
+the data folder's lock and a check of the control socket (a second storyd stops here,
+having touched nothing: storyd.system.instance) → store (opened and migrated) → media cache
+→ after-show (on-air times, stream markers, the recap: services/aftershow.py) → director
+(voting and generation services, then the resumed story) → control socket → web server →
+chat sources. Then READY=1 goes to systemd.
 
 Wiring: this module is the composition root. It builds each service with exactly what it
 uses — `Director(store, generation, voting, bus, clock, settings, ...)`,
 `VotingService(store, bus, clock, settings)`, `GenerationService(store, bus, clock, settings,
 chains, media)` — with `settings`/`chains` as getters, because a reload swaps them whole.
-Nothing else reaches through the Daemon to a service's insides.
+The control socket and the web front get the Operator port (`StoryOperator`, the director
+side), never the Daemon: nothing reaches through it to a service's insides.
 
 Shutdown protocol (SIGTERM/SIGINT or `Daemon.stop()`): STOPPING=1 → `shutdown` event set
 (hypercorn stops accepting) → chat sources cancelled (no new ballots) → bus closed (every
 websocket ends with 1001) → the last ballots flushed to SQLite → the nursery is cancelled →
-store closed; a 3-second cancel-scope deadline is the backstop. SIGHUP reloads the config
-file: a new frozen Config is swapped in whole; provider chains are rebuilt; a bad file is
-reported and the old config kept.
+store closed (writes still waiting for a full disk get STORAGE_WAIT seconds, then go to a
+recovery file the next start replays; exit 1 only when not even that could be written); a
+3-second cancel-scope deadline is the backstop. SIGHUP reloads the config
+file: a new frozen Config is swapped in whole; provider chains are rebuilt; a bad or missing
+file is reported (ERROR, `story:error`, admin notice) and the old config kept.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import random
 import secrets
 import signal
 from collections.abc import Callable
@@ -33,34 +40,42 @@ import trio
 
 from storyd.bus import EventBus
 from storyd.chat.base import ChatHealth
+from storyd.chat.twitch_markers import StreamMarkers
 from storyd.config import effective
 from storyd.config import loader as config_mod
 from storyd.config.masking import scrub, secret_values
 from storyd.config.structs import Config
 from storyd.core import events as ev
+from storyd.core import themes
 from storyd.core.snapshot import Snapshot
-from storyd.errors import ConfigError, StorydError
+from storyd.errors import ConfigError, ConfigMissing, StorydError
+from storyd.providers import http_io
 from storyd.providers.chain import Chains, build_chains
+from storyd.services.aftershow import AfterShow
 from storyd.services.clock import TrioClock
 from storyd.services.director import Director
 from storyd.services.generation import GenerationService
 from storyd.services.media import MediaCache
 from storyd.services.narrator import Presenter
+from storyd.services.operator import StoryOperator
+from storyd.services.stories import load_story, shipped_for
 from storyd.services.voting import VotingService
 from storyd.store.db import Store
-from storyd.system import paths
+from storyd.system import instance, paths
 from storyd.system.notify import notify
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 3.0
+STORAGE_WAIT = 5.0     # at stop, how long writes waiting for a full disk get before the
+                       # recovery file takes them (storyd.store.pending)
 
 
 class Daemon:
     """Everything the services share. Built by `run_daemon`; read `config` on every use."""
 
     def __init__(self, cfg: Config, config_path: Path, store: Store, *,
-                 demo: bool = False) -> None:
+                 admin_token: str = "", demo: bool = False) -> None:
         self.config = cfg
         self.config_path = config_path
         self.demo = demo
@@ -73,8 +88,8 @@ class Daemon:
         self.chains: Chains = build_chains(cfg, on_error=self._provider_error)
         self.chat_health: dict[str, ChatHealth] = {}
         self.storage_notice: str | None = None   # set while the disk refuses writes
-        self.admin_token = ""
-        self.web_url = ""
+        self.config_notice: str | None = None    # set while the file's config is not in effect
+        self.admin_token = admin_token
         self.store = store
         self.clock = TrioClock()
 
@@ -92,8 +107,23 @@ class Daemon:
             presenter=Presenter(store, self.bus, settings, chains, self.media),
             vote_seconds=self.voting_duration, status=self.status_views,
             on_finished=self.story_finished,
-            storage_notice=lambda: self.storage_notice)
+            storage_notice=lambda: self.storage_notice or self.config_notice)
+        self.aftershow = AfterShow(
+            store, self.bus, self.clock, story=lambda: self.director.story,
+            publish=self.director.publish_state,
+            markers=StreamMarkers(lambda: self.config.chat.twitch))
+        self.operator = StoryOperator(
+            self.director, self.voting, store, self.bus, self.clock, settings=settings,
+            apply_config=self.apply_config, config_path=config_path, chains=chains,
+            chat_health=self.chat_health, health_for=self.chat_health_for,
+            admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown,
+            ballot_refusal=store.ballot_refusal)
         self._nursery: trio.Nursery | None = None
+        self._rng = random.Random()
+
+    @property
+    def web_url(self) -> str:
+        return self.operator.web_url
 
     # -- helpers the fronts call --------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -140,23 +170,52 @@ class Daemon:
     async def _next_demo_story(self) -> None:
         await trio.sleep(self.config.story.next_story_seconds)
         if self.director.machine.can("start"):
-            await self.director.start(theme="random", seed=self.config.demo.seed or None)
+            await self.start_demo_story()
+
+    async def start_demo_story(self) -> None:
+        """--demo: a story on a random theme ([demo] seed: always the same one) — the shipped
+        authored story where that theme has one in the story language, else the storytellers'."""
+        seed = self.config.demo.seed or None
+        theme = themes.get_theme("random", random.Random(seed) if seed else self._rng).id
+        story_id = shipped_for(self.config.story.language, theme)
+        authored = None
+        try:
+            authored = await load_story(story_id) if story_id else None
+        except StorydError as exc:   # a broken shipped story: the storytellers step in
+            log.error("shipped story %s cannot be played: %s", story_id, exc)
+        await self.director.start(theme=theme, seed=seed, authored=authored)
 
     def stop(self) -> None:
         self.shutdown.set()
 
     async def reload(self) -> None:
-        """Re-read the config file and swap it in whole; keep the old one on errors."""
+        """Re-read the config file and swap it in whole; keep the old one on errors.
+
+        A file that is missing now keeps the running config too (an editor's save-by-rename
+        caught half way, a wrong path): only an explicit empty file means "the defaults".
+        Every refusal is an ERROR line, a `story:error` and an admin notice that stays until
+        a reload succeeds."""
         notify("RELOADING=1")
         try:
-            new = config_mod.load(self.config_path)
+            new = config_mod.load_existing(self.config_path)
             self.apply_config(new)
         except Exception as exc:  # noqa: BLE001 — any fault: the old config stays, and why
-            why = str(exc) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, ConfigMissing):
+                why = (f"{self.config_path} is missing; the running config is kept (an empty "
+                       "file means the defaults)")
+            elif isinstance(exc, ConfigError):
+                why = str(exc)
+            else:
+                why = f"{type(exc).__name__}: {exc}"
             log.error("config reload failed, keeping the old config: %s", why)
+            self.config_notice = f"Config reload failed: {why}"
             self.bus.publish(ev.error(f"config reload failed: {why}", self.clock.ms()))
+            self.director.publish_state()
         else:
             log.info("config reloaded from %s", self.config_path)
+            if self.config_notice is not None:
+                self.config_notice = None
+                self.director.publish_state()
         notify("READY=1")
 
     def apply_config(self, new: Config) -> None:
@@ -225,37 +284,58 @@ async def _signals(daemon: Daemon) -> None:
 async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
                      handle_signals: bool = False,
                      task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED) -> None:
-    """Run storyd until `daemon.stop()` (or a signal). Reports the Daemon when serving."""
+    """Run storyd until `daemon.stop()` (or a signal). Reports the Daemon when serving.
+    StorydError, before anything is opened, when another storyd holds the data folder or
+    answers on the control socket."""
+    from storyd.control.socket_file import clear_stale_socket
+
+    # one storyd per data folder and socket, decided before any state is touched
+    lock = instance.claim(paths.data_dir(cfg), paths.socket_path(cfg))
+    try:
+        await clear_stale_socket(paths.socket_path(cfg))
+        await _run_claimed(cfg, config_path, demo=demo, handle_signals=handle_signals,
+                           task_status=task_status)
+    finally:
+        lock.release()
+
+
+async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_signals: bool,
+                       task_status: trio.TaskStatus[Daemon]) -> None:
     from storyd.control import dispatch
     from storyd.control.server import serve_control
     from storyd.web.serve import serve_web
 
     admin_token = load_admin_token(paths.data_dir(cfg))
-    store = await Store.open(paths.database_path(cfg))
-    daemon = Daemon(cfg, config_path, store, demo=demo)
-    daemon.admin_token = admin_token
+    # a recovery file goes to the data folder, else beside the control socket (runtime dir)
+    store = await Store.open(paths.database_path(cfg),
+                             recovery_dirs=(paths.socket_path(cfg).parent,))
+    daemon = Daemon(cfg, config_path, store, admin_token=admin_token, demo=demo)
     store.on_health = daemon.storage_health
+    lost = 0
     try:
         async with trio.open_nursery() as nursery:
             daemon._nursery = nursery
             nursery.start_soon(daemon.store.retry_backlog)
+            # the TLS context and httpx's first-client imports, off the event loop
+            nursery.start_soon(functools.partial(trio.to_thread.run_sync, http_io.warm_up))
             if handle_signals:
                 nursery.start_soon(_signals, daemon)
             await nursery.start(daemon.media.run, daemon.store.referenced_media)
+            await nursery.start(daemon.aftershow.run)   # before the director: no lost air time
             await nursery.start(daemon.director.run)
 
             async def handle(request: Any) -> Any:
-                return await dispatch.handle(daemon, request)
+                return await dispatch.handle(daemon.operator, request)
 
             async def watch(send: Callable[[Any], Any]) -> None:
-                await dispatch.watch(daemon, send)
+                await dispatch.watch(daemon.operator, send)
 
             await nursery.start(functools.partial(
                 serve_control, idle_timeout=cfg.control.idle_timeout,
                 line_timeout=cfg.control.line_timeout), daemon.socket_path, handle, watch)
             async with trio.open_nursery() as web:
                 # hypercorn returns by itself once `shutdown` is set and its clients are gone
-                daemon.web_url = await web.start(serve_web, daemon)
+                daemon.operator.web_url = await web.start(serve_web, daemon.operator)
                 chat, chat_stopped = trio.CancelScope(), trio.Event()
 
                 async def chat_sources(*, task_status: trio.TaskStatus[None]
@@ -271,7 +351,7 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
 
                 await nursery.start(chat_sources)
                 if demo and daemon.director.story is None and daemon.director.machine.can("start"):
-                    await daemon.director.start(theme="random", seed=cfg.demo.seed or None)
+                    await daemon.start_demo_story()
                 log.info("storyd ready: overlay %s/overlay/  control %s", daemon.web_url,
                          daemon.socket_path)
                 notify("READY=1", f"STATUS=serving on {daemon.web_url}")
@@ -291,4 +371,7 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
                 await daemon.chains.aclose()
             except StorydError as exc:
                 log.warning("closing providers: %s", exc)
-            await daemon.store.aclose()
+            lost = await daemon.store.aclose(wait=STORAGE_WAIT)
+    if lost:   # the store logged what and why; the exit status says it too
+        raise StorydError(f"{lost} writes (ballots included) could not be saved to the "
+                          "database nor to a recovery file: they are lost (see the log)")

@@ -20,7 +20,9 @@ winning one), "think_prose" (reasoning and prose around a fenced answer), "plain
 then the connection drops before the finish reason), "stall" (half the chapter, then
 silence), "endless" (valid deltas without end), "keepalive" (SSE comments without end),
 "huge" (a body of `huge_bytes` with no Content-Length), "huge_announced" (a Content-Length of
-500 MB, then little), "huge_error" (a 500 with an endless message), "stream_error" (an error object inside the stream), "slow_first"
+500 MB, then little), "huge_error" (a 500 with an endless message), "gzip" (the
+ordinary answer, gzip-compressed as it streams), "gzip_bomb" / "gzip_bomb_error" (a 200 / 500
+JSON answer of 10 GiB gzip-compressed to 10 MB), "brotli" (a `Content-Encoding: br` body), "stream_error" (an error object inside the stream), "slow_first"
 (`delay` seconds before the headers). Follow-up requests for more choices ("more short,
 distinct choices") are answered with fresh choices. Usage: `{"usage": ...}` closes every
 stream that asked for it, except in "ollama" mode (storyd estimates then).
@@ -41,6 +43,7 @@ import base64
 import json
 import random
 import re
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +57,26 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
 MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x00fake-mp3-frames"
 WAV = (b"RIFF\x2c\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x44\xac\x00\x00"
        b"\x88\x58\x01\x00\x02\x00\x10\x00data\x08\x00\x00\x00\x00\x00\x01\x00\x02\x00\x03\x00")
+
+
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+
+
+def _gzipping(send: Any) -> Any:
+    """An ASGI `send` that gzips the body as it goes (each piece flushed, so a stream stays
+    a stream) and says so in the headers."""
+    c = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+
+    async def gz(msg: dict[str, Any]) -> None:
+        if msg["type"] == "http.response.start":
+            headers = [(k, v) for k, v in msg.get("headers", []) if k != b"content-length"]
+            msg = {**msg, "headers": [*headers, (b"content-encoding", b"gzip")]}
+        elif msg["type"] == "http.response.body":
+            body = c.compress(msg.get("body", b""))
+            body += c.flush(zlib.Z_SYNC_FLUSH if msg.get("more_body") else zlib.Z_FINISH)
+            msg = {**msg, "body": body}
+        await send(msg)
+    return gz
 
 
 def chapter(n_choices: int = 3, *, words: int = 40, text: str = "") -> dict[str, Any]:
@@ -134,6 +157,7 @@ class FakeOpenAI:
         self.author: Callable[[dict[str, Any]], dict[str, Any] | str] | None = None
         self.delay = 0.0
         self.huge_bytes = 500 * 1024 * 1024
+        self.bomb_bytes = 10 * 1024 ** 3         # decoded size of a "gzip_bomb"
         self.own_url = ""                 # where "redirect_own" points (storyd's own port)
         self.sent_bytes = 0               # body bytes of "endless"/"huge" answers sent so far
         self.base_url = ""
@@ -194,6 +218,13 @@ class FakeOpenAI:
         behaviour = own.pop(0) if own else self.script.pop(0) if self.script else "ok"
         if behaviour == "hang":
             await trio.sleep_forever()
+        if behaviour in ("gzip_bomb", "gzip_bomb_error"):
+            return await self._gzip_bomb(send, 500 if behaviour == "gzip_bomb_error" else 200)
+        if behaviour == "brotli":
+            return await self._reply(send, 200, b"\x1b\x03\x00\xf8garbage", "application/json",
+                                     [(b"content-encoding", b"br")])
+        if behaviour == "gzip":        # the ordinary answer, gzip-compressed as it streams
+            send, behaviour = _gzipping(send), "ok"
         if behaviour == "slow_first":
             await trio.sleep(self.delay)
         if path == "/v1/chat/completions" and behaviour == "huge":
@@ -373,6 +404,21 @@ class FakeOpenAI:
             sent += len(chunk)
             self.sent_bytes += len(chunk)
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _gzip_bomb(self, send: Any, status: int) -> None:
+        """`bomb_bytes` (10 GiB) of JSON text, gzip-compressed about 1000:1 (10 MB sent):
+        one compressed MiB of "x", repeated (a full flush makes each copy independent)."""
+        head = b'{"choices": [{"message": {"content": "'
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", b"application/json"), (b"content-encoding", b"gzip")]})
+        c = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+        first = _GZIP_HEADER + c.compress(head) + c.flush(zlib.Z_FULL_FLUSH)
+        segment = c.compress(b"x" * (1 << 20)) + c.flush(zlib.Z_FULL_FLUSH)
+        await send({"type": "http.response.body", "body": first, "more_body": True})
+        for _ in range(self.bomb_bytes >> 26):   # 64 MiB decoded per piece sent (66 KB)
+            self.sent_bytes += len(segment) * 64
+            await send({"type": "http.response.body", "body": segment * 64, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
 
     async def _event(self, send: Any, value: Any) -> None:

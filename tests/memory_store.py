@@ -73,13 +73,21 @@ class MemoryStore:
         sid = len(self.sessions) + 1
         self.sessions[sid] = {"id": sid, "theme": theme, "language": language,
                               "outline": outline, "status": "active", "started_at": started_at,
-                              "settings": settings}
+                              "settings": settings, "plan": None, "recap": None}
         self.chapters[sid] = []
         return sid
 
     async def set_outline(self, session_id: int, outline: str) -> None:
         await self._enter("set_outline")
         self._session(session_id)["outline"] = outline
+
+    async def set_plan(self, session_id: int, plan: dict[str, Any]) -> None:
+        await self._enter("set_plan")
+        self._session(session_id)["plan"] = plan
+
+    async def set_recap(self, session_id: int, recap: dict[str, Any]) -> None:
+        await self._enter("set_recap")
+        self._session(session_id)["recap"] = recap
 
     async def end_session(self, session_id: int, *, status: str, ended_at: float) -> None:
         await self._enter("end_session")

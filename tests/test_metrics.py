@@ -49,10 +49,10 @@ async def test_metrics_parse_and_count_a_real_story(
             async with trio_websocket.open_websocket_url(f"ws://{host}/ws/overlay") as ws:
                 await ws.get_message()   # the first full state: subscribed
                 with d.bus.subscribe() as sub:
-                    await dispatch.handle(d, p.Start(theme="horror"))
+                    await dispatch.handle(d.operator, p.Start(theme="horror"))
                     await wait_for_event(sub, "story:voting-started", timeout=TIMEOUT)
-                    await dispatch.handle(d, p.Vote(viewer="ann", choice="b"))
-                    await dispatch.handle(d, p.Vote(viewer="bo", choice="a"))
+                    await dispatch.handle(d.operator, p.Vote(viewer="ann", choice="b"))
+                    await dispatch.handle(d.operator, p.Vote(viewer="bo", choice="a"))
                 while '"story:vote-update"' not in await ws.get_message():
                     pass
             response = await client.get("/metrics")

@@ -20,7 +20,7 @@ from storyd.store.db import Store
 from storyd.store.schema import Migration, load_migrations
 
 REPO = Path(__file__).resolve().parents[1]
-LATEST = 3  # the newest packaged migration
+LATEST = 5  # the newest packaged migration
 CHOICES = ["Open the door", "Climb the tower", "Run"]
 
 
@@ -72,7 +72,8 @@ async def test_migrates_an_empty_file_and_reopening_changes_nothing(db_path: Pat
     with raw(db_path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
-            (1, "initial"), (2, "activity_and_heartbeat"), (3, "branches")]
+            (1, "initial"), (2, "activity_and_heartbeat"), (3, "branches"),
+            (4, "plan_and_recap"), (5, "after_show")]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"story_sessions", "story_chapters", "story_votes", "story_viewer_stats",
             "story_memory", "story_rounds", "story_ballots"} <= tables
@@ -204,6 +205,21 @@ async def test_full_session_lifecycle(store: Store) -> None:
     stats = await store.stats()
     assert (stats["sessions"], stats["chapters"], stats["votes"], stats["ballots"]) == (1, 2, 1, 3)
     assert stats["file_bytes"] > 0 and stats["schema_version"] == LATEST
+
+
+async def test_plan_and_recap_are_stored_with_the_session(store: Store) -> None:
+    sid = await new_session(store)
+    assert (await store.get_session(sid))["plan"] is None
+    assert (await store.get_session(sid))["recap"] is None
+    plan = {"title": "Salt", "protagonist": {"name": "Ines"}, "beats": [{"chapter": 1}]}
+    await store.set_plan(sid, plan)
+    await store.set_recap(sid, {"logline": "Ines found Tom.", "moments": ["a", "b", "c"]})
+    got = await store.get_session(sid)
+    assert got["plan"] == plan and got["recap"]["logline"] == "Ines found Tom."
+    resumed = await store.active_session()
+    assert resumed is not None and resumed.session["plan"] == plan
+    with pytest.raises(NotFoundError):
+        await store.set_plan(999, plan)
 
 
 async def test_list_sessions_newest_first_with_paging(store: Store) -> None:
@@ -468,3 +484,25 @@ async def test_concurrent_calls_are_serialized(store: Store, db_path: Path) -> N
                 rows = [(f"b{batch}-{i}", "x", i % 3, 1) for i in range(50)]
                 nursery.start_soon(functools.partial(store.save_ballots, sid, 1, rows, now=1))
     assert ballot_count(db_path) == 1000
+
+
+async def test_version_5_gives_old_sessions_air_times_and_their_own_ifids(db_path: Path) -> None:
+    old = await Store.open(db_path, migrations=load_migrations()[:4])
+    first, second = await new_session(old, chapters=2), await new_session(old, chapters=1)
+    await old.aclose()
+    store = await Store.open(db_path)
+    try:
+        a, b = await store.get_session(first), await store.get_session(second)
+        assert [ch["aired_at"] for ch in a["chapters"]] == [ch["created_at"]
+                                                            for ch in a["chapters"]]
+        assert a["ifid"] != b["ifid"] and a["ifid"] == a["ifid"].upper()
+        assert a["ifid"][14] == "4" and a["ifid"][19] in "89AB" and len(a["ifid"]) == 36
+        assert (await store.get_session(first))["ifid"] == a["ifid"]      # stored, kept
+        third = await new_session(store, chapters=1)
+        await store.set_chapter_aired(third, 1, 555.0)
+        await store.set_chapter_aired(third, 1, 999.0)                  # the first time counts
+        c = await store.get_session(third)
+        assert c["chapters"][0]["aired_at"] == 555.0 and c["ifid"] not in (a["ifid"], b["ifid"])
+        assert (await store.get_session(third))["ifid"] == c["ifid"]
+    finally:
+        await store.aclose()

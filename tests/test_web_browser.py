@@ -215,7 +215,7 @@ async def test_real_daemon_overlay_bars_move_after_storyctl_vote(daemon_factory:
     with trio.fail_after(120):
         daemon = await daemon_factory(voting={"duration": 120})
         with daemon.bus.subscribe() as sub:
-            await handle(daemon, p.Start(theme="fantasy"))
+            await handle(daemon.operator, p.Start(theme="fantasy"))
             await wait_for_state(sub, "voting", timeout=60)
             if daemon.snapshot().chapter.image_url is None:     # the picture comes separately
                 await wait_for_event(sub, "story:image-updated", timeout=60)

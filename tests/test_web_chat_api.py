@@ -23,7 +23,7 @@ TIMEOUT = 30
 async def voting_daemon(daemon_factory: Any) -> Any:
     daemon = await daemon_factory(voting={"duration": 120})
     with daemon.bus.subscribe() as sub:
-        await handle(daemon, p.Start(theme="horror"))
+        await handle(daemon.operator, p.Start(theme="horror"))
         await wait_for_state(sub, "voting", timeout=TIMEOUT)
     return daemon
 

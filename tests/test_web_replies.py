@@ -18,7 +18,6 @@ import msgspec
 import trio
 
 from storyd.config import schema as config_schema
-from storyd.control.dispatch import check_providers
 from storyd.core import replies as rp
 from storyd.core.voting import RoundResult
 from storyd.web.openapi import API, ROUTES, Route, build_document
@@ -116,7 +115,8 @@ async def test_real_daemon_answers_every_route_in_its_documented_type(
             ck = Checker(client, d.admin_token)
             idle = await ck.get("memory")
             assert idle.session_id is None and idle.memory is None
-            for path in ("themes", "config", "config/schema", "providers", "openapi.json"):
+            for path in ("themes", "stories", "config", "config/schema", "providers",
+                         "openapi.json"):
                 await ck.get(path)
             health = await ck.call("GET", "/healthz", "/healthz")
             assert health.ok and health.state == "idle"
@@ -150,6 +150,10 @@ async def test_real_daemon_answers_every_route_in_its_documented_type(
             assert memory.session_id == sid and memory.memory is not None
             exported = await ck.get("export/{id}", f"export/{sid}?format=json")
             assert exported == detail
+            chapters = await ck.get("sessions/{id}/chapters", f"sessions/{sid}/chapters")
+            assert chapters.text.startswith("00:00 ")
+            recap = await ck.get("sessions/{id}/recap", f"sessions/{sid}/recap")
+            assert [n.number for n in recap.nodes] == [c.number for c in detail.chapters]
             shown = await ck.post("config", {"changes": {"voting.duration": 90}})
             assert shown.voting.duration == 90
             assert (await ck.get("config")).voting.duration == 90
@@ -185,7 +189,7 @@ async def test_provider_probes_are_typed_without_loss(daemon_factory: Any,
                                 "text_model": "x"}},
             llm={"chain": ["fake", "odd", "down", "offline"], "prefetch": "off"},
             tts={"enabled": True, "chain": ["fake", "offline"]})
-        rows = await check_providers(d)
+        rows = await d.chains.check()
         typed = assert_lossless(rows, list[rp.ProviderCheck])
         by_name = {row.provider: row for row in typed}
         assert by_name["odd"].missing == ("no-such-model",)

@@ -280,7 +280,7 @@ async def test_real_daemon_start_vote_over_http_and_ws(tmp_path: Any) -> None:
                 assert got["data"]["counts"][1] == 1 and got["data"]["voters"] == 1
                 web = (await c.get("/api/interactive-story/status")).json()
                 ctl = msgspec.json.decode(msgspec.json.encode(
-                    await dispatch.handle(daemon, p.Status())))
+                    await dispatch.handle(daemon.operator, p.Status())))
                 for snap in (web, ctl):
                     snap.pop("server_time_ms")
                     snap.pop("providers", None)

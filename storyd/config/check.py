@@ -45,6 +45,7 @@ RANGES: tuple[tuple[str, float, float], ...] = (
     ("demo.voting_duration", 15, 300),
     ("demo.seed", 0, 2**31 - 1),
     ("overlay.font_size", 8, 200),
+    ("overlay.recap_seconds", 0, 600),
     ("llm.context_tokens", 100, 100_000),
     ("llm.chapter_deadline", 2, 600),
 )
@@ -61,6 +62,51 @@ def locate(text: str, key: str) -> int | None:
     pattern = re.compile(rf"^\s*{re.escape(key)}\s*=", re.MULTILINE)
     m = pattern.search(text)
     return text.count("\n", 0, m.start()) + 1 if m else None
+
+
+_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
+_DUPLICATE = re.compile(r'Key "(?P<key>[^"]+)" already exists')
+_BARE_BOOL = re.compile(r"^\s*[\w.\"'-]+\s*=\s*(yes|no|on|off|y|n|True|False|TRUE|FALSE|Yes|No)"
+                        r"\s*(?:#.*)?$")
+_BARE_WORD = re.compile(r"^\s*([\w.\"'-]+)\s*=\s*([A-Za-z_][\w-]*)\s*(?:#.*)?$")
+
+
+def syntax_hint(text: str, message: str, line: int) -> str:
+    """A hint for a TOML syntax error at 1-based `line`: where a duplicated key or table was
+    first defined, "use true or false" for yes/no/on/off, quotes for a bare word ("" if
+    none fits)."""
+    lines = text.splitlines()
+    dup = _DUPLICATE.search(message)
+    if dup:
+        return _first_definition(lines, dup["key"], line)
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    if _BARE_BOOL.match(here):
+        return "; use true or false (lower case, no quotes)"
+    word = _BARE_WORD.match(here)
+    if word and word[2] not in ("true", "false", "inf", "nan"):
+        return f'; text needs quotes: {word[1]} = "{word[2]}"'
+    return ""
+
+
+def _first_definition(lines: list[str], key: str, line: int) -> str:
+    headers = [(n, [p.strip().strip("\"'") for p in m[1].split(".")])
+               for n, text in enumerate(lines, 1) if (m := _HEADER.match(text))]
+    tables = [(n, ".".join(path)) for n, path in headers if path[-1] == key]
+    if len(tables) >= 2:
+        n, name = tables[0]
+        return f"; the first [{name}] is at line {n}: merge the two sections (keep one header)"
+    start = max((n for n, _ in headers if n <= line), default=0)
+    assign = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for n in range(start + 1, line):
+        if assign.match(lines[n - 1]):
+            return f"; '{key}' is already set at line {n}: keep one of the two"
+    return ""
+
+
+_TYPE_HINTS = {("int", "str"): "; remove the quotes around the number",
+               ("float", "str"): "; remove the quotes around the number",
+               ("bool", "str"): "; use true or false without quotes",
+               ("bool", "int"): "; use true or false"}
 
 
 def explain(err: msgspec.ValidationError, source: str, text: str) -> ConfigError:
@@ -97,6 +143,9 @@ def explain(err: msgspec.ValidationError, source: str, text: str) -> ConfigError
     allowed = _literal_values(key.split(".")) if "enum" in what else ()
     if allowed:
         what += f"; one of {', '.join(map(str, allowed))}"
+    types = re.match(r"Expected `(\w+)`, got `(\w+)`", what)
+    if types:
+        what += _TYPE_HINTS.get((types[1], types[2]), "")
     return ConfigError(f"{loc}: {key or 'config'}: {what}")
 
 

@@ -12,7 +12,6 @@ voting.duration` under --demo says 20 from --demo where the file says 60.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -79,23 +78,28 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix.rstrip("."): data}
 
 
-def _file_keys(path: Path) -> set[str]:
+def _file_keys(text: str, source: str) -> set[str]:
+    """The dotted keys the file sets ({} when it cannot be parsed)."""
     try:
-        with path.open("rb") as f:
-            return set(_flat(tomllib.load(f)))
-    except (OSError, tomllib.TOMLDecodeError):
+        return set(_flat(config_mod.toml_document(text, source).unwrap()))
+    except (ConfigError, RecursionError, ValueError):
         return set()
 
 
 def describe(effective: Config, config_path: Path,
              overrides: Iterable[Override] | None = None) -> dict[str, dict[str, Any]]:
     """Every dotted key → {value, source, file_value?} (secrets masked). `source` is
-    "default", "file" or the overriding flag; `file_value` is there when a flag overrode it."""
+    "default", "file" or the overriding flag; `file_value` is there when a flag overrode it.
+    The file is read once, through the loader's bounded reader; a file that cannot be read
+    or parsed now (deleted, broken since the last reload) counts as setting nothing."""
+    file_cfg, in_file = effective, set[str]()
     try:
-        file_cfg = config_mod.load(config_path)
+        text = config_mod.read_text_or_none(config_path)
+        if text is not None:
+            file_cfg = config_mod.parse(text, str(config_path))
+            in_file = _file_keys(text, str(config_path))
     except ConfigError:
-        file_cfg = effective
-    in_file = _file_keys(config_path)
+        file_cfg, in_file = effective, set()
     values = _flat(masked(config_mod.to_builtins(effective)))
     from_file = _flat(masked(config_mod.to_builtins(file_cfg)))
     by_key = {o.key: o for o in (ACTIVE if overrides is None else overrides)}

@@ -12,9 +12,13 @@ Secrets (`api_key`, `sign_api_key`, tokens, provider `headers`, URL passwords) a
 `masked()` (storyd.config.masking, re-exported here); `*_env` keys name an environment variable
 instead of holding the secret itself.
 
-Reading is bounded and never raises anything but ConfigError (`read_text`): a file over
-MAX_CONFIG_BYTES, not UTF-8, binary (NUL bytes) or nested too deeply for the parser is
-refused with the file name and the reason; a UTF-8 BOM is accepted.
+Every read of the config file, wherever it happens (start, SIGHUP, `config get/show/set`,
+the admin form), goes through `read_text`: bounded (MAX_CONFIG_BYTES), regular files only,
+opened without blocking (a FIFO or a device at the config path is refused, never waited on),
+and it raises nothing but ConfigError: a file over the cap, not UTF-8 (line and column named),
+binary (NUL bytes) or nested too deeply for the parser is refused with the file name and the
+reason; a UTF-8 BOM is accepted. A missing file is ConfigMissing: the defaults at start,
+but a reload keeps the running config (only an explicit empty file means "defaults").
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,7 +48,7 @@ from storyd.config.structs import (
     Config,
     ProviderConfig,
 )
-from storyd.errors import ConfigError
+from storyd.errors import ConfigError, ConfigMissing
 
 
 def defaults() -> Config:
@@ -53,13 +58,14 @@ def defaults() -> Config:
 MAX_CONFIG_BYTES = 1024 * 1024   # a real storyd.toml is a few KiB; more is the wrong file
 
 
-def _toml(text: str, source: str) -> tomlkit.TOMLDocument:
+def toml_document(text: str, source: str) -> tomlkit.TOMLDocument:
     """tomlkit's document of `text` (a leading BOM ignored). Any parser failure — syntax,
     nesting too deep, a parser bug on garbage — is a ConfigError naming the file."""
     try:
         return tomlkit.parse(text.removeprefix("\ufeff"))
     except tomlkit.exceptions.ParseError as exc:
-        raise ConfigError(f"{source}:{exc.line}: TOML syntax error: {exc}") from None
+        hint = config_check.syntax_hint(text, str(exc), exc.line)
+        raise ConfigError(f"{source}:{exc.line}: TOML syntax error: {exc}{hint}") from None
     except RecursionError:
         raise ConfigError(f"{source}: not a usable TOML file: nested too deeply") from None
     except Exception as exc:  # noqa: BLE001 — tomlkit on binary garbage: still a bad file
@@ -72,7 +78,7 @@ def parse(text: str, source: str = "<config>") -> Config:
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
         raise ConfigError(f"{source}: contains NUL bytes: a binary file, not TOML text")
-    doc = _toml(text, source)
+    doc = toml_document(text, source)
     try:
         cfg = msgspec.convert(doc.unwrap(), Config, strict=True)
     except msgspec.ValidationError as exc:
@@ -83,18 +89,68 @@ def parse(text: str, source: str = "<config>") -> Config:
     return cfg
 
 
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
 def read_text(path: Path) -> str:
-    """The text of a config file, or ConfigError naming the file and what is wrong with it:
-    unreadable, larger than MAX_CONFIG_BYTES (read bounded: /dev/zero is refused too), not
-    UTF-8 (with the line and column of the first bad byte). A UTF-8 BOM is accepted."""
+    """The text of a config file — the one reader every read of the file goes through.
+
+    Bounded and never blocking: the file is opened with O_NONBLOCK (a FIFO or a device
+    opens at once, and nothing waits for a writer), `fstat` on the open descriptor decides
+    before a byte is read: anything but a regular file is refused, so is a file larger
+    than MAX_CONFIG_BYTES; at most MAX_CONFIG_BYTES + 1 bytes are ever read (a file that
+    grows meanwhile is refused too). Raises ConfigMissing when nothing is at `path`, else
+    ConfigError naming the file and the fault: unreadable, not a regular file, too large,
+    not UTF-8 (with the line and column of the first bad byte). A UTF-8 BOM is accepted."""
     try:
-        with path.open("rb") as f:
-            data = f.read(MAX_CONFIG_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise ConfigMissing(f"{path}: no such file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        for test, kind in _KINDS:
+            if test(st.st_mode):
+                raise ConfigError(f"{path}: cannot read: it is {kind}, not a config file")
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"{path}: cannot read: not a regular file")
+        if st.st_size > MAX_CONFIG_BYTES:
+            raise _too_large(path)
+        chunks: list[bytes] = []
+        got = 0
+        while got <= MAX_CONFIG_BYTES:
+            chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
     if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB: not a storyd "
-                          "config file (wrong --config path?)")
+        raise _too_large(path)
+    return _decode(data, path)
+
+
+def read_text_or_none(path: Path) -> str | None:
+    """`read_text`, or None when nothing is at `path`."""
+    try:
+        return read_text(path)
+    except ConfigMissing:
+        return None
+
+
+def _too_large(path: Path) -> ConfigError:
+    return ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB: not a storyd "
+                       "config file (wrong --config path?)")
+
+
+def _decode(data: bytes, path: Path) -> str:
     data = data.removeprefix(b"\xef\xbb\xbf")
     try:
         return data.decode("utf-8")
@@ -106,10 +162,18 @@ def read_text(path: Path) -> str:
 
 
 def load(path: Path | None) -> Config:
-    """Load the config file; a missing file means the defaults. Any fault of the file is a
+    """Load the config file; a missing file means the defaults (at start: a reload keeps
+    the running config instead, see `load_existing`). Any fault of the file is a
     ConfigError naming it and saying why."""
-    if path is None or not path.exists():
+    if path is None:
         return defaults()
+    text = read_text_or_none(path)
+    return defaults() if text is None else parse(text, str(path))
+
+
+def load_existing(path: Path) -> Config:
+    """Load the config file; ConfigMissing when it is not there (an empty file is the
+    defaults: that has to be said on purpose)."""
     return parse(read_text(path), str(path))
 
 
@@ -213,7 +277,7 @@ def set_values(path: Path, changes: Mapping[str, str]) -> Config:
     the file is replaced atomically (temp file in the same folder, fsync, rename). Returns
     the new Config. Raises ConfigError, and leaves the file untouched, on any problem.
     """
-    text = read_text(path) if path.exists() else ""
+    text = read_text_or_none(path) or ""
     new_text, cfg = apply_changes(text, changes, str(path))
     atomic_write(path, new_text)
     return cfg
@@ -228,7 +292,7 @@ def apply_changes(text: str, changes: Mapping[str, str], source: str = "<config>
     provider's preset and base_url can change together. Raises ConfigError naming the key.
     """
     current_data = to_builtins(parse(text, source))
-    doc = _toml(text, source)
+    doc = toml_document(text, source)
     for key, raw in changes.items():
         parts = key.split(".")
         if not all(parts):

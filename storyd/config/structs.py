@@ -27,6 +27,7 @@ class ServerConfig(_Section, frozen=True):
     port: int = 8080
     allowed_hosts: tuple[str, ...] = ()   # extra Host header values besides localhost names
     public_url: str = ""                  # URL shown by admin-url when behind a proxy
+    public_stories: bool = False          # serve finished stories read-only at /stories/ID
 
 
 class ControlConfig(_Section, frozen=True):
@@ -138,6 +139,9 @@ class TwitchConfig(_Section, frozen=True):
     stall_seconds: float = 420.0          # Twitch PINGs about every 5 minutes
     backoff_initial: float = 1.0
     backoff_max: float = 120.0
+    markers: bool = True                  # a stream marker per chapter (token with the scope)
+    helix_url: str = "https://api.twitch.tv/helix"
+    auth_url: str = "https://id.twitch.tv/oauth2"
 
 
 class ChatConfig(_Section, frozen=True):
@@ -156,7 +160,7 @@ class DemoConfig(_Section, frozen=True):
 
 
 class OverlayConfig(_Section, frozen=True):
-    layout: Literal["landscape", "portrait"] = "landscape"
+    layout: Literal["auto", "landscape", "portrait"] = "auto"   # auto: the page's aspect ratio
     style: Literal["panels", "storybook", "lowerthird"] = "panels"
     size: str = "1920x1080"
     font: str = "system-ui, sans-serif"
@@ -165,6 +169,7 @@ class OverlayConfig(_Section, frozen=True):
     accent: str = "#ffb703"
     panel: str = "rgba(12, 14, 28, 0.9)"
     show_voters: bool = True
+    recap_seconds: float = 12.0           # the recap card after a story ends; 0 = off
 
 
 class SafetyConfig(_Section, frozen=True):

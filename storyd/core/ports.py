@@ -7,12 +7,22 @@ store of the tests, a scripted clock) is as good as the real thing for the servi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, Protocol, TypeVar
 
 import msgspec
 
-from storyd.core.model import ChatMessage, GiftMessage
+from storyd.core.model import (
+    ChapterDraft,
+    ChapterRequest,
+    ChatMessage,
+    GiftMessage,
+    ImageRequest,
+    ImageResult,
+    SpeechRequest,
+    SpeechResult,
+    Theme,
+)
 
 Policy = Literal["random", "first", "extend"]
 
@@ -99,6 +109,8 @@ class StoryStore(Protocol):
     async def create_session(self, *, theme: str, language: str, outline: str, started_at: float,
                              settings: dict[str, Any]) -> int: ...
     async def set_outline(self, session_id: int, outline: str) -> None: ...
+    async def set_plan(self, session_id: int, plan: dict[str, Any]) -> None: ...
+    async def set_recap(self, session_id: int, recap: dict[str, Any]) -> None: ...
     async def end_session(self, session_id: int, *, status: str, ended_at: float) -> None: ...
     async def active_session(self) -> StoredSession | None: ...
     async def mark_stale_sessions(self, *, except_id: int | None, ended_at: float) -> int: ...
@@ -130,3 +142,85 @@ class StoryStore(Protocol):
                            now: float) -> None: ...
     async def save_memory(self, session_id: int, memory: dict[str, Any], *,
                           now: float | None = None) -> None: ...
+
+
+class HistoryStore(Protocol):
+    """The stored sessions as the operator reads them (storyd.store.db.Store)."""
+
+    async def list_sessions(self, *, limit: int = 20, offset: int = 0) -> list[dict[str, Any]]: ...
+    async def get_session(self, session_id: int) -> dict[str, Any]: ...
+    async def delete_session(self, session_id: int) -> None: ...
+    async def top_voters(self, *, limit: int = 10) -> list[dict[str, Any]]: ...
+    async def session_voters(self, session_id: int, *, limit: int = 5) -> list[dict[str, Any]]: ...
+
+
+# ---- the provider ports: what the services ask of the provider chains ----------------------
+D_co = TypeVar("D_co", covariant=True)
+
+
+class Outcome(Protocol[D_co]):
+    """One chain call's result (providers/outcome.py ChainOutcome): the value, who made it,
+    the attempts and what they cost."""
+
+    @property
+    def draft(self) -> D_co: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def attempts(self) -> Sequence[object]: ...
+    @property
+    def calls(self) -> int: ...
+    @property
+    def prompt_tokens(self) -> int: ...
+    @property
+    def completion_tokens(self) -> int: ...
+
+
+class TextChain(Protocol):
+    @property
+    def last_prompt(self) -> Sequence[Mapping[str, str]]:
+        """The messages of the last chapter request (storyctl memory shows them)."""
+        ...
+
+    async def write_chapter(self, request: ChapterRequest, *,
+                            on_text: Callable[[str], None] | None = None
+                            ) -> Outcome[ChapterDraft]:
+        """The chapter; `on_text` gets the text so far while it streams (a retry may start
+        it again from ""). Raises ProviderError when no provider wrote one."""
+        ...
+
+    async def write_outline(self, theme: Theme, language: str, seed: int) -> Outcome[str]: ...
+
+
+class ImageChain(Protocol):
+    async def illustrate(self, request: ImageRequest) -> Outcome[ImageResult]: ...
+
+
+class SpeechChain(Protocol):
+    async def speak(self, request: SpeechRequest) -> Outcome[SpeechResult | None]: ...
+
+
+class ProviderChains(Protocol):
+    """Text, images and speech, each a fallback chain that ends in the offline provider
+    (storyd.providers.chain.Chains). Rebuilt whole on a config reload: hold a getter."""
+
+    @property
+    def text(self) -> TextChain: ...
+    @property
+    def images(self) -> ImageChain: ...
+    @property
+    def speech(self) -> SpeechChain: ...
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        """Per kind, per provider: health, cool-down, latency and usage."""
+        ...
+
+    async def check(self) -> list[dict[str, Any]]:
+        """One tiny request per configured provider (storyctl providers)."""
+        ...
+
+
+class ChapterWriter(Protocol):
+    """The offline storyteller, which writes a chapter when no provider did in time."""
+
+    async def write_chapter(self, request: ChapterRequest) -> ChapterDraft: ...

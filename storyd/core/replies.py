@@ -24,6 +24,21 @@ class _Reply(msgspec.Struct, frozen=True, kw_only=True):
     pass
 
 
+class StoryInfo(_Reply, frozen=True):
+    """One shipped authored story (`storyctl stories`, GET stories)."""
+
+    id: str                      # "en/fantasy": what `storyctl start --story` takes
+    title: str
+    language: str                # "English", "Deutsch"
+    theme: str
+    theme_name: str = ""
+    passages: int = 0
+    endings: int = 0
+    shortest: int | None = None  # chapters on the shortest and longest way to an ending
+    longest: int | None = None   # (None: the story has loops)
+    ifid: str = ""
+
+
 class OkReply(_Reply, frozen=True):
     """POST regenerate-image: the new picture is on its way (it arrives as an event)."""
 
@@ -148,6 +163,19 @@ class StoredChapter(_Reply, frozen=True):
     chosen_text: str | None
     created_at: float
     vote: StoredVote | None
+    aired_at: float | None = None      # when it went on air (epoch seconds)
+
+
+class StoredBranch(_Reply, frozen=True):
+    """A chapter written during a vote for a choice that lost: never aired."""
+
+    after_chapter: int                 # the chapter whose choice it follows
+    choice: int                        # 0-based index of that choice
+    title: str
+    text: str
+    choices: tuple[str, ...]
+    provider: str
+    created_at: float
 
 
 class SessionDetail(_Reply, frozen=True):
@@ -163,6 +191,16 @@ class SessionDetail(_Reply, frozen=True):
     settings: dict[str, Any]           # free-form: the story settings it was started with
     chapters: tuple[StoredChapter, ...]
     memory: MemoryData | None
+    ifid: str = ""                     # the Twine IFID, made once per session
+    branches: tuple[StoredBranch, ...] = ()   # written for choices that lost
+
+
+class PngReply(_Reply, frozen=True):
+    """A rendered picture (the recap as a PNG); `png` travels as base64 in JSON."""
+
+    width: int
+    height: int
+    png: bytes
 
 
 class TopVoter(_Reply, frozen=True):

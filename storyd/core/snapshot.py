@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from storyd.core.recap_view import RecapView
+
 State = Literal["idle", "generating", "presenting", "voting", "result", "finishing", "ended"]
 
 
@@ -72,6 +74,14 @@ class VotingView(msgspec.Struct, frozen=True, kw_only=True):
     early: bool = False              # closed early on a clear lead
 
 
+class AuthoredRef(msgspec.Struct, frozen=True, kw_only=True):
+    """The authored story on air (a Twee file), when it is one."""
+
+    title: str
+    id: str             # a shipped story's id ("en/fantasy") or the file's name
+    ifid: str = ""
+
+
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     state: State
     revision: int
@@ -81,6 +91,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     theme_name: str | None = None
     language: str | None = None
     outline: str = ""
+    authored: AuthoredRef | None = None   # an authored story plays (no model writes)
     chapter_number: int = 0
     title: str | None = None
     choices: tuple[ChoiceView, ...] = ()
@@ -100,3 +111,4 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     test_mode: bool = False
     # [overlay] settings plus story.reveal / story.reveal_words_per_second, so pages restyle live
     overlay: dict[str, Any] = {}
+    recap: RecapView | None = None   # the story's recap, once it has ended (the recap card)

@@ -25,6 +25,7 @@ the snapshot, with per-provider totals of calls and tokens.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -329,6 +330,15 @@ class Chains:
     def status(self) -> dict[str, dict[str, Any]]:
         return {"text": self.text.status(), "images": self.images.status(),
                 "speech": self.speech.status()}
+
+    async def check(self) -> list[dict[str, Any]]:
+        """One tiny request per configured provider; the offline ones report what they need."""
+        out: list[dict[str, Any]] = [await client.check() for client in self.clients.values()]
+        espeak = shutil.which("espeak-ng")
+        out.append({"provider": "offline", "ok": True, "diagnosis": "ok", "latency": 0.0,
+                    "message": "built-in storyteller and illustrator; voice "
+                               + (f"via {espeak}" if espeak else "silent (install espeak-ng)")})
+        return out
 
     async def aclose(self) -> None:
         for client in self.clients.values():

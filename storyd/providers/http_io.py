@@ -7,9 +7,13 @@ Theory of operation:
   byte (connecting is bounded separately by httpx's `connect_timeout`), then `read_timeout`
   (or `stall_timeout` for a streamed answer) between two pieces of the body. When a scope
   fires, `RequestTimeout` says which limit it was.
-- `read_capped()` reads a body piece by piece and stops at the cap (a Content-Length over
-  the cap is refused before reading); `sse_lines()` splits a streamed answer into lines under
-  the same cap. Nothing is ever read whole with `resp.content`.
+- `body_chunks()` is the one way a body is read: the raw bytes, inflated here (gzip and
+  deflate, the codings storyd asks for) in INFLATE_STEP pieces with a checkpoint after each,
+  the cap checked before every next piece — never httpx's whole-chunk decoders, so a gzip
+  bomb stops at the cap. `read_capped()` collects a body under its cap (an identity body
+  whose Content-Length is over the cap is refused before reading); `sse_lines()` splits a
+  streamed answer into lines under the same cap. Nothing is ever read whole with
+  `resp.content`.
 - `redirect_allowed()` is the redirect policy of picture downloads: same host only, unless
   the provider is local (loopback base URL), and never storyd's own port on a loopback
   or wildcard address.
@@ -22,10 +26,13 @@ Theory of operation:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+import ssl
+import zlib
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import aclosing, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -100,58 +107,133 @@ def deadlines(limits: Limits, *, streaming: bool = False,
         raise RequestTimeout("first_byte", limits.first_byte)
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The one TLS context every provider client shares: building one loads the CA bundle
+    (20–100 ms), which would otherwise hold the event loop each time a client is made."""
+    return httpx.create_ssl_context()
+
+
+def warm_up() -> None:
+    """Pay for the TLS context and httpx's first-client imports (for a worker thread)."""
+    httpx.AsyncClient(verify=tls_context())
+
+
 def _announced(resp: httpx.Response) -> int | None:
     value = resp.headers.get("content-length", "")
     return int(value) if value.isdigit() else None
 
 
-async def read_capped(resp: httpx.Response, cap: int, gap: Gap | None = None) -> bytes:
-    """The whole body, read in pieces; TooLarge past `cap` bytes."""
-    announced = _announced(resp)
-    if announced is not None and announced > cap:
-        raise TooLarge(cap, 0, announced)
-    buf = bytearray()
-    async for chunk in resp.aiter_bytes():
+ACCEPT_ENCODING = "gzip, deflate"   # the codings body_chunks() decodes; nothing else is asked
+INFLATE_STEP = 64 * 1024            # decoded bytes per step; the loop gets a turn after each
+
+
+def _coding(resp: httpx.Response) -> str:
+    """The one Content-Encoding of a body ("identity", "gzip" or "deflate"); DecodingError
+    (an httpx.HTTPError: the callers' transport error) for anything else."""
+    codings = [c.strip().lower() for c in resp.headers.get("content-encoding", "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return "identity"
+    if len(codings) == 1 and codings[0] in ("gzip", "x-gzip", "deflate"):
+        return "deflate" if codings[0] == "deflate" else "gzip"
+    raise httpx.DecodingError(f"unsupported Content-Encoding {', '.join(codings)!r} (storyd "
+                              f"asks for {ACCEPT_ENCODING})", request=resp.request)
+
+
+async def body_chunks(resp: httpx.Response, cap: int,
+                      gap: Gap | None = None) -> AsyncGenerator[bytes, None]:
+    """The decoded body in pieces, never more than `cap` bytes in all (TooLarge past it).
+
+    httpx's own decoders inflate each network chunk whole (a 64 KiB gzip chunk can be 64 MB);
+    here the raw bytes are inflated as they stream, at most INFLATE_STEP bytes at a time,
+    with a checkpoint after each step, and the cap is checked before the next step: a
+    gzip bomb costs one step of memory beyond the cap and never holds the event loop for
+    more than one step (well under a millisecond). `gap` is ticked when raw bytes arrive.
+    """
+    coding = _coding(resp)
+    total = 0
+    if coding == "identity":
+        async for chunk in resp.aiter_raw():
+            if gap is not None:
+                gap.tick()
+            total += len(chunk)
+            if total > cap:
+                raise TooLarge(cap, total)
+            yield chunk
+        return
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16 if coding == "gzip" else zlib.MAX_WBITS)
+    first = True
+    async for raw in resp.aiter_raw():
         if gap is not None:
             gap.tick()
-        buf += chunk
-        if len(buf) > cap:
-            raise TooLarge(cap, len(buf))
+        data = raw
+        while data:
+            try:
+                out = inflater.decompress(data, INFLATE_STEP)
+            except zlib.error as exc:
+                if first and coding == "deflate":    # raw deflate without the zlib header
+                    inflater, first = zlib.decompressobj(-zlib.MAX_WBITS), False
+                    continue
+                raise httpx.DecodingError(f"the {coding} body is corrupt: {exc}",
+                                          request=resp.request) from None
+            first = False
+            data = inflater.unconsumed_tail
+            if inflater.eof:
+                data = b""         # bytes after the end of the stream are not the body
+            if not out:
+                continue
+            total += len(out)
+            if total > cap:
+                raise TooLarge(cap, total)
+            yield out
+            await trio.lowlevel.checkpoint()
+        if inflater.eof:
+            break
+
+
+async def read_capped(resp: httpx.Response, cap: int, gap: Gap | None = None) -> bytes:
+    """The whole body, read in pieces; TooLarge past `cap` bytes (decoded)."""
+    announced = _announced(resp)
+    if announced is not None and announced > cap and _coding(resp) == "identity":
+        raise TooLarge(cap, 0, announced)
+    buf = bytearray()
+    async with aclosing(body_chunks(resp, cap, gap)) as chunks:
+        async for chunk in chunks:
+            buf += chunk
     return bytes(buf)
 
 
 async def read_head(resp: httpx.Response, limit: int, gap: Gap | None = None) -> bytes:
     """At most the first `limit` bytes of a body (an error message); the rest is not read."""
     buf = bytearray()
-    async for chunk in resp.aiter_bytes():
-        if gap is not None:
-            gap.tick()
-        buf += chunk[:limit - len(buf)]
-        if len(buf) >= limit:
-            break
+    try:
+        async with aclosing(body_chunks(resp, 1 << 62, gap)) as chunks:
+            async for chunk in chunks:
+                buf += chunk[:limit - len(buf)]
+                if len(buf) >= limit:
+                    break
+    except httpx.DecodingError:
+        pass                       # an error body we cannot decode: what we have, if any
     return bytes(buf)
 
 
 async def sse_lines(resp: httpx.Response, cap: int, gap: Gap) -> AsyncIterator[str]:
     """The lines of a streamed answer (decoded, without line ends); TooLarge past `cap`."""
     announced = _announced(resp)
-    if announced is not None and announced > cap:
+    if announced is not None and announced > cap and _coding(resp) == "identity":
         raise TooLarge(cap, 0, announced)
     buf = bytearray()
-    total = 0
-    async for chunk in resp.aiter_bytes():
-        gap.tick()
-        total += len(chunk)
-        if total > cap:
-            raise TooLarge(cap, total)
-        buf += chunk
-        while True:
-            end = buf.find(b"\n")
-            if end == -1:
-                break
-            line = bytes(buf[:end])
-            del buf[:end + 1]
-            yield line.rstrip(b"\r").decode("utf-8", "replace")
+    async with aclosing(body_chunks(resp, cap, gap)) as chunks:
+        async for chunk in chunks:
+            buf += chunk
+            while True:
+                end = buf.find(b"\n")
+                if end == -1:
+                    break
+                line = bytes(buf[:end])
+                del buf[:end + 1]
+                yield line.rstrip(b"\r").decode("utf-8", "replace")
     if buf:
         yield bytes(buf).rstrip(b"\r").decode("utf-8", "replace")
 

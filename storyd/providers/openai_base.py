@@ -123,8 +123,10 @@ class ClientBase:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:   # redirects are followed by hand (pictures only)
-            self._client = httpx.AsyncClient(timeout=self.limits.httpx_timeout(),
-                                             follow_redirects=False)
+            self._client = httpx.AsyncClient(   # only the codings http_io decodes, capped
+                timeout=self.limits.httpx_timeout(), follow_redirects=False,
+                headers={"Accept-Encoding": http_io.ACCEPT_ENCODING},
+                verify=http_io.tls_context())
         return self._client
 
     def _headers(self) -> dict[str, str]:
@@ -174,6 +176,9 @@ class ClientBase:
             return self._fail(f"sending to {self.shown_url} took longer than "
                               f"{self.limits.total:g} s (timeout) — the service is slow or "
                               "down", retryable=True)
+        if isinstance(exc, httpx.DecodingError):
+            return self._fail(f"the answer from {self.shown_url} cannot be decoded: {exc}",
+                              retryable=True)
         return self._fail(f"cannot reach {self.shown_url} ({type(exc).__name__}) — check "
                           f"[providers.{self.name}] base_url and the network", retryable=True)
 

@@ -47,6 +47,7 @@ from storyd.services.clock import TrioClock
 from storyd.services.generation import GenerationService
 from storyd.services.narrator import Presenter
 from storyd.services.resume import resume_story
+from storyd.services.stories import AuthoredStory
 from storyd.services.story_state import StoryState, build_snapshot
 from storyd.services.voting import VotingService
 from storyd.system import metrics
@@ -81,8 +82,7 @@ class Director:
         self._play_nursery: trio.Nursery | None = None   # the play task's helpers
         self._rng = random.Random()
         voting.on_early_close, voting.on_extended = self._wake_up, self.publish_state
-        generation.on_error = self._error
-        generation.on_preview = self._preview
+        generation.on_error, generation.on_preview = self._error, self._preview
 
     # ---- service ----------------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -133,8 +133,7 @@ class Director:
         self._bus.publish(ev.error(message, self.clock.ms()))
 
     def snapshot(self) -> Snapshot:
-        state = self.machine.state
-        providers, chat = self._status()
+        state, (providers, chat) = self.machine.state, self._status()
         return build_snapshot(
             self._settings(), self.story, state=state, revision=self.revision,
             now_ms=self.clock.ms(), voting=self.voting.view(),
@@ -158,7 +157,7 @@ class Director:
 
     async def start(self, theme: str | None = None, outline: str | None = None,
                     language: str | None = None, force: bool = False,
-                    seed: int | None = None) -> Snapshot:
+                    seed: int | None = None, authored: AuthoredStory | None = None) -> Snapshot:
         cfg = self._settings()
         theme_id = theme or cfg.story.theme
         try:
@@ -174,11 +173,12 @@ class Director:
         session_id = await self._store.create_session(
             theme=th.id, language=lang, outline=text, started_at=self.clock.now(),
             settings={"choices": cfg.story.choices, "words": cfg.story.words_per_chapter,
-                      **({"seed": seed} if seed is not None else {})})
+                      **({"seed": seed} if seed is not None else {}),
+                      **(authored.settings() if authored else {})})
         self.story = StoryState(
             session_id=session_id, theme=th, language=lang, outline=text,
             seed=seed % (1 << 30) if seed is not None else self._rng.randrange(1 << 30),
-            memory=StoryMemory(text))
+            memory=StoryMemory(text), authored=authored)
         self.voting.clear()
         self.generation.cancel()
         self.notice, self._queued_close = None, None
@@ -188,12 +188,12 @@ class Director:
         self._spawn_play()
         return self.snapshot()
 
-    async def close(self) -> RoundResult | dict[str, Any]:
+    async def close(self) -> RoundResult | None:   # None: queued, the round opens soon
         self.machine.apply("close")
         self._wake_up()
         if not self.voting.is_open():
             self._queued_close = (None,)
-            return {"queued": True}
+            return None
         return self.voting.close()
 
     async def next(self, choice: int | None = None) -> None:

@@ -8,21 +8,23 @@ Histograms and counters live in `REGISTRY` for the whole process and are fed by 
   * websockets: `delivered` after each send (a vote update reaching an overlay closes the
     ballot → overlay delivery time opened by the first ballot not yet shown)
   * chat sources: `count_chat` (messages and ballots by source, from ChatHealth.count)
-The gauges (state, chapter, votes, websockets, bus) are read from the daemon at scrape time
-by `exposition(daemon, stats)`, which serves GET /metrics.
+The gauges (state, chapter, votes, websockets, bus) are read at scrape time by
+`exposition(snapshot, bus, stats)`, which serves GET /metrics.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from storyd.bus import EventBus
 from storyd.core import events as ev
+from storyd.core.snapshot import Snapshot
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STATES = ("idle", "generating", "presenting", "voting", "result", "finishing", "ended")
@@ -128,14 +130,27 @@ def count_chat(source: str, messages: int, ballots: int) -> None:
     count_ballot(source, ballots)
 
 
+class SocketStats(Protocol):
+    """The websocket counters (storyd.web.ws.WebStats)."""
+
+    @property
+    def open(self) -> Mapping[str, int]: ...
+    @property
+    def sent(self) -> int: ...
+    @property
+    def coalesced(self) -> int: ...
+    @property
+    def send_timeouts(self) -> int: ...
+
+
 class _Live(Collector):
     """The gauges of one daemon, read when scraped."""
 
-    def __init__(self, daemon: Any, stats: Any) -> None:
-        self.daemon, self.stats = daemon, stats
+    def __init__(self, snap: Snapshot, bus: EventBus, stats: SocketStats) -> None:
+        self.snap, self.bus, self.stats = snap, bus, stats
 
     def collect(self) -> Iterator[Metric]:
-        snap = self.daemon.snapshot()
+        snap = self.snap
         state = GaugeMetricFamily("storyd_state", "The story state (1 = current)",
                                   labels=["state"])
         for name in STATES:
@@ -151,7 +166,7 @@ class _Live(Collector):
             yield votes
             yield GaugeMetricFamily("storyd_voters", "Voters in the current round",
                                     value=snap.voting.voters)
-        bus = self.daemon.bus
+        bus = self.bus
         yield GaugeMetricFamily("storyd_bus_subscribers", "Bus subscribers",
                                 value=bus.subscribers)
         yield CounterMetricFamily("storyd_bus_published", "Events published",
@@ -171,9 +186,9 @@ class _Live(Collector):
                                   value=self.stats.send_timeouts)
 
 
-def exposition(daemon: Any, stats: Any) -> bytes:
-    """The text exposition for GET /metrics: this daemon's gauges, then the process's
-    histograms and counters."""
+def exposition(snap: Snapshot, bus: EventBus, stats: SocketStats) -> bytes:
+    """The text exposition for GET /metrics: the show's gauges (from `snap`), the bus's and
+    the websockets', then the process's histograms and counters."""
     live = CollectorRegistry(auto_describe=False)
-    live.register(_Live(daemon, stats))
+    live.register(_Live(snap, bus, stats))
     return generate_latest(live) + generate_latest(REGISTRY)

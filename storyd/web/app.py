@@ -1,15 +1,17 @@
 """The Quart-Trio application: REST routes, pages and media, all thin over control.dispatch.
 
 Theory of operation: every API route decodes its body or query string with msgspec into a
-control-protocol Request and hands it to `dispatch.handle(daemon, request)`, exactly what the
-Unix control socket does, so `GET status` and `storyctl --json status` give the same object.
-Errors map to JSON `{"error": {"code", "message"}}`: bad input 400, missing token 401, wrong
-Origin 403, unknown id/file 404, unknown method 405 (with `Allow`), refused command 409,
-wrong Host 421; nothing a client sends becomes a 500 (JSON nested too deeply is `bad_json`,
-ids beyond SQLite's 64-bit integers are `bad_request`). An unexpected fault in one request
-or websocket ends only that request or socket and is logged as one rate-limited line
-(storyd.system.faults), never a traceback per request. `daemon.config` is read on every request,
-so a reload takes effect at once.
+control-protocol Request and hands it to `dispatch.handle(op, request)` over the Operator port
+(storyd/control/operator.py), exactly what the Unix control socket does, so `GET status`
+and `storyctl --json status` give the same object. Errors map to JSON `{"error": {"code",
+"message"}}`: bad input 400, missing token 401, wrong Origin 403, unknown id/file 404,
+unknown method 405 (with `Allow`), refused command 409, wrong Host 421, an authored story
+storyd cannot play 422 (its file:line reasons); nothing a client sends becomes a 500 (JSON
+nested too deeply is `bad_json`, ids beyond SQLite's 64-bit integers are `bad_request`). An
+unexpected fault in one request or websocket ends only that request or socket and is logged
+as one rate-limited line (storyd.system.faults), never a traceback per request. `op.config`
+is read on every request, so a reload takes effect at
+once.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -30,12 +31,15 @@ from werkzeug.exceptions import HTTPException
 
 import storyd
 from storyd.config import schema as config_schema
+from storyd.control import dispatch
 from storyd.control import protocol as p
+from storyd.control.operator import Handler, Operator
 from storyd.core.replies import ExportReply
 from storyd.errors import StorydError
 from storyd.system import metrics
 from storyd.system.faults import LogLimiter
 from storyd.web import config_update, security, ws
+from storyd.web.aftershow import register_after_show
 from storyd.web.openapi import API, ROUTES, ConfigUpdate, build_document
 from storyd.web.pages import register_pages
 from storyd.web.responses import (
@@ -50,7 +54,6 @@ from storyd.web.responses import (
 log = logging.getLogger(__name__)
 _faults = LogLimiter(log)
 
-Handler = Callable[[Any, p.Request], Awaitable[Any]]
 MEDIA_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}\.(png|jpg|jpeg|webp|svg|mp3|wav|ogg|opus)$")
 MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
                "webp": "image/webp", "svg": "image/svg+xml", "mp3": "audio/mpeg",
@@ -71,20 +74,14 @@ class _App(QuartTrio):
             _faults.fault("web", "web request or websocket failed", exc, logging.ERROR)
 
 
-def _default_handler() -> Handler:
-    from storyd.control import dispatch  # the lead's module; imported late to avoid a cycle
-
-    return dispatch.handle
-
-
-def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
-    """The web app for one daemon. `handle` defaults to storyd.control.dispatch.handle."""
+def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
+    """The web app over the Operator port; every API route goes through `handle`
+    (storyd.control.dispatch.handle; tests pass a fake)."""
     app = _App(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_CHAT_BODY   # hard cap; body() holds others to MAX_BODY
     app.config["JSON_SORT_KEYS"] = False
-    handler = handle or _default_handler()
+    handler = handle
     stats = ws.WebStats()
-    app.extensions["storyd"] = {"daemon": daemon, "stats": stats, "started": time.time()}
 
     answer_type = {(r.method, r.path): r.response for r in ROUTES}
 
@@ -94,17 +91,17 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
 
     async def call(req: p.Request) -> Any:
         try:
-            return await handler(daemon, req)
+            return await handler(op, req)
         except StorydError as exc:
             raise ApiError(storyd_status(exc), exc.code, str(exc)) from None
 
     def authorised() -> bool:
         token, how = security.presented_token(request.headers, request.cookies)
-        if not security.token_matches(token, daemon.admin_token):
+        if not security.token_matches(token, op.admin_token):
             return False
         origin = request.headers.get("Origin")
         if how == "cookie" and origin is not None and not security.origin_allowed(
-                origin, request.headers.get("Host"), daemon.config.server):
+                origin, request.headers.get("Host"), op.config.server):
             raise ApiError(403, "bad_origin", "cross-site request refused")
         return True
 
@@ -153,14 +150,14 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
         if 0 < (request.content_length or 0) <= MAX_CHAT_BODY or (
                 "chunked" in request.headers.get("Transfer-Encoding", "").lower()):
             await request.get_data(as_text=False)
-        if not security.host_allowed(request.headers.get("Host"), daemon.config.server):
+        if not security.host_allowed(request.headers.get("Host"), op.config.server):
             return error_response(421, "bad_host", "unknown Host header: add it to "
                                   "[server] allowed_hosts to reach storyd by that name")
         return None
 
     @app.before_websocket
     async def check_ws_host() -> Response | None:
-        if not security.host_allowed(websocket.headers.get("Host"), daemon.config.server):
+        if not security.host_allowed(websocket.headers.get("Host"), op.config.server):
             return error_response(421, "bad_host", "unknown Host header")
         return None
 
@@ -249,6 +246,10 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
     async def themes() -> Response:
         return reply("GET", f"{API}/themes", await call(p.Themes()))
 
+    @app.get(f"{API}/stories")
+    async def stories() -> Response:
+        return reply("GET", f"{API}/stories", await call(p.Stories()))
+
     @app.get(f"{API}/config")
     @admin
     async def config_show() -> Response:
@@ -265,7 +266,7 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
         update: ConfigUpdate = await body(ConfigUpdate)
         try:
             changes = config_update.changes_of(update)
-            await trio.to_thread.run_sync(config_update.validate, daemon.config_path, changes)
+            await trio.to_thread.run_sync(config_update.validate, op.config_path, changes)
         except config_update.ChangeError as exc:
             raise ApiError(400, "bad_config", str(exc), exc.fields) from None
         # the control protocol's own path: all keys written at once, then applied live
@@ -313,7 +314,7 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
         return resp
 
     def media_path(filename: str) -> Path | None:
-        root = Path(daemon.media_dir).resolve()
+        root = Path(op.media_dir).resolve()
         path = (root / filename).resolve()     # follows links: a link out of the folder fails
         return path if path.parent == root and path.is_file() else None
 
@@ -337,32 +338,34 @@ def create_app(daemon: Any, *, handle: Handler | None = None) -> QuartTrio:
 
     @app.get("/healthz")
     async def healthz() -> Response:
-        snap = daemon.snapshot()
+        snap = op.snapshot()
         return reply("GET", "/healthz", {"ok": True, "state": snap.state,
-                                         "subscribers": daemon.bus.subscribers,
+                                         "subscribers": op.bus.subscribers,
                                          "websockets": stats.open_sockets()})
 
     @app.get("/metrics")
     async def metrics_page() -> Response:
-        return Response(metrics.exposition(daemon, stats), content_type=metrics.CONTENT_TYPE)
+        return Response(metrics.exposition(op.snapshot(), op.bus, stats),
+                        content_type=metrics.CONTENT_TYPE)
 
     @app.websocket("/ws/overlay")
     async def ws_overlay() -> Response | None:
-        await ws.serve_socket(daemon, stats, handler, admin=False)
+        await ws.serve_socket(op, stats, handler, admin=False)
         return None
 
     @app.websocket("/ws/admin")
     async def ws_admin() -> Response | None:
-        server = daemon.config.server
+        server = op.config.server
         origin = websocket.headers.get("Origin")
         if origin is not None and not security.origin_allowed(
                 origin, websocket.headers.get("Host"), server):
             return error_response(403, "bad_origin", "cross-site websocket refused")
         token, _ = security.presented_token(websocket.headers, websocket.cookies)
-        if not security.token_matches(token, daemon.admin_token):
+        if not security.token_matches(token, op.admin_token):
             return error_response(401, "unauthorized", "admin token required")
-        await ws.serve_socket(daemon, stats, handler, admin=True)
+        await ws.serve_socket(op, stats, handler, admin=True)
         return None
 
-    register_pages(app, daemon)
+    register_after_show(app, op, admin=admin, call=call, reply=reply, query=query)
+    register_pages(app, op)
     return app

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from storyd.config.loader import apply_changes, read_text
+from storyd.config.loader import apply_changes, read_text_or_none
 from storyd.config.masking import MASK, SECRET_KEYS
 from storyd.errors import ConfigError
 from storyd.web.openapi import ConfigUpdate
@@ -70,7 +70,7 @@ def validate(config_path: Path, changes: dict[str, str]) -> None:
     """
     path = Path(config_path)
     try:
-        text = read_text(path) if path.exists() else ""
+        text = read_text_or_none(path) or ""
     except ConfigError as exc:   # the file itself is broken: say so, change nothing
         raise ChangeError(str(exc)) from None
 

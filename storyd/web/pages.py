@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from quart import Response, redirect, request, send_file
 from quart_trio import QuartTrio
 
+from storyd.control.operator import Operator
 from storyd.system import paths
 from storyd.web import security
 
@@ -32,7 +32,7 @@ def static_dir(name: str) -> Path:
     return folder
 
 
-def register_pages(app: QuartTrio, daemon: Any) -> None:
+def register_pages(app: QuartTrio, op: Operator) -> None:
     dirs = {"overlay": static_dir("overlay"), "admin": static_dir("admin")}
 
     async def serve(folder: str, filename: str) -> Response:
@@ -71,7 +71,7 @@ def register_pages(app: QuartTrio, daemon: Any) -> None:
         token = request.args.get("token")
         if token is not None:
             resp: Response = redirect("/admin/", 303)  # type: ignore[assignment]
-            if security.token_matches(token, daemon.admin_token):
+            if security.token_matches(token, op.admin_token):
                 resp.set_cookie(security.COOKIE_NAME, token, httponly=True, samesite="Strict",
                                 path="/")
             else:

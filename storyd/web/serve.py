@@ -3,7 +3,7 @@
 The hypercorn Config is built attribute by attribute from storyd's validated `[server]`
 settings (its `from_mapping` would silently accept typos). Port 0 binds a free port; the
 URL actually bound is what `task_status.started()` delivers, e.g. "http://127.0.0.1:43117".
-Shutdown: `daemon.shutdown` is the trigger; hypercorn stops accepting and gives open
+Shutdown: the Operator's `shutdown` event is the trigger; hypercorn stops accepting and gives open
 connections GRACEFUL_S to finish, while our websocket handlers close themselves with 1001.
 """
 
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
 
 import hypercorn.config
 import hypercorn.trio
 import trio
+from quart_trio import QuartTrio
 
+from storyd.config.structs import ServerConfig
+from storyd.control.operator import Operator
 from storyd.errors import StorydError
 from storyd.web.app import create_app
 
@@ -32,8 +34,7 @@ def bind_of(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def hypercorn_config(daemon: Any) -> hypercorn.config.Config:
-    server = daemon.config.server
+def hypercorn_config(server: ServerConfig) -> hypercorn.config.Config:
     cfg = hypercorn.config.Config()
     cfg.bind = [bind_of(server.host, server.port)]
     cfg.accesslog = logging.getLogger("storyd.web.access")
@@ -47,19 +48,19 @@ def hypercorn_config(daemon: Any) -> hypercorn.config.Config:
     return cfg
 
 
-async def serve_web(daemon: Any, *, app: Any = None,
+async def serve_web(op: Operator, *, app: QuartTrio | None = None,
                     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
-    """Run the web front until `daemon.shutdown` is set.
+    """Run the web front until `op.shutdown` is set.
 
     Delivers the bound base URL through task_status once the socket listens. Raises
     StorydError (e.g. address in use) before `started()` when the port cannot be bound.
     """
-    web_app = app if app is not None else create_app(daemon)
-    cfg = hypercorn_config(daemon)
+    web_app = app if app is not None else create_app(op)
+    cfg = hypercorn_config(op.config.server)
     async with trio.open_nursery() as nursery:
         try:
             binds: list[str] = await nursery.start(partial(
-                hypercorn.trio.serve, web_app, cfg, shutdown_trigger=daemon.shutdown.wait))
+                hypercorn.trio.serve, web_app, cfg, shutdown_trigger=op.shutdown.wait))
         except* OSError as group:  # hypercorn binds inside its own nurseries
             exc: BaseException = group
             while isinstance(exc, BaseExceptionGroup):

@@ -16,7 +16,7 @@ struct from storyd/core/events.py, encoded once for all clients. Three tasks per
     pages' heartbeat; hypercorn's own ping task is left off because it held shutdown for its
     whole graceful timeout). The admin socket also accepts `story:force-vote-end` and
     `story:regenerate-image`; the overlay socket ignores everything else it reads.
-  * the watcher waits for `daemon.shutdown`.
+  * the watcher waits for `op.shutdown` (the Operator port's: storyd stops).
 When the bus closes or the daemon stops, the socket is closed with 1001 (going away). A send
 that stays blocked for SEND_TIMEOUT_S (a client that stopped reading) ends the connection.
 """
@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -34,6 +35,7 @@ from quart import websocket
 
 from storyd.bus import Event
 from storyd.control import protocol as p
+from storyd.control.operator import Handler, Operator
 from storyd.core import events as ev
 from storyd.errors import StorydError
 from storyd.system import metrics
@@ -46,7 +48,7 @@ SUB_BUFFER = 256       # per client; overflow: the bus's policy (counted), never
 SEND_TIMEOUT_S = 10.0
 GOING_AWAY = 1001
 PONG = ev.Pong()
-ADMIN_COMMANDS: dict[str, type[p._Req]] = {
+ADMIN_COMMANDS: dict[str, type[p.Close | p.RegenerateImage]] = {
     "story:force-vote-end": p.Close, "story:regenerate-image": p.RegenerateImage}
 
 
@@ -129,7 +131,8 @@ class _Encoded:
 encode_event = _Encoded()
 
 
-async def serve_socket(daemon: Any, stats: WebStats, handler: Any, *, admin: bool) -> None:
+async def serve_socket(op: Operator, stats: WebStats, handler: Handler, *,
+                       admin: bool) -> None:
     """Serve one accepted-or-not websocket until the client leaves or the daemon stops."""
     ws = websocket._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
     kind = "admin" if admin else "overlay"
@@ -145,11 +148,11 @@ async def serve_socket(daemon: Any, stats: WebStats, handler: Any, *, admin: boo
         stats.sent += 1
         metrics.delivered(kind, event)
 
-    with daemon.bus.subscribe(SUB_BUFFER) as sub:
+    with op.bus.subscribe(SUB_BUFFER) as sub:
         stats.open[kind] += 1
         coalescer = VoteCoalescer()
         try:
-            await send(ev.State(daemon.snapshot()))
+            await send(ev.State(op.snapshot()))
             async with trio.open_nursery() as nursery:
 
                 async def pump() -> None:
@@ -181,13 +184,13 @@ async def serve_socket(daemon: Any, stats: WebStats, handler: Any, *, admin: boo
 
                 async def watch() -> None:
                     nonlocal going_away
-                    await daemon.shutdown.wait()
+                    await op.shutdown.wait()
                     going_away = True
                     nursery.cancel_scope.cancel()
 
                 nursery.start_soon(pump)
                 nursery.start_soon(watch)
-                nursery.start_soon(_read, ws, daemon, handler, send, admin)
+                nursery.start_soon(_read, ws, op, handler, send, admin)
             if going_away:
                 with trio.move_on_after(2):
                     await ws.close(GOING_AWAY, "storyd is shutting down")
@@ -199,7 +202,8 @@ async def serve_socket(daemon: Any, stats: WebStats, handler: Any, *, admin: boo
             stats.open[kind] -= 1
 
 
-async def _read(ws: Any, daemon: Any, handler: Any, send: Any, admin: bool) -> None:
+async def _read(ws: Any, op: Operator, handler: Handler,
+                send: Callable[[Outgoing], Awaitable[None]], admin: bool) -> None:
     while True:
         raw = await ws.receive()
         try:
@@ -221,7 +225,7 @@ async def _read(ws: Any, daemon: Any, handler: Any, send: Any, admin: bool) -> N
                     "story:force-vote-end or story:regenerate-image"))))
             continue
         try:
-            result = await handler(daemon, kind())
+            result = await handler(op, kind())
             reply = ev.CommandResultData(command=command, ok=True,
                                          result=msgspec.to_builtins(result))
         except StorydError as exc:

@@ -137,7 +137,7 @@ async def main(clients: int, rate: int, seconds: float) -> None:
     async with trio.open_nursery() as nursery:
         daemon: Any = await nursery.start(functools.partial(run_daemon, cfg, path))
         with daemon.bus.subscribe() as sub:
-            await handle(daemon, p.Start(theme="fantasy"))
+            await handle(daemon.operator, p.Start(theme="fantasy"))
             with trio.fail_after(60):
                 async for ev in sub:
                     if isinstance(ev, events.State) and ev.data.state == "voting":

@@ -1,0 +1,115 @@
+"""The plan in prompts: the request for a plan, and the story bible pinned to every chapter.
+
+`build_plan_messages` asks for a plan as JSON (schema: `plan.plan_json_schema`), quoting the
+operator's outline as story material, offering fresh names and listing overused ones.
+`pinned_block` is the part of every chapter prompt that the memory budget never touches:
+protagonist, cast (living ones; the dead are marked), central question, "chapter k of N",
+this chapter's beat and the open threads. `closing_checklist` is what the last chapter must
+settle.
+
+Pure: no I/O, no clocks.
+"""
+
+from __future__ import annotations
+
+from storyd.core.craft import avoid_line
+from storyd.core.model import Entity
+from storyd.core.plan import BEAT_HINTS, MAX_CAST, MAX_PLACES, PlanRequest, StoryPlan, arc_shape
+from storyd.core.prompts import _system, clean_untrusted, quote_untrusted
+
+
+def build_plan_messages(req: PlanRequest) -> list[dict[str, str]]:
+    """System and user messages asking for the story plan as one JSON object."""
+    n = req.chapters
+    kinds = arc_shape(n)
+    shape = "; ".join(f"{i + 1}: {k}" for i, k in enumerate(kinds))
+    parts = [f"Plan a new interactive story of exactly {n} chapters for a live stream. "
+             "The audience votes on a choice at the end of every chapter, so the plan is a "
+             "spine, not a script: it says where the story is going."]
+    if req.outline.strip():
+        parts.append("The operator's outline (keep every person, place and goal it names, "
+                     f"spelled as written): {quote_untrusted(req.outline, 2000)}")
+    if req.keep_beats:
+        done = "; ".join(f"{b.chapter}: {quote_untrusted(b.summary, 200)}"
+                         for b in req.keep_beats)
+        parts.append(f"Chapters already told (keep them as they are): {done}")
+        if req.fallback is not None:
+            parts.append(_bible(req.fallback))
+    if req.offered_names:
+        parts.append("Fresh names you may use: " + ", ".join(req.offered_names) + ".")
+    parts.append(avoid_line(req.language))
+    parts.append(
+        "Answer with one JSON object only, no prose, no code fence:\n"
+        '{"title": "short title", "premise": "two sentences", '
+        '"protagonist": {"name": "", "want": "what they want", "flaw": "one flaw"}, '
+        '"cast": [{"name": "", "role": "companion|antagonist|mentor|…", "trait": "one trait", '
+        f'"want": "what they want"}}] (2 to {MAX_CAST}, one of them the antagonist), '
+        f'"places": [{{"name": "", "note": "one line"}}] (2 to {MAX_PLACES}), '
+        '"central_question": "the yes/no question the ending answers", '
+        f'"beats": [exactly {n} strings, one per chapter, what happens in it], '
+        '"endings": [2 or 3 possible endings, one sentence each]}\n'
+        f"The beats follow this arc: {shape}. The climax is chapter {max(n - 1, 1)}, the "
+        f"resolution chapter {n}.")
+    return [{"role": "system", "content": _system(req.theme, req.language)},
+            {"role": "user", "content": "\n\n".join(parts)}]
+
+
+def _bible(plan: StoryPlan) -> str:
+    lines = [f"Protagonist: {plan.protagonist.name}"
+             + (f" — wants {plan.protagonist.want}" if plan.protagonist.want else "")]
+    lines += [f"{c.name} ({c.role})" for c in plan.cast]
+    lines.append(f"Central question: {plan.central_question}")
+    return "The story so far is built on: " + clean_untrusted("; ".join(lines), 1200)
+
+
+def _cast_line(plan: StoryPlan, dead: set[str]) -> str:
+    people = []
+    for c in plan.cast:
+        details = [d for d in (c.role, c.trait, f"wants {c.want}" if c.want else "") if d]
+        mark = " — DEAD, does not act or speak" if c.name.casefold() in dead else ""
+        people.append(f"{c.name} ({', '.join(details)}){mark}")
+    return "; ".join(people)
+
+
+def pinned_block(plan: StoryPlan, chapter: int, *, closing: bool,
+                 characters: tuple[Entity, ...] = (), open_threads: tuple[str, ...] = ()
+                 ) -> str:
+    """The story bible of a chapter prompt (never cut by the memory budget)."""
+    n = max(plan.chapters, chapter)
+    beat = plan.beat(chapter)
+    kind = "resolution" if closing else (beat.kind if beat else "complication")
+    summary = beat.summary if beat and not closing or beat and beat.kind == "resolution" \
+        else BEAT_HINTS[kind]
+    dead = {e.name.casefold() for e in characters if not e.alive}
+    p = plan.protagonist
+    lines = [f"Story: {clean_untrusted(plan.title, 100)} — {clean_untrusted(plan.premise, 400)}",
+             f"Protagonist: {p.name}"
+             + (f", wants {p.want}" if p.want else "") + (f"; flaw: {p.flaw}" if p.flaw else ""),
+             f"Cast: {_cast_line(plan, dead)}",
+             "Places: " + "; ".join(pl.name + (f" ({pl.note})" if pl.note else "")
+                                    for pl in plan.places),
+             f"Central question: {plan.central_question}",
+             f"This is chapter {chapter} of {n} ({'the last chapter' if closing else kind}). "
+             f"This chapter's beat: {summary}"]
+    if open_threads:
+        lines.append("Open threads: " + "; ".join(open_threads))
+    body = clean_untrusted("\n".join(lines), 3000, keep_newlines=True).replace("END PLAN", "")
+    return f"BEGIN PLAN\n{body}\nEND PLAN"
+
+
+def closing_checklist(plan: StoryPlan, characters: tuple[Entity, ...] = ()) -> str:
+    """What the closing chapter must settle, by name."""
+    dead = {e.name.casefold() for e in characters if not e.alive}
+    items = [f"answer the central question ({plan.central_question})",
+             f"settle {plan.protagonist.name}'s want"
+             + (f" ({plan.protagonist.want})" if plan.protagonist.want else "")]
+    foe = plan.antagonist()
+    if foe is not None and foe.name.casefold() not in dead:
+        items.append(f"settle the antagonist {foe.name}")
+    for c in plan.companions():
+        if c.name.casefold() not in dead:
+            items.append(f"give {c.name} a last moment")
+    endings = "; ".join(quote_untrusted(e, 200) for e in plan.endings)
+    return ("Closing checklist — this last chapter must: " + "; ".join(items) + ". "
+            + (f"Possible endings from the plan: {endings}. " if endings else "")
+            + "The audience's choice decides which ending fits.")
