@@ -21,7 +21,7 @@ from storyd.control import protocol as p
 from storyd.control.operator import Operator
 from storyd.core import events as ev
 from storyd.core import replies as r
-from storyd.core.model import ChatMessage
+from storyd.core.model import ChatMessage, viewer_key
 from storyd.core.snapshot import Snapshot
 from storyd.core.themes import THEMES
 from storyd.errors import ConfigError, RefusedError
@@ -80,7 +80,8 @@ def chat_batch(lines: list[p.ChatLine]) -> list[ChatMessage]:
             raise RefusedError(f"messages[{i}]: platform, user_id and name are 128 chars at most")
         batch.append(ChatMessage(platform=line.platform, user_id=f"{line.platform}:{line.user_id}",
                                  name=line.name or line.user_id,
-                                 text=line.text[:MAX_CHAT_FIELD], msg_id=line.msg_id))
+                                 text=line.text[:MAX_CHAT_FIELD], msg_id=line.msg_id,
+                                 key=viewer_key(line.platform, line.user_id)))
     return batch
 
 

@@ -19,6 +19,7 @@ from storyd.core.model import (
     GiftMessage,
     ImageRequest,
     ImageResult,
+    Moderation,
     SpeechRequest,
     SpeechResult,
     Theme,
@@ -34,7 +35,7 @@ class IngestResult(msgspec.Struct, frozen=True):
 
 
 class ChatSink(Protocol):
-    """What chat sources feed. All three are synchronous, never block, never raise for bad
+    """What chat sources feed. All four are synchronous, never block, never raise for bad
     viewer input."""
 
     def submit(self, batch: Sequence[ChatMessage]) -> IngestResult: ...
@@ -46,6 +47,10 @@ class ChatSink(Protocol):
     def submit_activity(self, user_id: str, name: str, *, likes: int = 0,
                         joins: int = 0) -> None:
         """Likes and joins of one viewer: counted in viewer stats, never a ballot."""
+        ...
+
+    def submit_moderation(self, action: Moderation) -> bool:
+        """A moderator deleted a message or removed a viewer; True when a ballot changed."""
         ...
 
 
@@ -136,8 +141,9 @@ class StoryStore(Protocol):
     async def record_vote_result(self, session_id: int, chapter_number: int, *, winner: int,
                                  counts: list[int], voters: int, tie_break: str | None,
                                  early: bool, forced: bool, closed_at: float) -> None: ...
-    async def credit_voters(self, rows: Sequence[tuple[str, str, bool]], *,
-                            now: float) -> None: ...
+    async def credit_round(self, session_id: int, chapter_number: int, *, limit: int,
+                           now: float) -> bool: ...
+    async def uncredited_rounds(self) -> list[tuple[int, int]]: ...
     async def add_activity(self, rows: Sequence[tuple[str, str, int, int]], *,
                            now: float) -> None: ...
     async def save_memory(self, session_id: int, memory: dict[str, Any], *,

@@ -60,13 +60,13 @@ EXACT: dict[str, int] = _exact_table()
 
 def _letter_body(body: str) -> int | None:
     """A bare-letter vote (`a`, `+a`, `a.`, `(a)`, `aa`, `a a`) as the whole body, or None."""
+    if body[:1] == "(":                       # "(a)", then at most a tail
+        after = body[3:]
+        if body[2:3] != ")" or len(after) > _MAX_TAIL or after.strip("!."):
+            return None
+        return LETTERS.get(body[1].lower())
     if body[:1] == "+":
         body = body[1:]
-    elif body[:1] == "(":
-        close = body.find(")")
-        if close != 2:
-            return None
-        body = body[1] + body[3:]
     tail = len(body) - len(body.rstrip("!."))
     if tail > _MAX_TAIL:
         return None

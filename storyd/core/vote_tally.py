@@ -310,15 +310,15 @@ class Tally:
         index = self._by_msg
         if index is None or len(index) > 2 * len(self._setters) + 10_000:
             index = self._by_msg = {}
-            for key, (mid, _, prev_mid) in self._setters.items():
-                index[mid] = index[prev_mid] = key
+            for k, (mid, _, prev_mid) in self._setters.items():
+                index[mid] = index[prev_mid] = k
             index.pop("", None)
             self._indexed = len(self._dirty)
         else:
             self._index_dirty()
-        key = index.get(msg_id)
-        rec = None if key is None else self._setters.get(key)
-        return key if rec is not None and msg_id in (rec[0], rec[2]) else None
+        found = index.get(msg_id)
+        rec = None if found is None else self._setters.get(found)
+        return found if rec is not None and msg_id in (rec[0], rec[2]) else None
 
     def _index_dirty(self) -> None:
         index = self._by_msg
@@ -364,8 +364,10 @@ class Tally:
         self._index_dirty()
         self._dirty, self._indexed = [], 0
         latest: dict[ViewerKey, ChatMessage] = {}
-        for m in records:
-            latest[m.key or key_of_viewer_id(m.user_id)] = m
+        for m in records:   # the latest record that names the viewer (a gift names nobody)
+            k = m.key or key_of_viewer_id(m.user_id)
+            if m.name or k not in latest:
+                latest[k] = m
         ballots, gifts = self._ballots, self._gifts
         rows = []
         for key, m in latest.items():
