@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from storyd.core.model import CHOICE_KEYS
 
-__all__ = ["EXACT", "command_word", "parse_slow", "parse_vote"]
+__all__ = ["EXACT", "MAY_START", "command_word", "parse_slow", "parse_vote"]
 
 LETTERS = {k: i for i, k in enumerate(CHOICE_KEYS)}
 DIGITS = {str(i + 1): i for i in range(len(CHOICE_KEYS))}
@@ -40,6 +40,13 @@ _MAX_MENTION = 64          # characters of one @mention (Twitch logins are at mo
 _HEAD = 16                 # characters of the body the rules ever look at
 # fullwidth ASCII (U+FF01..U+FF5E) and the ideographic space, as ASCII
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# The first characters a vote (or a chat command) can start with: a text starting with any
+# other character is chat, told with one set lookup.
+MAY_START = frozenset(
+    "!+(@" + "".join(LETTERS) + "".join(LETTERS).upper() + "".join(DIGITS)
+    + "".join(chr(ord(c) + 0xFEE0) for c in "!+(@" + "".join(LETTERS)
+              + "".join(LETTERS).upper() + "".join(DIGITS))
+    + "".join(chr(c) for c in range(0x3001) if chr(c).isspace()))
 
 
 def _exact_table() -> dict[str, int]:
@@ -80,6 +87,8 @@ def _letter_body(body: str) -> int | None:
 
 def parse_slow(text: str) -> int | None:
     """parse_vote for texts that are not in EXACT (see the module docstring for the rules)."""
+    if text[:1] not in MAY_START:
+        return None                           # most chat: one set lookup
     head = text[:_HEAD * 4]
     if head[:1].isspace() or head[:1] in "@＠":
         text = text.strip()
@@ -97,7 +106,9 @@ def parse_slow(text: str) -> int | None:
             return None
     if not head:
         return None
-    head = head[:_HEAD].translate(_FULLWIDTH)
+    head = head[:_HEAD]
+    if not head.isascii():
+        head = head.translate(_FULLWIDTH)
     if head[0] == "!":                        # "!x", "!x!", "!x lets go"
         key = head[1:2].lower()
         c = LETTERS.get(key)

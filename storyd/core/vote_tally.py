@@ -18,18 +18,18 @@ the text in the round's table of vote texts, one lookup of the viewer's ballot, 
 repeated vote nothing else. The table starts as vote_parse.EXACT (valid choices only) and
 learns every vote text the slow parser accepts; texts it rejects go to `_chatter`, so a
 repeated text is parsed once per round (both are bounded: full, they stop learning or
-start over). Only a message that sets or changes a ballot costs more: the count moves,
-the message is appended to `_dirty` (append-only, no per-message allocation) and, when it
-has a message id, `_setters[key]` remembers it with the ballot before it.
+start over). Only a message that sets or changes a ballot costs more: the count moves and
+the message is appended to `_dirty` (append-only, no per-message allocation).
 
 Moderation (`retract`, `remove_viewer`): a deleted message that set a viewer's ballot
 gives the viewer back the ballot before it (or none); a deleted message that set the
 ballot before only forgets that fallback; any other deleted message (chat, a repeat of the
 same vote, an older superseded vote) changes nothing. So storyd remembers two levels per
-viewer: the message that set the ballot and the one before. The index from message id to
-viewer is built only when the first deletion arrives and then kept up to date from
-`_dirty`, so rounds without moderation never pay for it. A banned or timed-out viewer's
-ballot is removed.
+viewer — the message that set the ballot and the one before — in `_setters`, which is
+brought up to date from `_dirty` in order (`_settle`) by the flusher's drain and before
+any moderation, not per message. The index from message id to viewer is built at the first
+deletion and then kept up to date by `_settle`, so rounds without moderation never pay for
+it. A banned or timed-out viewer's ballot is removed.
 
 `drain_dirty` turns `_dirty` into rows for batch persistence — one per viewer touched, in
 first-touched order, with the ballot as it is now (choice -1: the ballot was removed) — and
@@ -43,11 +43,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Literal, Protocol
 
-from storyd.core.model import MAX_CHOICES, ChatMessage, ViewerKey, key_of_viewer_id
+from storyd.core.model import (
+    CHOICE_KEYS,
+    MAX_CHOICES,
+    ChatMessage,
+    ViewerKey,
+    key_of_viewer_id,
+)
 from storyd.core.ports import IngestResult
-from storyd.core.vote_parse import EXACT, command_word, parse_slow
+from storyd.core.vote_parse import EXACT, MAY_START, command_word, parse_slow
 
 Ballot = tuple[str, str, int, int]   # (viewer_id, name, choice, weight); choice -1: removed
+Setter = tuple[str, int, str, int | None]
 
 _TABLE_CAP = 50_000       # learned vote texts per round (then: parsed every time)
 _CHATTER_CAP = 50_000     # remembered chat texts per round (then: forgotten, relearned)
@@ -101,11 +108,11 @@ class Tally:
         self._held: dict[ViewerKey, int] = {}
         self._counts = [0] * n_choices
         self._dirty: list[ChatMessage] = []
-        # key -> (message id that set the ballot, the choice before it, the message id
-        # that set that one); None before: the viewer had no ballot
-        self._setters: dict[ViewerKey, tuple[str, int | None, str]] = {}
+        self._settled = 0                         # _dirty[:_settled] is in _setters
+        # key -> (message id that set the ballot, its choice, the message id that set the
+        # ballot before, that choice); choice None: there was none
+        self._setters: dict[ViewerKey, Setter] = {}
         self._by_msg: dict[str, ViewerKey] | None = None   # built at the first deletion
-        self._indexed = 0                                   # _dirty[:_indexed] is in it
 
     # -- intake ----------------------------------------------------------------------------
 
@@ -116,22 +123,23 @@ class Tally:
             return IngestResult(0, 0, len(batch))
         vget = self._table.get
         chatter = self._chatter
+        may_start = MAY_START
         ballots = self._ballots
         bget = ballots.get
         counts = self._counts
         gifts = self._gifts
         held = self._held
-        setters = self._setters
-        dapp = self._dirty.append
+        dirty = self._dirty
+        dapp = dirty.append
         allow_change = self.rules.allow_change
         keyof = key_of_viewer_id
         invalid0 = self.invalid
-        accepted = 0
+        n0 = len(dirty)
         for m in batch:
             t = m.text
             c = vget(t)
             if c is None:
-                if t in chatter:
+                if t in chatter or t[:1] not in may_start:
                     continue
                 c = self._classify(m)
                 if c is None:
@@ -154,14 +162,8 @@ class Tally:
                 counts[c] += w
             else:
                 continue
-            mid = m.msg_id
-            if mid:
-                old = setters.get(k)
-                setters[k] = (mid, p, old[0] if old is not None else "")
-            elif setters:
-                setters.pop(k, None)
             dapp(m)
-            accepted += 1
+        accepted = len(dirty) - n0
         invalid = self.invalid - invalid0
         return IngestResult(accepted, invalid, len(batch) - accepted - invalid)
 
@@ -205,9 +207,8 @@ class Tally:
             return False
         held = self._held.pop(key, None) if prev is None else None
         self._set(key, choice, gift=held)
-        self._setters.pop(key, None)
         self._dirty.append(ChatMessage(platform="local", user_id=viewer_id, name=name,
-                                       text="", key=key))
+                                       text="!" + CHOICE_KEYS[choice], key=key))
         return True
 
     def add_gift(self, viewer_id: str, amount: int, *,
@@ -249,7 +250,9 @@ class Tally:
             if not 0 <= choice < self.n_choices:
                 skipped.append((viewer_id, name, choice, weight))
                 continue
-            self._set(key_of_viewer_id(viewer_id), choice, gift=max(weight - 1, 0))
+            key = key_of_viewer_id(viewer_id)
+            self._set(key, choice, gift=max(weight - 1, 0))
+            self._setters[key] = ("", choice, "", None)     # set before the restart
         return skipped
 
     def _set(self, key: ViewerKey, choice: int, gift: int | None = None) -> None:
@@ -278,21 +281,22 @@ class Tally:
         ballot changed."""
         if self.closed or not msg_id:
             return False
+        self._settle()
         key = self._setter_of(msg_id)
         if key is None:
             return False
-        mid, prev_choice, prev_mid = self._setters[key]
-        if msg_id == mid:
-            if prev_choice is None or prev_choice not in range(self.n_choices):
-                self._remove(key)
-            else:
-                self._set(key, prev_choice)
-                self._setters[key] = (prev_mid, None, "")
-        else:                       # the fallback's message: nothing to fall back to now
-            self._setters[key] = (mid, None, "")
+        mid, choice, prev_mid, prev_choice = self._setters[key]
+        if msg_id != mid:           # the fallback's message: nothing to fall back to now
+            self._setters[key] = (mid, choice, "", None)
             return False
+        if prev_choice is None or not 0 <= prev_choice < self.n_choices:
+            self._remove(key)
+        else:
+            self._set(key, prev_choice)
+            self._setters[key] = (prev_mid, prev_choice, "", None)
         self.moderated += 1
         self._dirty.append(_touch(key))
+        self._settled = len(self._dirty)
         return True
 
     def remove_viewer(self, key: ViewerKey) -> bool:
@@ -301,32 +305,52 @@ class Tally:
         self._held.pop(key, None)
         if self.closed or key not in self._ballots:
             return False
+        self._settle()
         self._remove(key)
         self.moderated += 1
         self._dirty.append(_touch(key))
+        self._settled = len(self._dirty)
         return True
+
+    def _settle(self, latest: dict[ViewerKey, ChatMessage] | None = None) -> None:
+        """Bring `_setters` (and the message index, once there is one) up to date with the
+        ballots set since the last time: in order, each message's choice and the one before.
+        With `latest`, also note each viewer's latest record that names them (the drain's
+        rows come from the same pass)."""
+        records = self._dirty
+        if self._settled >= len(records):
+            return
+        setters, table, index = self._setters, self._table, self._by_msg
+        keyof = key_of_viewer_id
+        for m in records[self._settled:]:
+            k = m.key or keyof(m.user_id)
+            if latest is not None and (m.name or k not in latest):
+                latest[k] = m       # a gift or an operator's change names nobody
+            t = m.text
+            if not t:               # gift weight or a moderator's change: no new setter
+                continue
+            c = table.get(t)
+            if c is None:
+                c = parse_slow(t)
+                if c is None:       # pragma: no cover - only votes are recorded
+                    continue
+            rec = setters.get(k)
+            mid = m.msg_id
+            setters[k] = (mid, c, "", None) if rec is None else (mid, c, rec[0], rec[1])
+            if index is not None and mid:
+                index[mid] = k
+        self._settled = len(records)
 
     def _setter_of(self, msg_id: str) -> ViewerKey | None:
         index = self._by_msg
         if index is None or len(index) > 2 * len(self._setters) + 10_000:
             index = self._by_msg = {}
-            for k, (mid, _, prev_mid) in self._setters.items():
+            for k, (mid, _, prev_mid, _) in self._setters.items():
                 index[mid] = index[prev_mid] = k
             index.pop("", None)
-            self._indexed = len(self._dirty)
-        else:
-            self._index_dirty()
         found = index.get(msg_id)
         rec = None if found is None else self._setters.get(found)
         return found if rec is not None and msg_id in (rec[0], rec[2]) else None
-
-    def _index_dirty(self) -> None:
-        index = self._by_msg
-        if index is not None:
-            for m in self._dirty[self._indexed:]:
-                if m.msg_id:
-                    index[m.msg_id] = m.key or key_of_viewer_id(m.user_id)
-        self._indexed = len(self._dirty)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -361,13 +385,13 @@ class Tally:
         records = self._dirty
         if not records:
             return []
-        self._index_dirty()
-        self._dirty, self._indexed = [], 0
         latest: dict[ViewerKey, ChatMessage] = {}
-        for m in records:   # the latest record that names the viewer (a gift names nobody)
+        for m in records[:self._settled]:   # settled before (a moderator acted): rows only
             k = m.key or key_of_viewer_id(m.user_id)
             if m.name or k not in latest:
                 latest[k] = m
+        self._settle(latest)
+        self._dirty, self._settled = [], 0
         ballots, gifts = self._ballots, self._gifts
         rows = []
         for key, m in latest.items():
