@@ -18,7 +18,7 @@ from storyd.config import effective
 from storyd.config import loader as config_mod
 from storyd.config.masking import masked
 from storyd.control import protocol as p
-from storyd.control.operator import Operator
+from storyd.control.operator import Operator, Ready
 from storyd.core import events as ev
 from storyd.core import replies as r
 from storyd.core.model import ChatMessage, viewer_key
@@ -156,6 +156,15 @@ async def handle(op: Operator, request: p.Request) -> Any:
         case p.Watch():
             raise RefusedError("watch is a streaming request")
     raise ConfigError(f"unsupported request {type(request).__name__}")  # pragma: no cover
+
+
+def pipelined(op: Operator, request: p.Request) -> tuple[Any, Ready | None] | None:
+    """The requests a connection may pipeline (control socket): `chat` is counted now and
+    its reply waits only for its commit (the returned wait), so the next request on the
+    connection is read meanwhile. None for every other request (answered by `handle`)."""
+    if isinstance(request, p.Chat):
+        return op.ingest_now(chat_batch(request.messages))
+    return None
 
 
 async def watch(op: Operator, send: Callable[[Any], Awaitable[None]]) -> None:

@@ -139,7 +139,8 @@ class VotingService:
         sent into `channel` with the next tick (never blocks: a full channel gets the latest
         order once it has room). A new round sends its first order at once. None: stop."""
         self._leaders_to, self._leaders_sent = channel, ()
-        self._votes_dirty.set()
+        if self.is_open():
+            self._send_leaders()
 
     # ---- the chat sink ----------------------------------------------------------------------
     def submit(self, batch: Sequence[ChatMessage]) -> IngestResult:
@@ -270,7 +271,7 @@ class VotingService:
         self._last_heartbeat = -1e18
         self._leaders_sent = ()
         self._dirty.set()   # the flusher starts the round's heartbeat
-        self._votes_dirty.set()
+        self._send_leaders()
         self._bus.publish(ev.VotingStarted(ev.VotingStartedData(
             round_id=r.round_id, choices=choices, ends_at=self._clock.ms(r.ends_at),
             closes_at=self._clock.ms(r.closes_at),
@@ -345,6 +346,7 @@ class VotingService:
         nothing changes; leader changes into the leaders channel."""
         while True:
             await self._votes_dirty.wait()
+            published = trio.current_time()
             self._votes_dirty = trio.Event()
             r = self.round
             if r is not None:
@@ -352,7 +354,7 @@ class VotingService:
                     round_id=r.round_id, counts=tuple(r.counts), voters=r.voters,
                     invalid=r.invalid)))
                 self._send_leaders()
-            await trio.sleep(TICK)
+            await trio.sleep_until(published + TICK)   # a period of TICK, not TICK + work
 
     def _send_leaders(self) -> None:
         channel = self._leaders_to
