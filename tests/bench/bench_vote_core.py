@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import os
 import random
@@ -45,7 +46,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -75,32 +78,47 @@ class Wire(msgspec.Struct):
     msgId: int
 
 
-def build_stream(path: Path, n: int, viewers: int, mix: str, batch: int, seed: int) -> None:
+def chat_events(n: int, viewers: int, mix: str, seed: int) -> Iterator[dict[str, Any]]:
+    """The stream's TikTok chat events, one by one (see the module docstring)."""
     rng = random.Random(seed)
     ids = [rng.randrange(10**17, 10**19) for _ in range(viewers)]
     handles = [f"user{rng.randrange(10**9)}" for _ in range(viewers)]
     favourite = [rng.randrange(N_CHOICES) for _ in range(viewers)]
     forms = PLUGIN_FORMS if mix == "plugin" else STORYD_FORMS
+    for i in range(n):
+        v = rng.randrange(viewers)
+        if rng.random() < 0.8:
+            c = favourite[v] if rng.random() < 0.85 else rng.randrange(N_CHOICES)
+            if rng.random() < 0.01:
+                c = 5                               # "!f" with 4 choices: invalid
+            k = "abcdef"[c]
+            text = rng.choice(forms).format(k=k, K=k.upper(), d=c + 1)
+        elif rng.random() < 0.5:
+            text = rng.choice(COMMON)
+        else:
+            text = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(2, 7)))
+            text += f" {rng.randrange(10**6)}"      # seen once
+        yield {"userId": ids[v], "uniqueId": handles[v], "nickname": f"Viewer {v}",
+               "comment": text, "msgId": 7_300_000_000_000_000_000 + i}
+
+
+def build_stream(path: Path, n: int, viewers: int, mix: str, batch: int, seed: int) -> None:
+    """The stream as JSON lines, one batch of `batch` events per line."""
+    events = chat_events(n, viewers, mix, seed)
     with path.open("w", encoding="utf-8") as f:
-        for start in range(0, n, batch):
-            events = []
-            for i in range(start, min(start + batch, n)):
-                v = rng.randrange(viewers)
-                if rng.random() < 0.8:
-                    c = favourite[v] if rng.random() < 0.85 else rng.randrange(N_CHOICES)
-                    if rng.random() < 0.01:
-                        c = 5                               # "!f" with 4 choices: invalid
-                    k = "abcdef"[c]
-                    text = rng.choice(forms).format(k=k, K=k.upper(), d=c + 1)
-                elif rng.random() < 0.5:
-                    text = rng.choice(COMMON)
-                else:
-                    text = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(2, 7)))
-                    text += f" {rng.randrange(10**6)}"      # seen once
-                events.append({"userId": ids[v], "uniqueId": handles[v],
-                               "nickname": f"Viewer {v}", "comment": text,
-                               "msgId": 7_300_000_000_000_000_000 + i})
-            f.write(json.dumps(events, ensure_ascii=False) + "\n")
+        while chunk := list(itertools.islice(events, batch)):
+            f.write(json.dumps(chunk, ensure_ascii=False) + "\n")
+
+
+def chat_messages(n: int, viewers: int, seed: int, mix: str = "storyd") -> list[ChatMessage]:
+    """The stream as the ChatMessages the TikTok source hands the chat sink."""
+    out = []
+    for e in chat_events(n, viewers, mix, seed):
+        m = comment_message(e["userId"], e["uniqueId"], e["nickname"], e["comment"],
+                            e["msgId"])
+        if m is not None:
+            out.append(m)
+    return out
 
 
 def run_storyd(path: Path, passes: int = 3) -> tuple[float, int, tuple[int, ...]]:
