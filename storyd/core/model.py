@@ -160,6 +160,13 @@ def key_of_viewer_id(viewer_id: str) -> ViewerKey:
     return viewer_key(platform, raw) if sep else viewer_id
 
 
+def viewer_id_of_key(key: ViewerKey) -> str:
+    """The stored `platform:user_id` of a key (the inverse of model.viewer_key)."""
+    if isinstance(key, str):
+        return key
+    return f"tiktok:{key}" if key > 0 else f"twitch:{-key - 1}"
+
+
 class Moderation(msgspec.Struct, frozen=True, kw_only=True):
     """A moderator's action that takes ballots back (Twitch CLEARMSG/CLEARCHAT, TikTok's
     deleted comments). `kind` "message": the message `msg_id` was deleted; "viewer": the

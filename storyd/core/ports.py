@@ -54,6 +54,21 @@ class ChatSink(Protocol):
         ...
 
 
+class TallyRules(Protocol):
+    """What the vote core's tally reads of a round's rules (core/voting.py RoundRules)."""
+
+    @property
+    def allow_change(self) -> bool: ...
+    @property
+    def gift_votes(self) -> bool: ...
+    @property
+    def diamonds_per_vote(self) -> int: ...
+    @property
+    def bits_per_vote(self) -> int: ...
+    @property
+    def max_gift_weight(self) -> int: ...
+
+
 class VotingSettings(Protocol):
     """The `[voting]` settings a round's rules are copied from (config.VotingConfig)."""
 

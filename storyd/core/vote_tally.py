@@ -41,7 +41,7 @@ an operator or a gift touched it: the stored name stays).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Literal, Protocol
+from typing import Literal
 
 from storyd.core.model import (
     CHOICE_KEYS,
@@ -49,8 +49,9 @@ from storyd.core.model import (
     ChatMessage,
     ViewerKey,
     key_of_viewer_id,
+    viewer_id_of_key,
 )
-from storyd.core.ports import IngestResult
+from storyd.core.ports import IngestResult, TallyRules
 from storyd.core.vote_parse import EXACT, MAY_START, command_word, parse_slow
 
 Ballot = tuple[str, str, int, int]   # (viewer_id, name, choice, weight); choice -1: removed
@@ -59,26 +60,6 @@ Setter = tuple[str, int, str, int | None]
 _TABLE_CAP = 50_000       # learned vote texts per round (then: parsed every time)
 _CHATTER_CAP = 50_000     # remembered chat texts per round (then: forgotten, relearned)
 _HELD_CAP = 100_000       # viewers with gift weight held before their first ballot
-
-
-class TallyRules(Protocol):
-    @property
-    def allow_change(self) -> bool: ...
-    @property
-    def gift_votes(self) -> bool: ...
-    @property
-    def diamonds_per_vote(self) -> int: ...
-    @property
-    def bits_per_vote(self) -> int: ...
-    @property
-    def max_gift_weight(self) -> int: ...
-
-
-def viewer_id_of_key(key: ViewerKey) -> str:
-    """The stored `platform:user_id` of a key (the inverse of model.viewer_key)."""
-    if isinstance(key, str):
-        return key
-    return f"tiktok:{key}" if key > 0 else f"twitch:{-key - 1}"
 
 
 def _touch(key: ViewerKey) -> ChatMessage:
