@@ -1,34 +1,28 @@
 """The voting service: the open round, its ticker, the ballot flusher and the heartbeat.
 
-Theory of operation: votes arrive through `submit()` (the ChatSink port) synchronously from
-chat sources and the ingest API and go straight into the pure VoteRound (core/voting.py).
-Moderators' deletions arrive through `submit_moderation()` and take ballots back.
-
-The ticker is THE one place that throttles vote updates: it publishes `story:vote-update`
-at most once per TICK (≤ 10/s) and at once when the last one is older than that; nothing
-downstream delays them again (the bus keeps only the newest vote update queued per
-subscriber, the websockets send what they get). With each tick it also sends the order of
-the leading choices into the channel given to `send_leaders_to` when that order changed
-(the generation service writes branches for the leaders during the vote).
+Theory of operation: votes arrive through `submit()` (the ChatSink port) from chat sources
+and the ingest API and go straight into the pure VoteRound (core/voting.py); moderators'
+deletions through `submit_moderation()` take ballots back. The ticker is THE one place that
+throttles vote updates: `story:vote-update` at most once per TICK (≤ 10/s), at once when the
+last one is older; nothing downstream delays them again (the bus keeps only the newest one
+queued per subscriber). With each tick a changed order of the leading choices goes into the
+channel given to `send_leaders_to` (the generation service writes the leaders' branches).
 
 The flusher writes dirty ballots to SQLite with *group commit*: a caller that acknowledges
 ballots takes a `commit_ticket()` after counting them and awaits `committed(ticket)`, which
-returns only once a transaction that started after the ticket was taken has committed — so
-whatever arrives within GROUP_WINDOW shares one transaction, and an acknowledged ballot is
-on disk before the answer is sent (`commit()` is both in one). Ballots from chat sources
-(nobody waits) are flushed at least every FLUSH_EVERY (250 ms). Likes and joins
-(`submit_activity`) add up per viewer in memory and go to viewer stats with the same flush;
-they never touch a vote. While a round is open its heartbeat is written once a second, so a
-restart gives the vote back the time it had left. Idle (no round, nothing dirty): no timer.
+returns once a transaction that started after the ticket was taken has committed — whatever
+arrives within GROUP_WINDOW shares one transaction, and an acknowledged ballot is on disk
+before the answer (`commit()` is both in one). Chat ballots (nobody waits) are flushed at
+least every FLUSH_EVERY (250 ms), likes and joins (services/viewer_activity.py) with them.
+An open round's heartbeat is written once a second, so a restart gives the vote back the
+time it had left. Idle (no round, nothing dirty): no timer.
 
 The director owns *when* a round opens and closes; this service owns *how*: `open()`,
 `resume()`, `wait_closed()` (the real close: the announced end plus `[voting]
-stream_delay`, extensions applied), `close()`, `record_result()`. Crediting the voters in
-viewer stats happens after the close, off the show's path (services/vote_credits.py).
-
-Chat commands (`!join`, `!leave`, …): the words in `command_words` are recognised on the
-chat path (during a round by the vote core's slow path, outside rounds by a scan of the
-`!`-texts) and handed to `on_command(word, message)`; an empty set costs nothing.
+stream_delay`), `close()`, `record_result()`; the voters' credit in viewer stats follows
+off the show's path (services/vote_credits.py). Chat commands (`!join`, …): the words in
+`command_words` are recognised on the chat path (the vote core's slow path in a round, a
+scan of the `!`-texts outside) and handed to `on_command(word, message)`.
 """
 
 from __future__ import annotations
@@ -53,17 +47,16 @@ from storyd.core.vote_parse import command_word, parse_vote
 from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound
 from storyd.errors import StorageError, StoreUnavailable, StorydError
 from storyd.services.clock import TrioClock
+from storyd.services.viewer_activity import ViewerActivity
 from storyd.services.vote_credits import VoteCredits
+from storyd.services.vote_ticker import VoteTicker, leading_order
 from storyd.system import metrics
 
 log = logging.getLogger(__name__)
 
-TICK = 0.1              # the one vote-update throttle (≤ 10 updates/s)
 FLUSH_EVERY = 0.25      # chat ballots reach the disk at least this often
 GROUP_WINDOW = 0.005    # an acknowledged ballot waits this long for company in its transaction
 HEARTBEAT_EVERY = 1.0   # an open round's "alive at" stamp
-MAX_ACTIVITY_VIEWERS = 100_000  # viewers with unsaved likes/joins; full: flush early, and a
-                                # new viewer's activity is dropped (counted) until it is saved
 
 
 class VotingService:
@@ -80,15 +73,12 @@ class VotingService:
         self.choices: tuple[ChoiceView, ...] = ()
         self.last_result: RoundResult | None = None
         self.invalid_outside_rounds = 0
-        self.activity_dropped = 0
         self.flush_failures = 0
         self.moderation_seen = 0          # moderators' actions received
         self.command_words: frozenset[str] = frozenset()
         self.on_command: Callable[[str, ChatMessage], None] = lambda _word, _msg: None
-        self._leaders_to: trio.MemorySendChannel[tuple[int, ...]] | None = None
-        self._leaders_sent: tuple[int, ...] = ()
-        self._activity: dict[str, tuple[str, int, int]] = {}  # viewer -> (name, likes, joins)
-        self._votes_dirty = trio.Event()    # ballots changed: the ticker publishes
+        self.activity = ViewerActivity()
+        self.ticker = VoteTicker(bus, lambda: self.round)
         self._dirty = trio.Event()          # ballots/activity changed: the flusher saves
         self._urgent = trio.Event()         # someone awaits a commit, or the buffer is full
         self._changed = trio.Event()        # the round closed or its deadline moved
@@ -104,7 +94,7 @@ class VotingService:
     # ---- service ----------------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._ticker)
+            nursery.start_soon(self.ticker.run)
             nursery.start_soon(self._flusher)
             await nursery.start(self.credits.run)
             task_status.started()
@@ -128,19 +118,13 @@ class VotingService:
 
     def leaders(self) -> list[int]:
         """Choice indices, most votes first (ties: the lower index first)."""
-        r = self.round
-        if r is None:
-            return []
-        counts = r.counts
-        return sorted(range(len(counts)), key=lambda i: (-counts[i], i))
+        return [] if self.round is None else list(leading_order(self.round.counts))
 
     def send_leaders_to(self, channel: trio.MemorySendChannel[tuple[int, ...]] | None) -> None:
-        """From now on, every change of the leading order (`leaders()`, most votes first) is
-        sent into `channel` with the next tick (never blocks: a full channel gets the latest
-        order once it has room). A new round sends its first order at once. None: stop."""
-        self._leaders_to, self._leaders_sent = channel, ()
-        if self.is_open():
-            self._send_leaders()
+        """Every change of the leading order (`leaders()`) goes into `channel` with the next
+        tick, without blocking (services/vote_ticker.py); a new round's first order at once.
+        None: stop."""
+        self.ticker.send_leaders_to(channel)
 
     # ---- the chat sink ----------------------------------------------------------------------
     def submit(self, batch: Sequence[ChatMessage]) -> IngestResult:
@@ -155,7 +139,7 @@ class VotingService:
                 self.on_command(word, msg)
         if result.accepted:
             metrics.vote_arrived()
-            self._votes_dirty.set()
+            self.ticker.changed()
             self._dirty.set()
             if r.leader_clear():
                 r.close(self._clock.now(), early=True)
@@ -182,7 +166,7 @@ class VotingService:
         added = r.add_gift(gift.user_id, gift.diamonds,
                            unit="bits" if gift.platform == "twitch" else "diamonds")
         if added:
-            self._votes_dirty.set()
+            self.ticker.changed()
             self._dirty.set()
         return added
 
@@ -200,25 +184,17 @@ class VotingService:
         else:       # a cleared chat keeps its ballots (README: votes as chat types them)
             changed = False
         if changed:
-            self._votes_dirty.set()
+            self.ticker.changed()
             self._dirty.set()
         return changed
 
     def submit_activity(self, user_id: str, name: str, *, likes: int = 0,
                         joins: int = 0) -> None:
         """Likes and joins go to viewer stats with the next flush; never a ballot."""
-        likes, joins = max(int(likes), 0), max(int(joins), 0)
-        if not user_id or not (likes or joins):
-            return
-        old = self._activity.get(user_id)
-        if old is None and len(self._activity) >= MAX_ACTIVITY_VIEWERS:
-            self.activity_dropped += 1
-            self._urgent.set()
-            return
-        old_name, old_likes, old_joins = old or ("", 0, 0)
-        self._activity[user_id] = (name or old_name, old_likes + likes, old_joins + joins)
-        self._dirty.set()
-        if len(self._activity) >= MAX_ACTIVITY_VIEWERS:
+        kept, full = self.activity.add(user_id, name, likes, joins)
+        if kept:
+            self._dirty.set()
+        if full:
             self._urgent.set()
 
     # ---- acknowledgements (group commit) ----------------------------------------------------
@@ -269,9 +245,8 @@ class VotingService:
         self.round, self.session_id, self.chapter, self.choices = r, session_id, chapter, choices
         self.last_result = None
         self._last_heartbeat = -1e18
-        self._leaders_sent = ()
         self._dirty.set()   # the flusher starts the round's heartbeat
-        self._send_leaders()
+        self.ticker.round_started()
         self._bus.publish(ev.VotingStarted(ev.VotingStartedData(
             round_id=r.round_id, choices=choices, ends_at=self._clock.ms(r.ends_at),
             closes_at=self._clock.ms(r.closes_at),
@@ -341,38 +316,6 @@ class VotingService:
         self.round = None
 
     # ---- ticker, flusher, heartbeat ---------------------------------------------------------
-    async def _ticker(self) -> None:
-        """`story:vote-update` at most once per TICK, at once after a quiet TICK, none while
-        nothing changes; leader changes into the leaders channel."""
-        while True:
-            await self._votes_dirty.wait()
-            published = trio.current_time()
-            self._votes_dirty = trio.Event()
-            r = self.round
-            if r is not None:
-                self._bus.publish(ev.VoteUpdate(ev.VoteUpdateData(
-                    round_id=r.round_id, counts=tuple(r.counts), voters=r.voters,
-                    invalid=r.invalid)))
-                self._send_leaders()
-            await trio.sleep_until(published + TICK)   # a period of TICK, not TICK + work
-
-    def _send_leaders(self) -> None:
-        channel = self._leaders_to
-        if channel is None:
-            return
-        order = tuple(self.leaders())
-        if order == self._leaders_sent:
-            return
-        try:
-            channel.send_nowait(order)
-        except trio.WouldBlock:     # the reader is behind: try again with the next tick
-            self._votes_dirty.set()
-            return
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            self._leaders_to = None
-            return
-        self._leaders_sent = order
-
     async def _flusher(self) -> None:
         while True:
             if not self.is_open():
@@ -416,20 +359,8 @@ class VotingService:
                     if r is not None:
                         r.requeue(rows)
                     log.error("ballots not saved (retried with the next flush): %s", exc)
-            await self._flush_activity()
+            await self.activity.save(self._store, self._clock.now())
         finally:
             self._done = max(self._done, gen)
             self._flushed.set()
             self._flushed = trio.Event()
-
-    async def _flush_activity(self) -> None:
-        if not self._activity:
-            return
-        pending, self._activity = self._activity, {}
-        rows = [(vid, name, likes, joins) for vid, (name, likes, joins) in pending.items()]
-        try:
-            with trio.CancelScope(shield=True):
-                await self._store.add_activity(rows, now=self._clock.now())
-        except StorydError as exc:  # likes are never worth stopping the show
-            self.activity_dropped += len(rows)
-            log.warning("likes/joins of %d viewers not saved: %s", len(rows), exc)
