@@ -45,6 +45,7 @@ from storyd.core.snapshot import Snapshot
 from storyd.errors import ConfigError, ConfigMissing, StorydError
 from storyd.providers import http_io
 from storyd.providers.chain import Chains, build_chains
+from storyd.services.cameos import CameoService
 from storyd.services.clock import TrioClock
 from storyd.services.director import Director
 from storyd.services.generation import GenerationService
@@ -98,12 +99,26 @@ class Daemon:
             vote_seconds=self.voting_duration, status=self.status_views,
             on_finished=self.story_finished,
             storage_notice=lambda: self.storage_notice or self.config_notice)
+        self.cameos = CameoService(
+            store, self.clock, settings, story=lambda: self.director.story,
+            running=lambda: self.director.machine.state not in ("idle", "ended"),
+            publish=self.director.publish_state)
+        self._wire_cameos()
         self.operator = StoryOperator(
             self.director, self.voting, store, self.bus, self.clock, settings=settings,
             apply_config=self.apply_config, config_path=config_path, chains=chains,
             chat_health=self.chat_health, health_for=self.chat_health_for,
-            admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown)
+            admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown,
+            cameos=self.cameos)
         self._nursery: trio.Nursery | None = None
+
+    def _wire_cameos(self) -> None:
+        """The audience's say (services/cameos.py): chat commands, ballots per viewer, what
+        the storyteller is told, and the overlay's roster."""
+        c = self.cameos
+        self.voting.on_chat, self.voting.on_recorded = c.on_chat, c.credit
+        self.generation.adjust_request, self.generation.before_air = c.adjust_request, c.before_air
+        self.director.audience = lambda: {"cameos": c.cast(), "audience": c.view()}
 
     @property
     def web_url(self) -> str:
@@ -290,6 +305,7 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
                 nursery.start_soon(_signals, daemon)
             await nursery.start(daemon.media.run, daemon.store.referenced_media)
             await nursery.start(daemon.director.run)
+            await nursery.start(daemon.cameos.run)      # the resumed story's cameos
 
             async def handle(request: Any) -> Any:
                 return await dispatch.handle(daemon.operator, request)

@@ -61,6 +61,7 @@ class ChapterRequest(msgspec.Struct, frozen=True, kw_only=True):
     seed: int = 0                # for the offline storyteller; stable per session+chapter
     max_chapters: int = 0        # [story] max_chapters (0 = no limit): the length of the arc
     previous_titles: tuple[str, ...] = ()  # titles of the chapters so far, oldest first
+    cameos: tuple[str, ...] = ()  # joined viewers offered as minor characters (core/cameos.py)
 
 
 class StoryMemoryView(msgspec.Struct, frozen=True, kw_only=True):

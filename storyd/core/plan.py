@@ -113,6 +113,7 @@ class PlanRequest(msgspec.Struct, frozen=True, kw_only=True):
     avoid: tuple[str, ...] = ()       # overused model names and motifs (core/craft.py)
     fallback: StoryPlan | None = None  # completes whatever the model leaves out
     keep_beats: tuple[Beat, ...] = ()  # `extend`: beats already aired, kept as they are
+    cameos: tuple[str, ...] = ()      # joined viewers offered as walk-on parts (core/cameos.py)
 
 
 def arc_shape(n: int) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ Pure: no I/O, no clocks.
 
 from __future__ import annotations
 
+from storyd.core.cameos import cameo_block
 from storyd.core.craft import avoid_line
 from storyd.core.model import Entity
 from storyd.core.plan import BEAT_HINTS, MAX_CAST, MAX_PLACES, PlanRequest, StoryPlan, arc_shape
@@ -35,6 +36,8 @@ def build_plan_messages(req: PlanRequest) -> list[dict[str, str]]:
         parts.append(f"Chapters already told (keep them as they are): {done}")
         if req.fallback is not None:
             parts.append(_bible(req.fallback))
+    if req.cameos:   # viewers who joined the story (core/cameos.py): names, quoted
+        parts.append(cameo_block(req.cameos, plan=True))
     if req.offered_names:
         parts.append("Fresh names you may use: " + ", ".join(req.offered_names) + ".")
     parts.append(avoid_line(req.language))

@@ -72,6 +72,22 @@ class VotingView(msgspec.Struct, frozen=True, kw_only=True):
     early: bool = False              # closed early on a clear lead
 
 
+class AudienceView(msgspec.Struct, frozen=True, kw_only=True):
+    """Cameos at a glance (storyd/core/cameos.py): the admin page and `storyctl status`."""
+
+    cameos: bool                         # [audience] cameos
+    join_command: str = "!join"
+    leave_command: str = "!leave"
+    joined: int = 0                      # viewers joined now
+    offered: tuple[str, ...] = ()        # names offered to the next chapter
+    joins: int = 0
+    repeats: int = 0
+    leaves: int = 0
+    removed: int = 0
+    refused: int = 0                     # unusable, blocked or taken names
+    dropped: int = 0                     # joins beyond [audience] max_joined
+
+
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     state: State
     revision: int
@@ -100,3 +116,6 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     test_mode: bool = False
     # [overlay] settings plus story.reveal / story.reveal_words_per_second, so pages restyle live
     overlay: dict[str, Any] = {}
+    # the overlay's "in this story" roster: joined viewers the story has written in so far
+    cameos: tuple[str, ...] = ()
+    audience: AudienceView | None = None

@@ -13,6 +13,7 @@
 import { connect } from "./socket.js";
 import { htmlLang } from "./i18n.js";
 import * as V from "./view.js";
+import { renderCast } from "./cast.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -301,6 +302,7 @@ function render(snap) {
   show($("text-panel"), Boolean(ch) && st !== "idle");
   renderVotes(snap);
   renderCard(snap);
+  renderCast($("cast"), snap);
   layoutAll();
   view.fresh = false;
 }

@@ -73,6 +73,9 @@ class GenerationService:
         self.costs: list[ChapterCost] = []
         self.on_preview: Callable[[str], None] = lambda _text: None
         self.on_error: Callable[[str], None] = lambda _message: None
+        # the audience's say (services/cameos.py): cameos offered, names that left redacted
+        self.adjust_request: Callable[[ChapterRequest], ChapterRequest] = lambda r: r
+        self.before_air: Callable[[Branch, int], None] = lambda _branch, _number: None
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -99,7 +102,7 @@ class GenerationService:
         winner = prev.draft.choices[choice] if prev is not None and choice is not None else ""
         memory.take_choice(winner)
         number = story.next_number
-        request = ChapterRequest(
+        request = self.adjust_request(ChapterRequest(
             theme=story.theme, language=story.language, chapter_number=number,
             words=cfg.story.closing_words if closing else cfg.story.words_per_chapter,
             n_choices=0 if closing else cfg.story.choices, closing=closing,
@@ -111,7 +114,7 @@ class GenerationService:
             avoid_choices=tuple(c for c in (prev.draft.choices if prev else ()) if c != winner),
             memory=memory.view(), seed=story.seed * 1000 + number,
             max_chapters=cfg.story.max_chapters,
-            previous_titles=tuple(c.draft.title for c in story.chapters))
+            previous_titles=tuple(c.draft.title for c in story.chapters)))
         return Branch(choice=choice, closing=closing, request=request, memory=memory)
 
     # ---- branches ---------------------------------------------------------------------------
@@ -325,6 +328,7 @@ class GenerationService:
     async def air(self, story: StoryState, b: Branch) -> ChapterState:
         """The branch becomes the story's next chapter: its choice and memory apply, and both
         are saved."""
+        self.before_air(b, story.next_number)
         assert b.draft is not None
         prev, draft = story.current, b.draft
         if prev is not None and b.choice is not None:

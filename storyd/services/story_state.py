@@ -12,6 +12,7 @@ from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS, ChapterDraft, Theme
 from storyd.core.narration import split_sentences
 from storyd.core.snapshot import (
+    AudienceView,
     ChapterCost,
     ChapterView,
     ChoiceView,
@@ -80,7 +81,8 @@ def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revis
                    now_ms: int, voting: VotingView | None, notice: str | None,
                    generating: GeneratingView | None, narration: NarrationRef | None,
                    providers: dict[str, Any], chat: tuple[dict[str, Any], ...],
-                   costs: tuple[ChapterCost, ...]) -> Snapshot:
+                   costs: tuple[ChapterCost, ...], cameos: tuple[str, ...] = (),
+                   audience: AudienceView | None = None) -> Snapshot:
     """The whole show as one Snapshot (`story:state`, `GET status`, `storyctl status`)."""
     s, ch = story, (story.current if story else None)
     overlay = msgspec.to_builtins(cfg.overlay)
@@ -96,4 +98,5 @@ def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revis
         voting=voting, notice=notice, generating=generating, narration=narration,
         providers=providers, chat=chat, costs=costs, max_chapters=cfg.story.max_chapters,
         test_mode=not {"tiktok", "twitch"} & set(cfg.chat.sources), overlay=overlay,
-        language_notice=offline_language_notice(s.language) if s else None)
+        language_notice=offline_language_notice(s.language) if s else None,
+        cameos=cameos if s else (), audience=audience)

@@ -72,6 +72,10 @@ class VotingService:
         self._last_heartbeat = -1e18
         self.on_early_close: Callable[[], None] = lambda: None
         self.on_extended: Callable[[], None] = lambda: None
+        # chat commands that are not votes (`!join`/`!leave`: services/cameos.py) see every
+        # batch first; synchronous, never raising. A recorded round is offered to on_recorded.
+        self.on_chat: Callable[[Sequence[ChatMessage]], None] | None = None
+        self.on_recorded: Callable[[VoteRound], None] = lambda _round: None
 
     # ---- service ----------------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -106,6 +110,8 @@ class VotingService:
 
     # ---- the chat sink ----------------------------------------------------------------------
     def submit(self, batch: Sequence[ChatMessage]) -> IngestResult:
+        if self.on_chat is not None:
+            self.on_chat(batch)
         r = self.round
         if r is None or r.closed:
             shaped = sum(1 for m in batch if parse_vote(m.text) is not None)
@@ -243,6 +249,7 @@ class VotingService:
         await self._store.credit_voters(
             [(v, name, choice == result.winner) for v, name, choice, _w in r.final_ballots()],
             now=now)
+        self.on_recorded(r)
         self._bus.publish(ev.VotingEnded(ev.VotingEndedData(
             round_id=r.round_id, winner=result.winner, winner_key=CHOICE_KEYS[result.winner],
             winner_text=self.choices[result.winner].text, tie_break=result.tie_break,

@@ -183,6 +183,11 @@ THREAT = ("Irgendwo außer Sicht regte sich {threat}.",
 ITEM = ("{Hero} hielt {item_acc} etwas fester.", "{Item_cap} fühlte sich schwerer an als zuvor.",
         "{Hero} prüfte, ob {item} noch da war.")
 MOURN = ("{Hero} dachte an {dead} und ging weiter.",)
+CAMEO = ("{cameo}, ein Gesicht aus der Menge, nickte {hero} im Vorbeigehen zu.",   # ein Gast
+         "Am Rand sah {cameo} von einem Karren voller Krimskrams auf und wünschte {hero} Glück.",
+         "{cameo} trat kurz aus der Menge, zeigte den Weg und war wieder verschwunden.",
+         "Jemand namens {cameo} wechselte ein paar freundliche Worte mit {hero}.")
+CAMEO_NOTE = "ein Gastauftritt aus dem Publikum"
 HOOK = ("Wohin jetzt?", "Was würde {hero} als Nächstes tun?", "Es war keine Zeit zu verlieren.",
         "{Friend} sah {hero} an und wartete auf eine Entscheidung.",
         "Jeder Weg nach vorn sah gefährlich aus.", "Eine Entscheidung würde alles verändern.",

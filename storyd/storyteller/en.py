@@ -154,6 +154,11 @@ THREAT = ("Somewhere out of sight, {threat} stirred.", "Then came a sound that c
 ITEM = ("{Hero} held {item} a little tighter.", "{Item_cap} felt heavier than before.",
         "{Hero} checked that {item} was still there.")
 MOURN = ("{Hero} thought of {dead} and pressed on.",)
+CAMEO = ("{cameo}, a face from the watching crowd, nodded to {hero} in passing.",   # a viewer
+         "Nearby, {cameo} looked up from a cart of odds and ends and wished {hero} luck.",
+         "{cameo} stepped out of the crowd just long enough to point the way.",
+         "A traveller called {cameo} shared a quick word and a warm smile with {hero}.")
+CAMEO_NOTE = "a walk-on from the audience"
 HOOK = ("Which way now?", "What would {hero} do next?", "There was no time to waste.",
         "{Friend} looked at {hero}, waiting for a decision.", "Every path ahead looked risky.",
         "One choice would change everything.", "The next step would decide a great deal.",

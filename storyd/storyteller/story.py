@@ -16,8 +16,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import msgspec
 import trio
 
+from storyd.core.cameos import clean_name
 from storyd.core.memory import name_key
 from storyd.core.model import (
     ChapterDraft,
@@ -226,7 +228,13 @@ def write(req: ChapterRequest) -> ChapterDraft:
                       (12, [quote(p.pick("rest_q", L.AFTER["rest"], 1), p.hero.name)])]
             beats += [(13, [(f(t), "")]) for t in extra]
         beats.append((0, [(f(p.pick("hook", L.HOOK, vary=True)), "")]))
-    kept = _fit(beats, max(req.words, 8), req.previous_text)
+    cameo, cameo_words = _cameo(req), 0   # a viewer who joined (core/cameos.py): one walk-on
+    if cameo:                             # a chapter, its words on top of the wanted length
+        s["cameo"] = cameo
+        cameo_line = f(p.pick("cameo", L.CAMEO, vary=True))
+        beats.insert(1, (0, [(cameo_line, "")]))
+        cameo_words = len(cameo_line.split())
+    kept = _fit(beats, max(req.words, 8) + cameo_words, req.previous_text)
     lines = tuple(DialogueLine(text=t, speaker=who) for _, g in kept for t, who in g)
     text = " ".join(line.text for line in lines)
     # the item was found when a find line made it into the text (the search consequence too)
@@ -237,9 +245,18 @@ def write(req: ChapterRequest) -> ChapterDraft:
     choices = () if req.closing else choices_for(p, s, req.n_choices, win)
     update = _memory(p, s, text, events, found=found, used=used and p.item_name.split()[-1] in text,
                      kind=kind)
+    if cameo and cameo in text:
+        guest = Entity(name=cameo, role="cameo", note=L.CAMEO_NOTE)
+        update = msgspec.structs.replace(update, characters=(*update.characters, guest))
     summary = update.event + (f" ({p.here.name})" if p.here.name not in update.event else "")
     return ChapterDraft(title=title, text=text, choices=choices, memory=update, summary=summary,
                         lines=lines)
+
+
+def _cameo(req: ChapterRequest) -> str:
+    """This chapter's walk-on: the offered cameos in turn (names cleaned once more here)."""
+    names = [n for n in (clean_name(c) for c in req.cameos) if n]
+    return names[(req.chapter_number - 1) % len(names)] if names else ""
 
 
 def _opener(p: Plot, kind: str, s: dict[str, str]) -> str:

@@ -1,0 +1,129 @@
+"""Cameos through a running daemon, against a loopback model server that logs every request.
+
+A real storyd (SQLite in tmp_path) writes its chapters with the loopback fake of an
+OpenAI-compatible service (tests/fake_openai.py), whose author writes a viewer offered in a
+prompt's AUDIENCE CAMEOS block into the chapter, as a model would. Chat reaches storyd through
+the ingest path (`operator.ingest`), exactly as `POST chat` does. The checks are on what the
+model server received: a joined name appears in prompts only after `!join`, and no request
+after `!leave` or the operator's remove carries it — not in the cameo block, the memory, the
+previous chapter's text, the choices taken or anywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+import trio
+from trio.testing import MockClock
+
+from storyd.core.model import ChatMessage
+from storyd.errors import RefusedError
+from tests.conftest import wait_for_event
+from tests.fake_openai import FakeOpenAI, story_author
+
+KEY = "sk-cameo-test"
+OUTLINE = "Mira, a young gardener, must stop Vorn from stealing the lanterns' light."
+
+
+@pytest.fixture
+def clock() -> MockClock:
+    return MockClock(autojump_threshold=0.02)
+
+
+async def pace() -> None:
+    while True:  # noqa: ASYNC110 - a timer on purpose: keeps virtual time in small steps
+        await trio.sleep(0.25)
+
+
+def cameo_author(req: dict[str, Any]) -> dict[str, Any] | str:
+    """story_author, plus a walk-on for the first viewer the prompt offers (as a model
+    would), who also goes into the chapter's memory."""
+    answer = story_author(req)
+    prompt = req["messages"][-1]["content"]
+    block = re.search(r"BEGIN AUDIENCE CAMEOS(.*?)END AUDIENCE CAMEOS", prompt, re.S)
+    if isinstance(answer, dict) and block:
+        names = [json.loads(q) for q in re.findall(r"«(\".*?\")»", block.group(1))]
+        if names:
+            answer["text"] += f" {names[0]} waves from the crowd."
+            answer["memory"]["characters"].append(
+                {"name": names[0], "note": "a face in the crowd", "role": "", "alive": True})
+    return answer
+
+
+def said(fake: FakeOpenAI, start: int = 0) -> str:
+    """Every request body the model server received from index `start` on, as one text."""
+    return "\n".join(json.dumps(r.get("json"), ensure_ascii=False) + r.get("path", "")
+                     for r in fake.requests[start:])
+
+
+async def chat(d: Any, *lines: tuple[str, str, str]) -> None:
+    await d.operator.ingest([ChatMessage(platform="twitch", user_id=f"twitch:{uid}", name=name,
+                                         text=text) for uid, name, text in lines])
+
+
+async def next_chapter(d: Any, sub: Any, number: int) -> dict[str, Any]:
+    await wait_for_event(sub, "story:voting-started")
+    await d.director.close()
+    return await wait_for_event(sub, "story:chapter-ready", lambda c: c["number"] == number)
+
+
+async def test_names_reach_the_model_only_while_joined(
+        clock: MockClock, daemon_factory: Any, nursery: trio.Nursery) -> None:
+    nursery.start_soon(pace)
+    fake = FakeOpenAI("openai", api_key=KEY)
+    fake.author = cameo_author
+    base = await fake.start(nursery)
+    d = await daemon_factory(
+        providers={"fake": {"preset": "custom", "base_url": base, "api_key": KEY,
+                            "text_model": "fake-text", "timeout": 3.0}},
+        llm={"chain": ["fake", "offline"], "prefetch": "off"},
+        images={"enabled": False}, tts={"enabled": False},
+        story={"result_seconds": 0.0}, voting={"no_votes": "first"},
+        audience={"cameos": True, "cameo_slots": 2})
+    with d.bus.subscribe(4096) as sub, trio.fail_after(300):
+        await chat(d, ("1", "Zed", "!join"))                      # no story yet: nothing
+        await d.director.start("fantasy", outline=OUTLINE)
+        await wait_for_event(sub, "story:chapter-ready", lambda c: c["number"] == 1)
+        assert "Zed" not in said(fake)
+        await chat(d, ("1", "Zed🔥\u200b", "!join"), ("2", "Amy", "!JOIN now please"),
+                   ("3", "\u202eFuckface", "!join"), ("4", "Mira", "!join"))
+        assert [c.name for c in d.operator.cameos()] == ["Zed", "Amy"]   # blocked, taken
+        mark = len(fake.requests)
+        ch2 = await next_chapter(d, sub, 2)
+        offered = said(fake, mark)
+        assert '«\\"Zed\\"»' in offered and '«\\"Amy\\"»' in offered
+        assert "Fuckface" not in said(fake) and "ecafkcuF" not in said(fake)
+        assert "Zed waves from the crowd." in ch2["text"]
+        assert d.director.snapshot().cameos == ("Zed",)           # the overlay's roster
+
+        await chat(d, ("1", "Zed", "!leave"))
+        mark = len(fake.requests)
+        ch3 = await next_chapter(d, sub, 3)
+        later = said(fake, mark)
+        assert later and not re.search(r"\bzed\b", later, re.IGNORECASE)
+        assert '«\\"Amy\\"»' in later and "Amy waves from the crowd." in ch3["text"]
+        assert d.director.snapshot().cameos == ("Amy",)
+        memory = json.dumps(d.director.story.memory.to_json())
+        assert "Zed" not in memory
+
+        removed = await d.operator.remove_cameo("amy")
+        assert removed.removed == ("Amy",)
+        with pytest.raises(RefusedError):
+            await d.operator.remove_cameo("amy")
+        await chat(d, ("2", "Amy", "!join"), ("9", "Amy", "!join"))   # no way back, nor alias
+        mark = len(fake.requests)
+        await next_chapter(d, sub, 4)
+        await next_chapter(d, sub, 5)
+        assert "Amy" not in said(fake, mark) and "Zed" not in said(fake, mark)
+        assert d.director.snapshot().cameos == ()
+        audience = d.director.snapshot().audience
+        assert audience is not None and audience.joined == 0
+        assert audience.refused == 4 and audience.leaves == 1 and audience.removed == 1
+
+    session = await d.store.get_session(d.director.story.session_id)
+    assert session["cameos"] == [{"name": "Zed", "status": "left", "chapters": [2]}]
+    rows = {r["name"]: r["status"] for r in await d.store.cameos(d.director.story.session_id)}
+    assert rows == {"Zed": "left", "Amy": "removed"}
