@@ -8,6 +8,7 @@
 // cookie). Every server-provided string is set with textContent, never as HTML.
 import { cameoCard } from "/admin/cameos.js";
 import { createConfigForm } from "/admin/config_form.js";
+import { afterShow } from "/admin/aftershow.js";
 import { el } from "/admin/dom.js";
 import { openAdminSocket } from "/admin/live.js";
 import {
@@ -64,7 +65,7 @@ function render(s) {
   pill.textContent = s.state;
   pill.dataset.state = s.state;
   $("st-chapter").textContent = s.chapter_number ? `chapter ${s.chapter_number}${s.max_chapters ? ` / ${s.max_chapters}` : ""}` : "";
-  $("st-theme").textContent = s.theme_name || "";
+  $("st-theme").textContent = [s.theme_name, s.authored && `“${s.authored.title}”`].filter(Boolean).join(" · ");
   $("st-mode").hidden = !s.test_mode;
   $("notice").hidden = !(s.notice || s.language_notice);
   $("notice").textContent = [s.notice, s.language_notice].filter(Boolean).join(" · ");
@@ -256,7 +257,8 @@ async function showSession(id) {
       el("p", { text: c.text }),
       el("ol", { type: "a" }, ...c.choices.map((x) => el("li", { class: x.chosen ? "winner" : "", text: x.text }))),
       el("div", { class: "muted", text: c.result })));
-    box.replaceChildren(el("h3", { text: `Session #${id} · ${s.theme || ""} · ${s.language || ""}` }), links, ...chapters);
+    box.replaceChildren(el("h3", { text: `Session #${id} · ${s.theme || ""} · ${s.language || ""}` }), links,
+      afterShow(id, api, API), ...chapters);
   } catch (e) { box.replaceChildren(el("p", { text: e.message })); }
 }
 
@@ -301,8 +303,10 @@ $("btn-start").addEventListener("click", () => {
   if (state.picked) body.theme = state.picked;
   const outline = $("outline").value.trim();
   const language = $("language").value.trim();
+  const story = $("story-file").value.trim() || $("story").value;
   if (outline) body.outline = outline;
   if (language) body.language = language;
+  if (story) body.story = story;
   command("/start", body, "story starting…");
 });
 $("force").addEventListener("change", applyControls);
@@ -326,6 +330,11 @@ $("btn-log-clear").addEventListener("click", () => $("log").replaceChildren());
 applyControls();   // nothing is pressable before the first snapshot
 setInterval(tick, 500);
 try { state.themes = await api("GET", "/themes"); shuffle(); } catch (e) { toast(e.message, true); }
+try {   // the shipped authored stories (Twee): played as written, no model
+  for (const st of await api("GET", "/stories")) {
+    $("story").append(el("option", { value: st.id, text: `${st.title} — ${st.language}, ${st.theme_name || st.theme}` }));
+  }
+} catch { /* none */ }
 try {
   const [config, schema] = await Promise.all([api("GET", "/config"), api("GET", "/config/schema")]);
   state.config = config;

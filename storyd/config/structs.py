@@ -27,6 +27,7 @@ class ServerConfig(_Section, frozen=True):
     port: int = 8080
     allowed_hosts: tuple[str, ...] = ()   # extra Host header values besides localhost names
     public_url: str = ""                  # URL shown by admin-url when behind a proxy
+    public_stories: bool = False          # serve finished stories read-only at /stories/ID
 
 
 class ControlConfig(_Section, frozen=True):
@@ -139,6 +140,7 @@ class TwitchConfig(_Section, frozen=True):
     stall_seconds: float = 420.0          # Twitch PINGs about every 5 minutes
     backoff_initial: float = 1.0
     backoff_max: float = 120.0
+    markers: bool = True                  # a stream marker per chapter (token with the scope)
     helix_url: str = "https://api.twitch.tv/helix"
     auth_url: str = "https://id.twitch.tv/oauth2"
     eventsub_url: str = "wss://eventsub.wss.twitch.tv/ws"   # channel points votes
@@ -170,6 +172,7 @@ class OverlayConfig(_Section, frozen=True):
     accent: str = "#ffb703"
     panel: str = "rgba(12, 14, 28, 0.9)"
     show_voters: bool = True
+    recap_seconds: float = 12.0           # the recap card after a story ends; 0 = off
 
 
 class AudienceConfig(_Section, frozen=True):

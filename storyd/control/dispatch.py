@@ -90,9 +90,12 @@ async def handle(op: Operator, request: p.Request) -> Any:
             return op.snapshot()
         case p.Themes():
             return list(THEMES.values())
-        case p.Start(theme=theme, outline=outline, language=language, force=force, seed=seed):
+        case p.Stories():
+            return await op.stories()
+        case p.Start(theme=theme, outline=outline, language=language, force=force, seed=seed,
+                     story=story):
             return await op.start(theme=theme, outline=outline, language=language, force=force,
-                                  seed=seed)
+                                  seed=seed, story=story)
         case p.Vote():
             return await _vote(op, request)
         case p.Close():
@@ -135,6 +138,14 @@ async def handle(op: Operator, request: p.Request) -> Any:
             return _config_set(op, changes)
         case p.Export(id=sid, format=fmt):
             return await op.export(sid, fmt)
+        case p.Chapters(id=sid, since=since):
+            if since is not None and not (0 < since < 1e11):
+                raise RefusedError("since must be a time (epoch seconds) after 1970")
+            return await op.chapters(sid, since)
+        case p.Recap(id=sid):
+            return await op.recap(sid)
+        case p.RecapPng(id=sid, size=size):
+            return await op.recap_png(sid, size)
         case p.AdminUrl():
             return {"url": op.admin_url()}
         case p.Providers():

@@ -20,7 +20,9 @@ from storyd.bus import EventBus
 from storyd.config.structs import Config
 from storyd.control import protocol as p
 from storyd.core import replies as r
+from storyd.core.chapter_times import ChapterList
 from storyd.core.model import ChatMessage
+from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import Snapshot
 
 ExportFormat = Literal["md", "html", "twee", "json"]
@@ -60,7 +62,15 @@ class Operator(Protocol):
     # ---- the story ----------------------------------------------------------------------
     async def start(self, *, theme: str | None = None, outline: str | None = None,
                     language: str | None = None, force: bool = False,
-                    seed: int | None = None) -> Snapshot: ...
+                    seed: int | None = None, story: str | None = None) -> Snapshot:
+        """A new story: written from a theme, or `story` (a shipped story's id or a Twee
+        file's absolute path) played as authored — a file storyd cannot play is refused
+        (StoryFileError, 422) before anything running ends."""
+        ...
+
+    async def stories(self) -> list[r.StoryInfo]:
+        """The shipped authored stories."""
+        ...
 
     async def close(self) -> r.CloseReply:
         """Close the running vote now (queued when the round is about to open)."""
@@ -105,6 +115,18 @@ class Operator(Protocol):
 
     async def export(self, session_id: int, fmt: ExportFormat) -> r.ExportReply:
         """The session as Markdown, HTML, Twee or JSON."""
+        ...
+
+    async def chapters(self, session_id: int, since: float | None) -> ChapterList:
+        """A YouTube chapter list from the chapters' on-air times."""
+        ...
+
+    async def recap(self, session_id: int) -> RecapView:
+        """The story's recap: branch map, logline, cast, top voters."""
+        ...
+
+    async def recap_png(self, session_id: int, size: str) -> r.PngReply:
+        """The recap as a 1080x1920 or 1920x1080 PNG."""
         ...
 
     async def providers(self) -> list[r.ProviderCheck]:

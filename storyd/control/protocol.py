@@ -48,6 +48,13 @@ class Start(_Req, tag="start", frozen=True):
     language: str | None = None
     force: bool = False
     seed: int | None = None     # reproduce a story exactly (same theme, outline and choices)
+    # an authored story: a shipped story's id ("en/fantasy", see `stories`) or the absolute
+    # path of a Twee 3 file the daemon can read
+    story: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
+
+
+class Stories(_Req, tag="stories", frozen=True):
+    """The shipped authored stories (language, theme, title, passages, endings)."""
 
 
 class Vote(_Req, tag="vote", frozen=True):
@@ -125,6 +132,23 @@ class Export(_Req, tag="export", frozen=True):
     format: Literal["md", "html", "twee", "json"] = "md"
 
 
+class Chapters(_Req, tag="chapters", frozen=True):
+    """A YouTube chapter list of a session, from the story's start or from `since` (a stream
+    start, epoch seconds)."""
+
+    id: Int64
+    since: float | None = None
+
+
+class Recap(_Req, tag="recap", frozen=True):
+    id: Int64
+
+
+class RecapPng(_Req, tag="recap-png", frozen=True):
+    id: Int64
+    size: Literal["1080x1920", "1920x1080"] = "1080x1920"
+
+
 class Watch(_Req, tag="watch", frozen=True):
     pass
 
@@ -163,10 +187,10 @@ class CameoRemove(_Req, tag="cameo-remove", frozen=True):
     name: Name
 
 
-Request = (Status | Themes | Start | Vote | Close | Next | Finish | End | RegenerateImage
-           | Memory | Sessions | Session | TopVoters | ConfigShow | ConfigGet | ConfigSet
-           | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat | DeleteSession
-           | Cameos | CameoRemove)
+Request = (Status | Themes | Stories | Start | Vote | Close | Next | Finish | End
+           | RegenerateImage | Memory | Sessions | Session | TopVoters | ConfigShow | ConfigGet
+           | ConfigSet | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat
+           | DeleteSession | Chapters | Recap | RecapPng | Cameos | CameoRemove)
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

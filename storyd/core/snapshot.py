@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from storyd.core.recap_view import RecapView
+
 State = Literal["idle", "generating", "presenting", "voting", "result", "finishing", "ended"]
 
 
@@ -86,6 +88,12 @@ class AudienceView(msgspec.Struct, frozen=True, kw_only=True):
     removed: int = 0
     refused: int = 0                     # unusable, blocked or taken names
     dropped: int = 0                     # joins beyond [audience] max_joined
+class AuthoredRef(msgspec.Struct, frozen=True, kw_only=True):
+    """The authored story on air (a Twee file), when it is one."""
+
+    title: str
+    id: str             # a shipped story's id ("en/fantasy") or the file's name
+    ifid: str = ""
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -97,6 +105,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     theme_name: str | None = None
     language: str | None = None
     outline: str = ""
+    authored: AuthoredRef | None = None   # an authored story plays (no model writes)
     chapter_number: int = 0
     title: str | None = None
     choices: tuple[ChoiceView, ...] = ()
@@ -119,3 +128,4 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     # the overlay's "in this story" roster: joined viewers the story has written in so far
     cameos: tuple[str, ...] = ()
     audience: AudienceView | None = None
+    recap: RecapView | None = None   # the story's recap, once it has ended (the recap card)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import trio
 
+from storyd.core.authored import AuthoredStoryteller
 from storyd.core.memory import StoryMemory
 from storyd.core.model import ChapterDraft, ChapterRequest
 
@@ -29,3 +30,4 @@ class Branch:
     fallback: str = ""          # why the offline storyteller wrote it, "" when it did not
     preview: str = ""           # streamed text so far
     image: str | None = None    # a picture made before the close (the leading branch)
+    authored: AuthoredStoryteller | None = None   # an authored story: its passage, no model

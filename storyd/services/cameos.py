@@ -227,7 +227,9 @@ class CameoService:
             return request
         cfg = self._settings().audience
         self._scrub(story)
-        offered = self.roster.offer(cfg.cameo_slots, self._votes) if cfg.cameos else ()
+        # an authored (Twee) story airs its passages as written: nobody is offered
+        offered = (self.roster.offer(cfg.cameo_slots, self._votes)
+                   if cfg.cameos and story.authored is None else ())
         if hasattr(request, "cameos"):
             request = msgspec.structs.replace(request, cameos=offered)  # type: ignore[type-var]
         return redact_struct(request, self.roster.forbidden(), story.language)
@@ -239,7 +241,7 @@ class CameoService:
         if story is None or branch.draft is None:
             return
         forbidden = self.roster.forbidden()
-        if forbidden:
+        if forbidden and branch.authored is None:   # an author's text came from no model
             draft = redact_struct(branch.draft, forbidden, story.language)
             if draft != branch.draft:
                 log.info("chapter %d: a cameo who left was written out before airing", number)
@@ -264,9 +266,10 @@ class CameoService:
         return tuple(c.name for c in sorted(seen, key=lambda c: c.chapters[0]))
 
     def view(self) -> AudienceView:
-        cfg = self._settings().audience
+        cfg, story = self._settings().audience, self._current()
         s = self.roster.stats
-        offered = self.roster.offer(cfg.cameo_slots, self._votes) if cfg.cameos else ()
+        offered = (self.roster.offer(cfg.cameo_slots, self._votes)
+                   if cfg.cameos and story is not None and story.authored is None else ())
         return AudienceView(
             cameos=cfg.cameos, join_command=cfg.join_command, leave_command=cfg.leave_command,
             joined=len(self.roster.joined()), offered=offered, joins=s.joins,

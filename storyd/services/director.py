@@ -47,6 +47,7 @@ from storyd.services.clock import TrioClock
 from storyd.services.generation import GenerationService
 from storyd.services.narrator import Presenter
 from storyd.services.resume import resume_story
+from storyd.services.stories import AuthoredStory
 from storyd.services.story_state import StoryState, build_snapshot
 from storyd.services.voting import VotingService
 from storyd.system import metrics
@@ -71,7 +72,7 @@ class Director:
         self.audience: Callable[[], dict[str, Any]] = dict   # cameos: services/cameos.py
         self.machine = StoryMachine()
         self.story: StoryState | None = None
-        self.revision = 0
+        self.revision, self._rng = 0, random.Random()
         self.notice: str | None = None
         self.generating: GeneratingView | None = None
         self._wake = trio.Event()
@@ -80,7 +81,6 @@ class Director:
         self._play_scope: trio.CancelScope | None = None
         self._play_done: trio.Event | None = None
         self._play_nursery: trio.Nursery | None = None   # the play task's helpers
-        self._rng = random.Random()
         voting.on_early_close, voting.on_extended = self._wake_up, self.publish_state
         generation.on_error, generation.on_preview = self._error, self._preview
 
@@ -133,8 +133,7 @@ class Director:
         self._bus.publish(ev.error(message, self.clock.ms()))
 
     def snapshot(self) -> Snapshot:
-        state = self.machine.state
-        providers, chat = self._status()
+        state, (providers, chat) = self.machine.state, self._status()
         return build_snapshot(
             self._settings(), self.story, state=state, revision=self.revision,
             now_ms=self.clock.ms(), voting=self.voting.view(),
@@ -158,7 +157,7 @@ class Director:
 
     async def start(self, theme: str | None = None, outline: str | None = None,
                     language: str | None = None, force: bool = False,
-                    seed: int | None = None) -> Snapshot:
+                    seed: int | None = None, authored: AuthoredStory | None = None) -> Snapshot:
         cfg = self._settings()
         theme_id = theme or cfg.story.theme
         try:
@@ -174,11 +173,12 @@ class Director:
         session_id = await self._store.create_session(
             theme=th.id, language=lang, outline=text, started_at=self.clock.now(),
             settings={"choices": cfg.story.choices, "words": cfg.story.words_per_chapter,
-                      **({"seed": seed} if seed is not None else {})})
+                      **({"seed": seed} if seed is not None else {}),
+                      **(authored.settings() if authored else {})})
         self.story = StoryState(
             session_id=session_id, theme=th, language=lang, outline=text,
             seed=seed % (1 << 30) if seed is not None else self._rng.randrange(1 << 30),
-            memory=StoryMemory(text))
+            memory=StoryMemory(text), authored=authored)
         self.voting.clear()
         self.generation.cancel()
         self.notice, self._queued_close = None, None

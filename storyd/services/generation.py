@@ -55,12 +55,8 @@ class GenerationService:
     def __init__(self, store: StoryStore, bus: EventBus, clock: TrioClock,
                  settings: Callable[[], Config], chains: Callable[[], Chains],
                  media: MediaCache) -> None:
-        self._store = store
-        self._bus = bus
-        self._clock = clock
-        self._settings = settings
-        self._chains = chains
-        self._media = media
+        self._store, self._bus, self._clock = store, bus, clock
+        self._settings, self._chains, self._media = settings, chains, media
         self._offline = OfflineStoryteller()
         self._narration = NarrationPrep(settings, chains, media)
         self._nursery: trio.Nursery | None = None
@@ -88,7 +84,7 @@ class GenerationService:
 
     # ---- requests ---------------------------------------------------------------------------
     async def ensure_outline(self, story: StoryState) -> None:
-        if story.outline or story.chapters:
+        if story.outline or story.chapters or story.authored:
             return
         story.outline = (await self._chains().text.write_outline(
             story.theme, story.language, story.seed)).draft
@@ -115,7 +111,8 @@ class GenerationService:
             memory=memory.view(), seed=story.seed * 1000 + number,
             max_chapters=cfg.story.max_chapters,
             previous_titles=tuple(c.draft.title for c in story.chapters)))
-        return Branch(choice=choice, closing=closing, request=request, memory=memory)
+        return Branch(choice=choice, closing=closing, request=request, memory=memory,
+                      authored=story.authored.writer if story.authored else None)
 
     # ---- branches ---------------------------------------------------------------------------
     def _start(self, branch: Branch) -> Branch:
@@ -273,30 +270,16 @@ class GenerationService:
             log.warning("unchosen branch not saved: %s", exc)
 
     async def _write(self, b: Branch) -> None:
-        deadline = self._settings().llm.chapter_deadline
         try:
             with b.scope:
-                with trio.move_on_after(deadline):
+                if b.authored is not None:   # an authored story: its next passage, at once
                     try:
-                        outcome = await self._call_chain(b)
-                        b.draft = msgspec.structs.replace(
-                            outcome.draft, provider=outcome.provider,
-                            attempt=len(outcome.attempts) or 1)
-                    except ProviderError as exc:
-                        b.fallback = str(exc)
-                if b.draft is None:
-                    b.fallback = b.fallback or (
-                        f"no chapter from the providers within {deadline:g} s")
-                    number = b.request.chapter_number
-                    self.on_error(f"chapter {number}: {b.fallback}; the offline storyteller "
-                                  "continues the story from its memory")
-                    try:
-                        draft = await self._offline.write_chapter(b.request)
-                        b.draft = msgspec.structs.replace(draft, provider="offline")
-                    except Exception as exc:  # noqa: BLE001 - a storyteller bug ends the
-                        log.exception("the offline storyteller failed")   # story, not storyd
-                        b.fallback = f"the offline storyteller failed too: {exc!r}"
-                        return   # `take` raises for the branch with no draft
+                        b.draft = await b.authored.write_chapter(b.request)
+                    except StorydError as exc:   # the path taken does not fit the story
+                        b.fallback = str(exc)    # `take` raises it: the story stops, says why
+                        return
+                elif not await self._from_providers(b) or b.draft is None:
+                    return
                 b.done.set()
                 self._narration.written(b)   # the winner's narration starts, if not yet made
                 if (self._branches.get(b.choice) is b and self._settings().images.enabled
@@ -305,6 +288,31 @@ class GenerationService:
                         b.draft, b.request.theme, b.request.seed, b.request.chapter_number)
         finally:
             b.done.set()
+
+    async def _from_providers(self, b: Branch) -> bool:
+        """The text chain's chapter within the deadline, else the offline storyteller's."""
+        deadline = self._settings().llm.chapter_deadline
+        with trio.move_on_after(deadline):
+            try:
+                outcome = await self._call_chain(b)
+                b.draft = msgspec.structs.replace(
+                    outcome.draft, provider=outcome.provider,
+                    attempt=len(outcome.attempts) or 1)
+            except ProviderError as exc:
+                b.fallback = str(exc)
+        if b.draft is None:
+            b.fallback = b.fallback or f"no chapter from the providers within {deadline:g} s"
+            number = b.request.chapter_number
+            self.on_error(f"chapter {number}: {b.fallback}; the offline storyteller "
+                          "continues the story from its memory")
+            try:
+                draft = await self._offline.write_chapter(b.request)
+                b.draft = msgspec.structs.replace(draft, provider="offline")
+            except Exception as exc:  # noqa: BLE001 - a storyteller bug ends the story, not storyd
+                log.exception("the offline storyteller failed")
+                b.fallback = f"the offline storyteller failed too: {exc!r}"
+                return False   # `take` raises for the branch with no draft
+        return True
 
     async def _call_chain(self, b: Branch) -> Any:
         chain = self._chains().text
@@ -337,12 +345,13 @@ class GenerationService:
                                                  prev.draft.choices[b.choice])
         number = story.next_number
         story.memory = b.memory
-        ch = ChapterState(number=number, draft=draft, closing=b.closing, image=b.image)
+        closing = b.closing or not draft.choices   # an authored ending has no links
+        ch = ChapterState(number=number, draft=draft, closing=closing, image=b.image)
         story.chapters.append(ch)
         story.memory.apply(number, draft.memory, draft.summary)
         await self._store.add_chapter(
             story.session_id, number=number, title=draft.title, text=draft.text,
-            choices=list(draft.choices), closing=b.closing, summary=draft.summary,
+            choices=list(draft.choices), closing=closing, summary=draft.summary,
             provider=draft.provider, lines=msgspec.to_builtins(draft.lines),
             memory_update=msgspec.to_builtins(draft.memory), created_at=self._clock.now())
         await self._store.save_memory(story.session_id, story.memory.to_json())

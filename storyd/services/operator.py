@@ -20,12 +20,16 @@ from storyd.bus import EventBus
 from storyd.config.masking import scrub, secret_values
 from storyd.config.structs import Config
 from storyd.core import replies as r
+from storyd.core.chapter_times import ChapterList, chapter_list
 from storyd.core.model import ChatMessage
 from storyd.core.ports import Clock, HistoryStore, IngestResult, ProviderChains
+from storyd.core.recap_view import RecapView, recap_view
 from storyd.core.snapshot import Snapshot
-from storyd.errors import RefusedError
+from storyd.errors import RefusedError, StoreUnavailable
 from storyd.services.cameos import CameoService
 from storyd.services.director import Director
+from storyd.services.recap_png import SIZES, render_png
+from storyd.services.stories import language_code, load_story, shipped_stories
 from storyd.services.voting import VotingService
 from storyd.store import export
 
@@ -44,12 +48,14 @@ class StoryOperator:
                  chat_health: Mapping[str, SourceHealth],
                  health_for: Callable[[str, str], SourceHealth],
                  admin_token: str, media_dir: Path, shutdown: trio.Event,
+                 ballot_refusal: Callable[[], str | None] = lambda: None,
                  cameos: CameoService | None = None) -> None:
         self._director, self._voting, self._history = director, voting, history
         self._clock, self._settings, self._apply = clock, settings, apply_config
         self._chains, self._chat_health, self._health_for = chains, chat_health, health_for
         self.bus, self.config_path, self.admin_token = bus, config_path, admin_token
         self.media_dir, self.shutdown = media_dir, shutdown
+        self._ballot_refusal = ballot_refusal   # the store: no room left to keep ballots
         self.web_url = ""   # known once the web front listens
         self._cameos = cameos
 
@@ -71,8 +77,23 @@ class StoryOperator:
     # ---- the story ----------------------------------------------------------------------
     async def start(self, *, theme: str | None = None, outline: str | None = None,
                     language: str | None = None, force: bool = False,
-                    seed: int | None = None) -> Snapshot:
-        return await self._director.start(theme, outline, language, force, seed=seed)
+                    seed: int | None = None, story: str | None = None) -> Snapshot:
+        authored = None
+        if story is not None:   # read and checked first: a refused file ends nothing
+            if outline:
+                raise RefusedError("an authored story has its own plot: --outline does not go "
+                                   "with --story")
+            authored = await load_story(story)
+            if (authored.language and language
+                    and language_code(language) != language_code(authored.language)):
+                raise RefusedError(f"the story '{story}' is written in {authored.language}, "
+                                   f"not {language}")
+            theme, language = theme or authored.theme, language or authored.language
+        return await self._director.start(theme, outline, language, force, seed=seed,
+                                          authored=authored)
+
+    async def stories(self) -> list[r.StoryInfo]:
+        return await trio.to_thread.run_sync(shipped_stories)
 
     async def close(self) -> r.CloseReply:
         closed = await self._director.close()
@@ -99,6 +120,7 @@ class StoryOperator:
         voting = self._voting
         if not voting.is_open():
             raise RefusedError(f"no vote is running (state: {self._director.machine.state})")
+        self._refuse_when_ballots_cannot_be_kept()
         result = voting.submit([ChatMessage(platform="local", user_id=viewer, name=name,
                                             text=f"!{'abcdef'[choice]}")])
         if result.accepted:
@@ -111,7 +133,16 @@ class StoryOperator:
                            counts=tuple(rnd.counts) if rnd else (),
                            voters=rnd.voters if rnd else 0)
 
+    def _refuse_when_ballots_cannot_be_kept(self) -> None:
+        """A ballot is acknowledged only when it is kept: while the disk is full and the
+        memory for ballots is full too, new ones are refused (503), not taken and lost."""
+        why = self._ballot_refusal()
+        if why is not None:
+            raise StoreUnavailable(why)
+
     async def ingest(self, batch: Sequence[ChatMessage]) -> r.IngestReply:
+        if self._voting.is_open():
+            self._refuse_when_ballots_cannot_be_kept()
         result = self._voting.submit(batch)
         if result.accepted:
             await self._voting.commit()   # on disk before the answer: acknowledged is kept
@@ -166,6 +197,27 @@ class StoryOperator:
         return r.ExportReply(format=fmt, content_type=export.CONTENT_TYPES[fmt],
                              filename=f"storyd-session-{session_id}.{export.EXTENSIONS[fmt]}",
                              content=export.render(session, fmt))
+
+    async def chapters(self, session_id: int, since: float | None) -> ChapterList:
+        session = await self._history.get_session(session_id)
+        aired = [(int(ch["number"]), str(ch["title"]),
+                  ch.get("aired_at") if ch.get("aired_at") is not None else ch["created_at"])
+                 for ch in session.get("chapters") or ()]
+        return chapter_list(session_id, aired, since=since)
+
+    async def recap(self, session_id: int) -> RecapView:
+        session = await self._history.get_session(session_id)
+        voters = await self._history.session_voters(session_id, limit=5)
+        return recap_view(session, voters)
+
+    async def recap_png(self, session_id: int, size: str) -> r.PngReply:
+        view = await self.recap(session_id)
+        picture = next((self.media_dir / n.image for n in reversed(view.nodes)
+                        if n.image and n.image.rsplit(".", 1)[-1] in ("png", "jpg", "jpeg",
+                                                                       "webp")), None)
+        png = await trio.to_thread.run_sync(render_png, view, size, picture)
+        width, height = SIZES[size]
+        return r.PngReply(width=width, height=height, png=png)
 
     async def providers(self) -> list[r.ProviderCheck]:
         """URLs and messages may carry credentials: masked here."""

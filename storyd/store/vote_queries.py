@@ -80,6 +80,19 @@ def save_ballots(conn: sqlite3.Connection, session_id: int, chapter_number: int,
             _ballot_rows(session_id, chapter_number, rows, now))
 
 
+def save_ballot_rows(conn: sqlite3.Connection,
+                     rows: Sequence[tuple[int, int, str, str, int, int, float]]) -> None:
+    """Upsert (session_id, chapter_number, viewer_id, name, choice, weight, updated_at) rows,
+    each with its own time, in ONE transaction (the ballots kept while the disk was full)."""
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO story_ballots (session_id, chapter_number, viewer_id, name, choice,"
+            " weight, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (session_id, chapter_number, viewer_id) DO UPDATE SET"
+            " name = excluded.name, choice = excluded.choice, weight = excluded.weight,"
+            " updated_at = excluded.updated_at", rows)
+
+
 def record_vote_result(conn: sqlite3.Connection, session_id: int, chapter_number: int,
                        winner: int, counts: list[int], voters: int, tie_break: str | None,
                        early: bool, forced: bool, closed_at: float) -> None:
@@ -161,3 +174,19 @@ def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
     out["active_sessions"] = conn.execute(
         "SELECT COUNT(*) FROM story_sessions WHERE status = 'active'").fetchone()[0]
     return out
+
+
+def session_voters(conn: sqlite3.Connection, session_id: int, limit: int) -> list[dict[str, Any]]:
+    """The top voters of one story: display name, rounds voted, ballots that picked the winner
+    (no viewer ids: a recap is shown to everyone)."""
+    _page(limit, 0)
+    rows = conn.execute(
+        "SELECT max(b.name) AS name, COUNT(*) AS ballots,"
+        " SUM(CASE WHEN b.choice = v.winner THEN 1 ELSE 0 END) AS wins"
+        " FROM story_ballots b LEFT JOIN story_votes v"
+        " ON v.session_id = b.session_id AND v.chapter_number = b.chapter_number"
+        " WHERE b.session_id = ? GROUP BY b.viewer_id"
+        " ORDER BY ballots DESC, wins DESC, min(b.updated_at), b.viewer_id LIMIT ?",
+        (session_id, limit))
+    return [{"name": r["name"] or "someone", "ballots": r["ballots"], "wins": r["wins"] or 0}
+            for r in rows]

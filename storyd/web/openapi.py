@@ -18,7 +18,9 @@ from storyd.config.structs import Config
 from storyd.control import protocol as p
 from storyd.core import events
 from storyd.core import replies as rp
+from storyd.core.chapter_times import ChapterList
 from storyd.core.model import Theme
+from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import Snapshot
 
 API = "/api/interactive-story"
@@ -58,13 +60,17 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API}/status", "The show's snapshot (same as storyctl --json status)",
           response=SNAP),
     Route("GET", f"{API}/themes", "The theme catalogue", response=list[Theme]),
+    Route("GET", f"{API}/stories", "The shipped authored stories (Twee), to start with "
+          "`story`", response=list[rp.StoryInfo]),
     Route("GET", f"{API}/config", "The effective configuration, secrets masked", admin=True,
           response=Config),
     Route("GET", f"{API}/config/schema", "Each config key's type, allowed values, default "
           "and help text (for the admin page's form)", admin=True, response=rp.ConfigSchema),
     Route("POST", f"{API}/config", "Change config keys (comments in the file kept); answers "
           "the new configuration", admin=True, body=ConfigUpdate, response=Config),
-    Route("POST", f"{API}/start", "Start a story", admin=True, body=p.Start, response=SNAP),
+    Route("POST", f"{API}/start", "Start a story (`story`: an authored story's id or file; "
+          "a file storyd cannot play is refused with 422 and its file:line reasons)",
+          admin=True, body=p.Start, response=SNAP),
     Route("POST", f"{API}/next-chapter", "Advance now, optionally forcing a choice",
           admin=True, body=p.Next, response=SNAP),
     Route("POST", f"{API}/close", "Close the running vote now", admin=True, body=p.Close,
@@ -98,6 +104,13 @@ ROUTES: tuple[Route, ...] = (
           "the JSON export is the session/{id} object)", admin=True, query=p.Export,
           response=rp.SessionDetail,
           content="text/markdown | text/html | text/plain | application/json"),
+    Route("GET", f"{API}/sessions/{{id}}/chapters", "A YouTube chapter list from the "
+          "chapters' on-air times, from the story's start or `since` (a stream start, epoch "
+          "seconds)", admin=True, query=p.Chapters, response=ChapterList),
+    Route("GET", f"{API}/sessions/{{id}}/recap", "The story's recap: branch map, logline, "
+          "cast, top voters", admin=True, response=RecapView),
+    Route("GET", f"{API}/sessions/{{id}}/recap.png", "The recap as a picture to post "
+          "(size 1080x1920 or 1920x1080)", admin=True, query=p.RecapPng, content="image/png"),
     Route("GET", f"{API}/image/{{filename}}", "A picture from the media cache",
           content="image/*"),
     Route("GET", f"{API}/audio/{{filename}}", "Narration audio from the media cache",
@@ -180,6 +193,8 @@ def build_document(version: str) -> dict[str, Any]:
         }
         if r.body is not None:
             op["responses"]["413"] = error
+        if r.path == f"{API}/start":   # an authored story storyd cannot play
+            op["responses"]["422"] = error
         params = _params(r)
         if params:
             op["parameters"] = params
