@@ -131,7 +131,8 @@ class Daemon:
         """The audience's say (services/cameos.py): chat commands, ballots per viewer, what
         the storyteller is told, and the overlay's roster."""
         c = self.cameos
-        self.voting.on_chat, self.voting.on_recorded = c.on_chat, c.credit
+        self.voting.on_command, self.voting.on_recorded = c.on_command, c.credit
+        self.voting.command_words = c.command_words()
         self.generation.adjust_request, self.generation.before_air = c.adjust_request, c.before_air
         self.director.audience = lambda: {"cameos": c.cast(), "audience": c.view()}
 
@@ -244,6 +245,7 @@ class Daemon:
             if self._nursery is not None:
                 self._nursery.start_soon(old_chains.aclose)
         self.config = new
+        self.voting.command_words = self.cameos.command_words()   # [audience] may have changed
         self.director.publish_state()
 
 

@@ -127,3 +127,28 @@ async def test_names_reach_the_model_only_while_joined(
     assert session["cameos"] == [{"name": "Zed", "status": "left", "chapters": [2]}]
     rows = {r["name"]: r["status"] for r in await d.store.cameos(d.director.story.session_id)}
     assert rows == {"Zed": "left", "Amy": "removed"}
+
+
+async def test_storyctl_lists_and_removes_cameos(daemon_factory: Any) -> None:
+    """Real time, the offline storyteller, storyctl over the real control socket."""
+    from tests.test_storyctl_cli import ctl
+
+    d = await daemon_factory(audience={"cameos": True}, voting={"duration": 120})
+    with d.bus.subscribe(4096) as sub, trio.fail_after(60):
+        await d.director.start("fantasy")
+        await wait_for_event(sub, "story:voting-started")
+        await chat(d, ("7", "Ann", "!join"), ("8", "<b>Bo</b>", "!join"))
+        code, out, err = await ctl(d.socket_path, "cameo", "list")
+        assert code == 0 and err == ""
+        assert [line.split()[:2] for line in out.splitlines()] == [["Ann", "joined"],
+                                                                  ["bBob", "joined"]]
+        code, out, _ = await ctl(d.socket_path, "cameo", "remove", "ANN")
+        assert code == 0 and out == "removed from every later chapter: Ann\n"
+        code, _, err = await ctl(d.socket_path, "cameo", "remove", "Ann")
+        assert code == 1 and "no cameo named 'Ann'" in err
+        code, out, _ = await ctl(d.socket_path, "--json", "cameo", "list")
+        assert json.loads(out)[0] | {"chapters": []} == {
+            "viewer_id": "twitch:7", "name": "Ann", "status": "removed", "chapters": [],
+            "ballots": 0}
+        code, out, _ = await ctl(d.socket_path, "status")
+        assert "cameos: 1 joined (!join)" in out and "removed 1" in out

@@ -246,16 +246,16 @@ def _check_chat(chat: ChatConfig, source: str) -> None:
                               "with https:// (or http:// for a local test server)")
 
 
-_COMMAND_RE = re.compile(r"^\S{3,32}$")
+_COMMAND_RE = re.compile(r"^!\S{2,31}$")
 
 
 def _check_audience(cfg: Config, source: str) -> None:
-    """Cameo commands: one word, 3–32 characters (never a vote like "!a"), and distinct."""
+    """Cameo commands: "!" and one word, 3–32 characters (never a vote like "!a"), distinct."""
     a = cfg.audience
     for key, value in (("join_command", a.join_command), ("leave_command", a.leave_command)):
         if not _COMMAND_RE.match(value):
-            raise ConfigError(f"{source}: audience.{key} = {value!r} must be one word of 3–32 "
-                              'characters, like "!join"')
+            raise ConfigError(f"{source}: audience.{key} = {value!r} must be \"!\" and one word, "
+                              '3–32 characters in all, like "!join"')
     if a.join_command.casefold() == a.leave_command.casefold():
         raise ConfigError(f"{source}: audience.join_command and audience.leave_command must "
                           "differ")

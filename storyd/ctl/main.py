@@ -32,6 +32,7 @@ from storyd.chat import replay
 from storyd.control import protocol
 from storyd.control.client import ControlClient, DaemonNotRunning, RemoteError
 from storyd.ctl import aftershow as ctl_after
+from storyd.ctl import audience as ctl_audience
 from storyd.ctl import demo as ctl_demo
 from storyd.ctl.formatting import format_event, format_result
 from storyd.ctl.formatting_tables import format_import
@@ -171,18 +172,13 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
                    help=f"messages per request (1-{replay.MAX_BATCH}, "
                         f"default {replay.DEFAULT_BATCH})")
     sub.add_parser("admin-url", help="the admin page URL with its access token")
-    s = sub.add_parser("cameo", help="viewers written into the story: list, or remove one")
-    csub = s.add_subparsers(dest="cameo_command", required=True, metavar="list|remove",
-                            parser_class=make)
-    csub.add_parser("list", help="the cameos of the story on air (joined, left, removed)")
-    c = csub.add_parser("remove", help="take a viewer out of every later chapter")
-    c.add_argument("name", metavar="NAME", help="the cameo's name (or viewer id)")
+    ctl_audience.add_parsers(sub, make)
     return p
 
 
 def to_request(args: argparse.Namespace) -> protocol.Request:
     """The protocol request for parsed arguments."""
-    after = ctl_after.to_request(args)
+    after = ctl_after.to_request(args) or ctl_audience.to_request(args)
     if after is not None:
         return after
     match args.command:
@@ -204,10 +200,6 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
             return protocol.TopVoters(limit=args.limit)
         case "export":
             return protocol.Export(id=args.id, format=args.format)
-        case "cameo":
-            if args.cameo_command == "remove":
-                return protocol.CameoRemove(name=args.name)
-            return protocol.Cameos()
         case "config":
             if args.config_command == "get":
                 return protocol.ConfigGet(key=args.key)

@@ -2,10 +2,11 @@
 storyteller is told.
 
 Theory of operation: the roster (core/cameos.py) of the story on air lives here. Chat reaches
-`on_chat` through the voting service's chat hook (synchronously, in the chat path): one
-cheap test of each message's first characters against the two commands, so votes pay almost
-nothing. A new story gets a fresh roster the first time it is seen; a resumed one is read
-back from SQLite by `run()` (which the daemon starts after the director resumed).
+`on_command` through the voting service's command hook (synchronously, in the chat path):
+the voting service recognises the words of `command_words()` ("join", "leave") and hands
+over only those messages; with cameos off the set is empty and votes pay nothing. A new
+story gets a fresh roster the first time it is seen; a resumed one is read back from SQLite
+by `run()` (which the daemon starts after the director resumed).
 
 What a model sees passes through two hooks of the generation service:
 - `adjust_request` (every chapter or plan request): up to `[audience] cameo_slots` joined
@@ -137,24 +138,24 @@ class CameoService:
                 else:
                     self._pending.append((sid, rows))
 
-    # ---- chat (the voting service's chat hook) ------------------------------------------
-    def on_chat(self, batch: Sequence[ChatMessage]) -> None:
-        """`!join`/`!leave` in a chat batch (synchronous, never raises)."""
+    # ---- chat (the voting service's command hook) ---------------------------------------
+    def command_words(self) -> frozenset[str]:
+        """The chat commands to hand over (lower case, without "!"): none while cameos are
+        off, so the chat path pays nothing."""
         cfg = self._settings().audience
         if not cfg.cameos:
+            return frozenset()
+        return frozenset(c[1:].lower() for c in (cfg.join_command, cfg.leave_command))
+
+    def on_command(self, word: str, m: ChatMessage) -> None:
+        """`!join`/`!leave` from chat (synchronous, never raises)."""
+        cfg = self._settings().audience
+        if not cfg.cameos or word not in self.command_words():
             return
-        join, leave = cfg.join_command.casefold(), cfg.leave_command.casefold()
-        firsts = {join[:1], leave[:1], join[:1].upper(), leave[:1].upper()}
-        for m in batch:
-            t = m.text
-            if t[:1] not in firsts:
-                continue
-            word = t.split(None, 1)[0].casefold()
-            if word == join or word == leave:
-                try:
-                    self._command(m, word == join)
-                except Exception:  # noqa: BLE001 - a roster bug costs one command, not chat
-                    log.exception("cameo command of %s failed", m.user_id)
+        try:
+            self._command(m, word == cfg.join_command[1:].lower())
+        except Exception:  # noqa: BLE001 - a roster bug costs one command, not the chat
+            log.exception("cameo command of %s failed", m.user_id)
 
     def _command(self, m: ChatMessage, join: bool) -> None:
         story = self._current()
