@@ -86,7 +86,8 @@ class Daemon:
         self.media_dir = paths.media_dir(cfg)
         self.socket_path = paths.socket_path(cfg)
         self.media = MediaCache(self.media_dir, cfg.storage.cache_max_mb * 1024 * 1024)
-        self.chains: Chains = build_chains(cfg, on_error=self._provider_error)
+        self.chains: Chains = build_chains(cfg, on_error=self._provider_error,
+                                           outgoing=self._outgoing)
         self.chat_health: dict[str, ChatHealth] = {}
         self.storage_notice: str | None = None   # set while the disk refuses writes
         self.config_notice: str | None = None    # set while the file's config is not in effect
@@ -135,6 +136,11 @@ class Daemon:
         self.voting.command_words = c.command_words()
         self.generation.adjust_request, self.generation.before_air = c.adjust_request, c.before_air
         self.director.audience = lambda: {"cameos": c.cast(), "audience": c.view()}
+        self.generation.planner.adjust_request = c.adjust_request
+
+    def _outgoing(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Every provider request body: names that left the story never reach a model."""
+        return self.cameos.redact_body(body)
 
     @property
     def web_url(self) -> str:
@@ -240,7 +246,7 @@ class Daemon:
         old = self.config
         if (new.llm, new.images, new.tts, new.providers, new.safety) != (
                 old.llm, old.images, old.tts, old.providers, old.safety):
-            chains = build_chains(new, on_error=self._provider_error)
+            chains = build_chains(new, on_error=self._provider_error, outgoing=self._outgoing)
             old_chains, self.chains = self.chains, chains
             if self._nursery is not None:
                 self._nursery.start_soon(old_chains.aclose)

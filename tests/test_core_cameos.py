@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 
 from storyd.core.cameos import (
@@ -12,13 +13,17 @@ from storyd.core.cameos import (
     cameo_block,
     clean_name,
     mentions,
+    redact_body,
     redact_json,
     redact_struct,
 )
 from storyd.core.memory import StoryMemory
 from storyd.core.model import ChapterRequest, Entity, MemoryUpdate
+from storyd.core.plan_prompts import PlanRequest, build_plan_messages
+from storyd.core.prompts import build_chapter_messages
 from storyd.core.safety import Blocklist
 from storyd.core.themes import THEMES
+from storyd.storyteller.story import write
 
 BLOCK = Blocklist()
 
@@ -140,3 +145,47 @@ def test_redact_struct_keeps_the_type_and_speaks_the_story_language() -> None:
     assert out.winning_choice == "Frag jemand nach dem Weg"
     assert out.previous_text == "jemand lachte." and out.cameos == ("Ben",)
     assert redact_struct(req, [], "German") is req
+
+
+def test_a_request_body_loses_the_names_only_in_what_a_model_reads() -> None:
+    body = {"model": "string-model",
+            "messages": [{"role": "system", "content": "Be kind to String."},
+                         {"role": "user", "content": "String and Ann met. string"}],
+            "response_format": {"type": "json_schema", "json_schema": {"schema": {
+                "type": "object", "properties": {"title": {"type": "string"}}}}},
+            "prompt": "A picture of String", "input": "String says hi"}
+    out = redact_body(body, ["String"], "someone")
+    assert out["messages"][1]["content"] == "someone and Ann met. someone"
+    assert out["prompt"] == "A picture of someone" and out["input"] == "someone says hi"
+    assert out["response_format"] == body["response_format"]   # the schema is not text
+    assert out["model"] == "string-model"
+    assert redact_body(body, []) is body
+
+
+def test_chapter_and_plan_prompts_carry_the_cameo_block_only_when_offered() -> None:
+    req = ChapterRequest(theme=THEMES["fantasy"], language="English", chapter_number=2,
+                         words=40, n_choices=3)
+    assert "AUDIENCE CAMEOS" not in build_chapter_messages(req)[1]["content"]
+    with_cameos = build_chapter_messages(msgspec.structs.replace(req, cameos=("Ann",)))
+    assert '«"Ann"»' in with_cameos[1]["content"]
+    plan = PlanRequest(theme=THEMES["fantasy"], language="English", chapters=5)
+    assert "AUDIENCE CAMEOS" not in build_plan_messages(plan)[1]["content"]
+    planned = build_plan_messages(msgspec.structs.replace(plan, cameos=("Ann", "Bo")))[1]
+    assert '«"Ann"», «"Bo"»' in planned["content"] and "keep the planned cast" in planned[
+        "content"]
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_the_offline_storyteller_writes_the_offered_cameos_in_turn(language: str) -> None:
+    seen = []
+    for n in range(1, 5):
+        req = ChapterRequest(theme=THEMES["horror"], language=language, chapter_number=n,
+                             words=40, n_choices=3, seed=7000 + n, cameos=("Ann", "Bo"))
+        draft = write(req)
+        guest = [e for e in draft.memory.characters if e.role == "cameo"]
+        seen.append(guest[0].name)
+        assert guest[0].name in draft.text
+    assert seen == ["Ann", "Bo", "Ann", "Bo"]
+    plain = write(ChapterRequest(theme=THEMES["horror"], language=language, chapter_number=2,
+                                 words=40, n_choices=3, seed=7002))
+    assert not [e for e in plain.memory.characters if e.role == "cameo"]

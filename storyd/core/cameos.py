@@ -292,6 +292,31 @@ def redact_json(value: Any, names: Iterable[str], replacement: str = "someone") 
     return walk(value)
 
 
+BODY_TEXTS = frozenset({"content", "prompt", "negative_prompt", "input", "text"})
+
+
+def redact_body(body: dict[str, Any], names: Iterable[str], replacement: str = "someone"
+                ) -> dict[str, Any]:
+    """An API request body (chat messages, a picture prompt, a line to speak) with the names
+    replaced in the texts a model reads (BODY_TEXTS), and nowhere else: a viewer called
+    "string" must not break a JSON schema."""
+    pattern = _pattern(names)
+    if pattern is None:
+        return body
+
+    def walk(v: Any, key: str = "") -> Any:
+        if isinstance(v, str):
+            return pattern.sub(replacement, v) if key in BODY_TEXTS else v
+        if isinstance(v, list):
+            return [walk(x, key) for x in v]
+        if isinstance(v, dict):
+            return {k: walk(x, k if isinstance(k, str) else "") for k, x in v.items()}
+        return v
+
+    out: dict[str, Any] = walk(body)
+    return out
+
+
 def redact_struct(obj: T, names: Iterable[str], language: str = "") -> T:
     """A copy of a msgspec Struct (a ChapterRequest, a plan request) without the names."""
     names = tuple(names)

@@ -21,8 +21,10 @@ from storyd.core.model import (
     ImageResult,
     SpeechRequest,
     SpeechResult,
-    Theme,
 )
+from storyd.core.plan import StoryPlan
+from storyd.core.plan_prompts import PlanRequest
+from storyd.core.recap import RecapRequest, StoryRecap
 
 Policy = Literal["random", "first", "extend"]
 
@@ -187,7 +189,12 @@ class TextChain(Protocol):
         it again from ""). Raises ProviderError when no provider wrote one."""
         ...
 
-    async def write_outline(self, theme: Theme, language: str, seed: int) -> Outcome[str]: ...
+    async def write_plan(self, request: PlanRequest) -> Outcome[StoryPlan]:
+        """The story plan, completed where a provider's answer falls short (never refused
+        for what it lacks); ProviderError when no provider answered at all."""
+        ...
+
+    async def write_recap(self, request: RecapRequest) -> Outcome[StoryRecap]: ...
 
 
 class ImageChain(Protocol):

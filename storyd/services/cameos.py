@@ -35,7 +35,15 @@ import msgspec
 import trio
 
 from storyd.config.structs import Config
-from storyd.core.cameos import Cameo, CameoRoster, mentions, redact_json, redact_struct, stand_in
+from storyd.core.cameos import (
+    Cameo,
+    CameoRoster,
+    mentions,
+    redact_body,
+    redact_json,
+    redact_struct,
+    stand_in,
+)
 from storyd.core.memory import StoryMemory, name_key
 from storyd.core.model import ChatMessage
 from storyd.core.safety import Blocklist
@@ -234,6 +242,15 @@ class CameoService:
         if hasattr(request, "cameos"):
             request = msgspec.structs.replace(request, cameos=offered)  # type: ignore[type-var]
         return redact_struct(request, self.roster.forbidden(), story.language)
+
+    def redact_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A provider's request body on its way out (providers/openai_base.py): the texts a
+        model reads without any forbidden name; the body itself when nobody left."""
+        forbidden = self.roster.forbidden()
+        if not forbidden:
+            return body
+        story = self._story()
+        return redact_body(body, forbidden, stand_in(story.language if story else ""))
 
     def before_air(self, branch: Branch, number: int) -> None:
         """A chapter about to air: forbidden names out of its draft and memory; the cameos

@@ -6,11 +6,11 @@ chapter from the generation service), presenting (the narrator), voting (the vot
 service), result (the result card) — until the closing chapter has aired. Each phase ends by
 applying an input to the machine; the next turn reads the new state (no second machine).
 
-Operator commands (`start`, `close`, `next`, `finish`, `end`, `regenerate_image`) are plain
-methods called from the trio thread. Each first asks the machine whether it fits the state —
-refusing changes nothing — then wakes the play task (`self._wake`, a trio.Event replaced after
-each wake-up). A `close`/`next` that arrives in "voting" before the round is open (right after
-the chapter appeared) is queued and applied the moment the round opens: never lost.
+Operator commands (`start`, `close`, `next`, `finish`, `end`, `regenerate_image`; `extend`
+is the generation service's) are plain methods called from the trio thread. Each first asks
+the machine whether it fits — refusing changes nothing — then wakes the play task
+(`self._wake`, replaced after each wake-up). A `close`/`next` in "voting" before the round is
+open is queued and applied the moment the round opens: never lost.
 
 Zero dead air: when a vote opens, the generation service starts writing the branches
 ([llm] prefetch); *at the close* the winner's chapter is taken (started then if it was not
@@ -18,7 +18,7 @@ prefetched) while the result card shows, so the card covers the work. From the f
 waiting in "generating" the snapshot carries the calm "the story continues in a moment" notice.
 
 Invariants: the machine's state is only changed here; every transition publishes a full
-`story:state`; a failed generation never leaves a blank screen (chapter deadline → offline).
+`story:state`; a failed generation never leaves a blank screen (deadline → offline).
 """
 
 from __future__ import annotations
@@ -360,7 +360,7 @@ class Director:
         self.publish_state()
 
     def _closing_next(self, story: StoryState) -> bool:
-        limit = self._settings().story.max_chapters
+        limit = story.planned_chapters(self._settings().story.max_chapters)
         return self.machine.finish_requested or bool(limit and story.next_number >= limit)
 
     async def _result(self, story: StoryState) -> None:

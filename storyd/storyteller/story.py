@@ -16,10 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import msgspec
 import trio
 
-from storyd.core.cameos import clean_name
 from storyd.core.memory import name_key
 from storyd.core.model import (
     ChapterDraft,
@@ -29,9 +27,14 @@ from storyd.core.model import (
     MemoryUpdate,
     Theme,
 )
+from storyd.core.plan import StoryPlan
+from storyd.core.plan_prompts import PlanRequest
+from storyd.core.recap import RecapRequest, StoryRecap
 from storyd.errors import ProviderError
-from storyd.storyteller.choices import choices_for, recognise
+from storyd.storyteller.cameo import walk_on, with_guest
+from storyd.storyteller.choices import choices_for, clean_choice, recognise
 from storyd.storyteller.lang import DE_STOP, EN_STOP
+from storyd.storyteller.planner import write_plan
 from storyd.storyteller.plot import Plot, Where
 
 Beat = tuple[int, list[tuple[str, str]]]     # (priority, [(sentence, speaker)])
@@ -77,6 +80,16 @@ class OfflineStoryteller:
                 f"{s['Friend']}, {s['friend_desc']}, comes along. "
                 f"But {s['foe']}, {s['foe_desc']}, stands in the way.")
 
+    async def write_plan(self, request: PlanRequest) -> StoryPlan:
+        """A whole story plan from the outline and the theme (storyteller/planner.py)."""
+        await trio.lowlevel.checkpoint()
+        return write_plan(request)
+
+    async def write_recap(self, request: RecapRequest) -> StoryRecap:
+        """The recap built from the chapters themselves (core/recap.py)."""
+        await trio.lowlevel.checkpoint()
+        return request.fallback
+
     async def write_chapter(self, request: ChapterRequest) -> ChapterDraft:
         """A chapter of about `request.words` words with exactly `request.n_choices` choices."""
         await trio.lowlevel.checkpoint()
@@ -104,7 +117,7 @@ def _fill(template: str, s: dict[str, str]) -> str:
 def write(req: ChapterRequest) -> ChapterDraft:
     p = Plot(req)
     L, bank = p.L, p.bank
-    win = " ".join(req.winning_choice.split()).rstrip(" .!?;:")
+    win = clean_choice(req.winning_choice)
     kind, past, dest = recognise(p, win) if win else ("", "", None)
     if dest is not None:
         p.go_to(dest)
@@ -228,13 +241,10 @@ def write(req: ChapterRequest) -> ChapterDraft:
                       (12, [quote(p.pick("rest_q", L.AFTER["rest"], 1), p.hero.name)])]
             beats += [(13, [(f(t), "")]) for t in extra]
         beats.append((0, [(f(p.pick("hook", L.HOOK, vary=True)), "")]))
-    cameo, cameo_words = _cameo(req), 0   # a viewer who joined (core/cameos.py): one walk-on
-    if cameo:                             # a chapter, its words on top of the wanted length
-        s["cameo"] = cameo
-        cameo_line = f(p.pick("cameo", L.CAMEO, vary=True))
-        beats.insert(1, (0, [(cameo_line, "")]))
-        cameo_words = len(cameo_line.split())
-    kept = _fit(beats, max(req.words, 8) + cameo_words, req.previous_text)
+    cameo, walk = walk_on(req, s, lambda: f(p.pick("cameo", L.CAMEO, vary=True)))  # a viewer
+    if walk:   # who joined (storyteller/cameo.py): their line on top of the wanted length
+        beats.insert(1, (0, [(walk, "")]))
+    kept = _fit(beats, max(req.words, 8) + len(walk.split()), req.previous_text)
     lines = tuple(DialogueLine(text=t, speaker=who) for _, g in kept for t, who in g)
     text = " ".join(line.text for line in lines)
     # the item was found when a find line made it into the text (the search consequence too)
@@ -245,18 +255,10 @@ def write(req: ChapterRequest) -> ChapterDraft:
     choices = () if req.closing else choices_for(p, s, req.n_choices, win)
     update = _memory(p, s, text, events, found=found, used=used and p.item_name.split()[-1] in text,
                      kind=kind)
-    if cameo and cameo in text:
-        guest = Entity(name=cameo, role="cameo", note=L.CAMEO_NOTE)
-        update = msgspec.structs.replace(update, characters=(*update.characters, guest))
+    update = with_guest(update, cameo, text, L.CAMEO_NOTE)
     summary = update.event + (f" ({p.here.name})" if p.here.name not in update.event else "")
     return ChapterDraft(title=title, text=text, choices=choices, memory=update, summary=summary,
                         lines=lines)
-
-
-def _cameo(req: ChapterRequest) -> str:
-    """This chapter's walk-on: the offered cameos in turn (names cleaned once more here)."""
-    names = [n for n in (clean_name(c) for c in req.cameos) if n]
-    return names[(req.chapter_number - 1) % len(names)] if names else ""
 
 
 def _opener(p: Plot, kind: str, s: dict[str, str]) -> str:
