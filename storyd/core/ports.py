@@ -25,6 +25,8 @@ from storyd.core.model import (
 from storyd.core.plan import StoryPlan
 from storyd.core.plan_prompts import PlanRequest
 from storyd.core.recap import RecapRequest, StoryRecap
+from storyd.core.replies import ProviderCheck
+from storyd.core.snapshot import ProvidersView
 
 Policy = Literal["random", "first", "extend"]
 
@@ -216,11 +218,11 @@ class ProviderChains(Protocol):
     @property
     def speech(self) -> SpeechChain: ...
 
-    def status(self) -> dict[str, dict[str, Any]]:
+    def status(self) -> ProvidersView:
         """Per kind, per provider: health, cool-down, latency and usage."""
         ...
 
-    async def check(self) -> list[dict[str, Any]]:
+    async def check(self) -> list[ProviderCheck]:
         """One tiny request per configured provider (storyctl providers)."""
         ...
 
