@@ -124,15 +124,15 @@ def test_german_reads_as_german() -> None:
     # "gab … zu" (admitted) only after an admission, never as a plain "said"
     for m in re.finditer(r"\u201e([^\u201c]+)\u201c, gab \w[\w ]* zu\.", text):
         pytest.fail(f"'gab zu' after an ordinary line: {m.group(0)}")
-    # two women are Freundinnen, a woman and a man Freunde
+    # two women are Freundinnen (a woman and a man are Freunde)
     outline = "Lene Hartmann und ihre Freundin Ada Finch wollen das Geheimnis der alten Mühle lüften."
-    closings = [tell("horror", "German", seed, [0, 1, 0, 1, 0, 1, 0, 1], outline=outline)
-                for seed in range(8)]
-    text = " ".join(d.text for c in closings for d in c.drafts)
+    told = [tell("horror", "German", seed, [0, 1, 0, 1, 0, 1, 0, 1], outline=outline)
+            for seed in range(30)]
+    text = " ".join(d.text for c in told for d in c.drafts)
     assert "Freunde fürs Leben" not in text and "Freundinnen fürs Leben" in text
     assert "Geheimnis der alten Mühle" in text
     assert all("Ada Finch, ihre Freundin" in c.drafts[0].text + c.drafts[1].text
-               for c in closings)   # introduced in chapter 1, or 2 if 1 had no room
+               for c in told)   # introduced in chapter 1, or 2 if 1 had no room
 
 
 def test_no_padding_patterns_in_the_measure_itself() -> None:

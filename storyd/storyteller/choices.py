@@ -85,7 +85,7 @@ EN_VERBS = frozenset(
 def _allowed(p: Plot, kind: str, taken: str, past: list[str]) -> bool:
     gentle, early = p.bank.gentle, p.stage == "setup"
     met_foe = p.n >= p.foe_at or p.foe.known
-    met_threat = p.n >= p.threat_at
+    met_threat = p.threat_known or p.threat_new
     if kind == taken or past.count(kind) >= len(p.L.KIND_OPEN.get(obstacle_kind(p, kind), ())):
         return False
     if kind in _LATE and early or kind in ("confront", "bargain") and gentle:
@@ -126,8 +126,10 @@ def choices_for(p: Plot, s: dict[str, str], n: int, taken: str) -> list[tuple[st
     avoid = {name_key(c) for c in (*req.avoid_choices, *req.path)}
     past = p.past + ([taken] if taken else [])
     rng = p.crng
-    if p.stage == "setup" and p.n <= 1:
+    if p.stage == "setup" and p.n <= 1:   # three of the four the incident suggests
         wanted = list(p.E.INCITE_CHOICES[p.incident])
+        rng.shuffle(wanted)
+        wanted = wanted[:3]
     else:
         wanted = []
         for sort in _STAGE_SORTS[p.stage]:

@@ -162,7 +162,7 @@ def obstacle_slots(o: Obstacle, s: dict[str, str]) -> dict[str, str]:
 
 # how the obstacle first meets them, by its kind, verb first ("da stießen sie auf …")
 _MET = {"creature": "stießen sie auf {a_threat_acc}", "hazard": "brach {a_threat} über sie herein",
-        "problem": "fand {friend} {a_threat_acc}, und nichts ergab mehr einen Sinn",
+        "problem": "stieß {friend} auf {a_threat_acc}, und nichts ergab mehr einen Sinn",
         "person": "versperrte {a_threat} ihnen den Weg"}
 
 
@@ -271,10 +271,11 @@ PULL = {
            "jemand hatte {dest_loc} ein Licht gesehen", "jedes Zeichen wies {to}",
            "vielleicht wartete die Antwort {dest_loc}",
            "seit Jahren war niemand {dest_loc} gewesen"),
-    "search": ("{here} verbarg noch etwas", "irgendetwas {here_loc} passte nicht zusammen",
+    "search": ("{here_loc} lag noch etwas verborgen",
+    "irgendetwas {here_loc} passte nicht zusammen",
                "hinter die letzte Tür {here_loc} hatte noch niemand geschaut",
                "{here_loc} gab es frische Spuren am Boden",
-               "{here} hatte mehr Winkel, als irgendwer gezählt hatte",
+               "{here_loc} gab es mehr Winkel, als irgendwer gezählt hatte",
                "{here_loc} zog es von irgendwoher, wo es nicht ziehen sollte"),
     "ask": ("{friend} verschwieg etwas", "{friend} war sehr still geworden",
             "{friend} wusste offensichtlich mehr, als {fpron} sagte",
@@ -332,10 +333,14 @@ CAMEO_NOTE = "ein Gastauftritt aus dem Publikum"
 HOOK = ("{A}, aber {B}.", "{A}, doch {B}.", "{A} – und {B}.", "{A}, und {B}.",
         "{A}, aber andererseits: {B}.")
 HOOK_ONE = ("{A}, und {hero} musste sich entscheiden.", "{A}. {Hero} wog es ab.",
-            "{A}. Die Entscheidung lag bei {hero}.")
+            "{A}. Die Entscheidung lag bei {hero}.",
+            "{A}, und {friend} wartete darauf, dass {hero} sich entschied.",
+            "{A}. {Hero} sah den Weg entlang und dachte nach.")
 HOOK_NONE = ("{Friend} sah {hero} an und wartete.",
              "{Hero} musste sich entscheiden, und zwar schnell.",
-             "Jeder Weg, der vor {hero} lag, sah gefährlich aus.")
+             "Jeder Weg, der vor {hero} lag, sah gefährlich aus.",
+             "{Hero} wusste, dass es auf den nächsten Schritt ankam.",
+             "Niemand konnte {hero} diese Entscheidung abnehmen.")
 CHOICES = {
     "follow": "Folge {friend} {to}", "go": "Geh {to}",
     "search": "Durchsuche {here_acc} nach Spuren",
@@ -361,7 +366,8 @@ KIND_WORDS = (("follow", "folge "), ("go", "geh "), ("search", "durchsuche "),
               ("use", "vertreib "), ("use", "nutze "), ("use", "zeig "), ("rest", "ruh dich"))
 REL = ("{poss} ältester Freund", "{poss} einziger Verbündeter", "{poss} treuer Gefährte")
 REL_F = ("{poss}e älteste Freundin", "{poss}e einzige Verbündete", "{poss}e treue Gefährtin")
-EVENT = {"arrive": "{hero} kam {here_to}", "chose": "{hero} entschied: „{act}“",
+EVENT = {"arrive": "{hero} kam {here_to}", "met": "{threat} stand im Weg",
+         "chose": "{hero} entschied: „{act}“",
          "action": "{hero} {past}", "avoid": "{hero} wich {threat_dat} aus",
          "face": "{hero} wurde mit {threat_dat} fertig",
          "search": "{hero} durchsuchte {here_acc}", "free": "{hero} entschied: „{act}“",

@@ -38,9 +38,11 @@ INCITE = {
     "friend": ("{Friend} wich {poss}em Blick aus. Etwas stimmte nicht.",
                "{Friend} war den ganzen Morgen still gewesen, und das war nie ein gutes Zeichen."),
 }
-INCITE_CHOICES = {"foe": ("go", "spy", "ask"), "clue": ("search", "follow", "ask"),
-                  "threat": ("avoid", "face", "go"), "item": ("search", "ask", "action"),
-                  "friend": ("ask", "action", "follow")}
+INCITE_CHOICES = {"foe": ("go", "spy", "ask", "follow"),
+                  "clue": ("search", "follow", "ask", "action"),
+                  "threat": ("avoid", "face", "go", "ask"),
+                  "item": ("search", "ask", "action", "go"),
+                  "friend": ("ask", "action", "follow", "search")}
 END = {
     "confront": ("{Foe} wartete schon, und diesmal lief {xpron} nicht davon. Es war ein langer, "
                  "harter Kampf, und als er vorbei war, kniete {foe} geschlagen im Staub.",
@@ -83,8 +85,8 @@ END = {
              "geschehen war."),
     "action": ("Und genau das gab am Ende den Ausschlag.",
                "Damit hatte niemand gerechnet, am wenigsten {foe}."),
-    "generic": ("\u201e{act}\u201c – und das genügte.",
-                "{Hero} tat es: \u201e{act}\u201c. Diesmal ging nichts schief."),
+    "generic": ("Damit hatte {foe} am allerwenigsten gerechnet.",
+                "Es klappte, besser, als irgendwer zu hoffen gewagt hatte."),
     "free": ("Am Ende kam es auf eines an: \u201e{act}\u201c. Es genügte.",
              "Die letzte Entscheidung war die richtige: \u201e{act}\u201c."),
 }
@@ -93,6 +95,7 @@ END_GENTLE = {
     "talk": ("Es dauerte lange und kostete zwei Kannen Tee, aber am Ende hörte {foe} zu.",),
     "bargain": ("{Hero} und {foe} schlugen ein, was beide überraschte.",),
     "spy": ("Was {hero} belauscht hatte, war ein Missverständnis, und zwar ein lustiges.",),
+    "use": ("{Hero} hielt {item_acc} hoch, und plötzlich verstanden es alle, sogar {foe}.",),
 }
 OBSTACLE_END = {
     "creature": ("{Hero} hob {item_acc}, und {threat} floh für immer in die Dunkelheit.",
@@ -129,6 +132,9 @@ FATE = {
          "Niemand fand je heraus, wohin {foe} gegangen war, und niemand suchte lange.",
          "{Foe} ging mit nichts als {xposs}em Namen, und selbst der war jetzt weniger wert."),
 }
+ITEM_END = ("{Hero} behielt {item_acc}, zur Erinnerung an den ganzen langen Weg.",
+            "{Item_cap} wanderte zurück in {poss}e Tasche, die Arbeit war getan.",
+            "{Item_cap} bekam einen Ehrenplatz {here_loc}.")
 RIVAL_END = ("{Foe} lachte schließlich und reichte {dat} die Hand.",
              "{Foe} gab sich mit einer Verbeugung geschlagen und brachte sogar ein Lächeln "
              "zustande.",

@@ -75,7 +75,7 @@ def friends_word(g1: str, g2: str) -> str:
     return "friends"
 
 
-_FEMALE = (" she ", " her ", " woman ", " girl ", " mother ", " sister ", " daughter ", " aunt ",
+_FEMALE = (" she ", " woman ", " girl ", " mother ", " sister ", " daughter ", " aunt ",
            " grandmother ", " wife ", " queen ", " lady ")
 
 
@@ -114,7 +114,7 @@ def obstacle_slots(o: Obstacle, s: dict[str, str]) -> dict[str, str]:
 
 # how the obstacle first meets them, by its kind (the first chapter's inciting incident)
 _MET = {"creature": "they ran into {a_threat}", "hazard": "{a_threat} swept in",
-        "problem": "{friend} found {a_threat}, and nothing made sense any more",
+        "problem": "{friend} came across {a_threat}, and nothing made sense any more",
         "person": "{a_threat} blocked their way"}
 
 
@@ -264,9 +264,11 @@ CAMEO_NOTE = "a walk-on from the audience"
 HOOK = ("{A}, but {B}.", "{A}; then again, {B}.", "{A}. And yet {B}.", "{A}, and {B}.",
         "On the one hand, {A}. On the other, {B}.")
 HOOK_ONE = ("{A}, and {hero} had to decide.", "{A}. {Hero} weighed it up.",
-            "{A}. It was {hero}'s call.")
+            "{A}. It was {hero}'s call.", "{A}, and {friend} waited for {hero} to decide.",
+            "{A}. {Hero} looked at the road ahead and thought it over.")
 HOOK_NONE = ("{Friend} looked at {hero}, waiting.", "{Hero} had to choose, and quickly.",
-             "Every road ahead of {hero} looked risky.")
+             "Every road ahead of {hero} looked risky.", "{Hero} knew the next step mattered.",
+             "Nobody could make this choice for {hero}.")
 CHOICES = {
     "follow": "Follow {friend} {to}", "go": "Head for {dest}", "search": "Search {here} for clues",
     "ask": "Ask {friend} what {fpron} knows", "ask_item": "Ask {friend} about {item}",
@@ -288,7 +290,8 @@ KIND_WORDS = (("follow", "follow "), ("go", "head for "), ("search", "search "),
               ("face", "get to the bottom of"), ("use", "drive "),
               ("use", "use "), ("use", "show "), ("rest", "rest with "))
 REL = ("{poss} oldest friend", "{poss} only ally", "{poss} loyal companion")
-EVENT = {"arrive": "{hero} came {here_to}", "chose": "{hero} chose to {act}",
+EVENT = {"arrive": "{hero} came {here_to}", "met": "{threat} stood in the way",
+         "chose": "{hero} chose to {act}",
          "action": "{hero} {past}", "avoid": "{hero} kept clear of {threat}",
          "face": "{hero} dealt with {threat}",
          "search": "{hero} searched {here}", "free": "the choice: {act}", "find": "found {a_item}",

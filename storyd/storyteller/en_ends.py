@@ -40,9 +40,11 @@ INCITE = {
     "friend": ("{Friend} would not meet {poss} eyes. Something was wrong.",
                "{Friend} had been quiet all morning, and that was never a good sign."),
 }
-INCITE_CHOICES = {"foe": ("go", "spy", "ask"), "clue": ("search", "follow", "ask"),
-                  "threat": ("avoid", "face", "go"), "item": ("search", "ask", "action"),
-                  "friend": ("ask", "action", "follow")}
+INCITE_CHOICES = {"foe": ("go", "spy", "ask", "follow"),
+                  "clue": ("search", "follow", "ask", "action"),
+                  "threat": ("avoid", "face", "go", "ask"),
+                  "item": ("search", "ask", "action", "go"),
+                  "friend": ("ask", "action", "follow", "search")}
 # the decisive moment of the closing chapter, by the kind of the last choice
 END = {
     "confront": ("{Foe} was waiting, and this time {xpron} did not run. It was a long, hard "
@@ -84,8 +86,8 @@ END = {
              "what had happened."),
     "action": ("And that, in the end, was what decided it.",
                "Nobody had expected that, least of all {foe}."),
-    "generic": ("{Hero} chose to {act}, and it was enough.",
-                "{Hero} set out to {act}, and this time nothing went wrong."),
+    "generic": ("That was the last thing {foe} had expected.",
+                "It worked, better than anyone had dared to hope."),
     "free": ("In the end it came down to one thing: {act}. It was enough.",
              "The last choice was the right one: {act}."),
 }
@@ -95,6 +97,7 @@ END_GENTLE = {
     "talk": ("It took a long time and two pots of tea, but in the end {foe} listened.",),
     "bargain": ("{Hero} and {foe} shook on it, which surprised them both.",),
     "spy": ("What {hero} had overheard turned out to be a misunderstanding, and a funny one.",),
+    "use": ("{Hero} held up {item}, and suddenly everybody understood, even {foe}.",),
 }
 # how the obstacle goes, by its kind, with the item (found) or without
 OBSTACLE_END = {
@@ -128,6 +131,9 @@ FATE = {
          "Nobody ever found out where {foe} went, and nobody looked very hard.",
          "{Foe} left with nothing but {xposs} name, and even that was worth less now."),
 }
+ITEM_END = ("{Hero} kept {item} as a reminder of the whole long road.",
+            "{Item_cap} went back into {poss} pack, its work done.",
+            "{Item_cap} found a place of honour {here_loc}.")
 RIVAL_END = ("{Foe} laughed at last and offered a hand.",
              "{Foe} admitted defeat with a bow, and even managed a smile.",
              "Even {foe} had to clap, if a little stiffly.")

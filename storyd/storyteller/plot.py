@@ -67,6 +67,12 @@ def stage(n: int, arc: int, closing: bool) -> str:
     return "complication" if frac < 0.45 else "turn" if frac < 0.7 else "climax"
 
 
+def _mid(name: str) -> str:
+    """A name as it reads mid-sentence: "The Grey Admiral" → "the Grey Admiral" ("{Foe}"
+    at a sentence start capitalises it again)."""
+    return "the" + name[3:] if name.startswith("The ") else name
+
+
 class Plot:
     """Everything one chapter is made of, derived from the request (see the module doc)."""
 
@@ -246,6 +252,13 @@ class Plot:
         self.obstacle_done = faced >= len(order)     # every obstacle dealt with
         self.obstacle = order[min(faced, len(order) - 1)]
         self.threat = self._thing(self.obstacle)[1]
+        # the story has met this obstacle when a chapter's event says so (a model's story
+        # continued by us has not, whatever the chapter number)
+        noun = (self.obstacle.de if self.lang == "de" else self.obstacle.en).split()[-1]
+        happened = (*self.memory.events, *self.memory.summaries)
+        self.threat_known = any(noun.casefold() in e.casefold() for e in happened)
+        self.threat_new = not self.obstacle_done and not self.threat_known and (
+            self.n >= self.threat_at)   # this chapter brings it in
         goal = self._rng("goal").choice(self.bank.goals)
         o = self.outline
         told = name_key(self.req.outline)
@@ -273,7 +286,7 @@ class Plot:
         s: dict[str, str] = {
             "hero": h.short or h.name, "hero_full": h.name, "hero_desc": h.desc,
             "friend": f.short or f.name, "friend_full": f.name, "friend_desc": f.desc,
-            "foe": x.short or x.name, "foe_full": x.name, "foe_desc": x.desc,
+            "foe": _mid(x.short or x.name), "foe_full": _mid(x.name), "foe_desc": x.desc,
             "goal": self.goal, "goal_done": self.goal_done, "here": self.here.forms[""],
             "here_loc": self.here.forms["loc"], "here_acc": self.here.forms["acc"],
             "here_to": self.here.forms["to"], "note": self.here.note,

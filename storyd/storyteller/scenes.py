@@ -105,8 +105,8 @@ def must_find(p: Plot) -> bool:
 def introduces(p: Plot) -> bool:
     """True when this chapter brings in the antagonist, the obstacle or the key item (then
     that, not a hook, ends the chapter if it must be short)."""
-    return p.n > 1 and (p.n >= p.foe_at and not p.foe.known or p.n == p.threat_at
-                        and not p.obstacle_done or must_find(p))
+    return p.n > 1 and (p.n >= p.foe_at and not p.foe.known or p.threat_new
+                        or must_find(p))
 
 
 def middle_beats(p: Plot, fill: Fill, quote: Quote, kind: str, after: list[Line],
@@ -130,7 +130,7 @@ def middle_beats(p: Plot, fill: Fill, quote: Quote, kind: str, after: list[Line]
         beats.append((0, [(fill(intro), "")]))
         news += 1
     threat_kind = p.obstacle.kind
-    if p.n == p.threat_at and not p.obstacle_done:   # then the obstacle (the next one)
+    if p.threat_new:   # then the obstacle (the next one, once one is dealt with)
         faced = sum(k in ("face", "use") for k in p.past)
         beats.append((0, [(fill(p.pick_k("tintro", p.T.THREAT_INTRO[threat_kind], faced)), "")]))
         news += 1
@@ -145,7 +145,7 @@ def middle_beats(p: Plot, fill: Fill, quote: Quote, kind: str, after: list[Line]
         if p.stage_start:
             beats.append((0 if not news else 1, [(theme_line, "")]))
         beats.append((1 if p.stage_start else 2, [(stage_line, "")]))
-    if p.n > p.threat_at and not p.obstacle_done and kind not in ("face", "use"):
+    if p.threat_known and not p.obstacle_done and kind not in ("face", "use"):
         beats.append((3, [(fill(p.pick("threat", p.T.THREAT[threat_kind], once=True)), "")]))
     if p.foe.known or p.n > p.foe_at:
         beats.append((3, [(fill(p.pick("foe", p.T.RIVAL if bank.gentle else p.T.FOE,
@@ -203,7 +203,7 @@ def closing_beats(p: Plot, fill: Fill, kind: str, opener: str, past: list[str],
         pool = E.END_GENTLE[end_kind]
     beats.append((0, [(fill(p.pick_k("end", pool, 0)), "")]))
     ends = E.OBSTACLE_END_GENTLE if bank.gentle else E.OBSTACLE_END
-    if kind not in ("avoid", "face", "use") and not p.obstacle_done and p.n > p.threat_at:
+    if kind not in ("avoid", "face", "use") and not p.obstacle_done and p.threat_known:
         line = ends[p.obstacle.kind][0 if p.item_found else 1]
         beats.append((2, [(fill(line), "")]))
     if bank.gentle:
@@ -214,6 +214,9 @@ def closing_beats(p: Plot, fill: Fill, kind: str, opener: str, past: list[str],
         fate = own if own and kind in ("use", "action", "ask", "rest", "") else \
             p.pick_k("fate", fates, 0)
         beats.append((1, [(fill(fate), "")]))
+    told = " ".join(t for _, g in beats for t, _ in g)
+    if p.item_found and p.item_name.split()[-1] not in told:   # the item's thread ends too
+        beats.append((1, [(fill(p.pick_k("item_end", E.ITEM_END, 0)), "")]))
     goal = E.GOAL if p.goal_done else E.GOAL_INF
     beats.append((0, [(fill(p.pick_k("goal", goal, 0)), "")]))
     trusted = sum(k in ("ask", "ask_item", "rest", "follow") for k in (*past, kind))

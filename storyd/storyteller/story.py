@@ -168,6 +168,10 @@ def write(req: ChapterRequest) -> ChapterDraft:
     kept = _fit(beats, max(req.words, 8) + len(walk.split()), req.previous_text)
     lines = _pronouns(p, s, [(t, who) for _, g in kept for t, who in g])
     text = " ".join(t for t, _ in lines)
+    noun = s["threat"].split()[-1]
+    if not p.threat_known and not p.obstacle_done and noun in text and kind not in (
+            "face", "use"):   # the obstacle came in: memory keeps it (see Plot.threat_known)
+        events.append(_event(L.EVENT["met"], s))
     find = f(p.pick_k("find", p.T.AFTER["find"], 0))
     found = not p.item_found and find in (t for t, _ in lines)
     if found:
