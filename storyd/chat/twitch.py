@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import trio
 import trio_websocket
 
-from storyd.chat.base import ChatHealth, SourceState, hand_over
+from storyd.chat.base import ChatHealth, hand_over
 from storyd.chat.tiktok_rules import Backoff, RecentIds
 from storyd.chat.twitch_rules import (
     SendLimiter,
@@ -46,6 +46,7 @@ from storyd.config.structs import TwitchConfig
 from storyd.core.irc import LineSplitter, format_line, parse_line
 from storyd.core.model import ChatMessage, GiftMessage, Moderation
 from storyd.core.ports import ChatSink
+from storyd.core.snapshot import SourceState
 
 log = logging.getLogger(__name__)
 

@@ -46,9 +46,9 @@ class StoryConfig(_Section, frozen=True):
     theme: str = "fantasy"
     language: str = "English"
     choices: int = 3
-    words_per_chapter: int = 40
-    closing_words: int = 70
-    max_chapters: int = 0                 # 0 = no limit
+    words_per_chapter: int = 80           # ~25-30 s narrated (bench_narration_time.py)
+    closing_words: int = 120
+    max_chapters: int = 8                 # the planned arc; 0 = only when told (finish)
     reveal: Literal["sentences", "full"] = "sentences"
     reveal_words_per_second: float = 2.5  # 0 shows the chapter at once
     result_seconds: float = 5.0           # how long the winner is shown before the next chapter
@@ -70,6 +70,8 @@ class VotingConfig(_Section, frozen=True):
     bits_per_vote: int = 100              # Twitch cheers: bits per extra vote (gift_votes on)
     max_gift_weight: int = 10
     stream_delay: float = 0.0             # seconds video lags chat: ballots close this much later
+    points_reward: str = ""               # Twitch channel points reward title that votes ("" = off)
+    points_weight: int = 5                # weight of one channel points vote
 
 
 class ProviderConfig(_Section, frozen=True):
@@ -81,7 +83,8 @@ class ProviderConfig(_Section, frozen=True):
     text_model: str = ""
     image_model: str = ""
     speech_model: str = ""
-    json_mode: Literal["auto", "json_schema", "json_object", "none"] = "auto"
+    json_mode: Literal["auto", "json_schema", "json_object_schema", "json_object",
+                       "none"] = "auto"
     timeout: float = 60.0                 # total deadline of one HTTP request, seconds
     connect_timeout: float = 10.0
     first_byte_timeout: float = 30.0      # until the first byte of the answer's body
@@ -142,6 +145,8 @@ class TwitchConfig(_Section, frozen=True):
     markers: bool = True                  # a stream marker per chapter (token with the scope)
     helix_url: str = "https://api.twitch.tv/helix"
     auth_url: str = "https://id.twitch.tv/oauth2"
+    eventsub_url: str = "wss://eventsub.wss.twitch.tv/ws"   # channel points votes
+    keepalive_seconds: int = 30           # EventSub keepalive window asked for (10–600)
 
 
 class ChatConfig(_Section, frozen=True):
@@ -172,6 +177,14 @@ class OverlayConfig(_Section, frozen=True):
     recap_seconds: float = 12.0           # the recap card after a story ends; 0 = off
 
 
+class AudienceConfig(_Section, frozen=True):
+    cameos: bool = False                  # viewers may !join the story as minor characters
+    cameo_slots: int = 3                  # joined viewers offered to the plan and each chapter
+    join_command: str = "!join"
+    leave_command: str = "!leave"
+    max_joined: int = 1000                # joined viewers kept per story; more joins are dropped
+
+
 class SafetyConfig(_Section, frozen=True):
     blocklist: tuple[str, ...] = ()       # added to the built-in list
     use_builtin: bool = True
@@ -191,3 +204,4 @@ class Config(_Section, frozen=True):
     demo: DemoConfig = DemoConfig()
     overlay: OverlayConfig = OverlayConfig()
     safety: SafetyConfig = SafetyConfig()
+    audience: AudienceConfig = AudienceConfig()

@@ -51,8 +51,13 @@ def _config_set(op: Operator, changes: dict[str, str]) -> dict[str, Any]:
     if not changes:
         raise RefusedError("no changes given")
     path = op.config_path
-    text = config_mod.read_text_or_none(path) or ""
-    new_text, new = config_mod.apply_changes(text, changes, str(path))
+    text = config_mod.read_text_or_none(path)
+    if text is None and op.config != effective.apply(config_mod.defaults()):
+        # the file was deleted under the running daemon: starting a new one from the
+        # defaults would silently reset every other key (as a reload refuses to, too)
+        raise ConfigError(f"{path} is missing, but the running config came from it: restore "
+                          "it first (an empty file starts from the defaults)")
+    new_text, new = config_mod.apply_changes(text or "", changes, str(path))
     old = op.config
     op.apply_config(new)
     try:
@@ -105,6 +110,10 @@ async def handle(op: Operator, request: p.Request) -> Any:
             return await op.finish()
         case p.End():
             return await op.end()
+        case p.Plan():
+            return op.plan()
+        case p.Extend(chapters=chapters):
+            return await op.extend(chapters)
         case p.RegenerateImage():
             await op.regenerate_image()
             return r.OkReply(ok=True)
@@ -151,6 +160,12 @@ async def handle(op: Operator, request: p.Request) -> Any:
             return await op.providers()
         case p.Chat(messages=lines):
             return await op.ingest(chat_batch(lines))
+        case p.Cameos():
+            return op.cameos()
+        case p.CameoRemove(name=name):
+            if not name.strip():
+                raise RefusedError("name the cameo to remove")
+            return await op.remove_cameo(name)
         case p.Watch():
             raise RefusedError("watch is a streaming request")
     raise ConfigError(f"unsupported request {type(request).__name__}")  # pragma: no cover

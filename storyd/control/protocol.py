@@ -79,6 +79,16 @@ class End(_Req, tag="end", frozen=True):
     pass
 
 
+class Plan(_Req, tag="plan", frozen=True):
+    """The running story's plan (written before chapter 1 airs)."""
+
+
+class Extend(_Req, tag="extend", frozen=True):
+    """Lengthen the running story to `chapters`; the beats not aired yet are re-planned."""
+
+    chapters: Annotated[int, msgspec.Meta(ge=1, le=60)]
+
+
 class RegenerateImage(_Req, tag="regenerate-image", frozen=True):
     pass
 
@@ -177,10 +187,20 @@ class AdminUrl(_Req, tag="admin-url", frozen=True):
     pass
 
 
-Request = (Status | Themes | Stories | Start | Vote | Close | Next | Finish | End
-           | RegenerateImage | Memory | Sessions | Session | TopVoters | ConfigShow | ConfigGet
-           | ConfigSet | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat
-           | DeleteSession | Chapters | Recap | RecapPng)
+class Cameos(_Req, tag="cameos", frozen=True):
+    """The cameos of the story on air: joined, left and removed viewers."""
+
+
+class CameoRemove(_Req, tag="cameo-remove", frozen=True):
+    """Take a cameo (by name or viewer id) out of every later chapter of the story on air."""
+
+    name: Name
+
+
+Request = (Status | Themes | Stories | Start | Vote | Close | Next | Finish | End | Plan
+           | Extend | RegenerateImage | Memory | Sessions | Session | TopVoters | ConfigShow
+           | ConfigGet | ConfigSet | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat
+           | DeleteSession | Chapters | Recap | RecapPng | Cameos | CameoRemove)
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

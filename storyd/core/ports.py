@@ -22,8 +22,12 @@ from storyd.core.model import (
     Moderation,
     SpeechRequest,
     SpeechResult,
-    Theme,
 )
+from storyd.core.plan import StoryPlan
+from storyd.core.plan_prompts import PlanRequest
+from storyd.core.recap import RecapRequest, StoryRecap
+from storyd.core.replies import ProviderCheck
+from storyd.core.snapshot import ProvidersView
 
 Policy = Literal["random", "first", "extend"]
 
@@ -210,7 +214,12 @@ class TextChain(Protocol):
         it again from ""). Raises ProviderError when no provider wrote one."""
         ...
 
-    async def write_outline(self, theme: Theme, language: str, seed: int) -> Outcome[str]: ...
+    async def write_plan(self, request: PlanRequest) -> Outcome[StoryPlan]:
+        """The story plan, completed where a provider's answer falls short (never refused
+        for what it lacks); ProviderError when no provider answered at all."""
+        ...
+
+    async def write_recap(self, request: RecapRequest) -> Outcome[StoryRecap]: ...
 
 
 class ImageChain(Protocol):
@@ -232,11 +241,11 @@ class ProviderChains(Protocol):
     @property
     def speech(self) -> SpeechChain: ...
 
-    def status(self) -> dict[str, dict[str, Any]]:
+    def status(self) -> ProvidersView:
         """Per kind, per provider: health, cool-down, latency and usage."""
         ...
 
-    async def check(self) -> list[dict[str, Any]]:
+    async def check(self) -> list[ProviderCheck]:
         """One tiny request per configured provider (storyctl providers)."""
         ...
 

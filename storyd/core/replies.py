@@ -18,6 +18,8 @@ from typing import Any, Literal
 import msgspec
 
 from storyd.core.model import DialogueLine
+from storyd.core.plan import StoryPlan
+from storyd.core.recap import StoryRecap
 
 
 class _Reply(msgspec.Struct, frozen=True, kw_only=True):
@@ -178,6 +180,28 @@ class StoredBranch(_Reply, frozen=True):
     created_at: float
 
 
+class StoredCameo(_Reply, frozen=True):
+    """A viewer written into a story (never one the operator removed; no viewer id)."""
+
+    name: str
+    status: Literal["joined", "left"]
+    chapters: tuple[int, ...] = ()      # aired chapters whose text names them
+
+
+class CameoEntry(_Reply, frozen=True):
+    """One viewer's cameo in the story on air (storyctl cameo list, GET cameos)."""
+
+    viewer_id: str
+    name: str
+    status: Literal["joined", "left", "removed"]
+    chapters: tuple[int, ...] = ()
+    ballots: int = 0                    # rounds this viewer voted in, this story
+
+
+class CameoRemoveReply(_Reply, frozen=True):
+    removed: tuple[str, ...]            # the names taken out of every later chapter
+
+
 class SessionDetail(_Reply, frozen=True):
     """GET session/{id} and the JSON export: the session with chapters and vote results."""
 
@@ -193,6 +217,18 @@ class SessionDetail(_Reply, frozen=True):
     memory: MemoryData | None
     ifid: str = ""                     # the Twine IFID, made once per session
     branches: tuple[StoredBranch, ...] = ()   # written for choices that lost
+    plan: StoryPlan | None = None      # the story bible written before chapter 1 (issue 17)
+    recap: StoryRecap | None = None    # logline, key moments, kind of ending (issue 17)
+    cameos: tuple[StoredCameo, ...] = ()      # viewers written into it (issue 19)
+
+
+class PlanReply(_Reply, frozen=True):
+    """GET plan / POST extend: the running story's plan (issue 17)."""
+
+    session_id: int | None
+    plan: StoryPlan | None             # None before it is written, or with no story
+    aired: int = 0                     # chapters aired so far
+    planned_chapters: int = 0          # where it ends on its own (0: only by `finish`)
 
 
 class PngReply(_Reply, frozen=True):
@@ -224,6 +260,8 @@ class ProviderCheck(_Reply, frozen=True):
     base_url: str | None = None
     missing: tuple[str, ...] = ()   # models the provider does not offer
     voices: tuple[str, ...] = ()    # voices a speech probe tried
+    json_mode: str = ""             # the structured-output mode in use (text providers)
+    json_mode_note: str = ""        # why it stepped down ("" = it did not)
 
 
 class ConfigField(_Reply, frozen=True):

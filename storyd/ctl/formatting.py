@@ -14,6 +14,8 @@ from typing import Any
 import msgspec
 
 from storyd.ctl import formatting_tables as tables
+from storyd.ctl import plan as ctl_plan
+from storyd.ctl.formatting_audience import audience_line, format_cameos, format_removed
 from storyd.ctl.formatting_chat import format_chat
 
 BAR_WIDTH = 20
@@ -103,6 +105,7 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
         lines.append("choices:")
         lines.extend(f"  {c.get('key', '?')}) {c.get('text', '')}" for c in choices)
     lines.extend(format_chat(list(s.get("chat") or []), now_ms))
+    lines.extend(audience_line(s.get("audience"), list(s.get("cameos") or ())))
     costs = s.get("costs") or []
     if costs:   # the aired chapter's provider calls (prefetched branches included) and tokens
         c = costs[-1]
@@ -117,7 +120,8 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
 
 
 def _provider(name: str, h: Any) -> str:
-    """`offline ok 6 ms`, `sf failing: HTTP 401 …`, `sf cooling down`."""
+    """`offline ok 6 ms`, `sf failing: HTTP 401 …`, `sf cooling down`, `offline ok, stepped in
+    2 times (used because: …)`."""
     if not isinstance(h, dict):
         return f"{name} {h}"
     if h.get("cooling_down") or h.get("cooldown_until_ms"):
@@ -132,6 +136,10 @@ def _provider(name: str, h: Any) -> str:
     ms = h.get("last_latency_ms")
     if ms is not None and h.get("ok"):
         state += f" {ms:.0f} ms"
+    if h.get("stepped_in"):   # the last resort wrote: how often, and why (the last time)
+        n = int(h["stepped_in"])
+        state += (f", stepped in {n} time{'s' * (n != 1)}"
+                  + (f" (used because: {h['used_because']})" if h.get("used_because") else ""))
     return f"{name} {state}"
 
 
@@ -176,6 +184,8 @@ _RECORDS: dict[str, tuple[type, Callable[[Any], str]]] = {
     "top-voters": (list, tables.format_top_voters),
     "memory": (dict, tables.format_memory),
     "providers": (list, tables.format_providers),
+    "plan": (dict, ctl_plan.format_plan),
+    "extend": (dict, ctl_plan.format_plan),
 }
 
 
@@ -197,6 +207,10 @@ def format_result(command: str, sub: str | None, result: Any, *, now_ms: int,
         return format_origins(result["origins"])
     if command == "config" and sub == "get" and isinstance(result, dict) and "key" in result:
         return _origin_line(result["key"], result) + "\n"
+    if command == "cameo" and isinstance(result, list):
+        return format_cameos(result)
+    if command == "cameo" and isinstance(result, dict) and "removed" in result:
+        return format_removed(result)
     if command == "admin-url" and isinstance(result, dict) and "url" in result:
         return f"{result['url']}\n"
     if command == "export" and isinstance(result, dict) and isinstance(result.get("content"), str):

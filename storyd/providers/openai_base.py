@@ -9,9 +9,11 @@ text, pictures and speech on top. See openai_compat.py for the theory of operati
 from __future__ import annotations
 
 import base64
+import html
 import json
 import logging
 import random
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Self, TypeVar
 
@@ -44,13 +46,32 @@ def sniff_image(data: bytes, fallback: str) -> str:
     return fallback.split(";")[0].strip() or "application/octet-stream"
 
 
+_TITLE = re.compile(r"(?is)<(title|h1)[^>]*>(.*?)</\1>")
+_TAG = re.compile(r"(?s)<[^>]*>")
+
+
+def _html_text(text: str) -> str | None:
+    """One readable line from an HTML error page (its title, else its text), or None when
+    `text` is not HTML. Never the markup itself."""
+    head = text[:512].lower()
+    if not text.startswith("<") or not any(t in head for t in ("<html", "<!doctype", "<head",
+                                                                  "<body", "<h1", "<title")):
+        return None
+    found = _TITLE.search(text)
+    words = _TAG.sub(" ", found.group(2) if found else text)
+    line = " ".join(html.unescape(words).split())
+    return f"an HTML page: {line[:120]}" if line else "an HTML page"
+
+
 def error_detail(body: bytes) -> tuple[str, Any]:
-    """(message, code) from an error body: OpenAI, SiliconFlow or a bare string."""
+    """(message, code) from an error body: OpenAI, SiliconFlow, a bare string, or one line
+    for an HTML page (a proxy's or a web server's 404)."""
     text = body.decode("utf-8", "replace").strip()
     try:
         data = json.loads(text)
     except ValueError:
-        return " ".join(text.split())[:200], None
+        page = _html_text(text)
+        return (page if page is not None else " ".join(text.split())[:200]), None
     if isinstance(data, str):
         return data[:200], None
     if isinstance(data, dict):
@@ -69,7 +90,8 @@ class ClientBase:
                  backoff_base: float = 1.0, backoff_max: float = 30.0,
                  retry_after_max: float = 120.0, api_key: str | None = None,
                  rng: random.Random | None = None, own_port: int | None = None,
-                 probe_speech: bool = False) -> None:
+                 probe_speech: bool = False,
+                 outgoing: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self.name = name
         self.cfg = cfg
         self.preset = preset_for(cfg.preset)
@@ -108,6 +130,9 @@ class ClientBase:
         self.usage = Usage()      # everything this provider has spent since it was built
         self.last_prompt: list[dict[str, str]] = []
         self.last_answer = ""     # the content of the last chat answer (admin debug view)
+        # every request body passes this on its way out: names that left the story are taken
+        # out of what the model reads (services/cameos.py, via build_chains' options)
+        self.outgoing: Callable[[dict[str, Any]], dict[str, Any]] = outgoing or (lambda b: b)
 
     # ------------------------------------------------------------ plumbing
     async def __aenter__(self) -> Self:
@@ -205,7 +230,7 @@ class ClientBase:
                     cap: int | None = None, patient: bool = False
                     ) -> tuple[bytes, httpx.Headers]:
         """One bounded API request: (body, headers) of a 2xx answer, else ProviderError."""
-        cap = cap or self.limits.max_text
+        cap, body = cap or self.limits.max_text, None if body is None else self.outgoing(body)
         try:
             with http_io.deadlines(self.limits, patient=patient) as gap:
                 async with self._http().stream(method, self.base_url + path, json=body,

@@ -6,11 +6,11 @@ chapter from the generation service), presenting (the narrator), voting (the vot
 service), result (the result card) — until the closing chapter has aired. Each phase ends by
 applying an input to the machine; the next turn reads the new state (no second machine).
 
-Operator commands (`start`, `close`, `next`, `finish`, `end`, `regenerate_image`) are plain
-methods called from the trio thread. Each first asks the machine whether it fits the state —
-refusing changes nothing — then wakes the play task (`self._wake`, a trio.Event replaced after
-each wake-up). A `close`/`next` that arrives in "voting" before the round is open (right after
-the chapter appeared) is queued and applied the moment the round opens: never lost.
+Operator commands (`start`, `close`, `next`, `finish`, `end`, `regenerate_image`; `extend`
+is the generation service's) are plain methods called from the trio thread. Each first asks
+the machine whether it fits — refusing changes nothing — then wakes the play task
+(`self._wake`, replaced after each wake-up). A `close`/`next` in "voting" before the round is
+open is queued and applied the moment the round opens: never lost.
 
 Zero dead air: when a vote opens, the generation service starts writing the branches
 ([llm] prefetch); *at the close* the winner's chapter is taken (started then if it was not
@@ -18,7 +18,7 @@ prefetched) while the result card shows, so the card covers the work. From the f
 waiting in "generating" the snapshot carries the calm "the story continues in a moment" notice.
 
 Invariants: the machine's state is only changed here; every transition publishes a full
-`story:state`; a failed generation never leaves a blank screen (chapter deadline → offline).
+`story:state`; a failed generation never leaves a blank screen (deadline → offline).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS
 from storyd.core.narration import complete_sentences
 from storyd.core.ports import StoryStore
-from storyd.core.snapshot import GeneratingView, Snapshot
+from storyd.core.snapshot import ChatSourceView, GeneratingView, ProvidersView, Snapshot
 from storyd.core.story import StoryMachine, check_start_options
 from storyd.core.voting import RoundResult
 from storyd.errors import RefusedError, StorydError, describe
@@ -61,17 +61,18 @@ class Director:
     def __init__(self, store: StoryStore, generation: GenerationService, voting: VotingService,
                  bus: EventBus, clock: TrioClock, settings: Callable[[], Config], *,
                  presenter: Presenter, vote_seconds: Callable[[], float],
-                 status: Callable[[], tuple[dict[str, Any], tuple[dict[str, Any], ...]]]
-                 = lambda: ({}, ()),
+                 status: Callable[[], tuple[ProvidersView, tuple[ChatSourceView, ...]]]
+                 = lambda: (ProvidersView(), ()),
                  on_finished: Callable[[int], None] = lambda _session_id: None,
                  storage_notice: Callable[[], str | None] = lambda: None) -> None:
         self._store, self.generation, self.voting, self._bus = store, generation, voting, bus
         self.clock, self._settings, self._presenter = clock, settings, presenter
         self._vote_seconds, self._status, self._on_finished = vote_seconds, status, on_finished
         self._storage_notice = storage_notice   # a disk fault: an operator notice, not a card
+        self.audience: Callable[[], dict[str, Any]] = dict   # cameos: services/cameos.py
         self.machine = StoryMachine()
         self.story: StoryState | None = None
-        self.revision = 0
+        self.revision, self._rng = 0, random.Random()
         self.notice: str | None = None
         self.generating: GeneratingView | None = None
         self._wake = trio.Event()
@@ -80,7 +81,6 @@ class Director:
         self._play_scope: trio.CancelScope | None = None
         self._play_done: trio.Event | None = None
         self._play_nursery: trio.Nursery | None = None   # the play task's helpers
-        self._rng = random.Random()
         voting.on_early_close, voting.on_extended = self._wake_up, self.publish_state
         generation.on_error, generation.on_preview = self._error, self._preview
 
@@ -140,7 +140,7 @@ class Director:
             notice=self.notice or self._storage_notice(),
             generating=self.generating if state in ("generating", "finishing") else None,
             narration=self._presenter.narration if state == "presenting" else None,
-            providers=providers, chat=chat, costs=tuple(self.generation.costs))
+            providers=providers, chat=chat, costs=tuple(self.generation.costs), **self.audience())
 
     # ---- operator commands ------------------------------------------------------------------
     def _wake_up(self) -> None:
@@ -360,7 +360,7 @@ class Director:
         self.publish_state()
 
     def _closing_next(self, story: StoryState) -> bool:
-        limit = self._settings().story.max_chapters
+        limit = story.planned_chapters(self._settings().story.max_chapters)
         return self.machine.finish_requested or bool(limit and story.next_number >= limit)
 
     async def _result(self, story: StoryState) -> None:

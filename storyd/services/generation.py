@@ -31,8 +31,8 @@ import trio
 from storyd.bus import EventBus
 from storyd.config.structs import Config
 from storyd.core import events as ev
-from storyd.core.memory import StoryMemory
 from storyd.core.model import ChapterDraft, ChapterRequest, ImageRequest, Theme
+from storyd.core.plan import StoryPlan
 from storyd.core.ports import StoryStore
 from storyd.core.snapshot import ChapterCost
 from storyd.errors import ProviderError, StorydError
@@ -40,6 +40,7 @@ from storyd.providers.chain import Chains
 from storyd.services.branch import Branch
 from storyd.services.clock import TrioClock
 from storyd.services.media import MediaCache, media_url
+from storyd.services.planning import Planner
 from storyd.services.prenarration import NarrationPrep
 from storyd.services.story_state import ChapterState, StoryState
 from storyd.storyteller.story import OfflineStoryteller
@@ -55,14 +56,11 @@ class GenerationService:
     def __init__(self, store: StoryStore, bus: EventBus, clock: TrioClock,
                  settings: Callable[[], Config], chains: Callable[[], Chains],
                  media: MediaCache) -> None:
-        self._store = store
-        self._bus = bus
-        self._clock = clock
-        self._settings = settings
-        self._chains = chains
-        self._media = media
+        self._store, self._bus, self._clock = store, bus, clock
+        self._settings, self._chains, self._media = settings, chains, media
         self._offline = OfflineStoryteller()
         self._narration = NarrationPrep(settings, chains, media)
+        self.planner = Planner(store, settings, chains, lambda message: self.on_error(message))
         self._nursery: trio.Nursery | None = None
         self._branches: dict[int | None, Branch] = {}
         self._leaders_scope = trio.CancelScope()   # "leaders": following the vote
@@ -73,6 +71,9 @@ class GenerationService:
         self.costs: list[ChapterCost] = []
         self.on_preview: Callable[[str], None] = lambda _text: None
         self.on_error: Callable[[str], None] = lambda _message: None
+        # the audience's say (services/cameos.py): cameos offered, names that left redacted
+        self.adjust_request: Callable[[ChapterRequest], ChapterRequest] = lambda r: r
+        self.before_air: Callable[[Branch, int], None] = lambda _branch, _number: None
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -85,35 +86,25 @@ class GenerationService:
 
     # ---- requests ---------------------------------------------------------------------------
     async def ensure_outline(self, story: StoryState) -> None:
-        if story.outline or story.chapters or story.authored:
-            return
-        story.outline = (await self._chains().text.write_outline(
-            story.theme, story.language, story.seed)).draft
-        story.memory.outline = story.outline
-        await self._store.set_outline(story.session_id, story.outline)
+        """The story's plan before its first chapter (services/planning.py); an authored
+        story has its own."""
+        if story.authored is None:
+            await self.planner.ensure_plan(story)
 
     def branch_for(self, story: StoryState, choice: int | None, closing: bool) -> Branch:
-        cfg = self._settings()
-        prev = story.current
-        memory = StoryMemory.from_json(story.memory.to_json())
-        winner = prev.draft.choices[choice] if prev is not None and choice is not None else ""
-        memory.take_choice(winner)
-        number = story.next_number
-        request = ChapterRequest(
-            theme=story.theme, language=story.language, chapter_number=number,
-            words=cfg.story.closing_words if closing else cfg.story.words_per_chapter,
-            n_choices=0 if closing else cfg.story.choices, closing=closing,
-            outline=story.outline,
-            context=memory.context(cfg.llm.context_tokens, include_outline=False),
-            path=story.taken_path() + ((winner,) if winner else ()), winning_choice=winner,
-            previous_text=prev.draft.text if prev else "",
-            # the taken path is listed already; what models repeat is last round's losers
-            avoid_choices=tuple(c for c in (prev.draft.choices if prev else ()) if c != winner),
-            memory=memory.view(), seed=story.seed * 1000 + number,
-            max_chapters=cfg.story.max_chapters,
-            previous_titles=tuple(c.draft.title for c in story.chapters))
+        request, memory = self.planner.chapter_request(story, choice, closing)
+        request = self.adjust_request(request)
         return Branch(choice=choice, closing=closing, request=request, memory=memory,
                       authored=story.authored.writer if story.authored else None)
+
+    async def extend(self, story: StoryState | None, chapters: int, state: str,
+                     finishing: bool) -> StoryPlan:
+        """`storyctl extend`: the plan stretched now, its remaining beats re-planned by the
+        model in the background (services/planning.py)."""
+        plan = await self.planner.extend(story, chapters, state=state, finishing=finishing)
+        if self._nursery is not None and story is not None:
+            self._nursery.start_soon(self.planner.replan, story)
+        return plan
 
     # ---- branches ---------------------------------------------------------------------------
     def _start(self, branch: Branch) -> Branch:
@@ -337,6 +328,7 @@ class GenerationService:
     async def air(self, story: StoryState, b: Branch) -> ChapterState:
         """The branch becomes the story's next chapter: its choice and memory apply, and both
         are saved."""
+        self.before_air(b, story.next_number)
         assert b.draft is not None
         prev, draft = story.current, b.draft
         if prev is not None and b.choice is not None:
@@ -357,9 +349,13 @@ class GenerationService:
         await self._store.save_memory(story.session_id, story.memory.to_json())
         if b.image:
             await self._store.set_chapter_media(story.session_id, number, image=b.image)
+        if b.closing and self._nursery is not None:   # the recap, while the ending airs
+            self._nursery.start_soon(self.planner.recap, story)
+        plan_calls, plan_prompt, plan_completion = self.planner.take_cost()   # chapter 1
         self.costs = [*self.costs[-(MAX_COSTS - 1):], ChapterCost(
-            chapter=number, provider=draft.provider, calls=b.calls,
-            prompt_tokens=b.prompt_tokens, completion_tokens=b.completion_tokens)]
+            chapter=number, provider=draft.provider, calls=b.calls + plan_calls,
+            prompt_tokens=b.prompt_tokens + plan_prompt,
+            completion_tokens=b.completion_tokens + plan_completion)]
         return ch
 
     # ---- pictures ---------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 
@@ -11,13 +10,18 @@ from storyd.config.structs import Config
 from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS, ChapterDraft, Theme
 from storyd.core.narration import split_sentences
+from storyd.core.plan import StoryPlan
 from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import (
+    AudienceView,
     ChapterCost,
     ChapterView,
+    ChatSourceView,
     ChoiceView,
     GeneratingView,
     NarrationRef,
+    OverlayView,
+    ProvidersView,
     Snapshot,
     State,
     VotingView,
@@ -64,8 +68,17 @@ class StoryState:
     memory: StoryMemory
     chapters: list[ChapterState] = field(default_factory=list)
     pending_choice: int | None = None     # winner (or forced choice) that drives the next chapter
+    plan: StoryPlan | None = None         # the story bible, written before chapter 1
+    extended: bool = False                # `storyctl extend` set the length: it ends there
     authored: AuthoredStory | None = None  # a Twee story's passages air, not a model's chapters
     recap: RecapView | None = None        # set when the story has ended (services/aftershow.py)
+
+    def planned_chapters(self, max_chapters: int) -> int:
+        """Where the story ends on its own: the plan's length, else `[story] max_chapters`
+        (0, and never extended: only when the operator finishes it)."""
+        if max_chapters <= 0 and not self.extended:
+            return 0
+        return self.plan.chapters if self.plan is not None else max_chapters
 
     @property
     def current(self) -> ChapterState | None:
@@ -83,13 +96,14 @@ class StoryState:
 def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revision: int,
                    now_ms: int, voting: VotingView | None, notice: str | None,
                    generating: GeneratingView | None, narration: NarrationRef | None,
-                   providers: dict[str, Any], chat: tuple[dict[str, Any], ...],
-                   costs: tuple[ChapterCost, ...]) -> Snapshot:
+                   providers: ProvidersView, chat: tuple[ChatSourceView, ...],
+                   costs: tuple[ChapterCost, ...], cameos: tuple[str, ...] = (),
+                   audience: AudienceView | None = None) -> Snapshot:
     """The whole show as one Snapshot (`story:state`, `GET status`, `storyctl status`)."""
     s, ch = story, (story.current if story else None)
-    overlay = msgspec.to_builtins(cfg.overlay)
-    overlay.update(reveal=cfg.story.reveal,
-                   reveal_words_per_second=cfg.story.reveal_words_per_second)
+    overlay = msgspec.convert(
+        {**msgspec.structs.asdict(cfg.overlay), "reveal": cfg.story.reveal,
+         "reveal_words_per_second": cfg.story.reveal_words_per_second}, OverlayView)
     return Snapshot(
         state=state, revision=revision, server_time_ms=now_ms,
         session_id=s.session_id if s else None,
@@ -99,7 +113,10 @@ def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revis
         chapter_number=ch.number if ch else 0, title=ch.draft.title if ch else None,
         choices=ch.choice_views() if ch else (), chapter=ch.view() if ch else None,
         voting=voting, notice=notice, generating=generating, narration=narration,
-        providers=providers, chat=chat, costs=costs, max_chapters=cfg.story.max_chapters,
+        providers=providers, chat=chat, costs=costs,
+        max_chapters=(s.planned_chapters(cfg.story.max_chapters) if s
+                      else cfg.story.max_chapters),
         test_mode=not {"tiktok", "twitch"} & set(cfg.chat.sources), overlay=overlay,
         language_notice=offline_language_notice(s.language) if s else None,
-        recap=s.recap if s is not None and state == "ended" else None)
+        recap=s.recap if s is not None and state == "ended" else None,
+        cameos=cameos if s else (), audience=audience)

@@ -90,6 +90,7 @@ class VotingService:
         self._last_heartbeat = -1e18
         self.on_early_close: Callable[[], None] = lambda: None
         self.on_extended: Callable[[], None] = lambda: None
+        self.on_recorded: Callable[[VoteRound], None] = lambda _round: None  # cameos' credit
 
     # ---- service ----------------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -304,6 +305,7 @@ class VotingService:
             voters=result.voters, tie_break=result.tie_break, early=result.early,
             forced=result.forced, closed_at=self._clock.now())
         self.credits.due()
+        self.on_recorded(r)
         self._bus.publish(ev.VotingEnded(ev.VotingEndedData(
             round_id=r.round_id, winner=result.winner, winner_key=CHOICE_KEYS[result.winner],
             winner_text=self.choices[result.winner].text, tie_break=result.tie_break,
@@ -358,7 +360,8 @@ class VotingService:
                     self._failed_unavailable = isinstance(exc, StoreUnavailable)
                     if r is not None:
                         r.requeue(rows)
-                    log.error("ballots not saved (retried with the next flush): %s", exc)
+                    log.error("%d ballots not saved (retried with the next flush): %s",
+                              len(rows), exc)
             await self.activity.save(self._store, self._clock.now())
         finally:
             self._done = max(self._done, gen)

@@ -124,7 +124,7 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
         raw = await request.get_data(as_text=False)
         if len(raw) > MAX_BODY:
             raise too_large()
-        data = decode_json(raw) if raw.strip() else {}
+        data = decode_json(raw) if raw else {}   # no body is {}; whitespace is bad JSON
         if not isinstance(data, dict):
             raise ApiError(400, "bad_request", "request body must be a JSON object")
         if "cmd" in data:
@@ -193,6 +193,7 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
     simple: dict[str, tuple[type[Any], bool]] = {   # route -> (request type, needs a body)
         "start": (p.Start, True), "next-chapter": (p.Next, True), "close": (p.Close, True),
         "finish": (p.Finish, True), "end": (p.End, True), "vote": (p.Vote, True),
+        "extend": (p.Extend, True),
         "regenerate-image": (p.RegenerateImage, True)}
     for name, (kind, _) in simple.items():
         async def post(kind: type[Any] = kind, name: str = name) -> Response:
@@ -225,13 +226,19 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
                            f"request (got {len(lines)}): split the batch")
         for line in lines if isinstance(lines, list) else ():
             for key in ("user_id", "msg_id"):   # TikTok ids are numbers; as chat-import does
-                if isinstance(line, dict) and type(line.get(key)) is int:
+                if isinstance(line, dict) and type(line.get(key)) is int and (
+                        0 <= line[key] < 2**64):
                     line[key] = str(line[key])
         try:
             return msgspec.convert(data, p.Chat)
         except msgspec.ValidationError as exc:
             raise ApiError(400, "bad_request", f"invalid chat message: {friendly(exc)}"
                            ) from None
+
+    @app.get(f"{API}/plan")
+    @admin
+    async def plan() -> Response:
+        return reply("GET", f"{API}/plan", await call(p.Plan()))
 
     @app.get(f"{API}/providers")
     @admin
@@ -296,6 +303,16 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
     @admin
     async def top_voters() -> Response:
         return reply("GET", f"{API}/top-voters", await call(query(p.TopVoters)))
+
+    @app.get(f"{API}/cameos")
+    @admin
+    async def cameos() -> Response:
+        return reply("GET", f"{API}/cameos", await call(p.Cameos()))
+
+    @app.post(f"{API}/cameo/remove")
+    @admin
+    async def cameo_remove() -> Response:
+        return reply("POST", f"{API}/cameo/remove", await call(await body(p.CameoRemove)))
 
     @app.get(f"{API}/export/<int:session_id>")
     @admin

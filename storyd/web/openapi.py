@@ -26,6 +26,9 @@ from storyd.core.snapshot import Snapshot
 API = "/api/interactive-story"
 
 
+MAX_CHANGES = 100   # keys one POST config may change
+
+
 class ConfigUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """POST config body: one `key`/`value`, or several `changes`; all validated, then saved."""
 
@@ -78,6 +81,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{API}/finish", "Write a closing chapter next, then end", admin=True,
           body=p.Finish, response=SNAP),
     Route("POST", f"{API}/end", "End the story now", admin=True, body=p.End, response=SNAP),
+    Route("GET", f"{API}/plan", "The running story's plan: protagonist, cast, places, central "
+          "question, one beat per chapter, endings (readable before chapter 1 airs)",
+          admin=True, response=rp.PlanReply),
+    Route("POST", f"{API}/extend", "Lengthen the running story to `chapters`; the beats not "
+          "aired yet are re-planned", admin=True, body=p.Extend, response=rp.PlanReply),
     Route("POST", f"{API}/vote", "Inject one chat vote", admin=True, body=p.Vote,
           response=rp.VoteReply),
     Route("POST", f"{API}/regenerate-image", "New picture for the current chapter",
@@ -95,6 +103,11 @@ ROUTES: tuple[Route, ...] = (
           admin=True, response=rp.SessionDetail),
     Route("GET", f"{API}/top-voters", "Top voters", admin=True, query=p.TopVoters,
           response=list[rp.TopVoter]),
+    Route("GET", f"{API}/cameos", "The cameos of the story on air (joined, left, removed; "
+          "viewer ids included)", admin=True, response=list[rp.CameoEntry]),
+    Route("POST", f"{API}/cameo/remove", "Take a cameo (name or viewer id) out of every later "
+          "chapter; the name is never sent to a model again", admin=True, body=p.CameoRemove,
+          response=rp.CameoRemoveReply),
     Route("GET", f"{API}/export/{{id}}", "Export a session (format md, html, twee or json; "
           "the JSON export is the session/{id} object)", admin=True, query=p.Export,
           response=rp.SessionDetail,
@@ -122,6 +135,9 @@ _REF = "#/components/schemas/{name}"
 
 
 def _strip_tag(schema: dict[str, Any]) -> dict[str, Any]:
+    """A request's schema without its `cmd` tag (the URL names the command)."""
+    if "cmd" not in schema.get("properties", {}):
+        return schema
     props = {k: v for k, v in schema.get("properties", {}).items() if k != "cmd"}
     out = {**schema, "properties": props}
     req = [r for r in schema.get("required", []) if r != "cmd"]
@@ -150,6 +166,14 @@ def _params(route: Route) -> list[dict[str, Any]]:
     return params
 
 
+# What POST config takes as one change's value (storyd.web.config_update.as_text)
+CHANGE_VALUE: dict[str, Any] = {"anyOf": [
+    {"type": "string"}, {"type": "number"}, {"type": "boolean"},
+    {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "number"}]}}]}
+TOO_LARGE = {f"{API}/chat": "more than 10,000 messages (`too_many_messages`), or a body over "
+                            "8 MiB: split the batch"}
+
+
 def build_document(version: str) -> dict[str, Any]:
     """The whole OpenAPI document as plain data."""
     types = [ErrorReply, *dict.fromkeys(r.body for r in ROUTES if r.body)]
@@ -158,11 +182,16 @@ def build_document(version: str) -> dict[str, Any]:
     ok_schemas = dict(zip(answers, roots[len(types):], strict=True))
     components = {k: _strip_tag(v) for k, v in components.items()}
     components["Config"]["description"] = CONFIG_NOTE
-    components["ConfigUpdate"]["anyOf"] = [   # one key and its value, or several changes
-        {"required": ["key", "value"], "properties": {"key": {"type": "string"},
-                                                      "value": {"not": {"type": "null"}}}},
-        {"required": ["changes"], "properties": {"changes": {"type": "object",
-                                                             "minProperties": 1}}}]
+    for key in ("user_id", "msg_id"):   # TikTok ids arrive as numbers: taken as their text
+        line = components["ChatLine"]["properties"]
+        line[key] = {"anyOf": [line[key], {"type": "integer", "minimum": 0,
+                                           "maximum": 2**64 - 1}]}
+    components["ConfigUpdate"]["oneOf"] = [   # one key and its value, or several changes
+        {"required": ["key", "value"], "properties": {"key": {"type": "string", "minLength": 1},
+                                                      "value": CHANGE_VALUE}},
+        {"required": ["changes"], "properties": {"changes": {
+            "type": "object", "minProperties": 1, "maxProperties": MAX_CHANGES,
+            "propertyNames": {"minLength": 1}, "additionalProperties": CHANGE_VALUE}}}]
     # The websocket events (storyd/core/events.py): one schema, served with the API.
     event_root, event_components = events.schema_components(_REF)
     clash = [k for k, v in event_components.items() if components.get(k, v) != v]
@@ -187,7 +216,8 @@ def build_document(version: str) -> dict[str, Any]:
                 "503": error},
         }
         if r.body is not None:
-            op["responses"]["413"] = error
+            op["responses"]["413"] = {**error, "description": TOO_LARGE.get(r.path, "the body "
+                                      "is larger than the route takes")}
         if r.path == f"{API}/start":   # an authored story storyd cannot play
             op["responses"]["422"] = error
         params = _params(r)
