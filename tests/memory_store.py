@@ -195,24 +195,19 @@ class MemoryStore:
             rnd["credited"] = False
         rnd.update(status="closed", winner=winner, counts=counts, voters=voters, forced=forced)
 
-    async def credit_round(self, session_id: int, chapter_number: int, *, limit: int,
-                           now: float) -> bool:
-        await self._enter("credit_round")
-        rnd = self.rounds.get((session_id, chapter_number))
-        if rnd is None or rnd.get("credited", True):
+    async def credit_voters(self, *, limit: int, now: float) -> bool:
+        await self._enter("credit_voters")
+        waiting = [k for k, rnd in self.rounds.items() if rnd.get("credited") is False]
+        if not waiting:
             return True
-        for viewer, name, choice, _w in self.ballots.get((session_id, chapter_number),
-                                                         {}).values():
+        rnd = self.rounds[waiting[0]]
+        for viewer, name, choice, _w in self.ballots.get(waiting[0], {}).values():
             v = self.viewers.setdefault(viewer, {"name": name, "ballots": 0, "wins": 0,
                                                  "likes": 0, "joins": 0})
             v["ballots"] += 1
             v["wins"] += int(choice == rnd["winner"])
         rnd["credited"] = True
-        return True
-
-    async def uncredited_rounds(self) -> list[tuple[int, int]]:
-        await self._enter("uncredited_rounds")
-        return [k for k, rnd in self.rounds.items() if rnd.get("credited") is False]
+        return False
 
     async def add_activity(self, rows: Sequence[tuple[str, str, int, int]], *,
                            now: float) -> None:

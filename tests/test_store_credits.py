@@ -29,36 +29,31 @@ def stats(path: Path) -> dict[str, tuple[int, int]]:
 async def test_a_closed_round_is_credited_in_steps_exactly_once(
         store: Store, db_path: Path) -> None:  # noqa: F811
     sid = await closed_round(store, 25)
-    assert await store.uncredited_rounds() == [(sid, 1)]
     steps = 0
-    done = False
-    while not done:
-        done = await store.credit_round(sid, 1, limit=10, now=70.0)
+    while not await store.credit_voters(limit=10, now=70.0):
         steps += 1
         assert len(stats(db_path)) == min(10 * steps, 25)   # each step credits its share
     assert steps == 3
     got = stats(db_path)
     assert len(got) == 25 and all(b == 1 for b, _ in got.values())
     assert sum(w for _, w in got.values()) == len([i for i in range(25) if i % 3 == 1])
-    assert await store.uncredited_rounds() == []
-    assert await store.credit_round(sid, 1, limit=10, now=80.0) is True   # nothing twice
+    assert await store.credit_voters(limit=10, now=80.0) is True   # nothing twice
     await store.record_vote_result(sid, 1, winner=1, counts=[1, 1, 1], voters=25,
                                    tie_break=None, early=False, forced=False, closed_at=62.0)
-    assert await store.uncredited_rounds() == []      # a repeated result is not re-credited
+    assert await store.credit_voters(limit=10, now=81.0) is True   # a repeat: not again
     assert stats(db_path) == got
 
 
 async def test_a_restart_between_steps_finishes_without_repeating(db_path: Path) -> None:  # noqa: F811
     first = await Store.open(db_path)
     try:
-        sid = await closed_round(first, 12)
-        assert await first.credit_round(sid, 1, limit=5, now=70.0) is False
+        await closed_round(first, 12)
+        assert await first.credit_voters(limit=5, now=70.0) is False
     finally:
         await first.aclose()                             # "crash" after one step
     again = await Store.open(db_path)
     try:
-        assert await again.uncredited_rounds() == [(sid, 1)]
-        while not await again.credit_round(sid, 1, limit=5, now=71.0):
+        while not await again.credit_voters(limit=5, now=71.0):
             pass
     finally:
         await again.aclose()

@@ -108,7 +108,7 @@ async def test_an_early_close_is_decided_and_its_prefetched_winner_airs_at_once(
 async def test_crediting_voters_never_holds_up_the_next_chapter(
         tmp_path: Path, autojump_clock: Any) -> None:
     st = stage(tmp_path)
-    st.store.delays["credit_round"] = 120.0                  # a very slow credit
+    st.store.delays["credit_voters"] = 120.0                  # a very slow credit
     async with trio.open_nursery() as nursery:
         await running(st, nursery)
         with st.bus.subscribe(4096) as sub:

@@ -3,10 +3,10 @@
 Theory of operation (issue 23): at a close, the voting service writes the round's result
 (store `record_vote_result` marks it "not credited yet") and calls `due()`; the next chapter
 never waits for the credits. This service then credits the round's ballots in steps of
-STEP viewers (store `credit_round`: one transaction per step that also moves the round's
+STEP viewers (store `credit_voters`: one transaction per step that also moves the round's
 cursor), with a checkpoint between steps so the show's own writes go in between. A crash
 between two steps loses nothing and repeats nothing: at start (and after each `due()`) it
-asks the store which rounds still wait. While the disk refuses writes, a step fails with
+goes on with whatever rounds still wait. While the disk refuses writes, a step fails with
 StoreUnavailable and is retried after RETRY_S; the ballots it reads are already on disk
 (or in the store's memory, replayed before the step).
 """
@@ -28,9 +28,10 @@ RETRY_S = 5.0
 
 
 class CreditStore(Protocol):
-    async def credit_round(self, session_id: int, chapter_number: int, *, limit: int,
-                           now: float) -> bool: ...
-    async def uncredited_rounds(self) -> list[tuple[int, int]]: ...
+    async def credit_voters(self, *, limit: int, now: float) -> bool:
+        """One step (`limit` voters) of the round closed first of those waiting; True when
+        none waits."""
+        ...
 
 
 class VoteCredits:
@@ -70,9 +71,6 @@ class VoteCredits:
                 self._idle.set()
 
     async def _credit_all(self) -> None:
-        for session_id, chapter in await self._store.uncredited_rounds():
-            while not await self._store.credit_round(session_id, chapter, limit=STEP,
-                                                     now=self._now()):
-                self.steps += 1
-                await trio.lowlevel.checkpoint()   # the show's writes go in between
+        while not await self._store.credit_voters(limit=STEP, now=self._now()):
             self.steps += 1
+            await trio.lowlevel.checkpoint()   # the show's writes go in between

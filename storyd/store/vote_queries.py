@@ -120,23 +120,6 @@ def record_vote_result(conn: sqlite3.Connection, session_id: int, chapter_number
                      " WHERE session_id = ? AND chapter_number = ?", (session_id, chapter_number))
 
 
-def credit_voters(conn: sqlite3.Connection, rows: Sequence[tuple[str, str, bool]],
-                  now: float) -> None:
-    """One ballot per viewer per call (duplicates in `rows` collapse, the last one counts)."""
-    latest: dict[str, tuple[str, bool]] = {}
-    for row in rows:
-        if len(row) != 3:
-            raise StorageError(f"a voter credit is (viewer_id, name, picked_winner), not {row!r}")
-        latest[row[0]] = (row[1], row[2])
-    with transaction(conn):
-        conn.executemany(
-            "INSERT INTO story_viewer_stats (viewer_id, name, ballots, wins, first_seen, last_seen)"
-            " VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (viewer_id) DO UPDATE SET"
-            " name = excluded.name, ballots = ballots + 1, wins = wins + excluded.wins,"
-            " last_seen = excluded.last_seen",
-            ((vid, name, int(bool(won)), now, now) for vid, (name, won) in latest.items()))
-
-
 _CREDIT = (
     "INSERT INTO story_viewer_stats (viewer_id, name, ballots, wins, first_seen, last_seen)"
     " SELECT viewer_id, name, 1, choice = ?, ?, ? FROM story_ballots"
@@ -183,11 +166,15 @@ def credit_round(conn: sqlite3.Connection, session_id: int, chapter_number: int,
     return last is None
 
 
-def uncredited_rounds(conn: sqlite3.Connection) -> list[tuple[int, int]]:
-    """(session_id, chapter_number) of closed rounds whose voters are not all credited yet."""
-    return [(r[0], r[1]) for r in conn.execute(
-        "SELECT session_id, chapter_number FROM story_votes WHERE credited = 0"
-        " ORDER BY closed_at")]
+def credit_voters(conn: sqlite3.Connection, limit: int, now: float) -> bool:
+    """One `credit_round` step for the round closed first of those still waiting for their
+    voters' credit. True when none waits."""
+    row = conn.execute("SELECT session_id, chapter_number FROM story_votes WHERE credited = 0"
+                       " ORDER BY closed_at LIMIT 1").fetchone()
+    if row is None:
+        return True
+    credit_round(conn, row[0], row[1], limit, now)
+    return False
 
 
 def _activity_rows(rows: Sequence[tuple[str, str, int, int]], now: float
