@@ -59,7 +59,8 @@ class Socket:
 
 async def test_real_daemon_answers_every_request_in_its_type(daemon_factory: Any) -> None:
     with trio.fail_after(TIMEOUT):
-        d = await daemon_factory(voting={"duration": 120}, images={"enabled": True})
+        d = await daemon_factory(voting={"duration": 120}, images={"enabled": True},
+                                 audience={"cameos": True})
         s = Socket(await trio.open_unix_socket(str(d.socket_path)))
         for request in (p.Status(), p.Themes(), p.Stories(), p.Memory(), p.Providers(),
                         p.ConfigShow(), p.ConfigShow(origins=True), p.AdminUrl(),
@@ -73,7 +74,11 @@ async def test_real_daemon_answers_every_request_in_its_type(daemon_factory: Any
             await s.ask(p.Plan())
             await s.ask(p.Extend(chapters=12))
             assert (await s.ask(p.Vote(viewer="amy", choice="b"))).accepted
-            await s.ask(p.Chat(messages=[p.ChatLine(platform="yt", user_id="1", text="!a")]))
+            await s.ask(p.Chat(messages=[p.ChatLine(platform="yt", user_id="1", text="!a"),
+                                         p.ChatLine(platform="yt", user_id="2", name="Ann",
+                                                    text="!join")]))
+            assert [c.name for c in await s.ask(p.Cameos())] == ["Ann"]
+            assert (await s.ask(p.CameoRemove(name="Ann"))).removed == ("Ann",)
             await s.ask(p.RegenerateImage())
             await s.ask(p.Close())
             await wait_for_event(sub, "story:state", lambda e: e["state"] == "voting"

@@ -3,13 +3,15 @@
 One connection, requests answered in order: `call` sends one envelope and waits for the reply
 with its id. `watch` turns the connection into an event stream, so use a client of its own
 for it. Error replies raise RemoteError (code and message as the daemon sent them); an absent
-socket or a refused connection raises DaemonNotRunning.
+socket or a refused connection raises DaemonNotRunning (both defined in
+storyd.control.blocking_client, the trio-free one-shot client).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -17,32 +19,16 @@ import msgspec
 import trio
 
 from storyd.control import protocol
+from storyd.control.blocking_client import (
+    MAX_REPLY_LINE,
+    RemoteError,
+    answer_of,
+    connect_error,
+    decode_reply,
+)
 from storyd.core import events
 from storyd.core.events import StorydEvent
-from storyd.core.replies import ErrorBody
-from storyd.errors import ControlError, StorydError
-
-# Replies can be large (an HTML export, a long session); a guard, not a protocol limit.
-MAX_REPLY_LINE = 64 * 1024 * 1024
-
-
-class DaemonNotRunning(ControlError):
-    """No storyd listens on the control socket."""
-
-    code = "not_running"
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"storyd is not running (no socket at {path})")
-        self.path = path
-
-
-class RemoteError(StorydError):
-    """The daemon answered a request with an error reply."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+from storyd.errors import ControlError
 
 
 class ControlClient:
@@ -63,13 +49,8 @@ class ControlClient:
         path = Path(path)
         try:
             stream = await trio.open_unix_socket(str(path))
-        except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
-            raise DaemonNotRunning(path) from None
-        except PermissionError:
-            raise ControlError(f"permission denied on the control socket {path} "
-                               "(is storyd running as another user?)") from None
         except OSError as exc:
-            raise ControlError(f"cannot connect to {path}: {exc.strerror or exc}") from None
+            raise connect_error(path, exc) from None
         return cls(stream, path)
 
     async def __aenter__(self) -> ControlClient:
@@ -83,7 +64,7 @@ class ControlClient:
         await self._stream.aclose()
 
     async def call(self, request: protocol.Request) -> protocol.Result | None:
-        """Send one request and return its result, decoded into the request's answer type
+        """Send one request and return its answer, a Struct of the request's answer type
         (protocol.answer_type: a Snapshot for `status`, a list of SessionSummary for
         `sessions`, ...).
 
@@ -95,16 +76,31 @@ class ControlClient:
             reply = await self._read_reply()
             if reply.id not in (req_id, None):
                 continue  # not ours (cannot happen with in-order replies; be lenient)
-            if not reply.ok:
-                err = reply.error or ErrorBody(code="error", message="unknown error")
-                raise RemoteError(err.code, err.message)
-            try:
-                result: protocol.Result | None = msgspec.json.decode(
-                    reply.result, type=protocol.answer_type(request))
-            except msgspec.ValidationError as exc:
-                raise ControlError(f"storyd answered '{type(request).__struct_config__.tag}' "
-                                   f"with something else: {exc}") from None
-            return result
+            return answer_of(reply, request)
+
+    async def pipeline(self, requests: Iterable[protocol.Request], in_flight: int
+                       ) -> list[protocol.Result | None | RemoteError]:
+        """Send `requests` with up to `in_flight` unanswered at a time; the answers (or the
+        RemoteError of an error reply) in request order. ControlError when the daemon hangs
+        up. The replies are small, so reading them only when the window is full is safe."""
+        results: list[protocol.Result | None | RemoteError] = []
+        sent: deque[protocol.Request] = deque()
+        for request in requests:
+            if len(sent) >= max(in_flight, 1):
+                results.append(self._answer_or_error(await self._read_reply(), sent.popleft()))
+            await self._send(request)
+            sent.append(request)
+        while sent:
+            results.append(self._answer_or_error(await self._read_reply(), sent.popleft()))
+        return results
+
+    @staticmethod
+    def _answer_or_error(reply: protocol.Incoming, request: protocol.Request
+                         ) -> protocol.Result | None | RemoteError:
+        try:
+            return answer_of(reply, request)
+        except RemoteError as exc:
+            return exc
 
     async def watch(self) -> AsyncIterator[StorydEvent]:
         """Start watching and yield each event as it arrives; ends when the daemon hangs up."""
@@ -114,7 +110,7 @@ class ControlClient:
                 line = await self._read_line()
             except ControlError:
                 return
-            reply = _decode(line)
+            reply = decode_reply(line)
             if reply.error is not None:
                 raise RemoteError(reply.error.code, reply.error.message)
             if reply.event == protocol.NULL:
@@ -134,7 +130,7 @@ class ControlClient:
         return req_id
 
     async def _read_reply(self) -> protocol.Incoming:
-        return _decode(await self._read_line())
+        return decode_reply(await self._read_line())
 
     async def _read_line(self) -> bytes:
         while True:
@@ -152,10 +148,3 @@ class ControlClient:
             if not chunk:
                 raise ControlError(f"storyd closed the control connection on {self.path}")
             self._buf.extend(chunk)
-
-
-def _decode(line: bytes) -> protocol.Incoming:
-    try:
-        return protocol.decode_incoming(line)
-    except msgspec.DecodeError as exc:
-        raise ControlError(f"storyd sent a line that is not a reply: {exc}") from None

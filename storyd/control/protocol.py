@@ -36,7 +36,7 @@ from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import Snapshot
 
 PROTOCOL_VERSION = 1
-MAX_LINE = 64 * 1024  # one request line; storyctl chat-import splits batches to fit
+MAX_LINE = 1024 * 1024  # one request line; storyctl chat-import splits batches to fit
 # Numbers that reach SQLite must fit its 64-bit integers; larger ones are bad requests.
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 # The limits the daemon enforces, in the types, so the OpenAPI document states them too
@@ -202,10 +202,20 @@ class AdminUrl(_Req, tag="admin-url", frozen=True):
     pass
 
 
+class Cameos(_Req, tag="cameos", frozen=True):
+    """The cameos of the story on air: joined, left and removed viewers."""
+
+
+class CameoRemove(_Req, tag="cameo-remove", frozen=True):
+    """Take a cameo (by name or viewer id) out of every later chapter of the story on air."""
+
+    name: Name
+
+
 Request = (Status | Themes | Stories | Start | Vote | Close | Next | Finish | End | Plan
            | Extend | RegenerateImage | Memory | Sessions | Session | TopVoters | ConfigShow
            | ConfigGet | ConfigSet | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat
-           | DeleteSession | Chapters | Recap | RecapPng)
+           | DeleteSession | Chapters | Recap | RecapPng | Cameos | CameoRemove)
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -220,7 +230,8 @@ Result = (Snapshot | list[Theme] | list[r.StoryInfo] | r.VoteReply | r.CloseRepl
           | r.PlanReply | r.OkReply | r.MemoryReply | list[r.SessionSummary] | r.SessionDetail
           | list[r.TopVoter] | Config | ConfigOrigins | ConfigValue | ConfigSetReply
           | ConfigUpdateReply | r.DeletedReply | r.ExportReply | ChapterList | RecapView
-          | r.PngReply | r.AdminUrlReply | list[r.ProviderCheck] | r.IngestReply)
+          | r.PngReply | r.AdminUrlReply | list[r.ProviderCheck] | r.IngestReply
+          | list[r.CameoEntry] | r.CameoRemoveReply)
 """What a request is answered with (storyd.control.dispatch.handle); see answer_type."""
 
 ANSWERS: dict[type[Request], Any] = {
@@ -232,7 +243,8 @@ ANSWERS: dict[type[Request], Any] = {
     ConfigSet: ConfigSetReply, ConfigUpdate: ConfigUpdateReply, Export: r.ExportReply,
     Watch: None, AdminUrl: r.AdminUrlReply, Providers: list[r.ProviderCheck],
     Chat: r.IngestReply, DeleteSession: r.DeletedReply, Chapters: ChapterList,
-    Recap: RecapView, RecapPng: r.PngReply}
+    Recap: RecapView, RecapPng: r.PngReply, Cameos: list[r.CameoEntry],
+    CameoRemove: r.CameoRemoveReply}
 
 
 def answer_type(request: Request) -> Any:

@@ -64,14 +64,32 @@ class VotingView(msgspec.Struct, frozen=True, kw_only=True):
     choices: tuple[ChoiceView, ...]
     counts: tuple[int, ...]
     voters: int
-    ends_at: int | None              # epoch ms; None once closed
+    ends_at: int | None              # epoch ms, the announced end; None once closed
+    closes_at: int | None = None     # epoch ms, the real close: ends_at + [voting] stream_delay
     duration_ms: int = 0             # the round's full length (with any extension), for bars
     open: bool
     invalid: int = 0
+    moderated: int = 0               # ballots moderators took back (deleted messages, bans)
     extended: bool = False
     winner: int | None = None        # index, once closed
     tie_break: str | None = None     # "random", "first", "extend", "forced", None
     early: bool = False              # closed early on a clear lead
+
+
+class AudienceView(msgspec.Struct, frozen=True, kw_only=True):
+    """Cameos at a glance (storyd/core/cameos.py): the admin page and `storyctl status`."""
+
+    cameos: bool                         # [audience] cameos
+    join_command: str = "!join"
+    leave_command: str = "!leave"
+    joined: int = 0                      # viewers joined now
+    offered: tuple[str, ...] = ()        # names offered to the next chapter
+    joins: int = 0
+    repeats: int = 0
+    leaves: int = 0
+    removed: int = 0
+    refused: int = 0                     # unusable, blocked or taken names
+    dropped: int = 0                     # joins beyond [audience] max_joined
 
 
 class ProviderHealth(msgspec.Struct, frozen=True, kw_only=True):
@@ -121,6 +139,7 @@ class ChatSourceView(msgspec.Struct, frozen=True, kw_only=True):
     reconnects: int = 0             # drops of a working connection
     failures: int = 0               # connection attempts that never worked
     dropped: int = 0                # events lost to a full buffer
+    moderation: int = 0             # moderators' deletions, bans and timeouts seen
     rate: float = 0.0               # messages per second over the last 10 s
 
 
@@ -176,4 +195,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     max_chapters: int = 0
     test_mode: bool = False
     overlay: OverlayView = OverlayView()
+    # the overlay's "in this story" roster: joined viewers the story has written in so far
+    cameos: tuple[str, ...] = ()
+    audience: AudienceView | None = None
     recap: RecapView | None = None   # the story's recap, once it has ended (the recap card)

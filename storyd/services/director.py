@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 import trio
@@ -68,9 +69,10 @@ class Director:
         self.clock, self._settings, self._presenter = clock, settings, presenter
         self._vote_seconds, self._status, self._on_finished = vote_seconds, status, on_finished
         self._storage_notice = storage_notice   # a disk fault: an operator notice, not a card
+        self.audience: Callable[[], dict[str, Any]] = dict   # cameos: services/cameos.py
         self.machine = StoryMachine()
         self.story: StoryState | None = None
-        self.revision = 0
+        self.revision, self._rng = 0, random.Random()
         self.notice: str | None = None
         self.generating: GeneratingView | None = None
         self._wake = trio.Event()
@@ -79,7 +81,6 @@ class Director:
         self._play_scope: trio.CancelScope | None = None
         self._play_done: trio.Event | None = None
         self._play_nursery: trio.Nursery | None = None   # the play task's helpers
-        self._rng = random.Random()
         voting.on_early_close, voting.on_extended = self._wake_up, self.publish_state
         generation.on_error, generation.on_preview = self._error, self._preview
 
@@ -139,7 +140,7 @@ class Director:
             notice=self.notice or self._storage_notice(),
             generating=self.generating if state in ("generating", "finishing") else None,
             narration=self._presenter.narration if state == "presenting" else None,
-            providers=providers, chat=chat, costs=tuple(self.generation.costs))
+            providers=providers, chat=chat, costs=tuple(self.generation.costs), **self.audience())
 
     # ---- operator commands ------------------------------------------------------------------
     def _wake_up(self) -> None:

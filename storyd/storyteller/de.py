@@ -325,6 +325,11 @@ PULL = {
     "rest": ("alle waren erschöpft", "{friend} konnte sich kaum noch auf den Beinen halten",
              "seit zwei Tagen hatte niemand geschlafen", "ein Plan konnte nicht schaden"),
 }
+CAMEO = ("{cameo}, ein Gesicht aus der Menge, nickte {hero} im Vorbeigehen zu.",   # ein Gast
+         "Am Rand sah {cameo} von einem Karren voller Krimskrams auf und wünschte {hero} Glück.",
+         "{cameo} trat kurz aus der Menge, zeigte den Weg und war wieder verschwunden.",
+         "Jemand namens {cameo} wechselte ein paar freundliche Worte mit {hero}.")
+CAMEO_NOTE = "ein Gastauftritt aus dem Publikum"
 HOOK = ("{A}, aber {B}.", "{A}, doch {B}.", "{A} – und {B}.", "{A}, und {B}.",
         "{A}, aber andererseits: {B}.")
 HOOK_ONE = ("{A}, und {hero} musste sich entscheiden.", "{A}. {Hero} wog es ab.",
