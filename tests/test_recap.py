@@ -93,3 +93,13 @@ def test_the_public_page_escapes_and_leaves_out_viewers_and_admin_data() -> None
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert "SecretFan" not in page and "Mira" not in page.split("<main>")[0]
     assert page.count("<section>") == 4 and "<details>" in page and "<svg" in page
+
+
+def test_a_stored_storys_recap_lists_the_cameos_who_stayed_and_only_once() -> None:
+    stored = session(3, 3, cameos=[{"name": "Zed", "status": "joined", "chapters": [2]},
+                                   {"name": "Amy", "status": "left", "chapters": [1]},
+                                   {"name": "Bo", "status": "joined", "chapters": []}])
+    stored["memory"]["characters"] += [{"name": "Zed", "role": ""},
+                                       {"name": "Amy", "role": "cameo"}]
+    view = recap_view(stored, [])
+    assert [(c.name, c.cameo) for c in view.cast] == [("Mira", False), ("Zed", True)]
