@@ -207,13 +207,13 @@ async function loadMemory() {
     box.replaceChildren();
     const mem = m.memory || {};
     const groups = [["Characters", mem.characters], ["Places", mem.locations], ["Items", mem.items],
-      ["Events", mem.events], ["Choices taken", m.path || mem.path]];
+      ["Events", mem.events], ["Choices taken", m.path]];
     for (const [title, items] of groups) {
       box.append(el("div", {}, el("h3", { text: title }),
         el("ul", {}, ...((items || []).map((x) => el("li", { text: entity(x) }))))));
     }
     const last = m.last_prompt;
-    $("memory-context").textContent = [m.context || "", last ? (typeof last === "string" ? last : JSON.stringify(last, null, 2)) : ""].filter(Boolean).join("\n\n---\n\n");
+    $("memory-context").textContent = [m.context || "", last ? JSON.stringify(last, null, 2) : ""].filter(Boolean).join("\n\n---\n\n");
   } catch { /* not logged in or no story */ }
 }
 const planShown = { key: "" };
