@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from storyd.core.model import ChatMessage
 from storyd.errors import NotFoundError, StoryFileError
@@ -64,6 +65,7 @@ async def test_an_authored_story_plays_through_votes_to_its_ending(
             assert last["closing"] and last["choices"] == []
             done = await wait_for_event(sub, "story:ended")
             assert done["reason"] == "finished"
+            await trio.testing.wait_all_tasks_blocked()   # the recap is written meanwhile
         nursery.cancel_scope.cancel()
     assert d.machine.state == "ended"
     assert st.teller.requests == []          # no model wrote a word, no outline was asked
@@ -76,6 +78,10 @@ async def test_an_authored_story_plays_through_votes_to_its_ending(
         "Pier Nine", "The Gangway", "The Crossing", "The Long Way Round"]
     assert [c["chosen"] for c in chapters] == [1, 0, 0, None]
     assert chapters[-1]["closing"] and all(c["provider"] == "authored" for c in chapters)
+    # the recap is stored for an ending the story reached by itself too (only a closing
+    # chapter had one), with the story's own title and the ending's tag as its kind
+    recap = session["recap"]
+    assert recap["title"] == "The Last Ferry" and recap["ending"] == "bittersweet"
 
 
 async def test_finish_goes_to_the_nearest_ending_from_the_vote_winner(
