@@ -27,6 +27,7 @@ import httpx
 import pytest
 import trio
 
+from storyd.control import protocol
 from storyd.core.model import ChatMessage
 from storyd.errors import StoreUnavailable
 from storyd.store.db import Store
@@ -315,7 +316,7 @@ async def test_the_api_refuses_with_503_only_when_the_memory_bound_is_reached(
                 assert "new votes are refused" in got.json()["error"]["message"]
                 async with await ControlClient.connect(daemon.socket_path) as ctl:
                     with pytest.raises(RemoteError, match="new votes are refused"):
-                        await ctl.call({"cmd": "vote", "viewer": "late", "choice": "b"})
+                        await ctl.call(protocol.Vote(viewer="late", choice="b"))
                 assert daemon.voting.round.voters == 300    # the refused were not counted
                 filler.unlink()
                 await daemon.store.update_round(daemon.voting.session_id, daemon.voting.chapter,

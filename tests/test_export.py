@@ -160,3 +160,17 @@ def test_a_thousand_chapters_export_in_every_format(n: int):
     assert len(passages(twee)) == 2 + n + (n - 1)
     assert twee.count("[[Read on->") + twee.count("[[Left->") + twee.count("[[Right->") + (
         twee.count("[[Up->")) == 2 * (n - 1)
+
+
+def test_exports_name_the_viewers_written_in_as_text():
+    cast = [{"name": "Zed", "status": "left", "chapters": [1]},
+            {"name": "<b>Bo</b>", "status": "joined", "chapters": [1, 2]},
+            {"name": "Cy", "status": "joined", "chapters": []}]
+    session = {**SESSION, "cameos": cast}
+    md = export.render(session, "md")
+    assert "*With viewers in the story: Zed (chapter 1), \\<b\\>Bo\\</b\\> (chapters 1, 2)*" in md
+    page = export.render(session, "html")
+    assert "With viewers in the story: Zed (chapter 1), &lt;b&gt;Bo&lt;/b&gt; (chapters 1, 2)" \
+        in page and "<b>Bo" not in page
+    assert json.loads(export.render(session, "json"))["cameos"] == cast
+    assert "With viewers" not in export.render(SESSION, "md")

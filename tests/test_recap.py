@@ -107,3 +107,13 @@ def test_the_title_is_the_storys_own_then_its_plans() -> None:
     assert recap_view(session(3, 3), []).title == f"Part 1 {EVIL} — Horror story"
     german = session(3, 3, language="Deutsch")
     assert recap_view(german, []).title == f"Part 1 {EVIL}"       # no English on a German card
+
+
+def test_a_stored_storys_recap_lists_the_cameos_who_stayed_and_only_once() -> None:
+    stored = session(3, 3, cameos=[{"name": "Zed", "status": "joined", "chapters": [2]},
+                                   {"name": "Amy", "status": "left", "chapters": [1]},
+                                   {"name": "Bo", "status": "joined", "chapters": []}])
+    stored["memory"]["characters"] += [{"name": "Zed", "role": ""},
+                                       {"name": "Amy", "role": "cameo"}]
+    view = recap_view(stored, [])
+    assert [(c.name, c.cameo) for c in view.cast] == [("Mira", False), ("Zed", True)]

@@ -30,6 +30,7 @@ from storyd.core.replies import ProviderCheck
 from storyd.core.snapshot import ProvidersView
 
 Policy = Literal["random", "first", "extend"]
+"""What a round does on a tie or with no ballots ([voting] tie_break, no_votes)."""
 
 
 class IngestResult(msgspec.Struct, frozen=True):

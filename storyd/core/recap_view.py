@@ -106,6 +106,11 @@ def _node(ch: dict[str, Any], written: tuple[int, ...]) -> MapNode:
 
 
 def _cast(session: dict[str, Any], cameos: tuple[str, ...]) -> tuple[CastEntry, ...]:
+    if not cameos:   # a stored story: the viewers it wrote in who stayed (never one who left)
+        cameos = tuple(str(c.get("name") or "") for c in session.get("cameos") or ()
+                       if isinstance(c, dict) and c.get("status") == "joined"
+                       and c.get("chapters"))
+    guests = {n.casefold() for n in cameos}
     out: list[CastEntry] = []
     plan = plan_from_json(session.get("plan"))
     if plan is not None:
@@ -119,7 +124,7 @@ def _cast(session: dict[str, Any], cameos: tuple[str, ...]) -> tuple[CastEntry, 
     unique = []
     for c in out:
         key = c.name.casefold()
-        if c.name and key not in seen:
+        if c.name and key not in seen and key not in guests and c.role != "cameo":
             seen.add(key)
             unique.append(c)
     main = unique[:MAX_CAST - min(len(cameos), MAX_CAST // 2)]

@@ -141,6 +141,7 @@ class ChatSourceView(msgspec.Struct, frozen=True, kw_only=True):
     dropped: int = 0                # events lost to a full buffer
     moderation: int = 0             # moderators' deletions, bans and timeouts seen
     rate: float = 0.0               # messages per second over the last 10 s
+    counters: dict[str, int] = {}   # what one source counts besides (EventSub: duplicates, …)
 
 
 class OverlayView(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -26,7 +26,6 @@ republished at most once a second when the roster changed (a `!join` flood is on
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
@@ -300,9 +299,6 @@ class CameoService:
 
 
 def _scrubbed(memory: StoryMemory, names: Iterable[str], language: str) -> StoryMemory:
-    names = tuple(names)
     data = memory.to_json()
-    text = json.dumps(data, ensure_ascii=False)
-    if not any(mentions(text, n) for n in names):
-        return memory
-    return StoryMemory.from_json(redact_json(data, names, stand_in(language)))
+    clean = redact_json(data, names, stand_in(language))
+    return memory if clean is data else StoryMemory.from_json(clean)
