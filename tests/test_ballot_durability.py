@@ -28,7 +28,7 @@ import pytest
 import trio
 
 from storyd.control import protocol
-from storyd.core.model import ChatMessage
+from storyd.core.model import ChapterDraft, ChapterRecord, ChatMessage
 from storyd.errors import StoreUnavailable
 from storyd.store.db import Store
 from tests.tiny_disk import fill, mount_tiny
@@ -53,9 +53,9 @@ async def open_with_round(data: Path, runtime: Path) -> tuple[Store, int]:
     store = await Store.open(data / "storyd.sqlite3", recovery_dirs=(runtime,))
     sid = await store.create_session(theme="fantasy", language="English", outline="o",
                                      started_at=1.0, settings={})
-    await store.add_chapter(sid, number=1, title="T", text="x", choices=["a", "b", "c"],
-                            closing=False, summary="", provider="offline", lines=[],
-                            memory_update={}, created_at=1.0)
+    await store.add_chapter(ChapterRecord(
+        session_id=sid, number=1, closing=False, created_at=1.0,
+        draft=ChapterDraft(title="T", text="x", choices=("a", "b", "c"), provider="offline")))
     await store.open_round(sid, 1, round_id=1, choices=["a", "b", "c"], opens_at=1.0,
                            ends_at=61.0)
     return store, sid

@@ -31,7 +31,7 @@ import trio
 from storyd.bus import EventBus
 from storyd.config.structs import Config
 from storyd.core import events as ev
-from storyd.core.model import ChapterDraft, ChapterRequest, ImageRequest, Theme
+from storyd.core.model import ChapterDraft, ChapterRecord, ChapterRequest, ImageRequest, Theme
 from storyd.core.plan import StoryPlan
 from storyd.core.ports import StoryStore
 from storyd.core.snapshot import ChapterCost
@@ -341,11 +341,9 @@ class GenerationService:
         ch = ChapterState(number=number, draft=draft, closing=closing, image=b.image)
         story.chapters.append(ch)
         story.memory.apply(number, draft.memory, draft.summary)
-        await self._store.add_chapter(
-            story.session_id, number=number, title=draft.title, text=draft.text,
-            choices=list(draft.choices), closing=closing, summary=draft.summary,
-            provider=draft.provider, lines=msgspec.to_builtins(draft.lines),
-            memory_update=msgspec.to_builtins(draft.memory), created_at=self._clock.now())
+        await self._store.add_chapter(ChapterRecord(
+            session_id=story.session_id, number=number, draft=draft, closing=closing,
+            created_at=self._clock.now()))
         await self._store.save_memory(story.session_id, story.memory.to_json())
         if b.image:
             await self._store.set_chapter_media(story.session_id, number, image=b.image)
