@@ -251,6 +251,7 @@ class PlanReply(_Reply, frozen=True):
     plan: StoryPlan | None             # None before it is written, or with no story
     aired: int = 0                     # chapters aired so far
     planned_chapters: int = 0          # where it ends on its own (0: only by `finish`)
+    authored: str | None = None        # an authored story's title: its passages are its plan
 
 
 class PngReply(_Reply, frozen=True):

@@ -347,7 +347,7 @@ class GenerationService:
         await self._store.save_memory(story.session_id, story.memory.to_json())
         if b.image:
             await self._store.set_chapter_media(story.session_id, number, image=b.image)
-        if b.closing and self._nursery is not None:   # the recap, while the ending airs
+        if closing and self._nursery is not None:   # the recap, while the ending airs
             self._nursery.start_soon(self.planner.recap, story)
         plan_calls, plan_prompt, plan_completion = self.planner.take_cost()   # chapter 1
         self.costs = [*self.costs[-(MAX_COSTS - 1):], ChapterCost(
