@@ -70,9 +70,21 @@ class RecapView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def story_title(session: dict[str, Any]) -> str:
-    """"<first chapter's title> — <Theme> story", the exports' and the recap's title."""
+    """The story's title, for the recap and the exports: an authored story's own title, else
+    its plan's, else "<first chapter's title> — <Theme> story" (for a story not told in
+    English the first chapter's title alone: no English words on a German card)."""
+    settings = session.get("settings")
+    authored = settings.get("story") if isinstance(settings, dict) else None
+    if isinstance(authored, dict) and str(authored.get("title") or "").strip():
+        return str(authored["title"]).strip()
+    plan = plan_from_json(session.get("plan"))
+    if plan is not None and plan.title.strip():
+        return plan.title.strip()
     chapters = session.get("chapters") or []
     first = str(chapters[0]["title"]) if chapters else "Untitled"
+    language = str(session.get("language") or "").strip().casefold()
+    if language.split("-")[0] not in ("", "en", "english"):
+        return first
     theme_id = str(session.get("theme") or "")
     theme = THEMES[theme_id].name if theme_id in THEMES else theme_id
     return f"{first} — {theme} story" if theme else first

@@ -33,7 +33,7 @@ def _date(ts: float | None) -> str:
 
 
 def title_of(s: dict[str, Any]) -> str:
-    """"<first chapter's title> — <Theme> story" (the export's and the recap's title)."""
+    """The story's title (the export's and the recap's; see `story_title`)."""
     return story_title(s)
 
 

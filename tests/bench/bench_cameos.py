@@ -29,7 +29,7 @@ import trio
 from storyd.bus import EventBus
 from storyd.config.structs import AudienceConfig, Config
 from storyd.core.memory import StoryMemory
-from storyd.core.model import ChapterRequest, ChatMessage
+from storyd.core.model import ChapterDraft, ChapterRecord, ChapterRequest, ChatMessage
 from storyd.core.snapshot import ChoiceView
 from storyd.core.themes import THEMES
 from storyd.services.cameos import CameoService
@@ -71,9 +71,9 @@ async def one_run(folder: Path, messages: int, joins: int) -> dict[str, float]:
     sid = await store.create_session(theme="fantasy", language="English", outline="",
                                      started_at=time.time(), settings={})
     for number in range(1, 6):
-        await store.add_chapter(sid, number=number, title="t", text="x", choices=["a", "b", "c"],
-                                closing=False, summary="", provider="offline", lines=[],
-                                memory_update={}, created_at=time.time())
+        await store.add_chapter(ChapterRecord(
+            session_id=sid, number=number, closing=False, created_at=time.time(),
+            draft=ChapterDraft(title="t", text="x", choices=("a", "b", "c"), provider="offline")))
     story = StoryState(session_id=sid, theme=THEMES["fantasy"], language="English", outline="",
                        seed=1, memory=StoryMemory())
     clock = TrioClock()
