@@ -65,6 +65,8 @@ from storyd.providers.openai_media import MediaClient
 from storyd.system import metrics
 
 log = logging.getLogger(__name__)
+# (grammar?) -> messages, schema and max_tokens for the JSON mode in use (see `complete`)
+Adapt = Callable[[bool], tuple[list[dict[str, str]], dict[str, Any] | None, int]]
 
 
 def _holds_a_chapter(text: str) -> bool:
@@ -99,23 +101,33 @@ class OpenAICompatProvider(MediaClient):
             body["response_format"] = {"type": "json_object"}
         return body
 
+    @property
+    def grammar(self) -> bool:
+        """The server holds answers to the schema as a grammar (llama-cpp-python's json_object
+        with `schema`; llama.cpp's and Ollama's json_schema): prompts then show no template."""
+        return self.json_mode == "json_object_schema" or (
+            self.json_mode == "json_schema" and self.preset.name in ("llamacpp", "ollama"))
+
     async def complete(self, messages: list[dict[str, str]], *,
                        schema: dict[str, Any] | None = None, max_tokens: int = 1200,
                        schema_name: str = "chapter", sink: TextSink | None = None,
-                       accept: Callable[[str], bool] | None = None,
-                       debug: bool = True) -> str:
+                       accept: Callable[[str], bool] | None = None, debug: bool = True,
+                       adapt: Adapt | None = None) -> str:
         """The streamed answer's content. Steps down the JSON mode when the server refuses
         it (json_schema → json_object with schema → json_object → none; any status), and
         remembers that for later calls.
 
         `sink` gets the content as it arrives; `accept` says whether the content of a stream
         that broke off (or stalled, or ran over its cap) is usable all the same. `debug`
-        False keeps this exchange out of last_prompt/last_answer (follow-ups)."""
+        False keeps this exchange out of last_prompt/last_answer (follow-ups). `adapt(grammar)`
+        builds (messages, schema) anew for the mode in use, also after a step down."""
         if not self.text_model:
             raise self._fail(f"no text model — set [providers.{self.name}] text_model")
-        if debug:
-            self.last_prompt = messages
         while True:
+            if adapt is not None:
+                messages, schema, max_tokens = adapt(self.grammar)
+            if debug:
+                self.last_prompt = messages
             body = self._chat_body(messages, schema, max_tokens, schema_name)
             try:
                 answer = await self._retrying(
@@ -260,14 +272,20 @@ class OpenAICompatProvider(MediaClient):
     async def write_plan(self, request: PlanRequest) -> StoryPlan:
         """The story plan, completed from the request's fallback where the answer falls
         short (never refused: see core/plan_parse.py)."""
-        content = await self.complete(build_plan_messages(request),
-                                      schema=plan_json_schema(request.chapters),
-                                      schema_name="plan", max_tokens=1800)
+        def adapt(grammar: bool) -> tuple[list[dict[str, str]], dict[str, Any] | None, int]:
+            return (build_plan_messages(request, enforced=grammar),
+                    plan_json_schema(request.chapters, grammar=grammar),
+                    400 + 40 * request.chapters if grammar else 1800)
+
+        content = await self.complete([], adapt=adapt, schema_name="plan")
         return msgspec.structs.replace(parse_plan(content, request), source=self.name)
 
     async def write_recap(self, request: RecapRequest) -> StoryRecap:
-        content = await self.complete(build_recap_messages(request), schema=recap_json_schema(),
-                                      schema_name="recap", max_tokens=500, debug=False)
+        def adapt(grammar: bool) -> tuple[list[dict[str, str]], dict[str, Any] | None, int]:
+            return (build_recap_messages(request, enforced=grammar),
+                    recap_json_schema(grammar=grammar), 500)
+
+        content = await self.complete([], adapt=adapt, schema_name="recap", debug=False)
         return parse_recap(content, request.fallback, source=self.name)
 
     async def write_chapter(self, request: ChapterRequest, *,
@@ -279,10 +297,15 @@ class OpenAICompatProvider(MediaClient):
         retry starts a new answer after text was shown, it gets "" first. Raises
         ProviderOutputError when nothing usable came, ChapterDefect (with the draft) when the
         answer is not a chapter or has no real choices."""
-        schema = prompts.chapter_json_schema(request.n_choices, request.closing)
+        def adapt(grammar: bool) -> tuple[list[dict[str, str]], dict[str, Any] | None, int]:
+            # a grammar asks for title, text and choices only: a CPU model stops sooner
+            return (prompts.build_chapter_messages(request, enforced=grammar),
+                    prompts.chapter_json_schema(request.n_choices, request.closing,
+                                                grammar_words=request.words if grammar else 0),
+                    request.words * 3 + 320 if grammar else max(900, request.words * 4 + 700))
+
         content = await self.complete(
-            prompts.build_chapter_messages(request), schema=schema,
-            max_tokens=max(900, request.words * 4 + 700),
+            [], adapt=adapt,
             sink=TextSink(on_text) if on_text is not None else None,
             accept=_holds_a_chapter)
         try:
