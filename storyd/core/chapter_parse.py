@@ -292,8 +292,8 @@ def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
         raise ProviderOutputError(f"the answer copied the template: \"text\" is {text!r}")
     if not text:
         raise ProviderOutputError("answer has no chapter text")
-    title = re.sub(r"^(?:BEGIN\s+)?(?:CHAPTER|KAPITEL)\s*\d*\s*[:.—-]?\s*", "",
-                   tidy(data.get("title"), 120), flags=re.IGNORECASE).strip(" {}[],;:")
+    title = re.sub(r"^(?:(?:BEGIN|END)\s+[A-Z]+\b|(?i:chapter|kapitel)\b)\s*\d*\s*[:.—–-]?\s*",
+                   "", tidy(data.get("title"), 120)).strip(" {}[],;:")
     if norm(title) in TEMPLATE_VALUES:
         title = ""
     title = title or title_from_text(text)

@@ -230,6 +230,10 @@ def complete_plan(data: dict[str, Any] | None, req: PlanRequest, *, prose: str =
     if not question:
         question = fb.central_question
         repairs.append("no central question: the fallback's")
+    elif facts.goal and not _mentions(question, facts.goal) and _mentions(
+            fb.central_question, facts.goal):
+        repairs.append(f"central question {question!r} → one about the outline's goal")
+        question = fb.central_question
     elif not question.endswith("?"):
         question = question.rstrip(".!") + "?"
     beats = _beats(_texts(_get(data, "beats", "chapters", "outline", "plot", "kapitel",

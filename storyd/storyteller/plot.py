@@ -23,6 +23,7 @@ The storyteller is stateless: everything comes from the `ChapterRequest`.
 from __future__ import annotations
 
 import random
+import re
 from types import ModuleType
 from typing import NamedTuple
 
@@ -33,7 +34,7 @@ from storyd.storyteller import en as offline_en
 from storyd.storyteller.bank import Bank, Obstacle, Person, Place, Thing
 from storyd.storyteller.banks import bank_for
 from storyd.storyteller.lang import offline_language
-from storyd.storyteller.outline import parse_outline
+from storyd.storyteller.outline import FEMININE, parse_outline
 
 DEFAULT_ARC = 8
 _HERO_ROLES = ("hero", "heroine", "narrator", "protagonist")
@@ -161,9 +162,11 @@ class Plot:
         if plan is None:
             return None
         dead = {name_key(c.name) for c in self.memory.characters if not c.alive}
-        if who == "hero":
+        if who == "hero":   # "Anna Berg, eine Kommissarin, will …": the premise says who
             p = plan.protagonist
-            return Who(p.name, self._gender(p.name), "", "", False)
+            said = re.search(re.escape(p.name) + r",\s+((?:an?|the|ein|eine|der|die)\s"
+                             r"[^,.]{3,60}),", plan.premise)
+            return Who(p.name, self._gender(p.name), said.group(1) if said else "", "", False)
         people = [plan.antagonist()] if who == "foe" else list(plan.companions())
         for c in people:
             if c is not None and name_key(c.name) not in dead:
@@ -173,10 +176,19 @@ class Plot:
         return None
 
     def _gender(self, name: str) -> str:
+        """"f"/"m" for a plan's person: what the memory says (hero/heroine), else what the
+        outline and the plan say around the name ("Kommissarin Anna Berg", "she"), else ""."""
         for c in self.memory.characters:
             if name_key(c.name) == name_key(name) and c.role in ("hero", "heroine"):
                 return "f" if c.role == "heroine" else "m"
-        return ""
+        plan = self.req.plan
+        traits = [c.trait for c in plan.cast if c.name == name] if plan else []
+        told = " ".join([self.req.outline, plan.premise if plan else "", *traits])
+        at = told.find(name)
+        if at == -1:
+            return ""
+        window = told[max(0, at - 30):at + len(name) + 60]
+        return "f" if FEMININE[self.lang].search(window) else "m"
 
     def _cast(self) -> None:
         o = self.outline
