@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import trio
 
 from storyd.bus import EventBus
@@ -47,11 +48,12 @@ from storyd.config.masking import scrub, secret_values
 from storyd.config.structs import Config
 from storyd.core import events as ev
 from storyd.core import themes
-from storyd.core.snapshot import Snapshot
+from storyd.core.snapshot import ChatSourceView, ProvidersView, Snapshot
 from storyd.errors import ConfigError, ConfigMissing, StorydError
 from storyd.providers import http_io
 from storyd.providers.chain import Chains, build_chains
 from storyd.services.aftershow import AfterShow
+from storyd.services.cameos import CameoService
 from storyd.services.clock import TrioClock
 from storyd.services.director import Director
 from storyd.services.generation import GenerationService
@@ -85,7 +87,8 @@ class Daemon:
         self.media_dir = paths.media_dir(cfg)
         self.socket_path = paths.socket_path(cfg)
         self.media = MediaCache(self.media_dir, cfg.storage.cache_max_mb * 1024 * 1024)
-        self.chains: Chains = build_chains(cfg, on_error=self._provider_error)
+        self.chains: Chains = build_chains(cfg, on_error=self._provider_error,
+                                           outgoing=self._outgoing)
         self.chat_health: dict[str, ChatHealth] = {}
         self.storage_notice: str | None = None   # set while the disk refuses writes
         self.config_notice: str | None = None    # set while the file's config is not in effect
@@ -108,18 +111,37 @@ class Daemon:
             vote_seconds=self.voting_duration, status=self.status_views,
             on_finished=self.story_finished,
             storage_notice=lambda: self.storage_notice or self.config_notice)
+        self.cameos = CameoService(
+            store, self.clock, settings, story=lambda: self.director.story,
+            running=lambda: self.director.machine.state not in ("idle", "ended"),
+            publish=self.director.publish_state)
+        self._wire_cameos()
         self.aftershow = AfterShow(
             store, self.bus, self.clock, story=lambda: self.director.story,
             publish=self.director.publish_state,
-            markers=StreamMarkers(lambda: self.config.chat.twitch))
+            markers=StreamMarkers(lambda: self.config.chat.twitch), cameos=self.cameos.names_for)
         self.operator = StoryOperator(
             self.director, self.voting, store, self.bus, self.clock, settings=settings,
             apply_config=self.apply_config, config_path=config_path, chains=chains,
             chat_health=self.chat_health, health_for=self.chat_health_for,
             admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown,
-            ballot_refusal=store.ballot_refusal)
+            ballot_refusal=store.ballot_refusal, cameos=self.cameos)
         self._nursery: trio.Nursery | None = None
         self._rng = random.Random()
+
+    def _wire_cameos(self) -> None:
+        """The audience's say (services/cameos.py): chat commands, ballots per viewer, what
+        the storyteller is told, and the overlay's roster."""
+        c = self.cameos
+        self.voting.on_command, self.voting.on_recorded = c.on_command, c.credit
+        self.voting.command_words = c.command_words()
+        self.generation.adjust_request, self.generation.before_air = c.adjust_request, c.before_air
+        self.director.audience = lambda: {"cameos": c.cast(), "audience": c.view()}
+        self.generation.planner.adjust_request = c.adjust_request
+
+    def _outgoing(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Every provider request body: names that left the story never reach a model."""
+        return self.cameos.redact_body(body)
 
     @property
     def web_url(self) -> str:
@@ -129,15 +151,15 @@ class Daemon:
     def snapshot(self) -> Snapshot:
         return self.director.snapshot()
 
-    def provider_status(self) -> dict[str, Any]:
-        """Provider health (times already epoch ms, `…_ms`), credentials masked."""
-        return scrub(self.chains.status(),  # type: ignore[no-any-return]
-                                secret_values(self.config))
+    def provider_status(self) -> ProvidersView:
+        """Provider health (times in epoch ms, `…_ms`), credentials masked."""
+        shown = scrub(msgspec.to_builtins(self.chains.status()), secret_values(self.config))
+        return msgspec.convert(shown, ProvidersView)
 
-    def chat_status(self) -> list[dict[str, Any]]:
-        return [_chat_view(h.view()) for h in self.chat_health.values()]
+    def chat_status(self) -> list[ChatSourceView]:
+        return [h.view() for h in self.chat_health.values()]
 
-    def status_views(self) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+    def status_views(self) -> tuple[ProvidersView, tuple[ChatSourceView, ...]]:
         return self.provider_status(), tuple(self.chat_status())
 
     def chat_health_for(self, source: str, detail: str) -> ChatHealth:
@@ -225,27 +247,13 @@ class Daemon:
         old = self.config
         if (new.llm, new.images, new.tts, new.providers, new.safety) != (
                 old.llm, old.images, old.tts, old.providers, old.safety):
-            chains = build_chains(new, on_error=self._provider_error)
+            chains = build_chains(new, on_error=self._provider_error, outgoing=self._outgoing)
             old_chains, self.chains = self.chains, chains
             if self._nursery is not None:
                 self._nursery.start_soon(old_chains.aclose)
         self.config = new
+        self.voting.command_words = self.cameos.command_words()   # [audience] may have changed
         self.director.publish_state()
-
-
-_EPOCH_S = {"retry_at": "retry_at_ms", "last_event_at": "last_event_at_ms",
-            "connected_since": "connected_since_ms"}
-
-
-def _chat_view(view: dict[str, Any]) -> dict[str, Any]:
-    """A chat source's health with its epoch-second times as epoch ms (`…_ms`)."""
-    out = {k: v for k, v in view.items() if k not in _EPOCH_S}
-    for key, name in _EPOCH_S.items():
-        if key in view:
-            value = view[key]
-            out[name] = None if value is None else int(float(value) * 1000)
-    return out
-
 
 
 def load_admin_token(data_dir: Path) -> str:
@@ -323,6 +331,7 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
             await nursery.start(daemon.media.run, daemon.store.referenced_media)
             await nursery.start(daemon.aftershow.run)   # before the director: no lost air time
             await nursery.start(daemon.director.run)
+            await nursery.start(daemon.cameos.run)      # the resumed story's cameos
 
             async def handle(request: Any) -> Any:
                 return await dispatch.handle(daemon.operator, request)
@@ -332,7 +341,9 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
 
             await nursery.start(functools.partial(
                 serve_control, idle_timeout=cfg.control.idle_timeout,
-                line_timeout=cfg.control.line_timeout), daemon.socket_path, handle, watch)
+                line_timeout=cfg.control.line_timeout,
+                pipelined=functools.partial(dispatch.pipelined, daemon.operator)),
+                daemon.socket_path, handle, watch)
             async with trio.open_nursery() as web:
                 # hypercorn returns by itself once `shutdown` is set and its clients are gone
                 daemon.operator.web_url = await web.start(serve_web, daemon.operator)

@@ -15,7 +15,14 @@ import trio
 
 from storyd.control import protocol
 from storyd.control.server import serve_control
-from storyd.core.snapshot import ChoiceView, Snapshot, VotingView
+from storyd.core.snapshot import (
+    ChatSourceView,
+    ChoiceView,
+    ProviderHealth,
+    ProvidersView,
+    Snapshot,
+    VotingView,
+)
 from storyd.ctl.formatting import format_result, format_status
 from storyd.ctl.main import main
 from storyd.errors import RefusedError
@@ -31,8 +38,8 @@ def snapshot(now_ms: int) -> Snapshot:
         choices=CHOICES,
         voting=VotingView(round_id=3, choices=CHOICES, counts=(3, 1), voters=4,
                           ends_at=now_ms + 42_500, open=True, invalid=2),
-        chat=({"source": "tiktok", "state": "connected", "messages": 120, "rate": 2.5},),
-        providers={"text": {"offline": {"ok": True, "last_latency_ms": 6}}})
+        chat=(ChatSourceView(source="tiktok", state="connected", messages=120, rate=2.5),),
+        providers=ProvidersView(text={"offline": ProviderHealth(ok=True, last_latency_ms=6)}))
 
 
 class FakeDaemon:
@@ -229,6 +236,14 @@ def test_format_status_closed_vote_and_ascii() -> None:
     assert "b) Hack the door    ##########.........." in text and "<- winner" in text
     snap["voting"].update(open=True, ends_at=1_010_999, winner=None, tie_break=None)
     assert "vote: open, 10 s left;" in format_status(snap, now_ms=1_000_000)
+    # issue 19: with a stream delay both times show; an early close says it was decided
+    snap["voting"].update(closes_at=1_018_999, moderated=2)
+    assert ("vote: open, 10 s left, ballots until +8 s (stream delay: 18 s to the close); "
+            "a 2 · b 2; 4 voters, 2 invalid, 2 taken back by moderators"
+            in format_status(snap, now_ms=1_000_000))
+    snap["voting"].update(open=False, ends_at=None, closes_at=None, winner=0, early=True)
+    assert "vote: closed, winner a (decided early: clear lead)" in format_status(
+        snap, now_ms=1_000_000)
 
 
 async def test_providers_and_chat_requests(fake: tuple[FakeDaemon, Path], tmp_path: Path) -> None:

@@ -6,14 +6,15 @@
 // overlay/socket.js client), view.js turns server data into what to show (pure, unit-tested),
 // and this file only touches the DOM. Commands go through the REST API (fetch with the same
 // cookie). Every server-provided string is set with textContent, never as HTML.
+import { cameoCard } from "/admin/cameos.js";
 import { createConfigForm } from "/admin/config_form.js";
 import { afterShow } from "/admin/aftershow.js";
 import { el } from "/admin/dom.js";
 import { openAdminSocket } from "/admin/live.js";
 import { planElement } from "/admin/plan.js";
 import {
-  chatSourceView, controls, providerView, secondsLeft, serverTimeMs, sessionChapters, tally,
-  voteRows, voterRows, votersLine,
+  chatSourceView, controls, providerView, serverTimeMs, sessionChapters, tally, voteRows,
+  voterRows, votersLine, voteTimer,
 } from "/admin/view.js";
 
 const API = "/api/interactive-story";
@@ -144,8 +145,7 @@ function renderChoiceControls(choices) {
 function tick() {
   tick.n = (tick.n || 0) + 1;   // the plan: read again every 2 s while it is stale
   if (tick.n % 4 === 0 && planStale(state.snap)) loadPlan();
-  const left = secondsLeft(state.snap, nowMs());
-  $("st-timer").textContent = left == null ? "" : `vote ends in ${left} s`;
+  $("st-timer").textContent = voteTimer(state.snap, nowMs());
 }
 
 // ---------- event log ----------
@@ -166,7 +166,7 @@ function logEvent(name, data) {
 let lastVoteLog = 0;
 function onEvent(msg) {
   const d = msg.data || {};
-  if (msg.event === "story:state") render(d);
+  if (msg.event === "story:state") { render(d); cameos.onSnapshot(d); }
   else if (msg.event === "story:vote-update" && state.snap && state.snap.voting) renderVotes(state.snap.voting, d.counts, d.voters);
   if (msg.event !== "story:vote-update" || Date.now() - lastVoteLog > 2000) {
     if (msg.event === "story:vote-update") lastVoteLog = Date.now();
@@ -312,6 +312,8 @@ $("btn-copy").addEventListener("click", async () => {
   try { await navigator.clipboard.writeText($("ov-url").value); toast("overlay URL copied"); }
   catch { $("ov-url").select(); document.execCommand("copy"); toast("overlay URL copied"); }
 });
+
+const cameos = cameoCard({ api, toast, $ });
 
 // ---------- buttons ----------
 $("btn-start").addEventListener("click", () => {

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 PROTOCOL_VERSION = 1
-MAX_LINE = 64 * 1024  # one request line; storyctl chat-import splits batches to fit
+MAX_LINE = 1024 * 1024  # one request line; storyctl chat-import splits batches to fit
 # Numbers that reach SQLite must fit its 64-bit integers; larger ones are bad requests.
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 # The limits the daemon enforces, in the types, so the OpenAPI document states them too
@@ -187,10 +187,20 @@ class AdminUrl(_Req, tag="admin-url", frozen=True):
     pass
 
 
+class Cameos(_Req, tag="cameos", frozen=True):
+    """The cameos of the story on air: joined, left and removed viewers."""
+
+
+class CameoRemove(_Req, tag="cameo-remove", frozen=True):
+    """Take a cameo (by name or viewer id) out of every later chapter of the story on air."""
+
+    name: Name
+
+
 Request = (Status | Themes | Stories | Start | Vote | Close | Next | Finish | End | Plan
            | Extend | RegenerateImage | Memory | Sessions | Session | TopVoters | ConfigShow
            | ConfigGet | ConfigSet | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat
-           | DeleteSession | Chapters | Recap | RecapPng)
+           | DeleteSession | Chapters | Recap | RecapPng | Cameos | CameoRemove)
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

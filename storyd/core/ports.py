@@ -19,12 +19,15 @@ from storyd.core.model import (
     GiftMessage,
     ImageRequest,
     ImageResult,
+    Moderation,
     SpeechRequest,
     SpeechResult,
 )
 from storyd.core.plan import StoryPlan
 from storyd.core.plan_prompts import PlanRequest
 from storyd.core.recap import RecapRequest, StoryRecap
+from storyd.core.replies import ProviderCheck
+from storyd.core.snapshot import ProvidersView
 
 Policy = Literal["random", "first", "extend"]
 
@@ -36,7 +39,7 @@ class IngestResult(msgspec.Struct, frozen=True):
 
 
 class ChatSink(Protocol):
-    """What chat sources feed. All three are synchronous, never block, never raise for bad
+    """What chat sources feed. All four are synchronous, never block, never raise for bad
     viewer input."""
 
     def submit(self, batch: Sequence[ChatMessage]) -> IngestResult: ...
@@ -49,6 +52,25 @@ class ChatSink(Protocol):
                         joins: int = 0) -> None:
         """Likes and joins of one viewer: counted in viewer stats, never a ballot."""
         ...
+
+    def submit_moderation(self, action: Moderation) -> bool:
+        """A moderator deleted a message or removed a viewer; True when a ballot changed."""
+        ...
+
+
+class TallyRules(Protocol):
+    """What the vote core's tally reads of a round's rules (core/voting.py RoundRules)."""
+
+    @property
+    def allow_change(self) -> bool: ...
+    @property
+    def gift_votes(self) -> bool: ...
+    @property
+    def diamonds_per_vote(self) -> int: ...
+    @property
+    def bits_per_vote(self) -> int: ...
+    @property
+    def max_gift_weight(self) -> int: ...
 
 
 class VotingSettings(Protocol):
@@ -76,6 +98,8 @@ class VotingSettings(Protocol):
     def bits_per_vote(self) -> int: ...
     @property
     def max_gift_weight(self) -> int: ...
+    @property
+    def stream_delay(self) -> float: ...
 
 
 class Clock(Protocol):
@@ -136,8 +160,7 @@ class StoryStore(Protocol):
     async def record_vote_result(self, session_id: int, chapter_number: int, *, winner: int,
                                  counts: list[int], voters: int, tie_break: str | None,
                                  early: bool, forced: bool, closed_at: float) -> None: ...
-    async def credit_voters(self, rows: Sequence[tuple[str, str, bool]], *,
-                            now: float) -> None: ...
+    async def credit_voters(self, *, limit: int, now: float) -> bool: ...
     async def add_activity(self, rows: Sequence[tuple[str, str, int, int]], *,
                            now: float) -> None: ...
     async def save_memory(self, session_id: int, memory: dict[str, Any], *,
@@ -216,11 +239,11 @@ class ProviderChains(Protocol):
     @property
     def speech(self) -> SpeechChain: ...
 
-    def status(self) -> dict[str, dict[str, Any]]:
+    def status(self) -> ProvidersView:
         """Per kind, per provider: health, cool-down, latency and usage."""
         ...
 
-    async def check(self) -> list[dict[str, Any]]:
+    async def check(self) -> list[ProviderCheck]:
         """One tiny request per configured provider (storyctl providers)."""
         ...
 

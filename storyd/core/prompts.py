@@ -30,6 +30,7 @@ import re
 from typing import Any
 
 from storyd.core import chapter_parse as _parse
+from storyd.core.cameos import cameo_block
 from storyd.core.chapter_parse import (
     ROLES,
     extract_json,
@@ -123,6 +124,8 @@ def build_chapter_messages(req: ChapterRequest, *, enforced: bool = False
         parts.append(f"Choices taken so far, oldest first: {taken}")
     if req.previous_text:
         parts.append("The previous chapter:\n" + _block("PREVIOUS", req.previous_text))
+    if req.cameos:   # viewers who joined the story (core/cameos.py): names, quoted
+        parts.append(cameo_block(req.cameos))
     if enforced:
         parts.append(f"Write the chapter as a story of about {req.words} words: what happens, "
                      "what the people do and say. Answer in JSON: \"title\", \"text\" (the "

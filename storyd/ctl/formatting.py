@@ -15,6 +15,7 @@ import msgspec
 
 from storyd.ctl import formatting_tables as tables
 from storyd.ctl import plan as ctl_plan
+from storyd.ctl.formatting_audience import audience_line, format_cameos, format_removed
 from storyd.ctl.formatting_chat import format_chat
 
 BAR_WIDTH = 20
@@ -104,6 +105,7 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
         lines.append("choices:")
         lines.extend(f"  {c.get('key', '?')}) {c.get('text', '')}" for c in choices)
     lines.extend(format_chat(list(s.get("chat") or []), now_ms))
+    lines.extend(audience_line(s.get("audience"), list(s.get("cameos") or ())))
     costs = s.get("costs") or []
     if costs:   # the aired chapter's provider calls (prefetched branches included) and tokens
         c = costs[-1]
@@ -147,8 +149,11 @@ def _voting_lines(v: dict[str, Any], choices: list[dict[str, Any]], now_ms: int,
     counts += [0] * (len(choices) - len(counts))
     total = sum(counts)
     if v.get("open"):
-        ends_at = v.get("ends_at")
+        ends_at, closes_at = v.get("ends_at"), v.get("closes_at")
         left = f", {max(0, (ends_at - now_ms) // 1000)} s left" if ends_at is not None else ""
+        if ends_at is not None and closes_at is not None and closes_at > ends_at:
+            left += (f", ballots until +{(closes_at - ends_at) // 1000} s (stream delay: "
+                     f"{max(0, (closes_at - now_ms) // 1000)} s to the close)")
         state = f"open{left}" + (" (extended)" if v.get("extended") else "")
     else:
         state = "closed"
@@ -158,9 +163,10 @@ def _voting_lines(v: dict[str, Any], choices: list[dict[str, Any]], now_ms: int,
             if v.get("tie_break"):
                 state += f" (tie-break: {v['tie_break']})"
             elif v.get("early"):
-                state += " (early, clear lead)"
+                state += " (decided early: clear lead)"
+    moderated = f", {v['moderated']} taken back by moderators" if v.get("moderated") else ""
     lines = [f"vote: {state}; {tables.tally(counts)}; {v.get('voters', 0)} voters, "
-             f"{v.get('invalid', 0)} invalid"]
+             f"{v.get('invalid', 0)} invalid{moderated}"]
     width = max((len(c.get("text", "")) for c in choices), default=0)
     width = min(width, 40)
     for i, c in enumerate(choices):
@@ -205,6 +211,10 @@ def format_result(command: str, sub: str | None, result: Any, *, now_ms: int,
         return format_origins(result["origins"])
     if command == "config" and sub == "get" and isinstance(result, dict) and "key" in result:
         return _origin_line(result["key"], result) + "\n"
+    if command == "cameo" and isinstance(result, list):
+        return format_cameos(result)
+    if command == "cameo" and isinstance(result, dict) and "removed" in result:
+        return format_removed(result)
     if command == "admin-url" and isinstance(result, dict) and "url" in result:
         return f"{result['url']}\n"
     if command == "export" and isinstance(result, dict) and isinstance(result.get("content"), str):

@@ -18,9 +18,8 @@ read whole before its size is known. Chat answers are streamed (SSE, with
 retryable fault — unless what arrived already holds a complete JSON chapter, which is then
 used. JSON mode follows the preset ("auto") or the config; when a server refuses
 `response_format` (an error about it, whatever the status), the provider steps down
-json_schema → json_object with `schema` (llama-cpp-python's form) → json_object → none and
-remembers that for its later calls (shown by `storyctl providers`). Calls and tokens go to
-the `http_io.METER` of the calling chain.
+json_schema → json_object with `schema` (llama-cpp-python's form) → json_object → none,
+remembered (`storyctl providers`). Calls and tokens go to the calling chain's `http_io.METER`.
 
 Chat lives here; pictures and speech come from `MediaClient` (openai_media.py), and the HTTP
 client, error translation and retries from `ClientBase` (openai_base.py).
@@ -45,28 +44,35 @@ from storyd.core.model import (
     ChapterRequest,
     Theme,
 )
-from storyd.core.plan import StoryPlan, plan_json_schema
+from storyd.core.plan import StoryPlan
 from storyd.core.plan_parse import parse_plan
-from storyd.core.plan_prompts import PlanRequest, build_plan_messages
+from storyd.core.plan_prompts import PlanRequest
 from storyd.core.recap import (
     RecapRequest,
     StoryRecap,
-    build_recap_messages,
     parse_recap,
-    recap_json_schema,
 )
 from storyd.errors import ProviderError, ProviderOutputError
 from storyd.providers import http_io
 from storyd.providers.base import ChapterDefect
-from storyd.providers.chat_format import STEP_DOWN, FormatRefused, TextSink, format_refusal
+from storyd.providers.chat_format import (
+    STEP_DOWN,
+    Adapt,
+    FormatRefused,
+    TextSink,
+    chapter_adapt,
+    format_refusal,
+    is_grammar,
+    plan_adapt,
+    recap_adapt,
+    response_format,
+)
 from storyd.providers.http_io import MB, RequestTimeout, TooLarge, Usage
 from storyd.providers.openai_base import ERROR_BODY, error_detail
 from storyd.providers.openai_media import MediaClient
 from storyd.system import metrics
 
 log = logging.getLogger(__name__)
-# (grammar?) -> messages, schema and max_tokens for the JSON mode in use (see `complete`)
-Adapt = Callable[[bool], tuple[list[dict[str, str]], dict[str, Any] | None, int]]
 
 
 def _holds_a_chapter(text: str) -> bool:
@@ -91,22 +97,16 @@ class OpenAICompatProvider(MediaClient):
         if not (self.preset.name == "openai"
                 and self.text_model.startswith(("o1", "o3", "o4", "gpt-5"))):
             body["temperature"] = self.temperature
-        if schema is not None and self.json_mode == "json_schema":
-            body["response_format"] = {"type": "json_schema",
-                                       "json_schema": {"name": schema_name, "schema": schema}}
-        elif schema is not None and self.json_mode == "json_object_schema":
-            # llama-cpp-python's form: json_object constrained by a schema (a grammar)
-            body["response_format"] = {"type": "json_object", "schema": schema}
-        elif schema is not None and self.json_mode == "json_object":
-            body["response_format"] = {"type": "json_object"}
+        fmt = response_format(self.json_mode, schema, schema_name)
+        if fmt is not None:
+            body["response_format"] = fmt
         return body
 
     @property
     def grammar(self) -> bool:
         """The server holds answers to the schema as a grammar (llama-cpp-python's json_object
         with `schema`; llama.cpp's and Ollama's json_schema): prompts then show no template."""
-        return self.json_mode == "json_object_schema" or (
-            self.json_mode == "json_schema" and self.preset.name in ("llamacpp", "ollama"))
+        return is_grammar(self.json_mode, self.preset.name)
 
     async def complete(self, messages: list[dict[str, str]], *,
                        schema: dict[str, Any] | None = None, max_tokens: int = 1200,
@@ -156,7 +156,7 @@ class OpenAICompatProvider(MediaClient):
 
     async def _stream_chat(self, body: dict[str, Any], sink: TextSink | None,
                            accept: Callable[[str], bool] | None) -> str:
-        url = self.base_url + "/chat/completions"
+        url, body = self.base_url + "/chat/completions", self.outgoing(body)
         parts: list[str] = []
         usage: dict[str, Any] = {}
         problem: ProviderError | None = None
@@ -272,20 +272,12 @@ class OpenAICompatProvider(MediaClient):
     async def write_plan(self, request: PlanRequest) -> StoryPlan:
         """The story plan, completed from the request's fallback where the answer falls
         short (never refused: see core/plan_parse.py)."""
-        def adapt(grammar: bool) -> tuple[list[dict[str, str]], dict[str, Any] | None, int]:
-            return (build_plan_messages(request, enforced=grammar),
-                    plan_json_schema(request.chapters, grammar=grammar),
-                    400 + 40 * request.chapters if grammar else 1800)
-
-        content = await self.complete([], adapt=adapt, schema_name="plan")
+        content = await self.complete([], adapt=plan_adapt(request), schema_name="plan")
         return msgspec.structs.replace(parse_plan(content, request), source=self.name)
 
     async def write_recap(self, request: RecapRequest) -> StoryRecap:
-        def adapt(grammar: bool) -> tuple[list[dict[str, str]], dict[str, Any] | None, int]:
-            return (build_recap_messages(request, enforced=grammar),
-                    recap_json_schema(grammar=grammar), 500)
-
-        content = await self.complete([], adapt=adapt, schema_name="recap", debug=False)
+        content = await self.complete([], adapt=recap_adapt(request), schema_name="recap",
+                                      debug=False)
         return parse_recap(content, request.fallback, source=self.name)
 
     async def write_chapter(self, request: ChapterRequest, *,
@@ -297,17 +289,9 @@ class OpenAICompatProvider(MediaClient):
         retry starts a new answer after text was shown, it gets "" first. Raises
         ProviderOutputError when nothing usable came, ChapterDefect (with the draft) when the
         answer is not a chapter or has no real choices."""
-        def adapt(grammar: bool) -> tuple[list[dict[str, str]], dict[str, Any] | None, int]:
-            # a grammar asks for title, text and choices only: a CPU model stops sooner
-            return (prompts.build_chapter_messages(request, enforced=grammar),
-                    prompts.chapter_json_schema(request.n_choices, request.closing,
-                                                grammar_words=request.words if grammar else 0),
-                    request.words * 3 + 320 if grammar else max(900, request.words * 4 + 700))
-
         content = await self.complete(
-            [], adapt=adapt,
-            sink=TextSink(on_text) if on_text is not None else None,
-            accept=_holds_a_chapter)
+            [], adapt=chapter_adapt(request),
+            sink=TextSink(on_text) if on_text is not None else None, accept=_holds_a_chapter)
         try:
             draft = repair.without_repeats(chapter_parse.parse_chapter(content, request), request)
         except ProviderOutputError as exc:

@@ -39,7 +39,7 @@ from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS
 from storyd.core.narration import complete_sentences
 from storyd.core.ports import StoryStore
-from storyd.core.snapshot import GeneratingView, Snapshot
+from storyd.core.snapshot import ChatSourceView, GeneratingView, ProvidersView, Snapshot
 from storyd.core.story import StoryMachine, check_start_options
 from storyd.core.voting import RoundResult
 from storyd.errors import RefusedError, StorydError, describe
@@ -61,17 +61,18 @@ class Director:
     def __init__(self, store: StoryStore, generation: GenerationService, voting: VotingService,
                  bus: EventBus, clock: TrioClock, settings: Callable[[], Config], *,
                  presenter: Presenter, vote_seconds: Callable[[], float],
-                 status: Callable[[], tuple[dict[str, Any], tuple[dict[str, Any], ...]]]
-                 = lambda: ({}, ()),
+                 status: Callable[[], tuple[ProvidersView, tuple[ChatSourceView, ...]]]
+                 = lambda: (ProvidersView(), ()),
                  on_finished: Callable[[int], None] = lambda _session_id: None,
                  storage_notice: Callable[[], str | None] = lambda: None) -> None:
         self._store, self.generation, self.voting, self._bus = store, generation, voting, bus
         self.clock, self._settings, self._presenter = clock, settings, presenter
         self._vote_seconds, self._status, self._on_finished = vote_seconds, status, on_finished
         self._storage_notice = storage_notice   # a disk fault: an operator notice, not a card
+        self.audience: Callable[[], dict[str, Any]] = dict   # cameos: services/cameos.py
         self.machine = StoryMachine()
         self.story: StoryState | None = None
-        self.revision = 0
+        self.revision, self._rng = 0, random.Random()
         self.notice: str | None = None
         self.generating: GeneratingView | None = None
         self._wake = trio.Event()
@@ -80,7 +81,6 @@ class Director:
         self._play_scope: trio.CancelScope | None = None
         self._play_done: trio.Event | None = None
         self._play_nursery: trio.Nursery | None = None   # the play task's helpers
-        self._rng = random.Random()
         voting.on_early_close, voting.on_extended = self._wake_up, self.publish_state
         generation.on_error, generation.on_preview = self._error, self._preview
 
@@ -140,7 +140,7 @@ class Director:
             notice=self.notice or self._storage_notice(),
             generating=self.generating if state in ("generating", "finishing") else None,
             narration=self._presenter.narration if state == "presenting" else None,
-            providers=providers, chat=chat, costs=tuple(self.generation.costs))
+            providers=providers, chat=chat, costs=tuple(self.generation.costs), **self.audience())
 
     # ---- operator commands ------------------------------------------------------------------
     def _wake_up(self) -> None:

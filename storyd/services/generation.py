@@ -31,7 +31,7 @@ import trio
 from storyd.bus import EventBus
 from storyd.config.structs import Config
 from storyd.core import events as ev
-from storyd.core.model import ChapterDraft, ImageRequest, Theme
+from storyd.core.model import ChapterDraft, ChapterRequest, ImageRequest, Theme
 from storyd.core.plan import StoryPlan
 from storyd.core.ports import StoryStore
 from storyd.core.snapshot import ChapterCost
@@ -56,12 +56,8 @@ class GenerationService:
     def __init__(self, store: StoryStore, bus: EventBus, clock: TrioClock,
                  settings: Callable[[], Config], chains: Callable[[], Chains],
                  media: MediaCache) -> None:
-        self._store = store
-        self._bus = bus
-        self._clock = clock
-        self._settings = settings
-        self._chains = chains
-        self._media = media
+        self._store, self._bus, self._clock = store, bus, clock
+        self._settings, self._chains, self._media = settings, chains, media
         self._offline = OfflineStoryteller()
         self._narration = NarrationPrep(settings, chains, media)
         self.planner = Planner(store, settings, chains, lambda message: self.on_error(message))
@@ -75,6 +71,9 @@ class GenerationService:
         self.costs: list[ChapterCost] = []
         self.on_preview: Callable[[str], None] = lambda _text: None
         self.on_error: Callable[[str], None] = lambda _message: None
+        # the audience's say (services/cameos.py): cameos offered, names that left redacted
+        self.adjust_request: Callable[[ChapterRequest], ChapterRequest] = lambda r: r
+        self.before_air: Callable[[Branch, int], None] = lambda _branch, _number: None
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -94,6 +93,7 @@ class GenerationService:
 
     def branch_for(self, story: StoryState, choice: int | None, closing: bool) -> Branch:
         request, memory = self.planner.chapter_request(story, choice, closing)
+        request = self.adjust_request(request)
         return Branch(choice=choice, closing=closing, request=request, memory=memory,
                       authored=story.authored.writer if story.authored else None)
 
@@ -328,6 +328,7 @@ class GenerationService:
     async def air(self, story: StoryState, b: Branch) -> ChapterState:
         """The branch becomes the story's next chapter: its choice and memory apply, and both
         are saved."""
+        self.before_air(b, story.next_number)
         assert b.draft is not None
         prev, draft = story.current, b.draft
         if prev is not None and b.choice is not None:

@@ -9,7 +9,7 @@ are handed in by the composition root (storyd/app.py), which also owns `apply_co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +26,7 @@ from storyd.core.ports import Clock, HistoryStore, IngestResult, ProviderChains
 from storyd.core.recap_view import RecapView, recap_view
 from storyd.core.snapshot import Snapshot
 from storyd.errors import RefusedError, StoreUnavailable
+from storyd.services.cameos import CameoService
 from storyd.services.director import Director
 from storyd.services.recap_png import SIZES, render_png
 from storyd.services.stories import language_code, load_story, shipped_stories
@@ -47,7 +48,8 @@ class StoryOperator:
                  chat_health: Mapping[str, SourceHealth],
                  health_for: Callable[[str, str], SourceHealth],
                  admin_token: str, media_dir: Path, shutdown: trio.Event,
-                 ballot_refusal: Callable[[], str | None] = lambda: None) -> None:
+                 ballot_refusal: Callable[[], str | None] = lambda: None,
+                 cameos: CameoService | None = None) -> None:
         self._director, self._voting, self._history = director, voting, history
         self._clock, self._settings, self._apply = clock, settings, apply_config
         self._chains, self._chat_health, self._health_for = chains, chat_health, health_for
@@ -55,6 +57,7 @@ class StoryOperator:
         self.media_dir, self.shutdown = media_dir, shutdown
         self._ballot_refusal = ballot_refusal   # the store: no room left to keep ballots
         self.web_url = ""   # known once the web front listens
+        self._cameos = cameos
 
     # ---- the daemon ---------------------------------------------------------------------
     @property
@@ -153,15 +156,29 @@ class StoryOperator:
             raise StoreUnavailable(why)
 
     async def ingest(self, batch: Sequence[ChatMessage]) -> r.IngestReply:
+        reply, ready = self.ingest_now(batch)
+        if ready is not None:
+            await ready()       # on disk before the answer: acknowledged is kept
+        return reply
+
+    def ingest_now(self, batch: Sequence[ChatMessage]
+                   ) -> tuple[r.IngestReply, Callable[[], Awaitable[None]] | None]:
         if self._voting.is_open():
             self._refuse_when_ballots_cannot_be_kept()
-        result = self._voting.submit(batch)
-        if result.accepted:
-            await self._voting.commit()   # on disk before the answer: acknowledged is kept
+        voting = self._voting
+        result = voting.submit(batch)
         self._health_for("ingest", "chat ingest API").count(result, len(batch),
                                                             self._clock.now())
-        return r.IngestReply(accepted=result.accepted, invalid=result.invalid,
-                             ignored=result.ignored)
+        reply = r.IngestReply(accepted=result.accepted, invalid=result.invalid,
+                              ignored=result.ignored)
+        if not result.accepted:
+            return reply, None
+        ticket = voting.commit_ticket()
+
+        async def ready() -> None:
+            await voting.committed(ticket)
+
+        return reply, ready
 
     def memory(self) -> r.MemoryReply:
         story = self._director.story
@@ -175,6 +192,17 @@ class StoryOperator:
                                          include_outline=False),
             path=tuple(story.taken_path()),
             last_prompt=msgspec.convert(prompt, tuple[dict[str, str], ...]))
+
+    # ---- the audience -------------------------------------------------------------------
+    def cameos(self) -> list[r.CameoEntry]:
+        if self._cameos is None:
+            return []
+        return msgspec.convert(self._cameos.listing(), list[r.CameoEntry])
+
+    async def remove_cameo(self, name: str) -> r.CameoRemoveReply:
+        if self._cameos is None:
+            raise RefusedError("cameos are not available")
+        return r.CameoRemoveReply(removed=tuple(await self._cameos.remove(name)))
 
     # ---- history and providers ----------------------------------------------------------
     async def sessions(self, *, limit: int, offset: int) -> list[r.SessionSummary]:
@@ -222,5 +250,5 @@ class StoryOperator:
 
     async def providers(self) -> list[r.ProviderCheck]:
         """URLs and messages may carry credentials: masked here."""
-        rows = await self._chains().check()
+        rows = msgspec.to_builtins(await self._chains().check())
         return msgspec.convert(scrub(rows, secret_values(self.config)), list[r.ProviderCheck])

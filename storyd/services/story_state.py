@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 
@@ -14,11 +13,15 @@ from storyd.core.narration import split_sentences
 from storyd.core.plan import StoryPlan
 from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import (
+    AudienceView,
     ChapterCost,
     ChapterView,
+    ChatSourceView,
     ChoiceView,
     GeneratingView,
     NarrationRef,
+    OverlayView,
+    ProvidersView,
     Snapshot,
     State,
     VotingView,
@@ -93,13 +96,14 @@ class StoryState:
 def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revision: int,
                    now_ms: int, voting: VotingView | None, notice: str | None,
                    generating: GeneratingView | None, narration: NarrationRef | None,
-                   providers: dict[str, Any], chat: tuple[dict[str, Any], ...],
-                   costs: tuple[ChapterCost, ...]) -> Snapshot:
+                   providers: ProvidersView, chat: tuple[ChatSourceView, ...],
+                   costs: tuple[ChapterCost, ...], cameos: tuple[str, ...] = (),
+                   audience: AudienceView | None = None) -> Snapshot:
     """The whole show as one Snapshot (`story:state`, `GET status`, `storyctl status`)."""
     s, ch = story, (story.current if story else None)
-    overlay = msgspec.to_builtins(cfg.overlay)
-    overlay.update(reveal=cfg.story.reveal,
-                   reveal_words_per_second=cfg.story.reveal_words_per_second)
+    overlay = msgspec.convert(
+        {**msgspec.structs.asdict(cfg.overlay), "reveal": cfg.story.reveal,
+         "reveal_words_per_second": cfg.story.reveal_words_per_second}, OverlayView)
     return Snapshot(
         state=state, revision=revision, server_time_ms=now_ms,
         session_id=s.session_id if s else None,
@@ -114,4 +118,5 @@ def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revis
                       else cfg.story.max_chapters),
         test_mode=not {"tiktok", "twitch"} & set(cfg.chat.sources), overlay=overlay,
         language_notice=offline_language_notice(s.language) if s else None,
-        recap=s.recap if s is not None and state == "ended" else None)
+        recap=s.recap if s is not None and state == "ended" else None,
+        cameos=cameos if s else (), audience=audience)

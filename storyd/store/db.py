@@ -45,6 +45,7 @@ import msgspec
 import trio
 
 from storyd.errors import StorageError, StoreUnavailable
+from storyd.store import cameo_queries as cq
 from storyd.store import queries as q
 from storyd.store import schema
 from storyd.store import vote_queries as vq
@@ -199,11 +200,13 @@ class Store:
             raise StorageError(f"the store {self.path} is closed")
         return self._conn
 
-    async def _answered(self, fn: Callable[..., T], *args: Any) -> T:
-        """A write whose answer the caller needs: the backlog first, else StoreUnavailable."""
+    async def _answered(self, fn: Callable[..., T], *args: Any, strict: bool = True) -> T:
+        """A write whose answer the caller needs: what waits first, else StoreUnavailable.
+        Not `strict`: buffered ballots may still wait (the write does not depend on them)."""
         def run() -> T:
             conn = self._conn
-            if conn is not None and not self._pending.drain(conn):
+            if conn is not None and not self._pending.drain(conn) and (
+                    strict or self._pending.backlog):
                 raise StoreUnavailable(self.notice() or "storage unavailable")
             return self._call(fn, args)
 
@@ -254,7 +257,8 @@ class Store:
 
     async def mark_stale_sessions(self, *, except_id: int | None, ended_at: float) -> int:
         """Every other "active" session becomes "crashed"; returns how many."""
-        return await self._answered(q.mark_stale_sessions, except_id, ended_at)
+        # at start, beside ballots a recovery file brought back for a still-full disk
+        return await self._answered(q.mark_stale_sessions, except_id, ended_at, strict=False)
 
     # --- chapters -------------------------------------------------------------------------
     async def add_chapter(self, session_id: int, *, number: int, title: str, text: str,
@@ -326,15 +330,28 @@ class Store:
         await self._write(vq.record_vote_result, session_id, chapter_number, winner, counts,
                         voters, tie_break, early, forced, closed_at)
 
-    async def credit_voters(self, rows: Sequence[tuple[str, str, bool]], *, now: float) -> None:
-        """(viewer_id, name, picked_winner), one per viewer who voted in the closed round."""
-        await self._write(vq.credit_voters, rows, now)
+    async def credit_voters(self, *, limit: int, now: float) -> bool:
+        """One step of crediting closed rounds' voters (vote_queries `credit_voters`); True
+        when none waits. StoreUnavailable while the disk refuses writes (retried later)."""
+        return await self._answered(vq.credit_voters, limit, now)
 
     async def add_activity(self, rows: Sequence[tuple[str, str, int, int]], *,
                            now: float) -> None:
         """(viewer_id, name, likes, joins) rows added to viewer stats in one transaction (all
         or nothing); never a ballot. A viewer seen for the first time gets 0 ballots."""
         await self._write(vq.add_activity, rows, now)
+
+    # --- audience cameos -------------------------------------------------------------------
+    async def save_cameos(self, session_id: int, rows: Sequence[dict[str, Any]]) -> None:
+        """Upsert cameo rows (storyd/store/cameo_queries.py) in one transaction."""
+        await self._write(cq.save_cameos, session_id, rows)
+
+    async def cameos(self, session_id: int) -> list[dict[str, Any]]:
+        return await self._run(cq.cameos, session_id)
+
+    async def ballot_counts(self, session_id: int, *, limit: int) -> dict[str, int]:
+        """Rounds voted in per viewer in this session (the `limit` most active)."""
+        return await self._run(cq.ballot_counts, session_id, limit)
 
     # --- memory and reads -----------------------------------------------------------------
     async def save_memory(self, session_id: int, memory: dict[str, Any], *,
@@ -345,8 +362,11 @@ class Store:
         return await self._run(q.list_sessions, limit, offset)
 
     async def get_session(self, session_id: int) -> dict[str, Any]:
-        """NotFoundError when there is no such session."""
-        return await self._run(q.get_session, session_id)
+        """NotFoundError when there is no such session. "cameos": the viewers written into
+        it, but never one the operator removed (no viewer ids)."""
+        session = await self._run(q.get_session, session_id)
+        session["cameos"] = await self._run(cq.cast, session_id)
+        return session
 
     async def delete_session(self, session_id: int) -> None:
         """NotFoundError when there is no such session."""
