@@ -252,7 +252,9 @@ class Daemon:
             if self._nursery is not None:
                 self._nursery.start_soon(old_chains.aclose)
         self.config = new
-        self.voting.command_words = self.cameos.command_words()   # [audience] may have changed
+        words = self.voting.command_words = self.cameos.command_words()   # [audience] changed?
+        if self.voting.round is not None:
+            self.voting.round.commands = words   # the open round hears them at once
         self.director.publish_state()
 
 

@@ -173,3 +173,17 @@ def test_the_recap_ends_the_markdown_and_html_exports():
     assert "<h2>Recap</h2><p>Ines found &lt;Tom&gt; at last.</p>" in page
     assert "<li>The bell rang.</li>" in page and "Ending: triumph" in page
     assert "Recap" not in export.to_markdown(SESSION)      # none stored: none shown
+
+
+def test_exports_name_the_viewers_written_in_as_text():
+    cast = [{"name": "Zed", "status": "left", "chapters": [1]},
+            {"name": "<b>Bo</b>", "status": "joined", "chapters": [1, 2]},
+            {"name": "Cy", "status": "joined", "chapters": []}]
+    session = {**SESSION, "cameos": cast}
+    md = export.render(session, "md")
+    assert "*With viewers in the story: Zed (chapter 1), \\<b\\>Bo\\</b\\> (chapters 1, 2)*" in md
+    page = export.render(session, "html")
+    assert "With viewers in the story: Zed (chapter 1), &lt;b&gt;Bo&lt;/b&gt; (chapters 1, 2)" \
+        in page and "<b>Bo" not in page
+    assert json.loads(export.render(session, "json"))["cameos"] == cast
+    assert "With viewers" not in export.render(SESSION, "md")

@@ -12,6 +12,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+import msgspec
 import pytest
 import trio
 
@@ -106,11 +107,11 @@ def test_run_overrides_and_where_values_come_from(tmp_path: Path) -> None:
     assert (cfg.server.port, cfg.voting.duration) == (9001, 20)
     assert cfg.storage.data_dir == str(paths.data_dir(file_cfg) / "demo")
     assert "demo" in cfg.chat.sources and "demo" not in file_cfg.chat.sources
-    info = effective.describe(cfg, conf, overrides)
+    info = msgspec.to_builtins(effective.describe(cfg, conf, overrides))
     assert info["voting.duration"] == {"value": 20, "source": "--demo", "file_value": 60}
     assert info["server.port"] == {"value": 9001, "source": "--port", "file_value": 8080}
     assert info["server.host"] == {"value": "127.0.0.1", "source": "default"}
-    assert effective.describe(file_cfg, conf, [])["voting.duration"]["source"] == "file"
+    assert effective.describe(file_cfg, conf, [])["voting.duration"].source == "file"
 
 
 def test_bad_port_is_a_usage_error(capsys) -> None:

@@ -220,7 +220,8 @@ const planShown = { key: "" };
 async function loadPlan() {
   try {
     const reply = await api("GET", "/plan");
-    planShown.key = reply.plan ? `${reply.session_id}:${reply.aired}:${reply.plan.beats.length}` : "";
+    planShown.key = reply.plan ? `${reply.session_id}:${reply.aired}:${reply.plan.beats.length}`
+      : reply.authored ? `${reply.session_id}:${reply.aired}:authored` : "";   // nothing to wait for
     $("plan").replaceChildren(planElement(reply));
     if (reply.plan) $("extend-n").value = String(Math.max(reply.plan.beats.length, reply.aired + 1));
   } catch { /* not logged in */ }
@@ -273,10 +274,10 @@ async function showSession(id) {
       el("div", { class: "muted", text: c.result })));
     const recap = s.recap ? el("div", { class: "muted" }, el("p", { text: `${s.recap.logline} (${s.recap.ending} ending)` }),
       el("ul", {}, ...(s.recap.moments || []).map((m) => el("li", { text: m })))) : null;
-    box.replaceChildren(el("h3", { text: `Session #${id} · ${s.theme || ""} · ${s.language || ""}` }), links,
+    box.replaceChildren(...[el("h3", { text: `Session #${id} · ${s.theme || ""} · ${s.language || ""}` }), links,
       recap, s.plan ? el("details", {}, el("summary", { text: "Story plan" }),
         planElement({ session_id: id, plan: s.plan, aired: (s.chapters || []).length })) : null,
-      afterShow(id, api, API), ...chapters);
+      afterShow(id, api, API), ...chapters].filter(Boolean));   // replaceChildren writes null as "null"
   } catch (e) { box.replaceChildren(el("p", { text: e.message })); }
 }
 

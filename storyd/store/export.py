@@ -33,7 +33,7 @@ def _date(ts: float | None) -> str:
 
 
 def title_of(s: dict[str, Any]) -> str:
-    """"<first chapter's title> — <Theme> story" (the export's and the recap's title)."""
+    """The story's title (the export's and the recap's; see `story_title`)."""
     return story_title(s)
 
 
@@ -82,12 +82,22 @@ def _md_paragraphs(text: str) -> list[str]:
     return [md_text(p) for p in str(text).split("\n") if p.strip()]
 
 
+def cameo_line(s: dict[str, Any]) -> str:
+    """"With viewers in the story: Zed (chapter 2), …" for the cameos the story wrote in."""
+    names = [f"{c['name']} (chapter{'s' if len(c['chapters']) > 1 else ''} "
+             f"{', '.join(str(n) for n in c['chapters'])})"
+             for c in s.get("cameos") or () if isinstance(c, dict) and c.get("chapters")]
+    return f"With viewers in the story: {', '.join(names)}" if names else ""
+
+
 def to_markdown(s: dict[str, Any]) -> str:
     out = [f"# {md_text(title_of(s))}", "",
            f"*Session {s['id']} · {md_text(str(s.get('language', '')))} · "
            f"started {_date(s.get('started_at'))}*", ""]
     if s.get("outline"):
         out += [f"> {md_text(s['outline'])}", ""]
+    if cameo_line(s):
+        out += [f"*{md_text(cameo_line(s))}*", ""]
     branches = _branches_by_chapter(s)
     for ch in s.get("chapters") or []:
         out += [f"## Chapter {int(ch['number'])}: {md_text(ch['title'])}", ""]
@@ -139,6 +149,8 @@ def to_html(s: dict[str, Any]) -> str:
     parts = [f"<h1>{e(title)}</h1>"]
     if s.get("outline"):
         parts.append(f"<blockquote>{e(s['outline'])}</blockquote>")
+    if cameo_line(s):
+        parts.append(f"<p class=vote>{e(cameo_line(s))}</p>")
     branches = _branches_by_chapter(s)
     for ch in s.get("chapters") or []:
         parts.append(f"<section><h2>Chapter {int(ch['number'])}: {e(ch['title'])}</h2>")

@@ -27,8 +27,8 @@ Wrap = Callable[[Callable[..., Awaitable[Response]]], Callable[..., Awaitable[Re
 
 
 def register_after_show(app: QuartTrio, op: Operator, *, admin: Wrap,
-                        call: Callable[[p.Request], Awaitable[Any]],
-                        reply: Callable[[str, str, Any], Response],
+                        call: Callable[[p.Request], Awaitable[p.Result | None]],
+                        reply: Callable[[str, str, object], Response],
                         query: Callable[..., Any]) -> None:
     @app.get(f"{API}/sessions/<int:session_id>/chapters")
     @admin

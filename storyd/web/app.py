@@ -34,7 +34,7 @@ from storyd.config import schema as config_schema
 from storyd.control import dispatch
 from storyd.control import protocol as p
 from storyd.control.operator import Handler, Operator
-from storyd.core.replies import ExportReply
+from storyd.core.replies import ExportReply, Health
 from storyd.errors import StorydError
 from storyd.system import metrics
 from storyd.system.faults import LogLimiter
@@ -85,11 +85,11 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
 
     answer_type = {(r.method, r.path): r.response for r in ROUTES}
 
-    def reply(method: str, path: str, result: Any) -> Response:
+    def reply(method: str, path: str, result: object) -> Response:
         """The answer through its route's documented type (ROUTES)."""
         return typed_response(answer_type[method, path], result)
 
-    async def call(req: p.Request) -> Any:
+    async def call(req: p.Request) -> p.Result | None:
         try:
             return await handler(op, req)
         except StorydError as exc:
@@ -356,9 +356,9 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
     @app.get("/healthz")
     async def healthz() -> Response:
         snap = op.snapshot()
-        return reply("GET", "/healthz", {"ok": True, "state": snap.state,
-                                         "subscribers": op.bus.subscribers,
-                                         "websockets": stats.open_sockets()})
+        return reply("GET", "/healthz", Health(ok=True, state=snap.state,
+                                               subscribers=op.bus.subscribers,
+                                               websockets=stats.open_sockets()))
 
     @app.get("/metrics")
     async def metrics_page() -> Response:

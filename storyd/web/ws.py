@@ -32,6 +32,7 @@ from quart import websocket
 from storyd.control import protocol as p
 from storyd.control.operator import Handler, Operator
 from storyd.core import events as ev
+from storyd.core.replies import CloseReply, ErrorBody
 from storyd.errors import StorydError
 from storyd.system import metrics
 
@@ -152,16 +153,16 @@ async def _read(ws: Any, op: Operator, handler: Handler,
         command = name if isinstance(name, str) else None
         if kind is None:
             await send(ev.CommandResult(ev.CommandResultData(
-                command=command, ok=False, error=ev.ErrorBody(
+                command=command, ok=False, error=ErrorBody(
                     code="bad_request", message="unknown command; send "
                     "story:force-vote-end or story:regenerate-image"))))
             continue
         try:
             result = await handler(op, kind())
-            reply = ev.CommandResultData(command=command, ok=True,
-                                         result=msgspec.to_builtins(result))
+            reply = ev.CommandResultData(   # regenerate-image: the picture comes as an event
+                command=command, ok=True,
+                result=result if isinstance(result, CloseReply) else None)
         except StorydError as exc:
-            reply = ev.CommandResultData(command=command, ok=False, error=ev.ErrorBody(
+            reply = ev.CommandResultData(command=command, ok=False, error=ErrorBody(
                 code=exc.code, message=str(exc)))
         await send(ev.CommandResult(reply))
-
