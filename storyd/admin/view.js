@@ -284,6 +284,7 @@ export function audienceSummary(a, cast) {
   if (!a) return "";
   const parts = [a.cameos ? `on (${a.join_command} / ${a.leave_command})` : "off ([audience] cameos)",
     `${a.joined} joined`];
+  if (a.waiting) parts.push(`${a.waiting} waiting for the next story`);
   if ((a.offered || []).length) parts.push(`offered next: ${a.offered.join(", ")}`);
   if ((cast || []).length) parts.push(`in this story: ${cast.join(", ")}`);
   const counts = ["leaves", "removed", "refused", "dropped"].filter((k) => a[k]).map((k) => `${k} ${a[k]}`);

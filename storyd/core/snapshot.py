@@ -90,6 +90,7 @@ class AudienceView(msgspec.Struct, frozen=True, kw_only=True):
     removed: int = 0
     refused: int = 0                     # unusable, blocked or taken names
     dropped: int = 0                     # joins beyond [audience] max_joined
+    waiting: int = 0                     # joined while no story ran: they join the next one
 
 
 class ProviderHealth(msgspec.Struct, frozen=True, kw_only=True):
