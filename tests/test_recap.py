@@ -117,3 +117,19 @@ def test_a_stored_storys_recap_lists_the_cameos_who_stayed_and_only_once() -> No
                                        {"name": "Amy", "role": "cameo"}]
     view = recap_view(stored, [])
     assert [(c.name, c.cameo) for c in view.cast] == [("Mira", False), ("Zed", True)]
+
+
+def test_the_recap_picture_speaks_the_storys_language() -> None:
+    # A German story's shareable picture said "STORY RECAP", "Top voters" and "8 chapters ·
+    # up to 14 voters a round".
+    from storyd.services.recap_png import recap_lines
+
+    voters = [{"name": "Amy", "ballots": 5, "wins": 3}]
+    german = recap_lines(recap_view(session(3, 3, language="Deutsch"), voters, cameos=("zed",)))
+    assert german.kicker == "EURE GESCHICHTE · HORROR"
+    assert german.cast == "Mit: Mira, zed (Gastauftritt)"
+    assert german.voters == "Am fleißigsten abgestimmt: Amy 5"
+    assert german.foot == "3 Kapitel · bis zu 9 Stimmen pro Runde · storyd"
+    english = recap_lines(recap_view(session(1, 3), voters))
+    assert english.kicker == "STORY RECAP · HORROR" and english.voters == "Top voters: Amy 5"
+    assert english.cast == "Starring: Mira" and english.foot == "1 chapter · storyd"

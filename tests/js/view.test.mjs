@@ -247,6 +247,11 @@ test("recap: shown after the end for recap_seconds, then gone; 0 turns it off", 
   assert.equal(V.recapModel({ ...snap, overlay: { recap_seconds: 0 } }, 5000, t), null);
   assert.equal(V.recapModel({ ...snap, state: "idle" }, 5000, t), null);
   assert.notEqual(V.recapModel({ ...snap, overlay: {} }, 5000, t), null);  // default 12 s
+  // German: who voted most, said as a German streamer would ("die fleißigsten Stimmen" read
+  // as "the most hard-working voices")
+  const g = V.recapModel({ ...snap, language: "Deutsch" }, 5000, V.stringsFor({ language: "Deutsch" }));
+  assert.equal(g.voters, "Am fleißigsten abgestimmt: Amy 5");
+  assert.equal(g.cast, "Mit Mira, amy (Gastauftritt)");
 });
 
 test("recap map: forty chapters fit the box, rows snake, nodes and labels inside", () => {
