@@ -208,7 +208,7 @@ def test_every_readme_provider_recipe_is_a_valid_config() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("\n## Plugging in a real model", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
-    assert len(blocks) == 4                     # Ollama, SiliconFlow, OpenAI, llama.cpp
+    assert len(blocks) == 5      # Ollama, SiliconFlow, OpenAI, llama.cpp, llama-cpp-python
     for block in blocks:
         cfg = parse(block, "README recipe")
         named = [n for n in cfg.llm.chain if n != "offline"]

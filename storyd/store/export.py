@@ -115,6 +115,11 @@ def to_markdown(s: dict[str, Any]) -> str:
             for para in _md_paragraphs(b["text"]):
                 out += [">", f"> {para}"]
         out.append("")
+    recap = s.get("recap") or {}
+    if recap.get("logline"):      # the story's recap (issue 17), written when it ended
+        out += ["## Recap", "", md_text(recap["logline"]), ""]
+        out += [f"- {md_text(m)}" for m in recap.get("moments") or []]
+        out += ["", f"*Ending: {md_text(str(recap.get('ending') or 'open'))}*", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -159,6 +164,12 @@ def to_html(s: dict[str, Any]) -> str:
             parts.append(f"<p class=vote>{e(_vote_line(ch['vote']))}</p>")
         parts += [_html_branch(b) for b in branches.get(int(ch["number"]), ())]
         parts.append("</section>")
+    recap = s.get("recap") or {}
+    if recap.get("logline"):
+        moments = "".join(f"<li>{e(str(m))}</li>" for m in recap.get("moments") or [])
+        parts.append(f"<section class=recap><h2>Recap</h2><p>{e(recap['logline'])}</p>"
+                     f"<ul>{moments}</ul><p class=vote>Ending: "
+                     f"{e(str(recap.get('ending') or 'open'))}</p></section>")
     body = "\n".join(parts)
     lang = e(html_lang(str(s.get("language") or "")))
     return (f"<!doctype html><html lang={lang}><head><meta charset=utf-8>"
