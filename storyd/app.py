@@ -51,6 +51,7 @@ from storyd.services.narrator import Presenter
 from storyd.services.operator import StoryOperator
 from storyd.services.voting import VotingService
 from storyd.store.db import Store
+from storyd.storyteller.story import OfflineStoryteller
 from storyd.system import paths
 from storyd.system.notify import notify
 
@@ -89,7 +90,7 @@ class Daemon:
 
         self.voting = VotingService(store, self.bus, self.clock, lambda: self.config.voting)
         self.generation = GenerationService(store, self.bus, self.clock, settings, chains,
-                                            self.media)
+                                            self.media, offline=OfflineStoryteller())
         self.director = Director(
             store, self.generation, self.voting, self.bus, self.clock, settings,
             presenter=Presenter(store, self.bus, settings, chains, self.media),

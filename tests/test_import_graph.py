@@ -114,6 +114,43 @@ def test_core_imports_only_core_errors_stdlib_and_msgspec(path: Path) -> None:
         assert top not in CORE_STDLIB_BANNED, f"{path.name} imports {target}"
 
 
+SERVICES_MAY_NOT = ("storyd.providers", "storyd.storyteller", "storyd.store", "storyd.chat",
+                    "storyd.control", "storyd.web", "storyd.app")
+FRONTS_MAY_NOT = ("storyd.services", "storyd.store", "storyd.providers", "storyd.storyteller",
+                  "storyd.chat", "storyd.app")
+
+
+def _reaches(path: Path, banned: tuple[str, ...]) -> list[str]:
+    return sorted(t for t in _imports(path)
+                  if any(t == b or t.startswith(b + ".") for b in banned))
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "services").rglob("*.py")), ids=lambda p: p.name)
+def test_services_depend_on_ports_not_on_adapters(path: Path) -> None:
+    """Services use the provider, store and chat ports of core/ports.py; the composition root
+    (storyd/app.py) hands them the concrete clients, the offline storyteller and the store.
+    The operator's export is the one exception: the session's pure renderer."""
+    found = _reaches(path, SERVICES_MAY_NOT)
+    if path.name == "operator.py":
+        found = [t for t in found if t != "storyd.store.export" and t != "storyd.store"]
+    assert not found, f"services/{path.name} imports {found}"
+
+
+@pytest.mark.parametrize("path", sorted([*(ROOT / "control").rglob("*.py"),
+                                         *(ROOT / "web").rglob("*.py")]),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_fronts_reach_the_show_only_through_the_operator_port(path: Path) -> None:
+    """The control socket and the web front see the Operator port (control/operator.py),
+    never the director, the voting service, the store or a provider behind it."""
+    assert not _reaches(path, FRONTS_MAY_NOT), f"{path.parent.name}/{path.name}"
+
+
+def test_the_rules_see_a_forbidden_import() -> None:
+    # the composition root wires the concrete parts: exactly what services may not import
+    found = _reaches(ROOT / "app.py", SERVICES_MAY_NOT)
+    assert "storyd.providers.chain" in found and "storyd.store.db" in found
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "config").rglob("*.py")), ids=lambda p: p.name)
 def test_config_imports_nothing_from_core(path: Path) -> None:
     imports = _imports(path)

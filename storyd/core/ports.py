@@ -218,6 +218,8 @@ class ProviderChains(Protocol):
 
 
 class ChapterWriter(Protocol):
-    """The offline storyteller, which writes a chapter when no provider did in time."""
+    """The offline storyteller: it opens the story and writes a chapter when no provider
+    did in time."""
 
+    async def write_outline(self, theme: Theme, language: str, seed: int) -> str: ...
     async def write_chapter(self, request: ChapterRequest) -> ChapterDraft: ...

@@ -1,29 +1,24 @@
-"""The generation service: the text, pictures and memory of each chapter; branches in the vote.
+"""The generation service: the text, pictures and memory of each chapter.
 
 Theory of operation: a *branch* is the next chapter written for one choice (or for the forced
 choice / chapter 1, when nothing was prefetched). Its ChapterRequest is built from a *copy* of
-the story memory with that choice taken, so a branch that loses leaves the story untouched:
-memory updates apply only when a branch airs (`air()`).
+the story memory with that choice taken (`branch_for`), so a branch that loses leaves the
+story untouched: memory updates apply only when a branch airs (`air()`). Which branches are
+written, and which one airs, is the hand-off's business (services/next_chapter.py): the play
+task asks `next_chapter()` for one per chapter to come.
 
-While a vote runs, `prefetch()` starts the branches by `[llm] prefetch`: "all" writes one per
-choice, "leaders" the two leading choices, re-ranked every LEADER_EVERY seconds as votes move
-(a new leader gets its branch late; a dropped one is cancelled unless already written), "off"
-none; the leader's picture and narration (prenarration.py) are made before the close. Then
-`take()` hands back the winner's branch — written (zero dead air), being written (awaited, its
-streamed text a preview) or started now — and cancels the rest; written losers are kept.
-
-Every branch runs under `[llm] chapter_deadline`: past it (or when every provider failed) the
-offline storyteller writes that chapter from the same request, so the same characters, places
-and items carry on. Provider calls and tokens of every branch written for a round are summed
-into the aired chapter's cost.
+Every branch is written under `[llm] chapter_deadline` (`write`): past it (or when every
+provider failed) the offline storyteller writes that chapter from the same request, so the
+same characters, places and items carry on. The story's opening — its outline — is asked for
+inside chapter 1's deadline; past it the offline storyteller opens the story. Provider calls
+and tokens of every branch written for a chapter are summed into the aired chapter's cost.
 """
 
 from __future__ import annotations
 
-import inspect
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
 import msgspec
 import trio
@@ -33,46 +28,38 @@ from storyd.config.structs import Config
 from storyd.core import events as ev
 from storyd.core.memory import StoryMemory
 from storyd.core.model import ChapterDraft, ChapterRequest, ImageRequest, Theme
-from storyd.core.ports import StoryStore
+from storyd.core.ports import ChapterWriter, ProviderChains, StoryStore
 from storyd.core.snapshot import ChapterCost
 from storyd.errors import ProviderError, StorydError
-from storyd.providers.chain import Chains
 from storyd.services.branch import Branch
 from storyd.services.clock import TrioClock
 from storyd.services.media import MediaCache, media_url
+from storyd.services.next_chapter import NextChapter
 from storyd.services.prenarration import NarrationPrep
 from storyd.services.story_state import ChapterState, StoryState
-from storyd.storyteller.story import OfflineStoryteller
 
 log = logging.getLogger(__name__)
 
-NOTICE_AFTER = 1.0     # seconds of waiting on a chapter before the overlay shows its card
-LEADER_EVERY = 0.5     # "leaders": how often the two leading choices are re-ranked
 MAX_COSTS = 50         # aired chapters whose cost the snapshot lists
 
 
 class GenerationService:
     def __init__(self, store: StoryStore, bus: EventBus, clock: TrioClock,
-                 settings: Callable[[], Config], chains: Callable[[], Chains],
-                 media: MediaCache) -> None:
+                 settings: Callable[[], Config], chains: Callable[[], ProviderChains],
+                 media: MediaCache, *, offline: ChapterWriter) -> None:
         self._store = store
         self._bus = bus
         self._clock = clock
         self._settings = settings
         self._chains = chains
         self._media = media
-        self._offline = OfflineStoryteller()
+        self._offline = offline
         self._narration = NarrationPrep(settings, chains, media)
         self._nursery: trio.Nursery | None = None
-        self._branches: dict[int | None, Branch] = {}
-        self._leaders_scope = trio.CancelScope()   # "leaders": following the vote
-        self._leaders: Callable[[], Sequence[int]] = lambda: ()
-        self._airing: Branch | None = None          # the branch taken last (its preview)
-        self._handoff: Branch | None = None        # the winner's chapter, taken at the close
-        self._taking: trio.Event | None = None
         self.costs: list[ChapterCost] = []
         self.on_preview: Callable[[str], None] = lambda _text: None
         self.on_error: Callable[[str], None] = lambda _message: None
+        self.on_picture: Callable[[StoryState], bool] = lambda _story: False   # still on air?
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -83,14 +70,22 @@ class GenerationService:
         finally:
             self._nursery = None
 
-    # ---- requests ---------------------------------------------------------------------------
-    async def ensure_outline(self, story: StoryState) -> None:
-        if story.outline or story.chapters:
-            return
-        story.outline = (await self._chains().text.write_outline(
-            story.theme, story.language, story.seed)).draft
-        story.memory.outline = story.outline
-        await self._store.set_outline(story.session_id, story.outline)
+    # ---- the next chapter -------------------------------------------------------------------
+    def next_chapter(self, story: StoryState, nursery: trio.Nursery, *, closing: bool,
+                     vote: bool = False) -> NextChapter:
+        """The hand-off for the story's next chapter, its branches run in `nursery` (the play
+        task's). `vote`: a vote decides it, so branches are written ahead ([llm] prefetch)."""
+        current = story.current
+        prefetch = self._settings().llm.prefetch if (
+            vote and current is not None and current.draft.choices) else "off"
+        nxt = NextChapter(nursery, self, self._narration, story, closing=closing,
+                          prefetch=prefetch, pictures=lambda: self._settings().images.enabled)
+        nxt.write_ahead()
+        return nxt
+
+    def cancel(self) -> None:
+        """The story ended or another starts: no narration prepared for it may air."""
+        self._narration.cancel()
 
     def branch_for(self, story: StoryState, choice: int | None, closing: bool) -> Branch:
         cfg = self._settings()
@@ -114,150 +109,62 @@ class GenerationService:
             previous_titles=tuple(c.draft.title for c in story.chapters))
         return Branch(choice=choice, closing=closing, request=request, memory=memory)
 
-    # ---- branches ---------------------------------------------------------------------------
-    def _start(self, branch: Branch) -> Branch:
-        assert self._nursery is not None
-        self._branches[branch.choice] = branch
-        self._nursery.start_soon(self._write, branch)
-        return branch
-
-    def prefetch(self, story: StoryState, *, closing: bool,
-                 leaders: Callable[[], Sequence[int]]) -> None:
-        """While the vote runs: write the next chapter for the choices ([llm] prefetch)."""
-        self.cancel()
-        self._leaders = leaders
-        ch = story.current
-        mode = self._settings().llm.prefetch
-        if ch is None or not ch.draft.choices or mode == "off" or self._nursery is None:
-            return
-        self._narration.follow(self._nursery, lambda: self._branches, leaders)
-        if mode == "all":
-            for i in range(len(ch.draft.choices)):
-                self._start(self.branch_for(story, i, closing))
-            return
-        scope = self._leaders_scope = trio.CancelScope()
-        self._nursery.start_soon(self._follow_leaders, scope, story, closing, leaders)
-
-    async def _follow_leaders(self, scope: trio.CancelScope, story: StoryState, closing: bool,
-                              leaders: Callable[[], Sequence[int]]) -> None:
-        with scope:
-            while True:
-                top = list(leaders())[:2]
-                for choice, branch in list(self._branches.items()):
-                    if choice not in top and branch.draft is None:
-                        branch.scope.cancel()       # dropped out of the lead, not written yet
-                        del self._branches[choice]
-                for choice in top:
-                    if choice not in self._branches:
-                        self._start(self.branch_for(story, choice, closing))
-                await trio.sleep(LEADER_EVERY)
-
-    def cancel(self) -> None:
-        """Stop every branch in progress and forget them all."""
-        self._leaders_scope.cancel()
-        for branch in self._branches.values():
-            branch.scope.cancel()
-        self._branches = {}
-        self._narration.cancel()
-        self.drop_handoff()
-
-    def prefetching(self) -> list[int]:
-        """The choices whose branches are kept or being written now."""
-        return sorted(c for c in self._branches if c is not None)
-
-    def ready(self, choice: int | None) -> bool:
-        branch = self._branches.get(choice)
-        return branch is not None and branch.draft is not None
-
-    async def take(self, story: StoryState, choice: int | None, *, closing: bool) -> Branch:
-        """The written branch for the winner (or forced choice); losers are cancelled, and
-        finished ones kept in the database as unchosen branches."""
-        await trio.lowlevel.checkpoint()   # a cancelled story stops here, not in _start
-        self._leaders_scope.cancel()
-        branch = self._branches.pop(choice, None)
-        if branch is None or branch.closing != closing:
-            if branch is not None:
-                branch.scope.cancel()
-            branch = self._start(self.branch_for(story, choice, closing))
-            del self._branches[choice]
-        self._narration.hand_over(choice, branch, self._nursery)   # made in the vote, or now
-        losers, self._branches = self._branches, {}
-        spent = (0, 0, 0)
-        for loser in losers.values():
-            loser.scope.cancel()
-            spent = (spent[0] + loser.calls, spent[1] + loser.prompt_tokens,
-                     spent[2] + loser.completion_tokens)
-            if loser.draft is not None and loser.choice is not None and story.current:
-                await self._keep_branch(story, loser)
-        self._airing = branch
-        self.on_preview(branch.preview)
-        try:
-            await branch.done.wait()
-        finally:
-            if not branch.done.is_set():   # the story ended meanwhile: stop writing it
-                branch.scope.cancel()
-        if branch.draft is None:   # nothing usable, not even offline (a bug, logged)
-            raise StorydError(f"chapter {branch.request.chapter_number}: {branch.fallback}")
-        branch.calls += spent[0]
-        branch.prompt_tokens += spent[1]
-        branch.completion_tokens += spent[2]
-        return branch
-
-    # ---- the handoff: taken at the close, aired after the result card ---------------------
-    def take_at_close(self, nursery: trio.Nursery, story: StoryState, choice: int,
-                      *, closing: bool) -> None:
-        """Generation starts at the close (in the play task's nursery, so it ends with the
-        story); the result card covers the work."""
-        done = self._taking = trio.Event()
-
-        async def take() -> None:
+    # ---- writing one branch -----------------------------------------------------------------
+    async def write(self, story: StoryState, b: Branch) -> None:
+        """The branch's text from the providers within `[llm] chapter_deadline` (chapter 1:
+        the story's opening first, inside the same deadline), else the offline storyteller's
+        from the same request. Sets `draft`, or `fallback` when not even that was written."""
+        deadline = self._settings().llm.chapter_deadline
+        with trio.move_on_after(deadline):
             try:
-                await self.ensure_outline(story)
-                branch = await self.take(story, choice, closing=closing)
-                if self._taking is done:      # not dropped meanwhile (operator `next`)
-                    self._handoff = branch
-            finally:
-                done.set()
-                if self._taking is done:
-                    self._taking = None
+                if _opening(story):
+                    await self._open(story, b)
+                outcome = await self._chains().text.write_chapter(
+                    b.request, on_text=functools.partial(self._streamed, b))
+                b.draft = msgspec.structs.replace(outcome.draft, provider=outcome.provider,
+                                                  attempt=len(outcome.attempts) or 1)
+                b.calls += outcome.calls or len(outcome.attempts)
+                b.prompt_tokens += outcome.prompt_tokens
+                b.completion_tokens += outcome.completion_tokens
+            except ProviderError as exc:
+                b.fallback = str(exc)
+        if b.draft is None:
+            b.fallback = b.fallback or f"no chapter from the providers within {deadline:g} s"
+            self.on_error(f"chapter {b.request.chapter_number}: {b.fallback}; the offline "
+                          "storyteller continues the story from its memory")
+            try:
+                if _opening(story):
+                    await self._open_offline(story, b)
+                draft = await self._offline.write_chapter(b.request)
+                b.draft = msgspec.structs.replace(draft, provider="offline")
+            except Exception as exc:  # noqa: BLE001 - a storyteller bug ends the story, not storyd
+                log.exception("the offline storyteller failed")
+                b.fallback = f"the offline storyteller failed too: {exc!r}"
 
-        nursery.start_soon(take)
+    def _streamed(self, b: Branch, text: str) -> None:
+        b.preview = text
+        if b.chosen:   # the chapter the audience waits for: its sentences show as they come
+            self.on_preview(text)
 
-    def preview_so_far(self) -> str:
-        """The streamed text of the chapter being taken (it may predate the `generating`)."""
-        b = self._airing
-        return b.preview if b is not None and b.draft is None else ""
+    # ---- at start: the story's opening ------------------------------------------------------
+    async def _open(self, story: StoryState, b: Branch) -> None:
+        """The outline, from the text chain (inside chapter 1's deadline)."""
+        outcome = await self._chains().text.write_outline(story.theme, story.language,
+                                                          story.seed)
+        b.calls += outcome.calls or len(outcome.attempts)
+        b.prompt_tokens += outcome.prompt_tokens
+        b.completion_tokens += outcome.completion_tokens
+        await self._opened(story, b, outcome.draft)
 
-    def handoff_ready(self) -> bool:
-        return self._taking is None and self._handoff is not None
+    async def _open_offline(self, story: StoryState, b: Branch) -> None:
+        """No outline in time: the offline storyteller opens the story."""
+        await self._opened(story, b, await self._offline.write_outline(
+            story.theme, story.language, story.seed))
 
-    def drop_handoff(self) -> None:
-        self._handoff, self._taking = None, None
-
-    async def next_chapter(self, story: StoryState, closing: bool, *,
-                           on_slow: Callable[[], None]) -> Branch:
-        """The chapter to air: the one taken at the close when it still fits (same choice,
-        same kind), else one written now. `on_slow` runs after NOTICE_AFTER seconds."""
-        found: list[Branch] = []
-
-        async def get() -> None:
-            if self._taking is not None:
-                await self._taking.wait()
-            branch, self._handoff = self._handoff, None
-            if (branch is None or branch.closing != closing
-                    or branch.choice != story.pending_choice
-                    or branch.request.chapter_number != story.next_number):
-                await self.ensure_outline(story)
-                branch = await self.take(story, story.pending_choice, closing=closing)
-            found.append(branch)
-            nursery.cancel_scope.cancel()
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(get)
-            await trio.sleep(NOTICE_AFTER)
-            on_slow()
-            await trio.sleep_forever()
-        return found[0]
+    async def _opened(self, story: StoryState, b: Branch, outline: str) -> None:
+        story.outline = story.memory.outline = b.memory.outline = outline
+        b.request = msgspec.structs.replace(b.request, outline=outline)
+        await self._store.set_outline(story.session_id, outline)
 
     async def _keep_branch(self, story: StoryState, b: Branch) -> None:
         assert b.draft is not None and b.choice is not None and story.current is not None
@@ -269,62 +176,15 @@ class GenerationService:
         except StorydError as exc:   # the road not taken is nice to have, never essential
             log.warning("unchosen branch not saved: %s", exc)
 
-    async def _write(self, b: Branch) -> None:
-        deadline = self._settings().llm.chapter_deadline
-        try:
-            with b.scope:
-                with trio.move_on_after(deadline):
-                    try:
-                        outcome = await self._call_chain(b)
-                        b.draft = msgspec.structs.replace(
-                            outcome.draft, provider=outcome.provider,
-                            attempt=len(outcome.attempts) or 1)
-                    except ProviderError as exc:
-                        b.fallback = str(exc)
-                if b.draft is None:
-                    b.fallback = b.fallback or (
-                        f"no chapter from the providers within {deadline:g} s")
-                    number = b.request.chapter_number
-                    self.on_error(f"chapter {number}: {b.fallback}; the offline storyteller "
-                                  "continues the story from its memory")
-                    try:
-                        draft = await self._offline.write_chapter(b.request)
-                        b.draft = msgspec.structs.replace(draft, provider="offline")
-                    except Exception as exc:  # noqa: BLE001 - a storyteller bug ends the
-                        log.exception("the offline storyteller failed")   # story, not storyd
-                        b.fallback = f"the offline storyteller failed too: {exc!r}"
-                        return   # `take` raises for the branch with no draft
-                b.done.set()
-                self._narration.written(b)   # the winner's narration starts, if not yet made
-                if (self._branches.get(b.choice) is b and self._settings().images.enabled
-                        and list(self._leaders())[:1] == [b.choice]):
-                    b.image = await self._picture(  # the leader's picture, time allowing
-                        b.draft, b.request.theme, b.request.seed, b.request.chapter_number)
-        finally:
-            b.done.set()
-
-    async def _call_chain(self, b: Branch) -> Any:
-        chain = self._chains().text
-
-        def on_text(text: str) -> None:
-            b.preview = text
-            if self._branches.get(b.choice) is not b:   # the winner, awaited on air
-                self.on_preview(text)
-
-        write: Callable[..., Awaitable[Any]] = chain.write_chapter
-        if "on_text" in inspect.signature(write).parameters:
-            outcome = await write(b.request, on_text=on_text)
-        else:   # a chain without streaming
-            outcome = await write(b.request)
-        b.calls += int(getattr(outcome, "calls", 0) or len(getattr(outcome, "attempts", ())))
-        b.prompt_tokens += int(getattr(outcome, "prompt_tokens", 0))
-        b.completion_tokens += int(getattr(outcome, "completion_tokens", 0))
-        return outcome
-
     # ---- airing -----------------------------------------------------------------------------
-    async def air(self, story: StoryState, b: Branch) -> ChapterState:
-        """The branch becomes the story's next chapter: its choice and memory apply, and both
-        are saved."""
+    async def air(self, story: StoryState, nxt: NextChapter) -> ChapterState:
+        """The chosen branch becomes the story's next chapter: its choice and memory apply,
+        and both are saved, with the written losers as unchosen branches."""
+        b = nxt.chosen
+        assert b is not None
+        if story.current is not None:
+            for loser in nxt.unchosen():
+                await self._keep_branch(story, loser)
         assert b.draft is not None
         prev, draft = story.current, b.draft
         if prev is not None and b.choice is not None:
@@ -344,28 +204,34 @@ class GenerationService:
         await self._store.save_memory(story.session_id, story.memory.to_json())
         if b.image:
             await self._store.set_chapter_media(story.session_id, number, image=b.image)
+        calls, prompt_tokens, completion_tokens = nxt.cost()
         self.costs = [*self.costs[-(MAX_COSTS - 1):], ChapterCost(
-            chapter=number, provider=draft.provider, calls=b.calls,
-            prompt_tokens=b.prompt_tokens, completion_tokens=b.completion_tokens)]
+            chapter=number, provider=draft.provider, calls=calls,
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)]
         return ch
 
     # ---- pictures ---------------------------------------------------------------------------
-    def illustrate_soon(self, story: StoryState, ch: ChapterState, seed: int,
-                        is_current: Callable[[], bool]) -> None:
+    def illustrate_soon(self, story: StoryState, ch: ChapterState, seed: int) -> None:
+        """A new picture for an aired chapter, in the background; `on_picture(story)` says
+        whether its story is still on air (then `story:image-updated` goes out)."""
         if self._nursery is not None:
-            self._nursery.start_soon(self.illustrate, story, ch, seed, is_current)
+            self._nursery.start_soon(self._illustrate, story, ch, seed)
 
-    async def illustrate(self, story: StoryState, ch: ChapterState, seed: int,
-                         is_current: Callable[[], bool]) -> bool:
+    async def _illustrate(self, story: StoryState, ch: ChapterState, seed: int) -> None:
         name = await self._picture(ch.draft, story.theme, seed, ch.number)
         if name is None:
-            return False
+            return
         ch.image = name
         await self._store.set_chapter_media(story.session_id, ch.number, image=name)
-        if is_current():
+        if self.on_picture(story):
             self._bus.publish(ev.ImageUpdated(ev.ImageUpdatedData(
                 chapter=ch.number, image_url=media_url(name))))
-        return True
+
+    async def picture(self, b: Branch) -> str | None:
+        """A written branch's picture (the leader's, made before the close)."""
+        assert b.draft is not None
+        return await self._picture(b.draft, b.request.theme, b.request.seed,
+                                   b.request.chapter_number)
 
     async def _picture(self, draft: ChapterDraft, theme: Theme, seed: int,
                        number: int) -> str | None:
@@ -385,3 +251,8 @@ class GenerationService:
                 log.exception("illustrating chapter %d failed", number)
             self.on_error(f"no picture for chapter {number}: {exc}")
             return None
+
+
+def _opening(story: StoryState) -> bool:
+    """Chapter 1 of a story with no outline yet: its opening is still to be written."""
+    return not story.outline and not story.chapters

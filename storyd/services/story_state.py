@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from storyd.config.structs import Config
+from storyd.core.languages import offline_language_notice
 from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS, ChapterDraft, Theme
 from storyd.core.narration import split_sentences
@@ -22,7 +23,6 @@ from storyd.core.snapshot import (
     VotingView,
 )
 from storyd.services.media import media_url
-from storyd.storyteller.lang import offline_language_notice
 
 
 @dataclass

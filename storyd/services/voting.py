@@ -15,6 +15,8 @@ it had left. Idle (no round, nothing dirty): no timer at all.
 
 The director owns *when* a round opens and closes; this service owns *how*: `open()`,
 `resume()`, `wait_closed()` (the deadline with its extensions), `close()`, `record_result()`.
+Whoever follows the vote (the next chapter's branches, services/next_chapter.py) reads
+`leader_changes()`: the round's ranking at once and whenever it changes, until the round closes.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class VotingService:
         self.flush_failures = 0
         self._activity: dict[str, tuple[str, int, int]] = {}  # viewer -> (name, likes, joins)
         self._votes_dirty = trio.Event()    # ballots changed: the ticker publishes
+        self._ranking: tuple[int, ...] = ()   # the last ranking sent to leader_changes()
+        self._rankings_in, self._rankings_stale = trio.open_memory_channel[tuple[int, ...]](1)
         self._dirty = trio.Event()          # ballots/activity changed: the flusher saves
         self._urgent = trio.Event()         # someone awaits commit(), or the buffer is full
         self._changed = trio.Event()        # the round closed or its deadline moved
@@ -104,6 +108,36 @@ class VotingService:
         counts = r.counts
         return sorted(range(len(counts)), key=lambda i: (-counts[i], i))
 
+    def leader_changes(self) -> trio.MemoryReceiveChannel[tuple[int, ...]]:
+        """The open round's ranking (`leaders()`) now and each time it changes; the channel
+        ends when the round closes. Overflow: a newer ranking replaces one not read yet (only
+        the latest matters), so a slow reader never holds up a ballot."""
+        return self._rankings_stale.clone()
+
+    def _counts_changed(self) -> None:
+        """Ballots changed: the ticker publishes them, the flusher saves them, and a new
+        ranking goes to leader_changes()."""
+        self._votes_dirty.set()
+        self._dirty.set()
+        self._publish_ranking()
+
+    def _publish_ranking(self) -> None:
+        ranking = tuple(self.leaders())
+        if ranking == self._ranking:
+            return
+        self._ranking = ranking
+        try:
+            self._rankings_stale.receive_nowait()    # an unread older ranking gives way
+        except (trio.WouldBlock, trio.EndOfChannel):
+            pass
+        try:
+            self._rankings_in.send_nowait(ranking)
+        except trio.ClosedResourceError:   # the round closed meanwhile: nobody follows it
+            pass
+
+    def _end_rankings(self) -> None:
+        self._rankings_in.close()
+
     # ---- the chat sink ----------------------------------------------------------------------
     def submit(self, batch: Sequence[ChatMessage]) -> IngestResult:
         r = self.round
@@ -114,8 +148,7 @@ class VotingService:
         result = r.ingest(batch)
         if result.accepted:
             metrics.vote_arrived()
-            self._votes_dirty.set()
-            self._dirty.set()
+            self._counts_changed()
             if r.leader_clear():
                 r.close(self._clock.now(), early=True)
                 self._wake()
@@ -129,8 +162,7 @@ class VotingService:
         added = r.add_gift(gift.user_id, gift.diamonds,
                            unit="bits" if gift.platform == "twitch" else "diamonds")
         if added:
-            self._votes_dirty.set()
-            self._dirty.set()
+            self._counts_changed()
         return added
 
     def submit_activity(self, user_id: str, name: str, *, likes: int = 0,
@@ -186,6 +218,10 @@ class VotingService:
         self.round, self.session_id, self.chapter, self.choices = r, session_id, chapter, choices
         self.last_result = None
         self._last_heartbeat = -1e18
+        self._end_rankings()
+        self._rankings_in, self._rankings_stale = trio.open_memory_channel[tuple[int, ...]](1)
+        self._ranking = ()
+        self._publish_ranking()   # the round's first ranking
         self._dirty.set()   # the flusher starts the round's heartbeat
         self._bus.publish(ev.VotingStarted(ev.VotingStartedData(
             round_id=r.round_id, choices=choices, ends_at=self._clock.ms(r.ends_at),
@@ -196,6 +232,13 @@ class VotingService:
         clear lead, or by `close()`. `wake()` gives the director's current wake-up event."""
         r = self.round
         assert r is not None
+        try:
+            await self._wait_deadline(r, wake)
+        finally:
+            if r.closed:
+                self._end_rankings()
+
+    async def _wait_deadline(self, r: VoteRound, wake: Callable[[], trio.Event]) -> None:
         while not r.closed:
             changed = self._changed
             woken = wake()
@@ -253,6 +296,7 @@ class VotingService:
     def clear(self) -> None:
         """The round is over for good (result shown, or the story ended)."""
         self.round = None
+        self._end_rankings()
 
     # ---- ticker, flusher, heartbeat ---------------------------------------------------------
     async def _ticker(self) -> None:

@@ -26,13 +26,13 @@ import random
 from types import ModuleType
 from typing import NamedTuple
 
+from storyd.core.languages import offline_language
 from storyd.core.memory import name_key
 from storyd.core.model import ChapterRequest, Entity, StoryMemoryView
 from storyd.storyteller import de as offline_de
 from storyd.storyteller import en as offline_en
 from storyd.storyteller.bank import Bank, Person, Place, Thing
 from storyd.storyteller.banks import bank_for
-from storyd.storyteller.lang import offline_language
 from storyd.storyteller.outline import parse_outline
 
 DEFAULT_ARC = 8

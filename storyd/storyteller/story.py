@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import trio
 
+from storyd.core.languages import DE_STOP, EN_STOP
 from storyd.core.memory import name_key
 from storyd.core.model import (
     ChapterDraft,
@@ -29,7 +30,6 @@ from storyd.core.model import (
 )
 from storyd.errors import ProviderError
 from storyd.storyteller.choices import choices_for, recognise
-from storyd.storyteller.lang import DE_STOP, EN_STOP
 from storyd.storyteller.plot import Plot, Where
 
 Beat = tuple[int, list[tuple[str, str]]]     # (priority, [(sentence, speaker)])
@@ -84,11 +84,6 @@ class OfflineStoryteller:
                 f"{request.closing}; want 1-6 choices, or 0 for a closing chapter",
                 provider=self.name, retryable=False)
         return write(request)
-
-
-def language_notice(language: str) -> str | None:   # re-exported for status views
-    from storyd.storyteller.lang import offline_language_notice
-    return offline_language_notice(language)
 
 
 def _fill(template: str, s: dict[str, str]) -> str:
