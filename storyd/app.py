@@ -1,8 +1,10 @@
 """The daemon: one trio nursery tree that starts every service in order.
 
 Start order (each `await nursery.start(...)` returns only when the service really serves):
-store (opened and migrated) → media cache → director (voting and generation services, then
-the resumed story) → control socket → web server → chat sources. Then READY=1 goes to systemd.
+the data folder's lock and a check of the control socket (a second storyd stops here,
+having touched nothing: storyd.system.instance) → store (opened and migrated) → media cache
+→ director (voting and generation services, then the resumed story) → control socket → web
+server → chat sources. Then READY=1 goes to systemd.
 
 Wiring: this module is the composition root. It builds each service with exactly what it
 uses — `Director(store, generation, voting, bus, clock, settings, ...)`,
@@ -52,7 +54,7 @@ from storyd.services.operator import StoryOperator
 from storyd.services.voting import VotingService
 from storyd.store.db import Store
 from storyd.storyteller.story import OfflineStoryteller
-from storyd.system import paths
+from storyd.system import instance, paths
 from storyd.system.notify import notify
 
 log = logging.getLogger(__name__)
@@ -254,7 +256,23 @@ async def _signals(daemon: Daemon) -> None:
 async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
                      handle_signals: bool = False,
                      task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED) -> None:
-    """Run storyd until `daemon.stop()` (or a signal). Reports the Daemon when serving."""
+    """Run storyd until `daemon.stop()` (or a signal). Reports the Daemon when serving.
+    StorydError, before anything is opened, when another storyd holds the data folder or
+    answers on the control socket."""
+    from storyd.control.socket_file import clear_stale_socket
+
+    # one storyd per data folder and socket, decided before any state is touched
+    lock = instance.claim(paths.data_dir(cfg), paths.socket_path(cfg))
+    try:
+        await clear_stale_socket(paths.socket_path(cfg))
+        await _run_claimed(cfg, config_path, demo=demo, handle_signals=handle_signals,
+                           task_status=task_status)
+    finally:
+        lock.release()
+
+
+async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_signals: bool,
+                       task_status: trio.TaskStatus[Daemon]) -> None:
     from storyd.control import dispatch
     from storyd.control.server import serve_control
     from storyd.web.serve import serve_web

@@ -1,41 +1,87 @@
-"""Exports escape what models and viewers wrote, for each target format."""
+"""Exports escape what models and viewers wrote, for each target format, and carry every
+written branch (tests/test_export_twine.py reads the Twee in Extwee and real story formats)."""
 
+import html
 import json
+import re
+import time
+
+import pytest
 
 from storyd.store import export
+from storyd.store.export import md_text
+from storyd.store.twee import twee_line
 
 EVIL = '<img src=x onerror="alert(1)"> [[Evil->Chapter 9]] {x}|y'
+# every markup character of Twee, Harlowe, SugarCube, Chapbook/Markdown and HTML
+MARKUP = ("(aside: a) $gold _temp ''bold'' //it// ~~s~~ ^^sup^^ `code` <<set $x to 1>> "
+          "@@.c;x@@ {{{raw}}} [Note: the door is locked] and {set: x} <b>html</b> &amp; "
+          "**md** __u__ [[Link->X]] [x](http://e.com) www.example.com ?hook |name>[h] "
+          "<script>alert(1)</script> /* c */ /% c %/ <!-- c --> == \\ # ! %% 1. one")
+LINE_STARTS = ("# Heading", "- item", "* item", "1. numbered", "> quote", "--", "----",
+               ":: Fake passage", "!Sugar heading", "    code", "=== setext", "+ plus", "''")
 SESSION = {
     "id": 7, "theme": "horror", "language": "English", "outline": EVIL, "status": "finished",
-    "started_at": 1_795_600_000.0, "ended_at": None,
+    "started_at": 1_795_600_000.0, "ended_at": None, "ifid": "0A1B2C3D-0000-4000-8000-00000000ABCD",
     "chapters": [
-        {"number": 1, "title": EVIL, "text": f"It began. {EVIL}", "choices": ["Run", EVIL],
+        {"number": 1, "title": EVIL, "text": f"It began. {EVIL}", "choices": ["Run", EVIL, "Hide"],
          "chosen": 1, "closing": False,
-         "vote": {"counts": [1, 2], "voters": 3, "tie_break": None}},
+         "vote": {"counts": [1, 2, 0], "voters": 3, "tie_break": None}},
         {"number": 2, "title": "The End", "text": "Quiet again.", "choices": [],
          "chosen": None, "closing": True, "vote": None},
     ],
+    "branches": [{"after_chapter": 1, "choice": 0, "title": "The Run", "text": "Feet on stone.",
+                  "choices": ["On", "Back"], "provider": "offline", "created_at": 1.0}],
 }
 
 
-def test_html_escapes_everything():
+def test_html_escapes_everything_and_says_its_language():
     out = export.render(SESSION, "html")
     assert "<img" not in out and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in out
-    assert out.startswith("<!doctype html>") and "class=chosen" in out
+    assert out.startswith("<!doctype html><html lang=en>") and "class=chosen" in out
+    german = export.render({**SESSION, "language": "Deutsch"}, "html")
+    assert german.startswith("<!doctype html><html lang=de>")
+    odd = export.render({**SESSION, "language": '"><script>'}, "html")
+    assert "<script>" not in odd and odd.startswith("<!doctype html><html lang=en>")
 
 
-def test_twee_links_only_the_taken_path_and_neutralises_link_syntax():
-    out = export.render(SESSION, "twee")
-    assert ":: StoryTitle" in out and ":: Chapter 1" in out and ":: Chapter 2" in out
-    links = [line for line in out.splitlines() if line.startswith("[[")]
-    assert len(links) == 1 and links[0].endswith("->Chapter 2]]")
-    assert "[[Evil" not in out and "<img" not in out
+def test_html_folds_the_road_not_taken():
+    out = export.render(SESSION, "html")
+    assert out.count("<details class=not-taken>") == 1
+    assert "<summary>The road not taken (A): The Run</summary><p>Feet on stone.</p>" in out
+    assert "3 voters · A 1 · B 2 · C 0" in out
 
 
-def test_markdown_marks_the_chosen_choice_and_the_vote():
+def test_markdown_escapes_story_text():
+    """Each paragraph, rendered by a CommonMark renderer with GFM's tables and strike-through,
+    is one plain paragraph reading exactly the aired text."""
+    markdown_it = pytest.importorskip("markdown_it")
+    md = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    for para in (MARKUP, *LINE_STARTS, EVIL, "a | b\n--- | ---", "1) x", "  - nested"):
+        for line in para.split("\n"):
+            got = md.render(md_text(line))
+            assert got.startswith("<p>") and got.endswith("</p>\n"), (line, got)
+            assert "<" not in got[3:-5], (line, got)               # no element inside
+            assert html.unescape(got[3:-5]) == " ".join(line.split()), (line, got)
+    s = {**SESSION, "chapters": [{**SESSION["chapters"][0], "text": "\n".join(
+        (MARKUP, *LINE_STARTS))}]}
+    body = export.render(s, "md").split("## Chapter 1:", 1)[1]
+    assert "\\*\\*md\\*\\*" in body and "&amp;amp;" in body and "\\# Heading" in body
+
+
+def test_markdown_marks_the_chosen_choice_the_vote_and_the_branch():
     out = export.render(SESSION, "md")
     assert "## Chapter 1:" in out and "**← chosen**" in out and "*3 voters" in out
-    assert "<img" not in out and "&lt;img" in out
+    assert "\\<img" in out and re.search(r"(?<!\\)<img", out) is None
+    assert "> **The road not taken (A): The Run**" in out and "> Feet on stone." in out
+
+
+def test_one_voter_is_one_voter():
+    one = {**SESSION, "chapters": [{**SESSION["chapters"][0],
+                                    "vote": {"counts": [0, 1, 0], "voters": 1}}]}
+    assert "*1 voter · A 0 · B 1 · C 0*" in export.render(one, "md")
+    assert "1 voter · A 0" in export.render(one, "html") and "1 voters" not in (
+        export.render(one, "html") + export.render(one, "md"))
 
 
 def test_json_round_trips():
@@ -45,8 +91,72 @@ def test_json_round_trips():
 def test_exports_name_the_theme_and_label_counts_with_letters():
     md = export.render(SESSION, "md")
     assert "— Horror story" in md and "a horror story" not in md
-    assert "*3 voters · A 1 · B 2*" in md and "counts [" not in md
+    assert "*3 voters · A 1 · B 2 · C 0*" in md and "counts [" not in md
     assert "<title>" in export.render(SESSION, "html") and "Horror story</title>" in (
         export.render(SESSION, "html"))
     unknown = {**SESSION, "theme": "home-made"}
     assert "— home-made story" in export.render(unknown, "md")
+
+
+# --- Twee ---------------------------------------------------------------------------------
+
+def passages(twee: str) -> dict[str, str]:
+    """name -> header line (the Twee 3 header of each passage)."""
+    return {m[1]: m[0] for m in re.finditer(r"^:: ([^\[{\n]+?)(?: \[[^\]]*\])?(?: \{.*\})?$",
+                                             twee, re.M)}
+
+
+def test_twee_links_the_taken_path_and_every_written_branch():
+    out = export.render(SESSION, "twee")
+    names = passages(out)
+    assert set(names) == {"StoryTitle", "StoryData", "Chapter 1", "Chapter 2",
+                          "After chapter 1: A, not taken"}
+    assert "[not-taken]" in names["After chapter 1: A, not taken"]
+    assert "[ending]" in names["Chapter 2"] and "[chapter]" in names["Chapter 1"]
+    assert "[[Run->After chapter 1: A, not taken]] ← not taken, 1 of 3 votes" in out
+    # the chosen choice needs escaping: escaped text, then a plain link
+    assert re.search(r"^&#60;img .* ← chosen, 2 of 3 votes \[\[Read on->Chapter 2\]\]$", out,
+                     re.M)
+    assert "• Hide" in out                               # never written: plain text
+    assert "[[Back to chapter 1->Chapter 1]]" in out
+    assert "[[Evil" not in out and "<img" not in out
+
+
+def test_twee_carries_the_sessions_ifid_and_a_start_passage_when_empty():
+    data = json.loads(export.render(SESSION, "twee").split(":: StoryData\n", 1)[1].split("\n")[0])
+    assert data["ifid"] == SESSION["ifid"] and data["start"] == "Chapter 1"
+    assert data["format"] == "Harlowe"
+    empty = export.render({**SESSION, "chapters": [], "branches": []}, "twee")
+    assert set(passages(empty)) == {"StoryTitle", "StoryData", "Start"}
+    assert '"start":"Start"' in empty
+
+
+def test_twee_line_leaves_no_markup_character_bare():
+    out = twee_line(MARKUP)
+    bare = re.sub(r"&#\d+;", "", out)
+    assert not set(bare) & set("&<>[]{}()$_*~^`|@#=\\/+%"), bare
+    assert "''" not in bare and "--" not in bare and "?h" not in bare and "www." not in bare
+    assert re.sub(r"&#(\d+);", lambda m: chr(int(m[1])), out) == MARKUP   # nothing lost
+    for line in LINE_STARTS:
+        escaped = twee_line(line)
+        assert not escaped.startswith((":", "#", "-", "*", "!", ">", "=", "+", "'")), escaped
+        assert not re.match(r"^\d+\.", escaped)
+
+
+@pytest.mark.parametrize("n", [1000])
+def test_a_thousand_chapters_export_in_every_format(n: int):
+    chapters = [{"number": i, "title": f"Part {i}", "text": f"Step {i}. {MARKUP}",
+                 "choices": ["Left", "Right", "Up"], "chosen": i % 3, "closing": i == n,
+                 "vote": {"counts": [1, 2, 3], "voters": 6}} for i in range(1, n + 1)]
+    big = {**SESSION, "chapters": chapters,
+           "branches": [{"after_chapter": i, "choice": (i + 1) % 3, "title": "x", "text": "y",
+                         "choices": [], "provider": "", "created_at": 0.0}
+                        for i in range(1, n)]}
+    t0 = time.perf_counter()
+    for fmt in ("md", "html", "twee", "json"):
+        assert export.render(big, fmt)
+    assert time.perf_counter() - t0 < 20
+    twee = export.render(big, "twee")
+    assert len(passages(twee)) == 2 + n + (n - 1)
+    assert twee.count("[[Read on->") + twee.count("[[Left->") + twee.count("[[Right->") + (
+        twee.count("[[Up->")) == 2 * (n - 1)

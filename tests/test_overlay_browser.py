@@ -432,3 +432,38 @@ def test_readme_screenshots(server: Server, browser: Any) -> None:
             assert errors == []
         finally:
             page.close()
+
+
+def test_without_layout_the_page_picks_it_from_its_aspect_ratio(server: Server,
+                                                                browser: Any) -> None:
+    """Issue 20.6: a 1080x1920 browser source without ?layout= is portrait, a 1920x1080 one
+    landscape, at every size, and a resized source switches."""
+    auto = msgspec.structs.replace(story("voting"), overlay={
+        "layout": "auto", "size": "1920x1080", "reveal": "sentences",
+        "reveal_words_per_second": 2.5, "style": "panels"})
+    for w, h in SIZES:
+        page, errors = open_page(browser, w, h)
+        try:
+            page.goto(f"{server.url}/overlay/?audio=0")
+            page.wait_for_function("() => window.storydOverlay && window.storydOverlay.view.snap",
+                                   timeout=10_000)
+            want = "portrait" if h > w else "landscape"
+            show(page, server, auto, f"document.getElementById('stage').classList"
+                                     f".contains('{want}')")
+            assert_fits(page, f"auto-{w}x{h}", shot=w * h <= 1920 * 1080)
+            other = "landscape" if want == "portrait" else "portrait"
+            page.set_viewport_size({"width": h, "height": w})       # the source turned round
+            page.wait_for_function(f"() => document.getElementById('stage').classList"
+                                   f".contains('{other}')", timeout=5_000)
+            settle(page)
+            assert_fits(page, f"auto-{w}x{h}-turned", shot=False)
+            assert errors == []
+        finally:
+            page.close()
+    page, _ = open_page(browser, 1080, 1920)                     # ?layout= still forces one
+    try:
+        goto(page, server, "landscape", 1080, 1920)
+        show(page, server, auto, "document.getElementById('stage').classList"
+                                 ".contains('landscape')")
+    finally:
+        page.close()

@@ -20,7 +20,7 @@ from storyd.store.db import Store
 from storyd.store.schema import Migration, load_migrations
 
 REPO = Path(__file__).resolve().parents[1]
-LATEST = 4  # the newest packaged migration
+LATEST = 5  # the newest packaged migration
 CHOICES = ["Open the door", "Climb the tower", "Run"]
 
 
@@ -73,7 +73,7 @@ async def test_migrates_an_empty_file_and_reopening_changes_nothing(db_path: Pat
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
             (1, "initial"), (2, "activity_and_heartbeat"), (3, "branches"),
-            (4, "plan_and_recap")]
+            (4, "plan_and_recap"), (5, "after_show")]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"story_sessions", "story_chapters", "story_votes", "story_viewer_stats",
             "story_memory", "story_rounds", "story_ballots"} <= tables
@@ -484,3 +484,25 @@ async def test_concurrent_calls_are_serialized(store: Store, db_path: Path) -> N
                 rows = [(f"b{batch}-{i}", "x", i % 3, 1) for i in range(50)]
                 nursery.start_soon(functools.partial(store.save_ballots, sid, 1, rows, now=1))
     assert ballot_count(db_path) == 1000
+
+
+async def test_version_5_gives_old_sessions_air_times_and_their_own_ifids(db_path: Path) -> None:
+    old = await Store.open(db_path, migrations=load_migrations()[:4])
+    first, second = await new_session(old, chapters=2), await new_session(old, chapters=1)
+    await old.aclose()
+    store = await Store.open(db_path)
+    try:
+        a, b = await store.get_session(first), await store.get_session(second)
+        assert [ch["aired_at"] for ch in a["chapters"]] == [ch["created_at"]
+                                                            for ch in a["chapters"]]
+        assert a["ifid"] != b["ifid"] and a["ifid"] == a["ifid"].upper()
+        assert a["ifid"][14] == "4" and a["ifid"][19] in "89AB" and len(a["ifid"]) == 36
+        assert (await store.get_session(first))["ifid"] == a["ifid"]      # stored, kept
+        third = await new_session(store, chapters=1)
+        await store.set_chapter_aired(third, 1, 555.0)
+        await store.set_chapter_aired(third, 1, 999.0)                  # the first time counts
+        c = await store.get_session(third)
+        assert c["chapters"][0]["aired_at"] == 555.0 and c["ifid"] not in (a["ifid"], b["ifid"])
+        assert (await store.get_session(third))["ifid"] == c["ifid"]
+    finally:
+        await store.aclose()

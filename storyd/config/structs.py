@@ -155,7 +155,7 @@ class DemoConfig(_Section, frozen=True):
 
 
 class OverlayConfig(_Section, frozen=True):
-    layout: Literal["landscape", "portrait"] = "landscape"
+    layout: Literal["auto", "landscape", "portrait"] = "auto"   # auto: the page's aspect ratio
     style: Literal["panels", "storybook", "lowerthird"] = "panels"
     size: str = "1920x1080"
     font: str = "system-ui, sans-serif"

@@ -148,6 +148,19 @@ class StoredChapter(_Reply, frozen=True):
     chosen_text: str | None
     created_at: float
     vote: StoredVote | None
+    aired_at: float | None = None      # when it went on air (epoch seconds)
+
+
+class StoredBranch(_Reply, frozen=True):
+    """A chapter written during a vote for a choice that lost: never aired."""
+
+    after_chapter: int                 # the chapter whose choice it follows
+    choice: int                        # 0-based index of that choice
+    title: str
+    text: str
+    choices: tuple[str, ...]
+    provider: str
+    created_at: float
 
 
 class SessionDetail(_Reply, frozen=True):
@@ -163,6 +176,8 @@ class SessionDetail(_Reply, frozen=True):
     settings: dict[str, Any]           # free-form: the story settings it was started with
     chapters: tuple[StoredChapter, ...]
     memory: MemoryData | None
+    ifid: str = ""                     # the Twine IFID, made once per session
+    branches: tuple[StoredBranch, ...] = ()   # written for choices that lost
 
 
 class TopVoter(_Reply, frozen=True):

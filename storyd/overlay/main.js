@@ -36,7 +36,7 @@ const now = () => Date.now() + view.offset;
 // ---------- stage, style, language ----------
 function applySettings(snap) {
   const overlay = (snap && snap.overlay) || {};
-  const s = V.settingsOf(params, overlay);
+  const s = V.settingsOf(params, overlay, window.innerWidth / Math.max(1, window.innerHeight));
   view.settings = s;
   const stage = $("stage");
   for (const l of V.LAYOUTS) stage.classList.toggle(l, l === s.layout);
@@ -58,7 +58,8 @@ function scale() {
   const k = Math.min(window.innerWidth / bw, window.innerHeight / bh) || 1;
   document.documentElement.style.setProperty("--scale", String(k));
 }
-window.addEventListener("resize", () => { scale(); view.capStart = 0; layoutAll(); });
+// a resized source may change orientation (no ?layout=): the layout is chosen again
+window.addEventListener("resize", () => { applySettings(view.snap); view.capStart = 0; layoutAll(); });
 
 function basePx() {
   return Math.max(FLOOR_PX, parseFloat(getComputedStyle($("stage")).fontSize) || 34);

@@ -59,8 +59,10 @@ export const STYLES = ["panels", "storybook", "lowerthird"];
 export const LAYOUTS = ["landscape", "portrait"];
 export const SIZES = ["1920x1080", "1280x720", "2560x1440", "3840x2160", "1080x1920", "720x1280"];
 
-/** URL parameter first, then `[overlay]` from the snapshot, then the default. */
-export function settingsOf(params, overlay = {}) {
+/** URL parameter first, then `[overlay]` from the snapshot, then the default. The layout
+ *  without `?layout=` (and with `[overlay] layout = "auto"`, the default) follows the page's
+ *  own aspect ratio (`aspect` = width / height): taller than wide is portrait. */
+export function settingsOf(params, overlay = {}, aspect = 16 / 9) {
   const choose = (name, allowed, fallback) => {
     const q = params.get ? params.get(name) : params[name];
     if (allowed.includes(q)) return q;
@@ -68,7 +70,7 @@ export function settingsOf(params, overlay = {}) {
     return fallback;
   };
   return {
-    layout: choose("layout", LAYOUTS, "landscape"),
+    layout: choose("layout", LAYOUTS, aspect < 1 ? "portrait" : "landscape"),
     style: choose("style", STYLES, "panels"),
     size: choose("size", SIZES, ""),
   };

@@ -264,6 +264,10 @@ class Store:
                                  chosen_text: str) -> None:
         await self._write(q.set_chapter_choice, session_id, number, chosen, chosen_text)
 
+    async def set_chapter_aired(self, session_id: int, number: int, aired_at: float) -> None:
+        """When the chapter went on air (epoch seconds); the first time counts."""
+        await self._write(q.set_chapter_aired, session_id, number, aired_at)
+
     async def add_branch(self, session_id: int, *, after_chapter: int, choice: int, title: str,
                          text: str, choices: list[str], provider: str,
                          created_at: float) -> None:

@@ -1,7 +1,12 @@
-"""Exporting a stored session: Markdown, standalone HTML, Twine's Twee 3, JSON.
+"""Exporting a stored session: Markdown, standalone HTML, Twine's Twee 3 (storyd.store.twee),
+JSON.
 
-Input is the dict `Store.get_session()` returns. Every story or viewer string is escaped
-for the target format (HTML through `html.escape`; Twee link syntax characters neutralised).
+Input is the dict `Store.get_session()` returns: the chapters with their votes, the branches
+written for choices that lost (`branches`, from story_branches) and the session's IFID. Every
+story or viewer string is escaped for the target format: HTML through `html.escape`, Markdown
+by backslash-escaping what CommonMark/GFM would read as markup, Twee as storyd.store.twee
+explains. The HTML and Twee exports carry every written branch, marked as not taken; the JSON
+export is the session itself (branches included).
 """
 
 from __future__ import annotations
@@ -13,19 +18,17 @@ from typing import Any
 
 import msgspec
 
+from storyd.core.langtag import html_lang
+from storyd.store.twee import to_twee
+
 CONTENT_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
                  "twee": "text/plain; charset=utf-8", "json": "application/json"}
 EXTENSIONS = {"md": "md", "html": "html", "twee": "twee", "json": "json"}
+KEYS = "ABCDEF"
 
 
 def _date(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "—"
-
-
-def _chosen(ch: dict[str, Any]) -> str | None:
-    idx = ch.get("chosen")
-    choices = ch.get("choices") or []
-    return choices[idx] if isinstance(idx, int) and 0 <= idx < len(choices) else None
 
 
 def _theme(s: dict[str, Any]) -> str:
@@ -36,91 +39,129 @@ def _theme(s: dict[str, Any]) -> str:
     return THEMES[theme].name if theme in THEMES else (theme or "")
 
 
-def _title(s: dict[str, Any]) -> str:
+def title_of(s: dict[str, Any]) -> str:
+    """"<first chapter's title> — <Theme> story" (the export's and the recap's title)."""
     chapters = s.get("chapters") or []
-    first = chapters[0]["title"] if chapters else "Untitled"
+    first = str(chapters[0]["title"]) if chapters else "Untitled"
     theme = _theme(s)
     return f"{first} — {theme} story" if theme else first
 
 
+def _key(i: int) -> str:
+    return KEYS[i] if 0 <= i < len(KEYS) else str(i + 1)
+
+
 def _tally(counts: Any) -> str:
     """`A 10 · B 13 · C 7`, the letters the choices carry in the export."""
-    return " · ".join(f"{'ABCDEF'[i] if i < 6 else i} {c}" for i, c in enumerate(counts or []))
+    return " · ".join(f"{_key(i)} {c}" for i, c in enumerate(counts or []))
 
 
-def _md(text: str) -> str:
-    """Story text for Markdown: no raw HTML survives a Markdown renderer."""
-    return html.escape(text, quote=False)
+def voters_text(n: int) -> str:
+    return f"{n} voter" if n == 1 else f"{n} voters"
+
+
+def _vote_line(vote: dict[str, Any]) -> str:
+    tie = f" · tie-break: {vote['tie_break']}" if vote.get("tie_break") else ""
+    return f"{voters_text(int(vote.get('voters') or 0))} · {_tally(vote.get('counts'))}{tie}"
+
+
+def _branches_by_chapter(s: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    for b in s.get("branches") or ():
+        out.setdefault(int(b["after_chapter"]), []).append(b)
+    return out
+
+
+# --- Markdown -----------------------------------------------------------------------------
+
+_MD_ALWAYS = re.compile(r"([\\`*_\[\]{}|~#<>])")
+
+
+def md_text(text: str) -> str:
+    """One paragraph of story text for Markdown: every character CommonMark or GFM would
+    read as markup (emphasis, code, links, HTML, tables, strike-through, headings, lists,
+    rules, autolinks) is backslash-escaped; `&` is written as an entity."""
+    line = _MD_ALWAYS.sub(r"\\\1", " ".join(str(text).split()).replace("&", "&amp;"))
+    if line[:1] in ("+", "-", "=", "!", ":"):
+        line = "\\" + line
+    line = re.sub(r"^(\d+)([.)])", r"\1\\\2", line)
+    return re.sub(r"(?i)\b(www)\.", r"\1\\.", line).replace("://", ":\\/\\/")
+
+
+def _md_paragraphs(text: str) -> list[str]:
+    return [md_text(p) for p in str(text).split("\n") if p.strip()]
 
 
 def to_markdown(s: dict[str, Any]) -> str:
-    out = [f"# {_md(_title(s))}", "",
-           f"*Session {s['id']} · {s.get('language', '')} · "
+    out = [f"# {md_text(title_of(s))}", "",
+           f"*Session {s['id']} · {md_text(str(s.get('language', '')))} · "
            f"started {_date(s.get('started_at'))}*", ""]
     if s.get("outline"):
-        out += [f"> {_md(s['outline'])}", ""]
+        out += [f"> {md_text(s['outline'])}", ""]
+    branches = _branches_by_chapter(s)
     for ch in s.get("chapters") or []:
-        out += [f"## Chapter {ch['number']}: {_md(ch['title'])}", "", _md(ch["text"]), ""]
+        out += [f"## Chapter {int(ch['number'])}: {md_text(ch['title'])}", ""]
+        for para in _md_paragraphs(ch["text"]):
+            out += [para, ""]
         for i, c in enumerate(ch.get("choices") or []):
             mark = " **← chosen**" if ch.get("chosen") == i else ""
-            out.append(f"- **{'ABCDEF'[i]}**: {_md(c)}{mark}")
+            out.append(f"- **{_key(i)}**: {md_text(c)}{mark}")
         vote = ch.get("vote")
         if vote:
-            out += ["", f"*{vote.get('voters', 0)} voters · {_tally(vote.get('counts'))}"
-                        + (f" · tie-break: {vote['tie_break']}" if vote.get("tie_break") else "")
-                        + "*"]
+            out += ["", f"*{_vote_line(vote)}*"]
+        for b in branches.get(int(ch["number"]), ()):
+            out += ["", f"> **The road not taken ({_key(int(b['choice']))}): "
+                        f"{md_text(b['title'])}**"]
+            for para in _md_paragraphs(b["text"]):
+                out += [">", f"> {para}"]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 
 
+# --- HTML ---------------------------------------------------------------------------------
+
+_CSS = ("body{font:18px/1.6 Georgia,serif;max-width:42em;margin:2em auto;padding:0 1em}"
+        ".chosen{font-weight:bold}details{margin:1em 0;padding:.5em 1em;border-left:3px solid "
+        "#bbb;color:#444}summary{cursor:pointer;font-style:italic}.vote{color:#555}")
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [f"<p>{html.escape(p)}</p>" for p in str(text).split("\n") if p.strip()]
+
+
+def _html_branch(b: dict[str, Any]) -> str:
+    e = html.escape
+    body = "".join(_paragraphs(b["text"]))
+    choices = "".join(f"<li>{e(str(c))}</li>" for c in b.get("choices") or [])
+    return (f"<details class=not-taken><summary>The road not taken "
+            f"({_key(int(b['choice']))}): {e(str(b['title']))}</summary>{body}"
+            + (f"<ol type=A>{choices}</ol>" if choices else "") + "</details>")
+
+
 def to_html(s: dict[str, Any]) -> str:
     e = html.escape
-    parts = [f"<h1>{e(_title(s))}</h1>"]
+    title = title_of(s)
+    parts = [f"<h1>{e(title)}</h1>"]
     if s.get("outline"):
         parts.append(f"<blockquote>{e(s['outline'])}</blockquote>")
+    branches = _branches_by_chapter(s)
     for ch in s.get("chapters") or []:
         parts.append(f"<section><h2>Chapter {int(ch['number'])}: {e(ch['title'])}</h2>")
-        parts += [f"<p>{e(para)}</p>" for para in ch["text"].split("\n") if para.strip()]
+        parts += _paragraphs(ch["text"])
         if ch.get("choices"):
             items = "".join(
                 f"<li{' class=chosen' if ch.get('chosen') == i else ''}>{e(c)}</li>"
                 for i, c in enumerate(ch["choices"]))
             parts.append(f"<ol type=A>{items}</ol>")
+        if ch.get("vote"):
+            parts.append(f"<p class=vote>{e(_vote_line(ch['vote']))}</p>")
+        parts += [_html_branch(b) for b in branches.get(int(ch["number"]), ())]
         parts.append("</section>")
     body = "\n".join(parts)
-    return ("<!doctype html><html><head><meta charset=utf-8>"
-            f"<title>{e(_title(s))}</title><style>body{{font:18px/1.6 Georgia,serif;"
-            "max-width:42em;margin:2em auto;padding:0 1em}.chosen{font-weight:bold}"
-            f"</style></head><body>\n{body}\n</body></html>\n")
-
-
-_TWEE_UNSAFE = re.compile(r"[\[\]{}|<>]")
-
-
-def _twee_text(text: str) -> str:
-    return _TWEE_UNSAFE.sub(lambda m: {"[": "(", "]": ")", "{": "(", "}": ")", "|": "/",
-                                        "<": "‹", ">": "›"}[m.group()], text)
-
-
-def to_twee(s: dict[str, Any]) -> str:
-    """Twine 3 Twee: one passage per chapter; the taken choice links to the next chapter."""
-    chapters = s.get("chapters") or []
-    start = "Chapter 1" if chapters else "Start"
-    data = {"ifid": f"00000000-0000-4000-8000-{int(s['id']):012d}".upper(),
-            "format": "Harlowe", "format-version": "3.3.8", "start": start}
-    out = [":: StoryTitle", _twee_text(_title(s)), "",
-           ":: StoryData", msgspec.json.encode(data).decode(), ""]
-    for ch in chapters:
-        out += [f":: Chapter {ch['number']}", f"''{_twee_text(ch['title'])}''", "",
-                _twee_text(ch["text"]), ""]
-        for i, c in enumerate(ch.get("choices") or []):
-            label = _twee_text(c)
-            if ch.get("chosen") == i:
-                out.append(f"[[{label}->Chapter {ch['number'] + 1}]]")
-            else:
-                out.append(f"* {label}")
-        out.append("")
-    return "\n".join(out)
+    lang = e(html_lang(str(s.get("language") or "")))
+    return (f"<!doctype html><html lang={lang}><head><meta charset=utf-8>"
+            f"<title>{e(title)}</title><style>{_CSS}</style></head><body>\n{body}\n"
+            "</body></html>\n")
 
 
 def render(session: dict[str, Any], fmt: str) -> str:
@@ -129,5 +170,5 @@ def render(session: dict[str, Any], fmt: str) -> str:
     if fmt == "html":
         return to_html(session)
     if fmt == "twee":
-        return to_twee(session)
+        return to_twee(session, title_of(session))
     return msgspec.json.format(msgspec.json.encode(session), indent=2).decode() + "\n"

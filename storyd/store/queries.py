@@ -10,6 +10,7 @@ so a failed or bad call leaves the database as it was. Functions raise `StorageE
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -63,6 +64,12 @@ def _session_dict(row: sqlite3.Row) -> dict[str, Any]:
     for key in ("plan", "recap"):   # JSON objects, None until written (migration 0004)
         out[key] = _decode(out[key]) if out.get(key) else None
     return out
+
+
+def new_ifid() -> str:
+    """A Twine IFID: a random (v4) UUID in upper case, made once per session (on its first
+    read; migration 0004 gave every older session its own)."""
+    return str(uuid.uuid4()).upper()
 
 
 def create_session(conn: sqlite3.Connection, theme: str, language: str, outline: str,
@@ -217,6 +224,15 @@ def set_chapter_choice(conn: sqlite3.Connection, session_id: int, number: int,
         _expect_row(cur, f"chapter {number} of session {session_id}")
 
 
+def set_chapter_aired(conn: sqlite3.Connection, session_id: int, number: int,
+                      aired_at: float) -> None:
+    """When the chapter went on air; the first time counts (a resumed chapter keeps it)."""
+    with transaction(conn):
+        cur = conn.execute("UPDATE story_chapters SET aired_at = coalesce(aired_at, ?)"
+                           " WHERE session_id = ? AND number = ?", (aired_at, session_id, number))
+        _expect_row(cur, f"chapter {number} of session {session_id}")
+
+
 def referenced_media(conn: sqlite3.Connection) -> set[str]:
     names: set[str] = set()
     for image, audio in conn.execute("SELECT image, audio FROM story_chapters"):
@@ -254,10 +270,18 @@ def delete_session(conn: sqlite3.Connection, session_id: int) -> None:
 
 
 def get_session(conn: sqlite3.Connection, session_id: int) -> dict[str, Any]:
-    """The session, its memory, and its chapters each with its vote result ("vote", or None)."""
+    """The session, its memory, its chapters each with its vote result ("vote", or None), and
+    the branches written for choices that lost ("branches")."""
     conn.execute("BEGIN")  # one consistent read snapshot
     try:
         out = _session_dict(_session_row(conn, session_id))
+        if not out.get("ifid"):   # made on the first read, then kept (a disk fault: next time)
+            out["ifid"] = new_ifid()
+            try:
+                conn.execute("UPDATE story_sessions SET ifid = ? WHERE id = ? AND ifid IS NULL",
+                             (out["ifid"], session_id))
+            except sqlite3.OperationalError:
+                pass
         votes = {}
         for row in conn.execute("SELECT * FROM story_votes WHERE session_id = ?", (session_id,)):
             vote = dict(row)
@@ -270,6 +294,7 @@ def get_session(conn: sqlite3.Connection, session_id: int) -> dict[str, Any]:
             ch["vote"] = votes.get(ch["number"])
         out["chapters"] = chapters
         out["memory"] = _memory(conn, session_id)
+        out["branches"] = branches(conn, session_id)
         return out
     finally:
         conn.execute("COMMIT")

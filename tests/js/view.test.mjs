@@ -174,6 +174,17 @@ test("settings: URL first, then [overlay], then defaults; unknown values ignored
   assert.equal(V.settingsOf(new URLSearchParams(""), {}).style, "panels");
 });
 
+test("layout: without ?layout= (config \"auto\") the aspect ratio decides; ?layout= forces", () => {
+  const none = new URLSearchParams("");
+  assert.equal(V.settingsOf(none, { layout: "auto" }, 1080 / 1920).layout, "portrait");
+  assert.equal(V.settingsOf(none, { layout: "auto" }, 1920 / 1080).layout, "landscape");
+  assert.equal(V.settingsOf(none, {}, 720 / 1280).layout, "portrait");
+  assert.equal(V.settingsOf(none, {}, 1).layout, "landscape");          // square: landscape
+  assert.equal(V.settingsOf(new URLSearchParams("layout=landscape"), {}, 0.5).layout, "landscape");
+  assert.equal(V.settingsOf(new URLSearchParams("layout=portrait"), {}, 2).layout, "portrait");
+  assert.equal(V.settingsOf(none, { layout: "portrait" }, 2).layout, "portrait"); // config forces
+});
+
 test("language: names and codes, German complete, English fills gaps, <html lang>", () => {
   assert.equal(langCode("German"), "de"); assert.equal(langCode("de-AT"), "de");
   assert.equal(langCode("Klingon"), "en"); assert.equal(langCode(undefined), "en");
