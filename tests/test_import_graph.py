@@ -128,11 +128,8 @@ def _reaches(path: Path, banned: tuple[str, ...]) -> list[str]:
 @pytest.mark.parametrize("path", sorted((ROOT / "services").rglob("*.py")), ids=lambda p: p.name)
 def test_services_depend_on_ports_not_on_adapters(path: Path) -> None:
     """Services use the provider, store and chat ports of core/ports.py; the composition root
-    (storyd/app.py) hands them the concrete clients, the offline storyteller and the store.
-    The operator's export is the one exception: the session's pure renderer."""
+    (storyd/app.py) hands them the concrete clients, the offline storyteller and the store."""
     found = _reaches(path, SERVICES_MAY_NOT)
-    if path.name == "operator.py":
-        found = [t for t in found if t != "storyd.store.export" and t != "storyd.store"]
     assert not found, f"services/{path.name} imports {found}"
 
 

@@ -23,6 +23,7 @@ from storyd.core.model import (
     SpeechResult,
     Theme,
 )
+from storyd.core.replies import ExportReply
 
 Policy = Literal["random", "first", "extend"]
 
@@ -149,6 +150,10 @@ class HistoryStore(Protocol):
     async def get_session(self, session_id: int) -> dict[str, Any]: ...
     async def delete_session(self, session_id: int) -> None: ...
     async def top_voters(self, *, limit: int = 10) -> list[dict[str, Any]]: ...
+
+    async def export(self, session_id: int, fmt: str) -> ExportReply:
+        """The session rendered as md, html, twee or json; NotFoundError when unknown."""
+        ...
 
 
 # ---- the provider ports: what the services ask of the provider chains ----------------------

@@ -26,7 +26,6 @@ from storyd.core.snapshot import Snapshot
 from storyd.errors import RefusedError
 from storyd.services.director import Director
 from storyd.services.voting import VotingService
-from storyd.store import export
 
 
 class SourceHealth(Protocol):
@@ -148,10 +147,7 @@ class StoryOperator:
         return msgspec.convert(await self._history.top_voters(limit=limit), list[r.TopVoter])
 
     async def export(self, session_id: int, fmt: str) -> r.ExportReply:
-        session = await self._history.get_session(session_id)
-        return r.ExportReply(format=fmt, content_type=export.CONTENT_TYPES[fmt],
-                             filename=f"storyd-session-{session_id}.{export.EXTENSIONS[fmt]}",
-                             content=export.render(session, fmt))
+        return await self._history.export(session_id, fmt)
 
     async def providers(self) -> list[r.ProviderCheck]:
         """URLs and messages may carry credentials: masked here."""

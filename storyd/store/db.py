@@ -42,9 +42,10 @@ from typing import Any, TypeVar
 import msgspec
 import trio
 
+from storyd.core.replies import ExportReply
 from storyd.errors import StorageError, StoreUnavailable
+from storyd.store import export, schema
 from storyd.store import queries as q
-from storyd.store import schema
 from storyd.store import vote_queries as vq
 from storyd.store.backlog import Backlog, resource_problem
 from storyd.store.schema import (
@@ -324,6 +325,10 @@ class Store:
     async def get_session(self, session_id: int) -> dict[str, Any]:
         """NotFoundError when there is no such session."""
         return await self._run(q.get_session, session_id)
+
+    async def export(self, session_id: int, fmt: str) -> ExportReply:
+        """The session as Markdown, HTML, Twee or JSON. NotFoundError when there is none."""
+        return export.export_reply(await self.get_session(session_id), fmt)
 
     async def delete_session(self, session_id: int) -> None:
         """NotFoundError when there is no such session."""
