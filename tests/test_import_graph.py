@@ -226,3 +226,38 @@ def test_the_reexport_finder_sees_a_reexport() -> None:
     # exactly what the rule forbids, so the finder must not count it as defined there.
     defined = _defined_names("storyd.core.memory")
     assert defined is not None and "StoryMemory" in defined and "Entity" not in defined
+
+
+ARCHITECTURE = ROOT.parent / "docs" / "architecture.md"
+
+
+def _documented_parts() -> dict[str, set[str]]:
+    """docs/architecture.md's table: part -> the parts it may import."""
+    parts: dict[str, set[str]] = {}
+    for line in ARCHITECTURE.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[0].endswith("`"):
+            parts[cells[0].strip("`")] = {c.strip().strip("`") for c in cells[2].split(",")
+                                           if c.strip()}
+    return parts
+
+
+def test_the_architecture_page_names_every_part_and_every_import_it_makes() -> None:
+    documented = _documented_parts()
+    actual = {_part(_module_name(p)) for p in ROOT.rglob("*.py")} - {None}
+    assert set(documented) == actual, "docs/architecture.md: the parts table is out of date"
+    for part, targets in _graph().items():
+        undocumented = targets - documented[part]
+        assert not undocumented, (f"{part} imports {sorted(undocumented)}: not in "
+                                  "docs/architecture.md (add it there, or import less)")
+    assert _cycle(documented) is None, "docs/architecture.md allows an import cycle"
+
+
+def test_the_architecture_page_shows_every_state_of_the_story_loop() -> None:
+    from typing import get_args
+
+    from storyd.core.story import State
+
+    loop = next(line for line in ARCHITECTURE.read_text(encoding="utf-8").splitlines()
+                if line.startswith("idle → "))
+    assert set(loop.replace("…", "").split(" → ")) - {""} == set(get_args(State))
