@@ -3,8 +3,9 @@
 Start order (each `await nursery.start(...)` returns only when the service really serves):
 the data folder's lock and a check of the control socket (a second storyd stops here,
 having touched nothing: storyd.system.instance) → store (opened and migrated) → media cache
-→ director (voting and generation services, then the resumed story) → control socket → web
-server → chat sources. Then READY=1 goes to systemd.
+→ after-show (on-air times, stream markers, the recap: services/aftershow.py) → director
+(voting and generation services, then the resumed story) → control socket → web server →
+chat sources. Then READY=1 goes to systemd.
 
 Wiring: this module is the composition root. It builds each service with exactly what it
 uses — `Director(store, generation, voting, bus, clock, settings, ...)`,
@@ -36,6 +37,7 @@ import trio
 
 from storyd.bus import EventBus
 from storyd.chat.base import ChatHealth
+from storyd.chat.twitch_markers import StreamMarkers
 from storyd.config import effective
 from storyd.config import loader as config_mod
 from storyd.config.masking import scrub, secret_values
@@ -45,6 +47,7 @@ from storyd.core.snapshot import Snapshot
 from storyd.errors import ConfigError, ConfigMissing, StorydError
 from storyd.providers import http_io
 from storyd.providers.chain import Chains, build_chains
+from storyd.services.aftershow import AfterShow
 from storyd.services.clock import TrioClock
 from storyd.services.director import Director
 from storyd.services.generation import GenerationService
@@ -99,6 +102,10 @@ class Daemon:
             vote_seconds=self.voting_duration, status=self.status_views,
             on_finished=self.story_finished,
             storage_notice=lambda: self.storage_notice or self.config_notice)
+        self.aftershow = AfterShow(
+            store, self.bus, self.clock, story=lambda: self.director.story,
+            publish=self.director.publish_state,
+            markers=StreamMarkers(lambda: self.config.chat.twitch))
         self.operator = StoryOperator(
             self.director, self.voting, store, self.bus, self.clock, settings=settings,
             apply_config=self.apply_config, config_path=config_path, chains=chains,
@@ -290,6 +297,7 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
             if handle_signals:
                 nursery.start_soon(_signals, daemon)
             await nursery.start(daemon.media.run, daemon.store.referenced_media)
+            await nursery.start(daemon.aftershow.run)   # before the director: no lost air time
             await nursery.start(daemon.director.run)
 
             async def handle(request: Any) -> Any:

@@ -467,3 +467,82 @@ def test_without_layout_the_page_picks_it_from_its_aspect_ratio(server: Server,
                                  ".contains('landscape')")
     finally:
         page.close()
+
+
+def recap_story(choices: int, chapters: int, *, style: str = "panels") -> Any:
+    """An ended story whose snapshot carries its recap (core/recap_view.py)."""
+    from storyd.core.recap_view import CastEntry, MapNode, RecapView, RecapVoter
+
+    nodes = tuple(MapNode(number=i, title=f"Part {i}", choices=0 if i == chapters else choices,
+                          chosen=None if i == chapters else i % choices,
+                          share=None if i == chapters else 0.31 + (i % 7) / 10,
+                          written=tuple(j for j in range(choices) if j != i % choices)[:2],
+                          closing=i == chapters) for i in range(1, chapters + 1))
+    recap = RecapView(
+        session_id=7, title="The Lantern Under the Lake — Fantasy story " * 2,
+        theme_name="Fantasy", language="English", status="finished",
+        logline=("Mira went down the drowned stair to find the voice that hummed her "
+                 "mother's lullaby, and the audience made her choose between the lantern and "
+                 "the boy on the pier, again and again, until only the song was left. ") * 2,
+        cast=(CastEntry(name="Mira", role="protagonist"), CastEntry(name="Tomas"),
+              CastEntry(name="The Ferryman"), CastEntry(name="xX_lantern_Xx", cameo=True)),
+        voters=tuple(RecapVoter(name=n, ballots=40 - k, wins=20 - k)
+                     for k, n in enumerate(("Amy", "Bob", "ça", "名前", "W" * 40))),
+        nodes=nodes, ended_at_ms=now_ms())
+    snap = msgspec.structs.replace(story("result", style=style), state="ended", recap=recap)
+    return msgspec.structs.replace(snap, overlay={**snap.overlay, "recap_seconds": 600,
+                                                  "layout": "auto"})
+
+
+@pytest.mark.parametrize("w,h", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_the_recap_card_fits_every_size(server: Server, browser: Any, w: int, h: int) -> None:
+    """Issue 20.1: the recap (branch map, title, logline, cast, top voters) fits at every
+    size for 3 and 6 choices, also with 40 chapters of 6 choices."""
+    page, errors = open_page(browser, w, h)
+    try:
+        page.goto(f"{server.url}/overlay/?audio=0")
+        page.wait_for_function("() => window.storydOverlay && window.storydOverlay.view.snap",
+                               timeout=10_000)
+        for choices, chapters in ((3, 6), (6, 12), (6, 40)):
+            show(page, server, recap_story(choices, chapters),
+                 f"!document.getElementById('recap').hidden && document.querySelectorAll("
+                 f"'#recap-map .node').length === {chapters}")
+            assert_fits(page, f"recap-{w}x{h}-{choices}x{chapters}",
+                        shot=w * h <= 1920 * 1080 and chapters != 12)
+            assert page.is_hidden("#card")                          # no "The End" on top
+            stubs = page.eval_on_selector_all("#recap-map .stub", "els => els.length")
+            assert stubs == (chapters - 1) * (choices - 1)          # every road not taken
+            assert page.text_content("#recap-voters").startswith("Top voters: Amy 40")
+            assert "xX_lantern_Xx (cameo)" in page.text_content("#recap-cast")
+            inside = page.evaluate("""() => { const b = document.getElementById('recap-map')
+                .getBoundingClientRect(); return [...document.querySelectorAll('#recap-map *')]
+                .every(e => { const r = e.getBoundingClientRect(); return r.left >= b.left - 1
+                && r.right <= b.right + 1 && r.top >= b.top - 1 && r.bottom <= b.bottom + 1; }); }""")
+            assert inside
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_the_recap_goes_after_its_seconds_and_every_style_fits(server: Server,
+                                                               browser: Any) -> None:
+    page, errors = open_page(browser, 1280, 720)
+    try:
+        page.goto(f"{server.url}/overlay/?audio=0")
+        page.wait_for_function("() => window.storydOverlay && window.storydOverlay.view.snap",
+                               timeout=10_000)
+        for style in ("storybook", "lowerthird"):
+            show(page, server, recap_story(6, 10, style=style),
+                 "!document.getElementById('recap').hidden")
+            assert_fits(page, f"recap-style-{style}")
+        snap = recap_story(3, 4)
+        short = msgspec.structs.replace(snap, overlay={**snap.overlay, "recap_seconds": 1})
+        show(page, server, short, "!document.getElementById('recap').hidden")
+        page.wait_for_function("() => document.getElementById('recap').hidden && "
+                               "document.getElementById('card-title').textContent === 'The End'",
+                               timeout=5_000)
+        off = msgspec.structs.replace(snap, overlay={**snap.overlay, "recap_seconds": 0})
+        show(page, server, off, "document.getElementById('recap').hidden")
+        assert errors == []
+    finally:
+        page.close()

@@ -149,6 +149,10 @@ async def test_real_daemon_answers_every_route_in_its_documented_type(
             assert memory.session_id == sid and memory.memory is not None
             exported = await ck.get("export/{id}", f"export/{sid}?format=json")
             assert exported == detail
+            chapters = await ck.get("sessions/{id}/chapters", f"sessions/{sid}/chapters")
+            assert chapters.text.startswith("00:00 ")
+            recap = await ck.get("sessions/{id}/recap", f"sessions/{sid}/recap")
+            assert [n.number for n in recap.nodes] == [c.number for c in detail.chapters]
             shown = await ck.post("config", {"changes": {"voting.duration": 90}})
             assert shown.voting.duration == 90
             assert (await ck.get("config")).voting.duration == 90

@@ -7,6 +7,7 @@
 // and this file only touches the DOM. Commands go through the REST API (fetch with the same
 // cookie). Every server-provided string is set with textContent, never as HTML.
 import { createConfigForm } from "/admin/config_form.js";
+import { afterShow } from "/admin/aftershow.js";
 import { el } from "/admin/dom.js";
 import { openAdminSocket } from "/admin/live.js";
 import {
@@ -255,7 +256,8 @@ async function showSession(id) {
       el("p", { text: c.text }),
       el("ol", { type: "a" }, ...c.choices.map((x) => el("li", { class: x.chosen ? "winner" : "", text: x.text }))),
       el("div", { class: "muted", text: c.result })));
-    box.replaceChildren(el("h3", { text: `Session #${id} · ${s.theme || ""} · ${s.language || ""}` }), links, ...chapters);
+    box.replaceChildren(el("h3", { text: `Session #${id} · ${s.theme || ""} · ${s.language || ""}` }), links,
+      afterShow(id, api, API), ...chapters);
   } catch (e) { box.replaceChildren(el("p", { text: e.message })); }
 }
 

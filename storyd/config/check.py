@@ -44,6 +44,7 @@ RANGES: tuple[tuple[str, float, float], ...] = (
     ("demo.voting_duration", 15, 300),
     ("demo.seed", 0, 2**31 - 1),
     ("overlay.font_size", 8, 200),
+    ("overlay.recap_seconds", 0, 600),
     ("llm.context_tokens", 100, 100_000),
     ("llm.chapter_deadline", 2, 600),
 )

@@ -27,6 +27,7 @@ class ServerConfig(_Section, frozen=True):
     port: int = 8080
     allowed_hosts: tuple[str, ...] = ()   # extra Host header values besides localhost names
     public_url: str = ""                  # URL shown by admin-url when behind a proxy
+    public_stories: bool = False          # serve finished stories read-only at /stories/ID
 
 
 class ControlConfig(_Section, frozen=True):
@@ -137,6 +138,9 @@ class TwitchConfig(_Section, frozen=True):
     stall_seconds: float = 420.0          # Twitch PINGs about every 5 minutes
     backoff_initial: float = 1.0
     backoff_max: float = 120.0
+    markers: bool = True                  # a stream marker per chapter (token with the scope)
+    helix_url: str = "https://api.twitch.tv/helix"
+    auth_url: str = "https://id.twitch.tv/oauth2"
 
 
 class ChatConfig(_Section, frozen=True):
@@ -164,6 +168,7 @@ class OverlayConfig(_Section, frozen=True):
     accent: str = "#ffb703"
     panel: str = "rgba(12, 14, 28, 0.9)"
     show_voters: bool = True
+    recap_seconds: float = 12.0           # the recap card after a story ends; 0 = off
 
 
 class SafetyConfig(_Section, frozen=True):

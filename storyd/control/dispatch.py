@@ -135,6 +135,14 @@ async def handle(op: Operator, request: p.Request) -> Any:
             return _config_set(op, changes)
         case p.Export(id=sid, format=fmt):
             return await op.export(sid, fmt)
+        case p.Chapters(id=sid, since=since):
+            if since is not None and not (0 < since < 1e11):
+                raise RefusedError("since must be a time (epoch seconds) after 1970")
+            return await op.chapters(sid, since)
+        case p.Recap(id=sid):
+            return await op.recap(sid)
+        case p.RecapPng(id=sid, size=size):
+            return await op.recap_png(sid, size)
         case p.AdminUrl():
             return {"url": op.admin_url()}
         case p.Providers():

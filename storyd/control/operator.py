@@ -20,7 +20,9 @@ from storyd.bus import EventBus
 from storyd.config.structs import Config
 from storyd.control import protocol as p
 from storyd.core import replies as r
+from storyd.core.chapter_times import ChapterList
 from storyd.core.model import ChatMessage
+from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import Snapshot
 
 ExportFormat = Literal["md", "html", "twee", "json"]
@@ -95,6 +97,18 @@ class Operator(Protocol):
 
     async def export(self, session_id: int, fmt: ExportFormat) -> r.ExportReply:
         """The session as Markdown, HTML, Twee or JSON."""
+        ...
+
+    async def chapters(self, session_id: int, since: float | None) -> ChapterList:
+        """A YouTube chapter list from the chapters' on-air times."""
+        ...
+
+    async def recap(self, session_id: int) -> RecapView:
+        """The story's recap: branch map, logline, cast, top voters."""
+        ...
+
+    async def recap_png(self, session_id: int, size: str) -> r.PngReply:
+        """The recap as a 1080x1920 or 1920x1080 PNG."""
         ...
 
     async def providers(self) -> list[r.ProviderCheck]:

@@ -125,6 +125,23 @@ class Export(_Req, tag="export", frozen=True):
     format: Literal["md", "html", "twee", "json"] = "md"
 
 
+class Chapters(_Req, tag="chapters", frozen=True):
+    """A YouTube chapter list of a session, from the story's start or from `since` (a stream
+    start, epoch seconds)."""
+
+    id: Int64
+    since: float | None = None
+
+
+class Recap(_Req, tag="recap", frozen=True):
+    id: Int64
+
+
+class RecapPng(_Req, tag="recap-png", frozen=True):
+    id: Int64
+    size: Literal["1080x1920", "1920x1080"] = "1080x1920"
+
+
 class Watch(_Req, tag="watch", frozen=True):
     pass
 
@@ -155,7 +172,8 @@ class AdminUrl(_Req, tag="admin-url", frozen=True):
 
 Request = (Status | Themes | Start | Vote | Close | Next | Finish | End | RegenerateImage
            | Memory | Sessions | Session | TopVoters | ConfigShow | ConfigGet | ConfigSet
-           | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat | DeleteSession)
+           | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat | DeleteSession
+           | Chapters | Recap | RecapPng)
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

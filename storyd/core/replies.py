@@ -180,6 +180,14 @@ class SessionDetail(_Reply, frozen=True):
     branches: tuple[StoredBranch, ...] = ()   # written for choices that lost
 
 
+class PngReply(_Reply, frozen=True):
+    """A rendered picture (the recap as a PNG); `png` travels as base64 in JSON."""
+
+    width: int
+    height: int
+    png: bytes
+
+
 class TopVoter(_Reply, frozen=True):
     viewer_id: str
     name: str

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from storyd.core.recap_view import RecapView
+
 State = Literal["idle", "generating", "presenting", "voting", "result", "finishing", "ended"]
 
 
@@ -100,3 +102,4 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     test_mode: bool = False
     # [overlay] settings plus story.reveal / story.reveal_words_per_second, so pages restyle live
     overlay: dict[str, Any] = {}
+    recap: RecapView | None = None   # the story's recap, once it has ended (the recap card)

@@ -31,6 +31,7 @@ import trio
 from storyd.chat import replay
 from storyd.control import protocol
 from storyd.control.client import ControlClient, DaemonNotRunning, RemoteError
+from storyd.ctl import aftershow as ctl_after
 from storyd.ctl import demo as ctl_demo
 from storyd.ctl.formatting import format_event, format_result
 from storyd.ctl.formatting_tables import format_import
@@ -135,6 +136,7 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
     sub.add_parser("reset-demo", help="delete what `storyd --demo` stored (database, media)")
     s = sub.add_parser("session", help="one session")
     s.add_argument("id", type=int, metavar="ID")
+    ctl_after.add_options(s, sub)
     s = sub.add_parser("top-voters", help="the most active voters")
     s.add_argument("--limit", type=_positive, default=10)
     s = sub.add_parser("config", help="show, get or set configuration")
@@ -170,6 +172,9 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
 
 def to_request(args: argparse.Namespace) -> protocol.Request:
     """The protocol request for parsed arguments."""
+    after = ctl_after.to_request(args)
+    if after is not None:
+        return after
     match args.command:
         case "start":
             return protocol.Start(theme=args.theme, outline=args.outline,
@@ -286,6 +291,8 @@ async def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO,
         result = await client.call(request)
     if args.json:
         out.write(_json_line(result))
+    elif ctl_after.write_result(args, result, out, err):
+        pass
     elif args.command == "export" and args.output is not None:
         data = result.get("content", result) if isinstance(result, dict) else result
         text = data if isinstance(data, str) else msgspec.json.format(

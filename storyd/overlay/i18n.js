@@ -29,6 +29,10 @@ const en = {
   notice: "The story continues in a moment…",
   theEnd: "The End",
   thanks: "Thanks for playing along!",
+  recap: "The story you told",
+  starring: (names) => `Starring ${names}`,
+  cameo: "cameo",
+  topVoters: (list) => `Top voters: ${list}`,
   connecting: "Connecting to the story…",
   reconnecting: "Reconnecting…",
 };
@@ -57,6 +61,10 @@ const de = {
   notice: "Gleich geht es weiter…",
   theEnd: "Ende",
   thanks: "Danke fürs Mitspielen!",
+  recap: "Eure Geschichte",
+  starring: (names) => `Mit ${names}`,
+  cameo: "Gastauftritt",
+  topVoters: (list) => `Die fleißigsten Stimmen: ${list}`,
   connecting: "Verbinde mit der Geschichte…",
   reconnecting: "Verbindung wird wiederhergestellt…",
 };

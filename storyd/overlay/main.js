@@ -232,7 +232,7 @@ function fitVotes() {
   while (over() && px > EMERGENCY_PX) { px -= 1; panel.style.fontSize = `${px}px`; }
 }
 
-function layoutAll() { fitVotes(); layoutCaption(); }
+function layoutAll() { fitVotes(); layoutCaption(); fitRecap(); }
 
 // ---------- cards ----------
 function renderCard(snap) {
@@ -260,6 +260,89 @@ function renderCard(snap) {
   show($("card-progress"), m.progress != null);
   if (m.progress != null) $("card-progress-fill").style.width = `${Math.round(m.progress * 100)}%`;
   show(c, true);
+}
+
+// ---------- recap: the story's path as a branch map, after it ended ----------
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function svgEl(name, attrs, content) {
+  const e = document.createElementNS(SVG_NS, name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (content != null) e.textContent = content;   // text only, never markup
+  return e;
+}
+
+function drawMap(nodes) {
+  const box = $("recap-map-box");
+  const svg = $("recap-map");
+  const w = Math.floor(box.clientWidth);
+  const h = Math.floor(box.clientHeight);
+  svg.setAttribute("width", w); svg.setAttribute("height", h);
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  const L = V.mapLayout(nodes.length, w, h);
+  const parts = [];
+  L.points.slice(1).forEach((p, i) => {
+    const a = L.points[i];
+    parts.push(svgEl("line", { class: "path", x1: a.x, y1: a.y, x2: p.x, y2: p.y }));
+  });
+  nodes.forEach((n, i) => {
+    const { x, y } = L.points[i];
+    const others = [];
+    for (let j = 0; j < n.choices; j++) if (j !== n.chosen) others.push(j);
+    others.forEach((j, k) => {          // the roads not taken: stubs fanning upwards
+      const a = Math.PI * (0.17 + (0.66 * (k + 1)) / (others.length + 1));
+      parts.push(svgEl("line", { class: `stub${n.written.includes(j) ? " written" : ""}`,
+        x1: x, y1: y, x2: x + Math.cos(a) * L.r * 1.5, y2: y - Math.sin(a) * L.r * 1.5 }));
+    });
+  });
+  nodes.forEach((n, i) => {
+    const { x, y } = L.points[i];
+    parts.push(svgEl("circle", { class: "node", cx: x, cy: y, r: L.r }));
+    if (L.numbers) parts.push(svgEl("text", { class: "num", x, y, "font-size": Math.max(16, Math.round(L.r * 0.9)) }, String(n.number)));
+    if (n.label && L.labels) parts.push(svgEl("text", { class: "share", x, y: y + L.r + 22, "font-size": 20 }, n.label));
+  });
+  svg.replaceChildren(...parts);
+}
+
+function renderRecap(snap) {
+  const model = V.recapModel(snap, now(), view.t);
+  const panel = $("recap");
+  clearTimeout(view.recapTimer);
+  $("stage").classList.toggle("recap-on", Boolean(model));
+  if (!model) { show(panel, false); return false; }
+  if (model.until != null) view.recapTimer = setTimeout(recapOver, Math.max(0, model.until - now()) + 30);
+  text($("recap-kicker"), model.kicker);
+  text($("recap-title"), model.title);
+  text($("recap-logline"), model.logline);
+  text($("recap-cast"), model.cast);
+  text($("recap-voters"), model.voters);
+  show($("recap-cast"), Boolean(model.cast));
+  show($("recap-voters"), Boolean(model.voters));
+  show(panel, true);
+  view.recapNodes = model.nodes;
+  fitRecap();
+  return true;
+}
+
+/** The recap's time is up: the end card (or what the state shows) takes its place. Not a
+ *  render(): that would take the old snapshot's server time as new. */
+function recapOver() {
+  if (!view.snap) return;
+  if (!renderRecap(view.snap)) renderCard(view.snap);
+  layoutAll();
+}
+
+/** The recap's font steps down from the configured size to the floor until the title,
+ *  logline, cast and voters leave the map room (≥ 140 px at 1080p). */
+function fitRecap() {
+  const panel = $("recap");
+  if (panel.hidden || !view.recapNodes) return;
+  const over = () => panel.scrollHeight > panel.clientHeight + 1 || $("recap-map-box").clientHeight < 140;
+  let px = basePx();
+  panel.style.fontSize = `${px}px`;
+  while (over() && px > FLOOR_PX) { px -= 1; panel.style.fontSize = `${px}px`; }
+  while (over() && px > EMERGENCY_PX) { px -= 1; panel.style.fontSize = `${px}px`; }
+  drawMap(view.recapNodes);
 }
 
 // ---------- the whole view ----------
@@ -300,7 +383,8 @@ function render(snap) {
   } else { view.chapterKey = null; view.pieces = []; }
   show($("text-panel"), Boolean(ch) && st !== "idle");
   renderVotes(snap);
-  renderCard(snap);
+  if (renderRecap(snap)) show($("card"), false);
+  else renderCard(snap);
   layoutAll();
   view.fresh = false;
 }

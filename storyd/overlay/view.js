@@ -211,6 +211,56 @@ export function cardModel(snap, t) {
   return null;
 }
 
+// ---------- recap ----------
+/** The recap card after a story ended (snapshot `recap`), while `[overlay] recap_seconds`
+ *  (default 12; 0 = off) have not passed since `ended_at_ms`; null otherwise. */
+export function recapModel(snap, nowMs, t) {
+  const r = snap && snap.state === "ended" ? snap.recap : null;
+  if (!r || !Array.isArray(r.nodes) || !r.nodes.length) return null;
+  const secs = num((snap.overlay || {}).recap_seconds);
+  const seconds = secs == null ? 12 : secs;
+  const ended = num(r.ended_at_ms);
+  if (seconds <= 0 || (ended != null && nowMs >= ended + seconds * 1000)) return null;
+  const cast = (r.cast || []).map((c) => (c.cameo ? `${c.name} (${t.cameo})` : String(c.name || "")))
+    .filter(Boolean);
+  const voters = (r.voters || []).map((v) => `${v.name} ${t.num(v.ballots)}`);
+  return {
+    kicker: [t.recap, r.theme_name].filter(Boolean).join(" · "),
+    title: String(r.title || ""),
+    logline: String(r.logline || ""),
+    cast: cast.length ? t.starring(cast.join(", ")) : "",
+    voters: voters.length ? t.topVoters(voters.join(" · ")) : "",
+    nodes: r.nodes.map((n) => ({
+      number: Number(n.number) || 0,
+      chosen: num(n.chosen),
+      choices: Number(n.choices) || 0,
+      written: Array.isArray(n.written) ? n.written : [],
+      label: num(n.chosen) == null ? "" : `${KEYS[n.chosen].toUpperCase()}${n.share == null ? "" : ` ${Math.round(n.share * 100)}%`}`,
+    })),
+    until: ended == null ? null : ended + seconds * 1000,
+  };
+}
+
+/** Where the map's nodes go in a w×h box: rows that snake (left to right, then back), node
+ *  radius r; every node, its stubs and its label stay inside the box. */
+export function mapLayout(n, w, h, minDx = 96, minDy = 76) {
+  if (!n || w <= 0 || h <= 0) return { points: [], r: 0, perRow: 0, dy: 0, labels: false, numbers: false };
+  const rowsMax = Math.max(1, Math.floor(h / minDy));
+  const perRow = Math.max(1, Math.min(n, Math.max(Math.floor(w / minDx), Math.ceil(n / rowsMax))));
+  const rows = Math.ceil(n / perRow);
+  const dx = w / perRow;
+  const dy = Math.min(h / rows, 260);
+  const r = Math.max(6, Math.min(30, dx * 0.2, dy * 0.18));
+  const points = [];
+  for (let i = 0; i < n; i++) {
+    const row = Math.floor(i / perRow);
+    const col = row % 2 ? perRow - 1 - (i % perRow) : i % perRow;
+    points.push({ x: dx * (col + 0.5), y: dy * row + dy * 0.45 });
+  }
+  // a crowded map keeps its shape and drops what would not fit: shares, then numbers
+  return { points, r, perRow, dy, labels: dx >= 64 && dy * 0.55 >= r + 30, numbers: r >= 12 };
+}
+
 export const CARD_DELAY_MS = 400;    // a card wanted for less than this never shows
 export const CARD_MIN_MS = 1500;     // once shown, a card stays at least this long
 

@@ -20,11 +20,14 @@ from storyd.bus import EventBus
 from storyd.config.masking import scrub, secret_values
 from storyd.config.structs import Config
 from storyd.core import replies as r
+from storyd.core.chapter_times import ChapterList, chapter_list
 from storyd.core.model import ChatMessage
 from storyd.core.ports import Clock, HistoryStore, IngestResult, ProviderChains
+from storyd.core.recap_view import RecapView, recap_view
 from storyd.core.snapshot import Snapshot
 from storyd.errors import RefusedError
 from storyd.services.director import Director
+from storyd.services.recap_png import SIZES, render_png
 from storyd.services.voting import VotingService
 
 
@@ -148,6 +151,27 @@ class StoryOperator:
 
     async def export(self, session_id: int, fmt: str) -> r.ExportReply:
         return await self._history.export(session_id, fmt)
+
+    async def chapters(self, session_id: int, since: float | None) -> ChapterList:
+        session = await self._history.get_session(session_id)
+        aired = [(int(ch["number"]), str(ch["title"]),
+                  ch.get("aired_at") if ch.get("aired_at") is not None else ch["created_at"])
+                 for ch in session.get("chapters") or ()]
+        return chapter_list(session_id, aired, since=since)
+
+    async def recap(self, session_id: int) -> RecapView:
+        session = await self._history.get_session(session_id)
+        voters = await self._history.session_voters(session_id, limit=5)
+        return recap_view(session, voters)
+
+    async def recap_png(self, session_id: int, size: str) -> r.PngReply:
+        view = await self.recap(session_id)
+        picture = next((self.media_dir / n.image for n in reversed(view.nodes)
+                        if n.image and n.image.rsplit(".", 1)[-1] in ("png", "jpg", "jpeg",
+                                                                       "webp")), None)
+        png = await trio.to_thread.run_sync(render_png, view, size, picture)
+        width, height = SIZES[size]
+        return r.PngReply(width=width, height=height, png=png)
 
     async def providers(self) -> list[r.ProviderCheck]:
         """URLs and messages may carry credentials: masked here."""

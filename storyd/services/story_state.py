@@ -12,6 +12,7 @@ from storyd.core.languages import offline_language_notice
 from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS, ChapterDraft, Theme
 from storyd.core.narration import split_sentences
+from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import (
     ChapterCost,
     ChapterView,
@@ -62,6 +63,7 @@ class StoryState:
     memory: StoryMemory
     chapters: list[ChapterState] = field(default_factory=list)
     pending_choice: int | None = None     # winner (or forced choice) that drives the next chapter
+    recap: RecapView | None = None        # set when the story has ended (services/aftershow.py)
 
     @property
     def current(self) -> ChapterState | None:
@@ -96,4 +98,5 @@ def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revis
         voting=voting, notice=notice, generating=generating, narration=narration,
         providers=providers, chat=chat, costs=costs, max_chapters=cfg.story.max_chapters,
         test_mode=not {"tiktok", "twitch"} & set(cfg.chat.sources), overlay=overlay,
-        language_notice=offline_language_notice(s.language) if s else None)
+        language_notice=offline_language_notice(s.language) if s else None,
+        recap=s.recap if s is not None and state == "ended" else None)

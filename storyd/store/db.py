@@ -337,6 +337,10 @@ class Store:
     async def top_voters(self, *, limit: int = 10) -> list[dict[str, Any]]:
         return await self._run(vq.top_voters, limit)
 
+    async def session_voters(self, session_id: int, *, limit: int = 5) -> list[dict[str, Any]]:
+        """The story's top voters: name, ballots, wins (no viewer ids)."""
+        return await self._run(vq.session_voters, session_id, limit)
+
     async def referenced_media(self) -> set[str]:
         """Every image/audio file name a stored chapter references: never expire these."""
         return await self._run(q.referenced_media)

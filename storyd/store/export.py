@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from storyd.core.langtag import html_lang
+from storyd.core.recap_view import story_title
 from storyd.core.replies import ExportReply
 from storyd.store.twee import to_twee
 
@@ -32,20 +33,9 @@ def _date(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else "—"
 
 
-def _theme(s: dict[str, Any]) -> str:
-    """The theme's display name ("Cyberpunk"), not its id; the id when it is unknown."""
-    from storyd.core.themes import THEMES
-
-    theme = str(s.get("theme") or "")
-    return THEMES[theme].name if theme in THEMES else (theme or "")
-
-
 def title_of(s: dict[str, Any]) -> str:
     """"<first chapter's title> — <Theme> story" (the export's and the recap's title)."""
-    chapters = s.get("chapters") or []
-    first = str(chapters[0]["title"]) if chapters else "Untitled"
-    theme = _theme(s)
-    return f"{first} — {theme} story" if theme else first
+    return story_title(s)
 
 
 def _key(i: int) -> str:

@@ -161,3 +161,19 @@ def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
     out["active_sessions"] = conn.execute(
         "SELECT COUNT(*) FROM story_sessions WHERE status = 'active'").fetchone()[0]
     return out
+
+
+def session_voters(conn: sqlite3.Connection, session_id: int, limit: int) -> list[dict[str, Any]]:
+    """The top voters of one story: display name, rounds voted, ballots that picked the winner
+    (no viewer ids: a recap is shown to everyone)."""
+    _page(limit, 0)
+    rows = conn.execute(
+        "SELECT max(b.name) AS name, COUNT(*) AS ballots,"
+        " SUM(CASE WHEN b.choice = v.winner THEN 1 ELSE 0 END) AS wins"
+        " FROM story_ballots b LEFT JOIN story_votes v"
+        " ON v.session_id = b.session_id AND v.chapter_number = b.chapter_number"
+        " WHERE b.session_id = ? GROUP BY b.viewer_id"
+        " ORDER BY ballots DESC, wins DESC, min(b.updated_at), b.viewer_id LIMIT ?",
+        (session_id, limit))
+    return [{"name": r["name"] or "someone", "ballots": r["ballots"], "wins": r["wins"] or 0}
+            for r in rows]

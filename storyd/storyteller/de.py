@@ -8,7 +8,7 @@ where German puts it. The templates are written for German, not translated from 
 
 from __future__ import annotations
 
-from storyd.storyteller.bank import Place, Thing
+from storyd.storyteller.bank import Obstacle, Place, Thing
 
 LANG = "de"
 ART = {"m": ("der", "den", "dem"), "f": ("die", "die", "der"), "n": ("das", "das", "dem"),
@@ -47,7 +47,7 @@ def place_forms(name: str, prep: str = "in", g: str = "") -> dict[str, str]:
             "to": _TO[g].format(noun_dat), "acc": f"{ART[g][1]} {name}"}
 
 
-def thing_forms(t: Thing) -> dict[str, str]:
+def thing_forms(t: Thing | Obstacle) -> dict[str, str]:
     return _noun(t.de, t.g)
 
 

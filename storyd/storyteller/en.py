@@ -7,7 +7,7 @@ so stock lines vary and do not come back within a story.
 
 from __future__ import annotations
 
-from storyd.storyteller.bank import Place, Thing
+from storyd.storyteller.bank import Obstacle, Place, Thing
 
 LANG = "en"
 STOP = ("the", "a", "an")
@@ -30,7 +30,7 @@ def place_forms(name: str, prep: str) -> dict[str, str]:
     return {"": name, "loc": f"{prep} {name}", "to": f"to {name}", "acc": name}
 
 
-def thing_forms(t: Thing) -> dict[str, str]:
+def thing_forms(t: Thing | Obstacle) -> dict[str, str]:
     return {"": the(t.en), "acc": the(t.en), "dat": the(t.en), "a": a(t.en), "a_acc": a(t.en)}
 
 

@@ -31,7 +31,7 @@ from storyd.core.memory import name_key
 from storyd.core.model import ChapterRequest, Entity, StoryMemoryView
 from storyd.storyteller import de as offline_de
 from storyd.storyteller import en as offline_en
-from storyd.storyteller.bank import Bank, Person, Place, Thing
+from storyd.storyteller.bank import Bank, Obstacle, Person, Place, Thing
 from storyd.storyteller.banks import bank_for
 from storyd.storyteller.outline import parse_outline
 
@@ -250,7 +250,7 @@ class Plot:
                 return w
         return next(w for w in self.route if name_key(w.name) != here)
 
-    def _thing(self, t: Thing) -> tuple[str, dict[str, str]]:
+    def _thing(self, t: Thing | Obstacle) -> tuple[str, dict[str, str]]:
         if self.lang == "de":
             forms = offline_de.thing_forms(t)
             return forms[""], forms
@@ -267,7 +267,7 @@ class Plot:
         else:
             self.item_name, self.item = self._thing(self._rng("item").choice(self.bank.items))
             self.item_found = self.item_used = False
-        self.threat = self._thing(self._rng("threat").choice(self.bank.threats))[1]
+        self.threat = self._thing(self._rng("threat").choice(self.bank.obstacles))[1]
         goal = self._rng("goal").choice(self.bank.goals)
         o = self.outline
         told = name_key(self.req.outline)

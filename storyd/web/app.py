@@ -38,6 +38,7 @@ from storyd.errors import StorydError
 from storyd.system import metrics
 from storyd.system.faults import LogLimiter
 from storyd.web import config_update, security, ws
+from storyd.web.aftershow import register_after_show
 from storyd.web.openapi import API, ROUTES, ConfigUpdate, build_document
 from storyd.web.pages import register_pages
 from storyd.web.responses import (
@@ -360,5 +361,6 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
         await ws.serve_socket(op, stats, handler, admin=True)
         return None
 
+    register_after_show(app, op, admin=admin, call=call, reply=reply, query=query)
     register_pages(app, op)
     return app

@@ -18,7 +18,9 @@ from storyd.config.structs import Config
 from storyd.control import protocol as p
 from storyd.core import events
 from storyd.core import replies as rp
+from storyd.core.chapter_times import ChapterList
 from storyd.core.model import Theme
+from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import Snapshot
 
 API = "/api/interactive-story"
@@ -93,6 +95,13 @@ ROUTES: tuple[Route, ...] = (
           "the JSON export is the session/{id} object)", admin=True, query=p.Export,
           response=rp.SessionDetail,
           content="text/markdown | text/html | text/plain | application/json"),
+    Route("GET", f"{API}/sessions/{{id}}/chapters", "A YouTube chapter list from the "
+          "chapters' on-air times, from the story's start or `since` (a stream start, epoch "
+          "seconds)", admin=True, query=p.Chapters, response=ChapterList),
+    Route("GET", f"{API}/sessions/{{id}}/recap", "The story's recap: branch map, logline, "
+          "cast, top voters", admin=True, response=RecapView),
+    Route("GET", f"{API}/sessions/{{id}}/recap.png", "The recap as a picture to post "
+          "(size 1080x1920 or 1920x1080)", admin=True, query=p.RecapPng, content="image/png"),
     Route("GET", f"{API}/image/{{filename}}", "A picture from the media cache",
           content="image/*"),
     Route("GET", f"{API}/audio/{{filename}}", "Narration audio from the media cache",

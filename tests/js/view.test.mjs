@@ -223,3 +223,39 @@ test("streaming: the winner's text so far is shown as it arrives, instead of the
   // once the chapter airs, the real chapter is shown (no preview outside generating)
   assert.equal(V.streamingChapter(snap({ state: "presenting", generating: g })), null);
 });
+
+test("recap: shown after the end for recap_seconds, then gone; 0 turns it off", () => {
+  const t = V.stringsFor({ language: "English" });
+  const recap = { title: "The Gate — Fantasy story", logline: "Mira crossed.", theme_name: "Fantasy",
+    ended_at_ms: 1000, cast: [{ name: "Mira" }, { name: "amy", cameo: true }],
+    voters: [{ name: "Amy", ballots: 5, wins: 3 }],
+    nodes: [{ number: 1, chosen: 1, choices: 3, share: 0.625, written: [0] },
+      { number: 2, chosen: null, choices: 0, share: null, closing: true }] };
+  const snap = { state: "ended", recap, overlay: { recap_seconds: 12 } };
+  const m = V.recapModel(snap, 5000, t);
+  assert.equal(m.title, recap.title);
+  assert.equal(m.cast, "Starring Mira, amy (cameo)");
+  assert.equal(m.voters, "Top voters: Amy 5");
+  assert.deepEqual(m.nodes.map((n) => n.label), ["B 63%", ""]);
+  assert.equal(m.until, 13000);
+  assert.equal(V.recapModel(snap, 13000, t), null);                        // time is up
+  assert.equal(V.recapModel({ ...snap, overlay: { recap_seconds: 0 } }, 5000, t), null);
+  assert.equal(V.recapModel({ ...snap, state: "idle" }, 5000, t), null);
+  assert.notEqual(V.recapModel({ ...snap, overlay: {} }, 5000, t), null);  // default 12 s
+});
+
+test("recap map: forty chapters fit the box, rows snake, nodes and labels inside", () => {
+  for (const [w, h] of [[1760, 300], [920, 700], [600, 140]]) {
+    const L = V.mapLayout(40, w, h);
+    assert.equal(L.points.length, 40);
+    for (const p of L.points) {
+      assert.ok(p.x - L.r >= 0 && p.x + L.r <= w, `x inside ${w}`);
+      assert.ok(p.y - 1.5 * L.r >= 0 && p.y + L.r <= Math.ceil(40 / L.perRow) * L.dy + 0.01);
+      if (L.labels) assert.ok(p.y + L.r + 30 <= Math.ceil(40 / L.perRow) * L.dy + 0.01);
+    }
+    assert.ok(L.labels === (w >= 900), `${w}x${h}: shares shown only where they fit`);
+    assert.ok(Math.ceil(40 / L.perRow) * L.dy <= h + 0.01);
+    if (L.perRow < 40) assert.ok(L.points[L.perRow].x > L.points[L.perRow + 1].x);  // back
+  }
+  assert.deepEqual(V.mapLayout(0, 100, 100).points, []);
+});
