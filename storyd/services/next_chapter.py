@@ -205,6 +205,7 @@ class NextChapter:
     async def _run(self, b: Branch) -> None:
         try:
             with b.scope:
+                await trio.lowlevel.checkpoint_if_cancelled()   # stopped before it began
                 await self._writer.write(self.story, b)
                 if b.draft is None:
                     return
