@@ -17,7 +17,9 @@ side), never the Daemon: nothing reaches through it to a service's insides.
 Shutdown protocol (SIGTERM/SIGINT or `Daemon.stop()`): STOPPING=1 → `shutdown` event set
 (hypercorn stops accepting) → chat sources cancelled (no new ballots) → bus closed (every
 websocket ends with 1001) → the last ballots flushed to SQLite → the nursery is cancelled →
-store closed; a 3-second cancel-scope deadline is the backstop. SIGHUP reloads the config
+store closed (writes still waiting for a full disk get STORAGE_WAIT seconds, then go to a
+recovery file the next start replays; exit 1 only when not even that could be written); a
+3-second cancel-scope deadline is the backstop. SIGHUP reloads the config
 file: a new frozen Config is swapped in whole; provider chains are rebuilt; a bad or missing
 file is reported (ERROR, `story:error`, admin notice) and the old config kept.
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import random
 import secrets
 import signal
 from collections.abc import Callable
@@ -43,6 +46,7 @@ from storyd.config import loader as config_mod
 from storyd.config.masking import scrub, secret_values
 from storyd.config.structs import Config
 from storyd.core import events as ev
+from storyd.core import themes
 from storyd.core.snapshot import Snapshot
 from storyd.errors import ConfigError, ConfigMissing, StorydError
 from storyd.providers import http_io
@@ -54,6 +58,7 @@ from storyd.services.generation import GenerationService
 from storyd.services.media import MediaCache
 from storyd.services.narrator import Presenter
 from storyd.services.operator import StoryOperator
+from storyd.services.stories import load_story, shipped_for
 from storyd.services.voting import VotingService
 from storyd.store.db import Store
 from storyd.storyteller.story import OfflineStoryteller
@@ -63,6 +68,8 @@ from storyd.system.notify import notify
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 3.0
+STORAGE_WAIT = 5.0     # at stop, how long writes waiting for a full disk get before the
+                       # recovery file takes them (storyd.store.pending)
 
 
 class Daemon:
@@ -110,8 +117,10 @@ class Daemon:
             self.director, self.voting, store, self.bus, self.clock, settings=settings,
             apply_config=self.apply_config, config_path=config_path, chains=chains,
             chat_health=self.chat_health, health_for=self.chat_health_for,
-            admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown)
+            admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown,
+            ballot_refusal=store.ballot_refusal)
         self._nursery: trio.Nursery | None = None
+        self._rng = random.Random()
 
     @property
     def web_url(self) -> str:
@@ -162,7 +171,20 @@ class Daemon:
     async def _next_demo_story(self) -> None:
         await trio.sleep(self.config.story.next_story_seconds)
         if self.director.machine.can("start"):
-            await self.director.start(theme="random", seed=self.config.demo.seed or None)
+            await self.start_demo_story()
+
+    async def start_demo_story(self) -> None:
+        """--demo: a story on a random theme ([demo] seed: always the same one) — the shipped
+        authored story where that theme has one in the story language, else the storytellers'."""
+        seed = self.config.demo.seed or None
+        theme = themes.get_theme("random", random.Random(seed) if seed else self._rng).id
+        story_id = shipped_for(self.config.story.language, theme)
+        authored = None
+        try:
+            authored = await load_story(story_id) if story_id else None
+        except StorydError as exc:   # a broken shipped story: the storytellers step in
+            log.error("shipped story %s cannot be played: %s", story_id, exc)
+        await self.director.start(theme=theme, seed=seed, authored=authored)
 
     def stop(self) -> None:
         self.shutdown.set()
@@ -285,9 +307,12 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
     from storyd.web.serve import serve_web
 
     admin_token = load_admin_token(paths.data_dir(cfg))
-    store = await Store.open(paths.database_path(cfg))
+    # a recovery file goes to the data folder, else beside the control socket (runtime dir)
+    store = await Store.open(paths.database_path(cfg),
+                             recovery_dirs=(paths.socket_path(cfg).parent,))
     daemon = Daemon(cfg, config_path, store, admin_token=admin_token, demo=demo)
     store.on_health = daemon.storage_health
+    lost = 0
     try:
         async with trio.open_nursery() as nursery:
             daemon._nursery = nursery
@@ -327,7 +352,7 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
 
                 await nursery.start(chat_sources)
                 if demo and daemon.director.story is None and daemon.director.machine.can("start"):
-                    await daemon.director.start(theme="random", seed=cfg.demo.seed or None)
+                    await daemon.start_demo_story()
                 log.info("storyd ready: overlay %s/overlay/  control %s", daemon.web_url,
                          daemon.socket_path)
                 notify("READY=1", f"STATUS=serving on {daemon.web_url}")
@@ -347,4 +372,7 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
                 await daemon.chains.aclose()
             except StorydError as exc:
                 log.warning("closing providers: %s", exc)
-            await daemon.store.aclose()
+            lost = await daemon.store.aclose(wait=STORAGE_WAIT)
+    if lost:   # the store logged what and why; the exit status says it too
+        raise StorydError(f"{lost} writes (ballots included) could not be saved to the "
+                          "database nor to a recovery file: they are lost (see the log)")

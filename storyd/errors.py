@@ -4,7 +4,8 @@
     ├── ConfigError            bad configuration file, key or value
     │   └── ConfigMissing      no file at the config path (defaults at start; a reload refuses)
     ├── RefusedError           a command that does not fit the current state (operator-facing)
-    │   └── NotFoundError      an id, file or key that does not exist
+    │   ├── NotFoundError      an id, file or key that does not exist
+    │   └── StoryFileError     an authored story (Twee) storyd cannot play, with file:line reasons
     ├── StorageError           SQLite trouble
     │   └── StoreUnavailable   the disk refuses writes (full, read-only, I/O errors)
     ├── ProviderError          a text/image/speech provider failed (foreign errors translated here)
@@ -48,6 +49,25 @@ class NotFoundError(RefusedError):
     """An id, file or key that does not exist."""
 
     code = "not_found"
+
+
+class StoryFileError(RefusedError):
+    """An authored story (a Twee file) that storyd refuses to play; `problems` lists each
+    reason with its line (0 when it concerns the whole file)."""
+
+    code = "bad_story"
+
+    def __init__(self, source: str, problems: list[tuple[int, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        shown = [f"{source}:{line}: {why}" if line else f"{source}: {why}"
+                 for line, why in problems[:MAX_PROBLEMS_SHOWN]]
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            shown.append(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more")
+        super().__init__("\n".join(shown))
+
+
+MAX_PROBLEMS_SHOWN = 12
 
 
 class StorageError(StorydError):

@@ -23,6 +23,8 @@ from storyd.bus import Subscription
 from storyd.config import loader as config_mod
 from storyd.core import events
 
+FERRY = Path(__file__).parent / "fixtures" / "twee" / "last_ferry.twee"   # README's example
+
 
 @pytest.fixture
 def autojump_clock() -> trio.testing.MockClock:
@@ -48,6 +50,23 @@ def make_config_text(tmp_path: Path, overrides: dict[str, dict[str, Any]] | None
     for section, values in (overrides or {}).items():
         base.setdefault(section, {}).update(values)
     return tomlkit.dumps(base)
+
+
+@pytest.fixture
+def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A shipped-stories folder (storyd/stories/ stand-in) with the README's example story as
+    the English story of every theme."""
+    import shutil
+
+    from storyd.core.themes import THEMES
+    from storyd.services import stories
+
+    root = tmp_path / "shipped"
+    (root / "en").mkdir(parents=True)
+    for theme in THEMES:
+        shutil.copy(FERRY, root / "en" / f"{theme}.twee")
+    monkeypatch.setattr(stories, "shipped_dir", lambda: root)
+    return root
 
 
 @pytest.fixture

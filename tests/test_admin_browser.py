@@ -148,3 +148,31 @@ async def test_admin_config_form_buttons_and_one_ping_timer(daemon_factory: Any)
     assert saved["chat"]["tiktok"]["sign_api_key"] == "euler-secret"   # the mask kept it
     assert saved["voting"]["duration"] == 45 and "swing" not in saved["voting"]  # never sent
     assert stat.S_IMODE(path.stat().st_mode) == 0o600     # it holds a secret
+
+
+async def test_admin_starts_a_shipped_authored_story(daemon_factory: Any, shipped: Any) -> None:
+    with trio.fail_after(120):
+        daemon = await daemon_factory()
+
+        def browse() -> None:
+            with sync_playwright() as pw:
+                browser = launch(pw)
+                try:
+                    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+                    page.goto(f"{daemon.web_url}/admin/?token={daemon.admin_token}")
+                    page.wait_for_function("() => document.querySelectorAll('#story option')"
+                                           ".length === 13", timeout=10_000)
+                    assert page.locator("#story option[value='en/horror']").text_content() == (
+                        "The Last Ferry — English, Horror")
+                    page.select_option("#story", "en/horror")
+                    page.click("#btn-start")
+                    page.wait_for_function("() => document.getElementById('st-theme')"
+                                           ".textContent === 'Horror · “The Last Ferry”'",
+                                           timeout=20_000)
+                finally:
+                    browser.close()
+
+        await trio.to_thread.run_sync(browse)
+        story = daemon.director.story
+        assert story is not None and story.authored is not None
+        assert story.authored.ref.id == "en/horror"

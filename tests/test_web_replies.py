@@ -115,7 +115,8 @@ async def test_real_daemon_answers_every_route_in_its_documented_type(
             ck = Checker(client, d.admin_token)
             idle = await ck.get("memory")
             assert idle.session_id is None and idle.memory is None
-            for path in ("themes", "config", "config/schema", "providers", "openapi.json"):
+            for path in ("themes", "stories", "config", "config/schema", "providers",
+                         "openapi.json"):
                 await ck.get(path)
             health = await ck.call("GET", "/healthz", "/healthz")
             assert health.ok and health.state == "idle"

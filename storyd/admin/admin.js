@@ -64,7 +64,7 @@ function render(s) {
   pill.textContent = s.state;
   pill.dataset.state = s.state;
   $("st-chapter").textContent = s.chapter_number ? `chapter ${s.chapter_number}${s.max_chapters ? ` / ${s.max_chapters}` : ""}` : "";
-  $("st-theme").textContent = s.theme_name || "";
+  $("st-theme").textContent = [s.theme_name, s.authored && `“${s.authored.title}”`].filter(Boolean).join(" · ");
   $("st-mode").hidden = !s.test_mode;
   $("notice").hidden = !(s.notice || s.language_notice);
   $("notice").textContent = [s.notice, s.language_notice].filter(Boolean).join(" · ");
@@ -300,8 +300,10 @@ $("btn-start").addEventListener("click", () => {
   if (state.picked) body.theme = state.picked;
   const outline = $("outline").value.trim();
   const language = $("language").value.trim();
+  const story = $("story-file").value.trim() || $("story").value;
   if (outline) body.outline = outline;
   if (language) body.language = language;
+  if (story) body.story = story;
   command("/start", body, "story starting…");
 });
 $("force").addEventListener("change", applyControls);
@@ -325,6 +327,11 @@ $("btn-log-clear").addEventListener("click", () => $("log").replaceChildren());
 applyControls();   // nothing is pressable before the first snapshot
 setInterval(tick, 500);
 try { state.themes = await api("GET", "/themes"); shuffle(); } catch (e) { toast(e.message, true); }
+try {   // the shipped authored stories (Twee): played as written, no model
+  for (const st of await api("GET", "/stories")) {
+    $("story").append(el("option", { value: st.id, text: `${st.title} — ${st.language}, ${st.theme_name || st.theme}` }));
+  }
+} catch { /* none */ }
 try {
   const [config, schema] = await Promise.all([api("GET", "/config"), api("GET", "/config/schema")]);
   state.config = config;

@@ -90,9 +90,12 @@ async def handle(op: Operator, request: p.Request) -> Any:
             return op.snapshot()
         case p.Themes():
             return list(THEMES.values())
-        case p.Start(theme=theme, outline=outline, language=language, force=force, seed=seed):
+        case p.Stories():
+            return await op.stories()
+        case p.Start(theme=theme, outline=outline, language=language, force=force, seed=seed,
+                     story=story):
             return await op.start(theme=theme, outline=outline, language=language, force=force,
-                                  seed=seed)
+                                  seed=seed, story=story)
         case p.Vote():
             return await _vote(op, request)
         case p.Close():

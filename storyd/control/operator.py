@@ -62,7 +62,15 @@ class Operator(Protocol):
     # ---- the story ----------------------------------------------------------------------
     async def start(self, *, theme: str | None = None, outline: str | None = None,
                     language: str | None = None, force: bool = False,
-                    seed: int | None = None) -> Snapshot: ...
+                    seed: int | None = None, story: str | None = None) -> Snapshot:
+        """A new story: written from a theme, or `story` (a shipped story's id or a Twee
+        file's absolute path) played as authored — a file storyd cannot play is refused
+        (StoryFileError, 422) before anything running ends."""
+        ...
+
+    async def stories(self) -> list[r.StoryInfo]:
+        """The shipped authored stories."""
+        ...
 
     async def close(self) -> r.CloseReply:
         """Close the running vote now (queued when the round is about to open)."""

@@ -48,6 +48,13 @@ class Start(_Req, tag="start", frozen=True):
     language: str | None = None
     force: bool = False
     seed: int | None = None     # reproduce a story exactly (same theme, outline and choices)
+    # an authored story: a shipped story's id ("en/fantasy", see `stories`) or the absolute
+    # path of a Twee 3 file the daemon can read
+    story: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)] | None = None
+
+
+class Stories(_Req, tag="stories", frozen=True):
+    """The shipped authored stories (language, theme, title, passages, endings)."""
 
 
 class Vote(_Req, tag="vote", frozen=True):
@@ -170,10 +177,10 @@ class AdminUrl(_Req, tag="admin-url", frozen=True):
     pass
 
 
-Request = (Status | Themes | Start | Vote | Close | Next | Finish | End | RegenerateImage
-           | Memory | Sessions | Session | TopVoters | ConfigShow | ConfigGet | ConfigSet
-           | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat | DeleteSession
-           | Chapters | Recap | RecapPng)
+Request = (Status | Themes | Stories | Start | Vote | Close | Next | Finish | End
+           | RegenerateImage | Memory | Sessions | Session | TopVoters | ConfigShow | ConfigGet
+           | ConfigSet | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat
+           | DeleteSession | Chapters | Recap | RecapPng)
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -24,6 +24,21 @@ class _Reply(msgspec.Struct, frozen=True, kw_only=True):
     pass
 
 
+class StoryInfo(_Reply, frozen=True):
+    """One shipped authored story (`storyctl stories`, GET stories)."""
+
+    id: str                      # "en/fantasy": what `storyctl start --story` takes
+    title: str
+    language: str                # "English", "Deutsch"
+    theme: str
+    theme_name: str = ""
+    passages: int = 0
+    endings: int = 0
+    shortest: int | None = None  # chapters on the shortest and longest way to an ending
+    longest: int | None = None   # (None: the story has loops)
+    ifid: str = ""
+
+
 class OkReply(_Reply, frozen=True):
     """POST regenerate-image: the new picture is on its way (it arrives as an event)."""
 

@@ -74,6 +74,14 @@ class VotingView(msgspec.Struct, frozen=True, kw_only=True):
     early: bool = False              # closed early on a clear lead
 
 
+class AuthoredRef(msgspec.Struct, frozen=True, kw_only=True):
+    """The authored story on air (a Twee file), when it is one."""
+
+    title: str
+    id: str             # a shipped story's id ("en/fantasy") or the file's name
+    ifid: str = ""
+
+
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     state: State
     revision: int
@@ -83,6 +91,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     theme_name: str | None = None
     language: str | None = None
     outline: str = ""
+    authored: AuthoredRef | None = None   # an authored story plays (no model writes)
     chapter_number: int = 0
     title: str | None = None
     choices: tuple[ChoiceView, ...] = ()

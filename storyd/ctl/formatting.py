@@ -81,6 +81,9 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
     if theme:
         head += f"   theme: {theme}" + (f" ({s['language']})" if s.get("language") else "")
     lines = [head]
+    if s.get("authored"):
+        lines.append(f"story: {s['authored'].get('title', '')} ({s['authored'].get('id', '')}, "
+                     "authored)")
     if s.get("test_mode"):
         lines.append(REHEARSAL)
     if s.get("chapter_number"):
@@ -167,6 +170,7 @@ def _voting_lines(v: dict[str, Any], choices: list[dict[str, Any]], now_ms: int,
 # command -> (the result type it formats, formatter); other shapes fall back to a tree
 _RECORDS: dict[str, tuple[type, Callable[[Any], str]]] = {
     "themes": (list, tables.format_themes),
+    "stories": (list, tables.format_stories),
     "sessions": (list, tables.format_sessions),
     "session": (dict, tables.format_session),
     "top-voters": (list, tables.format_top_voters),

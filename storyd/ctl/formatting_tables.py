@@ -201,6 +201,16 @@ def format_themes(themes: list[Any]) -> str:
                    for t in themes if isinstance(t, dict))
 
 
+def format_stories(stories: list[Any]) -> str:
+    """The shipped authored stories: id, language, theme, title, size."""
+    rows = [(t.get("id", "?"), t.get("language", ""), t.get("theme_name") or t.get("theme", ""),
+             t.get("title", ""), f"{t.get('passages', 0)} passages, {t.get('endings', 0)} endings")
+            for t in stories if isinstance(t, dict)]
+    if not rows:
+        return "no authored stories are installed\n"
+    return table(("ID", "LANGUAGE", "THEME", "TITLE", "SIZE"), rows)
+
+
 def format_providers(rows: list[dict[str, Any]]) -> str:
     """One line per provider: name, ok or the diagnosis, latency, message."""
     if not rows:

@@ -110,8 +110,12 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=make)
     sub.add_parser("status", help="state, chapter, vote tallies, chat sources, providers")
     sub.add_parser("themes", help="the theme catalogue")
+    sub.add_parser("stories", help="the shipped authored stories (language, theme, title)")
     s = sub.add_parser("start", help="start a story")
     s.add_argument("theme", nargs="?", metavar="THEME")
+    s.add_argument("--story", metavar="FILE|ID",
+                   help="play an authored story: a Twee 3 file, or a shipped story's id "
+                        "(see `storyctl stories`)")
     s.add_argument("--outline", metavar="TEXT")
     s.add_argument("--language", metavar="LANG")
     s.add_argument("--force", action="store_true", help="end a running story first")
@@ -178,7 +182,8 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
     match args.command:
         case "start":
             return protocol.Start(theme=args.theme, outline=args.outline,
-                                  language=args.language, force=args.force, seed=args.seed)
+                                  language=args.language, force=args.force, seed=args.seed,
+                                  story=_story_arg(args.story))
         case "vote":
             return protocol.Vote(viewer=args.viewer, choice=args.choice, name=args.name)
         case "next":
@@ -200,11 +205,17 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
                 return protocol.ConfigSet(key=args.key, value=args.value)
             return protocol.ConfigShow(origins=True)
     simple: dict[str, type[Any]] = {
-        "status": protocol.Status, "themes": protocol.Themes, "close": protocol.Close,
-        "finish": protocol.Finish, "end": protocol.End, "memory": protocol.Memory,
-        "regenerate-image": protocol.RegenerateImage, "watch": protocol.Watch,
-        "admin-url": protocol.AdminUrl, "providers": protocol.Providers}
+        "status": protocol.Status, "themes": protocol.Themes, "stories": protocol.Stories,
+        "close": protocol.Close, "finish": protocol.Finish, "end": protocol.End,
+        "memory": protocol.Memory, "regenerate-image": protocol.RegenerateImage,
+        "watch": protocol.Watch, "admin-url": protocol.AdminUrl, "providers": protocol.Providers}
     return simple[args.command]()  # type: ignore[no-any-return]
+
+
+def _story_arg(value: str | None) -> str | None:
+    """A story file the daemon reads by its absolute path; anything else is sent as an id."""
+    path = Path(value or "").expanduser()
+    return str(path.resolve()) if value and path.exists() else value
 
 
 def _default_socket() -> Path:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import trio
 
+from storyd.core.authored import AuthoredStoryteller
 from storyd.core.memory import StoryMemory
 from storyd.core.model import ChapterDraft, ChapterRequest
 
@@ -31,3 +32,4 @@ class Branch:
     preview: str = ""           # streamed text so far
     image: str | None = None    # a picture made before the close (the leading branch)
     chosen: bool = False        # the winner (or the operator's choice): it airs when written
+    authored: AuthoredStoryteller | None = None   # an authored story: its passage, no model

@@ -47,6 +47,7 @@ from storyd.services.generation import GenerationService
 from storyd.services.narrator import Presenter
 from storyd.services.next_chapter import NextChapter
 from storyd.services.resume import resume_story
+from storyd.services.stories import AuthoredStory
 from storyd.services.story_state import StoryState, build_snapshot
 from storyd.services.voting import VotingService
 from storyd.system import metrics
@@ -154,7 +155,7 @@ class Director:
 
     async def start(self, theme: str | None = None, outline: str | None = None,
                     language: str | None = None, force: bool = False,
-                    seed: int | None = None) -> Snapshot:
+                    seed: int | None = None, authored: AuthoredStory | None = None) -> Snapshot:
         cfg = self._settings()
         theme_id = theme or cfg.story.theme
         try:
@@ -169,7 +170,8 @@ class Director:
         session_id = await self._store.create_session(
             theme=th.id, language=lang, outline=text, started_at=self.clock.now(),
             settings={"choices": cfg.story.choices, "words": cfg.story.words_per_chapter,
-                      **({"seed": seed} if seed is not None else {})})
+                      **({"seed": seed} if seed is not None else {}),
+                      **(authored.settings() if authored else {})})
         if not self.machine.can("start"):
             if not force:   # another start came first meanwhile
                 await self._store.end_session(session_id, status="ended",
@@ -179,7 +181,7 @@ class Director:
         self.story = StoryState(
             session_id=session_id, theme=th, language=lang, outline=text,
             seed=seed % (1 << 30) if seed is not None else self._rng.randrange(1 << 30),
-            memory=StoryMemory(text))
+            memory=StoryMemory(text), authored=authored)
         self.voting.clear()
         self.generation.cancel()
         self._queued_close = None

@@ -107,13 +107,20 @@ class GenerationService:
             memory=memory.view(), seed=story.seed * 1000 + number,
             max_chapters=cfg.story.max_chapters,
             previous_titles=tuple(c.draft.title for c in story.chapters))
-        return Branch(choice=choice, closing=closing, request=request, memory=memory)
+        return Branch(choice=choice, closing=closing, request=request, memory=memory,
+                      authored=story.authored.writer if story.authored else None)
 
     # ---- writing one branch -----------------------------------------------------------------
     async def write(self, story: StoryState, b: Branch) -> None:
         """The branch's text from the providers within `[llm] chapter_deadline` (chapter 1:
         the story's opening first, inside the same deadline), else the offline storyteller's
         from the same request. Sets `draft`, or `fallback` when not even that was written."""
+        if b.authored is not None:   # an authored story: its next passage, at once
+            try:
+                b.draft = await b.authored.write_chapter(b.request)
+            except StorydError as exc:   # the path taken does not fit the story: it stops
+                b.fallback = str(exc)    # and says why (NextChapter.chapter raises it)
+            return
         deadline = self._settings().llm.chapter_deadline
         with trio.move_on_after(deadline):
             try:
@@ -193,12 +200,13 @@ class GenerationService:
                                                  prev.draft.choices[b.choice])
         number = story.next_number
         story.memory = b.memory
-        ch = ChapterState(number=number, draft=draft, closing=b.closing, image=b.image)
+        closing = b.closing or not draft.choices   # an authored ending has no links
+        ch = ChapterState(number=number, draft=draft, closing=closing, image=b.image)
         story.chapters.append(ch)
         story.memory.apply(number, draft.memory, draft.summary)
         await self._store.add_chapter(
             story.session_id, number=number, title=draft.title, text=draft.text,
-            choices=list(draft.choices), closing=b.closing, summary=draft.summary,
+            choices=list(draft.choices), closing=closing, summary=draft.summary,
             provider=draft.provider, lines=msgspec.to_builtins(draft.lines),
             memory_update=msgspec.to_builtins(draft.memory), created_at=self._clock.now())
         await self._store.save_memory(story.session_id, story.memory.to_json())
@@ -254,5 +262,6 @@ class GenerationService:
 
 
 def _opening(story: StoryState) -> bool:
-    """Chapter 1 of a story with no outline yet: its opening is still to be written."""
-    return not story.outline and not story.chapters
+    """Chapter 1 of a model's story with no outline yet: its opening is still to be written
+    (an authored story has its own)."""
+    return not story.outline and not story.chapters and story.authored is None

@@ -25,9 +25,10 @@ from storyd.core.model import ChatMessage
 from storyd.core.ports import Clock, HistoryStore, IngestResult, ProviderChains
 from storyd.core.recap_view import RecapView, recap_view
 from storyd.core.snapshot import Snapshot
-from storyd.errors import RefusedError
+from storyd.errors import RefusedError, StoreUnavailable
 from storyd.services.director import Director
 from storyd.services.recap_png import SIZES, render_png
+from storyd.services.stories import language_code, load_story, shipped_stories
 from storyd.services.voting import VotingService
 
 
@@ -44,12 +45,14 @@ class StoryOperator:
                  chains: Callable[[], ProviderChains],
                  chat_health: Mapping[str, SourceHealth],
                  health_for: Callable[[str, str], SourceHealth],
-                 admin_token: str, media_dir: Path, shutdown: trio.Event) -> None:
+                 admin_token: str, media_dir: Path, shutdown: trio.Event,
+                 ballot_refusal: Callable[[], str | None] = lambda: None) -> None:
         self._director, self._voting, self._history = director, voting, history
         self._clock, self._settings, self._apply = clock, settings, apply_config
         self._chains, self._chat_health, self._health_for = chains, chat_health, health_for
         self.bus, self.config_path, self.admin_token = bus, config_path, admin_token
         self.media_dir, self.shutdown = media_dir, shutdown
+        self._ballot_refusal = ballot_refusal   # the store: no room left to keep ballots
         self.web_url = ""   # known once the web front listens
 
     # ---- the daemon ---------------------------------------------------------------------
@@ -70,8 +73,23 @@ class StoryOperator:
     # ---- the story ----------------------------------------------------------------------
     async def start(self, *, theme: str | None = None, outline: str | None = None,
                     language: str | None = None, force: bool = False,
-                    seed: int | None = None) -> Snapshot:
-        return await self._director.start(theme, outline, language, force, seed=seed)
+                    seed: int | None = None, story: str | None = None) -> Snapshot:
+        authored = None
+        if story is not None:   # read and checked first: a refused file ends nothing
+            if outline:
+                raise RefusedError("an authored story has its own plot: --outline does not go "
+                                   "with --story")
+            authored = await load_story(story)
+            if (authored.language and language
+                    and language_code(language) != language_code(authored.language)):
+                raise RefusedError(f"the story '{story}' is written in {authored.language}, "
+                                   f"not {language}")
+            theme, language = theme or authored.theme, language or authored.language
+        return await self._director.start(theme, outline, language, force, seed=seed,
+                                          authored=authored)
+
+    async def stories(self) -> list[r.StoryInfo]:
+        return await trio.to_thread.run_sync(shipped_stories)
 
     async def close(self) -> r.CloseReply:
         closed = await self._director.close()
@@ -98,6 +116,7 @@ class StoryOperator:
         voting = self._voting
         if not voting.is_open():
             raise RefusedError(f"no vote is running (state: {self._director.machine.state})")
+        self._refuse_when_ballots_cannot_be_kept()
         result = voting.submit([ChatMessage(platform="local", user_id=viewer, name=name,
                                             text=f"!{'abcdef'[choice]}")])
         if result.accepted:
@@ -110,7 +129,16 @@ class StoryOperator:
                            counts=tuple(rnd.counts) if rnd else (),
                            voters=rnd.voters if rnd else 0)
 
+    def _refuse_when_ballots_cannot_be_kept(self) -> None:
+        """A ballot is acknowledged only when it is kept: while the disk is full and the
+        memory for ballots is full too, new ones are refused (503), not taken and lost."""
+        why = self._ballot_refusal()
+        if why is not None:
+            raise StoreUnavailable(why)
+
     async def ingest(self, batch: Sequence[ChatMessage]) -> r.IngestReply:
+        if self._voting.is_open():
+            self._refuse_when_ballots_cannot_be_kept()
         result = self._voting.submit(batch)
         if result.accepted:
             await self._voting.commit()   # on disk before the answer: acknowledged is kept

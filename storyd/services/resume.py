@@ -1,9 +1,9 @@
 """Reading a stored session back after a restart; what to do with it is core/resume.py's call.
 
 `resume_story` loads the newest active session (marking any other as crashed), rebuilds the
-StoryState from its chapters and memory, asks the pure planner where to pick up, and for a
-reopened vote restores the round with its ballots in the voting service. A story whose
-closing chapter aired is marked finished.
+StoryState from its chapters and memory (an authored story's Twee file is read again), asks
+the pure planner where to pick up, and for a reopened vote restores the round with its
+ballots in the voting service. A story whose closing chapter aired is marked finished.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from storyd.core.model import ChapterDraft, DialogueLine, MemoryUpdate
 from storyd.core.ports import StoryStore, VotingSettings
 from storyd.core.resume import ResumePlan, plan_resume
 from storyd.core.voting import RoundRules, VoteRound
+from storyd.errors import StorydError
+from storyd.services.stories import StoryRef, reload_story
 from storyd.services.story_state import ChapterState, StoryState
 from storyd.services.voting import VotingService
 
@@ -42,6 +44,14 @@ async def resume_story(store: StoryStore, now: float, voting: VotingService,
     story = StoryState(session_id=row["id"], theme=th, language=row["language"],
                        outline=row.get("outline") or "", seed=int(row["id"]) * 7919,
                        memory=memory)
+    ref = (row.get("settings") or {}).get("story")
+    if ref:   # an authored story: the same Twee file plays on
+        try:
+            story.authored = await reload_story(msgspec.convert(ref, StoryRef))
+        except (StorydError, msgspec.ValidationError) as exc:
+            log.error("story %d cannot resume: %s", story.session_id, exc)
+            await store.end_session(story.session_id, status="crashed", ended_at=now)
+            return None
     for c in state.chapters:
         story.chapters.append(ChapterState(
             number=c["number"], draft=draft_from_row(c), closing=bool(c["closing"]),

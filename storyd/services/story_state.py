@@ -24,6 +24,7 @@ from storyd.core.snapshot import (
     VotingView,
 )
 from storyd.services.media import media_url
+from storyd.services.stories import AuthoredStory
 
 
 @dataclass
@@ -63,6 +64,7 @@ class StoryState:
     memory: StoryMemory
     chapters: list[ChapterState] = field(default_factory=list)
     pending_choice: int | None = None     # winner (or forced choice) that drives the next chapter
+    authored: AuthoredStory | None = None  # a Twee story's passages air, not a model's chapters
     recap: RecapView | None = None        # set when the story has ended (services/aftershow.py)
 
     @property
@@ -93,6 +95,7 @@ def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revis
         session_id=s.session_id if s else None,
         theme=s.theme.id if s else None, theme_name=s.theme.name if s else None,
         language=s.language if s else None, outline=s.outline if s else "",
+        authored=s.authored.view() if s and s.authored else None,
         chapter_number=ch.number if ch else 0, title=ch.draft.title if ch else None,
         choices=ch.choice_views() if ch else (), chapter=ch.view() if ch else None,
         voting=voting, notice=notice, generating=generating, narration=narration,

@@ -33,7 +33,7 @@ from storyd.core.ports import IngestResult, StoryStore, VotingSettings
 from storyd.core.snapshot import ChoiceView, VotingView
 from storyd.core.vote_parse import parse_vote
 from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound
-from storyd.errors import StorageError, StorydError
+from storyd.errors import StorageError, StoreUnavailable, StorydError
 from storyd.services.clock import TrioClock
 from storyd.system import metrics
 
@@ -73,6 +73,7 @@ class VotingService:
         self._started = 0                   # flushes started
         self._done = 0                      # flushes finished
         self._failed_at = 0                 # the last flush that failed
+        self._failed_unavailable = False    # ... because the store had no room to keep them
         self._last_heartbeat = -1e18
         self.on_early_close: Callable[[], None] = lambda: None
         self.on_extended: Callable[[], None] = lambda: None
@@ -193,6 +194,9 @@ class VotingService:
             flushed = self._flushed
             await flushed.wait()
         if self._failed_at >= target:
+            if self._failed_unavailable:   # no room to keep them: the caller answers 503
+                raise StoreUnavailable("the ballots could not be kept: the disk is full and "
+                                       "so is the memory for ballots (see the daemon's log)")
             raise StorageError("the ballots could not be saved (see the daemon's log)")
 
     # ---- rounds -----------------------------------------------------------------------------
@@ -350,6 +354,7 @@ class VotingService:
                 except StorydError as exc:
                     self.flush_failures += 1
                     self._failed_at = gen
+                    self._failed_unavailable = isinstance(exc, StoreUnavailable)
                     if r is not None:
                         r.requeue(rows)
                     log.error("ballots not saved (retried with the next flush): %s", exc)

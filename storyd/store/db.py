@@ -18,16 +18,18 @@ than this code is refused with a StorageError, untouched.
 sqlite3 and JSON encoding errors are translated into `StorageError`; bad input raises
 `StorageError` or `NotFoundError` and changes nothing.
 
-Disk faults (issue 11): when SQLite says the disk is full, the database or its folder is
+Disk faults (issues 11, 22): when SQLite says the disk is full, the database or its folder is
 read-only, or the disk fails (store.backlog.resource_problem), a write the show makes
-(chapters, rounds, ballots, results, memory) does not raise: it is kept in a bounded
-in-memory backlog, in order, and the show goes on from memory. Later writes queue behind it;
-`retry_backlog` (a service the daemon runs) replays the backlog every RETRY_S seconds, and so
-does every new write, so what could not be written lands when space returns. `on_health`
-(set by the daemon) is called on the trio thread with the operator notice when the storage
-becomes unavailable, and with None when the backlog is empty again. Writes whose answer the
+(chapters, rounds, ballots, results, memory) does not raise: it is kept in memory
+(store.pending: ballots in a buffer that is never dropped — full, it refuses new ballots —
+other writes in a bounded backlog, in order), and the show goes on from memory. Later writes
+queue behind it; `retry_backlog` (a service the daemon runs) replays what waits every
+RETRY_S seconds, and so does every new write, so what could not be written lands when space
+returns. What still waits at close goes to a recovery file that the next open replays.
+`on_health` (set by the daemon) is called on the trio thread with the operator notice when
+the storage becomes unavailable, and with None when nothing waits any more. Writes whose answer the
 caller needs (`create_session`, `mark_stale_sessions`) and reads raise `StoreUnavailable`
-instead. `aclose` makes a last attempt and logs how many writes were lost.
+instead. `aclose` waits a bounded time for the disk, then writes a recovery file.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from __future__ import annotations
 import functools
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,7 +49,8 @@ from storyd.errors import StorageError, StoreUnavailable
 from storyd.store import export, schema
 from storyd.store import queries as q
 from storyd.store import vote_queries as vq
-from storyd.store.backlog import Backlog, resource_problem
+from storyd.store.backlog import resource_problem
+from storyd.store.pending import PendingWrites
 from storyd.store.schema import (
     Migration,  # re-exported
     load_migrations,  # re-exported
@@ -73,45 +76,57 @@ class ResumeState(msgspec.Struct, frozen=True, kw_only=True):
 class Store:
     """The async face of the SQLite store: `await Store.open(path)`, then `await aclose()`."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, version: int) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, version: int,
+                 pending: PendingWrites | None = None) -> None:
         self._conn: sqlite3.Connection | None = conn
         self.path = path
         self.schema_version = version
         self._limiter = trio.CapacityLimiter(1)  # one thread at a time on the one connection
-        self._backlog = Backlog()
+        self._pending = pending if pending is not None else PendingWrites(path, (path.parent,))
         self._reported: str | None = None
         # called on the trio thread with the operator notice (None: storage fine again)
         self.on_health: Callable[[str | None], None] | None = None
 
     @classmethod
-    async def open(cls, path: Path, *, migrations: Sequence[Migration] | None = None) -> Store:
-        """Open or create the database at `path` (parent dir made 0700) and migrate it forward.
+    async def open(cls, path: Path, *, migrations: Sequence[Migration] | None = None,
+                   recovery_dirs: Sequence[Path] = ()) -> Store:
+        """Open or create the database at `path` (parent dir made 0700), migrate it forward
+        and replay the recovery files a stopping storyd left (in the database's folder and
+        `recovery_dirs`; see storyd.store.pending).
 
         `migrations` replaces the packaged ones (for tests). Raises StorageError when the file
         is not a database, is newer than this code, or cannot be opened."""
         path = Path(path)
         migs = load_migrations() if migrations is None else list(migrations)
+        pending = PendingWrites(path, (path.parent, *recovery_dirs))
         try:
             conn, version = await trio.to_thread.run_sync(schema.connect, path, migs)
+            await trio.to_thread.run_sync(pending.recover, conn)
         except (sqlite3.Error, OSError) as exc:
             raise StorageError(f"cannot open the database {path}: {exc}") from exc
         log.debug("opened %s at schema version %d", path, version)
-        return cls(conn, path, version)
+        return cls(conn, path, version, pending)
 
-    async def aclose(self) -> None:
-        """Checkpoint the WAL and close. Idempotent; waits for a call in flight; not cancellable."""
+    async def aclose(self, *, wait: float = 0.0) -> int:
+        """Checkpoint the WAL and close. Idempotent; waits for a call in flight; not cancellable.
+
+        While writes still wait for the disk, retries for up to `wait` seconds; then what
+        still waits goes to a recovery file. Returns how many writes are lost because not
+        even that could be written (0 normally)."""
+        lost = 0
         with trio.CancelScope(shield=True):
-            await trio.to_thread.run_sync(self._close_sync, limiter=self._limiter)
+            deadline = trio.current_time() + wait
+            while self._pending and self._conn is not None and trio.current_time() < deadline:
+                await trio.sleep(min(0.25, max(0.0, deadline - trio.current_time())))
+                await trio.to_thread.run_sync(self._drain_sync, limiter=self._limiter)
+            lost = await trio.to_thread.run_sync(self._close_sync, limiter=self._limiter)
+        return lost
 
-    def _close_sync(self) -> None:
+    def _close_sync(self) -> int:
         conn, self._conn = self._conn, None
         if conn is None:
-            return
-        if self._backlog:
-            self._backlog.drain(conn)
-            if self._backlog:
-                log.error("%d writes could not be saved to %s before closing: %s",
-                          len(self._backlog), self.path, self._backlog.problem)
+            return 0
+        lost = self._pending.close(conn)
         try:
             conn.execute("PRAGMA optimize")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -119,6 +134,7 @@ class Store:
             log.warning("closing %s: checkpoint failed: %s", self.path, exc)
         finally:
             conn.close()
+        return lost
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await trio.to_thread.run_sync(
@@ -141,16 +157,15 @@ class Store:
     # --- disk faults: the backlog ---------------------------------------------------------
     def notice(self) -> str | None:
         """The operator notice while writes wait for the disk; None when all is saved."""
-        if not self._backlog:
-            return None
-        return (f"Storage problem: {self._backlog.problem or 'writes are failing'} (the "
-                "data folder; see the log). The show goes on from memory; unsaved writes are "
-                f"retried every {RETRY_S:g} s.")
+        return self._pending.notice(RETRY_S)
+
+    def ballot_refusal(self) -> str | None:
+        """Why new ballots are refused now (the memory kept for a full disk is full), or
+        None: a caller that acknowledges ballots checks this first (HTTP 503)."""
+        return self._pending.refusal()
 
     def backlog_stats(self) -> dict[str, int]:
-        b = self._backlog
-        return {"pending_writes": len(b), "dropped_writes": b.dropped,
-                "late_writes": b.saved_late}
+        return self._pending.stats()
 
     def _report_health(self) -> None:
         notice = self.notice()
@@ -158,43 +173,39 @@ class Store:
             return
         self._reported = notice
         if notice is None:
-            log.warning("storage writable again: %d delayed writes saved (%d dropped)",
-                        self._backlog.saved_late, self._backlog.dropped)
+            stats = self._pending.stats()
+            log.warning("storage writable again: %d delayed writes and %d ballots saved "
+                        "(%d writes dropped)", stats["late_writes"], stats["late_ballots"],
+                        stats["dropped_writes"])
         else:
             log.error("%s [%s]", notice, self.path)
         if self.on_health is not None:
             self.on_health(notice)
 
-    async def _write(self, fn: Callable[..., None], *args: Any) -> None:
-        """A write whose caller needs no answer: a disk fault puts it in the backlog."""
+    async def _write(self, fn: Callable[..., None], *args: Any,
+                     key: Hashable | None = None) -> None:
+        """A write whose caller needs no answer: a disk fault keeps it in memory (pending)."""
         try:
             await trio.to_thread.run_sync(
-                functools.partial(self._write_sync, fn, args), limiter=self._limiter)
+                functools.partial(self._write_sync, fn, args, key), limiter=self._limiter)
         finally:
             self._report_health()
 
-    def _write_sync(self, fn: Callable[..., None], args: tuple[Any, ...]) -> None:
-        conn = self._conn
-        if conn is None:
+    def _write_sync(self, fn: Callable[..., None], args: tuple[Any, ...],
+                    key: Hashable | None) -> None:
+        self._pending.write(self._open_conn(), self._call, fn, args, key)
+
+    def _open_conn(self) -> sqlite3.Connection:
+        if self._conn is None:
             raise StorageError(f"the store {self.path} is closed")
-        if self._backlog:                 # keep the order: behind what waits, then retry
-            self._backlog.add(fn, args)
-            self._backlog.drain(conn)
-            return
-        try:
-            self._call(fn, args)
-        except StoreUnavailable as exc:
-            self._backlog.add(fn, args)
-            self._backlog.problem = resource_problem(exc.__cause__ or exc) or str(exc)
+        return self._conn
 
     async def _answered(self, fn: Callable[..., T], *args: Any) -> T:
         """A write whose answer the caller needs: the backlog first, else StoreUnavailable."""
         def run() -> T:
             conn = self._conn
-            if conn is not None and self._backlog:
-                self._backlog.drain(conn)
-                if self._backlog:
-                    raise StoreUnavailable(self.notice() or "storage unavailable")
+            if conn is not None and not self._pending.drain(conn):
+                raise StoreUnavailable(self.notice() or "storage unavailable")
             return self._call(fn, args)
 
         try:
@@ -209,13 +220,13 @@ class Store:
         task_status.started()
         while True:
             await trio.sleep(RETRY_S)
-            if self._backlog and self._conn is not None:
+            if self._pending and self._conn is not None:
                 await trio.to_thread.run_sync(self._drain_sync, limiter=self._limiter)
                 self._report_health()
 
     def _drain_sync(self) -> None:
         if self._conn is not None:
-            self._backlog.drain(self._conn)
+            self._pending.drain(self._conn)
 
     # --- sessions -------------------------------------------------------------------------
     async def create_session(self, *, theme: str, language: str, outline: str, started_at: float,
@@ -289,14 +300,26 @@ class Store:
     async def update_round(self, session_id: int, chapter_number: int, *,
                            ends_at: float | None = None, extended: bool | None = None,
                            status: str | None = None, heartbeat_at: float | None = None) -> None:
-        """None leaves that column as it is; `heartbeat_at`: the round was alive at this time."""
+        """None leaves that column as it is; `heartbeat_at`: the round was alive at this time.
+        While the disk is full, a waiting heartbeat of the round is replaced, not repeated."""
+        beat = ends_at is None and extended is None and status is None
         await self._write(vq.update_round, session_id, chapter_number, ends_at, extended, status,
-                        heartbeat_at)
+                          heartbeat_at, key=("heartbeat", session_id, chapter_number) if beat
+                          else None)
 
     async def save_ballots(self, session_id: int, chapter_number: int,
                            rows: Sequence[tuple[str, str, int, int]], *, now: float) -> None:
-        """Upsert (viewer_id, name, choice, weight) rows in one transaction: all or nothing."""
-        await self._write(vq.save_ballots, session_id, chapter_number, rows, now)
+        """Upsert (viewer_id, name, choice, weight) rows in one transaction: all or nothing.
+
+        While the disk refuses writes the rows are kept in memory (never dropped) and written
+        when space returns; StoreUnavailable, with nothing kept, only when that memory is full
+        (`ballot_refusal`): the caller must not acknowledge them."""
+        try:
+            await trio.to_thread.run_sync(functools.partial(
+                self._pending.save_ballots, self._open_conn(), self._call, session_id,
+                chapter_number, rows, now), limiter=self._limiter)
+        finally:
+            self._report_health()
 
     async def record_vote_result(self, session_id: int, chapter_number: int, *, winner: int,
                                  counts: list[int], voters: int, tie_break: str | None,

@@ -80,6 +80,19 @@ def save_ballots(conn: sqlite3.Connection, session_id: int, chapter_number: int,
             _ballot_rows(session_id, chapter_number, rows, now))
 
 
+def save_ballot_rows(conn: sqlite3.Connection,
+                     rows: Sequence[tuple[int, int, str, str, int, int, float]]) -> None:
+    """Upsert (session_id, chapter_number, viewer_id, name, choice, weight, updated_at) rows,
+    each with its own time, in ONE transaction (the ballots kept while the disk was full)."""
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO story_ballots (session_id, chapter_number, viewer_id, name, choice,"
+            " weight, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (session_id, chapter_number, viewer_id) DO UPDATE SET"
+            " name = excluded.name, choice = excluded.choice, weight = excluded.weight,"
+            " updated_at = excluded.updated_at", rows)
+
+
 def record_vote_result(conn: sqlite3.Connection, session_id: int, chapter_number: int,
                        winner: int, counts: list[int], voters: int, tie_break: str | None,
                        early: bool, forced: bool, closed_at: float) -> None:

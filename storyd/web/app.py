@@ -5,11 +5,12 @@ control-protocol Request and hands it to `dispatch.handle(op, request)` over the
 (storyd/control/operator.py), exactly what the Unix control socket does, so `GET status`
 and `storyctl --json status` give the same object. Errors map to JSON `{"error": {"code",
 "message"}}`: bad input 400, missing token 401, wrong Origin 403, unknown id/file 404,
-unknown method 405 (with `Allow`), refused command 409, wrong Host 421; nothing a client
-sends becomes a 500 (JSON nested too deeply is `bad_json`, ids beyond SQLite's 64-bit
-integers are `bad_request`). An unexpected fault in one request or websocket ends only that
-request or socket and is logged as one rate-limited line (storyd.system.faults), never a
-traceback per request. `op.config` is read on every request, so a reload takes effect at
+unknown method 405 (with `Allow`), refused command 409, wrong Host 421, an authored story
+storyd cannot play 422 (its file:line reasons); nothing a client sends becomes a 500 (JSON
+nested too deeply is `bad_json`, ids beyond SQLite's 64-bit integers are `bad_request`). An
+unexpected fault in one request or websocket ends only that request or socket and is logged
+as one rate-limited line (storyd.system.faults), never a traceback per request. `op.config`
+is read on every request, so a reload takes effect at
 once.
 """
 
@@ -244,6 +245,10 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
     @app.get(f"{API}/themes")
     async def themes() -> Response:
         return reply("GET", f"{API}/themes", await call(p.Themes()))
+
+    @app.get(f"{API}/stories")
+    async def stories() -> Response:
+        return reply("GET", f"{API}/stories", await call(p.Stories()))
 
     @app.get(f"{API}/config")
     @admin

@@ -60,13 +60,17 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{API}/status", "The show's snapshot (same as storyctl --json status)",
           response=SNAP),
     Route("GET", f"{API}/themes", "The theme catalogue", response=list[Theme]),
+    Route("GET", f"{API}/stories", "The shipped authored stories (Twee), to start with "
+          "`story`", response=list[rp.StoryInfo]),
     Route("GET", f"{API}/config", "The effective configuration, secrets masked", admin=True,
           response=Config),
     Route("GET", f"{API}/config/schema", "Each config key's type, allowed values, default "
           "and help text (for the admin page's form)", admin=True, response=rp.ConfigSchema),
     Route("POST", f"{API}/config", "Change config keys (comments in the file kept); answers "
           "the new configuration", admin=True, body=ConfigUpdate, response=Config),
-    Route("POST", f"{API}/start", "Start a story", admin=True, body=p.Start, response=SNAP),
+    Route("POST", f"{API}/start", "Start a story (`story`: an authored story's id or file; "
+          "a file storyd cannot play is refused with 422 and its file:line reasons)",
+          admin=True, body=p.Start, response=SNAP),
     Route("POST", f"{API}/next-chapter", "Advance now, optionally forcing a choice",
           admin=True, body=p.Next, response=SNAP),
     Route("POST", f"{API}/close", "Close the running vote now", admin=True, body=p.Close,
@@ -184,6 +188,8 @@ def build_document(version: str) -> dict[str, Any]:
         }
         if r.body is not None:
             op["responses"]["413"] = error
+        if r.path == f"{API}/start":   # an authored story storyd cannot play
+            op["responses"]["422"] = error
         params = _params(r)
         if params:
             op["parameters"] = params

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from quart import Response
 
-from storyd.errors import ConfigError, NotFoundError, RefusedError, StorydError
+from storyd.errors import ConfigError, NotFoundError, RefusedError, StorydError, StoryFileError
 
 
 class ApiError(Exception):
@@ -40,6 +40,8 @@ def error_response(status: int, code: str, message: str,
 def storyd_status(exc: StorydError) -> int:
     if isinstance(exc, NotFoundError):
         return 404
+    if isinstance(exc, StoryFileError):
+        return 422
     if isinstance(exc, RefusedError):
         return 409
     if isinstance(exc, ConfigError):
