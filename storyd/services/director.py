@@ -221,12 +221,16 @@ class Director:
         self._queued_close = (choice,)   # the round opens in a moment
         return None
 
-    async def finish(self) -> None:
+    async def finish(self, *, now: bool = False) -> None:
+        """The next chapter is the last. A running vote runs out (its branches are written
+        again as closing chapters meanwhile, so the closing chapter is ready at its close);
+        `now` closes it at once."""
         state = self.machine.state
         self.machine.apply("finish")
         if self.upcoming is not None and state in ("voting", "result"):
-            self.upcoming.become_closing()   # the branches become closing chapters
-        if state == "voting":
+            self.upcoming.become_closing()
+        if state == "voting" and now:
+            self.machine.apply("close")
             self._close_vote(None)
         self._wake_up()
         self.publish_state()

@@ -101,8 +101,8 @@ class StoryOperator:
         await self._director.next(choice)
         return self.snapshot()
 
-    async def finish(self) -> Snapshot:
-        await self._director.finish()
+    async def finish(self, *, now: bool = False) -> Snapshot:
+        await self._director.finish(now=now)
         return self.snapshot()
 
     async def end(self) -> Snapshot:
