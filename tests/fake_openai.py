@@ -4,7 +4,9 @@ Served by hypercorn on 127.0.0.1:0 inside the test's nursery; a real httpx clien
 to it. `mode` picks the dialect: "siliconflow" (error shapes `{"code","message","data"}` and
 bare strings, `images[].url` links that work once and then expire), "openai"
 (`{"error":{...}}`, `data[].b64_json`), "ollama"/"llamacpp" (streams carry reasoning fields;
-llamacpp enforces only the nested json_schema form, like the real server).
+llamacpp enforces only the nested json_schema form, like the real server), "llama_cpp_python"
+(llama-cpp-python's server: HTTP 500 "Input should be 'text' or 'json_object'" for any
+json_schema response_format; it takes `{"type": "json_object", "schema": …}`).
 
 `script` is a list of behaviours consumed one per request to the scripted endpoints (chat,
 images, speech); when empty, "ok". Behaviours: "ok", "500", "429" (Retry-After: 7),
@@ -178,6 +180,7 @@ class FakeOpenAI:
         self.script: list[str] = []
         self.chapter: dict[str, Any] = chapter()
         self.models = ["fake-text", "fake-image", "fake-speech"]
+        self.no_model_list = False        # GET /models answers an HTML 404 (some proxies)
         self.requests: list[dict[str, Any]] = []
         self.scripts: dict[str, list[str]] = {}   # "chat"/"images"/"speech" -> behaviours
         self.author: Callable[[dict[str, Any]], dict[str, Any] | str] | None = None
@@ -237,6 +240,11 @@ class FakeOpenAI:
             return await self._reply(send, 200, blob, "image/png")
         if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
             return await self._error(send, 401, "Invalid token", 20015)
+        if path == "/v1/models" and self.no_model_list:   # nginx in front of llama.cpp
+            return await self._reply(send, 404, b"<html>\r\n<head><title>404 Not Found</title>"
+                                     b"</head>\r\n<body>\r\n<center><h1>404 Not Found</h1>"
+                                     b"</center>\r\n<hr><center>nginx</center>\r\n</body>"
+                                     b"\r\n</html>\r\n", "text/html")
         if path == "/v1/models":
             return await self._json(send, 200, {"object": "list", "data": [
                 {"id": m, "object": "model"} for m in self.models]})
@@ -318,6 +326,14 @@ class FakeOpenAI:
         if behaviour == "400_stream_options" and "stream_options" in req:
             return await self._error(send, 400, "Unrecognized request argument supplied: "
                                      "stream_options", 20001)
+        if self.mode == "llama_cpp_python" and fmt.get("type") not in (None, "text",
+                                                                       "json_object"):
+            # the real server's answer (llama-cpp-python 0.3, captured): a 500 naming the field
+            return await self._json(send, 500, {"error": {
+                "message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
+                           "'response_format', 'type'), 'msg': \"Input should be 'text' or "
+                           "'json_object'\", 'input': 'json_schema'}",
+                "type": "internal_server_error", "param": None, "code": None}})
         if behaviour == "400_format" and fmt.get("type") == "json_schema":
             return await self._error(send, 400, "response_format json_schema is not supported "
                                      "for this model", 20024)

@@ -21,6 +21,9 @@ import trio
 from storyd.bus import EventBus
 from storyd.config.structs import Config
 from storyd.core.model import ChapterDraft, ChapterRequest, MemoryUpdate
+from storyd.core.plan import StoryPlan
+from storyd.core.plan_prompts import PlanRequest
+from storyd.core.recap import RecapRequest, StoryRecap
 from storyd.errors import NotFoundError, StorageError
 from storyd.providers.chain import build_chains
 from storyd.providers.outcome import ChainOutcome
@@ -30,6 +33,7 @@ from storyd.services.generation import GenerationService
 from storyd.services.media import MediaCache
 from storyd.services.narrator import Presenter
 from storyd.services.voting import VotingService
+from storyd.storyteller.planner import write_plan
 from storyd.storyteller.story import OfflineStoryteller
 
 
@@ -216,6 +220,7 @@ class ScriptedStoryteller:
     delay: float = 0.0
     hang: bool = False
     requests: list[ChapterRequest] = field(default_factory=list)
+    plans: list[PlanRequest] = field(default_factory=list)
     cancelled: int = 0
 
     async def write_chapter(self, request: ChapterRequest, *,
@@ -245,6 +250,16 @@ class ScriptedStoryteller:
 
     async def write_outline(self, theme: Any, language: str, seed: int) -> ChainOutcome[str]:
         return ChainOutcome("An outline.", "scripted", [])
+
+    async def write_plan(self, request: PlanRequest) -> ChainOutcome[StoryPlan]:
+        """The offline storyteller's plan, at once (plans are not what these tests time)."""
+        await trio.lowlevel.checkpoint()
+        self.plans.append(request)
+        return ChainOutcome(write_plan(request), "scripted", [])
+
+    async def write_recap(self, request: RecapRequest) -> ChainOutcome[StoryRecap]:
+        await trio.lowlevel.checkpoint()
+        return ChainOutcome(request.fallback, "scripted", [])
 
 
 class Chains:

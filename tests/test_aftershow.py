@@ -107,6 +107,9 @@ async def test_a_played_story_after_the_show(daemon_factory: Any, nursery: trio.
         assert "Amy" not in page.text and "amy" not in page.text   # no viewers
         assert "<script" not in page.text and d.admin_token not in page.text
         assert (await c.get("/stories/999")).status_code == 404
+        assert (await c.get("/stories/99999999999999999999")).status_code == 404
+        assert (await c.get(f"{API}/sessions/99999999999999999999/recap", headers=h)
+                ).status_code == 400
 
     sock = str(d.socket_path)
     out, err = io.StringIO(), io.StringIO()

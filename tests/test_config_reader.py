@@ -154,3 +154,15 @@ def test_type_and_syntax_hints() -> None:
     assert _error("[voting]\nduration = 30\nduration = 40\n").endswith(
         "'duration' is already set at line 2: keep one of the two")
     assert _error("[story]\ntheme = fantasy\n").endswith('text needs quotes: theme = "fantasy"')
+
+
+async def test_config_set_after_the_file_was_deleted_does_not_reset_the_rest(
+        tmp_path: Path) -> None:
+    from storyd.control.client import RemoteError
+
+    async with running_daemon(tmp_path, "[voting]\nduration = 45\n") as daemon:
+        daemon.config_path.unlink()
+        with trio.fail_after(10), pytest.raises(RemoteError, match="is missing, but the "
+                                                "running config came from it"):
+            await _ask(daemon, {"cmd": "config-set", "key": "voting.min_votes", "value": "2"})
+        assert daemon.config.voting.duration == 45 and not daemon.config_path.exists()

@@ -18,7 +18,6 @@ from storyd.core.plan import (
     Beat,
     CastMember,
     PlanPlace,
-    PlanRequest,
     Protagonist,
     StoryPlan,
     arc_shape,
@@ -28,7 +27,12 @@ from storyd.core.plan import (
     plan_to_json,
 )
 from storyd.core.plan_parse import parse_plan
-from storyd.core.plan_prompts import build_plan_messages, closing_checklist, pinned_block
+from storyd.core.plan_prompts import (
+    PlanRequest,
+    build_plan_messages,
+    closing_checklist,
+    pinned_block,
+)
 from storyd.core.themes import THEMES
 
 FALLBACK = StoryPlan(

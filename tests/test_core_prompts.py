@@ -79,7 +79,6 @@ def test_parse_chapter_memory_and_lines() -> None:
 
 @pytest.mark.parametrize("change, reason", [
     ({"text": ""}, "no chapter text"),
-    ({"choices": 42}, "not a list"),
 ])
 def test_parse_chapter_rejects_only_what_cannot_air(change: dict[str, object],
                                                    reason: str) -> None:
@@ -98,34 +97,52 @@ def test_parse_chapter_rejects_only_what_cannot_air(change: dict[str, object],
     ({"choices": ["Run", "", "Hide"]}, ("Run", "Hide"), "The Gate"),
     ({"choices": "A) Run\nB) Hide\nC) Sing"}, ("Run", "Hide", "Sing"), "The Gate"),
     ({"choices": []}, (), "The Gate"),
+    ({"choices": 42}, (), "The Gate"),                      # not a list: asked for again
+    ({"choices": [], "options": [{"id": 1, "description": "Run"}, "Hide"]}, ("Run", "Hide"),
+     "The Gate"),                                           # a small model's other key
 ])
 def test_parse_chapter_repairs(change: dict[str, object], choices: tuple[str, ...],
                                title: str) -> None:
     draft = parse_chapter(json.dumps({**GOOD, **change}), req())
     assert draft.choices == choices and draft.title == title
     assert repair.missing_choices(draft, req()) == 3 - len(choices)
-    assert repair.chapter_defects(draft, req()) == ([] if choices else
-                                                     ["no choices (wanted 3)"])
+    assert repair.chapter_defects(draft, req()) == []     # missing choices: a follow-up
 
 
-def test_defects_repeats_and_fillers() -> None:
-    short = parse_chapter(json.dumps({**GOOD, "text": "Too short here."}), req())
-    assert repair.chapter_defects(short, req()) == [
-        "chapter text too short: 3 words, wanted about 40 (at least 20)"]
+def test_parse_notes_say_what_was_wrong() -> None:
+    draft = parse_chapter(json.dumps({**GOOD, "choices": ["Run", "run!", "Option B", "Hide",
+                                                          "Sing", "Dance"]}), req())
+    assert draft.choices == ("Run", "Hide", "Sing")
+    assert draft.notes == ("1 of 6 choices repeated another choice",
+                           "1 of 6 choices were empty or placeholders",
+                           "4 choices for 3: the first 3 kept")
+
+
+def test_defects_repeats_and_story_choices() -> None:
+    short = parse_chapter(json.dumps({**GOOD, "text": "the chapter"}), req())
+    assert repair.chapter_defects(short, req()) == ["not a chapter: 2 words in 1 sentence"]
+    brief = parse_chapter(json.dumps({**GOOD, "text": "Mira runs to the gate at dawn. The "
+                                      "lanterns go dark behind her, one by one."}), req())
+    assert repair.chapter_defects(brief, req()) == []    # short, but a chapter: it airs
     r = req(winning_choice="Climb the tower", avoid_choices=("wake the gardener!",))
     draft = repair.without_repeats(parse_chapter(json.dumps(GOOD), r), r)
     assert draft.choices == ("Follow the lanterns",)
-    filled = repair.fill_choices(draft, r)
-    assert filled.choices == ("Follow the lanterns", "Follow Mira", "Explore Garden")
+    assert draft.notes == ("2 of 3 choices repeated earlier ones",)
+    filled = repair.story_choices(draft, r)
+    assert filled.choices == ("Follow the lanterns", "Head for Garden")   # Mira: the heroine
+    assert filled.notes[-1] == "1 choice made from the story's people and places"
+    for generic in ("Press on", "Turn back", "Wait a moment", "Call out for help"):
+        assert not any(c.startswith(generic) for c in filled.choices)
     more = repair.add_choices(draft, r, '{"choices": ["Climb the tower", "Dance", "Dance"]}')
     assert more.choices == ("Follow the lanterns", "Dance")    # repeats and doubles dropped
     listed = repair.add_choices(draft, r, "Sure!\n- Dance\n- Sing")
     assert listed.choices == ("Follow the lanterns", "Dance", "Sing")
     assert repair.add_choices(draft, r, "I cannot do that.").choices == draft.choices
-    german = repair.fill_choices(parse_chapter(json.dumps({**GOOD, "choices": [],
-                                                                    "memory": {}}), r),
+    german = repair.story_choices(parse_chapter(json.dumps({**GOOD, "choices": []}), r),
                                   req(language="German"))
-    assert german.choices[0] == "Weitergehen und sehen, was geschieht"
+    assert german.choices == ("Geh nach Garden", "Setz Lantern ein")   # Mira: the heroine
+    bare = parse_chapter(json.dumps({**GOOD, "choices": [], "memory": {}}), r)
+    assert repair.story_choices(bare, r).choices == ()    # nothing of the story: no filler
     _, user = repair.build_choices_messages(draft, r, 2)
     assert "Write exactly 2 more" in user["content"] and "Climb the tower" in user["content"]
     schema = repair.choices_json_schema(2)["properties"]["choices"]
@@ -168,10 +185,10 @@ def test_parse_chapter_rejects_garbage() -> None:
         parse_chapter("I cannot help with that.", req())
 
 
-def test_long_text_is_trimmed_at_a_sentence_boundary() -> None:
+def test_the_models_text_is_never_cut() -> None:
     long = " ".join(f"Sentence number {i} is here now." for i in range(30))  # 180 words
     draft = parse_chapter(json.dumps({**GOOD, "text": long}), req())
-    assert len(draft.text.split()) <= 60 and draft.text.endswith(".")
+    assert draft.text == long            # length is advice: 180 words for 40 air whole
 
 
 def test_closing_chapter_passes_without_choices_and_drops_stray_ones() -> None:
@@ -192,6 +209,8 @@ def test_chapter_messages_quote_viewer_text_and_name_everything() -> None:
     assert THEMES["fantasy"].style in system["content"]
     body = user["content"]
     assert "chapter 4" in body and "exactly 3" in body and "about 40 words" in body
+    assert "a guide, not a limit" in body and "Avoid these overused names" in body
+    assert "Craft notes" in body
     assert '«"Climb the tower"»' in body and "Run home" in body
     assert "BEGIN MEMORY\nMira: curious heroine\nEND MEMORY" in body
     assert "\x00" not in body and "\x1b" not in body and "x" * 700 not in body

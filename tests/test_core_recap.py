@@ -8,6 +8,7 @@ import json
 from storyd.core.recap import (
     ENDING_KINDS,
     RecapChapter,
+    RecapRequest,
     build_recap_messages,
     offline_recap,
     parse_recap,
@@ -45,6 +46,8 @@ def test_model_recap_is_read_and_completed() -> None:
 
 
 def test_recap_prompt_quotes_the_story_as_material() -> None:
-    messages = build_recap_messages(THEMES["fantasy"], "English", "Salt", CHAPTERS)
+    messages = build_recap_messages(RecapRequest(
+        theme=THEMES["fantasy"], language="English", title="Salt", chapters=CHAPTERS,
+        fallback=offline_recap("Salt", CHAPTERS)))
     user = messages[-1]["content"]
     assert "BEGIN STORY" in user and "Ines did thing 8." in user and "triumph|" in user

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import string
 import unicodedata
+import zlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import msgspec
+import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from storyd.config import effective
 from storyd.config import loader as config_mod
 from storyd.control import protocol
 from storyd.control.server import _decode
 from storyd.core.vote_parse import parse_vote
 from storyd.errors import ConfigError
+from storyd.providers import http_io
 
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -140,3 +146,68 @@ def test_config_load_gives_a_config_or_a_config_error_for_any_file(
         config_mod.load(path)
     except ConfigError as exc:
         assert str(exc).startswith(str(path))
+
+
+class Chunks(httpx.AsyncByteStream):
+    """A body arriving in network-sized pieces (httpx reads an in-memory body eagerly)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for i in range(0, len(self.data), 1500):
+            yield self.data[i:i + 1500]
+
+
+# ---- issue 22: the config reader behind `config get/show`, and capped decompression ---------
+@settings(max_examples=100, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=2000) | st.builds(lambda ls: "\n".join(ls).encode(),
+                                             st.lists(toml_lines, max_size=12)))
+def test_config_show_answers_every_key_whatever_the_file_holds(
+        tmp_path: Path, data: bytes) -> None:
+    """`config show` with origins: every key, from the running config, never an exception."""
+    path = tmp_path / "fuzz.toml"
+    path.write_bytes(data)
+    running = config_mod.defaults()
+    shown = effective.describe(running, path)
+    assert shown["voting.duration"]["value"] == running.voting.duration
+    assert {e["source"] for e in shown.values()} <= {"default", "file"}
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4096), st.sampled_from(["gzip", "deflate", "raw-deflate", "garbage"]),
+       st.integers(1, 8192), st.integers(0, 200))
+def test_a_compressed_body_is_decoded_whole_under_its_cap_or_refused(
+        payload: bytes, coding: str, cap: int, repeat: int) -> None:
+    """Any payload (repeated to compress well), any coding, any cap: the body comes back
+    exactly, or TooLarge without reading more than one step past the cap, or a
+    DecodingError; never anything else."""
+    plain = payload * (repeat + 1)
+    wbits = {"gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS,
+             "raw-deflate": -zlib.MAX_WBITS}.get(coding)
+    if wbits is None:
+        body = payload
+    else:
+        c = zlib.compressobj(6, zlib.DEFLATED, wbits)
+        body = c.compress(plain) + c.flush()
+    header = "gzip" if coding in ("gzip", "garbage") else "deflate"
+    resp = httpx.Response(200, headers={"content-encoding": header}, stream=Chunks(body),
+                          request=httpx.Request("GET", "http://fuzz.invalid/"))
+
+    async def read() -> bytes:
+        return await http_io.read_capped(resp, cap)
+
+    try:
+        got = trio.run(read)
+    except http_io.TooLarge as exc:
+        assert wbits is None or len(plain) > cap
+        assert exc.read <= cap + http_io.INFLATE_STEP
+        return
+    except httpx.DecodingError:
+        assert wbits is None
+        return
+    assert len(got) <= cap
+    if wbits is not None:
+        assert got == plain

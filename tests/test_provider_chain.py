@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import msgspec
 import pytest
 import trio
 from trio.testing import MockClock
@@ -28,8 +29,10 @@ from storyd.core.model import (
     ImageResult,
     SpeechRequest,
     SpeechResult,
-    Theme,
 )
+from storyd.core.plan import StoryPlan
+from storyd.core.plan_parse import complete_plan
+from storyd.core.plan_prompts import PlanRequest
 from storyd.core.themes import THEMES
 from storyd.errors import ConfigError, ProviderError
 from storyd.providers.chain import Chains, ProviderChain, build_chains
@@ -48,8 +51,9 @@ class LastResort:
         self.words = words
         self.calls = 0
 
-    async def write_outline(self, theme: Theme, language: str, seed: int) -> str:
-        return f"A calm outline. {self.words}"
+    async def write_plan(self, request: PlanRequest) -> StoryPlan:
+        plan = complete_plan(None, request, source="offline")
+        return msgspec.structs.replace(plan, premise=f"A calm plan. {self.words}")
 
     async def write_chapter(self, request: ChapterRequest) -> ChapterDraft:
         self.calls += 1
@@ -103,21 +107,24 @@ async def _close_at_end(chains: Chains) -> None:
     (["fenced"], "sf", [("sf", True)], []),
     (["garbage", "ok"], "sf", [("sf", False), ("sf", True)],
      ["neither a JSON object", "regenerating"]),
-    (["wrong_choices"], "sf", [("sf", True)], []),       # refilled by a follow-up
-    (["extra_choices"], "sf", [("sf", True)], []),       # trimmed
-    (["duplicate_choices"], "sf", [("sf", True)], []),
+    (["wrong_choices"], "sf", [("sf", True)],            # refilled by one follow-up
+     ["chapter 1 from 'sf': asked for 1 more choice in one follow-up: got 1"]),
+    (["extra_choices"], "sf", [("sf", True)], ["5 choices for 3: the first 3 kept"]),
+    (["duplicate_choices"], "sf", [("sf", True)],
+     ["1 of 3 choices repeated another choice; asked for 1 more choice in one follow-up"]),
     (["no_title"], "sf", [("sf", True)], []),
     (["think_prose"], "sf", [("sf", True)], []),
     (["truncated_done"], "sf", [("sf", True)], []),
-    (["story_prose"], "sf", [("sf", True)], []),          # prose + a follow-up for choice 3
-    (["no_choices", "ok"], "sf", [("sf", False), ("sf", True)],
-     ["no choices (wanted 3) — regenerating"]),
-    (["no_choices", "no_choices"], "sf", [("sf", False), ("sf", True)],
-     ["no choices (wanted 3) — regenerating", "kept as the best answer despite"]),
-    (["short", "garbage"], "sf", [("sf", False), ("sf", True)],
-     ["too short", "kept as the best answer despite"]),
+    (["story_prose"], "sf", [("sf", True)], ["asked for 1 more choice"]),  # prose: 2 listed
+    (["no_choices", "ok"], "sf", [("sf", True)],          # no regeneration: a follow-up
+     ["asked for 3 more choices in one follow-up: got 3"]),
+    (["no_choices", "no_choices"], "sf", [("sf", False), ("sf", True)],   # never filler
+     ["only 1 real choice(s) (asked for 3 more choices in one follow-up: got 0",
+      "— regenerating"]),
+    (["short", "garbage"], "offline", [("sf", False), ("sf", False), ("offline", True)],
+     ["not a chapter: 6 words in 2 sentences — regenerating", "trying 'offline'"]),
     (["blocklisted", "no_choices"], "sf", [("sf", False), ("sf", True)],
-     ["blocked words (f****) — regenerating", "kept as the best answer"]),
+     ["blocked words (f****) — regenerating", "asked for 3 more choices"]),
     (["blocklisted", "ok"], "sf", [("sf", False), ("sf", True)],
      ["blocked words (f****) — regenerating"]),
     (["blocklisted"] * 2, "offline", [("sf", False), ("sf", False), ("offline", True)],
@@ -146,8 +153,10 @@ async def test_chapter_faults(clock: MockClock, nursery: trio.Nursery, script: l
         assert 1 <= outcome.draft.attempt <= len(attempts)   # the kept answer may be the 1st
         assert outcome.prompt_tokens > 0 and outcome.completion_tokens > 0
         assert chains.text.status()["offline"]["used_because"] == ""
+        assert chains.text.status()["offline"]["stepped_in"] == 0
     else:
         assert chains.text.status()["offline"]["used_because"]
+        assert chains.text.status()["offline"]["stepped_in"] == 1   # storyctl status shows it
     sent = [r for r in fake.requests if r["path"] == "/v1/chat/completions"]
     assert outcome.calls == len(sent) >= 1      # every request counted, follow-ups included
     for fragment in seen:
@@ -198,7 +207,9 @@ async def test_rule_checks_are_off_by_default_and_advice_when_on(
     # coherence_check = false: no rule runs; the repeated earlier choice is replaced
     assert [(a.provider, a.ok) for a in outcome.attempts] == [("sf", True)]
     assert "Climb the crooked tower" not in outcome.draft.choices
-    assert len(outcome.draft.choices) == 3 and outcome.calls == 2 and errors == []
+    assert len(outcome.draft.choices) == 3 and outcome.calls == 2
+    assert errors == ["chapter 2 from 'sf': 1 of 3 choices repeated earlier ones; asked for 1 "
+                      "more choice in one follow-up: got 1"]
 
     fake2, chains2, errors2 = await setup(nursery, coherence=True)
     with trio.fail_after(60):
@@ -276,7 +287,8 @@ async def test_last_resort_with_blocked_words_never_airs(clock: MockClock,
         await chains.text.write_chapter(REQ)
     fake.script = ["401"]
     with trio.fail_after(60), pytest.raises(ProviderError, match="every text provider failed"):
-        await chains.text.write_outline(THEMES["fantasy"], "English", 1)
+        await chains.text.write_plan(PlanRequest(theme=THEMES["fantasy"], language="English",
+                                                 chapters=8))
 
 
 async def test_images_speech_and_outline(clock: MockClock, nursery: trio.Nursery) -> None:
@@ -290,8 +302,11 @@ async def test_images_speech_and_outline(clock: MockClock, nursery: trio.Nursery
         assert outcome.provider == "offline" and outcome.draft.content_type == "image/svg+xml"
         speech = await chains.speech.speak(SpeechRequest(text="Hello."))
         assert speech.provider == "sf" and speech.draft is not None
-        outline = await chains.text.write_outline(THEMES["fantasy"], "English", 1)
-        assert outline.provider == "sf" and outline.draft
+        plan = await chains.text.write_plan(PlanRequest(theme=THEMES["fantasy"],
+                                                        language="English", chapters=8))
+        assert plan.provider == "sf" and plan.draft.source == "sf"
+        assert plan.draft.title == "The Misty Garden"     # the fake answers a chapter: read
+        assert len(plan.draft.beats) == 8                 # what fits, completed the rest
     assert [p.name for p in chains.speech.providers] == ["sf", "offline"]   # not doubled
     assert set(chains.status()) == {"text", "images", "speech"}
 

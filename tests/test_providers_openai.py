@@ -232,7 +232,7 @@ async def test_repairable_answers_are_repaired_not_discarded(
         assert follow["response_format"] == {"type": "json_object"}
 
 
-async def test_follow_up_uses_a_schema_and_fillers_when_it_fails(
+async def test_one_follow_up_uses_a_schema_and_never_generic_fillers(
         clock: MockClock, nursery: trio.Nursery) -> None:
     fake, provider = await setup(nursery, "openai")
     fake.script = ["wrong_choices", "garbage"]
@@ -241,12 +241,14 @@ async def test_follow_up_uses_a_schema_and_fillers_when_it_fails(
     follow = chats(fake)[1]["json"]["response_format"]
     assert follow["json_schema"]["schema"]["properties"]["choices"]["minItems"] == 1
     assert follow["json_schema"]["schema"]["properties"]["choices"]["maxItems"] == 1
-    assert draft.choices == ("Follow the humming lanterns", "Climb the crooked tower",
-                             "Follow Mira")      # filled from the chapter's own memory
+    assert len(chats(fake)) == 2                 # ONE follow-up, however it went
+    assert draft.choices == ("Follow the humming lanterns", "Climb the crooked tower")
+    assert draft.notes == ("asked for 1 more choice in one follow-up: got 0",)
 
 
 @pytest.mark.parametrize("script, defect", [
-    (["no_choices"], "no choices (wanted 3)"), (["short"], "too short: 6 words")])
+    (["short"], "not a chapter: 6 words in 2 sentences"),
+    (["no_choices", "no_choices"], "only 1 real choice(s)")])
 async def test_real_defects_come_back_with_the_draft(
         clock: MockClock, nursery: trio.Nursery, script: list[str], defect: str) -> None:
     fake, provider = await setup(nursery, "siliconflow")
@@ -254,7 +256,7 @@ async def test_real_defects_come_back_with_the_draft(
     with trio.fail_after(30), pytest.raises(ChapterDefect, match=re.escape(defect)) as info:
         await provider.write_chapter(REQ)
     assert info.value.draft.title == "The Misty Garden"
-    assert len(chats(fake)) == 1
+    assert len(chats(fake)) == len(script)
 
 
 async def test_on_text_streams_the_chapter_before_the_answer_completes(

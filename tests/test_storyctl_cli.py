@@ -393,13 +393,18 @@ def test_format_themes_and_providers() -> None:
     assert format_result("themes", None, themes, now_ms=0) == (
         "horror — Horror: creeping dread\ncomedy — Comedy\n")
     providers = [{"provider": "sf", "base_url": "https://api.example", "ok": False,
-                  "diagnosis": "bad key", "latency": 0.2104, "message": "HTTP 401"},
+                  "diagnosis": "bad key", "latency": 0.2104, "message": "HTTP 401",
+                  "json_mode": "json_object_schema",
+                  "json_mode_note": "json_schema refused (Input should be 'text' or "
+                                    "'json_object'); using json_object_schema"},
                  {"provider": "offline", "ok": True, "diagnosis": "ok", "latency": 0.0,
                   "message": "built-in"}]
     assert format_result("providers", None, providers, now_ms=0) == (
-        "PROVIDER  STATE    LATENCY  MESSAGE\n"
-        "sf        bad key   210 ms  https://api.example: HTTP 401\n"
-        "offline   ok          0 ms  built-in\n")
+        "PROVIDER  STATE    LATENCY  JSON                MESSAGE\n"
+        "sf        bad key   210 ms  json_object_schema  https://api.example: HTTP 401 "
+        "[json_schema refused (Input should be 'text' or 'json_object'); using "
+        "json_object_schema]\n"
+        "offline   ok          0 ms  -                   built-in\n")
 
 
 async def test_vote_prints_letter_labelled_counts(fake: tuple[FakeDaemon, Path]) -> None:
@@ -441,3 +446,8 @@ def test_status_reads_the_ms_provider_fields() -> None:
     snap["providers"] = {"text": {"sf": {"ok": True, "last_latency_ms": 812.4},
                                   "ol": {"ok": False, "cooldown_until_ms": 1_000_500}}}
     assert "providers: text sf ok 812 ms, ol cooling down" in format_status(snap, now_ms=1_000_000)
+    snap["providers"] = {"text": {"sf": {"ok": False, "last_error": "HTTP 500"},
+                                  "offline": {"ok": True, "stepped_in": 3,
+                                              "used_because": "provider 'sf': HTTP 500"}}}
+    assert ("offline ok, stepped in 3 times (used because: provider 'sf': HTTP 500)"
+            in format_status(snap, now_ms=1_000_000))

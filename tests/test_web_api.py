@@ -289,3 +289,60 @@ def test_origin_and_token_rules() -> None:
     assert not security.token_matches("", "")
     assert not security.token_matches("abd", "abc")
     assert security.allowed_hosts(ServerConfig(host="0.0.0.0")) == security.LOCAL_NAMES
+
+
+# ---- issue 22: what the OpenAPI document says is what the handlers do ----------------------
+@pytest.mark.parametrize("route", ["regenerate-image", "end", "close"])
+@pytest.mark.parametrize("content", [b" ", b"\n\t \r\n"])
+async def test_a_whitespace_only_body_is_bad_json_like_other_bad_bodies(
+        web: Any, route: str, content: bytes) -> None:
+    d, c = web
+    r = await c.post(f"{API}/{route}", content=content, headers=bearer(d))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_json", r.text
+    assert d.commands == []
+    empty = await c.post(f"{API}/{route}", content=b"", headers=bearer(d))   # no body: {}
+    assert empty.status_code != 400 and len(d.commands) == 1
+
+
+def test_the_document_refuses_what_post_config_refuses() -> None:
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")   # schemathesis's validator
+
+    from storyd.web.openapi import build_document
+
+    schemas = build_document("test")["components"]["schemas"]
+    schema = {**schemas["ConfigUpdate"], "components": {"schemas": schemas}}
+
+    def valid(body: Any) -> bool:
+        return bool(jsonschema_rs.validator_for(schema).is_valid(body))
+
+    assert valid({"changes": {"voting.duration": 45}})
+    assert valid({"key": "voting.duration", "value": "45"})
+    for refused in ({"changes": {"": []}}, {"changes": {}}, {"changes": {"a": None}},
+                    {"changes": {"a": {"b": 1}}}, {"key": "", "value": 1},
+                    {"key": "a", "value": 1, "changes": {"b": 2}}):
+        assert not valid(refused), refused
+
+
+async def test_post_config_refuses_an_empty_key(web: Any) -> None:
+    d, c = web
+    r = await c.post(f"{API}/config", json={"changes": {"": []}}, headers=bearer(d))
+    assert r.status_code == 400, r.text
+
+
+async def test_too_many_chat_messages_is_a_documented_413(web: Any) -> None:
+    from storyd.web.openapi import build_document
+
+    d, c = web
+    lines = [{"platform": "t", "user_id": str(i), "text": "!a"} for i in range(10_001)]
+    r = await c.post(f"{API}/chat", json={"messages": lines}, headers=bearer(d))
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_many_messages"
+    doc = build_document("test")
+    answer = doc["paths"][f"{API}/chat"]["post"]["responses"]["413"]
+    assert "10,000 messages" in answer["description"]
+
+
+async def test_a_session_id_beyond_64_bits_is_a_400_on_every_session_route(web: Any) -> None:
+    d, c = web
+    for path in ("session/{}", "sessions/{}/recap", "sessions/{}/chapters", "export/{}"):
+        r = await c.get(f"{API}/{path.format(2**63)}", headers=bearer(d))
+        assert r.status_code in (400, 404), (path, r.status_code, r.text)

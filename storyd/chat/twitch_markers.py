@@ -51,7 +51,7 @@ class _Identity(msgspec.Struct, frozen=True):
 
 
 def description_of(title: str) -> str:
-    flat = " ".join("".join(ch for ch in title if ch.isprintable()).split())
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in title).split())
     return flat if len(flat) <= MAX_DESCRIPTION else flat[:MAX_DESCRIPTION - 1].rstrip() + "…"
 
 

@@ -80,7 +80,8 @@ class ProviderConfig(_Section, frozen=True):
     text_model: str = ""
     image_model: str = ""
     speech_model: str = ""
-    json_mode: Literal["auto", "json_schema", "json_object", "none"] = "auto"
+    json_mode: Literal["auto", "json_schema", "json_object_schema", "json_object",
+                       "none"] = "auto"
     timeout: float = 60.0                 # total deadline of one HTTP request, seconds
     connect_timeout: float = 10.0
     first_byte_timeout: float = 30.0      # until the first byte of the answer's body

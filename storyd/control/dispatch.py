@@ -51,8 +51,13 @@ def _config_set(op: Operator, changes: dict[str, str]) -> dict[str, Any]:
     if not changes:
         raise RefusedError("no changes given")
     path = op.config_path
-    text = config_mod.read_text_or_none(path) or ""
-    new_text, new = config_mod.apply_changes(text, changes, str(path))
+    text = config_mod.read_text_or_none(path)
+    if text is None and op.config != effective.apply(config_mod.defaults()):
+        # the file was deleted under the running daemon: starting a new one from the
+        # defaults would silently reset every other key (as a reload refuses to, too)
+        raise ConfigError(f"{path} is missing, but the running config came from it: restore "
+                          "it first (an empty file starts from the defaults)")
+    new_text, new = config_mod.apply_changes(text or "", changes, str(path))
     old = op.config
     op.apply_config(new)
     try:

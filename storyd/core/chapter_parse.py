@@ -130,7 +130,7 @@ _HEADING = re.compile(r"^\s*(?:#+\s*|\*\*)?(?:(?:chapter|kapitel)\s*\d+\s*[:.—
 def parse_prose(content: str, words: int) -> dict[str, Any] | None:
     """A chapter written as plain prose (a model that ignored the format): an optional short
     heading line, the story, and a trailing list ("A) …", "- …", "1. …") as the choices.
-    None when the answer holds JSON fragments or too little story (under words/2 words)."""
+    None when the answer holds JSON fragments or is not a chapter (`is_a_chapter`)."""
     text = strip_reasoning(content).replace("```", "").strip()
     if "{" in text or not text:
         return None
@@ -145,12 +145,20 @@ def parse_prose(content: str, words: int) -> dict[str, Any] | None:
         m = _HEADING.match(lines.pop(0))
         title = m.group(1).strip(" *#") if m else ""
     story = " ".join(lines)
-    if len(story.split()) < max(1, words // 2):
+    if not is_a_chapter(story):
         return None
     return {"title": title, "text": story, "choices": choices}
 
 
 # ---------------------------------------------------------------- validation
+
+MIN_WORDS, MIN_SENTENCES = 15, 2    # what makes a text a chapter (any length beyond is fine)
+
+
+def is_a_chapter(text: str) -> bool:
+    """A few sentences of story: at least MIN_SENTENCES sentences and MIN_WORDS words.
+    Length is otherwise advice: a short chapter airs as the model wrote it."""
+    return len(text.split()) >= MIN_WORDS and len(sentences(text)) >= MIN_SENTENCES
 
 def sentences(text: str) -> list[str]:
     """Sentences, each with its closing quote (an older split dropped it from the text)."""
@@ -158,21 +166,6 @@ def sentences(text: str) -> list[str]:
 
 
 _SENTENCE_GAP = re.compile(r"(?<=[.!?…][\"'»”“])\s+|(?<=[.!?…])\s+")
-
-
-def _trim_words(text: str, limit: int) -> str:
-    """Text cut at the last sentence end that keeps it within `limit` words."""
-    out: list[str] = []
-    count = 0
-    for sentence in sentences(text):
-        n = len(sentence.split())
-        if count + n > limit and out:
-            break
-        out.append(sentence)
-        count += n
-    if count > limit:  # one giant first sentence: cut at a word boundary
-        return " ".join(" ".join(out).split()[:limit]).rstrip(",;:") + "…"
-    return " ".join(out)
 
 
 def tidy(value: Any, limit: int = 400) -> str:
@@ -185,7 +178,8 @@ def tidy(value: Any, limit: int = 400) -> str:
 
 def choice_text(value: Any) -> str:
     if isinstance(value, dict):
-        value = value.get("text") or value.get("choice") or value.get("label") or ""
+        value = next((value[k] for k in ("text", "choice", "label", "option", "action",
+                                         "description", "name") if value.get(k)), "")
     text = tidy(value, 400)
     text = CHOICE_PREFIX.sub("", text).strip().strip("\"'«»“”").strip()
     if len(text) > CHOICE_LIMIT:
@@ -229,12 +223,13 @@ def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
     """Parse a model's chapter answer and repair what can be repaired.
 
     Repairs: fences, prose and small syntax faults around the JSON; a missing title is
-    taken from the text; over-long text is trimmed at a sentence boundary; choices lose
+    taken from the text; the text is never cut (length is advice to the model); choices lose
     letter/number prefixes, placeholders, empties and duplicates, and extra choices are
     trimmed — so the draft may hold FEWER than `req.n_choices` choices (see
     `missing_choices`), never more. A closing chapter's stray choices are dropped.
-    Raises ProviderOutputError only when nothing usable is there (no parsable answer,
-    no chapter text, choices that are not a list).
+    What was repaired goes to `notes` ("2 of 3 choices repeated another choice").
+    Raises ProviderOutputError only when nothing usable is there (no parsable answer, no
+    chapter text).
     """
     data = extract_json(content) or parse_plain(content) or parse_prose(content, req.words)
     if data is None:
@@ -245,24 +240,35 @@ def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
     if not text:
         raise ProviderOutputError("answer has no chapter text")
     title = tidy(data.get("title"), 120) or title_from_text(text)
-    words = len(text.split())
-    high = req.words * 3 // 2
-    if words > high:
-        text = _trim_words(text, high)
-    raw_choices = data.get("choices") or []
+    raw_choices: Any = next((data[k] for k in ("choices", "options", "decisions", "choice",
+                                          "next_choices") if data.get(k)), [])
     if isinstance(raw_choices, dict):
         raw_choices = [raw_choices[k] for k in sorted(raw_choices)]
     if isinstance(raw_choices, str):
         raw_choices = [ln for ln in raw_choices.splitlines() if ln.strip()]
     if not isinstance(raw_choices, list):
-        raise ProviderOutputError("\"choices\" is not a list")
+        raw_choices = []      # a number, a bool: no choices (asked for in a follow-up)
     choices: list[str] = []
+    twins = fillers = 0
     for value in raw_choices:
         c = choice_text(value)
-        if c and not FILLER.match(c) and not any(similar(c, o) for o in choices):
+        if not c or FILLER.match(c):
+            fillers += 1
+        elif any(similar(c, o) for o in choices):
+            twins += 1
+        else:
             choices.append(c)
+    notes: list[str] = []
     if req.closing:
         choices = []   # a closing chapter passes; stray choices are dropped
+    else:
+        if twins:
+            notes.append(f"{twins} of {len(raw_choices)} choices repeated another choice")
+        if fillers:
+            notes.append(f"{fillers} of {len(raw_choices)} choices were empty or placeholders")
+        if len(choices) > req.n_choices:
+            notes.append(f"{len(choices)} choices for {req.n_choices}: the first "
+                         f"{req.n_choices} kept")
     choices = choices[:req.n_choices]
     mem = data.get("memory") or data.get("memory_tags") or {}
     if not isinstance(mem, dict):
@@ -278,7 +284,8 @@ def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
                   for ln in (raw_lines if isinstance(raw_lines, list) else [])
                   if isinstance(ln, dict) and tidy(ln.get("text")))
     return ChapterDraft(title=title, text=text, choices=tuple(choices), memory=memory,
-                        summary=tidy(data.get("summary"), 300), lines=lines)
+                        summary=tidy(data.get("summary"), 300), lines=lines,
+                        notes=tuple(notes))
 
 
 def similar(a: str, b: str) -> bool:

@@ -1,12 +1,15 @@
-"""Repairs of a provider's chapter: drop repeated choices, find what is missing, refill.
+"""Repairs of a provider's chapter: drop repeated choices, ask once for what is missing.
 
-Theory of operation: `prompts.parse_chapter` already trims and de-duplicates; what is left
-is decided here. `without_repeats` drops choices that repeat the winning or an earlier
-choice; `missing_choices` counts what the draft lacks; `chapter_defects` names the real
-defects worth one regeneration (no choices where choices are needed, a text far too short).
-Missing choices are asked for in one small follow-up (`build_choices_messages` with
-`choices_json_schema`, read back by `add_choices`); `fill_choices` completes a draft
-without another request, from the chapter's own characters, places and items first.
+Theory of operation: `chapter_parse.parse_chapter` already de-duplicates (and notes what it
+dropped); what is left is decided here. The model's story is never cut or padded: length is
+advice, and the only defect worth a regeneration is an answer that is not a chapter at all
+(`chapter_defects`: no text, or under a few sentences). `without_repeats` drops choices that
+repeat the winning choice or a choice of the last rounds and notes how many ("2 of 3 choices
+repeated earlier ones"). Missing choices are asked for in ONE small follow-up
+(`build_choices_messages` with `choices_json_schema`, read back by `add_choices`). When that
+still leaves fewer than two, `story_choices` offers choices made of this story's own people,
+places and items (the chapter's, the plan's, the memory's) — never generic filler such as
+"Press on and see what happens". A chapter airs with the real choices it has (two or more).
 
 Pure: no I/O, no clocks.
 """
@@ -15,30 +18,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from storyd.core.chapter_parse import extract_json
+import msgspec
+
+from storyd.core.chapter_parse import extract_json, is_a_chapter, sentences
 from storyd.core.model import ChapterDraft, ChapterRequest
 from storyd.core.prompts import (
     _CHOICE_PREFIX,
     _FILLER,
-    _block,
     _choice_text,
     _similar,
-    _system,
-    quote_untrusted,
 )
+from storyd.core.quoting import block as _block
+from storyd.core.quoting import quote_untrusted
+from storyd.core.quoting import system_prompt as _system
+
+MIN_REAL_CHOICES = 2
+
+
+def _old_choices(req: ChapterRequest) -> list[str]:
+    return [*req.avoid_choices, *([req.winning_choice] if req.winning_choice else [])]
 
 
 def without_repeats(draft: ChapterDraft, req: ChapterRequest) -> ChapterDraft:
-    """The draft minus choices that repeat the winning choice or an earlier choice."""
-    old = [*req.avoid_choices, *([req.winning_choice] if req.winning_choice else [])]
+    """The draft minus choices that repeat the winning choice or an earlier round's choice;
+    how many is added to its notes."""
+    old = _old_choices(req)
     keep = tuple(c for c in draft.choices if not any(_similar(c, o) for o in old))
-    return draft if keep == draft.choices else _with_choices(draft, keep)
-
-
-def _with_choices(draft: ChapterDraft, choices: tuple[str, ...]) -> ChapterDraft:
-    return ChapterDraft(title=draft.title, text=draft.text, choices=choices,
-                        memory=draft.memory, summary=draft.summary, lines=draft.lines,
-                        provider=draft.provider, attempt=draft.attempt)
+    if keep == draft.choices:
+        return draft
+    gone = len(draft.choices) - len(keep)
+    note = f"{gone} of {len(draft.choices)} choices repeated earlier ones"
+    return msgspec.structs.replace(draft, choices=keep, notes=(*draft.notes, note))
 
 
 def missing_choices(draft: ChapterDraft, req: ChapterRequest) -> int:
@@ -47,17 +57,13 @@ def missing_choices(draft: ChapterDraft, req: ChapterRequest) -> int:
 
 
 def chapter_defects(draft: ChapterDraft, req: ChapterRequest) -> list[str]:
-    """Real defects worth one regeneration: no choices where choices are needed, a text
-    far too short. Everything else is repaired or aired as it is."""
-    defects: list[str] = []
-    words = len(draft.text.split())
-    low = max(1, req.words // 2)
-    if words < low:
-        defects.append(f"chapter text too short: {words} words, wanted about {req.words} "
-                       f"(at least {low})")
-    if not req.closing and not draft.choices:
-        defects.append(f"no choices (wanted {req.n_choices})")
-    return defects
+    """The one defect worth a regeneration: the answer is not a chapter (a one-word text,
+    a single sentence). Length is never one; missing choices are asked for instead."""
+    if is_a_chapter(draft.text):
+        return []
+    words, count = len(draft.text.split()), len(sentences(draft.text))
+    return [f"not a chapter: {words} word{'s' * (words != 1)} in {count} "
+            f"sentence{'s' * (count != 1)}"]
 
 
 def choices_json_schema(k: int) -> dict[str, Any]:
@@ -70,14 +76,14 @@ def choices_json_schema(k: int) -> dict[str, Any]:
 def build_choices_messages(draft: ChapterDraft, req: ChapterRequest,
                            k: int) -> list[dict[str, str]]:
     """A small follow-up request for `k` more choices to end this chapter with."""
-    taken = [*draft.choices, *req.avoid_choices,
-             *([req.winning_choice] if req.winning_choice else [])]
+    taken = [*draft.choices, *_old_choices(req)]
     parts = ["The chapter:\n" + _block("CHAPTER", draft.text)]
     if taken:
         parts.append("Choices already offered or taken (do not repeat them): "
-                     + "; ".join(quote_untrusted(c, 200) for c in taken[-12:]))
+                     + "; ".join(quote_untrusted(c, 200) for c in taken[-15:]))
     parts.append(f"Write exactly {k} more short, distinct choices for what happens next "
-                 "(at most 12 words each, no letters or numbers in front). Answer with JSON "
+                 "(at most 12 words each, no letters or numbers in front), each a concrete "
+                 "action of this chapter's people. Answer with JSON "
                  f'only: {{"choices": [exactly {k} strings]}}')
     return [{"role": "system", "content": _system(req.theme, req.language)},
             {"role": "user", "content": "\n\n".join(parts)}]
@@ -92,47 +98,51 @@ def add_choices(draft: ChapterDraft, req: ChapterRequest, content: str) -> Chapt
                if (m := _CHOICE_PREFIX.match(ln)) is not None and m.end() > 0]
     if not isinstance(raw, list):
         return draft
-    old = [*req.avoid_choices, *([req.winning_choice] if req.winning_choice else [])]
+    old = _old_choices(req)
     choices = list(draft.choices)
     for value in raw:
         c = _choice_text(value)
         if (c and not _FILLER.match(c) and len(choices) < req.n_choices
                 and not any(_similar(c, o) for o in (*choices, *old))):
             choices.append(c)
-    return _with_choices(draft, tuple(choices))
+    return msgspec.structs.replace(draft, choices=tuple(choices))
 
 
-_FILL = {"german": ("Weitergehen und sehen, was geschieht", "Vorsichtig umkehren",
-                    "Einen Moment warten und lauschen", "Um Hilfe rufen",
-                    "Nach einem anderen Weg suchen", "Das Geheimnis genauer untersuchen"),
-         "english": ("Press on and see what happens", "Turn back carefully",
-                     "Wait a moment and listen", "Call out for help",
-                     "Search for another way", "Look closer at the mystery")}
-
-
-def fill_choices(draft: ChapterDraft, req: ChapterRequest) -> ChapterDraft:
-    """The draft completed to n choices without another request: choices built from the
-    story's own characters and places first, then calm generic ones."""
-    if missing_choices(draft, req) == 0:
+def story_choices(draft: ChapterDraft, req: ChapterRequest) -> ChapterDraft:
+    """The draft completed to at least two choices without another request, from this
+    story's own people, places and items: the chapter's first, then the plan's, then the
+    memory's. Never a generic filler; a draft that has two or more is left as it is."""
+    if req.closing or len(draft.choices) >= MIN_REAL_CHOICES:
         return draft
-    german = req.language.strip().lower() in ("german", "deutsch", "de")
-    ideas: list[str] = []
-    for e in draft.memory.characters:
-        if e.alive and e.name:
-            ideas.append(f"Folge {e.name}" if german else f"Follow {e.name}")
-    for e in draft.memory.locations:
-        ideas.append(f"Erkunde {e.name}" if german else f"Explore {e.name}")
-    for e in draft.memory.items:
-        ideas.append(f"Benutze {e.name}" if german else f"Use the {e.name}")
-    ideas += _FILL["german" if german else "english"]
-    old = [*req.avoid_choices, *([req.winning_choice] if req.winning_choice else [])]
+    german = req.language.strip().casefold() in ("german", "deutsch", "de")
+    heroes = ("hero", "heroine", "narrator")
+    people = [e.name for e in draft.memory.characters if e.alive and e.role not in heroes]
+    places = [e.name for e in draft.memory.locations]
+    items = [e.name for e in draft.memory.items]
+    if req.plan is not None:
+        hero = req.plan.protagonist.name
+        people += [c.name for c in req.plan.cast]
+        places += [p.name for p in req.plan.places]
+        people = [p for p in people if p != hero]
+    if req.memory is not None:
+        people += [e.name for e in req.memory.characters
+                   if e.alive and e.role not in heroes]
+        places += [e.name for e in req.memory.locations]
+        items += [e.name for e in req.memory.items]
+    ideas = ([(f"Vertraue dich {p} an" if german else f"Confide in {p}") for p in people[:2]]
+             + [(f"Geh nach {p}" if german else f"Head for {p}") for p in places[:2]]
+             + [(f"Setz {i} ein" if german else f"Use {i}") for i in items[:1]]
+             + [(f"Stell {p} zur Rede" if german else f"Confront {p}") for p in people[2:3]])
+    old = _old_choices(req)
     choices = list(draft.choices)
     for idea in ideas:
         c = _choice_text(idea)
-        if len(choices) >= req.n_choices:
+        if len(choices) >= min(req.n_choices, MIN_REAL_CHOICES):
             break
         if c and not any(_similar(c, o) for o in (*choices, *old)):
             choices.append(c)
-    for i in range(len(choices), req.n_choices):   # cannot happen with 6 distinct fillers
-        choices.append(f"{_FILL['english'][i % 6]} ({i + 1})")
-    return _with_choices(draft, tuple(choices))
+    added = len(choices) - len(draft.choices)
+    if not added:
+        return draft
+    note = f"{added} choice{'s' * (added != 1)} made from the story's people and places"
+    return msgspec.structs.replace(draft, choices=tuple(choices), notes=(*draft.notes, note))

@@ -43,7 +43,7 @@ def stamp(seconds: float) -> str:
 
 
 def _title(number: int, title: str) -> str:
-    flat = " ".join("".join(ch for ch in title if ch.isprintable()).split())
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in title).split())
     flat = flat if len(flat) <= MAX_TITLE else flat[:MAX_TITLE - 1].rstrip() + "…"
     return flat or f"Chapter {number}"
 

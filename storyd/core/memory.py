@@ -18,8 +18,9 @@ Each chapter's `MemoryUpdate` is merged by `apply`:
 
 So memory size is bounded however long the story runs, and `context(budget)` additionally
 guarantees `estimate_tokens(result) <= budget` by adding lines in priority order (outline,
-last 3 events, older summaries, compressed "Earlier:" line, characters, locations, items,
-path) and stopping each section at the first line that would not fit.
+last 3 events, the living characters, older summaries, compressed "Earlier:" line, the dead,
+locations, items, path) and stopping each section at the first line that would not fit.
+The story plan (core/plan_prompts.py) is pinned outside this budget.
 
 Tokens are estimated as ceil(len(text) / 4): characters, not words, because names and
 non-English text tokenize worse than the words*1.3 rule of thumb suggests.
@@ -202,17 +203,25 @@ class StoryMemory:
         should not pay for it twice)."""
         out = _Budget(budget_tokens * 4)
         outline = out.section("outline", "Outline:")
+        recent = out.section("recent", "Recent events:")
+        history = out.section("history", "Earlier chapters:")
+        sections = {kind: out.section(kind, title) for kind, title in (
+            ("characters", "Characters:"), ("locations", "Locations:"), ("items", "Items:"))}
         if include_outline and self.outline.strip():
             # The outline may be an operator's essay: it gets at most half the budget.
             room = min(len(self.outline) + 2, out.room() // 2)
             out.add(outline, "  " + _clip(self.outline, max(room - 3, 0)))
         recent_chapters = sorted(self._events)[-RECENT_EVENTS:]
-        recent = out.section("recent", "Recent events:")
         for chapter in reversed(recent_chapters):
             out.add(recent, f"- ch{chapter}: {self._events[chapter]}", front=True)
+        # the living cast outranks old summaries: a hero never drops out of the prompt
+        # because the story grew long (the dead follow the summaries)
+        people = self._entities("characters")
+        for entity in (e for e in people if e.alive):
+            if not out.add(sections["characters"], _entity_line(entity)):
+                break
         older = [c for c in sorted(set(self._summaries) | set(self._events))
                  if c not in recent_chapters]
-        history = out.section("history", "Earlier chapters:")
         folded: list[str] = []
         for chapter in reversed(older):   # newest first: they matter most
             text = self._summaries.get(chapter) or self._events[chapter]
@@ -223,11 +232,12 @@ class StoryMemory:
         if earlier:
             line = "  Earlier: " + earlier
             out.add(history, _clip(line, min(len(line), max(out.room() // 3, 40))), front=True)
-        for kind, title in (("characters", "Characters:"), ("locations", "Locations:"),
-                            ("items", "Items:")):
-            section = out.section(kind, title)
+        for entity in (e for e in people if not e.alive):
+            if not out.add(sections["characters"], _entity_line(entity)):
+                break
+        for kind in ("locations", "items"):
             for entity in self._entities(kind):
-                if not out.add(section, _entity_line(entity)):
+                if not out.add(sections[kind], _entity_line(entity)):
                     break
         path = out.section("path", "Choices taken:")
         for text in self._path[-RECENT_CHOICES:]:

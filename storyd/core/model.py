@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import msgspec
 
+from storyd.core.plan import StoryPlan
+
 CHOICE_KEYS = "abcdef"
 MIN_CHOICES = 3
 MAX_CHOICES = 6
@@ -56,11 +58,14 @@ class ChapterRequest(msgspec.Struct, frozen=True, kw_only=True):
     path: tuple[str, ...] = ()   # texts of the choices taken so far, oldest first
     winning_choice: str = ""     # text of the choice that drives this chapter ("" for chapter 1)
     previous_text: str = ""      # the previous chapter's text
-    avoid_choices: tuple[str, ...] = ()  # choices already offered/taken, not to be repeated
+    avoid_choices: tuple[str, ...] = ()  # choices of the last rounds, not to be repeated
     memory: StoryMemoryView | None = None
     seed: int = 0                # for the offline storyteller; stable per session+chapter
     max_chapters: int = 0        # [story] max_chapters (0 = no limit): the length of the arc
     previous_titles: tuple[str, ...] = ()  # titles of the chapters so far, oldest first
+    plan: StoryPlan | None = None            # the story bible, pinned to every prompt
+    open_threads: tuple[str, ...] = ()       # what the story has left open (core/memory.py)
+    recent_openings: tuple[str, ...] = ()    # sentence openings not to use again (core/craft)
 
 
 class StoryMemoryView(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,6 +96,7 @@ class ChapterDraft(msgspec.Struct, frozen=True, kw_only=True):
     lines: tuple[DialogueLine, ...] = ()   # optional speaker attribution for voices
     provider: str = ""                      # filled in by the provider chain
     attempt: int = 1
+    notes: tuple[str, ...] = ()             # what was repaired ("2 of 3 choices repeated …")
 
 
 class ImageRequest(msgspec.Struct, frozen=True, kw_only=True):

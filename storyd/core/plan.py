@@ -30,12 +30,11 @@ from typing import Any
 
 import msgspec
 
-from storyd.core.model import Theme
-
 MIN_CAST, MAX_CAST = 2, 5
 MIN_PLACES, MAX_PLACES = 2, 4
 MIN_ENDINGS, MAX_ENDINGS = 2, 3
 MIN_CHAPTERS, MAX_CHAPTERS = 3, 60
+DEFAULT_CHAPTERS = 8      # a story's planned length when [story] max_chapters = 0
 BEAT_KINDS = ("setup", "complication", "midpoint", "crisis", "climax", "resolution")
 ANTAGONIST_ROLES = frozenset({"antagonist", "villain", "rival", "enemy", "foe", "gegner",
                               "gegenspieler", "gegenspielerin", "schurke", "rivale", "rivalin"})
@@ -99,20 +98,6 @@ class StoryPlan(msgspec.Struct, frozen=True, kw_only=True):
     def companions(self) -> tuple[CastMember, ...]:
         foe = self.antagonist()
         return tuple(c for c in self.cast if c is not foe)
-
-
-class PlanRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """What the plan request is built from (by the generation service)."""
-
-    theme: Theme
-    language: str
-    chapters: int                     # planned length: one beat per chapter
-    outline: str = ""                 # the operator's outline ("" = none)
-    seed: int = 0
-    offered_names: tuple[str, ...] = ()   # fresh names from the per-theme pools
-    avoid: tuple[str, ...] = ()       # overused model names and motifs (core/craft.py)
-    fallback: StoryPlan | None = None  # completes whatever the model leaves out
-    keep_beats: tuple[Beat, ...] = ()  # `extend`: beats already aired, kept as they are
 
 
 def arc_shape(n: int) -> tuple[str, ...]:

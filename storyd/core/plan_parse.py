@@ -39,11 +39,12 @@ from storyd.core.plan import (
     Beat,
     CastMember,
     PlanPlace,
-    PlanRequest,
     Protagonist,
     StoryPlan,
     arc_shape,
 )
+from storyd.core.plan_edit import as_answer, bare_plan, renamed
+from storyd.core.plan_prompts import PlanRequest
 
 NAME_LIMIT, SHORT_LIMIT, LONG_LIMIT = 60, 160, 400
 
@@ -105,14 +106,6 @@ def _same(a: str, b: str) -> bool:
                                 or set(ka.split()) == set(kb.split()))
 
 
-def _rename(text: str, old: str, new: str) -> str:
-    for part in sorted({old, *old.split()}, key=len, reverse=True):
-        if len(part) >= 3:
-            text = re.sub(rf"\b{re.escape(part)}\b", new if part == old else new.split()[0],
-                          text)
-    return text
-
-
 def parse_plan(content: str, req: PlanRequest) -> StoryPlan:
     """The plan in a model's answer, completed (see the module docstring); never raises."""
     data = extract_json(content)
@@ -125,9 +118,10 @@ def parse_plan(content: str, req: PlanRequest) -> StoryPlan:
 def complete_plan(data: dict[str, Any] | None, req: PlanRequest, *, prose: str = "",
                   source: str = "") -> StoryPlan:
     """A whole plan from `data` (a model's JSON, or None), the outline and the fallback."""
-    fb = req.fallback or _bare_plan(req)
+    fb = req.fallback or bare_plan(req)
     facts = read_outline(req.outline)
     repairs: list[str] = []
+    quiet = False           # the fallback itself is the answer: its gaps are no repairs
     if data is None:
         data = {}
         if prose:
@@ -138,8 +132,11 @@ def complete_plan(data: dict[str, Any] | None, req: PlanRequest, *, prose: str =
                     "places": list(said.places)}
             repairs.append("the answer was prose: read what it named, completed the rest "
                            "from the outline and the theme")
-        elif source != "offline":
-            repairs.append("no plan came back: written from the outline and the theme")
+        else:
+            if source != "offline":
+                repairs.append("no plan came back: written from the outline and the theme")
+            data = as_answer(fb)
+            quiet = True
     hero = _person(_get(data, "protagonist", "hero", "heroine", "main_character",
                         "protagonistin", "held", "heldin") or {})
     raw_cast = _get(data, "cast", "characters", "supporting_cast", "figuren", "personen") or []
@@ -153,14 +150,18 @@ def complete_plan(data: dict[str, Any] | None, req: PlanRequest, *, prose: str =
                 break
     # the outline's people: the first is the protagonist, the others stay in the cast
     told = list(facts.people)
+    renames: dict[str, str] = {}
     if told and not _same(hero.get("name", ""), told[0].name):
         at = next((i for i, c in enumerate(cast) if _same(c["name"], told[0].name)), None)
         chosen = cast.pop(at) if at is not None else {}
-        if hero.get("name"):
-            repairs.append(f"protagonist {hero['name']!r} → {told[0].name!r} (the outline's)")
+        old = hero.get("name", "")
+        if old and any(_same(old, p.name) for p in told[1:]):   # another outline person
             role = hero.get("role", "")
             cast.insert(0, {**hero, "role": "companion" if not role or role.casefold() in (
                 "protagonist", "hero", "heroine") else role})
+        elif old:     # the model's protagonist is the outline's, under another name
+            renames[old] = told[0].name
+            repairs.append(f"protagonist {old!r} → {told[0].name!r} (the outline's)")
         hero = {**chosen, "name": told[0].name,
                 "want": chosen.get("want") or hero.get("want", ""),
                 "flaw": chosen.get("flaw") or hero.get("flaw", "")}
@@ -177,10 +178,16 @@ def complete_plan(data: dict[str, Any] | None, req: PlanRequest, *, prose: str =
         else:
             found["name"] = named.name
     cast = _dedupe([c for c in cast if not _same(c["name"], hero["name"])])
+    if quiet and told[1:]:    # the outline's companions take the places of the theme's
+        stock = {c.name for c in fb.companions()}
+        cast = [c for c in cast if c["name"] not in stock]
     cast, cut = _fit_cast(cast, told, fb)
     repairs += cut
+    moved = _retarget(fb, cast)
+    fb = renamed(fb, moved) if moved else fb
+    if quiet:
+        renames.update(moved)
     # names the outline did not ask for, overused by models: fresh ones
-    renames: dict[str, str] = {}
     offered = [n for n in req.offered_names
                if not any(_same(n, x["name"]) for x in (hero, *cast))]
     for person in (hero, *cast):
@@ -192,7 +199,7 @@ def complete_plan(data: dict[str, Any] | None, req: PlanRequest, *, prose: str =
             person["name"] = new
     if name_key(fb.protagonist.name) != name_key(hero["name"]):
         # the fallback's texts speak of its own protagonist: they now speak of this one
-        fb = _renamed(fb, {fb.protagonist.name: hero["name"]})
+        fb = renamed(fb, {fb.protagonist.name: hero["name"]})
     protagonist = Protagonist(
         name=hero["name"], want=hero.get("want") or fb.protagonist.want,
         flaw=hero.get("flaw") or fb.protagonist.flaw)
@@ -220,9 +227,29 @@ def complete_plan(data: dict[str, Any] | None, req: PlanRequest, *, prose: str =
                    LONG_LIMIT) or fb.premise,
         protagonist=protagonist, cast=members, places=places, central_question=question,
         beats=beats, endings=tuple(endings[:MAX_ENDINGS]),
-        source=source or ("offline" if not data and not prose else ""),
-        repairs=tuple(repairs))
-    return _renamed(plan, renames) if renames else plan
+        source=source, repairs=tuple(r for r in repairs if not quiet or not _is_fill(r)))
+    return renamed(plan, renames) if renames else plan
+
+
+def _is_fill(note: str) -> bool:
+    return note.startswith(("no ", "cast completed", "places completed"))
+
+
+def _retarget(fb: StoryPlan, cast: list[dict[str, str]]) -> dict[str, str]:
+    """The fallback's texts about its companion and antagonist, moved to this plan's own
+    companion and antagonist when the fallback's are not in the cast (its beats may fill
+    gaps of this plan and must not speak of people who are not in it)."""
+    renames: dict[str, str] = {}
+    mine_foe = next((c["name"] for c in cast if _is_foe(c.get("role", ""))), "")
+    mine_friends = [c["name"] for c in cast if not _is_foe(c.get("role", ""))]
+    foe = fb.antagonist()
+    if foe is not None and mine_foe and not any(_same(foe.name, c["name"]) for c in cast):
+        renames[foe.name] = mine_foe
+    friends = [c for c in fb.companions() if not any(_same(c.name, m["name"]) for m in cast)]
+    for old, new in zip(friends, [m for m in mine_friends
+                                  if not any(_same(m, c.name) for c in fb.cast)], strict=False):
+        renames[old.name] = new
+    return renames
 
 
 def _mentions(text: str, goal: str) -> bool:
@@ -328,42 +355,3 @@ def _beats(texts: list[str], req: PlanRequest, fb: StoryPlan,
     return tuple(beats)
 
 
-def _renamed(plan: StoryPlan, renames: dict[str, str]) -> StoryPlan:
-    def fix(text: str) -> str:
-        for old, new in renames.items():
-            text = _rename(text, old, new)
-        return text
-    return StoryPlan(
-        title=fix(plan.title), premise=fix(plan.premise), protagonist=Protagonist(
-            name=plan.protagonist.name, want=fix(plan.protagonist.want),
-            flaw=fix(plan.protagonist.flaw)),
-        cast=tuple(CastMember(name=c.name, role=c.role, trait=fix(c.trait), want=fix(c.want))
-                   for c in plan.cast),
-        places=plan.places, central_question=fix(plan.central_question),
-        beats=tuple(Beat(chapter=b.chapter, kind=b.kind, summary=fix(b.summary))
-                    for b in plan.beats),
-        endings=tuple(fix(e) for e in plan.endings), source=plan.source,
-        repairs=plan.repairs)
-
-
-def _bare_plan(req: PlanRequest) -> StoryPlan:
-    """The last fallback when no storyteller plan was given (tests, a broken install)."""
-    names = list(req.offered_names) or ["Ada", "Ruben", "Corvin"]
-    names += ["Ruben", "Corvin", "Ada"]
-    german = req.language.strip().casefold() in ("german", "deutsch", "de")
-    hero, friend, foe = names[0], names[1], names[2]
-    place = "die Stadt" if german else "the old town"
-    want = "das Verlorene finden" if german else "find what was lost"
-    return StoryPlan(
-        title=req.theme.name, premise=f"{hero}: {want}.",
-        protagonist=Protagonist(name=hero, want=want,
-                                flaw="zu stolz, um Hilfe anzunehmen" if german
-                                else "too proud to ask for help"),
-        cast=(CastMember(name=friend, role="companion"),
-              CastMember(name=foe, role="antagonist")),
-        places=(PlanPlace(name=place), PlanPlace(name="der Turm" if german else "the tower")),
-        central_question=(f"Wird {hero} das Verlorene finden?" if german
-                          else f"Will {hero} find what was lost?"),
-        beats=tuple(Beat(chapter=i + 1, kind=k, summary=BEAT_HINTS[k])
-                    for i, k in enumerate(arc_shape(req.chapters))),
-        endings=("success at a price", "a bittersweet farewell"), source="offline")

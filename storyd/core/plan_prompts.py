@@ -12,10 +12,28 @@ Pure: no I/O, no clocks.
 
 from __future__ import annotations
 
+import msgspec
+
 from storyd.core.craft import avoid_line
-from storyd.core.model import Entity
-from storyd.core.plan import BEAT_HINTS, MAX_CAST, MAX_PLACES, PlanRequest, StoryPlan, arc_shape
-from storyd.core.prompts import _system, clean_untrusted, quote_untrusted
+from storyd.core.memory import name_key
+from storyd.core.model import Entity, StoryMemoryView, Theme
+from storyd.core.plan import BEAT_HINTS, MAX_CAST, MAX_PLACES, Beat, StoryPlan, arc_shape
+from storyd.core.quoting import clean_untrusted, quote_untrusted
+from storyd.core.quoting import system_prompt as _system
+
+
+class PlanRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """What the plan request is built from (by the generation service)."""
+
+    theme: Theme
+    language: str
+    chapters: int                     # planned length: one beat per chapter
+    outline: str = ""                 # the operator's outline ("" = none)
+    seed: int = 0
+    offered_names: tuple[str, ...] = ()   # fresh names from the per-theme pools
+    avoid: tuple[str, ...] = ()       # overused model names and motifs (core/craft.py)
+    fallback: StoryPlan | None = None  # completes whatever the model leaves out
+    keep_beats: tuple[Beat, ...] = ()  # `extend`: beats already aired, kept as they are
 
 
 def build_plan_messages(req: PlanRequest) -> list[dict[str, str]]:
@@ -75,11 +93,20 @@ def pinned_block(plan: StoryPlan, chapter: int, *, closing: bool,
                  characters: tuple[Entity, ...] = (), open_threads: tuple[str, ...] = ()
                  ) -> str:
     """The story bible of a chapter prompt (never cut by the memory budget)."""
-    n = max(plan.chapters, chapter)
+    n = plan.chapters
     beat = plan.beat(chapter)
-    kind = "resolution" if closing else (beat.kind if beat else "complication")
-    summary = beat.summary if beat and not closing or beat and beat.kind == "resolution" \
-        else BEAT_HINTS[kind]
+    last = plan.beats[-1] if plan.beats else None
+    if closing:
+        summary = last.summary if last and last.kind == "resolution" else BEAT_HINTS["resolution"]
+        where = (f"This is chapter {chapter} of {n}, the last chapter. " if chapter == n else
+                 f"This is chapter {chapter}, the last chapter (the plan had {n}). ")
+    elif beat is None or chapter > n:
+        summary = BEAT_HINTS["complication"]
+        where = (f"This is chapter {chapter}, past the planned {n}: the story goes on until "
+                 "it is finished; keep the tension and steer toward the resolution. ")
+    else:
+        summary = beat.summary
+        where = f"This is chapter {chapter} of {n} ({beat.kind}). "
     dead = {e.name.casefold() for e in characters if not e.alive}
     p = plan.protagonist
     lines = [f"Story: {clean_untrusted(plan.title, 100)} — {clean_untrusted(plan.premise, 400)}",
@@ -89,12 +116,28 @@ def pinned_block(plan: StoryPlan, chapter: int, *, closing: bool,
              "Places: " + "; ".join(pl.name + (f" ({pl.note})" if pl.note else "")
                                     for pl in plan.places),
              f"Central question: {plan.central_question}",
-             f"This is chapter {chapter} of {n} ({'the last chapter' if closing else kind}). "
-             f"This chapter's beat: {summary}"]
+             where + f"This chapter's beat: {summary}"]
     if open_threads:
         lines.append("Open threads: " + "; ".join(open_threads))
     body = clean_untrusted("\n".join(lines), 3000, keep_newlines=True).replace("END PLAN", "")
     return f"BEGIN PLAN\n{body}\nEND PLAN"
+
+
+def open_threads(plan: StoryPlan, memory: StoryMemoryView, chapter: int) -> tuple[str, ...]:
+    """What the story has left open, for the next chapter's prompt: the plan's people who
+    have not appeared yet (from chapter 3 on), the items carried, the last thing that
+    happened. At most four short lines."""
+    threads: list[str] = []
+    seen = {name_key(e.name) for e in memory.characters}
+    if chapter >= 3:
+        missing = [c.name for c in plan.cast if name_key(c.name) not in seen]
+        if missing:
+            threads.append(f"not yet met: {', '.join(missing)}")
+    for item in memory.items[:2]:
+        threads.append(f"{item.name}" + (f" ({item.note})" if item.note else ""))
+    if memory.events:
+        threads.append(f"last: {memory.events[-1]}")
+    return tuple(clean_untrusted(t, 200) for t in threads[:4])
 
 
 def closing_checklist(plan: StoryPlan, characters: tuple[Entity, ...] = ()) -> str:

@@ -21,8 +21,10 @@ from storyd.core.model import (
     ImageResult,
     SpeechRequest,
     SpeechResult,
-    Theme,
 )
+from storyd.core.plan import StoryPlan
+from storyd.core.plan_prompts import PlanRequest
+from storyd.core.recap import RecapRequest, StoryRecap
 from storyd.core.replies import ExportReply
 
 Policy = Literal["random", "first", "extend"]
@@ -192,7 +194,12 @@ class TextChain(Protocol):
         it again from ""). Raises ProviderError when no provider wrote one."""
         ...
 
-    async def write_outline(self, theme: Theme, language: str, seed: int) -> Outcome[str]: ...
+    async def write_plan(self, request: PlanRequest) -> Outcome[StoryPlan]:
+        """The story plan, completed where a provider's answer falls short (never refused
+        for what it lacks); ProviderError when no provider answered at all."""
+        ...
+
+    async def write_recap(self, request: RecapRequest) -> Outcome[StoryRecap]: ...
 
 
 class ImageChain(Protocol):
@@ -224,8 +231,16 @@ class ProviderChains(Protocol):
 
 
 class ChapterWriter(Protocol):
-    """The offline storyteller: it opens the story and writes a chapter when no provider
-    did in time."""
+    """The offline storyteller: it plans a story and writes a chapter when no provider did in
+    time, and offers what a model's plan is completed from."""
 
-    async def write_outline(self, theme: Theme, language: str, seed: int) -> str: ...
+    async def write_plan(self, request: PlanRequest) -> StoryPlan: ...
     async def write_chapter(self, request: ChapterRequest) -> ChapterDraft: ...
+
+    def plan_fallback(self, request: PlanRequest) -> StoryPlan:
+        """Its own plan for `request`: what a model's partial plan is completed from."""
+        ...
+
+    def offer_names(self, theme_id: str, language: str, seed: int) -> tuple[str, ...]:
+        """Fresh names for a story of this theme and language (seeded)."""
+        ...

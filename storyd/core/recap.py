@@ -18,7 +18,8 @@ import msgspec
 
 from storyd.core.chapter_parse import CONTROL_CHARS, extract_json, sentences
 from storyd.core.model import Theme
-from storyd.core.prompts import _block, _system
+from storyd.core.quoting import block as _block
+from storyd.core.quoting import system_prompt as _system
 
 ENDING_KINDS = ("triumph", "bittersweet", "tragedy", "open")
 MIN_MOMENTS, MAX_MOMENTS = 3, 5
@@ -43,6 +44,16 @@ class RecapChapter(msgspec.Struct, frozen=True, kw_only=True):
     chosen: str = ""              # the choice the audience took after it ("" for the last)
 
 
+class RecapRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """What the recap request is built from (by the generation service)."""
+
+    theme: Theme
+    language: str
+    title: str
+    chapters: tuple[RecapChapter, ...]
+    fallback: StoryRecap          # built from the chapters (`offline_recap`)
+
+
 def recap_json_schema() -> dict[str, Any]:
     return {"type": "object", "properties": {
         "logline": {"type": "string"},
@@ -52,9 +63,9 @@ def recap_json_schema() -> dict[str, Any]:
         "required": ["logline", "moments", "ending"]}
 
 
-def build_recap_messages(theme: Theme, language: str, title: str,
-                         chapters: tuple[RecapChapter, ...]) -> list[dict[str, str]]:
+def build_recap_messages(req: RecapRequest) -> list[dict[str, str]]:
     """Messages asking for the recap of a finished story as JSON."""
+    theme, language, title, chapters = req.theme, req.language, req.title, req.chapters
     told = "\n".join(
         f"Chapter {c.number} ({c.title}): {c.summary or ' '.join(sentences(c.text)[:2])}"
         + (f" The audience chose: {c.chosen}." if c.chosen else "") for c in chapters[-20:])

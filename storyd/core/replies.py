@@ -18,6 +18,8 @@ from typing import Any, Literal
 import msgspec
 
 from storyd.core.model import DialogueLine
+from storyd.core.plan import StoryPlan
+from storyd.core.recap import StoryRecap
 
 
 class _Reply(msgspec.Struct, frozen=True, kw_only=True):
@@ -193,6 +195,8 @@ class SessionDetail(_Reply, frozen=True):
     memory: MemoryData | None
     ifid: str = ""                     # the Twine IFID, made once per session
     branches: tuple[StoredBranch, ...] = ()   # written for choices that lost
+    plan: StoryPlan | None = None      # the story bible written before chapter 1 (issue 17)
+    recap: StoryRecap | None = None    # logline, key moments, kind of ending (issue 17)
 
 
 class PngReply(_Reply, frozen=True):
@@ -224,6 +228,8 @@ class ProviderCheck(_Reply, frozen=True):
     base_url: str | None = None
     missing: tuple[str, ...] = ()   # models the provider does not offer
     voices: tuple[str, ...] = ()    # voices a speech probe tried
+    json_mode: str = ""             # the structured-output mode in use (text providers)
+    json_mode_note: str = ""        # why it stepped down ("" = it did not)
 
 
 class ConfigField(_Reply, frozen=True):

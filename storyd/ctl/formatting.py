@@ -117,7 +117,8 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
 
 
 def _provider(name: str, h: Any) -> str:
-    """`offline ok 6 ms`, `sf failing: HTTP 401 …`, `sf cooling down`."""
+    """`offline ok 6 ms`, `sf failing: HTTP 401 …`, `sf cooling down`, `offline ok, stepped in
+    2 times (used because: …)`."""
     if not isinstance(h, dict):
         return f"{name} {h}"
     if h.get("cooling_down") or h.get("cooldown_until_ms"):
@@ -132,6 +133,10 @@ def _provider(name: str, h: Any) -> str:
     ms = h.get("last_latency_ms")
     if ms is not None and h.get("ok"):
         state += f" {ms:.0f} ms"
+    if h.get("stepped_in"):   # the last resort wrote: how often, and why (the last time)
+        n = int(h["stepped_in"])
+        state += (f", stepped in {n} time{'s' * (n != 1)}"
+                  + (f" (used because: {h['used_because']})" if h.get("used_because") else ""))
     return f"{name} {state}"
 
 

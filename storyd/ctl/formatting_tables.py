@@ -212,7 +212,8 @@ def format_stories(stories: list[Any]) -> str:
 
 
 def format_providers(rows: list[dict[str, Any]]) -> str:
-    """One line per provider: name, ok or the diagnosis, latency, message."""
+    """One line per provider: name, ok or the diagnosis, latency, the JSON mode in use
+    (with why it stepped down), message."""
     if not rows:
         return "no providers\n"
     out = []
@@ -220,11 +221,14 @@ def format_providers(rows: list[dict[str, Any]]) -> str:
         state = "ok" if r.get("ok") else str(r.get("diagnosis") or "failing")
         latency = r.get("latency")
         ms = f"{latency * 1000:.0f} ms" if isinstance(latency, int | float) else "-"
-        message = str(r.get("message") or "")
+        message = " ".join(str(r.get("message") or "").split())   # one line per provider
         if r.get("base_url"):
             message = f"{r['base_url']}" + (f": {message}" if message else "")
-        out.append((r.get("provider", "?"), state, ms, message))
-    return table(("PROVIDER", "STATE", "LATENCY", "MESSAGE"), out, right=(2,))
+        if r.get("json_mode_note"):
+            message += f" [{r['json_mode_note']}]"
+        out.append((r.get("provider", "?"), state, ms, str(r.get("json_mode") or "-"),
+                    message))
+    return table(("PROVIDER", "STATE", "LATENCY", "JSON", "MESSAGE"), out, right=(2,))
 
 
 def format_import(t: dict[str, Any]) -> str:

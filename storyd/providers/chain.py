@@ -2,19 +2,15 @@
 
 Theory of operation: a call walks the chain. Each provider does its own HTTP retries; when
 it still fails, the chain moves to the next one. One storyteller per story: a provider's
-chapter is repaired rather than thrown away (the provider trims and refills choices), and
-regenerated at most once, only for a real defect — nothing usable (ProviderOutputError),
-a ChapterDefect (no choices, text far too short) or a safety-blocklist hit. After that
-the provider's best answer airs (a defective draft gets its choices completed) unless
-every answer it gave hit the blocklist. Rule checks (`prompts.coherence_issues`) and the
-model review run only with `[llm] coherence_check = true`, and are advice: they may cost
-one regeneration, then the answer with fewer issues airs. A provider with
-`failure_threshold` consecutive failures is skipped for `cooldown` seconds; after the
-cool-down one more failure sends it back. The last provider (the offline one by default,
-appended by `build_chains`) is always tried, even when cooling down, and writes only when
-no provider before it gave anything usable; the reason goes to `on_error` and into its
-status (`used_because`). A blocklist hit never airs — when even the last provider's answer
-has one, the call raises ProviderError and the director shows its error card.
+chapter airs as it wrote it (never cut or padded; its choices repaired, see
+core/chapter_repair.py) and is regenerated at most once, only when the answer is unusable
+(ProviderOutputError), not a chapter or without two real choices (ChapterDefect), or hits the
+safety blocklist; what was repaired is reported. Rule checks (`prompts.coherence_issues`) and
+the model review run only with `[llm] coherence_check = true`, and are advice. A provider with
+`failure_threshold` consecutive failures is skipped for `cooldown` seconds. The last provider
+(the offline one, appended by `build_chains`) is always tried and writes only when no provider
+before it gave anything usable; the reason goes to `on_error` and into its status
+(`used_because`, with its call count). A blocklist hit never airs.
 
 Every attempt is recorded in the returned `ChainOutcome`, with the calls and tokens spent
 (`http_io.METER`: summed over every attempt, retries and repairs included); operator-facing
@@ -44,11 +40,14 @@ from storyd.core.model import (
     ImageResult,
     SpeechRequest,
     SpeechResult,
-    Theme,
 )
+from storyd.core.plan import StoryPlan
+from storyd.core.plan_prompts import PlanRequest
+from storyd.core.recap import RecapRequest, StoryRecap
 from storyd.core.safety import Blocklist
 from storyd.errors import ConfigError, ProviderError, ProviderOutputError
 from storyd.providers.base import ChapterDefect
+from storyd.providers.chain_texts import StreamGate, airable, chapter_texts, masked, plan_texts
 from storyd.providers.http_io import METER, Meter
 from storyd.providers.openai_compat import OpenAICompatProvider
 from storyd.providers.outcome import Attempt, ChainOutcome, Health
@@ -59,17 +58,6 @@ T = TypeVar("T")
 Kind = Literal["text", "images", "speech"]
 Check = Callable[[Any, T], Awaitable[tuple[list[str], list[str]]]]   # → (hard, soft) issues
 Salvage = Callable[[Any, Any], Awaitable[T]]     # (provider, defective value) → airable value
-
-
-def _chapter_texts(draft: ChapterDraft) -> list[str]:
-    return [draft.title, draft.text, draft.summary, *draft.choices,
-            *(ln.text for ln in draft.lines), draft.memory.event,
-            *(e.name for e in (*draft.memory.characters, *draft.memory.locations,
-                               *draft.memory.items))]
-
-
-def _masked(words: list[str]) -> str:
-    return ", ".join(w[0] + "*" * (len(w) - 1) for w in words)
 
 
 class ProviderChain:
@@ -92,25 +80,11 @@ class ProviderChain:
     def status(self) -> dict[str, dict[str, Any]]:
         """Per provider: ok (None = unused), last_error, failures, cooling_down,
         cooldown_until_ms (epoch ms, None when not cooling down), cooldown_reason,
-        last_latency_ms, used_because (the last resort: why it wrote), and the
-        calls / prompt_tokens / completion_tokens / tokens_estimated spent so far."""
+        last_latency_ms, used_because (the last resort: why it wrote) and stepped_in (how
+        often it wrote), and the calls / prompt_tokens / completion_tokens /
+        tokens_estimated spent so far."""
         now, wall_ms = trio.current_time(), time.time() * 1000
-        out: dict[str, dict[str, Any]] = {}
-        for name, h in self._health.items():
-            cooling = h.cooldown_until is not None and h.cooldown_until > now
-            out[name] = {
-                "ok": h.ok, "last_error": h.last_error, "failures": h.failures,
-                "cooling_down": cooling,
-                "cooldown_until_ms": (int(wall_ms + (h.cooldown_until - now) * 1000)
-                                      if cooling and h.cooldown_until is not None else None),
-                "cooldown_reason": h.cooldown_reason if cooling else "",
-                "last_latency_ms": (None if h.last_latency is None
-                                    else int(h.last_latency * 1000)),
-                "used_because": h.used_because,
-                "calls": h.usage.calls, "prompt_tokens": h.usage.prompt_tokens,
-                "completion_tokens": h.usage.completion_tokens,
-                "tokens_estimated": h.usage.estimated}
-        return out
+        return {name: h.view(now, wall_ms) for name, h in self._health.items()}
 
     def _report(self, message: str) -> None:
         log.warning("%s", message)
@@ -178,11 +152,14 @@ class ProviderChain:
                     if check is not None:
                         hard, soft = await check(provider, value)
                 except ChapterDefect as exc:
-                    error, again, defective = str(exc), True, exc.draft
-                    hard = self.blocklist.check(_chapter_texts(exc.draft))
+                    # only a real chapter with two or more choices may air as the best
+                    # answer; a one-word text or a chapter without real choices never does
+                    error, again = str(exc), True
+                    defective = exc.draft if airable(exc.draft) else None
+                    hard = self.blocklist.check(chapter_texts(exc.draft))
                     if hard:
                         error = (f"rejected {what} from '{provider.name}': blocked words "
-                                 f"({_masked(hard)}); {error}")
+                                 f"({masked(hard)}); {error}")
                 except ProviderError as exc:
                     error = str(exc)
                     again = isinstance(exc, ProviderOutputError) and round_ == 1
@@ -203,7 +180,7 @@ class ProviderChain:
                         return self._aired(provider, value, attempts, final, why_not)
                     if not hard:
                         best = (0, value, soft)
-                    reasons = ([f"blocked words ({_masked(hard)})"] if hard else []) + soft
+                    reasons = ([f"blocked words ({masked(hard)})"] if hard else []) + soft
                     error = f"rejected {what} from '{provider.name}': {'; '.join(reasons)}"
                     attempts.append(Attempt(provider.name, False, error, latency))
                     if round_ == 1:
@@ -253,6 +230,7 @@ class ProviderChain:
         if final and why_not:
             because = "; ".join(why_not)[-600:]
             self._health[provider.name].used_because = because
+            self._health[provider.name].stepped_in += 1
             if any(not a.ok for a in attempts):   # cooling down alone: status says it
                 self._report(f"{self.kind}: '{provider.name}' stepped in because: {because}")
         elif final:
@@ -267,13 +245,17 @@ class ProviderChain:
         (`streams_text`) writes it; it may start again from "" on a retry or the next
         provider. Providers without streaming ignore it."""
         attempt_no = 0
+        preview = StreamGate(on_text, self.blocklist) if on_text is not None else None
 
         async def call(provider: Any) -> ChapterDraft:
             nonlocal attempt_no
             attempt_no += 1
+            if preview is not None:
+                preview.attempt()
             try:
-                if on_text is not None and getattr(provider, "streams_text", False):
-                    draft: ChapterDraft = await provider.write_chapter(request, on_text=on_text)
+                if preview is not None and getattr(provider, "streams_text", False):
+                    draft: ChapterDraft = await provider.write_chapter(request,
+                                                                       on_text=preview.feed)
                 else:
                     draft = await provider.write_chapter(request)
             except ChapterDefect as exc:
@@ -284,6 +266,9 @@ class ProviderChain:
                 if getattr(provider, "last_prompt", None):
                     self.last_prompt = list(provider.last_prompt)
                     self.last_prompt_provider = provider.name
+            if draft.notes:   # what was actually wrong, and what was done about it
+                self._report(f"chapter {request.chapter_number} from '{provider.name}': "
+                             + "; ".join(draft.notes))
             return msgspec.structs.replace(draft, provider=provider.name, attempt=attempt_no)
 
         async def check(provider: Any, draft: ChapterDraft) -> tuple[list[str], list[str]]:
@@ -295,23 +280,44 @@ class ProviderChain:
                         soft = await provider.review_chapter(draft, request)
                     except ProviderError as exc:
                         log.warning("coherence review skipped: %s", exc)
-            return self.blocklist.check(_chapter_texts(draft)), soft
+            return self.blocklist.check(chapter_texts(draft)), soft
 
         async def salvage(provider: Any, draft: ChapterDraft) -> ChapterDraft:
-            if hasattr(provider, "complete_choices"):
-                fixed: ChapterDraft = await provider.complete_choices(draft, request)
-            else:
-                fixed = repair.fill_choices(draft, request)
-            return msgspec.structs.replace(fixed, provider=provider.name)
+            return msgspec.structs.replace(repair.story_choices(draft, request),
+                                           provider=provider.name)
 
         return await self._run("chapter", call, check, salvage)
 
-    async def write_outline(self, theme: Theme, language: str, seed: int) -> ChainOutcome[str]:
-        async def check(provider: Any, outline: str) -> tuple[list[str], list[str]]:
-            return self.blocklist.check([outline]), []
+    async def write_plan(self, request: PlanRequest) -> ChainOutcome[StoryPlan]:
+        """The story plan: a provider's answer is completed, never refused (core/plan_parse);
+        one without `write_plan` is passed over."""
+        async def call(provider: Any) -> StoryPlan:
+            if not hasattr(provider, "write_plan"):
+                raise ProviderError(f"provider '{provider.name}' does not write plans",
+                                    provider=provider.name)
+            plan: StoryPlan = await provider.write_plan(request)
+            if plan.repairs and provider is not self.providers[-1]:
+                self._report(f"plan from '{provider.name}' completed: "
+                             + "; ".join(plan.repairs)[:500])
+            return plan
 
-        return await self._run("outline",
-                               lambda p: p.write_outline(theme, language, seed), check)
+        async def check(provider: Any, plan: StoryPlan) -> tuple[list[str], list[str]]:
+            return self.blocklist.check(plan_texts(plan)), []
+
+        return await self._run("plan", call, check)
+
+    async def write_recap(self, request: RecapRequest) -> ChainOutcome[StoryRecap]:
+        async def call(provider: Any) -> StoryRecap:
+            if not hasattr(provider, "write_recap"):
+                raise ProviderError(f"provider '{provider.name}' does not write recaps",
+                                    provider=provider.name)
+            recap: StoryRecap = await provider.write_recap(request)
+            return recap
+
+        async def check(provider: Any, recap: StoryRecap) -> tuple[list[str], list[str]]:
+            return self.blocklist.check([recap.logline, *recap.moments]), []
+
+        return await self._run("recap", call, check)
 
     async def illustrate(self, request: ImageRequest) -> ChainOutcome[ImageResult]:
         return await self._run("picture", lambda p: p.illustrate(request))

@@ -9,9 +9,11 @@ text, pictures and speech on top. See openai_compat.py for the theory of operati
 from __future__ import annotations
 
 import base64
+import html
 import json
 import logging
 import random
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Self, TypeVar
 
@@ -44,13 +46,32 @@ def sniff_image(data: bytes, fallback: str) -> str:
     return fallback.split(";")[0].strip() or "application/octet-stream"
 
 
+_TITLE = re.compile(r"(?is)<(title|h1)[^>]*>(.*?)</\1>")
+_TAG = re.compile(r"(?s)<[^>]*>")
+
+
+def _html_text(text: str) -> str | None:
+    """One readable line from an HTML error page (its title, else its text), or None when
+    `text` is not HTML. Never the markup itself."""
+    head = text[:512].lower()
+    if not text.startswith("<") or not any(t in head for t in ("<html", "<!doctype", "<head",
+                                                                  "<body", "<h1", "<title")):
+        return None
+    found = _TITLE.search(text)
+    words = _TAG.sub(" ", found.group(2) if found else text)
+    line = " ".join(html.unescape(words).split())
+    return f"an HTML page: {line[:120]}" if line else "an HTML page"
+
+
 def error_detail(body: bytes) -> tuple[str, Any]:
-    """(message, code) from an error body: OpenAI, SiliconFlow or a bare string."""
+    """(message, code) from an error body: OpenAI, SiliconFlow, a bare string, or one line
+    for an HTML page (a proxy's or a web server's 404)."""
     text = body.decode("utf-8", "replace").strip()
     try:
         data = json.loads(text)
     except ValueError:
-        return " ".join(text.split())[:200], None
+        page = _html_text(text)
+        return (page if page is not None else " ".join(text.split())[:200]), None
     if isinstance(data, str):
         return data[:200], None
     if isinstance(data, dict):

@@ -16,9 +16,11 @@ read whole before its size is known. Chat answers are streamed (SSE, with
 `stream_options.include_usage`); only `delta.content` is kept (`reasoning_content` and
 `reasoning` are ignored). A stream that ends early, stalls or runs over its cap is a
 retryable fault — unless what arrived already holds a complete JSON chapter, which is then
-used. JSON mode follows the preset ("auto") or the config; when a server answers 400 about
-`response_format`, the provider steps down json_schema → json_object → none and remembers
-that for its later calls. Calls and tokens go to the `http_io.METER` of the calling chain.
+used. JSON mode follows the preset ("auto") or the config; when a server refuses
+`response_format` (an error about it, whatever the status), the provider steps down
+json_schema → json_object with `schema` (llama-cpp-python's form) → json_object → none and
+remembers that for its later calls (shown by `storyctl providers`). Calls and tokens go to
+the `http_io.METER` of the calling chain.
 
 Chat lives here; pictures and speech come from `MediaClient` (openai_media.py), and the HTTP
 client, error translation and retries from `ClientBase` (openai_base.py).
@@ -38,15 +40,25 @@ import trio
 
 from storyd.core import chapter_parse, prompts
 from storyd.core import chapter_repair as repair
-from storyd.core.chapter_stream import ChapterStream
 from storyd.core.model import (
     ChapterDraft,
     ChapterRequest,
     Theme,
 )
+from storyd.core.plan import StoryPlan, plan_json_schema
+from storyd.core.plan_parse import parse_plan
+from storyd.core.plan_prompts import PlanRequest, build_plan_messages
+from storyd.core.recap import (
+    RecapRequest,
+    StoryRecap,
+    build_recap_messages,
+    parse_recap,
+    recap_json_schema,
+)
 from storyd.errors import ProviderError, ProviderOutputError
 from storyd.providers import http_io
 from storyd.providers.base import ChapterDefect
+from storyd.providers.chat_format import STEP_DOWN, FormatRefused, TextSink, format_refusal
 from storyd.providers.http_io import MB, RequestTimeout, TooLarge, Usage
 from storyd.providers.openai_base import ERROR_BODY, error_detail
 from storyd.providers.openai_media import MediaClient
@@ -60,44 +72,12 @@ def _holds_a_chapter(text: str) -> bool:
     return data is not None and bool(data.get("text") or data.get("content"))
 
 
-class _Sink:
-    """Feeds streamed content to a ChapterStream and hands the text so far to `on_text`."""
-
-    def __init__(self, on_text: Callable[[str], None]) -> None:
-        self.on_text = on_text
-        self.stream = ChapterStream()
-        self.last = ""
-        self.version = 0
-
-    def restart(self) -> None:
-        """A new answer begins (a retry): a listener that was shown text gets "" first."""
-        shown = self.last
-        self.stream, self.last, self.version = ChapterStream(), "", 0
-        if shown:
-            self._tell("")
-
-    def _tell(self, text: str) -> None:
-        try:
-            self.on_text(text)
-        except Exception:   # a broken listener must not break generation
-            log.exception("on_text callback failed")
-
-    def feed(self, piece: str) -> None:
-        self.stream.feed(piece)
-        if self.stream.version == self.version:
-            return
-        self.version = self.stream.version
-        text = self.stream.text
-        if text != self.last:
-            self.last = text
-            self._tell(text)
-
-
 class OpenAICompatProvider(MediaClient):
     """TextProvider, ImageProvider and SpeechProvider for one `[providers.NAME]` section."""
 
     streams_text = True       # write_chapter takes on_text (the chain checks this)
     stream_usage = True       # ask for `usage` in streams until a server refuses that
+    format_note = ""          # why json_mode stepped down ("" = it did not)
 
     # ------------------------------------------------------------ text
     def _chat_body(self, messages: list[dict[str, str]], schema: dict[str, Any] | None,
@@ -112,16 +92,21 @@ class OpenAICompatProvider(MediaClient):
         if schema is not None and self.json_mode == "json_schema":
             body["response_format"] = {"type": "json_schema",
                                        "json_schema": {"name": schema_name, "schema": schema}}
+        elif schema is not None and self.json_mode == "json_object_schema":
+            # llama-cpp-python's form: json_object constrained by a schema (a grammar)
+            body["response_format"] = {"type": "json_object", "schema": schema}
         elif schema is not None and self.json_mode == "json_object":
             body["response_format"] = {"type": "json_object"}
         return body
 
     async def complete(self, messages: list[dict[str, str]], *,
                        schema: dict[str, Any] | None = None, max_tokens: int = 1200,
-                       schema_name: str = "chapter", sink: _Sink | None = None,
+                       schema_name: str = "chapter", sink: TextSink | None = None,
                        accept: Callable[[str], bool] | None = None,
                        debug: bool = True) -> str:
-        """The streamed answer's content. Steps down the JSON mode on a 400 about it.
+        """The streamed answer's content. Steps down the JSON mode when the server refuses
+        it (json_schema → json_object with schema → json_object → none; any status), and
+        remembers that for later calls.
 
         `sink` gets the content as it arrives; `accept` says whether the content of a stream
         that broke off (or stalled, or ran over its cap) is usable all the same. `debug`
@@ -146,15 +131,18 @@ class OpenAICompatProvider(MediaClient):
                     log.warning("provider %r rejected stream_options; estimating tokens from "
                                 "now on", self.name)
                     continue
-                if (exc.status == 400 and "response_format" in body
-                        and any(w in low for w in ("response_format", "json", "schema"))):
-                    self.json_mode = "json_object" if self.json_mode == "json_schema" else "none"
-                    log.warning("provider %r rejected response_format; using %s from now on",
-                                self.name, self.json_mode)
+                if isinstance(exc, FormatRefused) and "response_format" in body:
+                    refused = self.json_mode
+                    self.json_mode = STEP_DOWN.get(refused, "none")
+                    self.format_note = (f"{refused} refused ({exc.detail[:120]}); using "
+                                        f"{self.json_mode}")
+                    log.warning("provider %r refused response_format %s (HTTP %s: %s); "
+                                "using %s from now on", self.name, refused, exc.status,
+                                exc.detail[:200], self.json_mode)
                     continue
                 raise
 
-    async def _stream_chat(self, body: dict[str, Any], sink: _Sink | None,
+    async def _stream_chat(self, body: dict[str, Any], sink: TextSink | None,
                            accept: Callable[[str], bool] | None) -> str:
         url = self.base_url + "/chat/completions"
         parts: list[str] = []
@@ -169,6 +157,13 @@ class OpenAICompatProvider(MediaClient):
                     if resp.status_code >= 300:
                         raw = (await http_io.read_head(resp, ERROR_BODY, gap)
                                if resp.status_code >= 400 else b"")
+                        refused = format_refusal(body, resp.status_code, raw)
+                        if refused:
+                            raise FormatRefused(
+                                self._scrub(f"provider '{self.name}': HTTP "
+                                            f"{resp.status_code} {refused}"),
+                                provider=self.name, status=resp.status_code,
+                                detail=self._scrub(refused))
                         raise self._http_error(resp.status_code, raw, resp.headers)
                     if "text/event-stream" not in resp.headers.get("content-type", ""):
                         data = json.loads(await http_io.read_capped(
@@ -226,7 +221,7 @@ class OpenAICompatProvider(MediaClient):
         return str(content)
 
     async def _read_sse(self, resp: httpx.Response, gap: http_io.Gap, parts: list[str],
-                        usage: dict[str, Any], sink: _Sink | None) -> bool:
+                        usage: dict[str, Any], sink: TextSink | None) -> bool:
         """Collect the content deltas into `parts`; True when the stream ended properly."""
         finished = False
         async for raw_line in http_io.sse_lines(resp, self.limits.max_text, gap):
@@ -262,18 +257,33 @@ class OpenAICompatProvider(MediaClient):
                                       max_tokens=600)
         return prompts.clean_outline(content)
 
+    async def write_plan(self, request: PlanRequest) -> StoryPlan:
+        """The story plan, completed from the request's fallback where the answer falls
+        short (never refused: see core/plan_parse.py)."""
+        content = await self.complete(build_plan_messages(request),
+                                      schema=plan_json_schema(request.chapters),
+                                      schema_name="plan", max_tokens=1800)
+        return msgspec.structs.replace(parse_plan(content, request), source=self.name)
+
+    async def write_recap(self, request: RecapRequest) -> StoryRecap:
+        content = await self.complete(build_recap_messages(request), schema=recap_json_schema(),
+                                      schema_name="recap", max_tokens=500, debug=False)
+        return parse_recap(content, request.fallback, source=self.name)
+
     async def write_chapter(self, request: ChapterRequest, *,
                             on_text: Callable[[str], None] | None = None) -> ChapterDraft:
-        """The next chapter, repaired where it can be (see `prompts.parse_chapter`).
+        """The next chapter as the model wrote it: never cut or padded, repaired where it
+        can be (see `chapter_parse.parse_chapter`); its notes say what was repaired.
 
         `on_text` gets the chapter text decoded so far while the answer streams in; when a
-        retry starts a new answer after text was shown, it gets "" first. Raises ProviderOutputError
-        when nothing usable came, ChapterDefect (with the draft) for a real defect."""
+        retry starts a new answer after text was shown, it gets "" first. Raises
+        ProviderOutputError when nothing usable came, ChapterDefect (with the draft) when the
+        answer is not a chapter or has no real choices."""
         schema = prompts.chapter_json_schema(request.n_choices, request.closing)
         content = await self.complete(
             prompts.build_chapter_messages(request), schema=schema,
             max_tokens=max(900, request.words * 4 + 700),
-            sink=_Sink(on_text) if on_text is not None else None,
+            sink=TextSink(on_text) if on_text is not None else None,
             accept=_holds_a_chapter)
         try:
             draft = repair.without_repeats(chapter_parse.parse_chapter(content, request), request)
@@ -288,21 +298,29 @@ class OpenAICompatProvider(MediaClient):
 
     async def complete_choices(self, draft: ChapterDraft, request: ChapterRequest
                                ) -> ChapterDraft:
-        """The draft with its missing choices: one small follow-up request, then sensible
-        fillers for whatever is still missing (never fails)."""
+        """The draft with its missing choices: ONE small follow-up request, then choices
+        made of the story's own people and places when fewer than two are real. Raises
+        ChapterDefect when even then it has fewer than two."""
         missing = repair.missing_choices(draft, request)
-        if missing == 0:
-            return draft
-        try:
-            content = await self.complete(
-                repair.build_choices_messages(draft, request, missing),
-                schema=repair.choices_json_schema(missing), schema_name="choices",
-                max_tokens=200, debug=False)
-            draft = repair.add_choices(draft, request, content)
-        except ProviderError as exc:
-            log.warning("provider %r: follow-up for %d choices failed: %s", self.name, missing,
-                        exc)
-        return repair.fill_choices(draft, request)
+        if missing:
+            had = len(draft.choices)
+            try:
+                content = await self.complete(
+                    repair.build_choices_messages(draft, request, missing),
+                    schema=repair.choices_json_schema(missing), schema_name="choices",
+                    max_tokens=200, debug=False)
+                draft = repair.add_choices(draft, request, content)
+                note = (f"asked for {missing} more choice{'s' * (missing != 1)} in one "
+                        f"follow-up: got {len(draft.choices) - had}")
+            except ProviderError as exc:
+                note = f"the follow-up for {missing} choices failed: {exc}"
+            draft = msgspec.structs.replace(draft, notes=(*draft.notes, note))
+        draft = repair.story_choices(draft, request)
+        if not request.closing and len(draft.choices) < repair.MIN_REAL_CHOICES:
+            raise ChapterDefect(self._scrub(
+                f"provider '{self.name}': only {len(draft.choices)} real choice(s) "
+                f"({'; '.join(draft.notes) or 'none given'})"), draft, provider=self.name)
+        return draft
 
     async def review_chapter(self, draft: ChapterDraft, request: ChapterRequest) -> list[str]:
         """Continuity issues found by a second model pass (the optional coherence check)."""
@@ -311,23 +329,46 @@ class OpenAICompatProvider(MediaClient):
         return prompts.parse_coherence(content)
 
     # ------------------------------------------------------------ check
+    async def _probe_chat(self, result: dict[str, Any], why: str) -> None:
+        """No model list here (several llama.cpp builds and proxies): ask the text model
+        for one token instead; the answer says whether chapters can be written."""
+        body = {"model": self.text_model, "max_tokens": 1, "stream": False,
+                "messages": [{"role": "user", "content": "Reply with OK."}]}
+        try:
+            await self._send("POST", "/chat/completions", body)
+        except ProviderError as exc:
+            result["diagnosis"] = _diagnosis(exc)
+            result["message"] = f"no model list (GET /models: {why}); a one-token chat " \
+                                f"request failed: {exc}"
+            return
+        result.update(ok=True, diagnosis="ok", message=f"no model list (GET /models: {why}); "
+                      f"a one-token chat request to {self.text_model} worked")
+
     async def check(self) -> dict[str, Any]:
         """Probe `GET /models` once: diagnosis ok / bad key / rate-limited / unreachable /
-        model not offered / bad voice / error, with latency in seconds. A provider in the
-        speech chain also speaks one tiny sentence with each configured voice."""
+        model not offered / bad voice / error, with latency in seconds. A server without a
+        model list (404/405/501, or an answer that is not one) gets a one-token chat request
+        to the text model instead. A provider in the speech chain also speaks one tiny
+        sentence with each configured voice."""
         started = trio.current_time()
         result: dict[str, Any] = {"provider": self.name, "base_url": self.shown_url,
-                                  "ok": False, "missing": []}
+                                  "ok": False, "missing": [], "json_mode": self.json_mode,
+                                  "json_mode_note": self.format_note}
         try:
             # model lists of large hubs run to megabytes
             data = json.loads((await self._send("GET", "/models",
                                                 cap=max(self.limits.max_text, 16 * MB)))[0])
         except ProviderError as exc:
-            result["diagnosis"] = {None: "unreachable", 401: "bad key", 403: "bad key",
-                                   429: "rate-limited"}.get(exc.status, "error")
-            result["message"] = str(exc)
+            if exc.status in NO_MODEL_LIST and self.text_model:
+                await self._probe_chat(result, f"HTTP {exc.status}")
+            else:
+                result["diagnosis"] = _diagnosis(exc)
+                result["message"] = str(exc)
         except ValueError:
-            result.update(diagnosis="error", message="model list is not JSON")
+            if self.text_model:
+                await self._probe_chat(result, "not a JSON model list")
+            else:
+                result.update(diagnosis="error", message="model list is not JSON")
         else:
             models = data.get("data", []) if isinstance(data, dict) else []
             ids = {str(m.get("id")) for m in models if isinstance(m, dict)}
@@ -342,3 +383,11 @@ class OpenAICompatProvider(MediaClient):
                 await self._probe_voices(result)
         result["latency"] = round(trio.current_time() - started, 3)
         return result
+
+
+NO_MODEL_LIST = (404, 405, 501)   # statuses of a server that has no GET /models
+
+
+def _diagnosis(exc: ProviderError) -> str:
+    return {None: "unreachable", 401: "bad key", 403: "bad key",
+            429: "rate-limited"}.get(exc.status, "error")

@@ -10,7 +10,7 @@ from typing import Literal
 
 import msgspec
 
-JsonMode = Literal["json_schema", "json_object", "none"]
+JsonMode = Literal["json_schema", "json_object_schema", "json_object", "none"]
 
 # SiliconFlow FLUX.1-schnell accepts only these sizes; the nearest one by aspect ratio is used.
 SILICONFLOW_IMAGE_SIZES: tuple[str, ...] = (

@@ -5,11 +5,11 @@ state (core/story.py) and runs that state's phase — generating/finishing (the 
 airs), presenting (the narrator), voting (the voting service), result (the result card) —
 until the closing chapter has aired. Each phase ends by applying an input to the machine.
 
-Operator commands (`start`, `close`, `next`, `finish`, `end`, `regenerate_image`) are plain
-methods called from the trio thread. Each first asks the machine whether it fits the state —
-refusing changes nothing — then wakes the play task (`self._wake`, a trio.Event replaced after
-each wake-up). A `close`/`next` that arrives in "voting" before the round is open (right after
-the chapter appeared) is queued and applied the moment the round opens: never lost.
+Operator commands (`start`, `close`, `next`, `finish`, `end`, `regenerate_image`; `extend`
+is the generation service's) are plain methods called from the trio thread. Each first asks
+the machine whether it fits — refusing changes nothing — then wakes the play task
+(`self._wake`, replaced after each wake-up). A `close`/`next` in "voting" before the round is
+open is queued and applied the moment the round opens: never lost.
 
 Zero dead air: the chapter to come is one hand-off object (services/next_chapter.py), made by
 the play task in its nursery when a vote opens and kept until the chapter airs: its branches
@@ -19,7 +19,7 @@ again, and `finish` makes its branches closing chapters. From the first second o
 "generating" the snapshot carries the calm "the story continues in a moment" notice.
 
 Invariants: the machine's state is only changed here; every transition publishes a full
-`story:state`; a failed generation never leaves a blank screen (chapter deadline → offline).
+`story:state`; a failed generation never leaves a blank screen (deadline → offline).
 """
 
 from __future__ import annotations
@@ -352,7 +352,7 @@ class Director:
         self.publish_state()
 
     def _closing_next(self, story: StoryState) -> bool:
-        limit = self._settings().story.max_chapters
+        limit = story.planned_chapters(self._settings().story.max_chapters)
         return self.machine.finish_requested or bool(limit and story.next_number >= limit)
 
     async def _result(self, story: StoryState) -> None:

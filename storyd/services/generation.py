@@ -9,9 +9,11 @@ task asks `next_chapter()` for one per chapter to come.
 
 Every branch is written under `[llm] chapter_deadline` (`write`): past it (or when every
 provider failed) the offline storyteller writes that chapter from the same request, so the
-same characters, places and items carry on. The story's opening — its outline — is asked for
-inside chapter 1's deadline; past it the offline storyteller opens the story. Provider calls
-and tokens of every branch written for a chapter are summed into the aired chapter's cost.
+same characters, places and items carry on. At start the story's plan (services/planning.py)
+is asked for inside chapter 1's deadline; past it the offline storyteller plans the story and
+writes chapter 1. At the end, while the closing chapter airs, the recap is written. Provider
+calls and tokens of every branch written for a chapter (and of the plan, for chapter 1) are
+summed into the aired chapter's cost.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ import trio
 from storyd.bus import EventBus
 from storyd.config.structs import Config
 from storyd.core import events as ev
-from storyd.core.memory import StoryMemory
-from storyd.core.model import ChapterDraft, ChapterRequest, ImageRequest, Theme
+from storyd.core.model import ChapterDraft, ImageRequest, Theme
+from storyd.core.plan import StoryPlan
 from storyd.core.ports import ChapterWriter, ProviderChains, StoryStore
 from storyd.core.snapshot import ChapterCost
 from storyd.errors import ProviderError, StorydError
@@ -35,6 +37,7 @@ from storyd.services.branch import Branch
 from storyd.services.clock import TrioClock
 from storyd.services.media import MediaCache, media_url
 from storyd.services.next_chapter import NextChapter
+from storyd.services.planning import Planner
 from storyd.services.prenarration import NarrationPrep
 from storyd.services.story_state import ChapterState, StoryState
 
@@ -55,6 +58,8 @@ class GenerationService:
         self._media = media
         self._offline = offline
         self._narration = NarrationPrep(settings, chains, media)
+        self.planner = Planner(store, settings, chains, offline,
+                               lambda message: self.on_error(message))
         self._nursery: trio.Nursery | None = None
         self.costs: list[ChapterCost] = []
         self.on_preview: Callable[[str], None] = lambda _text: None
@@ -88,27 +93,18 @@ class GenerationService:
         self._narration.cancel()
 
     def branch_for(self, story: StoryState, choice: int | None, closing: bool) -> Branch:
-        cfg = self._settings()
-        prev = story.current
-        memory = StoryMemory.from_json(story.memory.to_json())
-        winner = prev.draft.choices[choice] if prev is not None and choice is not None else ""
-        memory.take_choice(winner)
-        number = story.next_number
-        request = ChapterRequest(
-            theme=story.theme, language=story.language, chapter_number=number,
-            words=cfg.story.closing_words if closing else cfg.story.words_per_chapter,
-            n_choices=0 if closing else cfg.story.choices, closing=closing,
-            outline=story.outline,
-            context=memory.context(cfg.llm.context_tokens, include_outline=False),
-            path=story.taken_path() + ((winner,) if winner else ()), winning_choice=winner,
-            previous_text=prev.draft.text if prev else "",
-            # the taken path is listed already; what models repeat is last round's losers
-            avoid_choices=tuple(c for c in (prev.draft.choices if prev else ()) if c != winner),
-            memory=memory.view(), seed=story.seed * 1000 + number,
-            max_chapters=cfg.story.max_chapters,
-            previous_titles=tuple(c.draft.title for c in story.chapters))
+        request, memory = self.planner.chapter_request(story, choice, closing)
         return Branch(choice=choice, closing=closing, request=request, memory=memory,
                       authored=story.authored.writer if story.authored else None)
+
+    async def extend(self, story: StoryState | None, chapters: int, state: str,
+                     finishing: bool) -> StoryPlan:
+        """`storyctl extend`: the plan stretched now, its remaining beats re-planned by the
+        model in the background (services/planning.py)."""
+        plan = await self.planner.extend(story, chapters, state=state, finishing=finishing)
+        if self._nursery is not None and story is not None:
+            self._nursery.start_soon(self.planner.replan, story)
+        return plan
 
     # ---- writing one branch -----------------------------------------------------------------
     async def write(self, story: StoryState, b: Branch) -> None:
@@ -124,8 +120,9 @@ class GenerationService:
         deadline = self._settings().llm.chapter_deadline
         with trio.move_on_after(deadline):
             try:
-                if _opening(story):
-                    await self._open(story, b)
+                if _opening(story):   # at start: the story's plan
+                    await self.planner.ensure_plan(story)
+                    self._opened(story, b)
                 outcome = await self._chains().text.write_chapter(
                     b.request, on_text=functools.partial(self._streamed, b))
                 b.draft = msgspec.structs.replace(outcome.draft, provider=outcome.provider,
@@ -140,8 +137,9 @@ class GenerationService:
             self.on_error(f"chapter {b.request.chapter_number}: {b.fallback}; the offline "
                           "storyteller continues the story from its memory")
             try:
-                if _opening(story):
-                    await self._open_offline(story, b)
+                if _opening(story):   # no plan in time: the offline storyteller plans it
+                    await self.planner.plan_offline(story)
+                    self._opened(story, b)
                 draft = await self._offline.write_chapter(b.request)
                 b.draft = msgspec.structs.replace(draft, provider="offline")
             except Exception as exc:  # noqa: BLE001 - a storyteller bug ends the story, not storyd
@@ -153,25 +151,9 @@ class GenerationService:
         if b.chosen:   # the chapter the audience waits for: its sentences show as they come
             self.on_preview(text)
 
-    # ---- at start: the story's opening ------------------------------------------------------
-    async def _open(self, story: StoryState, b: Branch) -> None:
-        """The outline, from the text chain (inside chapter 1's deadline)."""
-        outcome = await self._chains().text.write_outline(story.theme, story.language,
-                                                          story.seed)
-        b.calls += outcome.calls or len(outcome.attempts)
-        b.prompt_tokens += outcome.prompt_tokens
-        b.completion_tokens += outcome.completion_tokens
-        await self._opened(story, b, outcome.draft)
-
-    async def _open_offline(self, story: StoryState, b: Branch) -> None:
-        """No outline in time: the offline storyteller opens the story."""
-        await self._opened(story, b, await self._offline.write_outline(
-            story.theme, story.language, story.seed))
-
-    async def _opened(self, story: StoryState, b: Branch, outline: str) -> None:
-        story.outline = story.memory.outline = b.memory.outline = outline
-        b.request = msgspec.structs.replace(b.request, outline=outline)
-        await self._store.set_outline(story.session_id, outline)
+    def _opened(self, story: StoryState, b: Branch) -> None:
+        """Chapter 1's request again, now with the story's plan pinned."""
+        b.request, b.memory = self.planner.chapter_request(story, b.choice, b.closing)
 
     async def _keep_branch(self, story: StoryState, b: Branch) -> None:
         assert b.draft is not None and b.choice is not None and story.current is not None
@@ -212,10 +194,14 @@ class GenerationService:
         await self._store.save_memory(story.session_id, story.memory.to_json())
         if b.image:
             await self._store.set_chapter_media(story.session_id, number, image=b.image)
+        if b.closing and self._nursery is not None:   # the recap, while the ending airs
+            self._nursery.start_soon(self.planner.recap, story)
         calls, prompt_tokens, completion_tokens = nxt.cost()
+        plan_calls, plan_prompt, plan_completion = self.planner.take_cost()   # chapter 1
         self.costs = [*self.costs[-(MAX_COSTS - 1):], ChapterCost(
-            chapter=number, provider=draft.provider, calls=calls,
-            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)]
+            chapter=number, provider=draft.provider, calls=calls + plan_calls,
+            prompt_tokens=prompt_tokens + plan_prompt,
+            completion_tokens=completion_tokens + plan_completion)]
         return ch
 
     # ---- pictures ---------------------------------------------------------------------------
@@ -262,6 +248,5 @@ class GenerationService:
 
 
 def _opening(story: StoryState) -> bool:
-    """Chapter 1 of a model's story with no outline yet: its opening is still to be written
-    (an authored story has its own)."""
-    return not story.outline and not story.chapters and story.authored is None
+    """Chapter 1 of a model's story with no plan yet (an authored story has its own)."""
+    return story.plan is None and not story.chapters and story.authored is None

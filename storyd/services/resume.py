@@ -16,6 +16,7 @@ import msgspec
 from storyd.core import themes
 from storyd.core.memory import StoryMemory
 from storyd.core.model import ChapterDraft, DialogueLine, MemoryUpdate
+from storyd.core.plan import plan_from_json
 from storyd.core.ports import StoryStore, VotingSettings
 from storyd.core.resume import ResumePlan, plan_resume
 from storyd.core.voting import RoundRules, VoteRound
@@ -43,7 +44,7 @@ async def resume_story(store: StoryStore, now: float, voting: VotingService,
               else StoryMemory(row.get("outline") or ""))
     story = StoryState(session_id=row["id"], theme=th, language=row["language"],
                        outline=row.get("outline") or "", seed=int(row["id"]) * 7919,
-                       memory=memory)
+                       memory=memory, plan=plan_from_json(row.get("plan")))
     ref = (row.get("settings") or {}).get("story")
     if ref:   # an authored story: the same Twee file plays on
         try:

@@ -124,7 +124,7 @@ async def load_story(name: str) -> AuthoredStory:
         if not await trio.Path(path).is_file():
             raise NotFoundError(f"no shipped story '{name}' (see `storyctl stories`)")
         data = await trio.Path(path).read_bytes()
-        story = read_twee(data, name)
+        story = await trio.to_thread.run_sync(read_twee, data, name)
         return _ready(story, StoryRef(title=story.title, ifid=story.ifid, id=name,
                                             sha256=_digest(data)),
                       theme=m["theme"], language=LANGUAGES[m["lang"]])
@@ -152,7 +152,7 @@ async def load_story(name: str) -> AuthoredStory:
         raise NotFoundError(f"{name}: no such file") from None
     except OSError as exc:
         raise NotFoundError(f"{name}: cannot read it: {exc.strerror or exc}") from None
-    story = read_twee(data, name)
+    story = await trio.to_thread.run_sync(read_twee, data, name)   # ~0.3 s at 1 MB: off the loop
     return _ready(story, StoryRef(title=story.title, ifid=story.ifid, file=name,
                                         sha256=_digest(data)))
 

@@ -12,6 +12,7 @@ from storyd.core.languages import offline_language_notice
 from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS, ChapterDraft, Theme
 from storyd.core.narration import split_sentences
+from storyd.core.plan import StoryPlan
 from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import (
     ChapterCost,
@@ -64,8 +65,17 @@ class StoryState:
     memory: StoryMemory
     chapters: list[ChapterState] = field(default_factory=list)
     pending_choice: int | None = None     # winner (or forced choice) that drives the next chapter
+    plan: StoryPlan | None = None         # the story bible, written before chapter 1
+    extended: bool = False                # `storyctl extend` set the length: it ends there
     authored: AuthoredStory | None = None  # a Twee story's passages air, not a model's chapters
     recap: RecapView | None = None        # set when the story has ended (services/aftershow.py)
+
+    def planned_chapters(self, max_chapters: int) -> int:
+        """Where the story ends on its own: the plan's length, else `[story] max_chapters`
+        (0, and never extended: only when the operator finishes it)."""
+        if max_chapters <= 0 and not self.extended:
+            return 0
+        return self.plan.chapters if self.plan is not None else max_chapters
 
     @property
     def current(self) -> ChapterState | None:
@@ -99,7 +109,9 @@ def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revis
         chapter_number=ch.number if ch else 0, title=ch.draft.title if ch else None,
         choices=ch.choice_views() if ch else (), chapter=ch.view() if ch else None,
         voting=voting, notice=notice, generating=generating, narration=narration,
-        providers=providers, chat=chat, costs=costs, max_chapters=cfg.story.max_chapters,
+        providers=providers, chat=chat, costs=costs,
+        max_chapters=(s.planned_chapters(cfg.story.max_chapters) if s
+                      else cfg.story.max_chapters),
         test_mode=not {"tiktok", "twitch"} & set(cfg.chat.sources), overlay=overlay,
         language_notice=offline_language_notice(s.language) if s else None,
         recap=s.recap if s is not None and state == "ended" else None)

@@ -69,7 +69,7 @@ def twee_text(text: str) -> str:
 def _name_safe(text: str) -> str:
     """A title for StoryTitle: one line of plain text, no Twee header syntax and no HTML (a
     compiler puts it into the page's <title> and attributes)."""
-    flat = " ".join("".join(ch for ch in str(text) if ch.isprintable()).split())
+    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
     for ch in "[]{}":
         flat = flat.replace(ch, " ")
     flat = " ".join(flat.replace("<", "‹").replace(">", "›").split())

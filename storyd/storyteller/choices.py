@@ -7,6 +7,8 @@ place, the friend, the item). A model's choice is quoted instead (kind "generic"
 
 from __future__ import annotations
 
+import re
+
 from storyd.core.memory import name_key
 from storyd.storyteller.plot import Plot, Where
 
@@ -116,3 +118,15 @@ def choices_for(p: Plot, s: dict[str, str], n: int, win: str) -> tuple[str, ...]
     # the order on screen varies; the first option is not always the same kind
     p.crng.shuffle(picked)
     return tuple(picked)
+
+
+_LABEL = re.compile(r"^\s*(?:(?:option|choice|wahl|chapter|kapitel)\s*[a-f0-9]+\s*[:.)-]\s*)+",
+                    re.IGNORECASE)
+_ASIDE = re.compile(r"\s*[(\[][^)\]]{0,80}[)\]]")
+
+
+def clean_choice(text: str) -> str:
+    """A model's choice as story words: no "(chapter 1, option 2)" asides, no "Option 2:"
+    labels, no closing punctuation — what a chapter may restate."""
+    plain = _ASIDE.sub("", _LABEL.sub("", " ".join(text.split())))
+    return " ".join(plain.split()).rstrip(" .!?;:,") or " ".join(text.split()).rstrip(" .!?;:")

@@ -29,13 +29,13 @@ from typing import NamedTuple
 from storyd.core.languages import offline_language
 from storyd.core.memory import name_key
 from storyd.core.model import ChapterRequest, Entity, StoryMemoryView
+from storyd.core.plan import DEFAULT_CHAPTERS
 from storyd.storyteller import de as offline_de
 from storyd.storyteller import en as offline_en
 from storyd.storyteller.bank import Bank, Obstacle, Person, Place, Thing
 from storyd.storyteller.banks import bank_for
 from storyd.storyteller.outline import parse_outline
 
-DEFAULT_ARC = 8
 _HERO_ROLES = ("hero", "heroine", "narrator", "protagonist")
 _FRIEND_ROLES = ("sidekick", "elder", "friend", "companion", "ally", "")
 _FOE_ROLES = ("villain", "antagonist", "rival", "enemy")
@@ -68,6 +68,21 @@ def stage(n: int, arc: int, closing: bool) -> str:
     return "complication" if frac < 0.45 else "turn" if frac < 0.7 else "climax"
 
 
+def _plan_goal(want: str, lang: str) -> str:
+    """A plan's want when it reads as the goal phrase the templates need ("find her brother"
+    / "ihren Bruder finden"), else "" (the bank's goal then)."""
+    words = want.strip().rstrip(".!").split()
+    if not 2 <= len(words) <= 12:
+        return ""
+    if lang == "de":
+        last = words[-1]
+        return " ".join(words) if last.islower() and last.endswith("n") else ""
+    if words[0].casefold() == "to":
+        words = words[1:]
+    first = words[0]
+    return " ".join(words) if first.islower() and first not in ("a", "an", "the") else ""
+
+
 class Plot:
     """Everything one chapter is made of, derived from the request (see the module doc)."""
 
@@ -82,7 +97,7 @@ class Plot:
         self.memory = req.memory or StoryMemoryView()
         self.outline = parse_outline(req.outline)
         self.n = req.chapter_number
-        self.arc = req.max_chapters if req.max_chapters > 0 else DEFAULT_ARC
+        self.arc = req.max_chapters if req.max_chapters > 0 else DEFAULT_CHAPTERS
         self.stage = stage(self.n, self.arc, req.closing)
         prev = stage(self.n - 1, self.arc, False) if self.n > 1 else ""
         self.stage_start = prev != self.stage
@@ -139,9 +154,33 @@ class Plot:
                 return Who(c.name, g, c.note, c.role, True)
         return None
 
+    def _from_plan(self, who: str) -> Who | None:
+        """The plan's protagonist, first living companion or antagonist (a model's story
+        told on by the offline storyteller keeps the model's people)."""
+        plan = self.req.plan
+        if plan is None:
+            return None
+        dead = {name_key(c.name) for c in self.memory.characters if not c.alive}
+        if who == "hero":
+            p = plan.protagonist
+            return Who(p.name, self._gender(p.name), "", "", False)
+        people = [plan.antagonist()] if who == "foe" else list(plan.companions())
+        for c in people:
+            if c is not None and name_key(c.name) not in dead:
+                known = any(name_key(m.name) == name_key(c.name)
+                            for m in self.memory.characters)
+                return Who(c.name, self._gender(c.name), c.trait, "", known)
+        return None
+
+    def _gender(self, name: str) -> str:
+        for c in self.memory.characters:
+            if name_key(c.name) == name_key(name) and c.role in ("hero", "heroine"):
+                return "f" if c.role == "heroine" else "m"
+        return ""
+
     def _cast(self) -> None:
         o = self.outline
-        hero = self._from_memory(_HERO_ROLES, set(), True)
+        hero = self._from_plan("hero") or self._from_memory(_HERO_ROLES, set(), True)
         banked = next((b for b in self.bank.heroes if b.name == o.hero), None) or next(
             (b for b in self.bank.heroes if b.name in self.req.outline), None)
         if hero is None and banked is not None:
@@ -163,8 +202,9 @@ class Plot:
             hero = hero._replace(desc=self._person(self.bank.heroes, set()).desc)
         self.hero = hero._replace(role=hero.role or ("heroine" if hero.g == "f" else "hero"))
         taken = {name_key(hero.name)}
-        friend = self._from_memory(("sidekick", "elder", "friend", "companion", "ally"), taken,
-                                   True) or self._from_memory(("",), taken, True)
+        friend = self._from_plan("friend") or self._from_memory(
+            ("sidekick", "elder", "friend", "companion", "ally"), taken,
+            True) or self._from_memory(("",), taken, True)
         if friend is None and o.friend:
             friend = Who(o.friend, "f" if o.friend_rel.casefold() in (
                 "sister", "mother", "daughter", "schwester", "mutter", "tochter", "freundin",
@@ -184,7 +224,7 @@ class Plot:
         self.friend = friend._replace(role=friend.role or "sidekick")
         taken.add(name_key(friend.name))
         named_foes = [b for b in self.bank.foes if b.name in self.req.outline]
-        foe = self._from_memory(_FOE_ROLES, taken, False) or (
+        foe = self._from_plan("foe") or self._from_memory(_FOE_ROLES, taken, False) or (
             Who(named_foes[0].name, named_foes[0].g,
                 named_foes[0].de if self.lang == "de" else named_foes[0].en, "", False)
             if named_foes else self._person(self.bank.foes, taken))
@@ -230,6 +270,12 @@ class Plot:
         if o.place:   # the outline's place starts the story
             route.sort(key=lambda w: all(told not in f" {name_key(form)} "
                                          for form in w.forms.values()))
+        plan = self.req.plan
+        if plan is not None and plan.places:   # the plan's places are the story's route
+            own = [self._memory_where(Entity(name=p.name, note=p.note), route)
+                   for p in plan.places]
+            keys = {name_key(w.name) for w in own}
+            route = own + [w for w in route if name_key(w.name) not in keys]
         self.route = route[:5]
         visited = [self._memory_where(e, route) for e in self.memory.locations]
         self.visited = {name_key(w.name) for w in visited}
@@ -276,7 +322,10 @@ class Plot:
             or name_key(g.de) in told), None)
         if banked is not None:
             goal = banked
-        if o.goal and o.lang == self.lang and banked is None:
+        want = _plan_goal(self.req.plan.protagonist.want if self.req.plan else "", self.lang)
+        if want:
+            self.goal, self.goal_done = want, ""
+        elif o.goal and o.lang == self.lang and banked is None:
             self.goal, self.goal_done = o.goal, o.goal_done
         elif self.lang == "de":
             self.goal, self.goal_done = goal.de, goal.de_done

@@ -28,8 +28,13 @@ from storyd.core.model import (
     MemoryUpdate,
     Theme,
 )
+from storyd.core.plan import StoryPlan
+from storyd.core.plan_prompts import PlanRequest
+from storyd.core.recap import RecapRequest, StoryRecap
 from storyd.errors import ProviderError
-from storyd.storyteller.choices import choices_for, recognise
+from storyd.storyteller.choices import choices_for, clean_choice, recognise
+from storyd.storyteller.name_pools import offer_names
+from storyd.storyteller.planner import offline_plan, write_plan
 from storyd.storyteller.plot import Plot, Where
 
 Beat = tuple[int, list[tuple[str, str]]]     # (priority, [(sentence, speaker)])
@@ -75,6 +80,23 @@ class OfflineStoryteller:
                 f"{s['Friend']}, {s['friend_desc']}, comes along. "
                 f"But {s['foe']}, {s['foe_desc']}, stands in the way.")
 
+    async def write_plan(self, request: PlanRequest) -> StoryPlan:
+        """A whole story plan from the outline and the theme (storyteller/planner.py)."""
+        await trio.lowlevel.checkpoint()
+        return write_plan(request)
+
+    def plan_fallback(self, request: PlanRequest) -> StoryPlan:
+        """Its own plan for `request` (before any completion)."""
+        return offline_plan(request)
+
+    def offer_names(self, theme_id: str, language: str, seed: int) -> tuple[str, ...]:
+        return offer_names(theme_id, language, seed)
+
+    async def write_recap(self, request: RecapRequest) -> StoryRecap:
+        """The recap built from the chapters themselves (core/recap.py)."""
+        await trio.lowlevel.checkpoint()
+        return request.fallback
+
     async def write_chapter(self, request: ChapterRequest) -> ChapterDraft:
         """A chapter of about `request.words` words with exactly `request.n_choices` choices."""
         await trio.lowlevel.checkpoint()
@@ -97,7 +119,7 @@ def _fill(template: str, s: dict[str, str]) -> str:
 def write(req: ChapterRequest) -> ChapterDraft:
     p = Plot(req)
     L, bank = p.L, p.bank
-    win = " ".join(req.winning_choice.split()).rstrip(" .!?;:")
+    win = clean_choice(req.winning_choice)
     kind, past, dest = recognise(p, win) if win else ("", "", None)
     if dest is not None:
         p.go_to(dest)

@@ -39,7 +39,8 @@ def register_after_show(app: QuartTrio, op: Operator, *, admin: Wrap,
     @app.get(f"{API}/sessions/<int:session_id>/recap")
     @admin
     async def recap(session_id: int) -> Response:
-        return reply("GET", f"{API}/sessions/{{id}}/recap", await call(p.Recap(id=session_id)))
+        return reply("GET", f"{API}/sessions/{{id}}/recap",    # converted: ids are 64-bit
+                     await call(query(p.Recap, id=session_id)))
 
     @app.get(f"{API}/sessions/<int:session_id>/recap.png")
     @admin
@@ -54,7 +55,7 @@ def register_after_show(app: QuartTrio, op: Operator, *, admin: Wrap,
     @app.get("/stories/<int:session_id>")
     async def story_page(session_id: int) -> Response:
         missing = Response("no such story\n", status=404, content_type="text/plain")
-        if not op.config.server.public_stories:
+        if not op.config.server.public_stories or not 0 <= session_id < 2**63:
             return missing
         try:
             session = await op.session(session_id)

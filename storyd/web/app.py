@@ -124,7 +124,7 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
         raw = await request.get_data(as_text=False)
         if len(raw) > MAX_BODY:
             raise too_large()
-        data = decode_json(raw) if raw.strip() else {}
+        data = decode_json(raw) if raw else {}   # no body is {}; whitespace is bad JSON
         if not isinstance(data, dict):
             raise ApiError(400, "bad_request", "request body must be a JSON object")
         if "cmd" in data:
@@ -225,7 +225,8 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
                            f"request (got {len(lines)}): split the batch")
         for line in lines if isinstance(lines, list) else ():
             for key in ("user_id", "msg_id"):   # TikTok ids are numbers; as chat-import does
-                if isinstance(line, dict) and type(line.get(key)) is int:
+                if isinstance(line, dict) and type(line.get(key)) is int and (
+                        0 <= line[key] < 2**64):
                     line[key] = str(line[key])
         try:
             return msgspec.convert(data, p.Chat)

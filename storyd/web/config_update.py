@@ -17,9 +17,7 @@ from typing import Any
 from storyd.config.loader import apply_changes, read_text_or_none
 from storyd.config.masking import MASK, SECRET_KEYS
 from storyd.errors import ConfigError
-from storyd.web.openapi import ConfigUpdate
-
-MAX_CHANGES = 100
+from storyd.web.openapi import MAX_CHANGES, ConfigUpdate
 
 
 class ChangeError(Exception):

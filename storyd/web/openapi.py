@@ -26,6 +26,9 @@ from storyd.core.snapshot import Snapshot
 API = "/api/interactive-story"
 
 
+MAX_CHANGES = 100   # keys one POST config may change
+
+
 class ConfigUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """POST config body: one `key`/`value`, or several `changes`; all validated, then saved."""
 
@@ -151,6 +154,14 @@ def _params(route: Route) -> list[dict[str, Any]]:
     return params
 
 
+# What POST config takes as one change's value (storyd.web.config_update.as_text)
+CHANGE_VALUE: dict[str, Any] = {"anyOf": [
+    {"type": "string"}, {"type": "number"}, {"type": "boolean"},
+    {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "number"}]}}]}
+TOO_LARGE = {f"{API}/chat": "more than 10,000 messages (`too_many_messages`), or a body over "
+                            "8 MiB: split the batch"}
+
+
 def build_document(version: str) -> dict[str, Any]:
     """The whole OpenAPI document as plain data."""
     types = [ErrorReply, *dict.fromkeys(r.body for r in ROUTES if r.body)]
@@ -159,11 +170,16 @@ def build_document(version: str) -> dict[str, Any]:
     ok_schemas = dict(zip(answers, roots[len(types):], strict=True))
     components = {k: _strip_tag(v) for k, v in components.items()}
     components["Config"]["description"] = CONFIG_NOTE
-    components["ConfigUpdate"]["anyOf"] = [   # one key and its value, or several changes
-        {"required": ["key", "value"], "properties": {"key": {"type": "string"},
-                                                      "value": {"not": {"type": "null"}}}},
-        {"required": ["changes"], "properties": {"changes": {"type": "object",
-                                                             "minProperties": 1}}}]
+    for key in ("user_id", "msg_id"):   # TikTok ids arrive as numbers: taken as their text
+        line = components["ChatLine"]["properties"]
+        line[key] = {"anyOf": [line[key], {"type": "integer", "minimum": 0,
+                                           "maximum": 2**64 - 1}]}
+    components["ConfigUpdate"]["oneOf"] = [   # one key and its value, or several changes
+        {"required": ["key", "value"], "properties": {"key": {"type": "string", "minLength": 1},
+                                                      "value": CHANGE_VALUE}},
+        {"required": ["changes"], "properties": {"changes": {
+            "type": "object", "minProperties": 1, "maxProperties": MAX_CHANGES,
+            "propertyNames": {"minLength": 1}, "additionalProperties": CHANGE_VALUE}}}]
     # The websocket events (storyd/core/events.py): one schema, served with the API.
     event_root, event_components = events.schema_components(_REF)
     clash = [k for k, v in event_components.items() if components.get(k, v) != v]
@@ -188,7 +204,8 @@ def build_document(version: str) -> dict[str, Any]:
                 "503": error},
         }
         if r.body is not None:
-            op["responses"]["413"] = error
+            op["responses"]["413"] = {**error, "description": TOO_LARGE.get(r.path, "the body "
+                                      "is larger than the route takes")}
         if r.path == f"{API}/start":   # an authored story storyd cannot play
             op["responses"]["422"] = error
         params = _params(r)
