@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import trio
 
 from storyd.bus import EventBus
@@ -47,7 +48,7 @@ from storyd.config.masking import scrub, secret_values
 from storyd.config.structs import Config
 from storyd.core import events as ev
 from storyd.core import themes
-from storyd.core.snapshot import Snapshot
+from storyd.core.snapshot import ChatSourceView, ProvidersView, Snapshot
 from storyd.errors import ConfigError, ConfigMissing, StorydError
 from storyd.providers import http_io
 from storyd.providers.chain import Chains, build_chains
@@ -130,15 +131,15 @@ class Daemon:
     def snapshot(self) -> Snapshot:
         return self.director.snapshot()
 
-    def provider_status(self) -> dict[str, Any]:
-        """Provider health (times already epoch ms, `…_ms`), credentials masked."""
-        return scrub(self.chains.status(),  # type: ignore[no-any-return]
-                                secret_values(self.config))
+    def provider_status(self) -> ProvidersView:
+        """Provider health (times in epoch ms, `…_ms`), credentials masked."""
+        shown = scrub(msgspec.to_builtins(self.chains.status()), secret_values(self.config))
+        return msgspec.convert(shown, ProvidersView)
 
-    def chat_status(self) -> list[dict[str, Any]]:
-        return [_chat_view(h.view()) for h in self.chat_health.values()]
+    def chat_status(self) -> list[ChatSourceView]:
+        return [h.view() for h in self.chat_health.values()]
 
-    def status_views(self) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+    def status_views(self) -> tuple[ProvidersView, tuple[ChatSourceView, ...]]:
         return self.provider_status(), tuple(self.chat_status())
 
     def chat_health_for(self, source: str, detail: str) -> ChatHealth:
@@ -232,21 +233,6 @@ class Daemon:
                 self._nursery.start_soon(old_chains.aclose)
         self.config = new
         self.director.publish_state()
-
-
-_EPOCH_S = {"retry_at": "retry_at_ms", "last_event_at": "last_event_at_ms",
-            "connected_since": "connected_since_ms"}
-
-
-def _chat_view(view: dict[str, Any]) -> dict[str, Any]:
-    """A chat source's health with its epoch-second times as epoch ms (`…_ms`)."""
-    out = {k: v for k, v in view.items() if k not in _EPOCH_S}
-    for key, name in _EPOCH_S.items():
-        if key in view:
-            value = view[key]
-            out[name] = None if value is None else int(float(value) * 1000)
-    return out
-
 
 
 def load_admin_token(data_dir: Path) -> str:

@@ -24,7 +24,14 @@ from web_harness import FakeDaemon, now_ms, running_web
 
 from storyd.bus import EventBus
 from storyd.core import events as ev
-from storyd.core.snapshot import ChapterView, ChoiceView, NarrationRef, Snapshot, VotingView
+from storyd.core.snapshot import (
+    ChapterView,
+    ChoiceView,
+    NarrationRef,
+    OverlayView,
+    Snapshot,
+    VotingView,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts" / "overlay"
@@ -79,8 +86,8 @@ def story(state: str, *, sentences: tuple[str, ...] = SENTENCES,
                     chapter_number=number, title=title, chapter=chapter, choices=choices,
                     voting=voting,
                     narration=None if narrated is None else NarrationRef(chapter=number, index=narrated),
-                    overlay={"layout": "landscape", "size": "1920x1080", "reveal": "sentences",
-                             "reveal_words_per_second": 2.5, "style": style})
+                    overlay=OverlayView(layout="landscape", size="1920x1080", reveal="sentences",
+                                        reveal_words_per_second=2.5, style=style))  # type: ignore[arg-type]
 
 
 class Server:

@@ -41,7 +41,8 @@ PADDING = {
                      r"noch einmal)\b|(^|[.!?\u201c]\s)(Noch einmal|Und wieder|"
                      r"Ein weiteres Mal|Schon wieder):"),
 }
-_SENT = re.compile(r"(?<=[.!?\u201c\u201d])\s+(?=[A-Z\u201c\u201eÄÖÜ])")
+_SENT = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\u201c\u201d]))(?<!Dr\.)(?<!Mr\.)(?<!Ms\.)"
+                   r"(?<!Mrs\.)(?<!St\.)\s+(?=[A-Z\u201c\u201eÄÖÜ])")
 
 
 class Story(NamedTuple):
@@ -54,7 +55,25 @@ class Story(NamedTuple):
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENT.split(text) if s.strip()]
+    """The sentences of a text; a quotation and its speech tag are one sentence
+    (“Stay close,” Pip said. / „Bleib dicht bei mir“, sagte Pip.)."""
+    out: list[str] = []
+    for part in (s.strip() for s in _SENT.split(text) if s.strip()):
+        if out and (out[-1].count("\u201e") > out[-1].count("\u201c")
+                    or out[-1].count("\u201c") > out[-1].count("\u201d")
+                    and "\u201e" not in out[-1]):
+            out[-1] = f"{out[-1]} {part}"   # still inside a quotation
+        elif out and out[-1].endswith(("?\u201d", "!\u201d")) and len(part.split()) <= 4 \
+                and "\u201c" not in part:
+            out[-1] = f"{out[-1]} {part}"   # “Are we sure?” Pip asked.
+        else:
+            out.append(part)
+    return out
+
+
+def quotes(text: str) -> list[str]:
+    """What people say in a text (the words inside quotation marks)."""
+    return re.findall(r"[\u201c\u201e]([^\u201c\u201d\u201e]+)[\u201d\u201c]", text)
 
 
 def tell(theme: str, language: str, seed: int, picks: list[int], *, words: int = 40,
@@ -90,14 +109,16 @@ def tell(theme: str, language: str, seed: int, picks: list[int], *, words: int =
     return trio.run(run)
 
 
-def corpus(language: str, seeds: range, chapters: int = 8) -> list[Story]:
-    """Every theme told with each seed: 8 voted chapters and a closing chapter."""
+def corpus(language: str, seeds: range, chapters: int = 8, words: int = 40) -> list[Story]:
+    """Every theme told with each seed: 8 voted chapters and a closing chapter of twice
+    their length (70 words after chapters of 40, the defaults)."""
     out = []
     for theme in sorted(THEMES):
         for seed in seeds:
             rng = random.Random(f"{theme}:{seed}:picks")
             picks = [rng.randrange(3) for _ in range(chapters)]
-            out.append(tell(theme, language, seed, picks))
+            out.append(tell(theme, language, seed, picks, words=words,
+                            closing_words=70 if words == 40 else 2 * words))
     return out
 
 
@@ -118,9 +139,11 @@ def _names(story: Story) -> list[str]:
 
 
 def template(sentence: str, names: list[str]) -> str:
-    """The sentence with the story's names, every other capitalised word after the first and
-    every article masked: what stays is the storyteller's own wording."""
+    """The sentence with the story's names and every other capitalised word after the first
+    masked, and padding tags dropped: what stays is the storyteller's own wording."""
     text = sentence
+    for lang in ("en", "de"):
+        text = PADDING[lang].sub(lambda m: m.group(2) or "", text)
     for name in names:
         text = re.sub(r"(?<![\w])" + re.escape(name) + r"(?![\w])", "X", text)
     words = text.split()
@@ -139,7 +162,9 @@ class Figures(NamedTuple):
     first_choice_top_share: float
     ending_templates_top_share: float   # stories whose closing holds the most common template
     ending_top: str
+    ending_formula_share: float         # closing sentences whose template ≥ 20 % of closings hold
     per_story_stock: float              # stock sentences per story
+    stock_quotes: int                   # spoken lines in ≥ 20 % of stories (names masked)
 
 
 def choice_shape(choice: str, names: list[str]) -> str:
@@ -150,8 +175,10 @@ def measure(stories: list[Story]) -> Figures:
     padding = [sum(len(PADDING[s.lang].findall(d.text)) for d in s.drafts) for s in stories]
     repeats = total = 0
     seen_in: Counter[str] = Counter()
+    said_in: Counter[str] = Counter()
     shapes: Counter[tuple[str, ...]] = Counter()
     endings: Counter[str] = Counter()
+    closings: list[list[str]] = []
     for s in stories:
         names = _names(s)
         sents = [x for d in s.drafts for x in sentences(d.text)]
@@ -159,15 +186,23 @@ def measure(stories: list[Story]) -> Figures:
         repeats += sum(n for n in temps.values() if n > 1)
         total += len(sents)
         seen_in.update(set(sents))
+        said_in.update({template(q, names) for d in s.drafts for q in quotes(d.text)})
         shapes[tuple(sorted(choice_shape(c, names) for c in s.drafts[0].choices))] += 1
-        endings.update(set(template(x, names) for x in sentences(s.drafts[-1].text)))
+        closing = [template(x, names) for x in sentences(s.drafts[-1].text)]
+        closings.append(closing)
+        endings.update(set(closing))
     limit = max(3, round(0.2 * len(stories)))
     stock = [(t, n) for t, n in seen_in.most_common() if n >= limit]
     top_end = endings.most_common(1)[0] if endings else ("", 0)
+    formula = {t for t, n in endings.items() if n >= max(2, 0.2 * len(stories))}
+    formula_share = sum(sum(t in formula for t in c) / max(len(c), 1)
+                        for c in closings) / len(stories)
     return Figures(
         stories=len(stories), padding_per_story=sum(padding) / len(stories),
         padding_max=max(padding), template_repeat_share=repeats / max(total, 1),
         stock_sentences=len(stock), stock_top=stock[:5], first_choice_sets=len(shapes),
         first_choice_top_share=shapes.most_common(1)[0][1] / len(stories),
         ending_templates_top_share=top_end[1] / len(stories), ending_top=top_end[0],
-        per_story_stock=sum(n for _, n in stock) / len(stories))
+        ending_formula_share=formula_share,
+        per_story_stock=sum(n for _, n in stock) / len(stories),
+        stock_quotes=sum(n >= limit for n in said_in.values()))

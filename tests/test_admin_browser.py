@@ -118,6 +118,14 @@ async def test_admin_config_form_buttons_and_one_ping_timer(daemon_factory: Any)
                                            timeout=10_000)
                     assert enabled(page, "#btn-regen") and enabled(page, "#btn-close")
                     assert not enabled(page, "#btn-start")
+                    # -- the story plan shows by itself, as text (issue 17)
+                    hero = daemon.director.story.plan.protagonist.name
+                    page.wait_for_function(
+                        "name => document.getElementById('plan').textContent.includes(name)",
+                        arg=hero, timeout=10_000)
+                    shown = page.locator("#plan").text_content() or ""
+                    assert "1. setup" in shown and "question" in shown
+                    assert page.locator("#plan dd.aired").count() == 1     # chapter 1 aired
                     call(p.End())
                     page.wait_for_function("() => document.getElementById('st-state')"
                                            ".textContent === 'ended'", timeout=10_000)

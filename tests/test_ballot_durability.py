@@ -254,6 +254,10 @@ def test_a_real_storyd_on_a_full_disk_loses_no_acknowledged_ballot(
             acked += _ingest(client, 2500, 2500)
         assert storyd.stop() == 0
         assert "kept in" in storyd.log() and "the next start replays them" in storyd.log()
+        storyd.start()                                # still full: the show resumes from
+        with storyd.client() as client:               # memory, the ballots wait with it
+            assert client.get("/status").json()["state"] == "voting"
+        assert storyd.stop() == 0
         filler.unlink()
         storyd.start()
         assert storyd.stop() == 0

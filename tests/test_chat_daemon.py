@@ -62,9 +62,9 @@ async def test_daemon_counts_twitch_votes_across_reconnect_and_announces(
         expected = [1, 3] + [0] * (len(keys) - 2)      # eve a; ann, ben, fay b
         assert list(r.counts) == expected and r.voters == 4
         assert r.invalid == (1 if len(keys) < 6 else 0)
-        health = {c["source"]: c for c in d.chat_status()}["twitch"]
-        assert health["state"] == "connected" and health["room"] == "#show"
-        assert health["reconnects"] == 1 and health["messages"] == 7
+        health = {c.source: c for c in d.chat_status()}["twitch"]
+        assert health.state == "connected" and health.room == "#show"
+        assert health.reconnects == 1 and health.messages == 7
         assert "tok-123" not in repr(d.chat_status())
         d.stop()
 
@@ -79,7 +79,7 @@ async def test_daemon_reads_tiktok_with_only_room_id_and_sign_server(
         d = await daemon_factory(chat={"sources": ["tiktok"], "tiktok": {
             "room_id": "7123", "sign_api_url": f"http://127.0.0.1:{sign.port}",
             "connect_timeout": 5.0}})
-        assert {c["source"]: c for c in d.chat_status()}["tiktok"]["room"] == "7123"
+        assert {c.source: c for c in d.chat_status()}["tiktok"].room == "7123"
         conn = await push.next_connection()
         with d.bus.subscribe() as sub:
             await d.director.start(theme="fantasy")

@@ -42,11 +42,11 @@ def test_health_view_is_in_epoch_ms_and_the_rate_decays() -> None:
     h = ChatHealth(source="tiktok", state="backing_off", retry_at=1_700_000_005.5, room="7")
     h.count(IngestResult(3, 1, 6), 10, now=1_700_000_000.25)
     v = h.view(now=1_700_000_001.0)
-    assert v["last_event_at_ms"] == 1_700_000_000_250 and v["retry_at_ms"] == 1_700_000_005_500
-    assert v["rate"] == 1.0 and v["room"] == "7" and v["messages"] == 10
-    assert (v["votes_accepted"], v["votes_invalid"]) == (3, 1)
-    assert not any(k.endswith("_at") for k in v)      # no seconds on the wire
-    assert h.view(now=1_700_000_020.0)["rate"] == 0.0   # 20 s after the burst
+    assert v.last_event_at_ms == 1_700_000_000_250 and v.retry_at_ms == 1_700_000_005_500
+    assert v.rate == 1.0 and v.room == "7" and v.messages == 10
+    assert (v.votes_accepted, v.votes_invalid) == (3, 1)
+    assert not any(k.endswith("_at") for k in v.__struct_fields__)      # no seconds on the wire
+    assert h.view(now=1_700_000_020.0).rate == 0.0   # 20 s after the burst
 
 
 # -- the bounded hand-off ---------------------------------------------------------------------

@@ -197,8 +197,8 @@ async def test_chat_import_counts_each_vote_once_and_reports_bad_lines(
     # yt:1 is another viewer than tt:1 (b); Cy's !f is invalid; Dee is chatter
     assert snap.voting.counts == (1, 2, 1)
     assert (snap.voting.voters, snap.voting.invalid) == (4, 1)
-    ingest = next(c for c in snap.chat if c["source"] == "ingest")
-    assert (ingest["messages"], ingest["votes_accepted"], ingest["votes_invalid"]) == (9, 5, 1)
+    ingest = next(c for c in snap.chat if c.source == "ingest")
+    assert (ingest.messages, ingest.votes_accepted, ingest.votes_invalid) == (9, 5, 1)
 
     with d.bus.subscribe(4096) as sub:
         code, out, _ = await ctl(sock, "close")
@@ -250,7 +250,7 @@ async def test_providers_and_history_output_on_a_real_daemon(daemon_factory: Any
     d, sock = await voting_daemon(daemon_factory)
     code, out, _ = await ctl(sock, "providers")
     assert code == 0 and out.splitlines()[0].split() == ["PROVIDER", "STATE", "LATENCY",
-                                                          "MESSAGE"]
+                                                          "JSON", "MESSAGE"]
     assert out.splitlines()[1].split()[:2] == ["offline", "ok"]
     code, out, _ = await ctl(sock, "--json", "providers")
     assert json.loads(out)[-1]["provider"] == "offline"

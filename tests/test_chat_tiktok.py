@@ -285,7 +285,7 @@ async def test_room_id_alone_uses_only_the_sign_server(rig: Rig,
         await rig.sink.wait(lambda: len(rig.sink.messages) == 2)
         assert rig.sink.ballots == {"tiktok:1": "a", "tiktok:2": "b"}
         view = rig.health.view()
-        assert view["room"] == str(ROOM) and view["state"] == "connected"
+        assert view.room == str(ROOM) and view.state == "connected"
         assert await stop_promptly(scope) < 1.0
     assert urls and all(u.startswith(f"http://127.0.0.1:{rig.sign.port}/webcast/fetch")
                         for u in urls), urls

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from storyd.chat.base import ChatHealth
 from storyd.core.ports import IngestResult
 from storyd.ctl.formatting import format_status
@@ -21,7 +23,8 @@ def test_every_source_with_state_room_age_rate_reconnects_drops_and_retry() -> N
                          retry_at=NOW + 59.0)
     waiting.count(IngestResult(0, 0, 1), 1, now=NOW - 125)
     local = ChatHealth(source="local", state="connected", detail="storyctl vote")
-    lines = format_chat([h.view(now=NOW) for h in (tiktok, twitch, waiting, local)], NOW_MS)
+    lines = format_chat(msgspec.to_builtins([h.view(now=NOW) for h in (tiktok, twitch, waiting, local)]),
+                        NOW_MS)
     assert lines == [
         "chat:",
         "  tiktok  connected · room 7001 · last event 3 s ago · 5.0 msg/s · 50 msgs · "

@@ -111,7 +111,8 @@ def test_every_story_holds_together(theme: str, language: str, seed: int, picks:
     closing, first = drafts[-1], drafts[0]
     assert closing.choices == ()
     hero = next(c.name for c in first.memory.characters if c.role in ("hero", "heroine"))
-    assert hero in closing.text
+    assert hero in first.text   # in full where the hero is introduced, by first name later
+    assert any(part in closing.text for part in hero.split() if len(part) > 2)
     assert first.lines[0].text not in closing.text   # the ending never restarts the story
     assert not re.search(r"\b(begins|beginnt)\b", closing.text)
     foe = [c for c in closing.memory.characters if c.role == "villain"]
@@ -191,7 +192,7 @@ def test_after_a_model_the_same_cast_goes_on() -> None:
                              n_choices=3, seed=seed, memory=memory,
                              winning_choice="Sail around the reef at night")
         draft = trio.run(OfflineStoryteller().write_chapter, req)
-        assert "Mirela Sand" in draft.text
+        assert "Mirela" in draft.text   # introduced by the model: her first name now
         assert not any(h.name in draft.text for b in BANKS.values() for h in (*b.heroes, *b.foes))
         names = {c.name for c in draft.memory.characters}
         assert "Captain Mirela Sand" in names
@@ -257,7 +258,9 @@ def test_a_seed_reproduces_a_story_exactly() -> None:
 
 
 STORIES = [("fantasy", "English", 4), ("horror", "German", 8), ("romance", "English", 15),
-           ("scifi", "German", 16), ("comedy", "German", 23), ("mystery", "English", 42)]
+           ("scifi", "German", 16), ("comedy", "German", 23), ("mystery", "English", 42),
+           # themes with no authored story: the offline storyteller tells them in the demo
+           ("cyberpunk", "English", 7), ("postapocalyptic", "German", 21)]
 
 
 def render(theme: str, language: str, seed: int) -> str:

@@ -40,7 +40,7 @@ from overlay_harness import (
 )
 from web_harness import now_ms
 
-from storyd.core.snapshot import ChoiceView
+from storyd.core.snapshot import ChoiceView, OverlayView
 
 pytestmark = pytest.mark.browser
 
@@ -438,9 +438,9 @@ def test_without_layout_the_page_picks_it_from_its_aspect_ratio(server: Server,
                                                                 browser: Any) -> None:
     """Issue 20.6: a 1080x1920 browser source without ?layout= is portrait, a 1920x1080 one
     landscape, at every size, and a resized source switches."""
-    auto = msgspec.structs.replace(story("voting"), overlay={
-        "layout": "auto", "size": "1920x1080", "reveal": "sentences",
-        "reveal_words_per_second": 2.5, "style": "panels"})
+    auto = msgspec.structs.replace(story("voting"), overlay=OverlayView(
+        layout="auto", size="1920x1080", reveal="sentences", reveal_words_per_second=2.5,
+        style="panels"))
     for w, h in SIZES:
         page, errors = open_page(browser, w, h)
         try:
@@ -490,8 +490,8 @@ def recap_story(choices: int, chapters: int, *, style: str = "panels") -> Any:
                      for k, n in enumerate(("Amy", "Bob", "ça", "名前", "W" * 40))),
         nodes=nodes, ended_at_ms=now_ms())
     snap = msgspec.structs.replace(story("result", style=style), state="ended", recap=recap)
-    return msgspec.structs.replace(snap, overlay={**snap.overlay, "recap_seconds": 600,
-                                                  "layout": "auto"})
+    return msgspec.structs.replace(snap, overlay=msgspec.structs.replace(
+        snap.overlay, recap_seconds=600, layout="auto"))
 
 
 @pytest.mark.parametrize("w,h", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
@@ -536,12 +536,14 @@ def test_the_recap_goes_after_its_seconds_and_every_style_fits(server: Server,
                  "!document.getElementById('recap').hidden")
             assert_fits(page, f"recap-style-{style}")
         snap = recap_story(3, 4)
-        short = msgspec.structs.replace(snap, overlay={**snap.overlay, "recap_seconds": 1})
+        short = msgspec.structs.replace(snap, overlay=msgspec.structs.replace(
+            snap.overlay, recap_seconds=1))
         show(page, server, short, "!document.getElementById('recap').hidden")
         page.wait_for_function("() => document.getElementById('recap').hidden && "
                                "document.getElementById('card-title').textContent === 'The End'",
                                timeout=5_000)
-        off = msgspec.structs.replace(snap, overlay={**snap.overlay, "recap_seconds": 0})
+        off = msgspec.structs.replace(snap, overlay=msgspec.structs.replace(
+            snap.overlay, recap_seconds=0))
         show(page, server, off, "document.getElementById('recap').hidden")
         assert errors == []
     finally:

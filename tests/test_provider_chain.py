@@ -152,11 +152,11 @@ async def test_chapter_faults(clock: MockClock, nursery: trio.Nursery, script: l
     if provider == "sf":
         assert 1 <= outcome.draft.attempt <= len(attempts)   # the kept answer may be the 1st
         assert outcome.prompt_tokens > 0 and outcome.completion_tokens > 0
-        assert chains.text.status()["offline"]["used_because"] == ""
-        assert chains.text.status()["offline"]["stepped_in"] == 0
+        assert chains.text.status()["offline"].used_because == ""
+        assert chains.text.status()["offline"].stepped_in == 0
     else:
-        assert chains.text.status()["offline"]["used_because"]
-        assert chains.text.status()["offline"]["stepped_in"] == 1   # storyctl status shows it
+        assert chains.text.status()["offline"].used_because
+        assert chains.text.status()["offline"].stepped_in == 1   # storyctl status shows it
     sent = [r for r in fake.requests if r["path"] == "/v1/chat/completions"]
     assert outcome.calls == len(sent) >= 1      # every request counted, follow-ups included
     for fragment in seen:
@@ -177,23 +177,23 @@ async def test_failing_provider_cools_down_then_is_tried_again(clock: MockClock,
             assert (await chains.text.write_chapter(REQ)).provider == "offline"
         assert any("failed 3 times in a row; skipping it for 60 s" in e for e in errors)
         status = chains.text.status()["sf"]
-        assert status["ok"] is False and status["cooling_down"] is True
-        assert abs(status["cooldown_until_ms"] - (time.time() + 60) * 1000) < 5000
-        assert status["cooldown_reason"].startswith("failed 3 times in a row; last: ")
-        assert "HTTP 500" in status["cooldown_reason"] and "HTTP 500" in status["last_error"]
+        assert status.ok is False and status.cooling_down is True
+        assert abs(status.cooldown_until_ms - (time.time() + 60) * 1000) < 5000
+        assert status.cooldown_reason.startswith("failed 3 times in a row; last: ")
+        assert "HTTP 500" in status.cooldown_reason and "HTTP 500" in status.last_error
         before = len(fake.requests)
         outcome = await chains.text.write_chapter(REQ)
         assert [a.provider for a in outcome.attempts] == ["offline"]
         assert len(fake.requests) == before            # skipped: not even asked
-        because = chains.text.status()["offline"]["used_because"]
+        because = chains.text.status()["offline"].used_because
         assert because.startswith("'sf' is cooling down (failed 3 times in a row; last: ")
         clock.jump(61)
         outcome = await chains.text.write_chapter(REQ)
     assert outcome.provider == "sf"
-    assert chains.text.status()["sf"]["ok"] is True
-    assert chains.text.status()["sf"]["cooldown_until_ms"] is None
-    assert chains.text.status()["sf"]["cooldown_reason"] == ""
-    assert chains.text.status()["offline"]["last_latency_ms"] is not None
+    assert chains.text.status()["sf"].ok is True
+    assert chains.text.status()["sf"].cooldown_until_ms is None
+    assert chains.text.status()["sf"].cooldown_reason == ""
+    assert chains.text.status()["offline"].last_latency_ms is not None
 
 
 async def test_rule_checks_are_off_by_default_and_advice_when_on(
@@ -247,13 +247,13 @@ async def test_cost_counts_every_call_and_estimates_without_usage(
     assert outcome.calls == 3 and not outcome.tokens_estimated
     assert outcome.prompt_tokens > 100 and outcome.completion_tokens > 50
     status = chains.text.status()["sf"]
-    assert (status["calls"], status["prompt_tokens"]) == (3, outcome.prompt_tokens)
+    assert (status.calls, status.prompt_tokens) == (3, outcome.prompt_tokens)
     ollama, chains3, _ = await setup(nursery, mode="ollama")
     with trio.fail_after(60):
         outcome = await chains3.text.write_chapter(REQ)
     assert outcome.calls == 1 and outcome.tokens_estimated
     assert outcome.completion_tokens > 50
-    assert chains3.text.status()["sf"]["tokens_estimated"] is True
+    assert chains3.text.status()["sf"].tokens_estimated is True
 
 
 async def test_on_text_reaches_the_chain_caller(clock: MockClock, nursery: trio.Nursery) -> None:
@@ -308,7 +308,7 @@ async def test_images_speech_and_outline(clock: MockClock, nursery: trio.Nursery
         assert plan.draft.title == "The Misty Garden"     # the fake answers a chapter: read
         assert len(plan.draft.beats) == 8                 # what fits, completed the rest
     assert [p.name for p in chains.speech.providers] == ["sf", "offline"]   # not doubled
-    assert set(chains.status()) == {"text", "images", "speech"}
+    assert set(msgspec.to_builtins(chains.status())) == {"text", "images", "speech"}
 
 
 class Broken:

@@ -123,7 +123,7 @@ async def test_chapter_faults_through_the_daemon(
         await d.director.start("fantasy", outline=OUTLINE)
         ready = await wait_for_event(sub, "story:chapter-ready")
         elapsed = trio.current_time() - t0
-        first = d.director.snapshot().providers["text"]
+        first = d.director.snapshot().providers.text
         await wait_for_event(sub, "story:voting-started")        # the story moved on
         await d.director.close()
         second = await wait_for_event(sub, "story:chapter-ready", lambda c: c["number"] == 2)
@@ -133,18 +133,18 @@ async def test_chapter_faults_through_the_daemon(
                                                               else 3)
     assert ready["provider"] == provider
     assert d.director.story.chapters[0].draft.attempt == attempts
-    assert first[provider]["ok"] is True and first[provider]["last_latency_ms"] is not None
+    assert first[provider].ok is True and first[provider].last_latency_ms is not None
     if errors and "blocked" not in errors[0] and provider == "offline":
-        assert first["fake"]["ok"] is False and first["fake"]["failures"] == 1
-        assert errors[0].split(": ", 2)[-1][:30] in first["fake"]["last_error"]
+        assert first["fake"].ok is False and first["fake"].failures == 1
+        assert errors[0].split(": ", 2)[-1][:30] in first["fake"].last_error
     assert second["provider"] == "fake"          # the fault was one-off: fake writes again
     for fragment in errors:
         assert any(fragment in m for m in messages), (fragment, messages)
     if not errors:
         assert messages == []
     assert all(KEY not in m for m in messages)
-    status = d.director.snapshot().providers["text"]["fake"]
-    assert status["ok"] is True                  # chapter 2 came from the fake again
+    status = d.director.snapshot().providers.text["fake"]
+    assert status.ok is True                  # chapter 2 came from the fake again
     if journal:
         assert journal in caplog.text
     if "429" in script:
@@ -185,7 +185,7 @@ async def test_pictures_reach_the_media_cache_and_regenerate(
     downloads = [r for r in fake.requests if r["path"].startswith("/files/")]
     assert len(downloads) == (2 if mode == "siliconflow" else 0)
     assert all("authorization" not in r["headers"] for r in downloads)   # key stays home
-    assert d.director.snapshot().providers["images"]["fake"]["ok"] is True
+    assert d.director.snapshot().providers.images["fake"].ok is True
 
 
 async def test_a_chapter_airs_without_waiting_for_its_picture(
@@ -306,7 +306,8 @@ async def test_thirty_chapters_keep_the_prompt_within_budget(
         clock: MockClock, daemon_factory: Any, nursery: trio.Nursery, budget: int,
         flat_from: int) -> None:
     d, fake = await launch(daemon_factory, nursery,
-                           llm={"chain": ["fake", "offline"], "context_tokens": budget})
+                           llm={"chain": ["fake", "offline"], "context_tokens": budget},
+                           story={"max_chapters": 0})      # open-ended: 30 chapters
     with d.bus.subscribe(4096) as sub, trio.fail_after(120):
         await d.director.start("mystery", outline=OUTLINE)
         ready = await play(d, sub, 30)

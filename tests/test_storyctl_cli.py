@@ -15,7 +15,14 @@ import trio
 
 from storyd.control import protocol
 from storyd.control.server import serve_control
-from storyd.core.snapshot import ChoiceView, Snapshot, VotingView
+from storyd.core.snapshot import (
+    ChatSourceView,
+    ChoiceView,
+    ProviderHealth,
+    ProvidersView,
+    Snapshot,
+    VotingView,
+)
 from storyd.ctl.formatting import format_result, format_status
 from storyd.ctl.main import main
 from storyd.errors import RefusedError
@@ -31,8 +38,8 @@ def snapshot(now_ms: int) -> Snapshot:
         choices=CHOICES,
         voting=VotingView(round_id=3, choices=CHOICES, counts=(3, 1), voters=4,
                           ends_at=now_ms + 42_500, open=True, invalid=2),
-        chat=({"source": "tiktok", "state": "connected", "messages": 120, "rate": 2.5},),
-        providers={"text": {"offline": {"ok": True, "last_latency_ms": 6}}})
+        chat=(ChatSourceView(source="tiktok", state="connected", messages=120, rate=2.5),),
+        providers=ProvidersView(text={"offline": ProviderHealth(ok=True, last_latency_ms=6)}))
 
 
 class FakeDaemon:

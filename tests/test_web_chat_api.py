@@ -52,7 +52,7 @@ async def test_chat_batch_and_single_message_count_like_tiktok(daemon_factory: A
             r = await c.post(f"{API}/chat", json=one, headers=h)
             assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
             assert counts(d)[:2] == [1, 2]        # tw:1 is another viewer than yt:1
-            health = {s["source"]: s for s in d.snapshot().chat}
+            health = {s.source: s for s in d.snapshot().chat}
             assert "ingest" in health
 
 

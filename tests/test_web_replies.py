@@ -125,6 +125,10 @@ async def test_real_daemon_answers_every_route_in_its_documented_type(
                 assert started.session_id is not None
                 await voting(sub, 1)
                 sid = started.session_id
+                plan = await ck.get("plan")
+                assert plan.session_id == sid and plan.plan is not None and plan.aired == 1
+                longer = await ck.post("extend", {"chapters": 12})
+                assert longer.plan.chapters == 12 and longer.planned_chapters == 12
                 assert (await ck.get("status")).state == "voting"
                 vote = await ck.post("vote", {"viewer": "amy", "choice": "b"})
                 assert vote.accepted and vote.voters == 1
@@ -189,9 +193,9 @@ async def test_provider_probes_are_typed_without_loss(daemon_factory: Any,
                                 "text_model": "x"}},
             llm={"chain": ["fake", "odd", "down", "offline"], "prefetch": "off"},
             tts={"enabled": True, "chain": ["fake", "offline"]})
-        rows = await d.chains.check()
-        typed = assert_lossless(rows, list[rp.ProviderCheck])
-        by_name = {row.provider: row for row in typed}
+        rows = [await client.check() for client in d.chains.clients.values()]
+        assert_lossless(rows, list[rp.ProviderCheck])    # the clients' raw probe rows
+        by_name = {row.provider: row for row in await d.chains.check()}
         assert by_name["odd"].missing == ("no-such-model",)
         assert by_name["fake"].ok and by_name["fake"].voices
         assert not by_name["down"].ok and by_name["offline"].ok

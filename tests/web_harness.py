@@ -25,7 +25,7 @@ from storyd.control import protocol as p
 from storyd.core import events as ev
 from storyd.core import replies as rp
 from storyd.core.model import CHOICE_KEYS
-from storyd.core.snapshot import ChapterView, ChoiceView, Snapshot, VotingView
+from storyd.core.snapshot import ChapterView, ChoiceView, OverlayView, Snapshot, VotingView
 from storyd.core.themes import THEMES
 from storyd.errors import NotFoundError, RefusedError
 from storyd.web.app import create_app
@@ -58,8 +58,8 @@ class FakeDaemon:
         self.media_dir.mkdir()
         self.shutdown = trio.Event()
         self.snap = Snapshot(state="idle", revision=0, server_time_ms=now_ms(),
-                             overlay={"layout": "landscape", "size": "1920x1080",
-                                      "reveal": "full", "reveal_words_per_second": 0})
+                             overlay=OverlayView(layout="landscape", size="1920x1080",
+                                                 reveal="full", reveal_words_per_second=0))
         self.ballots: dict[str, int] = {}
         self.commands: list[p.Request] = []
 

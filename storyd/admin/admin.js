@@ -10,6 +10,7 @@ import { createConfigForm } from "/admin/config_form.js";
 import { afterShow } from "/admin/aftershow.js";
 import { el } from "/admin/dom.js";
 import { openAdminSocket } from "/admin/live.js";
+import { planElement } from "/admin/plan.js";
 import {
   chatSourceView, controls, providerView, secondsLeft, serverTimeMs, sessionChapters, tally,
   voteRows, voterRows, votersLine,
@@ -142,6 +143,8 @@ function renderChoiceControls(choices) {
 }
 
 function tick() {
+  tick.n = (tick.n || 0) + 1;   // the plan: read again every 2 s while it is stale
+  if (tick.n % 4 === 0 && planStale(state.snap)) loadPlan();
   const left = secondsLeft(state.snap, nowMs());
   $("st-timer").textContent = left == null ? "" : `vote ends in ${left} s`;
 }
@@ -214,6 +217,18 @@ async function loadMemory() {
     $("memory-context").textContent = [m.context || "", last ? (typeof last === "string" ? last : JSON.stringify(last, null, 2)) : ""].filter(Boolean).join("\n\n---\n\n");
   } catch { /* not logged in or no story */ }
 }
+const planShown = { key: "" };
+async function loadPlan() {
+  try {
+    const reply = await api("GET", "/plan");
+    planShown.key = reply.plan ? `${reply.session_id}:${reply.aired}:${reply.plan.beats.length}` : "";
+    $("plan").replaceChildren(planElement(reply));
+    if (reply.plan) $("extend-n").value = String(Math.max(reply.plan.beats.length, reply.aired + 1));
+  } catch { /* not logged in */ }
+}
+function planStale(s) {   // a new story, a new chapter, a longer plan: read it again
+  return s && s.session_id != null && !planShown.key.startsWith(`${s.session_id}:${s.chapter_number}:`);
+}
 async function loadVoters() {
   try {
     const rows = voterRows(await api("GET", "/top-voters?limit=15"));
@@ -257,7 +272,11 @@ async function showSession(id) {
       el("p", { text: c.text }),
       el("ol", { type: "a" }, ...c.choices.map((x) => el("li", { class: x.chosen ? "winner" : "", text: x.text }))),
       el("div", { class: "muted", text: c.result })));
+    const recap = s.recap ? el("div", { class: "muted" }, el("p", { text: `${s.recap.logline} (${s.recap.ending} ending)` }),
+      el("ul", {}, ...(s.recap.moments || []).map((m) => el("li", { text: m })))) : null;
     box.replaceChildren(el("h3", { text: `Session #${id} · ${s.theme || ""} · ${s.language || ""}` }), links,
+      recap, s.plan ? el("details", {}, el("summary", { text: "Story plan" }),
+        planElement({ session_id: id, plan: s.plan, aired: (s.chapters || []).length })) : null,
       afterShow(id, api, API), ...chapters);
   } catch (e) { box.replaceChildren(el("p", { text: e.message })); }
 }
@@ -320,6 +339,12 @@ $("btn-regen").addEventListener("click", () => command("/regenerate-image", {}, 
 $("btn-shuffle").addEventListener("click", shuffle);
 $("btn-all").addEventListener("click", () => renderThemes(state.themes));
 $("btn-memory").addEventListener("click", loadMemory);
+$("btn-plan").addEventListener("click", loadPlan);
+$("btn-extend").addEventListener("click", async () => {
+  const chapters = Number($("extend-n").value);
+  await command("/extend", { chapters }, `the story now runs to ${chapters} chapters`);
+  loadPlan();
+});
 $("btn-voters").addEventListener("click", loadVoters);
 $("btn-sessions").addEventListener("click", loadSessions);
 $("btn-providers").addEventListener("click", testProviders);

@@ -24,18 +24,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Literal
 
 import msgspec
 
 from storyd.core.model import ChatMessage, GiftMessage
 from storyd.core.ports import ChatSink, IngestResult
+from storyd.core.snapshot import ChatSourceView, SourceState
 from storyd.system import metrics
 
 log = logging.getLogger(__name__)
-
-SourceState = Literal["idle", "connecting", "connected", "waiting_for_live", "backing_off",
-                      "failed", "stopped"]
 
 RATE_WINDOW = 10   # seconds
 
@@ -102,18 +99,16 @@ class ChatHealth(msgspec.Struct, kw_only=True):
         """Messages per second over the last 10 s."""
         return self.window.rate(time.time() if now is None else now)
 
-    def view(self, now: float | None = None) -> dict[str, object]:
+    def view(self, now: float | None = None) -> ChatSourceView:
         """The wire form: every time in epoch milliseconds (`*_ms`)."""
         now = time.time() if now is None else now
-        return {
-            "source": self.source, "state": self.state, "detail": self.detail,
-            "room": self.room, "retry_at_ms": _ms(self.retry_at),
-            "connected_since_ms": _ms(self.connected_since),
-            "last_event_at_ms": _ms(self.last_event_at), "messages": self.messages,
-            "votes_accepted": self.votes_accepted, "votes_invalid": self.votes_invalid,
-            "gifts": self.gifts, "reconnects": self.reconnects, "failures": self.failures,
-            "dropped": self.dropped, "rate": round(self.rate(now), 2),
-        }
+        return ChatSourceView(
+            source=self.source, state=self.state, detail=self.detail, room=self.room,
+            retry_at_ms=_ms(self.retry_at), connected_since_ms=_ms(self.connected_since),
+            last_event_at_ms=_ms(self.last_event_at), messages=self.messages,
+            votes_accepted=self.votes_accepted, votes_invalid=self.votes_invalid,
+            gifts=self.gifts, reconnects=self.reconnects, failures=self.failures,
+            dropped=self.dropped, rate=round(self.rate(now), 2))
 
 
 def hand_over(sink: ChatSink, health: ChatHealth, batch: Sequence[ChatMessage],

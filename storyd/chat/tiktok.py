@@ -36,7 +36,7 @@ from collections.abc import Callable
 import trio
 import trio.testing
 
-from storyd.chat.base import ChatHealth, SourceState, hand_over
+from storyd.chat.base import ChatHealth, hand_over
 from storyd.chat.handoff import Handoff
 from storyd.chat.tiktok_rules import Backoff, GiftStreaks, RecentIds
 from storyd.chat.tiktok_thread import (
@@ -51,6 +51,7 @@ from storyd.config.masking import resolve_secret
 from storyd.config.structs import TikTokConfig
 from storyd.core.model import ChatMessage, GiftMessage
 from storyd.core.ports import ChatSink
+from storyd.core.snapshot import SourceState
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import trio
 import trio_websocket
 
-from storyd.chat.base import ChatHealth, SourceState, hand_over
+from storyd.chat.base import ChatHealth, hand_over
 from storyd.chat.tiktok_rules import Backoff, RecentIds
 from storyd.chat.twitch_rules import SendLimiter, announcement, chat_of, is_auth_failure
 from storyd.config.masking import resolve_secret
@@ -38,6 +38,7 @@ from storyd.config.structs import TwitchConfig
 from storyd.core.irc import LineSplitter, format_line, parse_line
 from storyd.core.model import ChatMessage, GiftMessage
 from storyd.core.ports import ChatSink
+from storyd.core.snapshot import SourceState
 
 log = logging.getLogger(__name__)
 

@@ -46,9 +46,9 @@ class StoryConfig(_Section, frozen=True):
     theme: str = "fantasy"
     language: str = "English"
     choices: int = 3
-    words_per_chapter: int = 40
-    closing_words: int = 70
-    max_chapters: int = 0                 # 0 = no limit
+    words_per_chapter: int = 80           # ~25-30 s narrated (bench_narration_time.py)
+    closing_words: int = 120
+    max_chapters: int = 8                 # the planned arc; 0 = only when told (finish)
     reveal: Literal["sentences", "full"] = "sentences"
     reveal_words_per_second: float = 2.5  # 0 shows the chapter at once
     result_seconds: float = 5.0           # how long the winner is shown before the next chapter

@@ -111,6 +111,10 @@ async def handle(op: Operator, request: p.Request) -> Any:
             return await op.finish(now=now)
         case p.End():
             return await op.end()
+        case p.Plan():
+            return op.plan()
+        case p.Extend(chapters=chapters):
+            return await op.extend(chapters)
         case p.RegenerateImage():
             await op.regenerate_image()
             return r.OkReply(ok=True)

@@ -79,6 +79,16 @@ class End(_Req, tag="end", frozen=True):
     pass
 
 
+class Plan(_Req, tag="plan", frozen=True):
+    """The running story's plan (written before chapter 1 airs)."""
+
+
+class Extend(_Req, tag="extend", frozen=True):
+    """Lengthen the running story to `chapters`; the beats not aired yet are re-planned."""
+
+    chapters: Annotated[int, msgspec.Meta(ge=1, le=60)]
+
+
 class RegenerateImage(_Req, tag="regenerate-image", frozen=True):
     pass
 
@@ -177,9 +187,9 @@ class AdminUrl(_Req, tag="admin-url", frozen=True):
     pass
 
 
-Request = (Status | Themes | Stories | Start | Vote | Close | Next | Finish | End
-           | RegenerateImage | Memory | Sessions | Session | TopVoters | ConfigShow | ConfigGet
-           | ConfigSet | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat
+Request = (Status | Themes | Stories | Start | Vote | Close | Next | Finish | End | Plan
+           | Extend | RegenerateImage | Memory | Sessions | Session | TopVoters | ConfigShow
+           | ConfigGet | ConfigSet | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat
            | DeleteSession | Chapters | Recap | RecapPng)
 
 

@@ -25,7 +25,8 @@ from storyd.core.model import (
 from storyd.core.plan import StoryPlan
 from storyd.core.plan_prompts import PlanRequest
 from storyd.core.recap import RecapRequest, StoryRecap
-from storyd.core.replies import ExportReply
+from storyd.core.replies import ExportReply, ProviderCheck
+from storyd.core.snapshot import ProvidersView
 
 Policy = Literal["random", "first", "extend"]
 
@@ -221,11 +222,11 @@ class ProviderChains(Protocol):
     @property
     def speech(self) -> SpeechChain: ...
 
-    def status(self) -> dict[str, dict[str, Any]]:
+    def status(self) -> ProvidersView:
         """Per kind, per provider: health, cool-down, latency and usage."""
         ...
 
-    async def check(self) -> list[dict[str, Any]]:
+    async def check(self) -> list[ProviderCheck]:
         """One tiny request per configured provider (storyctl providers)."""
         ...
 

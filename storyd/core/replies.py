@@ -199,6 +199,15 @@ class SessionDetail(_Reply, frozen=True):
     recap: StoryRecap | None = None    # logline, key moments, kind of ending (issue 17)
 
 
+class PlanReply(_Reply, frozen=True):
+    """GET plan / POST extend: the running story's plan (issue 17)."""
+
+    session_id: int | None
+    plan: StoryPlan | None             # None before it is written, or with no story
+    aired: int = 0                     # chapters aired so far
+    planned_chapters: int = 0          # where it ends on its own (0: only by `finish`)
+
+
 class PngReply(_Reply, frozen=True):
     """A rendered picture (the recap as a PNG); `png` travels as base64 in JSON."""
 

@@ -8,7 +8,7 @@ down from the server's clock, not their own guess; nothing monotonic is ever sen
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
@@ -74,6 +74,74 @@ class VotingView(msgspec.Struct, frozen=True, kw_only=True):
     early: bool = False              # closed early on a clear lead
 
 
+class ProviderHealth(msgspec.Struct, frozen=True, kw_only=True):
+    """One provider's running health in a chain (storyd.providers.chain), credentials masked."""
+
+    ok: bool | None = None          # None: not asked yet
+    last_error: str = ""
+    failures: int = 0               # failures in a row
+    cooling_down: bool = False
+    cooldown_until_ms: int | None = None   # epoch ms; None when not cooling down
+    cooldown_reason: str = ""
+    last_latency_ms: int | None = None
+    used_because: str = ""          # the last resort: why it wrote the last time
+    stepped_in: int = 0             # the last resort: how often it wrote for the others
+    calls: int = 0                  # provider requests spent so far (retries included)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tokens_estimated: bool = False  # some answers had no `usage`: ~4 characters per token
+
+
+class ProvidersView(msgspec.Struct, frozen=True, kw_only=True):
+    """Each chain's providers by name, in chain order (the offline one last)."""
+
+    text: dict[str, ProviderHealth] = {}
+    images: dict[str, ProviderHealth] = {}
+    speech: dict[str, ProviderHealth] = {}
+
+
+SourceState = Literal["idle", "connecting", "connected", "waiting_for_live", "backing_off",
+                      "failed", "stopped"]
+
+
+class ChatSourceView(msgspec.Struct, frozen=True, kw_only=True):
+    """One chat source's health (storyd.chat.base.ChatHealth.view); times in epoch ms."""
+
+    source: str                     # tiktok, twitch, demo, local, ingest
+    state: SourceState
+    detail: str = ""                # why failed/backing_off/waiting, or what is connected
+    room: str = ""                  # TikTok room id / Twitch #channel, once known
+    retry_at_ms: int | None = None  # when backing off or waiting for the stream
+    connected_since_ms: int | None = None
+    last_event_at_ms: int | None = None
+    messages: int = 0
+    votes_accepted: int = 0
+    votes_invalid: int = 0
+    gifts: int = 0
+    reconnects: int = 0             # drops of a working connection
+    failures: int = 0               # connection attempts that never worked
+    dropped: int = 0                # events lost to a full buffer
+    rate: float = 0.0               # messages per second over the last 10 s
+
+
+class OverlayView(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """`[overlay]` as configured plus `[story] reveal` and `reveal_words_per_second`, so the
+    pages restyle live. The defaults are the config's (a test holds them equal)."""
+
+    layout: Literal["auto", "landscape", "portrait"] = "auto"
+    style: Literal["panels", "storybook", "lowerthird"] = "panels"
+    size: str = "1920x1080"
+    font: str = "system-ui, sans-serif"
+    font_size: int = 34
+    text_color: str = "#ffffff"
+    accent: str = "#ffb703"
+    panel: str = "rgba(12, 14, 28, 0.9)"
+    show_voters: bool = True
+    recap_seconds: float = 12.0     # the recap card after a story ends; 0 = off
+    reveal: Literal["sentences", "full"] = "sentences"
+    reveal_words_per_second: float = 2.5
+
+
 class AuthoredRef(msgspec.Struct, frozen=True, kw_only=True):
     """The authored story on air (a Twee file), when it is one."""
 
@@ -102,13 +170,10 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     language_notice: str | None = None
     narration: NarrationRef | None = None
     generating: GeneratingView | None = None
-    # kind -> provider name -> health (ok, last_error, failures, cooldown_until_ms, ...)
-    providers: dict[str, Any] = {}
-    # one per chat source: state, detail, retry_at_ms, last_event_at_ms, counters ...
-    chat: tuple[dict[str, Any], ...] = ()
+    providers: ProvidersView = ProvidersView()
+    chat: tuple[ChatSourceView, ...] = ()     # one per chat source
     costs: tuple[ChapterCost, ...] = ()   # per aired chapter, newest last
     max_chapters: int = 0
     test_mode: bool = False
-    # [overlay] settings plus story.reveal / story.reveal_words_per_second, so pages restyle live
-    overlay: dict[str, Any] = {}
+    overlay: OverlayView = OverlayView()
     recap: RecapView | None = None   # the story's recap, once it has ended (the recap card)

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from storyd.ctl import formatting_tables as tables
+from storyd.ctl import plan as ctl_plan
 from storyd.ctl.formatting_chat import format_chat
 
 BAR_WIDTH = 20
@@ -181,6 +182,8 @@ _RECORDS: dict[str, tuple[type, Callable[[Any], str]]] = {
     "top-voters": (list, tables.format_top_voters),
     "memory": (dict, tables.format_memory),
     "providers": (list, tables.format_providers),
+    "plan": (dict, ctl_plan.format_plan),
+    "extend": (dict, ctl_plan.format_plan),
 }
 
 

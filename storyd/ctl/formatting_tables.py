@@ -12,6 +12,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from storyd.ctl.plan import plan_lines, recap_lines
+
 KEYS = "abcdef"
 
 
@@ -94,6 +96,10 @@ def format_session(s: dict[str, Any]) -> str:
     if s.get("outline"):
         lines.append(f"outline: {s['outline']}")
     chapters = s.get("chapters") or []
+    if s.get("plan"):
+        lines.extend(plan_lines(s["plan"], len(chapters)))
+    if s.get("recap"):
+        lines.extend(recap_lines(s["recap"]))
     running = s.get("status") == "active"
     for pos, ch in enumerate(chapters):
         last = pos == len(chapters) - 1

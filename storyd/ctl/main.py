@@ -31,6 +31,7 @@ from storyd.control import protocol
 from storyd.control.client import ControlClient, DaemonNotRunning, RemoteError
 from storyd.ctl import aftershow as ctl_after
 from storyd.ctl import demo as ctl_demo
+from storyd.ctl import plan as ctl_plan
 from storyd.ctl.formatting import format_event, format_result
 from storyd.ctl.formatting_tables import format_import
 from storyd.errors import ControlError, StorydError
@@ -129,6 +130,7 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
     s = sub.add_parser("finish", help="write a closing chapter next, then end")
     s.add_argument("--now", action="store_true", help="close a running vote now (else it runs out)")
     sub.add_parser("end", help="end the story now")
+    ctl_plan.add_commands(sub)
     sub.add_parser("regenerate-image", help="new picture for the current chapter")
     sub.add_parser("memory", help="the story memory")
     s = sub.add_parser("sessions", help="story history")
@@ -175,7 +177,7 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
 
 def to_request(args: argparse.Namespace) -> protocol.Request:
     """The protocol request for parsed arguments."""
-    after = ctl_after.to_request(args)
+    after = ctl_after.to_request(args) or ctl_plan.to_request(args)
     if after is not None:
         return after
     match args.command:

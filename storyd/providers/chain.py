@@ -44,7 +44,9 @@ from storyd.core.model import (
 from storyd.core.plan import StoryPlan
 from storyd.core.plan_prompts import PlanRequest
 from storyd.core.recap import RecapRequest, StoryRecap
+from storyd.core.replies import ProviderCheck
 from storyd.core.safety import Blocklist
+from storyd.core.snapshot import ProviderHealth, ProvidersView
 from storyd.errors import ConfigError, ProviderError, ProviderOutputError
 from storyd.providers.base import ChapterDefect
 from storyd.providers.chain_texts import StreamGate, airable, chapter_texts, masked, plan_texts
@@ -77,7 +79,7 @@ class ProviderChain:
         self.last_prompt: list[dict[str, str]] = []
         self.last_prompt_provider = ""
 
-    def status(self) -> dict[str, dict[str, Any]]:
+    def status(self) -> dict[str, ProviderHealth]:
         """Per provider: ok (None = unused), last_error, failures, cooling_down,
         cooldown_until_ms (epoch ms, None when not cooling down), cooldown_reason,
         last_latency_ms, used_because (the last resort: why it wrote) and stepped_in (how
@@ -333,18 +335,18 @@ class Chains:
     speech: ProviderChain
     clients: dict[str, OpenAICompatProvider] = field(default_factory=dict)
 
-    def status(self) -> dict[str, dict[str, Any]]:
-        return {"text": self.text.status(), "images": self.images.status(),
-                "speech": self.speech.status()}
+    def status(self) -> ProvidersView:
+        return ProvidersView(text=self.text.status(), images=self.images.status(),
+                             speech=self.speech.status())
 
-    async def check(self) -> list[dict[str, Any]]:
+    async def check(self) -> list[ProviderCheck]:
         """One tiny request per configured provider; the offline ones report what they need."""
-        out: list[dict[str, Any]] = [await client.check() for client in self.clients.values()]
+        out = [msgspec.convert(await client.check(), ProviderCheck)
+               for client in self.clients.values()]
         espeak = shutil.which("espeak-ng")
-        out.append({"provider": "offline", "ok": True, "diagnosis": "ok", "latency": 0.0,
-                    "message": "built-in storyteller and illustrator; voice "
-                               + (f"via {espeak}" if espeak else "silent (install espeak-ng)")})
-        return out
+        voice = f"via {espeak}" if espeak else "silent (install espeak-ng)"
+        return [*out, ProviderCheck(provider="offline", ok=True, diagnosis="ok", latency=0.0,
+                                    message=f"built-in storyteller and illustrator; voice {voice}")]
 
     async def aclose(self) -> None:
         for client in self.clients.values():

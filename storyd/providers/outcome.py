@@ -4,8 +4,9 @@ and tokens it spent), and the running health of one provider (storyd.providers.c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
+from storyd.core.snapshot import ProviderHealth
 from storyd.providers.http_io import Usage
 
 T = TypeVar("T")
@@ -42,18 +43,18 @@ class Health:
     stepped_in: int = 0      # the last resort: calls it answered because others failed
     usage: Usage = field(default_factory=Usage)
 
-    def view(self, now: float, wall_ms: float) -> dict[str, Any]:
+    def view(self, now: float, wall_ms: float) -> ProviderHealth:
         """This provider's status (see ProviderChain.status); `now` on the trio clock."""
         cooling = self.cooldown_until is not None and self.cooldown_until > now
-        return {
-            "ok": self.ok, "last_error": self.last_error, "failures": self.failures,
-            "cooling_down": cooling,
-            "cooldown_until_ms": (int(wall_ms + (self.cooldown_until - now) * 1000)
-                                  if cooling and self.cooldown_until is not None else None),
-            "cooldown_reason": self.cooldown_reason if cooling else "",
-            "last_latency_ms": (None if self.last_latency is None
-                                else int(self.last_latency * 1000)),
-            "used_because": self.used_because, "stepped_in": self.stepped_in,
-            "calls": self.usage.calls, "prompt_tokens": self.usage.prompt_tokens,
-            "completion_tokens": self.usage.completion_tokens,
-            "tokens_estimated": self.usage.estimated}
+        return ProviderHealth(
+            ok=self.ok, last_error=self.last_error, failures=self.failures,
+            cooling_down=cooling,
+            cooldown_until_ms=(int(wall_ms + (self.cooldown_until - now) * 1000)
+                               if cooling and self.cooldown_until is not None else None),
+            cooldown_reason=self.cooldown_reason if cooling else "",
+            last_latency_ms=(None if self.last_latency is None
+                             else int(self.last_latency * 1000)),
+            used_because=self.used_because, stepped_in=self.stepped_in,
+            calls=self.usage.calls, prompt_tokens=self.usage.prompt_tokens,
+            completion_tokens=self.usage.completion_tokens,
+            tokens_estimated=self.usage.estimated)

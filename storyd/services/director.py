@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from typing import Any
 
 import trio
 
@@ -38,7 +37,7 @@ from storyd.core import themes
 from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS
 from storyd.core.ports import StoryStore
-from storyd.core.snapshot import Snapshot
+from storyd.core.snapshot import ChatSourceView, ProvidersView, Snapshot
 from storyd.core.story import StoryMachine, check_start_options
 from storyd.core.voting import RoundResult
 from storyd.errors import RefusedError, StorydError, describe
@@ -61,8 +60,8 @@ class Director:
     def __init__(self, store: StoryStore, generation: GenerationService, voting: VotingService,
                  bus: EventBus, clock: TrioClock, settings: Callable[[], Config], *,
                  presenter: Presenter, vote_seconds: Callable[[], float],
-                 status: Callable[[], tuple[dict[str, Any], tuple[dict[str, Any], ...]]]
-                 = lambda: ({}, ()),
+                 status: Callable[[], tuple[ProvidersView, tuple[ChatSourceView, ...]]]
+                 = lambda: (ProvidersView(), ()),
                  on_finished: Callable[[int], None] = lambda _session_id: None,
                  storage_notice: Callable[[], str | None] = lambda: None) -> None:
         self._store, self.generation, self.voting, self._bus = store, generation, voting, bus

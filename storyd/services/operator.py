@@ -112,6 +112,21 @@ class StoryOperator:
     async def regenerate_image(self) -> None:
         await self._director.regenerate_image()
 
+    def plan(self) -> r.PlanReply:
+        story = self._director.story
+        if story is None:
+            return r.PlanReply(session_id=None, plan=None)
+        return r.PlanReply(session_id=story.session_id, plan=story.plan,
+                           aired=len(story.chapters),
+                           planned_chapters=story.planned_chapters(
+                               self.config.story.max_chapters))
+
+    async def extend(self, chapters: int) -> r.PlanReply:
+        d = self._director
+        await d.generation.extend(d.story, chapters, d.machine.state, d.machine.finish_requested)
+        d.publish_state()
+        return self.plan()
+
     async def vote(self, viewer: str, name: str, choice: int) -> r.VoteReply:
         voting = self._voting
         if not voting.is_open():
@@ -203,5 +218,5 @@ class StoryOperator:
 
     async def providers(self) -> list[r.ProviderCheck]:
         """URLs and messages may carry credentials: masked here."""
-        rows = await self._chains().check()
+        rows = msgspec.to_builtins(await self._chains().check())
         return msgspec.convert(scrub(rows, secret_values(self.config)), list[r.ProviderCheck])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 
@@ -17,9 +16,12 @@ from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import (
     ChapterCost,
     ChapterView,
+    ChatSourceView,
     ChoiceView,
     GeneratingView,
     NarrationRef,
+    OverlayView,
+    ProvidersView,
     Snapshot,
     State,
     VotingView,
@@ -93,13 +95,13 @@ class StoryState:
 def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revision: int,
                    now_ms: int, voting: VotingView | None, notice: str | None,
                    generating: GeneratingView | None, narration: NarrationRef | None,
-                   providers: dict[str, Any], chat: tuple[dict[str, Any], ...],
+                   providers: ProvidersView, chat: tuple[ChatSourceView, ...],
                    costs: tuple[ChapterCost, ...]) -> Snapshot:
     """The whole show as one Snapshot (`story:state`, `GET status`, `storyctl status`)."""
     s, ch = story, (story.current if story else None)
-    overlay = msgspec.to_builtins(cfg.overlay)
-    overlay.update(reveal=cfg.story.reveal,
-                   reveal_words_per_second=cfg.story.reveal_words_per_second)
+    overlay = msgspec.convert(
+        {**msgspec.structs.asdict(cfg.overlay), "reveal": cfg.story.reveal,
+         "reveal_words_per_second": cfg.story.reveal_words_per_second}, OverlayView)
     return Snapshot(
         state=state, revision=revision, server_time_ms=now_ms,
         session_id=s.session_id if s else None,

@@ -357,7 +357,8 @@ class VotingService:
                     self._failed_unavailable = isinstance(exc, StoreUnavailable)
                     if r is not None:
                         r.requeue(rows)
-                    log.error("ballots not saved (retried with the next flush): %s", exc)
+                    log.error("%d ballots not saved (retried with the next flush): %s",
+                              len(rows), exc)
             await self._flush_activity()
         finally:
             self._done = max(self._done, gen)

@@ -200,11 +200,13 @@ class Store:
             raise StorageError(f"the store {self.path} is closed")
         return self._conn
 
-    async def _answered(self, fn: Callable[..., T], *args: Any) -> T:
-        """A write whose answer the caller needs: the backlog first, else StoreUnavailable."""
+    async def _answered(self, fn: Callable[..., T], *args: Any, strict: bool = True) -> T:
+        """A write whose answer the caller needs: what waits first, else StoreUnavailable.
+        Not `strict`: buffered ballots may still wait (the write does not depend on them)."""
         def run() -> T:
             conn = self._conn
-            if conn is not None and not self._pending.drain(conn):
+            if conn is not None and not self._pending.drain(conn) and (
+                    strict or self._pending.backlog):
                 raise StoreUnavailable(self.notice() or "storage unavailable")
             return self._call(fn, args)
 
@@ -255,7 +257,8 @@ class Store:
 
     async def mark_stale_sessions(self, *, except_id: int | None, ended_at: float) -> int:
         """Every other "active" session becomes "crashed"; returns how many."""
-        return await self._answered(q.mark_stale_sessions, except_id, ended_at)
+        # at start, beside ballots a recovery file brought back for a still-full disk
+        return await self._answered(q.mark_stale_sessions, except_id, ended_at, strict=False)
 
     # --- chapters -------------------------------------------------------------------------
     async def add_chapter(self, session_id: int, *, number: int, title: str, text: str,

@@ -41,8 +41,10 @@ class Person(_Data, frozen=True):
     g: str                 # "f" / "m": pronouns and German agreement
     en: str                # "a young mage of the river clans"
     de: str                # "eine junge Magierin vom Flussvolk"
-    short: str = ""        # how the story calls them after the first mention ("" = the name)
+    short: str = ""        # how the story calls them after the first mention ("" = made
+                           # from the name: "Zora Quill" → "Zora", see plot.short_name)
     de_name: str = ""      # the name in German stories ("Kapitänin Nell"; "" = the name)
+    de_short: str = ""     # the short name in German stories ("" = `short`)
 
 
 class Place(_Data, frozen=True):
@@ -85,6 +87,8 @@ class Action(_Data, frozen=True):
     en_past: str           # "read the runes aloud"
     de: str                # "Lies die Runen laut vor"
     de_past: str           # "las die Runen laut vor"
+    en_result: str = ""    # what came of it (a template): "The runes answered with a low hum …"
+    de_result: str = ""
 
 
 class Bank(_Data, frozen=True):

@@ -17,6 +17,7 @@ INDEF = {"m": ("ein", "einen", "einem"), "f": ("eine", "eine", "einer"),
          "n": ("ein", "ein", "einem"), "pl": ("", "", "")}
 _LOC = {("in", "m"): "im", ("in", "n"): "im", ("an", "m"): "am", ("an", "n"): "am"}
 _TO = {"m": "zum {}", "n": "zum {}", "f": "zur {}", "pl": "zu den {}"}
+_PRON = {"m": "er", "f": "sie", "n": "es", "pl": "sie"}
 
 
 def _dat_pl(noun: str) -> str:
@@ -40,11 +41,12 @@ def place_forms(name: str, prep: str = "in", g: str = "") -> dict[str, str]:
     if not g:
         g, name = _split(name)
     if not g:   # a proper name a model invented: "in Neu-Berlin", "nach Neu-Berlin"
-        return {"": name, "loc": f"in {name}", "to": f"nach {name}", "acc": name}
+        return {"": name, "loc": f"in {name}", "to": f"nach {name}", "acc": name, "dat": name}
     noun_dat = _dat_pl(name) if g == "pl" else name
     loc = _LOC.get((prep, g)) or f"{prep} {ART[g][2]}"
     return {"": f"{ART[g][0]} {name}", "loc": f"{loc} {noun_dat}",
-            "to": _TO[g].format(noun_dat), "acc": f"{ART[g][1]} {name}"}
+            "to": _TO[g].format(noun_dat), "acc": f"{ART[g][1]} {name}",
+            "dat": f"{ART[g][2]} {noun_dat}"}
 
 
 def thing_forms(t: Thing | Obstacle) -> dict[str, str]:
@@ -54,203 +56,320 @@ def thing_forms(t: Thing | Obstacle) -> dict[str, str]:
 def _noun(noun: str, g: str) -> dict[str, str]:
     dat = _dat_pl(noun) if g == "pl" else noun
     return {"": f"{ART[g][0]} {noun}", "acc": f"{ART[g][1]} {noun}", "dat": f"{ART[g][2]} {dat}",
-            "a": f"{INDEF[g][0]} {noun}".strip(), "a_acc": f"{INDEF[g][1]} {noun}".strip()}
+            "a": f"{INDEF[g][0]} {noun}".strip(), "a_acc": f"{INDEF[g][1]} {noun}".strip(),
+            "a_dat": f"{INDEF[g][2]} {dat}".strip(), "pron": _PRON[g]}
 
 
 def memory_thing(name: str) -> dict[str, str]:
     g, noun = _split(name)
     if g:
         return _noun(noun, g)
-    return {"": name, "acc": name, "dat": name, "a": name, "a_acc": name}
+    return {"": name, "acc": name, "dat": name, "a": name, "a_acc": name, "a_dat": name,
+            "pron": "es"}
 
 
 def pronouns(g: str, name: str) -> dict[str, str]:
+    """Personal pronouns, and the possessive stem that templates decline ("{poss}er Seite")."""
     if g == "f":
-        return {"pron": "sie", "poss_dat": "ihrer", "obj": "sie", "obj_dat": "ihr"}
+        return {"pron": "sie", "obj": "sie", "dat": "ihr", "poss": "ihr"}
     if g == "m":
-        return {"pron": "er", "poss_dat": "seiner", "obj": "ihn", "obj_dat": "ihm"}
-    return {"pron": name, "poss_dat": f"der von {name}", "obj": name, "obj_dat": name}
+        return {"pron": "er", "obj": "ihn", "dat": "ihm", "poss": "sein"}
+    return {"pron": name, "obj": name, "dat": name, "poss": f"von {name}"}
 
 
-def say(line: str, who: str, verb: int) -> str:
-    """Eine Zeile wörtlicher Rede: „Satz“, sagte Wer."""
-    said, part = (("sagte", ""), ("flüsterte", ""), ("sagte", " leise"), ("rief", ""),
-                  ("murmelte", ""), ("gab", " zu"))[verb % 6]   # "gab Bram zu": verb second
+def friends_word(g1: str, g2: str) -> str:
+    """Two women are Freundinnen; anyone else together are Freunde."""
+    return "Freundinnen" if g1 == g2 == "f" else "Freunde"
+
+
+_FEMININE = ("Schwester", "Mutter", "Tochter", "Tante", "Oma", "Cousine", "Frau", "Freundin")
+
+
+def gender_of(desc: str) -> str:
+    """A guess from a description ("eine Schmugglerin", "ihre Schwester" → "f"): "m" unless
+    it starts like a woman's or its noun ends in -in."""
+    words = desc.split()
+    first = words[0].casefold() if words else ""
+    noun = next((w.strip(",.") for w in words if w[:1].isupper()), "")
+    female = first in ("eine", "die") or noun.endswith("in") and len(noun) > 5 or \
+        noun in _FEMININE
+    return "f" if female else "m"
+
+
+def relation(rel: str, hero_g: str) -> str:
+    """The outline's relation as an apposition: "Kollege" → "ihr Kollege"."""
+    poss = pronouns(hero_g, "")["poss"]
+    word = rel.split()[-1] if rel.split() else rel
+    female = word in _FEMININE or word.endswith("in") and len(word) > 5
+    return f"{poss}{'e' if female else ''} {word[:1].upper() + word[1:]}"
+
+
+def place_slots(name: str, g: str) -> dict[str, str]:
+    """Verbs that agree with the place: "Die Flüstergrüfte waren …", "Der Glasturm war …"."""
+    plural = g == "pl"
+    return {"war": "waren" if plural else "war", "lag": "lagen" if plural else "lag",
+            "erwies": "erwiesen sich" if plural else "erwies sich"}
+
+
+def dest_slots(name: str, g: str) -> dict[str, str]:
+    return {"dest_war": "waren" if g == "pl" else "war"}
+
+
+_SEPARABLE = ("heraus", "zurück", "herauf", "hinaus", "weiter", "auf", "aus", "ein", "mit",
+              "vor", "weg", "ab", "an", "nach", "fest", "frei", "los", "rein", "zu", "dar", "her",
+              "hin")
+
+
+def goal_zu(goal: str) -> str:
+    """The goal as a zu-infinitive: "die Krone finden" → "die Krone zu finden",
+    "das Geheimnis aufdecken" → "aufzudecken", "herausfinden, wer …" → "herauszufinden, wer …"."""
+    head, comma, tail = goal.partition(",")
+    words = head.split()
+    if not words or not words[-1][:1].islower():
+        return goal
+    verb = words[-1]
+    prefix = next((p for p in _SEPARABLE if verb.startswith(p) and len(verb) > len(p) + 3), "")
+    verb = f"{prefix}zu{verb[len(prefix):]}" if prefix else f"zu {verb}"
+    return " ".join([*words[:-1], verb]) + (comma + tail if comma else "")
+
+
+def verb_last(phrase: str) -> str:
+    """A past phrase, verb first, turned round for a subordinate clause: "fand ihren Bruder"
+    → "ihren Bruder fand", "deckte das Geheimnis auf" → "das Geheimnis aufdeckte", "fand
+    heraus, wer …" → "herausfand, wer …"."""
+    head, comma, tail = phrase.partition(",")
+    words = head.split()
+    if len(words) < 2:
+        return phrase
+    verb, rest = words[0], words[1:]
+    if rest[-1] in _SEPARABLE:
+        rest, verb = rest[:-1], rest[-1] + verb
+    return " ".join([*rest, verb]) + (comma + tail if comma else "")
+
+
+_FACED = {"creature": "lockte {threat_acc} weg", "hazard": "kam durch {threat_acc}",
+          "problem": "fand heraus, was hinter {threat_dat} steckte",
+          "person": "bot {threat_dat} die Stirn"}
+
+
+def obstacle_slots(o: Obstacle, s: dict[str, str]) -> dict[str, str]:
+    """{face}: the choice that deals with the obstacle, {faced}: the same, done (verb first,
+    so "{faced_v2}" puts the hero after the verb: "bewies Lene, dass …")."""
+    face = o.de_face or CHOICES[f"face:{o.kind}"].format(**s)
+    faced = o.de_faced or _FACED[o.kind].format(**s)
+    return {"face": face, "faced": faced, "threat_met_v1": _MET[o.kind].format(**s)}
+
+
+# how the obstacle first meets them, by its kind, verb first ("da stießen sie auf …")
+_MET = {"creature": "stießen sie auf {a_threat_acc}", "hazard": "brach {a_threat} über sie herein",
+        "problem": "stieß {friend} auf {a_threat_acc}, und nichts ergab mehr einen Sinn",
+        "person": "versperrte {a_threat} ihnen den Weg"}
+
+
+_SAID = {"": (("sagte", ""), ("meinte", ""), ("sagte", "leise"), ("murmelte", ""),
+              ("flüsterte", ""), ("erwiderte", "")),
+         "?": (("fragte", ""), ("wollte", "wissen"), ("fragte", "leise")),
+         "!": (("rief", ""), ("rief", "laut"), ("stieß", "hervor")),
+         "admit": (("gab", "zu"), ("gestand", "")), "warn": (("warnte", ""), ("flüsterte", ""))}
+
+
+def say(line: str, who: str, k: int, how: str = "") -> str:
+    """Eine Zeile wörtlicher Rede: „Satz“, sagte Wer. Eine Frage wird gefragt, ein Ausruf
+    gerufen, nur ein Eingeständnis „zugegeben“ (`how`): das Verb passt zur Zeile."""
     line = line.rstrip(". ")
-    return f"\u201e{line}\u201c, {said} {who}{part}."
+    mark = line[-1] if line.endswith(("?", "!")) else ""
+    verbs = _SAID[how or mark]
+    verb, part = verbs[k % len(verbs)]
+    return f"\u201e{line}\u201c, {verb} {who}{' ' + part if part else ''}."
 
 
-OPEN_FIRST = (
-    "{Hero}, {hero_desc}, stand {here_loc} und wollte nur eines: {goal}.",
-    "{Hero}, {hero_desc}, kam {here_to}, und niemand ahnte, was {pron} vorhatte: {goal}.",
-    "{Hero}, {hero_desc}, kam noch vor dem Morgengrauen an und wollte {here_loc} {goal}.",
-)
-ARRIVE = (
-    "{Here_cap} {war} {note}.", "Ringsum {lag} {here}, {note}.",
-    "{Here_cap} {erwies} als {note}.", "Das also {war} {here}: {note}.",
-    "{Here_cap} {empfing} sie schweigend, {note}.", "Vor ihnen {lag} {here}, {note}.",
-)
-STAY = ("Noch immer {here_loc} sah sich {hero} vorsichtig um.",
-        "Nichts {here_loc} war mehr wie zuvor.", "{Friend} hielt Wache {here_loc}.",
-        "Alles {here_loc} fühlte sich jetzt anders an.", "Die Schatten {here_loc} waren länger "
-        "geworden.")
-FRIEND_INTRO = (
-    "{Friend}, {rel}, hatte darauf bestanden mitzukommen: {friend_desc}.",
-    "An {poss_dat} Seite ging {friend}, {rel} – {friend_desc}.",
-    "Auch {friend} war dabei, {rel} – {friend_desc}.",
-)
-AGAIN_END = ("schon wieder", "wie schon zuvor", "einmal mehr", "wie so oft", "mehr denn je",
-             "noch einmal")
-AGAIN = ("Noch einmal:", "Und wieder:", "Ein weiteres Mal:", "Schon wieder:")
 KIND_OPEN = {
     "follow": ("{Hero} folgte {friend} {here_to}, Schritt für Schritt.",
-               "{Hero} folgte {friend} {here_to}, ohne ein weiteres Wort."),
-    "go": ("{Hero} ging {here_to}, so schnell es eben ging.",
-           "{Hero} machte sich {here_to} auf, bevor jemand widersprechen konnte."),
-    "search": ("{Hero} durchsuchte {here_acc} nach Spuren, Winkel für Winkel.",
-               "{Hero} durchsuchte {here_acc} nach Spuren, bis die Hände grau vor Staub waren."),
-    "ask": ("{Hero} fragte {friend}, was {friend_pron} wusste, und diesmal kam eine Antwort.",
-            "{Hero} fragte {friend}, was {friend_pron} wusste, und wartete geduldig."),
-    "ask_item": ("{Hero} fragte {friend} nach {item_dat}, und {friend} erklärte endlich alles.",
-                 "{Hero} fragte {friend} nach {item_dat}, und {friend} wich dem Blick nicht aus."),
+               "{Friend} ging {here_to} voran, und {hero} folgte {fdat} wortlos.",
+               "{Hero} ließ {friend} vorangehen und folgte {fdat} {here_to}."),
+    "go": ("{Hero} machte sich {here_to} auf, so schnell es ging.",
+           "{Hero} brach {here_to} auf, bevor jemand widersprechen konnte.",
+           "Ohne auf die anderen zu warten, ging {hero} {here_to}."),
+    "search": ("{Hero} durchsuchte {here_acc} von oben bis unten.",
+               "{Hero} und {friend} durchsuchten {here_acc} Winkel für Winkel.",
+               "{Hero} suchte {here_loc} jeden Winkel nach Spuren ab."),
+    "ask": ("{Hero} fragte {friend} geradeheraus, was {fpron} wusste.",
+            "{Hero} nahm {friend} beiseite und fragte, was {fpron} wusste.",
+            "Diesmal fragte {hero} {friend}, was {fpron} wusste, und wartete auf eine Antwort."),
+    "ask_item": ("{Hero} fragte {friend} nach {item_dat}.",
+                 "{Hero} hielt {item_acc} hoch und fragte {friend} danach.",
+                 "Am Feuer fragte {hero} {friend} nach {item_dat}."),
     "confront": ("{Hero} stellte sich {foe}, Auge in Auge.",
-                 "{Hero} stellte sich {foe} offen, wo alle es sehen konnten."),
-    "talk": ("{Hero} redete mit {foe} Klartext, und die ersten Worte fielen schwer.",
-             "{Hero} redete mit {foe} Klartext, bei zwei Tassen kaltem Tee."),
-    "spy": ("{Hero} belauschte {foe} aus dem Schatten.",
-            "{Hero} belauschte {foe} und hielt den Atem an."),
-    "hide": ("{Hero} versteckte sich vor {threat_dat} und rührte sich nicht.",
-             "{Hero} versteckte sich vor {threat_dat} hinter der nächsten Deckung."),
-    "use": ("{Hero} setzte {item_acc} gegen {threat_acc} ein.",
-            "{Hero} setzte {item_acc} ohne Zögern gegen {threat_acc} ein."),
-    "rest": ("{Hero} ruhte sich mit {friend} aus und schmiedete einen Plan.",
-             "{Hero} ruhte sich mit {friend} aus, und gemeinsam schmiedeten sie einen Plan."),
-    "action": ("{Hero} {past}.", "Ohne zu zögern {past_v2}."),
-    "generic": ("\u201e{act}\u201c, so lautete die Entscheidung, und {hero} zögerte nicht.",
-                "{Hero} tat, was entschieden war: \u201e{act}\u201c."),
+                 "{Hero} ging geradewegs zu {foe} und stellte {xobj} zur Rede.",
+                 "{Hero} trat aus der Deckung und stellte sich {foe}."),
+    "talk": ("{Hero} setzte sich mit {foe} zusammen, um sich auszusprechen.",
+             "{Hero} sprach sich mit {foe} aus, und die ersten Worte waren die schwersten.",
+             "{Hero} ging zu {foe}, um sich auszusprechen, nur sie beide."),
+    "bargain": ("{Hero} ging unter weißer Flagge zu {foe}, um zu verhandeln.",
+                "{Hero} ließ {foe} ausrichten, {pron} wolle verhandeln.",
+                "{Hero} traf {foe} auf halbem Weg, um zu verhandeln."),
+    "spy": ("{Hero} schlich sich heran und belauschte {foe}.",
+            "Aus dem Schatten belauschte {hero} {foe}.",
+            "{Hero} belauschte {foe} und wagte kaum zu atmen."),
+    "avoid:creature": ("{Hero} versteckte sich vor {threat_dat} und rührte sich nicht.",
+                       "{Hero} zog {friend} in Deckung, und sie versteckten sich vor "
+                       "{threat_dat}.",
+                       "{Hero} versteckte sich im erstbesten Schatten vor {threat_dat}."),
+    "avoid:hazard": ("{Hero} und {friend} suchten Schutz vor {threat_dat}.",
+                     "{Hero} fand gerade noch rechtzeitig Schutz vor {threat_dat}.",
+                     "{Hero} zerrte {friend} in Deckung, und sie suchten Schutz vor "
+                     "{threat_dat}."),
+    "avoid:person": ("{Hero} wartete auf den richtigen Augenblick und schlich sich an "
+                     "{threat_dat} vorbei.",
+                     "Leise wie ein Schatten schlich sich {hero} an {threat_dat} vorbei.",
+                     "{Hero} zog den Kopf ein und schlich sich an {threat_dat} vorbei."),
+    "face:creature": ("{Hero} machte absichtlich Lärm und lockte {threat_acc} weg.",
+                      "{Hero} lockte {threat_acc} weg, ganz vorsichtig, Schritt für Schritt.",
+                      "{Hero} warf einen Stein weit ins Dunkel und lockte {threat_acc} weg."),
+    "face:hazard": ("{Hero} kämpfte sich mit gesenktem Kopf durch {threat_acc}.",
+                    "{Hero} wollte nicht warten und kämpfte sich durch {threat_acc}.",
+                    "{Hero} nahm {friend} am Arm und kämpfte sich durch {threat_acc}."),
+    "face:person": ("{Hero} bot {threat_dat} die Stirn.",
+                    "{Hero} ging geradewegs auf {threat_acc} zu und bot {threat_dat} die Stirn.",
+                    "{Hero} bot {threat_dat} die Stirn, auch wenn {poss}e Knie zitterten."),
+    "face:problem": ("{Hero} fand heraus, was hinter {threat_dat} steckte.",
+                     "Es dauerte die ganze Nacht, aber dann fand {hero} heraus, was hinter "
+                     "{threat_dat} steckte.",
+                     "Zusammen mit {friend} fand {hero} heraus, was hinter {threat_dat} steckte."),
+    "face:custom": ("{Hero} {faced}.", "Es dauerte die ganze Nacht, aber dann {faced_v2}.",
+                    "Mit der Hilfe von {friend} {faced_v2}."),
+    "use:creature": ("{Hero} vertrieb {threat_acc} mit {item_dat}.",
+                     "{Hero} hob {item_acc} und vertrieb {threat_acc}.",
+                     "{Hero} vertrieb {threat_acc} mit {item_dat} und sah sich nicht mehr um."),
+    "use:hazard": ("{Hero} nutzte {item_acc}, um durch {threat_acc} zu kommen.",
+                   "Mit {item_dat} fand {hero} einen Weg durch {threat_acc}.",
+                   "{Hero} nutzte {item_acc}, um durch {threat_acc} zu kommen, und {friend} "
+                   "blieb dicht hinter {dat}."),
+    "use:person": ("{Hero} zeigte {threat_dat} {item_acc}.",
+                   "{Hero} hielt {threat_dat} {item_acc} unter die Nase.",
+                   "{Hero} zeigte {threat_dat} {item_acc} und wartete."),
+    "rest": ("{Hero} und {friend} ruhten sich aus und schmiedeten einen Plan.",
+             "{Hero} ruhte sich mit {friend} aus, und gemeinsam schmiedeten sie einen Plan.",
+             "{Hero} ruhte sich mit {friend} aus und schmiedete einen Plan, den ersten "
+             "richtigen seit Tagen."),
+    "action": ("{Hero} {past}.", "Ohne zu zögern {past_v2}.",
+               "{Friend} war dagegen, aber {hero} {past}."),
+    "generic": ("\u201e{act}\u201c – so lautete die Entscheidung, und {hero} zögerte nicht.",
+                "{Hero} tat, was entschieden war: \u201e{act}\u201c.",
+                "Es gab keine bessere Idee, also hieß es: \u201e{act}\u201c."),
     "free": ("Die Entscheidung war gefallen: \u201e{act}\u201c.",
-             "Am Ende zählte nur eines: \u201e{act}\u201c."),
+             "Am Ende zählte nur eines: \u201e{act}\u201c.",
+             "Alle waren sich einig: \u201e{act}\u201c."),
 }
-AFTER = {
-    "find": ("Halb versteckt {here_loc} fand {hero} {a_item_acc}.",
-             "Mitten im Staub lag {a_item}, unberührt seit Jahren.",
-             "Plötzlich entdeckte {friend} {a_item_acc}."),
-    "clue": ("Die Spur führte {to}.", "Jeder Hinweis wies den Weg {to}.",
-             "Auf einem Zettel stand nur ein Name: {dest}."),
-    "truth": ("Ich hätte es dir früher sagen sollen", "Ich hatte Angst, dass du ohne mich gehst",
-              "Wir machen das zusammen oder gar nicht"),
-    "foe_says": ("Du kommst zu spät", "Alles hier gehört mir", "Geh nach Hause, solange du noch "
-                 "kannst"),
-    "rival_says": ("Na gut, vielleicht habe ich mich in dir getäuscht",
-                   "Du bist sturer, als ich dachte", "Lass uns kein Theater machen"),
-    "spy": ("Also wollte auch {foe} {to}.",
-            "{Foe} war ebenfalls hinter {item_dat} her und wollte {to}."),
-    "hide": ("{Threat_cap} kam so nah vorbei, dass die Luft kalt wurde.",
-             "{Threat_cap} zog vorüber und sah sich nicht um."),
-    "use": ("{Threat_cap} wich zurück, und der Weg {to} lag offen.",
-            "{Threat_cap} gab nach, und der Weg {to} war frei."),
-    "rest": ("Was auch passiert, ich bin bei dir", "Morgen bringen wir das zu Ende"),
-    "action": ("Es veränderte mehr, als irgendwer erwartet hatte.",
-               "Einen Augenblick lang stand alles still.",
-               "Es war das Richtige, und es war nicht leicht."),
+PULL = {
+    "follow": ("{friend} wollte weiter {to}", "{friend} zeigte schon den Weg {to}",
+               "{friend} schwor, es gebe eine Abkürzung {to}",
+               "{friend} redete von nichts anderem als {dest_dat}",
+               "{friend} hatte Freunde {dest_loc}",
+               "{friend} hatte schon für den Weg {to} gepackt"),
+    "go": ("der Weg {to} war frei", "{dest} {dest_war} keinen Tag mehr entfernt",
+           "jemand hatte {dest_loc} ein Licht gesehen", "jedes Zeichen wies {to}",
+           "vielleicht wartete die Antwort {dest_loc}",
+           "seit Jahren war niemand {dest_loc} gewesen"),
+    "search": ("{here} verbarg noch etwas", "irgendetwas {here_loc} passte nicht zusammen",
+               "hinter die letzte Tür {here_loc} hatte noch niemand geschaut",
+               "{here_loc} gab es frische Spuren am Boden",
+               "{here} hatte mehr Winkel, als irgendwer gezählt hatte",
+               "{here_loc} zog es von irgendwoher, wo es nicht ziehen sollte"),
+    "ask": ("{friend} verschwieg etwas", "{friend} war sehr still geworden",
+            "{friend} wusste offensichtlich mehr, als {fpron} sagte",
+            "{friend} wich {poss}em Blick aus"),
+    "ask_item": ("{friend} blickte immer wieder auf {item_acc}",
+                 "{friend} schien {item_acc} wiederzuerkennen",
+                 "{friend} war blass geworden, als {fpron} {item_acc} sah"),
+    "confront": ("{foe} war nah genug, um {xdat} entgegenzutreten",
+                 "{foe} würde nicht ewig warten", "{foe} war zum ersten Mal allein",
+                 "das ewige Weglaufen vor {foe} hatte ein Ende"),
+    "talk": ("{foe} wirkte zum ersten Mal bereit zu reden",
+             "sogar {foe} schien den Streit leid zu sein",
+             "{foe} hatte eine höfliche Nachricht geschickt",
+             "{foe} sah immer wieder zu ihnen herüber"),
+    "bargain": ("{foe} würde sich ein Angebot vielleicht anhören",
+                "{foe} wirkte zum ersten Mal unsicher", "{foe} hatte etwas, das {hero} brauchte",
+                "auch {foe} hatte einen Preis"),
+    "spy": ("{foe} ahnte nicht, wie nah sie waren",
+            "{foe} war in der Nähe und rechnete mit niemandem",
+            "die Leute von {foe} redeten viel zu laut", "{foe} hatte gerade Rast gemacht"),
+    "avoid:creature": ("{threat} kam näher", "{threat} hatte ihre Witterung aufgenommen",
+                       "{threat} zog Kreise um sie", "ganz in der Nähe bewegte sich etwas Großes"),
+    "avoid:hazard": ("{threat} wurde schlimmer", "{threat} würde in einer Stunde über ihnen sein",
+                     "{threat} kündigte sich schon an", "{threat} kam näher"),
+    "avoid:person": ("{threat} versperrte noch immer den Weg", "{threat} suchte nach ihnen",
+                     "{threat} hatte scharfe Augen", "{threat} stellte Fragen"),
+    "face:creature": ("{threat} ließ sich vielleicht überlisten", "{threat} war leicht abzulenken",
+                      "{threat} hasste laute Geräusche",
+                      "{threat} folgte allem, was sich bewegte"),
+    "face:hazard": ("vielleicht war {threat} schwächer, als es aussah",
+                    "das Warten kostete sie Zeit", "irgendwo musste {threat} eine Lücke haben",
+                    "die andere Seite war nah"),
+    "face:problem": ("die Lösung war nah", "{threat} ergab allmählich einen Sinn",
+                     "eine Kleinigkeit an {threat_dat} passte nicht",
+                     "{friend} hatte eine Idee, was {threat_acc} anging"),
+    "face:person": ("{threat} würde vielleicht einlenken",
+                    "{threat} wirkte weniger sicher als vorhin", "{threat} war müde",
+                    "{threat} hatte bestimmt einen wunden Punkt"),
+    "use:creature": ("{item} könnte reichen, um {threat_acc} zu vertreiben",
+                     "{threat} war noch nie auf so etwas wie {item_acc} getroffen",
+                     "{threat} schien {item_acc} zu fürchten"),
+    "use:hazard": ("mit {item_dat} kämen sie vielleicht durch {threat_acc}",
+                   "{item} war wie gemacht für {threat_acc}",
+                   "{item} hatte schon andere durch Schlimmeres gebracht"),
+    "use:person": ("{item} könnte {threat_acc} umstimmen", "{item} war Beweis genug",
+                   "{threat} würde {item_acc} wiedererkennen"),
+    "rest": ("alle waren erschöpft", "{friend} konnte sich kaum noch auf den Beinen halten",
+             "seit zwei Tagen hatte niemand geschlafen", "ein Plan konnte nicht schaden"),
 }
-STAGE = {
-    "complication": ("Doch {foe}, {foe_desc}, war schon vor ihnen hier gewesen.",
-                     "Dann erfuhr {hero}, dass {threat} zwischen {obj_dat} und dem Ziel stand.",
-                     "Schlimmer noch: {foe} wollte genau dasselbe.",
-                     "Der Weg war versperrt, und nur eine Straße führte {to}."),
-    "turn": ("Dann verriet {friend} ein Geheimnis, das alles veränderte.",
-             "Plötzlich begriff {hero}, was {foe} die ganze Zeit gewollt hatte.",
-             "Nichts war mehr so, wie es am Anfang ausgesehen hatte.",
-             "Zum ersten Mal wirkte {foe} besorgt."),
-    "climax": ("Alles führte jetzt {to}, wo {foe} schon wartete.",
-               "Auf diesen Augenblick war die ganze Reise zugelaufen.",
-               "{Foe} trat aus dem Schatten, und es gab kein Versteck mehr.",
-               "Für {hero} gab es jetzt kein Zurück mehr."),
-    "endgame": ("Das Ende des Weges war nah, und {hero} spürte es.",
-                "Nur noch ein letzter Schritt trennte {hero} vom Ziel.",
-                "Das Ziel war zum Greifen nah.", "Fast geschafft, dachte {friend}."),
-}
-FOE = ("In der Ferne beobachtete {foe} alles.", "Alle wussten, dass {foe} nicht ewig warten würde.",
-       "Eine Nachricht von {foe} traf ein, und sie war nicht freundlich.",
-       "Irgendwo lachte {foe}.")
-RIVAL = ("Auf der anderen Seite des Platzes lächelte {foe} etwas zu süß.",
-         "{Foe} hatte der halben Stadt schon eine andere Geschichte erzählt.",
-         "Ein Brief von {foe} kam an, voller höflicher kleiner Spitzen.")
-THREAT = ("Irgendwo außer Sicht regte sich {threat}.",
-          "Dann kam ein Geräusch, das nur eines bedeuten konnte: {threat}.",
-          "{Threat_cap} war näher, als irgendwer zugeben wollte.")
-ITEM = ("{Hero} hielt {item_acc} etwas fester.", "{Item_cap} fühlte sich schwerer an als zuvor.",
-        "{Hero} prüfte, ob {item} noch da war.")
-MOURN = ("{Hero} dachte an {dead} und ging weiter.",)
-HOOK = ("Wohin jetzt?", "Was würde {hero} als Nächstes tun?", "Es war keine Zeit zu verlieren.",
-        "{Friend} sah {hero} an und wartete auf eine Entscheidung.",
-        "Jeder Weg nach vorn sah gefährlich aus.", "Eine Entscheidung würde alles verändern.",
-        "Der nächste Schritt würde viel entscheiden.", "Irgendwo tickte eine Uhr.",
-        "Die Antwort war irgendwo da draußen.", "{Hero} atmete tief durch und überlegte.",
-        "Es war Zeit, sich zu entscheiden.", "Die Nacht war noch nicht vorbei.")
-MOOD = ("{Hero} zählte die Auswege, nur für alle Fälle.",
-        "{Friend} summte eine Melodie gegen die Nervosität.",
-        "Eine Weile sprach {here_loc} niemand ein Wort.",
-        "{Hero} rieb sich die müden Augen und ging weiter.",
-        "Irgendwo {here_loc} setzte sich etwas mit einem leisen Geräusch.",
-        "{Friend} prüfte zweimal den Weg hinter ihnen.",
-        "Es war die Art von Stille, in der man unwillkürlich flüstert.",
-        "{Hero} dachte an zu Hause, nur einen Augenblick lang.",
-        "Jeder Schritt {here_loc} klang lauter, als er sollte.",
-        "{Friend} brachte ein kleines, tapferes Lächeln zustande.")
-FRIEND_SAYS = ("Hast du das gehört?", "Das gefällt mir überhaupt nicht",
-               "Ich bleibe bei dir, egal was kommt", "Wir sollten uns beeilen",
-               "Das habe ich schon einmal gesehen, vor langer Zeit", "Bleib dicht bei mir",
-               "Sind wir uns da sicher?", "Vertrau mir dieses eine Mal", "Das war fast zu einfach")
-FILL = ("Niemand sprach.", "Der Augenblick zog sich.", "Die Stille lag schwer im Raum.",
-        "{Friend} runzelte die Stirn.", "{Hero} lauschte.", "Die Luft roch nach Regen.",
-        "Irgendwo knarrte etwas.", "Einen Herzschlag lang bewegte sich nichts.")
-CLOSE_ITEM = ("{Hero} hob {item_acc}, und {threat} zerfiel wie Morgennebel.",
-              "Mit {item_dat} in der Hand trieb {hero} {threat_acc} endlich zurück.")
-CLOSE_ITEM_GENTLE = ("{Hero} zeigte allen {item_acc}, und {threat} verpuffte sofort.",
-                     "Mit {item_dat} verwandelte {hero} {threat_acc} in großes Gelächter.")
-CLOSE_FOE = ("{Foe} floh in die Nacht und wurde nie wieder gesehen.",
-             "{Foe} war besiegt, aller gestohlenen Macht beraubt, und wurde abgeführt.")
-CLOSE_RIVAL = ("{Foe} lachte schließlich und reichte die Hand zur Versöhnung.",
-               "{Foe} gab sich mit einer Verbeugung geschlagen und brachte sogar ein Lächeln "
-               "zustande.")
-CLOSE_GOAL = ("Endlich {goal_done_v2}.", "Am Ende {goal_done_v2}.")  # verb second: fand Ines …
-CLOSE_GOAL_INF = ("Endlich hatte {hero} geschafft, weswegen {pron} gekommen war: {goal}.",)
-CLOSE_FRIEND = ("{Friend} blieb an {poss_dat} Seite, genau wie versprochen.",
-                "{Hero} und {friend} grinsten sich an, Freunde fürs Leben.")
-CLOSE_FINAL = ("So fand die Geschichte von {hero} {here_loc} ein gutes Ende.",
-               "Noch lange erzählte man sich {here_loc} die Geschichte von {hero}.")
-TITLES = ("{Here_cap}", "Das Geheimnis {here_loc}", "{Hero} und {item}", "Schatten {here_loc}",
-          "Eine Warnung von {foe}", "Was {Friend} wusste", "Der Weg {to}", "{Threat_cap}",
-          "Ein Versprechen {here_loc}", "Der Preis für {item_acc}", "Flüstern {here_loc}",
-          "{Foe} macht einen Zug", "Vor dem Sturm", "Zwischen zwei Wegen")
-TITLES_END = ("Das letzte Licht", "Wieder zu Hause", "Schluss mit {threat_dat}",
-              "{Hero} triumphiert",
-              "Wo alles endet")
+HOOK = ("{A}, aber {B}.", "{A}, doch {B}.", "{A} – und {B}.", "{A}, und {B}.",
+        "{A}, aber andererseits: {B}.")
+HOOK_ONE = ("{A}, und {hero} musste sich entscheiden.", "{A}. {Hero} wog es ab.",
+            "{A}. Die Entscheidung lag bei {hero}.",
+            "{A}, und {friend} wartete darauf, dass {hero} sich entschied.",
+            "{A}. {Hero} sah den Weg entlang und dachte nach.")
+HOOK_NONE = ("{Friend} sah {hero} an und wartete.",
+             "{Hero} musste sich entscheiden, und zwar schnell.",
+             "Jeder Weg, der vor {hero} lag, sah gefährlich aus.",
+             "{Hero} wusste, dass es auf den nächsten Schritt ankam.",
+             "Niemand konnte {hero} diese Entscheidung abnehmen.")
 CHOICES = {
     "follow": "Folge {friend} {to}", "go": "Geh {to}",
-           "search": "Durchsuche {here_acc} nach Spuren",
-    "ask": "Frag {friend}, was {friend_pron} weiß", "ask_item": "Frag {friend} nach {item_dat}",
-    "confront": "Stell dich {foe}", "talk": "Rede mit {foe} Klartext", "spy": "Belausche {foe}",
-    "hide": "Versteck dich vor {threat_dat}", "use": "Setz {item_acc} gegen {threat_acc} ein",
+    "search": "Durchsuche {here_acc} nach Spuren",
+    "ask": "Frag {friend}, was {fpron} weiß", "ask_item": "Frag {friend} nach {item_dat}",
+    "confront": "Stell dich {foe}", "talk": "Sprich dich mit {foe} aus",
+    "bargain": "Verhandle mit {foe}", "spy": "Belausche {foe}",
     "rest": "Ruh dich mit {friend} aus und schmiede einen Plan",
+    "avoid:creature": "Versteck dich vor {threat_dat}",
+    "avoid:hazard": "Such Schutz vor {threat_dat}",
+    "avoid:person": "Schleich dich an {threat_dat} vorbei",
+    "face:creature": "Lock {threat_acc} weg",
+    "face:hazard": "Kämpf dich durch {threat_acc}", "face:person": "Biete {threat_dat} die Stirn",
+    "face:problem": "Finde heraus, was hinter {threat_dat} steckt",
+    "use:creature": "Vertreib {threat_acc} mit {item_dat}",
+    "use:hazard": "Nutze {item_acc}, um durch {threat_acc} zu kommen",
+    "use:person": "Zeig {threat_dat} {item_acc}",
 }
-KIND_WORDS = (("follow", "folge"), ("go", "geh "), ("search", "durchsuche"), ("ask_item", "frag"),
-              ("confront", "stell dich"), ("talk", "rede mit"), ("spy", "belausche"),
-              ("hide", "versteck dich"), ("use", "setz"), ("rest", "ruh dich"))
-REL = ("ein alter Freund", "ein treuer Gefährte", "der einzige Verbündete")
-REL_F = ("eine alte Freundin", "eine treue Gefährtin", "die einzige Verbündete")
-EVENT = {"arrive": "{hero} kam {here_to}", "chose": "{hero} entschied: „{act}“",
-         "action": "{hero} {past}",
-         "hide": "{hero} versteckte sich vor {threat_dat}",
+KIND_WORDS = (("follow", "folge "), ("go", "geh "), ("search", "durchsuche "),
+              ("ask_item", "frag "), ("confront", "stell dich "), ("talk", "sprich dich mit"),
+              ("bargain", "verhandle mit "), ("spy", "belausche "), ("avoid", "versteck dich"),
+              ("avoid", "such schutz"), ("avoid", "schleich dich"), ("face", "lock "),
+              ("face", "kämpf dich"), ("face", "biete "), ("face", "finde heraus, was hinter"),
+              ("use", "vertreib "), ("use", "nutze "), ("use", "zeig "), ("rest", "ruh dich"))
+REL = ("{poss} ältester Freund", "{poss} einziger Verbündeter", "{poss} treuer Gefährte")
+REL_F = ("{poss}e älteste Freundin", "{poss}e einzige Verbündete", "{poss}e treue Gefährtin")
+EVENT = {"arrive": "{hero} kam {here_to}", "met": "{threat} stand im Weg",
+         "chose": "{hero} entschied: „{act}“",
+         "action": "{hero} {past}", "avoid": "{hero} wich {threat_dat} aus",
+         "face": "{hero} wurde mit {threat_dat} fertig",
          "search": "{hero} durchsuchte {here_acc}", "free": "{hero} entschied: „{act}“",
-         "find": "fand {a_item_acc}",
-         "truth": "{friend} sagte die Wahrheit", "confront": "{hero} stellte sich {foe}",
-         "talk": "{hero} redete mit {foe} Klartext", "talked": "hat sich mit {hero} ausgesprochen",
-         "use": "{hero} setzte {item_acc} ein", "spy": "{hero} erfuhr, wohin {foe} wollte",
-         "start": "{hero} wollte {goal}", "end": "{hero} {goal_done}",
-         "endinf": "{hero} schaffte, weswegen {pron} gekommen war",
+         "find": "fand {a_item_acc}", "truth": "{friend} sagte die Wahrheit",
+         "confront": "{hero} stellte sich {foe}", "talk": "{hero} sprach sich mit {foe} aus",
+         "talked": "hat sich mit {hero} ausgesprochen", "use": "{hero} setzte {item_acc} ein",
+         "spy": "{hero} erfuhr, wohin {foe} wollte", "start": "{hero} wollte {goal}",
+         "end": "{hero} {goal_done}", "endinf": "{hero} schaffte, weswegen {pron} gekommen war",
          "defeated": "besiegt", "reconciled": "versöhnt", "found": "gefunden {here_loc}",
          "used": "eingesetzt gegen {threat_acc}", "ally": "hält zu {hero}",
          "confronted": "von {hero} gestellt"}

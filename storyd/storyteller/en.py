@@ -1,8 +1,10 @@
-"""English grammar of the offline storyteller: noun phrases and sentence templates.
+"""English grammar of the offline storyteller, and the lines of a chapter in the middle of a story.
 
-Templates are format strings over the slots `offline_plot` fills (see `slots`). Every pool
-has several entries; a story walks each pool in its own shuffled order, one step per chapter,
-so stock lines vary and do not come back within a story.
+Templates are format strings over the slots of `Plot.slots` ({hero} is the short name,
+{hero_full} the full one, used once; {pron}/{poss}/{obj} the hero's pronouns, {fpron}… the
+friend's, {xpron}… the antagonist's). A story walks every pool in its own shuffled order and
+takes each entry at most once (see `Plot.pick`); the lines of the first and the closing
+chapter are in `en_ends`.
 """
 
 from __future__ import annotations
@@ -25,13 +27,34 @@ def place_name(p: Place) -> str:
     return p.en
 
 
-def place_forms(name: str, prep: str) -> dict[str, str]:
+_AT = ("bay", "pier", "market", "gate", "harbour", "harbor", "docks", "station", "fair", "square",
+       "crossing", "river", "lake", "pond", "bazaar", "reef", "shore", "coast")
+_ON = ("island", "bridge", "hill", "mountain", "moon", "planet", "ridge", "deck", "roof", "ship")
+
+
+def place_prep(name: str) -> str:
+    """The preposition of a place we know nothing about: "in Lübeck", "at Skull Bay"."""
+    last = name.split()[-1].casefold() if name.split() else ""
+    return "at" if last in _AT else "on" if last in _ON else "in"
+
+
+def place_forms(name: str, prep: str = "") -> dict[str, str]:
     name = the(name) if name[:1].islower() else name
-    return {"": name, "loc": f"{prep} {name}", "to": f"to {name}", "acc": name}
+    prep = prep or place_prep(name)
+    return {"": name, "loc": f"{prep} {name}", "to": f"to {name}", "acc": name, "dat": name}
 
 
 def thing_forms(t: Thing | Obstacle) -> dict[str, str]:
-    return {"": the(t.en), "acc": the(t.en), "dat": the(t.en), "a": a(t.en), "a_acc": a(t.en)}
+    return {"": the(t.en), "acc": the(t.en), "dat": the(t.en), "a": a(t.en), "a_acc": a(t.en),
+            "pron": "it"}
+
+
+def goal_zu(goal: str) -> str:
+    return goal
+
+
+def verb_last(phrase: str) -> str:
+    return phrase
 
 
 def memory_thing(name: str) -> dict[str, str]:
@@ -48,175 +71,229 @@ def pronouns(g: str, name: str) -> dict[str, str]:
     return {"pron": name, "poss": name + "'s", "obj": name}
 
 
-def say(line: str, who: str, verb: int) -> str:
-    """A dialogue sentence: "Line," Who said. (no comma after ? or !)."""
-    said = ("said", "whispered", "said quietly", "called", "muttered", "admitted")[verb % 6]
+def friends_word(g1: str, g2: str) -> str:
+    return "friends"
+
+
+_FEMALE = (" she ", " woman ", " girl ", " mother ", " sister ", " daughter ", " aunt ",
+           " grandmother ", " wife ", " queen ", " lady ")
+
+
+def gender_of(desc: str) -> str:
+    """A guess from a description a model wrote ("her nervous first mate" → "f"): "m" unless
+    it reads as a woman."""
+    return "f" if any(w in f" {desc.casefold()} " for w in _FEMALE) else "m"
+
+
+def relation(rel: str, hero_g: str) -> str:
+    """The outline's relation as an apposition: "brother" → "her brother"."""
+    return f"{pronouns(hero_g, '')['poss']} {rel.casefold()}"
+
+
+def place_slots(name: str, g: str) -> dict[str, str]:
+    """{was}: "The Whispering Catacombs were …", "The Glass Tower was …"."""
+    last = name.split()[-1] if name.split() else ""
+    plural = last.endswith("s") and not last.endswith(("ss", "us")) and last[:1].isupper()
+    return {"was": "were" if plural else "was"}
+
+
+def dest_slots(name: str, g: str) -> dict[str, str]:
+    return {"dest_was": place_slots(name, g)["was"]}
+
+
+_FACED = {"creature": "lured {threat} away", "hazard": "came through {threat}",
+          "problem": "got to the bottom of {threat}", "person": "stood up to {threat}"}
+
+
+def obstacle_slots(o: Obstacle, s: dict[str, str]) -> dict[str, str]:
+    """{face}: the choice that deals with the obstacle, {faced}: the same, done."""
+    face = o.en_face or CHOICES[f"face:{o.kind}"].format(**s)
+    faced = o.en_faced or _FACED[o.kind].format(**s)
+    return {"face": face, "faced": faced, "threat_met": _MET[o.kind].format(**s)}
+
+
+# how the obstacle first meets them, by its kind (the first chapter's inciting incident)
+_MET = {"creature": "they ran into {a_threat}", "hazard": "{a_threat} swept in",
+        "problem": "{friend} came across {a_threat}, and nothing made sense any more",
+        "person": "{a_threat} blocked their way"}
+
+
+_SAID = {"": ("said", "said quietly", "muttered", "said", "whispered", "replied"),
+         "?": ("asked", "wanted to know", "asked"), "!": ("called", "cried", "called out"),
+         "admit": ("admitted", "confessed"), "warn": ("warned", "whispered")}
+
+
+def say(line: str, who: str, k: int, how: str = "") -> str:
+    """A dialogue sentence: “Line,” Who said. A question is asked, an exclamation called, an
+    admission admitted: the verb fits the line (`how` names admissions and warnings)."""
     line = line.rstrip(". ")
-    if line.endswith(("?", "!")):
-        return f"\u201c{line}\u201d {who} {said}."
-    return f"\u201c{line},\u201d {who} {said}."
+    mark = line[-1] if line.endswith(("?", "!")) else ""
+    verbs = _SAID[how or mark]
+    verb = verbs[k % len(verbs)]
+    if mark:
+        return f"\u201c{line}\u201d {who} {verb}."
+    return f"\u201c{line},\u201d {who} {verb}."
 
 
-OPEN_FIRST = (
-    "{Hero}, {hero_desc}, stood {here_loc} with a single purpose: to {goal}.",
-    "Nobody {here_loc} expected much of {hero}, {hero_desc}, but {pron} had come to {goal}.",
-    "{Hero}, {hero_desc}, arrived {here_loc} before dawn, determined to {goal}.",
-)
-ARRIVE = (
-    "{Here_cap} {was} {note}.", "All around lay {here}, {note}.",
-    "{Here_cap} turned out to be {note}.",
-    "So this was {here}: {note}.", "{Here_cap} greeted them in silence, {note}.",
-    "Ahead lay {here}, {note}.",
-)
-STAY = ("Still {here_loc}, {hero} looked around carefully.",
-        "Nothing {here_loc} was quite as it had been.", "{Friend} kept watch {here_loc}.",
-        "{Here_cap} felt different now.", "The shadows {here_loc} had grown longer.")
-FRIEND_INTRO = (
-    "{Friend}, {friend_desc} and {rel}, had insisted on coming along.",
-    "At {poss} side walked {friend}, {friend_desc} and {rel}.",
-    "{Friend}, {friend_desc}, was there too: {rel}, as always.",
-)
-AGAIN_END = ("once again", "just like before", "as before", "once more", "more than ever",
-             "as so often")
-AGAIN = ("Once again,", "And once more,", "One more time,", "Yet again,")
+# the winning choice restated; the k-th time a kind is chosen takes its k-th wording
 KIND_OPEN = {
     "follow": ("{Hero} followed {friend} {here_to}, step by careful step.",
-               "{Hero} followed {friend} {here_to} without another word."),
+               "{Friend} led the way {here_to}, and {hero} followed without a word.",
+               "{Hero} let {friend} lead and followed {fobj} {here_to}."),
     "go": ("{Hero} headed for {here} as fast as {pron} could.",
-           "{Hero} headed for {here} before anyone could object."),
-    "search": ("{Hero} searched {here} for clues, corner by corner.",
-               "{Hero} searched {here} for clues until {poss} hands were grey with dust."),
-    "ask": ("{Hero} asked {friend} what {friend_pron} knew, and this time {friend} answered.",
-            "{Hero} asked {friend} what {friend_pron} knew, and waited."),
-    "ask_item": ("{Hero} asked {friend} about {item}, and {friend} finally explained.",
-                 "{Hero} asked {friend} about {item}, and {friend} did not look away."),
+           "{Hero} set off for {here} before anyone could object.",
+           "Without waiting for the others, {hero} headed for {here}."),
+    "search": ("{Hero} searched {here} from end to end.",
+               "{Hero} and {friend} searched {here}, corner by corner.",
+               "{Hero} searched every inch of {here}."),
+    "ask": ("{Hero} asked {friend} straight out what {fpron} knew.",
+            "{Hero} took {friend} aside and asked what {fpron} knew.",
+            "This time {hero} asked {friend} what {fpron} knew, and waited for an answer."),
+    "ask_item": ("{Hero} asked {friend} about {item}.",
+                 "{Hero} held out {item} and asked {friend} about it.",
+                 "Over a small fire, {hero} asked {friend} about {item}."),
     "confront": ("{Hero} confronted {foe} face to face.",
-                 "{Hero} confronted {foe} in the open, where everyone could see."),
-    "talk": ("{Hero} talked it out with {foe}, and the first words were hard.",
-             "{Hero} talked it out with {foe} over two cold cups of tea."),
-    "spy": ("{Hero} spied on {foe} from the shadows.",
-            "{Hero} spied on {foe} and held {poss} breath."),
-    "hide": ("{Hero} hid from {threat} and did not move.",
-             "{Hero} hid from {threat} behind the nearest cover."),
-    "use": ("{Hero} used {item} against {threat}.", "{Hero} used {item} against {threat} without a "
-            "second thought."),
-    "rest": ("{Hero} rested with {friend} and made a plan.",
-             "{Hero} rested with {friend}, and together they made a plan."),
-    "action": ("{Hero} {past}.", "Without hesitating, {hero} {past}."),
-    "generic": ("{Hero} chose to {act}.", "{Hero} decided to {act}."),
-    "free": ("The choice was made: {act}.", "It came down to this: {act}."),
+                 "{Hero} went straight to {foe} and confronted {xobj}.",
+                 "{Hero} stepped into the open and confronted {foe}."),
+    "talk": ("{Hero} sat down with {foe} to talk it out.",
+             "{Hero} talked it out with {foe}, and the first words were the hardest.",
+             "{Hero} went to {foe} to talk it out, just the two of them."),
+    "bargain": ("{Hero} went to {foe} under a white flag to bargain.",
+                "{Hero} sent word to {foe}: {pron} wanted to bargain.",
+                "{Hero} met {foe} halfway and offered to bargain."),
+    "spy": ("{Hero} crept close and spied on {foe}.",
+            "From the shadows, {hero} spied on {foe}.",
+            "{Hero} spied on {foe} and hardly dared to breathe."),
+    "avoid:creature": ("{Hero} hid from {threat} and did not move.",
+                       "{Hero} pulled {friend} down, and they hid from {threat}.",
+                       "{Hero} hid from {threat} in the first shadow {pron} could find."),
+    "avoid:hazard": ("{Hero} and {friend} took shelter from {threat}.",
+                     "{Hero} found shelter from {threat} just in time.",
+                     "{Hero} dragged {friend} into cover, and they took shelter from {threat}."),
+    "avoid:person": ("{Hero} waited for the right moment and slipped past {threat}.",
+                     "Quiet as a shadow, {hero} slipped past {threat}.",
+                     "{Hero} kept {poss} head down and slipped past {threat}."),
+    "face:creature": ("{Hero} made a noise on purpose and lured {threat} away.",
+                      "{Hero} lured {threat} away, one careful step at a time.",
+                      "{Hero} threw a stone far into the dark and lured {threat} away."),
+    "face:hazard": ("{Hero} pushed on through {threat}, head down.",
+                    "{Hero} refused to wait and pushed on through {threat}.",
+                    "{Hero} took {friend} by the arm and pushed on through {threat}."),
+    "face:problem": ("{Hero} got to the bottom of {threat}.",
+                     "It took the whole night, but {hero} got to the bottom of {threat}.",
+                     "{Hero} sat down with {friend} and got to the bottom of {threat}."),
+    "face:custom": ("{Hero} {faced}.", "It took the whole night, but {hero} {faced}.",
+                    "With {friend}'s help, {hero} {faced}."),
+    "face:person": ("{Hero} stood up to {threat}.",
+                    "{Hero} walked straight up to {threat} and stood {poss} ground.",
+                    "{Hero} stood up to {threat}, though {poss} knees shook."),
+    "use:creature": ("{Hero} drove {threat} off with {item}.",
+                     "{Hero} raised {item} and drove {threat} off.",
+                     "{Hero} drove {threat} off with {item}, and did not look back."),
+    "use:hazard": ("{Hero} used {item} to get through {threat}.",
+                   "With {item}, {hero} found a way through {threat}.",
+                   "{Hero} used {item} to get through {threat}, and {friend} followed close."),
+    "use:person": ("{Hero} showed {threat} {item}.", "{Hero} held up {item} for {threat} to see.",
+                   "{Hero} showed {threat} {item}, and waited."),
+    "rest": ("{Hero} and {friend} rested and made a plan.",
+             "{Hero} rested with {friend}, and together they made a plan.",
+             "{Hero} rested with {friend} and made a plan, the first real one in days."),
+    "action": ("{Hero} {past}.", "Without hesitating, {hero} {past}.",
+               "{Friend} objected, but {hero} {past}."),
+    "generic": ("{Hero} chose to {act}.", "{Hero} decided to {act}.",
+                "There was no better idea, so {hero} set out to {act}."),
+    "free": ("The choice was made: {act}.", "It came down to this: {act}.",
+             "Everyone agreed on one thing: {act}."),
 }
-AFTER = {
-    "find": ("Half hidden {here_loc}, {hero} found {a_item}.",
-             "In the dust lay {a_item}, as if it had been waiting for {obj}.",
-             "{Friend} pointed out {a_item} that nobody else had noticed."),
-    "clue": ("The clue pointed {to}.", "Every trace led {to}.", "A scrap of paper named {dest}."),
-    "truth": ("I should have told you sooner", "I was afraid you would go without me",
-              "We do this together, or not at all"),
-    "foe_says": ("You are too late", "Everything here belongs to me",
-                 "Go home while you still can"),
-    "rival_says": ("Fine, maybe I was wrong about you", "You are more stubborn than I thought",
-                   "Let's not make a scene"),
-    "spy": ("So {foe} was heading {to} as well.", "{Foe} wanted {item} too, and was heading {to}."),
-    "hide": ("{Threat_cap} passed so close that the air went cold.",
-             "{Threat_cap} passed by and did not look back."),
-    "use": ("{Threat_cap} fell back, and the way {to} lay open.",
-            "{Threat_cap} gave way, and the road {to} was clear."),
-    "rest": ("Whatever happens, I'm with you", "Tomorrow we finish this"),
-    "action": ("It changed more than anyone expected.", "For a moment, everything held still.",
-               "It was the right thing to do, and it was not easy."),
+# the last line: two of the offered choices pull different ways
+PULL = {
+    "follow": ("{friend} wanted to go on {to}", "{friend} was already pointing the way {to}",
+               "{friend} swore there was a shortcut {to}",
+               "{friend} could not stop talking about {dest}",
+               "{friend} had friends {dest_loc}", "{friend} had packed for the road {to}"),
+    "go": ("the road {to} was open", "{dest} {dest_was} less than a day away",
+           "someone had seen a light {dest_loc}", "every sign pointed {to}",
+           "the answer might be waiting {dest_loc}", "nobody had been {dest_loc} in years"),
+    "search": ("{here} still hid something", "something {here_loc} did not add up",
+               "nobody had looked behind the last door {here_loc}",
+               "there were fresh marks on the floor {here_loc}",
+               "{here} had more corners than anyone had counted",
+               "a draught {here_loc} came from somewhere it should not"),
+    "ask": ("{friend} was keeping something back", "{friend} had gone very quiet",
+            "{friend} clearly knew more than {fpron} said", "{friend} avoided {poss} eyes"),
+    "ask_item": ("{friend} kept glancing at {item}", "{friend} seemed to recognise {item}",
+                 "{friend} had gone pale at the sight of {item}"),
+    "confront": ("{foe} was close enough to face", "{foe} would not wait for ever",
+                 "{foe} was alone for once", "running from {foe} was getting old"),
+    "talk": ("{foe} looked, for once, ready to talk", "even {foe} seemed tired of the feud",
+             "{foe} had sent a polite note", "{foe} kept glancing their way"),
+    "bargain": ("{foe} might listen to an offer", "{foe} looked, for once, unsure",
+                "{foe} had something {hero} needed", "even {foe} had a price"),
+    "spy": ("{foe} had no idea how close they were", "{foe} was near, and not expecting anyone",
+            "{foe}'s people were talking far too loudly", "{foe} had just stopped to rest"),
+    "avoid:creature": ("{threat} was getting closer", "{threat} had their scent",
+                       "{threat} was circling", "something large was moving nearby"),
+    "avoid:hazard": ("{threat} was getting worse", "{threat} would be on them within the hour",
+                     "the first signs of {threat} were already here", "{threat} was coming"),
+    "avoid:person": ("{threat} still blocked the way", "{threat} was looking for them",
+                     "{threat} had sharp eyes", "{threat} was asking questions"),
+    "face:creature": ("{threat} could be tricked", "{threat} was easily distracted",
+                      "{threat} hated loud noises", "{threat} followed anything that moved"),
+    "face:hazard": ("{threat} might be weaker than it looked", "waiting was costing them time",
+                    "{threat} had a gap in it somewhere", "the far side of {threat} was close"),
+    "face:problem": ("the answer to {threat} was close", "{threat} was starting to make sense",
+                     "one detail about {threat} did not fit",
+                     "{friend} had an idea about {threat}"),
+    "face:person": ("{threat} might back down", "{threat} looked less sure than before",
+                    "{threat} was tired", "{threat} had a soft spot, if anyone found it"),
+    "use:creature": ("{item} might be enough to drive {threat} off",
+                     "{threat} had never faced anything like {item}",
+                     "{threat} seemed to fear {item}"),
+    "use:hazard": ("{item} might get them through {threat}", "{item} was made for {threat}",
+                   "{item} had got people through worse"),
+    "use:person": ("{item} might change {threat}'s mind", "{item} was proof enough",
+                   "{threat} would recognise {item}"),
+    "rest": ("everyone was worn out", "{friend} could barely stand",
+             "nobody had slept in two days", "a plan would not hurt"),
 }
-STAGE = {
-    "complication": ("But {foe}, {foe_desc}, had been here first.",
-                     "Then {hero} learned that {threat} stood between {obj} and the goal.",
-                     "Worse, {foe} wanted the very same thing.",
-                     "The way forward was blocked, and only one road led {to}."),
-    "turn": ("Then {friend} admitted a secret that changed everything.",
-             "Suddenly {hero} understood what {foe} had wanted all along.",
-             "Nothing was as it had seemed at the start.",
-             "For the first time, {foe} looked worried."),
-    "climax": ("Everything now led {to}, where {foe} was waiting.",
-               "This was the moment the whole journey had been heading for.",
-               "{Foe} stepped out of the shadows, and there was nowhere left to hide.",
-               "Now there was no way back for {hero}."),
-    "endgame": ("The end of the road was near, and {hero} could feel it.",
-                "Only one last step stood between {hero} and the goal.",
-                "The goal was close enough to touch.", "Almost there, {friend} thought."),
-}
-FOE = ("Far away, {foe} was watching.", "Everyone knew {foe} would not wait forever.",
-       "A message arrived from {foe}, and it was not friendly.",
-       "Somewhere, {foe} was laughing.")
-RIVAL = ("Across the square, {foe} smiled a little too sweetly.",
-         "{Foe} had already told half the town a different story.",
-         "A note from {foe} arrived, full of polite little barbs.")
-THREAT = ("Somewhere out of sight, {threat} stirred.", "Then came a sound that could only mean "
-          "{threat}.", "{Threat_cap} was closer than anyone wanted to admit.")
-ITEM = ("{Hero} held {item} a little tighter.", "{Item_cap} felt heavier than before.",
-        "{Hero} checked that {item} was still there.")
-MOURN = ("{Hero} thought of {dead} and pressed on.",)
-HOOK = ("Which way now?", "What would {hero} do next?", "There was no time to waste.",
-        "{Friend} looked at {hero}, waiting for a decision.", "Every path ahead looked risky.",
-        "One choice would change everything.", "The next step would decide a great deal.",
-        "Somewhere a clock was ticking.", "The answer was out there somewhere.",
-        "{Hero} took a deep breath and thought it over.", "It was time to choose.",
-        "The night was not over yet.")
-MOOD = ("{Hero} counted the ways out, just in case.",
-        "{Friend} hummed a tune to keep the nerves away.",
-        "For a while, nobody said a word {here_loc}.", "{Hero} rubbed tired eyes and kept going.",
-        "Somewhere {here_loc}, something settled with a soft sound.",
-        "{Friend} checked the way behind them twice.",
-        "It was the kind of quiet that made people whisper.",
-        "{Hero} thought about home, just for a moment.",
-        "Every step {here_loc} sounded louder than it should.",
-        "{Friend} managed a small, brave smile.")
-FRIEND_SAYS = ("Did you hear that?", "I don't like this one bit",
-               "I'm staying with you, no matter what", "We should hurry",
-               "I have seen this before, a long time ago", "Stay close", "Are we sure about this?",
-               "Trust me on this one", "That was almost too easy")
-FILL = ("Nobody spoke.", "The moment stretched.", "The silence felt heavy.",
-        "{Friend} frowned.", "{Hero} listened.", "The air smelled of rain.",
-        "Far off, something creaked.", "For a heartbeat, nothing moved.")
-CLOSE_ITEM = ("{Hero} raised {item}, and {threat} broke apart like morning mist.",
-              "With {item} in hand, {hero} turned {threat} back at last.")
-CLOSE_ITEM_GENTLE = ("{Hero} showed everyone {item}, and {threat} fizzled out at once.",
-                     "Thanks to {item}, {threat} turned into laughter.")
-CLOSE_FOE = ("{Foe} fled into the night and was never seen {here_loc} again.",
-             "{Foe} was defeated, stripped of every stolen power, and led away.")
-CLOSE_RIVAL = ("{Foe} laughed at last and offered a hand in friendship.",
-               "{Foe} admitted defeat with a bow, and even managed a smile.")
-CLOSE_GOAL = ("At last, {hero} {goal_done}.", "In the end, {hero} {goal_done}.")
-CLOSE_GOAL_INF = ("At last, {hero} had done what {pron} came to do: {goal}.",)
-CLOSE_FRIEND = ("{Friend} stayed at {poss} side, exactly as promised.",
-                "{Hero} and {friend} grinned at each other, friends for life.")
-CLOSE_FINAL = ("And so the story of {hero} came to a good end {here_loc}.",
-               "For years afterwards, people {here_loc} still told the story of {hero}.")
-TITLES = ("{Here_cap}", "The Secret of {here}", "{Hero} and {item}", "Shadows over {here}",
-          "A Warning from {foe}", "What {Friend} Knew", "The Road {to}", "{Threat_cap}",
-          "A Promise {here_loc}", "The Price of {item}", "Whispers {here_loc}",
-          "{Foe}'s Move", "Before the Storm", "Between Two Roads")
-TITLES_END = ("The Last Light", "Home Again", "The End of {threat}", "{Hero}'s Triumph",
-              "Where It Ends")
+HOOK = ("{A}, but {B}.", "{A}; then again, {B}.", "{A}. And yet {B}.", "{A}, and {B}.",
+        "On the one hand, {A}. On the other, {B}.")
+HOOK_ONE = ("{A}, and {hero} had to decide.", "{A}. {Hero} weighed it up.",
+            "{A}. It was {hero}'s call.", "{A}, and {friend} waited for {hero} to decide.",
+            "{A}. {Hero} looked at the road ahead and thought it over.")
+HOOK_NONE = ("{Friend} looked at {hero}, waiting.", "{Hero} had to choose, and quickly.",
+             "Every road ahead of {hero} looked risky.", "{Hero} knew the next step mattered.",
+             "Nobody could make this choice for {hero}.")
 CHOICES = {
     "follow": "Follow {friend} {to}", "go": "Head for {dest}", "search": "Search {here} for clues",
-    "ask": "Ask {friend} what {friend_pron} knows", "ask_item": "Ask {friend} about {item}",
-    "confront": "Confront {foe}", "talk": "Talk it out with {foe}", "spy": "Spy on {foe}",
-    "hide": "Hide from {threat}", "use": "Use {item} against {threat}",
-    "rest": "Rest with {friend} and make a plan",
+    "ask": "Ask {friend} what {fpron} knows", "ask_item": "Ask {friend} about {item}",
+    "confront": "Confront {foe}", "talk": "Talk it out with {foe}", "bargain": "Bargain with {foe}",
+    "spy": "Spy on {foe}", "rest": "Rest with {friend} and make a plan",
+    "avoid:creature": "Hide from {threat}", "avoid:hazard": "Take shelter from {threat}",
+    "avoid:person": "Slip past {threat}", "face:creature": "Lure {threat} away",
+    "face:hazard": "Push on through {threat}", "face:person": "Stand up to {threat}",
+    "face:problem": "Get to the bottom of {threat}",
+    "use:creature": "Drive {threat} off with {item}",
+    "use:hazard": "Use {item} to get through {threat}", "use:person": "Show {threat} {item}",
 }
 # the first words of a choice, per kind: how the next chapter recognises what was chosen
-KIND_WORDS = (("follow", "follow"), ("go", "head for"), ("search", "search"),
-              ("ask_item", "ask"), ("confront", "confront"), ("talk", "talk it out"),
-              ("spy", "spy on"), ("hide", "hide from"), ("use", "use"), ("rest", "rest with"))
+KIND_WORDS = (("follow", "follow "), ("go", "head for "), ("search", "search "),
+              ("ask_item", "ask "), ("confront", "confront "), ("talk", "talk it out"),
+              ("bargain", "bargain with "), ("spy", "spy on "), ("avoid", "hide from "),
+              ("avoid", "take shelter"), ("avoid", "slip past "), ("face", "lure "),
+              ("face", "push on through"), ("face", "stand up to"),
+              ("face", "get to the bottom of"), ("use", "drive "),
+              ("use", "use "), ("use", "show "), ("rest", "rest with "))
 REL = ("{poss} oldest friend", "{poss} only ally", "{poss} loyal companion")
-EVENT = {"arrive": "{hero} came {here_to}", "chose": "{hero} chose to {act}",
-         "action": "{hero} {past}", "hide": "{hero} hid from {threat}",
+EVENT = {"arrive": "{hero} came {here_to}", "met": "{threat} stood in the way",
+         "chose": "{hero} chose to {act}",
+         "action": "{hero} {past}", "avoid": "{hero} kept clear of {threat}",
+         "face": "{hero} dealt with {threat}",
          "search": "{hero} searched {here}", "free": "the choice: {act}", "find": "found {a_item}",
-         "truth": "{friend} told the truth",
-         "confront": "{hero} confronted {foe}",
+         "truth": "{friend} told the truth", "confront": "{hero} confronted {foe}",
          "talk": "{hero} talked it out with {foe}", "talked": "talked it out with {hero}",
-         "use": "{hero} used {item}",
-         "spy": "{hero} learned where {foe} was heading", "start": "{hero} set out to {goal}",
-         "end": "{hero} {goal_done}", "endinf": "{hero} did what {pron} came to do",
-         "defeated": "defeated", "reconciled": "made peace",
-         "found": "found {here_loc}", "used": "used against {threat}",
+         "use": "{hero} used {item}", "spy": "{hero} learned where {foe} was heading",
+         "start": "{hero} set out to {goal}", "end": "{hero} {goal_done}",
+         "endinf": "{hero} did what {pron} came to do", "defeated": "defeated",
+         "reconciled": "made peace", "found": "found {here_loc}", "used": "used against {threat}",
          "ally": "stood by {hero}", "confronted": "confronted by {hero}"}

@@ -19,6 +19,7 @@ import re
 from typing import NamedTuple
 
 from storyd.core.languages import DE_STOP, EN_STOP, stopword_share
+from storyd.core.outline_facts import read_outline
 
 MAX_OUTLINE = 2000
 _NAME = r"[A-ZÄÖÜ][a-zäöüßéèáàíóúñç'-]+(?:\s+[A-ZÄÖÜ][a-zäöüßéèáàíóúñç'-]+)?"
@@ -40,7 +41,10 @@ class Outline(NamedTuple):
     place_g: str = ""         # German gender of the place, when read from an article
     place_prep: str = ""      # German preposition of the place ("in", "an", "auf")
     friend: str = ""
-    friend_rel: str = ""      # "brother", "Bruder", "friend", ...
+    friend_rel: str = ""      # "brother", "Bruder", "friend", "Kollege", ...
+    friend_g: str = ""
+    foe: str = ""             # a person the outline names as a rival or enemy
+    foe_g: str = ""
 
 
 def clean(text: str) -> str:
@@ -75,7 +79,8 @@ _EN_DONE = {"searches for": "found", "is searching for": "found", "looks for": "
             "needs to find": "found", "must rescue": "rescued", "wants to rescue": "rescued",
             "must save": "saved", "wants to save": "saved"}
 _DE_GOAL = re.compile(
-    r"\b(sucht nach|sucht|jagt|will|muss|möchte|rettet|findet)\s+(.{3,80}?)"
+    r"\b(sucht nach|sucht|jagt|will|wollen|muss|müssen|möchte|möchten|rettet|findet)\s+"
+    r"(.{3,80}?)"
     r"(?=\s+(?:in|im|am|an|auf|bei|beim|unter|hinter|zum|zur|vor|weil|bevor|während)\s|[.,;!?]|$)")
 _DE_DONE = {"sucht": "fand", "sucht nach": "fand", "jagt": "fand", "findet": "fand",
             "rettet": "rettete"}
@@ -105,12 +110,51 @@ def _lang(text: str) -> str:
     return "de" if de > en else "en"
 
 
+_IDIOMS = frozenset("Ruhe Weg Stich Ende Schluss Hause Haus Sicht Leben Tode Hilfe Seite Spur "
+                    "Rettung Abend Morgen Nacht Tag Zeit Last Bord Land".split())
+_FOE_ROLES = frozenset("rival enemy nemesis villain foe antagonist rivale rivalin feind feindin "
+                       "gegner gegnerin gegenspieler gegenspielerin schurke schurkin".split())
+_FEMALE_ROLES = frozenset("sister mother daughter aunt grandma granny queen princess lady "
+                          "countess wife nun witch madam mrs ms miss".split())
+_DE_DEF = {"einen": "den", "eine": "die", "einem": "dem", "einer": "der", "ein": "das"}
+_EN_HUNT = {"hunts": ("catch", "caught"), "hunts for": ("find", "found")}
+
+
+def _female(role: str, lang: str) -> bool | None:
+    """What a role word says about gender: "Kommissarin", "sister" → True; "" → None."""
+    word = role.split()[-1].casefold() if role.split() else ""
+    if not word:
+        return None
+    if word in _FEMALE_ROLES or word in ("freundin", "schwester", "mutter", "tochter",
+                                         "tante", "oma", "cousine", "frau"):
+        return True
+    if lang == "de" or role[:1].isupper() and word.endswith("in") and len(word) > 5:
+        return word.endswith("in") and len(word) > 4
+    return None
+
+
+def definite(phrase: str, lang: str) -> str:
+    """The goal's object made definite once it is reached: "einen verschwundenen Uhrmacher"
+    → "den verschwundenen Uhrmacher", "a missing watchmaker" → "the missing watchmaker"."""
+    first, _, rest = phrase.partition(" ")
+    if not rest:
+        return phrase
+    if lang == "de" and first in _DE_DEF:
+        if first == "ein":   # ein verschwundenes Kind → das verschwundene Kind
+            rest = re.sub(r"^(\w+)es\b", r"\1e", rest)
+        return f"{_DE_DEF[first]} {rest}"
+    if lang == "en" and first.casefold() in ("a", "an"):
+        return f"the {rest}"
+    return phrase
+
+
 def parse_outline(raw: str) -> Outline:
     """What can be read from `raw` (see the module docstring); never raises."""
     text = clean(raw)
     if not text:
         return Outline()
     lang = _lang(text)
+    facts = read_outline(text)
     hero = role = gender = ""
     if (m := _EN_HERO[0].search(text)) and _ok_name(m.group(2)):
         role, hero = m.group(1), m.group(2)
@@ -121,6 +165,11 @@ def parse_outline(raw: str) -> Outline:
         hero, role = m.group(1), m.group(2)
     elif (m := _DE_HERO[1].search(text)) and _ok_name(m.group(1)):
         hero, role, gender = m.group(1), m.group(3), "f" if m.group(2) in ("eine", "die") else "m"
+    people = [p for p in facts.people if _ok_name(p.name)]
+    if not hero and people and people[0].role.casefold() not in _FOE_ROLES:
+        hero, role = people[0].name, people[0].role     # "Kommissarin Anna Berg jagt …"
+        female = _female(role, lang)
+        gender = "" if female is None else "f" if female else "m"
     if not hero:   # the first capitalised word that is not a sentence start or a stopword
         for m in re.finditer(r"(?<=[a-zäöüß,]\s)(" + _NAME + r")", text):
             if _ok_name(m.group(1)) and m.group(1).casefold() not in EN_STOP | DE_STOP \
@@ -133,32 +182,57 @@ def parse_outline(raw: str) -> Outline:
     goal = done = ""
     if lang == "en" and (m := _EN_GOAL.search(text)):
         verb, obj = m.group(1), m.group(2).strip()
-        if verb in _EN_DONE:
+        if verb in _EN_HUNT:
+            goal, done = f"{_EN_HUNT[verb][0]} {obj}", f"{_EN_HUNT[verb][1]} {definite(obj, 'en')}"
+        elif verb in _EN_DONE:
             base = "rescue" if "rescue" in verb else "save" if "save" in verb else "find"
-            goal, done = f"{base} {obj}", f"{_EN_DONE[verb]} {obj}"
+            goal, done = f"{base} {obj}", f"{_EN_DONE[verb]} {definite(obj, 'en')}"
         elif len(obj.split()) >= 2:
             goal, done = obj, ""
     elif lang == "de" and (m := _DE_GOAL.search(text)):
         verb, obj = m.group(1), m.group(2).strip()
-        if verb in _DE_DONE:
+        if verb == "jagt":
+            goal, done = f"{obj} fassen", f"fasste {definite(obj, 'de')}"
+        elif verb in _DE_DONE:
             goal = f"{obj} {'retten' if verb == 'rettet' else 'finden'}"
-            done = f"{_DE_DONE[verb]} {obj}"
-        elif len(obj.split()) >= 2:
+            done = f"{_DE_DONE[verb]} {definite(obj, 'de')}"
+        elif len(obj.split()) >= 2 and obj.split()[-1][:1].islower():
             goal = obj
     place = place_g = place_prep = ""
-    names = {hero}
-    if (m := _DE_PLACE.search(text)) and lang == "de":
-        place = m.group(2).strip()
-        place_g, place_prep = _DE_ART[m.group(1)]
-    elif m := _EN_PLACE.search(text):
-        place = m.group(1).strip()
-    if place in names or (place and place.split()[-1] in _NOT_NAMES):
-        place = ""
-    friend = rel = ""
+    names = {hero} | {p.name for p in people}
+    for m in (_DE_PLACE if lang == "de" else _EN_PLACE).finditer(text):
+        cand = m.group(m.lastindex or 1).strip()
+        if cand in names or cand.split()[-1] in _NOT_NAMES or cand.split()[0] in _IDIOMS:
+            continue
+        place = cand
+        if lang == "de":
+            place_g, place_prep = _DE_ART[m.group(1)]
+        break
+    if not place:
+        place = next((p for p in facts.places if p.split()[0] not in _IDIOMS
+                      and p not in names), "")
+        if lang == "en" and place and f"the {place}" in text:
+            place = f"the {place}"
+    friend = rel = friend_g = foe = foe_g = ""
     for m in _REL.finditer(text):
         if _ok_name(m.group(2)) and m.group(2) not in (hero, place):
             friend, rel = m.group(2), m.group(1)
             break
+    for p in people:
+        if p.name == hero or hero in p.name.split() or p.name == place:
+            continue
+        roles = p.role.split()
+        if any(r.casefold() in _FOE_ROLES for r in roles):
+            # "her rival Captain Rook": the rival is Captain Rook
+            titles = [r for r in roles if r.casefold() not in _FOE_ROLES and r[:1].isupper()]
+            foe = foe or " ".join([*titles, p.name])
+            foe_g = foe_g or ("f" if _female(p.role, lang) else "m")
+        elif not friend:
+            friend, rel = p.name, p.role
+    if friend:
+        female = _female(rel, lang)
+        friend_g = "" if female is None else "f" if female else "m"
     return Outline(lang=lang, hero=hero, hero_g=gender, hero_role=role[:40], goal=goal[:90],
                    goal_done=done[:90], place=place[:40], place_g=place_g,
-                   place_prep=place_prep, friend=friend, friend_rel=rel)
+                   place_prep=place_prep, friend=friend, friend_rel=rel, friend_g=friend_g,
+                   foe=foe, foe_g=foe_g)

@@ -5,19 +5,21 @@ Theory of operation
 The storyteller is stateless: everything comes from the `ChapterRequest`.
 
 * **Story key** `seed - chapter_number` is the same for every chapter of a story (the
-  director sends `story_seed * 1000 + n`), so the per-story choices (hero, goal, route of
-  places, key item, the shuffled order of every template pool) are stable across chapters.
+  director sends `story_seed * 1000 + n`), so the per-story decisions are stable across
+  chapters: hero, goal, route of places, key item, obstacle, the inciting incident, the
+  friend's secret, the antagonist's motive (a small plan of the storyteller's own), and the
+  shuffled order of every template pool.
 * **Cast, places, items** come from the story memory first (whoever wrote the earlier
   chapters, a model included, the same names continue), then from the outline, then from
-  the theme's bank. Roles: hero/heroine, a friend (sidekick/elder), a foe (villain).
+  the theme's bank. Roles: hero/heroine, a friend (sidekick/elder), a foe (villain). A name
+  is used in full once (where the person is introduced), then as `short` (first name).
 * **Arc**: `max_chapters` (or 8 when 0) chapters: setup (1), complication, turning point,
   climax; past the arc an endgame that steers to the end; the closing chapter resolves the
-  goal, the foe and the friend's thread.
+  goal, the foe, the obstacle and the friend's thread, following the last choice.
 * **Items are found before they are used**: the key item enters memory in a "find" beat; the
-  "use" choice and the closing's item beat need it in memory.
-* **The winning choice** is recognised by its first words (our own choices) and restated at
-  the start of the chapter; an unknown choice (a model's) is quoted.
-* **No repeats**: every pool is walked in a per-story shuffled order, one step per chapter.
+  "use" choice and the closing's item line need it in memory.
+* **No repeats, no padding**: every pool is walked in a per-story shuffled order and each
+  entry is taken once; when a pool is used up its line is left out (never "…, once again").
 """
 
 from __future__ import annotations
@@ -26,27 +28,24 @@ import random
 from types import ModuleType
 from typing import NamedTuple
 
+import msgspec
+
 from storyd.core.languages import offline_language
 from storyd.core.memory import name_key
 from storyd.core.model import ChapterRequest, Entity, StoryMemoryView
 from storyd.core.plan import DEFAULT_CHAPTERS
 from storyd.storyteller import de as offline_de
+from storyd.storyteller import de_ends as offline_de_ends
+from storyd.storyteller import de_lines as offline_de_lines
 from storyd.storyteller import en as offline_en
-from storyd.storyteller.bank import Bank, Obstacle, Person, Place, Thing
+from storyd.storyteller import en_ends as offline_en_ends
+from storyd.storyteller import en_lines as offline_en_lines
+from storyd.storyteller.bank import Bank, Obstacle, Place, Thing
 from storyd.storyteller.banks import bank_for
-from storyd.storyteller.outline import parse_outline
+from storyd.storyteller.cast import Casting, plan_goal
+from storyd.storyteller.outline import Outline, parse_outline
 
-_HERO_ROLES = ("hero", "heroine", "narrator", "protagonist")
-_FRIEND_ROLES = ("sidekick", "elder", "friend", "companion", "ally", "")
-_FOE_ROLES = ("villain", "antagonist", "rival", "enemy")
-
-
-class Who(NamedTuple):
-    name: str
-    g: str
-    desc: str
-    role: str
-    known: bool            # already in the story memory
+INCIDENTS = ("foe", "clue", "threat", "item", "friend")
 
 
 class Where(NamedTuple):
@@ -68,19 +67,10 @@ def stage(n: int, arc: int, closing: bool) -> str:
     return "complication" if frac < 0.45 else "turn" if frac < 0.7 else "climax"
 
 
-def _plan_goal(want: str, lang: str) -> str:
-    """A plan's want when it reads as the goal phrase the templates need ("find her brother"
-    / "ihren Bruder finden"), else "" (the bank's goal then)."""
-    words = want.strip().rstrip(".!").split()
-    if not 2 <= len(words) <= 12:
-        return ""
-    if lang == "de":
-        last = words[-1]
-        return " ".join(words) if last.islower() and last.endswith("n") else ""
-    if words[0].casefold() == "to":
-        words = words[1:]
-    first = words[0]
-    return " ".join(words) if first.islower() and first not in ("a", "an", "the") else ""
+def _mid(name: str) -> str:
+    """A name as it reads mid-sentence: "The Grey Admiral" → "the Grey Admiral" ("{Foe}"
+    at a sentence start capitalises it again)."""
+    return "the" + name[3:] if name.startswith("The ") else name
 
 
 class Plot:
@@ -90,13 +80,17 @@ class Plot:
         self.req = req
         self.lang = offline_language(req.language)
         self.L: ModuleType = offline_de if self.lang == "de" else offline_en
+        self.T: ModuleType = offline_de_lines if self.lang == "de" else offline_en_lines
+        self.E: ModuleType = offline_de_ends if self.lang == "de" else offline_en_ends
         self.bank: Bank = bank_for(req.theme.id, self.lang)
         self.key = req.seed - req.chapter_number
         self.rng = random.Random(f"tale:{self.key}:{req.theme.id}")   # see _rng
         self.crng = random.Random(f"chapter:{req.seed}:{req.chapter_number}:{req.theme.id}")
         self.memory = req.memory or StoryMemoryView()
-        self.outline = parse_outline(req.outline)
+        self.outline = parse_outline(req.outline) if req.outline and not self._own_outline() \
+            else Outline()
         self.n = req.chapter_number
+        self.per = 3 if req.words > 150 else 2 if req.words > 70 else 1   # lines a pool gives
         self.arc = req.max_chapters if req.max_chapters > 0 else DEFAULT_CHAPTERS
         self.stage = stage(self.n, self.arc, req.closing)
         prev = stage(self.n - 1, self.arc, False) if self.n > 1 else ""
@@ -105,36 +99,67 @@ class Plot:
         while first > 1 and stage(first - 1, self.arc, False) == self.stage:
             first -= 1
         self.stage_step = self.n - first          # 0 on the stage's first chapter
+        self.incident = self._rng("incident").choice(INCIDENTS)
+        self.past = [self.kind_of(c) for c in req.path[:-1]]   # kinds taken before the winner
+        # the chapters that bring in the antagonist and the obstacle (one at a time); an
+        # obstacle dealt with (faced, or the item used on it) makes way for the next one
+        self.foe_at = 1 if self.incident in ("foe", "clue") else 2
+        self.threat_at = 1 if self.incident == "threat" else 3 if self.foe_at == 2 else 2
+        resolved = [i for i, k in enumerate(self.past) if k in ("face", "use")]
+        if resolved:
+            self.threat_at = resolved[-1] + 3   # choice i airs in chapter i + 2
+        if self.threat_at > 1 and stage(self.threat_at, self.arc, False) != stage(
+                self.threat_at - 1, self.arc, False) == "turn":
+            self.threat_at += 1   # the climax begins with the climax, not a new obstacle
         self._cast()
         self._places()
         self._things()
 
+    def _own_outline(self) -> bool:
+        """True when the outline is the one this storyteller wrote for this story: nothing in
+        it needs reading (and "zur Ruhe bringen" is not a place)."""
+        bare = msgspec.structs.replace(self.req, outline="", memory=None)
+        return Plot(bare).outline_text() == " ".join(self.req.outline.split())
+
+    def outline_text(self) -> str:
+        """The outline this storyteller writes for the story: hero, goal, friend, antagonist."""
+        s = self.slots()
+        if self.lang == "de":
+            return (f"{s['hero_full']}, {s['hero_desc']}, will {s['here_loc']} {s['goal']}. "
+                    f"{s['Friend_full']}, {s['friend_desc']}, hilft dabei. "
+                    f"Doch {s['foe_full']}, {s['foe_desc']}, steht im Weg.")
+        return (f"{s['hero_full']}, {s['hero_desc']}, must {s['goal']}, starting "
+                f"{s['here_loc']}. {s['Friend_full']}, {s['friend_desc']}, comes along. "
+                f"But {s['foe_full']}, {s['foe_desc']}, stands in the way.")
+
+    def kind_of(self, text: str) -> str:
+        """The kind of one of our choices by its words ("Hide from …" → "avoid"); "" for a
+        model's choice."""
+        low = " ".join(text.casefold().split()) + " "
+        key = name_key(text)
+        de = self.lang == "de"
+        if any(name_key(a.de if de else a.en) == key for a in self.bank.actions):
+            return "action"
+        if any(name_key(o.de_face if de else o.en_face) == key for o in self.bank.obstacles
+               if o.en_face):
+            return "face"
+        return next((k for k, words in self.L.KIND_WORDS if low.startswith(words)), "")
+
     # -- pools -------------------------------------------------------------------------------
-    def pick(self, name: str, pool: tuple[str, ...], step: int = 0, *, once: bool = False,
-             vary: bool = False) -> str:
-        """Entry `chapter + step` of `pool` in this story's own order of it. Once the story has
-        used the whole pool: with `once` "", with `vary` the line with an "again" ending that
-        differs per round ("Nobody spoke, once again."), so no sentence comes back ("" once
-        even those are used up)."""
-        return self.pick_k(name, pool, self.n - 1 + step, once=once, vary=vary)
+    def pick(self, name: str, pool: tuple[str, ...], step: int = 0, *,
+             once: bool = False) -> str:
+        """This chapter's entry `step` (< `per`) of `pool` in the story's own order of it:
+        chapter n takes entries (n-1)·per … (n-1)·per + per-1, so no two chapters share one;
+        with `once` "" after the story has used the whole pool (the line is left out)."""
+        return self.pick_k(name, pool, (self.n - 1) * self.per + step, once=once)
 
-    def pick_k(self, name: str, pool: tuple[str, ...], k: int, *, once: bool = False,
-               vary: bool = False) -> str:
+    def pick_k(self, name: str, pool: tuple[str, ...], k: int, *, once: bool = False) -> str:
         """Entry k of `pool` in this story's own order (see `pick`)."""
-        order = list(range(len(pool)))
-        random.Random(f"{self.key}:{name}").shuffle(order)
-        line = pool[order[k % len(order)]]
-        if k < len(order) or not (once or vary) or not line:
-            return line
-        if once or k // len(order) > len(self.L.AGAIN_END):
+        if not pool or (once and k >= len(pool)):
             return ""
-        body, end = (line[:-1], line[-1]) if line[-1] in ".?!" else (line, ".")
-        suffix = self.L.AGAIN_END[(k // len(order) - 1) % len(self.L.AGAIN_END)]
-        return f"{body}, {suffix}{end}"
-
-    def used_up(self, pool: tuple[str, ...], step: int = 0) -> bool:
-        """True when this chapter's entry of `pool` would be a second round."""
-        return self.n - 1 + step >= len(pool)
+        order = list(range(len(pool)))
+        random.Random(f"{self.key}:{self.req.theme.id}:{name}").shuffle(order)
+        return pool[order[k % len(order)]]
 
     # -- cast --------------------------------------------------------------------------------
     def _rng(self, what: str) -> random.Random:
@@ -142,100 +167,9 @@ class Plot:
         does not change the others: the outline the storyteller wrote and the story agree."""
         return random.Random(f"tale:{self.key}:{self.req.theme.id}:{what}")
 
-    def _person(self, pool: tuple[Person, ...], avoid: set[str]) -> Who:
-        people = [p for p in pool if name_key(p.name) not in avoid] or list(pool)
-        p = self._rng(pool[0].name).choice(people)
-        return Who(p.name, p.g, p.de if self.lang == "de" else p.en, "", False)
-
-    def _from_memory(self, roles: tuple[str, ...], avoid: set[str], alive: bool) -> Who | None:
-        for c in self.memory.characters:
-            if c.role in roles and name_key(c.name) not in avoid and (c.alive or not alive):
-                g = "f" if c.role == "heroine" else "m" if c.role == "hero" else ""
-                return Who(c.name, g, c.note, c.role, True)
-        return None
-
-    def _from_plan(self, who: str) -> Who | None:
-        """The plan's protagonist, first living companion or antagonist (a model's story
-        told on by the offline storyteller keeps the model's people)."""
-        plan = self.req.plan
-        if plan is None:
-            return None
-        dead = {name_key(c.name) for c in self.memory.characters if not c.alive}
-        if who == "hero":
-            p = plan.protagonist
-            return Who(p.name, self._gender(p.name), "", "", False)
-        people = [plan.antagonist()] if who == "foe" else list(plan.companions())
-        for c in people:
-            if c is not None and name_key(c.name) not in dead:
-                known = any(name_key(m.name) == name_key(c.name)
-                            for m in self.memory.characters)
-                return Who(c.name, self._gender(c.name), c.trait, "", known)
-        return None
-
-    def _gender(self, name: str) -> str:
-        for c in self.memory.characters:
-            if name_key(c.name) == name_key(name) and c.role in ("hero", "heroine"):
-                return "f" if c.role == "heroine" else "m"
-        return ""
-
     def _cast(self) -> None:
-        o = self.outline
-        hero = self._from_plan("hero") or self._from_memory(_HERO_ROLES, set(), True)
-        banked = next((b for b in self.bank.heroes if b.name == o.hero), None) or next(
-            (b for b in self.bank.heroes if b.name in self.req.outline), None)
-        if hero is None and banked is not None:
-            hero = Who(banked.name, banked.g, banked.de if self.lang == "de" else banked.en, "",
-                       False)
-        if hero is None and o.hero:
-            desc = o.hero_role if o.hero_role and o.lang in (self.lang, "") else ""
-            if desc and self.lang == "en":
-                desc = self.L.a(desc)
-            elif desc and self.lang == "de" and desc.split()[0] not in ("ein", "eine"):
-                desc = ("eine " if o.hero_g == "f" else "ein ") + desc
-            hero = Who(o.hero, o.hero_g or "m", desc, "", False)
-        if hero is None:
-            hero = self._person(self.bank.heroes, set())
-        if not hero.g:
-            g = next((p.g for p in self.bank.heroes if p.name == hero.name), "")
-            hero = hero._replace(g=g)
-        if not hero.desc:
-            hero = hero._replace(desc=self._person(self.bank.heroes, set()).desc)
-        self.hero = hero._replace(role=hero.role or ("heroine" if hero.g == "f" else "hero"))
-        taken = {name_key(hero.name)}
-        friend = self._from_plan("friend") or self._from_memory(
-            ("sidekick", "elder", "friend", "companion", "ally"), taken,
-            True) or self._from_memory(("",), taken, True)
-        if friend is None and o.friend:
-            friend = Who(o.friend, "f" if o.friend_rel.casefold() in (
-                "sister", "mother", "daughter", "schwester", "mutter", "tochter", "freundin",
-                "partnerin", "cousine") else "m", "", "sidekick", False)
-        named = [b for b in self.bank.friends if b.name in self.req.outline]
-        if friend is None and named:
-            friend = Who(named[0].name, named[0].g,
-                         named[0].de if self.lang == "de" else named[0].en, "", False)
-        friend = friend or self._person(self.bank.friends, taken)
-        if not friend.g:
-            friend = friend._replace(g=next((p.g for p in self.bank.friends
-                                             if p.name == friend.name), ""))
-        if not friend.desc:
-            friend = friend._replace(desc=(
-                "jemand, der niemanden aufgibt" if self.lang == "de"
-                else "someone who never gives up on anyone"))
-        self.friend = friend._replace(role=friend.role or "sidekick")
-        taken.add(name_key(friend.name))
-        named_foes = [b for b in self.bank.foes if b.name in self.req.outline]
-        foe = self._from_plan("foe") or self._from_memory(_FOE_ROLES, taken, False) or (
-            Who(named_foes[0].name, named_foes[0].g,
-                named_foes[0].de if self.lang == "de" else named_foes[0].en, "", False)
-            if named_foes else self._person(self.bank.foes, taken))
-        if not foe.desc:
-            pool = self.bank.foes
-            foe = foe._replace(desc=(pool[0].de if self.lang == "de" else pool[0].en))
-        if not foe.g:
-            foe = foe._replace(g=next((p.g for p in self.bank.foes if p.name == foe.name), ""))
-        self.foe = foe._replace(role="villain")
-        self.dead = [c.name for c in self.memory.characters
-                     if not c.alive and name_key(c.name) not in taken]
+        c = Casting(self.req, self.lang, self.L, self.bank, self.outline, self.key)
+        self.hero, self.friend, self.foe, self.dead = c.hero, c.friend, c.foe, c.dead
 
     # -- places and things ---------------------------------------------------------------------
     def _bank_where(self, p: Place) -> Where:
@@ -249,7 +183,7 @@ class Plot:
             if name_key(w.name) == name_key(e.name):
                 return w._replace(note=e.note or w.note)
         forms = (offline_de.place_forms(e.name) if self.lang == "de"
-                 else offline_en.place_forms(e.name, "at"))
+                 else offline_en.place_forms(e.name))
         return Where(e.name, forms, e.note, "", "")
 
     def _places(self) -> None:
@@ -264,8 +198,7 @@ class Plot:
             elif self.lang == "de":
                 forms = offline_de.place_forms(o.place)
             else:
-                forms = offline_en.place_forms(o.place, "in" if "cave" in o.place.casefold()
-                                               else "at")
+                forms = offline_en.place_forms(o.place)
             route.insert(0, Where(forms[""], forms, "", "", o.place_g))
         if o.place:   # the outline's place starts the story
             route.sort(key=lambda w: all(told not in f" {name_key(form)} "
@@ -313,7 +246,19 @@ class Plot:
         else:
             self.item_name, self.item = self._thing(self._rng("item").choice(self.bank.items))
             self.item_found = self.item_used = False
-        self.threat = self._thing(self._rng("threat").choice(self.bank.obstacles))[1]
+        order = list(self.bank.obstacles)
+        self._rng("threat").shuffle(order)
+        faced = sum(k in ("face", "use") for k in self.past)
+        self.obstacle_done = faced >= len(order)     # every obstacle dealt with
+        self.obstacle = order[min(faced, len(order) - 1)]
+        self.threat = self._thing(self.obstacle)[1]
+        # the story has met this obstacle when a chapter's event says so (a model's story
+        # continued by us has not, whatever the chapter number)
+        noun = (self.obstacle.de if self.lang == "de" else self.obstacle.en).split()[-1]
+        happened = (*self.memory.events, *self.memory.summaries)
+        self.threat_known = any(noun.casefold() in e.casefold() for e in happened)
+        self.threat_new = not self.obstacle_done and not self.threat_known and (
+            self.n >= self.threat_at)   # this chapter brings it in
         goal = self._rng("goal").choice(self.bank.goals)
         o = self.outline
         told = name_key(self.req.outline)
@@ -322,54 +267,61 @@ class Plot:
             or name_key(g.de) in told), None)
         if banked is not None:
             goal = banked
-        want = _plan_goal(self.req.plan.protagonist.want if self.req.plan else "", self.lang)
-        if want:
-            self.goal, self.goal_done = want, ""
-        elif o.goal and o.lang == self.lang and banked is None:
+        if o.goal and o.lang == self.lang and banked is None:
             self.goal, self.goal_done = o.goal, o.goal_done
         elif self.lang == "de":
             self.goal, self.goal_done = goal.de, goal.de_done
         else:
             self.goal, self.goal_done = goal.en, goal.en_done
+        want = plan_goal(self.req.plan.protagonist.want if self.req.plan else "", self.lang)
+        if want and name_key(want) != name_key(self.goal):   # a model's plan: its own goal
+            self.goal, self.goal_done = want, ""
 
     # -- slots -------------------------------------------------------------------------------
     def slots(self) -> dict[str, str]:
-        L, h, f = self.L, self.hero, self.friend
+        """Every word a template may use (see en.py); "Key" and "Key_cap" capitalised."""
+        L, h, f, x = self.L, self.hero, self.friend, self.foe
         d = self.dest()
+        gentle = self.bank.gentle
         s: dict[str, str] = {
-            "hero": h.name, "hero_desc": h.desc, "friend": f.name, "friend_desc": f.desc,
-            "foe": self.foe.name, "foe_desc": self.foe.desc, "goal": self.goal,
-            "goal_done": self.goal_done, "here": self.here.forms[""],
+            "hero": h.short or h.name, "hero_full": h.name, "hero_desc": h.desc,
+            "friend": f.short or f.name, "friend_full": f.name, "friend_desc": f.desc,
+            "foe": _mid(x.short or x.name), "foe_full": _mid(x.name), "foe_desc": x.desc,
+            "goal": self.goal, "goal_done": self.goal_done, "here": self.here.forms[""],
             "here_loc": self.here.forms["loc"], "here_acc": self.here.forms["acc"],
-            "here_to": self.here.forms["to"],
-            "note": self.here.note or ("a strange, quiet place" if self.lang == "en"
-                                       else "ein seltsam stiller Ort"),
-            "dest": d.forms[""], "to": d.forms["to"], "dead": self.dead[0] if self.dead else "",
-            "act": "", "past": "",
+            "here_to": self.here.forms["to"], "note": self.here.note,
+            "dest": d.forms[""], "to": d.forms["to"], "dest_loc": d.forms["loc"],
+            "dest_acc": d.forms["acc"], "dest_dat": d.forms.get("dat", d.forms[""]),
+            "here_dat": self.here.forms.get("dat", self.here.name),
+            "dead": self.dead[0] if self.dead else "", "act": "", "past": "",
         }
-        s |= L.pronouns(h.g, h.name)
-        s["friend_pron"] = L.pronouns(f.g, f.name)["pron"]
+        s |= L.pronouns(h.g, s["hero"])
+        s |= {"f" + k: v for k, v in L.pronouns(f.g, s["friend"]).items()}
+        s |= {"x" + k: v for k, v in L.pronouns(x.g, s["foe"]).items()}
         for key, forms in (("item", self.item), ("threat", self.threat)):
             for case, text in forms.items():
                 s[f"{key}_{case}" if case else key] = text
-        s["a_item"] = self.item["a"]
-        s["a_item_acc"] = self.item["a_acc"]
-        plural = self.here.g == "pl"
-        last = self.here.name.split()[-1] if self.here.name else ""
-        s["was"] = "were" if self.lang == "en" and last.endswith("s") and not last.endswith(
-            ("ss", "us")) else "was"
-        s |= {"war": "waren" if plural else "war", "lag": "lagen" if plural else "lag",
-              "erwies": "erwiesen sich" if plural else "erwies sich",
-              "empfing": "empfingen" if plural else "empfing"}
+        for key, forms in (("item", self.item), ("threat", self.threat)):
+            s |= {f"a_{key}": forms["a"], f"a_{key}_acc": forms["a_acc"],
+                  f"a_{key}_dat": forms.get("a_dat", forms["a"])}
+        s["goal_zu"] = L.goal_zu(self.goal)
+        s["goal_done_sub"] = L.verb_last(self.goal_done)
+        s["friend_e"] = "" if f.g == "f" else "r"     # German "als Erste" / "als Erster"
+        s |= L.obstacle_slots(self.obstacle, s)
+        s |= L.place_slots(self.here.name, self.here.g) | L.dest_slots(d.name, d.g)
+        s["friends"] = L.friends_word(h.g, f.g)
         rels = L.REL_F if self.lang == "de" and f.g == "f" else L.REL
-        rel = self.outline.friend_rel if self.outline.friend == f.name and self.outline.friend_rel \
-            else self.pick("rel", rels)
-        if self.outline.friend == f.name and self.outline.friend_rel:
-            rel = (f"{s.get('poss', 'the hero')} {rel}" if self.lang == "en"
-                   else f"{'ihr' if h.g == 'f' else 'sein'} {rel}")
+        rel = self.pick("rel", rels)
+        if self.outline.friend and name_key(self.outline.friend) == name_key(f.name) \
+                and self.outline.friend_rel:
+            rel = L.relation(self.outline.friend_rel, h.g)
         s["rel"] = rel.format(**s)
-        verb, _, rest = self.goal_done.partition(" ")
-        s["goal_done_v2"] = f"{verb} {h.name} {rest}".strip()
+        secret = self.pick_k("secret", self.T.SECRET, 0)
+        motive = self.pick_k("motive", self.T.MOTIVE_GENTLE if gentle else self.T.MOTIVE, 0)
+        s["secret"], s["motive"] = secret.format(**s), motive.format(**s)
+        for key in ("goal_done", "faced"):   # verb second: "fand Ines ihren Bruder"
+            verb, _, rest = s[key].partition(" ")
+            s[key + "_v2"] = f"{verb} {s['hero']} {rest}".strip()
         for key in list(s):
             s[key[:1].upper() + key[1:]] = s[key][:1].upper() + s[key][1:]
             s[key[:1].upper() + key[1:] + "_cap"] = s[key][:1].upper() + s[key][1:]

@@ -1,20 +1,16 @@
 """The offline storyteller: a seeded, stateless TextProvider that tells a story with no network.
 
-`offline_plot.Plot` decides who, where, what and which arc stage from the request; this
-module turns that into sentences (English or German templates of `offline_en`/`offline_de`),
-fits them to `request.words`, and writes the choices, the title and the memory update.
-
-A chapter is a list of beat groups with priorities: the restated winning choice, the stage of
-the arc and the hook (or, in a closing chapter, the goal reached and the last line) come first;
-arrival, the friend, the foe, the item and the sights fill up to the wanted length. A group is
-kept or dropped whole (a found item and its use go together), then the kept groups are put
-back in story order.
+`plot.Plot` decides who, where, what and which arc stage from the request; `scenes` lists
+the beat groups of the chapter (English or German lines of `en`/`de` and
+`en_ends`/`de_ends`); this module fits them to `request.words`, names people the way a
+writer would (in full once, then the short name, a pronoun where the same person goes on),
+and writes the choices, the title and the memory update.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import string
 
 import trio
 
@@ -32,19 +28,29 @@ from storyd.core.plan import StoryPlan
 from storyd.core.plan_prompts import PlanRequest
 from storyd.core.recap import RecapRequest, StoryRecap
 from storyd.errors import ProviderError
-from storyd.storyteller.choices import choices_for, clean_choice, recognise
+from storyd.storyteller.choices import (
+    EN_VERBS,
+    choices_for,
+    clean_choice,
+    obstacle_kind,
+    recognise,
+)
 from storyd.storyteller.name_pools import offer_names
 from storyd.storyteller.planner import offline_plan, write_plan
-from storyd.storyteller.plot import Plot, Where
-
-Beat = tuple[int, list[tuple[str, str]]]     # (priority, [(sentence, speaker)])
-_EN_VERBS = frozenset(
-    "go run open enter climb fight flee talk help investigate explore return find look call "
-    "trust attack defend wait listen read steal give try jump swim cross check question follow "
-    "examine accept refuse warn tell chase escape protect stay leave turn pick grab break search "
-    "light lock dive keep save free rescue send visit join let make get bring carry push ask "
-    "pull sneak hunt track fix build buy sell play dance kiss hug forgive confess hide use rest "
-    "head spy confront set sing study sharpen bargain cast hack compare".split())
+from storyd.storyteller.plot import Plot, stage
+from storyd.storyteller.scenes import (
+    Beat,
+    Fill,
+    Line,
+    Quote,
+    closing_beats,
+    first_beats,
+    friend_intros,
+    hook,
+    introduces,
+    long_form,
+    middle_beats,
+)
 
 
 def key_words(text: str, lang: str) -> list[str]:
@@ -68,17 +74,8 @@ class OfflineStoryteller:
 
     async def write_outline(self, theme: Theme, language: str, seed: int) -> str:
         await trio.lowlevel.checkpoint()
-        req = ChapterRequest(theme=theme, language=language, chapter_number=1, words=40,
-                             n_choices=3, seed=seed * 1000 + 1)
-        p = Plot(req)
-        s = p.slots()
-        if p.lang == "de":
-            return (f"{s['hero']}, {s['hero_desc']}, will {s['goal']}, {s['here_loc']}. "
-                    f"{s['Friend']}, {s['friend_desc']}, hilft dabei. "
-                    f"Doch {s['foe']}, {s['foe_desc']}, steht im Weg.")
-        return (f"{s['hero']}, {s['hero_desc']}, must {s['goal']}, starting {s['here_loc']}. "
-                f"{s['Friend']}, {s['friend_desc']}, comes along. "
-                f"But {s['foe']}, {s['foe_desc']}, stands in the way.")
+        return Plot(ChapterRequest(theme=theme, language=language, chapter_number=1, words=40,
+                                   n_choices=3, seed=seed * 1000 + 1)).outline_text()
 
     async def write_plan(self, request: PlanRequest) -> StoryPlan:
         """A whole story plan from the outline and the theme (storyteller/planner.py)."""
@@ -118,203 +115,150 @@ def _fill(template: str, s: dict[str, str]) -> str:
 
 def write(req: ChapterRequest) -> ChapterDraft:
     p = Plot(req)
-    L, bank = p.L, p.bank
+    L = p.L
     win = clean_choice(req.winning_choice)
-    kind, past, dest = recognise(p, win) if win else ("", "", None)
+    kind, past_phrase, dest = recognise(p, win) if win else ("", "", None)
     if dest is not None:
         p.go_to(dest)
     s = p.slots()
     s["act"] = win[:1].lower() + win[1:] if kind == "generic" and p.lang == "en" else win
-    s["past"] = past
-    verb, _, rest = past.partition(" ")
-    s["past_v2"] = f"{verb} {p.hero.name} {rest}".strip()
-    said = p.n
+    s["past"] = past_phrase
+    verb, _, rest = past_phrase.partition(" ")
+    s["past_v2"] = f"{verb} {s['hero']} {rest}".strip()
+    past = p.past
+    said = p.n * 2
 
     def f(t: str) -> str:
         return _fill(t, s)
 
-    def quote(line: str, who: str) -> tuple[str, str]:
+    def quote(line: str, who: str, how: str) -> Line:
         nonlocal said
         said += 1
+        person = {"hero": p.hero, "friend": p.friend, "foe": p.foe}[who]
         if not line:
-            return "", who
-        return L.say(f(line), who, said), who
+            return "", person.name
+        return L.say(f(line), s[who], said, how), person.name   # voices know the full name
 
-    beats: list[Beat] = []
-    events: list[str] = []
-
-    def opt(prio: int, name: str, pool: tuple[str, ...]) -> None:
-        """An optional line; a second round of its pool only when nothing fresher is left."""
-        beats.append((prio + (5 if p.used_up(pool) else 0), [(f(p.pick(name, pool, vary=True)),
-                                                             "")]))
-    used = False
+    offered = [] if req.closing else choices_for(p, s, req.n_choices, kind)
     first = p.n <= 1 or (not win and not p.memory.locations)
+    events: list[str] = []
+    opener = ""
     if first:
-        beats.append((0, [(f(p.pick("open1", L.OPEN_FIRST)), "")]))
-        beats.append((1, [(f(p.pick("fintro", L.FRIEND_INTRO)), "")]))
-        beats.append((2, [(f(p.pick("arrive", L.ARRIVE)), "")]))
+        beats = first_beats(p, f, quote)
         events.append(_event(L.EVENT["start"], s))
     else:
-        # no winning choice after chapter 1 (an operator's `finish` before any vote, a resumed
-        # story): nothing to restate, the story simply goes on
         opener = _opener(p, kind, s) if win else ""
         if win and kind not in ("generic", "free") and not shows(win, opener, p.lang):
-            kind = "generic" if p.lang == "de" or win.split()[0].casefold() in _EN_VERBS \
+            kind = "generic" if p.lang == "de" or win.split()[0].casefold() in EN_VERBS \
                 else "free"
             s["act"] = win[:1].lower() + win[1:] if kind == "generic" and p.lang == "en" else win
             opener = _opener(p, kind, s)
-        if opener:
-            beats.append((0, [(opener, "")]))
-        after = _after(p, kind, f, quote) if win else []
-        if after:
-            # what the choice led to is part of it; an arrival can give way to the story
-            beats.append((3 if req.closing else 1 if kind in ("follow", "go", "action") else 0,
-                          after))
-        if kind in ("follow", "go"):
-            events.append(_event(L.EVENT["arrive"], s))
-        if kind in ("confront", "talk"):
-            events.append(_event(L.EVENT[kind], s))
-        if kind in ("ask", "ask_item", "rest"):
-            events.append(_event(L.EVENT["truth"], s))
-        if kind == "spy":
-            events.append(_event(L.EVENT["spy"], s))
-        if kind == "use" and p.item_found:
-            used = True
-            events.append(_event(L.EVENT["use"], s))
-        if kind in ("hide", "search"):
-            events.append(_event(L.EVENT[kind], s))
-        if kind in ("action", "free"):
-            events.append(_event(L.EVENT[kind], s))
-        elif kind == "generic":
-            events.append(_event(L.EVENT["chose" if p.lang == "en" else "free"], s))
-        if kind not in ("follow", "go"):
-            opt(2, "stay", L.STAY)
-        if not p.friend.known and not req.closing:
-            beats.append((2, [(f(p.pick("fintro", L.FRIEND_INTRO)), "")]))
-    sight_pool = bank.sights_de if p.lang == "de" else bank.sights_en
-    sights = p.pick("sight", sight_pool, once=True)
+        events += _events(p, kind, s)
     if req.closing:
-        group: list[tuple[str, str]] = []
-        if not p.item_found:
-            group.append((f(p.pick("find", L.AFTER["find"])), ""))
-        used = True
-        group.append((f(p.pick("close_item", L.CLOSE_ITEM_GENTLE if bank.gentle
-                               else L.CLOSE_ITEM)), ""))
-        beats.append((1, group))
-        fate = L.CLOSE_RIVAL if bank.gentle else L.CLOSE_FOE
-        own = bank.fate_de if p.lang == "de" else bank.fate_en
-        beats.append((0, [(f(own or p.pick("fate", fate)), "")]))
-        goal = L.CLOSE_GOAL if p.goal_done else L.CLOSE_GOAL_INF
-        beats.append((0, [(f(p.pick("goal", goal)), "")]))
-        beats.append((0, [(f(p.pick("cfriend", L.CLOSE_FRIEND)), "")]))   # every thread ends
-        beats.append((3, [((bank.beats_de if p.lang == "de" else bank.beats_en)[4], "")]))
-        beats.append((4, [(sights, "")]))
-        beats.append((0, [(f(p.pick("final", L.CLOSE_FINAL)), "")]))
+        result = _after(p, kind, f, quote, past, past_phrase) if kind == "action" else []
+        beats = closing_beats(p, f, kind, opener, past, result)
         events.append(_event(L.EVENT["end" if p.goal_done else "endinf"], s))
-    else:
-        if p.stage != "setup":
-            idx = ("complication", "turn", "climax", "endgame").index(p.stage)
-            theme_beat = (bank.beats_de if p.lang == "de" else bank.beats_en)[idx]
-            line = theme_beat if p.stage_start else f(p.pick_k(
-                p.stage, L.STAGE[p.stage], p.stage_step - 1, vary=True))
-            beats.append((0 if p.stage != "endgame" else 2, [(line, "")]))
-        find = f(p.pick("find", L.AFTER["find"]))   # the key item turns up after the setup
-        if not p.item_found and p.stage != "setup" and all(
-                t != find for _, g in beats for t, _ in g):
-            beats.append((0, [(find, "")]))
-        opt(3, "foe", L.RIVAL if bank.gentle else L.FOE)
-        beats.append((3, [quote(p.pick("says", L.FRIEND_SAYS, once=True), p.friend.name)]))
-        if p.stage == "complication" and p.stage_start:   # the danger is named early
-            beats.append((1, [(f(p.pick("threat", L.THREAT)), "")]))
-        elif not bank.gentle:
-            opt(4, "threat", L.THREAT)
-        opt(4, "sight", sight_pool)
-        if p.item_found:
-            opt(5, "item", L.ITEM)
-        if p.dead:
-            beats.append((5, [(f(L.MOURN[0]), "")]))
-        opt(5, "mood", L.MOOD)
-        opt(6, "fill", L.FILL)
-        if req.words > 70:   # long-form chapters: more of the scene, the people and the mood
-            extra = [*(bank.sights_de if p.lang == "de" else bank.sights_en), *L.FILL,
-                     *L.FOE[:2], *L.ITEM[:1], *L.STAGE["turn"][2:], *L.STAGE["endgame"][2:],
-                     *L.STAGE["complication"][2:], *L.HOOK[:5], *L.STAY[:3], *L.MOOD]
-            beats += [(12, [quote(p.pick("truth", L.AFTER["truth"], 1), p.friend.name)]),
-                      (12, [quote(p.pick("rest_q", L.AFTER["rest"], 1), p.hero.name)])]
-            beats += [(13, [(f(t), "")]) for t in extra]
-        beats.append((0, [(f(p.pick("hook", L.HOOK, vary=True)), "")]))
+    elif not first:
+        after = _after(p, kind, f, quote, past, past_phrase)
+        beats = middle_beats(p, f, quote, kind, after, opener)
+        if not p.friend.known:   # the first chapter had no room for the friend
+            beats.append((1, [(f(p.pick_k("fintro", friend_intros(p), 0)), "")]))
+    if not req.closing:   # the intro of a new antagonist or obstacle is hook enough, and
+        if req.words > 70:  # a long consequence leaves no room for one in a short chapter
+            beats += long_form(p, f, quote, past)
+        told = sum(len(t.split()) for prio, g in beats if prio == 0 for t, _ in g)
+        crowded = first or introduces(p) or told > 0.55 * req.words
+        beats.append((1 if crowded else 0, [(hook(p, s, offered), "")]))
     kept = _fit(beats, max(req.words, 8), req.previous_text)
-    lines = tuple(DialogueLine(text=t, speaker=who) for _, g in kept for t, who in g)
-    text = " ".join(line.text for line in lines)
-    # the item was found when a find line made it into the text (the search consequence too)
-    found = not p.item_found and f(p.pick("find", L.AFTER["find"])) in (ln.text for ln in lines)
+    lines = _pronouns(p, s, [(t, who) for _, g in kept for t, who in g])
+    text = " ".join(t for t, _ in lines)
+    noun = s["threat"].split()[-1]
+    if not p.threat_known and not p.obstacle_done and noun in text and kind not in (
+            "face", "use"):   # the obstacle came in: memory keeps it (see Plot.threat_known)
+        events.append(_event(L.EVENT["met"], s))
+    find = f(p.pick_k("find", p.T.AFTER["find"], 0))
+    found = not p.item_found and find in (t for t, _ in lines)
     if found:
         events.append(_event(L.EVENT["find"], s))
-    title = _title(p, s)
-    choices = () if req.closing else choices_for(p, s, req.n_choices, win)
-    update = _memory(p, s, text, events, found=found, used=used and p.item_name.split()[-1] in text,
-                     kind=kind)
+    used = kind == "use" and p.item_found or req.closing and p.item_found
+    update = _memory(p, s, text, events, found=found,
+                     used=used and p.item_name.split()[-1] in text, kind=kind)
     summary = update.event + (f" ({p.here.name})" if p.here.name not in update.event else "")
-    return ChapterDraft(title=title, text=text, choices=choices, memory=update, summary=summary,
-                        lines=lines)
+    return ChapterDraft(title=_title(p, s, text), text=text, choices=tuple(c for _, c in offered),
+                        memory=update, summary=summary,
+                        lines=tuple(DialogueLine(text=t, speaker=who) for t, who in lines))
 
 
 def _opener(p: Plot, kind: str, s: dict[str, str]) -> str:
-    """The winning choice restated; the k-th time a kind is chosen gets its own wording."""
-    words = dict(p.L.KIND_WORDS).get(kind, "\0")
-    k = sum(c.casefold().startswith(words) for c in p.req.path[:-1])
-    pool = p.L.KIND_OPEN[kind]
-    text = _fill(pool[(k + p.key) % len(pool)], s)
-    if k >= len(pool):
-        again = p.L.AGAIN[(k // len(pool) - 1) % len(p.L.AGAIN)]
-        text = f"{again} {text[:1].lower() + text[1:]}" if not text.startswith(s["hero"]) \
-            else f"{again} {text}"
-    return text
+    """The winning choice restated; the k-th time a kind is chosen gets its k-th wording."""
+    k = sum(c == kind for c in p.past)
+    custom = kind == "face" and (p.obstacle.de_face if p.lang == "de" else p.obstacle.en_face)
+    pool = p.L.KIND_OPEN["face:custom" if custom else obstacle_kind(p, kind)]
+    return _fill(pool[(k + p.key) % len(pool)] if k < len(pool) else pool[k % len(pool)], s)
 
 
-def _times(p: Plot, *kinds: str) -> int:
-    """How often choices of these kinds were taken before the winning one."""
-    words = tuple(w for k, w in p.L.KIND_WORDS if k in kinds)
-    actions = {name_key(a.de if p.lang == "de" else a.en) for a in p.bank.actions} \
-        if "action" in kinds else set()
-    return sum(c.casefold().startswith(words) if words else name_key(c) in actions
-               for c in p.req.path[:-1])
+def _events(p: Plot, kind: str, s: dict[str, str]) -> list[str]:
+    E = p.L.EVENT
+    name = {"follow": "arrive", "go": "arrive", "ask": "truth", "ask_item": "truth",
+            "rest": "truth", "bargain": "talk", "generic": "chose" if p.lang == "en" else "free"
+            }.get(kind, kind)
+    return [_event(E[name], s)] if name in E else []
 
 
-Line = tuple[str, str]   # (sentence, speaker or "")
+def secret_out(p: Plot, past: list[str]) -> bool:
+    """True once the friend has told the secret: at the first question asked from the turn
+    on, or at the second question of the story (chapter i + 2 shows the i-th choice)."""
+    asked = 0
+    for i, kind in enumerate(past):
+        if kind == "ask":
+            if asked or stage(i + 2, p.arc, False) in ("turn", "climax", "endgame"):
+                return True
+            asked += 1
+    return False
 
 
-def _after(p: Plot, kind: str, fill: Callable[[str], str],
-           quote: Callable[[str, str], Line]) -> list[Line]:
+def _after(p: Plot, kind: str, f: Fill, q: Quote, past: list[str], did: str) -> list[Line]:
     """What the winning choice led to, right after the opener (its consequence)."""
-    L = p.L
-    k = _times(p, kind)
+    k = sum(c == kind for c in past)
     if kind in ("follow", "go"):
-        moves = _times(p, "follow", "go") + 1     # chapter 1 used the first one
-        return [(fill(p.pick_k("arrive", L.ARRIVE, moves, vary=True)), "")]
+        if not p.first_visit:
+            return [(f(p.pick_k("revisit", p.T.REVISIT, k)), "")]
+        moves = sum(c in ("follow", "go") for c in past) + 1   # chapter 1 used the first one
+        pool = p.T.ARRIVE if p.here.note else p.T.ARRIVE_PLAIN
+        return [(f(p.pick_k("arrive", pool, moves)), "")]
     if kind == "search":
         if not p.item_found and p.stage != "setup":
-            return [(fill(p.pick("find", L.AFTER["find"])), "")]  # once per story: the item
-        return [(fill(p.pick_k("clue", L.AFTER["clue"], k, vary=True)), "")]
-    if kind in ("ask", "ask_item"):
-        return [quote(p.pick_k("truth", L.AFTER["truth"], _times(p, "ask", "ask_item"),
-                               once=True), p.friend.name)]
+            return [(f(p.pick_k("find", p.T.AFTER["find"], 0)), "")]  # once per story: the item
+        return [(f(p.pick_k("clue", p.T.AFTER["clue"], k)), "")]
+    if kind == "ask":
+        if (p.stage in ("turn", "climax", "endgame") or k >= 1) and not secret_out(p, past):
+            return [(f(p.pick_k("secret", p.T.AFTER["secret"], 0)), "")]
+        lines = tuple(t for t in p.T.AFTER["ask"] if p.foe.known or "{Foe}" not in t)
+        return [q(p.pick_k("truth", lines, k, once=True), "friend", "")]
+    if kind == "ask_item":
+        return [q(p.pick_k("ask_item", p.T.AFTER["ask_item"], k, once=True), "friend", "")]
+    if kind in ("confront", "talk", "bargain"):
+        lines = p.T.AFTER["rival_says" if p.bank.gentle else
+                        "foe_bargain" if kind == "bargain" else "foe_says"]
+        return [q(p.pick_k("foe_q", lines, k, once=True), "foe", "")]
     if kind == "rest":
-        return [quote(p.pick_k("rest_q", L.AFTER["rest"], k, once=True), p.friend.name)]
-    if kind in ("confront", "talk"):
-        lines = L.AFTER["rival_says" if p.bank.gentle else "foe_says"]
-        return [quote(p.pick_k("foe_q", lines, k, once=True), p.foe.name)]
-    if kind in ("spy", "hide", "use", "action"):
-        return [(fill(p.pick_k("after:" + kind, L.AFTER[kind], k, vary=True)), "")]
+        return [q(p.pick_k("rest_q", p.T.AFTER["rest"], k, once=True), "friend", "")]
+    if kind == "action":
+        action = next((a for a in p.bank.actions if (a.de_past if p.lang == "de" else a.en_past)
+                       == did), None)
+        result = (action.de_result if p.lang == "de" else action.en_result) if action else ""
+        if result:
+            return [(f(result), "")]
+    if kind == "spy" and p.stage in ("turn", "climax"):
+        return [(f(p.pick_k("motive", p.T.AFTER["motive"], 0)), "")]
+    key = obstacle_kind(p, kind)
+    if key in p.T.AFTER:
+        return [(f(p.pick_k("after:" + key, p.T.AFTER[key], k, once=True)), "")]
     return []
 
 
-def _words(group: list[tuple[str, str]]) -> int:
-    return sum(len(t.split()) for t, _ in group)
-
-
 def _fit(beats: list[Beat], target: int, previous: str) -> list[Beat]:
-    """Groups by priority while the count stays within ±15% of target (the opener always),
+    """Groups by priority while the count stays within ±15% of target (priority 0 always),
     then back in story order. A sentence of the previous chapter is never used again."""
     lo, hi = round(target * 0.85), int(target * 1.15)
     old = set(previous.split(". "))
@@ -328,25 +272,58 @@ def _fit(beats: list[Beat], target: int, previous: str) -> list[Beat]:
             continue
         if any(t.rstrip(".") in old for t, _ in group) and beats[i][0] > 0:
             continue
-        w = _words(group)
-        if not chosen or (total + w <= hi and (total < lo or beats[i][0] == 0)):
+        w = sum(len(t.split()) for t, _ in group)
+        if beats[i][0] == 0 or not chosen or (total + w <= hi and total < lo):
             chosen.add(i)
             total += w
             seen.update(t for t, _ in group)
     return [beats[i] for i in sorted(chosen)]
 
 
+def _pronouns(p: Plot, s: dict[str, str], lines: list[Line]) -> list[Line]:
+    """A narrator's sentence that starts with the person the previous one started with says
+    "She"/"Er" instead, unless another person of that gender has been named in the chapter
+    (then "he" could be either of them)."""
+    people = [(s["hero"], p.hero.g), (s["friend"], p.friend.g), (s["foe"], p.foe.g)]
+    out: list[Line] = []
+    prev_subject, told = "", ""
+    for text, who in lines:
+        subject = next((n for n, _ in people
+                        if who == "" and text.startswith((n + " ", n + ","))), "")
+        if subject and subject == prev_subject:
+            g = next(g for n, g in people if n == subject)
+            rivals = [n for n, g2 in people if g2 == g and n != subject and n in told]
+            if g in ("f", "m") and not rivals:
+                pron = p.L.pronouns(g, subject)["pron"]
+                text = pron[:1].upper() + pron[1:] + text[len(subject):]
+                subject = ""   # the next one names the person again
+        out.append((text, who))
+        prev_subject, told = subject, f"{told} {text}"
+    return out
+
+
 def _event(template: str, s: dict[str, str]) -> str:
     return " ".join(template.format(**s).split())
 
 
-def _title(p: Plot, s: dict[str, str]) -> str:
-    L = p.L
-    pool = L.TITLES_END if p.req.closing else L.TITLES
+def _shown(template: str, s: dict[str, str], text: str) -> bool:
+    """True when every person, place and thing a title names is in the chapter's text."""
+    keys = [k for _, k, _, _ in string.Formatter().parse(template) if k]
+    return all(s[k].casefold().removeprefix("the ") in text.casefold() for k in keys
+               if not k.casefold().startswith(("here", "hero")))
+
+
+def _title(p: Plot, s: dict[str, str], text: str) -> str:
+    pool = p.E.TITLES_END if p.req.closing else p.T.TITLES
     used = {name_key(t) for t in p.req.previous_titles}
     title = ""
     for step in range(len(pool)):
-        title = _fill(p.pick("title", pool, step), s)
+        template = p.pick("title", pool, step)
+        shape = re.compile(re.sub(r"\\\{[^}]*\\\}", ".+", re.escape(template)) + "$", re.I)
+        if step < len(pool) - 1 and (not _shown(template, s, text) or any(
+                shape.match(t) for t in p.req.previous_titles)):
+            continue
+        title = _fill(template, s)
         if p.lang == "en":
             title = " ".join(w if i and w in _SMALL else w[:1].upper() + w[1:]
                              for i, w in enumerate(title.split()))
@@ -366,16 +343,16 @@ def _memory(p: Plot, s: dict[str, str], text: str, events: list[str], *, found: 
             used: bool, kind: str) -> MemoryUpdate:
     L = p.L
     chars = [Entity(name=p.hero.name, role=p.hero.role, note="" if p.hero.known else p.hero.desc)]
-    if p.friend.name in text:
+    if s["friend"] in text:
         note = "" if p.friend.known else p.friend.desc
         if kind in ("ask", "ask_item", "rest") or p.req.closing:
             note = _event(L.EVENT["ally"], s)
         chars.append(Entity(name=p.friend.name, role=p.friend.role, note=note))
-    if p.foe.name in text:
+    if s["foe"] in text or p.req.closing:
         note = "" if p.foe.known else p.foe.desc
         if p.req.closing:
             note = "reconciled" if p.bank.gentle else "defeated"
-        elif kind in ("confront", "talk"):
+        elif kind in ("confront", "talk", "bargain"):
             note = _event(L.EVENT["confronted" if kind == "confront" else "talked"], s)
         chars.append(Entity(name=p.foe.name, role="villain", note=note))
     items: tuple[Entity, ...] = ()
@@ -385,9 +362,7 @@ def _memory(p: Plot, s: dict[str, str], text: str, events: list[str], *, found: 
         items = (Entity(name=p.item_name, note=_event(L.EVENT["found"], s)),)
     elif p.item_found and p.item_name.split()[-1] in text:
         items = (Entity(name=p.item_name),)
-    here: Where = p.here
     event = "; ".join(dict.fromkeys(e for e in events if e))
-    return MemoryUpdate(characters=tuple(chars), locations=(Entity(name=here.name, note=here.note),
-                                                            ),
+    return MemoryUpdate(characters=tuple(chars),
+                        locations=(Entity(name=p.here.name, note=p.here.note),),
                         items=items, event=(event[:1].upper() + event[1:] + ".") if event else "")
-

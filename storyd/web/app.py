@@ -193,6 +193,7 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
     simple: dict[str, tuple[type[Any], bool]] = {   # route -> (request type, needs a body)
         "start": (p.Start, True), "next-chapter": (p.Next, True), "close": (p.Close, True),
         "finish": (p.Finish, True), "end": (p.End, True), "vote": (p.Vote, True),
+        "extend": (p.Extend, True),
         "regenerate-image": (p.RegenerateImage, True)}
     for name, (kind, _) in simple.items():
         async def post(kind: type[Any] = kind, name: str = name) -> Response:
@@ -233,6 +234,11 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
         except msgspec.ValidationError as exc:
             raise ApiError(400, "bad_request", f"invalid chat message: {friendly(exc)}"
                            ) from None
+
+    @app.get(f"{API}/plan")
+    @admin
+    async def plan() -> Response:
+        return reply("GET", f"{API}/plan", await call(p.Plan()))
 
     @app.get(f"{API}/providers")
     @admin

@@ -82,6 +82,11 @@ ROUTES: tuple[Route, ...] = (
           "runs out first; `now`: it closes at once)", admin=True,
           body=p.Finish, response=SNAP),
     Route("POST", f"{API}/end", "End the story now", admin=True, body=p.End, response=SNAP),
+    Route("GET", f"{API}/plan", "The running story's plan: protagonist, cast, places, central "
+          "question, one beat per chapter, endings (readable before chapter 1 airs)",
+          admin=True, response=rp.PlanReply),
+    Route("POST", f"{API}/extend", "Lengthen the running story to `chapters`; the beats not "
+          "aired yet are re-planned", admin=True, body=p.Extend, response=rp.PlanReply),
     Route("POST", f"{API}/vote", "Inject one chat vote", admin=True, body=p.Vote,
           response=rp.VoteReply),
     Route("POST", f"{API}/regenerate-image", "New picture for the current chapter",
@@ -126,6 +131,9 @@ _REF = "#/components/schemas/{name}"
 
 
 def _strip_tag(schema: dict[str, Any]) -> dict[str, Any]:
+    """A request's schema without its `cmd` tag (the URL names the command)."""
+    if "cmd" not in schema.get("properties", {}):
+        return schema
     props = {k: v for k, v in schema.get("properties", {}).items() if k != "cmd"}
     out = {**schema, "properties": props}
     req = [r for r in schema.get("required", []) if r != "cmd"]

@@ -8,7 +8,9 @@ text gzip-compressed to 10 MB) runs in a child process, so only storyd's side is
 
 1. In process: a real OpenAICompatProvider (default caps: 2 MB text) asks for a chapter
    while a watchdog task sleeps 1 ms in a loop; the longest time it was kept from running
-   beyond its 1 ms is the longest event-loop stall (the TLS context and httpx's imports are
+   beyond its 1 ms is the longest event-loop stall (wall time: on a busy machine it includes
+   what other processes take), and the longest single task step in CPU time of the trio
+   thread is what one step of storyd's own work costs the loop (the TLS context and httpx's imports are
    warmed up first in a thread, as the daemon does). Peak RSS (ru_maxrss) before and after.
    `--httpx` adds the same read through httpx's own decoder (what storyd did before).
 2. A real `storyd` process whose [llm] chain starts with the bomb: `storyctl start`, then
@@ -68,6 +70,22 @@ def fake_server(script: str) -> tuple[subprocess.Popen[str], str]:
     return proc, proc.stdout.readline().strip()
 
 
+class StepMeter(trio.abc.Instrument):
+    """The longest single task step, in CPU time of the trio thread: what one step costs the
+    loop, apart from what other processes on a busy machine take from it."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._t: float | None = None    # None: the step that installed the meter
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self._t = time.thread_time()
+
+    def after_task_step(self, task: trio.lowlevel.Task) -> None:
+        if self._t is not None:
+            self.worst = max(self.worst, time.thread_time() - self._t)
+
+
 class Watchdog:
     def __init__(self) -> None:
         self.worst = 0.0
@@ -84,20 +102,23 @@ async def in_process(name: str, behaviour: str) -> None:
     try:
         provider = OpenAICompatProvider("bench", ProviderConfig(
             preset="siliconflow", base_url=base, text_model="fake-text", max_retries=0))
-        dog = Watchdog()
+        dog, steps = Watchdog(), StepMeter()
         before, started = peak_mb(), time.monotonic()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(dog.run)
             await trio.sleep(0.05)
+            trio.lowlevel.add_instrument(steps)
             try:
                 async with provider:
                     await provider.write_chapter(REQ)
                 outcome = "no error (!)"
             except ProviderError as exc:
                 outcome = str(exc)[:100]
+            trio.lowlevel.remove_instrument(steps)
             nursery.cancel_scope.cancel()
         print(f"{name:30} {time.monotonic() - started:6.2f} s  peak RSS {before:6.1f} -> "
-              f"{peak_mb():6.1f} MB  longest loop stall {dog.worst * 1000:6.2f} ms  | {outcome}")
+              f"{peak_mb():6.1f} MB  longest task step {steps.worst * 1000:6.2f} ms CPU, "
+              f"loop stall {dog.worst * 1000:6.2f} ms wall  | {outcome}")
     finally:
         proc.kill()
         proc.wait()
@@ -107,10 +128,11 @@ async def httpx_decoder(cap: int = 2 * 1024 * 1024) -> None:
     """What storyd did before: httpx's decoder inflates each network chunk whole."""
     proc, base = fake_server("gzip_bomb")
     try:
-        dog = Watchdog()
+        dog, steps = Watchdog(), StepMeter()
         before, started, got = peak_mb(), time.monotonic(), 0
         async with trio.open_nursery() as nursery:
             nursery.start_soon(dog.run)
+            trio.lowlevel.add_instrument(steps)
             async with httpx.AsyncClient(verify=http_io.tls_context()) as client, client.stream(
                     "POST", base + "/chat/completions", json={}) as resp:
                 async for chunk in resp.aiter_bytes():
@@ -118,9 +140,11 @@ async def httpx_decoder(cap: int = 2 * 1024 * 1024) -> None:
                     if got > cap:
                         break
             nursery.cancel_scope.cancel()
+        trio.lowlevel.remove_instrument(steps)
         print(f"{'httpx aiter_bytes (before)':30} {time.monotonic() - started:6.2f} s  peak RSS "
-              f"{before:6.1f} -> {peak_mb():6.1f} MB  longest loop stall "
-              f"{dog.worst * 1000:6.2f} ms  | cut after {got} bytes")
+              f"{before:6.1f} -> {peak_mb():6.1f} MB  longest task step "
+              f"{steps.worst * 1000:6.2f} ms CPU, loop stall {dog.worst * 1000:6.2f} ms wall  "
+              f"| cut after {got} bytes")
     finally:
         proc.kill()
         proc.wait()

@@ -54,7 +54,8 @@ async def measure(chapters: int, budget: int) -> tuple[dict[int, int], dict[int,
         text = make_config_text(tmp, {
             "providers": {"fake": {"base_url": base, "text_model": "fake-text"}},
             "llm": {"chain": ["fake", "offline"], "context_tokens": budget},
-            "images": {"enabled": False}, "story": {"result_seconds": 0.0},
+            "images": {"enabled": False},
+            "story": {"result_seconds": 0.0, "max_chapters": 0},     # open-ended
             "voting": {"no_votes": "first"}})
         path = tmp / "storyd.toml"
         path.write_text(text)

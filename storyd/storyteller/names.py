@@ -1,0 +1,29 @@
+"""How a story calls its people after it has introduced them.
+
+A name is used in full once, where the person comes in ("Zora Quill, a private detective
+with a good memory"); after that the story says "Zora", the way a writer would. Titles that
+belong to how a person is known stay ("Captain Nell" is "Nell" only if the word bank says
+so; "Mr. Hollow" stays "Mr. Hollow"); an antagonist goes by the surname ("Crane").
+"""
+
+from __future__ import annotations
+
+_TITLES = frozenset("""captain commander dr. dr doctor mr. mr mrs. mrs ms. ms lady lord sir
+father sister mayor officer admiral baron countess queen king professor madame warlord director
+detective inspector sergeant agent kapitänin kapitän kommandantin kommandant pater herr frau
+doktor bürgermeister wachtmeister schwester königin könig fürst gräfin tante oma onkel opa
+kommissarin kommissar detektivin detektiv inspektorin inspektor grandma granny grandpa aunt uncle
+oma opa mister""".split())
+
+
+def short_name(name: str, foe: bool = False) -> str:
+    """How a story calls a person after the first mention: "Zora Quill" → "Zora", "Commander
+    Ava Lin" → "Ava", an antagonist "Julius Crane" → "Crane"; "Captain Nell", "Mr. Hollow" and
+    one-word names stay as they are."""
+    words = name.split()
+    titled = len(words) > 1 and words[0].casefold() in _TITLES
+    if titled:
+        return words[1] if len(words) >= 3 and not foe else name
+    if len(words) == 2:
+        return words[-1] if foe else words[0]
+    return name
