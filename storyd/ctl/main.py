@@ -41,9 +41,7 @@ EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOT_RUNNING, EXIT_INTERRUPTED = 0, 1, 2,
 
 
 class _UsageExit(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
+    """argparse wants to exit: args[0] is the exit status."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -209,8 +207,8 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
             return protocol.ConfigShow(origins=True)
     simple: dict[str, type[Any]] = {
         "status": protocol.Status, "themes": protocol.Themes, "stories": protocol.Stories,
-        "close": protocol.Close, "end": protocol.End,
-        "memory": protocol.Memory, "regenerate-image": protocol.RegenerateImage,
+        "close": protocol.Close, "end": protocol.End, "memory": protocol.Memory,
+        "regenerate-image": protocol.RegenerateImage,
         "watch": protocol.Watch, "admin-url": protocol.AdminUrl, "providers": protocol.Providers}
     return simple[args.command]()  # type: ignore[no-any-return]
 
@@ -352,7 +350,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     try:
         args = build_parser(out, err).parse_args(words)
     except _UsageExit as exc:
-        return exc.status
+        return int(exc.args[0])
     try:
         return _main(args, out, err, stdin)
     except _Refusal as exc:
@@ -368,7 +366,7 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO | No
         chat = (_read_chat(args.file, stdin if stdin is not None else sys.stdin, err)
                 if args.command == "chat-import" else None)
     except _UsageExit as exc:
-        return exc.status
+        return int(exc.args[0])
     path = args.socket if args.socket is not None else _default_socket()
     if args.command == "reset-demo":
         try:
