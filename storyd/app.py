@@ -53,6 +53,7 @@ from storyd.errors import ConfigError, ConfigMissing, StorydError
 from storyd.providers import http_io
 from storyd.providers.chain import Chains, build_chains
 from storyd.services.aftershow import AfterShow
+from storyd.services.cameos import CameoService
 from storyd.services.clock import TrioClock
 from storyd.services.director import Director
 from storyd.services.generation import GenerationService
@@ -87,7 +88,8 @@ class Daemon:
         self.media_dir = paths.media_dir(cfg)
         self.socket_path = paths.socket_path(cfg)
         self.media = MediaCache(self.media_dir, cfg.storage.cache_max_mb * 1024 * 1024)
-        self.chains: Chains = build_chains(cfg, on_error=self._provider_error)
+        self.chains: Chains = build_chains(cfg, on_error=self._provider_error,
+                                           outgoing=self._outgoing)
         self.chat_health: dict[str, ChatHealth] = {}
         self.storage_notice: str | None = None   # set while the disk refuses writes
         self.config_notice: str | None = None    # set while the file's config is not in effect
@@ -110,18 +112,37 @@ class Daemon:
             vote_seconds=self.voting_duration, status=self.status_views,
             on_finished=self.story_finished,
             storage_notice=lambda: self.storage_notice or self.config_notice)
+        self.cameos = CameoService(
+            store, self.clock, settings, story=lambda: self.director.story,
+            running=lambda: self.director.machine.state not in ("idle", "ended"),
+            publish=self.director.publish_state)
+        self._wire_cameos()
         self.aftershow = AfterShow(
             store, self.bus, self.clock, story=lambda: self.director.story,
             publish=self.director.publish_state,
-            markers=StreamMarkers(lambda: self.config.chat.twitch))
+            markers=StreamMarkers(lambda: self.config.chat.twitch), cameos=self.cameos.names_for)
         self.operator = StoryOperator(
             self.director, self.voting, store, self.bus, self.clock, settings=settings,
             apply_config=self.apply_config, config_path=config_path, chains=chains,
             chat_health=self.chat_health, health_for=self.chat_health_for,
             admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown,
-            ballot_refusal=store.ballot_refusal)
+            ballot_refusal=store.ballot_refusal, cameos=self.cameos)
         self._nursery: trio.Nursery | None = None
         self._rng = random.Random()
+
+    def _wire_cameos(self) -> None:
+        """The audience's say (services/cameos.py): chat commands, ballots per viewer, what
+        the storyteller is told, and the overlay's roster."""
+        c = self.cameos
+        self.voting.on_command, self.voting.on_recorded = c.on_command, c.credit
+        self.voting.command_words = c.command_words()
+        self.generation.adjust_request, self.generation.before_air = c.adjust_request, c.before_air
+        self.director.audience = lambda: {"cameos": c.cast(), "audience": c.view()}
+        self.generation.planner.adjust_request = c.adjust_request
+
+    def _outgoing(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Every provider request body: names that left the story never reach a model."""
+        return self.cameos.redact_body(body)
 
     @property
     def web_url(self) -> str:
@@ -227,11 +248,12 @@ class Daemon:
         old = self.config
         if (new.llm, new.images, new.tts, new.providers, new.safety) != (
                 old.llm, old.images, old.tts, old.providers, old.safety):
-            chains = build_chains(new, on_error=self._provider_error)
+            chains = build_chains(new, on_error=self._provider_error, outgoing=self._outgoing)
             old_chains, self.chains = self.chains, chains
             if self._nursery is not None:
                 self._nursery.start_soon(old_chains.aclose)
         self.config = new
+        self.voting.command_words = self.cameos.command_words()   # [audience] may have changed
         self.director.publish_state()
 
 
@@ -310,6 +332,7 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
             await nursery.start(daemon.media.run, daemon.store.referenced_media)
             await nursery.start(daemon.aftershow.run)   # before the director: no lost air time
             await nursery.start(daemon.director.run)
+            await nursery.start(daemon.cameos.run)      # the resumed story's cameos
 
             async def handle(request: Any) -> Any:
                 return await dispatch.handle(daemon.operator, request)

@@ -165,7 +165,7 @@ def _readme_commands() -> set[str]:
         if row.startswith("| `"):
             for code in re.findall(r"`([^`]+)`", row.split(" | ")[0]):
                 words = code.split()
-                names.add(" ".join(words[:2]) if words[0] == "config" else words[0])
+                names.add(" ".join(words[:2]) if words[0] in ("config", "cameo") else words[0])
     return names
 
 
@@ -284,7 +284,7 @@ def _documented_keys() -> dict[str, dict[str, tuple[str, str]]]:
 
 def test_every_config_section_and_key_is_in_the_man_page() -> None:
     sections, documented = _sections(), _documented_keys()
-    assert len(sections) == 15 and "[providers.NAME]" in sections and "[chat.tiktok]" in sections
+    assert len(sections) == 16 and "[providers.NAME]" in sections and "[chat.tiktok]" in sections
     assert "[chat.twitch]" in sections
     assert set(documented) <= set(sections), "storyd.toml.5 documents unknown sections"
     for name, struct in sections.items():

@@ -20,7 +20,7 @@ from storyd.store.db import Store
 from storyd.store.schema import Migration, load_migrations
 
 REPO = Path(__file__).resolve().parents[1]
-LATEST = 5  # the newest packaged migration
+LATEST = 6  # the newest packaged migration
 CHOICES = ["Open the door", "Climb the tower", "Run"]
 
 
@@ -73,10 +73,10 @@ async def test_migrates_an_empty_file_and_reopening_changes_nothing(db_path: Pat
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
             (1, "initial"), (2, "activity_and_heartbeat"), (3, "branches"),
-            (4, "plan_and_recap"), (5, "after_show")]
+            (4, "plan_and_recap"), (5, "after_show"), (6, "cameos")]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"story_sessions", "story_chapters", "story_votes", "story_viewer_stats",
-            "story_memory", "story_rounds", "story_ballots"} <= tables
+            "story_memory", "story_rounds", "story_ballots", "story_cameos"} <= tables
 
 
 async def test_a_newer_database_is_refused_and_left_untouched(db_path: Path) -> None:

@@ -110,7 +110,8 @@ class Checker:
 async def test_real_daemon_answers_every_route_in_its_documented_type(
         daemon_factory: Any) -> None:
     with trio.fail_after(TIMEOUT):
-        d = await daemon_factory(voting={"duration": 120}, images={"enabled": True})
+        d = await daemon_factory(voting={"duration": 120}, images={"enabled": True},
+                                 audience={"cameos": True})
         async with httpx.AsyncClient(base_url=d.web_url, timeout=20) as client:
             ck = Checker(client, d.admin_token)
             idle = await ck.get("memory")
@@ -135,6 +136,12 @@ async def test_real_daemon_answers_every_route_in_its_documented_type(
                 ingest = await ck.post("chat", {"messages": [
                     {"platform": "yt", "user_id": "1", "name": "Ann", "text": "!a"}]})
                 assert ingest.accepted == 1
+                await ck.post("chat", {"messages": [
+                    {"platform": "yt", "user_id": "2", "name": "Bo", "text": "!join"}]})
+                cameos = await ck.get("cameos")
+                assert [(c.name, c.viewer_id, c.status) for c in cameos] == [
+                    ("Bo", "yt:2", "joined")]
+                assert (await ck.post("cameo/remove", {"name": "bo"})).removed == ("Bo",)
                 assert (await ck.post("regenerate-image")).ok
                 closed = await ck.post("close")
                 assert not closed.queued and closed.winner is not None

@@ -6,6 +6,7 @@
 // overlay/socket.js client), view.js turns server data into what to show (pure, unit-tested),
 // and this file only touches the DOM. Commands go through the REST API (fetch with the same
 // cookie). Every server-provided string is set with textContent, never as HTML.
+import { cameoCard } from "/admin/cameos.js";
 import { createConfigForm } from "/admin/config_form.js";
 import { afterShow } from "/admin/aftershow.js";
 import { el } from "/admin/dom.js";
@@ -167,7 +168,7 @@ function logEvent(name, data) {
 let lastVoteLog = 0;
 function onEvent(msg) {
   const d = msg.data || {};
-  if (msg.event === "story:state") render(d);
+  if (msg.event === "story:state") { render(d); cameos.onSnapshot(d); }
   else if (msg.event === "story:vote-update" && state.snap && state.snap.voting) renderVotes(state.snap.voting, d.counts, d.voters);
   if (msg.event !== "story:vote-update" || Date.now() - lastVoteLog > 2000) {
     if (msg.event === "story:vote-update") lastVoteLog = Date.now();
@@ -313,6 +314,8 @@ $("btn-copy").addEventListener("click", async () => {
   try { await navigator.clipboard.writeText($("ov-url").value); toast("overlay URL copied"); }
   catch { $("ov-url").select(); document.execCommand("copy"); toast("overlay URL copied"); }
 });
+
+const cameos = cameoCard({ api, toast, $ });
 
 // ---------- buttons ----------
 $("btn-start").addEventListener("click", () => {

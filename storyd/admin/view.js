@@ -261,3 +261,15 @@ export function changesFrom(fields, inputs) {
   }
   return { changes, errors };
 }
+
+/** The cameo card's summary line from the snapshot's `audience` and `cameos`. */
+export function audienceSummary(a, cast) {
+  if (!a) return "";
+  const parts = [a.cameos ? `on (${a.join_command} / ${a.leave_command})` : "off ([audience] cameos)",
+    `${a.joined} joined`];
+  if ((a.offered || []).length) parts.push(`offered next: ${a.offered.join(", ")}`);
+  if ((cast || []).length) parts.push(`in this story: ${cast.join(", ")}`);
+  const counts = ["leaves", "removed", "refused", "dropped"].filter((k) => a[k]).map((k) => `${k} ${a[k]}`);
+  if (counts.length) parts.push(counts.join(", "));
+  return parts.join(" · ");
+}

@@ -47,6 +47,10 @@ RANGES: tuple[tuple[str, float, float], ...] = (
     ("overlay.recap_seconds", 0, 600),
     ("llm.context_tokens", 100, 100_000),
     ("llm.chapter_deadline", 2, 600),
+    ("voting.points_weight", 1, 1000),
+    ("chat.twitch.keepalive_seconds", 10, 600),
+    ("audience.cameo_slots", 0, 10),
+    ("audience.max_joined", 1, 100_000),
 )
 _SIZE_RE = re.compile(r"^\d{3,4}x\d{3,4}$")
 _TWITCH_LOGIN_RE = re.compile(r"^[a-z0-9_]{1,25}$")
@@ -212,6 +216,7 @@ def check(cfg: Config, source: str, text: str) -> None:
                     f"; add a [providers.{name}] section")
                 raise ConfigError(f"{source}: {section}.chain names unknown provider '{name}'{tip}")
     _check_chat(cfg.chat, source)
+    _check_audience(cfg, source)
 
 
 def _check_chat(chat: ChatConfig, source: str) -> None:
@@ -231,3 +236,29 @@ def _check_chat(chat: ChatConfig, source: str) -> None:
     if tw.oauth_token_env and not tw.login:
         raise ConfigError(f"{source}: chat.twitch.oauth_token_env needs chat.twitch.login "
                           "(the account the token belongs to)")
+    for key in ("eventsub_url",):
+        if not getattr(tw, key).startswith(("ws://", "wss://")):
+            raise ConfigError(f"{source}: chat.twitch.{key} = {getattr(tw, key)!r} must start "
+                              "with wss:// (or ws:// for a local test server)")
+    for key in ("helix_url", "auth_url"):
+        if not getattr(tw, key).startswith(("http://", "https://")):
+            raise ConfigError(f"{source}: chat.twitch.{key} = {getattr(tw, key)!r} must start "
+                              "with https:// (or http:// for a local test server)")
+
+
+_COMMAND_RE = re.compile(r"^!\S{2,31}$")
+
+
+def _check_audience(cfg: Config, source: str) -> None:
+    """Cameo commands: "!" and one word, 3–32 characters (never a vote like "!a"), distinct."""
+    a = cfg.audience
+    for key, value in (("join_command", a.join_command), ("leave_command", a.leave_command)):
+        if not _COMMAND_RE.match(value):
+            raise ConfigError(f"{source}: audience.{key} = {value!r} must be \"!\" and one word, "
+                              '3–32 characters in all, like "!join"')
+    if a.join_command.casefold() == a.leave_command.casefold():
+        raise ConfigError(f"{source}: audience.join_command and audience.leave_command must "
+                          "differ")
+    if len(cfg.voting.points_reward) > 45:   # Twitch's own limit on a reward's title
+        raise ConfigError(f"{source}: voting.points_reward is {len(cfg.voting.points_reward)} "
+                          "characters; a Twitch reward title has at most 45")

@@ -69,6 +69,8 @@ class VotingConfig(_Section, frozen=True):
     diamonds_per_vote: int = 1
     bits_per_vote: int = 100              # Twitch cheers: bits per extra vote (gift_votes on)
     max_gift_weight: int = 10
+    points_reward: str = ""               # Twitch channel points reward title that votes ("" = off)
+    points_weight: int = 5                # weight of one channel points vote
 
 
 class ProviderConfig(_Section, frozen=True):
@@ -142,6 +144,8 @@ class TwitchConfig(_Section, frozen=True):
     markers: bool = True                  # a stream marker per chapter (token with the scope)
     helix_url: str = "https://api.twitch.tv/helix"
     auth_url: str = "https://id.twitch.tv/oauth2"
+    eventsub_url: str = "wss://eventsub.wss.twitch.tv/ws"   # channel points votes
+    keepalive_seconds: int = 30           # EventSub keepalive window asked for (10–600)
 
 
 class ChatConfig(_Section, frozen=True):
@@ -172,6 +176,14 @@ class OverlayConfig(_Section, frozen=True):
     recap_seconds: float = 12.0           # the recap card after a story ends; 0 = off
 
 
+class AudienceConfig(_Section, frozen=True):
+    cameos: bool = False                  # viewers may !join the story as minor characters
+    cameo_slots: int = 3                  # joined viewers offered to the plan and each chapter
+    join_command: str = "!join"
+    leave_command: str = "!leave"
+    max_joined: int = 1000                # joined viewers kept per story; more joins are dropped
+
+
 class SafetyConfig(_Section, frozen=True):
     blocklist: tuple[str, ...] = ()       # added to the built-in list
     use_builtin: bool = True
@@ -191,3 +203,4 @@ class Config(_Section, frozen=True):
     demo: DemoConfig = DemoConfig()
     overlay: OverlayConfig = OverlayConfig()
     safety: SafetyConfig = SafetyConfig()
+    audience: AudienceConfig = AudienceConfig()

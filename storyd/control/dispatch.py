@@ -161,6 +161,12 @@ async def handle(op: Operator, request: p.Request) -> Any:
             return await op.providers()
         case p.Chat(messages=lines):
             return await op.ingest(chat_batch(lines))
+        case p.Cameos():
+            return op.cameos()
+        case p.CameoRemove(name=name):
+            if not name.strip():
+                raise RefusedError("name the cameo to remove")
+            return await op.remove_cameo(name)
         case p.Watch():
             raise RefusedError("watch is a streaming request")
     raise ConfigError(f"unsupported request {type(request).__name__}")  # pragma: no cover

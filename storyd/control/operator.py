@@ -107,6 +107,16 @@ class Operator(Protocol):
 
     def memory(self) -> r.MemoryReply: ...
 
+    # ---- the audience -------------------------------------------------------------------
+    def cameos(self) -> list[r.CameoEntry]:
+        """The cameos of the story on air (viewer ids included: admin only)."""
+        ...
+
+    async def remove_cameo(self, name: str) -> r.CameoRemoveReply:
+        """Out of every later chapter, never sent to a model again; RefusedError when the
+        story on air has no such cameo."""
+        ...
+
     # ---- history and providers ----------------------------------------------------------
     async def sessions(self, *, limit: int, offset: int) -> list[r.SessionSummary]: ...
     async def session(self, session_id: int) -> r.SessionDetail: ...

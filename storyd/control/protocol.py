@@ -187,10 +187,20 @@ class AdminUrl(_Req, tag="admin-url", frozen=True):
     pass
 
 
+class Cameos(_Req, tag="cameos", frozen=True):
+    """The cameos of the story on air: joined, left and removed viewers."""
+
+
+class CameoRemove(_Req, tag="cameo-remove", frozen=True):
+    """Take a cameo (by name or viewer id) out of every later chapter of the story on air."""
+
+    name: Name
+
+
 Request = (Status | Themes | Stories | Start | Vote | Close | Next | Finish | End | Plan
            | Extend | RegenerateImage | Memory | Sessions | Session | TopVoters | ConfigShow
            | ConfigGet | ConfigSet | ConfigUpdate | Export | Watch | AdminUrl | Providers | Chat
-           | DeleteSession | Chapters | Recap | RecapPng)
+           | DeleteSession | Chapters | Recap | RecapPng | Cameos | CameoRemove)
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -66,6 +66,7 @@ class ChapterRequest(msgspec.Struct, frozen=True, kw_only=True):
     plan: StoryPlan | None = None            # the story bible, pinned to every prompt
     open_threads: tuple[str, ...] = ()       # what the story has left open (core/memory.py)
     recent_openings: tuple[str, ...] = ()    # sentence openings not to use again (core/craft)
+    cameos: tuple[str, ...] = ()  # joined viewers offered as minor characters (core/cameos.py)
 
 
 class StoryMemoryView(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import msgspec
 
+from storyd.core.cameos import cameo_block
 from storyd.core.craft import avoid_line
 from storyd.core.memory import name_key
 from storyd.core.model import Entity, StoryMemoryView, Theme
@@ -34,6 +35,7 @@ class PlanRequest(msgspec.Struct, frozen=True, kw_only=True):
     avoid: tuple[str, ...] = ()       # overused model names and motifs (core/craft.py)
     fallback: StoryPlan | None = None  # completes whatever the model leaves out
     keep_beats: tuple[Beat, ...] = ()  # `extend`: beats already aired, kept as they are
+    cameos: tuple[str, ...] = ()      # joined viewers offered as walk-on parts (core/cameos.py)
 
 
 def build_plan_messages(req: PlanRequest) -> list[dict[str, str]]:
@@ -53,6 +55,8 @@ def build_plan_messages(req: PlanRequest) -> list[dict[str, str]]:
         parts.append(f"Chapters already told (keep them as they are): {done}")
         if req.fallback is not None:
             parts.append(_bible(req.fallback))
+    if req.cameos:   # viewers who joined the story (core/cameos.py): names, quoted
+        parts.append(cameo_block(req.cameos, plan=True))
     if req.offered_names:
         parts.append("Fresh names you may use: " + ", ".join(req.offered_names) + ".")
     parts.append(avoid_line(req.language))

@@ -30,6 +30,7 @@ import re
 from typing import Any
 
 from storyd.core import chapter_parse as _parse
+from storyd.core.cameos import cameo_block
 from storyd.core.chapter_parse import (
     ROLES,
     extract_json,
@@ -102,6 +103,8 @@ def build_chapter_messages(req: ChapterRequest) -> list[dict[str, str]]:
         parts.append(f"Choices taken so far, oldest first: {taken}")
     if req.previous_text:
         parts.append("The previous chapter:\n" + _block("PREVIOUS", req.previous_text))
+    if req.cameos:   # viewers who joined the story (core/cameos.py): names, quoted
+        parts.append(cameo_block(req.cameos))
     parts.append(
         f"Length of \"text\": about {req.words} words — a guide, not a limit: finish the "
         "scene.\n"

@@ -180,6 +180,28 @@ class StoredBranch(_Reply, frozen=True):
     created_at: float
 
 
+class StoredCameo(_Reply, frozen=True):
+    """A viewer written into a story (never one the operator removed; no viewer id)."""
+
+    name: str
+    status: Literal["joined", "left"]
+    chapters: tuple[int, ...] = ()      # aired chapters whose text names them
+
+
+class CameoEntry(_Reply, frozen=True):
+    """One viewer's cameo in the story on air (storyctl cameo list, GET cameos)."""
+
+    viewer_id: str
+    name: str
+    status: Literal["joined", "left", "removed"]
+    chapters: tuple[int, ...] = ()
+    ballots: int = 0                    # rounds this viewer voted in, this story
+
+
+class CameoRemoveReply(_Reply, frozen=True):
+    removed: tuple[str, ...]            # the names taken out of every later chapter
+
+
 class SessionDetail(_Reply, frozen=True):
     """GET session/{id} and the JSON export: the session with chapters and vote results."""
 
@@ -197,6 +219,7 @@ class SessionDetail(_Reply, frozen=True):
     branches: tuple[StoredBranch, ...] = ()   # written for choices that lost
     plan: StoryPlan | None = None      # the story bible written before chapter 1 (issue 17)
     recap: StoryRecap | None = None    # logline, key moments, kind of ending (issue 17)
+    cameos: tuple[StoredCameo, ...] = ()      # viewers written into it (issue 19)
 
 
 class PlanReply(_Reply, frozen=True):

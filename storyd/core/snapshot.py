@@ -74,6 +74,22 @@ class VotingView(msgspec.Struct, frozen=True, kw_only=True):
     early: bool = False              # closed early on a clear lead
 
 
+class AudienceView(msgspec.Struct, frozen=True, kw_only=True):
+    """Cameos at a glance (storyd/core/cameos.py): the admin page and `storyctl status`."""
+
+    cameos: bool                         # [audience] cameos
+    join_command: str = "!join"
+    leave_command: str = "!leave"
+    joined: int = 0                      # viewers joined now
+    offered: tuple[str, ...] = ()        # names offered to the next chapter
+    joins: int = 0
+    repeats: int = 0
+    leaves: int = 0
+    removed: int = 0
+    refused: int = 0                     # unusable, blocked or taken names
+    dropped: int = 0                     # joins beyond [audience] max_joined
+
+
 class ProviderHealth(msgspec.Struct, frozen=True, kw_only=True):
     """One provider's running health in a chain (storyd.providers.chain), credentials masked."""
 
@@ -176,4 +192,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     max_chapters: int = 0
     test_mode: bool = False
     overlay: OverlayView = OverlayView()
+    # the overlay's "in this story" roster: joined viewers the story has written in so far
+    cameos: tuple[str, ...] = ()
+    audience: AudienceView | None = None
     recap: RecapView | None = None   # the story's recap, once it has ended (the recap card)

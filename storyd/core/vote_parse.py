@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from storyd.core.model import CHOICE_KEYS
 
-__all__ = ["EXACT", "MAY_START", "PREFIX3", "parse_slow", "parse_vote"]
+__all__ = ["EXACT", "MAY_START", "PREFIX3", "command_word", "parse_slow", "parse_vote"]
 
 # Exact message texts that are votes: "!a" "!A" "a" "A" "!1" "1" for each choice.
 EXACT: dict[str, int] = {}
@@ -66,3 +66,15 @@ def parse_vote(text: str) -> int | None:
         if c is None:
             return parse_slow(text)
     return c
+
+
+def command_word(text: str, words: frozenset[str]) -> str | None:
+    """The command a chat text starts with (`!join Alice` -> "join") when it is one of
+    `words` (lower-case, without "!"), else None. Cheap for everything else."""
+    if not words or text[:1] not in ("!", "！"):
+        return None
+    word = text[1:33].split(None, 1)
+    if not word:
+        return None
+    w = word[0].lower()
+    return w if w in words else None

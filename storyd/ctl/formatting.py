@@ -15,6 +15,7 @@ import msgspec
 
 from storyd.ctl import formatting_tables as tables
 from storyd.ctl import plan as ctl_plan
+from storyd.ctl.formatting_audience import audience_line, format_cameos, format_removed
 from storyd.ctl.formatting_chat import format_chat
 
 BAR_WIDTH = 20
@@ -104,6 +105,7 @@ def format_status(s: dict[str, Any], now_ms: int, unicode: bool = True) -> str:
         lines.append("choices:")
         lines.extend(f"  {c.get('key', '?')}) {c.get('text', '')}" for c in choices)
     lines.extend(format_chat(list(s.get("chat") or []), now_ms))
+    lines.extend(audience_line(s.get("audience"), list(s.get("cameos") or ())))
     costs = s.get("costs") or []
     if costs:   # the aired chapter's provider calls (prefetched branches included) and tokens
         c = costs[-1]
@@ -205,6 +207,10 @@ def format_result(command: str, sub: str | None, result: Any, *, now_ms: int,
         return format_origins(result["origins"])
     if command == "config" and sub == "get" and isinstance(result, dict) and "key" in result:
         return _origin_line(result["key"], result) + "\n"
+    if command == "cameo" and isinstance(result, list):
+        return format_cameos(result)
+    if command == "cameo" and isinstance(result, dict) and "removed" in result:
+        return format_removed(result)
     if command == "admin-url" and isinstance(result, dict) and "url" in result:
         return f"{result['url']}\n"
     if command == "export" and isinstance(result, dict) and isinstance(result.get("content"), str):

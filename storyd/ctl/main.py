@@ -30,6 +30,7 @@ from storyd.chat import replay
 from storyd.control import protocol
 from storyd.control.client import ControlClient, DaemonNotRunning, RemoteError
 from storyd.ctl import aftershow as ctl_after
+from storyd.ctl import audience as ctl_audience
 from storyd.ctl import demo as ctl_demo
 from storyd.ctl import plan as ctl_plan
 from storyd.ctl.formatting import format_event, format_result
@@ -170,12 +171,13 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
                    help=f"messages per request (1-{replay.MAX_BATCH}, "
                         f"default {replay.DEFAULT_BATCH})")
     sub.add_parser("admin-url", help="the admin page URL with its access token")
+    ctl_audience.add_parsers(sub, make)
     return p
 
 
 def to_request(args: argparse.Namespace) -> protocol.Request:
     """The protocol request for parsed arguments."""
-    after = ctl_after.to_request(args) or ctl_plan.to_request(args)
+    after = ctl_after.to_request(args) or ctl_plan.to_request(args) or ctl_audience.to_request(args)
     if after is not None:
         return after
     match args.command:
@@ -344,8 +346,7 @@ class _Refusal(Exception):
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
          stderr: TextIO | None = None, stdin: TextIO | None = None) -> int:
     """Run storyctl; returns the exit code (0 ok, 1 refused, 2 usage, 3 not running)."""
-    out = stdout if stdout is not None else sys.stdout
-    err = stderr if stderr is not None else sys.stderr
+    out, err = stdout or sys.stdout, stderr or sys.stderr
     words = json_anywhere(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser(out, err).parse_args(words)
@@ -376,7 +377,7 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO | No
         out.write(_json_line({"result": text}) if args.json else text + "\n")
         return EXIT_OK
     try:
-        code: int = trio.run(_run, args, path, out, err, chat)
+        return int(trio.run(_run, args, path, out, err, chat))
     except DaemonNotRunning as exc:
         raise _Refusal(EXIT_NOT_RUNNING, "not_running",
                        f"storyd is not running (no socket at {exc.path}) — start it with "
@@ -392,7 +393,6 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO | No
         if out is sys.stdout:  # `storyctl watch | head`: stop quietly (see Python's signal docs)
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
-    return code
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@
 import { connect } from "./socket.js";
 import { htmlLang } from "./i18n.js";
 import * as V from "./view.js";
+import { renderCast } from "./cast.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -383,8 +384,10 @@ function render(snap) {
   } else { view.chapterKey = null; view.pieces = []; }
   show($("text-panel"), Boolean(ch) && st !== "idle");
   renderVotes(snap);
-  if (renderRecap(snap)) show($("card"), false);
+  const recapShown = renderRecap(snap);
+  if (recapShown) show($("card"), false);
   else renderCard(snap);
+  renderCast($("cast"), recapShown ? null : snap);   // the recap card lists the cast itself
   layoutAll();
   view.fresh = false;
 }

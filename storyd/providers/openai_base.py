@@ -90,7 +90,8 @@ class ClientBase:
                  backoff_base: float = 1.0, backoff_max: float = 30.0,
                  retry_after_max: float = 120.0, api_key: str | None = None,
                  rng: random.Random | None = None, own_port: int | None = None,
-                 probe_speech: bool = False) -> None:
+                 probe_speech: bool = False,
+                 outgoing: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
         self.name = name
         self.cfg = cfg
         self.preset = preset_for(cfg.preset)
@@ -129,6 +130,9 @@ class ClientBase:
         self.usage = Usage()      # everything this provider has spent since it was built
         self.last_prompt: list[dict[str, str]] = []
         self.last_answer = ""     # the content of the last chat answer (admin debug view)
+        # every request body passes this on its way out: names that left the story are taken
+        # out of what the model reads (services/cameos.py, via build_chains' options)
+        self.outgoing: Callable[[dict[str, Any]], dict[str, Any]] = outgoing or (lambda b: b)
 
     # ------------------------------------------------------------ plumbing
     async def __aenter__(self) -> Self:
@@ -226,7 +230,7 @@ class ClientBase:
                     cap: int | None = None, patient: bool = False
                     ) -> tuple[bytes, httpx.Headers]:
         """One bounded API request: (body, headers) of a 2xx answer, else ProviderError."""
-        cap = cap or self.limits.max_text
+        cap, body = cap or self.limits.max_text, None if body is None else self.outgoing(body)
         try:
             with http_io.deadlines(self.limits, patient=patient) as gap:
                 async with self._http().stream(method, self.base_url + path, json=body,

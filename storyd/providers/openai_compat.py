@@ -144,7 +144,7 @@ class OpenAICompatProvider(MediaClient):
 
     async def _stream_chat(self, body: dict[str, Any], sink: TextSink | None,
                            accept: Callable[[str], bool] | None) -> str:
-        url = self.base_url + "/chat/completions"
+        url, body = self.base_url + "/chat/completions", self.outgoing(body)
         parts: list[str] = []
         usage: dict[str, Any] = {}
         problem: ProviderError | None = None

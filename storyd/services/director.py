@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from typing import Any
 
 import trio
 
@@ -68,15 +69,15 @@ class Director:
         self.clock, self._settings, self._presenter = clock, settings, presenter
         self._vote_seconds, self._status, self._on_finished = vote_seconds, status, on_finished
         self._storage_notice = storage_notice   # a disk fault: an operator notice, not a card
+        self.audience: Callable[[], dict[str, Any]] = dict   # cameos: services/cameos.py
         self.machine = StoryMachine()
         self.story: StoryState | None = None
-        self.revision = 0
+        self.revision, self._rng = 0, random.Random()
         self._wake = trio.Event()
         self._queued_close: tuple[int | None] | None = None   # close/next before the round
         self.upcoming: NextChapter | None = None   # the chapter to come (the play task's)
         self._nursery: trio.Nursery | None = None
         self._playing: tuple[trio.CancelScope, trio.Event] | None = None   # the play task
-        self._rng = random.Random()
         voting.on_early_close, voting.on_extended = self._wake_up, self.publish_state
         generation.on_error, generation.on_preview = self._error, self._preview
         generation.on_picture = self._picture_shown
@@ -140,7 +141,7 @@ class Director:
                     else self._storage_notice()),
             generating=generating,
             narration=self._presenter.narration if state == "presenting" else None,
-            providers=providers, chat=chat, costs=tuple(self.generation.costs))
+            providers=providers, chat=chat, costs=tuple(self.generation.costs), **self.audience())
 
     # ---- operator commands ------------------------------------------------------------------
     def _wake_up(self) -> None:

@@ -28,7 +28,7 @@ import trio
 from storyd.bus import EventBus
 from storyd.config.structs import Config
 from storyd.core import events as ev
-from storyd.core.model import ChapterDraft, ImageRequest, Theme
+from storyd.core.model import ChapterDraft, ChapterRequest, ImageRequest, Theme
 from storyd.core.plan import StoryPlan
 from storyd.core.ports import ChapterWriter, ProviderChains, StoryStore
 from storyd.core.snapshot import ChapterCost
@@ -50,12 +50,8 @@ class GenerationService:
     def __init__(self, store: StoryStore, bus: EventBus, clock: TrioClock,
                  settings: Callable[[], Config], chains: Callable[[], ProviderChains],
                  media: MediaCache, *, offline: ChapterWriter) -> None:
-        self._store = store
-        self._bus = bus
-        self._clock = clock
-        self._settings = settings
-        self._chains = chains
-        self._media = media
+        self._store, self._bus, self._clock = store, bus, clock
+        self._settings, self._chains, self._media = settings, chains, media
         self._offline = offline
         self._narration = NarrationPrep(settings, chains, media)
         self.planner = Planner(store, settings, chains, offline,
@@ -65,6 +61,9 @@ class GenerationService:
         self.on_preview: Callable[[str], None] = lambda _text: None
         self.on_error: Callable[[str], None] = lambda _message: None
         self.on_picture: Callable[[StoryState], bool] = lambda _story: False   # still on air?
+        # the audience's say (services/cameos.py): cameos offered, names that left redacted
+        self.adjust_request: Callable[[ChapterRequest], ChapterRequest] = lambda r: r
+        self.before_air: Callable[[Branch, int], None] = lambda _branch, _number: None
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -94,6 +93,7 @@ class GenerationService:
 
     def branch_for(self, story: StoryState, choice: int | None, closing: bool) -> Branch:
         request, memory = self.planner.chapter_request(story, choice, closing)
+        request = self.adjust_request(request)
         return Branch(choice=choice, closing=closing, request=request, memory=memory,
                       authored=story.authored.writer if story.authored else None)
 
@@ -153,7 +153,8 @@ class GenerationService:
 
     def _opened(self, story: StoryState, b: Branch) -> None:
         """Chapter 1's request again, now with the story's plan pinned."""
-        b.request, b.memory = self.planner.chapter_request(story, b.choice, b.closing)
+        fresh = self.branch_for(story, b.choice, b.closing)
+        b.request, b.memory = fresh.request, fresh.memory
 
     async def _keep_branch(self, story: StoryState, b: Branch) -> None:
         assert b.draft is not None and b.choice is not None and story.current is not None
@@ -174,6 +175,7 @@ class GenerationService:
         if story.current is not None:
             for loser in nxt.unchosen():
                 await self._keep_branch(story, loser)
+        self.before_air(b, story.next_number)
         assert b.draft is not None
         prev, draft = story.current, b.draft
         if prev is not None and b.choice is not None:

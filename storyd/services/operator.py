@@ -26,6 +26,7 @@ from storyd.core.ports import Clock, HistoryStore, IngestResult, ProviderChains
 from storyd.core.recap_view import RecapView, recap_view
 from storyd.core.snapshot import Snapshot
 from storyd.errors import RefusedError, StoreUnavailable
+from storyd.services.cameos import CameoService
 from storyd.services.director import Director
 from storyd.services.recap_png import SIZES, render_png
 from storyd.services.stories import language_code, load_story, shipped_stories
@@ -46,7 +47,8 @@ class StoryOperator:
                  chat_health: Mapping[str, SourceHealth],
                  health_for: Callable[[str, str], SourceHealth],
                  admin_token: str, media_dir: Path, shutdown: trio.Event,
-                 ballot_refusal: Callable[[], str | None] = lambda: None) -> None:
+                 ballot_refusal: Callable[[], str | None] = lambda: None,
+                 cameos: CameoService | None = None) -> None:
         self._director, self._voting, self._history = director, voting, history
         self._clock, self._settings, self._apply = clock, settings, apply_config
         self._chains, self._chat_health, self._health_for = chains, chat_health, health_for
@@ -54,6 +56,7 @@ class StoryOperator:
         self.media_dir, self.shutdown = media_dir, shutdown
         self._ballot_refusal = ballot_refusal   # the store: no room left to keep ballots
         self.web_url = ""   # known once the web front listens
+        self._cameos = cameos
 
     # ---- the daemon ---------------------------------------------------------------------
     @property
@@ -174,6 +177,17 @@ class StoryOperator:
                                          include_outline=False),
             path=tuple(story.taken_path()),
             last_prompt=msgspec.convert(prompt, tuple[dict[str, str], ...]))
+
+    # ---- the audience -------------------------------------------------------------------
+    def cameos(self) -> list[r.CameoEntry]:
+        if self._cameos is None:
+            return []
+        return msgspec.convert(self._cameos.listing(), list[r.CameoEntry])
+
+    async def remove_cameo(self, name: str) -> r.CameoRemoveReply:
+        if self._cameos is None:
+            raise RefusedError("cameos are not available")
+        return r.CameoRemoveReply(removed=tuple(await self._cameos.remove(name)))
 
     # ---- history and providers ----------------------------------------------------------
     async def sessions(self, *, limit: int, offset: int) -> list[r.SessionSummary]:

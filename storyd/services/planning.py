@@ -50,6 +50,8 @@ class Planner:
         self.on_error = on_error
         self.pending_cost = (0, 0, 0)    # calls, prompt and completion tokens not yet aired
         self.on_recap: Callable[[int, StoryRecap], None] = lambda _session, _recap: None
+        # the audience's say in the plan: joined viewers offered (services/cameos.py)
+        self.adjust_request: Callable[[PlanRequest], PlanRequest] = lambda r: r
 
     # ---- the plan ---------------------------------------------------------------------------
     def plan_request(self, story: StoryState, chapters: int) -> PlanRequest:
@@ -58,7 +60,8 @@ class Planner:
                            offered_names=self._offline.offer_names(
                                story.theme.id, story.language, story.seed),
                            avoid=overused(story.language)[0])
-        return msgspec.structs.replace(base, fallback=self._offline.plan_fallback(base))
+        return self.adjust_request(msgspec.structs.replace(
+            base, fallback=self._offline.plan_fallback(base)))
 
     async def ensure_plan(self, story: StoryState) -> None:
         """The story's plan, written now when it has none (see the module docstring)."""

@@ -14,6 +14,7 @@ from storyd.core.narration import split_sentences
 from storyd.core.plan import StoryPlan
 from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import (
+    AudienceView,
     ChapterCost,
     ChapterView,
     ChatSourceView,
@@ -96,7 +97,8 @@ def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revis
                    now_ms: int, voting: VotingView | None, notice: str | None,
                    generating: GeneratingView | None, narration: NarrationRef | None,
                    providers: ProvidersView, chat: tuple[ChatSourceView, ...],
-                   costs: tuple[ChapterCost, ...]) -> Snapshot:
+                   costs: tuple[ChapterCost, ...], cameos: tuple[str, ...] = (),
+                   audience: AudienceView | None = None) -> Snapshot:
     """The whole show as one Snapshot (`story:state`, `GET status`, `storyctl status`)."""
     s, ch = story, (story.current if story else None)
     overlay = msgspec.convert(
@@ -116,4 +118,5 @@ def build_snapshot(cfg: Config, story: StoryState | None, *, state: State, revis
                       else cfg.story.max_chapters),
         test_mode=not {"tiktok", "twitch"} & set(cfg.chat.sources), overlay=overlay,
         language_notice=offline_language_notice(s.language) if s else None,
-        recap=s.recap if s is not None and state == "ended" else None)
+        recap=s.recap if s is not None and state == "ended" else None,
+        cameos=cameos if s else (), audience=audience)

@@ -31,7 +31,7 @@ from storyd.core import events as ev
 from storyd.core.model import CHOICE_KEYS, ChatMessage, GiftMessage
 from storyd.core.ports import IngestResult, StoryStore, VotingSettings
 from storyd.core.snapshot import ChoiceView, VotingView
-from storyd.core.vote_parse import parse_vote
+from storyd.core.vote_parse import command_word, parse_vote
 from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound
 from storyd.errors import StorageError, StoreUnavailable, StorydError
 from storyd.services.clock import TrioClock
@@ -77,6 +77,12 @@ class VotingService:
         self._last_heartbeat = -1e18
         self.on_early_close: Callable[[], None] = lambda: None
         self.on_extended: Callable[[], None] = lambda: None
+        # chat commands (`!join`, `!leave`: services/cameos.py): the words in command_words
+        # (lower case, without "!") go to on_command; an empty set costs nothing. A recorded
+        # round is offered to on_recorded.
+        self.command_words: frozenset[str] = frozenset()
+        self.on_command: Callable[[str, ChatMessage], None] = lambda _word, _msg: None
+        self.on_recorded: Callable[[VoteRound], None] = lambda _round: None
 
     # ---- service ----------------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -141,6 +147,13 @@ class VotingService:
 
     # ---- the chat sink ----------------------------------------------------------------------
     def submit(self, batch: Sequence[ChatMessage]) -> IngestResult:
+        words = self.command_words
+        if words:
+            for m in batch:
+                if m.text[:1] in ("!", "！"):
+                    word = command_word(m.text, words)
+                    if word is not None:
+                        self.on_command(word, m)
         r = self.round
         if r is None or r.closed:
             shaped = sum(1 for m in batch if parse_vote(m.text) is not None)
@@ -290,6 +303,7 @@ class VotingService:
         await self._store.credit_voters(
             [(v, name, choice == result.winner) for v, name, choice, _w in r.final_ballots()],
             now=now)
+        self.on_recorded(r)
         self._bus.publish(ev.VotingEnded(ev.VotingEndedData(
             round_id=r.round_id, winner=result.winner, winner_key=CHOICE_KEYS[result.winner],
             winner_text=self.choices[result.winner].text, tie_break=result.tie_break,

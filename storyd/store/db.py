@@ -46,6 +46,7 @@ import trio
 
 from storyd.core.replies import ExportReply
 from storyd.errors import StorageError, StoreUnavailable
+from storyd.store import cameo_queries as cq
 from storyd.store import export, schema
 from storyd.store import queries as q
 from storyd.store import vote_queries as vq
@@ -340,6 +341,18 @@ class Store:
         or nothing); never a ballot. A viewer seen for the first time gets 0 ballots."""
         await self._write(vq.add_activity, rows, now)
 
+    # --- audience cameos -------------------------------------------------------------------
+    async def save_cameos(self, session_id: int, rows: Sequence[dict[str, Any]]) -> None:
+        """Upsert cameo rows (storyd/store/cameo_queries.py) in one transaction."""
+        await self._write(cq.save_cameos, session_id, rows)
+
+    async def cameos(self, session_id: int) -> list[dict[str, Any]]:
+        return await self._run(cq.cameos, session_id)
+
+    async def ballot_counts(self, session_id: int, *, limit: int) -> dict[str, int]:
+        """Rounds voted in per viewer in this session (the `limit` most active)."""
+        return await self._run(cq.ballot_counts, session_id, limit)
+
     # --- memory and reads -----------------------------------------------------------------
     async def save_memory(self, session_id: int, memory: dict[str, Any], *,
                           now: float | None = None) -> None:
@@ -349,8 +362,11 @@ class Store:
         return await self._run(q.list_sessions, limit, offset)
 
     async def get_session(self, session_id: int) -> dict[str, Any]:
-        """NotFoundError when there is no such session."""
-        return await self._run(q.get_session, session_id)
+        """NotFoundError when there is no such session. "cameos": the viewers written into
+        it, but never one the operator removed (no viewer ids)."""
+        session = await self._run(q.get_session, session_id)
+        session["cameos"] = await self._run(cq.cast, session_id)
+        return session
 
     async def export(self, session_id: int, fmt: str) -> ExportReply:
         """The session as Markdown, HTML, Twee or JSON. NotFoundError when there is none."""

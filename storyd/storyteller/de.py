@@ -271,10 +271,11 @@ PULL = {
            "jemand hatte {dest_loc} ein Licht gesehen", "jedes Zeichen wies {to}",
            "vielleicht wartete die Antwort {dest_loc}",
            "seit Jahren war niemand {dest_loc} gewesen"),
-    "search": ("{here} verbarg noch etwas", "irgendetwas {here_loc} passte nicht zusammen",
+    "search": ("{here_loc} lag noch etwas verborgen",
+    "irgendetwas {here_loc} passte nicht zusammen",
                "hinter die letzte Tür {here_loc} hatte noch niemand geschaut",
                "{here_loc} gab es frische Spuren am Boden",
-               "{here} hatte mehr Winkel, als irgendwer gezählt hatte",
+               "{here_loc} gab es mehr Winkel, als irgendwer gezählt hatte",
                "{here_loc} zog es von irgendwoher, wo es nicht ziehen sollte"),
     "ask": ("{friend} verschwieg etwas", "{friend} war sehr still geworden",
             "{friend} wusste offensichtlich mehr, als {fpron} sagte",
@@ -324,6 +325,11 @@ PULL = {
     "rest": ("alle waren erschöpft", "{friend} konnte sich kaum noch auf den Beinen halten",
              "seit zwei Tagen hatte niemand geschlafen", "ein Plan konnte nicht schaden"),
 }
+CAMEO = ("{cameo}, ein Gesicht aus der Menge, nickte {hero} im Vorbeigehen zu.",   # ein Gast
+         "Am Rand sah {cameo} von einem Karren voller Krimskrams auf und wünschte {hero} Glück.",
+         "{cameo} trat kurz aus der Menge, zeigte den Weg und war wieder verschwunden.",
+         "Jemand namens {cameo} wechselte ein paar freundliche Worte mit {hero}.")
+CAMEO_NOTE = "ein Gastauftritt aus dem Publikum"
 HOOK = ("{A}, aber {B}.", "{A}, doch {B}.", "{A} – und {B}.", "{A}, und {B}.",
         "{A}, aber andererseits: {B}.")
 HOOK_ONE = ("{A}, und {hero} musste sich entscheiden.", "{A}. {Hero} wog es ab.",

@@ -74,7 +74,7 @@ END = {
            "{Here_cap} {war} das Ende des Weges, und {hero} war zuerst da."),
     "search": ("Ganz hinten {here_loc} fand {hero}, was {foe} übersehen hatte.",
                "Der letzte Ort, an dem jemand suchen würde, war genau der, an dem {hero} suchte, "
-               "und dort war es."),
+               "und dort lag, wonach {foe} die ganze Zeit gesucht hatte."),
     "ask": ("{Friend} hatte die ganze Zeit gewusst, wie es enden würde, und diesmal sagte {fpron} "
             "es rechtzeitig: {Foe} war zu schlagen, aber nur {here_loc}.",
             "Was {friend} {dat} in jener Nacht erzählte, war das letzte Stück des Rätsels: die "

@@ -18,11 +18,11 @@ ARRIVE = (
 ARRIVE_PLAIN = (
     "{Here_cap} {war} stiller, als alle erwartet hatten.",
     "Niemand erwartete sie {here_loc}.", "Sie erreichten {here_acc}, als das Licht schwand.",
-    "{Here_cap} roch nach Staub und alten Geheimnissen.",
-    "Auf den ersten Blick wirkte {here} harmlos.", "{Here_loc_cap} endete die Straße.",
+    "{Here_loc_cap} roch es nach Staub und alten Geheimnissen.",
+    "Auf den ersten Blick wirkte alles {here_loc} harmlos.", "{Here_loc_cap} endete die Straße.",
 )
 REVISIT = ("{Here_loc_cap} hatte sich nichts verändert, nur war inzwischen jemand hier gewesen.",
-           "Beim zweiten Mal fühlte sich {here} anders an.",
+           "Beim zweiten Mal fühlte sich alles {here_loc} anders an.",
            "Sie waren zurück {here_loc}, und diesmal wussten sie, wo sie suchen mussten.")
 AFTER = {
     "find": ("Halb versteckt {here_loc} fand {hero} {a_item_acc}.",
@@ -163,14 +163,15 @@ RIVAL = ("{Foe} hatte der halben Stadt schon eine andere Geschichte erzählt.",
          "Auf der anderen Seite des Platzes lächelte {foe} etwas zu süß.",
          "{Foe} erzählte jedem, dass {hero} es nie schaffen würde.",
          "{Foe} winkte von Weitem, und irgendwie war das schlimmer.")
-FRIEND_SAYS = ("Hast du das gehört, {hero}?", "{Here_cap} gefällt mir überhaupt nicht",
+FRIEND_SAYS = ("Hast du das gehört, {hero}?", "{Here_loc_cap} gefällt es mir überhaupt nicht",
                "Wir sollten uns beeilen, bevor {foe} es tut",
                "Bleib dicht bei mir. {Here_loc_cap} verirrt man sich leicht",
                "Sind wir uns da sicher? {Foe} ist nicht dumm",
                "Das war fast zu einfach. {Foe} weiß bestimmt, dass wir hier sind",
                "Das habe ich schon einmal gesehen, {hero}, vor langer Zeit", "Vertrau mir, {hero}",
                "Nächstes Mal, {hero}, machen wir vorher einen Plan",
-               "Na ja, {hero}, es hätte schlimmer kommen können", "{Here_cap} ist mir unheimlich",
+               "Na ja, {hero}, es hätte schlimmer kommen können",
+               "{Here_loc_cap} ist es mir unheimlich",
                "Wenn {foe} uns hier findet, sind wir erledigt")
 HERO_SAYS = ("Wir kehren nicht um, {friend}", "Ein Schritt, {friend}, dann noch einer",
              "{Foe} gibt nicht auf, also wir auch nicht",

@@ -256,6 +256,11 @@ PULL = {
     "rest": ("everyone was worn out", "{friend} could barely stand",
              "nobody had slept in two days", "a plan would not hurt"),
 }
+CAMEO = ("{cameo}, a face from the watching crowd, nodded to {hero} in passing.",   # a viewer
+         "Nearby, {cameo} looked up from a cart of odds and ends and wished {hero} luck.",
+         "{cameo} stepped out of the crowd just long enough to point the way.",
+         "A traveller called {cameo} shared a quick word and a warm smile with {hero}.")
+CAMEO_NOTE = "a walk-on from the audience"
 HOOK = ("{A}, but {B}.", "{A}; then again, {B}.", "{A}. And yet {B}.", "{A}, and {B}.",
         "On the one hand, {A}. On the other, {B}.")
 HOOK_ONE = ("{A}, and {hero} had to decide.", "{A}. {Hero} weighed it up.",

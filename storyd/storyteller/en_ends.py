@@ -74,8 +74,8 @@ END = {
     "go": ("{Hero} reached {here} first, with {foe} a breath behind.",
            "{Here_cap} {was} the end of the road, and {hero} got there first."),
     "search": ("At the very back of {here}, {hero} found what {foe} had missed.",
-               "The last place anyone would look was exactly where {hero} looked, and there it "
-               "was."),
+               "The last place anyone would look was exactly where {hero} looked, and there lay "
+               "what {foe} had been after all along."),
     "ask": ("{Friend} had known all along how it would end, and this time {fpron} said so in "
             "time: {foe} could be beaten, but only {here_loc}.",
             "What {friend} told {obj} that night was the last piece of the puzzle: {foe}'s "

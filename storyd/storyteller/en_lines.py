@@ -167,7 +167,7 @@ FRIEND_SAYS = ("Did you hear that, {hero}?", "I don't like {here} one bit",
                "I have seen this before, {hero}, a long time ago", "Trust me on this one, {hero}",
                "Next time, {hero}, we make a plan first",
                "Well, {hero}. That could have gone worse",
-               "{Here_cap} gives me the creeps", "If {foe} finds us here, we're finished")
+               "This place gives me the creeps, {hero}", "If {foe} finds us here, we're finished")
 HERO_SAYS = ("We're not turning back, {friend}", "One more step, {friend}, then another",
              "{Foe} won't stop, so neither will we", "I came here to {goal}, and I will",
              "If you want to go home, {friend}, now is the time",

@@ -28,6 +28,7 @@ from storyd.core.plan import StoryPlan
 from storyd.core.plan_prompts import PlanRequest
 from storyd.core.recap import RecapRequest, StoryRecap
 from storyd.errors import ProviderError
+from storyd.storyteller.cameo import walk_on, with_guest
 from storyd.storyteller.choices import (
     EN_VERBS,
     choices_for,
@@ -169,7 +170,10 @@ def write(req: ChapterRequest) -> ChapterDraft:
         told = sum(len(t.split()) for prio, g in beats if prio == 0 for t, _ in g)
         crowded = first or introduces(p) or told > 0.55 * req.words
         beats.append((1 if crowded else 0, [(hook(p, s, offered), "")]))
-    kept = _fit(beats, max(req.words, 8), req.previous_text)
+    cameo, walk = walk_on(req, s, lambda: f(p.pick_k("cameo", L.CAMEO, p.n - 1)))  # a viewer
+    if walk:   # who joined (storyteller/cameo.py): their line on top of the wanted length
+        beats.insert(1, (0, [(walk, "")]))
+    kept = _fit(beats, max(req.words, 8) + len(walk.split()), req.previous_text)
     lines = _pronouns(p, s, [(t, who) for _, g in kept for t, who in g])
     text = " ".join(t for t, _ in lines)
     noun = s["threat"].split()[-1]
@@ -183,6 +187,7 @@ def write(req: ChapterRequest) -> ChapterDraft:
     used = kind == "use" and p.item_found or req.closing and p.item_found
     update = _memory(p, s, text, events, found=found,
                      used=used and p.item_name.split()[-1] in text, kind=kind)
+    update = with_guest(update, cameo, text, L.CAMEO_NOTE)
     summary = update.event + (f" ({p.here.name})" if p.here.name not in update.event else "")
     return ChapterDraft(title=_title(p, s, text), text=text, choices=tuple(c for _, c in offered),
                         memory=update, summary=summary,

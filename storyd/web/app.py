@@ -304,6 +304,16 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
     async def top_voters() -> Response:
         return reply("GET", f"{API}/top-voters", await call(query(p.TopVoters)))
 
+    @app.get(f"{API}/cameos")
+    @admin
+    async def cameos() -> Response:
+        return reply("GET", f"{API}/cameos", await call(p.Cameos()))
+
+    @app.post(f"{API}/cameo/remove")
+    @admin
+    async def cameo_remove() -> Response:
+        return reply("POST", f"{API}/cameo/remove", await call(await body(p.CameoRemove)))
+
     @app.get(f"{API}/export/<int:session_id>")
     @admin
     async def export(session_id: int) -> Response:

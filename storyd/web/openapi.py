@@ -104,6 +104,11 @@ ROUTES: tuple[Route, ...] = (
           admin=True, response=rp.SessionDetail),
     Route("GET", f"{API}/top-voters", "Top voters", admin=True, query=p.TopVoters,
           response=list[rp.TopVoter]),
+    Route("GET", f"{API}/cameos", "The cameos of the story on air (joined, left, removed; "
+          "viewer ids included)", admin=True, response=list[rp.CameoEntry]),
+    Route("POST", f"{API}/cameo/remove", "Take a cameo (name or viewer id) out of every later "
+          "chapter; the name is never sent to a model again", admin=True, body=p.CameoRemove,
+          response=rp.CameoRemoveReply),
     Route("GET", f"{API}/export/{{id}}", "Export a session (format md, html, twee or json; "
           "the JSON export is the session/{id} object)", admin=True, query=p.Export,
           response=rp.SessionDetail,

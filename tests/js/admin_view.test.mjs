@@ -135,3 +135,13 @@ test("changes: typed, only what differs, masked secrets kept, bad numbers caught
     "chat.sources": "unknown: irc" });
   assert.deepEqual(bad.changes, {});
 });
+
+test("cameo summary: on/off, joined, offered, the cast and the counters that are not zero", async () => {
+  const { audienceSummary } = await import("../../admin/view.js");
+  assert.equal(audienceSummary(null, []), "");
+  const a = { cameos: true, join_command: "!join", leave_command: "!leave", joined: 3,
+    offered: ["Ann", "Bo"], leaves: 1, removed: 0, refused: 2, dropped: 0 };
+  assert.equal(audienceSummary(a, ["Ann"]),
+    "on (!join / !leave) · 3 joined · offered next: Ann, Bo · in this story: Ann · leaves 1, refused 2");
+  assert.match(audienceSummary({ ...a, cameos: false, offered: [] }, []), /^off \(\[audience\] cameos\) · 3 joined/);
+});
