@@ -62,6 +62,7 @@ from storyd.services.narrator import Presenter
 from storyd.services.operator import StoryOperator
 from storyd.services.stories import load_story, shipped_for
 from storyd.services.voting import VotingService
+from storyd.store import export
 from storyd.store.db import Store
 from storyd.storyteller.story import OfflineStoryteller
 from storyd.system import instance, paths
@@ -126,7 +127,8 @@ class Daemon:
             apply_config=self.apply_config, config_path=config_path, chains=chains,
             chat_health=self.chat_health, health_for=self.chat_health_for,
             admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown,
-            ballot_refusal=store.ballot_refusal, cameos=self.cameos)
+            render=export.export_reply, ballot_refusal=store.ballot_refusal,
+            cameos=self.cameos)
         self._nursery: trio.Nursery | None = None
         self._rng = random.Random()
 

@@ -25,7 +25,7 @@ from storyd.core.model import (
 from storyd.core.plan import StoryPlan
 from storyd.core.plan_prompts import PlanRequest
 from storyd.core.recap import RecapRequest, StoryRecap
-from storyd.core.replies import ExportReply, ProviderCheck
+from storyd.core.replies import ProviderCheck
 from storyd.core.snapshot import ProvidersView
 
 Policy = Literal["random", "first", "extend"]
@@ -154,10 +154,6 @@ class HistoryStore(Protocol):
     async def delete_session(self, session_id: int) -> None: ...
     async def top_voters(self, *, limit: int = 10) -> list[dict[str, Any]]: ...
     async def session_voters(self, session_id: int, *, limit: int = 5) -> list[dict[str, Any]]: ...
-
-    async def export(self, session_id: int, fmt: str) -> ExportReply:
-        """The session rendered as md, html, twee or json; NotFoundError when unknown."""
-        ...
 
 
 # ---- the provider ports: what the services ask of the provider chains ----------------------

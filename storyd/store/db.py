@@ -44,11 +44,10 @@ from typing import Any, TypeVar
 import msgspec
 import trio
 
-from storyd.core.replies import ExportReply
 from storyd.errors import StorageError, StoreUnavailable
 from storyd.store import cameo_queries as cq
-from storyd.store import export, schema
 from storyd.store import queries as q
+from storyd.store import schema
 from storyd.store import vote_queries as vq
 from storyd.store.backlog import resource_problem
 from storyd.store.pending import PendingWrites
@@ -367,10 +366,6 @@ class Store:
         session = await self._run(q.get_session, session_id)
         session["cameos"] = await self._run(cq.cast, session_id)
         return session
-
-    async def export(self, session_id: int, fmt: str) -> ExportReply:
-        """The session as Markdown, HTML, Twee or JSON. NotFoundError when there is none."""
-        return export.export_reply(await self.get_session(session_id), fmt)
 
     async def delete_session(self, session_id: int) -> None:
         """NotFoundError when there is no such session."""
