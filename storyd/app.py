@@ -344,7 +344,9 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
 
             await nursery.start(functools.partial(
                 serve_control, idle_timeout=cfg.control.idle_timeout,
-                line_timeout=cfg.control.line_timeout), daemon.socket_path, handle, watch)
+                line_timeout=cfg.control.line_timeout,
+                pipelined=functools.partial(dispatch.pipelined, daemon.operator)),
+                daemon.socket_path, handle, watch)
             async with trio.open_nursery() as web:
                 # hypercorn returns by itself once `shutdown` is set and its clients are gone
                 daemon.operator.web_url = await web.start(serve_web, daemon.operator)

@@ -2,8 +2,11 @@
 
 Theory of operation: `publish()` is synchronous, called from the trio thread with a typed
 event (storyd/core/events.py), built once and shared by every subscriber. Each subscriber owns
-a bounded queue. When it is full, room is made by the overflow policy, which never loses the
-show's state:
+a bounded queue. A queue holds at most one `story:vote-update`: a newer one replaces the
+queued one (which goes, and the newer joins the end, so the order of events is kept) —
+that is not a throttle (the voting service's ticker is the only one, ≤ 10/s), only stale
+counts never waiting in line. When a queue is full, room is made by the overflow policy,
+which never loses the show's state:
   1. the oldest *lossy* event goes (a `story:vote-update`: the next one carries the counts);
   2. else, when the newcomer is a `story:state`, the oldest queued snapshot goes (only the
      latest snapshot matters: each one is complete);
@@ -36,15 +39,26 @@ class Subscription:
         self._ready = trio.Event()
         self.closed = False
         self.dropped = 0
+        self.replaced = 0          # queued vote updates a newer one replaced
+        self._votes_queued = False
 
     def offer(self, event: Event) -> None:
         if self.closed:
             return
         q = self._queue
+        vote = isinstance(event, ev.VoteUpdate)
+        if vote and self._votes_queued:     # the queued counts are stale: only the newest
+            for i, queued in enumerate(q):
+                if isinstance(queued, ev.VoteUpdate):
+                    del q[i]
+                    self.replaced += 1
+                    break
+            self._votes_queued = False
         if len(q) >= self._size and not self._make_room(isinstance(event, ev.State)):
             self._drop()
             return
         q.append(event)
+        self._votes_queued = self._votes_queued or vote
         self._ready.set()
 
     def _make_room(self, incoming_state: bool) -> bool:
@@ -56,6 +70,8 @@ class Subscription:
             victim = next((i for i, e in enumerate(q) if not isinstance(e, ev.State)), None)
         if victim is None:
             return False
+        if isinstance(q[victim], ev.VoteUpdate):
+            self._votes_queued = False
         del q[victim]
         self._drop()
         return True
@@ -73,7 +89,10 @@ class Subscription:
         """The next queued event; trio.WouldBlock when none, trio.EndOfChannel once closed
         and drained."""
         if self._queue:
-            return self._queue.popleft()
+            event = self._queue.popleft()
+            if isinstance(event, ev.VoteUpdate):
+                self._votes_queued = False
+            return event
         if self.closed:
             raise trio.EndOfChannel
         raise trio.WouldBlock

@@ -180,23 +180,35 @@ class MemoryStore:
                            rows: Sequence[tuple[str, str, int, int]], *, now: float) -> None:
         await self._enter("save_ballots")
         saved = self.ballots.setdefault((session_id, chapter_number), {})
-        for row in rows:
-            saved[row[0]] = tuple(row)  # type: ignore[assignment]
+        for viewer, name, choice, weight in rows:
+            if choice < 0:
+                saved.pop(viewer, None)
+            else:
+                kept = name or (saved[viewer][1] if viewer in saved else "")
+                saved[viewer] = (viewer, kept, choice, weight)
 
     async def record_vote_result(self, session_id: int, chapter_number: int, *, winner: int,
                                  counts: list[int], voters: int, tie_break: str | None,
                                  early: bool, forced: bool, closed_at: float) -> None:
         await self._enter("record_vote_result")
-        self.rounds[(session_id, chapter_number)].update(
-            status="closed", winner=winner, counts=counts, voters=voters, forced=forced)
+        rnd = self.rounds[(session_id, chapter_number)]
+        if rnd.get("status") != "closed":
+            rnd["credited"] = False
+        rnd.update(status="closed", winner=winner, counts=counts, voters=voters, forced=forced)
 
-    async def credit_voters(self, rows: Sequence[tuple[str, str, bool]], *, now: float) -> None:
+    async def credit_voters(self, *, limit: int, now: float) -> bool:
         await self._enter("credit_voters")
-        for viewer, name, won in rows:
+        waiting = [k for k, rnd in self.rounds.items() if rnd.get("credited") is False]
+        if not waiting:
+            return True
+        rnd = self.rounds[waiting[0]]
+        for viewer, name, choice, _w in self.ballots.get(waiting[0], {}).values():
             v = self.viewers.setdefault(viewer, {"name": name, "ballots": 0, "wins": 0,
                                                  "likes": 0, "joins": 0})
             v["ballots"] += 1
-            v["wins"] += int(won)
+            v["wins"] += int(choice == rnd["winner"])
+        rnd["credited"] = True
+        return False
 
     async def add_activity(self, rows: Sequence[tuple[str, str, int, int]], *,
                            now: float) -> None:

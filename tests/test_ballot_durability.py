@@ -295,7 +295,8 @@ def _chat(first: int, n: int) -> dict[str, Any]:
 
 async def test_the_api_refuses_with_503_only_when_the_memory_bound_is_reached(
         disk: Path, tmp_path: Path, autojump_clock: Any) -> None:
-    from storyd.control.client import ControlClient, RemoteError
+    from storyd.control.blocking_client import RemoteError
+    from storyd.control.client import ControlClient
 
     async with trio.open_nursery() as nursery:
         daemon = await _voting_daemon(disk / "data", tmp_path / "run", nursery)

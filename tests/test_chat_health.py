@@ -235,6 +235,9 @@ async def test_every_configured_source_gets_a_health_record() -> None:
                             joins: int = 0) -> None:
             pass
 
+        def submit_moderation(self, action: Any) -> bool:
+            return False
+
     class Host:
         config = Config(chat=ChatConfig(sources=("local", "twitch", "local"),
                                         twitch=TwitchConfig(channel="chan",

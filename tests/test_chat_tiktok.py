@@ -17,7 +17,7 @@ import trio
 from storyd.chat import tiktok
 from storyd.chat.base import ChatHealth
 from storyd.config.structs import TikTokConfig
-from storyd.core.model import ChatMessage, GiftMessage
+from storyd.core.model import ChatMessage, GiftMessage, Moderation
 from storyd.core.ports import IngestResult
 from tests.chat_helpers import WatchedHealth, until
 from tests.fake_tiktok import (
@@ -44,6 +44,7 @@ class RecordingSink:
         self.activity: list[tuple[str, str, int, int]] = []   # (user_id, name, likes, joins)
         self.ballots: dict[str, str] = {}
         self.vote_msgs: list[str] = []      # msg ids of accepted/changed ballots
+        self.moderation: list[Moderation] = []
         self._changed = trio.Event()
 
     def submit(self, batch: Sequence[ChatMessage]) -> IngestResult:
@@ -72,6 +73,11 @@ class RecordingSink:
                         joins: int = 0) -> None:
         self.activity.append((user_id, name, likes, joins))
         self._poke()
+
+    def submit_moderation(self, action: Moderation) -> bool:
+        self.moderation.append(action)
+        self._poke()
+        return False
 
     @property
     def messages(self) -> list[ChatMessage]:

@@ -22,7 +22,7 @@ from storyd.chat import twitch
 from storyd.chat.base import ChatHealth
 from storyd.config.structs import TwitchConfig
 from storyd.core import events as ev
-from storyd.core.model import ChatMessage, GiftMessage
+from storyd.core.model import ChatMessage, GiftMessage, Moderation
 from storyd.core.ports import IngestResult
 from storyd.core.voting import RoundRules, VoteRound
 from tests.chat_helpers import WatchedHealth, until
@@ -45,6 +45,7 @@ class RoundSink:
                                opens_at=0.0, ends_at=60.0, seed=1)
         self.messages: list[ChatMessage] = []
         self.gifts: list[GiftMessage] = []
+        self.moderation: list[Moderation] = []
         self._changed = trio.Event()
 
     def submit(self, batch: Sequence[ChatMessage]) -> IngestResult:
@@ -62,6 +63,15 @@ class RoundSink:
     def submit_activity(self, user_id: str, name: str, *, likes: int = 0,
                         joins: int = 0) -> None:
         raise AssertionError("Twitch has no likes or joins")
+
+    def submit_moderation(self, action: Moderation) -> bool:
+        self.moderation.append(action)
+        self._poke()
+        if action.kind == "message":
+            return self.round.retract(action.msg_id)
+        if action.kind == "viewer":
+            return self.round.remove_viewer(action.key or action.user_id)
+        return False
 
     def _poke(self) -> None:
         self._changed.set()
@@ -184,7 +194,9 @@ async def test_votes_counted_exactly_across_ping_and_reconnect(rig: Rig) -> None
         assert {m.platform for m in sink.messages} == {"twitch"}
         h = rig.health
         assert h.state == "connected" and h.room == f"#{CHAN}" and h.reconnects == 0
-        assert h.messages == 8 and h.votes_accepted == 6 and h.votes_invalid == 1
+        # the USERNOTICE's text is chat too (issue 19): 9 messages
+        assert h.messages == 9 and h.votes_accepted == 6 and h.votes_invalid == 1
+        assert [a.kind for a in sink.moderation] == ["message", "viewer"]   # nothing to undo
 
         await conn.send("RECONNECT")                 # maintenance: reconnect and rejoin
         conn2 = await joined(rig)

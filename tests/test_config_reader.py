@@ -158,7 +158,7 @@ def test_type_and_syntax_hints() -> None:
 
 async def test_config_set_after_the_file_was_deleted_does_not_reset_the_rest(
         tmp_path: Path) -> None:
-    from storyd.control.client import RemoteError
+    from storyd.control.blocking_client import RemoteError
 
     async with running_daemon(tmp_path, "[voting]\nduration = 45\n") as daemon:
         daemon.config_path.unlink()

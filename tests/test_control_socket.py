@@ -17,7 +17,8 @@ import trio
 import trio.testing
 
 from storyd.control import protocol
-from storyd.control.client import ControlClient, DaemonNotRunning, RemoteError
+from storyd.control.blocking_client import DaemonNotRunning, RemoteError
+from storyd.control.client import ControlClient
 from storyd.control.server import serve_control
 from storyd.core.model import Theme
 from storyd.errors import NotFoundError, RefusedError, StorydError

@@ -8,10 +8,10 @@ import re
 import pytest
 
 from storyd.config.structs import VotingConfig
-from storyd.core import voting
-from storyd.core.model import ChatMessage
+from storyd.core import vote_tally
+from storyd.core.model import ChatMessage, viewer_key
 from storyd.core.ports import IngestResult
-from storyd.core.vote_parse import parse_vote
+from storyd.core.vote_parse import command_word, parse_vote
 from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound
 from storyd.errors import RefusedError
 
@@ -23,12 +23,22 @@ VOTES = [
     ("!a please", 0), ("!B lets go", 1), ("!3 🔥🔥", 2), ("!c\tgo", 2), ("!d\n", 3),
     ("  !e  ", 4), ("\t f \n", 5), (" 1", 0), ("2 ", 1), ("\u3000!c\u3000x", 2),
     ("!a\xa0yes", 0), ("！ａ", 0), ("Ｂ", 1), ("２ ", 1), ("！3 ok", 2), ("!ｄ", 3),
+    # issue 19: as real chat types them
+    ("@storybot !a", 0), ("@storybot a", 0), ("@x @y @z !c", 2), ("＠bot ｂ", 1),
+    ("+a", 0), ("+B", 1), ("a.", 0), ("a!", 0), ("!a!", 0), ("!b.", 1), ("!a!!!", 0),
+    ("a...", 0), ("(a)", 0), ("(C)", 2), ("(a)!", 0), ("+a!", 0), ("aa", 0), ("a a", 0),
+    ("AAA", 0), ("a a a", 0), ("aA", 0), ("!a! lets go", 0), ("！ａ！", 0), ("ａ ａ", 0),
+    ("@bot +b", 1),
 ]
 NOT_VOTES = [
-    "", " ", "!", "!!", "a lot of fun", "b-but why", "ab", "!ab", "!a!", "!a,", "! a", "a b",
+    "", " ", "!", "!!", "a lot of fun", "b-but why", "ab", "!ab", "!a,", "! a", "a b",
     "!g", "G", "!7", "7", "0", "!0", "first", "1st", "!gift", "🔥", "a🔥", "!a🔥", "lol",
     "é", "!é", "ä", "x" * 1_000_000, "a" + "b" * 1_000_000, "a" + " " * 1_000_000 + "x",
     "\u200ba", "!\u200ba",
+    # issue 19: what stays chat
+    "+1", "11", "1.", "(1)", "!1!", "1 1", "aaaa", "a  a", "aa a", "a!!!!", "!a!!!!", "@bot",
+    "@bot hello", "@ !a", "@a @b @c @d !a", "a !", "++a", "(ab)", "(a", "a)", "@bot ab",
+    "+a lets go", "a. go", "(a) go",
 ]
 
 
@@ -46,33 +56,47 @@ def test_parse_vote_huge_votes() -> None:
     assert parse_vote("!b " + "words " * 200_000) == 1
     assert parse_vote(" " * 1_000_000 + "a") == 0
     assert parse_vote("c" + " " * 1_000_000) == 2
+    assert parse_vote("@" + "x" * 1_000_000 + " !a") is None     # no mention is that long
 
 
-# The rules as one regular expression: the reference the fast parser must agree with.
-_KEY = "a-fA-F1-6ａ-ｆＡ-Ｆ１-６"
-_REFERENCE = re.compile(rf"\s*(?:[!！]([{_KEY}])(?:\s|\Z)|([{_KEY}])\s*\Z)")
+# The rules as regular expressions: the reference the fast parser must agree with.
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_MENTIONS = r"(?:@\S{1,63}\s+){0,3}"
+_REFERENCE = re.compile(
+    rf"{_MENTIONS}(?:!(?P<bang>[a-f])[!.]{{0,3}}(?:\s.*)?|!(?P<bangd>[1-6])(?:\s.*)?"
+    r"|\+?(?P<rep>[a-f])(?:(?P=rep)(?P=rep)?| (?P=rep)(?: (?P=rep))?)?[!.]{0,3}"
+    r"|\((?P<par>[a-f])\)[!.]{0,3}|(?P<digit>[1-6]))", re.IGNORECASE | re.DOTALL)
 
 
 def _reference(text: str) -> int | None:
-    m = _REFERENCE.match(text)
+    m = _REFERENCE.fullmatch(text.strip().translate(_FULLWIDTH))
     if m is None:
         return None
-    key = m.group(1) or m.group(2)
-    if ord(key) > 0xFF00:
-        key = chr(ord(key) - 0xFEE0)
-    return "abcdef".index(key.lower()) if key.isalpha() else int(key) - 1
+    key = next(g for g in m.groups() if g).lower()
+    return "abcdef".index(key) if key.isalpha() else int(key) - 1
 
 
 def test_parse_vote_agrees_with_reference_on_every_short_string() -> None:
-    alphabet = ["!", "！", "a", "A", "f", "g", "1", "6", "7", " ", "\t", "\u3000", "x", "🔥",
-                "ａ", "２"]
+    alphabet = ["!", "+", "(", ")", ".", "@", "a", "A", "b", "g", "1", "7", " ", "\u3000",
+                "x", "ａ", "！"]
     checked = 0
     for n in range(5):
         for chars in itertools.product(alphabet, repeat=n):
             text = "".join(chars)
             assert parse_vote(text) == _reference(text), repr(text)
             checked += 1
-    assert checked > 60_000
+    assert checked > 80_000
+
+
+def test_command_word() -> None:
+    words = frozenset({"join", "leave"})
+    assert command_word("!join", words) == "join"
+    assert command_word("!JOIN as a knight", words) == "join"
+    assert command_word("！leave", words) == "leave"
+    assert command_word("!joinme", words) is None
+    assert command_word("join", words) is None
+    assert command_word("!join", frozenset()) is None
+    assert command_word("!", words) is None
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -127,8 +151,8 @@ def test_change_allowed_last_counts_and_stats_once_per_viewer() -> None:
     assert res == IngestResult(accepted=4, invalid=0, ignored=2)
     assert r.counts == (1, 0, 1)
     assert r.voters == 2
-    assert r.final_ballots() == [("u1", "U1", 2, 1), ("u2", "U2", 0, 1)]
-    assert r.voter_ids() == [("u1", "U1"), ("u2", "U2")]
+    assert r.ballot_rows() == [("u1", 2, 1), ("u2", 0, 1)]
+    assert r.drain_dirty() == [("u1", "U1", 2, 1), ("u2", "U2", 0, 1)]
 
 
 def test_change_disallowed_first_counts() -> None:
@@ -148,26 +172,53 @@ def test_cast() -> None:
     assert r.cast("op", 3) is False and r.cast("op", -1) is False
     assert r.invalid == 2
     assert r.counts == (0, 0, 1)
-    assert r.final_ballots() == [("op", "Operator", 2, 1)]   # the name is kept
+    assert r.ballot_rows() == [("op", 2, 1)]
+    assert r.drain_dirty() == [("op", "Operator", 2, 1)]   # an unnamed change keeps the name
 
 
-def test_msg_id_dedupe() -> None:
+def test_a_replayed_message_is_a_repeat() -> None:
+    # Chat sources drop messages they saw before (RecentIds); one that gets through anyway is
+    # a repeat of its own vote, so it never counts twice.
     r = make_round(3)
-    res = r.ingest([msg("u1", "!a", "m1"), msg("u1", "!b", "m1"), msg("u2", "!b", ""),
-                    msg("u2", "!c", "")])
-    assert res == IngestResult(accepted=3, invalid=0, ignored=1)
-    res = r.ingest([msg("u1", "!c", "m1"), msg("u1", "!c", "m2")])  # m1 seen in an earlier batch
-    assert res == IngestResult(accepted=1, invalid=0, ignored=1)
-    assert r.counts == (0, 0, 2)
+    assert r.ingest([msg("u1", "!a", "m1")]).accepted == 1
+    assert r.ingest([msg("u1", "!a", "m1")]) == IngestResult(0, 0, 1)
+    assert r.counts == (1, 0, 0) and r.voters == 1
 
 
-def test_msg_id_memory_is_bounded() -> None:
+def test_viewer_keys_unite_the_paths_of_one_viewer() -> None:
+    # A TikTok viewer through the live source (int key) and through the ingest API (string
+    # user id, no key) is one viewer; a Twitch viewer with the same number is another.
     r = make_round(3)
-    cap = voting._SEEN_IDS_CAP
-    r.ingest([msg(f"u{i}", "!a", f"m{i}") for i in range(cap)])
-    assert r.ingest([msg("u0", "!b", "m0")]).ignored == 1      # still remembered at the cap
-    r.ingest([msg("late", "!a", "m-last")])                     # over the cap: forgotten
-    assert r.ingest([msg("u0", "!b", "m0")]).accepted == 1
+    r.ingest([ChatMessage(platform="tiktok", user_id="tiktok:42", name="A", text="!a",
+                          key=viewer_key("tiktok", "42"))])
+    r.ingest([ChatMessage(platform="tiktok", user_id="tiktok:42", name="A", text="!b")])
+    r.ingest([ChatMessage(platform="twitch", user_id="twitch:42", name="T", text="!c",
+                          key=viewer_key("twitch", 42))])
+    assert r.counts == (0, 1, 1) and r.voters == 2
+    assert r.ballot_of("tiktok:42") == (1, 1) and r.ballot_of("twitch:42") == (2, 1)
+    assert sorted(r.ballot_rows()) == [("tiktok:42", 1, 1), ("twitch:42", 2, 1)]
+    assert [row[:3] for row in r.drain_dirty()] == [("tiktok:42", "A", 1),
+                                                    ("twitch:42", "T", 2)]
+
+
+def test_learned_texts_stay_right_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vote_tally, "_CHATTER_CAP", 3)
+    monkeypatch.setattr(vote_tally, "_TABLE_CAP", 40)
+    r = make_round(3)
+    texts = ["!a go", "hi", "!f", "!a go", "hi", "yo", "sup", "hey", "!b go", "!f", "lol"]
+    res = r.ingest([msg(f"u{i}", t) for i, t in enumerate(texts)])
+    assert res == IngestResult(accepted=3, invalid=2, ignored=6)
+    assert r.counts == (2, 1, 0)
+    assert len(r._chatter) <= 3
+
+
+def test_commands_are_found_not_counted() -> None:
+    r = VoteRound(round_id=1, n_choices=3, rules=RoundRules(), opens_at=0.0, ends_at=60.0,
+                  seed=1, commands=frozenset({"join"}))
+    res = r.ingest([msg("u1", "!join"), msg("u2", "!a"), msg("u3", "!join me"),
+                    msg("u1", "!leave")])
+    assert res == IngestResult(accepted=1, invalid=0, ignored=3)
+    assert [(w, m.user_id) for w, m in r.found_commands] == [("join", "u1"), ("join", "u3")]
 
 
 def test_ingest_and_cast_after_close_are_ignored() -> None:
@@ -401,7 +452,7 @@ def test_gift_before_vote(steps: list[tuple[object, ...]], counts: tuple[int, ..
     for viewer, weight in held.items():
         assert r.held_weight(viewer) == weight
     # the tally invariant of the module docstring holds
-    assert sum(r.counts) == sum(w for *_, w in r.final_ballots())
+    assert sum(r.counts) == sum(w for *_, w in r.ballot_rows())
 
 
 def test_held_gift_needs_gift_votes_on() -> None:
@@ -412,7 +463,7 @@ def test_held_gift_needs_gift_votes_on() -> None:
 
 
 def test_held_gifts_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(voting, "_HELD_CAP", 3)
+    monkeypatch.setattr(vote_tally, "_HELD_CAP", 3)
     r = make_round(3, gift_votes=True)
     for i in range(5):
         r.add_gift(f"u{i}", 2)
@@ -433,16 +484,112 @@ def test_drain_dirty() -> None:
     assert r.drain_dirty() == []
     r.add_gift("u2", 3)
     r.cast("u4", 0, "Four")
-    assert r.drain_dirty() == [("u2", "U2", 1, 4), ("u4", "Four", 0, 1)]
+    assert r.drain_dirty() == [("u2", "", 1, 4), ("u4", "Four", 0, 1)]  # "": keep the name
 
 
 def test_restore() -> None:
     r = make_round(3, gift_votes=True, max_gift_weight=5)
-    done = r.restore([("u1", "One", 0, 1), ("u2", "Two", 2, 4), ("u3", "Bad", 5, 1)])
-    assert done == 2
+    skipped = r.restore([("u1", "One", 0, 1), ("u2", "Two", 2, 4), ("u3", "Bad", 5, 1)])
+    assert skipped == [("u3", "Bad", 5, 1)]
     assert r.counts == (1, 0, 4) and r.voters == 2
     assert r.drain_dirty() == []                    # restored rows are already stored
     assert r.add_gift("u2", 10) == 2                # the restored weight counts toward the cap
     r.ingest([msg("u2", "!a")])
     assert r.counts == (7, 0, 0)
-    assert r.drain_dirty() == [("u2", "Two", 0, 6)]  # the name of the first ballot stays
+    assert r.drain_dirty() == [("u2", "U2", 0, 6)]   # the name of the latest message
+
+
+# -- moderation (issue 19) -----------------------------------------------------------------------
+
+
+def test_a_deleted_vote_gives_back_the_ballot_before_it() -> None:
+    r = make_round(3)
+    r.ingest([msg("u1", "!a", "m1"), msg("u2", "!b", "m2"), msg("u1", "!c", "m3")])
+    assert r.counts == (0, 1, 1)
+    r.drain_dirty()
+    assert r.retract("m3") is True              # u1's "!c" deleted: their "!a" stands
+    assert r.counts == (1, 1, 0) and r.ballot_of("u1") == (0, 1)
+    assert r.drain_dirty() == [("u1", "", 0, 1)]
+    assert r.retract("m2") is True              # u2 had no ballot before: none now
+    assert r.counts == (1, 0, 0) and r.ballot_of("u2") is None
+    assert r.drain_dirty() == [("u2", "", -1, 0)]  # -1: the stored ballot is deleted
+    assert r.moderated == 2
+
+
+def test_deleting_the_earlier_vote_forgets_the_fallback() -> None:
+    r = make_round(3)
+    r.ingest([msg("u1", "!a", "m1"), msg("u1", "!b", "m2")])
+    assert r.retract("m1") is False             # the ballot is "!b": unchanged
+    assert r.counts == (0, 1, 0)
+    assert r.retract("m2") is True              # nothing left to fall back to
+    assert r.counts == (0, 0, 0) and r.voters == 0
+
+
+def test_deleted_chat_repeats_and_unknown_ids_change_nothing() -> None:
+    r = make_round(3)
+    r.ingest([msg("u1", "!a", "m1"), msg("u1", "hello", "m2"), msg("u1", "a.", "m3"),
+              msg("u2", "!b", "")])
+    for mid in ("m2", "m3", "nope", ""):        # chat, a repeat of the same vote, unknown
+        assert r.retract(mid) is False
+    assert r.counts == (1, 1, 0) and r.moderated == 0
+
+
+def test_two_levels_are_remembered() -> None:
+    r = make_round(3)
+    r.ingest([msg("u1", "!a", "m1"), msg("u1", "!b", "m2"), msg("u1", "!c", "m3")])
+    assert r.retract("m3") is True and r.ballot_of("u1") == (1, 1)   # back to "!b"
+    assert r.retract("m2") is True and r.ballot_of("u1") is None     # "!a" is too far back
+
+
+def test_the_index_follows_later_votes() -> None:
+    r = make_round(3)
+    r.ingest([msg("u1", "!a", "m1")])
+    assert r.retract("x") is False              # builds the index
+    r.ingest([msg("u2", "!b", "m2")])
+    r.drain_dirty()                             # the flusher ran in between
+    r.ingest([msg("u2", "!c", "m3")])
+    assert r.retract("m3") is True and r.ballot_of("u2") == (1, 1)
+    assert r.retract("m1") is True and r.ballot_of("u1") is None
+
+
+def test_a_removed_viewer_loses_ballot_gifts_and_fallback() -> None:
+    r = make_round(3, gift_votes=True, max_gift_weight=5)
+    r.ingest([msg("u1", "!a", "m1"), msg("u1", "!b", "m2"), msg("u2", "!b")])
+    r.add_gift("u1", 3)
+    assert r.counts == (0, 5, 0)
+    assert r.remove_viewer("u1") is True
+    assert r.counts == (0, 1, 0) and r.ballot_of("u1") is None
+    assert r.retract("m2") is False             # nothing of theirs is left to restore
+    assert r.remove_viewer("u1") is False and r.remove_viewer("nobody") is False
+    r.ingest([msg("u1", "!c", "m4")])           # a timeout ended: they may vote again
+    assert r.counts == (0, 1, 1)
+
+
+def test_moderation_after_close_changes_nothing() -> None:
+    r = make_round(3)
+    r.ingest([msg("u1", "!a", "m1")])
+    r.close(150.0)
+    assert r.retract("m1") is False and r.remove_viewer("u1") is False
+    assert r.counts == (1, 0, 0)
+
+
+# -- stream delay (issue 19) ---------------------------------------------------------------------
+
+
+def test_stream_delay_keeps_the_round_open_after_the_announced_end() -> None:
+    r = make_round(3, stream_delay=8.0)
+    assert (r.ends_at, r.closes_at) == (160.0, 168.0)
+    r.ingest([msg("u1", "!a")])
+    assert r.on_deadline(160.0) is None          # the countdown shows 0; viewers still see 8 s
+    assert r.ingest([msg("u2", "!b"), msg("u3", "!b")]).accepted == 2
+    res = r.on_deadline(168.0)
+    assert isinstance(res, RoundResult) and res.winner == 1 and r.closed_at == 168.0
+
+
+def test_stream_delay_with_an_extension() -> None:
+    r = make_round(3, stream_delay=5.0, tie_break="extend", extend_seconds=20.0)
+    r.ingest([msg("u1", "!a"), msg("u2", "!b")])
+    ext = r.on_deadline(165.0)
+    assert ext == Extended(ends_at=185.0, reason="tie") and r.closes_at == 190.0
+    assert r.on_deadline(185.0) is None
+    assert isinstance(r.on_deadline(190.0), RoundResult)

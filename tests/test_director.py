@@ -19,7 +19,8 @@ from storyd.chat import demo
 from storyd.chat.base import ChatHealth
 from storyd.core.model import ChatMessage, GiftMessage
 from storyd.errors import RefusedError
-from storyd.services.voting import FLUSH_EVERY, MAX_ACTIVITY_VIEWERS
+from storyd.services.viewer_activity import MAX_VIEWERS as MAX_ACTIVITY_VIEWERS
+from storyd.services.voting import FLUSH_EVERY
 from tests.conftest import wait_for_event
 from tests.memory_store import MemoryStore, ScriptedStoryteller, stage
 
@@ -224,7 +225,7 @@ async def test_likes_and_joins_feed_viewer_stats_and_never_a_vote(tmp_path: Path
     assert ended["voters"] == 1 and ended["counts"] == [0, 1, 0]
     assert (viewers["ann"]["ballots"], viewers["ann"]["wins"]) == (1, 1)
     assert viewers["bo"]["ballots"] == 0 and viewers["zed"]["likes"] == 3
-    assert v.activity_dropped == 0
+    assert v.activity.dropped == 0
 
 
 async def test_a_full_activity_buffer_flushes_early_and_counts_drops(
@@ -235,13 +236,13 @@ async def test_a_full_activity_buffer_flushes_early_and_counts_drops(
         await nursery.start(st.director.run)
         for i in range(MAX_ACTIVITY_VIEWERS + 1):
             v.submit_activity(f"v{i}", "", likes=1)
-        assert v.activity_dropped == 1                   # the one over the bound
+        assert v.activity.dropped == 1                   # the one over the bound
         await trio.sleep(FLUSH_EVERY / 2)                # early: before the usual flush
         assert len(st.store.viewers) == MAX_ACTIVITY_VIEWERS
         v.submit_activity("late", "Late", joins=1)       # room again once saved
         await trio.sleep(FLUSH_EVERY * 3)
         assert st.store.viewers["late"]["joins"] == 1
-        assert v.activity_dropped == 1
+        assert v.activity.dropped == 1
         nursery.cancel_scope.cancel()
 
 

@@ -65,7 +65,8 @@ async def test_integer_overflow_is_4xx(real: Any, path: str) -> None:
 
 
 async def test_session_overflow_on_the_socket_is_not_internal(real: Any) -> None:
-    from storyd.control.client import ControlClient, RemoteError
+    from storyd.control.blocking_client import RemoteError
+    from storyd.control.client import ControlClient
 
     d, _ = real
     with trio.fail_after(TIMEOUT):

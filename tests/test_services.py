@@ -287,16 +287,17 @@ def test_the_bus_never_drops_the_latest_state() -> None:
         updates = [ev.VoteUpdate(ev.VoteUpdateData(round_id=1, counts=(i,), voters=i))
                    for i in range(3)]
         for u in updates:
-            bus.publish(u)
+            bus.publish(u)                       # only the newest waits (2 replaced)
         state = ev.State(msgspec.structs.replace(snap, revision=1))
-        bus.publish(state)                       # full: the oldest vote update goes
-        for i in range(5):                       # more states: only older states give way
+        bus.publish(state)
+        for i in range(5):                       # full: the vote update goes, then older states
             bus.publish(ev.State(msgspec.structs.replace(snap, revision=2 + i)))
         bus.publish(ev.error("x", 1))            # a queue of states only: this one is dropped
         got = [sub.get_nowait() for _ in range(3)]
     assert isinstance(got[-1], ev.State) and got[-1].data.revision == 6
     assert all(isinstance(g, ev.State) for g in got)
-    assert bus.dropped == 3 + 5 - 2 + 1
+    assert sub.replaced == 2
+    assert bus.dropped == 1 + 3 + 1
 
 
 @pytest.mark.parametrize("kwargs, state", [

@@ -20,7 +20,7 @@ from storyd.store.db import Store
 from storyd.store.schema import Migration, load_migrations
 
 REPO = Path(__file__).resolve().parents[1]
-LATEST = 6  # the newest packaged migration
+LATEST = 7  # the newest packaged migration
 CHOICES = ["Open the door", "Climb the tower", "Run"]
 
 
@@ -73,7 +73,8 @@ async def test_migrates_an_empty_file_and_reopening_changes_nothing(db_path: Pat
         assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
             (1, "initial"), (2, "activity_and_heartbeat"), (3, "branches"),
-            (4, "plan_and_recap"), (5, "after_show"), (6, "cameos")]
+            (4, "plan_and_recap"), (5, "after_show"), (6, "cameos"),
+            (7, "vote_credits")]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"story_sessions", "story_chapters", "story_votes", "story_viewer_stats",
             "story_memory", "story_rounds", "story_ballots", "story_cameos"} <= tables
@@ -121,10 +122,12 @@ async def test_upgrading_a_version_1_database_keeps_its_data(db_path: Path) -> N
     sid = await new_session(old)
     await old.open_round(sid, 1, round_id=1, choices=CHOICES, opens_at=100, ends_at=160)
     await old.save_ballots(sid, 1, [("u1", "Ann", 2, 1)], now=101)
-    await old.credit_voters([("u1", "Ann", True)], now=102)
     with pytest.raises(StorageError, match="heartbeat_at"):   # not there before 0002
         await old.update_round(sid, 1, heartbeat_at=130)
     await old.aclose()
+    with raw(db_path) as conn:      # the stats a storyd of version 1 credited at the close
+        conn.execute("INSERT INTO story_viewer_stats (viewer_id, name, ballots, wins,"
+                     " first_seen, last_seen) VALUES ('u1', 'Ann', 1, 1, 102, 102)")
 
     store = await Store.open(db_path)
     try:
@@ -181,8 +184,10 @@ async def test_full_session_lifecycle(store: Store) -> None:
     await store.record_vote_result(sid, 1, winner=1, counts=[1, 2, 0], voters=3, tie_break=None,
                                    early=False, forced=False, closed_at=200)
     await store.set_chapter_choice(sid, 1, 1, CHOICES[1])
-    await store.credit_voters([("u1", "Ann", True), ("u2", "Bob", True), ("u3", "Cy", False)],
-                              now=200)
+    while not await store.credit_voters(limit=2, now=200):
+        pass
+    assert [(v["viewer_id"], v["wins"]) for v in await store.top_voters()] == [
+        ("u1", 1), ("u2", 1), ("u3", 0)]
     await store.add_chapter(sid, number=2, title="The end", text="They lived.", choices=[],
                             closing=True, summary="end", provider="offline", lines=[],
                             memory_update={}, created_at=210)
@@ -318,11 +323,22 @@ async def test_reopening_a_round_with_a_new_id_drops_old_ballots(store: Store) -
     assert (state.round["round_id"], state.round["ends_at"]) == (2, 260)
 
 
-async def test_credit_voters_counts_ballots_not_messages(store: Store) -> None:
-    # u1 spammed five messages in round 1: the caller passes one row per viewer, and
-    # even duplicate rows in one call count as one ballot.
-    await store.credit_voters([("u1", "Ann", False)] * 5 + [("u2", "Bob", True)], now=10)
-    await store.credit_voters([("u1", "Ann", True)], now=20)
+async def credit(store: Store, rows: list[tuple[str, str, bool]], now: float) -> None:
+    """A closed round whose voters are `rows` (viewer, name, picked the winner), credited."""
+    sid = await new_session(store)
+    await store.open_round(sid, 1, round_id=1, choices=CHOICES, opens_at=now - 60, ends_at=now)
+    await store.save_ballots(sid, 1, [(v, name, int(won), 1) for v, name, won in rows],
+                             now=now)
+    await store.record_vote_result(sid, 1, winner=1, counts=[0, 1, 0], voters=len(rows),
+                                   tie_break=None, early=False, forced=False, closed_at=now)
+    while not await store.credit_voters(limit=1000, now=now):
+        pass
+
+
+async def test_credits_count_ballots_not_messages(store: Store) -> None:
+    # u1 spammed five messages in round 1: one ballot per viewer is stored, so one credit.
+    await credit(store, [("u1", "Ann", False)] * 5 + [("u2", "Bob", True)], now=10)
+    await credit(store, [("u1", "Ann", True)], now=20)
     top = await store.top_voters()
     assert [(v["viewer_id"], v["ballots"], v["wins"]) for v in top] == [("u1", 2, 1), ("u2", 1, 1)]
     assert top[0]["last_seen"] == 20
@@ -330,7 +346,7 @@ async def test_credit_voters_counts_ballots_not_messages(store: Store) -> None:
 
 async def test_top_voters_order_and_limit(store: Store) -> None:
     for round_no, voters in enumerate([["a", "b", "c"], ["b", "c"], ["c"], ["d"]]):
-        await store.credit_voters([(v, v.upper(), v == "d") for v in voters], now=round_no)
+        await credit(store, [(v, v.upper(), v == "d") for v in voters], now=round_no)
     top = await store.top_voters(limit=3)
     assert [(v["viewer_id"], v["name"], v["ballots"]) for v in top] == [
         ("c", "C", 3), ("b", "B", 2), ("d", "D", 1)]  # d ties a on ballots, wins the tie on wins
@@ -338,7 +354,7 @@ async def test_top_voters_order_and_limit(store: Store) -> None:
 
 async def test_likes_and_joins_are_viewer_stats_never_ballots(store: Store,
                                                               db_path: Path) -> None:
-    await store.credit_voters([("u1", "Ann", True)], now=10)
+    await credit(store, [("u1", "Ann", True)], now=10)
     await store.add_activity([("u1", "", 5, 0), ("u2", "Bob", 2, 1), ("u2", "Bob", 1, 0)], now=20)
     await store.add_activity([("u3", "Cy", 0, 1), ("u1", "Ann A.", 1, 2)], now=30)
     with raw(db_path) as conn:
@@ -350,7 +366,7 @@ async def test_likes_and_joins_are_viewer_stats_never_ballots(store: Store,
     # top voters are viewers with ballots; their likes and joins come along
     assert [(v["viewer_id"], v["likes"], v["joins"]) for v in await store.top_voters()] == [
         ("u1", 6, 2)]
-    await store.credit_voters([("u2", "Bob", False)], now=40)
+    await credit(store, [("u2", "Bob", False)], now=40)
     top = await store.top_voters()
     assert [(v["viewer_id"], v["ballots"], v["likes"]) for v in top] == [("u1", 1, 6),
                                                                          ("u2", 1, 3)]

@@ -236,6 +236,14 @@ def test_format_status_closed_vote_and_ascii() -> None:
     assert "b) Hack the door    ##########.........." in text and "<- winner" in text
     snap["voting"].update(open=True, ends_at=1_010_999, winner=None, tie_break=None)
     assert "vote: open, 10 s left;" in format_status(snap, now_ms=1_000_000)
+    # issue 19: with a stream delay both times show; an early close says it was decided
+    snap["voting"].update(closes_at=1_018_999, moderated=2)
+    assert ("vote: open, 10 s left, ballots until +8 s (stream delay: 18 s to the close); "
+            "a 2 · b 2; 4 voters, 2 invalid, 2 taken back by moderators"
+            in format_status(snap, now_ms=1_000_000))
+    snap["voting"].update(open=False, ends_at=None, closes_at=None, winner=0, early=True)
+    assert "vote: closed, winner a (decided early: clear lead)" in format_status(
+        snap, now_ms=1_000_000)
 
 
 async def test_providers_and_chat_requests(fake: tuple[FakeDaemon, Path], tmp_path: Path) -> None:

@@ -138,3 +138,18 @@ def test_classify_translates_library_errors() -> None:
     assert out.kind == "closed_error" and "1011" in out.detail
     out = classify(httpx.ReadError("reset"), None, {}, 0)
     assert out.kind == "error" and out.detail.startswith("network:")
+
+
+def test_deleted_comments_become_moderation() -> None:
+    from storyd.chat.tiktok_rules import deletions
+    from storyd.core.model import Moderation, viewer_key
+
+    got = deletions([7301, 0, "7302"], [555, None, "0"])
+    assert got == [
+        Moderation(platform="tiktok", kind="message", msg_id="7301"),
+        Moderation(platform="tiktok", kind="message", msg_id="7302"),
+        Moderation(platform="tiktok", kind="viewer", user_id="tiktok:555",
+                   key=viewer_key("tiktok", "555"))]
+    # the message ids are the ones comment_message gives the comments
+    m = comment_message(555, "ann", "Ann", "!a", 7301)
+    assert m is not None and m.msg_id == got[0].msg_id and m.key == got[2].key

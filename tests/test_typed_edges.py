@@ -14,7 +14,7 @@ from storyd.services.story_state import build_snapshot
 
 CHAT_FIELDS = {"source", "state", "detail", "room", "retry_at_ms", "connected_since_ms",
                "last_event_at_ms", "messages", "votes_accepted", "votes_invalid", "gifts",
-               "reconnects", "failures", "dropped", "rate"}
+               "reconnects", "failures", "dropped", "moderation", "rate"}
 PROVIDER_FIELDS = {"ok", "last_error", "failures", "cooling_down", "cooldown_until_ms",
                    "cooldown_reason", "last_latency_ms", "used_because", "stepped_in", "calls",
                    "prompt_tokens", "completion_tokens", "tokens_estimated"}

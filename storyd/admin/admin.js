@@ -13,8 +13,8 @@ import { el } from "/admin/dom.js";
 import { openAdminSocket } from "/admin/live.js";
 import { planElement } from "/admin/plan.js";
 import {
-  chatSourceView, controls, providerView, secondsLeft, serverTimeMs, sessionChapters, tally,
-  voteRows, voterRows, votersLine,
+  chatSourceView, controls, providerView, serverTimeMs, sessionChapters, tally, voteRows,
+  voterRows, votersLine, voteTimer,
 } from "/admin/view.js";
 
 const API = "/api/interactive-story";
@@ -146,8 +146,7 @@ function renderChoiceControls(choices) {
 function tick() {
   tick.n = (tick.n || 0) + 1;   // the plan: read again every 2 s while it is stale
   if (tick.n % 4 === 0 && planStale(state.snap)) loadPlan();
-  const left = secondsLeft(state.snap, nowMs());
-  $("st-timer").textContent = left == null ? "" : `vote ends in ${left} s`;
+  $("st-timer").textContent = voteTimer(state.snap, nowMs());
 }
 
 // ---------- event log ----------

@@ -77,6 +77,23 @@ export function secondsLeft(snap, nowMs) {
   return Math.max(0, Math.ceil((v.ends_at - nowMs) / 1000));
 }
 
+/**
+ * The vote's timer line: the announced end (the overlay's countdown) and, with
+ * `[voting] stream_delay`, the real close (`closes_at`): ballots are taken until then.
+ */
+export function voteTimer(snap, nowMs) {
+  const v = snap && snap.voting;
+  if (!v || !v.open || num(v.ends_at) == null) return "";
+  const left = Math.max(0, Math.ceil((v.ends_at - nowMs) / 1000));
+  const closes = num(v.closes_at);
+  if (closes == null || closes <= v.ends_at) return `vote ends in ${left} s`;
+  const more = Math.max(0, Math.ceil((closes - nowMs) / 1000));
+  const delay = Math.round((closes - v.ends_at) / 1000);
+  return nowMs < v.ends_at
+    ? `vote ends in ${left} s · ballots until ${clock(closes)} (+${delay} s stream delay)`
+    : `countdown over · ballots for ${more} s more (stream delay ${delay} s)`;
+}
+
 function epochMs(obj, msName, secondsName) {
   const ms = num(obj[msName]);
   if (ms != null) return ms;

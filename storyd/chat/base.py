@@ -84,6 +84,7 @@ class ChatHealth(msgspec.Struct, kw_only=True):
     reconnects: int = 0            # drops of a working connection
     failures: int = 0              # connection attempts that never worked
     dropped: int = 0               # events lost to a full buffer (or too big to read)
+    moderation: int = 0            # moderators' deletions, bans and timeouts seen
     window: RateWindow = msgspec.field(default_factory=RateWindow)
 
     def count(self, result: IngestResult, n_messages: int, now: float | None = None) -> None:
@@ -108,7 +109,8 @@ class ChatHealth(msgspec.Struct, kw_only=True):
             last_event_at_ms=_ms(self.last_event_at), messages=self.messages,
             votes_accepted=self.votes_accepted, votes_invalid=self.votes_invalid,
             gifts=self.gifts, reconnects=self.reconnects, failures=self.failures,
-            dropped=self.dropped, rate=round(self.rate(now), 2))
+            dropped=self.dropped, moderation=self.moderation,
+            rate=round(self.rate(now), 2))
 
 
 def hand_over(sink: ChatSink, health: ChatHealth, batch: Sequence[ChatMessage],

@@ -49,7 +49,7 @@ from storyd.chat.tiktok_thread import (
 )
 from storyd.config.masking import resolve_secret
 from storyd.config.structs import TikTokConfig
-from storyd.core.model import ChatMessage, GiftMessage
+from storyd.core.model import ChatMessage, GiftMessage, Moderation
 from storyd.core.ports import ChatSink
 from storyd.core.snapshot import SourceState
 
@@ -160,6 +160,11 @@ class _TikTokSource:
         now = self.clock()
         batch: list[ChatMessage] = []
         for item in items:
+            if isinstance(item, Moderation):      # after the comments before it
+                hand_over(self.sink, self.health, batch, (), now, "TikTok")
+                batch = []
+                self._moderate(item)
+                continue
             if self.recent.seen_before(item.msg_id):
                 continue
             if isinstance(item, ChatMessage):
@@ -175,6 +180,13 @@ class _TikTokSource:
         for gift in self.streaks.flush_idle(now):
             self._gift(gift)
         hand_over(self.sink, self.health, batch, (), now, "TikTok")
+
+    def _moderate(self, action: Moderation) -> None:
+        self.health.moderation += 1
+        try:
+            self.sink.submit_moderation(action)
+        except Exception:  # noqa: BLE001 - a sink bug must not kill the chat source
+            log.exception("chat sink rejected a TikTok deletion")
 
     def _gift(self, gift: GiftMessage) -> None:
         hand_over(self.sink, self.health, (), (gift,), time.time(), "TikTok")

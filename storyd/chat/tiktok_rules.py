@@ -13,11 +13,11 @@ Invariants:
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import msgspec
 
-from storyd.core.model import ChatMessage, GiftMessage
+from storyd.core.model import ChatMessage, GiftMessage, Moderation, viewer_key
 
 PLATFORM = "tiktok"
 MAX_TEXT = 500        # votes are short; longer comments are cut, not dropped
@@ -67,7 +67,19 @@ def comment_message(user_id: object, display_id: object, nickname: object, text:
     name = next((n for n in (display_id, nickname) if isinstance(n, str) and n.strip()), uid)
     mid = "" if msg_id in (None, 0, "0") else str(msg_id)
     return ChatMessage(platform=PLATFORM, user_id=viewer_id(uid), name=name.strip()[:MAX_NAME],
-                       text=body, msg_id=mid)
+                       text=body, msg_id=mid, key=viewer_key(PLATFORM, uid))
+
+
+def deletions(msg_ids: Iterable[object], user_ids: Iterable[object]) -> list[Moderation]:
+    """TikTok's deleted comments (an ImDeleteEvent) as Moderation values: each deleted
+    comment id takes back the ballot it set; each user id, all of that viewer's (as a
+    Twitch ban does). Ids 0 and "" are no ids."""
+    out = [Moderation(platform=PLATFORM, kind="message", msg_id=str(m))
+           for m in msg_ids if m not in (None, 0, "", "0")]
+    out += [Moderation(platform=PLATFORM, kind="viewer", user_id=viewer_id(str(u)),
+                       key=viewer_key(PLATFORM, str(u)))
+            for u in user_ids if u not in (None, 0, "", "0")]
+    return out
 
 
 class _Streak(msgspec.Struct):

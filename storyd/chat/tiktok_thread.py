@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import msgspec
 
-from storyd.chat.tiktok_rules import comment_message, rate_limit_delay, viewer_id
+from storyd.chat.tiktok_rules import comment_message, deletions, rate_limit_delay, viewer_id
 from storyd.config.structs import TikTokConfig
-from storyd.core.model import ChatMessage
+from storyd.core.model import ChatMessage, Moderation
 
 if TYPE_CHECKING:   # TikTokLive is imported in the worker thread only (slow to import)
     from TikTokLive import TikTokLiveClient
@@ -32,6 +32,7 @@ if TYPE_CHECKING:   # TikTokLive is imported in the worker thread only (slow to 
         CommentEvent,
         ConnectEvent,
         GiftEvent,
+        ImDeleteEvent,
         JoinEvent,
         LikeEvent,
         LiveEndEvent,
@@ -73,7 +74,7 @@ class Outcome(msgspec.Struct, kw_only=True):
     connected_for: float = 0.0     # seconds the push connection was up (0: never)
 
 
-Item = ChatMessage | GiftEventData | ActivityEventData
+Item = ChatMessage | GiftEventData | ActivityEventData | Moderation
 Post = Callable[[Item], None]
 Signal = Callable[[str, int], None]
 
@@ -252,6 +253,7 @@ class ConnectionAttempt:
             CommentEvent,
             ConnectEvent,
             GiftEvent,
+            ImDeleteEvent,
             JoinEvent,
             LikeEvent,
             LiveEndEvent,
@@ -277,6 +279,7 @@ class ConnectionAttempt:
         client.add_listener(LikeEvent, self._on_like)
         client.add_listener(JoinEvent, self._on_join)
         client.add_listener(LiveEndEvent, self._on_live_end)
+        client.add_listener(ImDeleteEvent, self._on_delete)
         return client
 
     async def _close(self, client: TikTokLiveClient, ws_task: asyncio.Task[Any] | None) -> None:
@@ -337,6 +340,15 @@ class ConnectionAttempt:
                 streaking=streaking, msg_id=_msg_id(ev)))
         except Exception:  # noqa: BLE001
             log.debug("unusable gift event dropped", exc_info=True)
+
+    def _on_delete(self, ev: ImDeleteEvent) -> None:
+        """A moderator deleted comments (by id) or all comments of viewers (by user id)."""
+        try:
+            for action in deletions(getattr(ev, "delete_msg_ids", ()) or (),
+                                    getattr(ev, "delete_user_ids", ()) or ()):
+                self._post(action)
+        except Exception:  # noqa: BLE001
+            log.debug("unusable delete event dropped", exc_info=True)
 
     def _on_like(self, ev: LikeEvent) -> None:
         try:

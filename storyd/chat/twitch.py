@@ -8,7 +8,9 @@ Theory of operation:
   `connect_timeout`; a server that never answers is an attempt that failed.
 - Connected, every frame is cut into lines (storyd/core/irc.py: bounded line and frame
   size, malformed lines skipped), PING is answered with PONG, PRIVMSGs to the channel become
-  one batch per frame for `sink.submit` (duplicate message ids dropped across reconnects),
+  one batch per frame for `sink.submit` (duplicate message ids dropped across reconnects;
+  USERNOTICE messages count like chat; CLEARMSG/CLEARCHAT go to `sink.submit_moderation`
+  after the chat before them),
   cheers become gifts (`sink.submit_gift`, weighed by `[voting] bits_per_vote`). RECONNECT,
   a close, or `stall_seconds` without any line end the attempt.
 - Between attempts: exponential backoff with jitter (reset after a connection that worked
@@ -32,11 +34,17 @@ import trio_websocket
 
 from storyd.chat.base import ChatHealth, hand_over
 from storyd.chat.tiktok_rules import Backoff, RecentIds
-from storyd.chat.twitch_rules import SendLimiter, announcement, chat_of, is_auth_failure
+from storyd.chat.twitch_rules import (
+    SendLimiter,
+    announcement,
+    chat_of,
+    is_auth_failure,
+    moderation_of,
+)
 from storyd.config.masking import resolve_secret
 from storyd.config.structs import TwitchConfig
 from storyd.core.irc import LineSplitter, format_line, parse_line
-from storyd.core.model import ChatMessage, GiftMessage
+from storyd.core.model import ChatMessage, GiftMessage, Moderation
 from storyd.core.ports import ChatSink
 from storyd.core.snapshot import SourceState
 
@@ -203,7 +211,7 @@ class _TwitchSource:
             if msg is None:
                 continue
             cmd = msg.command
-            if cmd == "PRIVMSG":
+            if cmd in ("PRIVMSG", "USERNOTICE"):
                 chat = chat_of(msg, self.channel)
                 if chat is None or self.recent.seen_before(chat.message.msg_id):
                     continue
@@ -211,6 +219,11 @@ class _TwitchSource:
                     batch.append(chat.message)
                 if chat.gift is not None:
                     gifts.append(chat.gift)
+            elif cmd in ("CLEARMSG", "CLEARCHAT"):
+                action = moderation_of(msg, self.channel)
+                if action is not None:
+                    self._submit(batch, gifts)      # what came before it is counted first
+                    self._moderate(action)
             elif cmd == "PING":
                 await ws.send_message(format_line("PONG", msg.param(-1) or "tmi.twitch.tv"))
             elif cmd == "RECONNECT":
@@ -223,6 +236,13 @@ class _TwitchSource:
                 raise _Ended("auth", f"Twitch refused the login: {msg.param(-1)[:120]}")
         self._submit(batch, gifts)
         return joined
+
+    def _moderate(self, action: Moderation) -> None:
+        self.health.moderation += 1
+        try:
+            self.sink.submit_moderation(action)
+        except Exception:  # noqa: BLE001 - a sink bug must not kill the chat source
+            log.exception("chat sink rejected a Twitch moderation line")
 
     def _submit(self, batch: list[ChatMessage], gifts: list[GiftMessage]) -> None:
         hand_over(self.sink, self.health, batch, gifts, self.clock(), "Twitch")

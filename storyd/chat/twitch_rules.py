@@ -4,7 +4,11 @@ Nothing here does I/O or reads a clock (time comes in as `now`). The service she
 storyd/chat/twitch.py; the IRC grammar is storyd/core/irc.py.
 
 - A viewer is `twitch:<user-id>` (the stable numeric id from the `user-id` tag; without tags
-  `twitch:login:<nick>`), so a viewer on TikTok and Twitch is two viewers.
+  `twitch:login:<nick>`), so a viewer on TikTok and Twitch is two viewers; the vote core's key
+  is `viewer_key("twitch", user-id)`.
+- PRIVMSG and USERNOTICE (resubs, raids and other announcements) with a message count like
+  chat. CLEARMSG (one message deleted), CLEARCHAT with a login (ban or timeout) and CLEARCHAT
+  without one (the chat cleared) become Moderation values for the vote core.
 - A cheer's leading cheermotes ("Cheer100 !b") are cut from the text so the vote behind them
   counts; the bits travel as a GiftMessage (platform "twitch": weighed by `bits_per_vote`).
 - Announcements are one line, control characters removed, at most ANNOUNCE_MAX characters;
@@ -21,7 +25,14 @@ from typing import Any
 import msgspec
 
 from storyd.core.irc import IrcMessage, privmsg_text
-from storyd.core.model import CHOICE_KEYS, ChatMessage, GiftMessage
+from storyd.core.model import (
+    CHOICE_KEYS,
+    ChatMessage,
+    GiftMessage,
+    Moderation,
+    ViewerKey,
+    viewer_key,
+)
 
 PLATFORM = "twitch"
 MAX_TEXT = 500
@@ -44,22 +55,30 @@ def _clean(text: str, limit: int) -> str:
     return _CONTROL.sub(" ", text).strip()[:limit]
 
 
+def _viewer(tags: dict[str, str], uid_tag: str, nick: str) -> tuple[str, ViewerKey] | None:
+    uid = tags.get(uid_tag, "")
+    if uid.isascii() and uid.isdigit() and len(uid) <= 20:
+        return f"{PLATFORM}:{uid}", viewer_key(PLATFORM, uid)
+    if nick:
+        viewer = f"{PLATFORM}:login:{nick.lower()[:MAX_NAME]}"
+        return viewer, viewer
+    return None
+
+
 def chat_of(msg: IrcMessage, channel: str) -> Chat | None:
-    """The Chat of a PRIVMSG to `#channel`, or None when it is not one or is unusable."""
-    if msg.command != "PRIVMSG" or len(msg.params) < 2:
+    """The Chat of a PRIVMSG (or a USERNOTICE that carries a viewer's message) to
+    `#channel`, or None when it is not one or is unusable."""
+    if msg.command not in ("PRIVMSG", "USERNOTICE") or len(msg.params) < 2:
         return None
     if msg.params[0].lower() != "#" + channel:
         return None
     tags = msg.tags
-    nick = msg.nick
-    uid = tags.get("user-id", "")
-    if uid.isascii() and uid.isdigit():
-        viewer = f"{PLATFORM}:{uid}"
-    elif nick:
-        viewer = f"{PLATFORM}:login:{nick.lower()[:MAX_NAME]}"
-    else:
+    nick = msg.nick if msg.command == "PRIVMSG" else tags.get("login", "")
+    who = _viewer(tags, "user-id", nick)
+    if who is None:
         return None
-    text = privmsg_text(msg)
+    viewer, key = who
+    text = privmsg_text(msg) if msg.command == "PRIVMSG" else msg.params[1]
     bits = tags.get("bits", "")
     amount = min(int(bits), MAX_BITS) if bits.isascii() and bits.isdigit() else 0
     if amount:
@@ -68,10 +87,32 @@ def chat_of(msg: IrcMessage, channel: str) -> Chat | None:
     name = _clean(tags.get("display-name", ""), MAX_NAME) or nick[:MAX_NAME] or viewer
     mid = tags.get("id", "")
     msg_id = f"{PLATFORM}:{mid[:128]}" if mid else ""
-    message = ChatMessage(platform=PLATFORM, user_id=viewer, name=name, text=text, msg_id=msg_id)
+    message = ChatMessage(platform=PLATFORM, user_id=viewer, name=name, text=text,
+                          msg_id=msg_id, key=key)
     gift = (GiftMessage(platform=PLATFORM, user_id=viewer, name=name, diamonds=amount,
                         msg_id=msg_id) if amount else None)
     return Chat(message, gift)
+
+
+def moderation_of(msg: IrcMessage, channel: str) -> Moderation | None:
+    """The Moderation of a CLEARMSG or CLEARCHAT in `#channel`, else None."""
+    if msg.command not in ("CLEARMSG", "CLEARCHAT") or not msg.params:
+        return None
+    if msg.params[0].lower() != "#" + channel:
+        return None
+    tags = msg.tags
+    if msg.command == "CLEARMSG":
+        mid = tags.get("target-msg-id", "")
+        if not mid:
+            return None
+        return Moderation(platform=PLATFORM, kind="message", msg_id=f"{PLATFORM}:{mid[:128]}")
+    login = msg.params[1].strip() if len(msg.params) > 1 else ""
+    if not login:
+        return Moderation(platform=PLATFORM, kind="chat")
+    who = _viewer(tags, "target-user-id", login)
+    if who is None:     # pragma: no cover - a login always names someone
+        return None
+    return Moderation(platform=PLATFORM, kind="viewer", user_id=who[0], key=who[1])
 
 
 def is_auth_failure(msg: IrcMessage) -> bool:

@@ -39,6 +39,7 @@ RANGES: tuple[tuple[str, float, float], ...] = (
     ("chat.tiktok.live_poll_seconds", 5, 3600),
     ("chat.twitch.connect_timeout", 1, 300),
     ("voting.max_gift_weight", 0, 1_000_000),
+    ("voting.stream_delay", 0, 60),
     ("demo.viewers", 1, 1_000_000),
     ("demo.votes_per_second", 0, 100_000),
     ("demo.voting_duration", 15, 300),

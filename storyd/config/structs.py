@@ -69,6 +69,7 @@ class VotingConfig(_Section, frozen=True):
     diamonds_per_vote: int = 1
     bits_per_vote: int = 100              # Twitch cheers: bits per extra vote (gift_votes on)
     max_gift_weight: int = 10
+    stream_delay: float = 0.0             # seconds video lags chat: ballots close this much later
     points_reward: str = ""               # Twitch channel points reward title that votes ("" = off)
     points_weight: int = 5                # weight of one channel points vote
 

@@ -3,44 +3,28 @@
 One connection, requests answered in order: `call` sends one envelope and waits for the reply
 with its id. `watch` turns the connection into an event stream, so use a client of its own
 for it. Error replies raise RemoteError (code and message as the daemon sent them); an absent
-socket or a refused connection raises DaemonNotRunning.
+socket or a refused connection raises DaemonNotRunning (both defined in
+storyd.control.blocking_client, the trio-free one-shot client).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import msgspec
 import trio
 
 from storyd.control import protocol
-from storyd.errors import ControlError, StorydError
-
-# Replies can be large (an HTML export, a long session); a guard, not a protocol limit.
-MAX_REPLY_LINE = 64 * 1024 * 1024
-
-
-class DaemonNotRunning(ControlError):
-    """No storyd listens on the control socket."""
-
-    code = "not_running"
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"storyd is not running (no socket at {path})")
-        self.path = path
-
-
-class RemoteError(StorydError):
-    """The daemon answered a request with an error reply."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+from storyd.control.blocking_client import (
+    MAX_REPLY_LINE,
+    RemoteError,
+    connect_error,
+    decode_reply,
+)
+from storyd.errors import ControlError
 
 
 class ControlClient:
@@ -61,13 +45,8 @@ class ControlClient:
         path = Path(path)
         try:
             stream = await trio.open_unix_socket(str(path))
-        except (FileNotFoundError, ConnectionRefusedError, NotADirectoryError):
-            raise DaemonNotRunning(path) from None
-        except PermissionError:
-            raise ControlError(f"permission denied on the control socket {path} "
-                               "(is storyd running as another user?)") from None
         except OSError as exc:
-            raise ControlError(f"cannot connect to {path}: {exc.strerror or exc}") from None
+            raise connect_error(path, exc) from None
         return cls(stream, path)
 
     async def __aenter__(self) -> ControlClient:
@@ -96,6 +75,30 @@ class ControlClient:
                 raise RemoteError(err.code, err.message)
             return reply.result
 
+    async def pipeline(self, requests: Iterable[protocol.Request],
+                       in_flight: int) -> list[Any]:
+        """Send `requests` with up to `in_flight` unanswered at a time; the results (or the
+        RemoteError of an error reply) in request order. ControlError when the daemon hangs
+        up. The replies are small, so reading them only when the window is full is safe."""
+        results: list[Any] = []
+        pending = 0
+        for request in requests:
+            if pending >= max(in_flight, 1):
+                results.append(self._result_or_error(await self._read_reply()))
+                pending -= 1
+            await self._send(request)
+            pending += 1
+        for _ in range(pending):
+            results.append(self._result_or_error(await self._read_reply()))
+        return results
+
+    @staticmethod
+    def _result_or_error(reply: protocol.Reply) -> Any:
+        if reply.ok:
+            return reply.result
+        err = reply.error or protocol.ErrorBody(code="error", message="unknown error")
+        return RemoteError(err.code, err.message)
+
     async def watch(self) -> AsyncIterator[Any]:
         """Start watching and yield each event as it arrives; ends when the daemon hangs up."""
         await self.call(protocol.Watch())
@@ -104,7 +107,7 @@ class ControlClient:
                 line = await self._read_line()
             except ControlError:
                 return
-            reply = _decode(line)
+            reply = decode_reply(line)
             if reply.error is not None:
                 raise RemoteError(reply.error.code, reply.error.message)
             yield reply.event
@@ -119,7 +122,7 @@ class ControlClient:
         return req_id
 
     async def _read_reply(self) -> protocol.Reply:
-        return _decode(await self._read_line())
+        return decode_reply(await self._read_line())
 
     async def _read_line(self) -> bytes:
         while True:
@@ -137,10 +140,3 @@ class ControlClient:
             if not chunk:
                 raise ControlError(f"storyd closed the control connection on {self.path}")
             self._buf.extend(chunk)
-
-
-def _decode(line: bytes) -> protocol.Reply:
-    try:
-        return protocol.decode_reply(line)
-    except msgspec.DecodeError as exc:
-        raise ControlError(f"storyd sent a line that is not a reply: {exc}") from None

@@ -18,10 +18,10 @@ from storyd.config import effective
 from storyd.config import loader as config_mod
 from storyd.config.masking import masked
 from storyd.control import protocol as p
-from storyd.control.operator import Operator
+from storyd.control.operator import Operator, Ready
 from storyd.core import events as ev
 from storyd.core import replies as r
-from storyd.core.model import ChatMessage
+from storyd.core.model import ChatMessage, viewer_key
 from storyd.core.snapshot import Snapshot
 from storyd.core.themes import THEMES
 from storyd.errors import ConfigError, RefusedError
@@ -73,20 +73,19 @@ MAX_CHAT_FIELD = 500
 
 
 def chat_batch(lines: list[p.ChatLine]) -> list[ChatMessage]:
-    """Chat lines as the chat sink's messages (viewer ids `platform:user_id`); a bad line
-    refuses the whole batch."""
+    """Chat lines as the chat sink's messages (viewer ids `platform:user_id`, the vote core's
+    viewer key). The lines' types already hold the limits (decoding refused a line with an
+    empty or over-long platform, user id or name, or a batch over MAX_CHAT_BATCH)."""
     if len(lines) > MAX_CHAT_BATCH:
         raise RefusedError(f"at most {MAX_CHAT_BATCH} messages per batch (got {len(lines)})")
-    batch = []
-    for i, line in enumerate(lines):
+    for i, line in enumerate(lines):    # a line built in code rather than decoded
         if not line.user_id or not line.platform:
             raise RefusedError(f"messages[{i}]: platform and user_id must not be empty")
-        if max(len(line.user_id), len(line.name), len(line.platform)) > 128:
-            raise RefusedError(f"messages[{i}]: platform, user_id and name are 128 chars at most")
-        batch.append(ChatMessage(platform=line.platform, user_id=f"{line.platform}:{line.user_id}",
-                                 name=line.name or line.user_id,
-                                 text=line.text[:MAX_CHAT_FIELD], msg_id=line.msg_id))
-    return batch
+    key = viewer_key
+    return [ChatMessage(platform=line.platform, user_id=f"{line.platform}:{line.user_id}",
+                        name=line.name or line.user_id, text=line.text[:MAX_CHAT_FIELD],
+                        msg_id=line.msg_id, key=key(line.platform, line.user_id))
+            for line in lines]
 
 
 async def handle(op: Operator, request: p.Request) -> Any:
@@ -170,6 +169,15 @@ async def handle(op: Operator, request: p.Request) -> Any:
         case p.Watch():
             raise RefusedError("watch is a streaming request")
     raise ConfigError(f"unsupported request {type(request).__name__}")  # pragma: no cover
+
+
+def pipelined(op: Operator, request: p.Request) -> tuple[Any, Ready | None] | None:
+    """The requests a connection may pipeline (control socket): `chat` is counted now and
+    its reply waits only for its commit (the returned wait), so the next request on the
+    connection is read meanwhile. None for every other request (answered by `handle`)."""
+    if isinstance(request, p.Chat):
+        return op.ingest_now(chat_batch(request.messages))
+    return None
 
 
 async def watch(op: Operator, send: Callable[[Any], Awaitable[None]]) -> None:

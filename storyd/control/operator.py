@@ -105,6 +105,12 @@ class Operator(Protocol):
         """Chat lines through the chat sink; accepted ballots on disk before it returns."""
         ...
 
+    def ingest_now(self, batch: Sequence[ChatMessage]) -> tuple[r.IngestReply, Ready | None]:
+        """`ingest` in two steps, for pipelined requests: counted now; the reply may be sent
+        once the returned wait returns (None: nothing to wait for). The wait raises the
+        StorydError of a commit that failed: then the reply must not be sent."""
+        ...
+
     def memory(self) -> r.MemoryReply: ...
 
     # ---- the audience -------------------------------------------------------------------
@@ -143,6 +149,9 @@ class Operator(Protocol):
         """One tiny request per configured provider; credentials masked."""
         ...
 
+
+# Waits until an answer may be sent (an acknowledged ballot is on disk).
+Ready = Callable[[], Awaitable[None]]
 
 # What turns a request into its answer (storyd.control.dispatch.handle; tests pass fakes).
 Handler = Callable[[Operator, p.Request], Awaitable[Any]]

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 PROTOCOL_VERSION = 1
-MAX_LINE = 64 * 1024  # one request line; storyctl chat-import splits batches to fit
+MAX_LINE = 1024 * 1024  # one request line; storyctl chat-import splits batches to fit
 # Numbers that reach SQLite must fit its 64-bit integers; larger ones are bad requests.
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 # The limits the daemon enforces, in the types, so the OpenAPI document states them too

@@ -6,10 +6,15 @@ world-writable) and that no other storyd answers on the path (a stale socket fil
 a live one is refused). The socket is chmod 0600 before anyone is told it is serving, and it
 is unlinked in `finally` — only if the file there is still the one we bound.
 
-Each connection gets one task. It reads lines (at most MAX_LINE bytes each; a longer line is
-answered with `line_too_long` and discarded up to its newline) and answers them strictly in
-order, one reply line per request line. Every failure is turned into an error reply —
-`bad_json`, `bad_request` (msgspec's message names the path), `bad_version`, the
+Each connection gets a reader and a writer task. The reader reads lines (at most MAX_LINE
+bytes each; a longer line is answered with `line_too_long` and discarded up to its newline)
+and runs their requests strictly in order; the writer sends one reply line per request line,
+in the same order. Requests may be pipelined: `pipelined(request)` (the `chat` ingest) does
+its work at once and hands the writer the reply with a wait that returns once it may be sent
+(its ballots are committed), so the reader goes on with the next request meanwhile — up to
+MAX_IN_FLIGHT replies wait per connection, then the reader waits (backpressure). Every other
+request is answered in full before the next line is read. Every failure is turned into an
+error reply — `bad_json`, `bad_request` (msgspec's message names the path), `bad_version`, the
 StorydError's own code, or `internal` (logged as one line) — so neither the connection
 nor the daemon dies of a bad request. `watch` replies ok and then streams event lines until
 the client hangs up; lines sent while watching are discarded.
@@ -50,10 +55,14 @@ log = logging.getLogger(__name__)
 _faults = LogLimiter(log)
 
 Handler = Callable[[protocol.Request], Awaitable[Any]]
+Ready = Callable[[], Awaitable[None]]
+Pipelined = Callable[[protocol.Request], tuple[Any, Ready | None] | None]
+_Out = bytes | tuple[int | None, Any, Ready | None] | trio.Event   # reply, staged, barrier
 Send = Callable[[Any], Awaitable[None]]
 WatchHandler = Callable[[Send], Awaitable[None]]
 
 MAX_CONNECTIONS = 64
+MAX_IN_FLIGHT = 32     # replies waiting for their commit, per connection
 SEND_TIMEOUT = 10.0
 IDLE_TIMEOUT = 600.0   # seconds without a request before an idle connection is closed
 LINE_TIMEOUT = 10.0    # seconds a started line may stay unfinished
@@ -75,13 +84,15 @@ def _reply_error(req_id: int | None, code: str, message: str) -> bytes:
 
 
 async def serve_control(path: Path, handle: Handler, watch: WatchHandler, *,
+                        pipelined: Pipelined | None = None,
                         max_connections: int = MAX_CONNECTIONS,
                         idle_timeout: float = IDLE_TIMEOUT, line_timeout: float = LINE_TIMEOUT,
                         task_status: trio.TaskStatus[Path] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve the control protocol on the Unix socket `path` until cancelled.
 
     `handle` answers one request (its result is encoded with msgspec; StorydError subclasses
-    become error replies with their code). `watch(send)` streams events by awaiting
+    become error replies with their code); `pipelined` (see above) stages the requests a
+    connection may pipeline. `watch(send)` streams events by awaiting
     `send(event)` until it is cancelled when the client leaves. Raises StorydError before
     `task_status.started(path)` when the directory is unsafe, another storyd is serving on
     the path, or binding fails. The socket file is removed on exit. `idle_timeout` and
@@ -115,7 +126,8 @@ async def serve_control(path: Path, handle: Handler, watch: WatchHandler, *,
                         nursery.start_soon(_refuse_busy, stream, max_connections)
                         continue
                     min(waiting, key=lambda c: (c.waiting_since or 0.0, c.wait_seq)).evict()
-                conn = _Connection(stream, handle, watch, idle_timeout, line_timeout)
+                conn = _Connection(stream, handle, watch, idle_timeout, line_timeout,
+                                   pipelined)
                 conns.add(conn)
 
                 async def _serve_one(conn: _Connection = conn) -> None:
@@ -157,10 +169,13 @@ class _Connection:
     """One client: read lines, answer each in order."""
 
     def __init__(self, stream: trio.SocketStream, handle: Handler, watch: WatchHandler,
-                 idle_timeout: float = IDLE_TIMEOUT, line_timeout: float = LINE_TIMEOUT) -> None:
+                 idle_timeout: float = IDLE_TIMEOUT, line_timeout: float = LINE_TIMEOUT,
+                 pipelined: Pipelined | None = None) -> None:
         self._stream = stream
         self._handle = handle
         self._watch = watch
+        self._pipelined = pipelined
+        self._out: trio.MemorySendChannel[_Out] | None = None
         self._idle_timeout = idle_timeout
         self._line_timeout = line_timeout
         self._buf = bytearray()
@@ -179,19 +194,44 @@ class _Connection:
 
     async def run(self) -> None:
         try:
-            while True:
-                line = await self._next_line()
-                if line is None:
-                    return
-                await self._answer(line)
-        except _Timeout as exc:
+            out, replies = trio.open_memory_channel[_Out](MAX_IN_FLIGHT)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._write, replies)
+                async with out:
+                    self._out = out
+                    while (line := await self._next_line()) is not None:
+                        await self._answer(line)
+        except* _Timeout as group:
+            exc = group.exceptions[0]
+            assert isinstance(exc, _Timeout)
             log.info("control client disconnected: %s", exc)
             with trio.move_on_after(1.0):
                 await self._stream.send_all(_reply_error(None, exc.code, str(exc)))
-        except (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError):
+        except* (trio.BrokenResourceError, trio.ClosedResourceError, trio.TooSlowError):
             log.debug("control client went away or stopped reading")
         finally:
             await trio.aclose_forcefully(self._stream)
+
+    async def _write(self, replies: trio.MemoryReceiveChannel[_Out]) -> None:
+        """Send the replies in request order; a staged one once its wait returns."""
+        async with replies:
+            async for item in replies:
+                if isinstance(item, trio.Event):    # a watch takes the connection over
+                    item.set()
+                    continue
+                if isinstance(item, tuple):
+                    req_id, result, ready = item
+                    try:
+                        if ready is not None:
+                            await ready()
+                        item = _reply_ok(req_id, result)
+                    except StorydError as exc:      # not committed: never acknowledged
+                        item = _reply_error(req_id, exc.code, str(exc))
+                await self._send(item)
+
+    async def _reply(self, item: _Out) -> None:
+        assert self._out is not None
+        await self._out.send(item)
 
     async def _receive(self) -> bytes:
         """The next chunk, within the idle timeout (no line started) or the line timeout."""
@@ -234,13 +274,13 @@ class _Connection:
                 self._line_started = None
                 if discarding or len(line) > protocol.MAX_LINE:
                     if not discarding:
-                        await self._send(self._too_long())
+                        await self._reply(self._too_long())
                     discarding = False
                     continue
                 return line
             if len(self._buf) > protocol.MAX_LINE:
                 if not discarding:
-                    await self._send(self._too_long())
+                    await self._reply(self._too_long())
                     discarding = True
                 self._buf.clear()
             if self._eof:
@@ -263,15 +303,21 @@ class _Connection:
             return
         env_or_error = _decode(line)
         if isinstance(env_or_error, bytes):
-            await self._send(env_or_error)
+            await self._reply(env_or_error)
             return
         env = env_or_error
         if isinstance(env.request, protocol.Watch):
+            sent = trio.Event()                     # every earlier reply is out first
+            await self._reply(sent)
+            await sent.wait()
             await self._run_watch(env.id)
             return
         try:
-            result = await self._handle(env.request)
-            reply = _reply_ok(env.id, result)
+            staged = self._pipelined(env.request) if self._pipelined is not None else None
+            if staged is not None:
+                await self._reply((env.id, *staged))
+                return
+            reply = _reply_ok(env.id, await self._handle(env.request))
         except StorydError as exc:
             reply = _reply_error(env.id, exc.code, str(exc))
         except Exception as exc:  # noqa: BLE001 — a bad handler must not kill the connection
@@ -284,7 +330,7 @@ class _Connection:
                               logging.ERROR)
                 reply = _reply_error(env.id, "internal",
                                      f"internal error while handling '{cmd}'; see the storyd log")
-        await self._send(reply)
+        await self._reply(reply)
 
     async def _run_watch(self, req_id: int | None) -> None:
         await self._send(_reply_ok(req_id, None))

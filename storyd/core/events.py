@@ -48,9 +48,10 @@ class NarrationData(msgspec.Struct, frozen=True, kw_only=True):
 class VotingStartedData(msgspec.Struct, frozen=True, kw_only=True):
     round_id: int
     choices: tuple[ChoiceView, ...]
-    ends_at: int                  # epoch ms
+    ends_at: int                  # epoch ms: the announced end (the overlay's countdown)
     duration_ms: int              # the round's full length (with any extension)
     extended: str | None = None   # "tie" / "no_votes" when a deadline extended the round
+    closes_at: int | None = None  # epoch ms: the real close, ends_at + [voting] stream_delay
 
 
 class VoteUpdateData(msgspec.Struct, frozen=True, kw_only=True):

@@ -6,6 +6,8 @@ unchanged. Choice keys are the letters a–f; index 0 is "a".
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from storyd.core.plan import StoryPlan
@@ -128,14 +130,61 @@ class SpeechResult(msgspec.Struct, frozen=True, kw_only=True):
     duration: float | None = None  # seconds, when known
 
 
+ViewerKey = int | str
+
+
 class ChatMessage(msgspec.Struct, frozen=True, kw_only=True, array_like=False):
-    """One chat comment from any platform. `user_id` is the stable viewer identity."""
+    """One chat comment from any platform. `user_id` is the stable viewer identity
+    (`platform:user_id`); `key`, when set, is the same identity as `viewer_key` makes it
+    (an int for TikTok and Twitch numeric ids, so the vote core hashes no string per
+    message); 0 means "use `user_id`"."""
 
     platform: str
     user_id: str
     name: str
     text: str
     msg_id: str = ""
+    key: ViewerKey = 0
+
+
+def viewer_key(platform: str, raw_id: str | int) -> ViewerKey:
+    """The vote core's key of a viewer: TikTok's numeric id as a positive int, Twitch's as a
+    negative one (the two never meet), any other viewer as its `platform:user_id` string.
+    One viewer always gets one key, whichever path their message took."""
+    if isinstance(raw_id, int):
+        raw_id = str(raw_id)
+    if raw_id.isascii() and raw_id.isdigit() and 0 < len(raw_id) <= 20:
+        if platform == "tiktok":
+            return int(raw_id) or f"tiktok:{raw_id}"
+        if platform == "twitch":
+            return -int(raw_id) - 1
+    return f"{platform}:{raw_id}"
+
+
+def key_of_viewer_id(viewer_id: str) -> ViewerKey:
+    """`viewer_key` of a stored `platform:user_id` viewer id."""
+    platform, sep, raw = viewer_id.partition(":")
+    return viewer_key(platform, raw) if sep else viewer_id
+
+
+def viewer_id_of_key(key: ViewerKey) -> str:
+    """The stored `platform:user_id` of a key (the inverse of model.viewer_key)."""
+    if isinstance(key, str):
+        return key
+    return f"tiktok:{key}" if key > 0 else f"twitch:{-key - 1}"
+
+
+class Moderation(msgspec.Struct, frozen=True, kw_only=True):
+    """A moderator's action that takes ballots back (Twitch CLEARMSG/CLEARCHAT, TikTok's
+    deleted comments). `kind` "message": the message `msg_id` was deleted; "viewer": the
+    viewer `user_id` was banned or timed out (or had all their comments deleted);
+    "chat": the whole chat was cleared (ballots stay: see README "Votes as chat types them")."""
+
+    platform: str
+    kind: Literal["message", "viewer", "chat"]
+    msg_id: str = ""
+    user_id: str = ""
+    key: ViewerKey = 0
 
 
 class GiftMessage(msgspec.Struct, frozen=True, kw_only=True):

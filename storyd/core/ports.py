@@ -19,6 +19,7 @@ from storyd.core.model import (
     GiftMessage,
     ImageRequest,
     ImageResult,
+    Moderation,
     SpeechRequest,
     SpeechResult,
 )
@@ -38,7 +39,7 @@ class IngestResult(msgspec.Struct, frozen=True):
 
 
 class ChatSink(Protocol):
-    """What chat sources feed. All three are synchronous, never block, never raise for bad
+    """What chat sources feed. All four are synchronous, never block, never raise for bad
     viewer input."""
 
     def submit(self, batch: Sequence[ChatMessage]) -> IngestResult: ...
@@ -51,6 +52,25 @@ class ChatSink(Protocol):
                         joins: int = 0) -> None:
         """Likes and joins of one viewer: counted in viewer stats, never a ballot."""
         ...
+
+    def submit_moderation(self, action: Moderation) -> bool:
+        """A moderator deleted a message or removed a viewer; True when a ballot changed."""
+        ...
+
+
+class TallyRules(Protocol):
+    """What the vote core's tally reads of a round's rules (core/voting.py RoundRules)."""
+
+    @property
+    def allow_change(self) -> bool: ...
+    @property
+    def gift_votes(self) -> bool: ...
+    @property
+    def diamonds_per_vote(self) -> int: ...
+    @property
+    def bits_per_vote(self) -> int: ...
+    @property
+    def max_gift_weight(self) -> int: ...
 
 
 class VotingSettings(Protocol):
@@ -78,6 +98,8 @@ class VotingSettings(Protocol):
     def bits_per_vote(self) -> int: ...
     @property
     def max_gift_weight(self) -> int: ...
+    @property
+    def stream_delay(self) -> float: ...
 
 
 class Clock(Protocol):
@@ -138,8 +160,7 @@ class StoryStore(Protocol):
     async def record_vote_result(self, session_id: int, chapter_number: int, *, winner: int,
                                  counts: list[int], voters: int, tie_break: str | None,
                                  early: bool, forced: bool, closed_at: float) -> None: ...
-    async def credit_voters(self, rows: Sequence[tuple[str, str, bool]], *,
-                            now: float) -> None: ...
+    async def credit_voters(self, *, limit: int, now: float) -> bool: ...
     async def add_activity(self, rows: Sequence[tuple[str, str, int, int]], *,
                            now: float) -> None: ...
     async def save_memory(self, session_id: int, memory: dict[str, Any], *,

@@ -64,10 +64,12 @@ class VotingView(msgspec.Struct, frozen=True, kw_only=True):
     choices: tuple[ChoiceView, ...]
     counts: tuple[int, ...]
     voters: int
-    ends_at: int | None              # epoch ms; None once closed
+    ends_at: int | None              # epoch ms, the announced end; None once closed
+    closes_at: int | None = None     # epoch ms, the real close: ends_at + [voting] stream_delay
     duration_ms: int = 0             # the round's full length (with any extension), for bars
     open: bool
     invalid: int = 0
+    moderated: int = 0               # ballots moderators took back (deleted messages, bans)
     extended: bool = False
     winner: int | None = None        # index, once closed
     tie_break: str | None = None     # "random", "first", "extend", "forced", None
@@ -137,6 +139,7 @@ class ChatSourceView(msgspec.Struct, frozen=True, kw_only=True):
     reconnects: int = 0             # drops of a working connection
     failures: int = 0               # connection attempts that never worked
     dropped: int = 0                # events lost to a full buffer
+    moderation: int = 0             # moderators' deletions, bans and timeouts seen
     rate: float = 0.0               # messages per second over the last 10 s
 
 

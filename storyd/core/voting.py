@@ -1,59 +1,36 @@
-"""The tally of one voting round (pure: no I/O, no clock); parsing is in vote_parse.py.
+"""One voting round: its rules, its times and how it closes (pure: no I/O, no clock).
 
-Theory of operation
--------------------
-A `VoteRound` holds one ballot per viewer: `_ballots[viewer] = choice` plus, when gift votes
-are on, extra weight in `_gifts[viewer]`. A ballot weighs ``1 + gift weight``. The invariant
-that everything else relies on is::
+The ballots themselves are core/vote_tally.py (`VoteRound` is a `Tally` with times);
+parsing is core/vote_parse.py.
 
-    _counts[i] == sum(1 + _gifts.get(v, 0) for v, c in _ballots.items() if c == i)
-
-`ingest` keeps it incrementally (a change moves the whole weight), so reading the counts is
-O(choices) however large the audience. Gift weight given by a viewer who has no ballot yet
-is held in `_held` (capped like any gift weight) and moves into `_gifts` with their first
-ballot of the round; held weight is in no count.
-
-`ingest` is the hot path: a batch of chat messages goes through one tight loop with locals
-bound once, an exact-string dict lookup first (most votes are exactly "!a", "B", "1" ...),
-then a 3-character prefix lookup ("!a lets go"), and the general parser only for the few
-messages whose first character could start a vote.
-
-A ballot keeps the display name of the viewer's first vote-shaped message this round
-(changing a vote does not touch `_names`: one store fewer on the hot path).
-
-Every viewer whose ballot was added or changed lands in `_dirty` (a dict used as an ordered
-set); `drain_dirty` turns it into rows for batch persistence and clears it, so a crash loses
-only what was not drained yet. `restore` reloads those rows without marking them dirty.
+Times: `ends_at` is the *announced* end — the overlay's countdown reaches 0 there.
+`closes_at` is the real close, `stream_delay` seconds later: viewers see the video that
+much after OBS renders it while their chat is not delayed, so ballots are accepted until
+they have seen the countdown reach 0 too. `on_deadline` looks at `closes_at`.
 
 Closing decides the winner once: the weighted leader; on a tie or with no ballots the
 configured policy applies: "first" (lowest tied index), "random" (seeded, the tied set and
-the pick are recorded) or "extend" (once, by `on_deadline`; a later tie or empty round falls
-back to "random"; an operator `close` never extends). A closed round is frozen: `close` and
-`on_deadline` return the same result and further chat is ignored.
+the pick are recorded) or "extend" (once, by `on_deadline`: a new announced end
+`extend_seconds` from now; a later tie or empty round falls back to "random"; an operator
+`close` never extends). A closed round is frozen: `close` and `on_deadline` return the same
+result and further chat is ignored. `leader_clear` is the early close: a leader ahead of the
+runner-up by `swing` with at least `min_votes` voters (a tie never qualifies).
 """
 
 from __future__ import annotations
 
-import logging
 import random
-from collections.abc import Iterable, Sequence
 from typing import Literal
 
 import msgspec
 
-from storyd.core.model import CHOICE_KEYS, MAX_CHOICES, ChatMessage
-from storyd.core.ports import IngestResult, VotingSettings
-from storyd.core.vote_parse import (
-    EXACT,
-    MAY_START,
-    PREFIX3,
-    parse_slow,  # re-exported
-)
+from storyd.core.model import CHOICE_KEYS
+from storyd.core.ports import VotingSettings
+from storyd.core.vote_tally import Tally
 from storyd.errors import RefusedError
 
-log = logging.getLogger(__name__)
-
 Policy = Literal["random", "first", "extend"]
+
 
 class RoundRules(msgspec.Struct, frozen=True, kw_only=True):
     """The rules of one round: a copy of `[voting]`, so a reload never changes a live round."""
@@ -69,6 +46,7 @@ class RoundRules(msgspec.Struct, frozen=True, kw_only=True):
     diamonds_per_vote: int = 1
     bits_per_vote: int = 100
     max_gift_weight: int = 10
+    stream_delay: float = 0.0
 
     @classmethod
     def from_config(cls, v: VotingSettings) -> RoundRules:
@@ -76,7 +54,8 @@ class RoundRules(msgspec.Struct, frozen=True, kw_only=True):
                    min_votes=v.min_votes, swing=v.swing, tie_break=v.tie_break,
                    no_votes=v.no_votes, extend_seconds=float(v.extend_seconds),
                    gift_votes=v.gift_votes, diamonds_per_vote=v.diamonds_per_vote,
-                   bits_per_vote=v.bits_per_vote, max_gift_weight=v.max_gift_weight)
+                   bits_per_vote=v.bits_per_vote, max_gift_weight=v.max_gift_weight,
+                   stream_delay=float(v.stream_delay))
 
 
 class RoundResult(msgspec.Struct, frozen=True):
@@ -99,231 +78,27 @@ class Extended(msgspec.Struct, frozen=True):
     reason: str                 # "tie" | "no_votes"
 
 
-# msg ids only guard against a source replaying recent messages (reconnects): forgetting old
-# ones after this many keeps a long, busy round's memory bounded.
-_SEEN_IDS_CAP = 200_000
-# gift weight held for viewers without a ballot yet: at most this many viewers per round
-_HELD_CAP = 100_000
-
-Ballot = tuple[str, str, int, int]   # (viewer_id, name, choice, weight)
-
-
-class VoteRound:
-    """The tally of one voting round. Not thread-safe; one owner (the voting service) calls it."""
+class VoteRound(Tally):
+    """The tally of one voting round with its times. One owner (the voting service)."""
 
     def __init__(self, *, round_id: int, n_choices: int, rules: RoundRules, opens_at: float,
-                 ends_at: float, seed: int) -> None:
-        if not 1 <= n_choices <= MAX_CHOICES:
-            raise ValueError(f"a round needs 1..{MAX_CHOICES} choices, got {n_choices}")
+                 ends_at: float, seed: int, commands: frozenset[str] = frozenset()) -> None:
+        super().__init__(n_choices, rules, commands)
         if ends_at < opens_at:
             raise ValueError(f"round ends ({ends_at}) before it opens ({opens_at})")
+        self.rules: RoundRules = rules
         self.round_id = round_id
-        self.n_choices = n_choices
-        self.rules = rules
         self.opens_at = opens_at
         self.ends_at = ends_at
         self.extended = False
-        self.closed = False
         self.closed_at: float | None = None
         self.result: RoundResult | None = None
-        self.invalid = 0
         self._rng = random.Random(seed)
-        self._ballots: dict[str, int] = {}
-        self._names: dict[str, str] = {}
-        self._gifts: dict[str, int] = {}          # viewer -> extra weight from gifts
-        self._held: dict[str, int] = {}           # gift weight given before the first ballot
-        self._counts: list[int] = [0] * n_choices
-        self._dirty: dict[str, None] = {}         # ordered set of viewers to persist
-        self._seen_ids: set[str] = set()          # msg ids of vote-shaped messages this round
-
-    # -- intake ----------------------------------------------------------------------------
-
-    def ingest(self, batch: Sequence[ChatMessage]) -> IngestResult:
-        """Count a batch of chat messages. Chatter, repeats, refused changes, duplicate msg ids
-        and everything after close are `ignored`; votes for a missing choice are `invalid`."""
-        if self.closed:
-            return IngestResult(0, 0, len(batch))
-        exact = EXACT
-        prefix3 = PREFIX3
-        may_start = MAY_START
-        slow = parse_slow
-        ballots = self._ballots
-        names = self._names
-        counts = self._counts
-        dirty = self._dirty
-        seen = self._seen_ids
-        gifts = self._gifts
-        held = self._held
-        n = self.n_choices
-        allow_change = self.rules.allow_change
-        accepted = invalid = 0
-        for m in batch:
-            t = m.text
-            c = exact.get(t)
-            if c is None:  # parse_vote's slower steps, inlined
-                if t[:1] not in may_start:
-                    continue
-                c = prefix3.get(t[:3])
-                if c is None:
-                    c = slow(t)
-                    if c is None:
-                        continue
-            mid = m.msg_id
-            if mid:
-                if mid in seen:
-                    continue
-                seen.add(mid)
-            if c >= n:
-                invalid += 1
-                continue
-            uid = m.user_id
-            prev = ballots.get(uid)
-            if prev is None:
-                ballots[uid] = c
-                w = 1
-                if held:
-                    g = held.pop(uid, 0)
-                    if g:
-                        gifts[uid] = g
-                        w += g
-                counts[c] += w
-                names[uid] = m.name
-            elif prev == c or not allow_change:
-                continue
-            else:
-                w = 1 + gifts.get(uid, 0)
-                ballots[uid] = c
-                counts[prev] -= w
-                counts[c] += w
-            dirty[uid] = None
-            accepted += 1
-        if len(seen) > _SEEN_IDS_CAP:
-            seen.clear()
-        self.invalid += invalid
-        return IngestResult(accepted, invalid, len(batch) - accepted - invalid)
-
-    def cast(self, viewer_id: str, choice: int, name: str = "") -> bool:
-        """Record or change one ballot (operator `vote`, demo audience). True when it counted;
-        a missing choice counts as invalid. Never raises."""
-        if self.closed:
-            return False
-        if not 0 <= choice < self.n_choices:
-            self.invalid += 1
-            return False
-        prev = self._ballots.get(viewer_id)
-        if prev == choice or (prev is not None and not self.rules.allow_change):
-            return False
-        held = self._held.pop(viewer_id, None) if prev is None else None
-        self._set(viewer_id, name or self._names.get(viewer_id, ""), choice, gift=held)
-        self._dirty[viewer_id] = None
-        return True
-
-    def add_gift(self, viewer_id: str, amount: int, *,
-                 unit: Literal["diamonds", "bits"] = "diamonds") -> int:
-        """Add `amount // diamonds_per_vote` (TikTok diamonds) or `amount // bits_per_vote`
-        (Twitch bits) weight to the viewer's ballot, capped at `max_gift_weight` per viewer and
-        round. A viewer without a ballot yet has the weight held (same cap) and applied when
-        they vote this round. Returns the weight added to the tally now (0 when gift votes are
-        off, the round is closed, or the weight is held)."""
-        r = self.rules
-        if not r.gift_votes or self.closed or amount <= 0:
-            return 0
-        per = r.bits_per_vote if unit == "bits" else r.diamonds_per_vote
-        choice = self._ballots.get(viewer_id)
-        if choice is None:
-            held = self._held.get(viewer_id)
-            if held is None and len(self._held) >= _HELD_CAP:
-                return 0
-            have = held or 0
-            add = min(amount // max(per, 1), r.max_gift_weight - have)
-            if add > 0:
-                self._held[viewer_id] = have + add
-            return 0
-        have = self._gifts.get(viewer_id, 0)
-        add = min(amount // max(per, 1), r.max_gift_weight - have)
-        if add <= 0:
-            return 0
-        self._gifts[viewer_id] = have + add
-        self._counts[choice] += add
-        self._dirty[viewer_id] = None
-        return add
-
-    def restore(self, ballots: Iterable[Ballot]) -> int:
-        """Reload persisted ballots after a restart (they are not dirty). Rows naming a missing
-        choice are skipped with a warning. Returns the number restored."""
-        done = 0
-        for viewer_id, name, choice, weight in ballots:
-            if not 0 <= choice < self.n_choices:
-                log.warning("round %d: skipping stored ballot of %r for missing choice %d",
-                            self.round_id, viewer_id, choice)
-                continue
-            self._set(viewer_id, name, choice, gift=max(weight - 1, 0))
-            done += 1
-        return done
-
-    def _set(self, viewer_id: str, name: str, choice: int, gift: int | None = None) -> None:
-        prev = self._ballots.get(viewer_id)
-        old_gift = self._gifts.get(viewer_id, 0)
-        if prev is not None:
-            self._counts[prev] -= 1 + old_gift
-        if gift is None:
-            gift = old_gift
-        if gift:
-            self._gifts[viewer_id] = gift
-        else:
-            self._gifts.pop(viewer_id, None)
-        self._ballots[viewer_id] = choice
-        self._names[viewer_id] = name
-        self._counts[choice] += 1 + gift
-
-    # -- reading -----------------------------------------------------------------------------
 
     @property
-    def counts(self) -> tuple[int, ...]:
-        """Weighted counts per choice (1 per ballot plus gift weight)."""
-        return tuple(self._counts)
-
-    @property
-    def voters(self) -> int:
-        """Distinct viewers holding a ballot."""
-        return len(self._ballots)
-
-    def held_weight(self, viewer_id: str) -> int:
-        """Gift weight waiting for this viewer's first ballot of the round."""
-        return self._held.get(viewer_id, 0)
-
-    def ballot_of(self, viewer_id: str) -> tuple[int, int] | None:
-        """(choice, weight) of one viewer's ballot, or None."""
-        choice = self._ballots.get(viewer_id)
-        return None if choice is None else (choice, 1 + self._gifts.get(viewer_id, 0))
-
-    def _row(self, viewer_id: str) -> Ballot:
-        return (viewer_id, self._names.get(viewer_id, ""), self._ballots[viewer_id],
-                1 + self._gifts.get(viewer_id, 0))
-
-    def drain_dirty(self) -> list[Ballot]:
-        """Ballots added or changed since the last drain, in first-touched order; clears the set."""
-        names, ballots, gifts = self._names, self._ballots, self._gifts
-        rows = [(v, names.get(v, ""), ballots[v], 1 + gifts.get(v, 0)) for v in self._dirty]
-        self._dirty.clear()
-        return rows
-
-    def requeue(self, rows: Iterable[Ballot]) -> None:
-        """Rows whose save failed: dirty again, so the next drain retries them."""
-        for row in rows:
-            if row[0] in self._ballots:
-                self._dirty[row[0]] = None
-
-    def final_ballots(self) -> list[Ballot]:
-        """Every ballot of the round, one per viewer (for viewer stats: counted once)."""
-        return [self._row(v) for v in self._ballots]
-
-    def voter_ids(self) -> list[tuple[str, str]]:
-        """(viewer_id, name) of every viewer who voted this round, each once."""
-        names = self._names
-        return [(v, names.get(v, "")) for v in self._ballots]
-
-    # -- closing -----------------------------------------------------------------------------
+    def closes_at(self) -> float:
+        """The real close: the announced end plus the stream delay."""
+        return self.ends_at + max(self.rules.stream_delay, 0.0)
 
     def leader_clear(self) -> bool:
         """True when early close is on, at least `min_votes` viewers voted and the leader is
@@ -335,11 +110,11 @@ class VoteRound:
         return top[0] > top[1] and top[0] - top[1] >= r.swing
 
     def on_deadline(self, now: float) -> RoundResult | Extended | None:
-        """Called by the timer: None before `ends_at`; otherwise close by policy, or, when the
-        policy is "extend" and the round was never extended, push `ends_at` once and say so."""
+        """Called by the timer: None before `closes_at`; otherwise close by policy, or, when
+        the policy is "extend" and the round was never extended, announce a new end once."""
         if self.result is not None:
             return self.result
-        if now < self.ends_at:
+        if now < self.closes_at:
             return None
         if not self.extended:
             reason = self._needs_policy()

@@ -10,10 +10,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import trio
-
 from storyd.control import protocol
-from storyd.control.client import ControlClient, DaemonNotRunning
+from storyd.control.blocking_client import DaemonNotRunning, call_once
 from storyd.errors import StorydError
 from storyd.system import paths
 
@@ -24,10 +22,9 @@ class DemoRefusal(Exception):
         self.code = code
 
 
-async def _demo_running(path: Path) -> bool:
+def _demo_running(path: Path) -> bool:
     """Whether the storyd on this socket is a `storyd --demo`."""
-    async with await ControlClient.connect(path) as client:
-        got = await client.call(protocol.ConfigGet(key="storage.data_dir"))
+    got = call_once(path, protocol.ConfigGet(key="storage.data_dir"))
     return isinstance(got, dict) and got.get("source") == "--demo"
 
 
@@ -36,7 +33,7 @@ def reset_demo(socket: Path) -> str:
     from storyd.config.loader import load
 
     try:
-        if trio.run(_demo_running, socket):
+        if _demo_running(socket):
             raise DemoRefusal("demo_running", "a demo storyd is running; stop it first "
                               "(Ctrl-C, or `systemctl --user stop storyd`)")
     except DaemonNotRunning:

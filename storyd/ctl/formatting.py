@@ -149,8 +149,11 @@ def _voting_lines(v: dict[str, Any], choices: list[dict[str, Any]], now_ms: int,
     counts += [0] * (len(choices) - len(counts))
     total = sum(counts)
     if v.get("open"):
-        ends_at = v.get("ends_at")
+        ends_at, closes_at = v.get("ends_at"), v.get("closes_at")
         left = f", {max(0, (ends_at - now_ms) // 1000)} s left" if ends_at is not None else ""
+        if ends_at is not None and closes_at is not None and closes_at > ends_at:
+            left += (f", ballots until +{(closes_at - ends_at) // 1000} s (stream delay: "
+                     f"{max(0, (closes_at - now_ms) // 1000)} s to the close)")
         state = f"open{left}" + (" (extended)" if v.get("extended") else "")
     else:
         state = "closed"
@@ -160,9 +163,10 @@ def _voting_lines(v: dict[str, Any], choices: list[dict[str, Any]], now_ms: int,
             if v.get("tie_break"):
                 state += f" (tie-break: {v['tie_break']})"
             elif v.get("early"):
-                state += " (early, clear lead)"
+                state += " (decided early: clear lead)"
+    moderated = f", {v['moderated']} taken back by moderators" if v.get("moderated") else ""
     lines = [f"vote: {state}; {tables.tally(counts)}; {v.get('voters', 0)} voters, "
-             f"{v.get('invalid', 0)} invalid"]
+             f"{v.get('invalid', 0)} invalid{moderated}"]
     width = max((len(c.get("text", "")) for c in choices), default=0)
     width = min(width, 40)
     for i, c in enumerate(choices):

@@ -1,14 +1,17 @@
 """storyctl: the operator's command, a thin client of storyd's control socket.
 
+Imports are what a command needs: the one-shot commands (`status`, `vote`, …) go over a
+blocking socket (storyd.control.blocking_client) without starting an event loop, so
+`storyctl status` costs about one interpreter start; only `watch` and `chat-import` load
+trio and the trio client.
+
 Each command becomes one protocol request (storyd.control.protocol); the result prints
 human-readable by default or as one JSON line with --json (anywhere on the command line;
 refusals then are `{"error": {"code", "message"}}` on stdout with the same exit code).
 Exit codes: 0 ok, 1 the daemon refused (message on stderr), 2 usage error, 3 storyd is not
 running. `reset-demo` works on the files, not the socket (storyd.ctl.demo).
 
-`chat-import` parses its file first (storyd.chat.replay: bad lines are listed and skipped,
-exit 1), then sends `Chat` requests of at most --batch messages, split further so each
-request line fits protocol.MAX_LINE; --replay paces them by the recorded `ts`.
+`chat-import` is storyd.ctl.chat_import (pipelined `chat` requests; --replay paced).
 """
 
 from __future__ import annotations
@@ -24,17 +27,14 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO, cast
 
 import msgspec
-import trio
 
 from storyd.chat import replay
 from storyd.control import protocol
-from storyd.control.client import ControlClient, DaemonNotRunning, RemoteError
+from storyd.control.blocking_client import DaemonNotRunning, RemoteError, call_once
 from storyd.ctl import aftershow as ctl_after
 from storyd.ctl import audience as ctl_audience
-from storyd.ctl import demo as ctl_demo
 from storyd.ctl import plan as ctl_plan
-from storyd.ctl.formatting import format_event, format_result
-from storyd.ctl.formatting_tables import format_import
+from storyd.ctl.formatting import format_result
 from storyd.errors import ControlError, StorydError
 from storyd.system import paths
 
@@ -234,75 +234,29 @@ def _json_line(value: Any) -> str:
     return msgspec.json.encode(value).decode() + "\n"
 
 
-def _read_chat(name: str, stdin: TextIO, err: TextIO
-               ) -> tuple[list[replay.Entry], list[replay.LineError]]:
-    """Parse a chat file ('-' = stdin, read to its end); a usage error if it cannot be read."""
-    if name == "-":
-        buffer = getattr(stdin, "buffer", None)
-        return replay.parse_lines(buffer if buffer is not None else stdin)
-    try:
-        with open(name, "rb") as f:
-            return replay.parse_lines(f)
-    except OSError as exc:
-        err.write(f"storyctl: cannot read {name}: {exc.strerror or exc}\n")
-        raise _UsageExit(EXIT_USAGE) from None
+async def _watch(path: Path, out: TextIO, as_json: bool) -> int:
+    from storyd.control.client import ControlClient
+    from storyd.ctl.formatting import format_event
 
-
-def _split(group: list[replay.Entry]) -> list[list[replay.Entry]]:
-    """Halve a group until each request line fits the protocol's line limit."""
-    line = len(protocol.encode(protocol.Envelope(
-        id=0, request=protocol.Chat(messages=[e.message for e in group]))))
-    if line <= protocol.MAX_LINE or len(group) == 1:
-        return [group]
-    half = len(group) // 2
-    return _split(group[:half]) + _split(group[half:])
-
-
-async def _chat_import(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO,
-                       entries: list[replay.Entry], errors: list[replay.LineError]) -> int:
-    """Send the entries (paced by `ts` with --replay); totals on `out`, problems on `err`."""
-    for e in errors:
-        err.write(f"storyctl: {args.file}: {e.where()}: {e.error}\n")
-    plan = (replay.schedule(entries, args.speed, size=args.batch) if args.replay
-            else [(0.0, group) for group in replay.batches(entries, args.batch)])
-    totals: dict[str, Any] = {"sent": 0, "requests": 0, "accepted": 0, "invalid": 0,
-                              "ignored": 0, "refused": 0, "seconds": None,
-                              "bad_lines": msgspec.to_builtins(errors)}
     async with await ControlClient.connect(path) as client:
-        start = trio.current_time()
-        for delay, group in plan:
-            if args.replay:
-                await trio.sleep_until(start + delay)
-            for part in _split(group):
-                try:
-                    result = await client.call(protocol.Chat(messages=[e.message for e in part]))
-                except RemoteError as exc:
-                    totals["refused"] += len(part)
-                    err.write(f"storyctl: {args.file}: lines {part[0].line}-{part[-1].line} "
-                              f"refused: {exc.code.replace('_', ' ')}: {exc.message}\n")
-                    continue
-                totals["requests"] += 1
-                totals["sent"] += len(part)
-                for key in ("accepted", "invalid", "ignored"):
-                    totals[key] += int(result.get(key, 0)) if isinstance(result, dict) else 0
-        if args.replay:
-            totals["seconds"] = round(trio.current_time() - start, 3)
-    out.write(_json_line(totals) if args.json else format_import(totals))
-    return EXIT_REFUSED if errors or totals["refused"] else EXIT_OK
+        async for event in client.watch():
+            out.write(_json_line(event) if as_json else format_event(event, time.time()))
+            out.flush()
+    return EXIT_OK
 
 
-async def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO,
-               chat: tuple[list[replay.Entry], list[replay.LineError]] | None = None) -> int:
+def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO,
+         chat: tuple[list[replay.Entry], list[replay.LineError]] | None = None) -> int:
     if chat is not None:
-        return await _chat_import(args, path, out, err, *chat)
+        import trio
+
+        from storyd.ctl.chat_import import send_chat
+        return trio.run(send_chat, args, path, out, err, *chat)
     request = to_request(args)
-    async with await ControlClient.connect(path) as client:
-        if isinstance(request, protocol.Watch):
-            async for event in client.watch():
-                out.write(_json_line(event) if args.json else format_event(event, time.time()))
-                out.flush()
-            return EXIT_OK
-        result = await client.call(request)
+    if isinstance(request, protocol.Watch):
+        import trio
+        return trio.run(_watch, path, out, args.json)
+    result = call_once(path, request)
     if args.json:
         out.write(_json_line(result))
     elif ctl_after.write_result(args, result, out, err):
@@ -363,13 +317,17 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
 
 
 def _main(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO | None) -> int:
-    try:
-        chat = (_read_chat(args.file, stdin if stdin is not None else sys.stdin, err)
-                if args.command == "chat-import" else None)
-    except _UsageExit as exc:
-        return int(exc.args[0])
+    chat = None
+    if args.command == "chat-import":
+        from storyd.ctl.chat_import import read_chat
+        try:
+            chat = read_chat(args.file, stdin if stdin is not None else sys.stdin)
+        except OSError as exc:
+            err.write(f"storyctl: cannot read {args.file}: {exc.strerror or exc}\n")
+            return EXIT_USAGE
     path = args.socket if args.socket is not None else _default_socket()
     if args.command == "reset-demo":
+        from storyd.ctl import demo as ctl_demo
         try:
             text = ctl_demo.reset_demo(path)
         except ctl_demo.DemoRefusal as exc:
@@ -377,7 +335,7 @@ def _main(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO | No
         out.write(_json_line({"result": text}) if args.json else text + "\n")
         return EXIT_OK
     try:
-        return int(trio.run(_run, args, path, out, err, chat))
+        return _run(args, path, out, err, chat)
     except DaemonNotRunning as exc:
         raise _Refusal(EXIT_NOT_RUNNING, "not_running",
                        f"storyd is not running (no socket at {exc.path}) — start it with "

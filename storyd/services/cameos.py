@@ -198,7 +198,7 @@ class CameoService:
     def credit(self, round_: VoteRound) -> None:
         """A recorded round: one ballot more for each of its voters (bounded)."""
         votes, roster_ids = self._votes, {c.viewer_id for c in self.roster.joined()}
-        for viewer, _name in round_.voter_ids():
+        for viewer, _choice, _weight in round_.ballot_rows():
             n = votes.get(viewer)
             if n is not None:
                 votes[viewer] = n + 1

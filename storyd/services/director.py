@@ -341,9 +341,12 @@ class Director:
         self.publish_state()
         nxt = self.upcoming = self.generation.next_chapter(
             story, nursery, closing=self._closing_next(story), vote=True)
-        nursery.start_soon(nxt.follow, v.leader_changes())
+        leaders, follow = trio.open_memory_channel[tuple[int, ...]](1)
+        v.send_leaders_to(leaders)   # the ranking, each time it changes
+        nursery.start_soon(nxt.follow, follow)
         if v.is_open():
             await v.wait_closed(lambda: self._wake)
+        v.send_leaders_to(None)
         if self.machine.state == "voting":
             self.machine.apply("vote_closed")
         result = await v.record_result()

@@ -8,9 +8,9 @@ story. It holds
     leading choices (a new leader gets its branch late; a dropped one is stopped unless it is
     written already), "off" none. A branch task writes the text (the writer keeps
     `[llm] chapter_deadline` and the offline fallback), then, while it leads, its picture;
-  * the leaders — the vote's ranking, pushed by `follow()` from the voting service's
-    `leader_changes()` channel. The leading branch's narration is prepared (prenarration.py)
-    as soon as it both leads and is written;
+  * the leaders — the vote's ranking, pushed by the voting service on a memory channel
+    (`send_leaders_to`) that `follow()` reads. The leading branch's narration is prepared
+    (prenarration.py) as soon as it both leads and is written;
   * the choice — `choose(i)` at the close, or the operator's `next i` during the result card:
     that branch (written, being written, or started now) is the one that airs; the other
     branches stop, and the written ones are kept for the store (unchosen branches);
@@ -79,7 +79,7 @@ class NextChapter:
                 self._start(choice)
 
     async def follow(self, rankings: trio.MemoryReceiveChannel[tuple[int, ...]]) -> None:
-        """Take the vote's ranking from `rankings` until the vote closes or one is chosen."""
+        """Take the vote's ranking from `rankings` until one is chosen."""
         with self._following:
             async with rankings:
                 async for ranking in rankings:

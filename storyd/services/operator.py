@@ -9,7 +9,7 @@ are handed in by the composition root (storyd/app.py), which also owns `apply_co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -157,15 +157,29 @@ class StoryOperator:
             raise StoreUnavailable(why)
 
     async def ingest(self, batch: Sequence[ChatMessage]) -> r.IngestReply:
+        reply, ready = self.ingest_now(batch)
+        if ready is not None:
+            await ready()       # on disk before the answer: acknowledged is kept
+        return reply
+
+    def ingest_now(self, batch: Sequence[ChatMessage]
+                   ) -> tuple[r.IngestReply, Callable[[], Awaitable[None]] | None]:
         if self._voting.is_open():
             self._refuse_when_ballots_cannot_be_kept()
-        result = self._voting.submit(batch)
-        if result.accepted:
-            await self._voting.commit()   # on disk before the answer: acknowledged is kept
+        voting = self._voting
+        result = voting.submit(batch)
         self._health_for("ingest", "chat ingest API").count(result, len(batch),
                                                             self._clock.now())
-        return r.IngestReply(accepted=result.accepted, invalid=result.invalid,
-                             ignored=result.ignored)
+        reply = r.IngestReply(accepted=result.accepted, invalid=result.invalid,
+                              ignored=result.ignored)
+        if not result.accepted:
+            return reply, None
+        ticket = voting.commit_ticket()
+
+        async def ready() -> None:
+            await voting.committed(ticket)
+
+        return reply, ready
 
     def memory(self) -> r.MemoryReply:
         story = self._director.story

@@ -70,7 +70,9 @@ async def resume_story(store: StoryStore, now: float, voting: VotingService,
                          ends_at=plan.ends_at, seed=story.seed + ch.number)
         await store.update_round(story.session_id, ch.number, ends_at=plan.ends_at,
                                  heartbeat_at=now)
-        vote.restore(state.ballots)
+        for viewer, _name, choice, _weight in vote.restore(state.ballots):
+            log.warning("round %d: skipping the stored ballot of %r for missing choice %d",
+                        vote.round_id, viewer, choice)
         voting.resume(vote, story.session_id, ch.number, ch.choice_views())
         log.info("vote of chapter %d resumed with %.0f s left", ch.number, plan.ends_at - now)
     if plan.state != "ended":

@@ -330,9 +330,10 @@ class Store:
         await self._write(vq.record_vote_result, session_id, chapter_number, winner, counts,
                         voters, tie_break, early, forced, closed_at)
 
-    async def credit_voters(self, rows: Sequence[tuple[str, str, bool]], *, now: float) -> None:
-        """(viewer_id, name, picked_winner), one per viewer who voted in the closed round."""
-        await self._write(vq.credit_voters, rows, now)
+    async def credit_voters(self, *, limit: int, now: float) -> bool:
+        """One step of crediting closed rounds' voters (vote_queries `credit_voters`); True
+        when none waits. StoreUnavailable while the disk refuses writes (retried later)."""
+        return await self._answered(vq.credit_voters, limit, now)
 
     async def add_activity(self, rows: Sequence[tuple[str, str, int, int]], *,
                            now: float) -> None:

@@ -285,7 +285,8 @@ def get_session(conn: sqlite3.Connection, session_id: int) -> dict[str, Any]:
         votes = {}
         for row in conn.execute("SELECT * FROM story_votes WHERE session_id = ?", (session_id,)):
             vote = dict(row)
-            del vote["session_id"]
+            for internal in ("session_id", "credited", "credit_after"):  # credit progress
+                vote.pop(internal, None)
             vote["counts"] = _decode(vote["counts"])
             vote["early"], vote["forced"] = bool(vote["early"]), bool(vote["forced"])
             votes[vote.pop("chapter_number")] = vote

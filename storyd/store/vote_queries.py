@@ -58,51 +58,59 @@ def update_round(conn: sqlite3.Connection, session_id: int, chapter_number: int,
         _expect_row(cur, f"the vote round of chapter {chapter_number} of session {session_id}")
 
 
+_UPSERT_BALLOT = (
+    "INSERT INTO story_ballots (session_id, chapter_number, viewer_id, name, choice, weight,"
+    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (session_id, chapter_number, viewer_id) DO UPDATE SET"
+    " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE story_ballots.name END,"
+    " choice = excluded.choice, weight = excluded.weight, updated_at = excluded.updated_at")
+_DELETE_BALLOT = ("DELETE FROM story_ballots WHERE session_id = ? AND chapter_number = ?"
+                  " AND viewer_id = ?")
+
+
 def _ballot_rows(session_id: int, chapter_number: int, rows: Sequence[tuple[str, str, int, int]],
-                 now: float) -> Iterator[tuple[int, int, str, str, int, int, float]]:
+                 now: float) -> list[tuple[int, int, str, str, int, int, float]]:
+    out = []
     for row in rows:
         if len(row) != 4:
             raise StorageError(f"a ballot is (viewer_id, name, choice, weight), not {row!r}")
         viewer_id, name, choice, weight = row
-        yield session_id, chapter_number, viewer_id, name, choice, weight, now
+        out.append((session_id, chapter_number, viewer_id, name, choice, weight, now))
+    return out
 
 
 def save_ballots(conn: sqlite3.Connection, session_id: int, chapter_number: int,
                  rows: Sequence[tuple[str, str, int, int]], now: float) -> None:
-    """Upsert the batch in ONE transaction: all of it lands, or none of it."""
-    with transaction(conn):
-        conn.executemany(
-            "INSERT INTO story_ballots (session_id, chapter_number, viewer_id, name, choice,"
-            " weight, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (session_id, chapter_number, viewer_id) DO UPDATE SET"
-            " name = excluded.name, choice = excluded.choice, weight = excluded.weight,"
-            " updated_at = excluded.updated_at",
-            _ballot_rows(session_id, chapter_number, rows, now))
+    """Upsert the batch in ONE transaction: all of it lands, or none of it. A row with
+    choice -1 deletes the viewer's ballot (a moderator took it back); an empty name keeps
+    the stored one."""
+    save_ballot_rows(conn, _ballot_rows(session_id, chapter_number, rows, now))
 
 
 def save_ballot_rows(conn: sqlite3.Connection,
                      rows: Sequence[tuple[int, int, str, str, int, int, float]]) -> None:
     """Upsert (session_id, chapter_number, viewer_id, name, choice, weight, updated_at) rows,
-    each with its own time, in ONE transaction (the ballots kept while the disk was full)."""
+    each with its own time, in ONE transaction (choice -1: delete; an empty name keeps the
+    stored one)."""
     with transaction(conn):
-        conn.executemany(
-            "INSERT INTO story_ballots (session_id, chapter_number, viewer_id, name, choice,"
-            " weight, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (session_id, chapter_number, viewer_id) DO UPDATE SET"
-            " name = excluded.name, choice = excluded.choice, weight = excluded.weight,"
-            " updated_at = excluded.updated_at", rows)
+        conn.executemany(_UPSERT_BALLOT, (r for r in rows if r[4] >= 0))
+        gone = [r[:3] for r in rows if r[4] < 0]
+        if gone:
+            conn.executemany(_DELETE_BALLOT, gone)
 
 
 def record_vote_result(conn: sqlite3.Connection, session_id: int, chapter_number: int,
                        winner: int, counts: list[int], voters: int, tie_break: str | None,
                        early: bool, forced: bool, closed_at: float) -> None:
-    """One story_votes row per chapter round (a repeat replaces it) and the round closed."""
+    """One story_votes row per chapter round (a repeat replaces it) and the round closed.
+    A new row waits for its voters' credit (`credit_round`); a repeat is not credited again."""
     if counts and not 0 <= winner < len(counts):
         raise StorageError(f"winner {winner} is not one of the {len(counts)} counted choices")
     with transaction(conn):
         conn.execute(
             "INSERT INTO story_votes (session_id, chapter_number, winner, counts, voters,"
-            " tie_break, early, forced, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " tie_break, early, forced, closed_at, credited)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
             " ON CONFLICT (session_id, chapter_number) DO UPDATE SET winner = excluded.winner,"
             " counts = excluded.counts, voters = excluded.voters, tie_break = excluded.tie_break,"
             " early = excluded.early, forced = excluded.forced, closed_at = excluded.closed_at",
@@ -112,21 +120,61 @@ def record_vote_result(conn: sqlite3.Connection, session_id: int, chapter_number
                      " WHERE session_id = ? AND chapter_number = ?", (session_id, chapter_number))
 
 
-def credit_voters(conn: sqlite3.Connection, rows: Sequence[tuple[str, str, bool]],
-                  now: float) -> None:
-    """One ballot per viewer per call (duplicates in `rows` collapse, the last one counts)."""
-    latest: dict[str, tuple[str, bool]] = {}
-    for row in rows:
-        if len(row) != 3:
-            raise StorageError(f"a voter credit is (viewer_id, name, picked_winner), not {row!r}")
-        latest[row[0]] = (row[1], row[2])
+_CREDIT = (
+    "INSERT INTO story_viewer_stats (viewer_id, name, ballots, wins, first_seen, last_seen)"
+    " SELECT viewer_id, name, 1, choice = ?, ?, ? FROM story_ballots"
+    " WHERE session_id = ? AND chapter_number = ? AND viewer_id > ? {upto}"
+    " ON CONFLICT (viewer_id) DO UPDATE SET"
+    " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,"
+    " ballots = ballots + 1, wins = wins + excluded.wins, last_seen = excluded.last_seen")
+_CREDIT_ALL = _CREDIT.format(upto="")
+_CREDIT_UPTO = _CREDIT.format(upto="AND viewer_id <= ?")
+
+
+def credit_round(conn: sqlite3.Connection, session_id: int, chapter_number: int, limit: int,
+                 now: float) -> bool:
+    """Credit the next `limit` voters (in viewer id order) of a closed round in viewer stats,
+    in ONE transaction that also moves the round's credit cursor, so a crash between two
+    steps neither loses nor repeats a credit. True once every voter of the round is credited
+    (or there is nothing to credit)."""
     with transaction(conn):
-        conn.executemany(
-            "INSERT INTO story_viewer_stats (viewer_id, name, ballots, wins, first_seen, last_seen)"
-            " VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (viewer_id) DO UPDATE SET"
-            " name = excluded.name, ballots = ballots + 1, wins = wins + excluded.wins,"
-            " last_seen = excluded.last_seen",
-            ((vid, name, int(bool(won)), now, now) for vid, (name, won) in latest.items()))
+        row = conn.execute(
+            "SELECT winner, credited, credit_after FROM story_votes"
+            " WHERE session_id = ? AND chapter_number = ?", (session_id, chapter_number)
+        ).fetchone()
+        if row is None or row["credited"]:
+            return True
+        after = row["credit_after"]
+        last = conn.execute(
+            "SELECT viewer_id FROM story_ballots WHERE session_id = ? AND chapter_number = ?"
+            " AND viewer_id > ? ORDER BY viewer_id LIMIT 1 OFFSET ?",
+            (session_id, chapter_number, after, max(limit, 1))).fetchone()
+        head = (row["winner"], now, now, session_id, chapter_number, after)
+        if last is None:        # the rest fits this step
+            conn.execute(_CREDIT_ALL, head)
+            cursor = ""
+        else:                   # up to the viewer before `last`
+            upto = conn.execute(
+                "SELECT max(viewer_id) FROM story_ballots WHERE session_id = ?"
+                " AND chapter_number = ? AND viewer_id < ?",
+                (session_id, chapter_number, last[0])).fetchone()[0]
+            conn.execute(_CREDIT_UPTO, (*head, upto))
+            cursor = upto
+        conn.execute("UPDATE story_votes SET credited = ?, credit_after = ?"
+                     " WHERE session_id = ? AND chapter_number = ?",
+                     (int(last is None), cursor, session_id, chapter_number))
+    return last is None
+
+
+def credit_voters(conn: sqlite3.Connection, limit: int, now: float) -> bool:
+    """One `credit_round` step for the round closed first of those still waiting for their
+    voters' credit. True when none waits."""
+    row = conn.execute("SELECT session_id, chapter_number FROM story_votes WHERE credited = 0"
+                       " ORDER BY closed_at LIMIT 1").fetchone()
+    if row is None:
+        return True
+    credit_round(conn, row[0], row[1], limit, now)
+    return False
 
 
 def _activity_rows(rows: Sequence[tuple[str, str, int, int]], now: float

@@ -4,13 +4,10 @@ Theory of operation: each client gets one bounded bus subscription (overflow: th
 the oldest vote update for this client, never the latest `story:state` — see storyd/bus.py),
 so a slow or dead client never delays the story or another client. Every event is a typed
 struct from storyd/core/events.py, encoded once for all clients. Three tasks per client:
-  * the pump moves events from the subscription to the socket. The director already
-    coalesces `story:vote-update` to ≤ 10/s, so here they pass straight through while the
-    client keeps up (a second timer in series added up to 100 ms of latency). Two guards
-    remain: a client that is still busy with a send gets only the latest of the updates
-    queued meanwhile (stale ones dropped), and a publisher faster than 1/COALESCE_S (20/s)
-    is held to it (latest flushed when due). Any other event first flushes the pending
-    vote update, so order is kept.
+  * the pump moves events from the subscription to the socket as they come. Vote updates
+    are throttled in ONE place, the voting service's ticker (≤ 10/s); the bus keeps only
+    the newest one queued for a client that is busy with a send, so stale counts are
+    never sent and nothing here holds an update back.
   * the reader reads every client frame (quart-trio buffers only a few; a handler that never
     reads never learns the client left). Both answer `{"event": "ping"}` with a pong (the
     pages' heartbeat; hypercorn's own ping task is left off because it held shutdown for its
@@ -24,7 +21,6 @@ that stays blocked for SEND_TIMEOUT_S (a client that stopped reading) ends the c
 from __future__ import annotations
 
 import logging
-import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -33,7 +29,6 @@ import msgspec
 import trio
 from quart import websocket
 
-from storyd.bus import Event
 from storyd.control import protocol as p
 from storyd.control.operator import Handler, Operator
 from storyd.core import events as ev
@@ -43,7 +38,6 @@ from storyd.system import metrics
 log = logging.getLogger(__name__)
 
 Outgoing = ev.StorydEvent
-COALESCE_S = 0.05     # a safety cap (≤ 20/s); the director already sends ≤ 10/s
 SUB_BUFFER = 256       # per client; overflow: the bus's policy (counted), never the state
 SEND_TIMEOUT_S = 10.0
 GOING_AWAY = 1001
@@ -63,51 +57,6 @@ class WebStats:
 
     def open_sockets(self) -> int:
         return sum(self.open.values())
-
-
-class VoteCoalescer:
-    """Pure rate limiter for vote updates; time is passed in (trio.current_time() seconds)."""
-
-    def __init__(self, interval: float = COALESCE_S) -> None:
-        self.interval = interval
-        self.pending: Outgoing | None = None
-        self.next_at = -math.inf
-        self.coalesced = 0
-
-    def offer(self, event: Outgoing, now: float) -> list[Outgoing]:
-        """Events to send now, in order, after `event` arrived."""
-        if isinstance(event, ev.VoteUpdate):
-            if self.pending is not None:
-                self.coalesced += 1
-            self.pending = event
-            return self.due(now)
-        out: list[Outgoing] = [] if self.pending is None else [self.pending]
-        self.pending = None
-        out.append(event)
-        return out
-
-    def due(self, now: float) -> list[Outgoing]:
-        if self.pending is None or now < self.next_at:
-            return []
-        event, self.pending = self.pending, None
-        self.next_at = now + self.interval
-        return [event]
-
-    def deadline(self) -> float:
-        return math.inf if self.pending is None else self.next_at
-
-
-def latest_votes_only(burst: list[Event], coalescer: VoteCoalescer) -> list[Event]:
-    """A burst queued while the client was busy, with each run of vote updates cut to its
-    last one (stale counts are never sent; other events keep their order)."""
-    out: list[Event] = []
-    for i, event in enumerate(burst):
-        if (isinstance(event, ev.VoteUpdate) and i + 1 < len(burst)
-                and isinstance(burst[i + 1], ev.VoteUpdate)):
-            coalescer.coalesced += 1
-            continue
-        out.append(event)
-    return out
 
 
 class _Encoded:
@@ -150,7 +99,6 @@ async def serve_socket(op: Operator, stats: WebStats, handler: Handler, *,
 
     with op.bus.subscribe(SUB_BUFFER) as sub:
         stats.open[kind] += 1
-        coalescer = VoteCoalescer()
         try:
             await send(ev.State(op.snapshot()))
             async with trio.open_nursery() as nursery:
@@ -158,29 +106,13 @@ async def serve_socket(op: Operator, stats: WebStats, handler: Handler, *,
                 async def pump() -> None:
                     nonlocal going_away
                     while True:
-                        event: Event | None = None
-                        with trio.move_on_at(coalescer.deadline()):
-                            try:
-                                event = await sub.get()
-                            except trio.EndOfChannel:
-                                going_away = True
-                                nursery.cancel_scope.cancel()
-                                return
-                        now = trio.current_time()
-                        if event is None:
-                            out: list[Outgoing] = coalescer.due(now)
-                        else:   # drain what is already queued: one wake-up per burst
-                            burst = [event]
-                            for _ in range(SUB_BUFFER):
-                                try:
-                                    burst.append(sub.get_nowait())
-                                except (trio.WouldBlock, trio.EndOfChannel):
-                                    break   # an ended channel is seen by the next receive()
-                            out = []
-                            for item in latest_votes_only(burst, coalescer):
-                                out += coalescer.offer(item, now)
-                        for out_event in out:
-                            await send(out_event)
+                        try:
+                            event = await sub.get()
+                        except trio.EndOfChannel:
+                            going_away = True
+                            nursery.cancel_scope.cancel()
+                            return
+                        await send(event)
 
                 async def watch() -> None:
                     nonlocal going_away
@@ -198,7 +130,7 @@ async def serve_socket(op: Operator, stats: WebStats, handler: Handler, *,
             stats.send_timeouts += 1
             log.info("%s websocket client stopped reading; dropping it", kind)
         finally:
-            stats.coalesced += coalescer.coalesced
+            stats.coalesced += sub.replaced
             stats.open[kind] -= 1
 
 

@@ -4,7 +4,7 @@ import { test } from "node:test";
 
 import {
   changesFrom, chatSourceView, configFields, controls, platformOf, providerView, secondsLeft,
-  sections, serverTimeMs, sessionChapters, tally, voteRows, voterRows, votersLine,
+  sections, serverTimeMs, sessionChapters, tally, voteRows, voterRows, votersLine, voteTimer,
 } from "../../admin/view.js";
 
 const CHOICES = [{ key: "a", text: "Stairs" }, { key: "b", text: "Door" }, { key: "c", text: "Wait" }];
@@ -50,6 +50,18 @@ test("time: server clock in ms, seconds left of an open vote", () => {
   assert.equal(secondsLeft(snap, 1_000), 10);
   assert.equal(secondsLeft(snap, 20_000), 0);
   assert.equal(secondsLeft({ voting: { open: false, ends_at: 10_500 } }, 1_000), null);
+});
+
+test("the timer shows the announced end and, with a stream delay, the real close", () => {
+  const plain = { voting: { open: true, ends_at: 10_500, closes_at: 10_500 } };
+  assert.equal(voteTimer(plain, 1_000), "vote ends in 10 s");
+  const at = new Date(2026, 0, 1, 20, 0, 8).getTime();
+  const delayed = { voting: { open: true, ends_at: at - 8_000, closes_at: at } };
+  assert.equal(voteTimer(delayed, at - 18_000),
+    "vote ends in 10 s · ballots until 20:00:08 (+8 s stream delay)");
+  assert.equal(voteTimer(delayed, at - 3_000), "countdown over · ballots for 3 s more (stream delay 8 s)");
+  assert.equal(voteTimer({ voting: { open: false, ends_at: 1, closes_at: 2 } }, 0), "");
+  assert.equal(voteTimer({}, 0), "");
 });
 
 test("chat source health reads *_ms fields (and the older seconds fields)", () => {

@@ -67,6 +67,10 @@ test("vote model: chips, call to action only while open, headline and tie-break 
   assert.ok(closed.choices.every((c) => !c.leader));
   const german = V.voteModel(s, "closed", de);
   assert.equal(german.headline, "B gewinnt!");
+  const early = snap({ state: "result", voting: voting({ open: false, ends_at: null, winner: 1,
+    early: true }) });
+  assert.equal(V.voteModel(early, "closed", en).note, "decided! A clear lead closed the vote early");
+  assert.equal(V.voteModel(early, "closed", de).note, "entschieden! Klarer Vorsprung, früh beendet");
   assert.equal(V.voteModel(snap(), "open", de).voters, "13 Stimmen");
   const many = V.voteModel(snap({ voting: voting({ counts: [1234567, 1], voters: 1234568 }) }), "open", de);
   assert.equal(many.voters, "1.234.568 Stimmen");

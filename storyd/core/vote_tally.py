@@ -1,0 +1,390 @@
+"""The ballots of one voting round (pure: no I/O, no clock); closing is in core/voting.py.
+
+Theory of operation
+-------------------
+One ballot per viewer: `_ballots[key] = choice`, where `key` is the viewer's key
+(core/model.py `viewer_key`: an int for TikTok and Twitch, so no string is hashed per
+message). When gift votes are on, `_gifts[key]` holds extra weight; a ballot weighs
+``1 + gift weight``. The invariant everything relies on::
+
+    _counts[i] == sum(1 + _gifts.get(k, 0) for k, c in _ballots.items() if c == i)
+
+`ingest` keeps it incrementally (a change moves the whole weight), so reading the counts
+is O(choices) however large the audience. Gift weight of a viewer without a ballot waits
+in `_held` (capped like any gift weight) and joins their first ballot of the round.
+
+`ingest` is the hot path and does as little per message as Python allows: one lookup of
+the text in the round's table of vote texts, one lookup of the viewer's ballot, and for a
+repeated vote nothing else. The table starts as vote_parse.EXACT (valid choices only) and
+learns every vote text the slow parser accepts; texts it rejects go to `_chatter`, so a
+repeated text is parsed once per round (both are bounded: full, they stop learning or
+start over). Only a message that sets or changes a ballot costs more: the count moves and
+the message is appended to `_dirty` (append-only, no per-message allocation).
+
+Moderation (`retract`, `remove_viewer`): a deleted message that set a viewer's ballot
+gives the viewer back the ballot before it (or none); a deleted message that set the
+ballot before only forgets that fallback; any other deleted message (chat, a repeat of the
+same vote, an older superseded vote) changes nothing. So storyd remembers two levels per
+viewer — the message that set the ballot and the one before — in `_setters`, which is
+brought up to date from `_dirty` in order (`_settle`) by the flusher's drain and before
+any moderation, not per message. The index from message id to viewer is built at the first
+deletion and then kept up to date by `_settle`, so rounds without moderation never pay for
+it. A banned or timed-out viewer's ballot is removed.
+
+`drain_dirty` turns `_dirty` into rows for batch persistence — one per viewer touched, in
+first-touched order, with the ballot as it is now (choice -1: the ballot was removed) — and
+clears it, so a crash loses only what was not drained yet. `restore` reloads stored rows
+without marking them dirty. A row's name is the name of the viewer's latest message ("" when
+an operator or a gift touched it: the stored name stays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from storyd.core.model import (
+    CHOICE_KEYS,
+    MAX_CHOICES,
+    ChatMessage,
+    ViewerKey,
+    key_of_viewer_id,
+    viewer_id_of_key,
+)
+from storyd.core.ports import IngestResult, TallyRules
+from storyd.core.vote_parse import EXACT, MAY_START, command_word, parse_slow
+
+Ballot = tuple[str, str, int, int]   # (viewer_id, name, choice, weight); choice -1: removed
+Setter = tuple[str, int, str, int | None]
+
+_TABLE_CAP = 50_000       # learned vote texts per round (then: parsed every time)
+_CHATTER_CAP = 50_000     # remembered chat texts per round (then: forgotten, relearned)
+_HELD_CAP = 100_000       # viewers with gift weight held before their first ballot
+
+
+def _touch(key: ViewerKey) -> ChatMessage:
+    """A dirty record for a ballot changed by no chat message (operator, gift, moderation)."""
+    return ChatMessage(platform="", user_id=viewer_id_of_key(key), name="", text="", key=key)
+
+
+class Tally:
+    """Ballots of one round. Not thread-safe; one owner (the voting service) calls it."""
+
+    def __init__(self, n_choices: int, rules: TallyRules,
+                 commands: frozenset[str] = frozenset()) -> None:
+        if not 1 <= n_choices <= MAX_CHOICES:
+            raise ValueError(f"a round needs 1..{MAX_CHOICES} choices, got {n_choices}")
+        self.n_choices = n_choices
+        self.rules = rules
+        self.closed = False
+        self.invalid = 0
+        self.moderated = 0                          # ballots taken back by moderators
+        self.commands = commands                    # chat command words (see vote_parse)
+        self.found_commands: list[tuple[str, ChatMessage]] = []
+        self._table = {t: c for t, c in EXACT.items() if c < n_choices}
+        self._chatter: set[str] = set()
+        self._invalid_texts: set[str] = set()
+        self._ballots: dict[ViewerKey, int] = {}
+        self._gifts: dict[ViewerKey, int] = {}
+        self._held: dict[ViewerKey, int] = {}
+        self._counts = [0] * n_choices
+        self._dirty: list[ChatMessage] = []
+        self._settled = 0                         # _dirty[:_settled] is in _setters
+        # key -> (message id that set the ballot, its choice, the message id that set the
+        # ballot before, that choice); choice None: there was none
+        self._setters: dict[ViewerKey, Setter] = {}
+        self._by_msg: dict[str, ViewerKey] | None = None   # built at the first deletion
+
+    # -- intake ----------------------------------------------------------------------------
+
+    def ingest(self, batch: Sequence[ChatMessage]) -> IngestResult:
+        """Count a batch of chat messages. Chatter, repeats, refused changes and everything
+        after close are `ignored`; votes for a missing choice are `invalid`."""
+        if self.closed:
+            return IngestResult(0, 0, len(batch))
+        vget = self._table.get
+        chatter = self._chatter
+        may_start = MAY_START
+        ballots = self._ballots
+        bget = ballots.get
+        counts = self._counts
+        gifts = self._gifts
+        held = self._held
+        dirty = self._dirty
+        dapp = dirty.append
+        allow_change = self.rules.allow_change
+        keyof = key_of_viewer_id
+        invalid0 = self.invalid
+        n0 = len(dirty)
+        for m in batch:
+            t = m.text
+            c = vget(t)
+            if c is None:
+                if t in chatter or t[:1] not in may_start:
+                    continue
+                c = self._classify(m)
+                if c is None:
+                    continue
+            k = m.key or keyof(m.user_id)
+            p = bget(k)
+            if p is c:      # choices are small ints: one object per value
+                continue
+            if p is None:
+                ballots[k] = c
+                if held and k in held:
+                    g = gifts[k] = held.pop(k)
+                    counts[c] += 1 + g
+                else:
+                    counts[c] += 1
+            elif allow_change:
+                ballots[k] = c
+                w = 1 + gifts.get(k, 0) if gifts else 1
+                counts[p] -= w
+                counts[c] += w
+            else:
+                continue
+            dapp(m)
+        accepted = len(dirty) - n0
+        invalid = self.invalid - invalid0
+        return IngestResult(accepted, invalid, len(batch) - accepted - invalid)
+
+    def _classify(self, m: ChatMessage) -> int | None:
+        """A text the table does not know yet: parse it once and remember the answer."""
+        t = m.text
+        if t in self._invalid_texts:
+            self.invalid += 1
+            return None
+        c = parse_slow(t)
+        if c is None:
+            if self.commands:
+                word = command_word(t, self.commands)
+                if word is not None:
+                    self.found_commands.append((word, m))
+                    return None
+            if len(self._chatter) >= _CHATTER_CAP:
+                self._chatter.clear()
+            self._chatter.add(t)
+            return None
+        if c >= self.n_choices:
+            self.invalid += 1
+            if len(self._invalid_texts) < _CHATTER_CAP:
+                self._invalid_texts.add(t)
+            return None
+        if len(self._table) < _TABLE_CAP:
+            self._table[t] = c
+        return c
+
+    def cast(self, viewer_id: str, choice: int, name: str = "") -> bool:
+        """Record or change one ballot (operator `vote`, demo audience). True when it counted;
+        a missing choice counts as invalid. Never raises."""
+        if self.closed:
+            return False
+        if not 0 <= choice < self.n_choices:
+            self.invalid += 1
+            return False
+        key = key_of_viewer_id(viewer_id)
+        prev = self._ballots.get(key)
+        if prev == choice or (prev is not None and not self.rules.allow_change):
+            return False
+        held = self._held.pop(key, None) if prev is None else None
+        self._set(key, choice, gift=held)
+        self._dirty.append(ChatMessage(platform="local", user_id=viewer_id, name=name,
+                                       text="!" + CHOICE_KEYS[choice], key=key))
+        return True
+
+    def add_gift(self, viewer_id: str, amount: int, *,
+                 unit: Literal["diamonds", "bits"] = "diamonds") -> int:
+        """Add `amount // diamonds_per_vote` (TikTok diamonds) or `amount // bits_per_vote`
+        (Twitch bits) weight to the viewer's ballot, capped at `max_gift_weight` per viewer and
+        round. A viewer without a ballot yet has the weight held (same cap) and applied when
+        they vote this round. Returns the weight added to the tally now (0 when gift votes are
+        off, the round is closed, or the weight is held)."""
+        r = self.rules
+        if not r.gift_votes or self.closed or amount <= 0:
+            return 0
+        per = r.bits_per_vote if unit == "bits" else r.diamonds_per_vote
+        key = key_of_viewer_id(viewer_id)
+        choice = self._ballots.get(key)
+        if choice is None:
+            held = self._held.get(key)
+            if held is None and len(self._held) >= _HELD_CAP:
+                return 0
+            have = held or 0
+            add = min(amount // max(per, 1), r.max_gift_weight - have)
+            if add > 0:
+                self._held[key] = have + add
+            return 0
+        have = self._gifts.get(key, 0)
+        add = min(amount // max(per, 1), r.max_gift_weight - have)
+        if add <= 0:
+            return 0
+        self._gifts[key] = have + add
+        self._counts[choice] += add
+        self._dirty.append(_touch(key))
+        return add
+
+    def restore(self, ballots: Iterable[Ballot]) -> list[Ballot]:
+        """Reload persisted ballots after a restart (they are not dirty). Returns the rows
+        skipped because they name a missing choice."""
+        skipped = []
+        for viewer_id, name, choice, weight in ballots:
+            if not 0 <= choice < self.n_choices:
+                skipped.append((viewer_id, name, choice, weight))
+                continue
+            key = key_of_viewer_id(viewer_id)
+            self._set(key, choice, gift=max(weight - 1, 0))
+            self._setters[key] = ("", choice, "", None)     # set before the restart
+        return skipped
+
+    def _set(self, key: ViewerKey, choice: int, gift: int | None = None) -> None:
+        prev = self._ballots.get(key)
+        old_gift = self._gifts.get(key, 0)
+        if prev is not None:
+            self._counts[prev] -= 1 + old_gift
+        if gift is None:
+            gift = old_gift
+        if gift:
+            self._gifts[key] = gift
+        else:
+            self._gifts.pop(key, None)
+        self._ballots[key] = choice
+        self._counts[choice] += 1 + gift
+
+    def _remove(self, key: ViewerKey) -> None:
+        choice = self._ballots.pop(key)
+        self._counts[choice] -= 1 + self._gifts.pop(key, 0)
+        self._setters.pop(key, None)
+
+    # -- moderation --------------------------------------------------------------------------
+
+    def retract(self, msg_id: str) -> bool:
+        """A moderator deleted the message `msg_id` (see the module docstring). True when a
+        ballot changed."""
+        if self.closed or not msg_id:
+            return False
+        self._settle()
+        key = self._setter_of(msg_id)
+        if key is None:
+            return False
+        mid, choice, prev_mid, prev_choice = self._setters[key]
+        if msg_id != mid:           # the fallback's message: nothing to fall back to now
+            self._setters[key] = (mid, choice, "", None)
+            return False
+        if prev_choice is None or not 0 <= prev_choice < self.n_choices:
+            self._remove(key)
+        else:
+            self._set(key, prev_choice)
+            self._setters[key] = (prev_mid, prev_choice, "", None)
+        self.moderated += 1
+        self._dirty.append(_touch(key))
+        self._settled = len(self._dirty)
+        return True
+
+    def remove_viewer(self, key: ViewerKey) -> bool:
+        """A banned or timed-out viewer: their ballot in this round goes (held gift weight
+        too). True when they had one."""
+        self._held.pop(key, None)
+        if self.closed or key not in self._ballots:
+            return False
+        self._settle()
+        self._remove(key)
+        self.moderated += 1
+        self._dirty.append(_touch(key))
+        self._settled = len(self._dirty)
+        return True
+
+    def _settle(self, latest: dict[ViewerKey, ChatMessage] | None = None) -> None:
+        """Bring `_setters` (and the message index, once there is one) up to date with the
+        ballots set since the last time: in order, each message's choice and the one before.
+        With `latest`, also note each viewer's latest record that names them (the drain's
+        rows come from the same pass)."""
+        records = self._dirty
+        if self._settled >= len(records):
+            return
+        setters, table, index = self._setters, self._table, self._by_msg
+        keyof = key_of_viewer_id
+        for m in records[self._settled:]:
+            k = m.key or keyof(m.user_id)
+            if latest is not None and (m.name or k not in latest):
+                latest[k] = m       # a gift or an operator's change names nobody
+            t = m.text
+            if not t:               # gift weight or a moderator's change: no new setter
+                continue
+            c = table.get(t)
+            if c is None:
+                c = parse_slow(t)
+                if c is None:       # pragma: no cover - only votes are recorded
+                    continue
+            rec = setters.get(k)
+            mid = m.msg_id
+            setters[k] = (mid, c, "", None) if rec is None else (mid, c, rec[0], rec[1])
+            if index is not None and mid:
+                index[mid] = k
+        self._settled = len(records)
+
+    def _setter_of(self, msg_id: str) -> ViewerKey | None:
+        index = self._by_msg
+        if index is None or len(index) > 2 * len(self._setters) + 10_000:
+            index = self._by_msg = {}
+            for k, (mid, _, prev_mid, _) in self._setters.items():
+                index[mid] = index[prev_mid] = k
+            index.pop("", None)
+        found = index.get(msg_id)
+        rec = None if found is None else self._setters.get(found)
+        return found if rec is not None and msg_id in (rec[0], rec[2]) else None
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        """Weighted counts per choice (1 per ballot plus gift weight)."""
+        return tuple(self._counts)
+
+    @property
+    def voters(self) -> int:
+        """Distinct viewers holding a ballot."""
+        return len(self._ballots)
+
+    def held_weight(self, viewer_id: str) -> int:
+        """Gift weight waiting for this viewer's first ballot of the round."""
+        return self._held.get(key_of_viewer_id(viewer_id), 0)
+
+    def ballot_of(self, viewer_id: str) -> tuple[int, int] | None:
+        """(choice, weight) of one viewer's ballot, or None."""
+        key = key_of_viewer_id(viewer_id)
+        choice = self._ballots.get(key)
+        return None if choice is None else (choice, 1 + self._gifts.get(key, 0))
+
+    def ballot_rows(self) -> list[tuple[str, int, int]]:
+        """(viewer_id, choice, weight) of every ballot (tests and small tools; O(voters))."""
+        gifts = self._gifts
+        return [(viewer_id_of_key(k), c, 1 + gifts.get(k, 0)) for k, c in self._ballots.items()]
+
+    def drain_dirty(self) -> list[Ballot]:
+        """Ballots set, changed or removed since the last drain, one row per viewer in
+        first-touched order, as they are now (a removed ballot: choice -1, weight 0)."""
+        records = self._dirty
+        if not records:
+            return []
+        latest: dict[ViewerKey, ChatMessage] = {}
+        for m in records[:self._settled]:   # settled before (a moderator acted): rows only
+            k = m.key or key_of_viewer_id(m.user_id)
+            if m.name or k not in latest:
+                latest[k] = m
+        self._settle(latest)
+        self._dirty, self._settled = [], 0
+        ballots, gifts = self._ballots, self._gifts
+        rows = []
+        for key, m in latest.items():
+            c = ballots.get(key)
+            if c is None:
+                rows.append((m.user_id, m.name, -1, 0))
+            else:
+                rows.append((m.user_id, m.name, c, 1 + gifts.get(key, 0)))
+        return rows
+
+    def requeue(self, rows: Iterable[Ballot]) -> None:
+        """Rows whose save failed: dirty again, so the next drain retries them."""
+        for viewer_id, name, _choice, _weight in rows:
+            self._dirty.append(ChatMessage(platform="", user_id=viewer_id, name=name, text="",
+                                           key=key_of_viewer_id(viewer_id)))
