@@ -32,7 +32,7 @@ import os
 import random
 import secrets
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -255,7 +255,9 @@ class Daemon:
             if self._nursery is not None:
                 self._nursery.start_soon(old_chains.aclose)
         self.config = new
-        self.voting.command_words = self.cameos.command_words()   # [audience] may have changed
+        words = self.voting.command_words = self.cameos.command_words()   # [audience] changed?
+        if self.voting.round is not None:
+            self.voting.round.commands = words   # the open round hears them at once
         self.director.publish_state()
 
 
@@ -313,6 +315,7 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
 async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_signals: bool,
                        task_status: trio.TaskStatus[Daemon]) -> None:
     from storyd.control import dispatch
+    from storyd.control.protocol import Request, Result
     from storyd.control.server import serve_control
     from storyd.web.serve import serve_web
 
@@ -336,10 +339,10 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
             await nursery.start(daemon.director.run)
             await nursery.start(daemon.cameos.run)      # the resumed story's cameos
 
-            async def handle(request: Any) -> Any:
+            async def handle(request: Request) -> Result | None:
                 return await dispatch.handle(daemon.operator, request)
 
-            async def watch(send: Callable[[Any], Any]) -> None:
+            async def watch(send: Callable[[ev.StorydEvent], Awaitable[None]]) -> None:
                 await dispatch.watch(daemon.operator, send)
 
             await nursery.start(functools.partial(

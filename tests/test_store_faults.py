@@ -15,6 +15,7 @@ import pytest
 import trio
 import trio.testing
 
+from storyd.core.model import ChapterDraft, ChapterRecord
 from storyd.errors import StorageError, StoreUnavailable
 from storyd.store.backlog import Backlog, resource_problem
 from storyd.store.db import RETRY_S, Store
@@ -54,9 +55,9 @@ async def new_store(tmp_path: Path) -> tuple[Store, list[str | None], int]:
     store.on_health = health.append
     sid = await store.create_session(theme="fantasy", language="English", outline="o",
                                      started_at=1.0, settings={})
-    await store.add_chapter(sid, number=1, title="T", text="x", choices=["a", "b", "c"],
-                            closing=False, summary="", provider="offline", lines=[],
-                            memory_update={}, created_at=1.0)
+    await store.add_chapter(ChapterRecord(
+        session_id=sid, number=1, closing=False, created_at=1.0,
+        draft=ChapterDraft(title="T", text="x", choices=("a", "b", "c"), provider="offline")))
     await store.open_round(sid, 1, round_id=1, choices=["a", "b", "c"], opens_at=1.0,
                            ends_at=61.0)
     return store, health, sid

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import trio
 
@@ -154,4 +154,4 @@ class Operator(Protocol):
 Ready = Callable[[], Awaitable[None]]
 
 # What turns a request into its answer (storyd.control.dispatch.handle; tests pass fakes).
-Handler = Callable[[Operator, p.Request], Awaitable[Any]]
+Handler = Callable[[Operator, p.Request], Awaitable[p.Result | None]]

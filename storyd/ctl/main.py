@@ -31,6 +31,7 @@ import msgspec
 from storyd.chat import replay
 from storyd.control import protocol
 from storyd.control.blocking_client import DaemonNotRunning, RemoteError, call_once
+from storyd.core.replies import ExportReply, ProviderCheck
 from storyd.ctl import aftershow as ctl_after
 from storyd.ctl import audience as ctl_audience
 from storyd.ctl import plan as ctl_plan
@@ -240,7 +241,8 @@ async def _watch(path: Path, out: TextIO, as_json: bool) -> int:
 
     async with await ControlClient.connect(path) as client:
         async for event in client.watch():
-            out.write(_json_line(event) if as_json else format_event(event, time.time()))
+            plain = msgspec.json.decode(msgspec.json.encode(event))
+            out.write(_json_line(plain) if as_json else format_event(plain, time.time()))
             out.flush()
     return EXIT_OK
 
@@ -256,27 +258,25 @@ def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO,
     if isinstance(request, protocol.Watch):
         import trio
         return trio.run(_watch, path, out, args.json)
-    result = call_once(path, request)
+    answer = call_once(path, request)   # a Struct of the request's answer type
+    result = msgspec.json.decode(msgspec.json.encode(answer))   # formatters read the JSON
     if args.json:
-        out.write(_json_line(result))
+        out.write(_json_line(answer))
     elif ctl_after.write_result(args, result, out, err):
         pass
-    elif args.command == "export" and args.output is not None:
-        data = result.get("content", result) if isinstance(result, dict) else result
-        text = data if isinstance(data, str) else msgspec.json.format(
-            msgspec.json.encode(data)).decode() + "\n"
+    elif isinstance(answer, ExportReply) and args.output is not None:
         try:
-            args.output.write_text(text, encoding="utf-8")
+            args.output.write_text(answer.content, encoding="utf-8")
         except OSError as exc:
             raise ControlError(f"cannot write {args.output}: {exc.strerror}") from None
-        out.write(f"wrote {args.output} ({len(text.encode())} bytes)\n")
+        out.write(f"wrote {args.output} ({len(answer.content.encode())} bytes)\n")
     else:
         out.write(format_result(args.command, getattr(args, "config_command", None), result,
                                 now_ms=int(time.time() * 1000),
                                 unicode=(getattr(out, "encoding", None) or "utf-8").lower()
                                 .replace("-", "") == "utf8"))
-    if args.command == "providers" and isinstance(result, list) and any(
-            isinstance(r, dict) and not r.get("ok") for r in result):
+    if isinstance(answer, list) and any(isinstance(r, ProviderCheck) and not r.ok
+                                        for r in answer):
         return EXIT_REFUSED          # a failing provider: scripts and monitors can tell
     return EXIT_OK
 

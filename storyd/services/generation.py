@@ -28,7 +28,7 @@ import trio
 from storyd.bus import EventBus
 from storyd.config.structs import Config
 from storyd.core import events as ev
-from storyd.core.model import ChapterDraft, ChapterRequest, ImageRequest, Theme
+from storyd.core.model import ChapterDraft, ChapterRecord, ChapterRequest, ImageRequest, Theme
 from storyd.core.plan import StoryPlan
 from storyd.core.ports import ChapterWriter, ProviderChains, StoryStore
 from storyd.core.snapshot import ChapterCost
@@ -188,15 +188,13 @@ class GenerationService:
         ch = ChapterState(number=number, draft=draft, closing=closing, image=b.image)
         story.chapters.append(ch)
         story.memory.apply(number, draft.memory, draft.summary)
-        await self._store.add_chapter(
-            story.session_id, number=number, title=draft.title, text=draft.text,
-            choices=list(draft.choices), closing=closing, summary=draft.summary,
-            provider=draft.provider, lines=msgspec.to_builtins(draft.lines),
-            memory_update=msgspec.to_builtins(draft.memory), created_at=self._clock.now())
+        await self._store.add_chapter(ChapterRecord(
+            session_id=story.session_id, number=number, draft=draft, closing=closing,
+            created_at=self._clock.now()))
         await self._store.save_memory(story.session_id, story.memory.to_json())
         if b.image:
             await self._store.set_chapter_media(story.session_id, number, image=b.image)
-        if b.closing and self._nursery is not None:   # the recap, while the ending airs
+        if closing and self._nursery is not None:   # the recap, while the ending airs
             self._nursery.start_soon(self.planner.recap, story)
         calls, prompt_tokens, completion_tokens = nxt.cost()
         plan_calls, plan_prompt, plan_completion = self.planner.take_cost()   # chapter 1

@@ -124,7 +124,8 @@ class StoryOperator:
         return r.PlanReply(session_id=story.session_id, plan=story.plan,
                            aired=len(story.chapters),
                            planned_chapters=story.planned_chapters(
-                               self.config.story.max_chapters))
+                               self.config.story.max_chapters),
+                           authored=story.authored.story.title if story.authored else None)
 
     async def extend(self, chapters: int) -> r.PlanReply:
         d = self._director

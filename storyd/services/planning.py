@@ -26,6 +26,7 @@ import msgspec
 import trio
 
 from storyd.config.structs import Config
+from storyd.core.authored import recap_ending
 from storyd.core.craft import overused, sentence_openings
 from storyd.core.memory import StoryMemory, name_key
 from storyd.core.model import ChapterRequest
@@ -187,12 +188,16 @@ class Planner:
             chosen=(c.draft.choices[c.chosen] if c.chosen is not None
                     and c.chosen < len(c.draft.choices) else "")) for c in story.chapters)
         plan = story.plan
-        title = plan.title if plan else (story.chapters[0].draft.title if story.chapters
-                                         else story.theme.name)
+        title = (story.authored.story.title if story.authored is not None
+                 else plan.title if plan else (story.chapters[0].draft.title if story.chapters
+                                               else story.theme.name))
         fallback = offline_recap(
             title, chapters, protagonist=plan.protagonist.name if plan else "",
             want=plan.protagonist.want if plan else "",
             german=story.language.strip().casefold() in ("german", "deutsch", "de"))
+        if story.authored is not None and story.chapters:   # the ending passage's tag
+            fallback = msgspec.structs.replace(
+                fallback, ending=recap_ending(story.chapters[-1].draft))
         request = RecapRequest(theme=story.theme, language=story.language, title=title,
                                chapters=chapters, fallback=fallback)
         recap = fallback

@@ -59,6 +59,7 @@ class AuthoredStory:
     writer: AuthoredStoryteller
     theme: str | None = None      # a shipped story's theme
     language: str | None = None   # a shipped story's language, "English" / "Deutsch"
+    longest: int | None = None    # passages on its longest path to an ending; None: it loops
 
     def settings(self) -> dict[str, object]:
         """The session settings entry that finds this story again after a restart."""
@@ -174,5 +175,7 @@ def _digest(data: bytes) -> str:
 
 def _ready(story: TweeStory, ref: StoryRef, *, theme: str | None = None,
            language: str | None = None) -> AuthoredStory:
+    lengths = path_lengths(story)
     return AuthoredStory(story=story, ref=ref, writer=AuthoredStoryteller(story),
-                         theme=theme, language=language)
+                         theme=theme, language=language,
+                         longest=lengths[1] if lengths else None)
