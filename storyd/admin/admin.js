@@ -89,6 +89,7 @@ function applyControls() {
   $("btn-next").disabled = !c.next;
   $("next-choice").disabled = !c.next;
   $("btn-finish").disabled = !c.finish;
+  $("btn-finish-now").disabled = !c.finish;
   $("btn-end").disabled = !c.end;
   $("btn-regen").disabled = !c.regen;
   $("btn-start").disabled = !c.start && !$("force").checked;
@@ -207,13 +208,13 @@ async function loadMemory() {
     box.replaceChildren();
     const mem = m.memory || {};
     const groups = [["Characters", mem.characters], ["Places", mem.locations], ["Items", mem.items],
-      ["Events", mem.events], ["Choices taken", m.path || mem.path]];
+      ["Events", mem.events], ["Choices taken", m.path]];
     for (const [title, items] of groups) {
       box.append(el("div", {}, el("h3", { text: title }),
         el("ul", {}, ...((items || []).map((x) => el("li", { text: entity(x) }))))));
     }
     const last = m.last_prompt;
-    $("memory-context").textContent = [m.context || "", last ? (typeof last === "string" ? last : JSON.stringify(last, null, 2)) : ""].filter(Boolean).join("\n\n---\n\n");
+    $("memory-context").textContent = [m.context || "", last ? JSON.stringify(last, null, 2) : ""].filter(Boolean).join("\n\n---\n\n");
   } catch { /* not logged in or no story */ }
 }
 const planShown = { key: "" };
@@ -335,6 +336,7 @@ $("btn-next").addEventListener("click", () => {
   command("/next-chapter", choice ? { choice } : {}, "next chapter…");
 });
 $("btn-finish").addEventListener("click", () => command("/finish", {}, "the next chapter will be the last"));
+$("btn-finish-now").addEventListener("click", () => command("/finish", { now: true }, "the closing chapter comes now"));
 $("btn-end").addEventListener("click", () => { if (confirm("End the story now?")) command("/end", {}, "story ended"); });
 $("btn-regen").addEventListener("click", () => command("/regenerate-image", {}, "new picture on its way"));
 $("btn-shuffle").addEventListener("click", shuffle);

@@ -23,11 +23,11 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import msgspec
 import trio
 from quart import websocket
+from quart.wrappers import Websocket
 
 from storyd.control import protocol as p
 from storyd.control.operator import Handler, Operator
@@ -135,7 +135,7 @@ async def serve_socket(op: Operator, stats: WebStats, handler: Handler, *,
             stats.open[kind] -= 1
 
 
-async def _read(ws: Any, op: Operator, handler: Handler,
+async def _read(ws: Websocket, op: Operator, handler: Handler,
                 send: Callable[[Outgoing], Awaitable[None]], admin: bool) -> None:
     while True:
         raw = await ws.receive()

@@ -11,7 +11,7 @@ const long = (k) => `${k.toUpperCase()}: ${"follow the lantern bearer into the f
 const choices = [..."abcdef"].map((key) => ({ key, text: long(key) }));
 const voting = (over = {}) => ({ round_id: 3, choices, counts: [1, 5, 5, 0, 2, 0], voters: 13,
   ends_at: 100_000, duration_ms: 60_000, open: true, ...over });
-const snap = (over = {}) => ({ state: "voting", server_time: 50_000, session_id: 1, language: "English",
+const snap = (over = {}) => ({ state: "voting", server_time_ms: 50_000, session_id: 1, language: "English",
   chapter: { number: 2, title: "The Crypt", text: "x", sentences: ["One.", "Two."], choices },
   voting: voting(), overlay: {}, ...over });
 
@@ -29,16 +29,17 @@ test("countdown: never a stale 0 — hidden when disconnected, closed or long pa
   assert.equal(V.countdown(voting(), 102_000).visible, false);     // it is not: stop showing 0
 });
 
-test("fields: the typed events' names (server_time_ms, duration_ms) and the old ones", () => {
+test("fields: the typed events' names (server_time_ms, duration_ms), never the old ones", () => {
   assert.equal(V.FIELDS.serverMs({ server_time_ms: 5 }), 5);
-  assert.equal(V.FIELDS.serverMs({ server_time: 6 }), 6);
+  assert.equal(V.FIELDS.serverMs({ server_time: 6 }), null);
   assert.equal(V.FIELDS.narrationMs({ duration_ms: 2500 }), 2500);
-  assert.equal(V.FIELDS.narrationMs({ duration: 2.5 }), 2500);
+  assert.equal(V.FIELDS.narrationMs({ duration: 2.5 }), null);
   assert.equal(V.FIELDS.narrationMs({}), null);
+  assert.equal(V.FIELDS.endsMs({ ends_at_ms: 30_000 }), null);
 });
 
-test("countdown tolerates the typed events' names (ends_at_ms) and no duration", () => {
-  const v = { round_id: 1, ends_at_ms: 30_000, open: true };
+test("countdown from the round's ends_at, also without a duration", () => {
+  const v = { round_id: 1, ends_at: 30_000, open: true };
   const c = V.countdown(v, 20_000, { startMs: 10_000 });
   assert.equal(c.text, "10"); assert.equal(c.fraction, 0.5);
 });
@@ -257,14 +258,20 @@ test("recap map: forty chapters fit the box, rows snake, nodes and labels inside
   for (const [w, h] of [[1760, 300], [920, 700], [600, 140]]) {
     const L = V.mapLayout(40, w, h);
     assert.equal(L.points.length, 40);
+    const bottom = L.top + Math.ceil(40 / L.perRow) * L.dy + 0.01;
     for (const p of L.points) {
       assert.ok(p.x - L.r >= 0 && p.x + L.r <= w, `x inside ${w}`);
-      assert.ok(p.y - 1.5 * L.r >= 0 && p.y + L.r <= Math.ceil(40 / L.perRow) * L.dy + 0.01);
-      if (L.labels) assert.ok(p.y + L.r + 30 <= Math.ceil(40 / L.perRow) * L.dy + 0.01);
+      assert.ok(p.y - 1.5 * L.r >= L.top && p.y + L.r <= bottom && bottom <= h + 0.01);
+      if (L.labels) assert.ok(p.y + L.r + 30 <= bottom);
     }
     assert.ok(L.labels === (w >= 900), `${w}x${h}: shares shown only where they fit`);
     assert.ok(Math.ceil(40 / L.perRow) * L.dy <= h + 0.01);
     if (L.perRow < 40) assert.ok(L.points[L.perRow].x > L.points[L.perRow + 1].x);  // back
   }
   assert.deepEqual(V.mapLayout(0, 100, 100).points, []);
+  // eight chapters in a tall box (a portrait recap) sit in its middle, not in a band on top
+  // of an empty card
+  const tall = V.mapLayout(8, 940, 900);
+  const mid = tall.points.reduce((a, p) => a + p.y, 0) / 8;
+  assert.ok(Math.abs(mid - 450) < 60, `map centred: ${mid}`);
 });
