@@ -62,7 +62,9 @@ from storyd.services.narrator import Presenter
 from storyd.services.operator import StoryOperator
 from storyd.services.stories import load_story, shipped_for
 from storyd.services.voting import VotingService
+from storyd.store import export
 from storyd.store.db import Store
+from storyd.storyteller.story import OfflineStoryteller
 from storyd.system import instance, paths
 from storyd.system.notify import notify
 
@@ -104,7 +106,7 @@ class Daemon:
 
         self.voting = VotingService(store, self.bus, self.clock, lambda: self.config.voting)
         self.generation = GenerationService(store, self.bus, self.clock, settings, chains,
-                                            self.media)
+                                            self.media, offline=OfflineStoryteller())
         self.director = Director(
             store, self.generation, self.voting, self.bus, self.clock, settings,
             presenter=Presenter(store, self.bus, settings, chains, self.media),
@@ -125,7 +127,8 @@ class Daemon:
             apply_config=self.apply_config, config_path=config_path, chains=chains,
             chat_health=self.chat_health, health_for=self.chat_health_for,
             admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown,
-            ballot_refusal=store.ballot_refusal, cameos=self.cameos)
+            render=export.export_reply, ballot_refusal=store.ballot_refusal,
+            cameos=self.cameos)
         self._nursery: trio.Nursery | None = None
         self._rng = random.Random()
 

@@ -35,6 +35,7 @@ from storyd.services.narrator import Presenter
 from storyd.services.voting import VotingService
 from storyd.store.queries import chapter_values
 from storyd.storyteller.planner import write_plan
+from storyd.storyteller.story import OfflineStoryteller
 
 
 @dataclass
@@ -306,8 +307,8 @@ def stage(tmp_path: Path, teller: ScriptedStoryteller | None = None, *,
     store, bus, clock = store or MemoryStore(), EventBus(), TrioClock()
     media = MediaCache(tmp_path / "media", 1 << 20)
     voting = VotingService(store, bus, clock, lambda: cfg.voting)
-    generation = GenerationService(store, bus, clock, lambda: cfg,
-                                   lambda: chains, media)  # type: ignore[arg-type,return-value]
+    generation = GenerationService(store, bus, clock, lambda: cfg, lambda: chains,  # type: ignore[arg-type,return-value]
+                                   media, offline=OfflineStoryteller())
     director = Director(store, generation, voting, bus, clock, lambda: cfg,
                         presenter=Presenter(store, bus, lambda: cfg,
                                             lambda: chains, media),  # type: ignore[arg-type,return-value]

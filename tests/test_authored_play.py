@@ -94,7 +94,7 @@ async def test_finish_goes_to_the_nearest_ending_from_the_vote_winner(
             await d.start("adventure", authored=await load_story(str(FERRY)))
             await wait_for_event(sub, "story:voting-started")
             st.voting.submit([msg("ann", "!c")])               # Climb up to the captain
-            await d.finish()                                  # closes the vote now
+            await d.finish(now=True)                          # closes the vote now
             closing = await wait_for_event(sub, "story:chapter-ready", lambda c: c["closing"])
             # The Top Deck's nearest ending: its first link leads to the crossing with the
             # chart, whose first link is the good ending

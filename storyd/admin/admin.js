@@ -89,6 +89,7 @@ function applyControls() {
   $("btn-next").disabled = !c.next;
   $("next-choice").disabled = !c.next;
   $("btn-finish").disabled = !c.finish;
+  $("btn-finish-now").disabled = !c.finish;
   $("btn-end").disabled = !c.end;
   $("btn-regen").disabled = !c.regen;
   $("btn-start").disabled = !c.start && !$("force").checked;
@@ -335,6 +336,7 @@ $("btn-next").addEventListener("click", () => {
   command("/next-chapter", choice ? { choice } : {}, "next chapter…");
 });
 $("btn-finish").addEventListener("click", () => command("/finish", {}, "the next chapter will be the last"));
+$("btn-finish-now").addEventListener("click", () => command("/finish", { now: true }, "the closing chapter comes now"));
 $("btn-end").addEventListener("click", () => { if (confirm("End the story now?")) command("/end", {}, "story ended"); });
 $("btn-regen").addEventListener("click", () => command("/regenerate-image", {}, "new picture on its way"));
 $("btn-shuffle").addEventListener("click", shuffle);

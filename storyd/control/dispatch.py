@@ -112,8 +112,8 @@ async def handle(op: Operator, request: p.Request) -> p.Result | None:
             return await op.close()
         case p.Next(choice=choice):
             return await op.next(None if choice is None else _choice_index(op.snapshot(), choice))
-        case p.Finish():
-            return await op.finish()
+        case p.Finish(now=now):
+            return await op.finish(now=now)
         case p.End():
             return await op.end()
         case p.Plan():

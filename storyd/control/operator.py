@@ -80,8 +80,9 @@ class Operator(Protocol):
         """Advance now: the vote's winner, or the operator's choice (0-based)."""
         ...
 
-    async def finish(self) -> Snapshot:
-        """The next chapter closes the story."""
+    async def finish(self, *, now: bool = False) -> Snapshot:
+        """The next chapter closes the story: a running vote runs out first and decides it
+        (`now`: the vote closes at once)."""
         ...
 
     async def end(self) -> Snapshot: ...

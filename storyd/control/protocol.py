@@ -87,7 +87,7 @@ class Next(_Req, tag="next", frozen=True):
 
 
 class Finish(_Req, tag="finish", frozen=True):
-    pass
+    now: bool = False           # close a running vote now (else it runs out first)
 
 
 class End(_Req, tag="end", frozen=True):

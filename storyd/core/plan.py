@@ -34,6 +34,7 @@ MIN_CAST, MAX_CAST = 2, 5
 MIN_PLACES, MAX_PLACES = 2, 4
 MIN_ENDINGS, MAX_ENDINGS = 2, 3
 MIN_CHAPTERS, MAX_CHAPTERS = 3, 60
+DEFAULT_CHAPTERS = 8      # a story's planned length when [story] max_chapters = 0
 BEAT_KINDS = ("setup", "complication", "midpoint", "crisis", "climax", "resolution")
 ANTAGONIST_ROLES = frozenset({"antagonist", "villain", "rival", "enemy", "foe", "gegner",
                               "gegenspieler", "gegenspielerin", "schurke", "rivale", "rivalin"})

@@ -249,6 +249,16 @@ class ProviderChains(Protocol):
 
 
 class ChapterWriter(Protocol):
-    """The offline storyteller, which writes a chapter when no provider did in time."""
+    """The offline storyteller: it plans a story and writes a chapter when no provider did in
+    time, and offers what a model's plan is completed from."""
 
+    async def write_plan(self, request: PlanRequest) -> StoryPlan: ...
     async def write_chapter(self, request: ChapterRequest) -> ChapterDraft: ...
+
+    def plan_fallback(self, request: PlanRequest) -> StoryPlan:
+        """Its own plan for `request`: what a model's partial plan is completed from."""
+        ...
+
+    def offer_names(self, theme_id: str, language: str, seed: int) -> tuple[str, ...]:
+        """Fresh names for a story of this theme and language (seeded)."""
+        ...

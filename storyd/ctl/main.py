@@ -9,9 +9,7 @@ Each command becomes one protocol request (storyd.control.protocol); the result 
 human-readable by default or as one JSON line with --json (anywhere on the command line;
 refusals then are `{"error": {"code", "message"}}` on stdout with the same exit code).
 Exit codes: 0 ok, 1 the daemon refused (message on stderr), 2 usage error, 3 storyd is not
-running.
-
-`reset-demo` works on the files, not the socket (storyd.ctl.demo).
+running. `reset-demo` works on the files, not the socket (storyd.ctl.demo).
 
 `chat-import` is storyd.ctl.chat_import (pipelined `chat` requests; --replay paced).
 """
@@ -45,9 +43,7 @@ EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOT_RUNNING, EXIT_INTERRUPTED = 0, 1, 2,
 
 
 class _UsageExit(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
+    """argparse wants to exit: args[0] is the exit status."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -131,7 +127,8 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
     sub.add_parser("close", help="close the running vote now")
     s = sub.add_parser("next", help="advance now (vote winner, or a forced choice)")
     s.add_argument("choice", nargs="?", type=_choice, metavar="CHOICE")
-    sub.add_parser("finish", help="write a closing chapter next, then end")
+    s = sub.add_parser("finish", help="write a closing chapter next, then end")
+    s.add_argument("--now", action="store_true", help="close a running vote now (else it runs out)")
     sub.add_parser("end", help="end the story now")
     ctl_plan.add_commands(sub)
     sub.add_parser("regenerate-image", help="new picture for the current chapter")
@@ -193,6 +190,8 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
             return protocol.Vote(viewer=args.viewer, choice=args.choice, name=args.name)
         case "next":
             return protocol.Next(choice=args.choice)
+        case "finish":
+            return protocol.Finish(now=args.now)
         case "sessions":
             if args.delete is not None:
                 return protocol.DeleteSession(id=args.delete)
@@ -211,8 +210,8 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
             return protocol.ConfigShow(origins=True)
     simple: dict[str, type[Any]] = {
         "status": protocol.Status, "themes": protocol.Themes, "stories": protocol.Stories,
-        "close": protocol.Close, "finish": protocol.Finish, "end": protocol.End,
-        "memory": protocol.Memory, "regenerate-image": protocol.RegenerateImage,
+        "close": protocol.Close, "end": protocol.End, "memory": protocol.Memory,
+        "regenerate-image": protocol.RegenerateImage,
         "watch": protocol.Watch, "admin-url": protocol.AdminUrl, "providers": protocol.Providers}
     return simple[args.command]()  # type: ignore[no-any-return]
 
@@ -306,7 +305,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     try:
         args = build_parser(out, err).parse_args(words)
     except _UsageExit as exc:
-        return exc.status
+        return int(exc.args[0])
     try:
         return _main(args, out, err, stdin)
     except _Refusal as exc:

@@ -23,6 +23,7 @@ import msgspec
 import trio
 
 from storyd.core.authored import AuthoredStoryteller
+from storyd.core.languages import offline_language, offline_language_notice
 from storyd.core.replies import StoryInfo
 from storyd.core.snapshot import AuthoredRef
 from storyd.core.themes import THEMES
@@ -30,7 +31,6 @@ from storyd.core.twee import MAX_BYTES, read_twee
 from storyd.core.twee_graph import path_lengths
 from storyd.core.twee_model import TweeStory
 from storyd.errors import NotFoundError, StoryFileError
-from storyd.storyteller.lang import offline_language, offline_language_notice
 from storyd.system import paths
 
 log = logging.getLogger(__name__)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from storyd.config.structs import Config
+from storyd.core.languages import offline_language_notice
 from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS, ChapterDraft, Theme
 from storyd.core.narration import split_sentences
@@ -28,7 +29,6 @@ from storyd.core.snapshot import (
 )
 from storyd.services.media import media_url
 from storyd.services.stories import AuthoredStory
-from storyd.storyteller.lang import offline_language_notice
 
 
 @dataclass

@@ -20,6 +20,7 @@ import msgspec
 
 from storyd.core.langtag import html_lang
 from storyd.core.recap_view import story_title
+from storyd.core.replies import ExportReply
 from storyd.store.twee import to_twee
 
 CONTENT_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
@@ -185,3 +186,11 @@ def render(session: dict[str, Any], fmt: str) -> str:
     if fmt == "twee":
         return to_twee(session, title_of(session))
     return msgspec.json.format(msgspec.json.encode(session), indent=2).decode() + "\n"
+
+
+def export_reply(session: dict[str, Any], fmt: str) -> ExportReply:
+    """A stored session (`Store.get_session`) as the `export` answer: the rendered file, its
+    content type and a file name."""
+    return ExportReply(format=fmt, content_type=CONTENT_TYPES[fmt],
+                       filename=f"storyd-session-{session['id']}.{EXTENSIONS[fmt]}",
+                       content=render(session, fmt))

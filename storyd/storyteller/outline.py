@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from storyd.core.languages import DE_STOP, EN_STOP, stopword_share
 from storyd.core.outline_facts import read_outline
-from storyd.storyteller.lang import DE_STOP, EN_STOP, stopword_share
 
 MAX_OUTLINE = 2000
 _NAME = r"[A-ZÄÖÜ][a-zäöüßéèáàíóúñç'-]+(?:\s+[A-ZÄÖÜ][a-zäöüßéèáàíóúñç'-]+)?"

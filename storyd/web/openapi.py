@@ -69,7 +69,8 @@ ROUTES: tuple[Route, ...] = (
           admin=True, body=p.Next, response=SNAP),
     Route("POST", f"{API}/close", "Close the running vote now", admin=True, body=p.Close,
           response=rp.CloseReply),
-    Route("POST", f"{API}/finish", "Write a closing chapter next, then end", admin=True,
+    Route("POST", f"{API}/finish", "Write a closing chapter next, then end (a running vote "
+          "runs out first; `now`: it closes at once)", admin=True,
           body=p.Finish, response=SNAP),
     Route("POST", f"{API}/end", "End the story now", admin=True, body=p.End, response=SNAP),
     Route("GET", f"{API}/plan", "The running story's plan: protagonist, cast, places, central "
