@@ -24,7 +24,7 @@ from typing import NamedTuple
 from PIL import Image, ImageDraw, ImageFont
 
 from storyd.core.recap_view import MapNode, RecapView
-from storyd.core.story_words import story_words
+from storyd.core.story_words import ending_words, story_words
 
 SIZES = {"1080x1920": (1080, 1920), "1920x1080": (1920, 1080)}
 BG, PANEL = (14, 16, 32), (24, 28, 52)
@@ -179,7 +179,8 @@ def recap_lines(view: RecapView) -> RecapLines:
         kicker=f"{words.recap_kicker} · {view.theme_name}".upper(),
         cast=words.starring(cast) if cast else "",
         voters=words.top_voters(voters) if voters else "",
-        foot=" · ".join([words.chapter_count(chapters)]
+        foot=" · ".join(([ending_words(words, view.ending)] if view.ending else [])
+                        + [words.chapter_count(chapters)]
                         + ([words.up_to_voters(total)] if total else []) + ["storyd"]))
 
 
