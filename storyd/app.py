@@ -32,7 +32,7 @@ import os
 import random
 import secrets
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,9 @@ from storyd.services.narrator import Presenter
 from storyd.services.operator import StoryOperator
 from storyd.services.stories import load_story, shipped_for
 from storyd.services.voting import VotingService
+from storyd.store import export
 from storyd.store.db import Store
+from storyd.storyteller.story import OfflineStoryteller
 from storyd.system import instance, paths
 from storyd.system.notify import notify
 
@@ -104,7 +106,7 @@ class Daemon:
 
         self.voting = VotingService(store, self.bus, self.clock, lambda: self.config.voting)
         self.generation = GenerationService(store, self.bus, self.clock, settings, chains,
-                                            self.media)
+                                            self.media, offline=OfflineStoryteller())
         self.director = Director(
             store, self.generation, self.voting, self.bus, self.clock, settings,
             presenter=Presenter(store, self.bus, settings, chains, self.media),
@@ -125,7 +127,8 @@ class Daemon:
             apply_config=self.apply_config, config_path=config_path, chains=chains,
             chat_health=self.chat_health, health_for=self.chat_health_for,
             admin_token=admin_token, media_dir=self.media_dir, shutdown=self.shutdown,
-            ballot_refusal=store.ballot_refusal, cameos=self.cameos)
+            render=export.export_reply, ballot_refusal=store.ballot_refusal,
+            cameos=self.cameos)
         self._nursery: trio.Nursery | None = None
         self._rng = random.Random()
 
@@ -252,7 +255,9 @@ class Daemon:
             if self._nursery is not None:
                 self._nursery.start_soon(old_chains.aclose)
         self.config = new
-        self.voting.command_words = self.cameos.command_words()   # [audience] may have changed
+        words = self.voting.command_words = self.cameos.command_words()   # [audience] changed?
+        if self.voting.round is not None:
+            self.voting.round.commands = words   # the open round hears them at once
         self.director.publish_state()
 
 
@@ -310,6 +315,7 @@ async def run_daemon(cfg: Config, config_path: Path, *, demo: bool = False,
 async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_signals: bool,
                        task_status: trio.TaskStatus[Daemon]) -> None:
     from storyd.control import dispatch
+    from storyd.control.protocol import Request, Result
     from storyd.control.server import serve_control
     from storyd.web.serve import serve_web
 
@@ -333,10 +339,10 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
             await nursery.start(daemon.director.run)
             await nursery.start(daemon.cameos.run)      # the resumed story's cameos
 
-            async def handle(request: Any) -> Any:
+            async def handle(request: Request) -> Result | None:
                 return await dispatch.handle(daemon.operator, request)
 
-            async def watch(send: Callable[[Any], Any]) -> None:
+            async def watch(send: Callable[[ev.StorydEvent], Awaitable[None]]) -> None:
                 await dispatch.watch(daemon.operator, send)
 
             await nursery.start(functools.partial(

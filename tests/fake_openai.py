@@ -25,7 +25,9 @@ silence), "endless" (valid deltas without end), "keepalive" (SSE comments withou
 500 MB, then little), "huge_error" (a 500 with an endless message), "gzip" (the
 ordinary answer, gzip-compressed as it streams), "gzip_bomb" / "gzip_bomb_error" (a 200 / 500
 JSON answer of 10 GiB gzip-compressed to 10 MB), "brotli" (a `Content-Encoding: br` body), "stream_error" (an error object inside the stream), "slow_first"
-(`delay` seconds before the headers). Follow-up requests for more choices ("more short,
+(`delay` seconds before the headers), "trickle" (the ordinary answer at one byte per
+second), "first_byte" (the headers and one byte of the ordinary answer, then silence).
+Follow-up requests for more choices ("more short,
 distinct choices") are answered with fresh choices. Usage: `{"usage": ...}` closes every
 stream that asked for it, except in "ollama" mode (storyd estimates then).
 Pictures: "redirect_same" / "redirect_other" / "redirect_own" (the link redirects to the
@@ -62,6 +64,30 @@ WAV = (b"RIFF\x2c\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x44\xac\x0
 
 
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+
+
+def _trickling(send: Any) -> Any:
+    """An ASGI `send` that lets the body out one byte per second."""
+    async def slow(msg: dict[str, Any]) -> None:
+        if msg["type"] != "http.response.body":
+            return await send(msg)
+        for byte in msg.get("body", b""):
+            await send({"type": "http.response.body", "body": bytes([byte]), "more_body": True})
+            await trio.sleep(1)
+        if not msg.get("more_body"):
+            await send({"type": "http.response.body", "body": b""})
+    return slow
+
+
+def _first_byte_only(send: Any) -> Any:
+    """An ASGI `send` that lets one byte of the body out, then never another."""
+    async def stuck(msg: dict[str, Any]) -> None:
+        if msg["type"] != "http.response.body":
+            return await send(msg)
+        await send({"type": "http.response.body", "body": msg.get("body", b"")[:1] or b" ",
+                    "more_body": True})
+        await trio.sleep_forever()
+    return stuck
 
 
 def _gzipping(send: Any) -> Any:
@@ -233,6 +259,10 @@ class FakeOpenAI:
                                      [(b"content-encoding", b"br")])
         if behaviour == "gzip":        # the ordinary answer, gzip-compressed as it streams
             send, behaviour = _gzipping(send), "ok"
+        elif behaviour == "trickle":   # the ordinary answer, one byte a second
+            send, behaviour = _trickling(send), "ok"
+        elif behaviour == "first_byte":   # the ordinary answer's first byte, then silence
+            send, behaviour = _first_byte_only(send), "ok"
         if behaviour == "slow_first":
             await trio.sleep(self.delay)
         if path == "/v1/chat/completions" and behaviour == "huge":

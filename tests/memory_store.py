@@ -20,7 +20,7 @@ import trio
 
 from storyd.bus import EventBus
 from storyd.config.structs import Config
-from storyd.core.model import ChapterDraft, ChapterRequest, MemoryUpdate
+from storyd.core.model import ChapterDraft, ChapterRecord, ChapterRequest, MemoryUpdate
 from storyd.core.plan import StoryPlan
 from storyd.core.plan_prompts import PlanRequest
 from storyd.core.recap import RecapRequest, StoryRecap
@@ -33,7 +33,9 @@ from storyd.services.generation import GenerationService
 from storyd.services.media import MediaCache
 from storyd.services.narrator import Presenter
 from storyd.services.voting import VotingService
+from storyd.store.queries import chapter_values
 from storyd.storyteller.planner import write_plan
+from storyd.storyteller.story import OfflineStoryteller
 
 
 @dataclass
@@ -119,18 +121,12 @@ class MemoryStore:
             s["status"] = "crashed"
         return len(stale)
 
-    async def add_chapter(self, session_id: int, *, number: int, title: str, text: str,
-                          choices: list[str], closing: bool, summary: str, provider: str,
-                          lines: list[dict[str, Any]], memory_update: dict[str, Any],
-                          created_at: float, chosen: int | None = None) -> None:
+    async def add_chapter(self, chapter: ChapterRecord) -> None:
         await self._enter("add_chapter")
-        chapters = self.chapters[self._session(session_id)["id"]]
-        if any(c["number"] == number for c in chapters):
-            raise StorageError(f"chapter {number} exists")
-        chapters.append(dict(number=number, title=title, text=text, choices=list(choices),
-                             closing=closing, summary=summary, provider=provider, lines=lines,
-                             memory_update=memory_update, created_at=created_at,
-                             chosen=chosen, image=None, audio=[]))
+        chapters = self.chapters[self._session(chapter.session_id)["id"]]
+        if any(c["number"] == chapter.number for c in chapters):
+            raise StorageError(f"chapter {chapter.number} exists")
+        chapters.append({**chapter_values(chapter), "image": None, "audio": []})
 
     async def set_chapter_media(self, session_id: int, number: int, *, image: str | None = None,
                                 audio: list[str | None] | None = None) -> None:
@@ -311,8 +307,8 @@ def stage(tmp_path: Path, teller: ScriptedStoryteller | None = None, *,
     store, bus, clock = store or MemoryStore(), EventBus(), TrioClock()
     media = MediaCache(tmp_path / "media", 1 << 20)
     voting = VotingService(store, bus, clock, lambda: cfg.voting)
-    generation = GenerationService(store, bus, clock, lambda: cfg,
-                                   lambda: chains, media)  # type: ignore[arg-type,return-value]
+    generation = GenerationService(store, bus, clock, lambda: cfg, lambda: chains,  # type: ignore[arg-type,return-value]
+                                   media, offline=OfflineStoryteller())
     director = Director(store, generation, voting, bus, clock, lambda: cfg,
                         presenter=Presenter(store, bus, lambda: cfg,
                                             lambda: chains, media),  # type: ignore[arg-type,return-value]

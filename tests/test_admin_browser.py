@@ -10,11 +10,13 @@ import stat
 import tomllib
 from typing import Any
 
+import msgspec
 import pytest
 import trio
 
 from storyd.control import protocol as p
 from storyd.control.dispatch import handle
+from storyd.ctl.plan import format_plan
 from tests.conftest import wait_for_state
 from tests.test_web_browser import launch, sync_playwright
 
@@ -177,6 +179,22 @@ async def test_admin_starts_a_shipped_authored_story(daemon_factory: Any, shippe
                     page.wait_for_function("() => document.getElementById('st-theme')"
                                            ".textContent === 'Horror · “The Last Ferry”'",
                                            timeout=20_000)
+                    # the plan card: an authored story has no plan to wait for
+                    page.click("#btn-plan")
+                    page.wait_for_function("() => document.getElementById('plan').textContent"
+                                           ".includes('authored story')", timeout=10_000)
+                    assert "being written" not in page.text_content("#plan")
+                    assert "The Last Ferry" in page.text_content("#plan")
+                    # its history entry: no plan, no recap yet, and no stray "null" for them
+                    page.click("#btn-sessions")
+                    page.locator("#sessions li button").first.click()
+                    page.wait_for_function("() => document.querySelector('#session-detail h3')"
+                                           " && document.querySelector('#session-detail .chapter')",
+                                           timeout=10_000)
+                    detail = page.evaluate("() => [...document.getElementById('session-detail')"
+                                           ".childNodes].filter((n) => n.nodeType === 3)"
+                                           ".map((n) => n.textContent)")
+                    assert detail == [], detail
                 finally:
                     browser.close()
 
@@ -184,3 +202,8 @@ async def test_admin_starts_a_shipped_authored_story(daemon_factory: Any, shippe
         story = daemon.director.story
         assert story is not None and story.authored is not None
         assert story.authored.ref.id == "en/horror"
+        reply = await handle(daemon.operator, p.Plan())
+        assert reply.plan is None and reply.authored == "The Last Ferry"
+        assert format_plan(msgspec.to_builtins(reply)) == (
+            f"session {story.session_id}: “The Last Ferry” is an authored story: its passages "
+            f"are its plan ({len(story.chapters)} chapter(s) aired)\n")

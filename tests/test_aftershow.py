@@ -59,7 +59,7 @@ async def test_a_played_story_after_the_show(daemon_factory: Any, nursery: trio.
         await op.vote("amy", "Amy", 2)
         await op.close()
         await next_chapter(sub, 3)
-        await op.finish()
+        await op.finish(now=True)
         ended = await wait_for_event(sub, "story:state", lambda s: s["state"] == "ended"
                                      and s.get("recap") is not None, TIMEOUT)
     recap = ended["recap"]

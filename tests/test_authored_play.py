@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 from storyd.core.model import ChatMessage
 from storyd.errors import NotFoundError, StoryFileError
@@ -64,6 +65,7 @@ async def test_an_authored_story_plays_through_votes_to_its_ending(
             assert last["closing"] and last["choices"] == []
             done = await wait_for_event(sub, "story:ended")
             assert done["reason"] == "finished"
+            await trio.testing.wait_all_tasks_blocked()   # the recap is written meanwhile
         nursery.cancel_scope.cancel()
     assert d.machine.state == "ended"
     assert st.teller.requests == []          # no model wrote a word, no outline was asked
@@ -76,6 +78,10 @@ async def test_an_authored_story_plays_through_votes_to_its_ending(
         "Pier Nine", "The Gangway", "The Crossing", "The Long Way Round"]
     assert [c["chosen"] for c in chapters] == [1, 0, 0, None]
     assert chapters[-1]["closing"] and all(c["provider"] == "authored" for c in chapters)
+    # the recap is stored for an ending the story reached by itself too (only a closing
+    # chapter had one), with the story's own title and the ending's tag as its kind
+    recap = session["recap"]
+    assert recap["title"] == "The Last Ferry" and recap["ending"] == "bittersweet"
 
 
 async def test_finish_goes_to_the_nearest_ending_from_the_vote_winner(
@@ -88,7 +94,7 @@ async def test_finish_goes_to_the_nearest_ending_from_the_vote_winner(
             await d.start("adventure", authored=await load_story(str(FERRY)))
             await wait_for_event(sub, "story:voting-started")
             st.voting.submit([msg("ann", "!c")])               # Climb up to the captain
-            await d.finish()                                  # closes the vote now
+            await d.finish(now=True)                          # closes the vote now
             closing = await wait_for_event(sub, "story:chapter-ready", lambda c: c["closing"])
             # The Top Deck's nearest ending: its first link leads to the crossing with the
             # chart, whose first link is the good ending
@@ -98,16 +104,57 @@ async def test_finish_goes_to_the_nearest_ending_from_the_vote_winner(
     assert st.teller.requests == []
 
 
-async def test_max_chapters_ends_an_authored_story_at_an_ending(
+async def test_max_chapters_leaves_a_story_without_loops_to_its_own_endings(
         tmp_path: Path, autojump_clock: Any) -> None:
+    # Cut at [story] max_chapters, the passage the last vote chose was skipped for the
+    # nearest ending (its first link): the last vote did not matter, and the ending read as
+    # if a passage had aired that had not ("'Vintage,' Barry said again"). A story with no
+    # loop is bounded by its own endings; it plays to one of them.
     st = stage(tmp_path, story={"max_chapters": 2}, voting={"no_votes": "first"})
     async with trio.open_nursery() as nursery:
         await nursery.start(st.director.run)
         with st.bus.subscribe(4096) as sub:
             await st.director.start("adventure", authored=await load_story(str(FERRY)))
+            assert st.director.snapshot().max_chapters == 0   # no "chapter 1 of 2"
+            await wait_for_event(sub, "story:ended")
+        nursery.cancel_scope.cancel()
+    chapters = st.store.chapters[1]
+    # a, a, a: Pier Nine → The Ticket Window → The Crossing (with the chart) → its ending
+    assert [c["title"] for c in chapters] == [
+        "Pier Nine", "The Ticket Window", "The Crossing", "Home Before the Storm"]
+    assert [c["closing"] for c in chapters] == [False, False, False, True]
+
+
+LOOP = """:: StoryTitle
+Round and Round
+
+:: StoryData
+{"ifid": "3B1B7E53-3E9C-4C61-9E0B-6A2F0C1D2E3F", "start": "Roundabout"}
+
+:: Roundabout
+Mia drives round the roundabout again. Every exit looks the same in the fog.
+
+[[Go round once more->Roundabout]]
+[[Take the exit->Home]]
+[[Stop and ask->Home]]
+
+:: Home [ending good]
+The fog lifts, and there is her street.
+"""
+
+
+async def test_max_chapters_ends_a_looping_authored_story_at_its_nearest_ending(
+        tmp_path: Path, autojump_clock: Any) -> None:
+    looped = tmp_path / "loop.twee"
+    looped.write_text(LOOP, encoding="utf-8")
+    st = stage(tmp_path, story={"max_chapters": 3}, voting={"no_votes": "first"})
+    async with trio.open_nursery() as nursery:
+        await nursery.start(st.director.run)
+        with st.bus.subscribe(4096) as sub:
+            await st.director.start("adventure", authored=await load_story(str(looped)))
+            assert st.director.snapshot().max_chapters == 3
             closing = await wait_for_event(sub, "story:chapter-ready", lambda c: c["closing"])
-            assert closing["number"] == 2
-            assert closing["title"] == "Home Before the Storm"   # a: the Ticket Window's way
+            assert closing["number"] == 3 and closing["title"] == "Home"   # a, a: round twice
             await wait_for_event(sub, "story:ended")
         nursery.cancel_scope.cancel()
 

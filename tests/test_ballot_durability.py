@@ -27,7 +27,8 @@ import httpx
 import pytest
 import trio
 
-from storyd.core.model import ChatMessage
+from storyd.control import protocol
+from storyd.core.model import ChapterDraft, ChapterRecord, ChatMessage
 from storyd.errors import StoreUnavailable
 from storyd.store.db import Store
 from tests.tiny_disk import fill, mount_tiny
@@ -52,9 +53,9 @@ async def open_with_round(data: Path, runtime: Path) -> tuple[Store, int]:
     store = await Store.open(data / "storyd.sqlite3", recovery_dirs=(runtime,))
     sid = await store.create_session(theme="fantasy", language="English", outline="o",
                                      started_at=1.0, settings={})
-    await store.add_chapter(sid, number=1, title="T", text="x", choices=["a", "b", "c"],
-                            closing=False, summary="", provider="offline", lines=[],
-                            memory_update={}, created_at=1.0)
+    await store.add_chapter(ChapterRecord(
+        session_id=sid, number=1, closing=False, created_at=1.0,
+        draft=ChapterDraft(title="T", text="x", choices=("a", "b", "c"), provider="offline")))
     await store.open_round(sid, 1, round_id=1, choices=["a", "b", "c"], opens_at=1.0,
                            ends_at=61.0)
     return store, sid
@@ -315,7 +316,7 @@ async def test_the_api_refuses_with_503_only_when_the_memory_bound_is_reached(
                 assert "new votes are refused" in got.json()["error"]["message"]
                 async with await ControlClient.connect(daemon.socket_path) as ctl:
                     with pytest.raises(RemoteError, match="new votes are refused"):
-                        await ctl.call({"cmd": "vote", "viewer": "late", "choice": "b"})
+                        await ctl.call(protocol.Vote(viewer="late", choice="b"))
                 assert daemon.voting.round.voters == 300    # the refused were not counted
                 filler.unlink()
                 await daemon.store.update_round(daemon.voting.session_id, daemon.voting.chapter,

@@ -85,10 +85,9 @@ async def test_names_reach_the_model_only_while_joined(
         story={"result_seconds": 0.0}, voting={"no_votes": "first"},
         audience={"cameos": True, "cameo_slots": 2})
     with d.bus.subscribe(4096) as sub, trio.fail_after(300):
-        await chat(d, ("1", "Zed", "!join"))                      # no story yet: nothing
         await d.director.start("fantasy", outline=OUTLINE)
         await wait_for_event(sub, "story:chapter-ready", lambda c: c["number"] == 1)
-        assert "Zed" not in said(fake)
+        assert "AUDIENCE CAMEOS" not in said(fake) and "Zed" not in said(fake)   # nobody yet
         await chat(d, ("1", "Zed🔥\u200b", "!join"), ("2", "Amy", "!JOIN now please"),
                    ("3", "\u202eFuckface", "!join"), ("4", "Mira", "!join"))
         assert [c.name for c in d.operator.cameos()] == ["Zed", "Amy"]   # blocked, taken
@@ -143,6 +142,30 @@ async def test_names_reach_the_model_only_while_joined(
     assert session["cameos"] == [{"name": "Zed", "status": "left", "chapters": [2]}]
     rows = {r["name"]: r["status"] for r in await d.store.cameos(d.director.story.session_id)}
     assert rows == {"Zed": "left", "Amy": "removed"}
+
+
+async def test_viewers_who_join_before_the_story_are_offered_to_its_plan(
+        clock: MockClock, daemon_factory: Any, nursery: trio.Nursery) -> None:
+    nursery.start_soon(pace)
+    fake = FakeOpenAI("openai", api_key=KEY)
+    fake.author = cameo_author
+    base = await fake.start(nursery)
+    d = await daemon_factory(
+        providers={"fake": {"preset": "custom", "base_url": base, "api_key": KEY,
+                            "text_model": "fake-text", "timeout": 3.0}},
+        llm={"chain": ["fake", "offline"], "prefetch": "off"},
+        images={"enabled": False}, tts={"enabled": False}, audience={"cameos": True})
+    with d.bus.subscribe(4096) as sub, trio.fail_after(300):
+        await chat(d, ("1", "Early", "!join"), ("2", "Gone", "!join"), ("2", "Gone", "!leave"))
+        assert d.director.snapshot().audience.waiting == 1
+        await d.director.start("fantasy", outline=OUTLINE)
+        ch1 = await wait_for_event(sub, "story:chapter-ready", lambda c: c["number"] == 1)
+    plans = [r for r in fake.requests if "Plan a new interactive story" in json.dumps(
+        r.get("json"))]
+    assert plans and '«\\"Early\\"»' in json.dumps(plans[0]["json"], ensure_ascii=False)
+    assert "Early waves from the crowd." in ch1["text"] and "Gone" not in said(fake)
+    assert [c.name for c in d.operator.cameos()] == ["Early"]
+    assert d.director.snapshot().audience.waiting == 0
 
 
 async def test_storyctl_lists_and_removes_cameos(daemon_factory: Any) -> None:

@@ -1,5 +1,6 @@
 """Config: defaults, the shipped file, errors with file/line/key and did-you-mean, edits."""
 
+import re
 import stat
 from pathlib import Path
 
@@ -118,3 +119,21 @@ def test_set_values_applies_related_keys_together(tmp_path):
     assert cfg.providers["local"].voices == {"narrator": "anna"}
     assert cfg.llm.chain == ("local", "offline")
     assert "# providers below" in path.read_text()
+
+
+def test_audience_and_points_settings_are_checked(tmp_path):
+    cases = [
+        ('[audience]\njoin_command = "join"\n', 'must be "!" and one word'),
+        ('[audience]\njoin_command = "!a"\n', 'must be "!" and one word'),
+        ('[audience]\njoin_command = "!go"\nleave_command = "!GO"\n', "must differ"),
+        ('[audience]\ncameo_slots = 11\n', "out of range (0–10)"),
+        ('[voting]\npoints_reward = "' + "x" * 46 + '"\n', "at most 45"),
+        ('[voting]\npoints_reward = "Vote"\n[chat]\nsources = ["twitch"]\n'
+         '[chat.twitch]\nchannel = "c"\n', "needs chat.twitch.oauth_token_env"),
+        ('[chat.twitch]\nkeepalive_seconds = 5\n', "out of range (10–600)"),
+    ]
+    for text, message in cases:
+        path = tmp_path / "storyd.toml"
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            config.load(path)

@@ -12,12 +12,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import trio
 from web_harness import running_daemon
 
 from storyd.config import effective
 from storyd.config import loader as config_mod
+from storyd.control import protocol
 from storyd.control.client import ControlClient
 from storyd.core import events as ev
 from storyd.errors import ConfigError, ConfigMissing
@@ -47,7 +49,7 @@ def test_a_huge_file_is_refused_by_its_size_not_by_reading_it(tmp_path: Path) ->
         f.truncate(300 * 1024 * 1024)
     with pytest.raises(ConfigError, match="larger than 1024 KiB"):
         config_mod.read_text(path)
-    assert effective.describe(config_mod.defaults(), path)["voting.duration"]["source"] == \
+    assert effective.describe(config_mod.defaults(), path)["voting.duration"].source == \
         "default"
 
 
@@ -69,8 +71,10 @@ def test_missing_is_its_own_error_and_the_defaults_only_at_start(tmp_path: Path)
 
 
 async def _ask(daemon: Any, request: dict[str, Any]) -> Any:
+    """The answer as JSON data; an error reply raises RemoteError."""
     async with await ControlClient.connect(daemon.socket_path) as client:
-        return await client.call(request)   # an error reply raises RemoteError
+        answer = await client.call(msgspec.convert(request, protocol.Request))
+    return msgspec.to_builtins(answer)
 
 
 @pytest.mark.parametrize("fault", ["not-utf8", "fifo", "dev-zero", "huge", "deleted"])

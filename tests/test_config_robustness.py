@@ -16,6 +16,7 @@ from web_harness import running_daemon
 from storyd import cli
 from storyd.config import loader as config_mod
 from storyd.config.masking import masked, scrub, secret_values
+from storyd.control import protocol
 from storyd.core import events as ev
 from storyd.errors import ConfigError
 
@@ -163,10 +164,10 @@ async def test_admin_api_and_socket_never_show_credentials(tmp_path: Path) -> No
                 texts = [(await c.get(f"/api/interactive-story/{route}")).text
                          for route in ("config", "providers", "status")]
             async with await ControlClient.connect(daemon.socket_path) as client:
-                texts.append(str(await client.call({"cmd": "config-show"})))
-                texts.append(str(await client.call({"cmd": "providers"})))
+                texts.append(str(await client.call(protocol.ConfigShow())))
+                texts.append(str(await client.call(protocol.Providers())))
                 texts.append(str(await client.call(
-                    {"cmd": "config-get", "key": "providers.corp.headers"})))
+                    protocol.ConfigGet(key="providers.corp.headers"))))
     assert "127.0.0.1:9" in texts[1]
     for text in texts:
         assert not any(s in text for s in SECRETS), text

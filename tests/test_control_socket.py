@@ -20,10 +20,18 @@ from storyd.control import protocol
 from storyd.control.blocking_client import DaemonNotRunning, RemoteError
 from storyd.control.client import ControlClient
 from storyd.control.server import serve_control
+from storyd.core.events import StorydEvent, VoteUpdate, VoteUpdateData
 from storyd.core.model import Theme
+from storyd.core.replies import VoteReply
+from storyd.core.snapshot import Snapshot
 from storyd.errors import NotFoundError, RefusedError, StorydError
 
 TIMEOUT = 5
+IDLE = Snapshot(state="idle", revision=1, server_time_ms=0)
+
+
+def update(i: int) -> VoteUpdate:
+    return VoteUpdate(VoteUpdateData(round_id=1, counts=(i,), voters=i))
 
 
 class FakeDaemon:
@@ -34,17 +42,17 @@ class FakeDaemon:
         self.watch_cancelled = trio.Event()
         self.watching = 0
 
-    async def handle(self, request: protocol.Request) -> Any:
+    async def handle(self, request: protocol.Request) -> Any:   # Any: `finish` answers junk
         match request:
             case protocol.Status():
-                return {"state": "idle", "revision": 1, "server_time_ms": 0}
+                return IDLE
             case protocol.Themes():
                 return [Theme(id="fantasy", name="Fantasy", style="s", tone="t", image_style="i")]
             case protocol.Vote():
                 self.votes.append(request)
                 n = len(self.votes)
                 await trio.lowlevel.checkpoint()   # let other connections interleave
-                return {"accepted": True, "n": n}
+                return VoteReply(accepted=True, counts=(n,), voters=n)
             case protocol.Close():
                 raise RefusedError("no vote is running")
             case protocol.Session(id=session_id):
@@ -55,11 +63,11 @@ class FakeDaemon:
                 return object()     # not encodable: must become `internal`, not a crash
         return None
 
-    async def watch(self, send: Callable[[Any], Awaitable[None]]) -> None:
+    async def watch(self, send: Callable[[StorydEvent], Awaitable[None]]) -> None:
         self.watching += 1
         try:
             for i in range(3):
-                await send({"event": "story:vote-update", "data": {"n": i}})
+                await send(update(i))
             await trio.sleep_forever()
         finally:
             self.watch_cancelled.set()
@@ -120,7 +128,7 @@ async def test_reply_shape_and_struct_results(daemon: FakeDaemon, sock_path: Pat
         raw = await Raw.open(sock_path)
         assert await raw.ask(env({"cmd": "status"}, id=7)) == {
             "v": 1, "id": 7, "ok": True,
-            "result": {"state": "idle", "revision": 1, "server_time_ms": 0}}
+            "result": msgspec.json.decode(msgspec.json.encode(IDLE))}
         themes = await raw.ask(env({"cmd": "themes"}, id=8))
         assert themes["result"][0]["id"] == "fantasy"
 
@@ -219,18 +227,18 @@ async def test_crashing_watch_closes_only_its_connection(
         fresh_fault_log: None) -> None:
     fake = FakeDaemon()
 
-    async def broken_watch(send: Callable[[Any], Awaitable[None]]) -> None:
-        await send({"event": "first"})
+    async def broken_watch(send: Callable[[StorydEvent], Awaitable[None]]) -> None:
+        await send(update(0))
         raise RuntimeError("watch broke")
 
     with trio.fail_after(TIMEOUT), caplog.at_level(logging.ERROR):
         await nursery.start(serve_control, sock_path, fake.handle, broken_watch)
         async with await ControlClient.connect(sock_path) as client:
-            assert [e async for e in client.watch()] == [{"event": "first"}]
+            assert [e async for e in client.watch()] == [update(0)]
         lines = [r for r in caplog.records if "watch broke" in r.getMessage()]
         assert len(lines) == 1 and lines[0].exc_info is None
         async with await ControlClient.connect(sock_path) as client:
-            assert (await client.call(protocol.Status()))["state"] == "idle"
+            assert await client.call(protocol.Status()) == IDLE
 
 
 async def test_pipelined_requests_are_answered_in_order(
@@ -242,7 +250,7 @@ async def test_pipelined_requests_are_answered_in_order(
             + b"\n" for i in range(1, 21)))
         replies = [await raw.line() for _ in range(20)]
         assert [r["id"] for r in replies] == list(range(1, 21))
-        assert [r["result"]["n"] for r in replies] == list(range(1, 21))
+        assert [r["result"]["voters"] for r in replies] == list(range(1, 21))
 
 
 async def test_watch_streams_until_client_leaves(daemon: FakeDaemon, sock_path: Path) -> None:
@@ -253,10 +261,10 @@ async def test_watch_streams_until_client_leaves(daemon: FakeDaemon, sock_path: 
                 events.append(event)
                 if len(events) == 3:
                     break
-        assert [e["data"]["n"] for e in events] == [0, 1, 2]
+        assert events == [update(0), update(1), update(2)]   # typed, as the daemon sent them
         await daemon.watch_cancelled.wait()
         async with await ControlClient.connect(sock_path) as client:
-            assert (await client.call(protocol.Status()))["state"] == "idle"
+            assert await client.call(protocol.Status()) == IDLE
 
 
 async def test_watch_wire_format(daemon: FakeDaemon, sock_path: Path) -> None:
@@ -264,14 +272,16 @@ async def test_watch_wire_format(daemon: FakeDaemon, sock_path: Path) -> None:
         raw = await Raw.open(sock_path)
         assert await raw.ask(env({"cmd": "watch"}, id=4)) == {
             "v": 1, "id": 4, "ok": True, "result": None}
-        assert await raw.line() == {"v": 1, "id": 4,
-                                    "event": {"event": "story:vote-update", "data": {"n": 0}}}
+        assert await raw.line() == {"v": 1, "id": 4, "event": {
+            "event": "story:vote-update",
+            "data": {"round_id": 1, "counts": [0], "voters": 0, "invalid": 0}}}
 
 
 async def test_client_call_and_errors(daemon: FakeDaemon, sock_path: Path) -> None:
     with trio.fail_after(TIMEOUT):
         async with await ControlClient.connect(sock_path) as client:
-            assert (await client.call(protocol.Vote(viewer="x", choice="b")))["n"] == 1
+            assert await client.call(protocol.Vote(viewer="x", choice="b")) == VoteReply(
+                accepted=True, counts=(1,), voters=1)
             with pytest.raises(RemoteError) as info:
                 await client.call(protocol.Close())
             assert (info.value.code, info.value.message) == ("refused", "no vote is running")
@@ -301,7 +311,7 @@ async def test_stale_socket_file_is_replaced(nursery: trio.Nursery, sock_path: P
             await ControlClient.connect(sock_path)
         await nursery.start(serve_control, sock_path, fake.handle, fake.watch)
         async with await ControlClient.connect(sock_path) as client:
-            assert (await client.call(protocol.Status()))["state"] == "idle"
+            assert await client.call(protocol.Status()) == IDLE
 
 
 async def test_live_socket_is_refused(daemon: FakeDaemon, sock_path: Path) -> None:
@@ -309,7 +319,7 @@ async def test_live_socket_is_refused(daemon: FakeDaemon, sock_path: Path) -> No
         with pytest.raises(StorydError, match="another storyd is running on"):
             await serve_control(sock_path, daemon.handle, daemon.watch)
         async with await ControlClient.connect(sock_path) as client:  # the first one lives on
-            assert (await client.call(protocol.Status()))["state"] == "idle"
+            assert await client.call(protocol.Status()) == IDLE
 
 
 async def test_unsafe_places_are_refused(tmp_path: Path) -> None:
@@ -348,7 +358,8 @@ async def test_many_concurrent_clients(daemon: FakeDaemon, sock_path: Path) -> N
         async with await ControlClient.connect(sock_path) as client:
             for _ in range(5):
                 result = await client.call(protocol.Vote(viewer=f"v{i}", choice="a"))
-                results.append(result["n"])
+                assert isinstance(result, VoteReply)
+                results.append(result.voters)
 
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:

@@ -157,3 +157,25 @@ def test_from_json_rejects_bad_data_with_a_clear_error() -> None:
         StoryMemory.from_json({"characters": [{"note": "no name"}]})
     with pytest.raises(StorageError, match="version"):
         StoryMemory.from_json({"version": 99})
+
+
+def test_the_living_cast_outranks_old_summaries() -> None:
+    """Issue 17: with 300 tokens and realistic 22-word summaries the hero and sidekick fell
+    out of the character list by chapter 10. The living cast now comes before old summaries;
+    the dead only after them."""
+    memory = StoryMemory("")
+    memory.apply(1, MemoryUpdate(characters=(
+        Entity(name="Ines", role="heroine", note="a lighthouse keeper"),
+        Entity(name="Tom", role="sidekick", note="her brother"),
+        Entity(name="Old Harl", role="elder", alive=False))))
+    for n in range(2, 13):
+        memory.apply(n, MemoryUpdate(
+            characters=(Entity(name=f"Stranger {n}", note="met on the road " * 2),),
+            event=f"Event {n}: the storm turned the boats around again."),
+            summary=" ".join(["Ines and Tom crossed the salt flats and argued about the"
+                              " bell"] * 2)[:150])
+    context = memory.context(300, include_outline=False)
+    assert estimate_tokens(context) <= 300
+    people = context.split("Characters:")[1]
+    assert "Ines (heroine" in people and "Tom (sidekick" in people     # never pushed out
+    assert context.index("Characters:") > context.index("Recent events:")

@@ -208,3 +208,17 @@ def test_pinned_block_and_prompt_carry_the_bible() -> None:
     checklist = closing_checklist(plan)
     assert "Will Odile bring her son home?" in checklist and "Captain Grist" in checklist
     assert "Pell" in checklist and "bring her son home" in checklist
+
+
+def test_a_plan_cut_off_by_the_token_limit_keeps_what_arrived() -> None:
+    whole = json.dumps(model_plan(), ensure_ascii=False)
+    cut = whole[:whole.index('"central_question"') + 30]      # stops inside the question
+    plan = parse_plan(cut, request())
+    assert plan.protagonist.name == "Odile Marr" and [c.name for c in plan.cast] == [
+        "Pell", "Captain Grist"]
+    assert plan.central_question.endswith("?") and len(plan.beats) == 8
+    junk = parse_plan(json.dumps(model_plan(protagonist={
+        "name": "Odile", "want": "Aria Tyracexiellleisuetzenaiunrhynmairfabimvrihdiutz",
+        "flaw": "two sentences"})), request())
+    assert junk.protagonist.want == "ring the salt bell"     # nonsense: the fallback's
+    assert junk.protagonist.flaw == "reckless"               # a copied placeholder too

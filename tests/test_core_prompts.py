@@ -119,7 +119,9 @@ def test_parse_notes_say_what_was_wrong() -> None:
 
 
 def test_defects_repeats_and_story_choices() -> None:
-    short = parse_chapter(json.dumps({**GOOD, "text": "the chapter"}), req())
+    with pytest.raises(ProviderOutputError, match="copied the template"):
+        parse_chapter(json.dumps({**GOOD, "title": "short title", "text": "the chapter"}), req())
+    short = parse_chapter(json.dumps({**GOOD, "text": "the end"}), req())
     assert repair.chapter_defects(short, req()) == ["not a chapter: 2 words in 1 sentence"]
     brief = parse_chapter(json.dumps({**GOOD, "text": "Mira runs to the gate at dawn. The "
                                       "lanterns go dark behind her, one by one."}), req())
@@ -289,3 +291,23 @@ def test_blocklist_without_builtin() -> None:
     bl = Blocklist(["bad word", "evil*"], use_builtin=False)
     assert bl.check(["fuck", "a BAD  word", "evildoers"]) == ["bad word", "evil*"]
     assert len(Blocklist([], use_builtin=False)) == 0
+
+
+def test_what_a_tiny_model_sends_is_read_as_far_as_it_goes() -> None:
+    """Faults seen from SmolLM2-135M (tests/bench/bench_real_model.py): a raw newline inside
+    a string, a title that repeats the prompt's markers, JSON residue around the text, choices
+    that are brackets or run-on nonsense, an answer cut off in its choices."""
+    raw = ('{"title": "BEGIN CHAPTER 5: The Dragon", "text": "{Mira runs.\nThe tower '
+           'falls behind her, stone by stone, into the river below.}", "choices": ['
+           '"]; summary_options[", "Flawespeirisrhynaiakdjlohnanvryngmies", "Climb the wall", '
+           '"Warn the ferryman"]}')
+    draft = parse_chapter(raw, req())
+    assert draft.title == "The Dragon"
+    assert draft.text == ("Mira runs. The tower falls behind her, stone by stone, into the "
+                          "river below.")
+    assert draft.choices == ("Climb the wall", "Warn the ferryman")
+    assert draft.notes == ("2 of 4 choices were empty or placeholders",)
+    cut = parse_chapter('{"title": "T", "text": "' + TEXT40 + '", "choices": ["Run", "Hi', req())
+    assert cut.text == TEXT40 and cut.choices == ("Run",)   # the text was whole; "Hi" no choice
+    with pytest.raises(ProviderOutputError):                     # the text itself was cut
+        parse_chapter('{"title": "T", "text": "' + TEXT40[:-20], req())

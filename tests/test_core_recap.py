@@ -42,6 +42,10 @@ def test_model_recap_is_read_and_completed() -> None:
     assert recap.source == "model"
     junk = parse_recap("I cannot.", fallback, source="model")
     assert junk == fallback
+    copied = parse_recap('{"logline": "One sentence: Who wanted what, and how it ended", '
+                         '"moments": ["10 key moments"], "ending": "triumph|bittersweet"}',
+                         fallback, source="model")
+    assert copied == fallback                  # SmolLM2 copied the template: not a recap
     assert recap_from_json(recap_to_json(recap)) == recap and recap_from_json([]) is None
 
 

@@ -15,7 +15,7 @@ ALLOWED = [
     ("voting", "vote_closed", "result"),
     ("result", "result_shown", "generating"),
     ("result", "finish", "finishing"),
-    ("voting", "finish", "result"),
+    ("voting", "finish", "voting"),      # the vote runs out first (finish --now closes it)
     ("presenting", "finish", "finishing"),
     ("finishing", "closing_ready", "presenting"),
     ("voting", "end", "ended"),

@@ -46,3 +46,11 @@ def test_status_lists_chat_sources_and_tolerates_odd_shapes() -> None:
         NOW_MS)
     assert "chat:\n  x  ? · no events yet\n  ?  connected · no events yet\n" in out
     assert "chat:" not in format_status({"state": "idle", "revision": 1, "chat": []}, NOW_MS)
+
+
+def test_a_sources_own_counters_are_listed() -> None:
+    points = ChatHealth(source="twitch-points", state="connected", room="#chan",
+                        detail="#chan: channel points reward 'Story vote x5'",
+                        counters={"duplicates": 2, "points_counted": 7, "moves": 1})
+    line = format_chat(msgspec.to_builtins([points.view(now=NOW)]), NOW_MS)[1]
+    assert line.endswith("0 dropped · duplicates 2, moves 1, points counted 7")

@@ -160,7 +160,7 @@ async def test_three_chapter_story_through_storyctl(storyd: Storyd) -> None:
         assert ended["winner"] == 1
         await watch.until("story:voting-started", lambda d: d["round_id"] == 2)
         await storyd.ctl("vote", "ann", "c")
-        await storyd.ctl("finish")
+        await storyd.ctl("finish", "--now")
         await watch.until("story:ended")
 
     status = await storyd.status()

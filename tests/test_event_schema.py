@@ -66,7 +66,7 @@ async def drive(daemon: Any, steps: Any) -> None:
             voted = True
         elif isinstance(event, ev.VoteUpdate) and voted:   # the update went out: move on
             voted, rounds = False, rounds + 1
-            await (d.finish() if rounds == 2 else d.close())
+            await (d.finish(now=True) if rounds == 2 else d.close())
         elif isinstance(event, ev.Ended):
             return
 

@@ -160,3 +160,30 @@ def test_a_thousand_chapters_export_in_every_format(n: int):
     assert len(passages(twee)) == 2 + n + (n - 1)
     assert twee.count("[[Read on->") + twee.count("[[Left->") + twee.count("[[Right->") + (
         twee.count("[[Up->")) == 2 * (n - 1)
+
+
+def test_the_recap_ends_the_markdown_and_html_exports():
+    recap = {"title": "Salt", "logline": "Ines found <Tom> at last.",
+             "moments": ["She took the *ferry*.", "The bell rang."], "ending": "triumph"}
+    s = {**SESSION, "recap": recap}
+    md = export.to_markdown(s)
+    assert md.rstrip().endswith("*Ending: triumph*")
+    assert "## Recap" in md and "She took the \\*ferry\\*." in md
+    page = export.to_html(s)
+    assert "<h2>Recap</h2><p>Ines found &lt;Tom&gt; at last.</p>" in page
+    assert "<li>The bell rang.</li>" in page and "Ending: triumph" in page
+    assert "Recap" not in export.to_markdown(SESSION)      # none stored: none shown
+
+
+def test_exports_name_the_viewers_written_in_as_text():
+    cast = [{"name": "Zed", "status": "left", "chapters": [1]},
+            {"name": "<b>Bo</b>", "status": "joined", "chapters": [1, 2]},
+            {"name": "Cy", "status": "joined", "chapters": []}]
+    session = {**SESSION, "cameos": cast}
+    md = export.render(session, "md")
+    assert "*With viewers in the story: Zed (chapter 1), \\<b\\>Bo\\</b\\> (chapters 1, 2)*" in md
+    page = export.render(session, "html")
+    assert "With viewers in the story: Zed (chapter 1), &lt;b&gt;Bo&lt;/b&gt; (chapters 1, 2)" \
+        in page and "<b>Bo" not in page
+    assert json.loads(export.render(session, "json"))["cameos"] == cast
+    assert "With viewers" not in export.render(SESSION, "md")

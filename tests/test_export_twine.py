@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import trio
 
+from storyd.core.model import ChapterDraft, ChapterRecord
 from storyd.store import export
 from storyd.store.db import Store
 
@@ -70,9 +71,10 @@ async def played_story(path: Path) -> int:
         for n, text in enumerate(TEXTS, start=1):
             closing = n == len(TEXTS)
             choices = [] if closing else CHOICES[n - 1]
-            await store.add_chapter(sid, number=n, title=f"Part {n}: {MARKUP[:30]}", text=text,
-                                    choices=choices, closing=closing, summary="", provider="x",
-                                    lines=[], memory_update={}, created_at=1000.0 + 60 * n)
+            await store.add_chapter(ChapterRecord(
+                session_id=sid, number=n, closing=closing, created_at=1000.0 + 60 * n,
+                draft=ChapterDraft(title=f"Part {n}: {MARKUP[:30]}", text=text,
+                                   choices=tuple(choices), provider="x")))
             if closing:
                 break
             chosen = n % 3

@@ -174,8 +174,8 @@ def test_config_show_answers_every_key_whatever_the_file_holds(
     path.write_bytes(data)
     running = config_mod.defaults()
     shown = effective.describe(running, path)
-    assert shown["voting.duration"]["value"] == running.voting.duration
-    assert {e["source"] for e in shown.values()} <= {"default", "file"}
+    assert shown["voting.duration"].value == running.voting.duration
+    assert {e.source for e in shown.values()} <= {"default", "file"}
 
 
 @settings(max_examples=60, deadline=None, derandomize=True,

@@ -65,6 +65,7 @@ async def test_integer_overflow_is_4xx(real: Any, path: str) -> None:
 
 
 async def test_session_overflow_on_the_socket_is_not_internal(real: Any) -> None:
+    from storyd.control import protocol
     from storyd.control.blocking_client import RemoteError
     from storyd.control.client import ControlClient
 
@@ -72,7 +73,7 @@ async def test_session_overflow_on_the_socket_is_not_internal(real: Any) -> None
     with trio.fail_after(TIMEOUT):
         async with await ControlClient.connect(d.socket_path) as client:
             with pytest.raises(RemoteError) as info:
-                await client.call({"cmd": "session", "id": 11405098181550602240})
+                await client.call(protocol.Session(id=11405098181550602240))  # unchecked here
             assert info.value.code in ("bad_request", "not_found")
 
 

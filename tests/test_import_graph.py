@@ -114,6 +114,40 @@ def test_core_imports_only_core_errors_stdlib_and_msgspec(path: Path) -> None:
         assert top not in CORE_STDLIB_BANNED, f"{path.name} imports {target}"
 
 
+SERVICES_MAY_NOT = ("storyd.providers", "storyd.storyteller", "storyd.store", "storyd.chat",
+                    "storyd.control", "storyd.web", "storyd.app")
+FRONTS_MAY_NOT = ("storyd.services", "storyd.store", "storyd.providers", "storyd.storyteller",
+                  "storyd.chat", "storyd.app")
+
+
+def _reaches(path: Path, banned: tuple[str, ...]) -> list[str]:
+    return sorted(t for t in _imports(path)
+                  if any(t == b or t.startswith(b + ".") for b in banned))
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "services").rglob("*.py")), ids=lambda p: p.name)
+def test_services_depend_on_ports_not_on_adapters(path: Path) -> None:
+    """Services use the provider, store and chat ports of core/ports.py; the composition root
+    (storyd/app.py) hands them the concrete clients, the offline storyteller and the store."""
+    found = _reaches(path, SERVICES_MAY_NOT)
+    assert not found, f"services/{path.name} imports {found}"
+
+
+@pytest.mark.parametrize("path", sorted([*(ROOT / "control").rglob("*.py"),
+                                         *(ROOT / "web").rglob("*.py")]),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_fronts_reach_the_show_only_through_the_operator_port(path: Path) -> None:
+    """The control socket and the web front see the Operator port (control/operator.py),
+    never the director, the voting service, the store or a provider behind it."""
+    assert not _reaches(path, FRONTS_MAY_NOT), f"{path.parent.name}/{path.name}"
+
+
+def test_the_rules_see_a_forbidden_import() -> None:
+    # the composition root wires the concrete parts: exactly what services may not import
+    found = _reaches(ROOT / "app.py", SERVICES_MAY_NOT)
+    assert "storyd.providers.chain" in found and "storyd.store.db" in found
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "config").rglob("*.py")), ids=lambda p: p.name)
 def test_config_imports_nothing_from_core(path: Path) -> None:
     imports = _imports(path)
@@ -192,3 +226,38 @@ def test_the_reexport_finder_sees_a_reexport() -> None:
     # exactly what the rule forbids, so the finder must not count it as defined there.
     defined = _defined_names("storyd.core.memory")
     assert defined is not None and "StoryMemory" in defined and "Entity" not in defined
+
+
+ARCHITECTURE = ROOT.parent / "docs" / "architecture.md"
+
+
+def _documented_parts() -> dict[str, set[str]]:
+    """docs/architecture.md's table: part -> the parts it may import."""
+    parts: dict[str, set[str]] = {}
+    for line in ARCHITECTURE.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[0].endswith("`"):
+            parts[cells[0].strip("`")] = {c.strip().strip("`") for c in cells[2].split(",")
+                                           if c.strip()}
+    return parts
+
+
+def test_the_architecture_page_names_every_part_and_every_import_it_makes() -> None:
+    documented = _documented_parts()
+    actual = {_part(_module_name(p)) for p in ROOT.rglob("*.py")} - {None}
+    assert set(documented) == actual, "docs/architecture.md: the parts table is out of date"
+    for part, targets in _graph().items():
+        undocumented = targets - documented[part]
+        assert not undocumented, (f"{part} imports {sorted(undocumented)}: not in "
+                                  "docs/architecture.md (add it there, or import less)")
+    assert _cycle(documented) is None, "docs/architecture.md allows an import cycle"
+
+
+def test_the_architecture_page_shows_every_state_of_the_story_loop() -> None:
+    from typing import get_args
+
+    from storyd.core.story import State
+
+    loop = next(line for line in ARCHITECTURE.read_text(encoding="utf-8").splitlines()
+                if line.startswith("idle → "))
+    assert set(loop.replace("…", "").split(" → ")) - {""} == set(get_args(State))

@@ -13,11 +13,11 @@ import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from storyd.core.languages import offline_language_notice
 from storyd.core.memory import StoryMemory
 from storyd.core.model import ChapterDraft, ChapterRequest, Entity, StoryMemoryView
 from storyd.core.themes import THEMES
 from storyd.storyteller.banks import BANKS
-from storyd.storyteller.lang import offline_language_notice
 from storyd.storyteller.story import OfflineStoryteller
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stories"

@@ -12,6 +12,7 @@ import stat
 import subprocess
 from pathlib import Path
 
+import msgspec
 import pytest
 import trio
 
@@ -106,11 +107,11 @@ def test_run_overrides_and_where_values_come_from(tmp_path: Path) -> None:
     assert (cfg.server.port, cfg.voting.duration) == (9001, 20)
     assert cfg.storage.data_dir == str(paths.data_dir(file_cfg) / "demo")
     assert "demo" in cfg.chat.sources and "demo" not in file_cfg.chat.sources
-    info = effective.describe(cfg, conf, overrides)
+    info = msgspec.to_builtins(effective.describe(cfg, conf, overrides))
     assert info["voting.duration"] == {"value": 20, "source": "--demo", "file_value": 60}
     assert info["server.port"] == {"value": 9001, "source": "--port", "file_value": 8080}
     assert info["server.host"] == {"value": "127.0.0.1", "source": "default"}
-    assert effective.describe(file_cfg, conf, [])["voting.duration"]["source"] == "file"
+    assert effective.describe(file_cfg, conf, [])["voting.duration"].source == "file"
 
 
 def test_bad_port_is_a_usage_error(capsys) -> None:
@@ -207,7 +208,7 @@ def test_every_readme_provider_recipe_is_a_valid_config() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("\n## Plugging in a real model", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```toml\n(.*?)```", section, re.S)
-    assert len(blocks) == 4                     # Ollama, SiliconFlow, OpenAI, llama.cpp
+    assert len(blocks) == 5      # Ollama, SiliconFlow, OpenAI, llama.cpp, llama-cpp-python
     for block in blocks:
         cfg = parse(block, "README recipe")
         named = [n for n in cfg.llm.chain if n != "offline"]

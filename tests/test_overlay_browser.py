@@ -469,6 +469,35 @@ def test_without_layout_the_page_picks_it_from_its_aspect_ratio(server: Server,
         page.close()
 
 
+@pytest.mark.parametrize("w,h", [(1080, 1920), (720, 1280)], ids=["1080x1920", "720x1280"])
+def test_portrait_keeps_the_chapter_on_screen_while_the_vote_runs(server: Server, browser: Any,
+                                                                  w: int, h: int) -> None:
+    """A viewer who drops into a portrait stream (TikTok LIVE) mid-vote reads where the story
+    stands: the chapter's newest sentences stay above the choices, as in landscape (the text
+    vanished when the vote opened, leaving a picture and three choices without context)."""
+    auto = msgspec.structs.replace(story("voting"), overlay=OverlayView(
+        layout="auto", size="1920x1080", reveal="sentences", reveal_words_per_second=2.5,
+        style="panels"))
+    page, errors = open_page(browser, w, h)
+    try:
+        page.goto(f"{server.url}/overlay/?audio=0")
+        page.wait_for_function("() => window.storydOverlay && window.storydOverlay.view.snap",
+                               timeout=10_000)
+        show(page, server, auto, "document.getElementById('stage').classList.contains('portrait')"
+                                 " && document.getElementById('vote-panel').dataset.phase === 'open'")
+        assert page.is_visible("#text-panel") and page.is_visible("#picture")
+        shown = page.evaluate("() => [...document.querySelectorAll('#chapter-text .s')]"
+                              ".filter((s) => !s.hidden).map((s) => s.textContent.trim())")
+        assert shown and shown[-1] == SENTENCES[-1]        # the decision the vote is about
+        picture = page.evaluate("() => document.getElementById('picture')"
+                                ".getBoundingClientRect().height")
+        assert picture >= 0.15 * h                          # the picture stays a picture
+        assert_fits(page, f"portrait-vote-{w}x{h}")
+        assert errors == []
+    finally:
+        page.close()
+
+
 def recap_story(choices: int, chapters: int, *, style: str = "panels") -> Any:
     """An ended story whose snapshot carries its recap (core/recap_view.py)."""
     from storyd.core.recap_view import CastEntry, MapNode, RecapView, RecapVoter

@@ -33,8 +33,10 @@ from storyd.core.model import (
 from storyd.core.plan import StoryPlan
 from storyd.core.plan_parse import complete_plan
 from storyd.core.plan_prompts import PlanRequest
+from storyd.core.safety import Blocklist
 from storyd.core.themes import THEMES
 from storyd.errors import ConfigError, ProviderError
+from storyd.providers.base import ChapterDefect
 from storyd.providers.chain import Chains, ProviderChain, build_chains
 from tests.fake_openai import FakeOpenAI
 
@@ -342,3 +344,43 @@ def test_build_chains_defaults_and_errors() -> None:
         build_chains(cfg)
     with pytest.raises(ConfigError, match="chain is empty"):
         ProviderChain("text", [])
+
+
+class Streaming:
+    """Streams each answer as it writes it; the first is not a chapter (regenerated), or
+    has a blocked word."""
+
+    name = "streamer"
+    streams_text = True
+
+    def __init__(self, first: str) -> None:
+        self.first, self.calls = first, 0
+
+    async def write_chapter(self, request: ChapterRequest, *,
+                            on_text: Any = None) -> ChapterDraft:
+        self.calls += 1
+        if self.calls == 1:
+            if on_text is not None:
+                on_text(self.first)
+            raise ChapterDefect("provider 'streamer': not a chapter: 2 words in 1 sentence",
+                                ChapterDraft(title="t", text=self.first, choices=()))
+        text = "Mira climbs the tower at dawn. " * 3 + "The bell rings below her, twice."
+        if on_text is not None:
+            for end in range(10, len(text) + 1, 10):
+                on_text(text[:end])
+        return ChapterDraft(title="Dawn", text=text, choices=("Ring it", "Run", "Wait"))
+
+
+@pytest.mark.parametrize("first", [
+    "The end.",                                                   # no chapter: regenerated
+    "Mira opens the gate at last. The gloomwort blooms in every crack of the old wall "
+    "tonight, and nobody sleeps.",                                # a chapter, but blocked
+])
+async def test_an_attempt_that_does_not_air_never_reaches_the_overlay(first: str) -> None:
+    chain = ProviderChain("text", [Streaming(first), LastResort()],
+                          blocklist=Blocklist(("gloomwort",)))
+    shown: list[str] = []
+    outcome = await chain.write_chapter(REQ, on_text=shown.append)
+    assert outcome.provider == "streamer" and outcome.draft.attempt == 2
+    assert shown and all(outcome.draft.text.startswith(t) for t in shown)   # the aired one
+    assert not any(first[:12] in t for t in shown)

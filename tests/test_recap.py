@@ -93,3 +93,43 @@ def test_the_public_page_escapes_and_leaves_out_viewers_and_admin_data() -> None
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert "SecretFan" not in page and "Mira" not in page.split("<main>")[0]
     assert page.count("<section>") == 4 and "<details>" in page and "<svg" in page
+
+
+def test_the_title_is_the_storys_own_then_its_plans() -> None:
+    # The demo's recap card, admin page, PNG and exports said "Pockets — Comedy story" for
+    # "The Best Man's Trousers", and "Die Zuckerdose — Romance story" on a German story.
+    authored = session(3, 3, settings={"story": {"title": "The Best Man's Trousers",
+                                                 "id": "en/comedy", "ifid": "X"}})
+    assert recap_view(authored, []).title == "The Best Man's Trousers"
+    plan = {"title": "Dex Kuroda and the black-ice chip", "premise": "p",
+            "protagonist": {"name": "Dex Kuroda", "want": "w"}}
+    assert recap_view(session(3, 3, plan=plan), []).title == "Dex Kuroda and the black-ice chip"
+    assert recap_view(session(3, 3), []).title == f"Part 1 {EVIL} — Horror story"
+    german = session(3, 3, language="Deutsch")
+    assert recap_view(german, []).title == f"Part 1 {EVIL}"       # no English on a German card
+
+
+def test_a_stored_storys_recap_lists_the_cameos_who_stayed_and_only_once() -> None:
+    stored = session(3, 3, cameos=[{"name": "Zed", "status": "joined", "chapters": [2]},
+                                   {"name": "Amy", "status": "left", "chapters": [1]},
+                                   {"name": "Bo", "status": "joined", "chapters": []}])
+    stored["memory"]["characters"] += [{"name": "Zed", "role": ""},
+                                       {"name": "Amy", "role": "cameo"}]
+    view = recap_view(stored, [])
+    assert [(c.name, c.cameo) for c in view.cast] == [("Mira", False), ("Zed", True)]
+
+
+def test_the_recap_picture_speaks_the_storys_language() -> None:
+    # A German story's shareable picture said "STORY RECAP", "Top voters" and "8 chapters ·
+    # up to 14 voters a round".
+    from storyd.services.recap_png import recap_lines
+
+    voters = [{"name": "Amy", "ballots": 5, "wins": 3}]
+    german = recap_lines(recap_view(session(3, 3, language="Deutsch"), voters, cameos=("zed",)))
+    assert german.kicker == "EURE GESCHICHTE · HORROR"
+    assert german.cast == "Mit: Mira, zed (Gastauftritt)"
+    assert german.voters == "Am fleißigsten abgestimmt: Amy 5"
+    assert german.foot == "3 Kapitel · bis zu 9 Stimmen pro Runde · storyd"
+    english = recap_lines(recap_view(session(1, 3), voters))
+    assert english.kicker == "STORY RECAP · HORROR" and english.voters == "Top voters: Amy 5"
+    assert english.cast == "Starring: Mira" and english.foot == "1 chapter · storyd"

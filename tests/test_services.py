@@ -150,11 +150,11 @@ async def test_leaders_follow_the_vote_with_a_late_switch(tmp_path: Path,
             await next_event(sub, ev.VotingStarted)
             st.voting.submit([msg("a1", "!c"), msg("a2", "!c"), msg("b1", "!b")])
             await trio.sleep(1)
-            assert st.generation.prefetching() == [1, 2]     # c and b lead
+            assert st.director.upcoming.prefetching() == [1, 2]     # c and b lead
             cancelled = st.teller.cancelled
             st.voting.submit([msg(f"x{i}", "!a") for i in range(5)])   # a takes the lead
             await trio.sleep(1)
-            assert st.generation.prefetching() == [0, 2]     # a late switch to a ...
+            assert st.director.upcoming.prefetching() == [0, 2]     # a late switch to a ...
             assert st.teller.cancelled == cancelled + 1      # ... and b's stopped, unwritten
             assert st.teller.requests[-1].winning_choice == "Path 1.0 after the start"
             await next_event(sub, ev.ChapterReady, lambda c: c.data.number == 2)

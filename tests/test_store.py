@@ -15,6 +15,7 @@ import pytest
 import trio
 import trio.testing
 
+from storyd.core.model import ChapterDraft, ChapterRecord, DialogueLine, MemoryUpdate
 from storyd.errors import NotFoundError, StorageError
 from storyd.store.db import Store
 from storyd.store.schema import Migration, load_migrations
@@ -42,10 +43,12 @@ async def new_session(store: Store, *, started_at: float = 100.0, chapters: int 
     sid = await store.create_session(theme="fantasy", language="English", outline="A quest.",
                                      started_at=started_at, settings={"choices": 3})
     for n in range(1, chapters + 1):
-        await store.add_chapter(sid, number=n, title=f"Chapter {n}", text="Once upon a time.",
-                                choices=CHOICES, closing=False, summary=f"s{n}", provider="offline",
-                                lines=[{"text": "Once upon a time.", "speaker": ""}],
-                                memory_update={"event": f"e{n}"}, created_at=started_at + n)
+        await store.add_chapter(ChapterRecord(
+            session_id=sid, number=n, closing=False, created_at=started_at + n,
+            draft=ChapterDraft(title=f"Chapter {n}", text="Once upon a time.",
+                               choices=tuple(CHOICES), summary=f"s{n}", provider="offline",
+                               lines=(DialogueLine(text="Once upon a time."),),
+                               memory=MemoryUpdate(event=f"e{n}"))))
     return sid
 
 
@@ -188,9 +191,10 @@ async def test_full_session_lifecycle(store: Store) -> None:
         pass
     assert [(v["viewer_id"], v["wins"]) for v in await store.top_voters()] == [
         ("u1", 1), ("u2", 1), ("u3", 0)]
-    await store.add_chapter(sid, number=2, title="The end", text="They lived.", choices=[],
-                            closing=True, summary="end", provider="offline", lines=[],
-                            memory_update={}, created_at=210)
+    await store.add_chapter(ChapterRecord(
+        session_id=sid, number=2, closing=True, created_at=210,
+        draft=ChapterDraft(title="The end", text="They lived.", choices=(), summary="end",
+                           provider="offline")))
     await store.save_memory(sid, {"events": ["e1", "e2"]}, now=210)
     await store.end_session(sid, status="finished", ended_at=220)
 
@@ -255,8 +259,9 @@ async def test_missing_things_raise_not_found_and_bad_input_changes_nothing(stor
 
 
 async def new_session_chapter_again(store: Store, sid: int) -> None:
-    await store.add_chapter(sid, number=1, title="dup", text="", choices=CHOICES, closing=False,
-                            summary="", provider="", lines=[], memory_update={}, created_at=0)
+    await store.add_chapter(ChapterRecord(
+        session_id=sid, number=1, closing=False, created_at=0,
+        draft=ChapterDraft(title="dup", text="", choices=tuple(CHOICES))))
 
 
 async def test_mark_stale_sessions_crashes_every_other_active_one(store: Store) -> None:
@@ -399,6 +404,7 @@ async def test_vote_result_closes_the_round(store: Store) -> None:
 CRASHER = """
 import os, signal, sys, trio
 from pathlib import Path
+from storyd.core.model import ChapterDraft, ChapterRecord
 from storyd.store.db import Store
 
 async def main() -> None:
@@ -406,9 +412,10 @@ async def main() -> None:
     sid = await s.create_session(theme="horror", language="German", outline="o",
                                  started_at=1.0, settings={})
     for n in (1, 2):
-        await s.add_chapter(sid, number=n, title=f"T{n}", text="x", choices=["a", "b", "c"],
-                            closing=False, summary="", provider="offline", lines=[],
-                            memory_update={}, created_at=float(n))
+        await s.add_chapter(ChapterRecord(
+            session_id=sid, number=n, closing=False, created_at=float(n),
+            draft=ChapterDraft(title=f"T{n}", text="x", choices=("a", "b", "c"),
+                               provider="offline")))
     await s.set_chapter_choice(sid, 1, 2, "c")
     await s.save_memory(sid, {"events": ["one"]})
     await s.open_round(sid, 2, round_id=7, choices=["a", "b", "c"], opens_at=5.0, ends_at=65.0)

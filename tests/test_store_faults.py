@@ -15,6 +15,7 @@ import pytest
 import trio
 import trio.testing
 
+from storyd.core.model import ChapterDraft, ChapterRecord
 from storyd.errors import StorageError, StoreUnavailable
 from storyd.store.backlog import Backlog, resource_problem
 from storyd.store.db import RETRY_S, Store
@@ -54,9 +55,9 @@ async def new_store(tmp_path: Path) -> tuple[Store, list[str | None], int]:
     store.on_health = health.append
     sid = await store.create_session(theme="fantasy", language="English", outline="o",
                                      started_at=1.0, settings={})
-    await store.add_chapter(sid, number=1, title="T", text="x", choices=["a", "b", "c"],
-                            closing=False, summary="", provider="offline", lines=[],
-                            memory_update={}, created_at=1.0)
+    await store.add_chapter(ChapterRecord(
+        session_id=sid, number=1, closing=False, created_at=1.0,
+        draft=ChapterDraft(title="T", text="x", choices=("a", "b", "c"), provider="offline")))
     await store.open_round(sid, 1, round_id=1, choices=["a", "b", "c"], opens_at=1.0,
                            ends_at=61.0)
     return store, health, sid
@@ -204,3 +205,46 @@ async def test_the_show_goes_on_when_the_disk_fills_mid_show(
     assert numbers == list(range(1, d.director.snapshot().chapter_number + 1))
     voters = {r[0] for r in db_rows(path, "SELECT viewer_id FROM story_ballots")}
     assert {f"v{i}" for i in range(50)} | {f"w{i}" for i in range(30)} <= voters
+
+
+async def test_a_start_refused_for_a_full_disk_leaves_the_story_on_air(
+        daemon_factory: Any, autojump_clock: trio.testing.MockClock) -> None:
+    """Issue 22, item 4: `start --force` on a full disk is refused (503 storage_unavailable)
+    before anything is ended: the same story, chapter and vote stay on air and go on."""
+    from storyd.control import dispatch
+    from storyd.control import protocol as p
+
+    d = await daemon_factory()
+    with d.bus.subscribe(4096) as sub:
+        await d.operator.start(theme="horror", language="English")
+        opened = await wait_for_event(sub, "story:voting-started")
+        d.voting.submit([msg(f"v{i}", "!b") for i in range(5)])
+        await d.voting.commit()
+        await fill_disk(d.store)
+        d.voting.submit([msg(f"w{i}-" + "x" * 100, "!b") for i in range(2000)])
+        await d.voting.commit()   # the disk is full now: the ballots wait in memory
+        assert d.operator.snapshot().notice is not None
+        before = d.operator.snapshot()
+        for _ in range(2):   # the storyctl/HTTP path and the operator's own
+            with pytest.raises(StoreUnavailable) as refused:
+                await dispatch.handle(d.operator, p.Start(theme="fantasy", force=True))
+            assert refused.value.code == "storage_unavailable"
+        after = d.operator.snapshot()
+        assert (after.state, after.session_id, after.chapter_number, after.title) == (
+            before.state, before.session_id, before.chapter_number, before.title)
+        assert after.voting is not None and after.voting.open
+        assert after.voting.counts == before.voting.counts   # type: ignore[union-attr]
+        assert after.voting.ends_at == opened["ends_at"]
+        # the story plays on: its vote closes, the next chapter airs, the same session
+        d.voting.submit([msg("late", "!a")])
+        await d.operator.close()
+        ended = await wait_for_event(sub, "story:voting-ended")
+        assert ended["winner"] == 1 and ended["voters"] == 2006
+        ready = await wait_for_event(sub, "story:chapter-ready")
+        assert ready["number"] == 2 and d.operator.snapshot().session_id == before.session_id
+        await free_disk(d.store)
+        started = await dispatch.handle(d.operator, p.Start(theme="fantasy", force=True))
+        assert started.session_id != before.session_id   # with space again, it starts
+    path = d.data_dir / "storyd.sqlite3"
+    statuses = dict(db_rows(path, "SELECT id, status FROM story_sessions"))
+    assert statuses[before.session_id] == "ended" and len(statuses) == 2

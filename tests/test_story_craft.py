@@ -156,3 +156,40 @@ async def test_extend_lengthens_the_running_story(tmp_path: Path, autojump_clock
     assert [c["number"] for c in aired] == [1, 2, 3, 4, 5, 6] and aired[-1]["closing"]
     assert "chapter 5 of 6" in author.prompts[4]
     assert plan_from_json(st.store.sessions[1]["plan"]).chapters == 6  # type: ignore[union-attr]
+
+
+async def test_the_offline_storyteller_tells_a_models_story_with_its_plan() -> None:
+    """Issue 17.8: when the offline storyteller writes a chapter of a model's story it uses
+    the plan's cast and places, not the theme's stock characters, and restates the chosen
+    option without the model's "(chapter 1, option 2)" asides."""
+    import json
+
+    from storyd.core.model import ChapterRequest, Entity, StoryMemoryView
+    from storyd.core.plan_parse import parse_plan
+    from storyd.core.plan_prompts import PlanRequest
+    from storyd.core.themes import THEMES
+    from storyd.storyteller.banks import bank_for
+    from storyd.storyteller.story import OfflineStoryteller
+    author = PlanAuthor()
+    plan = parse_plan(json.dumps(author.plan(8)), PlanRequest(
+        theme=THEMES["fantasy"], language="English", chapters=8))
+    memory = StoryMemoryView(characters=(Entity(name="Odile Marr", role="heroine"),
+                                         Entity(name="Pell Hawthorne", role="sidekick")),
+                             locations=(Entity(name="Gull Rock"),))
+    teller = OfflineStoryteller()
+    stock = {p.name for p in (*bank_for("fantasy", "en").heroes, *bank_for("fantasy", "en").friends,
+                              *bank_for("fantasy", "en").foes)}
+    texts = []
+    for n, closing in ((3, False), (4, False), (8, True)):
+        draft = await teller.write_chapter(ChapterRequest(
+            theme=THEMES["fantasy"], language="English", chapter_number=n, words=80,
+            n_choices=0 if closing else 3, closing=closing, plan=plan, memory=memory,
+            winning_choice="Question the tide clerk (chapter 1, option 2)", seed=7003 + n,
+            max_chapters=8))
+        texts.append(draft.text + " " + " ".join(draft.choices))
+        assert "(chapter 1, option 2)" not in draft.text and "option 2" not in draft.text
+        assert "Odile" in draft.text          # the full name once, then the first name
+    everything = " ".join(texts)
+    assert not any(name in everything for name in stock), [n for n in stock if n in everything]
+    assert "Captain Grist" in everything or "Pell Hawthorne" in everything
+    assert any(place in everything for place in ("Gull Rock", "the Ember Sea", "the Salt Market"))

@@ -7,14 +7,24 @@ import io
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
 import trio
 
+from storyd.config.replies import ConfigOrigins, ConfigSetReply, ConfigValue, KeyOrigin
+from storyd.config.structs import Config, VotingConfig
 from storyd.control import protocol
 from storyd.control.server import serve_control
+from storyd.core.events import Ended, EndedData, StorydEvent, VoteUpdate, VoteUpdateData
+from storyd.core.replies import (
+    AdminUrlReply,
+    DeletedReply,
+    ExportReply,
+    IngestReply,
+    ProviderCheck,
+    VoteReply,
+)
 from storyd.core.snapshot import (
     ChatSourceView,
     ChoiceView,
@@ -45,46 +55,55 @@ def snapshot(now_ms: int) -> Snapshot:
 class FakeDaemon:
     def __init__(self) -> None:
         self.requests: list[protocol.Request] = []
-        self.providers: list[dict[str, Any]] = []
+        self.providers: list[ProviderCheck] = []
 
-    async def handle(self, request: protocol.Request) -> Any:
+    async def handle(self, request: protocol.Request) -> protocol.Result | None:
+        """Each request answered in its type (protocol.answer_type), as the daemon does."""
         self.requests.append(request)
         match request:
-            case protocol.Status():
+            case protocol.Status() | protocol.Start() | protocol.Next():
                 return snapshot(int(time.time() * 1000))
+            case protocol.End():
+                return Snapshot(state="ended", revision=13, server_time_ms=0, session_id=4)
             case protocol.Close():
                 raise RefusedError("no vote is running")
             case protocol.Export(id=session_id, format=fmt):
-                return {"filename": f"s{session_id}.{fmt}", "content": f"# Session {session_id}\n"}
+                return ExportReply(format=fmt, content_type="text/markdown",
+                                   filename=f"s{session_id}.{fmt}",
+                                   content=f"# Session {session_id}\n")
             case protocol.ConfigShow(origins=True):
-                return {"config": {"voting": {"duration": 20}, "server": {"port": 8080}},
-                        "origins": {
-                            "server.port": {"value": 8080, "source": "default"},
-                            "voting.duration": {"value": 20, "source": "--demo",
-                                                "file_value": 60},
-                            "story.theme": {"value": "horror", "source": "file"}}}
+                return ConfigOrigins(
+                    config=Config(voting=VotingConfig(duration=20)),
+                    origins={"server.port": KeyOrigin(value=8080, source="default"),
+                             "voting.duration": KeyOrigin(value=20, source="--demo",
+                                                          file_value=60),
+                             "story.theme": KeyOrigin(value="horror", source="file")})
             case protocol.ConfigGet(key=key):
-                return {"key": key, "value": 9000, "source": "--port", "file_value": 8080}
+                return ConfigValue(key=key, value=9000, source="--port", file_value=8080)
+            case protocol.ConfigSet(key=key, value=value):
+                return ConfigSetReply(key=key, value=int(value), file="/tmp/storyd.toml")
+            case protocol.Sessions():
+                return []
             case protocol.Vote():
-                return {"accepted": True, "counts": [4, 3, 0], "voters": 7}
+                return VoteReply(accepted=True, counts=(4, 3, 0), voters=7)
             case protocol.DeleteSession(id=4):
                 raise RefusedError("session 4 is running; end it first (storyctl end)")
             case protocol.DeleteSession(id=sid):
-                return {"deleted": sid}
+                return DeletedReply(deleted=sid)
             case protocol.AdminUrl():
-                return "http://127.0.0.1:8080/admin/?token=abc"
+                return AdminUrlReply(url="http://127.0.0.1:8080/admin/?token=abc")
             case protocol.Providers():
                 return self.providers
             case protocol.Chat(messages=lines):
                 if any(m.user_id == "refuse-me" for m in lines):
                     raise RefusedError("not today")
                 votes = sum(m.text.startswith("!") for m in lines)
-                return {"accepted": votes, "invalid": 0, "ignored": len(lines) - votes}
-        return None
+                return IngestReply(accepted=votes, invalid=0, ignored=len(lines) - votes)
+        raise AssertionError(f"the fake does not answer {request}")
 
-    async def watch(self, send: Callable[[Any], Awaitable[None]]) -> None:
-        await send({"event": "story:vote-update", "data": {"counts": [1, 0], "voters": 1}})
-        await send({"event": "story:ended", "data": {"session_id": 4}})
+    async def watch(self, send: Callable[[StorydEvent], Awaitable[None]]) -> None:
+        await send(VoteUpdate(VoteUpdateData(round_id=3, counts=(1, 0), voters=1)))
+        await send(Ended(EndedData(session_id=4)))
 
 
 @pytest.fixture
@@ -198,15 +217,15 @@ async def test_config_show_and_admin_url(fake: tuple[FakeDaemon, Path]) -> None:
     code, out, _ = await ctl(fake[1], "admin-url")
     assert (code, out) == (0, "http://127.0.0.1:8080/admin/?token=abc\n")
     code, out, _ = await ctl(fake[1], "end")
-    assert (code, out) == (0, "ok\n")
+    assert code == 0 and out.startswith("state: ended   session 4")
 
 
 async def test_watch_prints_events_until_the_stream_ends(fake: tuple[FakeDaemon, Path]) -> None:
     code, out, _ = await ctl(fake[1], "watch")
     lines = out.splitlines()
     assert code == 0 and len(lines) == 2
-    assert "story:vote-update counts=[1,0], voters=1" in lines[0]
-    assert lines[1].endswith("story:ended session_id=4")
+    assert lines[0].endswith("story:vote-update round_id=3, counts=[1,0], voters=1, invalid=0")
+    assert lines[1].endswith("story:ended session_id=4, reason=ended")
     code, out, _ = await ctl(fake[1], "--json", "watch")
     assert [msgspec.json.decode(line)["event"] for line in out.splitlines()] == [
         "story:vote-update", "story:ended"]
@@ -248,11 +267,11 @@ def test_format_status_closed_vote_and_ascii() -> None:
 
 async def test_providers_and_chat_requests(fake: tuple[FakeDaemon, Path], tmp_path: Path) -> None:
     daemon, path = fake
-    daemon.providers = [{"provider": "offline", "ok": True, "diagnosis": "ok", "latency": 0}]
+    daemon.providers = [ProviderCheck(provider="offline", ok=True, diagnosis="ok", latency=0)]
     assert (await ctl(path, "providers"))[0] == 0
     assert daemon.requests[-1] == protocol.Providers()
-    daemon.providers.insert(0, {"provider": "sf", "ok": False, "diagnosis": "bad voice",
-                                "latency": 0.2, "message": "speech failed"})
+    daemon.providers.insert(0, ProviderCheck(provider="sf", ok=False, diagnosis="bad voice",
+                                             latency=0.2, message="speech failed"))
     code, out, _ = await ctl(path, "providers")
     assert code == 1 and "bad voice" in out          # a failing provider: exit status 1
     chat = tmp_path / "chat.jsonl"

@@ -1,5 +1,6 @@
 """Types reach the edges (issue 21.4): the snapshot's providers, chat and overlay are Structs,
-and the JSON they encode to keeps the field names the pages, storyctl and scripts read."""
+the JSON they encode to keeps the field names the pages, storyctl and scripts read, and the
+OpenAPI document refers to those types (control replies: tests/test_control_replies.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from storyd.core.ports import IngestResult
 from storyd.core.snapshot import OverlayView, ProviderHealth, ProvidersView, Snapshot
 from storyd.providers.outcome import Health
 from storyd.services.story_state import build_snapshot
+from storyd.web.openapi import build_document
 
 CHAT_FIELDS = {"source", "state", "detail", "room", "retry_at_ms", "connected_since_ms",
                "last_event_at_ms", "messages", "votes_accepted", "votes_invalid", "gifts",
-               "reconnects", "failures", "dropped", "moderation", "rate"}
+               "reconnects", "failures", "dropped", "moderation", "rate", "counters"}
 PROVIDER_FIELDS = {"ok", "last_error", "failures", "cooling_down", "cooldown_until_ms",
                    "cooldown_reason", "last_latency_ms", "used_because", "stepped_in", "calls",
                    "prompt_tokens", "completion_tokens", "tokens_estimated"}
@@ -54,3 +56,18 @@ def test_chat_and_provider_health_keep_their_wire_names() -> None:
     # and what goes out decodes strictly into the same types
     back = msgspec.json.decode(msgspec.json.encode(snap), type=Snapshot, strict=True)
     assert back == snap and isinstance(back.providers.text["sf"], ProviderHealth)
+
+
+def test_the_openapi_document_names_the_types_not_free_form_objects() -> None:
+    schemas = build_document("test")["components"]["schemas"]
+    snap = schemas["Snapshot"]["properties"]
+    assert snap["providers"]["$ref"].endswith("/ProvidersView")
+    assert snap["chat"]["items"]["$ref"].endswith("/ChatSourceView")
+    assert snap["overlay"]["$ref"].endswith("/OverlayView")
+    assert set(schemas["ProviderHealth"]["properties"]) == PROVIDER_FIELDS
+    assert set(schemas["ChatSourceView"]["properties"]) == CHAT_FIELDS
+    # one error body everywhere: HTTP errors, command results
+    assert schemas["ErrorReply"]["properties"]["error"]["$ref"].endswith("/ErrorBody")
+    result = schemas["CommandResultData"]["properties"]
+    assert result["error"]["anyOf"][0]["$ref"].endswith("/ErrorBody")
+    assert result["result"]["anyOf"][0]["$ref"].endswith("/CloseReply")

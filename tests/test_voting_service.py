@@ -14,6 +14,7 @@ import trio.testing
 
 from storyd.core import events as ev
 from storyd.core.model import ChatMessage, Moderation
+from storyd.core.snapshot import ChoiceView
 from tests.memory_store import ScriptedStoryteller, stage
 from tests.test_services import msg, next_event, running
 
@@ -129,13 +130,18 @@ async def test_crediting_voters_never_holds_up_the_next_chapter(
 
 async def test_leader_changes_arrive_on_the_channel_it_is_given(
         tmp_path: Path, autojump_clock: Any) -> None:
+    # the voting service alone: in a story, the director gives the channel to the next
+    # chapter's branches (services/next_chapter.py); here the test reads it
     st = stage(tmp_path)
     send, receive = trio.open_memory_channel[tuple[int, ...]](1)
     async with trio.open_nursery() as nursery:
-        await running(st, nursery)
+        await nursery.start(st.voting.run)
         st.voting.send_leaders_to(send)
         with st.bus.subscribe(4096) as sub:
-            await st.director.start("horror")
+            sid = await st.store.create_session(theme="horror", language="English", outline="",
+                                                started_at=0.0, settings={})
+            await st.voting.open(sid, 1, tuple(ChoiceView(key=k, text=f"Path {k}")
+                                               for k in "abc"), 30.0, seed=1)
             await next_event(sub, ev.VotingStarted)
             assert await receive.receive() == (0, 1, 2)       # the round's first order
             st.voting.submit([msg("ann", "!c")])

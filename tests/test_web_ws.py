@@ -16,6 +16,7 @@ from web_harness import FakeDaemon, running_web
 from storyd.bus import EventBus
 from storyd.control import protocol as p
 from storyd.core import events as ev
+from storyd.core.replies import CloseReply
 from storyd.core.snapshot import ChapterView
 
 
@@ -201,6 +202,8 @@ async def test_admin_socket_commands(served: Any) -> None:
             by_name = {e["event"]: e for e in seen}   # the reply may overtake the bus events
             assert set(by_name) == {"story:voting-ended", "story:state", "story:command-result"}
             assert by_name["story:command-result"]["data"]["ok"] is True
+            closed = by_name["story:command-result"]["data"]["result"]   # POST close's answer
+            assert set(closed) == set(CloseReply.__struct_fields__)
             await ws.send_message(json.dumps({"event": "story:force-vote-end"}))
             res = await next_event(ws)
             assert res["data"]["ok"] is False and res["data"]["error"]["code"] == "refused"

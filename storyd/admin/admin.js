@@ -89,6 +89,7 @@ function applyControls() {
   $("btn-next").disabled = !c.next;
   $("next-choice").disabled = !c.next;
   $("btn-finish").disabled = !c.finish;
+  $("btn-finish-now").disabled = !c.finish;
   $("btn-end").disabled = !c.end;
   $("btn-regen").disabled = !c.regen;
   $("btn-start").disabled = !c.start && !$("force").checked;
@@ -207,20 +208,21 @@ async function loadMemory() {
     box.replaceChildren();
     const mem = m.memory || {};
     const groups = [["Characters", mem.characters], ["Places", mem.locations], ["Items", mem.items],
-      ["Events", mem.events], ["Choices taken", m.path || mem.path]];
+      ["Events", mem.events], ["Choices taken", m.path]];
     for (const [title, items] of groups) {
       box.append(el("div", {}, el("h3", { text: title }),
         el("ul", {}, ...((items || []).map((x) => el("li", { text: entity(x) }))))));
     }
     const last = m.last_prompt;
-    $("memory-context").textContent = [m.context || "", last ? (typeof last === "string" ? last : JSON.stringify(last, null, 2)) : ""].filter(Boolean).join("\n\n---\n\n");
+    $("memory-context").textContent = [m.context || "", last ? JSON.stringify(last, null, 2) : ""].filter(Boolean).join("\n\n---\n\n");
   } catch { /* not logged in or no story */ }
 }
 const planShown = { key: "" };
 async function loadPlan() {
   try {
     const reply = await api("GET", "/plan");
-    planShown.key = reply.plan ? `${reply.session_id}:${reply.aired}:${reply.plan.beats.length}` : "";
+    planShown.key = reply.plan ? `${reply.session_id}:${reply.aired}:${reply.plan.beats.length}`
+      : reply.authored ? `${reply.session_id}:${reply.aired}:authored` : "";   // nothing to wait for
     $("plan").replaceChildren(planElement(reply));
     if (reply.plan) $("extend-n").value = String(Math.max(reply.plan.beats.length, reply.aired + 1));
   } catch { /* not logged in */ }
@@ -273,10 +275,10 @@ async function showSession(id) {
       el("div", { class: "muted", text: c.result })));
     const recap = s.recap ? el("div", { class: "muted" }, el("p", { text: `${s.recap.logline} (${s.recap.ending} ending)` }),
       el("ul", {}, ...(s.recap.moments || []).map((m) => el("li", { text: m })))) : null;
-    box.replaceChildren(el("h3", { text: `Session #${id} · ${s.theme || ""} · ${s.language || ""}` }), links,
+    box.replaceChildren(...[el("h3", { text: `Session #${id} · ${s.theme || ""} · ${s.language || ""}` }), links,
       recap, s.plan ? el("details", {}, el("summary", { text: "Story plan" }),
         planElement({ session_id: id, plan: s.plan, aired: (s.chapters || []).length })) : null,
-      afterShow(id, api, API), ...chapters);
+      afterShow(id, api, API), ...chapters].filter(Boolean));   // replaceChildren writes null as "null"
   } catch (e) { box.replaceChildren(el("p", { text: e.message })); }
 }
 
@@ -334,6 +336,7 @@ $("btn-next").addEventListener("click", () => {
   command("/next-chapter", choice ? { choice } : {}, "next chapter…");
 });
 $("btn-finish").addEventListener("click", () => command("/finish", {}, "the next chapter will be the last"));
+$("btn-finish-now").addEventListener("click", () => command("/finish", { now: true }, "the closing chapter comes now"));
 $("btn-end").addEventListener("click", () => { if (confirm("End the story now?")) command("/end", {}, "story ended"); });
 $("btn-regen").addEventListener("click", () => command("/regenerate-image", {}, "new picture on its way"));
 $("btn-shuffle").addEventListener("click", shuffle);

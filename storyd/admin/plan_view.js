@@ -6,6 +6,9 @@
 export function planView(reply) {
   if (!reply || reply.session_id == null) return { heading: "no story is running", lines: [], repairs: "" };
   const plan = reply.plan;
+  if (!plan && reply.authored) {
+    return { heading: `session #${reply.session_id}: “${reply.authored}” is an authored story: its passages are its plan · ${reply.aired || 0} chapters aired`, lines: [], repairs: "" };
+  }
   if (!plan) return { heading: `session #${reply.session_id}: the plan is being written…`, lines: [], repairs: "" };
   const aired = reply.aired || 0;
   const planned = reply.planned_chapters || 0;

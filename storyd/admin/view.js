@@ -2,9 +2,9 @@
 // fetch, no clock (the time is passed in), so `node --test tests/js/` checks them.
 //
 // Field access to the server's objects happens here and nowhere else: the snapshot, chat
-// health, providers, voters and the config schema (wire contract: docs/events.md). Times on
-// the wire are epoch ms named *_ms; the older names (server_time, last_event_at in epoch
-// seconds, retry_at, last_latency in seconds) are still read so the page works across versions.
+// health, providers, voters and the config schema (wire contract: docs/events.md; the types
+// in storyd/core/snapshot.py and storyd/core/replies.py). Times on the wire are epoch ms named
+// *_ms; older names are not read.
 
 export const KEYS = "abcdef";
 export const MASK = "********";
@@ -14,7 +14,7 @@ const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
 /** The server's clock in epoch ms when the snapshot was made (null when unknown). */
 export function serverTimeMs(snap) {
-  return num(snap && snap.server_time_ms) ?? num(snap && snap.server_time);
+  return num(snap && snap.server_time_ms);
 }
 
 /** `a 4 · b 3 · c 0` — counts with the letters viewers type. */
@@ -94,13 +94,6 @@ export function voteTimer(snap, nowMs) {
     : `countdown over · ballots for ${more} s more (stream delay ${delay} s)`;
 }
 
-function epochMs(obj, msName, secondsName) {
-  const ms = num(obj[msName]);
-  if (ms != null) return ms;
-  const s = num(obj[secondsName]);
-  return s == null ? null : s * 1000;
-}
-
 function clock(ms) {
   const d = new Date(ms);
   const two = (n) => String(n).padStart(2, "0");
@@ -114,17 +107,16 @@ function clock(ms) {
 export function chatSourceView(c, nowMs) {
   const state = String(c.state || "?");
   let stateText = state.replace(/_/g, " ");
-  const retryAt = epochMs(c, "retry_at_ms", "retry_at");
+  const retryAt = num(c.retry_at_ms);
   if (state === "backing_off" && retryAt != null) stateText += ` until ${clock(retryAt)}`;
-  const last = epochMs(c, "last_event_at_ms", "last_event_at");
+  const last = num(c.last_event_at_ms);
   const age = last != null ? `${Math.max(0, Math.round((nowMs - last) / 1000))} s ago` : "no events yet";
-  const drops = c.drops != null ? c.drops : c.dropped;
   const figures = [
     `last event ${age}`,
     `${Number(c.rate || 0).toFixed(1)} msg/s`,
     `votes ${c.votes_accepted || 0} ok / ${c.votes_invalid || 0} invalid`,
     `${c.reconnects || 0} reconnects`,
-    `${drops || 0} dropped`,
+    `${c.dropped || 0} dropped`,
   ].join(" · ");
   const name = c.room ? `${c.source} (${c.room})` : String(c.source || "?");
   const tone = state === "connected" ? "ok" : state === "failed" ? "bad" : "";
@@ -133,7 +125,7 @@ export function chatSourceView(c, nowMs) {
 
 /** A provider probe row: name, diagnosis, latency text, message. */
 export function providerView(r) {
-  const latency = num(r.latency_ms) ?? (num(r.latency) != null ? r.latency * 1000 : null);
+  const latency = num(r.latency) != null ? r.latency * 1000 : null;   // seconds
   return {
     name: String(r.provider || "?"),
     diagnosis: String(r.diagnosis || (r.ok ? "ok" : "error")),
@@ -284,6 +276,7 @@ export function audienceSummary(a, cast) {
   if (!a) return "";
   const parts = [a.cameos ? `on (${a.join_command} / ${a.leave_command})` : "off ([audience] cameos)",
     `${a.joined} joined`];
+  if (a.waiting) parts.push(`${a.waiting} waiting for the next story`);
   if ((a.offered || []).length) parts.push(`offered next: ${a.offered.join(", ")}`);
   if ((cast || []).length) parts.push(`in this story: ${cast.join(", ")}`);
   const counts = ["leaves", "removed", "refused", "dropped"].filter((k) => a[k]).map((k) => `${k} ${a[k]}`);

@@ -85,6 +85,7 @@ class ChatHealth(msgspec.Struct, kw_only=True):
     failures: int = 0              # connection attempts that never worked
     dropped: int = 0               # events lost to a full buffer (or too big to read)
     moderation: int = 0            # moderators' deletions, bans and timeouts seen
+    counters: dict[str, int] = msgspec.field(default_factory=dict)   # source-specific tallies
     window: RateWindow = msgspec.field(default_factory=RateWindow)
 
     def count(self, result: IngestResult, n_messages: int, now: float | None = None) -> None:
@@ -110,7 +111,7 @@ class ChatHealth(msgspec.Struct, kw_only=True):
             votes_accepted=self.votes_accepted, votes_invalid=self.votes_invalid,
             gifts=self.gifts, reconnects=self.reconnects, failures=self.failures,
             dropped=self.dropped, moderation=self.moderation,
-            rate=round(self.rate(now), 2))
+            rate=round(self.rate(now), 2), counters=dict(self.counters))
 
 
 def hand_over(sink: ChatSink, health: ChatHealth, batch: Sequence[ChatMessage],

@@ -1,9 +1,11 @@
 """Building and starting the chat sources named in `[chat] sources` (the daemon's one call).
 
 Every source gets a ChatHealth in `host.chat_health` (the status snapshot lists them all)
-and feeds `host.voting` (the ChatSink). Platform modules are imported here only when
-their source is configured; none of them imports its platform library before the daemon
-is READY (TikTokLive is imported in its worker thread).
+and feeds `host.voting` (the ChatSink). With `[voting] points_reward` and a Twitch token, the
+Twitch source brings a second one, "twitch-points": channel points votes over EventSub.
+Platform modules are imported here only when their source is configured; none of them
+imports its platform library before the daemon is READY (TikTokLive is imported in its
+worker thread).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ class _Voting(ChatSink, Protocol):
     @property
     def round(self) -> Any: ...
 
+    def submit_points(self, viewer_id: str, name: str, text: str, weight: int) -> str: ...
+
 
 class Host(Protocol):
     """What the sources need of the daemon."""
@@ -33,6 +37,9 @@ class Host(Protocol):
 
     @property
     def voting(self) -> _Voting: ...
+
+
+POINTS = "twitch-points"   # channel points votes: a health record of their own
 
 
 def source_names(cfg: Config, demo: bool) -> list[str]:
@@ -68,3 +75,14 @@ async def start_sources(host: Host, nursery: trio.Nursery) -> None:
             from storyd.chat import twitch
 
             await nursery.start(partial(twitch.run, bus=host.bus), cfg.chat.twitch, sink, health)
+            if cfg.voting.points_reward and cfg.chat.twitch.oauth_token_env:
+                await _start_points(host, nursery)
+
+
+async def _start_points(host: Host, nursery: trio.Nursery) -> None:
+    """Channel points votes over EventSub (storyd/chat/eventsub.py), a source of its own."""
+    from storyd.chat import eventsub
+
+    health = host.chat_health.setdefault(POINTS, ChatHealth(source=POINTS))
+    await nursery.start(eventsub.run, lambda: host.config.chat.twitch,
+                        lambda: host.config.voting, host.voting, health)

@@ -263,3 +263,7 @@ def _check_audience(cfg: Config, source: str) -> None:
     if len(cfg.voting.points_reward) > 45:   # Twitch's own limit on a reward's title
         raise ConfigError(f"{source}: voting.points_reward is {len(cfg.voting.points_reward)} "
                           "characters; a Twitch reward title has at most 45")
+    if cfg.voting.points_reward and "twitch" in cfg.chat.sources and not (
+            cfg.chat.twitch.oauth_token_env):
+        raise ConfigError(f"{source}: voting.points_reward needs chat.twitch.oauth_token_env: "
+                          "the broadcaster's token with the channel:read:redemptions scope")

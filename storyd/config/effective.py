@@ -20,6 +20,7 @@ import msgspec
 
 from storyd.config import loader as config_mod
 from storyd.config.masking import masked
+from storyd.config.replies import KeyOrigin
 from storyd.config.structs import Config
 from storyd.errors import ConfigError
 from storyd.system import paths
@@ -87,9 +88,9 @@ def _file_keys(text: str, source: str) -> set[str]:
 
 
 def describe(effective: Config, config_path: Path,
-             overrides: Iterable[Override] | None = None) -> dict[str, dict[str, Any]]:
-    """Every dotted key → {value, source, file_value?} (secrets masked). `source` is
-    "default", "file" or the overriding flag; `file_value` is there when a flag overrode it.
+             overrides: Iterable[Override] | None = None) -> dict[str, KeyOrigin]:
+    """Every dotted key → its value, source and file_value (secrets masked). `source` is
+    "default", "file" or the overriding flag; `file_value` is set when a flag overrode it.
     The file is read once, through the loader's bounded reader; a file that cannot be read
     or parsed now (deleted, broken since the last reload) counts as setting nothing."""
     file_cfg, in_file = effective, set[str]()
@@ -103,21 +104,16 @@ def describe(effective: Config, config_path: Path,
     values = _flat(masked(config_mod.to_builtins(effective)))
     from_file = _flat(masked(config_mod.to_builtins(file_cfg)))
     by_key = {o.key: o for o in (ACTIVE if overrides is None else overrides)}
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, KeyOrigin] = {}
     for key, value in values.items():
-        entry: dict[str, Any] = {"value": value,
-                                 "source": "file" if key in in_file else "default"}
         o = by_key.get(key)
         if o is not None and from_file.get(key) != value:
-            entry["source"] = o.source
-            entry["file_value"] = from_file.get(key)
-        out[key] = entry
+            out[key] = KeyOrigin(value=value, source=o.source, file_value=from_file.get(key))
+        else:
+            out[key] = KeyOrigin(value=value, source="file" if key in in_file else "default")
     return out
 
 
-def origin(effective: Config, config_path: Path, key: str) -> dict[str, Any]:
-    """{source, file_value?} of one dotted key; {} for a whole section or unknown key."""
-    entry = describe(effective, config_path).get(key)
-    if entry is None:
-        return {}
-    return {k: v for k, v in entry.items() if k != "value"}
+def origin(effective: Config, config_path: Path, key: str) -> KeyOrigin | None:
+    """Where one dotted key's value comes from; None for a whole section or unknown key."""
+    return describe(effective, config_path).get(key)

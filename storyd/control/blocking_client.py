@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
 from storyd.control import protocol
+from storyd.core.replies import ErrorBody
 from storyd.errors import ControlError, StorydError
 
 # Replies can be large (an HTML export, a long session); a guard, not a protocol limit.
@@ -52,16 +52,34 @@ def connect_error(path: Path, exc: OSError) -> ControlError:
     return ControlError(f"cannot connect to {path}: {exc.strerror or exc}")
 
 
-def decode_reply(line: bytes) -> protocol.Reply:
+def decode_reply(line: bytes) -> protocol.Incoming:
+    """The reply (or watched event) a line holds; ControlError when it holds none."""
     try:
-        return protocol.decode_reply(line)
+        return protocol.decode_incoming(line)
     except msgspec.DecodeError as exc:
         raise ControlError(f"storyd sent a line that is not a reply: {exc}") from None
 
 
-def call_once(path: Path | str, request: protocol.Request) -> Any:
-    """Send `request`, return its result (builtins). RemoteError for an error reply,
-    DaemonNotRunning when nothing listens, ControlError when the daemon hangs up."""
+def answer_of(reply: protocol.Incoming, request: protocol.Request
+              ) -> protocol.Result | None:
+    """The result of `reply`, decoded strictly into `request`'s answer type. RemoteError for
+    an error reply, ControlError for a result of another shape."""
+    if not reply.ok:
+        err = reply.error or ErrorBody(code="error", message="unknown error")
+        raise RemoteError(err.code, err.message)
+    try:
+        result: protocol.Result | None = msgspec.json.decode(
+            reply.result, type=protocol.answer_type(request))
+    except msgspec.ValidationError as exc:
+        raise ControlError(f"storyd answered '{type(request).__struct_config__.tag}' with "
+                           f"something else: {exc}") from None
+    return result
+
+
+def call_once(path: Path | str, request: protocol.Request) -> protocol.Result | None:
+    """Send `request`, return its answer (a Struct of protocol.answer_type(request)).
+    RemoteError for an error reply, DaemonNotRunning when nothing listens, ControlError
+    when the daemon hangs up or answers in another shape."""
     path = Path(path)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         try:
@@ -80,8 +98,4 @@ def call_once(path: Path | str, request: protocol.Request) -> Any:
                 buf += chunk
         except (BrokenPipeError, ConnectionResetError):
             raise ControlError(f"storyd closed the control connection on {path}") from None
-    reply = decode_reply(bytes(buf[:nl]))
-    if not reply.ok:
-        err = reply.error or protocol.ErrorBody(code="error", message="unknown error")
-        raise RemoteError(err.code, err.message)
-    return reply.result
+    return answer_of(decode_reply(bytes(buf[:nl])), request)

@@ -10,20 +10,24 @@ storyd.control.blocking_client, the trio-free one-shot client).
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
+import msgspec
 import trio
 
 from storyd.control import protocol
 from storyd.control.blocking_client import (
     MAX_REPLY_LINE,
     RemoteError,
+    answer_of,
     connect_error,
     decode_reply,
 )
+from storyd.core import events
+from storyd.core.events import StorydEvent
 from storyd.errors import ControlError
 
 
@@ -59,47 +63,46 @@ class ControlClient:
     async def aclose(self) -> None:
         await self._stream.aclose()
 
-    async def call(self, request: protocol.Request) -> Any:
-        """Send one request and return its result (builtins: dicts, lists, str, ...).
+    async def call(self, request: protocol.Request) -> protocol.Result | None:
+        """Send one request and return its answer, a Struct of the request's answer type
+        (protocol.answer_type: a Snapshot for `status`, a list of SessionSummary for
+        `sessions`, ...).
 
         Raises RemoteError for an error reply, ControlError when the daemon hangs up or
-        answers something that is not a reply.
+        answers something that is not a reply of that type.
         """
         req_id = await self._send(request)
         while True:
             reply = await self._read_reply()
             if reply.id not in (req_id, None):
                 continue  # not ours (cannot happen with in-order replies; be lenient)
-            if not reply.ok:
-                err = reply.error or protocol.ErrorBody(code="error", message="unknown error")
-                raise RemoteError(err.code, err.message)
-            return reply.result
+            return answer_of(reply, request)
 
-    async def pipeline(self, requests: Iterable[protocol.Request],
-                       in_flight: int) -> list[Any]:
-        """Send `requests` with up to `in_flight` unanswered at a time; the results (or the
+    async def pipeline(self, requests: Iterable[protocol.Request], in_flight: int
+                       ) -> list[protocol.Result | None | RemoteError]:
+        """Send `requests` with up to `in_flight` unanswered at a time; the answers (or the
         RemoteError of an error reply) in request order. ControlError when the daemon hangs
         up. The replies are small, so reading them only when the window is full is safe."""
-        results: list[Any] = []
-        pending = 0
+        results: list[protocol.Result | None | RemoteError] = []
+        sent: deque[protocol.Request] = deque()
         for request in requests:
-            if pending >= max(in_flight, 1):
-                results.append(self._result_or_error(await self._read_reply()))
-                pending -= 1
+            if len(sent) >= max(in_flight, 1):
+                results.append(self._answer_or_error(await self._read_reply(), sent.popleft()))
             await self._send(request)
-            pending += 1
-        for _ in range(pending):
-            results.append(self._result_or_error(await self._read_reply()))
+            sent.append(request)
+        while sent:
+            results.append(self._answer_or_error(await self._read_reply(), sent.popleft()))
         return results
 
     @staticmethod
-    def _result_or_error(reply: protocol.Reply) -> Any:
-        if reply.ok:
-            return reply.result
-        err = reply.error or protocol.ErrorBody(code="error", message="unknown error")
-        return RemoteError(err.code, err.message)
+    def _answer_or_error(reply: protocol.Incoming, request: protocol.Request
+                         ) -> protocol.Result | None | RemoteError:
+        try:
+            return answer_of(reply, request)
+        except RemoteError as exc:
+            return exc
 
-    async def watch(self) -> AsyncIterator[Any]:
+    async def watch(self) -> AsyncIterator[StorydEvent]:
         """Start watching and yield each event as it arrives; ends when the daemon hangs up."""
         await self.call(protocol.Watch())
         while True:
@@ -110,7 +113,12 @@ class ControlClient:
             reply = decode_reply(line)
             if reply.error is not None:
                 raise RemoteError(reply.error.code, reply.error.message)
-            yield reply.event
+            if reply.event == protocol.NULL:
+                raise ControlError("storyd sent a line that is not an event while watching")
+            try:
+                yield events.decode(reply.event)
+            except msgspec.ValidationError as exc:
+                raise ControlError(f"storyd sent an event of another shape: {exc}") from None
 
     async def _send(self, request: protocol.Request) -> int:
         req_id = next(self._ids)
@@ -121,7 +129,7 @@ class ControlClient:
             raise ControlError(f"storyd closed the control connection on {self.path}") from None
         return req_id
 
-    async def _read_reply(self) -> protocol.Reply:
+    async def _read_reply(self) -> protocol.Incoming:
         return decode_reply(await self._read_line())
 
     async def _read_line(self) -> bytes:

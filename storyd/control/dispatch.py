@@ -1,8 +1,9 @@
 """One place where requests become actions — shared by the control socket and the web front.
 
-`handle(operator, request)` takes a request Struct from control/protocol.py and returns a
-msgspec-encodable result, or raises a StorydError subclass that both fronts turn into a
-typed error (socket: `{"code", "message"}`; HTTP: 4xx with the same body).
+`handle(operator, request)` takes a request Struct from control/protocol.py and returns its
+answer, a Struct of the request's answer type (protocol.ANSWERS: the Snapshot, a reply of
+core/replies.py or config/replies.py), or raises a StorydError subclass that both fronts turn
+into the one ErrorBody (socket: a Refusal; HTTP: 4xx `{"error": {...}}`).
 
 It depends on the Operator port (control/operator.py) alone — never on the director, the
 voting service, the store or the clock behind it: it checks what a client sent (choice
@@ -12,11 +13,14 @@ letters, limits, chat lines) and calls the one Operator method that does the wor
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+
+import msgspec
 
 from storyd.config import effective
 from storyd.config import loader as config_mod
 from storyd.config.masking import masked
+from storyd.config.replies import ConfigOrigins, ConfigSetReply, ConfigUpdateReply, ConfigValue
+from storyd.config.structs import Config
 from storyd.control import protocol as p
 from storyd.control.operator import Operator, Ready
 from storyd.core import events as ev
@@ -45,7 +49,7 @@ async def _vote(op: Operator, req: p.Vote) -> r.VoteReply:
     return await op.vote(viewer, req.name or viewer, _choice_index(snap, req.choice))
 
 
-def _config_set(op: Operator, changes: dict[str, str]) -> dict[str, Any]:
+def _config_set(op: Operator, changes: dict[str, str]) -> ConfigUpdateReply:
     """Validate all changes together, apply them live (provider chains are built first, so
     a ConfigError changes nothing), then write the file atomically, keeping its comments."""
     if not changes:
@@ -65,7 +69,8 @@ def _config_set(op: Operator, changes: dict[str, str]) -> dict[str, Any]:
     except OSError as exc:
         op.apply_config(old)
         raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    return {"changes": {k: config_mod.get_value(new, k) for k in changes}, "file": str(path)}
+    return ConfigUpdateReply(changes={k: config_mod.get_value(new, k) for k in changes},
+                             file=str(path))
 
 
 MAX_CHAT_BATCH = 10_000
@@ -88,7 +93,8 @@ def chat_batch(lines: list[p.ChatLine]) -> list[ChatMessage]:
             for line in lines]
 
 
-async def handle(op: Operator, request: p.Request) -> Any:
+async def handle(op: Operator, request: p.Request) -> p.Result | None:
+    """The answer to `request`, of its type (protocol.answer_type)."""
     match request:
         case p.Status():
             return op.snapshot()
@@ -106,8 +112,8 @@ async def handle(op: Operator, request: p.Request) -> Any:
             return await op.close()
         case p.Next(choice=choice):
             return await op.next(None if choice is None else _choice_index(op.snapshot(), choice))
-        case p.Finish():
-            return await op.finish()
+        case p.Finish(now=now):
+            return await op.finish(now=now)
         case p.End():
             return await op.end()
         case p.Plan():
@@ -130,18 +136,24 @@ async def handle(op: Operator, request: p.Request) -> Any:
                 raise RefusedError("limit must be 1–500")
             return await op.top_voters(limit=limit)
         case p.ConfigShow(origins=origins):
-            shown = masked(config_mod.to_builtins(op.config))
-            return {"config": shown, "origins": effective.describe(
-                op.config, op.config_path)} if origins else shown
+            shown = msgspec.convert(masked(config_mod.to_builtins(op.config)), Config)
+            if not origins:
+                return shown
+            return ConfigOrigins(config=shown,
+                                 origins=effective.describe(op.config, op.config_path))
         case p.ConfigGet(key=key):
-            return {"key": key, "value": config_mod.get_value(op.config, key),
-                    **effective.origin(op.config, op.config_path, key)}
+            value = config_mod.get_value(op.config, key)
+            where = effective.origin(op.config, op.config_path, key)
+            if where is None:   # a whole section
+                return ConfigValue(key=key, value=value)
+            return ConfigValue(key=key, value=value, source=where.source,
+                               file_value=where.file_value)
         case p.DeleteSession(id=sid):
             await op.delete_session(sid)
-            return {"deleted": sid}
+            return r.DeletedReply(deleted=sid)
         case p.ConfigSet(key=key, value=value):
             result = _config_set(op, {key: value})
-            return {"key": key, "value": result["changes"][key], "file": result["file"]}
+            return ConfigSetReply(key=key, value=result.changes[key], file=result.file)
         case p.ConfigUpdate(changes=changes):
             return _config_set(op, changes)
         case p.Export(id=sid, format=fmt):
@@ -155,7 +167,7 @@ async def handle(op: Operator, request: p.Request) -> Any:
         case p.RecapPng(id=sid, size=size):
             return await op.recap_png(sid, size)
         case p.AdminUrl():
-            return {"url": op.admin_url()}
+            return r.AdminUrlReply(url=op.admin_url())
         case p.Providers():
             return await op.providers()
         case p.Chat(messages=lines):
@@ -171,7 +183,7 @@ async def handle(op: Operator, request: p.Request) -> Any:
     raise ConfigError(f"unsupported request {type(request).__name__}")  # pragma: no cover
 
 
-def pipelined(op: Operator, request: p.Request) -> tuple[Any, Ready | None] | None:
+def pipelined(op: Operator, request: p.Request) -> tuple[r.IngestReply, Ready | None] | None:
     """The requests a connection may pipeline (control socket): `chat` is counted now and
     its reply waits only for its commit (the returned wait), so the next request on the
     connection is read meanwhile. None for every other request (answered by `handle`)."""
@@ -180,7 +192,7 @@ def pipelined(op: Operator, request: p.Request) -> tuple[Any, Ready | None] | No
     return None
 
 
-async def watch(op: Operator, send: Callable[[Any], Awaitable[None]]) -> None:
+async def watch(op: Operator, send: Callable[[ev.StorydEvent], Awaitable[None]]) -> None:
     """Stream bus events (after a first full state) until the client or the daemon goes."""
     with op.bus.subscribe() as sub:
         await send(ev.State(op.snapshot()))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import trio
 
@@ -80,8 +80,9 @@ class Operator(Protocol):
         """Advance now: the vote's winner, or the operator's choice (0-based)."""
         ...
 
-    async def finish(self) -> Snapshot:
-        """The next chapter closes the story."""
+    async def finish(self, *, now: bool = False) -> Snapshot:
+        """The next chapter closes the story: a running vote runs out first and decides it
+        (`now`: the vote closes at once)."""
         ...
 
     async def end(self) -> Snapshot: ...
@@ -153,4 +154,4 @@ class Operator(Protocol):
 Ready = Callable[[], Awaitable[None]]
 
 # What turns a request into its answer (storyd.control.dispatch.handle; tests pass fakes).
-Handler = Callable[[Operator, p.Request], Awaitable[Any]]
+Handler = Callable[[Operator, p.Request], Awaitable[p.Result | None]]

@@ -2,10 +2,11 @@
 
 Theory of operation: every line a client sends is one `Envelope` — `{"v": 1, "id": N,
 "request": {"cmd": NAME, ...}}` — whose `request` is a tagged union of the request Structs
-below (tag field `cmd`). The server answers each line with exactly one `Reply` carrying the
-same id: `{"v": 1, "id": N, "ok": true, "result": ...}` or `{"v": 1, "id": N, "ok": false,
-"error": {"code": ..., "message": ...}}`. `watch` is the one streaming request: after its
-ok-reply the server sends `{"v": 1, "id": N, "event": {...}}` lines until the client closes.
+below (tag field `cmd`). The server answers each line with exactly one reply carrying the
+same id: an `Answer` `{"v": 1, "id": N, "ok": true, "result": ...}`, whose result is of the
+request's answer type (ANSWERS), or a `Refusal` `{"v": 1, "id": N, "ok": false, "error":
+{"code": ..., "message": ...}}`. `watch` is the one streaming request: after its Answer the
+server sends `EventLine`s `{"v": 1, "id": N, "event": {...}}` until the client closes.
 
 Lines longer than MAX_LINE bytes, undecodable JSON, unknown commands and wrong types all get
 an error reply (id null when it could not be read); the connection stays open.
@@ -16,9 +17,23 @@ return the very same object (both go through storyd.control.dispatch).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
+
+from storyd.config.replies import (
+    ConfigOrigins,
+    ConfigSetReply,
+    ConfigUpdateReply,
+    ConfigValue,
+)
+from storyd.config.structs import Config
+from storyd.core import replies as r
+from storyd.core.chapter_times import ChapterList
+from storyd.core.events import StorydEvent
+from storyd.core.model import Theme
+from storyd.core.recap_view import RecapView
+from storyd.core.snapshot import Snapshot
 
 PROTOCOL_VERSION = 1
 MAX_LINE = 1024 * 1024  # one request line; storyctl chat-import splits batches to fit
@@ -72,7 +87,7 @@ class Next(_Req, tag="next", frozen=True):
 
 
 class Finish(_Req, tag="finish", frozen=True):
-    pass
+    now: bool = False           # close a running vote now (else it runs out first)
 
 
 class End(_Req, tag="end", frozen=True):
@@ -209,26 +224,88 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     request: Request
 
 
-class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
-    code: str
-    message: str
+# ---- answers ----------------------------------------------------------------------------
+
+Result = (Snapshot | list[Theme] | list[r.StoryInfo] | r.VoteReply | r.CloseReply
+          | r.PlanReply | r.OkReply | r.MemoryReply | list[r.SessionSummary] | r.SessionDetail
+          | list[r.TopVoter] | Config | ConfigOrigins | ConfigValue | ConfigSetReply
+          | ConfigUpdateReply | r.DeletedReply | r.ExportReply | ChapterList | RecapView
+          | r.PngReply | r.AdminUrlReply | list[r.ProviderCheck] | r.IngestReply
+          | list[r.CameoEntry] | r.CameoRemoveReply)
+"""What a request is answered with (storyd.control.dispatch.handle); see answer_type."""
+
+ANSWERS: dict[type[Request], Any] = {
+    Status: Snapshot, Themes: list[Theme], Stories: list[r.StoryInfo], Start: Snapshot,
+    Vote: r.VoteReply, Close: r.CloseReply, Next: Snapshot, Finish: Snapshot, End: Snapshot,
+    Plan: r.PlanReply, Extend: r.PlanReply, RegenerateImage: r.OkReply,
+    Memory: r.MemoryReply, Sessions: list[r.SessionSummary], Session: r.SessionDetail,
+    TopVoters: list[r.TopVoter], ConfigShow: Config, ConfigGet: ConfigValue,
+    ConfigSet: ConfigSetReply, ConfigUpdate: ConfigUpdateReply, Export: r.ExportReply,
+    Watch: None, AdminUrl: r.AdminUrlReply, Providers: list[r.ProviderCheck],
+    Chat: r.IngestReply, DeleteSession: r.DeletedReply, Chapters: ChapterList,
+    Recap: RecapView, RecapPng: r.PngReply, Cameos: list[r.CameoEntry],
+    CameoRemove: r.CameoRemoveReply}
 
 
-class Reply(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+def answer_type(request: Request) -> Any:
+    """The type of the `result` that answers `request` (None: `watch`'s first reply)."""
+    if isinstance(request, ConfigShow) and request.origins:
+        return ConfigOrigins
+    return ANSWERS[type(request)]
+
+
+R = TypeVar("R")
+
+
+class Answer(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
+    """`{"v": 1, "id": N, "ok": true, "result": ...}`: the request was done."""
+
+    v: int = PROTOCOL_VERSION
+    id: int | None
+    ok: Literal[True] = True
+    result: R
+
+
+class Refusal(msgspec.Struct, frozen=True, kw_only=True):
+    """`{"v": 1, "id": N, "ok": false, "error": {"code", "message"}}`: it was not (id null
+    when the line could not be read)."""
+
+    v: int = PROTOCOL_VERSION
+    id: int | None
+    ok: Literal[False] = False
+    error: r.ErrorBody
+
+
+class EventLine(msgspec.Struct, frozen=True, kw_only=True):
+    """`{"v": 1, "id": N, "event": {...}}`: one event streamed to a `watch` request."""
+
+    v: int = PROTOCOL_VERSION
+    id: int | None
+    event: StorydEvent
+
+
+NULL = msgspec.Raw(b"null")
+
+
+class Incoming(msgspec.Struct, frozen=True, kw_only=True):
+    """Any line the daemon sends, as a client reads it before it knows which it is: an
+    Answer (its `result` still raw: answer_type says what to decode it into), a Refusal or
+    an EventLine (its `event` still raw)."""
+
     v: int = PROTOCOL_VERSION
     id: int | None = None
     ok: bool = True
-    result: Any = None
-    error: ErrorBody | None = None
-    event: Any = None
+    result: msgspec.Raw = NULL
+    error: r.ErrorBody | None = None
+    event: msgspec.Raw = NULL     # NULL: not an event line
 
 
 _encoder = msgspec.json.Encoder()
 _envelope_decoder = msgspec.json.Decoder(Envelope)
-_reply_decoder = msgspec.json.Decoder(Reply)
+_incoming_decoder = msgspec.json.Decoder(Incoming)
 
 
-def encode(obj: Any) -> bytes:
+def encode(obj: Envelope | Answer[Any] | Refusal | EventLine) -> bytes:
     """One wire line (with the trailing newline)."""
     return _encoder.encode(obj) + b"\n"
 
@@ -238,8 +315,9 @@ def decode_envelope(line: bytes) -> Envelope:
     return _envelope_decoder.decode(line)
 
 
-def decode_reply(line: bytes) -> Reply:
-    return _reply_decoder.decode(line)
+def decode_incoming(line: bytes) -> Incoming:
+    """Raises msgspec.DecodeError / ValidationError for a line that is no reply."""
+    return _incoming_decoder.decode(line)
 
 
 def parse_choice(raw: str, n_choices: int) -> int:

@@ -42,23 +42,24 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import trio
 
 from storyd.control import protocol, socket_file
+from storyd.core.events import StorydEvent
+from storyd.core.replies import ErrorBody
 from storyd.errors import StorydError
 from storyd.system.faults import LogLimiter
 
 log = logging.getLogger(__name__)
 _faults = LogLimiter(log)
 
-Handler = Callable[[protocol.Request], Awaitable[Any]]
+Handler = Callable[[protocol.Request], Awaitable[protocol.Result | None]]
 Ready = Callable[[], Awaitable[None]]
-Pipelined = Callable[[protocol.Request], tuple[Any, Ready | None] | None]
-_Out = bytes | tuple[int | None, Any, Ready | None] | trio.Event   # reply, staged, barrier
-Send = Callable[[Any], Awaitable[None]]
+Pipelined = Callable[[protocol.Request], tuple[protocol.Result, Ready | None] | None]
+_Out = bytes | tuple[int | None, protocol.Result, Ready | None] | trio.Event  # reply|staged|barrier
+Send = Callable[[StorydEvent], Awaitable[None]]
 WatchHandler = Callable[[Send], Awaitable[None]]
 
 MAX_CONNECTIONS = 64
@@ -72,15 +73,13 @@ _wait_order = itertools.count()
 _ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
 
 
-def _reply_ok(req_id: int | None, result: Any) -> bytes:
-    # Explicit dicts rather than protocol.Reply: Reply's omit_defaults would drop "v" and "ok".
-    return protocol.encode({"v": protocol.PROTOCOL_VERSION, "id": req_id, "ok": True,
-                            "result": result})
+def _reply_ok(req_id: int | None, result: protocol.Result | None) -> bytes:
+    return protocol.encode(protocol.Answer(id=req_id, result=result))
 
 
 def _reply_error(req_id: int | None, code: str, message: str) -> bytes:
-    return protocol.encode({"v": protocol.PROTOCOL_VERSION, "id": req_id, "ok": False,
-                            "error": {"code": code, "message": message}})
+    return protocol.encode(protocol.Refusal(id=req_id, error=ErrorBody(code=code,
+                                                                       message=message)))
 
 
 async def serve_control(path: Path, handle: Handler, watch: WatchHandler, *,
@@ -335,9 +334,8 @@ class _Connection:
     async def _run_watch(self, req_id: int | None) -> None:
         await self._send(_reply_ok(req_id, None))
 
-        async def send(event: Any) -> None:
-            await self._send(protocol.encode(
-                {"v": protocol.PROTOCOL_VERSION, "id": req_id, "event": event}))
+        async def send(event: StorydEvent) -> None:
+            await self._send(protocol.encode(protocol.EventLine(id=req_id, event=event)))
 
         try:
             async with trio.open_nursery() as nursery:

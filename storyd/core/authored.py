@@ -37,6 +37,18 @@ class AuthoredStoryteller:
         return draft_of(self.passage_for(request))
 
 
+# an ending passage's tag → the recap's kind of ending (core/recap.py ENDING_KINDS)
+RECAP_ENDINGS = {"good": "triumph", "bittersweet": "bittersweet", "bad": "tragedy"}
+
+
+def recap_ending(last: ChapterDraft) -> str:
+    """The recap's kind of ending for the passage an authored story ended with (its tag,
+    which `draft_of` keeps as the memory event); "open" for an untagged ending."""
+    event = last.memory.event
+    tag = event.removeprefix("ending: ") if event.startswith("ending: ") else ""
+    return RECAP_ENDINGS.get(tag, "open")
+
+
 def draft_of(p: Passage) -> ChapterDraft:
     """A passage as a chapter: its title without the variant suffix, its prose, its links."""
     ending = p.ending

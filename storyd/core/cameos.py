@@ -24,6 +24,7 @@ Pure: no I/O, no clocks (time is passed in).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -260,19 +261,40 @@ def stand_in(language: str) -> str:
 
 
 def _pattern(names: Iterable[str]) -> re.Pattern[str] | None:
-    alts = sorted({re.escape(n) for n in names if n.strip()}, key=len, reverse=True)
-    if not alts:
+    return _compiled(tuple(sorted({n for n in names if n.strip()}, key=lambda n: (-len(n), n))))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not names:
         return None
-    return re.compile(rf"(?<!\w)(?:{'|'.join(alts)})(?!\w)", re.IGNORECASE)
+    alts = "|".join(re.escape(n) for n in names)
+    return re.compile(rf"(?<!\w)(?:{alts})(?!\w)", re.IGNORECASE)
+
+
+def present(names: Iterable[str], text: str) -> tuple[str, ...]:
+    """The names that occur in `text` at all (a case-insensitive substring test: cheap, so a
+    roster of a thousand departed names costs a scan, not a thousand-way regex)."""
+    folded = text.casefold()
+    return tuple(n for n in names if n.strip() and n.casefold() in folded)
 
 
 def mentions(text: str, name: str) -> bool:
+    """`name` occurs in `text` as a whole word (any case)."""
+    if not present((name,), text):
+        return False
     pattern = _pattern([name])
     return bool(pattern and pattern.search(text))
 
 
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def redact_json(value: Any, names: Iterable[str], replacement: str = "someone") -> Any:
-    """`value` with every forbidden name gone (see the module docstring)."""
+    """`value` with every forbidden name gone (see the module docstring); `value` itself when
+    none of them occurs in it."""
+    names = present(names, _dump(value))
     pattern = _pattern(names)
     if pattern is None:
         return value
@@ -300,7 +322,7 @@ def redact_body(body: dict[str, Any], names: Iterable[str], replacement: str = "
     """An API request body (chat messages, a picture prompt, a line to speak) with the names
     replaced in the texts a model reads (BODY_TEXTS), and nowhere else: a viewer called
     "string" must not break a JSON schema."""
-    pattern = _pattern(names)
+    pattern = _pattern(present(names, _dump(body)))
     if pattern is None:
         return body
 
@@ -322,5 +344,6 @@ def redact_struct(obj: T, names: Iterable[str], language: str = "") -> T:
     names = tuple(names)
     if not names:
         return obj
-    data = redact_json(msgspec.to_builtins(obj), names, stand_in(language))
-    return msgspec.convert(data, type(obj))
+    plain = msgspec.to_builtins(obj)
+    data = redact_json(plain, names, stand_in(language))
+    return obj if data is plain else msgspec.convert(data, type(obj))

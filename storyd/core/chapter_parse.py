@@ -65,7 +65,7 @@ def _repair(text: str) -> str:
 def _loads(text: str) -> dict[str, Any] | None:
     for candidate in (text, _repair(text)):
         try:
-            value = json.loads(candidate)
+            value = json.loads(candidate, strict=False)   # raw newlines inside strings too
         except ValueError:
             continue
         if isinstance(value, dict):
@@ -73,11 +73,47 @@ def _loads(text: str) -> dict[str, Any] | None:
     return None
 
 
-def extract_json(content: str) -> dict[str, Any] | None:
-    """The JSON object in a model answer, tolerating fences, prose and small syntax faults."""
+def close_truncated(text: str) -> str | None:
+    """A JSON object cut off mid-way (a model that ran out of tokens) closed where it stops:
+    an open string ended, a dangling key or comma dropped, open arrays and objects closed.
+    None when `text` holds no object start."""
+    start = text.find("{")
+    if start == -1:
+        return None
+    stack: list[str] = []
+    in_str = esc = False
+    for c in text[start:]:
+        if in_str:
+            if esc:
+                esc = False
+            elif c == "\\":
+                esc = True
+            elif c == '"':
+                in_str = False
+        elif c == '"':
+            in_str = True
+        elif c in "{[":
+            stack.append("}" if c == "{" else "]")
+        elif c in "}]" and stack:
+            stack.pop()
+    body = (text[start:] + ('"' if in_str else "")).rstrip()
+    if stack and stack[-1] == "}":     # a key without its value: dropped with its comma
+        body = re.sub(r'(,\s*|(?<=\{)\s*)"(?:[^"\\]|\\.)*"\s*:?\s*$', "", body)
+    body = re.sub(r"[,:]\s*$", "", body)
+    return body + "".join(reversed(stack))
+
+
+def extract_json(content: str, *, partial: bool = False) -> dict[str, Any] | None:
+    """The JSON object in a model answer, tolerating fences, prose and small syntax faults;
+    with `partial`, also an answer cut off before its end (`close_truncated`)."""
     text = strip_reasoning(content).strip()
     candidates = [text]
     candidates += re.findall(r"```(?:json|JSON)?\s*(.*?)```", text, flags=re.DOTALL)
+    closed = close_truncated(text) if partial else None
+    first = _balanced_object(text)
+    if closed and text.lstrip().startswith("{") and (first is None or not text.lstrip()
+                                                     .startswith(first)):
+        candidates.append(closed)    # the whole answer, cut off: before any inner object
     for cand in list(candidates):
         obj = _balanced_object(cand) or _balanced_object(_repair(cand))
         if obj:
@@ -86,7 +122,7 @@ def extract_json(content: str) -> dict[str, Any] | None:
         value = _loads(cand.strip())
         if value is not None:
             return value
-    return None
+    return _loads(closed) if closed else None
 
 
 _LABELS = {"title": r"TITLE|TITEL", "text": r"CONTENT|TEXT|INHALT",
@@ -152,6 +188,10 @@ def parse_prose(content: str, words: int) -> dict[str, Any] | None:
 
 # ---------------------------------------------------------------- validation
 
+# the placeholders of the prompt's JSON template: a small model copies them instead of writing
+TEMPLATE_VALUES = frozenset({"short title", "the chapter", "one sentence", "title", "text",
+                             "one line what happened", "the story itself", "chapter"})
+
 MIN_WORDS, MIN_SENTENCES = 15, 2    # what makes a text a chapter (any length beyond is fine)
 
 
@@ -166,6 +206,15 @@ def sentences(text: str) -> list[str]:
 
 
 _SENTENCE_GAP = re.compile(r"(?<=[.!?…][\"'»”“])\s+|(?<=[.!?…])\s+")
+
+
+def is_junk(choice: str) -> bool:
+    """Not a choice a viewer could vote for: a run-on non-word (what a tiny model writes when
+    it drifts: "Flawespeirisrhynaiakdj…"), or hardly any letters."""
+    letters = sum(ch.isalpha() for ch in choice)
+    return (letters < 3 or letters < len(choice) // 2 or any(c in choice for c in "{}[]<>`")
+            or not choice[:1].isalnum() and choice[:1] not in "\"'„“«¿¡"
+            or any(len(w.strip(".,;:!?\"'()")) > 24 for w in choice.split()))
 
 
 def tidy(value: Any, limit: int = 400) -> str:
@@ -231,15 +280,23 @@ def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
     Raises ProviderOutputError only when nothing usable is there (no parsable answer, no
     chapter text).
     """
-    data = extract_json(content) or parse_plain(content) or parse_prose(content, req.words)
+    data = (extract_json(content) or parse_plain(content) or parse_prose(content, req.words)
+            or _cut_off(content))
     if data is None:
         raise ProviderOutputError("answer is neither a JSON object nor the TITLE/CONTENT/CHOICES "
                                   "layout, nor a story in prose")
     raw_text = str(data.get("text") or data.get("content") or "")
-    text = " ".join(CONTROL_CHARS.sub(" ", raw_text).split())
+    # stray brackets and commas at the edges (a small model's JSON residue) are no story
+    text = " ".join(CONTROL_CHARS.sub(" ", raw_text).split()).strip(" {}[],;:")
+    if norm(text) in TEMPLATE_VALUES:
+        raise ProviderOutputError(f"the answer copied the template: \"text\" is {text!r}")
     if not text:
         raise ProviderOutputError("answer has no chapter text")
-    title = tidy(data.get("title"), 120) or title_from_text(text)
+    title = re.sub(r"^(?:(?:BEGIN|END)\s+[A-Z]+\b|(?i:chapter|kapitel)\b)\s*\d*\s*[:.—–-]?\s*",
+                   "", tidy(data.get("title"), 120)).strip(" {}[],;:")
+    if norm(title) in TEMPLATE_VALUES:
+        title = ""
+    title = title or title_from_text(text)
     raw_choices: Any = next((data[k] for k in ("choices", "options", "decisions", "choice",
                                           "next_choices") if data.get(k)), [])
     if isinstance(raw_choices, dict):
@@ -252,7 +309,7 @@ def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
     twins = fillers = 0
     for value in raw_choices:
         c = choice_text(value)
-        if not c or FILLER.match(c):
+        if not c or FILLER.match(c) or is_junk(c):
             fillers += 1
         elif any(similar(c, o) for o in choices):
             twins += 1
@@ -286,6 +343,18 @@ def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
     return ChapterDraft(title=title, text=text, choices=tuple(choices), memory=memory,
                         summary=tidy(data.get("summary"), 300), lines=lines,
                         notes=tuple(notes))
+
+
+def _cut_off(content: str) -> dict[str, Any] | None:
+    """A JSON answer that stopped after its whole "text" (a model that ran out of tokens in
+    the choices): the chapter as far as it is complete — its text whole, never cut here —
+    and the choices then asked for in a follow-up. None when the text itself was cut."""
+    data = extract_json(content, partial=True)
+    text = data.get("text") if data else None
+    if not isinstance(text, str) or not text.strip():
+        return None
+    tail = json.dumps(text[-20:], ensure_ascii=False)[1:-1]
+    return data if f'{tail}"' in content else None
 
 
 def similar(a: str, b: str) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from storyd.core.chapter_parse import extract_json, is_a_chapter, sentences
+from storyd.core.chapter_parse import extract_json, is_a_chapter, is_junk, sentences
 from storyd.core.model import ChapterDraft, ChapterRequest
 from storyd.core.prompts import (
     _CHOICE_PREFIX,
@@ -102,7 +102,7 @@ def add_choices(draft: ChapterDraft, req: ChapterRequest, content: str) -> Chapt
     choices = list(draft.choices)
     for value in raw:
         c = _choice_text(value)
-        if (c and not _FILLER.match(c) and len(choices) < req.n_choices
+        if (c and not _FILLER.match(c) and not is_junk(c) and len(choices) < req.n_choices
                 and not any(_similar(c, o) for o in (*choices, *old))):
             choices.append(c)
     return msgspec.structs.replace(draft, choices=tuple(choices))

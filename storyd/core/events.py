@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from storyd.core.replies import CloseReply, ErrorBody
 from storyd.core.snapshot import ChapterView, ChoiceView, Snapshot
 
 
@@ -89,15 +90,14 @@ class ErrorData(msgspec.Struct, frozen=True, kw_only=True):
     at_ms: int                    # epoch ms
 
 
-class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
-    code: str
-    message: str
-
-
 class CommandResultData(msgspec.Struct, frozen=True, kw_only=True):
+    """The admin socket's answer to one command it was sent: `story:force-vote-end` answers
+    how the round closed (POST close's answer); `story:regenerate-image` has no result (the
+    new picture arrives as `story:image-updated`); an unknown command names what was sent."""
+
     command: str | None
     ok: bool
-    result: Any = None
+    result: CloseReply | None = None
     error: ErrorBody | None = None
 
 
@@ -201,6 +201,6 @@ def schema_components(ref_template: str) -> tuple[dict[str, Any], dict[str, Any]
 _decoder = msgspec.json.Decoder(StorydEvent)
 
 
-def decode(raw: bytes | str) -> Any:
+def decode(raw: bytes | str) -> StorydEvent:
     """Decode and validate one wire event (raises msgspec.ValidationError/DecodeError)."""
     return _decoder.decode(raw)

@@ -102,6 +102,18 @@ class ChapterDraft(msgspec.Struct, frozen=True, kw_only=True):
     notes: tuple[str, ...] = ()             # what was repaired ("2 of 3 choices repeated …")
 
 
+class ChapterRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A chapter as it is stored when it airs (StoryStore.add_chapter): what the storyteller
+    wrote and where it stands in its session."""
+
+    session_id: int
+    number: int                  # 1-based, unique in the session
+    draft: ChapterDraft
+    closing: bool
+    created_at: float            # epoch seconds
+    chosen: int | None = None    # the choice taken, when it is known already
+
+
 class ImageRequest(msgspec.Struct, frozen=True, kw_only=True):
     prompt: str
     title: str

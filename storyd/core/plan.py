@@ -34,6 +34,7 @@ MIN_CAST, MAX_CAST = 2, 5
 MIN_PLACES, MAX_PLACES = 2, 4
 MIN_ENDINGS, MAX_ENDINGS = 2, 3
 MIN_CHAPTERS, MAX_CHAPTERS = 3, 60
+DEFAULT_CHAPTERS = 8      # a story's planned length when [story] max_chapters = 0
 BEAT_KINDS = ("setup", "complication", "midpoint", "crisis", "climax", "resolution")
 ANTAGONIST_ROLES = frozenset({"antagonist", "villain", "rival", "enemy", "foe", "gegner",
                               "gegenspieler", "gegenspielerin", "schurke", "rivale", "rivalin"})
@@ -132,27 +133,31 @@ BEAT_HINTS = {
 }
 
 
-def plan_json_schema(chapters: int) -> dict[str, Any]:
-    """The JSON schema of a plan answer (`chapters` beats)."""
+def plan_json_schema(chapters: int, *, grammar: bool = False) -> dict[str, Any]:
+    """The JSON schema of a plan answer (`chapters` beats). `grammar`: for a server that turns
+    it into a grammar (see prompts.chapter_json_schema): texts get a minimum length, so a small
+    model writes something instead of copying a placeholder."""
+    def text(least: int) -> dict[str, Any]:
+        return {"type": "string", "minLength": least} if grammar else {"type": "string"}
+
     person = {"type": "object", "properties": {
-        "name": {"type": "string"}, "role": {"type": "string"},
-        "trait": {"type": "string"}, "want": {"type": "string"}},
+        "name": text(2), "role": text(4), "trait": text(3), "want": text(5)},
         "required": ["name", "role", "trait", "want"]}
     return {"type": "object", "properties": {
-        "title": {"type": "string"},
-        "premise": {"type": "string"},
+        "title": text(3),
+        "premise": text(40),
         "protagonist": {"type": "object", "properties": {
-            "name": {"type": "string"}, "want": {"type": "string"},
-            "flaw": {"type": "string"}}, "required": ["name", "want", "flaw"]},
+            "name": text(2), "want": text(8), "flaw": text(4)},
+            "required": ["name", "want", "flaw"]},
         "cast": {"type": "array", "items": person,
                  "minItems": MIN_CAST, "maxItems": MAX_CAST},
         "places": {"type": "array", "items": {"type": "object", "properties": {
-            "name": {"type": "string"}, "note": {"type": "string"}},
+            "name": text(3), "note": {"type": "string"}},
             "required": ["name", "note"]}, "minItems": MIN_PLACES, "maxItems": MAX_PLACES},
-        "central_question": {"type": "string"},
-        "beats": {"type": "array", "items": {"type": "string"},
+        "central_question": text(15),
+        "beats": {"type": "array", "items": text(20),
                   "minItems": chapters, "maxItems": chapters},
-        "endings": {"type": "array", "items": {"type": "string"},
+        "endings": {"type": "array", "items": text(15),
                     "minItems": MIN_ENDINGS, "maxItems": MAX_ENDINGS},
     }, "required": ["title", "premise", "protagonist", "cast", "places", "central_question",
                     "beats", "endings"]}

@@ -23,7 +23,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from storyd.core.chapter_parse import CONTROL_CHARS, extract_json, sentences, strip_reasoning
+from storyd.core.chapter_parse import (
+    CONTROL_CHARS,
+    extract_json,
+    norm,
+    sentences,
+    strip_reasoning,
+)
 from storyd.core.craft import is_overused_name
 from storyd.core.memory import name_key
 from storyd.core.outline_facts import OutlineFacts, read_outline
@@ -49,11 +55,19 @@ from storyd.core.plan_prompts import PlanRequest
 NAME_LIMIT, SHORT_LIMIT, LONG_LIMIT = 60, 160, 400
 
 
+# the placeholders of the plan prompt's JSON template (a small model copies them)
+PLACEHOLDERS = frozenset({"short title", "two sentences", "what they want", "one flaw",
+                          "one trait", "one line", "the yes no question the ending answers",
+                          "companion antagonist mentor", "name", "title", "premise"})
+
+
 def _s(value: Any, limit: int = SHORT_LIMIT) -> str:
     if isinstance(value, (list, tuple)):
         value = "; ".join(str(v) for v in value if v)
     if value is None or isinstance(value, dict):
         return ""
+    if norm(str(value)) in PLACEHOLDERS or any(len(w) > 30 for w in str(value).split()):
+        return ""         # a placeholder, or the nonsense a tiny model writes when it drifts
     text = " ".join(CONTROL_CHARS.sub(" ", str(value)).split())
     if len(text) > limit:
         text = text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
@@ -108,10 +122,12 @@ def _same(a: str, b: str) -> bool:
 
 def parse_plan(content: str, req: PlanRequest) -> StoryPlan:
     """The plan in a model's answer, completed (see the module docstring); never raises."""
-    data = extract_json(content)
+    data = extract_json(content, partial=True)    # a small model may run out of tokens
     if data is not None and isinstance(data.get("plan"), dict):
         data = data["plan"]
     prose = "" if data is not None else " ".join(strip_reasoning(content).split())
+    if prose.startswith(("{", "[")):     # broken JSON is no story to read names from
+        prose = ""
     return complete_plan(data, req, prose=prose)
 
 
@@ -214,6 +230,10 @@ def complete_plan(data: dict[str, Any] | None, req: PlanRequest, *, prose: str =
     if not question:
         question = fb.central_question
         repairs.append("no central question: the fallback's")
+    elif facts.goal and not _mentions(question, facts.goal) and _mentions(
+            fb.central_question, facts.goal):
+        repairs.append(f"central question {question!r} → one about the outline's goal")
+        question = fb.central_question
     elif not question.endswith("?"):
         question = question.rstrip(".!") + "?"
     beats = _beats(_texts(_get(data, "beats", "chapters", "outline", "plot", "kapitel",

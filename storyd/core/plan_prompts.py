@@ -38,8 +38,10 @@ class PlanRequest(msgspec.Struct, frozen=True, kw_only=True):
     cameos: tuple[str, ...] = ()      # joined viewers offered as walk-on parts (core/cameos.py)
 
 
-def build_plan_messages(req: PlanRequest) -> list[dict[str, str]]:
-    """System and user messages asking for the story plan as one JSON object."""
+def build_plan_messages(req: PlanRequest, *, enforced: bool = False) -> list[dict[str, str]]:
+    """System and user messages asking for the story plan as one JSON object. `enforced`:
+    the server holds the answer to the schema, so no JSON template is shown (small models
+    copy its placeholders)."""
     n = req.chapters
     kinds = arc_shape(n)
     shape = "; ".join(f"{i + 1}: {k}" for i, k in enumerate(kinds))
@@ -60,6 +62,16 @@ def build_plan_messages(req: PlanRequest) -> list[dict[str, str]]:
     if req.offered_names:
         parts.append("Fresh names you may use: " + ", ".join(req.offered_names) + ".")
     parts.append(avoid_line(req.language))
+    if enforced:
+        parts.append(
+            "Answer in JSON: \"title\"; \"premise\" (two sentences); \"protagonist\" (name, "
+            "what they want, one flaw); \"cast\" (2 to 5 people: name, role — one of them the "
+            "antagonist —, one trait, what they want); \"places\" (2 to 4: name, note); "
+            "\"central_question\" (the yes/no question the ending answers); \"beats\" (one "
+            f"sentence per chapter, {n} in all: what happens in it); \"endings\" (2 or 3 "
+            f"possible endings). The beats follow this arc: {shape}.")
+        return [{"role": "system", "content": _system(req.theme, req.language)},
+                {"role": "user", "content": "\n\n".join(parts)}]
     parts.append(
         "Answer with one JSON object only, no prose, no code fence:\n"
         '{"title": "short title", "premise": "two sentences", '

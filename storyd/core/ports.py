@@ -14,6 +14,7 @@ import msgspec
 
 from storyd.core.model import (
     ChapterDraft,
+    ChapterRecord,
     ChapterRequest,
     ChatMessage,
     GiftMessage,
@@ -30,6 +31,7 @@ from storyd.core.replies import ProviderCheck
 from storyd.core.snapshot import ProvidersView
 
 Policy = Literal["random", "first", "extend"]
+"""What a round does on a tie or with no ballots ([voting] tie_break, no_votes)."""
 
 
 class IngestResult(msgspec.Struct, frozen=True):
@@ -138,10 +140,7 @@ class StoryStore(Protocol):
     async def end_session(self, session_id: int, *, status: str, ended_at: float) -> None: ...
     async def active_session(self) -> StoredSession | None: ...
     async def mark_stale_sessions(self, *, except_id: int | None, ended_at: float) -> int: ...
-    async def add_chapter(self, session_id: int, *, number: int, title: str, text: str,
-                          choices: list[str], closing: bool, summary: str, provider: str,
-                          lines: list[dict[str, Any]], memory_update: dict[str, Any],
-                          created_at: float, chosen: int | None = None) -> None: ...
+    async def add_chapter(self, chapter: ChapterRecord) -> None: ...
     async def set_chapter_media(self, session_id: int, number: int, *, image: str | None = None,
                                 audio: list[str | None] | None = None) -> None: ...
     async def set_chapter_choice(self, session_id: int, number: int, chosen: int,
@@ -249,6 +248,16 @@ class ProviderChains(Protocol):
 
 
 class ChapterWriter(Protocol):
-    """The offline storyteller, which writes a chapter when no provider did in time."""
+    """The offline storyteller: it plans a story and writes a chapter when no provider did in
+    time, and offers what a model's plan is completed from."""
 
+    async def write_plan(self, request: PlanRequest) -> StoryPlan: ...
     async def write_chapter(self, request: ChapterRequest) -> ChapterDraft: ...
+
+    def plan_fallback(self, request: PlanRequest) -> StoryPlan:
+        """Its own plan for `request`: what a model's partial plan is completed from."""
+        ...
+
+    def offer_names(self, theme_id: str, language: str, seed: int) -> tuple[str, ...]:
+        """Fresh names for a story of this theme and language (seeded)."""
+        ...

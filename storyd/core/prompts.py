@@ -50,8 +50,24 @@ _FILLER, _CHOICE_PREFIX = _parse.FILLER, _parse.CHOICE_PREFIX
 _choice_text, _similar = _parse.choice_text, _parse.similar
 
 
-def chapter_json_schema(n_choices: int, closing: bool) -> dict[str, Any]:
-    """The JSON schema of a chapter answer (exactly `n_choices` choices, none when closing)."""
+def chapter_json_schema(n_choices: int, closing: bool, *, grammar_words: int = 0
+                        ) -> dict[str, Any]:
+    """The JSON schema of a chapter answer (exactly `n_choices` choices, none when closing).
+
+    `grammar_words` > 0: the schema goes to a server that turns it into a grammar the model
+    must follow (llama-cpp-python's json_object with `schema`): only title, text and choices
+    are required (a small model spends no time on memory it fills with junk), and the text
+    and the choices have a minimum length, so a model that would copy a placeholder ("the
+    chapter") has to write a story of at least about half the asked words instead."""
+    if grammar_words > 0:
+        n = 0 if closing else n_choices
+        return {"type": "object", "properties": {
+            "title": {"type": "string", "minLength": 3, "maxLength": 80},
+            "text": {"type": "string", "minLength": max(120, grammar_words * 3)},
+            "choices": {"type": "array", "items": {"type": "string", "minLength": 10,
+                                                   "maxLength": 120},
+                        "minItems": n, "maxItems": n},
+            "summary": {"type": "string"}}, "required": ["title", "text", "choices"]}
     n = 0 if closing else n_choices
     entity = {"type": "object", "properties": {
         "name": {"type": "string"}, "note": {"type": "string"}}, "required": ["name", "note"]}
@@ -77,13 +93,18 @@ def chapter_json_schema(n_choices: int, closing: bool) -> dict[str, Any]:
     }, "required": ["title", "text", "choices", "summary", "memory"]}
 
 
-def build_chapter_messages(req: ChapterRequest) -> list[dict[str, str]]:
+def build_chapter_messages(req: ChapterRequest, *, enforced: bool = False
+                           ) -> list[dict[str, str]]:
     """System and user messages asking for chapter `req.chapter_number` as JSON.
 
     Order matters: the story bible (the plan: protagonist, cast, central question, "chapter k
     of N", this beat, open threads) comes first and is never cut by the memory budget; models
     follow the last instructions most closely, so the craft notes and the choices not to
     repeat come near the end and the audience's winning choice last.
+
+    `enforced`: the server holds the answer to the schema (a grammar), so the prompt shows no
+    JSON template — small models copy a template's placeholders ("short title", "the
+    chapter") instead of writing.
     """
     n = 0 if req.closing else req.n_choices
     plan = req.plan
@@ -105,19 +126,24 @@ def build_chapter_messages(req: ChapterRequest) -> list[dict[str, str]]:
         parts.append("The previous chapter:\n" + _block("PREVIOUS", req.previous_text))
     if req.cameos:   # viewers who joined the story (core/cameos.py): names, quoted
         parts.append(cameo_block(req.cameos))
-    parts.append(
-        f"Length of \"text\": about {req.words} words — a guide, not a limit: finish the "
-        "scene.\n"
-        "Answer with one JSON object only, no prose, no code fence:\n"
-        '{"title": "short title", "text": "the chapter", '
-        f'"choices": [exactly {n} strings], "summary": "one sentence", '
-        '"memory": {"characters": [{"name": "", "note": "", "role": '
-        '"hero|heroine|villain|sidekick|elder|narrator or empty", "alive": true}], '
-        '"places": [{"name": "", "note": ""}], "items": [{"name": "", "note": ""}], '
-        '"event": "one line: what happened"}, '
-        '"lines": [{"speaker": "name or empty for the narrator", "text": "one sentence"}]}\n'
-        "List only characters, places and items that appear in this chapter; \"lines\" "
-        "covers the text sentence by sentence.")
+    if enforced:
+        parts.append(f"Write the chapter as a story of about {req.words} words: what happens, "
+                     "what the people do and say. Answer in JSON: \"title\", \"text\" (the "
+                     "story itself), \"choices\", \"summary\" (one sentence).")
+    else:
+        parts.append(
+            f"Length of \"text\": about {req.words} words — a guide, not a limit: finish the "
+            "scene.\n"
+            "Answer with one JSON object only, no prose, no code fence:\n"
+            '{"title": "short title", "text": "the chapter", '
+            f'"choices": [exactly {n} strings], "summary": "one sentence", '
+            '"memory": {"characters": [{"name": "", "note": "", "role": '
+            '"hero|heroine|villain|sidekick|elder|narrator or empty", "alive": true}], '
+            '"places": [{"name": "", "note": ""}], "items": [{"name": "", "note": ""}], '
+            '"event": "one line: what happened"}, '
+            '"lines": [{"speaker": "name or empty for the narrator", "text": "one sentence"}]}\n'
+            "List only characters, places and items that appear in this chapter; \"lines\" "
+            "covers the text sentence by sentence.")
     if req.closing:
         parts.append("This is the FINAL chapter: bring the story to a satisfying ending and "
                      "offer no choices (\"choices\": []).")

@@ -22,6 +22,7 @@ from storyd.core.quoting import block as _block
 from storyd.core.quoting import system_prompt as _system
 
 ENDING_KINDS = ("triumph", "bittersweet", "tragedy", "open")
+_TEMPLATE = ("one sentence", "who wanted what")
 MIN_MOMENTS, MAX_MOMENTS = 3, 5
 
 
@@ -54,17 +55,23 @@ class RecapRequest(msgspec.Struct, frozen=True, kw_only=True):
     fallback: StoryRecap          # built from the chapters (`offline_recap`)
 
 
-def recap_json_schema() -> dict[str, Any]:
+def recap_json_schema(*, grammar: bool = False) -> dict[str, Any]:
+    """The recap's schema; `grammar`: texts with a minimum length (see plan_json_schema)."""
+    def text(least: int) -> dict[str, Any]:
+        return {"type": "string", "minLength": least} if grammar else {"type": "string"}
+
     return {"type": "object", "properties": {
-        "logline": {"type": "string"},
-        "moments": {"type": "array", "items": {"type": "string"},
+        "logline": text(30),
+        "moments": {"type": "array", "items": text(15),
                     "minItems": MIN_MOMENTS, "maxItems": MAX_MOMENTS},
         "ending": {"type": "string", "enum": list(ENDING_KINDS)}},
         "required": ["logline", "moments", "ending"]}
 
 
-def build_recap_messages(req: RecapRequest) -> list[dict[str, str]]:
-    """Messages asking for the recap of a finished story as JSON."""
+def build_recap_messages(req: RecapRequest, *, enforced: bool = False
+                         ) -> list[dict[str, str]]:
+    """Messages asking for the recap of a finished story as JSON (`enforced`: the server
+    holds the answer to the schema, so no template is shown to copy)."""
     theme, language, title, chapters = req.theme, req.language, req.title, req.chapters
     told = "\n".join(
         f"Chapter {c.number} ({c.title}): {c.summary or ' '.join(sentences(c.text)[:2])}"
@@ -72,11 +79,17 @@ def build_recap_messages(req: RecapRequest) -> list[dict[str, str]]:
     last = chapters[-1].text if chapters else ""
     parts = [f"The story {title!r} has ended. What happened, chapter by chapter:\n"
              + _block("STORY", told),
-             "Its last chapter:\n" + _block("ENDING", last),
-             "Write a short recap for the viewers. Answer with one JSON object only: "
-             '{"logline": "one sentence: who wanted what, and how it ended", '
-             f'"moments": [{MIN_MOMENTS} to {MAX_MOMENTS} key moments, one short sentence '
-             'each, in story order], "ending": "' + "|".join(ENDING_KINDS) + '"}']
+             "Its last chapter:\n" + _block("ENDING", last)]
+    if enforced:
+        parts.append("Write a short recap for the viewers, in JSON: \"logline\" (who wanted "
+                     f"what, and how it ended), \"moments\" ({MIN_MOMENTS} to {MAX_MOMENTS} key "
+                     "moments in story order), \"ending\" (" + ", ".join(ENDING_KINDS) + ").")
+    else:
+        parts.append(
+            "Write a short recap for the viewers. Answer with one JSON object only: "
+            '{"logline": "one sentence: who wanted what, and how it ended", '
+            f'"moments": [{MIN_MOMENTS} to {MAX_MOMENTS} key moments, one short sentence '
+            'each, in story order], "ending": "' + "|".join(ENDING_KINDS) + '"}')
     return [{"role": "system", "content": _system(theme, language)},
             {"role": "user", "content": "\n\n".join(parts)}]
 
@@ -109,8 +122,10 @@ def offline_recap(title: str, chapters: tuple[RecapChapter, ...], *,
 
 def parse_recap(content: str, fallback: StoryRecap, *, source: str = "") -> StoryRecap:
     """The recap in a model's answer, completed from `fallback`; never raises."""
-    data = extract_json(content) or {}
+    data = extract_json(content, partial=True) or {}
     logline = _tidy(data.get("logline") or data.get("summary"), 300)
+    if logline.casefold().startswith(_TEMPLATE):      # the template copied, not a recap
+        logline, data = "", {}
     raw = data.get("moments") or data.get("key_moments") or []
     moments = [m for m in (_tidy(x if isinstance(x, str) else "", 200)
                            for x in (raw if isinstance(raw, list) else [])) if m]

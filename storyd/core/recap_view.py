@@ -70,9 +70,21 @@ class RecapView(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def story_title(session: dict[str, Any]) -> str:
-    """"<first chapter's title> — <Theme> story", the exports' and the recap's title."""
+    """The story's title, for the recap and the exports: an authored story's own title, else
+    its plan's, else "<first chapter's title> — <Theme> story" (for a story not told in
+    English the first chapter's title alone: no English words on a German card)."""
+    settings = session.get("settings")
+    authored = settings.get("story") if isinstance(settings, dict) else None
+    if isinstance(authored, dict) and str(authored.get("title") or "").strip():
+        return str(authored["title"]).strip()
+    plan = plan_from_json(session.get("plan"))
+    if plan is not None and plan.title.strip():
+        return plan.title.strip()
     chapters = session.get("chapters") or []
     first = str(chapters[0]["title"]) if chapters else "Untitled"
+    language = str(session.get("language") or "").strip().casefold()
+    if language.split("-")[0] not in ("", "en", "english"):
+        return first
     theme_id = str(session.get("theme") or "")
     theme = THEMES[theme_id].name if theme_id in THEMES else theme_id
     return f"{first} — {theme} story" if theme else first
@@ -94,6 +106,11 @@ def _node(ch: dict[str, Any], written: tuple[int, ...]) -> MapNode:
 
 
 def _cast(session: dict[str, Any], cameos: tuple[str, ...]) -> tuple[CastEntry, ...]:
+    if not cameos:   # a stored story: the viewers it wrote in who stayed (never one who left)
+        cameos = tuple(str(c.get("name") or "") for c in session.get("cameos") or ()
+                       if isinstance(c, dict) and c.get("status") == "joined"
+                       and c.get("chapters"))
+    guests = {n.casefold() for n in cameos}
     out: list[CastEntry] = []
     plan = plan_from_json(session.get("plan"))
     if plan is not None:
@@ -107,7 +124,7 @@ def _cast(session: dict[str, Any], cameos: tuple[str, ...]) -> tuple[CastEntry, 
     unique = []
     for c in out:
         key = c.name.casefold()
-        if c.name and key not in seen:
+        if c.name and key not in seen and key not in guests and c.role != "cameo":
             seen.add(key)
             unique.append(c)
     main = unique[:MAX_CAST - min(len(cameos), MAX_CAST // 2)]

@@ -41,6 +41,28 @@ class StoryInfo(_Reply, frozen=True):
     ifid: str = ""
 
 
+class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
+    """Every refusal's body: the control socket's `error`, the HTTP `{"error": ...}` and a
+    failed `story:command-result`. `code` is the StorydError's (refused, not_found, ...)."""
+
+    code: str
+    message: str
+    # POST config: a message per offending key (left out everywhere else)
+    fields: dict[str, str] | msgspec.UnsetType = msgspec.UNSET
+
+
+class DeletedReply(_Reply, frozen=True):
+    """`delete-session` (`storyctl sessions --delete ID`): the session that is gone."""
+
+    deleted: int
+
+
+class AdminUrlReply(_Reply, frozen=True):
+    """`admin-url`: the admin page's URL with its access token."""
+
+    url: str
+
+
 class OkReply(_Reply, frozen=True):
     """POST regenerate-image: the new picture is on its way (it arrives as an event)."""
 
@@ -229,6 +251,7 @@ class PlanReply(_Reply, frozen=True):
     plan: StoryPlan | None             # None before it is written, or with no story
     aired: int = 0                     # chapters aired so far
     planned_chapters: int = 0          # where it ends on its own (0: only by `finish`)
+    authored: str | None = None        # an authored story's title: its passages are its plan
 
 
 class PngReply(_Reply, frozen=True):

@@ -90,6 +90,7 @@ class AudienceView(msgspec.Struct, frozen=True, kw_only=True):
     removed: int = 0
     refused: int = 0                     # unusable, blocked or taken names
     dropped: int = 0                     # joins beyond [audience] max_joined
+    waiting: int = 0                     # joined while no story ran: they join the next one
 
 
 class ProviderHealth(msgspec.Struct, frozen=True, kw_only=True):
@@ -141,6 +142,7 @@ class ChatSourceView(msgspec.Struct, frozen=True, kw_only=True):
     dropped: int = 0                # events lost to a full buffer
     moderation: int = 0             # moderators' deletions, bans and timeouts seen
     rate: float = 0.0               # messages per second over the last 10 s
+    counters: dict[str, int] = {}   # what one source counts besides (EventSub: duplicates, …)
 
 
 class OverlayView(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

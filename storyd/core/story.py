@@ -42,7 +42,8 @@ TRANSITIONS: Final[dict[tuple[str, str], str]] = {
     ("result", "finish"): "finishing",
     ("generating", "finish"): "generating",    # remembered; the chapter after this one closes
     ("presenting", "finish"): "finishing",
-    ("voting", "finish"): "result",            # the vote closes now; its winner drives the end
+    ("voting", "finish"): "voting",            # the vote runs out; its winner drives the end
+                                               # (`finish --now` closes it: "finish", "close")
     ("finishing", "finish"): "finishing",
     **{(s, "end"): "ended" for s in LIVE},
     ("presenting", "end"): "ended",

@@ -189,16 +189,16 @@ class Tally:
         return True
 
     def add_gift(self, viewer_id: str, amount: int, *,
-                 unit: Literal["diamonds", "bits"] = "diamonds") -> int:
+                 unit: Literal["diamonds", "bits", "votes"] = "diamonds") -> int:
         """Add `amount // diamonds_per_vote` (TikTok diamonds) or `amount // bits_per_vote`
         (Twitch bits) weight to the viewer's ballot, capped at `max_gift_weight` per viewer and
         round. A viewer without a ballot yet has the weight held (same cap) and applied when
         they vote this round. Returns the weight added to the tally now (0 when gift votes are
         off, the round is closed, or the weight is held)."""
-        r = self.rules
-        if not r.gift_votes or self.closed or amount <= 0:
+        r = self.rules   # "votes": weight as it is (Twitch channel points), gift votes or not
+        if not (r.gift_votes or unit == "votes") or self.closed or amount <= 0:
             return 0
-        per = r.bits_per_vote if unit == "bits" else r.diamonds_per_vote
+        per = 1 if unit == "votes" else r.bits_per_vote if unit == "bits" else r.diamonds_per_vote
         key = key_of_viewer_id(viewer_id)
         choice = self._ballots.get(key)
         if choice is None:

@@ -25,11 +25,9 @@ from typing import Literal
 import msgspec
 
 from storyd.core.model import CHOICE_KEYS
-from storyd.core.ports import VotingSettings
+from storyd.core.ports import Policy, VotingSettings
 from storyd.core.vote_tally import Tally
 from storyd.errors import RefusedError
-
-Policy = Literal["random", "first", "extend"]
 
 
 class RoundRules(msgspec.Struct, frozen=True, kw_only=True):

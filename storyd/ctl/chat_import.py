@@ -20,6 +20,7 @@ from storyd.chat import replay
 from storyd.control import protocol
 from storyd.control.blocking_client import RemoteError
 from storyd.control.client import ControlClient
+from storyd.core.replies import IngestReply
 from storyd.ctl.formatting_tables import format_import
 
 IN_FLIGHT = 8
@@ -85,8 +86,10 @@ async def send_chat(args: argparse.Namespace, path: Path, out: TextIO, err: Text
                 continue
             totals["requests"] += 1
             totals["sent"] += len(part)
-            for key in ("accepted", "invalid", "ignored"):
-                totals[key] += int(result.get(key, 0)) if isinstance(result, dict) else 0
+            if isinstance(result, IngestReply):
+                totals["accepted"] += result.accepted
+                totals["invalid"] += result.invalid
+                totals["ignored"] += result.ignored
         if args.replay:
             totals["seconds"] = round(trio.current_time() - start, 3)
     out.write(msgspec.json.encode(totals).decode() + "\n" if args.json

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from storyd.config.replies import ConfigValue
 from storyd.control import protocol
 from storyd.control.blocking_client import DaemonNotRunning, call_once
 from storyd.errors import StorydError
@@ -25,7 +26,7 @@ class DemoRefusal(Exception):
 def _demo_running(path: Path) -> bool:
     """Whether the storyd on this socket is a `storyd --demo`."""
     got = call_once(path, protocol.ConfigGet(key="storage.data_dir"))
-    return isinstance(got, dict) and got.get("source") == "--demo"
+    return isinstance(got, ConfigValue) and got.source == "--demo"
 
 
 def reset_demo(socket: Path) -> str:

@@ -26,10 +26,12 @@ def format_removed(result: dict[str, Any]) -> str:
 
 def audience_line(a: dict[str, Any] | None, cast: list[str]) -> list[str]:
     """The status lines of the cameos (none while cameos are off and nobody joined)."""
-    if not a or not (a.get("cameos") or a.get("joined")):
+    if not a or not (a.get("cameos") or a.get("joined") or a.get("waiting")):
         return []
     line = (f"cameos: {a.get('joined', 0)} joined ({a.get('join_command', '!join')}); "
             f"offered: {', '.join(a.get('offered') or ()) or '-'}")
+    if a.get("waiting"):
+        line += f"; {a['waiting']} waiting for the next story"
     if cast:
         line += f"; in this story: {', '.join(cast)}"
     extra = [f"{k} {a[k]}" for k in ("leaves", "removed", "refused", "dropped") if a.get(k)]

@@ -53,6 +53,9 @@ def chat_source_line(c: dict[str, Any], now_ms: int) -> str:
         value = c.get(key)
         if isinstance(value, int):
             parts.append(f"{value} dropped" if key == "dropped" else _plural(value, word))
+    counters = c.get("counters")
+    if isinstance(counters, dict) and counters:   # a source's own tallies (EventSub: duplicates …)
+        parts.append(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(counters.items())))
     return " · ".join(parts)
 
 

@@ -9,9 +9,7 @@ Each command becomes one protocol request (storyd.control.protocol); the result 
 human-readable by default or as one JSON line with --json (anywhere on the command line;
 refusals then are `{"error": {"code", "message"}}` on stdout with the same exit code).
 Exit codes: 0 ok, 1 the daemon refused (message on stderr), 2 usage error, 3 storyd is not
-running.
-
-`reset-demo` works on the files, not the socket (storyd.ctl.demo).
+running. `reset-demo` works on the files, not the socket (storyd.ctl.demo).
 
 `chat-import` is storyd.ctl.chat_import (pipelined `chat` requests; --replay paced).
 """
@@ -33,6 +31,7 @@ import msgspec
 from storyd.chat import replay
 from storyd.control import protocol
 from storyd.control.blocking_client import DaemonNotRunning, RemoteError, call_once
+from storyd.core.replies import ExportReply, ProviderCheck
 from storyd.ctl import aftershow as ctl_after
 from storyd.ctl import audience as ctl_audience
 from storyd.ctl import plan as ctl_plan
@@ -44,9 +43,7 @@ EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_NOT_RUNNING, EXIT_INTERRUPTED = 0, 1, 2,
 
 
 class _UsageExit(Exception):
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
+    """argparse wants to exit: args[0] is the exit status."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -130,7 +127,8 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
     sub.add_parser("close", help="close the running vote now")
     s = sub.add_parser("next", help="advance now (vote winner, or a forced choice)")
     s.add_argument("choice", nargs="?", type=_choice, metavar="CHOICE")
-    sub.add_parser("finish", help="write a closing chapter next, then end")
+    s = sub.add_parser("finish", help="write a closing chapter next, then end")
+    s.add_argument("--now", action="store_true", help="close a running vote now (else it runs out)")
     sub.add_parser("end", help="end the story now")
     ctl_plan.add_commands(sub)
     sub.add_parser("regenerate-image", help="new picture for the current chapter")
@@ -192,6 +190,8 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
             return protocol.Vote(viewer=args.viewer, choice=args.choice, name=args.name)
         case "next":
             return protocol.Next(choice=args.choice)
+        case "finish":
+            return protocol.Finish(now=args.now)
         case "sessions":
             if args.delete is not None:
                 return protocol.DeleteSession(id=args.delete)
@@ -210,8 +210,8 @@ def to_request(args: argparse.Namespace) -> protocol.Request:
             return protocol.ConfigShow(origins=True)
     simple: dict[str, type[Any]] = {
         "status": protocol.Status, "themes": protocol.Themes, "stories": protocol.Stories,
-        "close": protocol.Close, "finish": protocol.Finish, "end": protocol.End,
-        "memory": protocol.Memory, "regenerate-image": protocol.RegenerateImage,
+        "close": protocol.Close, "end": protocol.End, "memory": protocol.Memory,
+        "regenerate-image": protocol.RegenerateImage,
         "watch": protocol.Watch, "admin-url": protocol.AdminUrl, "providers": protocol.Providers}
     return simple[args.command]()  # type: ignore[no-any-return]
 
@@ -241,7 +241,8 @@ async def _watch(path: Path, out: TextIO, as_json: bool) -> int:
 
     async with await ControlClient.connect(path) as client:
         async for event in client.watch():
-            out.write(_json_line(event) if as_json else format_event(event, time.time()))
+            plain = msgspec.json.decode(msgspec.json.encode(event))
+            out.write(_json_line(plain) if as_json else format_event(plain, time.time()))
             out.flush()
     return EXIT_OK
 
@@ -257,27 +258,25 @@ def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO,
     if isinstance(request, protocol.Watch):
         import trio
         return trio.run(_watch, path, out, args.json)
-    result = call_once(path, request)
+    answer = call_once(path, request)   # a Struct of the request's answer type
+    result = msgspec.json.decode(msgspec.json.encode(answer))   # formatters read the JSON
     if args.json:
-        out.write(_json_line(result))
+        out.write(_json_line(answer))
     elif ctl_after.write_result(args, result, out, err):
         pass
-    elif args.command == "export" and args.output is not None:
-        data = result.get("content", result) if isinstance(result, dict) else result
-        text = data if isinstance(data, str) else msgspec.json.format(
-            msgspec.json.encode(data)).decode() + "\n"
+    elif isinstance(answer, ExportReply) and args.output is not None:
         try:
-            args.output.write_text(text, encoding="utf-8")
+            args.output.write_text(answer.content, encoding="utf-8")
         except OSError as exc:
             raise ControlError(f"cannot write {args.output}: {exc.strerror}") from None
-        out.write(f"wrote {args.output} ({len(text.encode())} bytes)\n")
+        out.write(f"wrote {args.output} ({len(answer.content.encode())} bytes)\n")
     else:
         out.write(format_result(args.command, getattr(args, "config_command", None), result,
                                 now_ms=int(time.time() * 1000),
                                 unicode=(getattr(out, "encoding", None) or "utf-8").lower()
                                 .replace("-", "") == "utf8"))
-    if args.command == "providers" and isinstance(result, list) and any(
-            isinstance(r, dict) and not r.get("ok") for r in result):
+    if isinstance(answer, list) and any(isinstance(r, ProviderCheck) and not r.ok
+                                        for r in answer):
         return EXIT_REFUSED          # a failing provider: scripts and monitors can tell
     return EXIT_OK
 
@@ -306,7 +305,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     try:
         args = build_parser(out, err).parse_args(words)
     except _UsageExit as exc:
-        return exc.status
+        return int(exc.args[0])
     try:
         return _main(args, out, err, stdin)
     except _Refusal as exc:

@@ -65,6 +65,9 @@ def format_plan(reply: dict[str, Any]) -> str:
     plan = reply.get("plan")
     if reply.get("session_id") is None:
         return "no story is running\n"
+    if not plan and reply.get("authored"):
+        return (f"session {reply['session_id']}: “{reply['authored']}” is an authored story: "
+                f"its passages are its plan ({reply.get('aired', 0)} chapter(s) aired)\n")
     if not plan:
         return f"session {reply['session_id']}: no plan yet (it is written before chapter 1)\n"
     planned = reply.get("planned_chapters") or 0

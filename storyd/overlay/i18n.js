@@ -64,7 +64,7 @@ const de = {
   recap: "Eure Geschichte",
   starring: (names) => `Mit ${names}`,
   cameo: "Gastauftritt",
-  topVoters: (list) => `Die fleißigsten Stimmen: ${list}`,
+  topVoters: (list) => `Am fleißigsten abgestimmt: ${list}`,
   connecting: "Verbinde mit der Geschichte…",
   reconnecting: "Verbindung wird wiederhergestellt…",
 };

@@ -2,9 +2,10 @@
 // (ES module; no DOM, no clock of its own: time comes in as an argument). main.js draws
 // what these return; tests/js/ checks them with `node --test`.
 //
-// Wire field names are read only in FIELDS below, so a renamed event field (the typed
-// events of storyd/core/events.py name every time `*_ms`) is a one-line change here. Each
-// accessor accepts the new name and the old one.
+// Wire field names are read only in FIELDS below, so a renamed event field is a one-line
+// change here. The names are the typed events' and snapshot's (storyd/core/events.py,
+// storyd/core/snapshot.py; docs/events.md): every time is epoch ms, named `*_ms` (`ends_at`
+// kept). Older names are not read.
 
 import { strings, langCode } from "./i18n.js";
 
@@ -17,8 +18,8 @@ const pick = (o, ...names) => {
 
 // ---------- field access: the one place that knows the wire names ----------
 export const FIELDS = {
-  serverMs: (snap) => num(pick(snap, "server_time_ms", "server_time")),
-  endsMs: (v) => num(pick(v, "ends_at_ms", "ends_at")),
+  serverMs: (snap) => num(pick(snap, "server_time_ms")),
+  endsMs: (v) => num(pick(v, "ends_at")),
   durationMs: (v) => num(pick(v, "duration_ms")),
   roundId: (v) => pick(v, "round_id"),
   counts: (v) => (Array.isArray(pick(v, "counts")) ? v.counts.map((n) => Number(n) || 0) : []),
@@ -39,15 +40,11 @@ export const FIELDS = {
   narrationIndex: (n) => num(pick(n, "index")),
   narrationChapter: (n) => num(pick(n, "chapter")),
   narrationKind: (n) => pick(n, "kind") || "sentence",
-  narrationMs: (n) => {
-    const ms = num(pick(n, "duration_ms"));
-    if (ms != null) return ms;
-    const s = num(pick(n, "duration"));
-    return s == null ? null : s * 1000;
-  },
+  narrationMs: (n) => num(pick(n, "duration_ms")),
   generatingChapter: (g) => num(pick(g, "chapter")),
   progress: (g) => num(pick(g, "progress")),
-  // false while a chapter has been written for under a second (no card yet); absent = true
+  // false while a chapter has been written for under a second (no card yet); no
+  // `generating` view at all (the writing has not begun) shows the card too
   generatingWaiting: (g) => pick(g, "waiting") !== false,
   // the winner's text so far while it streams in (complete sentences only), or ""
   preview: (g) => { const p = pick(g, "preview"); return typeof p === "string" ? p.trim() : ""; },

@@ -18,9 +18,8 @@ read whole before its size is known. Chat answers are streamed (SSE, with
 retryable fault — unless what arrived already holds a complete JSON chapter, which is then
 used. JSON mode follows the preset ("auto") or the config; when a server refuses
 `response_format` (an error about it, whatever the status), the provider steps down
-json_schema → json_object with `schema` (llama-cpp-python's form) → json_object → none and
-remembers that for its later calls (shown by `storyctl providers`). Calls and tokens go to
-the `http_io.METER` of the calling chain.
+json_schema → json_object with `schema` (llama-cpp-python's form) → json_object → none,
+remembered (`storyctl providers`). Calls and tokens go to the calling chain's `http_io.METER`.
 
 Chat lives here; pictures and speech come from `MediaClient` (openai_media.py), and the HTTP
 client, error translation and retries from `ClientBase` (openai_base.py).
@@ -45,20 +44,29 @@ from storyd.core.model import (
     ChapterRequest,
     Theme,
 )
-from storyd.core.plan import StoryPlan, plan_json_schema
+from storyd.core.plan import StoryPlan
 from storyd.core.plan_parse import parse_plan
-from storyd.core.plan_prompts import PlanRequest, build_plan_messages
+from storyd.core.plan_prompts import PlanRequest
 from storyd.core.recap import (
     RecapRequest,
     StoryRecap,
-    build_recap_messages,
     parse_recap,
-    recap_json_schema,
 )
 from storyd.errors import ProviderError, ProviderOutputError
 from storyd.providers import http_io
 from storyd.providers.base import ChapterDefect
-from storyd.providers.chat_format import STEP_DOWN, FormatRefused, TextSink, format_refusal
+from storyd.providers.chat_format import (
+    STEP_DOWN,
+    Adapt,
+    FormatRefused,
+    TextSink,
+    chapter_adapt,
+    format_refusal,
+    is_grammar,
+    plan_adapt,
+    recap_adapt,
+    response_format,
+)
 from storyd.providers.http_io import MB, RequestTimeout, TooLarge, Usage
 from storyd.providers.openai_base import ERROR_BODY, error_detail
 from storyd.providers.openai_media import MediaClient
@@ -89,33 +97,37 @@ class OpenAICompatProvider(MediaClient):
         if not (self.preset.name == "openai"
                 and self.text_model.startswith(("o1", "o3", "o4", "gpt-5"))):
             body["temperature"] = self.temperature
-        if schema is not None and self.json_mode == "json_schema":
-            body["response_format"] = {"type": "json_schema",
-                                       "json_schema": {"name": schema_name, "schema": schema}}
-        elif schema is not None and self.json_mode == "json_object_schema":
-            # llama-cpp-python's form: json_object constrained by a schema (a grammar)
-            body["response_format"] = {"type": "json_object", "schema": schema}
-        elif schema is not None and self.json_mode == "json_object":
-            body["response_format"] = {"type": "json_object"}
+        fmt = response_format(self.json_mode, schema, schema_name)
+        if fmt is not None:
+            body["response_format"] = fmt
         return body
+
+    @property
+    def grammar(self) -> bool:
+        """The server holds answers to the schema as a grammar (llama-cpp-python's json_object
+        with `schema`; llama.cpp's and Ollama's json_schema): prompts then show no template."""
+        return is_grammar(self.json_mode, self.preset.name)
 
     async def complete(self, messages: list[dict[str, str]], *,
                        schema: dict[str, Any] | None = None, max_tokens: int = 1200,
                        schema_name: str = "chapter", sink: TextSink | None = None,
-                       accept: Callable[[str], bool] | None = None,
-                       debug: bool = True) -> str:
+                       accept: Callable[[str], bool] | None = None, debug: bool = True,
+                       adapt: Adapt | None = None) -> str:
         """The streamed answer's content. Steps down the JSON mode when the server refuses
         it (json_schema → json_object with schema → json_object → none; any status), and
         remembers that for later calls.
 
         `sink` gets the content as it arrives; `accept` says whether the content of a stream
         that broke off (or stalled, or ran over its cap) is usable all the same. `debug`
-        False keeps this exchange out of last_prompt/last_answer (follow-ups)."""
+        False keeps this exchange out of last_prompt/last_answer (follow-ups). `adapt(grammar)`
+        builds (messages, schema) anew for the mode in use, also after a step down."""
         if not self.text_model:
             raise self._fail(f"no text model — set [providers.{self.name}] text_model")
-        if debug:
-            self.last_prompt = messages
         while True:
+            if adapt is not None:
+                messages, schema, max_tokens = adapt(self.grammar)
+            if debug:
+                self.last_prompt = messages
             body = self._chat_body(messages, schema, max_tokens, schema_name)
             try:
                 answer = await self._retrying(
@@ -260,14 +272,12 @@ class OpenAICompatProvider(MediaClient):
     async def write_plan(self, request: PlanRequest) -> StoryPlan:
         """The story plan, completed from the request's fallback where the answer falls
         short (never refused: see core/plan_parse.py)."""
-        content = await self.complete(build_plan_messages(request),
-                                      schema=plan_json_schema(request.chapters),
-                                      schema_name="plan", max_tokens=1800)
+        content = await self.complete([], adapt=plan_adapt(request), schema_name="plan")
         return msgspec.structs.replace(parse_plan(content, request), source=self.name)
 
     async def write_recap(self, request: RecapRequest) -> StoryRecap:
-        content = await self.complete(build_recap_messages(request), schema=recap_json_schema(),
-                                      schema_name="recap", max_tokens=500, debug=False)
+        content = await self.complete([], adapt=recap_adapt(request), schema_name="recap",
+                                      debug=False)
         return parse_recap(content, request.fallback, source=self.name)
 
     async def write_chapter(self, request: ChapterRequest, *,
@@ -279,12 +289,9 @@ class OpenAICompatProvider(MediaClient):
         retry starts a new answer after text was shown, it gets "" first. Raises
         ProviderOutputError when nothing usable came, ChapterDefect (with the draft) when the
         answer is not a chapter or has no real choices."""
-        schema = prompts.chapter_json_schema(request.n_choices, request.closing)
         content = await self.complete(
-            prompts.build_chapter_messages(request), schema=schema,
-            max_tokens=max(900, request.words * 4 + 700),
-            sink=TextSink(on_text) if on_text is not None else None,
-            accept=_holds_a_chapter)
+            [], adapt=chapter_adapt(request),
+            sink=TextSink(on_text) if on_text is not None else None, accept=_holds_a_chapter)
         try:
             draft = repair.without_repeats(chapter_parse.parse_chapter(content, request), request)
         except ProviderOutputError as exc:

@@ -1,7 +1,8 @@
 """A branch: one possible next chapter, written (or being written) for one choice.
 
-While a vote runs the generation service keeps a branch per choice it writes ahead; the
-winner's airs, the others are cancelled (and kept as unchosen branches when finished).
+While a vote runs the next chapter (services/next_chapter.py) keeps a branch per choice it
+writes ahead; the winner's airs, the others are cancelled (and kept as unchosen branches when
+finished).
 """
 
 from __future__ import annotations
@@ -30,4 +31,5 @@ class Branch:
     fallback: str = ""          # why the offline storyteller wrote it, "" when it did not
     preview: str = ""           # streamed text so far
     image: str | None = None    # a picture made before the close (the leading branch)
+    chosen: bool = False        # the winner (or the operator's choice): it airs when written
     authored: AuthoredStoryteller | None = None   # an authored story: its passage, no model

@@ -5,7 +5,8 @@ Theory of operation: the roster (core/cameos.py) of the story on air lives here.
 `on_command` through the voting service's command hook (synchronously, in the chat path):
 the voting service recognises the words of `command_words()` ("join", "leave") and hands
 over only those messages; with cameos off the set is empty and votes pay nothing. A new
-story gets a fresh roster the first time it is seen; a resumed one is read back from SQLite
+story gets a fresh roster the first time it is seen, with the viewers who joined while no
+story ran (the lobby: the plan can offer them too); a resumed one is read back from SQLite
 by `run()` (which the daemon starts after the director resumed).
 
 What a model sees passes through two hooks of the generation service:
@@ -26,7 +27,6 @@ republished at most once a second when the roster changed (a `!join` flood is on
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
@@ -82,6 +82,7 @@ class CameoService:
         self._story, self._running, self._publish = story, running, publish
         self._sid: int | None = None
         self.roster = CameoRoster()
+        self.lobby = CameoRoster()      # joins while no story runs: they join the next one
         self._votes: dict[str, int] = {}           # ballots this story, per viewer
         self._pending: list[tuple[int, list[Cameo]]] = []   # rows of earlier sessions
         self._scrubbed: tuple[str, ...] = ()        # forbidden names the memory is free of
@@ -126,7 +127,18 @@ class CameoService:
         story = self._story()
         if story is not None and story.session_id != self._sid:
             self._switch(story.session_id)
+            if not story.chapters:     # a new story: who joined while none ran comes along
+                self._admit_lobby(story)
         return story
+
+    def _admit_lobby(self, story: StoryState) -> None:
+        lobby, self.lobby = self.lobby, CameoRoster(self._settings().audience.max_joined)
+        now = self._clock.now()
+        for cameo in lobby.joined():
+            self.roster.join(cameo.viewer_id, cameo.name, now, self._blocked(),
+                             taken=lambda name: self._taken(story, name))
+        if lobby.joined():
+            self._changed.set()
 
     async def flush(self) -> None:
         """Changed cameos to SQLite (one transaction per session); kept on failure."""
@@ -167,9 +179,14 @@ class CameoService:
 
     def _command(self, m: ChatMessage, join: bool) -> None:
         story = self._current()
-        if story is None or not self._running():   # no story on air: nothing to join
-            return
         now = self._clock.now()
+        if story is None or not self._running():   # no story on air: the next one's lobby
+            if join:
+                self.lobby.join(m.user_id, m.name, now, self._blocked())
+            else:
+                self.lobby.leave(m.user_id, now)
+            self._changed.set()
+            return
         if join:
             outcome = self.roster.join(m.user_id, m.name, now, self._blocked(),
                                        taken=lambda name: self._taken(story, name))
@@ -292,7 +309,7 @@ class CameoService:
             cameos=cfg.cameos, join_command=cfg.join_command, leave_command=cfg.leave_command,
             joined=len(self.roster.joined()), offered=offered, joins=s.joins,
             repeats=s.repeats, leaves=s.leaves, removed=s.removed, refused=s.refused,
-            dropped=s.dropped)
+            dropped=s.dropped, waiting=len(self.lobby.joined()))
 
     def names_for(self, session_id: int) -> tuple[str, ...]:
         """The cameos of a story written in so far (the recap's cast), if it is this one."""
@@ -300,9 +317,6 @@ class CameoService:
 
 
 def _scrubbed(memory: StoryMemory, names: Iterable[str], language: str) -> StoryMemory:
-    names = tuple(names)
     data = memory.to_json()
-    text = json.dumps(data, ensure_ascii=False)
-    if not any(mentions(text, n) for n in names):
-        return memory
-    return StoryMemory.from_json(redact_json(data, names, stand_in(language)))
+    clean = redact_json(data, names, stand_in(language))
+    return memory if clean is data else StoryMemory.from_json(clean)

@@ -1,10 +1,9 @@
 """The director: the story loop, whose phases are the StoryMachine's states.
 
 Theory of operation: one *play task* per story runs `_play`, which looks at the machine's
-state (core/story.py) and runs that state's phase — generating/finishing (take the next
-chapter from the generation service), presenting (the narrator), voting (the voting
-service), result (the result card) — until the closing chapter has aired. Each phase ends by
-applying an input to the machine; the next turn reads the new state (no second machine).
+state (core/story.py) and runs that state's phase — generating/finishing (the next chapter
+airs), presenting (the narrator), voting (the voting service), result (the result card) —
+until the closing chapter has aired. Each phase ends by applying an input to the machine.
 
 Operator commands (`start`, `close`, `next`, `finish`, `end`, `regenerate_image`; `extend`
 is the generation service's) are plain methods called from the trio thread. Each first asks
@@ -12,10 +11,12 @@ the machine whether it fits — refusing changes nothing — then wakes the play
 (`self._wake`, replaced after each wake-up). A `close`/`next` in "voting" before the round is
 open is queued and applied the moment the round opens: never lost.
 
-Zero dead air: when a vote opens, the generation service starts writing the branches
-([llm] prefetch); *at the close* the winner's chapter is taken (started then if it was not
-prefetched) while the result card shows, so the card covers the work. From the first second of
-waiting in "generating" the snapshot carries the calm "the story continues in a moment" notice.
+Zero dead air: the chapter to come is one hand-off object (services/next_chapter.py), made by
+the play task in its nursery when a vote opens and kept until the chapter airs: its branches
+are written while the vote runs, *at the close* the winner is chosen while the result card
+shows (the card covers what is left to write), an operator's `next i` during the card chooses
+again, and `finish` makes its branches closing chapters. From the first second of waiting in
+"generating" the snapshot carries the calm "the story continues in a moment" notice.
 
 Invariants: the machine's state is only changed here; every transition publishes a full
 `story:state`; a failed generation never leaves a blank screen (deadline → offline).
@@ -28,7 +29,6 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
 import trio
 
 from storyd.bus import EventBus
@@ -37,15 +37,15 @@ from storyd.core import events as ev
 from storyd.core import themes
 from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS
-from storyd.core.narration import complete_sentences
 from storyd.core.ports import StoryStore
-from storyd.core.snapshot import ChatSourceView, GeneratingView, ProvidersView, Snapshot
+from storyd.core.snapshot import ChatSourceView, ProvidersView, Snapshot
 from storyd.core.story import StoryMachine, check_start_options
 from storyd.core.voting import RoundResult
 from storyd.errors import RefusedError, StorydError, describe
 from storyd.services.clock import TrioClock
 from storyd.services.generation import GenerationService
 from storyd.services.narrator import Presenter
+from storyd.services.next_chapter import NextChapter
 from storyd.services.resume import resume_story
 from storyd.services.stories import AuthoredStory
 from storyd.services.story_state import StoryState, build_snapshot
@@ -73,16 +73,14 @@ class Director:
         self.machine = StoryMachine()
         self.story: StoryState | None = None
         self.revision, self._rng = 0, random.Random()
-        self.notice: str | None = None
-        self.generating: GeneratingView | None = None
         self._wake = trio.Event()
         self._queued_close: tuple[int | None] | None = None   # close/next before the round
+        self.upcoming: NextChapter | None = None   # the chapter to come (the play task's)
         self._nursery: trio.Nursery | None = None
-        self._play_scope: trio.CancelScope | None = None
-        self._play_done: trio.Event | None = None
-        self._play_nursery: trio.Nursery | None = None   # the play task's helpers
+        self._playing: tuple[trio.CancelScope, trio.Event] | None = None   # the play task
         voting.on_early_close, voting.on_extended = self._wake_up, self.publish_state
         generation.on_error, generation.on_preview = self._error, self._preview
+        generation.on_picture = self._picture_shown
 
     # ---- service ----------------------------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -97,17 +95,18 @@ class Director:
             await trio.sleep_forever()
 
     def _spawn_play(self) -> None:
-        assert self._nursery is not None
-        self._play_scope, self._play_done = trio.CancelScope(), trio.Event()
-        self._nursery.start_soon(self._play_guarded, self._play_scope, self._play_done)
+        assert self._nursery is not None and self.story is not None
+        self._playing = trio.CancelScope(), trio.Event()
+        self._nursery.start_soon(self._play_guarded, self.story, *self._playing)
 
-    async def _play_guarded(self, scope: trio.CancelScope, done: trio.Event) -> None:
+    async def _play_guarded(self, story: StoryState, scope: trio.CancelScope,
+                            done: trio.Event) -> None:
         try:
             with scope:
                 try:
-                    async with trio.open_nursery() as nursery:
-                        self._play_nursery = nursery
-                        await self._play()
+                    async with trio.open_nursery() as nursery:   # the story's helpers
+                        await self._play(story, nursery)
+                        nursery.cancel_scope.cancel()   # the story is over: nothing lingers
                 except Exception as exc:  # noqa: BLE001 — a bug or storage trouble must not
                     # kill the daemon (and with it the overlay): say so, end this story cleanly.
                     if isinstance(exc, StorydError):
@@ -117,10 +116,9 @@ class Director:
                     self._error(f"the story stopped: {describe(exc)}")
                     if self.machine.can("end"):
                         self.machine.apply("end")
-                    self.generating, self.notice = None, None
                     self.publish_state()
         finally:
-            self.generation.drop_handoff()
+            self.upcoming = None
             done.set()
 
     # ---- snapshot & events ------------------------------------------------------------------
@@ -134,11 +132,14 @@ class Director:
 
     def snapshot(self) -> Snapshot:
         state, (providers, chat) = self.machine.state, self._status()
+        generating = (self.upcoming.view() if self.upcoming is not None
+                      and state in ("generating", "finishing") else None)
         return build_snapshot(
             self._settings(), self.story, state=state, revision=self.revision,
             now_ms=self.clock.ms(), voting=self.voting.view(),
-            notice=self.notice or self._storage_notice(),
-            generating=self.generating if state in ("generating", "finishing") else None,
+            notice=(WAITING_NOTICE if generating and generating.waiting
+                    else self._storage_notice()),
+            generating=generating,
             narration=self._presenter.narration if state == "presenting" else None,
             providers=providers, chat=chat, costs=tuple(self.generation.costs), **self.audience())
 
@@ -146,9 +147,6 @@ class Director:
     def _wake_up(self) -> None:
         self._wake.set()
         self._wake = trio.Event()
-
-    def current_wake(self) -> trio.Event:
-        return self._wake
 
     async def pause(self, seconds: float) -> None:
         """Sleep `seconds`, or less when an operator command or a closed vote wakes the loop."""
@@ -165,23 +163,28 @@ class Director:
         except KeyError:
             raise RefusedError(f"unknown theme '{theme_id}' (see `storyctl themes`)") from None
         check_start_options(outline, language)
-        if not self.machine.can("start"):
-            if not force:
-                self.machine.apply("start")  # raises the refusal with its message
-            await self.end()
+        if not (force or self.machine.can("start")):
+            self.machine.apply("start")  # raises the refusal with its message
         lang, text = (language or cfg.story.language).strip(), (outline or "").strip()
+        # what can fail comes first: a refused start leaves the story on air as it was
         session_id = await self._store.create_session(
             theme=th.id, language=lang, outline=text, started_at=self.clock.now(),
             settings={"choices": cfg.story.choices, "words": cfg.story.words_per_chapter,
                       **({"seed": seed} if seed is not None else {}),
                       **(authored.settings() if authored else {})})
+        if not self.machine.can("start"):
+            if not force:   # another start came first meanwhile
+                await self._store.end_session(session_id, status="ended",
+                                              ended_at=self.clock.now())
+                self.machine.apply("start")  # raises the refusal
+            await self.end()
         self.story = StoryState(
             session_id=session_id, theme=th, language=lang, outline=text,
             seed=seed % (1 << 30) if seed is not None else self._rng.randrange(1 << 30),
             memory=StoryMemory(text), authored=authored)
         self.voting.clear()
         self.generation.cancel()
-        self.notice, self._queued_close = None, None
+        self._queued_close = None
         self.machine.apply("start")
         log.info("story %d started: theme %s", session_id, th.id)
         self.publish_state()
@@ -191,10 +194,7 @@ class Director:
     async def close(self) -> RoundResult | None:   # None: queued, the round opens soon
         self.machine.apply("close")
         self._wake_up()
-        if not self.voting.is_open():
-            self._queued_close = (None,)
-            return None
-        return self.voting.close()
+        return self._close_vote(None)
 
     async def next(self, choice: int | None = None) -> None:
         state, story = self.machine.state, self.story
@@ -207,32 +207,40 @@ class Director:
         else:
             self.machine.apply("next")
             if state == "voting":
-                if self.voting.is_open():
-                    self.voting.close(forced_choice=choice)
-                else:
-                    self._queued_close = (choice,)   # the round opens in a moment
-            elif story is not None and (state == "presenting" or choice is not None):
-                story.pending_choice = choice
-                self.generation.drop_handoff()
+                self._close_vote(choice)
+            elif story is not None and choice is not None or state == "presenting":
+                assert story is not None
+                story.pending_choice = choice  # the operator's choice: no vote, or not its winner
+                if self.upcoming is not None:
+                    self.upcoming.choose(choice)
         self._wake_up()
 
-    async def finish(self) -> None:
+    def _close_vote(self, choice: int | None) -> RoundResult | None:
+        if self.voting.is_open():
+            return self.voting.close(forced_choice=choice)
+        self._queued_close = (choice,)   # the round opens in a moment
+        return None
+
+    async def finish(self, *, now: bool = False) -> None:
+        """The next chapter is the last. A running vote runs out (its branches are written
+        again as closing chapters meanwhile, so the closing chapter is ready at its close);
+        `now` closes it at once."""
         state = self.machine.state
         self.machine.apply("finish")
-        if state == "voting":
-            if self.voting.is_open():
-                self.voting.close()
-            else:
-                self._queued_close = (None,)
+        if self.upcoming is not None and state in ("voting", "result"):
+            self.upcoming.become_closing()
+        if state == "voting" and now:
+            self.machine.apply("close")
+            self._close_vote(None)
         self._wake_up()
         self.publish_state()
 
     async def end(self) -> None:
         if self.machine.state in ("idle", "ended"):
             raise RefusedError(f"no story is running (state: {self.machine.state})")
-        if self._play_scope is not None and self._play_done is not None:
-            self._play_scope.cancel()
-            await self._play_done.wait()   # the old loop is gone before a new one may start
+        if self._playing is not None:
+            self._playing[0].cancel()
+            await self._playing[1].wait()   # the old loop is gone before a new one may start
         self.generation.cancel()
         await self.voting.flush()
         if self.machine.can("end"):
@@ -243,8 +251,7 @@ class Director:
             self._bus.publish(ev.Ended(ev.EndedData(session_id=self.story.session_id,
                                                     reason="ended")))
         self.voting.clear()
-        self.generating, self.notice = None, None
-        self.generation.drop_handoff()
+        self.generation.cancel()
         self.publish_state()
 
     async def regenerate_image(self) -> None:
@@ -253,72 +260,58 @@ class Director:
             raise RefusedError("there is no chapter on air to illustrate")
         if not self._settings().images.enabled:
             raise RefusedError("pictures are off ([images] enabled = false)")
-        self.generation.illustrate_soon(story, story.current, self._rng.randrange(1 << 30),
-                                        self._is_current(story))
+        self.generation.illustrate_soon(story, story.current, self._rng.randrange(1 << 30))
 
-    def _is_current(self, story: StoryState) -> Callable[[], bool]:
-        """For a late picture: is its story still on air (then the snapshot shows it)?"""
-        def check() -> bool:
-            if self.story is story:
-                self.publish_state()
-            return self.story is story
-        return check
+    def _picture_shown(self, story: StoryState) -> bool:
+        """A late picture came: is its story still on air (then the snapshot shows it)?"""
+        if self.story is story:
+            self.publish_state()
+        return self.story is story
 
     # ---- the play task: one phase per state -------------------------------------------------
-    async def _play(self) -> None:
-        story = self.story
-        assert story is not None
+    async def _play(self, story: StoryState, nursery: trio.Nursery) -> None:
         while True:
             state = self.machine.state
             if state in ("generating", "finishing"):
-                await self._generating(story)
+                await self._generating(story, nursery)
             elif state == "presenting":
                 if await self._presenting(story):
                     return
             elif state == "voting":
-                await self._voting(story)
+                await self._voting(story, nursery)
             elif state == "result":
                 await self._result(story)
             else:
                 return
 
-    async def _generating(self, story: StoryState) -> None:
+    async def _generating(self, story: StoryState, nursery: trio.Nursery) -> None:
         closing = self.machine.state == "finishing"
-        number = story.next_number
-        ready = self.generation.handoff_ready()
-        self.generating = GeneratingView(what="closing" if closing else "chapter",
-                                         chapter=number, since_ms=self.clock.ms(),
-                                         prefetched=ready)
+        nxt = self.upcoming
+        if nxt is None:   # no vote decided it: chapter 1, a skipped vote, a resumed story
+            nxt = self.upcoming = self.generation.next_chapter(story, nursery, closing=closing)
+            nxt.choose(story.pending_choice)
+        if closing:
+            nxt.become_closing()
         self._bus.publish(ev.GenerationStarted(ev.GenerationStartedData(
-            chapter=number, closing=closing, prefetched=ready)))
+            chapter=nxt.number, closing=closing, prefetched=nxt.ready)))
         metrics.dead_air_started()
         self.publish_state()
-        self._preview(self.generation.preview_so_far())   # streamed during the result card
-        branch = await self.generation.next_chapter(story, closing, on_slow=self._slow)
+        await nxt.chapter(self.clock.ms(), changed=self.publish_state)
         story.pending_choice = None
-        ch = await self.generation.air(story, branch)
-        self.notice, self.generating = None, None
+        ch = await self.generation.air(story, nxt)
+        self.upcoming = None
         self.machine.apply("closing_ready" if closing else "chapter_ready")
         self._bus.publish(ev.ChapterReady(ch.view()))
         metrics.dead_air_ended()
         self.publish_state()
         if self._settings().images.enabled and ch.image is None:   # none made in the vote
-            self.generation.illustrate_soon(story, ch, story.seed + ch.number,
-                                            self._is_current(story))
-
-    def _slow(self) -> None:
-        """NOTICE_AFTER seconds into waiting for a chapter: the overlay's calm card."""
-        self.notice = WAITING_NOTICE
-        if self.generating is not None:
-            self.generating = msgspec.structs.replace(self.generating, waiting=True)
-        self.publish_state()
+            self.generation.illustrate_soon(story, ch, story.seed + ch.number)
 
     def _preview(self, text: str) -> None:
-        """Streaming reveal: the winner's text so far, cut after its last complete sentence,
-        goes out whenever a sentence is completed."""
-        preview = complete_sentences(text)
-        if self.generating is not None and len(preview) > len(self.generating.preview):
-            self.generating = msgspec.structs.replace(self.generating, preview=preview)
+        """Streaming reveal: the awaited chapter's text so far goes out whenever a sentence
+        is completed."""
+        if self.upcoming is not None and self.upcoming.streamed(text) and \
+                self.machine.state in ("generating", "finishing"):
             self.publish_state()
 
     async def _presenting(self, story: StoryState) -> bool:
@@ -335,7 +328,7 @@ class Director:
             self.machine.apply("presented")   # the voting phase publishes, round open
         return False
 
-    async def _voting(self, story: StoryState) -> None:
+    async def _voting(self, story: StoryState, nursery: trio.Nursery) -> None:
         ch = story.current
         assert ch is not None
         v = self.voting
@@ -346,17 +339,19 @@ class Director:
         if queued is not None and v.is_open():
             v.close(forced_choice=queued[0])
         self.publish_state()
-        self.generation.prefetch(story, closing=self._closing_next(story),
-                                 leaders=v.leaders)
+        nxt = self.upcoming = self.generation.next_chapter(
+            story, nursery, closing=self._closing_next(story), vote=True)
+        leaders, follow = trio.open_memory_channel[tuple[int, ...]](1)
+        v.send_leaders_to(leaders)   # the ranking, each time it changes
+        nursery.start_soon(nxt.follow, follow)
         if v.is_open():
-            await v.wait_closed(self.current_wake)
+            await v.wait_closed(lambda: self._wake)
+        v.send_leaders_to(None)
         if self.machine.state == "voting":
             self.machine.apply("vote_closed")
         result = await v.record_result()
         story.pending_choice = result.winner
-        assert self._play_nursery is not None   # generation starts at the close: the
-        self.generation.take_at_close(self._play_nursery, story, result.winner,  # result card
-                                      closing=self._closing_next(story))       # covers it
+        nxt.choose(result.winner)   # written in the vote, or started now: the card covers it
         self.publish_state()
 
     def _closing_next(self, story: StoryState) -> bool:
@@ -381,20 +376,11 @@ class Director:
 
     # ---- resume after a restart -------------------------------------------------------------
     async def _resume(self) -> None:
-        resumed = await resume_story(self._store, self.clock.now(), self._settings().voting)
-        if resumed is None:
-            return
-        story, plan, vote = resumed
-        self.story = story
-        self.machine = StoryMachine(plan.state)
-        if plan.state == "ended":
+        resumed = await resume_story(self._store, self.clock.now(), self.voting,
+                                     self._settings().voting)
+        if resumed is not None:
+            self.story, plan = resumed
+            self.machine = StoryMachine(plan.state)
             self.publish_state()
-            return
-        story.pending_choice = plan.pending_choice
-        if vote is not None and story.current is not None:
-            self.voting.resume(vote, story.session_id, story.current.number,
-                               story.current.choice_views())
-        log.info("resumed story %d at chapter %d (%s)", story.session_id,
-                 story.current.number if story.current else 0, plan.state)
-        self.publish_state()
-        self._spawn_play()
+            if plan.state != "ended":
+                self._spawn_play()

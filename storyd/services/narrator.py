@@ -25,10 +25,9 @@ from storyd.core import events as ev
 from storyd.core.memory import name_key
 from storyd.core.model import ChapterDraft, Entity, SpeechRequest
 from storyd.core.narration import choices_announcement, reveal_seconds, split_sentences
-from storyd.core.ports import StoryStore
+from storyd.core.ports import ProviderChains, StoryStore
 from storyd.core.snapshot import NarrationRef
 from storyd.errors import StorydError
-from storyd.providers.chain import Chains
 from storyd.services.media import MediaCache, PreparedNarration, Spoken, media_url
 from storyd.services.story_state import ChapterState, StoryState
 
@@ -38,7 +37,7 @@ AUDIO_WAIT = 8.0       # seconds a sentence waits for its audio before airing wi
 SYNTH_PARALLEL = 2     # concurrent speech requests per chapter
 
 
-async def speak(chains: Chains, media: MediaCache, text: str, role: str,
+async def speak(chains: ProviderChains, media: MediaCache, text: str, role: str,
                 language: str) -> Spoken | None:
     """One sentence's speech through the speech chain, stored in the media cache; None
     when no audio came (the sentence then airs without it)."""
@@ -52,7 +51,7 @@ async def speak(chains: Chains, media: MediaCache, text: str, role: str,
     return None
 
 
-async def _synthesise(chains: Chains, media: MediaCache, texts: list[tuple[str, str]],
+async def _synthesise(chains: ProviderChains, media: MediaCache, texts: list[tuple[str, str]],
                       names: list[str | None], durations: list[float | None],
                       ready: list[trio.Event], language: str,
                       prepared: PreparedNarration | None) -> None:
@@ -134,7 +133,7 @@ class Presenter:
     """Airs chapters: reveal and narration. `narration` is the sentence airing now."""
 
     def __init__(self, store: StoryStore, bus: EventBus, settings: Callable[[], Config],
-                 chains: Callable[[], Chains], media: MediaCache) -> None:
+                 chains: Callable[[], ProviderChains], media: MediaCache) -> None:
         self._store = store
         self._bus = bus
         self._settings = settings

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 import trio
@@ -31,7 +31,6 @@ from storyd.services.director import Director
 from storyd.services.recap_png import SIZES, render_png
 from storyd.services.stories import language_code, load_story, shipped_stories
 from storyd.services.voting import VotingService
-from storyd.store import export
 
 
 class SourceHealth(Protocol):
@@ -48,9 +47,11 @@ class StoryOperator:
                  chat_health: Mapping[str, SourceHealth],
                  health_for: Callable[[str, str], SourceHealth],
                  admin_token: str, media_dir: Path, shutdown: trio.Event,
+                 render: Callable[[dict[str, Any], str], r.ExportReply],
                  ballot_refusal: Callable[[], str | None] = lambda: None,
                  cameos: CameoService | None = None) -> None:
         self._director, self._voting, self._history = director, voting, history
+        self._render = render   # a stored session as an export (storyd.store.export)
         self._clock, self._settings, self._apply = clock, settings, apply_config
         self._chains, self._chat_health, self._health_for = chains, chat_health, health_for
         self.bus, self.config_path, self.admin_token = bus, config_path, admin_token
@@ -105,8 +106,8 @@ class StoryOperator:
         await self._director.next(choice)
         return self.snapshot()
 
-    async def finish(self) -> Snapshot:
-        await self._director.finish()
+    async def finish(self, *, now: bool = False) -> Snapshot:
+        await self._director.finish(now=now)
         return self.snapshot()
 
     async def end(self) -> Snapshot:
@@ -123,7 +124,8 @@ class StoryOperator:
         return r.PlanReply(session_id=story.session_id, plan=story.plan,
                            aired=len(story.chapters),
                            planned_chapters=story.planned_chapters(
-                               self.config.story.max_chapters))
+                               self.config.story.max_chapters),
+                           authored=story.authored.story.title if story.authored else None)
 
     async def extend(self, chapters: int) -> r.PlanReply:
         d = self._director
@@ -222,10 +224,7 @@ class StoryOperator:
         return msgspec.convert(await self._history.top_voters(limit=limit), list[r.TopVoter])
 
     async def export(self, session_id: int, fmt: str) -> r.ExportReply:
-        session = await self._history.get_session(session_id)
-        return r.ExportReply(format=fmt, content_type=export.CONTENT_TYPES[fmt],
-                             filename=f"storyd-session-{session_id}.{export.EXTENSIONS[fmt]}",
-                             content=export.render(session, fmt))
+        return self._render(await self._history.get_session(session_id), fmt)
 
     async def chapters(self, session_id: int, since: float | None) -> ChapterList:
         session = await self._history.get_session(session_id)

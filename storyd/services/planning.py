@@ -1,11 +1,12 @@
 """The story's plan, its chapter requests and its recap (issue 17): the craft around a chapter.
 
 Theory of operation:
-- `ensure_plan` writes the plan before chapter 1: one request to the text chain under
-  `[llm] chapter_deadline` (past it, or when every provider failed, the offline storyteller
-  plans from the outline and the theme — never a failed start). The plan is stored with the
-  session at once, so the operator can read it (`storyctl plan`, `storyctl session ID`, the
-  admin page) before chapter 1 airs. Its calls and tokens are added to chapter 1's cost.
+- `ensure_plan` writes the plan before chapter 1: one request to the text chain, inside
+  chapter 1's `[llm] chapter_deadline` (past it, or when every provider failed, the offline
+  storyteller plans from the outline and the theme: `plan_offline` — never a failed start).
+  The plan is stored with the session at once, so the operator can read it (`storyctl plan`,
+  `storyctl session ID`, the admin page) before chapter 1 airs. Its calls and tokens are
+  added to chapter 1's cost.
 - `chapter_request` builds each ChapterRequest: the plan pinned, the memory with the choice
   taken, the choices of the last three rounds and the recent sentence openings to avoid, the
   open threads.
@@ -25,19 +26,16 @@ import msgspec
 import trio
 
 from storyd.config.structs import Config
+from storyd.core.authored import recap_ending
 from storyd.core.craft import overused, sentence_openings
 from storyd.core.memory import StoryMemory, name_key
 from storyd.core.model import ChapterRequest
-from storyd.core.plan import StoryPlan, extend_plan, plan_to_json
+from storyd.core.plan import DEFAULT_CHAPTERS, StoryPlan, extend_plan, plan_to_json
 from storyd.core.plan_prompts import PlanRequest, open_threads
-from storyd.core.ports import StoryStore
+from storyd.core.ports import ChapterWriter, ProviderChains, StoryStore
 from storyd.core.recap import RecapChapter, RecapRequest, StoryRecap, offline_recap, recap_to_json
 from storyd.errors import ProviderError, RefusedError, StorydError
-from storyd.providers.chain import Chains
 from storyd.services.story_state import StoryState
-from storyd.storyteller.name_pools import offer_names
-from storyd.storyteller.planner import offline_plan, write_plan
-from storyd.storyteller.plot import DEFAULT_ARC
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +44,10 @@ AVOID_ROUNDS = 3      # the choices of this many last rounds are not offered aga
 
 class Planner:
     def __init__(self, store: StoryStore, settings: Callable[[], Config],
-                 chains: Callable[[], Chains], on_error: Callable[[str], None]) -> None:
+                 chains: Callable[[], ProviderChains], offline: ChapterWriter,
+                 on_error: Callable[[str], None]) -> None:
         self._store, self._settings, self._chains = store, settings, chains
+        self._offline = offline   # the offline storyteller: names, the fallback plan
         self.on_error = on_error
         self.pending_cost = (0, 0, 0)    # calls, prompt and completion tokens not yet aired
         self.on_recap: Callable[[int, StoryRecap], None] = lambda _session, _recap: None
@@ -58,18 +58,28 @@ class Planner:
     def plan_request(self, story: StoryState, chapters: int) -> PlanRequest:
         base = PlanRequest(theme=story.theme, language=story.language, chapters=chapters,
                            outline=story.outline, seed=story.seed,
-                           offered_names=offer_names(story.theme.id, story.language,
-                                                     story.seed),
+                           offered_names=self._offline.offer_names(
+                               story.theme.id, story.language, story.seed),
                            avoid=overused(story.language)[0])
-        return self.adjust_request(msgspec.structs.replace(base, fallback=offline_plan(base)))
+        return self.adjust_request(msgspec.structs.replace(
+            base, fallback=self._offline.plan_fallback(base)))
 
     async def ensure_plan(self, story: StoryState) -> None:
         """The story's plan, written now when it has none (see the module docstring)."""
         if story.plan is not None or story.chapters:
             return
         cfg = self._settings()
-        request = self.plan_request(story, cfg.story.max_chapters or DEFAULT_ARC)
-        plan = await self._ask(request, cfg.llm.chapter_deadline)
+        request = self.plan_request(story, cfg.story.max_chapters or DEFAULT_CHAPTERS)
+        await self._planned(story, await self._ask(request, cfg.llm.chapter_deadline))
+
+    async def plan_offline(self, story: StoryState) -> None:
+        """No plan in time: the offline storyteller's, from the outline and the theme."""
+        if story.plan is None and not story.chapters:
+            request = self.plan_request(story,
+                                        self._settings().story.max_chapters or DEFAULT_CHAPTERS)
+            await self._planned(story, await self._offline.write_plan(request))
+
+    async def _planned(self, story: StoryState, plan: StoryPlan) -> None:
         story.plan = plan
         log.info("story %d planned by %s: %s (%d chapters)%s", story.session_id, plan.source,
                  plan.title, plan.chapters,
@@ -88,10 +98,10 @@ class Planner:
                                      completion + outcome.completion_tokens)
                 plan: StoryPlan = outcome.draft
                 return plan
-            return write_plan(request)
+            return await self._offline.write_plan(request)
         self.on_error(f"story plan: no plan from the providers within {deadline:g} s; the "
                       "offline storyteller plans the story")
-        return write_plan(request)
+        return await self._offline.write_plan(request)
 
     def take_cost(self) -> tuple[int, int, int]:
         cost, self.pending_cost = self.pending_cost, (0, 0, 0)
@@ -178,12 +188,16 @@ class Planner:
             chosen=(c.draft.choices[c.chosen] if c.chosen is not None
                     and c.chosen < len(c.draft.choices) else "")) for c in story.chapters)
         plan = story.plan
-        title = plan.title if plan else (story.chapters[0].draft.title if story.chapters
-                                         else story.theme.name)
+        title = (story.authored.story.title if story.authored is not None
+                 else plan.title if plan else (story.chapters[0].draft.title if story.chapters
+                                               else story.theme.name))
         fallback = offline_recap(
             title, chapters, protagonist=plan.protagonist.name if plan else "",
             want=plan.protagonist.want if plan else "",
             german=story.language.strip().casefold() in ("german", "deutsch", "de"))
+        if story.authored is not None and story.chapters:   # the ending passage's tag
+            fallback = msgspec.structs.replace(
+                fallback, ending=recap_ending(story.chapters[-1].draft))
         request = RecapRequest(theme=story.theme, language=story.language, title=title,
                                chapters=chapters, fallback=fallback)
         recap = fallback

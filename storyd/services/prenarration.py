@@ -1,7 +1,8 @@
 """Narration prepared during the vote: the leading branch's speech, made before the close.
 
-Theory of operation: while a vote runs, `NarrationPrep.follow()` looks at the leading choice
-every LEADER_EVERY seconds. Once that choice's branch is written, its sentences (and the
+Theory of operation: while a vote runs, the next chapter (services/next_chapter.py) calls
+`NarrationPrep.lead()` whenever the leading choice's branch is written and leads — when the
+vote's ranking changes, or when the leader's branch is finished. Its sentences (and the
 choices announcement, when read out) get their speech through the same speech chain and
 voice roles as the presenter's (`narrator.narration_texts`, `narrator.speak`), stored in the
 media cache, at most SYNTH_PARALLEL requests at a time per branch. When the leader changes,
@@ -15,12 +16,12 @@ branch's: a losing branch's audio is never aired. A winner with nothing prepared
 "off", a late switch, chapter 1) gets its narration started the moment its chapter is written
 (`written()`), under the result card. The presenter uses a prepared sentence
 instead of asking for it again and asks only for what was not prepared. Nothing here blocks
-the vote or the airing: it all runs in the generation service's nursery, in the background.
+the vote or the airing: it all runs in the play task's nursery, in the background.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,11 +30,10 @@ import trio
 from storyd.config.structs import Config
 from storyd.core.memory import StoryMemory
 from storyd.core.model import ChapterDraft, ChapterRequest
-from storyd.providers.chain import Chains
+from storyd.core.ports import ProviderChains
 from storyd.services.media import MediaCache, PreparedNarration, SpeechSlot
 from storyd.services.narrator import SYNTH_PARALLEL, narration_texts, speak
 
-LEADER_EVERY = 0.5     # seconds between looks at the leading choice
 MAX_BRANCHES = 2       # branches whose narration is kept (in flight or made) at once
 
 
@@ -55,38 +55,21 @@ class _Prep:
 
 
 class NarrationPrep:
-    def __init__(self, settings: Callable[[], Config], chains: Callable[[], Chains],
+    def __init__(self, settings: Callable[[], Config], chains: Callable[[], ProviderChains],
                  media: MediaCache) -> None:
         self._settings = settings
         self._chains = chains
         self._media = media
         self._preps: dict[int, _Prep] = {}        # by choice, the most recent leader last
-        self._scope: trio.CancelScope | None = None
         self._winner: BranchLike | None = None    # taken at the close, not written yet
         self._nursery: trio.Nursery | None = None
 
-    def follow(self, nursery: trio.Nursery,
-               branches: Callable[[], Mapping[int | None, BranchLike]],
-               leaders: Callable[[], Sequence[int]]) -> None:
-        """While a vote runs: prepare the leading branch's narration, time allowing."""
-        self._stop_watching()
-        if not self._settings().tts.enabled:
+    def lead(self, nursery: trio.Nursery, choice: int, branch: BranchLike) -> None:
+        """`choice` leads the vote and its branch is written: prepare its narration (once
+        per draft), keeping at most MAX_BRANCHES leaders' narration."""
+        draft = branch.draft
+        if draft is None or not self._settings().tts.enabled:
             return
-        scope = self._scope = trio.CancelScope()
-
-        async def watch() -> None:
-            with scope:
-                while True:
-                    top = list(leaders())[:1]
-                    branch = branches().get(top[0]) if top else None
-                    if branch is not None and branch.draft is not None:
-                        self._lead(nursery, top[0], branch, branch.draft)
-                    await trio.sleep(LEADER_EVERY)
-
-        nursery.start_soon(watch)
-
-    def _lead(self, nursery: trio.Nursery, choice: int, branch: BranchLike,
-              draft: ChapterDraft) -> None:
         prep = self._preps.pop(choice, None)
         if prep is not None and prep.draft is not draft:   # rewritten meanwhile
             prep.narration.scope.cancel()
@@ -154,16 +137,10 @@ class NarrationPrep:
     def cancel(self) -> None:
         """Stop all preparing and forget it, a winner's not yet aired too (a new vote, an
         operator's `next`, the story stopped)."""
-        self._stop_watching()
         for prep in self._preps.values():
             prep.narration.scope.cancel()
         self._preps, self._winner = {}, None
         self._media.prepared.clear()
-
-    def _stop_watching(self) -> None:
-        if self._scope is not None:
-            self._scope.cancel()
-            self._scope = None
 
     def preparing(self) -> list[int]:
         """The choices whose narration is kept or being made now (most recent leader last)."""

@@ -19,10 +19,12 @@ import io
 import math
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from PIL import Image, ImageDraw, ImageFont
 
 from storyd.core.recap_view import MapNode, RecapView
+from storyd.storyteller.lang import offline_language
 
 SIZES = {"1080x1920": (1080, 1920), "1920x1080": (1920, 1080)}
 BG, PANEL = (14, 16, 32), (24, 28, 52)
@@ -148,6 +150,39 @@ def draw_map(draw: ImageDraw.ImageDraw, nodes: tuple[MapNode, ...],
             draw.text((x, y + r + 8), text, font=label, fill=TEXT, anchor="ma")
 
 
+class RecapLines(NamedTuple):
+    """The picture's words besides the story's own, in the story's language."""
+
+    kicker: str
+    cast: str       # "" without a cast
+    voters: str     # "" without voters
+    foot: str
+
+
+def recap_lines(view: RecapView) -> RecapLines:
+    """The kicker, cast, top voters and foot line, in German for a German story (English
+    otherwise, as the overlay's recap card)."""
+    german = offline_language(view.language) == "de"
+    chapters = len(view.nodes)
+    total = max((n.voters for n in view.nodes), default=0)
+    cameo = "Gastauftritt" if german else "cameo"
+    cast = ", ".join(c.name + (f" ({cameo})" if c.cameo else "") for c in view.cast)
+    voters = " · ".join(f"{v.name} {v.ballots}" for v in view.voters)
+    if german:
+        return RecapLines(
+            kicker=f"Eure Geschichte · {view.theme_name}".upper(),
+            cast=f"Mit: {cast}" if cast else "",
+            voters=f"Am fleißigsten abgestimmt: {voters}" if voters else "",
+            foot=f"{chapters} Kapitel" + (f" · bis zu {total} Stimmen pro Runde" if total
+                                          else "") + " · storyd")
+    return RecapLines(
+        kicker=f"Story recap · {view.theme_name}".upper(),
+        cast=f"Starring: {cast}" if cast else "",
+        voters=f"Top voters: {voters}" if voters else "",
+        foot=f"{chapters} chapter{'s' if chapters != 1 else ''}"
+             + (f" · up to {total} voters a round" if total else "") + " · storyd")
+
+
 def render_png(view: RecapView, size: str = "1080x1920", picture: Path | None = None) -> bytes:
     """The recap as PNG bytes (`size` one of SIZES)."""
     w, h = SIZES[size]
@@ -157,14 +192,13 @@ def render_png(view: RecapView, size: str = "1080x1920", picture: Path | None = 
     pad = 72
     portrait = h > w
     col = w - 2 * pad if portrait else 760
-    y = _block(draw, (pad, pad), f"STORY RECAP · {view.theme_name}".upper(), width=col,
+    words = recap_lines(view)
+    y = _block(draw, (pad, pad), words.kicker, width=col,
                size=34, min_size=22, max_lines=1, bold=True, fill=ACCENT) + 12
     y = _block(draw, (pad, y), view.title, width=col, size=76 if portrait else 68,
                min_size=40, max_lines=3, bold=True) + 20
     y = _block(draw, (pad, y), view.logline, width=col, size=42, min_size=28,
                max_lines=6 if portrait else 7, fill=DIM) + 36
-    cast = ", ".join(c.name + (" (cameo)" if c.cameo else "") for c in view.cast)
-    voters = " · ".join(f"{v.name} {v.ballots}" for v in view.voters)
     if portrait:
         map_box = (pad, y, w - pad, h - pad - 260)
         y = map_box[3] + 30
@@ -172,17 +206,13 @@ def render_png(view: RecapView, size: str = "1080x1920", picture: Path | None = 
         map_box = (pad + col + 80, pad + 40, w - pad, h - pad - 60)
         y += 10
     draw_map(draw, view.nodes, map_box)
-    if cast:
-        y = _block(draw, (pad, y), f"Starring: {cast}", width=col, size=34, min_size=24,
+    if words.cast:
+        y = _block(draw, (pad, y), words.cast, width=col, size=34, min_size=24,
                    max_lines=2) + 14
-    if voters:
-        y = _block(draw, (pad, y), f"Top voters: {voters}", width=col, size=34, min_size=24,
+    if words.voters:
+        y = _block(draw, (pad, y), words.voters, width=col, size=34, min_size=24,
                    max_lines=2, fill=ACCENT) + 14
-    chapters = len(view.nodes)
-    total = max((n.voters for n in view.nodes), default=0)
-    foot = f"{chapters} chapter{'s' if chapters != 1 else ''}" + (
-        f" · up to {total} voters a round" if total else "") + " · storyd"
-    _block(draw, (pad, h - pad - 30), foot, width=w - 2 * pad, size=26, min_size=18,
+    _block(draw, (pad, h - pad - 30), words.foot, width=w - 2 * pad, size=26, min_size=18,
            max_lines=1, fill=DIM)
     out = io.BytesIO()
     img.save(out, format="PNG")

@@ -3,7 +3,7 @@
 `resume_story` loads the newest active session (marking any other as crashed), rebuilds the
 StoryState from its chapters and memory (an authored story's Twee file is read again), asks
 the pure planner where to pick up, and for a reopened vote restores the round with its
-ballots. A story whose closing chapter aired is marked finished.
+ballots in the voting service. A story whose closing chapter aired is marked finished.
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ from storyd.core.voting import RoundRules, VoteRound
 from storyd.errors import StorydError
 from storyd.services.stories import StoryRef, reload_story
 from storyd.services.story_state import ChapterState, StoryState
+from storyd.services.voting import VotingService
 
 log = logging.getLogger(__name__)
 
 
-async def resume_story(store: StoryStore, now: float, voting: VotingSettings
-                       ) -> tuple[StoryState, ResumePlan, VoteRound | None] | None:
+async def resume_story(store: StoryStore, now: float, voting: VotingService,
+                       rules: VotingSettings) -> tuple[StoryState, ResumePlan] | None:
+    """The stored story and where it picks up, or None when none was running."""
     state = await store.active_session()
     if state is None:
         return None
@@ -59,20 +61,24 @@ async def resume_story(store: StoryStore, now: float, voting: VotingSettings
     plan = plan_resume(chapter_number=ch.number if ch else None,
                        closing=bool(ch and ch.closing), chosen=ch.chosen if ch else None,
                        round_row=state.round, now=now)
-    vote = None
+    story.pending_choice = plan.pending_choice
     if plan.state == "ended":
         await store.end_session(story.session_id, status="finished", ended_at=now)
     elif plan.state == "voting" and ch is not None:
         vote = VoteRound(round_id=plan.round_id, n_choices=len(ch.draft.choices),
-                         rules=RoundRules.from_config(voting), opens_at=plan.opens_at,
+                         rules=RoundRules.from_config(rules), opens_at=plan.opens_at,
                          ends_at=plan.ends_at, seed=story.seed + ch.number)
         await store.update_round(story.session_id, ch.number, ends_at=plan.ends_at,
                                  heartbeat_at=now)
         for viewer, _name, choice, _weight in vote.restore(state.ballots):
             log.warning("round %d: skipping the stored ballot of %r for missing choice %d",
                         vote.round_id, viewer, choice)
+        voting.resume(vote, story.session_id, ch.number, ch.choice_views())
         log.info("vote of chapter %d resumed with %.0f s left", ch.number, plan.ends_at - now)
-    return story, plan, vote
+    if plan.state != "ended":
+        log.info("resumed story %d at chapter %d (%s)", story.session_id,
+                 ch.number if ch else 0, plan.state)
+    return story, plan
 
 
 def draft_from_row(row: dict[str, Any]) -> ChapterDraft:

@@ -23,6 +23,7 @@ import msgspec
 import trio
 
 from storyd.core.authored import AuthoredStoryteller
+from storyd.core.languages import offline_language, offline_language_notice
 from storyd.core.replies import StoryInfo
 from storyd.core.snapshot import AuthoredRef
 from storyd.core.themes import THEMES
@@ -30,7 +31,6 @@ from storyd.core.twee import MAX_BYTES, read_twee
 from storyd.core.twee_graph import path_lengths
 from storyd.core.twee_model import TweeStory
 from storyd.errors import NotFoundError, StoryFileError
-from storyd.storyteller.lang import offline_language, offline_language_notice
 from storyd.system import paths
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class AuthoredStory:
     writer: AuthoredStoryteller
     theme: str | None = None      # a shipped story's theme
     language: str | None = None   # a shipped story's language, "English" / "Deutsch"
+    longest: int | None = None    # passages on its longest path to an ending; None: it loops
 
     def settings(self) -> dict[str, object]:
         """The session settings entry that finds this story again after a restart."""
@@ -174,5 +175,7 @@ def _digest(data: bytes) -> str:
 
 def _ready(story: TweeStory, ref: StoryRef, *, theme: str | None = None,
            language: str | None = None) -> AuthoredStory:
+    lengths = path_lengths(story)
     return AuthoredStory(story=story, ref=ref, writer=AuthoredStoryteller(story),
-                         theme=theme, language=language)
+                         theme=theme, language=language,
+                         longest=lengths[1] if lengths else None)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from storyd.config.structs import Config
+from storyd.core.languages import offline_language_notice
 from storyd.core.memory import StoryMemory
 from storyd.core.model import CHOICE_KEYS, ChapterDraft, Theme
 from storyd.core.narration import split_sentences
@@ -28,7 +29,6 @@ from storyd.core.snapshot import (
 )
 from storyd.services.media import media_url
 from storyd.services.stories import AuthoredStory
-from storyd.storyteller.lang import offline_language_notice
 
 
 @dataclass
@@ -75,7 +75,12 @@ class StoryState:
 
     def planned_chapters(self, max_chapters: int) -> int:
         """Where the story ends on its own: the plan's length, else `[story] max_chapters`
-        (0, and never extended: only when the operator finishes it)."""
+        (0, and never extended: only when the operator finishes it). An authored story
+        without loops ends at one of its own endings (0): cutting it at `max_chapters`
+        would skip the passage the vote chose and the last vote with it."""
+        if self.authored is not None and self.authored.longest is not None \
+                and not self.extended:
+            return 0
         if max_chapters <= 0 and not self.extended:
             return 0
         return self.plan.chapters if self.plan is not None else max_chapters

@@ -160,6 +160,34 @@ class VotingService:
             if parse_vote(t) is not None:
                 self.invalid_outside_rounds += 1
 
+    def submit_points(self, viewer_id: str, name: str, text: str, weight: int) -> str:
+        """A Twitch channel points vote: the viewer's ballot moves to the choice `text` names
+        (the reward's input: "b", "!b", "2", "b please") and weighs `weight` (its extra
+        weight shares `max_gift_weight`). Returns "counted", "no_vote" (no round open),
+        "no_choice" (no choice of this round in the text) or "refused" (a changed ballot
+        while `allow_change` is off)."""
+        r = self.round
+        if r is None or r.closed:
+            return "no_vote"
+        words = text.split()
+        choice = parse_vote(text.strip()) if words else None
+        if choice is None and words:
+            choice = parse_vote(words[0])
+        if choice is None or choice >= r.n_choices:
+            r.invalid += 1
+            return "no_choice"
+        have = r.ballot_of(viewer_id)
+        if (have is None or have[0] != choice) and not r.cast(viewer_id, choice, name):
+            return "refused"
+        r.add_gift(viewer_id, max(weight - 1, 0), unit="votes")
+        self.ticker.changed()
+        self._dirty.set()
+        if r.leader_clear():
+            r.close(self._clock.now(), early=True)
+            self._wake()
+            self.on_early_close()
+        return "counted"
+
     def submit_gift(self, gift: GiftMessage) -> int:
         r = self.round
         if r is None or r.closed or not r.rules.gift_votes:

@@ -44,6 +44,7 @@ from typing import Any, TypeVar
 import msgspec
 import trio
 
+from storyd.core.model import ChapterRecord
 from storyd.errors import StorageError, StoreUnavailable
 from storyd.store import cameo_queries as cq
 from storyd.store import queries as q
@@ -261,14 +262,9 @@ class Store:
         return await self._answered(q.mark_stale_sessions, except_id, ended_at, strict=False)
 
     # --- chapters -------------------------------------------------------------------------
-    async def add_chapter(self, session_id: int, *, number: int, title: str, text: str,
-                          choices: list[str], closing: bool, summary: str, provider: str,
-                          lines: list[dict[str, Any]], memory_update: dict[str, Any],
-                          created_at: float, chosen: int | None = None) -> None:
-        values = dict(number=number, title=title, text=text, choices=choices, closing=closing,
-                      summary=summary, provider=provider, lines=lines,
-                      memory_update=memory_update, created_at=created_at, chosen=chosen)
-        await self._write(q.add_chapter, session_id, values)
+    async def add_chapter(self, chapter: ChapterRecord) -> None:
+        """The chapter as JSON-ready values: the form a recovery file keeps a write in."""
+        await self._write(q.add_chapter, chapter.session_id, q.chapter_values(chapter))
 
     async def set_chapter_media(self, session_id: int, number: int, *, image: str | None = None,
                                 audio: list[str | None] | None = None) -> None:

@@ -20,6 +20,7 @@ import msgspec
 
 from storyd.core.langtag import html_lang
 from storyd.core.recap_view import story_title
+from storyd.core.replies import ExportReply
 from storyd.store.twee import to_twee
 
 CONTENT_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
@@ -33,7 +34,7 @@ def _date(ts: float | None) -> str:
 
 
 def title_of(s: dict[str, Any]) -> str:
-    """"<first chapter's title> — <Theme> story" (the export's and the recap's title)."""
+    """The story's title (the export's and the recap's; see `story_title`)."""
     return story_title(s)
 
 
@@ -82,12 +83,22 @@ def _md_paragraphs(text: str) -> list[str]:
     return [md_text(p) for p in str(text).split("\n") if p.strip()]
 
 
+def cameo_line(s: dict[str, Any]) -> str:
+    """"With viewers in the story: Zed (chapter 2), …" for the cameos the story wrote in."""
+    names = [f"{c['name']} (chapter{'s' if len(c['chapters']) > 1 else ''} "
+             f"{', '.join(str(n) for n in c['chapters'])})"
+             for c in s.get("cameos") or () if isinstance(c, dict) and c.get("chapters")]
+    return f"With viewers in the story: {', '.join(names)}" if names else ""
+
+
 def to_markdown(s: dict[str, Any]) -> str:
     out = [f"# {md_text(title_of(s))}", "",
            f"*Session {s['id']} · {md_text(str(s.get('language', '')))} · "
            f"started {_date(s.get('started_at'))}*", ""]
     if s.get("outline"):
         out += [f"> {md_text(s['outline'])}", ""]
+    if cameo_line(s):
+        out += [f"*{md_text(cameo_line(s))}*", ""]
     branches = _branches_by_chapter(s)
     for ch in s.get("chapters") or []:
         out += [f"## Chapter {int(ch['number'])}: {md_text(ch['title'])}", ""]
@@ -105,6 +116,11 @@ def to_markdown(s: dict[str, Any]) -> str:
             for para in _md_paragraphs(b["text"]):
                 out += [">", f"> {para}"]
         out.append("")
+    recap = s.get("recap") or {}
+    if recap.get("logline"):      # the story's recap (issue 17), written when it ended
+        out += ["## Recap", "", md_text(recap["logline"]), ""]
+        out += [f"- {md_text(m)}" for m in recap.get("moments") or []]
+        out += ["", f"*Ending: {md_text(str(recap.get('ending') or 'open'))}*", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -134,6 +150,8 @@ def to_html(s: dict[str, Any]) -> str:
     parts = [f"<h1>{e(title)}</h1>"]
     if s.get("outline"):
         parts.append(f"<blockquote>{e(s['outline'])}</blockquote>")
+    if cameo_line(s):
+        parts.append(f"<p class=vote>{e(cameo_line(s))}</p>")
     branches = _branches_by_chapter(s)
     for ch in s.get("chapters") or []:
         parts.append(f"<section><h2>Chapter {int(ch['number'])}: {e(ch['title'])}</h2>")
@@ -147,6 +165,12 @@ def to_html(s: dict[str, Any]) -> str:
             parts.append(f"<p class=vote>{e(_vote_line(ch['vote']))}</p>")
         parts += [_html_branch(b) for b in branches.get(int(ch["number"]), ())]
         parts.append("</section>")
+    recap = s.get("recap") or {}
+    if recap.get("logline"):
+        moments = "".join(f"<li>{e(str(m))}</li>" for m in recap.get("moments") or [])
+        parts.append(f"<section class=recap><h2>Recap</h2><p>{e(recap['logline'])}</p>"
+                     f"<ul>{moments}</ul><p class=vote>Ending: "
+                     f"{e(str(recap.get('ending') or 'open'))}</p></section>")
     body = "\n".join(parts)
     lang = e(html_lang(str(s.get("language") or "")))
     return (f"<!doctype html><html lang={lang}><head><meta charset=utf-8>"
@@ -162,3 +186,11 @@ def render(session: dict[str, Any], fmt: str) -> str:
     if fmt == "twee":
         return to_twee(session, title_of(session))
     return msgspec.json.format(msgspec.json.encode(session), indent=2).decode() + "\n"
+
+
+def export_reply(session: dict[str, Any], fmt: str) -> ExportReply:
+    """A stored session (`Store.get_session`) as the `export` answer: the rendered file, its
+    content type and a file name."""
+    return ExportReply(format=fmt, content_type=CONTENT_TYPES[fmt],
+                       filename=f"storyd-session-{session['id']}.{EXTENSIONS[fmt]}",
+                       content=render(session, fmt))

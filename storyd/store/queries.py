@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from storyd.core.model import ChapterRecord
 from storyd.errors import NotFoundError, StorageError
 
 END_STATUSES = frozenset({"finished", "ended", "crashed"})
@@ -177,6 +178,15 @@ def active_session(conn: sqlite3.Connection) -> dict[str, Any] | None:
 
 
 # --- chapters -----------------------------------------------------------------------------
+
+def chapter_values(chapter: ChapterRecord) -> dict[str, Any]:
+    """What add_chapter writes, as JSON data (the form a recovery file keeps it in)."""
+    d = chapter.draft
+    return dict(number=chapter.number, title=d.title, text=d.text, choices=list(d.choices),
+                closing=chapter.closing, summary=d.summary, provider=d.provider,
+                lines=msgspec.to_builtins(d.lines), memory_update=msgspec.to_builtins(d.memory),
+                created_at=chapter.created_at, chosen=chapter.chosen)
+
 
 def add_chapter(conn: sqlite3.Connection, session_id: int, values: dict[str, Any]) -> None:
     chosen = values["chosen"]

@@ -10,6 +10,7 @@ where the person is introduced) and a short name for everywhere after that.
 from __future__ import annotations
 
 import random
+import re
 from types import ModuleType
 from typing import NamedTuple
 
@@ -89,7 +90,12 @@ class Casting:
             if banked is not None:
                 return Who(banked.name, banked.g, banked.de if self.lang == "de" else banked.en,
                            "", False, self._short(banked))
-            return Who(p.name, self._gender(p.name, f"{p.want} {p.flaw}"), "", "", False)
+            # "Anna Berg, eine Kommissarin, will …": the premise says who she is
+            said = re.search(re.escape(p.name) + r",\s+((?:an?|the|ein|eine|der|die)\s"
+                             r"[^,.]{3,60}),", plan.premise)
+            desc = said.group(1) if said else ""
+            return Who(p.name, self._gender(p.name, desc or f"{p.want} {p.flaw}"), desc, "",
+                       False)
         people = [plan.antagonist()] if who == "foe" else list(plan.companions())
         for c in people:
             if c is not None and name_key(c.name) not in dead:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from storyd.core.languages import DE_STOP, EN_STOP, stopword_share
 from storyd.core.outline_facts import read_outline
-from storyd.storyteller.lang import DE_STOP, EN_STOP, stopword_share
 
 MAX_OUTLINE = 2000
 _NAME = r"[A-ZÄÖÜ][a-zäöüßéèáàíóúñç'-]+(?:\s+[A-ZÄÖÜ][a-zäöüßéèáàíóúñç'-]+)?"
@@ -99,7 +99,7 @@ _RELATIONS = ("brother", "sister", "friend", "mother", "father", "daughter", "so
               "mentor", "cousin", "Bruder", "Schwester", "Freund", "Freundin", "Mutter", "Vater",
               "Tochter", "Sohn", "Partner", "Partnerin", "Cousin", "Cousine")
 _REL = re.compile(r"\b(" + "|".join(_RELATIONS) + r"),?\s+(" + _NAME + r")")
-_FEMININE = {"en": re.compile(r"(?i)\b(she|her|herself|woman|girl|queen|princess)\b"),
+FEMININE = {"en": re.compile(r"(?i)\b(she|her|herself|woman|girl|queen|princess)\b"),
              "de": re.compile(r"\b(sie|ihre?[nmrs]?|Frau|Mädchen|\w{3,}in)\b")}
 
 
@@ -178,7 +178,7 @@ def parse_outline(raw: str) -> Outline:
                 break
     if hero and not gender:
         around = text[max(text.find(hero) - 60, 0):text.find(hero) + 120]
-        gender = "f" if _FEMININE[lang or "en"].search(around) else "m"
+        gender = "f" if FEMININE[lang or "en"].search(around) else "m"
     goal = done = ""
     if lang == "en" and (m := _EN_GOAL.search(text)):
         verb, obj = m.group(1), m.group(2).strip()

@@ -10,6 +10,7 @@ theme's word bank); each beat is a line of the arc in the story's language.
 from __future__ import annotations
 
 from storyd.core.model import ChapterRequest
+from storyd.core.outline_facts import read_outline
 from storyd.core.plan import Beat, CastMember, PlanPlace, Protagonist, StoryPlan, arc_shape
 from storyd.core.plan_parse import complete_plan
 from storyd.core.plan_prompts import PlanRequest
@@ -66,6 +67,12 @@ def offline_plan(req: PlanRequest) -> StoryPlan:
             entry, step = entry[step % len(entry)], step + 1
         beats.append(Beat(chapter=i + 1, kind=kind, summary=_fill(entry, s)))
     hero, friend, foe = p.hero, p.friend, p.foe
+    told = read_outline(req.outline).people
+    if told and told[0].role:      # "Kommissarin Anna Berg": what the outline says she is
+        role = told[0].role.split()[-1]
+        article = (("eine" if role.endswith("in") else "ein") if lang == "de"
+                   else "an" if role[:1].lower() in "aeiou" else "a")
+        hero = hero._replace(desc=f"{article} {role if lang == 'de' else role.lower()}")
     flaw = _FLAWS[lang][p.key % len(_FLAWS[lang])]
     if lang == "de":
         question = f"Wird {hero.name} {p.goal}?"

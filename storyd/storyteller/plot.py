@@ -30,8 +30,10 @@ from typing import NamedTuple
 
 import msgspec
 
+from storyd.core.languages import offline_language
 from storyd.core.memory import name_key
 from storyd.core.model import ChapterRequest, Entity, StoryMemoryView
+from storyd.core.plan import DEFAULT_CHAPTERS
 from storyd.storyteller import de as offline_de
 from storyd.storyteller import de_ends as offline_de_ends
 from storyd.storyteller import de_lines as offline_de_lines
@@ -41,10 +43,8 @@ from storyd.storyteller import en_lines as offline_en_lines
 from storyd.storyteller.bank import Bank, Obstacle, Place, Thing
 from storyd.storyteller.banks import bank_for
 from storyd.storyteller.cast import Casting, plan_goal
-from storyd.storyteller.lang import offline_language
 from storyd.storyteller.outline import Outline, parse_outline
 
-DEFAULT_ARC = 8
 INCIDENTS = ("foe", "clue", "threat", "item", "friend")
 
 
@@ -91,7 +91,7 @@ class Plot:
             else Outline()
         self.n = req.chapter_number
         self.per = 3 if req.words > 150 else 2 if req.words > 70 else 1   # lines a pool gives
-        self.arc = req.max_chapters if req.max_chapters > 0 else DEFAULT_ARC
+        self.arc = req.max_chapters if req.max_chapters > 0 else DEFAULT_CHAPTERS
         self.stage = stage(self.n, self.arc, req.closing)
         prev = stage(self.n - 1, self.arc, False) if self.n > 1 else ""
         self.stage_start = prev != self.stage

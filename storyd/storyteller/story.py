@@ -14,6 +14,7 @@ import string
 
 import trio
 
+from storyd.core.languages import DE_STOP, EN_STOP
 from storyd.core.memory import name_key
 from storyd.core.model import (
     ChapterDraft,
@@ -35,8 +36,8 @@ from storyd.storyteller.choices import (
     obstacle_kind,
     recognise,
 )
-from storyd.storyteller.lang import DE_STOP, EN_STOP
-from storyd.storyteller.planner import write_plan
+from storyd.storyteller.name_pools import offer_names
+from storyd.storyteller.planner import offline_plan, write_plan
 from storyd.storyteller.plot import Plot, stage
 from storyd.storyteller.scenes import (
     Beat,
@@ -81,6 +82,13 @@ class OfflineStoryteller:
         """A whole story plan from the outline and the theme (storyteller/planner.py)."""
         await trio.lowlevel.checkpoint()
         return write_plan(request)
+
+    def plan_fallback(self, request: PlanRequest) -> StoryPlan:
+        """Its own plan for `request` (before any completion)."""
+        return offline_plan(request)
+
+    def offer_names(self, theme_id: str, language: str, seed: int) -> tuple[str, ...]:
+        return offer_names(theme_id, language, seed)
 
     async def write_recap(self, request: RecapRequest) -> StoryRecap:
         """The recap built from the chapters themselves (core/recap.py)."""

@@ -10,7 +10,7 @@ else is a plain 404, so an off switch and a missing story look the same.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Protocol, TypeVar
 
 import msgspec
 from quart import Response
@@ -23,13 +23,23 @@ from storyd.errors import NotFoundError
 from storyd.web.openapi import API
 from storyd.web.story_page import render_story_page
 
+T = TypeVar("T")
+
+
+class Query(Protocol):
+    """The web app's query-string decoder: `kind` from the URL's query and `extra` (400 on
+    bad input)."""
+
+    def __call__(self, kind: type[T], **extra: object) -> T: ...
+
+
 Wrap = Callable[[Callable[..., Awaitable[Response]]], Callable[..., Awaitable[Response]]]
 
 
 def register_after_show(app: QuartTrio, op: Operator, *, admin: Wrap,
-                        call: Callable[[p.Request], Awaitable[Any]],
-                        reply: Callable[[str, str, Any], Response],
-                        query: Callable[..., Any]) -> None:
+                        call: Callable[[p.Request], Awaitable[p.Result | None]],
+                        reply: Callable[[str, str, object], Response],
+                        query: Query) -> None:
     @app.get(f"{API}/sessions/<int:session_id>/chapters")
     @admin
     async def chapters(session_id: int) -> Response:

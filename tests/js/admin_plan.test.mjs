@@ -30,3 +30,9 @@ test("no story, and a plan still being written", () => {
   assert.equal(planView({ session_id: null, plan: null }).heading, "no story is running");
   assert.match(planView({ session_id: 4, plan: null }).heading, /being written/);
 });
+
+test("an authored story: its passages are its plan, nothing is being written", () => {
+  const v = planView({ session_id: 5, plan: null, aired: 3, authored: "Dead Air" });
+  assert.equal(v.heading, "session #5: “Dead Air” is an authored story: its passages are its plan · 3 chapters aired");
+  assert.deepEqual(v.lines, []);
+});

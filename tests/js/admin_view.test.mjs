@@ -45,7 +45,7 @@ test("vote rows: percentages, the winner only once closed", () => {
 
 test("time: server clock in ms, seconds left of an open vote", () => {
   assert.equal(serverTimeMs({ server_time_ms: 1_700_000_000_000 }), 1_700_000_000_000);
-  assert.equal(serverTimeMs({ server_time: 5 }), 5);
+  assert.equal(serverTimeMs({ server_time: 5 }), null);     // the old name is not read
   const snap = { voting: { open: true, ends_at: 10_500 } };
   assert.equal(secondsLeft(snap, 1_000), 10);
   assert.equal(secondsLeft(snap, 20_000), 0);
@@ -64,18 +64,22 @@ test("the timer shows the announced end and, with a stream delay, the real close
   assert.equal(voteTimer({}, 0), "");
 });
 
-test("chat source health reads *_ms fields (and the older seconds fields)", () => {
+test("chat source health reads the *_ms fields, never the older seconds fields", () => {
   const now = Date.UTC(2026, 10, 29, 10, 0, 30);
   const v = chatSourceView({ source: "twitch", room: "#show", state: "connected",
     last_event_at_ms: now - 4_000, rate: 2.345, votes_accepted: 7, votes_invalid: 1,
-    reconnects: 2, drops: 3 }, now);
+    reconnects: 2, dropped: 3 }, now);
   assert.equal(v.name, "twitch (#show)");
   assert.equal(v.tone, "ok");
   assert.equal(v.figures, "last event 4 s ago · 2.3 msg/s · votes 7 ok / 1 invalid · 2 reconnects · 3 dropped");
+  const backing = chatSourceView({ source: "tiktok", state: "backing_off",
+    last_event_at_ms: now - 61_000, retry_at_ms: now + 5_000, dropped: 5 }, now);
+  assert.match(backing.stateText, /^backing off until \d\d:\d\d:\d\d$/);
+  assert.match(backing.figures, /^last event 61 s ago .* 5 dropped$/);
   const old = chatSourceView({ source: "tiktok", state: "backing_off", last_event_at: (now - 61_000) / 1000,
-    retry_at: (now + 5_000) / 1000, dropped: 5 }, now);
-  assert.match(old.stateText, /^backing off until \d\d:\d\d:\d\d$/);
-  assert.match(old.figures, /^last event 61 s ago .* 5 dropped$/);
+    retry_at: (now + 5_000) / 1000, drops: 5 }, now);
+  assert.equal(old.stateText, "backing off");
+  assert.match(old.figures, /^last event no events yet .* 0 dropped$/);
   assert.equal(chatSourceView({ source: "x", state: "failed" }, now).tone, "bad");
   assert.match(chatSourceView({ source: "x", state: "waiting_for_live" }, now).figures, /no events yet/);
 });
@@ -89,7 +93,8 @@ test("voters are keyed by id with their platform; providers show latency", () =>
   assert.equal(platformOf({ viewer_id: "bob" }), "local");
   assert.deepEqual(providerView({ provider: "sf", ok: false, diagnosis: "bad key", latency: 0.2104, message: "HTTP 401" }),
     { name: "sf", diagnosis: "bad key", tone: "bad", latency: "210 ms", message: "HTTP 401" });
-  assert.equal(providerView({ provider: "o", ok: true, latency_ms: 6 }).latency, "6 ms");
+  assert.equal(providerView({ provider: "o", ok: true, latency: 0.006 }).latency, "6 ms");
+  assert.equal(providerView({ provider: "o", ok: true, latency_ms: 6 }).latency, "");
 });
 
 test("a stored session: letters, winner, the closing chapter is the end", () => {

@@ -11,7 +11,7 @@ const long = (k) => `${k.toUpperCase()}: ${"follow the lantern bearer into the f
 const choices = [..."abcdef"].map((key) => ({ key, text: long(key) }));
 const voting = (over = {}) => ({ round_id: 3, choices, counts: [1, 5, 5, 0, 2, 0], voters: 13,
   ends_at: 100_000, duration_ms: 60_000, open: true, ...over });
-const snap = (over = {}) => ({ state: "voting", server_time: 50_000, session_id: 1, language: "English",
+const snap = (over = {}) => ({ state: "voting", server_time_ms: 50_000, session_id: 1, language: "English",
   chapter: { number: 2, title: "The Crypt", text: "x", sentences: ["One.", "Two."], choices },
   voting: voting(), overlay: {}, ...over });
 
@@ -29,16 +29,17 @@ test("countdown: never a stale 0 — hidden when disconnected, closed or long pa
   assert.equal(V.countdown(voting(), 102_000).visible, false);     // it is not: stop showing 0
 });
 
-test("fields: the typed events' names (server_time_ms, duration_ms) and the old ones", () => {
+test("fields: the typed events' names (server_time_ms, duration_ms), never the old ones", () => {
   assert.equal(V.FIELDS.serverMs({ server_time_ms: 5 }), 5);
-  assert.equal(V.FIELDS.serverMs({ server_time: 6 }), 6);
+  assert.equal(V.FIELDS.serverMs({ server_time: 6 }), null);
   assert.equal(V.FIELDS.narrationMs({ duration_ms: 2500 }), 2500);
-  assert.equal(V.FIELDS.narrationMs({ duration: 2.5 }), 2500);
+  assert.equal(V.FIELDS.narrationMs({ duration: 2.5 }), null);
   assert.equal(V.FIELDS.narrationMs({}), null);
+  assert.equal(V.FIELDS.endsMs({ ends_at_ms: 30_000 }), null);
 });
 
-test("countdown tolerates the typed events' names (ends_at_ms) and no duration", () => {
-  const v = { round_id: 1, ends_at_ms: 30_000, open: true };
+test("countdown from the round's ends_at, also without a duration", () => {
+  const v = { round_id: 1, ends_at: 30_000, open: true };
   const c = V.countdown(v, 20_000, { startMs: 10_000 });
   assert.equal(c.text, "10"); assert.equal(c.fraction, 0.5);
 });
@@ -246,6 +247,11 @@ test("recap: shown after the end for recap_seconds, then gone; 0 turns it off", 
   assert.equal(V.recapModel({ ...snap, overlay: { recap_seconds: 0 } }, 5000, t), null);
   assert.equal(V.recapModel({ ...snap, state: "idle" }, 5000, t), null);
   assert.notEqual(V.recapModel({ ...snap, overlay: {} }, 5000, t), null);  // default 12 s
+  // German: who voted most, said as a German streamer would ("die fleißigsten Stimmen" read
+  // as "the most hard-working voices")
+  const g = V.recapModel({ ...snap, language: "Deutsch" }, 5000, V.stringsFor({ language: "Deutsch" }));
+  assert.equal(g.voters, "Am fleißigsten abgestimmt: Amy 5");
+  assert.equal(g.cast, "Mit Mira, amy (Gastauftritt)");
 });
 
 test("recap map: forty chapters fit the box, rows snake, nodes and labels inside", () => {
