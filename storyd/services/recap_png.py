@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 from PIL import Image, ImageDraw, ImageFont
 
+from storyd.core.languages import offline_language
 from storyd.core.recap_view import MapNode, RecapView
-from storyd.storyteller.lang import offline_language
 
 SIZES = {"1080x1920": (1080, 1920), "1920x1080": (1920, 1080)}
 BG, PANEL = (14, 16, 32), (24, 28, 52)
