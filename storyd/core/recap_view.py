@@ -21,6 +21,7 @@ import msgspec
 
 from storyd.core.plan import plan_from_json
 from storyd.core.recap import RecapChapter, offline_recap, recap_from_json
+from storyd.core.story_words import story_words
 from storyd.core.themes import THEMES
 
 MAX_CAST = 8
@@ -81,8 +82,8 @@ def story_title(session: dict[str, Any]) -> str:
     if plan is not None and plan.title.strip():
         return plan.title.strip()
     chapters = session.get("chapters") or []
-    first = str(chapters[0]["title"]) if chapters else "Untitled"
     language = str(session.get("language") or "").strip().casefold()
+    first = str(chapters[0]["title"]) if chapters else story_words(language).untitled
     if language.split("-")[0] not in ("", "en", "english"):
         return first
     theme_id = str(session.get("theme") or "")
