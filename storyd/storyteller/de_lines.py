@@ -88,6 +88,13 @@ AFTER = {
     "action": ("Es veränderte mehr, als irgendwer erwartet hatte.",
                "Einen Augenblick lang stand alles still.",
                "Es war das Richtige, und es war nicht leicht."),
+    "deed": ("Es hatte sich gelohnt: Danach wusste {hero}, dass der Weg {to} führte.",
+             "Es lief nicht nach Plan, aber eines wusste {hero} danach: {foe} war vor ihnen "
+             "da gewesen.",
+             "Es klappte, mehr oder weniger, und zum ersten Mal seit Tagen wirkte {friend} "
+             "zuversichtlich.",
+             "Es kostete sie eine Stunde, aber es lohnte sich: Der nächste Schritt führte {to}.",
+             "{Friend} hatte nicht geglaubt, dass es klappen würde. Es klappte."),
     "free": ("Niemand hätte sagen können, was daraus werden würde.", "Es war ein Anfang.",
              "{Friend} nickte langsam: Es könnte klappen."),
 }
