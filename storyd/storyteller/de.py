@@ -167,7 +167,7 @@ _MET = {"creature": "stießen sie auf {a_threat_acc}", "hazard": "brach {a_threa
 
 
 _SAID = {"": (("sagte", ""), ("meinte", ""), ("sagte", "leise"), ("murmelte", ""),
-              ("flüsterte", ""), ("erwiderte", "")),
+              ("flüsterte", ""), ("sagte", "ruhig")),
          "?": (("fragte", ""), ("wollte", "wissen"), ("fragte", "leise")),
          "!": (("rief", ""), ("rief", "laut"), ("stieß", "hervor")),
          "admit": (("gab", "zu"), ("gestand", "")), "warn": (("warnte", ""), ("flüsterte", ""))}

@@ -118,7 +118,7 @@ _MET = {"creature": "they ran into {a_threat}", "hazard": "{a_threat} swept in",
         "person": "{a_threat} blocked their way"}
 
 
-_SAID = {"": ("said", "said quietly", "muttered", "said", "whispered", "replied"),
+_SAID = {"": ("said", "said quietly", "muttered", "said", "whispered", "said after a moment"),
          "?": ("asked", "wanted to know", "asked"), "!": ("called", "cried", "called out"),
          "admit": ("admitted", "confessed"), "warn": ("warned", "whispered")}
 

@@ -164,7 +164,8 @@ def write(req: ChapterRequest) -> ChapterDraft:
             opener = _opener(p, kind, s)
         events += _events(p, kind, s)
     if req.closing:
-        result = _after(p, kind, f, quote, past, past_phrase) if kind == "action" else []
+        result = _after(p, kind, f, quote, past, past_phrase) if kind in (
+            "action", "avoid", "face", "use") else []   # the obstacle answers the last choice
         beats = closing_beats(p, f, kind, opener, past, result)
         events.append(_event(L.EVENT["end" if p.goal_done else "endinf"], s))
     elif not first:
