@@ -176,3 +176,15 @@ def test_no_translated_german_and_no_reply_to_nothing(language: str) -> None:
         for sent in sentences(text):
             if re.search(r"\b(replied|erwiderte)\b", sent):
                 pytest.fail(f"a reply to nothing: {sent}")
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_the_ending_never_quotes_the_last_vote(language: str) -> None:
+    """"The last choice was the right one: Ask Milo about the torn photograph." read the vote
+    back to the viewers; the ending tells what came of it instead."""
+    path = [0, 1, 2, 1, 0, 2, 1, 0]   # the snapshot story that ended on "Ask Milo about …"
+    told = [tell(t, language, seed, path, words=45) for t, seed in (("mystery", 42),
+                                                                     ("romance", 1))]
+    for s in [*stories(language), *stories(language, 150), *told]:
+        quoted = re.compile(r"[:\u201e\u201c\"]\s*" + re.escape(s.taken[-1]), re.I)
+        assert not quoted.search(s.drafts[-1].text), (s.taken[-1], s.drafts[-1].text)

@@ -88,8 +88,10 @@ END = {
                "Damit hatte niemand gerechnet, am wenigsten {foe}."),
     "generic": ("Damit hatte {foe} am allerwenigsten gerechnet.",
                 "Es klappte, besser, als irgendwer zu hoffen gewagt hatte."),
-    "free": ("Am Ende kam es auf eines an: \u201e{act}\u201c. Es genügte.",
-             "Die letzte Entscheidung war die richtige: \u201e{act}\u201c."),
+    "free": ("Am Ende war es genau das, was den Ausschlag gab, und {foe} hatte es nicht kommen "
+             "sehen.",
+             "Es war die richtige Entscheidung, und sie genügte: {foe} hatte nichts mehr "
+             "entgegenzusetzen."),
 }
 END_GENTLE = {
     "confront": ("{Hero} sagte es endlich laut, vor allen, und {foe} wurde knallrot.",),

@@ -89,8 +89,9 @@ END = {
                "Nobody had expected that, least of all {foe}."),
     "generic": ("That was the last thing {foe} had expected.",
                 "It worked, better than anyone had dared to hope."),
-    "free": ("In the end it came down to one thing: {act}. It was enough.",
-             "The last choice was the right one: {act}."),
+    "free": ("In the end, that was what decided it, and {foe} had not seen it coming.",
+             "It was the right choice, and it was enough: {foe} had nothing left to answer "
+             "with."),
 }
 END_GENTLE = {
     "confront": ("{Hero} finally said it out loud, in front of everyone, and {foe} went very "
