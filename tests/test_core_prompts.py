@@ -300,13 +300,13 @@ def test_what_a_tiny_model_sends_is_read_as_far_as_it_goes() -> None:
     raw = ('{"title": "BEGIN CHAPTER 5: The Dragon", "text": "{Mira runs.\nThe tower '
            'falls behind her, stone by stone, into the river below.}", "choices": ['
            '"]; summary_options[", "Flawespeirisrhynaiakdjlohnanvryngmies", "Climb the wall", '
-           '"Warn the ferryman"]}')
+           '"Summary_Ending:", "Warn the ferryman"]}')
     draft = parse_chapter(raw, req())
     assert draft.title == "The Dragon"
     assert draft.text == ("Mira runs. The tower falls behind her, stone by stone, into the "
                           "river below.")
     assert draft.choices == ("Climb the wall", "Warn the ferryman")
-    assert draft.notes == ("2 of 4 choices were empty or placeholders",)
+    assert draft.notes == ("3 of 5 choices were empty or placeholders",)
     cut = parse_chapter('{"title": "T", "text": "' + TEXT40 + '", "choices": ["Run", "Hi', req())
     assert cut.text == TEXT40 and cut.choices == ("Run",)   # the text was whole; "Hi" no choice
     with pytest.raises(ProviderOutputError):                     # the text itself was cut

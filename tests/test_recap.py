@@ -133,3 +133,11 @@ def test_the_recap_picture_speaks_the_storys_language() -> None:
     english = recap_lines(recap_view(session(1, 3), voters))
     assert english.kicker == "STORY RECAP · HORROR" and english.voters == "Top voters: Amy 5"
     assert english.cast == "Starring: Mira" and english.foot == "1 chapter · storyd"
+
+
+def test_the_pictures_map_sits_in_the_middle_of_its_box() -> None:
+    from storyd.services.recap_png import map_points
+
+    points, r, _dx = map_points(8, (72, 500, 1008, 1580))      # a portrait picture's map box
+    ys = [y for _x, y in points]
+    assert abs(sum(ys) / len(ys) - 1040) < 60 and min(ys) - 2 * r >= 500 and max(ys) + r <= 1580

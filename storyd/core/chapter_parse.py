@@ -212,7 +212,8 @@ def is_junk(choice: str) -> bool:
     """Not a choice a viewer could vote for: a run-on non-word (what a tiny model writes when
     it drifts: "Flawespeirisrhynaiakdj…"), or hardly any letters."""
     letters = sum(ch.isalpha() for ch in choice)
-    return (letters < 3 or letters < len(choice) // 2 or any(c in choice for c in "{}[]<>`")
+    return (letters < 3 or letters < len(choice) // 2 or any(c in choice for c in "{}[]<>`_")
+            or choice.rstrip().endswith(":")     # a label the model started: "Summary_Ending:"
             or not choice[:1].isalnum() and choice[:1] not in "\"'„“«¿¡"
             or any(len(w.strip(".,;:!?\"'()")) > 24 for w in choice.split()))
 

@@ -241,21 +241,22 @@ export function recapModel(snap, nowMs, t) {
 /** Where the map's nodes go in a w×h box: rows that snake (left to right, then back), node
  *  radius r; every node, its stubs and its label stay inside the box. */
 export function mapLayout(n, w, h, minDx = 96, minDy = 76) {
-  if (!n || w <= 0 || h <= 0) return { points: [], r: 0, perRow: 0, dy: 0, labels: false, numbers: false };
+  if (!n || w <= 0 || h <= 0) return { points: [], r: 0, perRow: 0, dy: 0, top: 0, labels: false, numbers: false };
   const rowsMax = Math.max(1, Math.floor(h / minDy));
   const perRow = Math.max(1, Math.min(n, Math.max(Math.floor(w / minDx), Math.ceil(n / rowsMax))));
   const rows = Math.ceil(n / perRow);
   const dx = w / perRow;
   const dy = Math.min(h / rows, 260);
   const r = Math.max(6, Math.min(30, dx * 0.2, dy * 0.18));
+  const top = (h - rows * dy) / 2;   // centred in the box: no band on top of a blank card
   const points = [];
   for (let i = 0; i < n; i++) {
     const row = Math.floor(i / perRow);
     const col = row % 2 ? perRow - 1 - (i % perRow) : i % perRow;
-    points.push({ x: dx * (col + 0.5), y: dy * row + dy * 0.45 });
+    points.push({ x: dx * (col + 0.5), y: top + dy * row + dy * 0.45 });
   }
   // a crowded map keeps its shape and drops what would not fit: shares, then numbers
-  return { points, r, perRow, dy, labels: dx >= 64 && dy * 0.55 >= r + 30, numbers: r >= 12 };
+  return { points, r, perRow, dy, top, labels: dx >= 64 && dy * 0.55 >= r + 30, numbers: r >= 12 };
 }
 
 export const CARD_DELAY_MS = 400;    // a card wanted for less than this never shows

@@ -104,14 +104,12 @@ def _backdrop(img: Image.Image, picture: Path | None) -> None:
     img.paste(Image.blend(src, Image.new("RGB", (w, h), BG), 0.72))
 
 
-def draw_map(draw: ImageDraw.ImageDraw, nodes: tuple[MapNode, ...],
-             box: tuple[int, int, int, int]) -> None:
-    """The branch map inside box (left, top, right, bottom): nodes in rows, snaking."""
-    if not nodes:
-        return
+def map_points(n: int, box: tuple[int, int, int, int]) -> tuple[list[tuple[float, float]], int,
+                                                                float]:
+    """Where n map nodes go in box (left, top, right, bottom): rows that snake, centred
+    in the box's height; with the node radius and the column width."""
     left, top, right, bottom = box
     width, height = right - left, bottom - top
-    n = len(nodes)
     per_row = max(1, min(n, width // 110))
     rows = math.ceil(n / per_row)
     while rows > 1 and height / rows < 120 and per_row < n:
@@ -120,15 +118,25 @@ def draw_map(draw: ImageDraw.ImageDraw, nodes: tuple[MapNode, ...],
     dx = width / per_row
     dy = min(height / rows, 220.0)
     r = int(max(10, min(30, dx * 0.22, dy * 0.18)))
-    small = font(max(16, min(26, int(r * 0.9))), True)
-    label = font(max(16, min(26, int(dx * 0.2))), False)
+    offset = (height - rows * dy) / 2    # centred: no band on top of an empty picture
     points = []
     for i in range(n):
         row, col = divmod(i, per_row)
         if row % 2:
             col = per_row - 1 - col
-        points.append((left + dx * (col + 0.5), top + dy * row + dy * 0.38))
-    for i in range(n - 1):    # the path taken: bold
+        points.append((left + dx * (col + 0.5), top + offset + dy * row + dy * 0.38))
+    return points, r, dx
+
+
+def draw_map(draw: ImageDraw.ImageDraw, nodes: tuple[MapNode, ...],
+             box: tuple[int, int, int, int]) -> None:
+    """The branch map inside box (left, top, right, bottom): nodes in rows, snaking."""
+    if not nodes:
+        return
+    points, r, dx = map_points(len(nodes), box)
+    small = font(max(16, min(26, int(r * 0.9))), True)
+    label = font(max(16, min(26, int(dx * 0.2))), False)
+    for i in range(len(nodes) - 1):    # the path taken: bold
         draw.line([points[i], points[i + 1]], fill=ACCENT, width=max(4, r // 3))
     for node, (x, y) in zip(nodes, points, strict=True):
         others = [j for j in range(node.choices) if j != node.chosen]

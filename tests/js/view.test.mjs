@@ -258,14 +258,20 @@ test("recap map: forty chapters fit the box, rows snake, nodes and labels inside
   for (const [w, h] of [[1760, 300], [920, 700], [600, 140]]) {
     const L = V.mapLayout(40, w, h);
     assert.equal(L.points.length, 40);
+    const bottom = L.top + Math.ceil(40 / L.perRow) * L.dy + 0.01;
     for (const p of L.points) {
       assert.ok(p.x - L.r >= 0 && p.x + L.r <= w, `x inside ${w}`);
-      assert.ok(p.y - 1.5 * L.r >= 0 && p.y + L.r <= Math.ceil(40 / L.perRow) * L.dy + 0.01);
-      if (L.labels) assert.ok(p.y + L.r + 30 <= Math.ceil(40 / L.perRow) * L.dy + 0.01);
+      assert.ok(p.y - 1.5 * L.r >= L.top && p.y + L.r <= bottom && bottom <= h + 0.01);
+      if (L.labels) assert.ok(p.y + L.r + 30 <= bottom);
     }
     assert.ok(L.labels === (w >= 900), `${w}x${h}: shares shown only where they fit`);
     assert.ok(Math.ceil(40 / L.perRow) * L.dy <= h + 0.01);
     if (L.perRow < 40) assert.ok(L.points[L.perRow].x > L.points[L.perRow + 1].x);  // back
   }
   assert.deepEqual(V.mapLayout(0, 100, 100).points, []);
+  // eight chapters in a tall box (a portrait recap) sit in its middle, not in a band on top
+  // of an empty card
+  const tall = V.mapLayout(8, 940, 900);
+  const mid = tall.points.reduce((a, p) => a + p.y, 0) / 8;
+  assert.ok(Math.abs(mid - 450) < 60, `map centred: ${mid}`);
 });
