@@ -188,12 +188,15 @@ class Daemon:
         self.bus.publish(ev.error(message, self.clock.ms()))
 
     def story_finished(self, session_id: int) -> None:
-        """In demo mode the next story starts by itself after a pause."""
+        """In demo mode the next story starts by itself after a pause: `[story]
+        next_story_seconds`, but never before the recap card has had its `[overlay]
+        recap_seconds` (a new story replaces the card on the overlay)."""
         if self.demo and self._nursery is not None:
             self._nursery.start_soon(self._next_demo_story)
 
     async def _next_demo_story(self) -> None:
-        await trio.sleep(self.config.story.next_story_seconds)
+        await trio.sleep(max(self.config.story.next_story_seconds,
+                             self.config.overlay.recap_seconds))
         if self.director.machine.can("start"):
             await self.start_demo_story()
 

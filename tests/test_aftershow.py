@@ -161,3 +161,25 @@ async def test_a_played_story_after_the_show(daemon_factory: Any, nursery: trio.
         width, first, since, errors = await trio.to_thread.run_sync(admin_page)
     assert width == 1920 and first.startswith(f"00:00 {titles[0]}")
     assert since.splitlines()[1].split(" ", 1)[1] == titles[0] and errors == []
+
+
+async def test_the_demos_next_story_waits_until_the_recap_has_been_shown(
+        daemon_factory: Any) -> None:
+    # `[story] next_story_seconds` (2 s here) shorter than `[overlay] recap_seconds` (3 s)
+    # started the next demo story 2 s after the end and cut the recap card short.
+    recap_seconds = 3.0
+    d = await daemon_factory(demo_mode=True, demo={"seed": 3},
+                             story={"next_story_seconds": 2.0},
+                             overlay={"recap_seconds": recap_seconds})
+    story = d.director.story
+    assert story is not None
+    first = story.session_id
+    with trio.fail_after(TIMEOUT), d.bus.subscribe() as sub:
+        await next_chapter(sub, 1)
+        await d.operator.finish(now=True)        # finished (not ended): the demo goes on
+        ended = await wait_for_event(sub, "story:state", lambda s: s["state"] == "ended"
+                                     and s.get("recap") is not None, TIMEOUT)
+        shown_until = ended["recap"]["ended_at_ms"] + recap_seconds * 1000
+        await wait_for_event(sub, "story:state", lambda s: s["session_id"] not in (None, first),
+                             TIMEOUT)
+        assert d.clock.ms() >= shown_until - 50          # the card had its full time

@@ -107,9 +107,22 @@ async def test_a_start_on_a_still_full_disk_keeps_the_recovered_ballots_waiting(
     store, sid = await open_with_round(data, runtime)
     filler = fill(disk)
     await store.save_ballots(sid, 1, ballots(300), now=2.0)
+    await store.update_round(sid, 1, heartbeat_at=7.0)     # waits too: the file has writes
+    await store.save_ballots(sid, 1, [("viewer-00000", "", 2, 1)], now=8.0)   # a change
     assert await store.aclose() == 0
     store = await Store.open(data / "storyd.sqlite3", recovery_dirs=(runtime,))
-    assert store.backlog_stats()["buffered_ballots"] == 300 and store.notice() is not None
+    stats = store.backlog_stats()
+    assert stats["buffered_ballots"] == 300 and stats["pending_writes"] == 1
+    assert store.notice() is not None
+    # the resume reads the show it had reached, not the database alone: the waiting round
+    # update and every acknowledged ballot (the changed one as changed) ...
+    resumed = await store.active_session()
+    assert resumed is not None and resumed.round is not None
+    assert resumed.round["heartbeat_at"] == 7.0
+    assert len(resumed.ballots) == 300
+    assert ("viewer-00000", "Viewer 0", 2, 1) in resumed.ballots
+    # ... and what the resume writes waits with them instead of failing the start
+    assert await store.mark_stale_sessions(except_id=sid, ended_at=9.0) is None
     await store.save_ballots(sid, 1, ballots(200, 300), now=3.0)
     assert await store.aclose() == 0                        # one new file holds all 500
     files = list(runtime.glob("storyd-unsaved-*.json"))
@@ -184,7 +197,8 @@ class Storyd:
         self.config.write_text(
             f'[server]\nport = 0\n[control]\nsocket = "{self.sock}"\n[storage]\n'
             f'data_dir = "{disk}/data"\ncache_dir = "{tmp}/cache"\n[tts]\nenabled = false\n'
-            '[images]\nenabled = false\n[voting]\nduration = 300\n[story]\nreveal = "full"\n')
+            '[images]\nenabled = false\n[voting]\nduration = 300\n[story]\nreveal = "full"\n'
+            'reveal_words_per_second = 0\n')
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -257,7 +271,9 @@ def test_a_real_storyd_on_a_full_disk_loses_no_acknowledged_ballot(
         assert "kept in" in storyd.log() and "the next start replays them" in storyd.log()
         storyd.start()                                # still full: the show resumes from
         with storyd.client() as client:               # memory, the ballots wait with it
-            assert client.get("/status").json()["state"] == "voting"
+            status = client.get("/status").json()
+            assert status["state"] == "voting" and "disk is full" in status["notice"]
+            assert status["voting"]["voters"] == 5000 == sum(status["voting"]["counts"])
         assert storyd.stop() == 0
         filler.unlink()
         storyd.start()
@@ -281,7 +297,7 @@ async def _voting_daemon(data: Path, runtime: Path, nursery: trio.Nursery) -> An
     path.write_text(f'[server]\nport = 0\n[control]\nsocket = "{runtime}/control.sock"\n'
                     f'[storage]\ndata_dir = "{data}"\ncache_dir = "{runtime.parent}/cache"\n'
                     '[tts]\nenabled = false\n[voting]\nduration = 300\n[story]\n'
-                    'reveal = "full"\n')
+                    'reveal = "full"\nreveal_words_per_second = 0\n')
     daemon = await nursery.start(run_daemon, config_mod.load(path), path)
     with daemon.bus.subscribe() as sub:
         await daemon.director.start(theme="fantasy")

@@ -43,6 +43,7 @@ def test_missing_file_means_defaults(tmp_path):
     ("[voting]\nduration = 5\n", r"f\.toml:2: voting\.duration = 5 is out of range \(15–300\)"),
     ("[voting]\nduration = \"x\"\n", r"f\.toml:2: voting\.duration: Expected `int`, got `str`"),
     ("[story]\nchoices = 9\n", r"story\.choices = 9 is out of range \(3–6\)"),
+    ("[story]\nnext_story_seconds = -5\n", r"story\.next_story_seconds = -5\.0 is out of range \(0–3600\)"),
     ("[story]\ntheme = \"fantsy\"\n", r"did you mean 'fantasy'\?"),
     ("[voting]\ntie_break = \"coin\"\n", r"voting\.tie_break: Invalid enum value .coin.; one of random, first, extend"),
     ("[llm]\nchain = [\"sf\"]\n", r"llm\.chain names unknown provider 'sf'; add a \[providers\.sf\] section"),

@@ -593,3 +593,15 @@ def test_stream_delay_with_an_extension() -> None:
     assert ext == Extended(ends_at=185.0, reason="tie") and r.closes_at == 190.0
     assert r.on_deadline(185.0) is None
     assert isinstance(r.on_deadline(190.0), RoundResult)
+
+
+def test_restored_ballots_meet_their_viewers_live_messages() -> None:
+    # after a restart the stored viewer ids get the keys the live sources give their messages
+    r = make_round(3)
+    r.restore([("twitch:55", "Tess", 0, 1), ("tiktok:7000000000000000001", "Tim", 1, 1)])
+    r.ingest([ChatMessage(platform="twitch", user_id="twitch:55", name="Tess", text="!c",
+                          msg_id="twitch:m1", key=viewer_key("twitch", "55")),
+              ChatMessage(platform="tiktok", user_id="tiktok:7000000000000000001", name="Tim",
+                          text="b", key=viewer_key("tiktok", 7000000000000000001))])
+    assert r.voters == 2 and r.counts == (0, 1, 1)     # a change and a repeat, no new voter
+    assert r.retract("twitch:m1") and r.ballot_of("twitch:55") == (0, 1)   # back to stored

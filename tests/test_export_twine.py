@@ -131,6 +131,15 @@ async def test_extwee_parses_every_export_with_every_branch(tmp_path: Path) -> N
     empty = {**s, "chapters": [], "branches": []}
     twee.write_text(export.render(empty, "twee"), encoding="utf-8")
     assert [p["name"] for p in extwee("parse", str(twee))["passages"]] == ["Start"]
+    german = {**s, "language": "Deutsch"}         # German names and links resolve too
+    twee.write_text(export.render(german, "twee"), encoding="utf-8")
+    story = extwee("parse", str(twee))
+    assert story["start"] == "Kapitel 1"
+    names = {p["name"] for p in story["passages"]}
+    assert "Nach Kapitel 1: A, nicht gewählt" in names and len(names) == 4 + rows
+    for p in story["passages"]:
+        for link in (part.split("]]")[0] for part in p["text"].split("[[")[1:]):
+            assert link.split("->")[-1] in names, link
 
 
 def story_formats() -> dict[str, Path]:

@@ -553,6 +553,69 @@ def test_the_recap_card_fits_every_size(server: Server, browser: Any, w: int, h:
         page.close()
 
 
+def authored_recap(chapters: int = 6) -> Any:
+    """An authored story's recap: no cast (its passages name nobody storyd knows), a known
+    kind of ending, chapter titles of real length."""
+    from storyd.core.recap_view import MapNode, RecapView, RecapVoter
+
+    titles = ("The Fitting", "A Tear at the Seam", "Borrowed Trousers", "The Vicar's Bicycle",
+              "Confetti in the Cummerbund", "The Toast Nobody Wrote", "Rings", "Cake")
+    nodes = tuple(MapNode(number=i, title=titles[(i - 1) % len(titles)],
+                          choices=0 if i == chapters else 3,
+                          chosen=None if i == chapters else i % 3,
+                          share=None if i == chapters else 0.5, closing=i == chapters)
+                  for i in range(1, chapters + 1))
+    recap = RecapView(session_id=8, title="The Best Man's Trousers", theme_name="Comedy",
+                      language="English", status="finished",
+                      logline="Ned had one job at his brother's wedding: keep the rings safe.",
+                      ending="triumph", cast=(), voters=(RecapVoter(name="Amy", ballots=5,
+                                                                    wins=3),),
+                      nodes=nodes, ended_at_ms=now_ms())
+    snap = msgspec.structs.replace(story("result"), state="ended", recap=recap)
+    return msgspec.structs.replace(snap, overlay=msgspec.structs.replace(
+        snap.overlay, recap_seconds=600, layout="auto"))
+
+
+@pytest.mark.parametrize("w,h", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_an_authored_storys_recap_says_how_it_ended_and_names_its_chapters(
+        server: Server, browser: Any, w: int, h: int) -> None:
+    """An authored story knows no cast: its recap card was a title, one line and a bare map.
+    It says how the story ended and how long it ran, and names each chapter on the map."""
+    page, errors = open_page(browser, w, h)
+    try:
+        page.goto(f"{server.url}/overlay/?audio=0")
+        page.wait_for_function("() => window.storydOverlay && window.storydOverlay.view.snap",
+                               timeout=10_000)
+        for chapters in (6, 8):
+            show(page, server, authored_recap(chapters),
+                 "!document.getElementById('recap').hidden && document.querySelectorAll("
+                 f"'#recap-map .node').length === {chapters}")
+            assert_fits(page, f"recap-authored-{w}x{h}-{chapters}", shot=w * h <= 1920 * 1080)
+            assert page.is_hidden("#recap-cast")
+            assert page.text_content("#recap-ending") == f"A triumphant ending · {chapters} chapters"
+            titles = page.eval_on_selector_all("#recap-titles > div",
+                                               "els => els.map(e => e.textContent)")
+            assert titles == [n.title for n in authored_recap(chapters).recap.nodes]
+            # each title under its own node, clear of every node and of the other titles
+            clear = page.evaluate("""() => {
+              const boxes = [...document.querySelectorAll('#recap-titles > div')].map(e => {
+                const r = document.createRange(); r.selectNodeContents(e);
+                return r.getBoundingClientRect(); });
+              const nodes = [...document.querySelectorAll('#recap-map .node')]
+                .map(n => n.getBoundingClientRect());
+              const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom
+                && b.top < a.bottom;
+              return boxes.every((b, i) => nodes.every(n => !hit(b, n)) && boxes.every(
+                (c, j) => i === j || !hit(b, c)) && Math.abs((b.left + b.right) / 2 -
+                (nodes[i].left + nodes[i].right) / 2) < 2 && b.top > nodes[i].bottom); }""")
+            assert clear
+        show(page, server, recap_story(6, 40), "!document.getElementById('recap').hidden")
+        assert page.eval_on_selector_all("#recap-titles > div", "els => els.length") == 0
+        assert errors == []
+    finally:
+        page.close()
+
+
 def test_the_recap_goes_after_its_seconds_and_every_style_fits(server: Server,
                                                                browser: Any) -> None:
     page, errors = open_page(browser, 1280, 720)

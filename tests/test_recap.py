@@ -141,3 +141,25 @@ def test_the_pictures_map_sits_in_the_middle_of_its_box() -> None:
     points, r, _dx = map_points(8, (72, 500, 1008, 1580))      # a portrait picture's map box
     ys = [y for _x, y in points]
     assert abs(sum(ys) / len(ys) - 1040) < 60 and min(ys) - 2 * r >= 500 and max(ys) + r <= 1580
+
+
+def test_the_kind_of_ending_is_shown_only_where_it_is_known() -> None:
+    # An authored story's recap card had no cast and said nothing of how it ended; the
+    # chapters alone call every ending "open", which the card must not repeat as a fact.
+    from storyd.services.recap_png import recap_lines
+
+    guessed = {"title": "T", "logline": "L.", "moments": [], "ending": "open", "source": "offline"}
+    told = {**guessed, "ending": "tragedy", "source": "siliconflow"}
+    authored = {"story": {"title": "Zwanzig vor acht", "id": "de/romance"}}
+    assert recap_view(session(3, 3), []).ending == ""                      # nothing stored
+    assert recap_view(session(3, 3, recap=guessed), []).ending == ""
+    assert recap_view(session(3, 3, recap=told), []).ending == "tragedy"
+    view = recap_view(session(3, 3, recap={**guessed, "ending": "bittersweet"},
+                              settings=authored, language="Deutsch",
+                              memory={"version": 1, "characters": []}), [])
+    assert view.ending == "bittersweet" and view.cast == ()                # the passage's tag
+    assert recap_lines(view).foot == "Ein bittersüßes Ende · 3 Kapitel · bis zu 9 Stimmen pro " \
+        "Runde · storyd"
+    assert recap_lines(recap_view(session(3, 3, recap=told), [])).foot.startswith(
+        "A tragic ending · 3 chapters")
+    assert render_png(view, "1920x1080")[:8] == b"\x89PNG\r\n\x1a\n"

@@ -30,6 +30,7 @@ RANGES: tuple[tuple[str, float, float], ...] = (
     ("story.max_chapters", 0, 1000),
     ("story.reveal_words_per_second", 0, 50),
     ("story.result_seconds", 0, 60),
+    ("story.next_story_seconds", 0, 3600),
     ("voting.duration", 15, 300),
     ("voting.min_votes", 1, 1_000_000),
     ("voting.swing", 1, 1_000_000),

@@ -6,8 +6,11 @@ story page).
 `Store.get_session`, with the plan and recap of the story-craft issue when they were stored)
 and the session's top voters. The logline, key moments and kind of ending come from the
 stored recap; a story without one gets `offline_recap` (its first chapter's summary as the
-logline). The cast is the plan's protagonist and cast, else the memory's characters; viewers
-written into the story (cameos) are added with `cameo=True`. Viewer ids never appear: a top
+logline). The kind of ending is left unknown ("") unless a model or an authored story's ending
+passage said it (the chapters alone say "open" of every story). The cast is the plan's
+protagonist and cast, else the memory's characters (an authored story has neither: its
+recap card says how it ended and names its chapters instead); viewers written into the story
+(cameos) are added with `cameo=True`. Viewer ids never appear: a top
 voter is a display name and counts.
 
 Pure: no I/O, no clocks.
@@ -20,7 +23,8 @@ from typing import Any
 import msgspec
 
 from storyd.core.plan import plan_from_json
-from storyd.core.recap import RecapChapter, offline_recap, recap_from_json
+from storyd.core.recap import RecapChapter, StoryRecap, offline_recap, recap_from_json
+from storyd.core.story_words import story_words
 from storyd.core.themes import THEMES
 
 MAX_CAST = 8
@@ -81,8 +85,8 @@ def story_title(session: dict[str, Any]) -> str:
     if plan is not None and plan.title.strip():
         return plan.title.strip()
     chapters = session.get("chapters") or []
-    first = str(chapters[0]["title"]) if chapters else "Untitled"
     language = str(session.get("language") or "").strip().casefold()
+    first = str(chapters[0]["title"]) if chapters else story_words(language).untitled
     if language.split("-")[0] not in ("", "en", "english"):
         return first
     theme_id = str(session.get("theme") or "")
@@ -132,6 +136,14 @@ def _cast(session: dict[str, Any], cameos: tuple[str, ...]) -> tuple[CastEntry, 
                          for n in cameos[:MAX_CAST - len(main)] if n])
 
 
+def _ending(session: dict[str, Any], recap: StoryRecap) -> str:
+    """The kind of ending where it is known: from a model's recap, or an authored story's
+    ending passage (its tag); "" where the chapters alone guessed it ("open" for every story)."""
+    settings = session.get("settings")
+    authored = isinstance(settings, dict) and isinstance(settings.get("story"), dict)
+    return recap.ending if authored or recap.source not in ("", "offline") else ""
+
+
 def recap_view(session: dict[str, Any], voters: list[dict[str, Any]], *,
                cameos: tuple[str, ...] = ()) -> RecapView:
     """The recap of a stored session (see the module doc). `voters`: rows with `name`,
@@ -155,7 +167,7 @@ def recap_view(session: dict[str, Any], voters: list[dict[str, Any]], *,
         session_id=int(session["id"]), title=title,
         theme_name=THEMES[theme_id].name if theme_id in THEMES else theme_id,
         language=str(session.get("language") or ""), status=str(session.get("status") or ""),
-        logline=recap.logline, moments=recap.moments, ending=recap.ending,
+        logline=recap.logline, moments=recap.moments, ending=_ending(session, recap),
         cast=_cast(session, cameos),
         voters=tuple(RecapVoter(name=str(v.get("name") or "someone")[:64],
                                 ballots=int(v.get("ballots") or 0), wins=int(v.get("wins") or 0))

@@ -24,12 +24,9 @@ the message is appended to `_dirty` (append-only, no per-message allocation).
 Moderation (`retract`, `remove_viewer`): a deleted message that set a viewer's ballot
 gives the viewer back the ballot before it (or none); a deleted message that set the
 ballot before only forgets that fallback; any other deleted message (chat, a repeat of the
-same vote, an older superseded vote) changes nothing. So storyd remembers two levels per
-viewer — the message that set the ballot and the one before — in `_setters`, which is
-brought up to date from `_dirty` in order (`_settle`) by the flusher's drain and before
-any moderation, not per message. The index from message id to viewer is built at the first
-deletion and then kept up to date by `_settle`, so rounds without moderation never pay for
-it. A banned or timed-out viewer's ballot is removed.
+same vote, an older superseded vote) changes nothing; a banned or timed-out viewer's ballot
+is removed. Which message set which ballot is learnt from `_dirty` later, not per message
+(core/vote_setters.py: two levels per viewer).
 
 `drain_dirty` turns `_dirty` into rows for batch persistence — one per viewer touched, in
 first-touched order, with the ballot as it is now (choice -1: the ballot was removed) — and
@@ -53,9 +50,9 @@ from storyd.core.model import (
 )
 from storyd.core.ports import IngestResult, TallyRules
 from storyd.core.vote_parse import EXACT, MAY_START, command_word, parse_slow
+from storyd.core.vote_setters import Setters
 
 Ballot = tuple[str, str, int, int]   # (viewer_id, name, choice, weight); choice -1: removed
-Setter = tuple[str, int, str, int | None]
 
 _TABLE_CAP = 50_000       # learned vote texts per round (then: parsed every time)
 _CHATTER_CAP = 50_000     # remembered chat texts per round (then: forgotten, relearned)
@@ -90,10 +87,8 @@ class Tally:
         self._counts = [0] * n_choices
         self._dirty: list[ChatMessage] = []
         self._settled = 0                         # _dirty[:_settled] is in _setters
-        # key -> (message id that set the ballot, its choice, the message id that set the
-        # ballot before, that choice); choice None: there was none
-        self._setters: dict[ViewerKey, Setter] = {}
-        self._by_msg: dict[str, ViewerKey] | None = None   # built at the first deletion
+        self._odd = 0       # records in _dirty that set no ballot or name nobody (see drain)
+        self._setters = Setters()                 # two levels per viewer, for moderation
 
     # -- intake ----------------------------------------------------------------------------
 
@@ -188,6 +183,7 @@ class Tally:
             return False
         held = self._held.pop(key, None) if prev is None else None
         self._set(key, choice, gift=held)
+        self._odd += not name
         self._dirty.append(ChatMessage(platform="local", user_id=viewer_id, name=name,
                                        text="!" + CHOICE_KEYS[choice], key=key))
         return True
@@ -221,6 +217,7 @@ class Tally:
         self._gifts[key] = have + add
         self._counts[choice] += add
         self._dirty.append(_touch(key))
+        self._odd += 1
         return add
 
     def restore(self, ballots: Iterable[Ballot]) -> list[Ballot]:
@@ -233,7 +230,7 @@ class Tally:
                 continue
             key = key_of_viewer_id(viewer_id)
             self._set(key, choice, gift=max(weight - 1, 0))
-            self._setters[key] = ("", choice, "", None)     # set before the restart
+            self._setters.restored(key, choice)
         return skipped
 
     def _set(self, key: ViewerKey, choice: int, gift: int | None = None) -> None:
@@ -253,7 +250,7 @@ class Tally:
     def _remove(self, key: ViewerKey) -> None:
         choice = self._ballots.pop(key)
         self._counts[choice] -= 1 + self._gifts.pop(key, 0)
-        self._setters.pop(key, None)
+        self._setters.forget(key)
 
     # -- moderation --------------------------------------------------------------------------
 
@@ -263,21 +260,15 @@ class Tally:
         if self.closed or not msg_id:
             return False
         self._settle()
-        key = self._setter_of(msg_id)
-        if key is None:
+        hit = self._setters.take_back(msg_id)
+        if hit is None:
             return False
-        mid, choice, prev_mid, prev_choice = self._setters[key]
-        if msg_id != mid:           # the fallback's message: nothing to fall back to now
-            self._setters[key] = (mid, choice, "", None)
-            return False
-        if prev_choice is None or not 0 <= prev_choice < self.n_choices:
+        key, fallback = hit
+        if fallback is None or not 0 <= fallback < self.n_choices:
             self._remove(key)
         else:
-            self._set(key, prev_choice)
-            self._setters[key] = (prev_mid, prev_choice, "", None)
-        self.moderated += 1
-        self._dirty.append(_touch(key))
-        self._settled = len(self._dirty)
+            self._set(key, fallback)
+        self._moderated(key)
         return True
 
     def remove_viewer(self, key: ViewerKey) -> bool:
@@ -288,50 +279,20 @@ class Tally:
             return False
         self._settle()
         self._remove(key)
+        self._moderated(key)
+        return True
+
+    def _moderated(self, key: ViewerKey) -> None:
         self.moderated += 1
         self._dirty.append(_touch(key))
         self._settled = len(self._dirty)
-        return True
 
     def _settle(self, latest: dict[ViewerKey, ChatMessage] | None = None) -> None:
-        """Bring `_setters` (and the message index, once there is one) up to date with the
-        ballots set since the last time: in order, each message's choice and the one before.
-        With `latest`, also note each viewer's latest record that names them (the drain's
-        rows come from the same pass)."""
+        """`_setters` up to date with every ballot set since the last time."""
         records = self._dirty
-        if self._settled >= len(records):
-            return
-        setters, table, index = self._setters, self._table, self._by_msg
-        keyof = key_of_viewer_id
-        for m in records[self._settled:]:
-            k = m.key or keyof(m.user_id)
-            if latest is not None and (m.name or k not in latest):
-                latest[k] = m       # a gift or an operator's change names nobody
-            t = m.text
-            if not t:               # gift weight or a moderator's change: no new setter
-                continue
-            c = table.get(t)
-            if c is None:
-                c = parse_slow(t)
-                if c is None:       # pragma: no cover - only votes are recorded
-                    continue
-            rec = setters.get(k)
-            mid = m.msg_id
-            setters[k] = (mid, c, "", None) if rec is None else (mid, c, rec[0], rec[1])
-            if index is not None and mid:
-                index[mid] = k
-        self._settled = len(records)
-
-    def _setter_of(self, msg_id: str) -> ViewerKey | None:
-        index = self._by_msg
-        if index is None or len(index) > 2 * len(self._setters) + 10_000:
-            index = self._by_msg = {}
-            for k, (mid, _, prev_mid, _) in self._setters.items():
-                index[mid] = index[prev_mid] = k
-            index.pop("", None)
-        found = index.get(msg_id)
-        rec = None if found is None else self._setters.get(found)
-        return found if rec is not None and msg_id in (rec[0], rec[2]) else None
+        if self._settled < len(records):
+            self._setters.settle(records[self._settled:], self._table, latest)
+            self._settled = len(records)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -366,13 +327,11 @@ class Tally:
         records = self._dirty
         if not records:
             return []
-        latest: dict[ViewerKey, ChatMessage] = {}
-        for m in records[:self._settled]:   # settled before (a moderator acted): rows only
-            k = m.key or key_of_viewer_id(m.user_id)
-            if m.name or k not in latest:
-                latest[k] = m
-        self._settle(latest)
-        self._dirty, self._settled = [], 0
+        if self._settled or self._odd or self._setters.indexed:
+            latest = self._drain_in_order(records)
+        else:
+            latest = self._setters.by_viewer(records, self._table)
+        self._dirty, self._settled, self._odd = [], 0, 0
         ballots, gifts = self._ballots, self._gifts
         rows = []
         for key, m in latest.items():
@@ -380,11 +339,23 @@ class Tally:
             if c is None:
                 rows.append((m.user_id, m.name, -1, 0))
             else:
-                rows.append((m.user_id, m.name, c, 1 + gifts.get(key, 0)))
+                rows.append((m.user_id, m.name, c, 1 + gifts.get(key, 0) if gifts else 1))
         return rows
+
+    def _drain_in_order(self, records: list[ChatMessage]) -> dict[ViewerKey, ChatMessage]:
+        """Every record in turn: after a moderator acted, with gifts, unnamed operator votes
+        or requeued rows in the list, or once the message index exists."""
+        latest: dict[ViewerKey, ChatMessage] = {}
+        for m in records[:self._settled]:   # settled before (a moderator acted): rows only
+            k = m.key or key_of_viewer_id(m.user_id)
+            if m.name or k not in latest:
+                latest[k] = m
+        self._settle(latest)
+        return latest
 
     def requeue(self, rows: Iterable[Ballot]) -> None:
         """Rows whose save failed: dirty again, so the next drain retries them."""
         for viewer_id, name, _choice, _weight in rows:
+            self._odd += 1
             self._dirty.append(ChatMessage(platform="", user_id=viewer_id, name=name, text="",
                                            key=key_of_viewer_id(viewer_id)))

@@ -33,6 +33,9 @@ const en = {
   starring: (names) => `Starring ${names}`,
   cameo: "cameo",
   topVoters: (list) => `Top voters: ${list}`,
+  endings: { triumph: "A triumphant ending", bittersweet: "A bittersweet ending",
+    tragedy: "A tragic ending", open: "An open ending" },
+  chapters: (n) => `${Number(n).toLocaleString("en")} ${n === 1 ? "chapter" : "chapters"}`,
   connecting: "Connecting to the story…",
   reconnecting: "Reconnecting…",
 };
@@ -65,6 +68,9 @@ const de = {
   starring: (names) => `Mit ${names}`,
   cameo: "Gastauftritt",
   topVoters: (list) => `Am fleißigsten abgestimmt: ${list}`,
+  endings: { triumph: "Ein triumphales Ende", bittersweet: "Ein bittersüßes Ende",
+    tragedy: "Ein tragisches Ende", open: "Ein offenes Ende" },
+  chapters: (n) => `${Number(n).toLocaleString("de")} Kapitel`,
   connecting: "Verbinde mit der Geschichte…",
   reconnecting: "Verbindung wird wiederhergestellt…",
 };

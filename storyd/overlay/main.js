@@ -280,11 +280,18 @@ function drawMap(nodes) {
   const h = Math.floor(box.clientHeight);
   svg.setAttribute("width", w); svg.setAttribute("height", h);
   svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
-  const L = V.mapLayout(nodes.length, w, h);
+  const L = V.titledMapLayout(nodes.length, w, h) || V.mapLayout(nodes.length, w, h);
   const parts = [];
   L.points.slice(1).forEach((p, i) => {
     const a = L.points[i];
-    parts.push(svgEl("line", { class: "path", x1: a.x, y1: a.y, x2: p.x, y2: p.y }));
+    if (Math.abs(a.y - p.y) < 1) {
+      parts.push(svgEl("line", { class: "path", x1: a.x, y1: a.y, x2: p.x, y2: p.y }));
+      return;
+    }
+    // down to the next row: a curve out to the side, clear of the labels under the node
+    const k = (Math.floor(i / L.perRow) % 2 ? -1 : 1) * (w / L.perRow) * 0.55;
+    parts.push(svgEl("path", { class: "path",
+      d: `M${a.x} ${a.y} C${a.x + k} ${a.y} ${p.x + k} ${p.y} ${p.x} ${p.y}` }));
   });
   nodes.forEach((n, i) => {
     const { x, y } = L.points[i];
@@ -303,6 +310,26 @@ function drawMap(nodes) {
     if (n.label && L.labels) parts.push(svgEl("text", { class: "share", x, y: y + L.r + 22, "font-size": 20 }, n.label));
   });
   svg.replaceChildren(...parts);
+  drawTitles(nodes, L);
+}
+
+/** Each chapter's title under its node, where the layout made room (titledMapLayout); a
+ *  title that would not fit its box takes every title away: all or none, never cut. */
+function drawTitles(nodes, L) {
+  const box = $("recap-titles");
+  box.replaceChildren();
+  if (!L.titles) return;
+  const { width, height, top } = L.titles;
+  const labels = nodes.map((n, i) => {
+    const e = document.createElement("div");
+    e.dir = "auto";
+    e.textContent = n.title;       // text only, never markup
+    Object.assign(e.style, { left: `${L.points[i].x - width / 2}px`, top: `${L.points[i].y + top}px`,
+      width: `${width}px`, maxHeight: `${height}px` });
+    return e;
+  });
+  box.replaceChildren(...labels);
+  if (labels.some((e) => e.scrollHeight > e.clientHeight + 1)) box.replaceChildren();
 }
 
 function renderRecap(snap) {
@@ -315,6 +342,7 @@ function renderRecap(snap) {
   text($("recap-kicker"), model.kicker);
   text($("recap-title"), model.title);
   text($("recap-logline"), model.logline);
+  text($("recap-ending"), model.ending);
   text($("recap-cast"), model.cast);
   text($("recap-voters"), model.voters);
   show($("recap-cast"), Boolean(model.cast));

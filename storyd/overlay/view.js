@@ -221,14 +221,20 @@ export function recapModel(snap, nowMs, t) {
   const cast = (r.cast || []).map((c) => (c.cameo ? `${c.name} (${t.cameo})` : String(c.name || "")))
     .filter(Boolean);
   const voters = (r.voters || []).map((v) => `${v.name} ${t.num(v.ballots)}`);
+  const endings = t.endings || {};
   return {
     kicker: [t.recap, r.theme_name].filter(Boolean).join(" · "),
     title: String(r.title || ""),
     logline: String(r.logline || ""),
+    // how it ended and how long it ran: the line that still says something when a story
+    // knows no cast (an authored story names no characters)
+    ending: [Object.hasOwn(endings, r.ending) ? endings[r.ending] : "", t.chapters(r.nodes.length)]
+      .filter(Boolean).join(" · "),
     cast: cast.length ? t.starring(cast.join(", ")) : "",
     voters: voters.length ? t.topVoters(voters.join(" · ")) : "",
     nodes: r.nodes.map((n) => ({
       number: Number(n.number) || 0,
+      title: String(n.title || ""),
       chosen: num(n.chosen),
       choices: Number(n.choices) || 0,
       written: Array.isArray(n.written) ? n.written : [],
@@ -257,6 +263,22 @@ export function mapLayout(n, w, h, minDx = 96, minDy = 76) {
   }
   // a crowded map keeps its shape and drops what would not fit: shares, then numbers
   return { points, r, perRow, dy, top, labels: dx >= 64 && dy * 0.55 >= r + 30, numbers: r >= 12 };
+}
+
+export const TITLE_LINE = 26;   // px at 1080p: one line of a chapter title under a map node
+
+/** The map with each chapter's title under its node (and its share), or null where the
+ *  titles would not get two lines of at least 150 px: nodes spread wider and rows taller than
+ *  mapLayout's, `titles` = {width, height, top}: the title box, `top` below the node's
+ *  centre. A title ends inside its row, above the stubs of the row below. */
+export function titledMapLayout(n, w, h) {
+  if (!n) return null;
+  const L = mapLayout(n, w, h, 260, 220);
+  const width = w / L.perRow - 16;
+  const top = L.r + 34;                           // below the node and its share label
+  const lines = Math.floor((L.dy * 0.55 - top) / TITLE_LINE);
+  if (width < 150 || lines < 2) return null;
+  return { ...L, titles: { width, height: lines * TITLE_LINE, top } };
 }
 
 export const CARD_DELAY_MS = 400;    // a card wanted for less than this never shows

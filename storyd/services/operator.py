@@ -25,6 +25,7 @@ from storyd.core.model import ChatMessage
 from storyd.core.ports import Clock, HistoryStore, IngestResult, ProviderChains
 from storyd.core.recap_view import RecapView, recap_view
 from storyd.core.snapshot import Snapshot
+from storyd.core.story_words import story_words
 from storyd.errors import RefusedError, StoreUnavailable
 from storyd.services.cameos import CameoService
 from storyd.services.director import Director
@@ -231,7 +232,8 @@ class StoryOperator:
         aired = [(int(ch["number"]), str(ch["title"]),
                   ch.get("aired_at") if ch.get("aired_at") is not None else ch["created_at"])
                  for ch in session.get("chapters") or ()]
-        return chapter_list(session_id, aired, since=since)
+        return chapter_list(session_id, aired, since=since,
+                            words=story_words(str(session.get("language") or "")))
 
     async def recap(self, session_id: int) -> RecapView:
         session = await self._history.get_session(session_id)

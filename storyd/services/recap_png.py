@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 from PIL import Image, ImageDraw, ImageFont
 
-from storyd.core.languages import offline_language
 from storyd.core.recap_view import MapNode, RecapView
+from storyd.core.story_words import ending_words, story_words
 
 SIZES = {"1080x1920": (1080, 1920), "1920x1080": (1920, 1080)}
 BG, PANEL = (14, 16, 32), (24, 28, 52)
@@ -168,27 +168,20 @@ class RecapLines(NamedTuple):
 
 
 def recap_lines(view: RecapView) -> RecapLines:
-    """The kicker, cast, top voters and foot line, in German for a German story (English
-    otherwise, as the overlay's recap card)."""
-    german = offline_language(view.language) == "de"
+    """The kicker, cast, top voters and foot line in the story's language
+    (storyd/core/story_words.py)."""
+    words = story_words(view.language)
     chapters = len(view.nodes)
     total = max((n.voters for n in view.nodes), default=0)
-    cameo = "Gastauftritt" if german else "cameo"
-    cast = ", ".join(c.name + (f" ({cameo})" if c.cameo else "") for c in view.cast)
+    cast = ", ".join(c.name + (f" ({words.cameo})" if c.cameo else "") for c in view.cast)
     voters = " · ".join(f"{v.name} {v.ballots}" for v in view.voters)
-    if german:
-        return RecapLines(
-            kicker=f"Eure Geschichte · {view.theme_name}".upper(),
-            cast=f"Mit: {cast}" if cast else "",
-            voters=f"Am fleißigsten abgestimmt: {voters}" if voters else "",
-            foot=f"{chapters} Kapitel" + (f" · bis zu {total} Stimmen pro Runde" if total
-                                          else "") + " · storyd")
     return RecapLines(
-        kicker=f"Story recap · {view.theme_name}".upper(),
-        cast=f"Starring: {cast}" if cast else "",
-        voters=f"Top voters: {voters}" if voters else "",
-        foot=f"{chapters} chapter{'s' if chapters != 1 else ''}"
-             + (f" · up to {total} voters a round" if total else "") + " · storyd")
+        kicker=f"{words.recap_kicker} · {view.theme_name}".upper(),
+        cast=words.starring(cast) if cast else "",
+        voters=words.top_voters(voters) if voters else "",
+        foot=" · ".join(([ending_words(words, view.ending)] if view.ending else [])
+                        + [words.chapter_count(chapters)]
+                        + ([words.up_to_voters(total)] if total else []) + ["storyd"]))
 
 
 def render_png(view: RecapView, size: str = "1080x1920", picture: Path | None = None) -> bytes:

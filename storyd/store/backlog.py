@@ -151,13 +151,20 @@ class BallotBuffer:
     def add(self, session_id: int, chapter_number: int,
             rows: Sequence[tuple[str, str, int, int]], now: float) -> None:
         for viewer_id, name, choice, weight in rows:
-            self._rows[(session_id, chapter_number, viewer_id)] = (name, choice, weight, now)
+            self._keep((session_id, chapter_number, viewer_id), (name, choice, weight, now))
 
     def add_rows(self, rows: Sequence[Sequence[Any]]) -> None:
         """(session, chapter, viewer, name, choice, weight, updated_at) rows (a recovery file)."""
         for sid, ch, viewer, name, choice, weight, at in rows:
-            self._rows[(int(sid), int(ch), str(viewer))] = (str(name), int(choice), int(weight),
-                                                          float(at))
+            self._keep((int(sid), int(ch), str(viewer)),
+                       (str(name), int(choice), int(weight), float(at)))
+
+    def _keep(self, key: tuple[int, int, str], ballot: Ballot) -> None:
+        """As the upsert does: the newest ballot, but an empty name keeps the known one."""
+        old = self._rows.get(key)
+        if old is not None and not ballot[0]:
+            ballot = (old[0], *ballot[1:])
+        self._rows[key] = ballot
 
     def rows(self) -> list[tuple[int, int, str, str, int, int, float]]:
         return [(*key, *value) for key, value in self._rows.items()]

@@ -27,9 +27,10 @@ queue behind it; `retry_backlog` (a service the daemon runs) replays what waits 
 RETRY_S seconds, and so does every new write, so what could not be written lands when space
 returns. What still waits at close goes to a recovery file that the next open replays.
 `on_health` (set by the daemon) is called on the trio thread with the operator notice when
-the storage becomes unavailable, and with None when nothing waits any more. Writes whose answer the
-caller needs (`create_session`, `mark_stale_sessions`) and reads raise `StoreUnavailable`
-instead. `aclose` waits a bounded time for the disk, then writes a recovery file.
+the storage becomes unavailable, and with None when nothing waits any more. Writes whose
+answer the caller needs (`create_session`, `credit_voters`) and reads raise `StoreUnavailable`
+instead; `active_session` (the resume after a restart) sees what waits laid over what is
+stored. `aclose` waits a bounded time for the disk, then writes a recovery file.
 """
 
 from __future__ import annotations
@@ -183,31 +184,31 @@ class Store:
         if self.on_health is not None:
             self.on_health(notice)
 
-    async def _write(self, fn: Callable[..., None], *args: Any,
-                     key: Hashable | None = None) -> None:
-        """A write whose caller needs no answer: a disk fault keeps it in memory (pending)."""
+    async def _write(self, fn: Callable[..., T], *args: Any,
+                     key: Hashable | None = None) -> T | None:
+        """A write whose caller can do without an answer: a disk fault keeps it in memory
+        (pending). What `fn` returned, or None when the write waits."""
         try:
-            await trio.to_thread.run_sync(
+            return await trio.to_thread.run_sync(
                 functools.partial(self._write_sync, fn, args, key), limiter=self._limiter)
         finally:
             self._report_health()
 
-    def _write_sync(self, fn: Callable[..., None], args: tuple[Any, ...],
-                    key: Hashable | None) -> None:
-        self._pending.write(self._open_conn(), self._call, fn, args, key)
+    def _write_sync(self, fn: Callable[..., T], args: tuple[Any, ...],
+                    key: Hashable | None) -> T | None:
+        result: T | None = self._pending.write(self._open_conn(), self._call, fn, args, key)
+        return result
 
     def _open_conn(self) -> sqlite3.Connection:
         if self._conn is None:
             raise StorageError(f"the store {self.path} is closed")
         return self._conn
 
-    async def _answered(self, fn: Callable[..., T], *args: Any, strict: bool = True) -> T:
-        """A write whose answer the caller needs: what waits first, else StoreUnavailable.
-        Not `strict`: buffered ballots may still wait (the write does not depend on them)."""
+    async def _answered(self, fn: Callable[..., T], *args: Any) -> T:
+        """A write whose answer the caller needs: what waits first, else StoreUnavailable."""
         def run() -> T:
             conn = self._conn
-            if conn is not None and not self._pending.drain(conn) and (
-                    strict or self._pending.backlog):
+            if conn is not None and not self._pending.drain(conn):
                 raise StoreUnavailable(self.notice() or "storage unavailable")
             return self._call(fn, args)
 
@@ -253,13 +254,15 @@ class Store:
         await self._write(q.end_session, session_id, status, ended_at)
 
     async def active_session(self) -> ResumeState | None:
-        found = await self._run(q.active_session)
+        """The newest active session as stored, with what still waits for the disk (a start
+        on a still-full disk: its round's updates and ballots, store.pending) laid over it."""
+        found = await self._run(self._pending.active_session)
         return None if found is None else ResumeState(**found)
 
-    async def mark_stale_sessions(self, *, except_id: int | None, ended_at: float) -> int:
-        """Every other "active" session becomes "crashed"; returns how many."""
-        # at start, beside ballots a recovery file brought back for a still-full disk
-        return await self._answered(q.mark_stale_sessions, except_id, ended_at, strict=False)
+    async def mark_stale_sessions(self, *, except_id: int | None, ended_at: float) -> int | None:
+        """Every other "active" session becomes "crashed"; returns how many. While the disk
+        refuses writes (a start on a still-full disk) it waits with them: None."""
+        return await self._write(q.mark_stale_sessions, except_id, ended_at)
 
     # --- chapters -------------------------------------------------------------------------
     async def add_chapter(self, chapter: ChapterRecord) -> None:

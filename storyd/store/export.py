@@ -1,6 +1,9 @@
 """Exporting a stored session: Markdown, standalone HTML, Twine's Twee 3 (storyd.store.twee),
 JSON.
 
+Every word the export itself writes ("Chapter 3", "← chosen", "voters", the recap's heading)
+is in the story's language, from storyd/core/story_words.py.
+
 Input is the dict `Store.get_session()` returns: the chapters with their votes, the branches
 written for choices that lost (`branches`, from story_branches) and the session's IFID. Every
 story or viewer string is escaped for the target format: HTML through `html.escape`, Markdown
@@ -21,6 +24,7 @@ import msgspec
 from storyd.core.langtag import html_lang
 from storyd.core.recap_view import story_title
 from storyd.core.replies import ExportReply
+from storyd.core.story_words import StoryWords, story_words, tie_words
 from storyd.store.twee import to_twee
 
 CONTENT_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
@@ -47,13 +51,13 @@ def _tally(counts: Any) -> str:
     return " · ".join(f"{_key(i)} {c}" for i, c in enumerate(counts or []))
 
 
-def voters_text(n: int) -> str:
-    return f"{n} voter" if n == 1 else f"{n} voters"
+def _words(s: dict[str, Any]) -> StoryWords:
+    return story_words(str(s.get("language") or ""))
 
 
-def _vote_line(vote: dict[str, Any]) -> str:
-    tie = f" · tie-break: {vote['tie_break']}" if vote.get("tie_break") else ""
-    return f"{voters_text(int(vote.get('voters') or 0))} · {_tally(vote.get('counts'))}{tie}"
+def _vote_line(vote: dict[str, Any], words: StoryWords) -> str:
+    tie = f" · {tie_words(words, str(vote['tie_break']))}" if vote.get("tie_break") else ""
+    return f"{words.voters(int(vote.get('voters') or 0))} · {_tally(vote.get('counts'))}{tie}"
 
 
 def _branches_by_chapter(s: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
@@ -85,42 +89,44 @@ def _md_paragraphs(text: str) -> list[str]:
 
 def cameo_line(s: dict[str, Any]) -> str:
     """"With viewers in the story: Zed (chapter 2), …" for the cameos the story wrote in."""
-    names = [f"{c['name']} (chapter{'s' if len(c['chapters']) > 1 else ''} "
-             f"{', '.join(str(n) for n in c['chapters'])})"
+    words = _words(s)
+    names = [f"{c['name']} ({words.chapters_of([int(n) for n in c['chapters']])})"
              for c in s.get("cameos") or () if isinstance(c, dict) and c.get("chapters")]
-    return f"With viewers in the story: {', '.join(names)}" if names else ""
+    return words.viewers_in_story(", ".join(names)) if names else ""
 
 
 def to_markdown(s: dict[str, Any]) -> str:
+    words = _words(s)
     out = [f"# {md_text(title_of(s))}", "",
-           f"*Session {s['id']} · {md_text(str(s.get('language', '')))} · "
-           f"started {_date(s.get('started_at'))}*", ""]
+           "*" + md_text(words.session_line(int(s["id"]), str(s.get("language", "")),
+                                            _date(s.get("started_at")))) + "*", ""]
     if s.get("outline"):
         out += [f"> {md_text(s['outline'])}", ""]
     if cameo_line(s):
         out += [f"*{md_text(cameo_line(s))}*", ""]
     branches = _branches_by_chapter(s)
     for ch in s.get("chapters") or []:
-        out += [f"## Chapter {int(ch['number'])}: {md_text(ch['title'])}", ""]
+        out += [f"## {words.chapter(int(ch['number']))}: {md_text(ch['title'])}", ""]
         for para in _md_paragraphs(ch["text"]):
             out += [para, ""]
         for i, c in enumerate(ch.get("choices") or []):
-            mark = " **← chosen**" if ch.get("chosen") == i else ""
+            mark = f" **{words.chosen}**" if ch.get("chosen") == i else ""
             out.append(f"- **{_key(i)}**: {md_text(c)}{mark}")
         vote = ch.get("vote")
         if vote:
-            out += ["", f"*{_vote_line(vote)}*"]
+            out += ["", f"*{md_text(_vote_line(vote, words))}*"]
         for b in branches.get(int(ch["number"]), ()):
-            out += ["", f"> **The road not taken ({_key(int(b['choice']))}): "
+            out += ["", f"> **{words.road_not_taken} ({_key(int(b['choice']))}): "
                         f"{md_text(b['title'])}**"]
             for para in _md_paragraphs(b["text"]):
                 out += [">", f"> {para}"]
         out.append("")
     recap = s.get("recap") or {}
     if recap.get("logline"):      # the story's recap (issue 17), written when it ended
-        out += ["## Recap", "", md_text(recap["logline"]), ""]
+        out += [f"## {words.recap}", "", md_text(recap["logline"]), ""]
         out += [f"- {md_text(m)}" for m in recap.get("moments") or []]
-        out += ["", f"*Ending: {md_text(str(recap.get('ending') or 'open'))}*", ""]
+        ending = words.ending_label(str(recap.get("ending") or "open"))
+        out += ["", f"*{md_text(ending)}*", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -135,17 +141,18 @@ def _paragraphs(text: str) -> list[str]:
     return [f"<p>{html.escape(p)}</p>" for p in str(text).split("\n") if p.strip()]
 
 
-def _html_branch(b: dict[str, Any]) -> str:
+def _html_branch(b: dict[str, Any], words: StoryWords) -> str:
     e = html.escape
     body = "".join(_paragraphs(b["text"]))
     choices = "".join(f"<li>{e(str(c))}</li>" for c in b.get("choices") or [])
-    return (f"<details class=not-taken><summary>The road not taken "
+    return (f"<details class=not-taken><summary>{e(words.road_not_taken)} "
             f"({_key(int(b['choice']))}): {e(str(b['title']))}</summary>{body}"
             + (f"<ol type=A>{choices}</ol>" if choices else "") + "</details>")
 
 
 def to_html(s: dict[str, Any]) -> str:
     e = html.escape
+    words = _words(s)
     title = title_of(s)
     parts = [f"<h1>{e(title)}</h1>"]
     if s.get("outline"):
@@ -154,7 +161,8 @@ def to_html(s: dict[str, Any]) -> str:
         parts.append(f"<p class=vote>{e(cameo_line(s))}</p>")
     branches = _branches_by_chapter(s)
     for ch in s.get("chapters") or []:
-        parts.append(f"<section><h2>Chapter {int(ch['number'])}: {e(ch['title'])}</h2>")
+        parts.append(f"<section><h2>{e(words.chapter(int(ch['number'])))}: "
+                     f"{e(ch['title'])}</h2>")
         parts += _paragraphs(ch["text"])
         if ch.get("choices"):
             items = "".join(
@@ -162,15 +170,16 @@ def to_html(s: dict[str, Any]) -> str:
                 for i, c in enumerate(ch["choices"]))
             parts.append(f"<ol type=A>{items}</ol>")
         if ch.get("vote"):
-            parts.append(f"<p class=vote>{e(_vote_line(ch['vote']))}</p>")
-        parts += [_html_branch(b) for b in branches.get(int(ch["number"]), ())]
+            parts.append(f"<p class=vote>{e(_vote_line(ch['vote'], words))}</p>")
+        parts += [_html_branch(b, words) for b in branches.get(int(ch["number"]), ())]
         parts.append("</section>")
     recap = s.get("recap") or {}
     if recap.get("logline"):
         moments = "".join(f"<li>{e(str(m))}</li>" for m in recap.get("moments") or [])
-        parts.append(f"<section class=recap><h2>Recap</h2><p>{e(recap['logline'])}</p>"
-                     f"<ul>{moments}</ul><p class=vote>Ending: "
-                     f"{e(str(recap.get('ending') or 'open'))}</p></section>")
+        ending = words.ending_label(str(recap.get("ending") or "open"))
+        parts.append(f"<section class=recap><h2>{e(words.recap)}</h2>"
+                     f"<p>{e(recap['logline'])}</p><ul>{moments}</ul>"
+                     f"<p class=vote>{e(ending)}</p></section>")
     body = "\n".join(parts)
     lang = e(html_lang(str(s.get("language") or "")))
     return (f"<!doctype html><html lang={lang}><head><meta charset=utf-8>"
@@ -184,7 +193,7 @@ def render(session: dict[str, Any], fmt: str) -> str:
     if fmt == "html":
         return to_html(session)
     if fmt == "twee":
-        return to_twee(session, title_of(session))
+        return to_twee(session, title_of(session), _words(session))
     return msgspec.json.format(msgspec.json.encode(session), indent=2).decode() + "\n"
 
 

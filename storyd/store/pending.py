@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from storyd.errors import StoreUnavailable
-from storyd.store import recovery
+from storyd.store import queries as q
+from storyd.store import recovery, waiting_view
 from storyd.store import vote_queries as vq
 from storyd.store.backlog import Backlog, BallotBuffer, resource_problem
 
@@ -48,19 +49,21 @@ class PendingWrites:
         return len(self.backlog) + len(self.ballots)
 
     # ---- writes -------------------------------------------------------------------------
-    def write(self, conn: sqlite3.Connection, call: Call, fn: Callable[..., None],
-              args: tuple[Any, ...], key: Hashable | None = None) -> None:
-        """A write whose caller needs no answer: behind what waits, or kept when refused."""
+    def write(self, conn: sqlite3.Connection, call: Call, fn: Callable[..., Any],
+              args: tuple[Any, ...], key: Hashable | None = None) -> Any:
+        """A write whose caller can do without an answer: behind what waits, or kept when
+        refused. Returns what `fn` returned, or None when the write waits in memory."""
         if self:                          # what waits goes first
             self.drain(conn)
         if self.backlog:                  # keep the order: behind what still waits
             self.backlog.add(fn, args, key)
-            return
+            return None
         try:
-            call(fn, args)
+            return call(fn, args)
         except StoreUnavailable as exc:
             self.backlog.add(fn, args, key)
             self.problem = resource_problem(exc.__cause__ or exc) or str(exc)
+            return None
 
     def save_ballots(self, conn: sqlite3.Connection, call: Call, session_id: int,
                      chapter_number: int, rows: Sequence[tuple[str, str, int, int]],
@@ -104,6 +107,13 @@ class PendingWrites:
             log.warning("checkpoint after the replay failed: %s", exc)
         self._forget_files("everything in it is saved")
         return True
+
+    def active_session(self, conn: sqlite3.Connection) -> dict[str, Any] | None:
+        """The newest active session (queries.active_session) as it will be once what waits
+        is on disk (storyd.store.waiting_view): a start on a still-full disk resumes the
+        show it had reached, with every ballot it acknowledged."""
+        return waiting_view.overlay(q.active_session(conn), self.backlog.writes(),
+                                    self.ballots.rows())
 
     # ---- the notice -------------------------------------------------------------------
     def notice(self, retry_s: float) -> str | None:

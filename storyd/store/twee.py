@@ -19,6 +19,8 @@ encoded only there, so ordinary prose stays readable in the Twee source.
 Links: SugarCube and Chapbook show a link's text as it stands (entities and all), so a choice
 is its own link text only when it holds no character that needs escaping; otherwise the
 escaped choice is written as text followed by a plain "read on" link.
+
+Passage names, link words and notes are in the story's language (storyd/core/story_words.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import msgspec
+
+from storyd.core.story_words import ENGLISH, StoryWords
 
 FORMAT, FORMAT_VERSION = "Harlowe", "3.3.9"     # Twine's default story format
 _ALWAYS = frozenset("&<>[]{}()$_*~^`|@#=\\/+%")
@@ -76,27 +80,26 @@ def _name_safe(text: str) -> str:
     return flat.lstrip(":").strip() or "Untitled"
 
 
-def chapter_name(number: int) -> str:
-    return f"Chapter {int(number)}"
+def chapter_name(number: int, words: StoryWords = ENGLISH) -> str:
+    return words.chapter(int(number))
 
 
-def branch_name(after: int, choice: int) -> str:
+def branch_name(after: int, choice: int, words: StoryWords = ENGLISH) -> str:
     key = _KEYS[choice] if 0 <= choice < len(_KEYS) else str(choice + 1)
-    return f"After chapter {int(after)}: {key}, not taken"
+    return words.branch_passage(int(after), key)
 
 
 def _header(name: str, tags: str, x: int, y: int) -> str:
     return f":: {name} [{tags}] {{\"position\":\"{x},{y}\"}}"
 
 
-def _votes(ch: dict[str, Any], index: int) -> str:
+def _votes(ch: dict[str, Any], index: int, words: StoryWords) -> str:
     vote = ch.get("vote") or {}
     counts = list(vote.get("counts") or [])
     if index >= len(counts):
         return ""
     total = sum(int(c) for c in counts)
-    n = int(counts[index])
-    return f", {n} of {total} vote{'' if total == 1 else 's'}"
+    return words.votes_of(int(counts[index]), total)
 
 
 def _link(label: str, target: str, plain_label: str, note: str) -> str:
@@ -109,9 +112,10 @@ def _link(label: str, target: str, plain_label: str, note: str) -> str:
 
 
 def _chapter(ch: dict[str, Any], branches: dict[tuple[int, int], dict[str, Any]],
-             last: int) -> Iterator[str]:
+             last: int, words: StoryWords) -> Iterator[str]:
     n = int(ch["number"])
-    yield _header(chapter_name(n), "ending" if ch.get("closing") else "chapter", 100, 150 * n)
+    yield _header(chapter_name(n, words), "ending" if ch.get("closing") else "chapter", 100,
+                  150 * n)
     yield f"<h2>{twee_line(str(ch.get('title') or ''))}</h2>"
     yield ""
     yield twee_text(ch.get("text") or "")
@@ -119,49 +123,52 @@ def _chapter(ch: dict[str, Any], branches: dict[tuple[int, int], dict[str, Any]]
         label = str(choice) if str(choice).strip() else _KEYS[i % 6]
         yield ""
         if ch.get("chosen") == i and n < last:
-            yield _link(label, chapter_name(n + 1), "Read on",
-                        f" ← chosen{_votes(ch, i)}")
+            yield _link(label, chapter_name(n + 1, words), words.read_on,
+                        f" {words.chosen}{_votes(ch, i, words)}")
         elif (n, i) in branches:
-            yield _link(label, branch_name(n, i), "Read the road not taken",
-                        f" ← not taken{_votes(ch, i)}")
+            yield _link(label, branch_name(n, i, words), words.read_not_taken,
+                        f" {words.not_taken}{_votes(ch, i, words)}")
         else:
-            yield f"• {twee_line(label)}" + (" ← chosen" if ch.get("chosen") == i else "")
+            yield f"• {twee_line(label)}" + (f" {words.chosen}" if ch.get("chosen") == i
+                                              else "")
     yield ""
 
 
-def _branch(b: dict[str, Any]) -> Iterator[str]:
+def _branch(b: dict[str, Any], words: StoryWords) -> Iterator[str]:
     after, choice = int(b["after_chapter"]), int(b["choice"])
-    yield _header(branch_name(after, choice), "not-taken", 300 + 200 * choice, 150 * after + 75)
+    yield _header(branch_name(after, choice, words), "not-taken", 300 + 200 * choice,
+                  150 * after + 75)
     yield f"<h2>{twee_line(str(b.get('title') or ''))}</h2>"
     yield ""
-    yield ("<em>The road not taken: written while the audience voted, never aired.</em>")
+    yield f"<em>{twee_line(words.not_taken_note)}</em>"
     yield ""
     yield twee_text(b.get("text") or "")
     for choice_text in b.get("choices") or []:
         yield ""
         yield f"• {twee_line(str(choice_text))}"
     yield ""
-    yield f"[[Back to chapter {after}->{chapter_name(after)}]]"
+    yield f"[[{words.back_to(after)}->{chapter_name(after, words)}]]"
     yield ""
 
 
-def to_twee(s: dict[str, Any], title: str) -> str:
-    """Twine 3 Twee for the session `s` (see the module doc); `title` names the story."""
+def to_twee(s: dict[str, Any], title: str, words: StoryWords = ENGLISH) -> str:
+    """Twine 3 Twee for the session `s` (see the module doc); `title` names the story and
+    `words` are the story language's."""
     chapters = list(s.get("chapters") or [])
     numbers = {int(ch["number"]) for ch in chapters}
     branches = {(int(b["after_chapter"]), int(b["choice"])): b
                 for b in s.get("branches") or () if int(b["after_chapter"]) in numbers}
-    start = chapter_name(chapters[0]["number"]) if chapters else "Start"
+    start = chapter_name(chapters[0]["number"], words) if chapters else "Start"
     ifid = str(s.get("ifid") or "").upper() or str(uuid.uuid4()).upper()
     data = {"ifid": ifid, "format": FORMAT, "format-version": FORMAT_VERSION, "start": start,
             "tag-colors": {"not-taken": "purple", "ending": "green"}}
     out = [":: StoryTitle", _name_safe(title), "",
            ":: StoryData", msgspec.json.encode(data).decode(), ""]
     if not chapters:
-        out += [_header("Start", "chapter", 100, 100), "This story has no chapters.", ""]
+        out += [_header("Start", "chapter", 100, 100), twee_line(words.no_chapters), ""]
     last = max(numbers, default=0)
     for ch in chapters:
-        out += list(_chapter(ch, branches, last))
+        out += list(_chapter(ch, branches, last, words))
     for key in sorted(branches):
-        out += list(_branch(branches[key]))
+        out += list(_branch(branches[key], words))
     return "\n".join(out)

@@ -55,8 +55,13 @@ def claim(data_dir: Path, socket_path: Path) -> InstanceLock:
     except OSError as exc:
         os.close(fd)
         raise StorydError(f"cannot lock {path}: {exc.strerror or exc}") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n{socket_path}\n".encode(), 0)
+    # Who holds the lock serves only a second storyd's message: a disk that is still full
+    # (a start that resumes from a recovery file) or failing is no reason to stop here.
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n{socket_path}\n".encode(), 0)
+    except OSError:
+        pass
     return InstanceLock(fd, path)
 
 

@@ -4,7 +4,8 @@ share of the votes) and the roads not taken, folded.
 
 Text only: every story string goes through `html.escape`, pictures are the media cache's own
 URLs, there is no script. No admin data (no settings, memory, providers, prompts) and no
-viewer: neither ids nor names.
+viewer: neither ids nor names. Its own words are in the story's language
+(storyd/core/story_words.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from storyd.core.langtag import html_lang
 from storyd.core.recap_view import MapNode, RecapView
 from storyd.core.replies import SessionDetail
+from storyd.core.story_words import ENGLISH, StoryWords, story_words
 
 MEDIA_RE = re.compile(r"^[A-Za-z0-9_-]{1,128}\.(png|jpg|jpeg|webp|svg)$")
 KEYS = "ABCDEF"
@@ -35,7 +37,7 @@ def _key(i: int) -> str:
     return KEYS[i] if 0 <= i < len(KEYS) else str(i + 1)
 
 
-def map_svg(nodes: tuple[MapNode, ...], width: int = 900) -> str:
+def map_svg(nodes: tuple[MapNode, ...], width: int = 900, words: StoryWords = ENGLISH) -> str:
     """The branch map as inline SVG: nodes in snaking rows, the taken path bold, the other
     choices as stubs (ringed when their branch was written)."""
     if not nodes:
@@ -50,7 +52,7 @@ def map_svg(nodes: tuple[MapNode, ...], width: int = 900) -> str:
         row, col = divmod(i, per_row)
         pts.append((dx * ((per_row - 1 - col) if row % 2 else col) + dx / 2, dy * row + 50))
     out = [f'<svg viewBox="0 0 {width} {int(dy * rows)}" role="img" '
-           'aria-label="The path the audience chose">']
+           f'aria-label="{html.escape(words.map_label)}">']
     out += [f'<line x1="{a[0]:.0f}" y1="{a[1]:.0f}" x2="{b[0]:.0f}" y2="{b[1]:.0f}" '
             'stroke="#ffb703" stroke-width="7"/>' for a, b in zip(pts, pts[1:], strict=False)]
     for node, (x, y) in zip(nodes, pts, strict=True):
@@ -78,12 +80,14 @@ def map_svg(nodes: tuple[MapNode, ...], width: int = 900) -> str:
 
 def render_story_page(s: SessionDetail, view: RecapView) -> str:
     e = html.escape
+    words = story_words(s.language)
     shares = {n.number: n for n in view.nodes}
     branches: dict[int, list[str]] = {}
     for b in s.branches:
         body = "".join(f"<p>{e(p)}</p>" for p in b.text.split("\n") if p.strip())
         branches.setdefault(b.after_chapter, []).append(
-            f"<details><summary>The road not taken ({_key(b.choice)}): {e(b.title)}</summary>"
+            f"<details><summary>{e(words.road_not_taken)} ({_key(b.choice)}): {e(b.title)}"
+            "</summary>"
             f"{body}</details>")
     parts = []
     for ch in s.chapters:
@@ -98,13 +102,13 @@ def render_story_page(s: SessionDetail, view: RecapView) -> str:
                      if chosen and node is not None and node.share is not None else "")
             items.append(f'<li{" class=chosen" if chosen else ""}>{e(c)}{share}</li>')
         choices = f"<ol type=A>{''.join(items)}</ol>" if items else ""
-        parts.append(f"<section><div class=kicker>Chapter {ch.number}</div>"
+        kicker = words.final_chapter if ch.closing else words.chapter(ch.number)
+        parts.append(f"<section><div class=kicker>{e(kicker)}</div>"
                      f"<h2>{e(ch.title)}</h2>{pic}{text}{choices}"
                      f"{''.join(branches.get(ch.number, []))}</section>")
     return (f"<!doctype html><html lang={e(html_lang(s.language))}><head><meta charset=utf-8>"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{e(view.title)}</title><style>{CSS}</style></head><body><main>"
             f"<div class=kicker>{e(view.theme_name)}</div><h1>{e(view.title)}</h1>"
-            f"<p class=logline>{e(view.logline)}</p>{map_svg(view.nodes)}{''.join(parts)}"
-            "<footer>Told live on stream; the audience chose every turn. Made with storyd."
-            "</footer></main></body></html>\n")
+            f"<p class=logline>{e(view.logline)}</p>{map_svg(view.nodes, words=words)}"
+            f"{''.join(parts)}<footer>{e(words.told_live)}</footer></main></body></html>\n")

@@ -112,7 +112,9 @@ async def close_vote(daemon: Daemon) -> tuple[dict[str, Any], float, float]:
             async for event in sub:
                 if isinstance(event, events.VotingEnded):
                     ended = time.perf_counter() - t0
-                    await daemon.voting.credits.wait_idle()
+                    credits = getattr(daemon.voting, "credits", None)   # older storyd: none
+                    if credits is not None:
+                        await credits.wait_idle()
                     credited = time.perf_counter() - t0
                     return (msgspec.to_builtins(event.data), ended,  # type: ignore[return-value]
                             credited)
@@ -166,22 +168,22 @@ async def director_phase(daemon: Daemon, viewers: int, n_messages: int,
 SOCKET_BATCH = 1_000
 
 
-def encoded_requests(n_messages: int, viewers: int) -> list[bytes]:
+def encoded_requests(n_messages: int, viewers: int, batch: int) -> list[bytes]:
     stream = chat_messages(min(n_messages, 1_000_000), viewers, seed=3)
     lines = []
-    for i in range(0, len(stream), SOCKET_BATCH):
+    for i in range(0, len(stream), batch):
         chunk = [protocol.ChatLine(platform="tiktok", user_id=m.user_id.removeprefix("tiktok:"),
                                    name=m.name, text=m.text, msg_id=m.msg_id)
-                 for m in stream[i:i + SOCKET_BATCH]]
-        lines.append(protocol.encode(protocol.Envelope(id=i // SOCKET_BATCH + 1,
+                 for m in stream[i:i + batch]]
+        lines.append(protocol.encode(protocol.Envelope(id=i // batch + 1,
                                                        request=protocol.Chat(messages=chunk))))
     return lines
 
 
 async def socket_phase(daemon: Daemon, n_messages: int, viewers: int,
-                       in_flight: int) -> dict[str, Any]:
-    lines = encoded_requests(n_messages, viewers)
-    rounds = -(-n_messages // (len(lines) * SOCKET_BATCH))
+                       in_flight: int, batch: int) -> dict[str, Any]:
+    lines = encoded_requests(n_messages, viewers, batch)
+    rounds = -(-n_messages // (len(lines) * batch))
     await open_vote(daemon)
     stream = await trio.open_unix_socket(str(daemon.socket_path))
     window = trio.Semaphore(in_flight)
@@ -215,8 +217,8 @@ async def socket_phase(daemon: Daemon, n_messages: int, viewers: int,
         sending = False
     elapsed = time.perf_counter() - t0
     ended, _, _ = await close_vote(daemon)
-    return {"sent": acked * SOCKET_BATCH, "seconds": elapsed,
-            "rate": acked * SOCKET_BATCH / elapsed, "voters": ended["voters"],
+    return {"sent": acked * batch, "seconds": elapsed,
+            "rate": acked * batch / elapsed, "voters": ended["voters"],
             "bytes": sum(map(len, lines)) // len(lines)}
 
 
@@ -255,11 +257,11 @@ async def main(args: argparse.Namespace) -> None:
               f"(target <= 0.5 s)")
         if args.socket_messages:
             res = await socket_phase(daemon, args.socket_messages, args.viewers[-1],
-                                     args.in_flight)
+                                     args.in_flight, args.socket_batch)
             print(f"control socket {args.viewers[-1]:>7,} viewers: offered "
                   f"{args.socket_messages:,} msgs, acknowledged {res['sent']:>9,} in "
                   f"{res['seconds']:5.2f} s = {res['rate']:>11,.0f} msgs/s  (Chat requests of "
-                  f"{SOCKET_BATCH}, ~{res['bytes']:,} bytes each, {args.in_flight} in flight, "
+                  f"{args.socket_batch}, ~{res['bytes']:,} bytes each, {args.in_flight} in flight, "
                   f"each acknowledged after its commit; voters {res['voters']:,}; "
                   f"target >= 100,000 msgs/s)")
         print(f"bus drops (slow subscribers, lossy by design): {daemon.bus.dropped}")
@@ -274,6 +276,7 @@ if __name__ == "__main__":
     ap.add_argument("--socket-messages", type=int, default=1_000_000)
     ap.add_argument("--subscribers", type=int, default=10)
     ap.add_argument("--in-flight", type=int, default=8)
+    ap.add_argument("--socket-batch", type=int, default=SOCKET_BATCH)
     ap.add_argument("--wire", action="store_true",
                     help="also time batches decoded from JSON right before each submit")
     trio.run(main, ap.parse_args())

@@ -254,6 +254,50 @@ test("recap: shown after the end for recap_seconds, then gone; 0 turns it off", 
   assert.equal(g.cast, "Mit Mira, amy (Gastauftritt)");
 });
 
+test("recap: a story without a cast (an authored one) says how it ended and names its chapters", () => {
+  const t = V.stringsFor({ language: "English" });
+  const recap = { title: "The Best Man's Trousers", logline: "Ned had one job.", theme_name: "Comedy",
+    ending: "triumph", ended_at_ms: 1000, cast: [], voters: [],
+    nodes: [{ number: 1, title: "The Fitting", chosen: 0, choices: 3, share: 0.5, written: [] },
+      { number: 2, title: "Confetti", chosen: null, choices: 0, share: null, closing: true }] };
+  const m = V.recapModel({ state: "ended", recap, overlay: {} }, 2000, t);
+  assert.equal(m.cast, "");
+  assert.equal(m.ending, "A triumphant ending · 2 chapters");
+  assert.deepEqual(m.nodes.map((n) => n.title), ["The Fitting", "Confetti"]);
+  const g = V.recapModel({ state: "ended", recap: { ...recap, ending: "bittersweet" }, overlay: {} }, 2000,
+    V.stringsFor({ language: "Deutsch" }));
+  assert.equal(g.ending, "Ein bittersüßes Ende · 2 Kapitel");
+  const unknown = V.recapModel({ state: "ended", recap: { ...recap, ending: "", nodes: recap.nodes.slice(1) },
+    overlay: {} }, 2000, t);
+  assert.equal(unknown.ending, "1 chapter");                      // no kind: the count alone
+  for (const code of Object.keys(TABLES)) {                        // every kind, every language
+    for (const kind of ["triumph", "bittersweet", "tragedy", "open"]) assert.ok(strings(code).endings[kind]);
+  }
+});
+
+test("recap map: room for chapter titles under the nodes, or none at all", () => {
+  // a six-chapter story, landscape and portrait: every node gets a title box of two or more
+  // lines, inside the map box and clear of the next row's stubs
+  for (const [w, h] of [[1744, 560], [904, 1300], [904, 700]]) {
+    const L = V.titledMapLayout(6, w, h);
+    assert.ok(L, `${w}x${h}: titles fit`);
+    assert.ok(L.titles.width >= 150 && L.titles.height >= 2 * V.TITLE_LINE);
+    const rows = Math.ceil(6 / L.perRow);
+    for (const p of L.points) {
+      assert.ok(p.x - L.titles.width / 2 >= 0 && p.x + L.titles.width / 2 <= w, "title inside, across");
+      const bottom = p.y + L.titles.top + L.titles.height;
+      assert.ok(bottom <= L.top + rows * L.dy + 0.01 && bottom <= h + 0.01, "title inside, down");
+    }
+    if (rows > 1) {          // a title ends above the stubs of the node below it
+      const below = L.points[L.perRow];
+      assert.ok(L.points[0].y + L.titles.top + L.titles.height <= below.y - 1.5 * L.r);
+    }
+  }
+  assert.equal(V.titledMapLayout(40, 1744, 300), null);      // forty chapters: numbers only
+  assert.equal(V.titledMapLayout(6, 600, 140), null);        // a squeezed box: no titles
+  assert.equal(V.titledMapLayout(0, 1744, 560), null);
+});
+
 test("recap map: forty chapters fit the box, rows snake, nodes and labels inside", () => {
   for (const [w, h] of [[1760, 300], [920, 700], [600, 140]]) {
     const L = V.mapLayout(40, w, h);

@@ -1,0 +1,121 @@
+"""Which message set each viewer's ballot, and the one before (pure): what moderation needs.
+
+Theory of operation: the tally (core/vote_tally.py) appends every message that set or
+changed a ballot to its dirty list, in order, and nothing else on the hot path. `Setters`
+learns from that list later — when the flusher drains it, or right before a moderator's
+action — and keeps per viewer `(message id, choice, message id before, choice before)`
+(choice before None: the viewer had no ballot). So a deleted message that set the ballot
+can give back the ballot before it; two levels are kept, no more.
+
+`settle` walks records in order (it also notes each viewer's latest record that names them,
+for the drain's rows); `by_viewer` gets the same result from a list of named votes with dict
+builds (C loops) instead of a Python step per record: only each viewer's last two records
+matter. The index from message id to viewer is built at the first deletion and then kept
+up to date by `settle`; the tally uses `settle` whenever the index exists.
+"""
+
+from __future__ import annotations
+
+from storyd.core.model import ChatMessage, ViewerKey, key_of_viewer_id
+from storyd.core.vote_parse import parse_slow
+
+Setter = tuple[str, int, str, int | None]
+
+
+def _choice(text: str, table: dict[str, int]) -> int | None:
+    c = table.get(text)
+    return parse_slow(text) if c is None else c
+
+
+class Setters:
+    def __init__(self) -> None:
+        self._rec: dict[ViewerKey, Setter] = {}
+        self._by_msg: dict[str, ViewerKey] | None = None   # built at the first deletion
+
+    @property
+    def indexed(self) -> bool:
+        return self._by_msg is not None
+
+    def restored(self, key: ViewerKey, choice: int) -> None:
+        """A ballot from before a restart: no message is known to have set it."""
+        self._rec[key] = ("", choice, "", None)
+
+    def forget(self, key: ViewerKey) -> None:
+        self._rec.pop(key, None)
+
+    def settle(self, records: list[ChatMessage], table: dict[str, int],
+               latest: dict[ViewerKey, ChatMessage] | None = None) -> None:
+        """Learn from `records` in order; with `latest`, note each viewer's latest record
+        that names them (a gift or an operator's change names nobody)."""
+        rec, index = self._rec, self._by_msg
+        keyof = key_of_viewer_id
+        for m in records:
+            k = m.key or keyof(m.user_id)
+            if latest is not None and (m.name or k not in latest):
+                latest[k] = m
+            if not m.text:          # gift weight or a moderator's change: no new setter
+                continue
+            c = _choice(m.text, table)
+            if c is None:           # pragma: no cover - only votes are recorded
+                continue
+            old = rec.get(k)
+            mid = m.msg_id
+            rec[k] = (mid, c, "", None) if old is None else (mid, c, old[0], old[1])
+            if index is not None and mid:
+                index[mid] = k
+
+    def by_viewer(self, records: list[ChatMessage],
+                  table: dict[str, int]) -> dict[ViewerKey, ChatMessage]:
+        """`settle` for records that are all named votes, without an index; returns each
+        viewer's latest record, in first-touched order."""
+        keyof = key_of_viewer_id
+        keys = [m.key or keyof(m.user_id) for m in records]
+        last_at = dict(zip(keys, range(len(keys)), strict=True))   # first-touched order
+        latest = dict(zip(keys, records, strict=True))
+        second: dict[ViewerKey | None, ChatMessage] = {}
+        if len(last_at) < len(keys):        # some viewers have more than one record
+            earlier: list[ViewerKey | None] = list(keys)
+            for i in last_at.values():
+                earlier[i] = None
+            second = dict(zip(earlier, records, strict=True))
+        rec = self._rec
+        for k, m in latest.items():
+            c = _choice(m.text, table)
+            if c is None:           # pragma: no cover - only votes are recorded
+                continue
+            before = second.get(k)
+            if before is not None:
+                rec[k] = (m.msg_id, c, before.msg_id, _choice(before.text, table))
+            else:
+                old = rec.get(k)
+                rec[k] = (m.msg_id, c, "", None) if old is None else (m.msg_id, c, old[0],
+                                                                       old[1])
+        return latest
+
+    def take_back(self, msg_id: str) -> tuple[ViewerKey, int | None] | None:
+        """A deleted message: (viewer, the choice to fall back to or None for none) when it
+        set a viewer's ballot; None when it changes no ballot (the fallback's own message is
+        only forgotten)."""
+        key = self._find(msg_id)
+        if key is None:
+            return None
+        mid, choice, prev_mid, prev_choice = self._rec[key]
+        if msg_id != mid:           # the fallback's message: nothing to fall back to now
+            self._rec[key] = (mid, choice, "", None)
+            return None
+        if prev_choice is None:
+            del self._rec[key]
+        else:
+            self._rec[key] = (prev_mid, prev_choice, "", None)
+        return key, prev_choice
+
+    def _find(self, msg_id: str) -> ViewerKey | None:
+        index = self._by_msg
+        if index is None or len(index) > 2 * len(self._rec) + 10_000:
+            index = self._by_msg = {}
+            for k, (mid, _, prev_mid, _) in self._rec.items():
+                index[mid] = index[prev_mid] = k
+            index.pop("", None)
+        found = index.get(msg_id)
+        rec = None if found is None else self._rec.get(found)
+        return found if rec is not None and msg_id in (rec[0], rec[2]) else None
