@@ -94,3 +94,34 @@ async def test_the_demo_tells_procedural_stories_where_no_story_is_shipped(
         d = await daemon_factory(demo_mode=True, story={"language": "Deutsch"})
         story = d.director.story
         assert story is not None and story.authored is None    # only English ones shipped
+
+
+async def test_an_authored_story_cannot_be_extended_and_says_why(daemon_factory: Any) -> None:
+    # `storyctl extend 12` on an authored story wrote a model plan for it (which it never
+    # follows: it plays its passages to one of its own endings).
+    import io
+
+    from storyd.ctl.main import main as storyctl
+
+    with trio.fail_after(TIMEOUT):
+        d = await daemon_factory(voting={"duration": 120})
+        async with httpx.AsyncClient(base_url=d.web_url, timeout=20) as c:
+            h = {"Authorization": f"Bearer {d.admin_token}"}
+            with d.bus.subscribe() as sub:
+                r = await c.post(f"{API}/start", json={"story": str(FERRY)}, headers=h)
+                assert r.status_code == 200, r.text
+                await wait_for_event(sub, "story:chapter-ready")
+            r = await c.post(f"{API}/extend", json={"chapters": 12}, headers=h)
+            assert r.status_code == 409, r.text
+            message = r.json()["error"]["message"]
+            assert message == ("“The Last Ferry” is an authored story: it plays its own passages "
+                               "to one of its endings and cannot be extended (storyctl finish "
+                               "ends it at the ending nearest to where it is)")
+            out, err = io.StringIO(), io.StringIO()
+            code = await trio.to_thread.run_sync(lambda: storyctl(
+                ["--socket", str(d.socket_path), "extend", "12"], stdout=out, stderr=err))
+            assert code == 1 and message in err.getvalue()
+            story = d.director.story
+            assert story is not None and story.plan is None and not story.extended
+            session = await d.store.get_session(story.session_id)
+            assert not session.get("plan")                   # no plan written for it

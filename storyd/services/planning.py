@@ -111,11 +111,16 @@ class Planner:
     async def extend(self, story: StoryState | None, chapters: int, *, state: str,
                      finishing: bool) -> StoryPlan:
         """The story lengthened (or shortened) to `chapters`; aired beats stay. Refused
-        (RefusedError) with no story running, while it finishes, or below what aired."""
+        (RefusedError) with no story running, while it finishes, for an authored story, or
+        below what aired."""
         if story is None or state in ("idle", "ended", "finishing") or finishing:
             raise RefusedError(f"no story to extend (state: {state}"
                                + (", finishing" if finishing and state != "finishing" else "")
                                + ")")
+        if story.authored is not None:    # its passages are its plan; no model writes one
+            raise RefusedError(f"“{story.authored.story.title}” is an authored story: it plays "
+                               "its own passages to one of its endings and cannot be extended "
+                               "(storyctl finish ends it at the ending nearest to where it is)")
         aired = len(story.chapters)
         if chapters <= aired:
             raise RefusedError(f"the story already has {aired} chapter(s): extend it to more "

@@ -168,8 +168,10 @@ def write(req: ChapterRequest) -> ChapterDraft:
         if req.words > 70:  # a long consequence leaves no room for one in a short chapter
             beats += long_form(p, f, quote, past)
         told = sum(len(t.split()) for prio, g in beats if prio == 0 for t, _ in g)
-        crowded = first or introduces(p) or told > 0.55 * req.words
-        beats.append((1 if crowded else 0, [(hook(p, s, offered), "")]))
+        last = hook(p, s, offered)   # must-tell only where it fits in the length _fit allows
+        crowded = (first or introduces(p) or told > 0.55 * req.words
+                   or told + len(last.split()) > int(max(req.words, 8) * 1.15))
+        beats.append((1 if crowded else 0, [(last, "")]))
     cameo, walk = walk_on(req, s, lambda: f(p.pick_k("cameo", L.CAMEO, p.n - 1)))  # a viewer
     if walk:   # who joined (storyteller/cameo.py): their line on top of the wanted length
         beats.insert(1, (0, [(walk, "")]))
