@@ -85,6 +85,11 @@ AFTER = {
              "We go at first light, and we don't stop"),
     "action": ("It changed more than anyone expected.", "For a moment, everything held still.",
                "It was the right thing to do, and it was not easy."),
+    "deed": ("It paid off: afterwards, {hero} knew that the way led {to}.",   # deeds.py
+             "It did not go to plan, but it told {obj} one thing: {foe} had been there first.",
+             "It worked, more or less, and for the first time in days {friend} looked hopeful.",
+             "It cost them an hour, and it was worth it: the next step led {to}.",
+             "{Friend} had not believed it would work. It did."),
     "free": ("Nobody could have said what would come of it.", "It was a start.",
              "{Friend} nodded slowly: it might just work."),
 }

@@ -195,9 +195,9 @@ def closing_beats(p: Plot, fill: Fill, kind: str, opener: str, past: list[str],
     beats: list[Beat] = []
     if opener:
         beats.append((0, [(opener, "")]))
-    if result:
-        beats.append((1, result))
-    end_kind = kind if kind in E.END else "free"
+    if result:   # how the obstacle took the last choice is told; a theme action's result if
+        beats.append((0 if kind in ("avoid", "face", "use") else 1, result))   # there is room
+    end_kind = kind if kind in E.END else {"deed": "generic", "ask_item": "ask"}.get(kind, "free")
     pool = E.END_GENTLE.get(end_kind, E.END[end_kind]) if bank.gentle else E.END[end_kind]
     if bank.gentle and end_kind in ("confront", "bargain"):
         pool = E.END_GENTLE[end_kind]
