@@ -234,6 +234,16 @@ class Director:
         self._wake_up()
         self.publish_state()
 
+    def plan_changed(self) -> None:
+        """`extend` moved the story's end: the chapter written ahead during the vote (or the
+        result card) is written again from the new plan — a closing chapter only where the
+        new plan ends, so extending at the last vote no longer ends the story there."""
+        story, nxt = self.story, self.upcoming
+        if story is None or nxt is None or self.machine.state not in ("voting", "result"):
+            return
+        if nxt.number == story.next_number:
+            nxt.rewrite(closing=self._closing_next(story))
+
     async def end(self) -> None:
         if self.machine.state in ("idle", "ended"):
             raise RefusedError(f"no story is running (state: {self.machine.state})")
