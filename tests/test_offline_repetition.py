@@ -188,3 +188,18 @@ def test_the_ending_never_quotes_the_last_vote(language: str) -> None:
     for s in [*stories(language), *stories(language, 150), *told]:
         quoted = re.compile(r"[:\u201e\u201c\"]\s*" + re.escape(s.taken[-1]), re.I)
         assert not quoted.search(s.drafts[-1].text), (s.taken[-1], s.drafts[-1].text)
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_an_antagonist_with_a_rank_goes_by_the_surname(language: str) -> None:
+    """"Admiral Drecker" seven times a story read like a form; after the first mention the
+    narrator says "Drecker" (a form of address like "Madame Blanche" stays)."""
+    for s in stories(language):
+        if s.theme not in ("scifi", "postapocalyptic", "cyberpunk", "adventure"):
+            continue
+        text = " ".join(d.text for d in s.drafts)
+        for full in ("Admiral Drecker", "Warlord Kade", "Director Hale", "Direktor Hale",
+                     "Baron Krell"):
+            if full in text:
+                assert text.count(full) <= 2, (full, text)
+                assert full.split()[1] in text.replace(full, "")

@@ -165,7 +165,7 @@ def write(req: ChapterRequest) -> ChapterDraft:
         events += _events(p, kind, s)
     if req.closing:
         result = _after(p, kind, f, quote, past, past_phrase) if kind in (
-            "action", "avoid", "face", "use") else []   # the obstacle answers the last choice
+            "action", "face", "use") else []   # the obstacle answers (END tells "avoid")
         beats = closing_beats(p, f, kind, opener, past, result)
         events.append(_event(L.EVENT["end" if p.goal_done else "endinf"], s))
     elif not first:
