@@ -166,7 +166,7 @@ _MET = {"creature": "stießen sie auf {a_threat_acc}", "hazard": "brach {a_threa
         "person": "versperrte {a_threat} ihnen den Weg"}
 
 
-_SAID = {"": (("sagte", ""), ("meinte", ""), ("sagte", "leise"), ("murmelte", ""),
+_SAID = {"": (("sagte", ""), ("sagte", "knapp"), ("sagte", "leise"), ("murmelte", ""),
               ("flüsterte", ""), ("sagte", "ruhig")),
          "?": (("fragte", ""), ("wollte", "wissen"), ("fragte", "leise")),
          "!": (("rief", ""), ("rief", "laut"), ("stieß", "hervor")),
