@@ -188,3 +188,37 @@ def test_the_ending_never_quotes_the_last_vote(language: str) -> None:
     for s in [*stories(language), *stories(language, 150), *told]:
         quoted = re.compile(r"[:\u201e\u201c\"]\s*" + re.escape(s.taken[-1]), re.I)
         assert not quoted.search(s.drafts[-1].text), (s.taken[-1], s.drafts[-1].text)
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_an_antagonist_with_a_rank_goes_by_the_surname(language: str) -> None:
+    """"Admiral Drecker" seven times a story read like a form; after the first mention the
+    narrator says "Drecker" (a form of address like "Madame Blanche" stays)."""
+    for s in stories(language):
+        if s.theme not in ("scifi", "postapocalyptic", "cyberpunk", "adventure"):
+            continue
+        text = " ".join(d.text for d in s.drafts)
+        for full in ("Admiral Drecker", "Warlord Kade", "Director Hale", "Direktor Hale",
+                     "Baron Krell"):
+            if full in text:
+                assert text.count(full) <= 2, (full, text)
+                assert full.split()[1] in text.replace(full, "")
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_our_own_choices_are_never_told_as_a_models(language: str) -> None:
+    """A choice the offline storyteller offered is recognised as its own kind (with its own
+    consequence: the obstacle's own way through ends the obstacle), never told with the
+    wording kept for a model's choices (storyteller/deeds.py)."""
+    from storyd.storyteller.de import KIND_OPEN as DE_OPEN
+    from storyd.storyteller.de_lines import AFTER as DE_AFTER
+    from storyd.storyteller.en import KIND_OPEN as EN_OPEN
+    from storyd.storyteller.en_lines import AFTER as EN_AFTER
+    opens, after = (DE_OPEN, DE_AFTER) if language == "German" else (EN_OPEN, EN_AFTER)
+    marks = [t.split("{")[0] for t in (*opens["deed"], *after["deed"]) if t.split("{")[0]]
+    marks += [t.split("}")[-1] for t in opens["deed"][2:]]   # "…, but {hero} {past}."
+    assert len(marks) >= 5
+    for s in [*stories(language), *stories(language, 150)]:
+        for d in s.drafts[1:]:
+            first = " ".join(line.text for line in d.lines[:2])
+            assert not any(m in first for m in marks if len(m) > 6), (s.theme, s.seed, first)

@@ -78,6 +78,9 @@ def _names_its_object(p: Plot, kind: str, key: str) -> bool:
     """True when a choice that starts like one of ours names whom or what that kind of ours
     acts on (the friend, the antagonist, the obstacle, the place searched); a model's choice
     about someone else is told as its own deed (deeds.py)."""
+    own_face = p.obstacle.de_face if p.lang == "de" else p.obstacle.en_face
+    if kind == "face" and own_face and f" {name_key(own_face)} " == key:
+        return True   # the obstacle's own way through ("Bring den Strom zurück")
     whom = {"ask": p.friend, "ask_item": p.friend, "rest": p.friend, "confront": p.foe,
             "talk": p.foe, "bargain": p.foe, "spy": p.foe}.get(kind)
     if whom is not None:

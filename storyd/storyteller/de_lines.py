@@ -117,8 +117,8 @@ STAGE = {
     "complication": ("Der Weg {to} war versperrt, und nur {friend} kannte einen anderen.",
                      "Schlimmer noch: {Foe} wollte genau dasselbe.",
                      "{Hero} ahnte, dass nichts daran leicht werden würde.",
-                     "Am Abend hatten {hero} und {friend} einen halben Tag verloren und nichts "
-                     "gefunden."),
+                     "Am Abend wussten {hero} und {friend}, dass es länger als einen Tag dauern "
+                     "würde."),
     "turn": ("Für {hero} war nichts mehr so, wie es am Anfang ausgesehen hatte.",
              "Zum ersten Mal wirkte {foe} besorgt.",
              "Allmählich erkannte {hero}, wie alles zusammenhing.",

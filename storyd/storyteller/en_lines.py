@@ -111,7 +111,7 @@ STAGE = {
     "complication": ("The way {to} was blocked, and only {friend} knew another road.",
                      "Worse, {foe} wanted the very same thing.",
                      "{Hero} began to see that nothing about this would be easy.",
-                     "By evening, {hero} and {friend} had lost half a day and found nothing."),
+                     "By evening, {hero} and {friend} knew it would take longer than a day."),
     "turn": ("For {hero}, nothing was as it had seemed at the start.",
              "For the first time, {foe} looked worried.",
              "{Hero} began to see the shape of the whole thing.",

@@ -63,10 +63,12 @@ def key_words(text: str, lang: str) -> list[str]:
 
 
 def shows(choice: str, text: str, lang: str) -> bool:
-    """True when `text` shows the choice: every key word, or its first four letters, appears."""
+    """True when `text` shows the choice: half of its key words after the verb (the verb is
+    conjugated: "Nutze" is "fand einen Weg"), by their first four letters, appear."""
     seen = {w.strip(".,;:!?\"'„“”()…").casefold()[:4] for w in text.split()}
-    words = key_words(choice, lang)
-    return sum(w[:4] in seen for w in words) >= max(len(words) - 1, (len(words) + 1) // 2)
+    verb = choice.split()[0].casefold() if choice.split() else ""
+    words = [w for w in key_words(choice, lang) if w != verb]
+    return sum(w[:4] in seen for w in words) >= (len(words) + 1) // 2
 
 
 class OfflineStoryteller:
@@ -165,7 +167,7 @@ def write(req: ChapterRequest) -> ChapterDraft:
         events += _events(p, kind, s)
     if req.closing:
         result = _after(p, kind, f, quote, past, past_phrase) if kind in (
-            "action", "avoid", "face", "use") else []   # the obstacle answers the last choice
+            "action", "face", "use") else []   # the obstacle answers (END tells "avoid")
         beats = closing_beats(p, f, kind, opener, past, result)
         events.append(_event(L.EVENT["end" if p.goal_done else "endinf"], s))
     elif not first:
