@@ -11,14 +11,18 @@ or an in-process daemon alike.
 Every request body is logged, with what was answered, as one JSON line (`log_path`). It reads
 the prompt the way a model would (the last user message) and answers:
 - a plan (asked for "a new interactive story of exactly N chapters"): JSON with prose and a
-  code fence around it, and sometimes fewer beats than asked;
+  code fence around it, sometimes fewer beats than asked or a cast of 40; it ignores the
+  operator's outline (storyd has to keep what the outline names);
 - a chapter ("Write chapter K"): JSON that opens with the audience's choice and names the
-  cast, longer or shorter than the asked words, sometimes wrapped in prose or a fence; its
-  choices sometimes repeat earlier ones or each other, and their count is sometimes wrong;
+  cast, longer or shorter than the asked words (sometimes only two sentences, sometimes not a
+  chapter at all: "Odalys waits."), sometimes wrapped in prose or a fence; its choices
+  sometimes repeat earlier ones or each other, and their count is sometimes wrong;
 - a follow-up ("more short, distinct choices"): choices, sometimes a repeat among them;
 - a recap, an outline, anything else ("OK").
-Every answer is a function of the request and `seed` (the misbehaviour too), so a test using
-it is deterministic; `delay` seconds pass before the answer starts.
+Every answer is a function of the request, how often that same request came, and `seed` (the
+misbehaviour too), so a test using it is deterministic; `delay` seconds pass before the answer
+starts. `plan_mode` "stall" / "trickle" holds the plan's answer back (first bytes, then
+silence; one byte a second) for `plan_seconds`.
 """
 
 from __future__ import annotations
@@ -98,11 +102,17 @@ class MediocreModel:
     """The server. `start()` returns the base URL (…/v1); `stop()` shuts it down."""
 
     def __init__(self, log_path: Path, *, delay: float = 0.0, seed: int = 1,
-                 quirks: bool = True) -> None:
+                 quirks: bool = True, plan_mode: str = "ok", plan_seconds: float = 0.0
+                 ) -> None:
         self.log_path = Path(log_path)
         self.delay = delay
         self.seed = seed
         self.quirks = quirks
+        # "ok"; "stall": the plan's first bytes, then silence for `plan_seconds`;
+        # "trickle": the plan one byte a second (issue 22, item 6)
+        self.plan_mode = plan_mode
+        self.plan_seconds = plan_seconds
+        self._seen: dict[bytes, int] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -145,6 +155,12 @@ class MediocreModel:
                 model._log({"t": time.time(), "kind": kind, "chapter": chapter,
                             "stream": bool(body.get("stream")), "body": body,
                             "content": content})
+                if kind == "plan" and model.plan_mode != "ok":
+                    try:
+                        self._slow(content)
+                    except (BrokenPipeError, ConnectionResetError):
+                        self.close_connection = True
+                    return
                 if model.delay > 0:
                     time.sleep(model.delay)
                 if body.get("stream"):
@@ -167,6 +183,31 @@ class MediocreModel:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _slow(self, content: str) -> None:
+                """A whole (non-streamed) answer that stalls after its first bytes, or
+                trickles one byte a second, for `plan_seconds`."""
+                payload = json.dumps({"id": "chatcmpl-bench", "object": "chat.completion",
+                                      "created": int(time.time()), "model": MODEL_ID,
+                                      "choices": [{"index": 0, "finish_reason": "stop",
+                                                   "message": {"role": "assistant",
+                                                               "content": content}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload[:1])
+                self.wfile.flush()
+                end = time.monotonic() + model.plan_seconds
+                i = 1
+                while time.monotonic() < end and i < len(payload):
+                    time.sleep(1.0)
+                    if model.plan_mode == "trickle":
+                        self.wfile.write(payload[i:i + 1])
+                        self.wfile.flush()
+                        i += 1
+                self.wfile.write(payload[i:])
+                self.close_connection = True
 
             def _stream(self, body: dict[str, Any], content: str) -> None:
                 self.send_response(200)
@@ -223,7 +264,9 @@ class MediocreModel:
         messages = body.get("messages") or []
         prompt = next((str(m.get("content", "")) for m in reversed(messages)
                        if m.get("role") == "user"), "")
-        rng = _rng(raw, self.seed)
+        with self._lock:    # a request sent again gets another answer, as from a sampler
+            nth = self._seen[raw] = self._seen.get(raw, 0) + 1
+        rng = _rng(raw + str(nth).encode(), self.seed)
         quirky = self.quirks
         if m := re.search(r"new interactive story of exactly (\d+) chapters", prompt):
             return "plan", 0, self._plan(rng, int(m.group(1)), quirky)
@@ -269,6 +312,10 @@ class MediocreModel:
                 "central_question": QUESTION, "beats": beats,
                 "endings": ["Odalys recovers the charter and the town is saved.",
                             "The charter is lost but the people leave in time."]}
+        if quirky and rng.random() < 0.15:      # a cast of 40
+            plan["cast"] = [*plan["cast"], *({"name": f"Villager {i}", "role": "extra",
+                                              "trait": "quiet", "want": "to go home"}
+                                             for i in range(37))]
         return _wrap(rng, plan)
 
     def _chapter(self, rng: random.Random, k: int, prompt: str, quirky: bool) -> str:
@@ -290,12 +337,18 @@ class MediocreModel:
         if closing:
             sents.append(f"At last the answer came: yes, {HERO.split()[0]} recovered the tide "
                          f"charter before the spring flood, and {FOE} was led away in chains.")
-        target = int(words * rng.uniform(0.6, 1.8))
+        shape = rng.random() if quirky else 1.0
+        if shape < 0.07:                 # not a chapter: one short sentence
+            return json.dumps({"title": "Waiting", "text": f"{HERO.split()[0]} waits.",
+                               "choices": _fresh_choices(rng, n) if not closing else []})
+        target = 20 if shape < 0.15 else int(words * rng.uniform(0.6, 1.8))
         order = rng.sample(range(len(_SENTENCES)), len(_SENTENCES))
         i = 0
         while sum(len(s.split()) for s in sents) < target:
             sents.append(_SENTENCES[order[i % len(order)]].format(**names))
             i += 1
+        if quirky and rng.random() < 0.3:        # dialogue, and paragraphs
+            sents.insert(1, f"\"We go now,\" {COMPANION.split()[0]} whispered — \"or never.\"\n\n")
         if closing:
             sents.append(f"{COMPANION.split()[0]} laughed for the first time in weeks, and "
                          f"{MENTOR} wept over the saved archive.")
@@ -311,6 +364,9 @@ class MediocreModel:
                     choices + _fresh_choices(rng, 1)
             elif roll < 0.7:                          # letters in front
                 choices = [f"{'ABCDEF'[i]}) {c}" for i, c in enumerate(choices)]
+            elif roll < 0.8:                          # one long, rambling choice
+                choices[1] = (f"{choices[1]} while {COMPANION.split()[0]} keeps watch from "
+                              "the roof of the old customs house by the quay")
         data = {"title": f"Chapter {k}: " + rng.choice(["High Water", "The Key",
                                                           "Salt and Ink", "The Bells"]),
                 "text": " ".join(sents), "choices": choices,

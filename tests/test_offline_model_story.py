@@ -52,6 +52,32 @@ def test_a_german_choice_becomes_a_deed(choice: str, g: str, want: str) -> None:
     assert de_deed(choice, g) == want
 
 
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_the_choices_storyd_makes_itself_become_deeds(language: str) -> None:
+    """When a model sent too few real choices, storyd makes them from the story's people,
+    places and items (chapter_repair.story_choices: "Confide in …", "Head for …", "Use …",
+    "Confront …"). When such a choice wins and the offline storyteller writes the next
+    chapter, it is told as a deed — it aired once as "It came down to this: Confide in
+    Tobiah Quill." (found by tests/bench/check_model_story.py)."""
+    from storyd.core import chapter_repair as repair
+    from storyd.core.model import ChapterDraft as Draft
+
+    made: list[str] = []
+    for mem in (MemoryUpdate(characters=(Entity(name="Tobiah Quill", note="", role="sidekick"),
+                                         Entity(name="Corvin Ashdown", note="", role="villain"),
+                                         Entity(name="Pim Larkspur", note="", role="elder"))),
+                MemoryUpdate(locations=(Entity(name="Saltmarsh", note=""),)),
+                MemoryUpdate(items=(Entity(name="the brass key", note=""),))):
+        draft = Draft(title="T", text="Odalys waits by the water. The tide rises.",
+                      choices=(), memory=mem)
+        request = ChapterRequest(theme=THEMES["mystery"], language=language,
+                                 chapter_number=3, words=80, n_choices=6)
+        made += repair.story_choices(draft, request).choices
+    assert len(made) >= 4
+    deed = de_deed if language == "German" else en_deed
+    assert [c for c in made if not deed(c, "f")] == []
+
+
 PLANS = {
     "English": (StoryPlan(
         title="The Clockmaker's Silence", source="model",

@@ -37,7 +37,7 @@ _EN_REGULAR = frozenset(
     "protect stay turn pick search lock save free rescue visit join push ask pull hunt track "
     "fix play dance kiss forgive confess use rest head spy confront study sharpen bargain "
     "hack compare sail sneak answer approach argue assemble avoid board bribe burn calm "
-    "challenge charge collect comfort contact convince crawl dare decode demand destroy "
+    "challenge charge collect comfort confide contact convince crawl dare decode demand destroy "
     "disguise distract dodge drive earn embrace evacuate fetch fire fold gather greet guard "
     "ignore inspect interrogate invite load lure mark offer order paint persuade phone "
     "pray prepare press promise pursue race raid reach record release remember repair report "

@@ -54,6 +54,9 @@ from tests.mediocre_model import GENERIC, MediocreModel  # noqa: E402
 FILLER = re.compile(r"press on|see what happens|turn back carefully|wait and see|"
                     r"look around|continue onward|go forward", re.IGNORECASE)
 TARGET_DEAD_AIR = 1.0
+SEED = 7
+OUTLINE = ("Kommissarin Anna Berg jagt einen Kunstdieb, und ihr Kollege Jonas Falk in Lübeck "
+           "hilft ihr.")
 
 
 def _storyd_cmd() -> list[str]:
@@ -67,7 +70,8 @@ def _storyctl_cmd() -> list[str]:
 class Daemon:
     """One storyd process on its own folders, its control socket and an event watcher."""
 
-    def __init__(self, tmp: Path, base_url: str, *, max_chapters: int, vote: int) -> None:
+    def __init__(self, tmp: Path, base_url: str, *, max_chapters: int, vote: int,
+                 deadline: float = 20.0) -> None:
         self.tmp = tmp
         self.socket = tmp / "control.sock"
         self.config = tmp / "storyd.toml"
@@ -91,7 +95,7 @@ no_votes = "first"
 [llm]
 chain = ["bench", "offline"]
 prefetch = "all"
-chapter_deadline = 20.0
+chapter_deadline = {deadline}
 [images]
 enabled = false
 [tts]
@@ -180,12 +184,15 @@ text_model = "mediocre-7b"
 # ------------------------------------------------------------------------------ playing
 
 def play(d: Daemon, model: MediocreModel, *, extend: int = 0, close_after: float | None = None,
+         start: tuple[str, ...] = ("mystery",), outline_names: tuple[str, ...] = (),
          finish_at: int = 0, finish_after: float = 1.0, extend_at: tuple[int, int] | None = None,
          timeout: float = 600.0) -> dict[str, Any]:
     """Start a story and vote until it ends. Returns the session id and the plan."""
-    d.ctl("start", "mystery")
+    t_start = time.monotonic()
+    d.ctl("start", *start)
     mark = 0
-    _, _, first = d.wait_event("story:chapter-ready", mark)
+    _, t_first, first = d.wait_event("story:chapter-ready", mark)
+    first = {**first, "_after": t_first - t_start}
     plan = _plan(d)
     if extend:
         d.ctl("extend", str(extend))
@@ -220,7 +227,8 @@ def play(d: Daemon, model: MediocreModel, *, extend: int = 0, close_after: float
                 d.ctl("close", check=False)
     ended = d.wait_event("story:ended", 0, timeout=60)[2]
     time.sleep(1.0)      # the recap request follows the closing chapter
-    return {"session": ended.get("session_id"), "plan": plan, "first": first}
+    return {"session": ended.get("session_id"), "plan": plan, "first": first,
+            "outline_names": outline_names}
 
 
 def _plan(d: Daemon) -> dict[str, Any]:
@@ -312,6 +320,8 @@ def analyse(name: str, d: Daemon, model: MediocreModel, result: dict[str, Any],
             written.append({"chapter": r["chapter"], "text": str(data.get("text", "")),
                             "choices": data.get("choices") or [], "prompt": r["body"]})
     shorter, changed, unmatched, filler, repeats, offline = [], [], [], [], [], []
+    cut_choices: list[str] = []
+    cut_sentences: list[str] = []
     prev_choices: list[str] = []
     for ch in aired:
         num, text = int(ch["number"]), ch["text"]
@@ -336,6 +346,15 @@ def analyse(name: str, d: Daemon, model: MediocreModel, result: dict[str, Any],
             elif " ".join(text.split()) != " ".join(match["text"].split()):
                 changed.append(num)
             ch["_written"] = match
+        if match is not None:
+            asked = [re.sub(r"^[A-F]\)\s*", "", str(c)) for c in match["choices"]]
+            for c in choices:
+                if c not in asked and any(a.startswith(c.rstrip(".…")) for a in asked):
+                    cut_choices.append(f"chapter {num}: {c!r}")
+        shown = " ".join(" ".join(ch.get("sentences") or ()).split())
+        if _words(shown) < _words(text):
+            cut_sentences.append(f"chapter {num}: text {_words(text)} words, sentences "
+                                 f"{_words(shown)}")
         for c in choices:
             if FILLER.search(c) or any(g.casefold() in c.casefold() for g in GENERIC):
                 filler.append(f"chapter {num}: {c!r}")
@@ -344,11 +363,21 @@ def analyse(name: str, d: Daemon, model: MediocreModel, result: dict[str, Any],
             if c.casefold() in seen or c.casefold() in (x.casefold() for x in choices[:i]):
                 repeats.append(f"chapter {num}: {c!r}")
         prev_choices = choices
+    figures.update(cut_choices=cut_choices, cut_sentences=cut_sentences)
     figures.update(shorter=shorter, changed=changed, filler=filler, repeats=repeats,
                    offline=offline, unmatched=unmatched)
     print(f"aired shorter than the model wrote: {len(shorter)}"
           + "".join(f"\n  - {s}" for s in shorter))
     print(f"aired text different from the model's (same length or longer): {changed}")
+    print(f"overlay sentences shorter than the aired text: {len(cut_sentences)}"
+          + "".join(f"\n  - {x}" for x in cut_sentences))
+    print(f"choices aired cut short: {len(cut_choices)}"
+          + "".join(f"\n  - {x}" for x in cut_choices))
+    errors = collections.Counter(
+        re.sub(r"\d+", "N", re.sub(r"^chapter \d+ from '[^']+': ", "", str(e.get("message"))))
+        for _, e in d.named("story:error"))
+    print("story:error lines by kind: " + ("none" if not errors else "".join(
+        f"\n  {n:3d} × {k[:150]}" for k, n in errors.most_common(12))))
     print(f"aired chapters not found in the model's answers (not offline): {unmatched}")
     print(f"written by the offline storyteller: {offline}")
     print(f"generic filler choices aired: {len(filler)}" + "".join(f"\n  - {f}" for f in filler))
@@ -394,6 +423,34 @@ def analyse(name: str, d: Daemon, model: MediocreModel, result: dict[str, Any],
                            f"{n_planned}")
     if aired and not aired[-1].get("closing"):
         story_notes.append("the last aired chapter is not a closing chapter")
+    # -- the overlay's streamed text: only from the chapter that then airs
+    strays = []
+    for t, data in d.named("story:state"):
+        gen = data.get("generating") or {}
+        preview = str(gen.get("preview") or "")
+        if not preview:
+            continue
+        nxt = next((c for tc, c in d.named("story:chapter-ready")
+                    if tc >= t and int(c["number"]) == int(gen.get("chapter", 0))), None)
+        if nxt is None or " ".join(preview.split()) not in " ".join(nxt["text"].split()):
+            strays.append(f"chapter {gen.get('chapter')}: {preview[:60]!r}")
+    figures["preview_strays"] = strays
+    print(f"streamed text on the overlay that did not air: {len(strays)}"
+          + "".join(f"\n  - {x}" for x in strays[:5]))
+    regen = [r["chapter"] for r in reqs if r["kind"] == "chapter" and "waits." in r["content"]]
+    print(f"answers that were not a chapter (asked again): {len(regen)} "
+          f"(chapters {sorted(set(regen))}); aired: "
+          f"{[int(a['number']) for a in aired if 'waits.' in a['text'] and _words(a['text']) < 5]}")
+    if names := result.get("outline_names"):
+        plan_text = json.dumps(plan, ensure_ascii=False)
+        lost = [n for n in names if n not in plan_text]
+        unpinned = sorted({n for n in names for r in reqs if r["kind"] == "chapter"
+                           and n not in "\n".join(str(m.get("content", ""))
+                                                   for m in r["body"]["messages"])})
+        figures["outline_lost"] = lost + [f"{n} (not in every chapter prompt)" for n in unpinned]
+        print(f"outline names kept in the plan: {len(names) - len(lost)} of {len(names)}"
+              + (f" (lost: {lost})" if lost else "")
+              + (f"; missing from some chapter prompts: {unpinned}" if unpinned else ""))
     figures["story_notes"] = story_notes
     print("story (storyd's part): " + ("ok" if not story_notes else "")
           + "".join(f"\n  - {s}" for s in story_notes))
@@ -442,12 +499,14 @@ def story_markdown(d: Daemon, plan: dict[str, Any]) -> str:
 
 
 def run(name: str, base: Path, *, delay: float, max_chapters: int, vote: int,
-        keep: Path | None, upto: int, **play_args: Any) -> dict[str, Any]:
+        keep: Path | None, upto: int, deadline: float = 20.0, plan_mode: str = "ok",
+        plan_seconds: float = 0.0, **play_args: Any) -> dict[str, Any]:
     tmp = base / name
     tmp.mkdir()
-    model = MediocreModel(tmp / "requests.jsonl", delay=delay, seed=7)
+    model = MediocreModel(tmp / "requests.jsonl", delay=delay, seed=SEED, plan_mode=plan_mode,
+                          plan_seconds=plan_seconds)
     url = model.start()
-    d = Daemon(tmp, url, max_chapters=max_chapters, vote=vote)
+    d = Daemon(tmp, url, max_chapters=max_chapters, vote=vote, deadline=deadline)
     try:
         t0 = time.monotonic()
         result = play(d, model, **play_args)
@@ -455,7 +514,12 @@ def run(name: str, base: Path, *, delay: float, max_chapters: int, vote: int,
               f"(model delay {delay} s, session {result['session']})")
         sess = d.ctl("--json", "session", str(result["session"]), "--chapters", check=False)
         (tmp / "session.json").write_text(sess.stdout)
-        return analyse(name, d, model, result, upto, keep)
+        figures = analyse(name, d, model, result, upto, keep)
+        figures["chapter1_after"] = result["first"]["_after"]
+        figures["chapter1_provider"] = result["first"].get("provider")
+        print(f"chapter 1 aired {figures['chapter1_after']:.2f} s after start "
+              f"(by {figures['chapter1_provider']}; chapter_deadline {deadline:g} s)")
+        return figures
     finally:
         d.stop()
         model.stop()
@@ -469,7 +533,9 @@ def main() -> int:
     ap.add_argument("--vote", type=int, default=15)
     ap.add_argument("--keep", type=Path)
     ap.add_argument("--only", default="arc,end,finish")
+    ap.add_argument("--seed", type=int, default=SEED, help="the model's misbehaviour")
     args = ap.parse_args()
+    globals()["SEED"] = args.seed
     only = set(args.only.split(","))
     results = []
     with tempfile.TemporaryDirectory(prefix="check-model-story-") as raw:
@@ -485,6 +551,17 @@ def main() -> int:
             results.append(run("finish", base, delay=args.slow_delay, max_chapters=8,
                                vote=args.vote, keep=args.keep, upto=args.chapters,
                                finish_at=1))
+        if "outline" in only:
+            results.append(run("outline", base, delay=args.fast_delay, max_chapters=4, vote=60,
+                               keep=args.keep, upto=args.chapters, close_after=args.fast_delay * 3 + 0.7,
+                               start=("mystery", "--outline", OUTLINE),
+                               outline_names=("Anna Berg", "Jonas Falk", "Lübeck")))
+        for mode in ("stall", "trickle"):
+            if f"plan-{mode}" in only:
+                results.append(run(f"plan-{mode}", base, delay=args.fast_delay, max_chapters=2,
+                                   vote=60, keep=args.keep, upto=args.chapters, deadline=5.0,
+                                   plan_mode=mode, plan_seconds=30.0,
+                                   close_after=args.fast_delay * 3 + 0.7))
         if "late-finish" in only:
             results.append(run("late-finish", base, delay=args.slow_delay, max_chapters=8,
                                vote=args.vote, keep=args.keep, upto=args.chapters,
