@@ -233,13 +233,15 @@ def test_a_place_is_there_once_it_is_named() -> None:
              ("An old story told of a map hidden in the Catacombs.", ""),
              ("“I hate it in the Catacombs, Anwen,” Bram said.", "Bram"),
              ("A draught in the Catacombs came from nowhere.", ""),
-             ("Bram had friends in the Catacombs.", "")]
+             ("Bram had friends in the Catacombs.", ""),
+             ("Somewhere in the Catacombs, Bram started to sing.", "")]
     out = [t for t, _ in place_once(lines, "in the Catacombs", "en", ("Anwen", "Bram", "map"))]
     assert out == ["In the Catacombs, Anwen swore an oath.",
                    "An old story told of a map hidden there.",
                    "“I hate it in the Catacombs, Anwen,” Bram said.",   # people speak as they do
                    "A draught in the Catacombs came from nowhere.",     # not a stock sentence
-                   "Bram had friends there."]
+                   "Bram had friends there.",
+                   "Somewhere in the Catacombs, Bram started to sing."]   # not "Somewhere there"
     chapters = [d for w in (40, 150) for s in stories("English", w) for d in s.drafts]
     crowded = [d.text for d in chapters if d.memory.locations and d.text.count(
         d.memory.locations[0].name.removeprefix("the ")) >= 4]

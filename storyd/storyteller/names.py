@@ -9,6 +9,8 @@ so; "Mr. Hollow" stays "Mr. Hollow"); an antagonist goes by the surname ("Crane"
 
 from __future__ import annotations
 
+import re
+
 _TITLES = frozenset("""captain commander dr. dr doctor mr. mr mrs. mrs ms. ms lady lord sir
 father sister mayor officer admiral baron countess queen king professor madame warlord director
 detective inspector sergeant agent kapitänin kapitän kommandantin kommandant pater herr frau
@@ -51,7 +53,7 @@ def place_once(lines: list[tuple[str, str]], loc: str, lang: str,
     seen = False
     for text, who in lines:
         if not who and seen and any(n and n in text for n in names):
-            text = text.replace(f" {loc}", f" {there}")
+            text = re.sub(rf"(?<!Somewhere)(?<!Irgendwo) {re.escape(loc)}\b", f" {there}", text)
         seen = seen or loc in text or loc[:1].upper() + loc[1:] in text
         out.append((text, who))
     return out
