@@ -106,6 +106,9 @@ class FakeEventSub:
         self.duplicate = False
         self.close_old_after = 0.0
         self.bucket = 100
+        # set: the subscription answer waits for it (Twitch may deliver an event on the
+        # session before its Helix answer reaches the client)
+        self.hold_subscribe_answer: trio.Event | None = None
         self.sessions: dict[str, Session] = {}
         self.connections: list[Session] = []          # every welcomed connection, in order
         self.attempts = 0                              # websocket connections accepted
@@ -303,6 +306,8 @@ class FakeEventSub:
             status, answer = self._validate(headers)
         elif method == "POST" and path == "/helix/eventsub/subscriptions":
             status, answer = self._subscribe(headers, body)
+            if self.hold_subscribe_answer is not None:
+                await self.hold_subscribe_answer.wait()
         else:
             status, answer = 404, {"error": "Not Found", "status": 404, "message": ""}
         raw = json.dumps(answer).encode()

@@ -116,6 +116,11 @@ def test_parse_notes_say_what_was_wrong() -> None:
     assert draft.notes == ("1 of 6 choices repeated another choice",
                            "1 of 6 choices were empty or placeholders",
                            "4 choices for 3: the first 3 kept")
+    # a model that ignores the asked count: said so, not just "asked for 1 more choice"
+    few = parse_chapter(json.dumps({**GOOD, "choices": ["Run", "Hide"]}), req())
+    assert few.notes == ("2 choices sent for 3",)
+    none = parse_chapter(json.dumps({**GOOD, "choices": []}), req())
+    assert none.notes == ("no choices sent (wanted 3)",)
 
 
 def test_defects_repeats_and_story_choices() -> None:

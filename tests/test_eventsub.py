@@ -160,6 +160,28 @@ async def test_a_redemption_is_a_weighted_vote_and_the_client_only_listens(clock
     assert len(rig.fake.subscribe_bodies) == 1
 
 
+async def test_a_redemption_before_helix_answers_counts_and_shows_connected(
+        clock: MockClock, rig: Rig) -> None:
+    # Twitch may deliver an event on the session before the subscription's Helix answer
+    # reaches the client: the ballot counts and the source reads "connected" at once (it
+    # read "connecting" until the answer came, and a daemon test raced on it).
+    rig.fake.hold_subscribe_answer = trio.Event()
+    rig.start()
+    await rig.fake.wait_for(lambda: any(s.subscriptions for s in rig.fake.live()))
+    assert rig.health.state == "connecting"
+    await rig.fake.notify(redeem("3001", "b"))
+    await rig.sink.wait(1)
+    assert rig.ballot("twitch:3001") == (1, 5)
+    assert rig.health.state == "connected" and rig.health.connected_since is not None
+    since = rig.health.connected_since
+    rig.fake.hold_subscribe_answer.set()
+    await rig.until(lambda: rig.fake.requests.count(("POST", "/helix/eventsub/subscriptions"))
+                    == 1)
+    await trio.sleep(30)                                    # the answer came; nothing changes
+    assert rig.health.state == "connected" and rig.health.connected_since == since
+    assert rig.health.reconnects == 0 and len(rig.fake.subscribe_bodies) == 1
+
+
 async def test_duplicates_are_ignored_and_no_ballot_is_counted_twice(clock: MockClock, rig: Rig) -> None:
     rig.start()
     await connected(rig)

@@ -142,3 +142,83 @@ def test_no_padding_patterns_in_the_measure_itself() -> None:
     assert PADDING["de"].search("Niemand sprach, schon wieder.")
     assert PADDING["de"].search("Die Tür fiel zu. Noch einmal: der Wind.")
     assert not PADDING["en"].search("They came back once more to the gate")
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_the_obstacle_answers_the_last_choice_in_the_ending(language: str) -> None:
+    """A story whose last vote went to the obstacle ("Show the bridge troll the map of stars")
+    ends with the obstacle's answer to it right after the deed ("That was all it took: the
+    bridge troll waved them on"), not with the antagonist as if the obstacle had vanished."""
+    from storyd.storyteller.banks import BANKS
+    checked = 0
+    for s in [*stories(language), *stories(language, 150)]:
+        bank, last = BANKS[s.theme], s.taken[-1]
+        obstacle = next((o for o in bank.obstacles
+                         if (o.de if s.lang == "de" else o.en).split()[-1] in last), None)
+        if obstacle is None or obstacle.kind == "problem":
+            continue
+        noun = (obstacle.de if s.lang == "de" else obstacle.en).split()[-1]
+        closing = s.drafts[-1].lines
+        assert noun in closing[0].text and noun in closing[1].text, (last, s.drafts[-1].text)
+        checked += 1
+    assert checked >= 5
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_no_translated_german_and_no_reply_to_nothing(language: str) -> None:
+    """What a German reader flagged: "auf dem langen Weg" (the long way round), "war … von X
+    zugelaufen", "erwies sich als wo …", "niemand konnte sie erklären" for a masculine noun;
+    and "replied"/"erwiderte" after a line that asked nothing."""
+    bad = re.compile(r"auf dem langen Weg|zugelaufen|erwies sich als wo|konnte sie erklären")
+    for s in [*stories(language), *stories(language, 150)]:
+        text = " ".join(d.text for d in s.drafts)
+        assert not bad.search(text), bad.search(text)
+        for sent in sentences(text):
+            if re.search(r"\b(replied|erwiderte)\b", sent):
+                pytest.fail(f"a reply to nothing: {sent}")
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_the_ending_never_quotes_the_last_vote(language: str) -> None:
+    """"The last choice was the right one: Ask Milo about the torn photograph." read the vote
+    back to the viewers; the ending tells what came of it instead."""
+    path = [0, 1, 2, 1, 0, 2, 1, 0]   # the snapshot story that ended on "Ask Milo about …"
+    told = [tell(t, language, seed, path, words=45) for t, seed in (("mystery", 42),
+                                                                     ("romance", 1))]
+    for s in [*stories(language), *stories(language, 150), *told]:
+        quoted = re.compile(r"[:\u201e\u201c\"]\s*" + re.escape(s.taken[-1]), re.I)
+        assert not quoted.search(s.drafts[-1].text), (s.taken[-1], s.drafts[-1].text)
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_an_antagonist_with_a_rank_goes_by_the_surname(language: str) -> None:
+    """"Admiral Drecker" seven times a story read like a form; after the first mention the
+    narrator says "Drecker" (a form of address like "Madame Blanche" stays)."""
+    for s in stories(language):
+        if s.theme not in ("scifi", "postapocalyptic", "cyberpunk", "adventure"):
+            continue
+        text = " ".join(d.text for d in s.drafts)
+        for full in ("Admiral Drecker", "Warlord Kade", "Director Hale", "Direktor Hale",
+                     "Baron Krell"):
+            if full in text:
+                assert text.count(full) <= 2, (full, text)
+                assert full.split()[1] in text.replace(full, "")
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_our_own_choices_are_never_told_as_a_models(language: str) -> None:
+    """A choice the offline storyteller offered is recognised as its own kind (with its own
+    consequence: the obstacle's own way through ends the obstacle), never told with the
+    wording kept for a model's choices (storyteller/deeds.py)."""
+    from storyd.storyteller.de import KIND_OPEN as DE_OPEN
+    from storyd.storyteller.de_lines import AFTER as DE_AFTER
+    from storyd.storyteller.en import KIND_OPEN as EN_OPEN
+    from storyd.storyteller.en_lines import AFTER as EN_AFTER
+    opens, after = (DE_OPEN, DE_AFTER) if language == "German" else (EN_OPEN, EN_AFTER)
+    marks = [t.split("{")[0] for t in (*opens["deed"], *after["deed"]) if t.split("{")[0]]
+    marks += [t.split("}")[-1] for t in opens["deed"][2:]]   # "…, but {hero} {past}."
+    assert len(marks) >= 5
+    for s in [*stories(language), *stories(language, 150)]:
+        for d in s.drafts[1:]:
+            first = " ".join(line.text for line in d.lines[:2])
+            assert not any(m in first for m in marks if len(m) > 6), (s.theme, s.seed, first)

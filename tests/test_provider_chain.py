@@ -110,7 +110,8 @@ async def _close_at_end(chains: Chains) -> None:
     (["garbage", "ok"], "sf", [("sf", False), ("sf", True)],
      ["neither a JSON object", "regenerating"]),
     (["wrong_choices"], "sf", [("sf", True)],            # refilled by one follow-up
-     ["chapter 1 from 'sf': asked for 1 more choice in one follow-up: got 1"]),
+     ["chapter 1 from 'sf': 2 choices sent for 3; asked for 1 more choice in one follow-up: "
+      "got 1"]),
     (["extra_choices"], "sf", [("sf", True)], ["5 choices for 3: the first 3 kept"]),
     (["duplicate_choices"], "sf", [("sf", True)],
      ["1 of 3 choices repeated another choice; asked for 1 more choice in one follow-up"]),
@@ -121,7 +122,8 @@ async def _close_at_end(chains: Chains) -> None:
     (["no_choices", "ok"], "sf", [("sf", True)],          # no regeneration: a follow-up
      ["asked for 3 more choices in one follow-up: got 3"]),
     (["no_choices", "no_choices"], "sf", [("sf", False), ("sf", True)],   # never filler
-     ["only 1 real choice(s) (asked for 3 more choices in one follow-up: got 0",
+     ["only 1 real choice(s) (no choices sent (wanted 3); asked for 3 more choices in one "
+      "follow-up: got 0",
       "— regenerating"]),
     (["short", "garbage"], "offline", [("sf", False), ("sf", False), ("offline", True)],
      ["not a chapter: 6 words in 2 sentences — regenerating", "trying 'offline'"]),

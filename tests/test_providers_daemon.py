@@ -93,11 +93,12 @@ def drain(sub: Any, name: str) -> list[dict[str, Any]]:
     (["garbage", "ok"], "fake", 2,
      ["text: provider 'fake': answer is neither a JSON object", "— regenerating"], ""),
     (["wrong_choices"], "fake", 1,                  # refilled by one small follow-up
-     ["chapter 1 from 'fake': asked for 1 more choice in one follow-up: got 1"], ""),
+     ["chapter 1 from 'fake': 2 choices sent for 3; asked for 1 more choice in one "
+      "follow-up: got 1"], ""),
     (["duplicate_choices", "extra_choices"], "fake", 1,
      ["1 of 3 choices repeated another choice; asked for 1 more choice"], ""),
     (["no_choices", "no_choices"], "fake", 1,       # never generic filler: the plan's people
-     ["asked for 3 more choices in one follow-up: got 0",
+     ["no choices sent (wanted 3); asked for 3 more choices in one follow-up: got 0",
       "choices made from the story's people and places"], ""),
     (["hang"] * 3, "offline", 2,
      ["text: provider 'fake': no answer from http://127.0.0.1:", "within 3 s",

@@ -243,7 +243,7 @@ async def test_one_follow_up_uses_a_schema_and_never_generic_fillers(
     assert follow["json_schema"]["schema"]["properties"]["choices"]["maxItems"] == 1
     assert len(chats(fake)) == 2                 # ONE follow-up, however it went
     assert draft.choices == ("Follow the humming lanterns", "Climb the crooked tower")
-    assert draft.notes == ("asked for 1 more choice in one follow-up: got 0",)
+    assert draft.notes == ("2 choices sent for 3", "asked for 1 more choice in one follow-up: got 0")
 
 
 @pytest.mark.parametrize("script, defect", [

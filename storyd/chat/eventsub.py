@@ -192,7 +192,8 @@ class _EventSub:
                 url = with_keepalive(cfg.eventsub_url, cfg.keepalive_seconds)
                 conn: _Conn = await nursery.start(self._connection, url, moves_in)
                 await self._subscribe(http, cfg, ident, conn)
-                self._connected(cfg)
+                if self.health.state != "connected":   # not already shown by a redemption
+                    self._connected(cfg)
                 async for new_url in moves:
                     new: _Conn = await nursery.start(self._connection, new_url, moves_in)
                     conn.scope.cancel()     # the old socket goes once the new one is welcomed
@@ -339,6 +340,8 @@ class _EventSub:
                     self._once(f"event:{frame.subscription_type}", "an event of type %r "
                                "(not subscribed to; ignored)", frame.subscription_type)
                 else:
+                    if self.health.state == "connecting":  # it came before Helix's answer:
+                        self._connected(self.twitch())     # the subscription is live
                     self._redeemed(frame)
             case "reconnect":
                 return frame.reconnect_url

@@ -324,6 +324,11 @@ def parse_chapter(content: str, req: ChapterRequest) -> ChapterDraft:
             notes.append(f"{twins} of {len(raw_choices)} choices repeated another choice")
         if fillers:
             notes.append(f"{fillers} of {len(raw_choices)} choices were empty or placeholders")
+        if 0 < len(raw_choices) < req.n_choices:
+            notes.append(f"{len(raw_choices)} choice{'s' * (len(raw_choices) != 1)} sent "
+                         f"for {req.n_choices}")
+        elif not raw_choices:
+            notes.append(f"no choices sent (wanted {req.n_choices})")
         if len(choices) > req.n_choices:
             notes.append(f"{len(choices)} choices for {req.n_choices}: the first "
                          f"{req.n_choices} kept")

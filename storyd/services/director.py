@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import trio
 
@@ -208,11 +208,10 @@ class Director:
             self.machine.apply("next")
             if state == "voting":
                 self._close_vote(choice)
-            elif story is not None and choice is not None or state == "presenting":
-                assert story is not None
-                story.pending_choice = choice  # the operator's choice: no vote, or not its winner
-                if self.upcoming is not None:
-                    self.upcoming.choose(choice)
+            elif state == "result" and choice is not None and self.upcoming is not None:
+                self.upcoming.choose(choice)   # the operator's choice replaces the winner
+            elif state == "presenting" and story is not None:
+                story.pending_choice = choice  # the vote is skipped
         self._wake_up()
 
     def _close_vote(self, choice: int | None) -> RoundResult | None:
@@ -235,6 +234,16 @@ class Director:
         self._wake_up()
         self.publish_state()
 
+    def plan_changed(self) -> None:
+        """`extend` moved the story's end: the chapter written ahead during the vote (or the
+        result card) is written again from the new plan — a closing chapter only where the
+        new plan ends, so extending at the last vote no longer ends the story there."""
+        story, nxt = self.story, self.upcoming
+        if story is None or nxt is None or self.machine.state not in ("voting", "result"):
+            return
+        if nxt.number == story.next_number:
+            nxt.rewrite(closing=self._closing_next(story))
+
     async def end(self) -> None:
         if self.machine.state in ("idle", "ended"):
             raise RefusedError(f"no story is running (state: {self.machine.state})")
@@ -243,15 +252,17 @@ class Director:
             await self._playing[1].wait()   # the old loop is gone before a new one may start
         self.generation.cancel()
         await self.voting.flush()
+        self.voting.clear()
+        await self._over(self.story, "ended")
+
+    async def _over(self, story: StoryState | None, how: Literal["ended", "finished"]) -> None:
+        """The story is over: stored so, `story:ended`, and the snapshot that shows it."""
         if self.machine.can("end"):
             self.machine.apply("end")
-        if self.story is not None:
-            await self._store.end_session(self.story.session_id, status="ended",
+        if story is not None:
+            await self._store.end_session(story.session_id, status=how,
                                           ended_at=self.clock.now())
-            self._bus.publish(ev.Ended(ev.EndedData(session_id=self.story.session_id,
-                                                    reason="ended")))
-        self.voting.clear()
-        self.generation.cancel()
+            self._bus.publish(ev.Ended(ev.EndedData(session_id=story.session_id, reason=how)))
         self.publish_state()
 
     async def regenerate_image(self) -> None:
@@ -322,7 +333,10 @@ class Director:
                                                  and self.story is story),
             pause=self.pause)
         if ch.closing:
-            await self._finish_story(story)
+            await self._over(story, "finished")
+            log.info("story %d finished after %d chapters", story.session_id,
+                     len(story.chapters))
+            self._on_finished(story.session_id)
             return True
         if self.machine.state == "presenting":
             self.machine.apply("presented")   # the voting phase publishes, round open
@@ -350,7 +364,6 @@ class Director:
         if self.machine.state == "voting":
             self.machine.apply("vote_closed")
         result = await v.record_result()
-        story.pending_choice = result.winner
         nxt.choose(result.winner)   # written in the vote, or started now: the card covers it
         self.publish_state()
 
@@ -363,16 +376,6 @@ class Director:
         if self.machine.state == "result":
             self.machine.apply("finish" if self._closing_next(story) else "result_shown")
         self.voting.clear()
-
-    async def _finish_story(self, story: StoryState) -> None:
-        self.machine.apply("end")
-        await self._store.end_session(story.session_id, status="finished",
-                                      ended_at=self.clock.now())
-        log.info("story %d finished after %d chapters", story.session_id, len(story.chapters))
-        self._bus.publish(ev.Ended(ev.EndedData(session_id=story.session_id,
-                                                reason="finished")))
-        self.publish_state()
-        self._on_finished(story.session_id)
 
     # ---- resume after a restart -------------------------------------------------------------
     async def _resume(self) -> None:

@@ -15,7 +15,8 @@ story. It holds
     that branch (written, being written, or started now) is the one that airs; the other
     branches stop, and the written ones are kept for the store (unchosen branches);
   * the kind — `become_closing()` (`finish`) writes every branch again as a closing chapter,
-    so the closing chapter is written while the vote runs out.
+    so the closing chapter is written while the vote runs out; `rewrite()` (`extend`) writes
+    them again from the changed plan, closing only where the new plan ends.
 `chapter()` waits for the chosen branch; while the audience waits, `view()` is what the
 snapshot shows (prefetched or not, the calm card after NOTICE_AFTER, the streamed sentences).
 Invariants: at most one live branch per choice; a
@@ -126,9 +127,15 @@ class NextChapter:
     def become_closing(self) -> None:
         """The next chapter is the last (`finish`): every branch is written again as a
         closing chapter — the chosen one only, once the vote is decided."""
-        if self.closing:
-            return
-        self.closing = True
+        if not self.closing:
+            self.rewrite(closing=True)
+
+    def rewrite(self, *, closing: bool) -> None:
+        """The story's plan changed (`finish`, `extend`): every branch is written again
+        from it, as a closing chapter or not — the chosen one only, once the vote is
+        decided. Branches written before would air the old plan ("chapter 2 of 8" in a
+        story extended to 12, or a closing chapter where the story goes on)."""
+        self.closing = closing
         old, self.branches = self.branches, {}
         for b in old.values():
             b.scope.cancel()

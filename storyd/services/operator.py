@@ -131,6 +131,7 @@ class StoryOperator:
     async def extend(self, chapters: int) -> r.PlanReply:
         d = self._director
         await d.generation.extend(d.story, chapters, d.machine.state, d.machine.finish_requested)
+        d.plan_changed()   # the branches written ahead follow the new plan
         d.publish_state()
         return self.plan()
 

@@ -67,7 +67,7 @@ class StoryState:
     seed: int
     memory: StoryMemory
     chapters: list[ChapterState] = field(default_factory=list)
-    pending_choice: int | None = None     # winner (or forced choice) that drives the next chapter
+    pending_choice: int | None = None     # the choice of a next chapter no vote decides
     plan: StoryPlan | None = None         # the story bible, written before chapter 1
     extended: bool = False                # `storyctl extend` set the length: it ends there
     authored: AuthoredStory | None = None  # a Twee story's passages air, not a model's chapters

@@ -102,10 +102,22 @@ class Casting:
                 known = any(name_key(m.name) == name_key(c.name)
                             for m in self.memory.characters)
                 banked = self._banked(pool, c.name)
-                desc = (banked.de if self.lang == "de" else banked.en) if banked else c.trait
+                said = re.search(re.escape(c.name) + r",\s+((?:an?|the|ein|eine|der|die)\s"
+                                 r"[^,.]{3,60}),", plan.premise)
+                desc = (banked.de if self.lang == "de" else banked.en) if banked else \
+                    said.group(1) if said else self._trait(c.trait)
                 return Who(c.name, banked.g if banked else self._gender(c.name, c.trait), desc,
                            "", known, self._short(banked) if banked else "")
         return None
+
+    def _trait(self, trait: str) -> str:
+        """A plan's bare trait as words that stand after a name: "Kroll, smooth as ever"
+        (not "Kroll, smooth,"); a described person ("a smooth talker") as it is."""
+        t = " ".join(trait.split()).rstrip(".")
+        if not t or t.split()[0].casefold() in ("a", "an", "the", "ein", "eine", "der", "die",
+                                                "das") or len(t.split()) > 4:
+            return t
+        return f"{t} {'wie immer' if self.lang == 'de' else 'as ever'}"
 
     def _gender(self, name: str, about: str) -> str:
         for c in self.memory.characters:

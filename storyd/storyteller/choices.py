@@ -64,12 +64,34 @@ def recognise(p: Plot, win: str) -> tuple[str, str, Where | None]:
         kind = ""
     if kind == "use" and not p.item_found:
         kind = ""
+    if kind and not _names_its_object(p, kind, key):
+        kind = ""   # "Sneak past the night watchman" is not our "slip past the witness"
     if kind:
         return kind, "", None
     words = win.split()
     if p.lang == "en" and words and words[0].casefold() in EN_VERBS:
         return "generic", "", None
     return ("generic" if p.lang == "de" else "free"), "", None
+
+
+def _names_its_object(p: Plot, kind: str, key: str) -> bool:
+    """True when a choice that starts like one of ours names whom or what that kind of ours
+    acts on (the friend, the antagonist, the obstacle, the place searched); a model's choice
+    about someone else is told as its own deed (deeds.py)."""
+    own_face = p.obstacle.de_face if p.lang == "de" else p.obstacle.en_face
+    if kind == "face" and own_face and f" {name_key(own_face)} " == key:
+        return True   # the obstacle's own way through ("Bring den Strom zurück")
+    whom = {"ask": p.friend, "ask_item": p.friend, "rest": p.friend, "confront": p.foe,
+            "talk": p.foe, "bargain": p.foe, "spy": p.foe}.get(kind)
+    if whom is not None:
+        names = {w for n in (whom.name, whom.short) for w in name_key(n).split() if len(w) > 2}
+    elif kind in ("avoid", "face", "use"):
+        names = {name_key(p.threat[""]).split()[-1]} if p.threat.get("") else set()
+    elif kind == "search":
+        names = {name_key(p.here.name).split()[-1]} if p.here.name else set()
+    else:
+        return True
+    return not names or any(f" {w} " in key or f" {w}s " in key for w in names)
 
 
 # English verbs a model's choice may start with ("Sail around the reef"): restated as "chose to"

@@ -167,7 +167,7 @@ _MET = {"creature": "stießen sie auf {a_threat_acc}", "hazard": "brach {a_threa
 
 
 _SAID = {"": (("sagte", ""), ("meinte", ""), ("sagte", "leise"), ("murmelte", ""),
-              ("flüsterte", ""), ("erwiderte", "")),
+              ("flüsterte", ""), ("sagte", "ruhig")),
          "?": (("fragte", ""), ("wollte", "wissen"), ("fragte", "leise")),
          "!": (("rief", ""), ("rief", "laut"), ("stieß", "hervor")),
          "admit": (("gab", "zu"), ("gestand", "")), "warn": (("warnte", ""), ("flüsterte", ""))}
@@ -257,6 +257,8 @@ KIND_OPEN = {
     "generic": ("\u201e{act}\u201c – so lautete die Entscheidung, und {hero} zögerte nicht.",
                 "{Hero} tat, was entschieden war: \u201e{act}\u201c.",
                 "Es gab keine bessere Idee, also hieß es: \u201e{act}\u201c."),
+    "deed": ("{Hero} {past}.", "Ohne lange zu überlegen {past_v2}.",
+             "{Friend} hatte Zweifel, aber {hero} {past}."),   # a model's choice (deeds.py)
     "free": ("Die Entscheidung war gefallen: \u201e{act}\u201c.",
              "Am Ende zählte nur eines: \u201e{act}\u201c.",
              "Alle waren sich einig: \u201e{act}\u201c."),
@@ -371,6 +373,7 @@ EVENT = {"arrive": "{hero} kam {here_to}", "met": "{threat} stand im Weg",
          "action": "{hero} {past}", "avoid": "{hero} wich {threat_dat} aus",
          "face": "{hero} wurde mit {threat_dat} fertig",
          "search": "{hero} durchsuchte {here_acc}", "free": "{hero} entschied: „{act}“",
+         "deed": "{hero} {past}",
          "find": "fand {a_item_acc}", "truth": "{friend} sagte die Wahrheit",
          "confront": "{hero} stellte sich {foe}", "talk": "{hero} sprach sich mit {foe} aus",
          "talked": "hat sich mit {hero} ausgesprochen", "use": "{hero} setzte {item_acc} ein",

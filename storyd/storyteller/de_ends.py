@@ -65,7 +65,8 @@ END = {
     "face": ("Ohne {threat_acc} stand {foe} allein da und wusste es.",
              "Sobald {threat} erledigt war, stand nichts mehr zwischen {hero} und dem Ziel, und "
              "{foe} wusste es."),
-    "use": ("{Hero} hob {item_acc}, und alles, was {foe} auf Angst gebaut hatte, zerfiel.",
+    "use": ("Mit {item_dat} in der Hand wandte sich {hero} {foe} zu, und alles, was {foe} "
+            "auf Angst gebaut hatte, zerfiel.",
             "{Item_cap} tat, wofür {item_pron} gemacht war, und {foe} konnte nur zusehen."),
     "follow": ("{Friend} kannte den Weg {here_to}, {foe} nicht. Sie waren als Erste da.",
                "{Friend} führte sie über einen Pfad, den sonst niemand kannte, und {foe} war "
@@ -87,8 +88,10 @@ END = {
                "Damit hatte niemand gerechnet, am wenigsten {foe}."),
     "generic": ("Damit hatte {foe} am allerwenigsten gerechnet.",
                 "Es klappte, besser, als irgendwer zu hoffen gewagt hatte."),
-    "free": ("Am Ende kam es auf eines an: \u201e{act}\u201c. Es genügte.",
-             "Die letzte Entscheidung war die richtige: \u201e{act}\u201c."),
+    "free": ("Am Ende war es genau das, was den Ausschlag gab, und {foe} hatte es nicht kommen "
+             "sehen.",
+             "Es war die richtige Entscheidung, und sie genügte: {foe} hatte nichts mehr "
+             "entgegenzusetzen."),
 }
 END_GENTLE = {
     "confront": ("{Hero} sagte es endlich laut, vor allen, und {foe} wurde knallrot.",),
@@ -132,7 +135,7 @@ FATE = {
          "Niemand fand je heraus, wohin {foe} gegangen war, und niemand suchte lange.",
          "{Foe} ging mit nichts als {xposs}em Namen, und selbst der war jetzt weniger wert."),
 }
-ITEM_END = ("{Hero} behielt {item_acc}, zur Erinnerung an den ganzen langen Weg.",
+ITEM_END = ("{Hero} behielt {item_acc} als Andenken an diese Reise.",
             "{Item_cap} wanderte zurück in {poss}e Tasche, die Arbeit war getan.",
             "{Item_cap} bekam einen Ehrenplatz {here_loc}.")
 RIVAL_END = ("{Foe} lachte schließlich und reichte {dat} die Hand.",
@@ -164,7 +167,8 @@ FRIEND_DOUBTED = ("{Friend} hatte mehr gewusst, als {fpron} sagte, und {hero} ve
                   "ganz ehrlich.")
 FINAL = ("Noch Jahre später erzählte man sich {here_loc} die Geschichte von {hero_full}.",
          "Zum ersten Mal seit Langem war es {here_loc} still.",
-         "Dann gingen {hero} und {friend} nach Hause, auf dem langen Weg.",
+         "Dann machten sich {hero} und {friend} auf den Heimweg, und diesmal ließen sie sich "
+         "Zeit.",
          "Morgen würde es für {hero} neuen Ärger geben. Heute Nacht nicht.",
          "Irgendwo {here_loc} fing jemand an zu singen, und {hero} hatte nichts dagegen.",
          "In dieser Nacht schlief {hero} zum ersten Mal seit Tagen.")

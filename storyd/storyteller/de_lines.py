@@ -88,6 +88,13 @@ AFTER = {
     "action": ("Es veränderte mehr, als irgendwer erwartet hatte.",
                "Einen Augenblick lang stand alles still.",
                "Es war das Richtige, und es war nicht leicht."),
+    "deed": ("Es hatte sich gelohnt: Danach wusste {hero}, dass der Weg {to} führte.",
+             "Es lief nicht nach Plan, aber eines wusste {hero} danach: {foe} war vor ihnen "
+             "da gewesen.",
+             "Es klappte, mehr oder weniger, und zum ersten Mal seit Tagen wirkte {friend} "
+             "zuversichtlich.",
+             "Es kostete sie eine Stunde, aber es lohnte sich: Der nächste Schritt führte {to}.",
+             "{Friend} hatte nicht geglaubt, dass es klappen würde. Es klappte."),
     "free": ("Niemand hätte sagen können, was daraus werden würde.", "Es war ein Anfang.",
              "{Friend} nickte langsam: Es könnte klappen."),
 }
@@ -110,8 +117,8 @@ STAGE = {
     "complication": ("Der Weg {to} war versperrt, und nur {friend} kannte einen anderen.",
                      "Schlimmer noch: {Foe} wollte genau dasselbe.",
                      "{Hero} ahnte, dass nichts daran leicht werden würde.",
-                     "Am Abend hatten {hero} und {friend} einen halben Tag verloren und nichts "
-                     "gefunden."),
+                     "Am Abend wussten {hero} und {friend}, dass es länger als einen Tag dauern "
+                     "würde."),
     "turn": ("Für {hero} war nichts mehr so, wie es am Anfang ausgesehen hatte.",
              "Zum ersten Mal wirkte {foe} besorgt.",
              "Allmählich erkannte {hero}, wie alles zusammenhing.",
@@ -119,7 +126,7 @@ STAGE = {
     "climax": ("Alles führte jetzt {to}, wo {foe} schon wartete.",
                "{Foe} trat aus dem Schatten, und es gab kein Versteck mehr.",
                "Jetzt gab es kein Zurück mehr, und {hero} wusste es.",
-               "Auf diesen Augenblick war die ganze Reise von {hero} zugelaufen."),
+               "Auf diesen Augenblick war alles hinausgelaufen, seit {hero} aufgebrochen war."),
     "endgame": ("{Hero} spürte, dass das Ende des Weges nah war.",
                 "Für {hero} fehlte nur noch ein letzter Schritt.",
                 "Das Ziel war für {hero} zum Greifen nah.", "Fast geschafft, dachte {friend}."),
@@ -130,7 +137,7 @@ THREAT_INTRO = {
     "hazard": ("Dann kam {threat}, schneller als befürchtet.",
                "Niemand hatte sie vor {threat_dat} gewarnt, und jetzt war {threat_pron} da."),
     "problem": ("Dann stießen sie auf {threat_acc}, und nichts ergab mehr einen Sinn.",
-                "Und dann war da noch {threat}, und niemand konnte sie erklären."),
+                "Und dann war da noch {threat}, und niemand hatte eine Erklärung dafür."),
     "person": ("Dann sahen sie {threat_acc}, mitten auf ihrem Weg.",
                "Und zwischen ihnen und dem Ziel stand {threat}."),
 }

@@ -118,7 +118,7 @@ _MET = {"creature": "they ran into {a_threat}", "hazard": "{a_threat} swept in",
         "person": "{a_threat} blocked their way"}
 
 
-_SAID = {"": ("said", "said quietly", "muttered", "said", "whispered", "replied"),
+_SAID = {"": ("said", "said quietly", "muttered", "said", "whispered", "said after a moment"),
          "?": ("asked", "wanted to know", "asked"), "!": ("called", "cried", "called out"),
          "admit": ("admitted", "confessed"), "warn": ("warned", "whispered")}
 
@@ -202,6 +202,8 @@ KIND_OPEN = {
                "{Friend} objected, but {hero} {past}."),
     "generic": ("{Hero} chose to {act}.", "{Hero} decided to {act}.",
                 "There was no better idea, so {hero} set out to {act}."),
+    "deed": ("{Hero} {past}.", "Without waiting for anyone, {hero} {past}.",
+             "{Friend} had doubts, but {hero} {past}."),   # a model's choice (deeds.py)
     "free": ("The choice was made: {act}.", "It came down to this: {act}.",
              "Everyone agreed on one thing: {act}."),
 }
@@ -294,7 +296,8 @@ EVENT = {"arrive": "{hero} came {here_to}", "met": "{threat} stood in the way",
          "chose": "{hero} chose to {act}",
          "action": "{hero} {past}", "avoid": "{hero} kept clear of {threat}",
          "face": "{hero} dealt with {threat}",
-         "search": "{hero} searched {here}", "free": "the choice: {act}", "find": "found {a_item}",
+         "search": "{hero} searched {here}", "free": "the choice: {act}",
+         "deed": "{hero} {past}", "find": "found {a_item}",
          "truth": "{friend} told the truth", "confront": "{hero} confronted {foe}",
          "talk": "{hero} talked it out with {foe}", "talked": "talked it out with {hero}",
          "use": "{hero} used {item}", "spy": "{hero} learned where {foe} was heading",

@@ -66,7 +66,8 @@ END = {
     "face": ("With {threat} out of the way, {foe} stood alone, and knew it.",
              "Once {threat} was dealt with, nothing stood between {hero} and the goal, and "
              "{foe} knew it."),
-    "use": ("{Hero} raised {item}, and everything {foe} had built on fear came apart.",
+    "use": ("{Hero} turned to {foe} with {item} still in {poss} hand, and everything {foe} "
+            "had built on fear came apart.",
             "{Item_cap} did what it had been made for, and {foe} could only watch."),
     "follow": ("{Friend} knew the way {here_to}, and {foe} did not. They got there first.",
                "{Friend} led them by a path nobody else knew, and {foe} was still on the main "
@@ -88,8 +89,9 @@ END = {
                "Nobody had expected that, least of all {foe}."),
     "generic": ("That was the last thing {foe} had expected.",
                 "It worked, better than anyone had dared to hope."),
-    "free": ("In the end it came down to one thing: {act}. It was enough.",
-             "The last choice was the right one: {act}."),
+    "free": ("In the end, that was what decided it, and {foe} had not seen it coming.",
+             "It was the right choice, and it was enough: {foe} had nothing left to answer "
+             "with."),
 }
 END_GENTLE = {
     "confront": ("{Hero} finally said it out loud, in front of everyone, and {foe} went very "

@@ -85,6 +85,11 @@ AFTER = {
              "We go at first light, and we don't stop"),
     "action": ("It changed more than anyone expected.", "For a moment, everything held still.",
                "It was the right thing to do, and it was not easy."),
+    "deed": ("It paid off: afterwards, {hero} knew that the way led {to}.",   # deeds.py
+             "It did not go to plan, but it told {obj} one thing: {foe} had been there first.",
+             "It worked, more or less, and for the first time in days {friend} looked hopeful.",
+             "It cost them an hour, and it was worth it: the next step led {to}.",
+             "{Friend} had not believed it would work. It did."),
     "free": ("Nobody could have said what would come of it.", "It was a start.",
              "{Friend} nodded slowly: it might just work."),
 }
@@ -106,7 +111,7 @@ STAGE = {
     "complication": ("The way {to} was blocked, and only {friend} knew another road.",
                      "Worse, {foe} wanted the very same thing.",
                      "{Hero} began to see that nothing about this would be easy.",
-                     "By evening, {hero} and {friend} had lost half a day and found nothing."),
+                     "By evening, {hero} and {friend} knew it would take longer than a day."),
     "turn": ("For {hero}, nothing was as it had seemed at the start.",
              "For the first time, {foe} looked worried.",
              "{Hero} began to see the shape of the whole thing.",

@@ -3,7 +3,8 @@
 A name is used in full once, where the person comes in ("Zora Quill, a private detective
 with a good memory"); after that the story says "Zora", the way a writer would. Titles that
 belong to how a person is known stay ("Captain Nell" is "Nell" only if the word bank says
-so; "Mr. Hollow" stays "Mr. Hollow"); an antagonist goes by the surname ("Crane").
+so; "Mr. Hollow" stays "Mr. Hollow"); an antagonist goes by the surname ("Crane", and
+"Drecker" for "Admiral Drecker": a rank or office is dropped, a form of address is not).
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ father sister mayor officer admiral baron countess queen king professor madame w
 detective inspector sergeant agent kapitänin kapitän kommandantin kommandant pater herr frau
 doktor bürgermeister wachtmeister schwester königin könig fürst gräfin tante oma onkel opa
 kommissarin kommissar detektivin detektiv inspektorin inspektor grandma granny grandpa aunt uncle
-oma opa mister""".split())
+oma opa mister direktor""".split())
+# a rank or office: an antagonist who holds one goes by the surname after the first mention,
+# the way a narrator says "Drecker"; "Madame Blanche", "Sister Cinder", "Mr. Hollow" stay
+_RANKS = frozenset("""admiral baron director direktor warlord mayor commander captain general
+inspector sergeant officer kommandant kommandantin kapitän kapitänin inspektor inspektorin
+bürgermeister""".split())
 
 
 def short_name(name: str, foe: bool = False) -> str:
@@ -22,6 +28,8 @@ def short_name(name: str, foe: bool = False) -> str:
     one-word names stay as they are."""
     words = name.split()
     titled = len(words) > 1 and words[0].casefold() in _TITLES
+    if titled and foe and len(words) == 2 and words[0].casefold() in _RANKS:
+        return words[1]   # "Admiral Drecker" is "Drecker" once introduced
     if titled:
         return words[1] if len(words) >= 3 and not foe else name
     if len(words) == 2:

@@ -69,11 +69,14 @@ _DE_HERO = (re.compile(r"\b([Ee]ine?|[Dd]er|[Dd]ie)\s+" + _ROLE_DE
                        + r"\s+(?:namens|names|genannt)\s+(" + _NAME + r")"),
             re.compile(r"(?:^|[.!?]\s+)(" + _NAME + r"),\s+(ein|eine|der|die)\s+" + _ROLE_DE))
 _EN_GOAL = re.compile(
-    r"\b(searches for|is searching for|looks for|is looking for|seeks|hunts for|must find|"
+    r"\b(searches for|is searching for|looks for|is looking for|look for|search for|"
+    r"are looking for|are searching for|seeks|hunts for|must find|"
     r"wants to find|tries to find|needs to find|must rescue|wants to rescue|must save|"
     r"wants to save|must|wants to|needs to|sets out to|hopes to|tries to)\s+(.{3,80}?)"
     r"(?=\s+(?:at|in|on|near|inside|beneath|under|before|while|because)\s|[.,;!?]|$)")
 _EN_DONE = {"searches for": "found", "is searching for": "found", "looks for": "found",
+            "look for": "found", "search for": "found", "are looking for": "found",
+            "are searching for": "found",
             "is looking for": "found", "seeks": "found", "hunts for": "found",
             "must find": "found", "wants to find": "found", "tries to find": "found",
             "needs to find": "found", "must rescue": "rescued", "wants to rescue": "rescued",
@@ -148,6 +151,49 @@ def definite(phrase: str, lang: str) -> str:
     return phrase
 
 
+# a word in front of a name that is a title and part of it ("Captain Rook", "Kommissarin
+# Berg"); any other role-like word in front of a name is the person's role ("Reporterin Lene
+# Hartmann" is Lene Hartmann, a Reporterin)
+_TITLES = frozenset(
+    "Captain Kapitän Kapitänin Admiral Lady Lord Sir Dame Doktor Dr Doctor Professor Father "
+    "Pater Mother Sister Schwester Brother Mister Mrs Miss Madame Monsieur Frau Herr King "
+    "Queen König Königin Prince Princess Prinz Prinzessin Count Countess Graf Gräfin Baron "
+    "Senator Senatorin Inspector Inspektor Kommissar Kommissarin Detective Agent Sergeant "
+    "Commander Kommandant Kommandantin Grandma Grandpa Oma Opa Uncle Aunt Onkel Tante Mayor "
+    "Bürgermeister Bürgermeisterin General Major Colonel Chief".split())
+_ROLE_END = ("in", "er", "or", "ist", "ant", "ent", "en", "eur", "ge", "te")
+
+
+def split_role(name: str, lang: str) -> tuple[str, str]:
+    """("Reporterin Lene Hartmann", "de") → ("Lene Hartmann", "Reporterin"); "Kollegen Jonas
+    Falk" → ("Jonas Falk", "Kollege"); a title stays with the name; ("", "") is never made."""
+    words = name.split()
+    if len(words) < 3 or words[0] in _TITLES or not words[0].casefold().endswith(_ROLE_END):
+        return name, ""
+    role = words[0]
+    if lang == "de" and role.endswith("en") and role[:-1].endswith("e"):
+        role = role[:-1]   # dative/accusative of a weak noun: "mit ihrem Kollegen"
+    return " ".join(words[1:]), role if lang == "de" else role.casefold()
+
+
+_DE_PREPS = frozenset("mit in im am an auf bei beim nach zu zum zur von vom aus für durch "
+                      "gegen ohne um über unter hinter vor zwischen".split())
+_DE_OBJECT = re.compile(
+    r"\b(den|die|das|einen|eine|ein|ihren|ihre|ihr|seinen|seine|sein)\s+(.{3,80}?)"
+    r"(?=\s+(?:in|im|am|an|auf|bei|beim|unter|hinter|zum|zur|vor|weil|bevor|während)\s"
+    r"|[.,;!?]|$)")
+
+
+def _de_object(rest: str) -> str:
+    """The accusative object after a verb, past a companion or a place: "mit ihrer Freundin
+    Ada Finch in Lübeck den verschwundenen Uhrmacher" → "den verschwundenen Uhrmacher"."""
+    for m in _DE_OBJECT.finditer(rest):
+        before = rest[:m.start()].split()
+        if not before or before[-1].casefold() not in _DE_PREPS:
+            return f"{m.group(1)} {m.group(2)}"
+    return ""
+
+
 def parse_outline(raw: str) -> Outline:
     """What can be read from `raw` (see the module docstring); never raises."""
     text = clean(raw)
@@ -166,6 +212,8 @@ def parse_outline(raw: str) -> Outline:
     elif (m := _DE_HERO[1].search(text)) and _ok_name(m.group(1)):
         hero, role, gender = m.group(1), m.group(3), "f" if m.group(2) in ("eine", "die") else "m"
     people = [p for p in facts.people if _ok_name(p.name)]
+    people = [p._replace(name=split_role(p.name, lang)[0],
+                         role=p.role or split_role(p.name, lang)[1]) for p in people]
     if not hero and people and people[0].role.casefold() not in _FOE_ROLES:
         hero, role = people[0].name, people[0].role     # "Kommissarin Anna Berg jagt …"
         female = _female(role, lang)
@@ -191,6 +239,8 @@ def parse_outline(raw: str) -> Outline:
             goal, done = obj, ""
     elif lang == "de" and (m := _DE_GOAL.search(text)):
         verb, obj = m.group(1), m.group(2).strip()
+        if obj.split()[0].casefold() in _DE_PREPS:   # "sucht mit ihrer Freundin … den …"
+            obj = _de_object(text[m.end(1):]) or obj
         if verb == "jagt":
             goal, done = f"{obj} fassen", f"fasste {definite(obj, 'de')}"
         elif verb in _DE_DONE:

@@ -142,8 +142,10 @@ def middle_beats(p: Plot, fill: Fill, quote: Quote, kind: str, after: list[Line]
         idx = ("complication", "turn", "climax", "endgame").index(p.stage)
         theme_line = (bank.beats_de if p.lang == "de" else bank.beats_en)[idx]
         stage_line = fill(p.pick_k(p.stage, p.T.STAGE[p.stage], p.stage_step, once=True))
-        if p.stage_start:
-            beats.append((0 if not news else 1, [(theme_line, "")]))
+        told = sum(len(t.split()) for prio, g in beats if prio == 0 for t, _ in g)
+        fits = told + len(theme_line.split()) <= p.req.words * 1.15   # a long consequence
+        if p.stage_start:                                 # leaves the stage line for later
+            beats.append((0 if not news and fits else 1, [(theme_line, "")]))
         beats.append((1 if p.stage_start else 2, [(stage_line, "")]))
     if p.threat_known and not p.obstacle_done and kind not in ("face", "use"):
         beats.append((3, [(fill(p.pick("threat", p.T.THREAT[threat_kind], once=True)), "")]))
@@ -195,9 +197,9 @@ def closing_beats(p: Plot, fill: Fill, kind: str, opener: str, past: list[str],
     beats: list[Beat] = []
     if opener:
         beats.append((0, [(opener, "")]))
-    if result:
-        beats.append((1, result))
-    end_kind = kind if kind in E.END else "free"
+    if result:   # how the obstacle took the last choice is told; a theme action's result if
+        beats.append((0 if kind in ("avoid", "face", "use") else 1, result))   # there is room
+    end_kind = kind if kind in E.END else {"deed": "generic", "ask_item": "ask"}.get(kind, "free")
     pool = E.END_GENTLE.get(end_kind, E.END[end_kind]) if bank.gentle else E.END[end_kind]
     if bank.gentle and end_kind in ("confront", "bargain"):
         pool = E.END_GENTLE[end_kind]

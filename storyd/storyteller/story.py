@@ -36,6 +36,7 @@ from storyd.storyteller.choices import (
     obstacle_kind,
     recognise,
 )
+from storyd.storyteller.deeds import deed
 from storyd.storyteller.name_pools import offer_names
 from storyd.storyteller.planner import offline_plan, write_plan
 from storyd.storyteller.plot import Plot, stage
@@ -62,10 +63,12 @@ def key_words(text: str, lang: str) -> list[str]:
 
 
 def shows(choice: str, text: str, lang: str) -> bool:
-    """True when `text` shows the choice: every key word, or its first four letters, appears."""
+    """True when `text` shows the choice: half of its key words after the verb (the verb is
+    conjugated: "Nutze" is "fand einen Weg"), by their first four letters, appear."""
     seen = {w.strip(".,;:!?\"'„“”()…").casefold()[:4] for w in text.split()}
-    words = key_words(choice, lang)
-    return sum(w[:4] in seen for w in words) >= max(len(words) - 1, (len(words) + 1) // 2)
+    verb = choice.split()[0].casefold() if choice.split() else ""
+    words = [w for w in key_words(choice, lang) if w != verb]
+    return sum(w[:4] in seen for w in words) >= (len(words) + 1) // 2
 
 
 class OfflineStoryteller:
@@ -123,6 +126,9 @@ def write(req: ChapterRequest) -> ChapterDraft:
         p.go_to(dest)
     s = p.slots()
     s["act"] = win[:1].lower() + win[1:] if kind == "generic" and p.lang == "en" else win
+    if kind in ("generic", "free") and deed(win, p.lang, p.hero.g):   # a model's choice,
+        kind, past_phrase = "deed", deed(win, p.lang, p.hero.g)       # told as done
+        s["act"] = win
     s["past"] = past_phrase
     verb, _, rest = past_phrase.partition(" ")
     s["past_v2"] = f"{verb} {s['hero']} {rest}".strip()
@@ -149,14 +155,19 @@ def write(req: ChapterRequest) -> ChapterDraft:
         events.append(_event(L.EVENT["start"], s))
     else:
         opener = _opener(p, kind, s) if win else ""
-        if win and kind not in ("generic", "free") and not shows(win, opener, p.lang):
+        if win and kind not in ("generic", "free", "deed") and not shows(win, opener, p.lang):
             kind = "generic" if p.lang == "de" or win.split()[0].casefold() in EN_VERBS \
                 else "free"
             s["act"] = win[:1].lower() + win[1:] if kind == "generic" and p.lang == "en" else win
+            if deed(win, p.lang, p.hero.g):   # told as done, not quoted
+                kind, s["past"] = "deed", deed(win, p.lang, p.hero.g)
+                verb, _, rest = s["past"].partition(" ")
+                s["past_v2"] = f"{verb} {s['hero']} {rest}".strip()
             opener = _opener(p, kind, s)
         events += _events(p, kind, s)
     if req.closing:
-        result = _after(p, kind, f, quote, past, past_phrase) if kind == "action" else []
+        result = _after(p, kind, f, quote, past, past_phrase) if kind in (
+            "action", "face", "use") else []   # the obstacle answers (END tells "avoid")
         beats = closing_beats(p, f, kind, opener, past, result)
         events.append(_event(L.EVENT["end" if p.goal_done else "endinf"], s))
     elif not first:
@@ -256,6 +267,9 @@ def _after(p: Plot, kind: str, f: Fill, q: Quote, past: list[str], did: str) -> 
         result = (action.de_result if p.lang == "de" else action.en_result) if action else ""
         if result:
             return [(f(result), "")]
+    if kind == "deed":   # a model's choice: it has a visible result
+        lines = tuple(t for t in p.T.AFTER["deed"] if p.foe.known or "{foe}" not in t)
+        return [(f(p.pick_k("deed", lines, k, once=True)), "")]
     if kind == "spy" and p.stage in ("turn", "climax"):
         return [(f(p.pick_k("motive", p.T.AFTER["motive"], 0)), "")]
     key = obstacle_kind(p, kind)

@@ -1,0 +1,185 @@
+"""A model's choice told as a deed: "Break into Kroll's office" → "broke into Kroll's office",
+"Frag den Fährmann, was er weiß" → "fragte den Fährmann, was er wusste".
+
+The offline storyteller recognises its own choices by their first words (choices.py); a
+choice a model wrote is anything at all. When it reads as an order in the second person (the
+way choices are written), its verb goes into the past tense, "your"/"dein" becomes the hero's,
+and the present of a clause that follows is moved back ("knows" → "knew", "weiß" → "wusste"),
+so the next chapter can say that the hero did it instead of quoting the vote. A choice that
+does not start with a verb we know gives "" (the chapter quotes it then).
+"""
+
+from __future__ import annotations
+
+import re
+
+_EN_IRREGULAR = dict(w.split(":") for w in (
+    "go:went run:ran break:broke find:found fight:fought flee:fled give:gave tell:told "
+    "steal:stole swim:swam keep:kept leave:left make:made get:got bring:brought buy:bought "
+    "sell:sold build:built hide:hid sing:sang take:took throw:threw speak:spoke ride:rode "
+    "hold:held seek:sought catch:caught choose:chose lead:led read:read send:sent set:set "
+    "let:let put:put sit:sat stand:stood wake:woke write:wrote dig:dug draw:drew drink:drank "
+    "eat:ate feed:fed fly:flew forgive:forgave freeze:froze hang:hung hear:heard lose:lost "
+    "meet:met pay:paid say:said see:saw shoot:shot shut:shut sleep:slept slide:slid "
+    "spend:spent strike:struck sweep:swept swing:swung teach:taught tear:tore think:thought "
+    "wear:wore win:won cast:cast cut:cut hit:hit quit:quit begin:began become:became "
+    "blow:blew come:came do:did feel:felt forget:forgot grow:grew have:had be:was light:lit "
+    "rise:rose shake:shook sink:sank spring:sprang swear:swore understand:understood "
+    "overhear:overheard undo:undid withdraw:withdrew sneak:sneaked dive:dived bite:bit "
+    "slay:slew bind:bound seize:seized").split())
+_EN_DOUBLE = frozenset(
+    "stop plan drop grab trap slip skip hug rob nod tap chat spot admit step beg drag rub "
+    "shrug stab tug scan jam pin wrap trip plot snap strip flip clap chop wag pat pet hop "
+    "ship sip dip rip".split())
+_EN_REGULAR = frozenset(
+    "open enter climb talk help investigate explore return look call trust attack defend wait "
+    "listen try jump cross check question follow examine accept refuse warn chase escape "
+    "protect stay turn pick search lock save free rescue visit join push ask pull hunt track "
+    "fix play dance kiss forgive confess use rest head spy confront study sharpen bargain "
+    "hack compare sail sneak answer approach argue assemble avoid board bribe burn calm "
+    "challenge charge collect comfort confide contact convince crawl dare decode demand destroy "
+    "disguise distract dodge drive earn embrace evacuate fetch fire fold gather greet guard "
+    "ignore inspect interrogate invite load lure mark offer order paint persuade phone "
+    "pray prepare press promise pursue race raid reach record release remember repair report "
+    "rescue retreat risk scout seal shout show signal slow smash sprint squeeze steer stash "
+    "storm summon surrender swap test thank tie trace trade wander warm wish work".split())
+_EN_BACK = {"is": "was", "are": "were", "has": "had", "knows": "knew", "wants": "wanted",
+            "does": "did", "can": "could", "will": "would", "am": "was", "hides": "hid",
+            "says": "said", "means": "meant", "thinks": "thought", "needs": "needed"}
+
+
+def _en_past(verb: str) -> str:
+    v = verb.casefold()
+    if v in _EN_IRREGULAR:
+        return _EN_IRREGULAR[v]
+    if v in _EN_DOUBLE:
+        return v + v[-1] + "ed"
+    if v.endswith("e"):
+        return v + "d"
+    if v.endswith("y") and len(v) > 2 and v[-2] not in "aeiou":
+        return v[:-1] + "ied"
+    return v + "ed"
+
+
+def _en_known(word: str) -> bool:
+    w = word.casefold()
+    return w in _EN_IRREGULAR or w in _EN_DOUBLE or w in _EN_REGULAR
+
+
+def en_deed(choice: str, g: str) -> str:
+    """The English past-tense deed of an imperative choice ("" when it is not one)."""
+    words = choice.split()
+    if not words:
+        return ""
+    neg = ""
+    if words[0].casefold() in ("don't", "don’t") or [w.casefold() for w in words[:2]] == [
+            "do", "not"]:
+        words = words[1:] if words[0].casefold() != "do" else words[2:]
+        neg = "did not "
+    if not words or not _en_known(words[0]):
+        return ""
+    poss, refl, obj = {"f": ("her", "herself", "her"), "m": ("his", "himself", "him")}.get(
+        g, ("their", "themselves", "them"))
+    out = [neg + (words[0].casefold() if neg else _en_past(words[0]))]
+    for i, w in enumerate(words[1:], 1):
+        core = w.strip(".,;:!?").casefold()
+        tail = w[len(w.rstrip(".,;:!?")):]
+        prev = words[i - 1].casefold().rstrip(",")
+        if core in ("your", "yours"):
+            w = poss + tail
+        elif core == "yourself":
+            w = refl + tail
+        elif core == "you":
+            w = obj + tail
+        elif core in _EN_BACK:
+            w = _EN_BACK[core] + tail
+        elif prev in ("and", "then") and _en_known(core) and not neg:
+            w = _en_past(core) + tail   # "Run and hide" → "ran and hid"
+        out.append(w)
+    return " ".join(out).rstrip(" .!?;:")
+
+
+# German: the imperative (with or without -e) → 3rd person singular Präteritum
+_DE_STRONG = dict(w.split(":") for w in (
+    "brich:brach nimm:nahm lies:las sieh:sah hilf:half sprich:sprach triff:traf wirf:warf "
+    "gib:gab tritt:trat vergiss:vergaß iss:aß lauf:lief geh:ging ruf:rief schleich:schlich "
+    "bleib:blieb flieh:floh fahr:fuhr schlaf:schlief lass:ließ komm:kam spring:sprang "
+    "schwimm:schwamm find:fand trink:trank sing:sang zieh:zog schließ:schloss schieß:schoss "
+    "heb:hob halt:hielt steig:stieg greif:griff bitt:bat bring:brachte denk:dachte "
+    "renn:rannte tu:tat schreib:schrieb schweig:schwieg verschwind:verschwand "
+    "versprich:versprach verbirg:verbarg betritt:betrat verlass:verließ schlag:schlug "
+    "trag:trug grab:grub stiehl:stahl lad:lud fang:fing reit:ritt steh:stand versteh:verstand "
+    "biet:bot beginn:begann gewinn:gewann verrat:verriet rat:riet wend:wandte kriech:kroch "
+    "schreib:schrieb sitz:saß lüg:log betrüg:betrog").split())
+_DE_REGULAR = frozenset(
+    "frag folg such stell leg schau hör mach sag kämpf vertrau schick zeig hol öffn wart "
+    "rett red beobacht betracht verhandel sammel kletter erinner versuch belausch durchsuch "
+    "untersuch erkund überred überzeug überquer verfolg versteck nutz benutz klopf lausch "
+    "befrag bewach verteidig warn lock schleus hack scann prüf vergleich knack kauf tausch "
+    "spiel tanz küss umarm entschuldig verzeih gesteh ruh besuch reis segel ruder "
+    "flücht stürm jag spür füll leit lenk schalt reparier markier "
+    "antwort bau sperr setz lehn dreh wend horch späh flüster schrei "
+    "beschütz begleit befrei erzähl erklär forder führ".split())
+_DE_BACK = {"ist": "war", "sind": "waren", "hat": "hatte", "haben": "hatten", "weiß": "wusste",
+            "will": "wollte", "kann": "konnte", "wird": "würde", "muss": "musste",
+            "versteckt": "versteckte", "sagt": "sagte", "plant": "plante", "verbirgt": "verbarg",
+            "weißt": "wusstest"}
+# casefold() would spell weiß "weiss": German words are compared lower()
+_DE_PREFIX = ("ver", "be", "er", "ent", "zer", "über", "unter", "hinter", "miss", "ge")
+_DE_POSS = {"dein": ("ihr", "sein"), "deine": ("ihre", "seine"), "deinen": ("ihren", "seinen"),
+            "deinem": ("ihrem", "seinem"), "deiner": ("ihrer", "seiner"),
+            "deines": ("ihres", "seines")}
+
+
+def _de_stem(word: str) -> str:
+    w = word.lower()
+    if w.endswith("le") and len(w) > 4:   # verhandle → verhandel
+        return w[:-2] + "el"
+    if w.endswith("re") and len(w) > 4 and w[-3] == "e":   # klettere → kletter
+        return w[:-1]
+    return w[:-1] if w.endswith("e") and len(w) > 3 else w
+
+
+def _de_past(word: str) -> str:
+    w = word.lower()
+    for cand in (w, _de_stem(w)):
+        if cand in _DE_STRONG:
+            return _DE_STRONG[cand]
+        for pre in _DE_PREFIX:
+            if cand.startswith(pre) and cand[len(pre):] in _DE_STRONG:
+                return pre + _DE_STRONG[cand[len(pre):]]
+    stem = _de_stem(w)
+    if stem not in _DE_REGULAR and w not in _DE_REGULAR:
+        return ""
+    if re.search(r"([td]|[^aeioulrh][mn])$", stem) and not stem.endswith(("el", "er")):
+        return stem + "ete"   # wartete, öffnete, rettete
+    return stem + "te"
+
+
+def de_deed(choice: str, g: str) -> str:
+    """The German Präteritum deed of a du-imperative choice, verb first ("" when it is not
+    one): „Brich in Krolls Büro ein“ → "brach in Krolls Büro ein"."""
+    words = choice.split()
+    if not words:
+        return ""
+    verb = _de_past(words[0])
+    if not verb:
+        return ""
+    out = [verb]
+    for w in words[1:]:
+        core = w.strip(".,;:!?")
+        tail = w[len(w.rstrip(".,;:!?")):]
+        low = core.lower()
+        if low in ("dich", "dir"):
+            w = "sich" + tail
+        elif low in _DE_POSS and core[:1].islower():
+            w = _DE_POSS[low][0 if g == "f" else 1] + tail
+        elif low in _DE_BACK and core[:1].islower():
+            w = _DE_BACK[low] + tail
+        out.append(w)
+    return " ".join(out).rstrip(" .!?;:")
+
+
+def deed(choice: str, lang: str, g: str) -> str:
+    """The choice as a past-tense deed in `lang` ("en"/"de"), or ""."""
+    return de_deed(choice, g) if lang == "de" else en_deed(choice, g)

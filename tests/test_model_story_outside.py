@@ -1,0 +1,106 @@
+"""Issue 17 as someone outside the team checks it: a real daemon (daemon_factory: SQLite, the
+real provider chain over real HTTP) against tests/mediocre_model.py, an OpenAI-compatible
+server written from the OpenAI documentation, not from storyd's fakes, that logs every request
+and answers like a mediocre model (prose and fences around its JSON, a plan with too few beats,
+repeated and miscounted choices, chapters longer or shorter than asked).
+
+Checked from its request log and the events: the first request asks for a plan; every chapter
+prompt carries the protagonist, the central question and "chapter k of N"; what airs is the
+model's text whole; no generic filler choice airs; and `extend` during the last vote — whose
+branches are being written as closing chapters — makes the next chapter a normal one written
+from the new plan, and the story ends where the new plan ends (it used to end at the old end,
+and the chapters written ahead still said "of 2" in a story extended to 3).
+
+Real time: the model answers at once; every wait is bounded by trio.fail_after.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from tests.conftest import wait_for_event
+from tests.mediocre_model import GENERIC, HERO, QUESTION, MediocreModel
+
+LIMIT = 30.0
+
+
+def _text(content: str) -> str:
+    data = json.loads(content[content.find("{"):content.rfind("}") + 1])
+    return " ".join(str(data["text"]).split())
+
+
+def _prompt(entry: dict[str, Any]) -> str:
+    return "\n".join(str(m["content"]) for m in entry["body"]["messages"])
+
+
+async def _play(tmp_path: Path, daemon_factory: Any, max_chapters: int,
+                extend_at: tuple[int, int] | None = None
+                ) -> tuple[MediocreModel, list[dict[str, Any]]]:
+    model = MediocreModel(tmp_path / "requests.jsonl", seed=3)
+    base = model.start()
+    try:
+        d = await daemon_factory(
+            providers={"mediocre": {"preset": "custom", "base_url": base,
+                                    "text_model": "mediocre-7b", "max_retries": 1}},
+            llm={"chain": ["mediocre", "offline"], "prefetch": "all",
+                 "chapter_deadline": LIMIT},
+            story={"max_chapters": max_chapters, "result_seconds": 0.0,
+                   "reveal_words_per_second": 0.0},
+            images={"enabled": False})
+        aired: list[dict[str, Any]] = []
+        with d.bus.subscribe(4096) as sub, trio.fail_after(LIMIT * 2):
+            await d.operator.start(theme="mystery")
+            while True:
+                ready = await wait_for_event(sub, "story:chapter-ready", timeout=LIMIT)
+                aired.append(ready)
+                if ready["closing"]:
+                    break
+                await wait_for_event(sub, "story:voting-started", timeout=LIMIT)
+                if extend_at is not None and ready["number"] == extend_at[0]:
+                    await d.operator.extend(extend_at[1])
+                await d.operator.vote("ann", "Ann", 1)
+                await d.operator.close()
+            await wait_for_event(sub, "story:ended", timeout=LIMIT)
+        return model, aired
+    finally:
+        model.stop()
+
+
+async def test_a_mediocre_model_tells_one_story_as_it_wrote_it(
+        tmp_path: Path, daemon_factory: Any, nursery: trio.Nursery) -> None:
+    model, aired = await _play(tmp_path, daemon_factory, max_chapters=4)
+    requests = model.requests()
+    assert requests[0]["kind"] == "plan"
+    chapters = [r for r in requests if r["kind"] == "chapter"]
+    assert chapters
+    for r in chapters:
+        prompt = _prompt(r)
+        assert HERO in prompt and QUESTION in prompt, r["chapter"]
+        assert f"chapter {r['chapter']} of 4" in prompt, r["chapter"]
+    assert [a["number"] for a in aired] == [1, 2, 3, 4] and aired[-1]["closing"]
+    written = {_text(r["content"]) for r in chapters}
+    for a in aired:
+        assert a["provider"] == "mediocre"
+        assert " ".join(a["text"].split()) in written, a["number"]   # whole, not cut
+        for c in a["choices"]:
+            assert not any(g.casefold() in c["text"].casefold() for g in GENERIC)
+    nursery.cancel_scope.cancel()
+
+
+async def test_extend_during_the_last_vote_rewrites_its_closing_branches(
+        tmp_path: Path, daemon_factory: Any, nursery: trio.Nursery) -> None:
+    model, aired = await _play(tmp_path, daemon_factory, max_chapters=2, extend_at=(1, 3))
+    assert [(a["number"], a["closing"]) for a in aired] == [(1, False), (2, False), (3, True)]
+    assert len(aired[1]["choices"]) >= 2
+    requests = model.requests()
+    by_text = {_text(r["content"]): r for r in requests if r["kind"] == "chapter"}
+    chapter_two = by_text[" ".join(aired[1]["text"].split())]
+    prompt = _prompt(chapter_two)
+    assert "chapter 2 of 3" in prompt and "FINAL chapter" not in prompt
+    assert re.search(r"chapter 2 of 2\b", prompt) is None
+    nursery.cancel_scope.cancel()
