@@ -112,6 +112,24 @@ async def test_this_storys_top_voters_are_offered_first(tmp_path: Path) -> None:
     await store.aclose()
 
 
+async def test_a_close_credits_no_ballots_while_cameos_are_off(tmp_path: Path) -> None:
+    # issue 23: with [audience] cameos off, the close does no per-voter cameo work
+    store = await Store.open(tmp_path / "db.sqlite3")
+    story = await story_in(store)
+    cfg = config()
+    svc = CameoService(store, Clock(), lambda: cfg, story=lambda: story)
+    feed(svc, [msg("1", "Ann", "!join")])
+    rnd = VoteRound(round_id=1, n_choices=3, rules=RoundRules(), opens_at=0, ends_at=1, seed=1)
+    rnd.cast("twitch:1", 0)
+    cfg = config(cameos=False)
+    svc.credit(rnd)
+    cfg = config()
+    assert [(c["name"], c["ballots"]) for c in svc.listing()] == [("Ann", 0)]
+    svc.credit(rnd)
+    assert [(c["name"], c["ballots"]) for c in svc.listing()] == [("Ann", 1)]
+    await store.aclose()
+
+
 async def test_after_a_restart_the_roster_and_its_forbidden_names_come_back(
         tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "db.sqlite3")

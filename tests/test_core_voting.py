@@ -6,6 +6,8 @@ import itertools
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storyd.config.structs import VotingConfig
 from storyd.core import vote_tally
@@ -86,6 +88,18 @@ def test_parse_vote_agrees_with_reference_on_every_short_string() -> None:
             assert parse_vote(text) == _reference(text), repr(text)
             checked += 1
     assert checked > 80_000
+
+
+_VOTEISH = st.text(alphabet=st.sampled_from(
+    ["!", "+", "(", ")", ".", "@", "a", "A", "b", "c", "1", "7", " ", "\t", "\u3000", "x",
+     "ａ", "！", "＋"]), min_size=5, max_size=24)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_VOTEISH)
+def test_parse_vote_agrees_with_reference_on_longer_strings(text: str) -> None:
+    # the parser rejects a bare-vote-shaped text longer than any bare vote early (issue 23)
+    assert parse_vote(text) == _reference(text), repr(text)
 
 
 def test_command_word() -> None:

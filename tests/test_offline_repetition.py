@@ -222,3 +222,27 @@ def test_our_own_choices_are_never_told_as_a_models(language: str) -> None:
         for d in s.drafts[1:]:
             first = " ".join(line.text for line in d.lines[:2])
             assert not any(m in first for m in marks if len(m) > 6), (s.theme, s.seed, first)
+
+
+def test_a_place_is_there_once_it_is_named() -> None:
+    """"An old story told of a map of stars hidden in the Whispering Catacombs. So this was
+    the Whispering Catacombs … A draught in the Whispering Catacombs …": after the first
+    mention a narrator says "there" in a sentence about the story's people or things."""
+    from storyd.storyteller.names import place_once
+    lines = [("In the Catacombs, Anwen swore an oath.", ""),
+             ("An old story told of a map hidden in the Catacombs.", ""),
+             ("“I hate it in the Catacombs, Anwen,” Bram said.", "Bram"),
+             ("A draught in the Catacombs came from nowhere.", ""),
+             ("Bram had friends in the Catacombs.", ""),
+             ("Somewhere in the Catacombs, Bram started to sing.", "")]
+    out = [t for t, _ in place_once(lines, "in the Catacombs", "en", ("Anwen", "Bram", "map"))]
+    assert out == ["In the Catacombs, Anwen swore an oath.",
+                   "An old story told of a map hidden there.",
+                   "“I hate it in the Catacombs, Anwen,” Bram said.",   # people speak as they do
+                   "A draught in the Catacombs came from nowhere.",     # not a stock sentence
+                   "Bram had friends there.",
+                   "Somewhere in the Catacombs, Bram started to sing."]   # not "Somewhere there"
+    chapters = [d for w in (40, 150) for s in stories("English", w) for d in s.drafts]
+    crowded = [d.text for d in chapters if d.memory.locations and d.text.count(
+        d.memory.locations[0].name.removeprefix("the ")) >= 4]
+    assert len(crowded) <= 0.02 * len(chapters), crowded[:3]

@@ -213,7 +213,10 @@ class CameoService:
         return key in known or mentions(story.outline, name)
 
     def credit(self, round_: VoteRound) -> None:
-        """A recorded round: one ballot more for each of its voters (bounded)."""
+        """A recorded round: one ballot more for each of its voters (bounded). Nothing while
+        cameos are off: the close does no per-voter work for a feature not in use (issue 23)."""
+        if not self._settings().audience.cameos:
+            return
         votes, roster_ids = self._votes, {c.viewer_id for c in self.roster.joined()}
         for viewer, _choice, _weight in round_.ballot_rows():
             n = votes.get(viewer)

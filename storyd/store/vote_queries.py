@@ -58,25 +58,23 @@ def update_round(conn: sqlite3.Connection, session_id: int, chapter_number: int,
         _expect_row(cur, f"the vote round of chapter {chapter_number} of session {session_id}")
 
 
-_UPSERT_BALLOT = (
-    "INSERT INTO story_ballots (session_id, chapter_number, viewer_id, name, choice, weight,"
-    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+_COLUMNS = "(session_id, chapter_number, viewer_id, name, choice, weight, updated_at)"
+_ON_CONFLICT = (
     " ON CONFLICT (session_id, chapter_number, viewer_id) DO UPDATE SET"
     " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE story_ballots.name END,"
     " choice = excluded.choice, weight = excluded.weight, updated_at = excluded.updated_at")
+# A whole batch is ONE statement over a JSON array (json_each, in array order: the last row
+# of a viewer wins, as one upsert per row would): sqlite3 releases the GIL for the statement,
+# not once per row, so a batch of 100k ballots does not wait for the busy event loop to hand
+# the GIL back 100k times (issue 23: executemany convoyed behind the chat ingest).
+_UPSERT_BALLOTS = (
+    f"INSERT INTO story_ballots {_COLUMNS} SELECT ?, ?, value->>0, value->>1, value->>2,"
+    " value->>3, ? FROM json_each(?) WHERE value->>2 >= 0" + _ON_CONFLICT)
+_UPSERT_BALLOT_ROWS = (
+    f"INSERT INTO story_ballots {_COLUMNS} SELECT value->>0, value->>1, value->>2, value->>3,"
+    " value->>4, value->>5, value->>6 FROM json_each(?) WHERE value->>4 >= 0" + _ON_CONFLICT)
 _DELETE_BALLOT = ("DELETE FROM story_ballots WHERE session_id = ? AND chapter_number = ?"
                   " AND viewer_id = ?")
-
-
-def _ballot_rows(session_id: int, chapter_number: int, rows: Sequence[tuple[str, str, int, int]],
-                 now: float) -> list[tuple[int, int, str, str, int, int, float]]:
-    out = []
-    for row in rows:
-        if len(row) != 4:
-            raise StorageError(f"a ballot is (viewer_id, name, choice, weight), not {row!r}")
-        viewer_id, name, choice, weight = row
-        out.append((session_id, chapter_number, viewer_id, name, choice, weight, now))
-    return out
 
 
 def save_ballots(conn: sqlite3.Connection, session_id: int, chapter_number: int,
@@ -84,7 +82,14 @@ def save_ballots(conn: sqlite3.Connection, session_id: int, chapter_number: int,
     """Upsert the batch in ONE transaction: all of it lands, or none of it. A row with
     choice -1 deletes the viewer's ballot (a moderator took it back); an empty name keeps
     the stored one."""
-    save_ballot_rows(conn, _ballot_rows(session_id, chapter_number, rows, now))
+    if any(len(row) != 4 for row in rows):
+        bad = next(row for row in rows if len(row) != 4)
+        raise StorageError(f"a ballot is (viewer_id, name, choice, weight), not {bad!r}")
+    with transaction(conn):
+        conn.execute(_UPSERT_BALLOTS, (session_id, chapter_number, now, _encode(rows)))
+        gone = [(session_id, chapter_number, r[0]) for r in rows if r[2] < 0]
+        if gone:
+            conn.executemany(_DELETE_BALLOT, gone)
 
 
 def save_ballot_rows(conn: sqlite3.Connection,
@@ -93,7 +98,7 @@ def save_ballot_rows(conn: sqlite3.Connection,
     each with its own time, in ONE transaction (choice -1: delete; an empty name keeps the
     stored one)."""
     with transaction(conn):
-        conn.executemany(_UPSERT_BALLOT, (r for r in rows if r[4] >= 0))
+        conn.execute(_UPSERT_BALLOT_ROWS, (_encode(rows),))
         gone = [r[:3] for r in rows if r[4] < 0]
         if gone:
             conn.executemany(_DELETE_BALLOT, gone)

@@ -166,7 +166,7 @@ _MET = {"creature": "stießen sie auf {a_threat_acc}", "hazard": "brach {a_threa
         "person": "versperrte {a_threat} ihnen den Weg"}
 
 
-_SAID = {"": (("sagte", ""), ("meinte", ""), ("sagte", "leise"), ("murmelte", ""),
+_SAID = {"": (("sagte", ""), ("sagte", "knapp"), ("sagte", "leise"), ("murmelte", ""),
               ("flüsterte", ""), ("sagte", "ruhig")),
          "?": (("fragte", ""), ("wollte", "wissen"), ("fragte", "leise")),
          "!": (("rief", ""), ("rief", "laut"), ("stieß", "hervor")),
@@ -195,7 +195,8 @@ KIND_OPEN = {
                "{Hero} suchte {here_loc} jeden Winkel nach Spuren ab."),
     "ask": ("{Hero} fragte {friend} geradeheraus, was {fpron} wusste.",
             "{Hero} nahm {friend} beiseite und fragte, was {fpron} wusste.",
-            "Diesmal fragte {hero} {friend}, was {fpron} wusste, und wartete auf eine Antwort."),
+            "{Hero} setzte sich zu {friend}, fragte, was {fpron} wusste, und wartete auf eine "
+            "Antwort."),
     "ask_item": ("{Hero} fragte {friend} nach {item_dat}.",
                  "{Hero} hielt {item_acc} hoch und fragte {friend} danach.",
                  "Am Feuer fragte {hero} {friend} nach {item_dat}."),

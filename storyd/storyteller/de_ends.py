@@ -125,7 +125,7 @@ OBSTACLE_END_GENTLE = {
                "{Threat_cap} gab auf und ging zum Abendessen nach Hause."),
 }
 FATE = {
-    "confront": ("{Foe} wurde abgeführt, aller gestohlenen Macht beraubt.",),
+    "confront": ("{Foe} wurde abgeführt, und niemand weinte {xdat} eine Träne nach.",),
     "bargain": ("{Foe} ging noch in derselben Nacht und wurde {here_loc} nie wieder gesehen.",),
     "spy": ("{Foe} verstand nie, wie es geschehen war.",),
     "follow": ("Als {foe} ankam, war alles vorbei, und {xpron} wusste es.",),

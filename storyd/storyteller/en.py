@@ -148,7 +148,7 @@ KIND_OPEN = {
                "{Hero} searched every inch of {here}."),
     "ask": ("{Hero} asked {friend} straight out what {fpron} knew.",
             "{Hero} took {friend} aside and asked what {fpron} knew.",
-            "This time {hero} asked {friend} what {fpron} knew, and waited for an answer."),
+            "{Hero} sat down with {friend}, asked what {fpron} knew, and waited for an answer."),
     "ask_item": ("{Hero} asked {friend} about {item}.",
                  "{Hero} held out {item} and asked {friend} about it.",
                  "Over a small fire, {hero} asked {friend} about {item}."),

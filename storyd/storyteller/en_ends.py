@@ -123,7 +123,7 @@ OBSTACLE_END_GENTLE = {
                "{Threat_cap} gave up and went home for supper."),
 }
 FATE = {
-    "confront": ("{Foe} was led away, stripped of every stolen power.",),
+    "confront": ("{Foe} was led away, and nobody was sorry to see {xobj} go.",),
     "bargain": ("{Foe} left that night and was never seen {here_loc} again.",),
     "spy": ("{Foe} never understood how it had happened.",),
     "follow": ("By the time {foe} arrived, it was over, and {xpron} knew it.",),

@@ -9,6 +9,8 @@ so; "Mr. Hollow" stays "Mr. Hollow"); an antagonist goes by the surname ("Crane"
 
 from __future__ import annotations
 
+import re
+
 _TITLES = frozenset("""captain commander dr. dr doctor mr. mr mrs. mrs ms. ms lady lord sir
 father sister mayor officer admiral baron countess queen king professor madame warlord director
 detective inspector sergeant agent kapitänin kapitän kommandantin kommandant pater herr frau
@@ -35,3 +37,23 @@ def short_name(name: str, foe: bool = False) -> str:
     if len(words) == 2:
         return words[-1] if foe else words[0]
     return name
+
+
+def place_once(lines: list[tuple[str, str]], loc: str, lang: str,
+               names: tuple[str, ...]) -> list[tuple[str, str]]:
+    """A place named "in the Whispering Catacombs" once in a chapter's narration is "there"
+    ("dort") after that: four times in five sentences read like a form. Only mid-sentence
+    (a sentence that starts with the place keeps it), only in the narrator's lines, and only
+    in a sentence that names someone or something else of this story (`names`): a line
+    about the place alone keeps its name, or it would be the same sentence in every story."""
+    if not loc or len(loc.split()) < 2:
+        return lines
+    there = "dort" if lang == "de" else "there"
+    out: list[tuple[str, str]] = []
+    seen = False
+    for text, who in lines:
+        if not who and seen and any(n and n in text for n in names):
+            text = re.sub(rf"(?<!Somewhere)(?<!Irgendwo) {re.escape(loc)}\b", f" {there}", text)
+        seen = seen or loc in text or loc[:1].upper() + loc[1:] in text
+        out.append((text, who))
+    return out

@@ -38,6 +38,7 @@ from storyd.storyteller.choices import (
 )
 from storyd.storyteller.deeds import deed
 from storyd.storyteller.name_pools import offer_names
+from storyd.storyteller.names import place_once
 from storyd.storyteller.planner import offline_plan, write_plan
 from storyd.storyteller.plot import Plot, stage
 from storyd.storyteller.scenes import (
@@ -187,7 +188,9 @@ def write(req: ChapterRequest) -> ChapterDraft:
     if walk:   # who joined (storyteller/cameo.py): their line on top of the wanted length
         beats.insert(1, (0, [(walk, "")]))
     kept = _fit(beats, max(req.words, 8) + len(walk.split()), req.previous_text)
-    lines = _pronouns(p, s, [(t, who) for _, g in kept for t, who in g])
+    lines = place_once(_pronouns(p, s, [(t, who) for _, g in kept for t, who in g]),
+                       s["here_loc"], p.lang, (s["hero"], s["friend"], s["foe"],
+                                               s["item"].split()[-1], s["threat"].split()[-1]))
     text = " ".join(t for t, _ in lines)
     noun = s["threat"].split()[-1]
     if not p.threat_known and not p.obstacle_done and noun in text and kind not in (
