@@ -246,3 +246,27 @@ def test_a_place_is_there_once_it_is_named() -> None:
     crowded = [d.text for d in chapters if d.memory.locations and d.text.count(
         d.memory.locations[0].name.removeprefix("the ")) >= 4]
     assert len(crowded) <= 0.02 * len(chapters), crowded[:3]
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_descriptions_are_told_in_the_past(language: str) -> None:
+    """"Lena Marsh, a reporter who asks one question too many, swore …" / "… eine
+    Reporterin, die eine Frage zu viel stellt, aufbrach": the story is told in the past, so
+    is the relative clause of a description (the outline, in the present, keeps it)."""
+    from storyd.storyteller.banks import BANKS
+    from storyd.storyteller.deeds import past_clause
+    lang = "de" if language == "German" else "en"
+    assert past_clause("the Ash King, who burns what he cannot own", "en") == \
+        "the Ash King, who burned what he could not own"
+    assert past_clause("ein Flussführer, der Krokodilen vorsingt", "de") == \
+        "ein Flussführer, der Krokodilen vorsang"
+    assert past_clause("a map-maker with a compass that never lies", "en").endswith("lied")
+    present = [d for b in BANKS.values() for p in (*b.heroes, *b.friends, *b.foes)
+               for d in ((p.de if lang == "de" else p.en),) if past_clause(d, lang) != d]
+    assert len(present) >= 30
+    told = 0
+    for s in stories(language):
+        text = " ".join(d.text for d in s.drafts)
+        assert not [d for d in present if re.search(re.escape(d) + r"\b", text)], s.theme
+        told += sum(past_clause(d, lang) in text for d in present)
+    assert told >= 36

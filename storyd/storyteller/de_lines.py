@@ -68,7 +68,7 @@ AFTER = {
                     "Es war mühsam, und dann lag {threat} auf einmal hinter ihnen."),
     "face:problem": ("Alles fügte sich zusammen.", "Plötzlich ergab das Ganze einen Sinn.",
                      "Eine Frage war beantwortet, und sie öffnete den Weg {to}."),
-    "face:person": ("{Threat_cap} trat murrend beiseite.",
+    "face:person": ("{Threat_cap} zögerte und trat dann beiseite.",   # gewonnen oder gestellt
                     "{Threat_cap} sah {obj} lange an und ließ sie dann durch.",
                     "Damit hatte {threat} nicht gerechnet, und das war deutlich zu sehen."),
     "use:creature": ("{Threat_cap} wich zurück, und der Weg {to} lag offen.",

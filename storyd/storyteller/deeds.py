@@ -183,3 +183,40 @@ def de_deed(choice: str, g: str) -> str:
 def deed(choice: str, lang: str, g: str) -> str:
     """The choice as a past-tense deed in `lang` ("en"/"de"), or ""."""
     return de_deed(choice, g) if lang == "de" else en_deed(choice, g)
+
+
+# a description's relative clause in the narration's past: "eine Reporterin, die eine Frage
+# zu viel stellt" reads "… stellte" in a story told in the Präteritum (the outline, written
+# in the present, keeps it)
+_DE_PRESENT = dict(w.split(":") for w in (
+    "lügt:log vorsingt:vorsang spielt:spielte hält:hielt löst:löste liebt:liebte "
+    "kennt:kannte spricht:sprach handelt:handelte verbrennt:verbrannte kann:konnte "
+    "erinnert:erinnerte kommt:kam will:wollte hört:hörte schläft:schlief lächelt:lächelte "
+    "zeichnet:zeichnete träumt:träumte sieht:sah findet:fand stellt:stellte entgeht:entging "
+    "bezahlt:bezahlte pflanzt:pflanzte hortet:hortete schreibt:schrieb ist:war "
+    "anbrennt:anbrannte redet:redete vertraut:vertraute läuft:lief baut:baute glaubt:glaubte "
+    "stiehlt:stahl weiß:wusste hat:hatte sucht:suchte fürchtet:fürchtete jagt:jagte "
+    "trägt:trug wohnt:wohnte lebt:lebte arbeitet:arbeitete").split())
+_RELATIVE = re.compile(r",\s+(?:der|die|das|dem|den|denen|deren|dessen|wo|was)\b[^,]*")
+
+
+_EN_PRESENT = dict(w.split(":") for w in (
+    "lies:lied sings:sang plays:played thinks:thought is:was solves:solved loves:loved "
+    "knows:knew wears:wore speaks:spoke trades:traded burns:burned can:could cannot:could_not "
+    "remembers:remembered wants:wanted hears:heard sleeps:slept has:had draws:drew "
+    "dreams:dreamed asks:asked notices:noticed pays:paid plants:planted finds:found "
+    "hoards:hoarded writes:wrote talks:talked trusts:trusted runs:ran builds:built "
+    "believes:believed steals:stole lives:lived works:worked hunts:hunted keeps:kept "
+    "fears:feared hides:hid tells:told sees:saw").split())
+_EN_RELATIVE = re.compile(r"\b(?:who|that|which|where)\b[^,]*")
+
+
+def past_clause(desc: str, lang: str) -> str:
+    """A description with its relative clauses in the narration's past tense: "a reporter
+    who asks one question too many" → "… who asked …", "eine Reporterin, die eine Frage
+    zu viel stellt" → "… stellte"; the outline, written in the present, keeps the present."""
+    table, clause = (_DE_PRESENT, _RELATIVE) if lang == "de" else (_EN_PRESENT, _EN_RELATIVE)
+
+    def back(m: re.Match[str]) -> str:
+        return " ".join(table.get(w, w).replace("_", " ") for w in m.group(0).split(" "))
+    return clause.sub(back, desc)

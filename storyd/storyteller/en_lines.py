@@ -67,7 +67,7 @@ AFTER = {
                     "It was hard going, and then, all at once, {threat} was behind them."),
     "face:problem": ("Everything fell into place.", "Suddenly the whole thing made sense.",
                      "One question was answered, and it opened the way {to}."),
-    "face:person": ("{Threat_cap} stepped aside, muttering.",
+    "face:person": ("{Threat_cap} hesitated, then stepped aside.",   # won over or stood up to
                     "{Threat_cap} looked at {obj} for a long time, then let them pass.",
                     "{Threat_cap} had not expected that, and it showed."),
     "use:creature": ("{Threat_cap} fell back, and the way {to} lay open.",
