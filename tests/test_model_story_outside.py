@@ -140,3 +140,36 @@ async def test_a_recap_written_after_the_end_reaches_the_recap_card(
     finally:
         model.stop()
     nursery.cancel_scope.cancel()
+
+
+async def test_extend_while_the_plan_is_written_makes_one_plan_that_long(
+        tmp_path: Path, daemon_factory: Any, nursery: trio.Nursery) -> None:
+    """`storyctl start` then at once `storyctl extend 12`: the plan request is on its way.
+    `extend` used to send a second plan request of its own and wait for it; chapter 1 then
+    followed one plan ("chapter 1 of 8") and the rest of the story the other (with a real
+    model: another protagonist). Now the one plan is made 12 chapters long."""
+    model = MediocreModel(tmp_path / "requests.jsonl", seed=3, delays={"plan": 0.5})
+    base = model.start()
+    try:
+        d = await daemon_factory(
+            providers={"mediocre": {"preset": "custom", "base_url": base,
+                                    "text_model": "mediocre-7b", "max_retries": 1}},
+            llm={"chain": ["mediocre", "offline"], "chapter_deadline": LIMIT},
+            story={"max_chapters": 8, "reveal_words_per_second": 0.0},
+            images={"enabled": False})
+        with d.bus.subscribe(4096) as sub, trio.fail_after(LIMIT):
+            await d.operator.start(theme="mystery", seed=5)
+            reply = await d.operator.extend(12)
+            assert reply.planned_chapters == 12
+            ready = await wait_for_event(sub, "story:chapter-ready", timeout=LIMIT)
+            assert ready["number"] == 1 and ready["provider"] == "mediocre"
+            plan = d.operator.plan()
+        assert plan.plan is not None and plan.plan.chapters == 12
+        assert plan.planned_chapters == 12
+        requests = model.requests()
+        assert [r["kind"] for r in requests].count("plan") == 1
+        chapter_one = [r for r in requests if r["kind"] == "chapter" and r["chapter"] == 1]
+        assert chapter_one and all("chapter 1 of 12" in _prompt(r) for r in chapter_one)
+    finally:
+        model.stop()
+    nursery.cancel_scope.cancel()
