@@ -124,7 +124,7 @@ STAGE = {
              "Allmählich erkannte {hero}, wie alles zusammenhing.",
              "Irgendwann unterwegs hatte {foe} begonnen, sich ständig umzusehen."),
     "climax": ("Alles führte jetzt {to}, wo {foe} schon wartete.",
-               "{Foe} trat aus dem Schatten, und es gab kein Versteck mehr.",
+               "{Foe} ließ ausrichten: Heute Nacht würde es enden, so oder so.",
                "Jetzt gab es kein Zurück mehr, und {hero} wusste es.",
                "Auf diesen Augenblick war alles hinausgelaufen, seit {hero} aufgebrochen war."),
     "endgame": ("{Hero} spürte, dass das Ende des Weges nah war.",
@@ -164,7 +164,7 @@ FOE = ("Eine Nachricht von {foe} traf ein, und sie war nicht freundlich.",
        "Jemand hatte {foe} auf dem Weg {to} gesehen.",
        "{Foe} war ihnen immer einen Schritt voraus, und {hero} hatte es satt.",
        "Alle wussten, dass {foe} nicht ewig warten würde.",
-       "{Foe} hatte eine Warnung hinterlassen, tief ins Holz geritzt.")
+       "{Foe} hatte eine Warnung hinterlassen, wo sie niemand übersehen konnte.")
 RIVAL = ("{Foe} hatte der halben Stadt schon eine andere Geschichte erzählt.",
          "Ein Brief von {foe} kam an, voller höflicher kleiner Spitzen.",
          "Auf der anderen Seite des Platzes lächelte {foe} etwas zu süß.",
