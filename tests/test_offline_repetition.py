@@ -287,3 +287,15 @@ def test_the_key_item_is_not_named_before_the_story_has_it(language: str) -> Non
         noun = next(i.name for i in s.drafts[found].memory.items).split()[-1]
         first = next(n for n, d in enumerate(s.drafts) if noun in d.text)
         assert first in (0, found), (s.theme, s.seed, noun, s.drafts[first].text)
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_the_first_chapter_does_not_arrive_where_it_began(language: str) -> None:
+    """"It began in the Whispering Catacombs …" and then "So this was the Whispering
+    Catacombs" / "They reached the Catacombs at dusk": the first chapter describes the place
+    the hero is already in."""
+    arriving = re.compile(r"They reached|Ahead lay|So this was|By noon they stood|turned out "
+                          r"to be|erreichten sie|Vor ihnen lag|Das also war|Gegen Mittag "
+                          r"standen|erwies sich als|erwiesen sich als")
+    for s in [*stories(language), *stories(language, 150)]:
+        assert not arriving.search(s.drafts[0].text), s.drafts[0].text

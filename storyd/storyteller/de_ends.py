@@ -8,6 +8,13 @@ they stay in the nominative, and two women are Freundinnen ({friends}).
 
 from __future__ import annotations
 
+# der Ort im ersten Kapitel, wo die Hauptfigur schon ist (nicht „Sie erreichten …“ nach „Es
+# begann im …“); eigene Vorlagen, damit keine spätere Ankunft eine wiederholt
+FIRST_PLACE = ("Jeder kannte {here_acc}: {note}.",
+               "{Here_cap} {war} {note}, und freundlich hatte es dort nie gewirkt.",
+               "Um sie herum {lag} {here}, {note}.")
+FIRST_PLACE_PLAIN = ("Niemand kam ohne Grund {here_to}.",
+                     "{Here_cap} {war} still, viel zu still für alle.")
 OPEN_FIRST = (
     "{Hero_full}, {hero_desc}, war {here_to} gekommen, um {goal_zu}.",
     "{Hero_full}, {hero_desc}, erreichte {here_acc} mit nur einem Gedanken: {goal}.",

@@ -89,8 +89,8 @@ def first_beats(p: Plot, fill: Fill, quote: Quote) -> list[Beat]:
     beats: list[Beat] = [(0, [(fill(intro), "")]),
                          (0 if size(intro, fintro, incite) <= room else 1, [(fill(fintro), "")]),
                          (0, [(fill(incite), "")])]
-    arrive = p.T.ARRIVE if p.here.note else p.T.ARRIVE_PLAIN
-    beats.append((2, [(fill(p.pick_k("arrive", arrive, k)), "")]))
+    place = E.FIRST_PLACE if p.here.note else E.FIRST_PLACE_PLAIN   # already there
+    beats.append((2, [(fill(p.pick_k("place1", place, k)), "")]))
     if p.incident not in ("foe", "clue"):
         beats.append((4, [(fill(p.pick_k("rumour", E.FOE_RUMOUR, k)), "")]))
     beats.append((4, [quote(p.pick("says", p.T.FRIEND_SAYS, once=True), "friend", "")]))
