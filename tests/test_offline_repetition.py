@@ -299,3 +299,15 @@ def test_the_first_chapter_does_not_arrive_where_it_began(language: str) -> None
                           r"standen|erwies sich als|erwiesen sich als")
     for s in [*stories(language), *stories(language, 150)]:
         assert not arriving.search(s.drafts[0].text), s.drafts[0].text
+
+
+def test_german_names_take_the_genitive() -> None:
+    """"die Leute von Crane", "den Plan von Hale", "die einzige Schwäche von Sebastian" read
+    translated; a German writer says "Cranes Leute", "Hales Plan"."""
+    from storyd.storyteller.names import genitive
+    assert [genitive(n, "de") for n in ("Crane", "Max", "Lady Nightshade", "der Schattenkönig")
+            ] == ["Cranes", "Max'", "Lady Nightshades", "des Schattenkönigs"]
+    translated = re.compile(r"\b(Leute|Plan|Schwäche|Antwort|Worte|Zug|Hilfe) von [A-ZÄÖÜ]")
+    for s in [*stories("German"), *stories("German", 150)]:
+        for d in s.drafts:
+            assert not translated.search(f"{d.title}. {d.text}"), (d.title, d.text)

@@ -59,3 +59,22 @@ def place_once(lines: list[tuple[str, str]], loc: str, lang: str,
         seen = seen or loc in text or loc[:1].upper() + loc[1:] in text
         out.append((text, who))
     return out
+
+
+_DE_ART_GEN = {"der": "des", "die": "der", "das": "des"}
+
+
+def genitive(name: str, lang: str) -> str:
+    """A name in the genitive in front of a noun: "Cranes Leute", "Hales Plan", "Max' Plan";
+    "der Schattenkönig" → "des Schattenkönigs" (German reads "die Leute von Crane" as
+    translated); English "Crane's", "Silas'"."""
+    words = name.split()
+    if not words:
+        return name
+    if lang != "de":
+        return f"{name}'" if name.endswith("s") else f"{name}'s"
+    art = _DE_ART_GEN.get(words[0].casefold())
+    if art and len(words) > 1:
+        rest = " ".join(words[1:])
+        return f"{art} {rest}" if words[0].casefold() == "die" else f"{art} {rest}s"
+    return f"{name}'" if name.endswith(("s", "ß", "x", "z", "ce")) else f"{name}s"
