@@ -124,7 +124,7 @@ STAGE = {
              "Allmählich erkannte {hero}, wie alles zusammenhing.",
              "Irgendwann unterwegs hatte {foe} begonnen, sich ständig umzusehen."),
     "climax": ("Alles führte jetzt {to}, wo {foe} schon wartete.",
-               "{Foe} trat aus dem Schatten, und es gab kein Versteck mehr.",
+               "{Foe} ließ ausrichten: Heute Nacht würde es enden, so oder so.",
                "Jetzt gab es kein Zurück mehr, und {hero} wusste es.",
                "Auf diesen Augenblick war alles hinausgelaufen, seit {hero} aufgebrochen war."),
     "endgame": ("{Hero} spürte, dass das Ende des Weges nah war.",
@@ -160,11 +160,11 @@ THREAT = {
                "{Friend} hatte {threat_acc} an diesem Tag schon zweimal gesehen."),
 }
 FOE = ("Eine Nachricht von {foe} traf ein, und sie war nicht freundlich.",
-       "Leute von {foe} hatten {here_loc} Fragen gestellt.",
+       "{Foe_gen} Leute hatten {here_loc} Fragen gestellt.",
        "Jemand hatte {foe} auf dem Weg {to} gesehen.",
        "{Foe} war ihnen immer einen Schritt voraus, und {hero} hatte es satt.",
        "Alle wussten, dass {foe} nicht ewig warten würde.",
-       "{Foe} hatte eine Warnung hinterlassen, tief ins Holz geritzt.")
+       "{Foe} hatte eine Warnung hinterlassen, wo sie niemand übersehen konnte.")
 RIVAL = ("{Foe} hatte der halben Stadt schon eine andere Geschichte erzählt.",
          "Ein Brief von {foe} kam an, voller höflicher kleiner Spitzen.",
          "Auf der anderen Seite des Platzes lächelte {foe} etwas zu süß.",
@@ -202,9 +202,9 @@ MOOD = ("{Hero} zählte die Auswege, nur für alle Fälle.",
 ITEM = ("{Hero} hielt {item_acc} etwas fester.", "{Item_cap} fühlte sich schwerer an als zuvor.",
         "{Hero} prüfte, ob {item} noch da war.")
 CALLBACK = {
-    "confront": "Die letzten Worte von {foe} klangen {dat} noch in den Ohren.",
+    "confront": "{Foe_gen} letzte Worte klangen {dat} noch in den Ohren.",
     "spy": "Was {hero} bei {foe} belauscht hatte, ließ {dat} keine Ruhe.",
-    "ask": "Die Antwort von {friend} hing noch zwischen ihnen.",
+    "ask": "{Friend_gen} Antwort hing noch zwischen ihnen.",
     "search": "{Hero} dachte an alles, was sie bisher gefunden hatten, und was es bedeutete.",
     "rest": "Der Plan, den {hero} und {friend} geschmiedet hatten, hielt noch.",
     "use": "{Item_cap} war noch warm vom letzten Mal.",
@@ -213,7 +213,7 @@ MOURN = ("{Hero} dachte an {dead} und ging weiter.",)
 TITLES = ("{Here_cap}", "Das Geheimnis {here_loc}", "{Hero} und {item}", "Schatten {here_loc}",
           "Eine Warnung von {foe}", "Was {Friend} wusste", "Der Weg {to}", "{Threat_cap}",
           "Ein Versprechen {here_loc}", "Der Preis für {item_acc}", "Flüstern {here_loc}",
-          "Der nächste Zug von {foe}", "Vor dem Sturm", "Zwischen zwei Wegen", "Nacht {here_loc}",
+          "{Foe_gen} nächster Zug", "Vor dem Sturm", "Zwischen zwei Wegen", "Nacht {here_loc}",
           "Der lange Umweg")
 BACKSTORY = ("{Hero} war mit kaum mehr als einem Versprechen von zu Hause aufgebrochen.",
              "Es war nicht das erste Mal, dass jemand {hero} geraten hatte aufzugeben.",

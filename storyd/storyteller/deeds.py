@@ -42,7 +42,9 @@ _EN_REGULAR = frozenset(
     "ignore inspect interrogate invite load lure mark offer order paint persuade phone "
     "pray prepare press promise pursue race raid reach record release remember repair report "
     "rescue retreat risk scout seal shout show signal slow smash sprint squeeze steer stash "
-    "storm summon surrender swap test thank tie trace trade wander warm wish work".split())
+    "storm summon surrender swap test thank tie trace trade wander warm wish work clear prove "
+    "uncover expose reunite restore defeat avenge solve unmask recover reclaim survive "
+    "deliver finish end".split())
 _EN_BACK = {"is": "was", "are": "were", "has": "had", "knows": "knew", "wants": "wanted",
             "does": "did", "can": "could", "will": "would", "am": "was", "hides": "hid",
             "says": "said", "means": "meant", "thinks": "thought", "needs": "needed"}
@@ -59,6 +61,11 @@ def _en_past(verb: str) -> str:
     if v.endswith("y") and len(v) > 2 and v[-2] not in "aeiou":
         return v[:-1] + "ied"
     return v + "ed"
+
+
+def is_en_verb(word: str) -> bool:
+    """True for an English verb this module can put in the past."""
+    return _en_known(word)
 
 
 def _en_known(word: str) -> bool:

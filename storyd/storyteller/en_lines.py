@@ -117,7 +117,7 @@ STAGE = {
              "{Hero} began to see the shape of the whole thing.",
              "Somewhere along the way, {foe} had become the hunted one."),
     "climax": ("Everything now led {to}, where {foe} was waiting.",
-               "{Foe} stepped out of the shadows, and there was nowhere left to hide.",
+               "{Foe} sent word: it would end tonight, one way or another.",
                "There was no way back now, and {hero} knew it.",
                "This was the moment {hero}'s whole journey had been heading for."),
     "endgame": ("{Hero} could feel that the end of the road was near.",
@@ -158,7 +158,7 @@ FOE = ("A message arrived from {foe}, and it was not friendly.",
        "Someone had seen {foe} on the road {to}.",
        "{Foe} was always one step ahead, and {hero} was tired of it.",
        "Everyone knew {foe} would not wait for ever.",
-       "{Foe} had left a warning, scratched deep into the wood.")
+       "{Foe} had left a warning where nobody could miss it.")
 RIVAL = ("{Foe} had already told half the town a different story.",
          "A note from {foe} arrived, full of polite little barbs.",
          "Across the square, {foe} smiled a little too sweetly.",

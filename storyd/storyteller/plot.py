@@ -44,6 +44,7 @@ from storyd.storyteller.bank import Bank, Obstacle, Place, Thing
 from storyd.storyteller.banks import bank_for
 from storyd.storyteller.cast import Casting, plan_goal
 from storyd.storyteller.deeds import past_clause
+from storyd.storyteller.names import genitive
 from storyd.storyteller.outline import Outline, parse_outline
 
 INCIDENTS = ("foe", "clue", "threat", "item", "friend")
@@ -315,6 +316,7 @@ class Plot:
         s |= L.obstacle_slots(self.obstacle, s)
         s |= L.place_slots(self.here.name, self.here.g) | L.dest_slots(d.name, d.g)
         s["friends"] = L.friends_word(h.g, f.g)
+        s |= {f"{k}_gen": genitive(s[k], self.lang) for k in ("hero", "friend", "foe")}
         rels = L.REL_F if self.lang == "de" and f.g == "f" else L.REL
         rel = self.pick("rel", rels)
         if self.outline.friend and name_key(self.outline.friend) == name_key(f.name) \
