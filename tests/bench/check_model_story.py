@@ -24,6 +24,10 @@ Runs (all by default; `--only` picks):
                runs out: dead air after `finish`.
 - late-finish: the same with `finish` 3 s before the vote closes (no target: the closing
                branches, started at `finish`, need the model's 6 s).
+- finish-now:  `storyctl finish --now` 1 s into chapter 1's vote (no target: the closing
+               chapter is written from then on).
+- extend-early: model delay 1 s, `storyctl extend N` right after `start`, while the plan is
+               being written: one plan request, N chapters, "of N" from chapter 1 on.
 - extend-end:  `max_chapters = 3`, `storyctl extend 5` during chapter 2's vote, whose branches
                are being written as closing chapters: the story must end at chapter 5.
 - outline:     `--outline` in German naming Anna Berg, Jonas Falk and Lübeck; the model
@@ -199,11 +203,14 @@ text_model = "mediocre-7b"
 
 def play(d: Daemon, model: MediocreModel, *, extend: int = 0, close_after: float | None = None,
          start: tuple[str, ...] = ("mystery",), outline_names: tuple[str, ...] = (),
+         extend_early: int = 0, finish_now: bool = False,
          finish_at: int = 0, finish_after: float = 1.0, extend_at: tuple[int, int] | None = None,
          timeout: float = 600.0) -> dict[str, Any]:
     """Start a story and vote until it ends. Returns the session id and the plan."""
     t_start = time.monotonic()
     d.ctl("start", *start)
+    if extend_early:     # while the plan is being written
+        d.ctl("extend", str(extend_early))
     mark = 0
     _, t_first, first = d.wait_event("story:chapter-ready", mark)
     first = {**first, "_after": t_first - t_start}
@@ -230,7 +237,7 @@ def play(d: Daemon, model: MediocreModel, *, extend: int = 0, close_after: float
         chapter = _chapter_on_air(d)
         if finish_at and chapter == finish_at:
             time.sleep(finish_after)
-            d.ctl("finish")
+            d.ctl("finish", *(["--now"] if finish_now else []))
         if extend_at and chapter == extend_at[0]:
             time.sleep(1.0)
             d.ctl("extend", str(extend_at[1]))
@@ -242,6 +249,7 @@ def play(d: Daemon, model: MediocreModel, *, extend: int = 0, close_after: float
     ended = d.wait_event("story:ended", 0, timeout=60)[2]
     time.sleep(1.0)      # the recap request follows the closing chapter
     return {"session": ended.get("session_id"), "plan": plan, "first": first,
+            "extended_after": 1 if extend else (extend_at[0] if extend_at else 0),
             "outline_names": outline_names}
 
 
@@ -432,6 +440,18 @@ def analyse(name: str, d: Daemon, model: MediocreModel, result: dict[str, Any],
             user = w["prompt"]["messages"][-1]["content"]
             if "Closing checklist" not in user or (question and question not in user):
                 story_notes.append(f"chapter {num}: closing prompt without the checklist")
+    for ch in aired:     # what aired was written to the final plan's length
+        w = ch.get("_written")
+        if int(ch["number"]) <= result.get("extended_after", 0):
+            continue         # aired before `extend`
+        if w is not None and "finish" not in name and n_planned and \
+                f"chapter {ch['number']} of {n_planned}" not in w["prompt"]["messages"][-1][
+                    "content"]:
+            story_notes.append(f"chapter {ch['number']} aired from a prompt without "
+                               f"\"chapter {ch['number']} of {n_planned}\"")
+    plans = sum(r["kind"] == "plan" for r in reqs)
+    if plans > 1 + ("extend" in name or name == "arc"):
+        story_notes.append(f"{plans} plan requests")
     if aired and "finish" not in name and n_planned and len(aired) != n_planned:
         story_notes.append(f"the story ended after {len(aired)} chapters; its plan has "
                            f"{n_planned}")
@@ -572,7 +592,8 @@ def main() -> int:
     ap.add_argument("--slow-delay", type=float, default=6.0)
     ap.add_argument("--vote", type=int, default=15)
     ap.add_argument("--keep", type=Path)
-    ap.add_argument("--only", default="arc,end,finish,late-finish,extend-end,outline,"
+    ap.add_argument("--only", default="arc,end,finish,late-finish,finish-now,extend-early,"
+                    "extend-end,outline,"
                     "plan-stall,plan-trickle,plan-stall-chapter1,plan-trickle-chapter1")
     ap.add_argument("--seed", type=int, default=SEED, help="the model's misbehaviour")
     args = ap.parse_args()
@@ -607,6 +628,14 @@ def main() -> int:
             results.append(run("late-finish", base, delay=args.slow_delay, max_chapters=8,
                                vote=args.vote, keep=args.keep, upto=args.chapters,
                                finish_at=1, finish_after=args.vote - 3.0))
+        if "finish-now" in only:
+            results.append(run("finish-now", base, delay=args.slow_delay, max_chapters=8,
+                               vote=args.vote, keep=args.keep, upto=args.chapters,
+                               finish_at=1, finish_after=1.0, finish_now=True))
+        if "extend-early" in only:
+            results.append(run("extend-early", base, delay=1.0, max_chapters=8, vote=60,
+                               keep=args.keep, upto=args.chapters, extend_early=args.chapters,
+                               close_after=3 * 1.0 + 0.7))
         if "extend-end" in only:
             results.append(run("extend-end", base, delay=args.fast_delay, max_chapters=3,
                                vote=args.vote, keep=args.keep, upto=args.chapters,
@@ -615,7 +644,7 @@ def main() -> int:
     bad = 0
     for f in results:
         closing = f["closing_dead_air"][-1] if f["closing_dead_air"] else None
-        late = f["name"] in ("arc", "late-finish")      # no dead-air target there
+        late = f["name"] in ("arc", "late-finish", "finish-now")   # no dead-air target there
         slow_start = f["name"].startswith("plan-") and f["chapter1_after"] > 5.0 + 1.0
         flaws = (len(f["prompt_misses"]) + len(f["shorter"]) + len(f["filler"])
                  + (0 if f["first_is_plan"] else 1) + len(f["story_notes"])
