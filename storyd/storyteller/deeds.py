@@ -26,7 +26,9 @@ _EN_IRREGULAR = dict(w.split(":") for w in (
     "blow:blew come:came do:did feel:felt forget:forgot grow:grew have:had be:was light:lit "
     "rise:rose shake:shook sink:sank spring:sprang swear:swore understand:understood "
     "overhear:overheard undo:undid withdraw:withdrew sneak:sneaked dive:dived bite:bit "
-    "slay:slew bind:bound seize:seized").split())
+    "slay:slew bind:bound seize:seized creep:crept lend:lent bet:bet bend:bent fall:fell "
+    "hurt:hurt ring:rang shine:shone weep:wept beat:beat spread:spread split:split leap:leapt "
+    "kneel:knelt").split())
 _EN_DOUBLE = frozenset(
     "stop plan drop grab trap slip skip hug rob nod tap chat spot admit step beg drag rub "
     "shrug stab tug scan jam pin wrap trip plot snap strip flip clap chop wag pat pet hop "
@@ -44,7 +46,15 @@ _EN_REGULAR = frozenset(
     "rescue retreat risk scout seal shout show signal slow smash sprint squeeze steer stash "
     "storm summon surrender swap test thank tie trace trade wander warm wish work clear prove "
     "uncover expose reunite restore defeat avenge solve unmask recover reclaim survive "
-    "deliver finish end".split())
+    "deliver finish end pretend infiltrate negotiate regroup rally observe watch threaten "
+    "bluff plead rush hurry block barricade shelter descend ascend wade row paddle hike march "
+    "walk borrow sabotage disarm defuse photograph film publish print post alert notify sign "
+    "agree decline reject confirm deny knock close unlock download upload delete ping "
+    "accuse apologise apologize ambush blackmail cheer comfort consult cook count cover "
+    "dig drown echo fake flip guide hammer heal hold inform intercept jam kidnap listen "
+    "mend nudge obey pack patrol plant poison pour question reason recruit rescue rewire "
+    "scare search shelter shoot sketch smuggle spare stall stalk study swap sweep tame track "
+    "train trick vanish volunteer wake whistle".split())
 _EN_BACK = {"is": "was", "are": "were", "has": "had", "knows": "knew", "wants": "wanted",
             "does": "did", "can": "could", "will": "would", "am": "was", "hides": "hid",
             "says": "said", "means": "meant", "thinks": "thought", "needs": "needed"}
