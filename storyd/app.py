@@ -123,6 +123,7 @@ class Daemon:
             store, self.bus, self.clock, story=lambda: self.director.story,
             publish=self.director.publish_state,
             markers=StreamMarkers(lambda: self.config.chat.twitch), cameos=self.cameos.names_for)
+        self.generation.planner.on_recap = self.aftershow.recap_written   # a late recap
         self.operator = StoryOperator(
             self.director, self.voting, store, self.bus, self.clock, settings=settings,
             apply_config=self.apply_config, config_path=config_path, chains=chains,

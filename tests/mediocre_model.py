@@ -22,7 +22,7 @@ the prompt the way a model would (the last user message) and answers:
 Every answer is a function of the request, how often that same request came, and `seed` (the
 misbehaviour too), so a test using it is deterministic; `delay` seconds pass before the answer
 starts. `plan_mode` "stall" / "trickle" holds the plan's answer back (first bytes, then
-silence; one byte a second) for `plan_seconds`.
+silence; one byte a second) for `plan_seconds` (chapter 1's instead with `slow_chapter_one`).
 """
 
 from __future__ import annotations
@@ -102,16 +102,18 @@ class MediocreModel:
     """The server. `start()` returns the base URL (…/v1); `stop()` shuts it down."""
 
     def __init__(self, log_path: Path, *, delay: float = 0.0, seed: int = 1,
-                 quirks: bool = True, plan_mode: str = "ok", plan_seconds: float = 0.0
-                 ) -> None:
+                 quirks: bool = True, plan_mode: str = "ok", plan_seconds: float = 0.0,
+                 delays: dict[str, float] | None = None) -> None:
         self.log_path = Path(log_path)
         self.delay = delay
+        self.delays = dict(delays or {})    # per kind of request ("recap": 1.0), over `delay`
         self.seed = seed
         self.quirks = quirks
         # "ok"; "stall": the plan's first bytes, then silence for `plan_seconds`;
         # "trickle": the plan one byte a second (issue 22, item 6)
         self.plan_mode = plan_mode
         self.plan_seconds = plan_seconds
+        self.slow_chapter_one = False    # hold back chapter 1's first answer instead
         self._seen: dict[bytes, int] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -155,14 +157,16 @@ class MediocreModel:
                 model._log({"t": time.time(), "kind": kind, "chapter": chapter,
                             "stream": bool(body.get("stream")), "body": body,
                             "content": content})
-                if kind == "plan" and model.plan_mode != "ok":
+                slow_kind = ("chapter", 1) if model.slow_chapter_one else ("plan", 0)
+                if (kind, chapter) == slow_kind and model.plan_mode != "ok":
                     try:
                         self._slow(content)
                     except (BrokenPipeError, ConnectionResetError):
                         self.close_connection = True
                     return
-                if model.delay > 0:
-                    time.sleep(model.delay)
+                wait = model.delays.get(kind, model.delay)
+                if wait > 0:
+                    time.sleep(wait)
                 if body.get("stream"):
                     try:
                         self._stream(body, content)

@@ -165,6 +165,22 @@ def test_overused_names_are_replaced_everywhere_unless_the_outline_asked() -> No
     assert kept.protagonist.name == "Elara"
 
 
+def test_a_renamed_protagonist_is_renamed_in_the_place_notes_too() -> None:
+    """Found from outside (tests/bench/check_model_story.py, outline run): the outline's
+    protagonist replaced the model's everywhere but in the notes of the places, so every
+    chapter prompt still said "the Gallows Ferry (Odalys's boat)"."""
+    answer = model_plan(protagonist={"name": "Odalys Brenner", "want": "the charter",
+                                     "flaw": "pride"},
+                        places=[{"name": "the Gallows Ferry", "note": "Odalys's boat"},
+                                {"name": "Saltmarsh", "note": "where Odalys Brenner lives"}])
+    plan = parse_plan(json.dumps(answer), request(
+        "Kommissarin Anna Berg jagt einen Kunstdieb, und ihr Kollege Jonas Falk in Lübeck "
+        "hilft ihr."))
+    assert plan.protagonist.name == "Anna Berg"
+    notes = [p.note for p in plan.places]
+    assert "Odalys" not in json.dumps(notes) and "Anna's boat" in notes
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.one_of(st.text(max_size=300), st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=30),

@@ -54,7 +54,7 @@ async def _play(tmp_path: Path, daemon_factory: Any, max_chapters: int,
             images={"enabled": False})
         aired: list[dict[str, Any]] = []
         with d.bus.subscribe(4096) as sub, trio.fail_after(LIMIT * 2):
-            await d.operator.start(theme="mystery")
+            await d.operator.start(theme="mystery", seed=5)   # the same prompts every run
             while True:
                 ready = await wait_for_event(sub, "story:chapter-ready", timeout=LIMIT)
                 aired.append(ready)
@@ -103,4 +103,73 @@ async def test_extend_during_the_last_vote_rewrites_its_closing_branches(
     prompt = _prompt(chapter_two)
     assert "chapter 2 of 3" in prompt and "FINAL chapter" not in prompt
     assert re.search(r"chapter 2 of 2\b", prompt) is None
+    nursery.cancel_scope.cancel()
+
+
+async def test_a_recap_written_after_the_end_reaches_the_recap_card(
+        tmp_path: Path, daemon_factory: Any, nursery: trio.Nursery) -> None:
+    """The recap request follows the closing chapter; when the model answers after the story
+    has ended (here: the closing chapter aired at once, the recap takes 1 s), the recap card
+    on air was built without it — it showed the first chapter's summary and no kind of
+    ending, and the model's recap reached only the store. Now the card is built again."""
+    model = MediocreModel(tmp_path / "requests.jsonl", seed=3, delays={"recap": 1.0})
+    base = model.start()
+    try:
+        d = await daemon_factory(
+            providers={"mediocre": {"preset": "custom", "base_url": base,
+                                    "text_model": "mediocre-7b", "max_retries": 1}},
+            llm={"chain": ["mediocre", "offline"], "chapter_deadline": LIMIT},
+            story={"max_chapters": 2, "reveal_words_per_second": 0.0, "result_seconds": 0.0},
+            images={"enabled": False})
+        with d.bus.subscribe(4096) as sub, trio.fail_after(LIMIT):
+            await d.operator.start(theme="mystery", seed=5)
+            await wait_for_event(sub, "story:voting-started", timeout=LIMIT)
+            await d.operator.close()
+            ready = await wait_for_event(sub, "story:chapter-ready", lambda c: c["number"] == 2,
+                                         timeout=LIMIT)
+            assert ready["closing"]
+            await wait_for_event(sub, "story:ended", timeout=LIMIT)
+            first = (await wait_for_event(sub, "story:state",
+                                          lambda s: s.get("recap") is not None))["recap"]
+            assert "wanted the tide charter back" not in first["logline"]   # not written yet
+            later = (await wait_for_event(
+                sub, "story:state", lambda s: "wanted the tide charter back" in
+                ((s.get("recap") or {}).get("logline") or "")))["recap"]
+        assert later["ending"] == "triumph" and len(later["moments"]) == 4
+        assert later["ended_at_ms"] == first["ended_at_ms"]   # on air for the same time
+    finally:
+        model.stop()
+    nursery.cancel_scope.cancel()
+
+
+async def test_extend_while_the_plan_is_written_makes_one_plan_that_long(
+        tmp_path: Path, daemon_factory: Any, nursery: trio.Nursery) -> None:
+    """`storyctl start` then at once `storyctl extend 12`: the plan request is on its way.
+    `extend` used to send a second plan request of its own and wait for it; chapter 1 then
+    followed one plan ("chapter 1 of 8") and the rest of the story the other (with a real
+    model: another protagonist). Now the one plan is made 12 chapters long."""
+    model = MediocreModel(tmp_path / "requests.jsonl", seed=3, delays={"plan": 0.5})
+    base = model.start()
+    try:
+        d = await daemon_factory(
+            providers={"mediocre": {"preset": "custom", "base_url": base,
+                                    "text_model": "mediocre-7b", "max_retries": 1}},
+            llm={"chain": ["mediocre", "offline"], "chapter_deadline": LIMIT},
+            story={"max_chapters": 8, "reveal_words_per_second": 0.0},
+            images={"enabled": False})
+        with d.bus.subscribe(4096) as sub, trio.fail_after(LIMIT):
+            await d.operator.start(theme="mystery", seed=5)
+            reply = await d.operator.extend(12)
+            assert reply.planned_chapters == 12
+            ready = await wait_for_event(sub, "story:chapter-ready", timeout=LIMIT)
+            assert ready["number"] == 1 and ready["provider"] == "mediocre"
+            plan = d.operator.plan()
+        assert plan.plan is not None and plan.plan.chapters == 12
+        assert plan.planned_chapters == 12
+        requests = model.requests()
+        assert [r["kind"] for r in requests].count("plan") == 1
+        chapter_one = [r for r in requests if r["kind"] == "chapter" and r["chapter"] == 1]
+        assert chapter_one and all("chapter 1 of 12" in _prompt(r) for r in chapter_one)
+    finally:
+        model.stop()
     nursery.cancel_scope.cancel()

@@ -45,6 +45,14 @@ def test_an_english_choice_becomes_a_deed(choice: str, g: str, want: str) -> Non
     ("Lies den Brief", "m", "las den Brief"),
     ("Ruh dich mit Jonas aus", "f", "ruhte sich mit Jonas aus"),
     ("Versprich ihm nichts", "f", "versprach ihm nichts"),
+    # German menus write choices as infinitives
+    ("Den Fährmann befragen", "f", "befragte den Fährmann"),
+    ("Die Tür aufbrechen", "m", "brach die Tür auf"),
+    ("Sich im Keller verstecken", "f", "versteckte sich im Keller"),
+    ("Kroll zur Rede stellen", "f", "stellte Kroll zur Rede"),
+    ("Heimlich das Büro durchsuchen", "f", "durchsuchte heimlich das Büro"),
+    ("Nach Hause zurückkehren", "f", "kehrte nach Hause zurück"),
+    ("Ein neues Leben", "f", ""),
     ("Schnell weg hier", "f", ""),            # no verb we know: quoted instead
     ("Der lange Weg", "f", ""),
 ])
@@ -150,3 +158,39 @@ def test_a_models_story_goes_on_with_its_own_people_and_deeds(language: str, the
     assert not [n for n in stock if n in story], story
     assert "Jonas" in story and "Kroll" in story
     assert "Hafenlager" in story or "harbour warehouse" in story
+
+
+@pytest.mark.parametrize(("want", "lang", "goal"), [
+    ("to find her missing brother", "en", "find her missing brother"),
+    ("She wants to clear her name.", "en", "clear her name"),
+    ("Clear her name", "en", "clear her name"),
+    ("Lene must find Otto Brandt", "en", "find Otto Brandt"),
+    ("the truth about her father", "en", "find the truth about her father"),
+    ("answers", "en", ""),                                  # too little: the theme's goal
+    ("Sie will ihren Bruder retten", "de", "ihren Bruder retten"),
+    ("den verschwundenen Uhrmacher finden", "de", "den verschwundenen Uhrmacher finden"),
+    ("die Wahrheit über ihren Vater", "de", "die Wahrheit über ihren Vater finden"),
+])
+def test_a_plans_want_in_any_shape_is_the_goal(want: str, lang: str, goal: str) -> None:
+    from storyd.storyteller.cast import plan_goal
+    assert plan_goal(want, lang) == goal
+
+
+@pytest.mark.parametrize("language", sorted(PLANS))
+def test_the_ending_answers_the_plans_want_not_the_themes(language: str) -> None:
+    """Issue 18: a missing watchmaker in Lübeck became the theme's stock sapphire. A model's
+    plan that says "She wants to find Otto Brandt." ends with Otto Brandt found."""
+    import msgspec
+    plan = PLANS[language][0]
+    want = "She wants to find Otto Brandt." if language == "English" else \
+        "Sie will Otto Brandt finden"
+    plan = msgspec.structs.replace(plan, protagonist=msgspec.structs.replace(
+        plan.protagonist, want=want))
+    for theme in ("fantasy", "scifi", "mystery"):
+        draft = trio.run(OfflineStoryteller().write_chapter, ChapterRequest(
+            theme=THEMES[theme], language=language, chapter_number=5, words=120,
+            n_choices=0, closing=True, plan=plan, seed=3, max_chapters=5,
+            winning_choice=PLANS[language][1][1]))
+        assert "Otto Brandt" in draft.text, draft.text
+        goals = [g.de if language == "German" else g.en for g in BANKS[theme].goals]
+        assert not any(g in draft.text for g in goals), draft.text

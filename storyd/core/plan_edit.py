@@ -55,7 +55,8 @@ def renamed(plan: StoryPlan, renames: dict[str, str]) -> StoryPlan:
             flaw=fix(plan.protagonist.flaw)),
         cast=tuple(CastMember(name=c.name, role=c.role, trait=fix(c.trait), want=fix(c.want))
                    for c in plan.cast),
-        places=plan.places, central_question=fix(plan.central_question),
+        places=tuple(PlanPlace(name=p.name, note=fix(p.note)) for p in plan.places),
+        central_question=fix(plan.central_question),
         beats=tuple(Beat(chapter=b.chapter, kind=b.kind, summary=fix(b.summary))
                     for b in plan.beats),
         endings=tuple(fix(e) for e in plan.endings), source=plan.source,

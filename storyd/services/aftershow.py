@@ -8,8 +8,9 @@ Twitch never delays anything (storyd/chat/twitch_markers.py logs its refusals on
 `story:ended` it builds the story's recap (core/recap_view.py: branch map, logline, cast,
 top voters) from the store, hangs it on the story that just ended and publishes a fresh
 `story:state`: the snapshot carries it while the state is "ended", and the overlay shows it
-for `[overlay] recap_seconds` from `ended_at_ms`. A store fault costs the air time or the
-recap, never the show.
+for `[overlay] recap_seconds` from `ended_at_ms`. A model's recap stored after that
+(`recap_written`, the planner's `on_recap`) builds the card again. A store fault costs the
+air time or the recap, never the show.
 """
 
 from __future__ import annotations
@@ -50,10 +51,12 @@ class AfterShow:
                  cameos: Callable[[int], tuple[str, ...]] = lambda _sid: ()) -> None:
         self._store, self._bus, self._clock = store, bus, clock
         self._story, self._publish, self._markers, self._cameos = story, publish, markers, cameos
+        self._nursery: trio.Nursery | None = None
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                   ) -> None:
         async with trio.open_nursery() as nursery:
+            self._nursery = nursery
             with self._bus.subscribe(QUEUE) as sub:
                 task_status.started()
                 async for event in sub:
@@ -61,6 +64,16 @@ class AfterShow:
                         await self._aired(nursery, event.data.number, event.data.title)
                     elif isinstance(event, ev.Ended) and event.data.session_id is not None:
                         nursery.start_soon(self._recap, event.data.session_id, self._clock.ms())
+
+    def recap_written(self, session_id: int, _recap: object) -> None:
+        """The model's recap was stored (services/planning.py). When it came after the story
+        ended — a slow model, a closing chapter that aired at once — the card on air was
+        built without it: it is built again, on air for the same time."""
+        story, nursery = self._story(), self._nursery
+        if (nursery is not None and story is not None and story.session_id == session_id
+                and story.recap is not None):
+            nursery.start_soon(self._recap, session_id,
+                               story.recap.ended_at_ms or self._clock.ms())
 
     async def _aired(self, nursery: trio.Nursery, number: int, title: str) -> None:
         story = self._story()

@@ -98,11 +98,11 @@ class GenerationService:
                       authored=story.authored.writer if story.authored else None)
 
     async def extend(self, story: StoryState | None, chapters: int, state: str,
-                     finishing: bool) -> StoryPlan:
+                     finishing: bool) -> StoryPlan | None:
         """`storyctl extend`: the plan stretched now, its remaining beats re-planned by the
         model in the background (services/planning.py)."""
         plan = await self.planner.extend(story, chapters, state=state, finishing=finishing)
-        if self._nursery is not None and story is not None:
+        if self._nursery is not None and story is not None and plan is not None:
             self._nursery.start_soon(self.planner.replan, story)
         return plan
 

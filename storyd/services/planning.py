@@ -69,17 +69,21 @@ class Planner:
         if story.plan is not None or story.chapters:
             return
         cfg = self._settings()
-        request = self.plan_request(story, cfg.story.max_chapters or DEFAULT_CHAPTERS)
+        request = self.plan_request(story, self._length(story))
         await self._planned(story, await self._ask(request, cfg.llm.chapter_deadline))
+
+    def _length(self, story: StoryState) -> int:
+        return story.extend_to or self._settings().story.max_chapters or DEFAULT_CHAPTERS
 
     async def plan_offline(self, story: StoryState) -> None:
         """No plan in time: the offline storyteller's, from the outline and the theme."""
         if story.plan is None and not story.chapters:
-            request = self.plan_request(story,
-                                        self._settings().story.max_chapters or DEFAULT_CHAPTERS)
+            request = self.plan_request(story, self._length(story))
             await self._planned(story, await self._offline.write_plan(request))
 
     async def _planned(self, story: StoryState, plan: StoryPlan) -> None:
+        if story.extend_to and plan.chapters != story.extend_to:   # extended meanwhile
+            plan = extend_plan(plan, story.extend_to, 0)
         story.plan = plan
         log.info("story %d planned by %s: %s (%d chapters)%s", story.session_id, plan.source,
                  plan.title, plan.chapters,
@@ -109,10 +113,12 @@ class Planner:
 
     # ---- extending --------------------------------------------------------------------------
     async def extend(self, story: StoryState | None, chapters: int, *, state: str,
-                     finishing: bool) -> StoryPlan:
+                     finishing: bool) -> StoryPlan | None:
         """The story lengthened (or shortened) to `chapters`; aired beats stay. Refused
         (RefusedError) with no story running, while it finishes, for an authored story, or
-        below what aired."""
+        below what aired. While its plan is still being written (chapter 1), the plan is
+        made this long when it comes (None now): one plan, not a second request racing the
+        first — chapter 1 would follow one plan and the rest of the story another."""
         if story is None or state in ("idle", "ended", "finishing") or finishing:
             raise RefusedError(f"no story to extend (state: {state}"
                                + (", finishing" if finishing and state != "finishing" else "")
@@ -125,11 +131,14 @@ class Planner:
         if chapters <= aired:
             raise RefusedError(f"the story already has {aired} chapter(s): extend it to more "
                                f"than {aired}")
-        if story.plan is None:
-            await self.ensure_plan(story)
-        assert story.plan is not None
-        story.plan = extend_plan(story.plan, chapters, aired)
         story.extended = True
+        if story.plan is None and not story.chapters:
+            story.extend_to = chapters
+            log.info("story %d will be planned for %d chapters", story.session_id, chapters)
+            return None
+        if story.plan is None:   # a story from before plans: the offline storyteller's plan
+            story.plan = await self._offline.write_plan(self.plan_request(story, chapters))
+        story.plan = extend_plan(story.plan, chapters, aired)
         await self._store.set_plan(story.session_id, plan_to_json(story.plan))
         log.info("story %d extended to %d chapters", story.session_id, chapters)
         return story.plan

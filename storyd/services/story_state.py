@@ -70,6 +70,7 @@ class StoryState:
     pending_choice: int | None = None     # the choice of a next chapter no vote decides
     plan: StoryPlan | None = None         # the story bible, written before chapter 1
     extended: bool = False                # `storyctl extend` set the length: it ends there
+    extend_to: int = 0                    # `extend` while the plan was being written: its length
     authored: AuthoredStory | None = None  # a Twee story's passages air, not a model's chapters
     recap: RecapView | None = None        # set when the story has ended (services/aftershow.py)
 
@@ -83,7 +84,9 @@ class StoryState:
             return 0
         if max_chapters <= 0 and not self.extended:
             return 0
-        return self.plan.chapters if self.plan is not None else max_chapters
+        if self.plan is not None:
+            return self.plan.chapters
+        return self.extend_to or max_chapters
 
     @property
     def current(self) -> ChapterState | None:

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from storyd.core.memory import name_key
 from storyd.core.model import ChapterRequest, StoryMemoryView
 from storyd.storyteller.bank import Bank, Person
+from storyd.storyteller.deeds import is_en_verb
 from storyd.storyteller.names import short_name
 from storyd.storyteller.outline import Outline
 
@@ -33,17 +34,35 @@ class Who(NamedTuple):
     short: str = ""        # after the first mention ("" = the name)
 
 
+_EN_WANTS = re.compile(r"^(?:[A-Z][\w'.-]*\s+){0,3}(?:(?:wants|needs|hopes|has|tries|longs|"
+                       r"plans|means|is determined|is desperate|sets out|vows)\s+to|must)\s+")
+_DE_WANTS = re.compile(r"^(?:\w+\s+){1,3}(?:will|muss|möchte|wollen|müssen)\s+")
+_DE_OBJECT_START = ("den", "die", "das", "ihren", "ihre", "ihr", "seinen", "seine", "sein",
+                    "einen", "eine", "ein")
+
+
 def plan_goal(want: str, lang: str) -> str:
-    """A plan's want when it reads as the goal phrase the templates need ("find her brother"
-    / "ihren Bruder finden"), else "" (the bank's goal then)."""
-    words = want.strip().rstrip(".!").split()
+    """A plan's want as the goal phrase the templates need ("find her brother" / "ihren
+    Bruder finden"), else "" (the bank's goal then). A model writes wants in many shapes:
+    "She wants to clear her name." → "clear her name"; "Clear her name" → "clear her name";
+    "the truth about her father" → "find the truth about her father"; "Sie will ihren
+    Bruder retten" → "ihren Bruder retten"; "die Wahrheit über ihren Vater" → "… finden"."""
+    text = " ".join(want.split()).rstrip(".!")
+    text = (_DE_WANTS if lang == "de" else _EN_WANTS).sub("", text)
+    words = text.split()
     if not 2 <= len(words) <= 12:
         return ""
     if lang == "de":
-        last = words[-1]
-        return " ".join(words) if last.islower() and last.endswith("n") else ""
+        if words[-1].islower() and words[-1].endswith("n"):
+            return " ".join(words)
+        return f"{' '.join(words)} finden" if words[0].lower() in _DE_OBJECT_START else ""
     if words[0].casefold() == "to":
         words = words[1:]
+    first = words[0]
+    if first[:1].isupper() and is_en_verb(first):
+        words[0] = first.casefold()   # "Clear her name"
+    elif first.casefold() in ("a", "an", "the", "her", "his", "their"):
+        words = ["find", first.casefold(), *words[1:]]
     first = words[0]
     return " ".join(words) if first.islower() and first not in ("a", "an", "the") else ""
 

@@ -8,6 +8,13 @@ they stay in the nominative, and two women are Freundinnen ({friends}).
 
 from __future__ import annotations
 
+# der Ort im ersten Kapitel, wo die Hauptfigur schon ist (nicht „Sie erreichten …“ nach „Es
+# begann im …“); eigene Vorlagen, damit keine spätere Ankunft eine wiederholt
+FIRST_PLACE = ("Jeder kannte {here_acc}: {note}.",
+               "{Here_cap} {war} {note}, und freundlich hatte es dort nie gewirkt.",
+               "Um sie herum {lag} {here}, {note}.")
+FIRST_PLACE_PLAIN = ("Niemand kam ohne Grund {here_to}.",
+                     "{Here_cap} {war} still, viel zu still für alle.")
 OPEN_FIRST = (
     "{Hero_full}, {hero_desc}, war {here_to} gekommen, um {goal_zu}.",
     "{Hero_full}, {hero_desc}, erreichte {here_acc} mit nur einem Gedanken: {goal}.",
@@ -47,7 +54,7 @@ END = {
     "confront": ("{Foe} wartete schon, und diesmal lief {xpron} nicht davon. Es war ein langer, "
                  "harter Kampf, und als er vorbei war, kniete {foe} geschlagen im Staub.",
                  "{Hero} sagte {foe} vor allen ins Gesicht, was {pron} wusste, und einer nach "
-                 "dem anderen verschwanden die Leute von {foe}."),
+                 "dem anderen verschwanden {foe_gen} Leute."),
     "bargain": ("{Hero} bot {foe} das Einzige an, was {xpron} nie gehabt hatte: einen Ausweg. "
                 "Nach langem Schweigen nahm {foe} ihn an.",
                 "Sie redeten, bis die Kerzen heruntergebrannt waren, und schließlich legte {foe} "
@@ -57,7 +64,7 @@ END = {
              "nichts darauf zu erwidern."),
     "spy": ("Was {hero} belauscht hatte, genügte: {foe} lief geradewegs in die Falle, die {hero} "
             "und {friend} gestellt hatten.",
-            "{Hero} kannte den Plan von {foe} inzwischen auswendig und drehte ihn gegen {xobj}."),
+            "{Hero} kannte {foe_gen} Plan inzwischen auswendig und drehte ihn gegen {xobj}."),
     "avoid": ("Während {threat} {foe} in Atem hielt, schlüpften {hero} und {friend} zum Ziel "
               "durch.",
               "{Hero} wartete, bis {threat} vorüber war. Dann ging {pron} los, schnell, und {foe} "
@@ -78,8 +85,8 @@ END = {
                "und dort lag, wonach {foe} die ganze Zeit gesucht hatte."),
     "ask": ("{Friend} hatte die ganze Zeit gewusst, wie es enden würde, und diesmal sagte {fpron} "
             "es rechtzeitig: {Foe} war zu schlagen, aber nur {here_loc}.",
-            "Was {friend} {dat} in jener Nacht erzählte, war das letzte Stück des Rätsels: die "
-            "einzige Schwäche von {foe}."),
+            "Was {friend} {dat} in jener Nacht erzählte, war das letzte Stück des Rätsels: "
+            "{foe_gen} einzige Schwäche."),
     "rest": ("Ihr Plan war einfach: {Friend} hielt {foe} hin, während {hero} auf das Ziel zuging. "
              "Es klappte.",
              "Ausgeruht und bereit machten sie es genau wie geplant, und {foe} begriff nie, was "

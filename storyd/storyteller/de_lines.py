@@ -54,9 +54,11 @@ AFTER = {
     "avoid:creature": ("{Threat_cap} kam so nah vorbei, dass die Luft kalt wurde.",
                        "{Threat_cap} schnupperte, drehte um und zog weiter.",
                        "Eine lange Minute wartete {threat}. Dann war {threat_pron} fort."),
-    "avoid:hazard": ("{Threat_cap} tobte eine Stunde lang und zog dann langsam vorüber.",
-                     "Als {threat} vorbei war, sah der Weg nach vorn anders aus.",
-                     "Sie saßen {threat_acc} mit dem Rücken zur Wand aus."),
+    "avoid:hazard": ("{Threat_cap} tobte eine Stunde lang und ließ dann nach, aber vorbei war "
+                     "es noch lange nicht.",
+                     "Als das Schlimmste überstanden war, sah der Weg nach vorn anders aus, "
+                     "aber nicht leichter.",
+                     "Sie warteten das Schlimmste mit dem Rücken zur Wand ab."),
     "avoid:person": ("Niemand hielt sie auf: {threat} sah gerade in die andere Richtung.",
                      "{Threat_cap} drehte sich nicht um.",
                      "Auf der anderen Seite atmete {friend} tief aus."),
@@ -68,7 +70,7 @@ AFTER = {
                     "Es war mühsam, und dann lag {threat} auf einmal hinter ihnen."),
     "face:problem": ("Alles fügte sich zusammen.", "Plötzlich ergab das Ganze einen Sinn.",
                      "Eine Frage war beantwortet, und sie öffnete den Weg {to}."),
-    "face:person": ("{Threat_cap} trat murrend beiseite.",
+    "face:person": ("{Threat_cap} zögerte und trat dann beiseite.",   # gewonnen oder gestellt
                     "{Threat_cap} sah {obj} lange an und ließ sie dann durch.",
                     "Damit hatte {threat} nicht gerechnet, und das war deutlich zu sehen."),
     "use:creature": ("{Threat_cap} wich zurück, und der Weg {to} lag offen.",
@@ -124,7 +126,7 @@ STAGE = {
              "Allmählich erkannte {hero}, wie alles zusammenhing.",
              "Irgendwann unterwegs hatte {foe} begonnen, sich ständig umzusehen."),
     "climax": ("Alles führte jetzt {to}, wo {foe} schon wartete.",
-               "{Foe} trat aus dem Schatten, und es gab kein Versteck mehr.",
+               "{Foe} ließ ausrichten: Heute Nacht würde es enden, so oder so.",
                "Jetzt gab es kein Zurück mehr, und {hero} wusste es.",
                "Auf diesen Augenblick war alles hinausgelaufen, seit {hero} aufgebrochen war."),
     "endgame": ("{Hero} spürte, dass das Ende des Weges nah war.",
@@ -160,11 +162,11 @@ THREAT = {
                "{Friend} hatte {threat_acc} an diesem Tag schon zweimal gesehen."),
 }
 FOE = ("Eine Nachricht von {foe} traf ein, und sie war nicht freundlich.",
-       "Leute von {foe} hatten {here_loc} Fragen gestellt.",
+       "{Foe_gen} Leute hatten {here_loc} Fragen gestellt.",
        "Jemand hatte {foe} auf dem Weg {to} gesehen.",
        "{Foe} war ihnen immer einen Schritt voraus, und {hero} hatte es satt.",
        "Alle wussten, dass {foe} nicht ewig warten würde.",
-       "{Foe} hatte eine Warnung hinterlassen, tief ins Holz geritzt.")
+       "{Foe} hatte eine Warnung hinterlassen, wo sie niemand übersehen konnte.")
 RIVAL = ("{Foe} hatte der halben Stadt schon eine andere Geschichte erzählt.",
          "Ein Brief von {foe} kam an, voller höflicher kleiner Spitzen.",
          "Auf der anderen Seite des Platzes lächelte {foe} etwas zu süß.",
@@ -202,9 +204,9 @@ MOOD = ("{Hero} zählte die Auswege, nur für alle Fälle.",
 ITEM = ("{Hero} hielt {item_acc} etwas fester.", "{Item_cap} fühlte sich schwerer an als zuvor.",
         "{Hero} prüfte, ob {item} noch da war.")
 CALLBACK = {
-    "confront": "Die letzten Worte von {foe} klangen {dat} noch in den Ohren.",
+    "confront": "{Foe_gen} letzte Worte klangen {dat} noch in den Ohren.",
     "spy": "Was {hero} bei {foe} belauscht hatte, ließ {dat} keine Ruhe.",
-    "ask": "Die Antwort von {friend} hing noch zwischen ihnen.",
+    "ask": "{Friend_gen} Antwort hing noch zwischen ihnen.",
     "search": "{Hero} dachte an alles, was sie bisher gefunden hatten, und was es bedeutete.",
     "rest": "Der Plan, den {hero} und {friend} geschmiedet hatten, hielt noch.",
     "use": "{Item_cap} war noch warm vom letzten Mal.",
@@ -213,7 +215,7 @@ MOURN = ("{Hero} dachte an {dead} und ging weiter.",)
 TITLES = ("{Here_cap}", "Das Geheimnis {here_loc}", "{Hero} und {item}", "Schatten {here_loc}",
           "Eine Warnung von {foe}", "Was {Friend} wusste", "Der Weg {to}", "{Threat_cap}",
           "Ein Versprechen {here_loc}", "Der Preis für {item_acc}", "Flüstern {here_loc}",
-          "Der nächste Zug von {foe}", "Vor dem Sturm", "Zwischen zwei Wegen", "Nacht {here_loc}",
+          "{Foe_gen} nächster Zug", "Vor dem Sturm", "Zwischen zwei Wegen", "Nacht {here_loc}",
           "Der lange Umweg")
 BACKSTORY = ("{Hero} war mit kaum mehr als einem Versprechen von zu Hause aufgebrochen.",
              "Es war nicht das erste Mal, dass jemand {hero} geraten hatte aufzugeben.",

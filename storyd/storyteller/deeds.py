@@ -26,7 +26,9 @@ _EN_IRREGULAR = dict(w.split(":") for w in (
     "blow:blew come:came do:did feel:felt forget:forgot grow:grew have:had be:was light:lit "
     "rise:rose shake:shook sink:sank spring:sprang swear:swore understand:understood "
     "overhear:overheard undo:undid withdraw:withdrew sneak:sneaked dive:dived bite:bit "
-    "slay:slew bind:bound seize:seized").split())
+    "slay:slew bind:bound seize:seized creep:crept lend:lent bet:bet bend:bent fall:fell "
+    "hurt:hurt ring:rang shine:shone weep:wept beat:beat spread:spread split:split leap:leapt "
+    "kneel:knelt").split())
 _EN_DOUBLE = frozenset(
     "stop plan drop grab trap slip skip hug rob nod tap chat spot admit step beg drag rub "
     "shrug stab tug scan jam pin wrap trip plot snap strip flip clap chop wag pat pet hop "
@@ -42,7 +44,17 @@ _EN_REGULAR = frozenset(
     "ignore inspect interrogate invite load lure mark offer order paint persuade phone "
     "pray prepare press promise pursue race raid reach record release remember repair report "
     "rescue retreat risk scout seal shout show signal slow smash sprint squeeze steer stash "
-    "storm summon surrender swap test thank tie trace trade wander warm wish work".split())
+    "storm summon surrender swap test thank tie trace trade wander warm wish work clear prove "
+    "uncover expose reunite restore defeat avenge solve unmask recover reclaim survive "
+    "deliver finish end pretend infiltrate negotiate regroup rally observe watch threaten "
+    "bluff plead rush hurry block barricade shelter descend ascend wade row paddle hike march "
+    "walk borrow sabotage disarm defuse photograph film publish print post alert notify sign "
+    "agree decline reject confirm deny knock close unlock download upload delete ping "
+    "accuse apologise apologize ambush blackmail cheer comfort consult cook count cover "
+    "dig drown echo fake flip guide hammer heal hold inform intercept jam kidnap listen "
+    "mend nudge obey pack patrol plant poison pour question reason recruit rescue rewire "
+    "scare search shelter shoot sketch smuggle spare stall stalk study swap sweep tame track "
+    "train trick vanish volunteer wake whistle".split())
 _EN_BACK = {"is": "was", "are": "were", "has": "had", "knows": "knew", "wants": "wanted",
             "does": "did", "can": "could", "will": "would", "am": "was", "hides": "hid",
             "says": "said", "means": "meant", "thinks": "thought", "needs": "needed"}
@@ -59,6 +71,11 @@ def _en_past(verb: str) -> str:
     if v.endswith("y") and len(v) > 2 and v[-2] not in "aeiou":
         return v[:-1] + "ied"
     return v + "ed"
+
+
+def is_en_verb(word: str) -> bool:
+    """True for an English verb this module can put in the past."""
+    return _en_known(word)
 
 
 def _en_known(word: str) -> bool:
@@ -110,12 +127,14 @@ _DE_STRONG = dict(w.split(":") for w in (
     "versprich:versprach verbirg:verbarg betritt:betrat verlass:verließ schlag:schlug "
     "trag:trug grab:grub stiehl:stahl lad:lud fang:fing reit:ritt steh:stand versteh:verstand "
     "biet:bot beginn:begann gewinn:gewann verrat:verriet rat:riet wend:wandte kriech:kroch "
-    "schreib:schrieb sitz:saß lüg:log betrüg:betrog").split())
+    "schreib:schrieb sitz:saß lüg:log betrüg:betrog brech:brach nehm:nahm les:las seh:sah "
+    "helf:half sprech:sprach treff:traf werf:warf geb:gab tret:trat vergess:vergaß ess:aß "
+    "versprech:versprach verberg:verbarg betret:betrat stehl:stahl").split())
 _DE_REGULAR = frozenset(
     "frag folg such stell leg schau hör mach sag kämpf vertrau schick zeig hol öffn wart "
     "rett red beobacht betracht verhandel sammel kletter erinner versuch belausch durchsuch "
     "untersuch erkund überred überzeug überquer verfolg versteck nutz benutz klopf lausch "
-    "befrag bewach verteidig warn lock schleus hack scann prüf vergleich knack kauf tausch "
+    "kehr befrag bewach verteidig warn lock schleus hack scann prüf vergleich knack kauf tausch "
     "spiel tanz küss umarm entschuldig verzeih gesteh ruh besuch reis segel ruder "
     "flücht stürm jag spür füll leit lenk schalt reparier markier "
     "antwort bau sperr setz lehn dreh wend horch späh flüster schrei "
@@ -164,7 +183,7 @@ def de_deed(choice: str, g: str) -> str:
         return ""
     verb = _de_past(words[0])
     if not verb:
-        return ""
+        return _de_infinitive(words)
     out = [verb]
     for w in words[1:]:
         core = w.strip(".,;:!?")
@@ -180,6 +199,75 @@ def de_deed(choice: str, g: str) -> str:
     return " ".join(out).rstrip(" .!?;:")
 
 
+_DE_SEPARABLE = ("zurück", "heraus", "hinaus", "herein", "hinein", "hinauf", "herunter",
+                 "weiter", "durch", "fort", "nach", "weg", "los", "auf", "aus", "ein", "mit",
+                 "vor", "ab", "an", "bei", "zu", "um")
+_DE_LOWER = frozenset("den die das dem der des ein eine einen einem einer mit zum zur zu in im "
+                      "ins am an auf aus bei nach von vom über unter hinter vor durch für "
+                      "gegen ohne um seinen seine sein ihren ihre ihr alle alles nicht noch "
+                      "heimlich leise schnell allein sofort".split())
+
+
+def _de_infinitive(words: list[str]) -> str:
+    """A choice written as an infinitive, the way German menus are ("Den Fährmann befragen",
+    "Die Tür aufbrechen", "Sich im Keller verstecken") → "befragte den Fährmann", "brach
+    die Tür auf", "versteckte sich im Keller"; "" when the last word is no verb we know."""
+    words = [w.rstrip(".!?") for w in words]
+    last = words[-1]
+    if len(words) < 2 or not last.islower() or not last.endswith("n"):
+        return ""
+    reflexive = words[0].lower() == "sich"
+    rest = words[1:-1] if reflexive else words[:-1]
+    stem = last[:-1] if last.endswith(("eln", "ern")) else last[:-2] if last.endswith(
+        "en") else last[:-1]
+    prefix = "" if _de_past(stem) else next(   # "durchsuchen" is one verb, "aufbrechen" two
+        (x for x in _DE_SEPARABLE if stem.startswith(x) and len(stem) - len(x) >= 2
+         and _de_past(stem[len(x):])), "")
+    verb = _de_past(stem[len(prefix):]) if prefix else _de_past(stem)
+    if not verb:
+        return ""
+    if rest and rest[0].lower() in _DE_LOWER:
+        rest = [rest[0].lower(), *rest[1:]]
+    return " ".join([verb, *(["sich"] if reflexive else []), *rest, *([prefix] if prefix else [])])
+
+
 def deed(choice: str, lang: str, g: str) -> str:
     """The choice as a past-tense deed in `lang` ("en"/"de"), or ""."""
     return de_deed(choice, g) if lang == "de" else en_deed(choice, g)
+
+
+# a description's relative clause in the narration's past: "eine Reporterin, die eine Frage
+# zu viel stellt" reads "… stellte" in a story told in the Präteritum (the outline, written
+# in the present, keeps it)
+_DE_PRESENT = dict(w.split(":") for w in (
+    "lügt:log vorsingt:vorsang spielt:spielte hält:hielt löst:löste liebt:liebte "
+    "kennt:kannte spricht:sprach handelt:handelte verbrennt:verbrannte kann:konnte "
+    "erinnert:erinnerte kommt:kam will:wollte hört:hörte schläft:schlief lächelt:lächelte "
+    "zeichnet:zeichnete träumt:träumte sieht:sah findet:fand stellt:stellte entgeht:entging "
+    "bezahlt:bezahlte pflanzt:pflanzte hortet:hortete schreibt:schrieb ist:war "
+    "anbrennt:anbrannte redet:redete vertraut:vertraute läuft:lief baut:baute glaubt:glaubte "
+    "stiehlt:stahl weiß:wusste hat:hatte sucht:suchte fürchtet:fürchtete jagt:jagte "
+    "trägt:trug wohnt:wohnte lebt:lebte arbeitet:arbeitete").split())
+_RELATIVE = re.compile(r",\s+(?:der|die|das|dem|den|denen|deren|dessen|wo|was)\b[^,]*")
+
+
+_EN_PRESENT = dict(w.split(":") for w in (
+    "lies:lied sings:sang plays:played thinks:thought is:was solves:solved loves:loved "
+    "knows:knew wears:wore speaks:spoke trades:traded burns:burned can:could cannot:could_not "
+    "remembers:remembered wants:wanted hears:heard sleeps:slept has:had draws:drew "
+    "dreams:dreamed asks:asked notices:noticed pays:paid plants:planted finds:found "
+    "hoards:hoarded writes:wrote talks:talked trusts:trusted runs:ran builds:built "
+    "believes:believed steals:stole lives:lived works:worked hunts:hunted keeps:kept "
+    "fears:feared hides:hid tells:told sees:saw").split())
+_EN_RELATIVE = re.compile(r"\b(?:who|that|which|where)\b[^,]*")
+
+
+def past_clause(desc: str, lang: str) -> str:
+    """A description with its relative clauses in the narration's past tense: "a reporter
+    who asks one question too many" → "… who asked …", "eine Reporterin, die eine Frage
+    zu viel stellt" → "… stellte"; the outline, written in the present, keeps the present."""
+    table, clause = (_DE_PRESENT, _RELATIVE) if lang == "de" else (_EN_PRESENT, _EN_RELATIVE)
+
+    def back(m: re.Match[str]) -> str:
+        return " ".join(table.get(w, w).replace("_", " ") for w in m.group(0).split(" "))
+    return clause.sub(back, desc)

@@ -10,6 +10,14 @@ trusted? was the antagonist talked to?) picks the friend's line and the last ima
 
 from __future__ import annotations
 
+# the place in the first chapter, where the hero already is (not "They reached …", "Ahead
+# lay …" after "It began in the Catacombs"); templates of their own, so no later arrival repeats
+# one
+FIRST_PLACE = ("Everyone knew {here}: {note}.",
+               "{Here_cap} {was} {note}, and nobody had ever called the place friendly.",
+               "Around them lay {here}, {note}.")
+FIRST_PLACE_PLAIN = ("Nobody came {here_to} without a reason.",
+                     "{Here_cap} {was} quiet, too quiet for anyone's liking.")
 OPEN_FIRST = (
     "{Hero_full}, {hero_desc}, had come {here_to} to {goal}.",
     "{Hero_full}, {hero_desc}, reached {here} with one thought: to {goal}.",

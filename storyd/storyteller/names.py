@@ -43,7 +43,8 @@ def place_once(lines: list[tuple[str, str]], loc: str, lang: str,
                names: tuple[str, ...]) -> list[tuple[str, str]]:
     """A place named "in the Whispering Catacombs" once in a chapter's narration is "there"
     ("dort") after that: four times in five sentences read like a form. Only mid-sentence
-    (a sentence that starts with the place keeps it), only in the narrator's lines, and only
+    (past the sentence's first three words: "Half hidden in the Catacombs, …", "Somewhere in
+    the Catacombs" and "Halb versteckt im Moorhaus" keep it), only in narration, and only
     in a sentence that names someone or something else of this story (`names`): a line
     about the place alone keeps its name, or it would be the same sentence in every story."""
     if not loc or len(loc.split()) < 2:
@@ -53,7 +54,27 @@ def place_once(lines: list[tuple[str, str]], loc: str, lang: str,
     seen = False
     for text, who in lines:
         if not who and seen and any(n and n in text for n in names):
-            text = re.sub(rf"(?<!Somewhere)(?<!Irgendwo) {re.escape(loc)}\b", f" {there}", text)
+            head = " ".join(text.split()[:3])
+            text = head + re.sub(rf" {re.escape(loc)}\b", f" {there}", text[len(head):])
         seen = seen or loc in text or loc[:1].upper() + loc[1:] in text
         out.append((text, who))
     return out
+
+
+_DE_ART_GEN = {"der": "des", "die": "der", "das": "des"}
+
+
+def genitive(name: str, lang: str) -> str:
+    """A name in the genitive in front of a noun: "Cranes Leute", "Hales Plan", "Max' Plan";
+    "der Schattenkönig" → "des Schattenkönigs" (German reads "die Leute von Crane" as
+    translated); English "Crane's", "Silas'"."""
+    words = name.split()
+    if not words:
+        return name
+    if lang != "de":
+        return f"{name}'" if name.endswith("s") else f"{name}'s"
+    art = _DE_ART_GEN.get(words[0].casefold())
+    if art and len(words) > 1:
+        rest = " ".join(words[1:])
+        return f"{art} {rest}" if words[0].casefold() == "die" else f"{art} {rest}s"
+    return f"{name}'" if name.endswith(("s", "ß", "x", "z", "ce")) else f"{name}s"

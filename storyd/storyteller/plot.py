@@ -43,6 +43,8 @@ from storyd.storyteller import en_lines as offline_en_lines
 from storyd.storyteller.bank import Bank, Obstacle, Place, Thing
 from storyd.storyteller.banks import bank_for
 from storyd.storyteller.cast import Casting, plan_goal
+from storyd.storyteller.deeds import past_clause
+from storyd.storyteller.names import genitive
 from storyd.storyteller.outline import Outline, parse_outline
 
 INCIDENTS = ("foe", "clue", "threat", "item", "friend")
@@ -123,7 +125,8 @@ class Plot:
 
     def outline_text(self) -> str:
         """The outline this storyteller writes for the story: hero, goal, friend, antagonist."""
-        s = self.slots()
+        s = self.slots() | {"hero_desc": self.hero.desc, "friend_desc": self.friend.desc,
+                            "foe_desc": self.foe.desc}   # the outline is in the present
         if self.lang == "de":
             return (f"{s['hero_full']}, {s['hero_desc']}, will {s['here_loc']} {s['goal']}. "
                     f"{s['Friend_full']}, {s['friend_desc']}, hilft dabei. "
@@ -295,6 +298,9 @@ class Plot:
             "here_dat": self.here.forms.get("dat", self.here.name),
             "dead": self.dead[0] if self.dead else "", "act": "", "past": "",
         }
+        # told in the past: "a reporter who asked one question too many" (outline_text keeps
+        s |= {k: past_clause(s[k], self.lang)   # the present)
+              for k in ("hero_desc", "friend_desc", "foe_desc")}
         s |= L.pronouns(h.g, s["hero"])
         s |= {"f" + k: v for k, v in L.pronouns(f.g, s["friend"]).items()}
         s |= {"x" + k: v for k, v in L.pronouns(x.g, s["foe"]).items()}
@@ -310,6 +316,7 @@ class Plot:
         s |= L.obstacle_slots(self.obstacle, s)
         s |= L.place_slots(self.here.name, self.here.g) | L.dest_slots(d.name, d.g)
         s["friends"] = L.friends_word(h.g, f.g)
+        s |= {f"{k}_gen": genitive(s[k], self.lang) for k in ("hero", "friend", "foe")}
         rels = L.REL_F if self.lang == "de" and f.g == "f" else L.REL
         rel = self.pick("rel", rels)
         if self.outline.friend and name_key(self.outline.friend) == name_key(f.name) \

@@ -1,7 +1,7 @@
 """What goes into a chapter of the offline storyteller: beat groups with priorities.
 
 A beat group is one or more sentences that belong together (a discovery and the friend's
-answer to it); `story._fit` keeps groups by priority until the chapter has its length, then
+answer to it); `fit` keeps groups by priority until the chapter has its length, then
 puts them back in story order. Priority 0 is always kept: the restated choice, the hook
 that sets up the next choices, and in a closing chapter the decisive moment and the goal.
 
@@ -89,8 +89,8 @@ def first_beats(p: Plot, fill: Fill, quote: Quote) -> list[Beat]:
     beats: list[Beat] = [(0, [(fill(intro), "")]),
                          (0 if size(intro, fintro, incite) <= room else 1, [(fill(fintro), "")]),
                          (0, [(fill(incite), "")])]
-    arrive = p.T.ARRIVE if p.here.note else p.T.ARRIVE_PLAIN
-    beats.append((2, [(fill(p.pick_k("arrive", arrive, k)), "")]))
+    place = E.FIRST_PLACE if p.here.note else E.FIRST_PLACE_PLAIN   # already there
+    beats.append((2, [(fill(p.pick_k("place1", place, k)), "")]))
     if p.incident not in ("foe", "clue"):
         beats.append((4, [(fill(p.pick_k("rumour", E.FOE_RUMOUR, k)), "")]))
     beats.append((4, [quote(p.pick("says", p.T.FRIEND_SAYS, once=True), "friend", "")]))
@@ -229,3 +229,26 @@ def closing_beats(p: Plot, fill: Fill, kind: str, opener: str, past: list[str],
     sights = bank.sights_de if p.lang == "de" else bank.sights_en
     beats += [(5 + j, [(p.pick_k("sight", sights, p.n + j, once=True), "")]) for j in range(3)]
     return beats
+
+
+def fit(beats: list[Beat], target: int, previous: str) -> list[Beat]:
+    """Groups by priority while the count stays within ±15% of target (priority 0 always),
+    then back in story order. A sentence of the previous chapter is never used again."""
+    lo, hi = round(target * 0.85), int(target * 1.15)
+    old = set(previous.split(". "))
+    order = sorted(range(len(beats)), key=lambda i: (beats[i][0], i))
+    chosen: set[int] = set()
+    total = 0
+    seen: set[str] = set()
+    for i in order:
+        group = beats[i][1]
+        if any(t in seen or not t for t, _ in group):
+            continue
+        if any(t.rstrip(".") in old for t, _ in group) and beats[i][0] > 0:
+            continue
+        w = sum(len(t.split()) for t, _ in group)
+        if beats[i][0] == 0 or not chosen or (total + w <= hi and total < lo):
+            chosen.add(i)
+            total += w
+            seen.update(t for t, _ in group)
+    return [beats[i] for i in sorted(chosen)]

@@ -42,12 +42,12 @@ from storyd.storyteller.names import place_once
 from storyd.storyteller.planner import offline_plan, write_plan
 from storyd.storyteller.plot import Plot, stage
 from storyd.storyteller.scenes import (
-    Beat,
     Fill,
     Line,
     Quote,
     closing_beats,
     first_beats,
+    fit,
     friend_intros,
     hook,
     introduces,
@@ -180,24 +180,25 @@ def write(req: ChapterRequest) -> ChapterDraft:
         if req.words > 70:  # a long consequence leaves no room for one in a short chapter
             beats += long_form(p, f, quote, past)
         told = sum(len(t.split()) for prio, g in beats if prio == 0 for t, _ in g)
-        last = hook(p, s, offered)   # must-tell only where it fits in the length _fit allows
+        last = hook(p, s, offered)   # must-tell only where it fits in the length fit allows
         crowded = (first or introduces(p) or told > 0.55 * req.words
                    or told + len(last.split()) > int(max(req.words, 8) * 1.15))
         beats.append((1 if crowded else 0, [(last, "")]))
     cameo, walk = walk_on(req, s, lambda: f(p.pick_k("cameo", L.CAMEO, p.n - 1)))  # a viewer
     if walk:   # who joined (storyteller/cameo.py): their line on top of the wanted length
         beats.insert(1, (0, [(walk, "")]))
-    kept = _fit(beats, max(req.words, 8) + len(walk.split()), req.previous_text)
-    lines = place_once(_pronouns(p, s, [(t, who) for _, g in kept for t, who in g]),
-                       s["here_loc"], p.lang, (s["hero"], s["friend"], s["foe"],
-                                               s["item"].split()[-1], s["threat"].split()[-1]))
+    kept = fit(beats, max(req.words, 8) + len(walk.split()), req.previous_text)
+    written = _pronouns(p, s, [(t, who) for _, g in kept for t, who in g])
+    lines = place_once(written, s["here_loc"], p.lang, (s["hero"], s["friend"], s["foe"],
+                                                     s["item"].split()[-1],
+                                                     s["threat"].split()[-1]))
     text = " ".join(t for t, _ in lines)
     noun = s["threat"].split()[-1]
     if not p.threat_known and not p.obstacle_done and noun in text and kind not in (
             "face", "use"):   # the obstacle came in: memory keeps it (see Plot.threat_known)
         events.append(_event(L.EVENT["met"], s))
     find = f(p.pick_k("find", p.T.AFTER["find"], 0))
-    found = not p.item_found and find in (t for t, _ in lines)
+    found = not p.item_found and find in (t for t, _ in written)   # as written, before "there"
     if found:
         events.append(_event(L.EVENT["find"], s))
     used = kind == "use" and p.item_found or req.closing and p.item_found
@@ -259,8 +260,8 @@ def _after(p: Plot, kind: str, f: Fill, q: Quote, past: list[str], did: str) -> 
     if kind == "ask_item":
         return [q(p.pick_k("ask_item", p.T.AFTER["ask_item"], k, once=True), "friend", "")]
     if kind in ("confront", "talk", "bargain"):
-        lines = p.T.AFTER["rival_says" if p.bank.gentle else
-                        "foe_bargain" if kind == "bargain" else "foe_says"]
+        lines = _heard_of(p, p.T.AFTER["rival_says" if p.bank.gentle else
+                                      "foe_bargain" if kind == "bargain" else "foe_says"])
         return [q(p.pick_k("foe_q", lines, k, once=True), "foe", "")]
     if kind == "rest":
         return [q(p.pick_k("rest_q", p.T.AFTER["rest"], k, once=True), "friend", "")]
@@ -277,31 +278,14 @@ def _after(p: Plot, kind: str, f: Fill, q: Quote, past: list[str], did: str) -> 
         return [(f(p.pick_k("motive", p.T.AFTER["motive"], 0)), "")]
     key = obstacle_kind(p, kind)
     if key in p.T.AFTER:
-        return [(f(p.pick_k("after:" + key, p.T.AFTER[key], k, once=True)), "")]
+        return [(f(p.pick_k("after:" + key, _heard_of(p, p.T.AFTER[key]), k, once=True)), "")]
     return []
 
 
-def _fit(beats: list[Beat], target: int, previous: str) -> list[Beat]:
-    """Groups by priority while the count stays within ±15% of target (priority 0 always),
-    then back in story order. A sentence of the previous chapter is never used again."""
-    lo, hi = round(target * 0.85), int(target * 1.15)
-    old = set(previous.split(". "))
-    order = sorted(range(len(beats)), key=lambda i: (beats[i][0], i))
-    chosen: set[int] = set()
-    total = 0
-    seen: set[str] = set()
-    for i in order:
-        group = beats[i][1]
-        if any(t in seen or not t for t, _ in group):
-            continue
-        if any(t.rstrip(".") in old for t, _ in group) and beats[i][0] > 0:
-            continue
-        w = sum(len(t.split()) for t, _ in group)
-        if beats[i][0] == 0 or not chosen or (total + w <= hi and total < lo):
-            chosen.add(i)
-            total += w
-            seen.update(t for t, _ in group)
-    return [beats[i] for i in sorted(chosen)]
+def _heard_of(p: Plot, pool: tuple[str, ...]) -> tuple[str, ...]:
+    """The lines that name the key item only once the story has found or mentioned it."""
+    told = p.item_found or p.incident == "item"
+    return tuple(t for t in pool if told or "{item" not in t.casefold()) or pool
 
 
 def _pronouns(p: Plot, s: dict[str, str], lines: list[Line]) -> list[Line]:

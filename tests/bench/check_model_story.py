@@ -1,25 +1,40 @@
 """Issue 17 checked from the outside: the real `storyd` process against an independent model.
 
 Run: .venv/bin/python tests/bench/check_model_story.py [--chapters 12] [--fast-delay 0.3]
-         [--slow-delay 6] [--vote 15] [--keep DIR] [--only arc,end,finish]
+         [--slow-delay 6] [--vote 15] [--seed 7] [--keep DIR] [--only RUN,RUN,...]
 
 The model is tests/mediocre_model.py, an OpenAI-compatible chat-completions server written
 from the OpenAI API documentation (not storyd's provider code or test fakes): it logs every
 request body and what it answered to a JSON-lines file and answers like a mediocre model —
-prose and code fences around its JSON, a plan with fewer beats than asked, chapters longer or
-shorter than asked, choices that repeat earlier rounds or each other, the wrong number of
-choices, "A) " in front. storyd runs as its own process (`storyd --config FILE`), with the
-model as an openai-compatible `[providers]` text provider (prefetch "all", pictures and
-narration off, `result_seconds = 0`), driven by `storyctl --socket … vote/close/extend/finish`
-and observed with `storyctl --json watch` (each event line time-stamped as it arrives).
+prose and code fences around its JSON, a plan with fewer beats than asked or a cast of 40,
+chapters longer or shorter than asked (now and then not a chapter at all), choices that
+repeat earlier rounds or each other, the wrong number of choices, "A) " in front, a long
+rambling one. storyd runs as its own process (`storyd --config FILE`), with the model as an
+openai-compatible `[providers]` text provider (prefetch "all", pictures and narration off,
+`result_seconds = 0`, so dead air is not hidden behind the result card), driven by
+`storyctl --socket … vote/close/extend/finish` and observed with `storyctl --json watch`
+(each event line time-stamped as it arrives).
 
-Three runs:
-- arc:    model delay --fast-delay; after chapter 1 airs `storyctl extend N` (--chapters);
-          every vote gets one ballot and is closed once the branches are written.
-- end:    model delay --slow-delay (6 s), `max_chapters = 3`, votes of --vote seconds run
-          out: dead air at the planned end (vote close → closing chapter's chapter-ready).
-- finish: model delay --slow-delay, `storyctl finish` 1 s into chapter 1's vote, the vote
-          runs out: dead air after `finish`.
+Runs (all by default; `--only` picks):
+- arc:         model delay --fast-delay; after chapter 1 airs `storyctl extend N` (--chapters);
+               every vote gets one ballot and is closed once the branches are written.
+- end:         model delay --slow-delay (6 s), `max_chapters = 3`, votes of --vote seconds run
+               out: dead air at the planned end (vote close → closing chapter's chapter-ready).
+- finish:      model delay --slow-delay, `storyctl finish` 1 s into chapter 1's vote, the vote
+               runs out: dead air after `finish`.
+- late-finish: the same with `finish` 3 s before the vote closes (no target: the closing
+               branches, started at `finish`, need the model's 6 s).
+- finish-now:  `storyctl finish --now` 1 s into chapter 1's vote (no target: the closing
+               chapter is written from then on).
+- extend-early: model delay 1 s, `storyctl extend N` right after `start`, while the plan is
+               being written: one plan request, N chapters, "of N" from chapter 1 on.
+- extend-end:  `max_chapters = 3`, `storyctl extend 5` during chapter 2's vote, whose branches
+               are being written as closing chapters: the story must end at chapter 5.
+- outline:     `--outline` in German naming Anna Berg, Jonas Falk and Lübeck; the model
+               ignores it: the plan and every chapter prompt must keep them.
+- plan-stall, plan-trickle, plan-stall-chapter1, plan-trickle-chapter1: the plan's (or
+               chapter 1's) answer stalls after its first byte or trickles one byte a second
+               for 30 s; `chapter_deadline = 5`: chapter 1 must air within it (issue 22.6).
 
 Printed: whether the first request asked for a plan; per chapter prompt up to chapter N
 whether it carries the protagonist's name, the central question and "of N" (and the cast);
@@ -27,6 +42,9 @@ aired chapters shorter than (or different from) the model's text; generic filler
 aired; choices aired that repeat the same chapter's or the last round's; dead air per chapter
 (targets: closing ≤ 1 s); requests per aired chapter (by kind); and per story whether each
 chapter's prompt carried the audience's winning choice, the cast, and the closing checklist.
+Also: the overlay's sentences and streamed text against what aired, choices cut short, the
+story:error lines by kind, the stored chapters and recap (`storyctl --json session ID`), and
+chapter 1's time from `start`. Exit status 1 when a check with a target failed.
 `--keep DIR` keeps the request logs, event logs and each story as Markdown to read.
 """
 
@@ -185,11 +203,14 @@ text_model = "mediocre-7b"
 
 def play(d: Daemon, model: MediocreModel, *, extend: int = 0, close_after: float | None = None,
          start: tuple[str, ...] = ("mystery",), outline_names: tuple[str, ...] = (),
+         extend_early: int = 0, finish_now: bool = False,
          finish_at: int = 0, finish_after: float = 1.0, extend_at: tuple[int, int] | None = None,
          timeout: float = 600.0) -> dict[str, Any]:
     """Start a story and vote until it ends. Returns the session id and the plan."""
     t_start = time.monotonic()
     d.ctl("start", *start)
+    if extend_early:     # while the plan is being written
+        d.ctl("extend", str(extend_early))
     mark = 0
     _, t_first, first = d.wait_event("story:chapter-ready", mark)
     first = {**first, "_after": t_first - t_start}
@@ -216,7 +237,7 @@ def play(d: Daemon, model: MediocreModel, *, extend: int = 0, close_after: float
         chapter = _chapter_on_air(d)
         if finish_at and chapter == finish_at:
             time.sleep(finish_after)
-            d.ctl("finish")
+            d.ctl("finish", *(["--now"] if finish_now else []))
         if extend_at and chapter == extend_at[0]:
             time.sleep(1.0)
             d.ctl("extend", str(extend_at[1]))
@@ -228,6 +249,7 @@ def play(d: Daemon, model: MediocreModel, *, extend: int = 0, close_after: float
     ended = d.wait_event("story:ended", 0, timeout=60)[2]
     time.sleep(1.0)      # the recap request follows the closing chapter
     return {"session": ended.get("session_id"), "plan": plan, "first": first,
+            "extended_after": 1 if extend else (extend_at[0] if extend_at else 0),
             "outline_names": outline_names}
 
 
@@ -418,6 +440,18 @@ def analyse(name: str, d: Daemon, model: MediocreModel, result: dict[str, Any],
             user = w["prompt"]["messages"][-1]["content"]
             if "Closing checklist" not in user or (question and question not in user):
                 story_notes.append(f"chapter {num}: closing prompt without the checklist")
+    for ch in aired:     # what aired was written to the final plan's length
+        w = ch.get("_written")
+        if int(ch["number"]) <= result.get("extended_after", 0):
+            continue         # aired before `extend`
+        if w is not None and "finish" not in name and n_planned and \
+                f"chapter {ch['number']} of {n_planned}" not in w["prompt"]["messages"][-1][
+                    "content"]:
+            story_notes.append(f"chapter {ch['number']} aired from a prompt without "
+                               f"\"chapter {ch['number']} of {n_planned}\"")
+    plans = sum(r["kind"] == "plan" for r in reqs)
+    if plans > 1 + ("extend" in name or name == "arc"):
+        story_notes.append(f"{plans} plan requests")
     if aired and "finish" not in name and n_planned and len(aired) != n_planned:
         story_notes.append(f"the story ended after {len(aired)} chapters; its plan has "
                            f"{n_planned}")
@@ -503,8 +537,10 @@ def run(name: str, base: Path, *, delay: float, max_chapters: int, vote: int,
         plan_seconds: float = 0.0, **play_args: Any) -> dict[str, Any]:
     tmp = base / name
     tmp.mkdir()
-    model = MediocreModel(tmp / "requests.jsonl", delay=delay, seed=SEED, plan_mode=plan_mode,
+    model = MediocreModel(tmp / "requests.jsonl", delay=delay, seed=SEED,
+                          plan_mode=plan_mode.removesuffix("-chapter1"),
                           plan_seconds=plan_seconds)
+    model.slow_chapter_one = plan_mode.endswith("-chapter1")
     url = model.start()
     d = Daemon(tmp, url, max_chapters=max_chapters, vote=vote, deadline=deadline)
     try:
@@ -512,8 +548,32 @@ def run(name: str, base: Path, *, delay: float, max_chapters: int, vote: int,
         result = play(d, model, **play_args)
         print(f"\n[{name}] story played in {time.monotonic() - t0:.0f} s "
               f"(model delay {delay} s, session {result['session']})")
-        sess = d.ctl("--json", "session", str(result["session"]), "--chapters", check=False)
-        (tmp / "session.json").write_text(sess.stdout)
+        stored: dict[str, Any] = {}
+        waited = time.monotonic()
+        while time.monotonic() - waited < deadline + 5:   # the recap follows the ending
+            sess = d.ctl("--json", "session", str(result["session"]), check=False)
+            try:
+                stored = json.loads(sess.stdout or "{}")
+            except ValueError:
+                stored = {}
+            if stored.get("recap"):
+                break
+            time.sleep(0.5)
+        (tmp / "session.json").write_text(json.dumps(stored))
+        recap = stored.get("recap") or {}
+        card = [data.get("recap") for _, data in d.named("story:state") if data.get("recap")]
+        print(f"recap card on the overlay: {len(card)} version(s), the last "
+              f"{(card[-1] or {}).get('logline', '')!r} (ending "
+              f"{(card[-1] or {}).get('ending')!r})" if card else "recap card: none")
+        aired = {int(c["number"]): " ".join(c["text"].split())
+                 for _, c in d.named("story:chapter-ready")}
+        kept = {int(c["number"]): " ".join(c["text"].split())
+                for c in stored.get("chapters") or []}
+        differ = [n for n in aired if kept.get(n) != aired[n]]
+        print(f"stored chapters (storyctl session): {len(kept)}; differing from what aired: "
+              f"{differ}")
+        print(f"recap stored: {bool(recap.get('logline'))} — ending {recap.get('ending')!r}, "
+              f"{len(recap.get('moments') or [])} moments: {recap.get('logline', '')!r}")
         figures = analyse(name, d, model, result, upto, keep)
         figures["chapter1_after"] = result["first"]["_after"]
         figures["chapter1_provider"] = result["first"].get("provider")
@@ -532,7 +592,9 @@ def main() -> int:
     ap.add_argument("--slow-delay", type=float, default=6.0)
     ap.add_argument("--vote", type=int, default=15)
     ap.add_argument("--keep", type=Path)
-    ap.add_argument("--only", default="arc,end,finish")
+    ap.add_argument("--only", default="arc,end,finish,late-finish,finish-now,extend-early,"
+                    "extend-end,outline,"
+                    "plan-stall,plan-trickle,plan-stall-chapter1,plan-trickle-chapter1")
     ap.add_argument("--seed", type=int, default=SEED, help="the model's misbehaviour")
     args = ap.parse_args()
     globals()["SEED"] = args.seed
@@ -556,7 +618,7 @@ def main() -> int:
                                keep=args.keep, upto=args.chapters, close_after=args.fast_delay * 3 + 0.7,
                                start=("mystery", "--outline", OUTLINE),
                                outline_names=("Anna Berg", "Jonas Falk", "Lübeck")))
-        for mode in ("stall", "trickle"):
+        for mode in ("stall", "trickle", "stall-chapter1", "trickle-chapter1"):
             if f"plan-{mode}" in only:
                 results.append(run(f"plan-{mode}", base, delay=args.fast_delay, max_chapters=2,
                                    vote=60, keep=args.keep, upto=args.chapters, deadline=5.0,
@@ -566,6 +628,14 @@ def main() -> int:
             results.append(run("late-finish", base, delay=args.slow_delay, max_chapters=8,
                                vote=args.vote, keep=args.keep, upto=args.chapters,
                                finish_at=1, finish_after=args.vote - 3.0))
+        if "finish-now" in only:
+            results.append(run("finish-now", base, delay=args.slow_delay, max_chapters=8,
+                               vote=args.vote, keep=args.keep, upto=args.chapters,
+                               finish_at=1, finish_after=1.0, finish_now=True))
+        if "extend-early" in only:
+            results.append(run("extend-early", base, delay=1.0, max_chapters=8, vote=60,
+                               keep=args.keep, upto=args.chapters, extend_early=args.chapters,
+                               close_after=3 * 1.0 + 0.7))
         if "extend-end" in only:
             results.append(run("extend-end", base, delay=args.fast_delay, max_chapters=3,
                                vote=args.vote, keep=args.keep, upto=args.chapters,
@@ -574,9 +644,13 @@ def main() -> int:
     bad = 0
     for f in results:
         closing = f["closing_dead_air"][-1] if f["closing_dead_air"] else None
+        late = f["name"] in ("arc", "late-finish", "finish-now")   # no dead-air target there
+        slow_start = f["name"].startswith("plan-") and f["chapter1_after"] > 5.0 + 1.0
         flaws = (len(f["prompt_misses"]) + len(f["shorter"]) + len(f["filler"])
                  + (0 if f["first_is_plan"] else 1) + len(f["story_notes"])
-                 + (1 if closing is not None and closing > TARGET_DEAD_AIR and f["name"] != "arc"
+                 + len(f["preview_strays"]) + len(f["cut_sentences"])
+                 + len(f.get("outline_lost") or ()) + int(slow_start)
+                 + (1 if closing is not None and closing > TARGET_DEAD_AIR and not late
                     else 0))
         bad += flaws
         print(f"{f['name']}: first=plan {f['first_is_plan']}, prompt misses "
@@ -584,7 +658,8 @@ def main() -> int:
               f"{len(f['filler'])}, repeats {len(f['repeats'])}, offline {f['offline']}, "
               f"requests/chapter {f['requests_per_chapter']:.2f}, closing dead air "
               f"{'-' if closing is None else f'{closing:.2f} s'}, story notes "
-              f"{len(f['story_notes'])}")
+              f"{len(f['story_notes'])}, chapter 1 after {f['chapter1_after']:.2f} s"
+              + (" — FAILED" if flaws else ""))
     return 1 if bad else 0
 
 
