@@ -65,7 +65,7 @@ from storyd.services.voting import VotingService
 from storyd.store import export
 from storyd.store.db import Store
 from storyd.storyteller.story import OfflineStoryteller
-from storyd.system import instance, paths
+from storyd.system import heap, instance, paths
 from storyd.system.notify import notify
 
 log = logging.getLogger(__name__)
@@ -373,6 +373,7 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
                 await nursery.start(chat_sources)
                 if demo and daemon.director.story is None and daemon.director.machine.can("start"):
                     await daemon.start_demo_story()
+                heap.settle()           # the startup heap out of every later GC pass
                 log.info("storyd ready: overlay %s/overlay/  control %s", daemon.web_url,
                          daemon.socket_path)
                 notify("READY=1", f"STATUS=serving on {daemon.web_url}")

@@ -45,6 +45,14 @@ def test_an_english_choice_becomes_a_deed(choice: str, g: str, want: str) -> Non
     ("Lies den Brief", "m", "las den Brief"),
     ("Ruh dich mit Jonas aus", "f", "ruhte sich mit Jonas aus"),
     ("Versprich ihm nichts", "f", "versprach ihm nichts"),
+    # German menus write choices as infinitives
+    ("Den Fährmann befragen", "f", "befragte den Fährmann"),
+    ("Die Tür aufbrechen", "m", "brach die Tür auf"),
+    ("Sich im Keller verstecken", "f", "versteckte sich im Keller"),
+    ("Kroll zur Rede stellen", "f", "stellte Kroll zur Rede"),
+    ("Heimlich das Büro durchsuchen", "f", "durchsuchte heimlich das Büro"),
+    ("Nach Hause zurückkehren", "f", "kehrte nach Hause zurück"),
+    ("Ein neues Leben", "f", ""),
     ("Schnell weg hier", "f", ""),            # no verb we know: quoted instead
     ("Der lange Weg", "f", ""),
 ])

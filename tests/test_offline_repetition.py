@@ -311,3 +311,21 @@ def test_german_names_take_the_genitive() -> None:
     for s in [*stories("German"), *stories("German", 150)]:
         for d in s.drafts:
             assert not translated.search(f"{d.title}. {d.text}"), (d.title, d.text)
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_a_hazard_sat_out_is_not_over_while_it_is_still_in_the_way(language: str) -> None:
+    """"The grave cold raged for an hour and then, slowly, passed" — and the next chapter
+    offered to push on through the grave cold. Sheltering from a hazard eases it; only
+    facing it (or the item) ends it."""
+    from storyd.storyteller.banks import BANKS
+    over = re.compile(r"\b(passed|was over|were over|vorüber|vorbei war)\b")
+    for s in [*stories(language), *stories(language, 150)]:
+        nouns = [(o.de if s.lang == "de" else o.en).split()[-1] for o in BANKS[s.theme].obstacles
+                 if o.kind == "hazard"]
+        for n, d in enumerate(s.drafts[:-1]):
+            for sent in sentences(d.text):
+                noun = next((x for x in nouns if x in sent), "")
+                if noun and over.search(sent):
+                    later = [c for x in s.drafts[n + 1:] for c in x.choices if noun in c]
+                    assert not later, (sent, later)

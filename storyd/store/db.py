@@ -10,7 +10,8 @@ waits for its thread to finish, so each call's transaction either commits whole 
 back whole — never half a batch. A call cancelled before its thread started does nothing.
 
 The database runs in WAL mode with `synchronous=NORMAL`: a committed transaction survives a
-crash of the process (`kill -9`), though not necessarily a power loss. Schema changes are
+crash of the process (`kill -9`), though not necessarily a power loss; its page cache may
+grow to 32 MiB (a 100k-viewer round's ballots stay cached between batches). Schema changes are
 numbered `migrations/NNNN_name.sql` files, applied forward at open, each in one transaction
 that also sets `PRAGMA user_version` and adds a `schema_migrations` row. A database newer
 than this code is refused with a StorageError, untouched.

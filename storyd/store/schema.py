@@ -25,6 +25,7 @@ from storyd.store import queries as q
 log = logging.getLogger("storyd.store.db")
 
 BUSY_TIMEOUT_MS = 5000
+CACHE_KIB = 32 * 1024      # SQLite page cache per connection, at most (grows on demand)
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
@@ -99,6 +100,9 @@ def connect(path: Path, migrations: Sequence[Migration]) -> tuple[sqlite3.Connec
             log.warning("SQLite at %s runs in %s mode, not WAL (network filesystem?)", path, mode)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # the ballots of a 100k-viewer round span ~2,000 pages; with SQLite's default 2 MiB
+        # cache every batch re-read them (issue 23: 2x on the ballot upserts); grows on demand
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         version = _migrate(conn, path, migrations)
     except BaseException:
         conn.close()

@@ -53,10 +53,13 @@ AFTER = {
             "{Foe} stritt mit jemandem über {dest_acc}."),
     "avoid:creature": ("{Threat_cap} kam so nah vorbei, dass die Luft kalt wurde.",
                        "{Threat_cap} schnupperte, drehte um und zog weiter.",
-                       "Eine lange Minute wartete {threat}. Dann war {threat_pron} fort."),
-    "avoid:hazard": ("{Threat_cap} tobte eine Stunde lang und zog dann langsam vorüber.",
-                     "Als {threat} vorbei war, sah der Weg nach vorn anders aus.",
-                     "Sie saßen {threat_acc} mit dem Rücken zur Wand aus."),
+                       "Eine lange Minute wartete {threat}. Dann zog {threat_pron} ab, "
+                       "fürs Erste."),
+    "avoid:hazard": ("{Threat_cap} tobte eine Stunde lang und ließ dann nach, aber vorbei war "
+                     "es noch lange nicht.",
+                     "Als das Schlimmste überstanden war, sah der Weg nach vorn anders aus, "
+                     "aber nicht leichter.",
+                     "Sie warteten das Schlimmste mit dem Rücken zur Wand ab."),
     "avoid:person": ("Niemand hielt sie auf: {threat} sah gerade in die andere Richtung.",
                      "{Threat_cap} drehte sich nicht um.",
                      "Auf der anderen Seite atmete {friend} tief aus."),

@@ -26,7 +26,9 @@ _EN_IRREGULAR = dict(w.split(":") for w in (
     "blow:blew come:came do:did feel:felt forget:forgot grow:grew have:had be:was light:lit "
     "rise:rose shake:shook sink:sank spring:sprang swear:swore understand:understood "
     "overhear:overheard undo:undid withdraw:withdrew sneak:sneaked dive:dived bite:bit "
-    "slay:slew bind:bound seize:seized").split())
+    "slay:slew bind:bound seize:seized creep:crept lend:lent bet:bet bend:bent fall:fell "
+    "hurt:hurt ring:rang shine:shone weep:wept beat:beat spread:spread split:split leap:leapt "
+    "kneel:knelt").split())
 _EN_DOUBLE = frozenset(
     "stop plan drop grab trap slip skip hug rob nod tap chat spot admit step beg drag rub "
     "shrug stab tug scan jam pin wrap trip plot snap strip flip clap chop wag pat pet hop "
@@ -44,7 +46,15 @@ _EN_REGULAR = frozenset(
     "rescue retreat risk scout seal shout show signal slow smash sprint squeeze steer stash "
     "storm summon surrender swap test thank tie trace trade wander warm wish work clear prove "
     "uncover expose reunite restore defeat avenge solve unmask recover reclaim survive "
-    "deliver finish end".split())
+    "deliver finish end pretend infiltrate negotiate regroup rally observe watch threaten "
+    "bluff plead rush hurry block barricade shelter descend ascend wade row paddle hike march "
+    "walk borrow sabotage disarm defuse photograph film publish print post alert notify sign "
+    "agree decline reject confirm deny knock close unlock download upload delete ping "
+    "accuse apologise apologize ambush blackmail cheer comfort consult cook count cover "
+    "dig drown echo fake flip guide hammer heal hold inform intercept jam kidnap listen "
+    "mend nudge obey pack patrol plant poison pour question reason recruit rescue rewire "
+    "scare search shelter shoot sketch smuggle spare stall stalk study swap sweep tame track "
+    "train trick vanish volunteer wake whistle".split())
 _EN_BACK = {"is": "was", "are": "were", "has": "had", "knows": "knew", "wants": "wanted",
             "does": "did", "can": "could", "will": "would", "am": "was", "hides": "hid",
             "says": "said", "means": "meant", "thinks": "thought", "needs": "needed"}
@@ -117,12 +127,14 @@ _DE_STRONG = dict(w.split(":") for w in (
     "versprich:versprach verbirg:verbarg betritt:betrat verlass:verließ schlag:schlug "
     "trag:trug grab:grub stiehl:stahl lad:lud fang:fing reit:ritt steh:stand versteh:verstand "
     "biet:bot beginn:begann gewinn:gewann verrat:verriet rat:riet wend:wandte kriech:kroch "
-    "schreib:schrieb sitz:saß lüg:log betrüg:betrog").split())
+    "schreib:schrieb sitz:saß lüg:log betrüg:betrog brech:brach nehm:nahm les:las seh:sah "
+    "helf:half sprech:sprach treff:traf werf:warf geb:gab tret:trat vergess:vergaß ess:aß "
+    "versprech:versprach verberg:verbarg betret:betrat stehl:stahl").split())
 _DE_REGULAR = frozenset(
     "frag folg such stell leg schau hör mach sag kämpf vertrau schick zeig hol öffn wart "
     "rett red beobacht betracht verhandel sammel kletter erinner versuch belausch durchsuch "
     "untersuch erkund überred überzeug überquer verfolg versteck nutz benutz klopf lausch "
-    "befrag bewach verteidig warn lock schleus hack scann prüf vergleich knack kauf tausch "
+    "kehr befrag bewach verteidig warn lock schleus hack scann prüf vergleich knack kauf tausch "
     "spiel tanz küss umarm entschuldig verzeih gesteh ruh besuch reis segel ruder "
     "flücht stürm jag spür füll leit lenk schalt reparier markier "
     "antwort bau sperr setz lehn dreh wend horch späh flüster schrei "
@@ -171,7 +183,7 @@ def de_deed(choice: str, g: str) -> str:
         return ""
     verb = _de_past(words[0])
     if not verb:
-        return ""
+        return _de_infinitive(words)
     out = [verb]
     for w in words[1:]:
         core = w.strip(".,;:!?")
@@ -185,6 +197,38 @@ def de_deed(choice: str, g: str) -> str:
             w = _DE_BACK[low] + tail
         out.append(w)
     return " ".join(out).rstrip(" .!?;:")
+
+
+_DE_SEPARABLE = ("zurück", "heraus", "hinaus", "herein", "hinein", "hinauf", "herunter",
+                 "weiter", "durch", "fort", "nach", "weg", "los", "auf", "aus", "ein", "mit",
+                 "vor", "ab", "an", "bei", "zu", "um")
+_DE_LOWER = frozenset("den die das dem der des ein eine einen einem einer mit zum zur zu in im "
+                      "ins am an auf aus bei nach von vom über unter hinter vor durch für "
+                      "gegen ohne um seinen seine sein ihren ihre ihr alle alles nicht noch "
+                      "heimlich leise schnell allein sofort".split())
+
+
+def _de_infinitive(words: list[str]) -> str:
+    """A choice written as an infinitive, the way German menus are ("Den Fährmann befragen",
+    "Die Tür aufbrechen", "Sich im Keller verstecken") → "befragte den Fährmann", "brach
+    die Tür auf", "versteckte sich im Keller"; "" when the last word is no verb we know."""
+    words = [w.rstrip(".!?") for w in words]
+    last = words[-1]
+    if len(words) < 2 or not last.islower() or not last.endswith("n"):
+        return ""
+    reflexive = words[0].lower() == "sich"
+    rest = words[1:-1] if reflexive else words[:-1]
+    stem = last[:-1] if last.endswith(("eln", "ern")) else last[:-2] if last.endswith(
+        "en") else last[:-1]
+    prefix = "" if _de_past(stem) else next(   # "durchsuchen" is one verb, "aufbrechen" two
+        (x for x in _DE_SEPARABLE if stem.startswith(x) and len(stem) - len(x) >= 2
+         and _de_past(stem[len(x):])), "")
+    verb = _de_past(stem[len(prefix):]) if prefix else _de_past(stem)
+    if not verb:
+        return ""
+    if rest and rest[0].lower() in _DE_LOWER:
+        rest = [rest[0].lower(), *rest[1:]]
+    return " ".join([verb, *(["sich"] if reflexive else []), *rest, *([prefix] if prefix else [])])
 
 
 def deed(choice: str, lang: str, g: str) -> str:
