@@ -336,7 +336,7 @@ CAMEO_NOTE = "ein Gastauftritt aus dem Publikum"
 HOOK = ("{A}, aber {B}.", "{A}, doch {B}.", "{A} – und {B}.", "{A}, und {B}.",
         "{A}, aber andererseits: {B}.")
 HOOK_ONE = ("{A}, und {hero} musste sich entscheiden.", "{A}. {Hero} wog es ab.",
-            "{A}. Die Entscheidung lag bei {hero}.",
+            "{A}. Jetzt musste {hero} entscheiden.",
             "{A}, und {friend} wartete darauf, dass {hero} sich entschied.",
             "{A}. {Hero} sah den Weg entlang und dachte nach.")
 HOOK_NONE = ("{Friend} sah {hero} an und wartete.",

@@ -232,8 +232,43 @@ def _de_infinitive(words: list[str]) -> str:
 
 
 def deed(choice: str, lang: str, g: str) -> str:
-    """The choice as a past-tense deed in `lang` ("en"/"de"), or ""."""
-    return de_deed(choice, g) if lang == "de" else en_deed(choice, g)
+    """The choice as a past-tense deed in `lang` ("en"/"de"), or ""; a choice that names a
+    thing ("The red door", "Der alte Schlüssel") is what the hero chose, not a quoted vote."""
+    done = de_deed(choice, g) if lang == "de" else en_deed(choice, g)
+    return done or picked(choice, lang)
+
+
+_EN_ART = ("the", "a", "an", "this", "that", "one")
+# a German noun phrase's article in the accusative (after "für"): masculine der/ein change
+_DE_ACC = {"der": "den", "ein": "einen", "die": "die", "das": "das", "eine": "eine",
+           "dieser": "diesen", "diese": "diese", "dieses": "dieses"}
+
+
+_FINITE = frozenset("is are was were has have had will can must should would does did "
+                    "lies knows wants goes says hides lied "
+                    "ist sind war waren hat haben hatte wird werden kann muss lügt".split())
+
+
+def picked(choice: str, lang: str) -> str:
+    """"The red door" → "chose the red door"; „Der alte Schlüssel“ → "entschied sich für den
+    alten Schlüssel" ("" unless the choice starts with an article and is a short phrase)."""
+    words = choice.rstrip(".!?").split()
+    if not 2 <= len(words) <= 8 or any(w.endswith((",", ":", ";")) for w in words[:-1]):
+        return ""
+    first = words[0].casefold()
+    if any(w.casefold() in _FINITE or lang == "en" and w.endswith("s") and _en_known(w[:-1])
+           for w in words[1:]):   # a statement ("The stranger is lying"), not a thing
+        return ""
+    if lang == "de":
+        if first not in _DE_ACC:
+            return ""
+        masc = first in ("der", "ein", "dieser")
+        rest = [w[:-1] + "en" if masc and w.endswith("e") and not w[:1].isupper() else w
+                for w in words[1:]]   # "der alte Schlüssel" → "den alten Schlüssel"
+        return " ".join(["entschied", "sich", "für", _DE_ACC[first], *rest])
+    if first not in _EN_ART:
+        return ""
+    return " ".join(["chose", first, *words[1:]])
 
 
 # a description's relative clause in the narration's past: "eine Reporterin, die eine Frage
@@ -248,7 +283,14 @@ _DE_PRESENT = dict(w.split(":") for w in (
     "anbrennt:anbrannte redet:redete vertraut:vertraute läuft:lief baut:baute glaubt:glaubte "
     "stiehlt:stahl weiß:wusste hat:hatte sucht:suchte fürchtet:fürchtete jagt:jagte "
     "trägt:trug wohnt:wohnte lebt:lebte arbeitet:arbeitete").split())
-_RELATIVE = re.compile(r",\s+(?:der|die|das|dem|den|denen|deren|dessen|wo|was)\b[^,]*")
+# a place's note, told in the narration ("ein Turm, der im Wind sang"); read only in a note
+_DE_NOTE = _DE_PRESENT | dict(w.split(":") for w in (   # (some of these verbs are nouns too)
+    "zurückkommt:zurückkam steht:stand riecht:roch werden:wurden singt:sang murmeln:murmelten "
+    "schlafen:schliefen führt:führte summen:summten spiegelt:spiegelte mahlt:mahlte "
+    "tauscht:tauschte summt:summte duftet:duftete schaukeln:schaukelten klingen:klangen "
+    "bewegen:bewegten glüht:glühte").split())
+_RELATIVE = re.compile(r",\s+(?:(?:in|an|auf|unter|über|mit|von)\s+)?"
+                       r"(?:der|die|das|dem|den|denen|deren|dessen|wo|was)\b[^,]*")
 
 
 _EN_PRESENT = dict(w.split(":") for w in (
@@ -259,14 +301,21 @@ _EN_PRESENT = dict(w.split(":") for w in (
     "hoards:hoarded writes:wrote talks:talked trusts:trusted runs:ran builds:built "
     "believes:believed steals:stole lives:lived works:worked hunts:hunted keeps:kept "
     "fears:feared hides:hid tells:told sees:saw").split())
+# a place's note, told in the narration ("tunnels where old voices murmured")
+_EN_NOTE = _EN_PRESENT | dict(w.split(":") for w in (
+    "comes:came stands:stood smells:smelled are:were murmur:murmured sleep:slept goes:went "
+    "lean:leaned hum:hummed reflects:reflected grinds:ground hums:hummed sway:swayed "
+    "ring:rang move:moved glows:glowed").split())
 _EN_RELATIVE = re.compile(r"\b(?:who|that|which|where)\b[^,]*")
 
 
-def past_clause(desc: str, lang: str) -> str:
+def past_clause(desc: str, lang: str, *, note: bool = False) -> str:
     """A description with its relative clauses in the narration's past tense: "a reporter
     who asks one question too many" → "… who asked …", "eine Reporterin, die eine Frage
     zu viel stellt" → "… stellte"; the outline, written in the present, keeps the present."""
     table, clause = (_DE_PRESENT, _RELATIVE) if lang == "de" else (_EN_PRESENT, _EN_RELATIVE)
+    if note:   # a place's note: "tunnels where old voices murmured"
+        table = _DE_NOTE if lang == "de" else _EN_NOTE
 
     def back(m: re.Match[str]) -> str:
         return " ".join(table.get(w, w).replace("_", " ") for w in m.group(0).split(" "))

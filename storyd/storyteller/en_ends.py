@@ -149,7 +149,7 @@ RIVAL_END = ("{Foe} laughed at last and offered a hand.",
              "Even {foe} had to clap, if a little stiffly.")
 GOAL = ("At last, {hero} {goal_done}.", "In the end, {hero} {goal_done}.",
         "It was almost morning when {hero} {goal_done}.",
-        "{Hero} {goal_done}, and {friend} let out a whoop that echoed {here_loc}.",
+        "{Hero} {goal_done}, and {friend} let out a whoop that echoed far and wide.",
         "And so {hero} {goal_done}, just as {pron} had promised.",
         "{Hero} {goal_done}, and for a long moment nobody spoke.")
 GOAL_INF = ("At last, {hero} had done what {pron} came to do: {goal}.",

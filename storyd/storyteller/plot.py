@@ -292,7 +292,8 @@ class Plot:
             "foe": _mid(x.short or x.name), "foe_full": _mid(x.name), "foe_desc": x.desc,
             "goal": self.goal, "goal_done": self.goal_done, "here": self.here.forms[""],
             "here_loc": self.here.forms["loc"], "here_acc": self.here.forms["acc"],
-            "here_to": self.here.forms["to"], "note": self.here.note,
+            "here_to": self.here.forms["to"],
+            "note": past_clause(self.here.note, self.lang, note=True),   # narration is past
             "dest": d.forms[""], "to": d.forms["to"], "dest_loc": d.forms["loc"],
             "dest_acc": d.forms["acc"], "dest_dat": d.forms.get("dat", d.forms[""]),
             "here_dat": self.here.forms.get("dat", self.here.name),

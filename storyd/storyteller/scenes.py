@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from storyd.storyteller.choices import obstacle_kind
 from storyd.storyteller.plot import Plot
+from storyd.storyteller.turns import turn_event
 
 Line = tuple[str, str]                  # (sentence, speaker or "")
 Beat = tuple[int, list[Line]]           # (priority, lines)
@@ -144,9 +145,18 @@ def middle_beats(p: Plot, fill: Fill, quote: Quote, kind: str, after: list[Line]
         stage_line = fill(p.pick_k(p.stage, p.T.STAGE[p.stage], p.stage_step, once=True))
         told = sum(len(t.split()) for prio, g in beats if prio == 0 for t, _ in g)
         fits = told + len(theme_line.split()) <= p.req.words * 1.15   # a long consequence
+        # the one event that changes the situation (turns.py) comes first; the theme's line
+        # for the stage is colour after it, the stock line about the stage only fills a
+        # chapter that is still short
+        # (a short chapter with no room for the event keeps the theme's line first)
+        event = turn_event(p, kind, fill, " ".join(t for _, g in beats for t, _ in g))
+        first = 0 if event and told + len(event.split()) <= p.req.words else 1
+        if event:
+            beats.append((first, [(event, "")]))
         if p.stage_start:                                 # leaves the stage line for later
-            beats.append((0 if not news and fits else 1, [(theme_line, "")]))
-        beats.append((1 if p.stage_start else 2, [(stage_line, "")]))
+            beats.append((2 if event and not first else 0 if not news and fits else 1,
+                          [(theme_line, "")]))
+        beats.append((6 if event else 1 if p.stage_start else 2, [(stage_line, "")]))
     if p.threat_known and not p.obstacle_done and kind not in ("face", "use"):
         beats.append((3, [(fill(p.pick("threat", p.T.THREAT[threat_kind], once=True)), "")]))
     if p.foe.known or p.n > p.foe_at:
