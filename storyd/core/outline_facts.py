@@ -41,7 +41,10 @@ professorin sergeant offizier agentin kommandant kommandantin leutnant herr kön
 prinz prinzessin bürgermeister bürgermeisterin pater schwester oma opa großmutter großvater
 hexe zauberer zauberin magier magierin priester priesterin ritter ritterin wächter wächterin
 detektiv detektivin polizist polizistin hauptkommissar hauptkommissarin kater katze hund
-hündin cat dog
+hündin cat dog reporter journalist lawyer scientist student teacher thief hacker engineer
+archaeologist soldier smuggler sailor healer courier scholar
+reporterin journalistin anwalt anwältin arzt ärztin studentin lehrerin pilotin forscherin
+wissenschaftlerin archäologin soldatin hackerin diebin matrosin kurierin ermittlerin
 """.split())
 _DETERMINERS = frozenset("""
 a an the her his their its our my your one this that these those
@@ -71,22 +74,30 @@ _GOAL_EN = re.compile(
     r"\b(searches for|is searching for|looks for|is looking for|seeks|hunts(?: for)?|"
     r"must find|wants to find|tries to find|needs to find|must rescue|wants to rescue|"
     r"must save|wants to save|must stop|wants to stop|must|wants to|needs to|sets out to|"
-    r"hopes to|tries to|dreams of)\s+(.{3,90}?)(?=[.;!?]|,\s+(?:and|but|while)\b|$)")
+    r"hopes to|tries to|dreams of|search for|look for|hunt for|chases?|try to find|"
+    r"set out to)\s+(.{3,90}?)(?=[.;!?]|,\s+(?:and|but|while)\b|$)")
 _GOAL_DE = re.compile(
-    r"\b(sucht nach|sucht|jagt|will|muss|möchte|rettet|findet|versucht|träumt davon)\s+"
+    r"\b(sucht nach|sucht|jagt|will|muss|möchte|rettet|findet|versucht|träumt davon|"
+    r"suchen nach|suchen|jagen|wollen|müssen|retten|finden)\s+"
     r"(.{3,90}?)(?=[.;!?]|,\s+(?:und|aber|während)\b|$)")
 
 
 _GERMAN_HINTS = ("und", "der", "die", "das", "ist", "ihr", "ihre", "sein", "seine", "ein",
                  "eine", "mit", "sucht", "muss", "nach", "im", "den", "dem", "von", "will",
-                 "namens", "sich", "nicht", "auf", "zu", "wird", "einen")
+                 "namens", "sich", "nicht", "auf", "zu", "wird", "einen", "jagt", "jagen",
+                 "suchen", "einem", "eines", "ihren", "seinen", "rettet", "findet", "gegen",
+                 "müssen", "wollen", "aus", "bei")
+# a German profession in front of a name ("Reporterin Lene Hartmann"): a role, not a name
+_DE_ROLE_ENDINGS = ("erin", "istin", "entin", "antin", "orin", "eurin")
 # "Ines, a lighthouse keeper, …" / "Ines, eine Leuchtturmwärterin, …"
 _APPOSITION = re.compile(r"(?:^|[.!?]\s+)(" + _CAP + r"(?:\s+" + _CAP + r")?),\s+"
                          r"(?:an?|the|ein|eine|der|die)\s")
 
 
 _DE_INFINITIVE = {"sucht nach": "suchen", "sucht": "suchen", "jagt": "jagen",
-                  "rettet": "retten", "findet": "finden", "träumt davon": "erträumen"}
+                  "rettet": "retten", "findet": "finden", "träumt davon": "erträumen",
+                  "suchen nach": "suchen"}
+_WITH = ("mit ", "with ", "together with ", "zusammen mit ")
 
 
 class Person(NamedTuple):
@@ -174,6 +185,8 @@ def _people(text: str, places: set[str], german: bool) -> list[Person]:
                 role.append(words[0])
             article = article or _word(words[0]) in _DETERMINERS
             words.pop(0)
+        if german and len(words) >= 3 and _word(words[0]).endswith(_DE_ROLE_ENDINGS):
+            role.append(words.pop(0))
         name = " ".join(words).strip("’'")
         if name.endswith(("'s", "’s")):
             name = name[:-2]
@@ -228,9 +241,15 @@ def read_outline(raw: str) -> OutlineFacts:
     goal = ""
     if found := (_GOAL_DE if german else _GOAL_EN).search(text):
         verb, obj = found.group(1), found.group(2).strip(" ,")
+        if obj.startswith(_WITH):   # "sucht mit ihrer Freundin Ada Finch den Uhrmacher":
+            for p in people:        # the companion is not the goal
+                at = obj.find(p.name)
+                if 0 < at < 40 and obj[at + len(p.name):].strip():
+                    obj = obj[at + len(p.name):].strip(" ,")
+                    break
         if german:
             # "sucht ihren Bruder" → "ihren Bruder suchen"; "will … finden" stays "… finden"
-            goal = obj if verb in ("will", "muss", "möchte", "versucht") else \
+            goal = obj if verb in ("will", "muss", "möchte", "versucht", "wollen", "müssen") else \
                 f"{obj} {_DE_INFINITIVE.get(verb, verb)}"
         elif verb.startswith(("must ", "wants to ", "needs to ", "tries to ", "hopes to ")):
             goal = verb.split(" ", 1)[1].replace("to ", "", 1) + " " + obj \
@@ -239,6 +258,10 @@ def read_outline(raw: str) -> OutlineFacts:
             goal = obj
         elif verb == "dreams of":
             goal = obj
+        elif verb.startswith("chase"):
+            goal = f"catch {obj}"
+        elif verb in ("try to find", "set out to"):
+            goal = obj if verb == "set out to" else f"find {obj}"
         else:
             goal = f"find {obj}"
         goal = goal[:120].strip()

@@ -53,7 +53,8 @@ AFTER = {
             "{Foe} stritt mit jemandem über {dest_acc}."),
     "avoid:creature": ("{Threat_cap} kam so nah vorbei, dass die Luft kalt wurde.",
                        "{Threat_cap} schnupperte, drehte um und zog weiter.",
-                       "Eine lange Minute wartete {threat}. Dann war {threat_pron} fort."),
+                       "Eine lange Minute wartete {threat}. Dann zog {threat_pron} ab, "
+                       "fürs Erste."),
     "avoid:hazard": ("{Threat_cap} tobte eine Stunde lang und ließ dann nach, aber vorbei war "
                      "es noch lange nicht.",
                      "Als das Schlimmste überstanden war, sah der Weg nach vorn anders aus, "

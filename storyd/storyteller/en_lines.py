@@ -52,7 +52,7 @@ AFTER = {
             "{Foe} was arguing with someone about {dest}."),
     "avoid:creature": ("{Threat_cap} passed so close that the air went cold.",
                        "{Threat_cap} sniffed the air, turned, and moved on.",
-                       "For a long minute {threat} waited. Then it was gone."),
+                       "For a long minute {threat} waited. Then it slunk off, for now."),
     "avoid:hazard": ("{Threat_cap} raged for an hour and eased off, but it was far from over.",
                      "When the worst had passed, the way ahead looked different, and no easier.",
                      "They sat out the worst of {threat} with their backs to the wall."),

@@ -24,6 +24,7 @@ Runs (all by default; `--only` picks):
                runs out: dead air after `finish`.
 - late-finish: the same with `finish` 3 s before the vote closes (no target: the closing
                branches, started at `finish`, need the model's 6 s).
+               late-finish-card: the same with the default result card of 5 s.
 - finish-now:  `storyctl finish --now` 1 s into chapter 1's vote (no target: the closing
                chapter is written from then on).
 - extend-early: model delay 1 s, `storyctl extend N` right after `start`, while the plan is
@@ -89,7 +90,7 @@ class Daemon:
     """One storyd process on its own folders, its control socket and an event watcher."""
 
     def __init__(self, tmp: Path, base_url: str, *, max_chapters: int, vote: int,
-                 deadline: float = 20.0) -> None:
+                 deadline: float = 20.0, result_seconds: float = 0.0) -> None:
         self.tmp = tmp
         self.socket = tmp / "control.sock"
         self.config = tmp / "storyd.toml"
@@ -106,7 +107,7 @@ cache_dir = "{tmp / 'cache'}"
 theme = "mystery"
 max_chapters = {max_chapters}
 reveal_words_per_second = 0
-result_seconds = 0
+result_seconds = {result_seconds}
 [voting]
 duration = {vote}
 no_votes = "first"
@@ -422,6 +423,11 @@ def analyse(name: str, d: Daemon, model: MediocreModel, result: dict[str, Any],
     if closing:
         print(f"closing-chapter dead air: {closing[-1]:.2f} s (target ≤ {TARGET_DEAD_AIR} s: "
               f"{'met' if closing[-1] <= TARGET_DEAD_AIR else 'MISSED'})")
+    started = [t for t, g in d.named("story:generation-started") if g.get("closing")]
+    ready = [t for t, c in d.named("story:chapter-ready") if c.get("closing")]
+    if started and ready:
+        print(f"closing chapter: generation-started → chapter-ready {ready[-1] - started[-1]:.2f} "
+              "s (the wait after the result card)")
 
     # -- the reader's checks on storyd's part
     story_notes = []
@@ -534,7 +540,8 @@ def story_markdown(d: Daemon, plan: dict[str, Any]) -> str:
 
 def run(name: str, base: Path, *, delay: float, max_chapters: int, vote: int,
         keep: Path | None, upto: int, deadline: float = 20.0, plan_mode: str = "ok",
-        plan_seconds: float = 0.0, **play_args: Any) -> dict[str, Any]:
+        plan_seconds: float = 0.0, result_seconds: float = 0.0,
+        **play_args: Any) -> dict[str, Any]:
     tmp = base / name
     tmp.mkdir()
     model = MediocreModel(tmp / "requests.jsonl", delay=delay, seed=SEED,
@@ -542,7 +549,8 @@ def run(name: str, base: Path, *, delay: float, max_chapters: int, vote: int,
                           plan_seconds=plan_seconds)
     model.slow_chapter_one = plan_mode.endswith("-chapter1")
     url = model.start()
-    d = Daemon(tmp, url, max_chapters=max_chapters, vote=vote, deadline=deadline)
+    d = Daemon(tmp, url, max_chapters=max_chapters, vote=vote, deadline=deadline,
+               result_seconds=result_seconds)
     try:
         t0 = time.monotonic()
         result = play(d, model, **play_args)
@@ -628,6 +636,9 @@ def main() -> int:
             results.append(run("late-finish", base, delay=args.slow_delay, max_chapters=8,
                                vote=args.vote, keep=args.keep, upto=args.chapters,
                                finish_at=1, finish_after=args.vote - 3.0))
+            results.append(run("late-finish-card", base, delay=args.slow_delay, max_chapters=8,
+                               vote=args.vote, keep=args.keep, upto=args.chapters,
+                               finish_at=1, finish_after=args.vote - 3.0, result_seconds=5.0))
         if "finish-now" in only:
             results.append(run("finish-now", base, delay=args.slow_delay, max_chapters=8,
                                vote=args.vote, keep=args.keep, upto=args.chapters,
@@ -644,7 +655,7 @@ def main() -> int:
     bad = 0
     for f in results:
         closing = f["closing_dead_air"][-1] if f["closing_dead_air"] else None
-        late = f["name"] in ("arc", "late-finish", "finish-now")   # no dead-air target there
+        late = f["name"] in ("arc", "late-finish", "late-finish-card", "finish-now")   # no target
         slow_start = f["name"].startswith("plan-") and f["chapter1_after"] > 5.0 + 1.0
         flaws = (len(f["prompt_misses"]) + len(f["shorter"]) + len(f["filler"])
                  + (0 if f["first_is_plan"] else 1) + len(f["story_notes"])
