@@ -266,3 +266,23 @@ def test_a_plan_cut_off_by_the_token_limit_keeps_what_arrived() -> None:
         "flaw": "two sentences"})), request())
     assert junk.protagonist.want == "ring the salt bell"     # nonsense: the fallback's
     assert junk.protagonist.flaw == "reckless"               # a copied placeholder too
+
+
+def test_not_yet_met_counts_the_people_the_chapters_name() -> None:
+    """Found from outside (tests/bench/check_model_story.py): a model whose memory tags list
+    only the hero and the friend was told in every prompt that the mentor and the
+    antagonist were "not yet met", though its chapters had named them all along."""
+    from storyd.core.model import StoryMemoryView
+    from storyd.core.plan_prompts import named_in, open_threads
+
+    plan = parse_plan(json.dumps(model_plan(cast=[
+        {"name": "Pell Varro", "role": "companion", "trait": "", "want": ""},
+        {"name": "Magistrate Corvin Ashdown", "role": "antagonist", "trait": "", "want": ""},
+        {"name": "Pim Larkspur", "role": "mentor", "trait": "", "want": ""}])), request())
+    told = ("Pell laughed. Corvin Ashdown had signed the orders himself.",)
+    threads = open_threads(plan, StoryMemoryView(), 4, told)
+    assert threads == ("not yet met: Pim Larkspur",)
+    assert open_threads(plan, StoryMemoryView(), 4)[0].count(",") == 2   # nothing told yet
+    assert not named_in("Magistrate Corvin Ashdown", ("The magistrate waited.",))
+    assert named_in("Magistrate Corvin Ashdown", ("Ashdown waited.",))
+    assert not named_in("Pim Larkspur", ("Pimento and larkspurs.",))

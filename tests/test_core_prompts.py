@@ -316,3 +316,14 @@ def test_what_a_tiny_model_sends_is_read_as_far_as_it_goes() -> None:
     assert cut.text == TEXT40 and cut.choices == ("Run",)   # the text was whole; "Hi" no choice
     with pytest.raises(ProviderOutputError):                     # the text itself was cut
         parse_chapter('{"title": "T", "text": "' + TEXT40[:-20], req())
+
+
+def test_a_closing_prompt_lists_no_choices_to_avoid() -> None:
+    """Read from outside (tests/bench/check_model_story.py): the closing chapter's prompt,
+    which asks for no choices, ended with seven choices "not to repeat" just before the
+    audience's choice — noise where a small model follows the last lines most closely."""
+    old = ("Follow the lanterns", "Climb the tower")
+    normal = prompts.build_chapter_messages(req(avoid_choices=old))[1]["content"]
+    closing = prompts.build_chapter_messages(req(avoid_choices=old, closing=True,
+                                                 n_choices=0))[1]["content"]
+    assert "Do not repeat choices" in normal and "Do not repeat choices" not in closing

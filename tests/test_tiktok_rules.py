@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from TikTokLive.client.errors import (
     SignAPIError,
     SignatureRateLimitError,
@@ -21,6 +23,7 @@ from storyd.chat.tiktok_rules import (
     rate_limit_delay,
 )
 from storyd.chat.tiktok_thread import classify
+from storyd.core.model import viewer_key
 
 
 def test_comment_message_picks_handle_then_nickname_then_id() -> None:
@@ -153,3 +156,16 @@ def test_deleted_comments_become_moderation() -> None:
     # the message ids are the ones comment_message gives the comments
     m = comment_message(555, "ann", "Ann", "!a", 7301)
     assert m is not None and m.msg_id == got[0].msg_id and m.key == got[2].key
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.integers(min_value=-10**22, max_value=10**22), st.booleans(),
+                 st.text(alphabet="0123456789-١ ", max_size=22)))
+def test_a_comment_has_the_viewer_key_and_id_of_its_user_id(user_id: object) -> None:
+    # issue 23: comment_message takes a shortcut for int ids; same key as viewer_key
+    m = comment_message(user_id, "ann", "Ann", "!a", 1)
+    if m is None:
+        assert user_id in (0, "0", "")
+        return
+    assert m.user_id == f"tiktok:{user_id}"
+    assert m.key == viewer_key("tiktok", str(user_id))

@@ -22,6 +22,7 @@ from storyd.core.model import ChatMessage, GiftMessage, Moderation, viewer_key
 PLATFORM = "tiktok"
 MAX_TEXT = 500        # votes are short; longer comments are cut, not dropped
 MAX_NAME = 64
+_KEY_LIMIT = 10**20   # viewer_key reads up to 20 digits as an int
 
 
 class RecentIds:
@@ -59,15 +60,29 @@ def comment_message(user_id: object, display_id: object, nickname: object, text:
     A comment needs a user id (0 and "" are not ids) and some text; the viewer is
     `tiktok:<id>`. The name is the @handle, else the nickname, else the id.
     """
-    uid = "" if user_id in (None, 0, "0") else str(user_id)
-    body = text if isinstance(text, str) else ""
-    body = body.strip()[:MAX_TEXT]
-    if not uid or not body:
+    # the chat path of every TikTok comment: plain branches, no generator, no helper calls
+    if user_id is None or user_id == 0 or user_id == "0" or user_id == "":
         return None
-    name = next((n for n in (display_id, nickname) if isinstance(n, str) and n.strip()), uid)
-    mid = "" if msg_id in (None, 0, "0") else str(msg_id)
-    return ChatMessage(platform=PLATFORM, user_id=viewer_id(uid), name=name.strip()[:MAX_NAME],
-                       text=body, msg_id=mid, key=viewer_key(PLATFORM, uid))
+    body = text.strip() if isinstance(text, str) else ""
+    if not body:
+        return None
+    if len(body) > MAX_TEXT:
+        body = body[:MAX_TEXT]
+    uid = str(user_id)
+    if isinstance(display_id, str) and display_id.strip():
+        name = display_id.strip()
+    elif isinstance(nickname, str) and nickname.strip():
+        name = nickname.strip()
+    else:
+        name = uid.strip()
+    if len(name) > MAX_NAME:
+        name = name[:MAX_NAME]
+    mid = "" if msg_id is None or msg_id == 0 or msg_id == "0" else str(msg_id)
+    # a positive int id is its own viewer key (what viewer_key makes of its digits)
+    key = (user_id if type(user_id) is int and 0 < user_id < _KEY_LIMIT
+           else viewer_key(PLATFORM, uid))
+    return ChatMessage(platform=PLATFORM, user_id=f"{PLATFORM}:{uid}", name=name, text=body,
+                       msg_id=mid, key=key)
 
 
 def deletions(msg_ids: Iterable[object], user_ids: Iterable[object]) -> list[Moderation]:

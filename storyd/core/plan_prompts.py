@@ -12,6 +12,8 @@ Pure: no I/O, no clocks.
 
 from __future__ import annotations
 
+import re
+
 import msgspec
 
 from storyd.core.cameos import cameo_block
@@ -139,14 +141,32 @@ def pinned_block(plan: StoryPlan, chapter: int, *, closing: bool,
     return f"BEGIN PLAN\n{body}\nEND PLAN"
 
 
-def open_threads(plan: StoryPlan, memory: StoryMemoryView, chapter: int) -> tuple[str, ...]:
+# words in front of a name that do not identify the person ("Magistrate Corvin Ashdown")
+_TITLES = frozenset(
+    "mr mrs ms miss dr doctor sir lady lord captain capt magistrate detective inspector "
+    "professor prof father mother sister brother king queen prince princess old young "
+    "herr frau kommissar kommissarin doktor kapitän".split())
+
+
+def named_in(name: str, texts: tuple[str, ...]) -> bool:
+    """True when one of `texts` names the person: their first or last name as a word (a
+    title such as "Magistrate" does not count)."""
+    words = [w for w in name.split() if len(w) >= 3 and w.casefold().strip(".") not in _TITLES]
+    pick = {words[0], words[-1]} if words else set()
+    return any(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", t) for w in pick for t in texts)
+
+
+def open_threads(plan: StoryPlan, memory: StoryMemoryView, chapter: int,
+                 told: tuple[str, ...] = ()) -> tuple[str, ...]:
     """What the story has left open, for the next chapter's prompt: the plan's people who
-    have not appeared yet (from chapter 3 on), the items carried, the last thing that
-    happened. At most four short lines."""
+    have not appeared yet (from chapter 3 on) — neither in the memory nor named in the
+    chapters `told` so far (a model's memory tags often leave people out) —, the items
+    carried, the last thing that happened. At most four short lines."""
     threads: list[str] = []
     seen = {name_key(e.name) for e in memory.characters}
     if chapter >= 3:
-        missing = [c.name for c in plan.cast if name_key(c.name) not in seen]
+        missing = [c.name for c in plan.cast
+                   if name_key(c.name) not in seen and not named_in(c.name, told)]
         if missing:
             threads.append(f"not yet met: {', '.join(missing)}")
     for item in memory.items[:2]:

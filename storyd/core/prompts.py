@@ -155,7 +155,7 @@ def build_chapter_messages(req: ChapterRequest, *, enforced: bool = False
                      "concrete action this story's people could take next.")
     parts.append(avoid_line(req.language, _story_names(req)))
     parts.append(craft_notes(req.recent_openings, req.closing))
-    if req.avoid_choices:
+    if req.avoid_choices and not req.closing:   # a closing chapter offers no choices
         avoid = "; ".join(quote_untrusted(c, 200) for c in req.avoid_choices[-12:])
         parts.append(f"Do not repeat choices of the last rounds: {avoid}")
     if req.winning_choice:

@@ -16,10 +16,28 @@ up to date by `settle`; the tally uses `settle` whenever the index exists.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import repeat
+from operator import add, attrgetter, itemgetter
+
 from storyd.core.model import ChatMessage, ViewerKey, key_of_viewer_id
 from storyd.core.vote_parse import parse_slow
 
 Setter = tuple[str, int, str, int | None]
+
+_KEY = attrgetter("key")
+_TEXT = attrgetter("text")
+_MSG_ID = attrgetter("msg_id")
+_TOP = itemgetter(0, 1)                          # (message id, choice) of a Setter
+_NOBODY = ("", None, "", None)                   # _TOP of it: no message, no ballot
+
+
+def _choices(texts: list[str], table: dict[str, int]) -> Iterator[int | None]:
+    """The choice of each vote text (the table, else the parser)."""
+    cs: list[int | None] = list(map(table.get, texts))
+    if None in cs:
+        cs = [parse_slow(t) if c is None else c for t, c in zip(texts, cs, strict=True)]
+    return iter(cs)
 
 
 def _choice(text: str, table: dict[str, int]) -> int | None:
@@ -67,29 +85,29 @@ class Setters:
     def by_viewer(self, records: list[ChatMessage],
                   table: dict[str, int]) -> dict[ViewerKey, ChatMessage]:
         """`settle` for records that are all named votes, without an index; returns each
-        viewer's latest record, in first-touched order."""
-        keyof = key_of_viewer_id
-        keys = [m.key or keyof(m.user_id) for m in records]
-        last_at = dict(zip(keys, range(len(keys)), strict=True))   # first-touched order
-        latest = dict(zip(keys, records, strict=True))
-        second: dict[ViewerKey | None, ChatMessage] = {}
-        if len(last_at) < len(keys):        # some viewers have more than one record
+        viewer's latest record, in first-touched order. Built with dict and map passes (C
+        loops): no Python step per record or per viewer, but for keys a record lacks and
+        texts the table does not hold (issue 23: the drain at 100k voters)."""
+        keys: list[ViewerKey] = list(map(_KEY, records))
+        if 0 in keys:
+            keys = [m.key or key_of_viewer_id(m.user_id) for m in records]
+        latest = dict(zip(keys, records, strict=True))      # first-touched order, last record
+        rec = self._rec
+        below: dict[ViewerKey | None, tuple[str, int | None]] = dict(
+            zip(latest, map(_TOP, map(rec.get, latest, repeat(_NOBODY))), strict=True))
+        if len(latest) < len(keys):        # some viewers have more than one record
+            last_at = dict(zip(keys, range(len(keys)), strict=True))
             earlier: list[ViewerKey | None] = list(keys)
             for i in last_at.values():
                 earlier[i] = None
             second = dict(zip(earlier, records, strict=True))
-        rec = self._rec
-        for k, m in latest.items():
-            c = _choice(m.text, table)
-            if c is None:           # pragma: no cover - only votes are recorded
-                continue
-            before = second.get(k)
-            if before is not None:
-                rec[k] = (m.msg_id, c, before.msg_id, _choice(before.text, table))
-            else:
-                old = rec.get(k)
-                rec[k] = (m.msg_id, c, "", None) if old is None else (m.msg_id, c, old[0],
-                                                                       old[1])
+            second.pop(None, None)
+            befores = zip(map(_MSG_ID, second.values()),
+                          _choices(list(map(_TEXT, second.values())), table), strict=True)
+            below.update(zip(second, befores, strict=True))
+        ms = latest.values()
+        tops = zip(map(_MSG_ID, ms), _choices(list(map(_TEXT, ms)), table), strict=True)
+        rec.update(zip(latest, map(add, tops, map(below.__getitem__, latest)), strict=True))
         return latest
 
     def take_back(self, msg_id: str) -> tuple[ViewerKey, int | None] | None:

@@ -38,7 +38,9 @@ an operator or a gift touched it: the stored name stays).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from itertools import repeat
+from operator import add, attrgetter
+from typing import Literal, cast
 
 from storyd.core.model import (
     CHOICE_KEYS,
@@ -57,6 +59,8 @@ Ballot = tuple[str, str, int, int]   # (viewer_id, name, choice, weight); choice
 _TABLE_CAP = 50_000       # learned vote texts per round (then: parsed every time)
 _CHATTER_CAP = 50_000     # remembered chat texts per round (then: forgotten, relearned)
 _HELD_CAP = 100_000       # viewers with gift weight held before their first ballot
+_USER_ID = attrgetter("user_id")
+_NAME = attrgetter("name")
 
 
 def _touch(key: ViewerKey) -> ChatMessage:
@@ -333,6 +337,14 @@ class Tally:
             latest = self._setters.by_viewer(records, self._table)
         self._dirty, self._settled, self._odd = [], 0, 0
         ballots, gifts = self._ballots, self._gifts
+        choices = list(map(ballots.get, latest))
+        if None not in choices:             # no ballot removed: rows in C loops (issue 23)
+            ms = latest.values()
+            n = len(choices)
+            weights = (map(add, repeat(1, n), map(gifts.get, latest, repeat(0, n))) if gifts
+                       else repeat(1, n))
+            return list(zip(map(_USER_ID, ms), map(_NAME, ms), cast("list[int]", choices),
+                            weights, strict=True))
         rows = []
         for key, m in latest.items():
             c = ballots.get(key)

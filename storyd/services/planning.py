@@ -189,7 +189,9 @@ class Planner:
             memory=view, seed=story.seed * 1000 + number,
             max_chapters=story.planned_chapters(cfg.story.max_chapters),
             previous_titles=tuple(c.draft.title for c in story.chapters), plan=story.plan,
-            open_threads=open_threads(story.plan, view, number) if story.plan else (),
+            open_threads=open_threads(story.plan, view, number,
+                                      tuple(c.draft.text for c in story.chapters))
+            if story.plan else (),
             recent_openings=sentence_openings([c.draft.text for c in recent]))
         return request, memory
 
