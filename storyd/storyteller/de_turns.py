@@ -62,3 +62,43 @@ EVENTS: dict[str, tuple[str, ...]] = {
                     "{Foe} war fleißig gewesen: Die halbe Stadt stand schon auf {xposs}er "
                     "Seite."),
 }
+# lange Kapitel (über 120 Wörter) ab Kapitel 4, wenn die anderen Vorräte leer sind
+# (scenes.long_form): was der Gegenspieler unterdessen tut, und das eigene Leben der Begleitung
+LONG_FOE = (
+    "Unterdessen war {foe} nicht untätig: {Foe_gen} Leute stellten entlang des Weges {to} "
+    "Fragen.",
+    "Ein Fremder ging wortlos an ihnen vorbei, und {friend} schwor, es sei einer von {foe_gen} "
+    "Leuten.",
+    "Am Abend fanden sie ein frisches Zeichen, dass {foe} hier gewesen war: eine offene Tür, "
+    "ein noch warmes Feuer.",
+    "{Foe} hatte einen Preis auf Nachrichten über {hero} ausgesetzt, und die Leute sahen {obj} "
+    "jetzt zweimal an.",
+    "Eine Nachricht von {foe} erreichte sie, ohne Unterschrift, aber es war klar, wer sie "
+    "geschickt hatte.",
+    "Zweimal an diesem Tag sah {hero} dasselbe Gesicht in der Menge, und beim zweiten Mal war "
+    "es näher.",
+    "Es hieß, {foe} habe {dest_loc} einen Verbündeten gefunden, und das klang gar nicht gut.",
+    "{Foe} hatte nach {friend} gefragt, mit Namen, und das war neu und kein gutes Zeichen.")
+LONG_FRIEND = (
+    "{Friend} erzählte zum ersten Mal, warum {fpron} wirklich mitgekommen war, und es war "
+    "nicht nur wegen {hero}.",
+    "{Friend} hielt sich an diesem Abend etwas abseits und schrieb etwas auf, das {fpron} "
+    "niemandem zeigen wollte.",
+    "{Friend} übernahm ungefragt die erste Wache und war noch wach, als {hero} aufwachte.",
+    "{Friend} und {hero} stritten leise über den nächsten Schritt, und keiner gewann so richtig.",
+    "{Friend} teilte {fposs}en letzten Proviant und tat so, als hätte {fpron} keinen Hunger.",
+    "{Friend} kannte jemanden am Weg, der {fdat} noch einen Gefallen schuldete, und sagte es "
+    "endlich.",
+    "{Friend} gab zu, Angst zu haben, ein einziges Mal, und sprach dann nie wieder davon.",
+    "{Friend} brachte {hero} zum ersten Mal seit Tagen zum Lachen, mit einer Geschichte, die "
+    "niemand glaubte.")
+LONG_RIVAL = (   # die Rivalin oder der Rivale eines heiteren Themas, unterdessen
+    "Unterdessen erzählte {foe} allen, wer gewinnen würde, und manche glaubten es.",
+    "{Foe} winkte ihnen von der anderen Straßenseite zu, viel zu fröhlich.",
+    "Spätabends hatte jemand {foe} üben sehen, bei geschlossener Tür.",
+    "Unter der Tür lag ein Zettel von {foe}: drei Wörter, und eines davon war unterstrichen.",
+    "{Foe} hatte sich für den Anlass einen neuen Hut gekauft, und das beunruhigte {friend} mehr "
+    "als alles andere.",
+    "Die halbe Stadt hatte sich inzwischen entschieden, und {foe} zählte mit.",
+    "{Foe} lachte mit Leuten, von denen {hero} geglaubt hatte, sie stünden auf {poss}er Seite.",
+    "{Foe} schickte einen Korb Gebäck, mit einer Karte, auf der nur stand: Viel Glück.")

@@ -55,3 +55,35 @@ EVENTS: dict[str, tuple[str, ...]] = {
                     "would get {to} first.",
                     "{Foe} had been busy: half the town was already on {xposs} side."),
 }
+# long chapters (over 120 words) from chapter 4 on, when the other pools run dry
+# (scenes.long_form): what the antagonist does meanwhile, and the companion's own life
+LONG_FOE = (
+    "Meanwhile, {foe} was not idle: {xposs} people were asking questions along the road {to}.",
+    "A stranger passed them without a word, and {friend} swore it was one of {foe_gen} people.",
+    "That evening they found a fresh sign that {foe} had been this way: a door left open, a "
+    "fire still warm.",
+    "{Foe} had put a price on news of {hero}, and people had begun to look at {obj} twice.",
+    "A message from {foe} reached them, unsigned, but there was no mistaking who had sent it.",
+    "Twice that day {hero} saw the same face in the crowd, and the second time it was closer.",
+    "Word came that {foe} had found an ally {dest_loc}, and nobody liked the sound of it.",
+    "{Foe} had been asking after {friend} by name, which was new, and not good.")
+LONG_FRIEND = (
+    "{Friend} talked, for once, about why {fpron} had come along, and it was not only for "
+    "{hero}.",
+    "{Friend} kept a little apart that evening, writing something {fpron} would not show "
+    "anyone.",
+    "{Friend} took the first watch without being asked, and was still awake when {hero} woke.",
+    "{Friend} and {hero} argued about the next step, quietly, and neither of them quite won.",
+    "{Friend} shared the last of {fposs} food and pretended not to be hungry.",
+    "{Friend} knew someone along the road who owed {fobj} a favour, and said so at last.",
+    "{Friend} admitted to being afraid, just once, and then never mentioned it again.",
+    "{Friend} made {hero} laugh for the first time in days, with a story nobody believed.")
+LONG_RIVAL = (   # a gentle theme's rival, meanwhile
+    "Meanwhile, {foe} had been telling everyone {xpron} would win, and some believed it.",
+    "{Foe} waved at them from across the street, far too cheerfully.",
+    "Someone had seen {foe} practising, late at night, with the door closed.",
+    "A note from {foe} turned up under the door: three words, and one of them was underlined.",
+    "{Foe} had bought a new hat for the occasion, which worried {friend} more than anything.",
+    "Half the town had taken sides by now, and {foe} was counting them.",
+    "{Foe} was seen laughing with people {hero} had thought were on {poss} side.",
+    "{Foe} sent a basket of pastries, with a card that said only: good luck.")

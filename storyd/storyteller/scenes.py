@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from storyd.storyteller import de_turns, en_turns
 from storyd.storyteller.choices import obstacle_kind
 from storyd.storyteller.plot import Plot
 from storyd.storyteller.turns import turn_event
@@ -196,7 +197,18 @@ def long_form(p: Plot, fill: Fill, quote: Quote, past: list[str]) -> list[Beat]:
         beats.append((6 + j, [(fill(p.pick("back", p.T.BACKSTORY, j, once=True)), "")]))
     beats.append((9, [(fill(p.pick("foe", p.T.RIVAL if bank.gentle else p.T.FOE, 1,
                                    once=True)), "")]))
+    M = de_turns if p.lang == "de" else en_turns
+    for k in _LATE.get(p.n, (p.n - 1,) if p.n > 8 else ()) if p.req.words > 120 else ():
+        if p.foe.known:   # late chapters: the pools above run dry
+            pool = M.LONG_RIVAL if bank.gentle else M.LONG_FOE
+            beats.append((6, [(fill(p.pick_k("long_foe", pool, k, once=True)), "")]))
+        beats.append((6, [(fill(p.pick_k("long_friend", M.LONG_FRIEND, k, once=True)), "")]))
     return beats
+
+
+# the entries of turns' LONG_FOE / LONG_FRIEND a long chapter n takes: more where the other
+# pools have run dry
+_LATE = {4: (0,), 5: (1,), 6: (2,), 7: (3, 4), 8: (5, 6)}
 
 
 def closing_beats(p: Plot, fill: Fill, kind: str, opener: str, past: list[str],
