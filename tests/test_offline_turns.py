@@ -135,3 +135,24 @@ def test_no_echo_there_and_no_decision_lying_with() -> None:
                 text = " ".join(d.text for d in story(theme, language, seed).drafts)
                 assert not re.search(r"echoed (there|at|in)\b", text), theme
                 assert "Entscheidung lag bei" not in text, theme
+
+
+@pytest.mark.parametrize("language", ["English", "German"])
+def test_the_ending_happens_where_the_goal_is(language: str) -> None:
+    """'get the children out of the house': the story ends in Blackmoor House (Moorhaus),
+    not in the Fog Woods; 'save the little café' ends in the Rose Café."""
+    home = {"horror": ("Blackmoor House", "Moorhaus", r"house|Haus"),
+            "romance": ("the Rose Café", "Rosencafé", r"café|Café")}
+    checked = 0
+    for theme, (en, de, noun) in home.items():
+        for seed in range(1, 13):
+            s = story(theme, language, seed)
+            goal = re.search(r"must (.+?), starting|will (.+?) (?:finden|retten|holen|bringen)",
+                             s.outline)
+            if not goal or not re.search(noun, s.outline.split(".")[0].split(", starting")[0]
+                                         .split(" will ")[-1]):
+                continue
+            place = s.drafts[-1].memory.locations[0].name
+            assert place.split()[-1] in (en.split()[-1], de), (theme, seed, place, s.outline)
+            checked += 1
+    assert checked >= 3

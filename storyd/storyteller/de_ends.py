@@ -181,3 +181,8 @@ FINAL = ("Noch Jahre später erzählte man sich {here_loc} die Geschichte von {h
          "In dieser Nacht schlief {hero} zum ersten Mal seit Tagen.")
 TITLES_END = ("Das letzte Licht", "Der Weg zurück", "Schluss mit {threat_dat}",
               "{Hero} triumphiert", "Wo alles endet", "Nach dem Sturm")
+# the ending happens where the goal is (Plot.goal_place): reached for the first time, or again
+GOAL_PLACE = ("Endlich erreichten sie {here_acc}, wohin alles geführt hatte.",
+              "Das letzte Stück des Weges führte {here_to}.")
+GOAL_BACK = ("Am Ende führte der Weg zurück {here_to}.",
+             "Bei Einbruch der Nacht waren sie wieder {here_loc}.")

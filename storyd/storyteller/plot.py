@@ -25,6 +25,7 @@ The storyteller is stateless: everything comes from the `ChapterRequest`.
 from __future__ import annotations
 
 import random
+import re
 from types import ModuleType
 from typing import NamedTuple
 
@@ -113,6 +114,7 @@ class Plot:
         if self.threat_at > 1 and stage(self.threat_at, self.arc, False) != stage(
                 self.threat_at - 1, self.arc, False) == "turn":
             self.threat_at += 1   # the climax begins with the climax, not a new obstacle
+        self.goal_place: Where | None = None   # see _goal_place
         self._cast()
         self._places()
         self._things()
@@ -225,8 +227,13 @@ class Plot:
         self.here = where
 
     def dest(self) -> Where:
-        """The next place on the route that is neither here nor visited."""
+        """The next place on the route that is neither here nor visited; from the climax on,
+        the goal's own place (see `_goal_place`)."""
         here = name_key(self.here.name)
+        g = self.goal_place
+        if g is not None and self.stage in ("climax", "endgame", "resolution") \
+                and name_key(g.name) != here:
+            return g
         for w in self.route:
             if name_key(w.name) not in self.visited and name_key(w.name) != here:
                 return w
@@ -279,6 +286,26 @@ class Plot:
         want = plan_goal(self.req.plan.protagonist.want if self.req.plan else "", self.lang)
         if want and name_key(want) != name_key(self.goal):   # a model's plan: its own goal
             self.goal, self.goal_done = want, ""
+        self.goal_place = self._goal_place(goal.en if self.goal in (goal.en, goal.de) else "")
+
+    def _goal_place(self, bank_goal: str) -> Where | None:
+        """The route's place the goal belongs to ("get the children out of the house" →
+        Blackmoor House, "das Café retten" → the Rosencafé), or None: the climax heads
+        there and the ending happens there."""
+        if bank_goal:   # a theme's goal: its English words name the place in both languages
+            words = set(re.findall(r"\w+", bank_goal.casefold()))
+            names = [name_key(p.de if self.lang == "de" else p.en) for p in self.bank.places
+                     if p.en.split()[-1].casefold() in words]   # "das Moorhaus" is Moorhaus
+            return next((w for w in self.route if any(name_key(w.name).endswith(n)
+                                                      for n in names)), None)
+        nouns = [w.casefold() for w in re.findall(r"\w+", self.goal)
+                 if len(w) >= 4 and (self.lang == "en" or w[:1].isupper())]
+        for w in self.route:
+            last = w.name.split()[-1].casefold()
+            if self.lang == "en" and last in nouns or self.lang == "de" and any(
+                    last.endswith(n) for n in nouns):
+                return w
+        return None
 
     # -- slots -------------------------------------------------------------------------------
     def slots(self) -> dict[str, str]:

@@ -200,9 +200,9 @@ def long_form(p: Plot, fill: Fill, quote: Quote, past: list[str]) -> list[Beat]:
 
 
 def closing_beats(p: Plot, fill: Fill, kind: str, opener: str, past: list[str],
-                  result: list[Line]) -> list[Beat]:
+                  result: list[Line], arrival: str = "") -> list[Beat]:
     """The end, following from the last choice (`kind`, what came of a theme action in
-    `result`) and the path (`past`)."""
+    `result`) and the path (`past`); `arrival` takes them to the goal's own place first."""
     E, bank = p.E, p.bank
     beats: list[Beat] = []
     if opener:
@@ -230,6 +230,8 @@ def closing_beats(p: Plot, fill: Fill, kind: str, opener: str, past: list[str],
     if p.item_found and p.item_name.split()[-1] not in told:   # the item's thread ends too
         beats.append((1, [(fill(p.pick_k("item_end", E.ITEM_END, 0)), "")]))
     goal = E.GOAL if p.goal_done else E.GOAL_INF
+    if arrival:
+        beats.append((0, [(arrival, "")]))
     beats.append((0, [(fill(p.pick_k("goal", goal, 0)), "")]))
     trusted = sum(k in ("ask", "ask_item", "rest", "follow") for k in (*past, kind))
     friend = E.FRIEND_TRUSTED if trusted else E.FRIEND_DOUBTED

@@ -169,7 +169,15 @@ def write(req: ChapterRequest) -> ChapterDraft:
     if req.closing:
         result = _after(p, kind, f, quote, past, past_phrase) if kind in (
             "action", "face", "use") else []   # the obstacle answers (END tells "avoid")
-        beats = closing_beats(p, f, kind, opener, past, result)
+        arrival = ""
+        goal_place = p.goal_place
+        if goal_place is not None and goal_place.name != p.here.name:   # the goal's own place
+            p.go_to(goal_place)
+            keep = {k: v for k, v in s.items() if k.casefold().startswith(("act", "past"))}
+            s.update(p.slots() | keep)
+            pool = p.E.GOAL_PLACE if p.first_visit else p.E.GOAL_BACK
+            arrival = f(p.pick_k("goal_place", pool, 0))
+        beats = closing_beats(p, f, kind, opener, past, result, arrival)
         events.append(_event(L.EVENT["end" if p.goal_done else "endinf"], s))
     elif not first:
         after = _after(p, kind, f, quote, past, past_phrase)
