@@ -325,3 +325,36 @@ async def test_a_seed_reproduces_the_story(tmp_path: Path, autojump_clock: Any) 
             "the offline storyteller writes English and German; Spanish needs a model provider "
             "(offline chapters are written in English)")
         nursery.cancel_scope.cancel()
+
+
+async def test_an_extended_story_keeps_its_end_across_a_restart(tmp_path: Path,
+                                                                autojump_clock: Any) -> None:
+    # with `[story] max_chapters = 0` a story ends only where `storyctl extend` put it: a
+    # restart forgot that (StoryState.extended was not stored) and the story ran on for ever
+    store = MemoryStore()
+    st = stage(tmp_path, store=store, story={"max_chapters": 0})
+    async with trio.open_nursery() as nursery:
+        await nursery.start(st.director.run)
+        with st.bus.subscribe(4096) as sub:
+            await st.director.start("mystery")
+            await wait_for_event(sub, "story:voting-started")
+        d = st.director
+        assert d.story is not None and d.story.planned_chapters(0) == 0   # no end of its own
+        await st.generation.extend(d.story, 3, d.machine.state, False)
+        assert d.story.planned_chapters(0) == 3
+        nursery.cancel_scope.cancel()                 # the daemon dies mid-vote
+    st2 = stage(tmp_path, store=store, story={"max_chapters": 0})
+    async with trio.open_nursery() as nursery:
+        await nursery.start(st2.director.run)
+        d2 = st2.director
+        assert d2.story is not None and d2.story.planned_chapters(0) == 3
+        aired: list[dict[str, Any]] = []
+        with st2.bus.subscribe(4096) as sub:
+            await d2.close()
+            while not (aired and aired[-1]["closing"]):
+                aired.append(await wait_for_event(sub, "story:chapter-ready"))
+                if not aired[-1]["closing"]:
+                    await wait_for_event(sub, "story:voting-started")
+                    await d2.close()
+        assert [(c["number"], c["closing"]) for c in aired] == [(2, False), (3, True)]
+        nursery.cancel_scope.cancel()

@@ -164,7 +164,8 @@ def test_a_thousand_chapters_export_in_every_format(n: int):
 
 def test_the_recap_ends_the_markdown_and_html_exports():
     recap = {"title": "Salt", "logline": "Ines found <Tom> at last.",
-             "moments": ["She took the *ferry*.", "The bell rang."], "ending": "triumph"}
+             "moments": ["She took the *ferry*.", "The bell rang."], "ending": "triumph",
+             "source": "siliconflow"}
     s = {**SESSION, "recap": recap}
     md = export.to_markdown(s)
     assert md.rstrip().endswith("*Ending: triumph*")
@@ -187,3 +188,17 @@ def test_exports_name_the_viewers_written_in_as_text():
         in page and "<b>Bo" not in page
     assert json.loads(export.render(session, "json"))["cameos"] == cast
     assert "With viewers" not in export.render(SESSION, "md")
+
+
+def test_a_recap_from_the_chapters_alone_claims_no_kind_of_ending():
+    # the chapters alone say "open" of every story: the exports said "Ending: open" under a
+    # story whose hero had plainly won (the recap card already left it out)
+    recap = {"title": "Salt", "logline": "Ines set out to find Tom.", "moments": ["Bell."],
+             "ending": "open", "chapters": 1, "source": "offline"}
+    s = {**SESSION, "recap": recap}
+    md, page = export.to_markdown(s), export.to_html(s)
+    assert "## Recap" in md and "Ines set out to find Tom." in page
+    assert "Ending:" not in md and "Ending:" not in page
+    authored = {**s, "settings": {"story": {"id": "en/fantasy"}},
+                "recap": {**recap, "ending": "bittersweet"}}   # its ending passage's tag
+    assert export.to_markdown(authored).rstrip().endswith("*Ending: bittersweet*")

@@ -32,7 +32,7 @@ def german_session(**extra: Any) -> dict[str, Any]:
         "cameos": [{"name": "Zed", "status": "joined", "chapters": [1, 2]}],
         "recap": {"title": "Zwanzig vor acht", "logline": "Ines fand Tom am Ende doch.",
                   "moments": ["Sie nahm die Fähre.", "Die Glocke schlug."],
-                  "ending": "bittersweet", "chapters": 2, "source": "offline"},
+                  "ending": "bittersweet", "chapters": 2, "source": "siliconflow"},
         "chapters": [
             {"number": 1, "title": "Der Bus", "text": "Es regnete.", "summary": "",
              "choices": ["Einsteigen", "Warten"], "chosen": 0, "closing": False, "image": None,

@@ -77,6 +77,8 @@ class StoryPlan(msgspec.Struct, frozen=True, kw_only=True):
     endings: tuple[str, ...] = ()
     source: str = ""      # who wrote it: a provider name, "offline"
     repairs: tuple[str, ...] = ()   # what was completed or cut, for the operator
+    extended: bool = False  # `storyctl extend` set its length: the story ends there even
+    #                         with `[story] max_chapters = 0` (kept across a restart)
 
     @property
     def chapters(self) -> int:
@@ -207,5 +209,5 @@ def extend_plan(plan: StoryPlan, chapters: int, aired: int) -> StoryPlan:
         summary = pool.pop(0) if pool else BEAT_HINTS[kind]
         beats.append(Beat(chapter=len(kept) + i + 1, kind=kind, summary=summary))
     return msgspec.structs.replace(
-        plan, beats=tuple(beats),
+        plan, beats=tuple(beats), extended=True,
         repairs=(*plan.repairs, f"extended to {chapters} chapters after chapter {aired}"))

@@ -136,7 +136,7 @@ def _cast(session: dict[str, Any], cameos: tuple[str, ...]) -> tuple[CastEntry, 
                          for n in cameos[:MAX_CAST - len(main)] if n])
 
 
-def _ending(session: dict[str, Any], recap: StoryRecap) -> str:
+def known_ending(session: dict[str, Any], recap: StoryRecap) -> str:
     """The kind of ending where it is known: from a model's recap, or an authored story's
     ending passage (its tag); "" where the chapters alone guessed it ("open" for every story)."""
     settings = session.get("settings")
@@ -167,7 +167,7 @@ def recap_view(session: dict[str, Any], voters: list[dict[str, Any]], *,
         session_id=int(session["id"]), title=title,
         theme_name=THEMES[theme_id].name if theme_id in THEMES else theme_id,
         language=str(session.get("language") or ""), status=str(session.get("status") or ""),
-        logline=recap.logline, moments=recap.moments, ending=_ending(session, recap),
+        logline=recap.logline, moments=recap.moments, ending=known_ending(session, recap),
         cast=_cast(session, cameos),
         voters=tuple(RecapVoter(name=str(v.get("name") or "someone")[:64],
                                 ballots=int(v.get("ballots") or 0), wins=int(v.get("wins") or 0))

@@ -82,8 +82,9 @@ class Planner:
             await self._planned(story, await self._offline.write_plan(request))
 
     async def _planned(self, story: StoryState, plan: StoryPlan) -> None:
-        if story.extend_to and plan.chapters != story.extend_to:   # extended meanwhile
-            plan = extend_plan(plan, story.extend_to, 0)
+        if story.extend_to:                                          # extended meanwhile
+            plan = (extend_plan(plan, story.extend_to, 0) if plan.chapters != story.extend_to
+                    else msgspec.structs.replace(plan, extended=True))
         story.plan = plan
         log.info("story %d planned by %s: %s (%d chapters)%s", story.session_id, plan.source,
                  plan.title, plan.chapters,

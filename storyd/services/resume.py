@@ -45,6 +45,7 @@ async def resume_story(store: StoryStore, now: float, voting: VotingService,
     story = StoryState(session_id=row["id"], theme=th, language=row["language"],
                        outline=row.get("outline") or "", seed=int(row["id"]) * 7919,
                        memory=memory, plan=plan_from_json(row.get("plan")))
+    story.extended = story.plan is not None and story.plan.extended   # its end stays
     ref = (row.get("settings") or {}).get("story")
     if ref:   # an authored story: the same Twee file plays on
         try:

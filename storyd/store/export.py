@@ -22,7 +22,8 @@ from typing import Any
 import msgspec
 
 from storyd.core.langtag import html_lang
-from storyd.core.recap_view import story_title
+from storyd.core.recap import recap_from_json
+from storyd.core.recap_view import known_ending, story_title
 from storyd.core.replies import ExportReply
 from storyd.core.story_words import StoryWords, story_words, tie_words
 from storyd.store.twee import to_twee
@@ -53,6 +54,13 @@ def _tally(counts: Any) -> str:
 
 def _words(s: dict[str, Any]) -> StoryWords:
     return story_words(str(s.get("language") or ""))
+
+
+def _ending_kind(session: dict[str, Any]) -> str:
+    """The kind of ending where it is known (a model's recap, an authored ending passage);
+    "" where the chapters alone would only guess "open" (as on the recap card)."""
+    recap = recap_from_json(session.get("recap"))
+    return known_ending(session, recap) if recap is not None else ""
 
 
 def _vote_line(vote: dict[str, Any], words: StoryWords) -> str:
@@ -125,8 +133,8 @@ def to_markdown(s: dict[str, Any]) -> str:
     if recap.get("logline"):      # the story's recap (issue 17), written when it ended
         out += [f"## {words.recap}", "", md_text(recap["logline"]), ""]
         out += [f"- {md_text(m)}" for m in recap.get("moments") or []]
-        ending = words.ending_label(str(recap.get("ending") or "open"))
-        out += ["", f"*{md_text(ending)}*", ""]
+        if kind := _ending_kind(s):
+            out += ["", f"*{md_text(words.ending_label(kind))}*", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -176,10 +184,10 @@ def to_html(s: dict[str, Any]) -> str:
     recap = s.get("recap") or {}
     if recap.get("logline"):
         moments = "".join(f"<li>{e(str(m))}</li>" for m in recap.get("moments") or [])
-        ending = words.ending_label(str(recap.get("ending") or "open"))
+        kind = _ending_kind(s)
+        ending = f"<p class=vote>{e(words.ending_label(kind))}</p>" if kind else ""
         parts.append(f"<section class=recap><h2>{e(words.recap)}</h2>"
-                     f"<p>{e(recap['logline'])}</p><ul>{moments}</ul>"
-                     f"<p class=vote>{e(ending)}</p></section>")
+                     f"<p>{e(recap['logline'])}</p><ul>{moments}</ul>{ending}</section>")
     body = "\n".join(parts)
     lang = e(html_lang(str(s.get("language") or "")))
     return (f"<!doctype html><html lang={lang}><head><meta charset=utf-8>"
