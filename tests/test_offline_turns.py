@@ -133,7 +133,7 @@ def test_no_echo_there_and_no_decision_lying_with() -> None:
         for seed in range(1, 4):
             for language in ("English", "German"):
                 text = " ".join(d.text for d in story(theme, language, seed).drafts)
-                assert not re.search(r"echoed (there|at|in)\b", text), theme
+                assert not re.search(r"echoed (there|at|in)\b|(dort|\b(in|im|am|auf) .{1,30}) widerhallte", text), theme
                 assert "Entscheidung lag bei" not in text, theme
 
 
@@ -169,3 +169,13 @@ def test_late_long_chapters_keep_their_length(theme: str, language: str) -> None
                  closing_words=300)
         counts = [len(d.text.split()) for d in s.drafts[3:-1]]
         assert min(counts) >= 0.7 * 150, (seed, counts)
+
+
+def test_with_no_place_of_its_own_the_ending_goes_where_the_story_pointed() -> None:
+    """'find the missing watchmaker' has no place; the climax pointed to the Archive Cellar
+    ('Hugo could not stop talking about the Archive Cellar'), so the confrontation at the
+    Copper Mill ends there, not 'Somewhere at the Copper Mill'."""
+    s = story("mystery", "English", 2)
+    assert "Archive Cellar" in s.drafts[-2].text
+    assert s.drafts[-1].memory.locations[0].name == "the Archive Cellar"
+    assert "Copper Mill" not in s.drafts[-1].text

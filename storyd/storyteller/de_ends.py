@@ -151,7 +151,7 @@ RIVAL_END = ("{Foe} lachte schließlich und reichte {dat} die Hand.",
              "Sogar {foe} musste klatschen, wenn auch etwas steif.")
 GOAL = ("Endlich {goal_done_v2}.", "Am Ende {goal_done_v2}.",
         "Es war fast Morgen, als {hero} {goal_done_sub}.",
-        "{Hero} {goal_done}, und {friend} stieß einen Jubelschrei aus, der {here_loc} widerhallte.",
+        "{Hero} {goal_done}, und {friend} stieß einen Jubelschrei aus, der weithin widerhallte.",
         "Und so {goal_done_v2}, genau wie {pron} es versprochen hatte.",
         "{Hero} {goal_done}, und einen langen Augenblick sprach niemand.")
 GOAL_INF = ("Endlich war es geschafft: {Hero} konnte {goal}.",
@@ -182,7 +182,7 @@ FINAL = ("Noch Jahre später erzählte man sich {here_loc} die Geschichte von {h
 TITLES_END = ("Das letzte Licht", "Der Weg zurück", "Schluss mit {threat_dat}",
               "{Hero} triumphiert", "Wo alles endet", "Nach dem Sturm")
 # the ending happens where the goal is (Plot.goal_place): reached for the first time, or again
-GOAL_PLACE = ("Endlich erreichten sie {here_acc}, wohin alles geführt hatte.",
+GOAL_PLACE = ("Schließlich erreichten sie {here_acc}, wohin alles geführt hatte.",
               "Das letzte Stück des Weges führte {here_to}.")
 GOAL_BACK = ("Am Ende führte der Weg zurück {here_to}.",
              "Bei Einbruch der Nacht waren sie wieder {here_loc}.")

@@ -176,7 +176,7 @@ FINAL = ("For years afterwards, people {here_loc} told the story of {hero_full}.
 TITLES_END = ("The Last Light", "The Way Back", "The End of {threat}", "{Hero}'s Triumph",
               "Where It Ends", "After the Storm")
 # the ending happens where the goal is (Plot.goal_place): reached for the first time, or again
-GOAL_PLACE = ("At last they reached {here}, where it had all been heading.",
+GOAL_PLACE = ("Then they reached {here}, where it had all been heading.",
               "The last stretch of the road led {here_to}.")
 GOAL_BACK = ("In the end, the road led back {here_to}.",
              "By nightfall they were back {here_loc}.")

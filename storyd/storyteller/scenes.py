@@ -226,6 +226,8 @@ def closing_beats(p: Plot, fill: Fill, kind: str, opener: str, past: list[str],
     if bank.gentle and end_kind in ("confront", "bargain"):
         pool = E.END_GENTLE[end_kind]
     beats.append((0, [(fill(p.pick_k("end", pool, 0)), "")]))
+    if arrival:   # then on to the goal's place, where the antagonist's fate and the goal are
+        beats.append((0, [(arrival, "")]))   # told
     ends = E.OBSTACLE_END_GENTLE if bank.gentle else E.OBSTACLE_END
     if kind not in ("avoid", "face", "use") and not p.obstacle_done and p.threat_known:
         line = ends[p.obstacle.kind][0 if p.item_found else 1]
@@ -242,8 +244,6 @@ def closing_beats(p: Plot, fill: Fill, kind: str, opener: str, past: list[str],
     if p.item_found and p.item_name.split()[-1] not in told:   # the item's thread ends too
         beats.append((1, [(fill(p.pick_k("item_end", E.ITEM_END, 0)), "")]))
     goal = E.GOAL if p.goal_done else E.GOAL_INF
-    if arrival:
-        beats.append((0, [(arrival, "")]))
     beats.append((0, [(fill(p.pick_k("goal", goal, 0)), "")]))
     trusted = sum(k in ("ask", "ask_item", "rest", "follow") for k in (*past, kind))
     friend = E.FRIEND_TRUSTED if trusted else E.FRIEND_DOUBTED

@@ -170,8 +170,11 @@ def write(req: ChapterRequest) -> ChapterDraft:
         result = _after(p, kind, f, quote, past, past_phrase) if kind in (
             "action", "face", "use") else []   # the obstacle answers (END tells "avoid")
         arrival = ""
-        goal_place = p.goal_place
-        if goal_place is not None and goal_place.name != p.here.name:   # the goal's own place
+        goal_place = p.goal_place   # the goal's own place, or where the last chapter pointed
+        if goal_place is None and kind not in ("follow", "go") and \
+                p.dest().name.split()[-1] in req.previous_text:
+            goal_place = p.dest()
+        if goal_place is not None and goal_place.name != p.here.name:
             p.go_to(goal_place)
             keep = {k: v for k, v in s.items() if k.casefold().startswith(("act", "past"))}
             s.update(p.slots() | keep)
