@@ -55,3 +55,23 @@ def test_recap_prompt_quotes_the_story_as_material() -> None:
         fallback=offline_recap("Salt", CHAPTERS)))
     user = messages[-1]["content"]
     assert "BEGIN STORY" in user and "Ines did thing 8." in user and "triumph|" in user
+
+
+def test_a_recap_that_never_names_the_protagonist_is_another_storys() -> None:
+    # a model's recap naming a different hero aired on the recap card as it was
+    fallback = offline_recap("Salt", CHAPTERS, protagonist="Ines Varga", want="find Tom")
+    other = json.dumps({"logline": "Elara saved the kingdom of Lyr.",
+                        "moments": ["Elara met a dragon.", "The dragon sang.", "Peace."],
+                        "ending": "triumph"})
+    assert parse_recap(other, fallback, source="model", protagonist="Ines Varga") == fallback
+    ours = json.dumps({"logline": "Varga found Tom in the end.", "moments": ["Ferry.", "Bell.",
+                                                                           "Home."],
+                       "ending": "bittersweet"})
+    recap = parse_recap(ours, fallback, source="model", protagonist="Ines Varga")
+    assert recap.logline == "Varga found Tom in the end." and recap.ending == "bittersweet"
+    # in a moment is enough; and with no plan (an authored story) nothing is checked
+    named_later = json.dumps({"logline": "A ferry, a bell, a brother.",
+                              "moments": ["Ines took the ferry.", "The bell rang.", "Home."]})
+    assert parse_recap(named_later, fallback, source="model",
+                       protagonist="Ines Varga").source == "model"
+    assert parse_recap(other, fallback, source="model").logline.startswith("Elara")

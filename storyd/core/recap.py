@@ -12,6 +12,7 @@ Pure: no I/O, no clocks.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -53,6 +54,7 @@ class RecapRequest(msgspec.Struct, frozen=True, kw_only=True):
     title: str
     chapters: tuple[RecapChapter, ...]
     fallback: StoryRecap          # built from the chapters (`offline_recap`)
+    protagonist: str = ""         # the plan's: a recap that never names them is another story's
 
 
 def recap_json_schema(*, grammar: bool = False) -> dict[str, Any]:
@@ -120,8 +122,17 @@ def offline_recap(title: str, chapters: tuple[RecapChapter, ...], *,
                       ending="open", chapters=len(chapters), source="offline")
 
 
-def parse_recap(content: str, fallback: StoryRecap, *, source: str = "") -> StoryRecap:
-    """The recap in a model's answer, completed from `fallback`; never raises."""
+def _names(text: str, protagonist: str) -> bool:
+    """Whether `text` names the protagonist (any part of the name of 3 letters or more)."""
+    parts = [p for p in re.findall(r"\w+", protagonist.casefold()) if len(p) >= 3]
+    words = set(re.findall(r"\w+", text.casefold()))
+    return not parts or any(p in words for p in parts)
+
+
+def parse_recap(content: str, fallback: StoryRecap, *, source: str = "",
+                protagonist: str = "") -> StoryRecap:
+    """The recap in a model's answer, completed from `fallback`; never raises. With
+    `protagonist`, a recap that never names them is taken for another story's."""
     data = extract_json(content, partial=True) or {}
     logline = _tidy(data.get("logline") or data.get("summary"), 300)
     if logline.casefold().startswith(_TEMPLATE):      # the template copied, not a recap
@@ -129,6 +140,8 @@ def parse_recap(content: str, fallback: StoryRecap, *, source: str = "") -> Stor
     raw = data.get("moments") or data.get("key_moments") or []
     moments = [m for m in (_tidy(x if isinstance(x, str) else "", 200)
                            for x in (raw if isinstance(raw, list) else [])) if m]
+    if logline and not _names(" ".join([logline, *moments]), protagonist):
+        logline, moments, data = "", [], {}           # a story about someone else
     if len(moments) < MIN_MOMENTS:
         moments += [m for m in fallback.moments if m not in moments]
     kind = _tidy(data.get("ending") or data.get("ending_kind"), 40).casefold()

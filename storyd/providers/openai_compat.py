@@ -278,7 +278,8 @@ class OpenAICompatProvider(MediaClient):
     async def write_recap(self, request: RecapRequest) -> StoryRecap:
         content = await self.complete([], adapt=recap_adapt(request), schema_name="recap",
                                       debug=False)
-        return parse_recap(content, request.fallback, source=self.name)
+        return parse_recap(content, request.fallback, source=self.name,
+                           protagonist=request.protagonist)
 
     async def write_chapter(self, request: ChapterRequest, *,
                             on_text: Callable[[str], None] | None = None) -> ChapterDraft:

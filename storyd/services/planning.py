@@ -216,7 +216,8 @@ class Planner:
             fallback = msgspec.structs.replace(
                 fallback, ending=recap_ending(story.chapters[-1].draft))
         request = RecapRequest(theme=story.theme, language=story.language, title=title,
-                               chapters=chapters, fallback=fallback)
+                               chapters=chapters, fallback=fallback,
+                               protagonist=plan.protagonist.name if plan else "")
         recap = fallback
         with trio.move_on_after(self._settings().llm.chapter_deadline):
             try:
