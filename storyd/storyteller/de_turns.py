@@ -21,7 +21,7 @@ COST: dict[str, tuple[str, ...]] = {
              "ihnen."),
     "still": ("Die ruhigen Stunden kosteten sie ihren Vorsprung: {Foe} hatte sie in der Nacht "
               "überholt.",
-              "Ihr Feuer war von Weitem zu sehen gewesen, und im Morgengrauen rückten {foe_gen} "
+              "Ihr Licht hatte die halbe Nacht gebrannt, und im Morgengrauen rückten {foe_gen} "
               "Leute näher."),
     "spy": ("Ein loser Stein verriet {hero}, und {foe} wusste jetzt, dass jemand gelauscht hatte.",
             "Was {hero} gehört hatte, änderte den Plan: {Foe} wollte im Morgengrauen "

@@ -18,7 +18,7 @@ COST: dict[str, tuple[str, ...]] = {
              "went slower.",
              "They had left the way open behind them, and {foe} was not far behind."),
     "still": ("Those quiet hours cost them their lead: {foe} had passed them in the night.",
-              "Their fire had been seen from far off, and by dawn {foe_gen} people were closing "
+              "Their lamp had burned half the night, and by dawn {foe_gen} people were closing "
               "in."),
     "spy": ("A loose stone gave {hero} away, and {foe} knew now that someone had been listening.",
             "What {hero} had heard changed the plan: {foe} would move at first light."),
