@@ -179,3 +179,14 @@ def test_with_no_place_of_its_own_the_ending_goes_where_the_story_pointed() -> N
     assert "Archive Cellar" in s.drafts[-2].text
     assert s.drafts[-1].memory.locations[0].name == "the Archive Cellar"
     assert "Copper Mill" not in s.drafts[-1].text
+
+
+def test_the_last_line_is_no_essay_formula() -> None:
+    """'On the one hand, … On the other, …' and '…, aber andererseits: …' were in every
+    story; a sentence after the colon of a hook starts with a capital."""
+    for theme in THEMES_READ:
+        for seed in (2, 3, 5):
+            en = " ".join(d.text for d in story(theme, "English", seed).drafts)
+            de = " ".join(d.text for d in story(theme, "German", seed).drafts)
+            assert "On the one hand" not in en and "andererseits:" not in de
+            assert not re.search(r"Doch da war noch etwas: [a-zäöü]", de)

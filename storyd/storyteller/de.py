@@ -334,7 +334,7 @@ CAMEO = ("{cameo}, ein Gesicht aus der Menge, nickte {hero} im Vorbeigehen zu.",
          "Jemand namens {cameo} wechselte ein paar freundliche Worte mit {hero}.")
 CAMEO_NOTE = "ein Gastauftritt aus dem Publikum"
 HOOK = ("{A}, aber {B}.", "{A}, doch {B}.", "{A} – und {B}.", "{A}, und {B}.",
-        "{A}, aber andererseits: {B}.")
+        "{A}. Doch da war noch etwas: {B}.")
 HOOK_ONE = ("{A}, und {hero} musste sich entscheiden.", "{A}. {Hero} wog es ab.",
             "{A}. Jetzt musste {hero} entscheiden.",
             "{A}, und {friend} wartete darauf, dass {hero} sich entschied.",

@@ -264,7 +264,7 @@ CAMEO = ("{cameo}, a face from the watching crowd, nodded to {hero} in passing."
          "A traveller called {cameo} shared a quick word and a warm smile with {hero}.")
 CAMEO_NOTE = "a walk-on from the audience"
 HOOK = ("{A}, but {B}.", "{A}; then again, {B}.", "{A}. And yet {B}.", "{A}, and {B}.",
-        "On the one hand, {A}. On the other, {B}.")
+        "{A}, while {B}.")
 HOOK_ONE = ("{A}, and {hero} had to decide.", "{A}. {Hero} weighed it up.",
             "{A}. It was {hero}'s call.", "{A}, and {friend} waited for {hero} to decide.",
             "{A}. {Hero} looked at the road ahead and thought it over.")

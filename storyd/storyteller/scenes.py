@@ -58,7 +58,7 @@ def hook(p: Plot, s: dict[str, str], offered: list[tuple[str, str]]) -> str:
         form, a, b = p.pick("hook0", L.HOOK_NONE), "", ""
     text = form.format(**(s | {"A": "\x00", "B": "\x01"}))
     text = text.replace("\x00", a[:1].upper() + a[1:] if text.startswith("\x00") else a)
-    text = text.replace("\x01", b)
+    text = text.replace("\x01", b[:1].upper() + b[1:] if ": \x01" in text else b)
     return text[:1].upper() + text[1:]
 
 
