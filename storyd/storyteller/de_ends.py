@@ -183,6 +183,13 @@ TITLES_END = ("Das letzte Licht", "Der Weg zurück", "Schluss mit {threat_dat}",
               "{Hero} triumphiert", "Wo alles endet", "Nach dem Sturm")
 # the ending happens where the goal is (Plot.goal_place): reached for the first time, or again
 GOAL_PLACE = ("Schließlich erreichten sie {here_acc}, wohin alles geführt hatte.",
-              "Das letzte Stück des Weges führte {here_to}.")
+              "Das letzte Stück des Weges führte {here_to}.",
+              "Es war schon dunkel, als sie {here_to} kamen.",
+              "Eine Stunde später waren sie {here_loc}.",
+              "{Friend} ging voran, und bei Einbruch der Nacht waren sie {here_loc}.",
+              "Auf dem Weg {here_to} sprach kaum jemand.")
 GOAL_BACK = ("Am Ende führte der Weg zurück {here_to}.",
-             "Bei Einbruch der Nacht waren sie wieder {here_loc}.")
+             "Bei Einbruch der Nacht waren sie wieder {here_loc}.",
+             "Ein letztes Mal gingen sie zurück {here_to}.",
+             "{Friend} sprach es als Erste{friend_e} aus: Sie mussten zurück {here_to}.",
+             "Der Rückweg {here_to} kam ihnen kürzer vor als der Hinweg.")

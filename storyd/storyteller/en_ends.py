@@ -177,6 +177,13 @@ TITLES_END = ("The Last Light", "The Way Back", "The End of {threat}", "{Hero}'s
               "Where It Ends", "After the Storm")
 # the ending happens where the goal is (Plot.goal_place): reached for the first time, or again
 GOAL_PLACE = ("Then they reached {here}, where it had all been heading.",
-              "The last stretch of the road led {here_to}.")
+              "The last stretch of the road led {here_to}.",
+              "It was dark when they finally came {here_to}.",
+              "One more hour brought them {here_to}.",
+              "{Friend} led the way on, and by nightfall they were {here_loc}.",
+              "Nobody said much on the way {here_to}.")
 GOAL_BACK = ("In the end, the road led back {here_to}.",
-             "By nightfall they were back {here_loc}.")
+             "By nightfall they were back {here_loc}.",
+             "They went back {here_to} one last time.",
+             "{Friend} was the one who said it: they had to go back {here_to}.",
+             "The way back {here_to} felt shorter than the way out.")
