@@ -56,6 +56,10 @@ class RecapRequest(msgspec.Struct, frozen=True, kw_only=True):
     fallback: StoryRecap          # built from the chapters (`offline_recap`)
     protagonist: str = ""         # the plan's: a recap that never names them is another story's
 
+    def read(self, content: str, *, source: str) -> StoryRecap:
+        """The recap in a model's answer to this request (see `parse_recap`)."""
+        return parse_recap(content, self.fallback, source=source, protagonist=self.protagonist)
+
 
 def recap_json_schema(*, grammar: bool = False) -> dict[str, Any]:
     """The recap's schema; `grammar`: texts with a minimum length (see plan_json_schema)."""

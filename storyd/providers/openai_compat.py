@@ -50,7 +50,6 @@ from storyd.core.plan_prompts import PlanRequest
 from storyd.core.recap import (
     RecapRequest,
     StoryRecap,
-    parse_recap,
 )
 from storyd.errors import ProviderError, ProviderOutputError
 from storyd.providers import http_io
@@ -278,8 +277,7 @@ class OpenAICompatProvider(MediaClient):
     async def write_recap(self, request: RecapRequest) -> StoryRecap:
         content = await self.complete([], adapt=recap_adapt(request), schema_name="recap",
                                       debug=False)
-        return parse_recap(content, request.fallback, source=self.name,
-                           protagonist=request.protagonist)
+        return request.read(content, source=self.name)
 
     async def write_chapter(self, request: ChapterRequest, *,
                             on_text: Callable[[str], None] | None = None) -> ChapterDraft:
