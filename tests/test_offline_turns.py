@@ -51,6 +51,9 @@ def test_every_middle_chapter_tells_one_event_that_changes_the_situation(
             hits = [i for x in sentences(d.text) for i, rx in enumerate(shapes)
                     if rx.match(x)]
             assert hits, f"{theme} {language} {seed} chapter {n} has no event: {d.text}"
+            told = [x for x in sentences(d.text) if any(rx.match(x) for rx in shapes)]
+            assert any(x.rstrip(".").casefold() in d.memory.event.casefold() for x in told), \
+                d.memory.event   # the recap and the next chapter's context retell it
             used += hits
         assert len(used) == len(set(used)), f"an event told twice in {theme} {seed}"
 

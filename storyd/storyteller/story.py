@@ -54,6 +54,7 @@ from storyd.storyteller.scenes import (
     long_form,
     middle_beats,
 )
+from storyd.storyteller.turns import turn_event
 
 
 def key_words(text: str, lang: str) -> list[str]:
@@ -204,6 +205,11 @@ def write(req: ChapterRequest) -> ChapterDraft:
                                                      s["item"].split()[-1],
                                                      s["threat"].split()[-1]))
     text = " ".join(t for t, _ in lines)
+    turn = "" if first or req.closing else turn_event(p, kind, f, text)
+    if turn and turn in text:   # the chapter's event is what a recap retells (turns.py)
+        names = {w for k in ("hero", "friend", "foe") for w in s[k].split()}
+        events.append(turn.rstrip(".") if turn.split()[0] in names else
+                      turn[:1].lower() + turn[1:].rstrip("."))
     noun = s["threat"].split()[-1]
     if not p.threat_known and not p.obstacle_done and noun in text and kind not in (
             "face", "use"):   # the obstacle came in: memory keeps it (see Plot.threat_known)
