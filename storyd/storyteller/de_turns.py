@@ -51,7 +51,7 @@ EVENTS: dict[str, tuple[str, ...]] = {
                "der Nacht holte {hero} {fobj} ein.",
                "Hinter {hero_gen} Rücken handelte {friend} auf eigene Faust und kam mit einem "
                "Weg {to} zurück."),
-    "move": ("Dann machte {foe} ernst: {Foe_gen} Leute brachen vor ihnen {to} auf und ließen "
+    "move": ("Dann machte {foe} ernst: {Xposs}e Leute brachen vor ihnen {to} auf und ließen "
              "eine Wache am Weg zurück.",
              "{Foe} schlug zu, während sie schliefen: Als {hero} aufwachte, war {friend_gen} "
              "Rucksack weg und mit ihm die Hälfte der Vorräte.",
