@@ -82,7 +82,7 @@ AFTER = {
                    "anhaben.",
                    "Sie kamen ohne einen Kratzer aus {threat_dat} heraus."),
     "use:person": ("{Threat_cap} starrte auf {item_acc} und trat dann beiseite.",
-                   "{Threat_cap} wurde blass und ließ sie durch.",
+                   "{Threat_cap} ließ sie ohne ein weiteres Wort durch.",
                    "Mehr brauchte es nicht: {threat} winkte sie durch."),
     "secret": ("{Friend} zögerte, dann sagte {fpron} {dat} die Wahrheit: {Fpron_cap} {secret}.",),
     "motive": ("Was {hero} hörte, änderte alles: {Foe} {motive}.",),

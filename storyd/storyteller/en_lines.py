@@ -77,7 +77,7 @@ AFTER = {
                    "{Threat_cap} roared behind them, harmless now.",
                    "They came out of {threat} without a scratch."),
     "use:person": ("{Threat_cap} stared at {item}, then stepped aside.",
-                   "{Threat_cap} went pale and let them pass.",
+                   "{Threat_cap} let them pass without another word.",
                    "That was all it took: {threat} waved them on."),
     "secret": ("{Friend} hesitated, then told {obj} the truth: {fpron} {secret}.",),
     "motive": ("What {hero} heard changed everything: {foe} {motive}.",),
