@@ -29,6 +29,8 @@ import trio
 from hypercorn.config import Config as HyperConfig
 from hypercorn.trio import serve
 
+from tests.asgi_fake import read_request
+
 CLIENT_ID = "wbmytr93xzw8zbg0p1izqyzzc5mbiz"
 
 
@@ -67,21 +69,10 @@ class FakeHelix:
         self._shutdown.set()
 
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        body = b""
-        while True:
-            msg = await receive()
-            body += msg.get("body", b"")
-            if not msg.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        request = await read_request(scope, receive, send)
+        if request is None:
+            return
+        body, headers = request
         path, method = scope["path"], scope["method"]
         query = parse_qs(scope.get("query_string", b"").decode())
         self.requests.append((method, path))

@@ -126,6 +126,12 @@ class Server:
         self.d.config = msgspec.structs.replace(
             self.d.config, server=msgspec.structs.replace(self.d.config.server, port=port))
 
+    def close(self) -> None:
+        """Stop it for good (a fixture's teardown): nothing if a test already stopped it."""
+        if self._thread is not None and self._stop is not None and self._thread.is_alive():
+            trio.from_thread.run_sync(self._stop.set, trio_token=self.token)
+            self._thread.join(20)
+
     def show(self, snap: Snapshot) -> None:
         """Make `snap` the story's state and publish it (in the server's trio thread)."""
         def publish() -> None:

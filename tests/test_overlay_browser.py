@@ -17,7 +17,6 @@ from typing import Any
 
 import msgspec
 import pytest
-import trio
 from overlay_harness import (
     ARTIFACTS,
     CHAPTERS,
@@ -59,9 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     s = Server(tmp_path_factory.mktemp("overlay"))
     s.start()
     yield s
-    if s._thread is not None and s._thread.is_alive():
-        trio.from_thread.run_sync(s._stop.set, trio_token=s.token)  # type: ignore[union-attr]
-        s._thread.join(20)
+    s.close()
 
 
 @pytest.fixture(scope="module")
