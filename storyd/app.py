@@ -5,7 +5,7 @@ the data folder's lock and a check of the control socket (a second storyd stops 
 having touched nothing: storyd.system.instance) → store (opened and migrated) → media cache
 → after-show (on-air times, stream markers, the recap: services/aftershow.py) → director
 (voting and generation services, then the resumed story) → control socket → web server →
-chat sources. Then READY=1 goes to systemd.
+chat sources. Then READY=1 goes to systemd (httpx's warm-up and TikTokLive load after it).
 
 Wiring: this module is the composition root. It builds each service with exactly what it
 uses — `Director(store, generation, voting, bus, clock, settings, ...)`,
@@ -19,9 +19,9 @@ Shutdown protocol (SIGTERM/SIGINT or `Daemon.stop()`): STOPPING=1 → `shutdown`
 websocket ends with 1001) → the last ballots flushed to SQLite → the nursery is cancelled →
 store closed (writes still waiting for a full disk get STORAGE_WAIT seconds, then go to a
 recovery file the next start replays; exit 1 only when not even that could be written); a
-3-second cancel-scope deadline is the backstop. SIGHUP reloads the config
-file: a new frozen Config is swapped in whole; provider chains are rebuilt; a bad or missing
-file is reported (ERROR, `story:error`, admin notice) and the old config kept.
+3-second cancel-scope deadline is the backstop. SIGHUP reloads the config file: a new frozen
+Config is swapped in whole; provider chains are rebuilt; a bad or missing file is reported
+(ERROR, `story:error`, admin notice) and the old config kept.
 """
 
 from __future__ import annotations
@@ -376,8 +376,8 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
                          daemon.socket_path)
                 notify("READY=1", f"STATUS=serving on {daemon.web_url}")
                 settled.set()           # now TikTokLive may load (storyd/chat/tiktok.py)
-                # the TLS context and httpx's first-client imports, in a thread, after READY
-                nursery.start_soon(functools.partial(trio.to_thread.run_sync, http_io.warm_up))
+                nursery.start_soon(functools.partial(   # TLS context, httpx imports: after READY
+                    trio.to_thread.run_sync, http_io.warm_up, abandon_on_cancel=True))
                 task_status.started(daemon)
                 await daemon.shutdown.wait()
                 notify("STOPPING=1", "STATUS=stopping")

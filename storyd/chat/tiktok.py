@@ -60,6 +60,7 @@ GIFT_IDLE_SECONDS = 10.0
 STABLE_AFTER = 60.0     # a connection up this long resets the backoff
 MAX_RETRY_AFTER = 3600.0
 SETTLE_MAX = 2.0        # seconds to wait for the daemon to settle before importing TikTokLive
+AFTER_READY = 0.5       # ... or, in the daemon, seconds after READY (its first requests first)
 # outcomes of an attempt that was connected and counts as a drop (live_end is not a drop)
 _DROPS = frozenset({"closed", "closed_error", "stall", "error", "timeout"})
 
@@ -92,12 +93,13 @@ async def run(cfg: TikTokConfig, sink: ChatSink, health: ChatHealth, *,
 
 
 async def _load_tiktoklive(settled: trio.Event | None) -> None:
-    """Import TikTokLive in a worker thread once the daemon has settled (READY sent; without
-    `settled`, all tasks blocked for a moment, at most SETTLE_MAX seconds): the import takes
-    seconds on a busy machine and competes for the GIL. The thread is abandoned on cancel,
-    so a stop during the import is immediate (the import ends on its own)."""
+    """Import TikTokLive in a worker thread once the daemon has settled (AFTER_READY seconds
+    after READY; without `settled`, all tasks blocked for a moment, at most SETTLE_MAX s):
+    the import takes seconds on a busy machine and competes for the GIL. The thread is
+    abandoned on cancel, so a stop during the import is immediate (it ends on its own)."""
     if settled is not None:
         await settled.wait()
+        await trio.sleep(AFTER_READY)
     else:
         from trio.testing import wait_all_tasks_blocked  # only here: imports pytest
 
