@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import io
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ import textwrap
 import threading
 from pathlib import Path
 
+import pytest
 import trio
 import trio.testing
 
@@ -165,3 +167,49 @@ async def test_tiktoklive_loads_only_once_the_daemon_is_settled(monkeypatch) -> 
             await loaded.wait()
             assert calls and calls[0] != threading.current_thread().name
             nursery.cancel_scope.cancel()
+
+
+# Command lines of every shape: top-level options before the command, sub-subcommands, options
+# with values, an abbreviated --socket, --json moved to the front by json_anywhere.
+COMMAND_LINES = [
+    ["status"], ["--socket", "/run/s.sock", "status"], ["--json", "status"], ["--sock=/s", "themes"],
+    ["start", "horror", "--seed", "3", "--language", "de"], ["start", "--story", "en/fantasy"],
+    ["vote", "alice", "b", "--name", "Al"], ["next"], ["next", "2"], ["finish", "--now"],
+    ["sessions", "--limit", "5"], ["sessions", "--delete", "7"],
+    ["session", "4", "--chapters", "--since", "1765134000"], ["recap", "4", "--png", "r.png"],
+    ["config", "set", "voting.duration", "30"], ["config", "show"], ["config", "get", "x.y"],
+    ["cameo", "remove", "Bob"], ["cameo", "list"], ["chat-import", "-", "--batch", "10"],
+    ["export", "3", "-f", "html", "-o", "s.html"], ["extend", "12"], ["plan"], ["top-voters"],
+    ["watch"], ["providers"], ["admin-url"], ["reset-demo"], ["memory"], ["end"], ["close"],
+]
+
+
+def test_the_one_command_parser_reads_every_line_as_the_full_parser_does() -> None:
+    from storyd.ctl.main import build_parser, parse_words
+
+    out, err = io.StringIO(), io.StringIO()
+    for words in COMMAND_LINES:
+        assert parse_words(words, out, err) == build_parser(out, err).parse_args(words), words
+    assert out.getvalue() == err.getvalue() == ""
+
+
+def test_the_one_command_parser_knows_one_command_and_leaves_help_and_errors_to_the_full_one(
+        ) -> None:
+    from storyd.ctl.main import _UsageExit, build_parser, parse_words
+
+    quiet = io.StringIO()
+    only_status = build_parser(quiet, quiet, "status")
+    assert only_status.parse_args(["status"]).command == "status"
+    with pytest.raises(_UsageExit):
+        only_status.parse_args(["themes"])          # not built: what makes the fast path fast
+    for words, status, stream, text in (
+            (["stat"], 2, "err", "invalid choice: 'stat' (choose from 'status', 'themes'"),
+            (["vote", "alice", "z"], 2, "err", "'z' is not a choice"),
+            (["status", "-h"], 0, "out", "usage: storyctl status [-h]"),
+            (["-h"], 0, "out", "top-voters"),
+            ([], 2, "err", "the following arguments are required: COMMAND")):
+        out, err = io.StringIO(), io.StringIO()
+        with pytest.raises(_UsageExit) as exc:
+            parse_words(words, out, err)
+        assert exc.value.args[0] == status
+        assert text in (out if stream == "out" else err).getvalue(), words
