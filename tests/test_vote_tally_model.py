@@ -125,7 +125,8 @@ def test_the_tally_behaves_as_the_reference_model(steps: list[tuple[str, object]
 
 
 COMMANDS = frozenset({"join"})
-MORE_TEXTS = (*TEXTS, "!join", "!join me", "!leave", " !a", "Ｂ", "a lot", "(b)", "bb", "c.")
+MORE_TEXTS = (*TEXTS, "!join", "!join me", "!leave", " !a", "Ｂ", "a lot", "(b)", "bb", "c.",
+              "+a a a!!!  ", "b b       x", "!c          ")
 
 
 class FullModel(Model):

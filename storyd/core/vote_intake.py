@@ -8,8 +8,10 @@ sets or changes a ballot moves a count and is appended to the dirty list.
 The table (`_table`) maps each text the round has classified to its answer: a choice index
 (>= 0), `CHAT` (not a vote) or `MISSING` (a vote for a choice the round lacks: counted as
 invalid every time). It starts as vote_parse.EXACT and learns what `parse_slow` decides for
-each new text whose first character may start a vote; a text whose first character cannot
-(most chat) is rejected with one set lookup and not learned. Both kinds of learning are
+each new text that may be a vote; a text whose first character cannot start a vote (most
+chat), or one that starts like a bare vote (`a`, `2`) and goes on past the longest bare vote,
+is chat by vote_parse's first two rules, told without a call and not learned (chat lines are
+mostly seen once). Both kinds of learning are
 bounded: past `_TABLE_CAP` learned vote texts the parser runs every time; past `_CHATTER_CAP`
 learned non-votes they are forgotten and learned again. Chat commands (`!join`) are found
 every time they are typed, never learned.
@@ -26,7 +28,7 @@ from collections.abc import Sequence
 
 from storyd.core.model import ChatMessage, ViewerKey, key_of_viewer_id
 from storyd.core.ports import IngestResult, TallyRules
-from storyd.core.vote_parse import EXACT, MAY_START, command_word, parse_slow
+from storyd.core.vote_parse import BARE_START, EXACT, MAX_BARE, MAY_START, command_word, parse_slow
 
 CHAT = -1        # the table's answer for a text that is not a vote
 MISSING = -2     # ... for a vote naming a choice the round lacks
@@ -68,6 +70,7 @@ class Intake:
             return self._ingest_weighted(batch)
         vget = self._table.get
         may_start = MAY_START
+        bare_start = BARE_START
         learn = self._learn
         ballots = self._ballots
         bget = ballots.get
@@ -78,8 +81,10 @@ class Intake:
         for m in batch:
             c = vget(m.text)
             if c is None:                       # a text new to this round (never "")
-                if m.text[0] not in may_start:
-                    continue
+                t = m.text
+                if t[0] not in may_start or (len(t) > MAX_BARE and t[0] in bare_start
+                                             and not t[MAX_BARE:].isspace()):
+                    continue                    # chat (parse_slow's first two rules)
                 c = learn(m)
             if c < 0:
                 if c == MISSING:
@@ -105,6 +110,7 @@ class Intake:
         """`ingest` with gift weight in the round, or with changes refused."""
         vget = self._table.get
         may_start = MAY_START
+        bare_start = BARE_START
         learn = self._learn
         ballots = self._ballots
         bget = ballots.get
@@ -118,7 +124,9 @@ class Intake:
         for m in batch:
             c = vget(m.text)
             if c is None:
-                if m.text[0] not in may_start:
+                t = m.text
+                if t[0] not in may_start or (len(t) > MAX_BARE and t[0] in bare_start
+                                             and not t[MAX_BARE:].isspace()):
                     continue
                 c = learn(m)
             if c < 0:
