@@ -5,7 +5,7 @@ the data folder's lock and a check of the control socket (a second storyd stops 
 having touched nothing: storyd.system.instance) → store (opened and migrated) → media cache
 → after-show (on-air times, stream markers, the recap: services/aftershow.py) → director
 (voting and generation services, then the resumed story) → control socket → web server →
-chat sources. Then READY=1 goes to systemd.
+chat sources. Then READY=1 goes to systemd (httpx's warm-up and TikTokLive load after it).
 
 Wiring: this module is the composition root. It builds each service with exactly what it
 uses — `Director(store, generation, voting, bus, clock, settings, ...)`,
@@ -19,9 +19,9 @@ Shutdown protocol (SIGTERM/SIGINT or `Daemon.stop()`): STOPPING=1 → `shutdown`
 websocket ends with 1001) → the last ballots flushed to SQLite → the nursery is cancelled →
 store closed (writes still waiting for a full disk get STORAGE_WAIT seconds, then go to a
 recovery file the next start replays; exit 1 only when not even that could be written); a
-3-second cancel-scope deadline is the backstop. SIGHUP reloads the config
-file: a new frozen Config is swapped in whole; provider chains are rebuilt; a bad or missing
-file is reported (ERROR, `story:error`, admin notice) and the old config kept.
+3-second cancel-scope deadline is the backstop. SIGHUP reloads the config file: a new frozen
+Config is swapped in whole; provider chains are rebuilt; a bad or missing file is reported
+(ERROR, `story:error`, admin notice) and the old config kept.
 """
 
 from __future__ import annotations
@@ -282,10 +282,10 @@ def load_admin_token(data_dir: Path) -> str:
     return token
 
 
-async def _chat_sources(daemon: Daemon, nursery: trio.Nursery) -> None:
+async def _chat_sources(daemon: Daemon, nursery: trio.Nursery, settled: trio.Event) -> None:
     from storyd.chat.sources import start_sources
 
-    await start_sources(daemon, nursery)
+    await start_sources(daemon, nursery, settled)
 
 
 async def _signals(daemon: Daemon) -> None:
@@ -334,8 +334,6 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
         async with trio.open_nursery() as nursery:
             daemon._nursery = nursery
             nursery.start_soon(daemon.store.retry_backlog)
-            # the TLS context and httpx's first-client imports, off the event loop
-            nursery.start_soon(functools.partial(trio.to_thread.run_sync, http_io.warm_up))
             if handle_signals:
                 nursery.start_soon(_signals, daemon)
             await nursery.start(daemon.media.run, daemon.store.referenced_media)
@@ -357,14 +355,14 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
             async with trio.open_nursery() as web:
                 # hypercorn returns by itself once `shutdown` is set and its clients are gone
                 daemon.operator.web_url = await web.start(serve_web, daemon.operator)
-                chat, chat_stopped = trio.CancelScope(), trio.Event()
+                chat, chat_stopped, settled = trio.CancelScope(), trio.Event(), trio.Event()
 
                 async def chat_sources(*, task_status: trio.TaskStatus[None]
                                        = trio.TASK_STATUS_IGNORED) -> None:
                     try:
                         with chat:
                             async with trio.open_nursery() as sources:
-                                await _chat_sources(daemon, sources)
+                                await _chat_sources(daemon, sources, settled)
                                 task_status.started()
                                 await trio.sleep_forever()
                     finally:
@@ -377,6 +375,9 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
                 log.info("storyd ready: overlay %s/overlay/  control %s", daemon.web_url,
                          daemon.socket_path)
                 notify("READY=1", f"STATUS=serving on {daemon.web_url}")
+                settled.set()           # now TikTokLive may load (storyd/chat/tiktok.py)
+                nursery.start_soon(functools.partial(   # TLS context, httpx imports: after READY
+                    trio.to_thread.run_sync, http_io.warm_up, abandon_on_cancel=True))
                 task_status.started(daemon)
                 await daemon.shutdown.wait()
                 notify("STOPPING=1", "STATUS=stopping")

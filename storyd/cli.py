@@ -17,13 +17,9 @@ import logging
 import sys
 from pathlib import Path
 
-import trio
-
 from storyd import __version__, logs
-from storyd.config import effective
-from storyd.config import loader as config_mod
 from storyd.errors import ConfigError, StorydError
-from storyd.system import paths, unit
+from storyd.system import heap, paths
 
 log = logging.getLogger("storyd")
 
@@ -62,8 +58,18 @@ def _port(raw: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with heap.starting():   # no GC passes over the start's heap until heap.settle()
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     logs.setup(-1 if args.quiet else args.verbose)
+    # imported here, not above: `storyd --help` / `--version` need none of them
+    from storyd.config import effective
+    from storyd.config import loader as config_mod
+    from storyd.system import unit
+
     if args.install_user_unit:
         try:
             lines = unit.install(args.config)
@@ -90,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.print_config:
         sys.stdout.write(config_mod.dump_toml(cfg, mask=True))
         return 0
+    import trio
+
     from storyd.app import run_daemon
 
     effective.ACTIVE[:] = overrides

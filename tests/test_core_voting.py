@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storyd.config.structs import VotingConfig
-from storyd.core import vote_tally
+from storyd.core import vote_intake, vote_tally
 from storyd.core.model import ChatMessage, viewer_key
 from storyd.core.ports import IngestResult
+from storyd.core.vote_intake import CHAT, text_table
 from storyd.core.vote_parse import command_word, parse_vote
 from storyd.core.voting import Extended, RoundResult, RoundRules, VoteRound
 from storyd.errors import RefusedError
@@ -216,14 +217,21 @@ def test_viewer_keys_unite_the_paths_of_one_viewer() -> None:
 
 
 def test_learned_texts_stay_right_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(vote_tally, "_CHATTER_CAP", 3)
-    monkeypatch.setattr(vote_tally, "_TABLE_CAP", 40)
+    monkeypatch.setattr(vote_intake, "_CHATTER_CAP", 3)
+    monkeypatch.setattr(vote_intake, "_TABLE_CAP", 1)
     r = make_round(3)
     texts = ["!a go", "hi", "!f", "!a go", "hi", "yo", "sup", "hey", "!b go", "!f", "lol"]
     res = r.ingest([msg(f"u{i}", t) for i, t in enumerate(texts)])
     assert res == IngestResult(accepted=3, invalid=2, ignored=6)
     assert r.counts == (2, 1, 0)
-    assert len(r._chatter) <= 3
+    # chat that starts like a vote is learned as chat, at most _CHATTER_CAP texts at a time
+    chat = ["a lot", "b-b", "ab", "a lot", "cc dd", "dd ee", "ee ff", "(a", "ab"]
+    res = r.ingest([msg(f"v{i}", t) for i, t in enumerate([*chat, "!c go", "!b go"])])
+    assert res == IngestResult(accepted=2, invalid=0, ignored=9)
+    assert r.counts == (2, 2, 1)
+    learned = {t: c for t, c in r._table.items() if t not in text_table(3)}
+    assert set(learned) <= {"!a go", *chat} and list(learned.values()).count(CHAT) <= 3
+    assert learned.get("!a go") == 0 and "!b go" not in learned      # one vote text learned
 
 
 def test_commands_are_found_not_counted() -> None:

@@ -49,8 +49,10 @@ def source_names(cfg: Config, demo: bool) -> list[str]:
     return names
 
 
-async def start_sources(host: Host, nursery: trio.Nursery) -> None:
-    """Start every configured source in `nursery`; each reports started at once."""
+async def start_sources(host: Host, nursery: trio.Nursery,
+                        settled: trio.Event | None = None) -> None:
+    """Start every configured source in `nursery`; each reports started at once. `settled`:
+    set when the daemon is ready (sources that load a platform library wait for it)."""
     cfg = host.config
     sink = host.voting
     for name in source_names(cfg, host.demo):
@@ -70,7 +72,8 @@ async def start_sources(host: Host, nursery: trio.Nursery) -> None:
         elif name == "tiktok":
             from storyd.chat import tiktok
 
-            await nursery.start(tiktok.run, cfg.chat.tiktok, sink, health)
+            await nursery.start(partial(tiktok.run, settled=settled), cfg.chat.tiktok, sink,
+                                health)
         elif name == "twitch":
             from storyd.chat import twitch
 

@@ -34,7 +34,6 @@ import time
 from collections.abc import Callable
 
 import trio
-import trio.testing
 
 from storyd.chat.base import ChatHealth, hand_over
 from storyd.chat.handoff import Handoff
@@ -61,22 +60,24 @@ GIFT_IDLE_SECONDS = 10.0
 STABLE_AFTER = 60.0     # a connection up this long resets the backoff
 MAX_RETRY_AFTER = 3600.0
 SETTLE_MAX = 2.0        # seconds to wait for the daemon to settle before importing TikTokLive
+AFTER_READY = 0.5       # ... or, in the daemon, seconds after READY (its first requests first)
 # outcomes of an attempt that was connected and counts as a drop (live_end is not a drop)
 _DROPS = frozenset({"closed", "closed_error", "stall", "error", "timeout"})
 
 
 async def run(cfg: TikTokConfig, sink: ChatSink, health: ChatHealth, *,
               clock: Callable[[], float] = time.time, room_id: int | None = None,
-              rng: random.Random | None = None,
+              rng: random.Random | None = None, settled: trio.Event | None = None,
               task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     """Feed TikTok LIVE comments and gifts of `cfg.unique_id` into `sink` until cancelled.
 
     Never raises for connection trouble: it is shown in `health` and retried. The room is
     `room_id` when given, else `cfg.room_id` when set (both skip the scrape and live check).
+    `settled` is set once the daemon is ready (READY sent): TikTokLive loads only then.
     """
     if room_id is None and cfg.room_id:
         room_id = int(cfg.room_id)
-    source = _TikTokSource(cfg, sink, health, clock, room_id, rng or random.Random())
+    source = _TikTokSource(cfg, sink, health, clock, room_id, rng or random.Random(), settled)
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(source.drain)
@@ -91,12 +92,19 @@ async def run(cfg: TikTokConfig, sink: ChatSink, health: ChatHealth, *,
         health.state, health.retry_at, health.connected_since = "stopped", None, None
 
 
-async def _load_tiktoklive() -> None:
-    """Import TikTokLive in a worker thread once the daemon has settled (READY sent): the
-    import takes seconds on a busy machine and competes for the GIL. The thread is abandoned
-    on cancel, so a stop during the import is immediate (the import ends on its own)."""
-    with trio.move_on_after(SETTLE_MAX):
-        await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+async def _load_tiktoklive(settled: trio.Event | None) -> None:
+    """Import TikTokLive in a worker thread once the daemon has settled (AFTER_READY seconds
+    after READY; without `settled`, all tasks blocked for a moment, at most SETTLE_MAX s):
+    the import takes seconds on a busy machine and competes for the GIL. The thread is
+    abandoned on cancel, so a stop during the import is immediate (it ends on its own)."""
+    if settled is not None:
+        await settled.wait()
+        await trio.sleep(AFTER_READY)
+    else:
+        from trio.testing import wait_all_tasks_blocked  # only here: imports pytest
+
+        with trio.move_on_after(SETTLE_MAX):
+            await wait_all_tasks_blocked(cushion=0.05)
     try:
         await trio.to_thread.run_sync(prime_event_metadata, abandon_on_cancel=True)
     except Exception:  # noqa: BLE001 - the attempt reports a missing/broken TikTokLive
@@ -110,10 +118,12 @@ async def _load_tiktoklive() -> None:
 
 class _TikTokSource:
     def __init__(self, cfg: TikTokConfig, sink: ChatSink, health: ChatHealth,
-                 clock: Callable[[], float], room_id: int | None, rng: random.Random) -> None:
+                 clock: Callable[[], float], room_id: int | None, rng: random.Random,
+                 settled: trio.Event | None) -> None:
         self.cfg, self.sink, self.health, self.clock = cfg, sink, health, clock
         self.room_id = room_id
         self.rng = rng
+        self.settled = settled
         self.token = trio.lowlevel.current_trio_token()
         # bounded; overflow policy: drop the newest item and count it in health.dropped
         self.queue: Handoff[Item] = Handoff(CHANNEL_SIZE, self.token)
@@ -200,7 +210,7 @@ class _TikTokSource:
 
     async def supervise(self) -> None:
         key = resolve_secret(self.cfg.sign_api_key, self.cfg.sign_api_key_env)
-        await _load_tiktoklive()
+        await _load_tiktoklive(self.settled)
         while True:
             h = self.health
             h.state, h.detail = "connecting", ""

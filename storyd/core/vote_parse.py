@@ -29,7 +29,8 @@ from __future__ import annotations
 
 from storyd.core.model import CHOICE_KEYS
 
-__all__ = ["EXACT", "MAY_START", "command_word", "parse_slow", "parse_vote"]
+__all__ = ["BARE_START", "EXACT", "MAX_BARE", "MAY_START", "command_word", "parse_slow",
+           "parse_vote"]
 
 LETTERS = {k: i for i, k in enumerate(CHOICE_KEYS)}
 DIGITS = {str(i + 1): i for i in range(len(CHOICE_KEYS))}
@@ -38,7 +39,7 @@ _MAX_TAIL = 3
 _MAX_MENTIONS = 3
 _MAX_MENTION = 64          # characters of one @mention (Twitch logins are at most 25)
 _HEAD = 16                 # characters of the body the rules ever look at
-_MAX_BARE = 9              # the longest bare vote: "+a a a!!!"
+MAX_BARE = 9               # the longest bare vote: "+a a a!!!"
 # fullwidth ASCII (U+FF01..U+FF5E) and the ideographic space, as ASCII
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 # The first characters a vote (or a chat command) can start with: a text starting with any
@@ -49,8 +50,8 @@ MAY_START = frozenset(
               + "".join(LETTERS).upper() + "".join(DIGITS))
     + "".join(chr(c) for c in range(0x3001) if chr(c).isspace()))
 # The first characters of a bare vote (letter, digit, "+", "("; fullwidth too): such a text
-# is a vote only if everything after its first _MAX_BARE characters is whitespace.
-_BARE_START = frozenset(
+# is a vote only if everything after its first MAX_BARE characters is whitespace.
+BARE_START = frozenset(
     "+(" + "".join(LETTERS) + "".join(LETTERS).upper() + "".join(DIGITS)
     + "".join(chr(ord(c) + 0xFEE0) for c in "+(" + "".join(LETTERS)
               + "".join(LETTERS).upper() + "".join(DIGITS)))
@@ -97,7 +98,7 @@ def parse_slow(text: str) -> int | None:
     first = text[:1]
     if first not in MAY_START:
         return None                           # most chat: one set lookup
-    if first in _BARE_START and len(text) > _MAX_BARE and not text[_MAX_BARE:].isspace():
+    if first in BARE_START and len(text) > MAX_BARE and not text[MAX_BARE:].isspace():
         return None                           # "cave the dragon": longer than a bare vote
     head = text[:_HEAD * 4]
     if head[:1].isspace() or head[:1] in "@＠":

@@ -13,13 +13,11 @@ message). When gift votes are on, `_gifts[key]` holds extra weight; a ballot wei
 is O(choices) however large the audience. Gift weight of a viewer without a ballot waits
 in `_held` (capped like any gift weight) and joins their first ballot of the round.
 
-`ingest` is the hot path and does as little per message as Python allows: one lookup of
-the text in the round's table of vote texts, one lookup of the viewer's ballot, and for a
-repeated vote nothing else. The table starts as vote_parse.EXACT (valid choices only) and
-learns every vote text the slow parser accepts; texts it rejects go to `_chatter`, so a
-repeated text is parsed once per round (both are bounded: full, they stop learning or
-start over). Only a message that sets or changes a ballot costs more: the count moves and
-the message is appended to `_dirty` (append-only, no per-message allocation).
+`ingest` (core/vote_intake.py) is the hot path and does as little per message as Python
+allows: one lookup of the text in the round's table of texts, one lookup of the viewer's
+ballot, and for a repeated vote nothing else; each text is parsed once per round. Only a
+message that sets or changes a ballot costs more: the count moves and the message is
+appended to `_dirty` (append-only, no per-message allocation).
 
 Moderation (`retract`, `remove_viewer`): a deleted message that set a viewer's ballot
 gives the viewer back the ballot before it (or none); a deleted message that set the
@@ -37,7 +35,7 @@ an operator or a gift touched it: the stored name stays).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from itertools import repeat
 from operator import add, attrgetter
 from typing import Literal, cast
@@ -50,14 +48,12 @@ from storyd.core.model import (
     key_of_viewer_id,
     viewer_id_of_key,
 )
-from storyd.core.ports import IngestResult, TallyRules
-from storyd.core.vote_parse import EXACT, MAY_START, command_word, parse_slow
+from storyd.core.ports import TallyRules
+from storyd.core.vote_intake import Intake, text_table
 from storyd.core.vote_setters import Setters
 
 Ballot = tuple[str, str, int, int]   # (viewer_id, name, choice, weight); choice -1: removed
 
-_TABLE_CAP = 50_000       # learned vote texts per round (then: parsed every time)
-_CHATTER_CAP = 50_000     # remembered chat texts per round (then: forgotten, relearned)
 _HELD_CAP = 100_000       # viewers with gift weight held before their first ballot
 _USER_ID = attrgetter("user_id")
 _NAME = attrgetter("name")
@@ -68,7 +64,7 @@ def _touch(key: ViewerKey) -> ChatMessage:
     return ChatMessage(platform="", user_id=viewer_id_of_key(key), name="", text="", key=key)
 
 
-class Tally:
+class Tally(Intake):
     """Ballots of one round. Not thread-safe; one owner (the voting service) calls it."""
 
     def __init__(self, n_choices: int, rules: TallyRules,
@@ -82,9 +78,8 @@ class Tally:
         self.moderated = 0                          # ballots taken back by moderators
         self.commands = commands                    # chat command words (see vote_parse)
         self.found_commands: list[tuple[str, ChatMessage]] = []
-        self._table = {t: c for t, c in EXACT.items() if c < n_choices}
-        self._chatter: set[str] = set()
-        self._invalid_texts: set[str] = set()
+        self._table = text_table(n_choices)       # text -> choice, CHAT or MISSING
+        self._n_votes = self._n_chat = 0          # texts learned (core/vote_intake.py)
         self._ballots: dict[ViewerKey, int] = {}
         self._gifts: dict[ViewerKey, int] = {}
         self._held: dict[ViewerKey, int] = {}
@@ -93,85 +88,6 @@ class Tally:
         self._settled = 0                         # _dirty[:_settled] is in _setters
         self._odd = 0       # records in _dirty that set no ballot or name nobody (see drain)
         self._setters = Setters()                 # two levels per viewer, for moderation
-
-    # -- intake ----------------------------------------------------------------------------
-
-    def ingest(self, batch: Sequence[ChatMessage]) -> IngestResult:
-        """Count a batch of chat messages. Chatter, repeats, refused changes and everything
-        after close are `ignored`; votes for a missing choice are `invalid`."""
-        if self.closed:
-            return IngestResult(0, 0, len(batch))
-        vget = self._table.get
-        chatter = self._chatter
-        may_start = MAY_START
-        ballots = self._ballots
-        bget = ballots.get
-        counts = self._counts
-        gifts = self._gifts
-        held = self._held
-        dirty = self._dirty
-        dapp = dirty.append
-        allow_change = self.rules.allow_change
-        keyof = key_of_viewer_id
-        invalid0 = self.invalid
-        n0 = len(dirty)
-        for m in batch:
-            t = m.text
-            c = vget(t)
-            if c is None:
-                if t in chatter or t[:1] not in may_start:
-                    continue
-                c = self._classify(m)
-                if c is None:
-                    continue
-            k = m.key or keyof(m.user_id)
-            p = bget(k)
-            if p is c:      # choices are small ints: one object per value
-                continue
-            if p is None:
-                ballots[k] = c
-                if held and k in held:
-                    g = gifts[k] = held.pop(k)
-                    counts[c] += 1 + g
-                else:
-                    counts[c] += 1
-            elif allow_change:
-                ballots[k] = c
-                w = 1 + gifts.get(k, 0) if gifts else 1
-                counts[p] -= w
-                counts[c] += w
-            else:
-                continue
-            dapp(m)
-        accepted = len(dirty) - n0
-        invalid = self.invalid - invalid0
-        return IngestResult(accepted, invalid, len(batch) - accepted - invalid)
-
-    def _classify(self, m: ChatMessage) -> int | None:
-        """A text the table does not know yet: parse it once and remember the answer."""
-        t = m.text
-        if t in self._invalid_texts:
-            self.invalid += 1
-            return None
-        c = parse_slow(t)
-        if c is None:
-            if self.commands:
-                word = command_word(t, self.commands)
-                if word is not None:
-                    self.found_commands.append((word, m))
-                    return None
-            if len(self._chatter) >= _CHATTER_CAP:
-                self._chatter.clear()
-            self._chatter.add(t)
-            return None
-        if c >= self.n_choices:
-            self.invalid += 1
-            if len(self._invalid_texts) < _CHATTER_CAP:
-                self._invalid_texts.add(t)
-            return None
-        if len(self._table) < _TABLE_CAP:
-            self._table[t] = c
-        return c
 
     def cast(self, viewer_id: str, choice: int, name: str = "") -> bool:
         """Record or change one ballot (operator `vote`, demo audience). True when it counted;

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import io
 import math
 import os
 import sys
@@ -35,6 +36,7 @@ from storyd.core.replies import ExportReply, ProviderCheck
 from storyd.ctl import aftershow as ctl_after
 from storyd.ctl import audience as ctl_audience
 from storyd.ctl import plan as ctl_plan
+from storyd.ctl.command_subset import OneCommand
 from storyd.ctl.formatting import format_result
 from storyd.errors import ControlError, StorydError
 from storyd.system import paths
@@ -98,7 +100,9 @@ def _batch_size(raw: str) -> int:
     return value
 
 
-def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
+def build_parser(out: TextIO, err: TextIO, command: str | None = None
+                 ) -> argparse.ArgumentParser:
+    """storyctl's parser; with `command`, one that knows that command only (parse_words)."""
     make = cast(type[_Parser], functools.partial(_Parser, out=out, err=err))
     p = _Parser(out=out, err=err, prog="storyctl",
                 description="Control a running storyd over its control socket.")
@@ -106,7 +110,9 @@ def build_parser(out: TextIO, err: TextIO) -> argparse.ArgumentParser:
                    help="control socket (default: [control] socket, $STORYD_SOCKET, "
                         "$XDG_RUNTIME_DIR/storyd/control.sock)")
     p.add_argument("--json", action="store_true", help="print the raw result as one JSON line")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=make)
+    subparsers = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                  parser_class=make)
+    sub: Any = subparsers if command is None else OneCommand(subparsers, command)
     sub.add_parser("status", help="state, chapter, vote tallies, chat sources, providers")
     sub.add_parser("themes", help="the theme catalogue")
     sub.add_parser("stories", help="the shipped authored stories (language, theme, title)")
@@ -281,6 +287,25 @@ def _run(args: argparse.Namespace, path: Path, out: TextIO, err: TextIO,
     return EXIT_OK
 
 
+def parse_words(words: Sequence[str], out: TextIO, err: TextIO) -> argparse.Namespace:
+    """The parsed command line (_UsageExit for help and usage errors). The parser of the one
+    command named is tried first; help, an error, or a line it reads as another command go
+    to the full parser, so what is accepted and every message are the full parser's."""
+    it = iter(words)
+    for word in it:            # the command: the first word that is no option nor its value
+        if word == "--socket":
+            next(it, None)
+        elif not word.startswith("-"):
+            try:
+                args = build_parser(io.StringIO(), io.StringIO(), word).parse_args(words)
+            except _UsageExit:
+                break
+            if args.command == word:
+                return args
+            break
+    return build_parser(out, err).parse_args(words)
+
+
 def json_anywhere(argv: Sequence[str]) -> list[str]:
     """`storyctl status --json` = `storyctl --json status`: --json moves to the front
     (words after a `--` are left alone)."""
@@ -303,7 +328,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     out, err = stdout or sys.stdout, stderr or sys.stderr
     words = json_anywhere(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser(out, err).parse_args(words)
+        args = parse_words(words, out, err)
     except _UsageExit as exc:
         return int(exc.args[0])
     try:

@@ -29,7 +29,6 @@ from storyd.core.story_words import story_words
 from storyd.errors import RefusedError, StoreUnavailable
 from storyd.services.cameos import CameoService
 from storyd.services.director import Director
-from storyd.services.recap_png import SIZES, render_png
 from storyd.services.stories import language_code, load_story, shipped_stories
 from storyd.services.voting import VotingService
 
@@ -242,6 +241,9 @@ class StoryOperator:
         return recap_view(session, voters)
 
     async def recap_png(self, session_id: int, size: str) -> r.PngReply:
+        # Pillow is loaded by the first picture, not by every start of the daemon
+        from storyd.services.recap_png import SIZES, render_png
+
         view = await self.recap(session_id)
         picture = next((self.media_dir / n.image for n in reversed(view.nodes)
                         if n.image and n.image.rsplit(".", 1)[-1] in ("png", "jpg", "jpeg",

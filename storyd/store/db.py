@@ -11,10 +11,11 @@ back whole — never half a batch. A call cancelled before its thread started do
 
 The database runs in WAL mode with `synchronous=NORMAL`: a committed transaction survives a
 crash of the process (`kill -9`), though not necessarily a power loss; its page cache may
-grow to 32 MiB (a 100k-viewer round's ballots stay cached between batches). Schema changes are
-numbered `migrations/NNNN_name.sql` files, applied forward at open, each in one transaction
-that also sets `PRAGMA user_version` and adds a `schema_migrations` row. A database newer
-than this code is refused with a StorageError, untouched.
+grow to 32 MiB. Ballots are appended to a log and folded into story_ballots later
+(store/ballot_log.py: after a close, at a clean stop, before reads of ballots). Schema changes
+are numbered `migrations/NNNN_name.sql` files, applied forward at open, each in one
+transaction that also sets `PRAGMA user_version` and adds a `schema_migrations` row. A
+database newer than this code is refused with a StorageError, untouched.
 
 sqlite3 and JSON encoding errors are translated into `StorageError`; bad input raises
 `StorageError` or `NotFoundError` and changes nothing.
@@ -53,7 +54,7 @@ from storyd.store import queries as q
 from storyd.store import schema
 from storyd.store import vote_queries as vq
 from storyd.store.backlog import resource_problem
-from storyd.store.pending import PendingWrites
+from storyd.store.pending import PendingWrites, read_folded
 from storyd.store.schema import (
     Migration,  # re-exported
     load_migrations,  # re-exported
@@ -312,7 +313,8 @@ class Store:
 
     async def save_ballots(self, session_id: int, chapter_number: int,
                            rows: Sequence[tuple[str, str, int, int]], *, now: float) -> None:
-        """Upsert (viewer_id, name, choice, weight) rows in one transaction: all or nothing.
+        """(viewer_id, name, choice, weight) rows to the ballot log in one transaction: all
+        or nothing (choice -1: taken back; an empty name keeps the stored one).
 
         While the disk refuses writes the rows are kept in memory (never dropped) and written
         when space returns; StoreUnavailable, with nothing kept, only when that memory is full
@@ -351,7 +353,7 @@ class Store:
 
     async def ballot_counts(self, session_id: int, *, limit: int) -> dict[str, int]:
         """Rounds voted in per viewer in this session (the `limit` most active)."""
-        return await self._run(cq.ballot_counts, session_id, limit)
+        return await self._run(read_folded, cq.ballot_counts, session_id, limit)
 
     # --- memory and reads -----------------------------------------------------------------
     async def save_memory(self, session_id: int, memory: dict[str, Any], *,
@@ -377,7 +379,7 @@ class Store:
 
     async def session_voters(self, session_id: int, *, limit: int = 5) -> list[dict[str, Any]]:
         """The story's top voters: name, ballots, wins (no viewer ids)."""
-        return await self._run(vq.session_voters, session_id, limit)
+        return await self._run(read_folded, vq.session_voters, session_id, limit)
 
     async def referenced_media(self) -> set[str]:
         """Every image/audio file name a stored chapter references: never expire these."""
@@ -385,7 +387,7 @@ class Store:
 
     async def stats(self) -> dict[str, Any]:
         """Row counts per table, schema version and file sizes (database and WAL) in bytes."""
-        counts = await self._run(vq.table_counts)
+        counts = await self._run(read_folded, vq.table_counts)
         sizes = await trio.to_thread.run_sync(self._file_sizes)
         return {**counts, **sizes, "schema_version": self.schema_version}
 

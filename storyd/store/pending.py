@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from storyd.errors import StoreUnavailable
+from storyd.store import ballot_log, recovery, waiting_view
 from storyd.store import queries as q
-from storyd.store import recovery, waiting_view
 from storyd.store import vote_queries as vq
 from storyd.store.backlog import Backlog, BallotBuffer, resource_problem
 
@@ -112,8 +112,9 @@ class PendingWrites:
         """The newest active session (queries.active_session) as it will be once what waits
         is on disk (storyd.store.waiting_view): a start on a still-full disk resumes the
         show it had reached, with every ballot it acknowledged."""
-        return waiting_view.overlay(q.active_session(conn), self.backlog.writes(),
-                                    self.ballots.rows())
+        found = q.active_session(conn)
+        ballot_log.read_through(conn, found)    # what the log holds, not folded yet
+        return waiting_view.overlay(found, self.backlog.writes(), self.ballots.rows())
 
     # ---- the notice -------------------------------------------------------------------
     def notice(self, retry_s: float) -> str | None:
@@ -153,8 +154,10 @@ class PendingWrites:
 
     def close(self, conn: sqlite3.Connection) -> int:
         """A last replay; what still waits goes to a recovery file. Returns how many writes
-        (ballots included) are lost because no folder took the file (0: none)."""
+        (ballots included) are lost because no folder took the file (0: none). With nothing
+        waiting, the ballot log is folded into story_ballots."""
         if self.drain(conn):
+            read_folded(conn, lambda _conn: None)
             return 0
         n_writes, n_ballots = len(self.backlog), len(self.ballots)
         try:
@@ -182,3 +185,17 @@ class PendingWrites:
                 log.error("cannot remove the replayed recovery file %s: %s (remove it by hand:"
                           " replaying it again would repeat its writes)", path, exc)
         self._files.clear()
+
+
+def read_folded(conn: sqlite3.Connection, fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(conn, *args)` after folding the ballot log into story_ballots (a read of ballots
+    sees every saved one). While the disk refuses writes the fold waits and the read goes on
+    (ballots not folded yet are not seen, like ballots waiting in memory)."""
+    try:
+        while ballot_log.fold(conn):
+            pass
+    except sqlite3.Error as exc:
+        if resource_problem(exc) is None:
+            raise
+        log.warning("the ballot log is not folded yet (the disk refuses writes): %s", exc)
+    return fn(conn, *args)

@@ -3,10 +3,11 @@
 Viewer stats count ballots (one per viewer per closed round) and, separately, likes and joins,
 which are never ballots.
 
-A round is one row per chapter in story_rounds; its ballots are upserted into story_ballots
-(PRIMARY KEY session, chapter, viewer: a changed vote replaces the row, the last choice counts).
-Ballots are batched: the voting service hands over the round's dirty ballots about once a
-second and each batch is one transaction, so a crash loses at most the batch in flight.
+A round is one row per chapter in story_rounds; its ballots end up in story_ballots (PRIMARY
+KEY session, chapter, viewer: a changed vote replaces the row, the last choice counts).
+Ballots are batched: the voting service hands over the round's dirty ballots a few times a
+second and each batch is appended to the ballot log in one transaction, so a crash loses at
+most the batch in flight; store/ballot_log.py folds the log into story_ballots.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import msgspec
 
 from storyd.errors import StorageError
+from storyd.store import ballot_log
 from storyd.store.queries import ROUND_STATUSES, _expect_row, _page, transaction
 
 _encode = msgspec.json.encode
@@ -27,11 +29,12 @@ def open_round(conn: sqlite3.Connection, session_id: int, chapter_number: int, r
                choices: list[str], opens_at: float, ends_at: float) -> None:
     """Open (or re-open) the chapter's round; a different round_id drops the old ballots."""
     with transaction(conn):
-        conn.execute(
-            "DELETE FROM story_ballots WHERE session_id = ? AND chapter_number = ? AND EXISTS"
-            " (SELECT 1 FROM story_rounds WHERE session_id = ? AND chapter_number = ?"
-            "  AND round_id != ?)",
-            (session_id, chapter_number, session_id, chapter_number, round_id))
+        for table in ("story_ballots", "story_ballot_log")[:1 + ballot_log.present(conn)]:
+            conn.execute(
+                f"DELETE FROM {table} WHERE session_id = ? AND chapter_number = ? AND EXISTS"
+                " (SELECT 1 FROM story_rounds WHERE session_id = ? AND chapter_number = ?"
+                "  AND round_id != ?)",
+                (session_id, chapter_number, session_id, chapter_number, round_id))
         conn.execute(
             "INSERT INTO story_rounds (session_id, chapter_number, round_id, choices, opens_at,"
             " ends_at, extended, status) VALUES (?, ?, ?, ?, ?, ?, 0, 'open')"
@@ -58,50 +61,25 @@ def update_round(conn: sqlite3.Connection, session_id: int, chapter_number: int,
         _expect_row(cur, f"the vote round of chapter {chapter_number} of session {session_id}")
 
 
-_COLUMNS = "(session_id, chapter_number, viewer_id, name, choice, weight, updated_at)"
-_ON_CONFLICT = (
-    " ON CONFLICT (session_id, chapter_number, viewer_id) DO UPDATE SET"
-    " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE story_ballots.name END,"
-    " choice = excluded.choice, weight = excluded.weight, updated_at = excluded.updated_at")
-# A whole batch is ONE statement over a JSON array (json_each, in array order: the last row
-# of a viewer wins, as one upsert per row would): sqlite3 releases the GIL for the statement,
-# not once per row, so a batch of 100k ballots does not wait for the busy event loop to hand
-# the GIL back 100k times (issue 23: executemany convoyed behind the chat ingest).
-_UPSERT_BALLOTS = (
-    f"INSERT INTO story_ballots {_COLUMNS} SELECT ?, ?, value->>0, value->>1, value->>2,"
-    " value->>3, ? FROM json_each(?) WHERE value->>2 >= 0" + _ON_CONFLICT)
-_UPSERT_BALLOT_ROWS = (
-    f"INSERT INTO story_ballots {_COLUMNS} SELECT value->>0, value->>1, value->>2, value->>3,"
-    " value->>4, value->>5, value->>6 FROM json_each(?) WHERE value->>4 >= 0" + _ON_CONFLICT)
-_DELETE_BALLOT = ("DELETE FROM story_ballots WHERE session_id = ? AND chapter_number = ?"
-                  " AND viewer_id = ?")
-
-
 def save_ballots(conn: sqlite3.Connection, session_id: int, chapter_number: int,
                  rows: Sequence[tuple[str, str, int, int]], now: float) -> None:
-    """Upsert the batch in ONE transaction: all of it lands, or none of it. A row with
-    choice -1 deletes the viewer's ballot (a moderator took it back); an empty name keeps
-    the stored one."""
+    """Append the batch to the ballot log in ONE transaction: all of it lands, or none of it
+    (store/ballot_log.py folds it into story_ballots later). A row with choice -1 takes the
+    viewer's ballot back (a moderator); an empty name keeps the stored one."""
     if any(len(row) != 4 for row in rows):
         bad = next(row for row in rows if len(row) != 4)
         raise StorageError(f"a ballot is (viewer_id, name, choice, weight), not {bad!r}")
     with transaction(conn):
-        conn.execute(_UPSERT_BALLOTS, (session_id, chapter_number, now, _encode(rows)))
-        gone = [(session_id, chapter_number, r[0]) for r in rows if r[2] < 0]
-        if gone:
-            conn.executemany(_DELETE_BALLOT, gone)
+        ballot_log.append(conn, session_id, chapter_number, now, rows)
 
 
 def save_ballot_rows(conn: sqlite3.Connection,
                      rows: Sequence[tuple[int, int, str, str, int, int, float]]) -> None:
-    """Upsert (session_id, chapter_number, viewer_id, name, choice, weight, updated_at) rows,
-    each with its own time, in ONE transaction (choice -1: delete; an empty name keeps the
-    stored one)."""
+    """Append (session_id, chapter_number, viewer_id, name, choice, weight, updated_at) rows,
+    each with its own time, to the ballot log in ONE transaction (choice -1: taken back; an
+    empty name keeps the stored one)."""
     with transaction(conn):
-        conn.execute(_UPSERT_BALLOT_ROWS, (_encode(rows),))
-        gone = [r[:3] for r in rows if r[4] < 0]
-        if gone:
-            conn.executemany(_DELETE_BALLOT, gone)
+        ballot_log.append_rows(conn, rows)
 
 
 def record_vote_result(conn: sqlite3.Connection, session_id: int, chapter_number: int,
@@ -172,12 +150,16 @@ def credit_round(conn: sqlite3.Connection, session_id: int, chapter_number: int,
 
 
 def credit_voters(conn: sqlite3.Connection, limit: int, now: float) -> bool:
-    """One `credit_round` step for the round closed first of those still waiting for their
-    voters' credit. True when none waits."""
+    """One step for the round closed first of those still waiting for their voters' credit:
+    a step of folding the ballot log, and once it is empty a `credit_round` step. True when
+    none waits."""
     row = conn.execute("SELECT session_id, chapter_number FROM story_votes WHERE credited = 0"
                        " ORDER BY closed_at LIMIT 1").fetchone()
     if row is None:
         return True
+    ballot_log.fold(conn, ballot_log.FOLD_STEP)     # the round's ballots are folded first
+    if ballot_log.waiting(conn):
+        return False
     credit_round(conn, row[0], row[1], limit, now)
     return False
 

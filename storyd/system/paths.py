@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import os
-import tempfile
 from pathlib import Path
 from typing import Protocol
 
@@ -84,6 +82,8 @@ def socket_path(cfg: Config | None = None) -> Path:
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
     if runtime and os.path.isabs(runtime):
         return Path(runtime) / "storyd" / "control.sock"
+    import tempfile  # only here: `storyctl status` pays for no import it does not use
+
     return Path(tempfile.gettempdir()) / f"storyd-{os.getuid()}" / "control.sock"
 
 
@@ -91,4 +91,6 @@ def asset(*parts: str) -> Path:
     """A file or folder shipped inside the storyd package (package data, found with
     importlib.resources): `asset("overlay")`, `asset("data", "storyd.toml")`. The top-level
     overlay/, admin/, config/, contrib/systemd/ and man/ of a checkout are links to these."""
+    import importlib.resources  # only here, as tempfile above
+
     return Path(str(importlib.resources.files("storyd").joinpath(*parts)))

@@ -15,11 +15,13 @@ votes, votes with words, chatter, changed votes, a few invalid) go through
 checkpoint after each batch, so the vote-update ticker, the ballot flusher (every 250 ms; its
 SQLite writes run on the store's thread, concurrently) and the subscribers all run inside the
 timed window. The ingest clock stops once every ballot is committed to SQLite
-(`voting.commit()`, the durable acknowledgement the ingest API gives); the bench checks that
-story_ballots then holds exactly one row per distinct voter of the round. Then the close:
-`close` until `story:voting-ended` (the result card: what the next chapter waits for), and
-separately until the voters' credit in viewer stats is on disk (off the show's path). End to
-end = messages / (ingest + close to the result card). The stream is built untimed and
+(`voting.commit()`, the durable acknowledgement the ingest API gives: the ballots are in the
+ballot log then, store/ballot_log.py). Then the close: `close` until `story:voting-ended`
+(the result card: what the next chapter waits for), and separately until the voters' credit
+in viewer stats is on disk (off the show's path: the log is folded into story_ballots first,
+then the voters are credited). After that the bench checks that story_ballots holds exactly
+one row per distinct voter of the round (so the check is after the fold). End to end =
+messages / (ingest + close to the result card). The stream is built untimed and
 frozen out of the GC (gc.freeze), as the pre-built input is not the daemon's heap.
 
 Issue 23's targets: end to end at 100,000 viewers >= 0.5x the rate at 500, and the close with

@@ -1,5 +1,8 @@
-"""Benchmark: Store.save_ballots with 100,000 rows in one call (insert, then upsert every row),
-and the steady-state case of a 2,000-row dirty batch once a second.
+"""Benchmark: Store.save_ballots with 100,000 rows in one call (new viewers, then every row
+changed), and the steady-state case of a 2,000-row dirty batch once a second: each is an
+append to the ballot log (store/ballot_log.py). Then the fold of those entries into
+story_ballots (what the credit service does after the close, off the show's path), timed
+in its steps.
 
 Run: .venv/bin/python tests/bench/bench_store_ballots.py [ROWS]
 Prints rows/s per phase; uses a temporary database file on the local disk.
@@ -15,6 +18,7 @@ from pathlib import Path
 import trio
 
 from storyd.core.model import ChapterDraft, ChapterRecord
+from storyd.store import ballot_log
 from storyd.store.db import Store
 
 
@@ -40,6 +44,15 @@ async def bench(rows_n: int) -> None:
                 dt = time.perf_counter() - t0
                 print(f"save_ballots {label:22s} {len(batch):>7,d} rows in {dt * 1000:8.1f} ms"
                       f"  = {len(batch) / dt:>10,.0f} rows/s")
+            entries = 2 * rows_n + len(dirty)
+            t0 = time.perf_counter()
+            steps = 0
+            while await store._run(ballot_log.fold, ballot_log.FOLD_STEP):
+                steps += 1
+            dt = time.perf_counter() - t0
+            print(f"fold {entries:,d} log entries into story_ballots in {steps} steps of "
+                  f"{ballot_log.FOLD_STEP:,d}: {dt * 1000:8.1f} ms = {entries / dt:>10,.0f} "
+                  f"entries/s, longest step ~{dt / max(steps, 1) * 1000:.0f} ms")
             stats = await store.stats()
             print(f"ballots stored: {stats['ballots']:,d}; file {stats['file_bytes']:,d} B,"
                   f" WAL {stats['wal_bytes']:,d} B")
