@@ -3,7 +3,7 @@
 Run: .venv/bin/python tests/bench/bench_fanout_cost.py [--clients 100,500] [--updates 50]
 
 Wall-clock latency on a shared machine depends on who else runs; the daemon's own CPU time
-(time.process_time) per delivered update does not. This process runs the real daemon
+(os.times: user and kernel) per delivered update does not. This process runs the real daemon
 (`storyd.app.run_daemon`: bus, Quart-Trio under hypercorn on 127.0.0.1:0) with a story in its
 voting phase; the overlay clients run in another process (trio-websocket, the client of
 bench_vote_latency.py). For each client count: windows of `--updates` ticks at 10/s, where a
@@ -20,11 +20,11 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +38,17 @@ from tests.bench.bench_vote_latency import CONFIG  # noqa: E402
 TICK = 0.1
 
 
+def _cpu() -> tuple[float, float]:
+    """(user, system) CPU seconds of this process so far."""
+    t = os.times()
+    return t.user, t.system
+
+
 async def _window(daemon: Any, round_id: int, updates: int, first_total: int,
-                  publish: bool) -> float:
+                  publish: bool) -> tuple[float, float]:
     from storyd.core import events
 
-    cpu = time.process_time()
+    user, system = _cpu()
     start = trio.current_time()
     for i in range(updates):
         if publish:
@@ -50,7 +56,8 @@ async def _window(daemon: Any, round_id: int, updates: int, first_total: int,
             daemon.bus.publish(events.VoteUpdate(events.VoteUpdateData(
                 round_id=round_id, counts=(total, 0), voters=total)))
         await trio.sleep_until(start + (i + 1) * TICK)
-    return time.process_time() - cpu
+    user2, system2 = _cpu()
+    return user2 - user, system2 - system
 
 
 async def measure(clients: int, updates: int, rounds: int) -> None:
@@ -90,14 +97,15 @@ async def measure(clients: int, updates: int, rounds: int) -> None:
         buf = buf.split(b"READY\n", 1)[1]
         started = trio.current_time()
         per_update: list[float] = []
-        spent = 0.0
+        spent = [0.0, 0.0]          # user, system
         total = 1_000_000
         for _ in range(rounds):
             idle = await _window(daemon, round_id, updates, total, publish=False)
             busy = await _window(daemon, round_id, updates, total, publish=True)
             total += updates
-            per_update.append((busy - idle) / updates)
-            spent += busy - idle
+            per_update.append((sum(busy) - sum(idle)) / updates)
+            spent[0] += busy[0] - idle[0]
+            spent[1] += busy[1] - idle[1]
         await trio.sleep_until(started + client_seconds + 1.0)
         while chunk := await proc.stdout.receive_some():
             buf += chunk
@@ -111,7 +119,8 @@ async def measure(clients: int, updates: int, rounds: int) -> None:
           f"10/s; received by every client: min {min(got)} max {max(got)} of {published}")
     print(f"  daemon CPU per update to all {clients} clients: median {ms:.2f} ms (rounds: "
           f"{', '.join(f'{x * 1000:.2f}' for x in per_update)} ms); per frame received: "
-          f"{spent / sum(got) * 1e6:.1f} µs")
+          f"{sum(spent) / sum(got) * 1e6:.1f} µs (user {spent[0] / sum(got) * 1e6:.1f}, "
+          f"kernel {spent[1] / sum(got) * 1e6:.1f})")
 
 
 async def main(clients: list[int], updates: int, rounds: int) -> None:
