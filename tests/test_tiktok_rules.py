@@ -169,3 +169,13 @@ def test_a_comment_has_the_viewer_key_and_id_of_its_user_id(user_id: object) -> 
         return
     assert m.user_id == f"tiktok:{user_id}"
     assert m.key == viewer_key("tiktok", str(user_id))
+
+
+@pytest.mark.parametrize("msg_id,expected", [(None, ""), (0, ""), ("0", ""), ("", ""),
+                                             (7, "7"), ("7", "7"), (-3, "-3"),
+                                             (7_300_000_000_000_000_001, "7300000000000000001"),
+                                             (False, ""), (True, "True")])
+def test_a_comment_id_is_its_text_and_zero_is_none(msg_id: object, expected: str) -> None:
+    # issue 23: int comment ids take a shortcut; same ids as for any other type
+    m = comment_message(5, "ann", "Ann", "!a", msg_id)
+    assert m is not None and m.msg_id == expected

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 
 import msgspec
 
-from storyd.core.model import ChatMessage, GiftMessage, Moderation, viewer_key
+from storyd.core.model import ChatMessage, GiftMessage, Moderation, ViewerKey, viewer_key
 
 PLATFORM = "tiktok"
 MAX_TEXT = 500        # votes are short; longer comments are cut, not dropped
@@ -60,27 +60,36 @@ def comment_message(user_id: object, display_id: object, nickname: object, text:
     A comment needs a user id (0 and "" are not ids) and some text; the viewer is
     `tiktok:<id>`. The name is the @handle, else the nickname, else the id.
     """
-    # the chat path of every TikTok comment: plain branches, no generator, no helper calls
-    if user_id is None or user_id == 0 or user_id == "0" or user_id == "":
+    # the chat path of every TikTok comment: plain branches, no generator, no helper calls;
+    # an int id (what TikTokLive hands over) is told apart once, without comparing it to str
+    if type(user_id) is int:
+        if not 0 < user_id < _KEY_LIMIT:
+            if not user_id:
+                return None
+            key: ViewerKey = viewer_key(PLATFORM, str(user_id))
+        else:
+            key = user_id    # a positive int id is its own viewer key (viewer_key's digits)
+    elif user_id is None or user_id == 0 or user_id == "0" or user_id == "":
         return None
+    else:
+        key = viewer_key(PLATFORM, str(user_id))
     body = text.strip() if isinstance(text, str) else ""
     if not body:
         return None
     if len(body) > MAX_TEXT:
         body = body[:MAX_TEXT]
     uid = str(user_id)
-    if isinstance(display_id, str) and display_id.strip():
-        name = display_id.strip()
-    elif isinstance(nickname, str) and nickname.strip():
-        name = nickname.strip()
-    else:
-        name = uid.strip()
+    name = display_id.strip() if isinstance(display_id, str) else ""
+    if not name:
+        name = nickname.strip() if isinstance(nickname, str) else ""
+        if not name:
+            name = uid.strip()
     if len(name) > MAX_NAME:
         name = name[:MAX_NAME]
-    mid = "" if msg_id is None or msg_id == 0 or msg_id == "0" else str(msg_id)
-    # a positive int id is its own viewer key (what viewer_key makes of its digits)
-    key = (user_id if type(user_id) is int and 0 < user_id < _KEY_LIMIT
-           else viewer_key(PLATFORM, uid))
+    if type(msg_id) is int:
+        mid = str(msg_id) if msg_id else ""
+    else:
+        mid = "" if msg_id is None or msg_id == 0 or msg_id == "0" else str(msg_id)
     return ChatMessage(platform=PLATFORM, user_id=f"{PLATFORM}:{uid}", name=name, text=body,
                        msg_id=mid, key=key)
 
