@@ -97,6 +97,19 @@ class Subscription:
             raise trio.EndOfChannel
         raise trio.WouldBlock
 
+    def wake(self) -> None:
+        """Wake the task waiting in ready() or get() (it has other work: a websocket's
+        writer is handed a pong)."""
+        self._ready.set()
+
+    async def ready(self) -> None:
+        """Return once an event is queued, the subscription is closed, or wake() ran."""
+        if self._queue or self.closed:
+            await trio.lowlevel.checkpoint()
+            return
+        self._ready = trio.Event()
+        await self._ready.wait()
+
     async def get(self) -> Event:
         while True:
             try:
@@ -131,6 +144,10 @@ class EventBus:
         self.published += 1
         for sub in list(self._subs):
             sub.offer(event)
+
+    def backlogs(self) -> list[int]:
+        """How many events wait in each subscriber's queue (diagnostics and tests)."""
+        return [len(sub._queue) for sub in self._subs]
 
     def _discard(self, sub: Subscription) -> None:
         self._subs.discard(sub)

@@ -38,7 +38,7 @@ from storyd.core.replies import ExportReply, Health
 from storyd.errors import StorydError
 from storyd.system import metrics
 from storyd.system.faults import LogLimiter
-from storyd.web import config_update, security, ws
+from storyd.web import config_update, overlay_socket, security, ws
 from storyd.web.aftershow import register_after_show
 from storyd.web.openapi import API, ROUTES, ConfigUpdate, build_document
 from storyd.web.pages import register_pages
@@ -72,7 +72,11 @@ class _App(QuartTrio):
     def log_exception(self, exception_info: Any) -> None:
         exc = exception_info[1]
         if exc is not None:
-            _faults.fault("web", "web request or websocket failed", exc, logging.ERROR)
+            _websocket_fault(exc)
+
+
+def _websocket_fault(exc: BaseException) -> None:
+    _faults.fault("web", "web request or websocket failed", exc, logging.ERROR)
 
 
 def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
@@ -366,10 +370,9 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
         return Response(metrics.exposition(op.snapshot(), op.bus, stats),
                         content_type=metrics.CONTENT_TYPE)
 
-    @app.websocket("/ws/overlay")
-    async def ws_overlay() -> Response | None:
-        await ws.serve_socket(op, stats, handler, admin=False)
-        return None
+    # /ws/overlay on the ASGI layer (storyd/web/overlay_socket.py), Quart's middleware point
+    app.asgi_app = overlay_socket.route(  # type: ignore[method-assign,assignment]
+        app.asgi_app, op, stats, handler, on_fault=_websocket_fault)
 
     @app.websocket("/ws/admin")
     async def ws_admin() -> Response | None:
@@ -381,7 +384,9 @@ def create_app(op: Operator, *, handle: Handler = dispatch.handle) -> QuartTrio:
         token, _ = security.presented_token(websocket.headers, websocket.cookies)
         if not security.token_matches(token, op.admin_token):
             return error_response(401, "unauthorized", "admin token required")
-        await ws.serve_socket(op, stats, handler, admin=True)
+        await websocket.accept()
+        sock = websocket._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
+        await ws.serve_socket(op, stats, handler, sock, admin=True)
         return None
 
     register_after_show(app, op, admin=admin, call=call, reply=reply, query=query)

@@ -3,32 +3,40 @@
 Theory of operation: each client gets one bounded bus subscription (overflow: the bus drops
 the oldest vote update for this client, never the latest `story:state` — see storyd/bus.py),
 so a slow or dead client never delays the story or another client. Every event is a typed
-struct from storyd/core/events.py, encoded once for all clients. Three tasks per client:
-  * the pump moves events from the subscription to the socket as they come. Vote updates
-    are throttled in ONE place, the voting service's ticker (≤ 10/s); the bus keeps only
-    the newest one queued for a client that is busy with a send, so stale counts are
-    never sent and nothing here holds an update back.
-  * the reader reads every client frame (quart-trio buffers only a few; a handler that never
-    reads never learns the client left). Both answer `{"event": "ping"}` with a pong (the
-    pages' heartbeat; hypercorn's own ping task is left off because it held shutdown for its
-    whole graceful timeout). The admin socket also accepts `story:force-vote-end` and
+struct from storyd/core/events.py, encoded once per event: every client is handed the same
+str. What one send costs is paid once per client per event (hundreds of overlays, ten vote
+updates a second), so the path is short: `/ws/overlay` is served on the ASGI layer beside
+Quart (storyd/web/overlay_socket.py), `/ws/admin` through Quart; both run `serve_socket`
+over the small `Socket` port. Three tasks per client:
+  * the writer, the only one that sends: the snapshot, then each pong or command result the
+    reader hands it, then the subscription's events as they come. Vote updates are
+    throttled in ONE place, the voting service's ticker (≤ 10/s); the bus keeps only the
+    newest one queued for a client that is busy with a send (latest wins per client), so
+    stale counts are never sent and nothing here holds an update back.
+  * the reader reads every client frame (a handler that never reads never learns the client
+    left). Both sockets answer `{"event": "ping"}` with a pong (the pages' heartbeat;
+    hypercorn's own ping task is left off because it held shutdown for its whole graceful
+    timeout). The admin socket also accepts `story:force-vote-end` and
     `story:regenerate-image`; the overlay socket ignores everything else it reads.
   * the watcher waits for `op.shutdown` (the Operator port's: storyd stops).
 When the bus closes or the daemon stops, the socket is closed with 1001 (going away). A send
-that stays blocked for SEND_TIMEOUT_S (a client that stopped reading) ends the connection.
+that took longer than SEND_TIMEOUT_S (a client that barely reads) ends the connection;
+hypercorn shields its socket write from cancellation, so a deadline could not end a send
+sooner (a client that stopped reading altogether holds only its own writer and its bounded
+queue). No timer per send: a deadline costs more than the two clock reads.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from typing import Protocol
 
 import msgspec
 import trio
-from quart import websocket
-from quart.wrappers import Websocket
 
+from storyd.bus import Subscription
 from storyd.control import protocol as p
 from storyd.control.operator import Handler, Operator
 from storyd.core import events as ev
@@ -81,88 +89,116 @@ class _Encoded:
 encode_event = _Encoded()
 
 
-async def serve_socket(op: Operator, stats: WebStats, handler: Handler, *,
-                       admin: bool) -> None:
-    """Serve one accepted-or-not websocket until the client leaves or the daemon stops."""
-    ws = websocket._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy
-    kind = "admin" if admin else "overlay"
-    await ws.accept()
-    send_lock = trio.Lock()
-    going_away = False
+class Socket(Protocol):
+    """One accepted websocket, whoever serves it: quart's Websocket (`/ws/admin`) or the
+    plain ASGI one (`/ws/overlay`, storyd/web/overlay_socket.py). `receive()` raises
+    ClientLeft (or the task is cancelled) once the client is gone."""
 
-    async def send(event: Outgoing) -> None:
-        text = encode_event(event)
-        async with send_lock:
-            with trio.fail_after(SEND_TIMEOUT_S):
-                await ws.send(text)
-        stats.sent += 1
-        metrics.delivered(kind, event)
+    async def send(self, data: str) -> None: ...
+
+    async def receive(self) -> str | bytes: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class ClientLeft(Exception):
+    """The client closed the websocket or the connection dropped."""
+
+
+async def serve_socket(op: Operator, stats: WebStats, handler: Handler, sock: Socket, *,
+                       admin: bool) -> None:
+    """Serve one accepted websocket until the client leaves or the daemon stops."""
+    kind = "admin" if admin else "overlay"
+    replies: deque[Outgoing] = deque()   # pongs and command results: the writer sends them
+    ended = ""                           # why the writer or the watcher ended the socket
+
+    def reply(event: Outgoing) -> None:
+        replies.append(event)
+        sub.wake()
 
     with op.bus.subscribe(SUB_BUFFER) as sub:
         stats.open[kind] += 1
         try:
-            await send(ev.State(op.snapshot()))
             async with trio.open_nursery() as nursery:
 
-                async def pump() -> None:
-                    nonlocal going_away
-                    while True:
-                        try:
-                            event = await sub.get()
-                        except trio.EndOfChannel:
-                            going_away = True
-                            nursery.cancel_scope.cancel()
-                            return
-                        await send(event)
-
-                async def watch() -> None:
-                    nonlocal going_away
-                    await op.shutdown.wait()
-                    going_away = True
+                async def write() -> None:
+                    nonlocal ended
+                    ended = await _write(sock, sub, replies, stats, kind, ev.State(op.snapshot()))
                     nursery.cancel_scope.cancel()
 
-                nursery.start_soon(pump)
+                async def watch() -> None:
+                    nonlocal ended
+                    await op.shutdown.wait()
+                    ended = "going away"
+                    nursery.cancel_scope.cancel()
+
+                nursery.start_soon(write)
                 nursery.start_soon(watch)
-                nursery.start_soon(_read, ws, op, handler, send, admin)
-            if going_away:
+                nursery.start_soon(_read, sock, op, handler, reply, admin)
+            if ended == "too slow":
+                stats.send_timeouts += 1
+                log.info("%s websocket client stopped reading; dropping it", kind)
+            elif ended == "going away":
                 with trio.move_on_after(2):
-                    await ws.close(GOING_AWAY, "storyd is shutting down")
-        except* trio.TooSlowError:
-            stats.send_timeouts += 1
-            log.info("%s websocket client stopped reading; dropping it", kind)
+                    await sock.close(GOING_AWAY, "storyd is shutting down")
+        except* ClientLeft:
+            pass
         finally:
             stats.coalesced += sub.replaced
             stats.open[kind] -= 1
 
 
-async def _read(ws: Websocket, op: Operator, handler: Handler,
-                send: Callable[[Outgoing], Awaitable[None]], admin: bool) -> None:
+async def _write(sock: Socket, sub: Subscription, replies: deque[Outgoing], stats: WebStats,
+                 kind: str, event: Outgoing) -> str:
+    """The one task that sends: `event` (the snapshot), then the replies the reader hands
+    over and the subscription's events, as they come. Returns why it stopped."""
     while True:
-        raw = await ws.receive()
+        started = trio.current_time()
+        await sock.send(encode_event(event))
+        if trio.current_time() - started > SEND_TIMEOUT_S:
+            return "too slow"
+        stats.sent += 1
+        metrics.delivered(kind, event)
+        while not replies:          # (while-else: a reply is there, or came while waiting)
+            try:
+                event = sub.get_nowait()
+                break
+            except trio.WouldBlock:
+                await sub.ready()
+            except trio.EndOfChannel:
+                return "going away"
+        else:
+            event = replies.popleft()
+
+
+async def _read(sock: Socket, op: Operator, handler: Handler,
+                reply: Callable[[Outgoing], None], admin: bool) -> None:
+    while True:
+        raw = await sock.receive()
         try:
             msg = msgspec.json.decode(raw) if len(raw) <= 4096 else None
             name = msg.get("event") if isinstance(msg, dict) else None
         except (msgspec.DecodeError, RecursionError):   # bad frames are ignored, not logged
             name = None
         if name == "ping":     # the pages' heartbeat: they reconnect when pongs stop coming
-            await send(PONG)
+            reply(PONG)
             continue
         if not admin:
             continue
         kind = ADMIN_COMMANDS.get(name) if isinstance(name, str) else None
         command = name if isinstance(name, str) else None
         if kind is None:
-            await send(ev.CommandResult(ev.CommandResultData(
+            reply(ev.CommandResult(ev.CommandResultData(
                 command=command, ok=False, error=ErrorBody(
                     code="bad_request", message="unknown command; send "
                     "story:force-vote-end or story:regenerate-image"))))
             continue
         try:
             result = await handler(op, kind())
-            reply = ev.CommandResultData(   # regenerate-image: the picture comes as an event
+            done = ev.CommandResultData(   # regenerate-image: the picture comes as an event
                 command=command, ok=True,
                 result=result if isinstance(result, CloseReply) else None)
         except StorydError as exc:
-            reply = ev.CommandResultData(command=command, ok=False, error=ErrorBody(
+            done = ev.CommandResultData(command=command, ok=False, error=ErrorBody(
                 code=exc.code, message=str(exc)))
-        await send(ev.CommandResult(reply))
+        reply(ev.CommandResult(done))
