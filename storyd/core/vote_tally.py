@@ -15,9 +15,10 @@ in `_held` (capped like any gift weight) and joins their first ballot of the rou
 
 `ingest` (core/vote_intake.py) is the hot path and does as little per message as Python
 allows: one lookup of the text in the round's table of texts, one lookup of the viewer's
-ballot, and for a repeated vote nothing else; each text is parsed once per round. Only a
-message that sets or changes a ballot costs more: the count moves and the message is
-appended to `_dirty` (append-only, no per-message allocation).
+ballot, and for a repeated vote nothing else; a text is parsed once per round (the table,
+bounded, remembers the answer; most chat is told by its first character). Only a message that
+sets or changes a ballot costs more: the count moves and the message is appended to `_dirty`
+(append-only, no per-message allocation).
 
 Moderation (`retract`, `remove_viewer`): a deleted message that set a viewer's ballot
 gives the viewer back the ballot before it (or none); a deleted message that set the

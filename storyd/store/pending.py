@@ -34,6 +34,7 @@ from storyd.store.backlog import Backlog, BallotBuffer, resource_problem
 log = logging.getLogger(__name__)
 
 Call = Callable[[Callable[..., Any], tuple[Any, ...]], Any]
+CLOSE_FOLD_STEPS = 60       # a stop folds at most this many steps of the ballot log (~2 s)
 
 
 class PendingWrites:
@@ -155,9 +156,10 @@ class PendingWrites:
     def close(self, conn: sqlite3.Connection) -> int:
         """A last replay; what still waits goes to a recovery file. Returns how many writes
         (ballots included) are lost because no folder took the file (0: none). With nothing
-        waiting, the ballot log is folded into story_ballots."""
+        waiting, the ballot log is folded into story_ballots (a bounded time: what is left
+        is read through by the next start and folded after its first close)."""
         if self.drain(conn):
-            read_folded(conn, lambda _conn: None)
+            fold_log(conn, max_steps=CLOSE_FOLD_STEPS)
             return 0
         n_writes, n_ballots = len(self.backlog), len(self.ballots)
         try:
@@ -189,13 +191,20 @@ class PendingWrites:
 
 def read_folded(conn: sqlite3.Connection, fn: Callable[..., Any], *args: Any) -> Any:
     """`fn(conn, *args)` after folding the ballot log into story_ballots (a read of ballots
-    sees every saved one). While the disk refuses writes the fold waits and the read goes on
-    (ballots not folded yet are not seen, like ballots waiting in memory)."""
+    sees every saved one)."""
+    fold_log(conn)
+    return fn(conn, *args)
+
+
+def fold_log(conn: sqlite3.Connection, max_steps: int | None = None) -> None:
+    """Fold the ballot log (all of it, or `max_steps` steps). While the disk refuses writes
+    the fold waits (a read goes on without: ballots not folded yet are not seen, like
+    ballots waiting in memory)."""
     try:
-        while ballot_log.fold(conn):
-            pass
+        steps = 0
+        while (max_steps is None or steps < max_steps) and ballot_log.fold(conn):
+            steps += 1
     except sqlite3.Error as exc:
         if resource_problem(exc) is None:
             raise
         log.warning("the ballot log is not folded yet (the disk refuses writes): %s", exc)
-    return fn(conn, *args)
