@@ -376,8 +376,8 @@ async def _run_claimed(cfg: Config, config_path: Path, *, demo: bool, handle_sig
                          daemon.socket_path)
                 notify("READY=1", f"STATUS=serving on {daemon.web_url}")
                 settled.set()           # now TikTokLive may load (storyd/chat/tiktok.py)
-                nursery.start_soon(functools.partial(   # TLS context, httpx imports: after READY
-                    trio.to_thread.run_sync, http_io.warm_up, abandon_on_cancel=True))
+                # TLS context, httpx imports after READY; never abandoned: SIGSEGV at exit
+                nursery.start_soon(trio.to_thread.run_sync, http_io.warm_up)
                 task_status.started(daemon)
                 await daemon.shutdown.wait()
                 notify("STOPPING=1", "STATUS=stopping")

@@ -217,7 +217,7 @@ def attack_full_disk(tmp: Path) -> None:
             d.start()
             code2 = d.stop()
             db = sqlite3.connect(disk / "data" / "storyd.sqlite3")
-            stored = db.execute("SELECT COUNT(*) FROM story_ballots_now").fetchone()[0]
+            stored = db.execute("SELECT COUNT(*) FROM story_ballots").fetchone()[0]
             db.close()
             print(f"3. full 2 MB tmpfs: {acked} ballots acknowledged ({refused} refused); "
                   f"SIGTERM exit {code} after {stop_s:.1f} s, recovery files {len(kept)}; "

@@ -64,7 +64,7 @@ async def open_with_round(data: Path, runtime: Path) -> tuple[Store, int]:
 def stored(db: Path) -> int:
     conn = sqlite3.connect(db)
     try:
-        return int(conn.execute("SELECT COUNT(*) FROM story_ballots_now").fetchone()[0])
+        return int(conn.execute("SELECT COUNT(*) FROM story_ballots").fetchone()[0])
     finally:
         conn.close()
 
@@ -173,7 +173,7 @@ async def test_new_ballots_are_refused_only_when_the_memory_bound_is_reached(
     db = disk / "data" / "storyd.sqlite3"
     assert stored(db) == 1004
     conn = sqlite3.connect(db)
-    assert conn.execute("SELECT choice FROM story_ballots_now WHERE viewer_id = 'viewer-00000'"
+    assert conn.execute("SELECT choice FROM story_ballots WHERE viewer_id = 'viewer-00000'"
                         ).fetchone() == (2,)
     conn.close()
 

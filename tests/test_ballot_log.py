@@ -1,4 +1,4 @@
-"""The ballot log (issue 23): appended while a round is open, folded into story_ballots in
+"""The ballot log (issue 23): appended while a round is open, folded into story_ballots_folded in
 append order later, on real SQLite files. Each check compares with a plain model of the
 upserts the flusher used to make (the latest ballot of a viewer wins, choice -1 takes it
 back, an empty name keeps the stored one), so a fold that lost, repeated or reordered an
@@ -41,7 +41,7 @@ def flushes(rng: random.Random, n: int, pool: int) -> list[list[Row]]:
     return out
 
 
-def table(path: Path, name: str = "story_ballots", sid: int = 1) -> Model:
+def table(path: Path, name: str = "story_ballots_folded", sid: int = 1) -> Model:
     with raw(path) as conn:
         return {v: (n, c, w) for v, n, c, w in conn.execute(
             f"SELECT viewer_id, name, choice, weight FROM {name} WHERE session_id = ?", (sid,))}
@@ -57,21 +57,21 @@ async def test_folding_in_any_steps_between_appends_gives_the_upserted_ballots(
     sid = await open_voting(store)
     for seed in range(12):
         rng = random.Random(seed)
-        model: Model = dict(table(db_path, "story_ballots_now", sid))
+        model: Model = dict(table(db_path, "story_ballots", sid))
         for k, rows in enumerate(flushes(rng, 25, pool=15)):
             await store.save_ballots(sid, 1, rows, now=1000.0 * seed + k)
             apply(model, rows)
-            assert table(db_path, "story_ballots_now", sid) == model   # the view reads through
+            assert table(db_path, "story_ballots", sid) == model   # the view reads through
             if rng.random() < 0.3:                                   # a fold step, any size
                 await store._run(ballot_log.fold, rng.randint(1, 30))
-                assert table(db_path, "story_ballots_now", sid) == model
+                assert table(db_path, "story_ballots", sid) == model
         state = await store.active_session()                         # the resume reads through
         assert state is not None
         assert {v: (n, c, w) for v, n, c, w in state.ballots} == model
         while await store._run(ballot_log.fold, rng.randint(1, 40)):
             pass
         assert log_size(db_path) == 0                                # folded entries are gone
-        assert table(db_path, "story_ballots", sid) == model
+        assert table(db_path, "story_ballots_folded", sid) == model
 
 
 async def test_a_removed_ballot_between_changes_and_a_nameless_change_fold_in_order(
@@ -90,7 +90,7 @@ async def test_a_removed_ballot_between_changes_and_a_nameless_change_fold_in_or
         pass
     assert table(db_path, sid=sid) == {"a": ("Anna", 1, 1), "b": ("", 0, 1), "c": ("", 1, 1)}
     with raw(db_path) as conn:
-        assert conn.execute("SELECT updated_at FROM story_ballots WHERE viewer_id = 'a'"
+        assert conn.execute("SELECT updated_at FROM story_ballots_folded WHERE viewer_id = 'a'"
                             ).fetchone()[0] == 203.0
 
 
@@ -113,7 +113,7 @@ async def test_crediting_folds_first_and_reopening_a_round_drops_its_log(
     # a round opened again with another id starts empty, its unfolded entries too
     await store.save_ballots(sid, 1, [("tiktok:99", "Z", 1, 1)], now=105.0)
     await store.open_round(sid, 1, round_id=7, choices=["a", "b"], opens_at=106, ends_at=160)
-    assert log_size(db_path) == 0 and table(db_path, "story_ballots_now", sid) == {}
+    assert log_size(db_path) == 0 and table(db_path, "story_ballots", sid) == {}
 
 
 # ---- kill -9: while appending, while folding ----------------------------------------------
@@ -176,7 +176,7 @@ async def test_kill_9_mid_append_and_mid_fold_keeps_exactly_the_acknowledged_bal
         apply(model, rows)
     in_flight = dict(model)
     apply(in_flight, everything[acked + 1])           # committed, killed before it printed
-    now = table(db_path, "story_ballots_now", sid)
+    now = table(db_path, "story_ballots", sid)
     assert now in (model, in_flight)
     model = now
     entries = log_size(db_path)
@@ -184,7 +184,7 @@ async def test_kill_9_mid_append_and_mid_fold_keeps_exactly_the_acknowledged_bal
     folded = len(await trio.to_thread.run_sync(_run_until, db_path, "fold", 4))
     left = log_size(db_path)                           # killed mid-fold: whole steps only
     assert folded in (4, 5) and left in (entries - 50 * folded, entries - 50 * (folded + 1))
-    assert left > 0 and table(db_path, "story_ballots_now", sid) == model
+    assert left > 0 and table(db_path, "story_ballots", sid) == model
     again = await Store.open(db_path)                  # the resume reads through the rest
     try:
         state = await again.active_session()
@@ -208,7 +208,7 @@ def test_the_view_and_the_table_agree_on_a_file_storyd_left(db_path: Path) -> No
     conn = sqlite3.connect(db_path)
     try:
         assert conn.execute("SELECT COUNT(*) FROM story_ballot_log").fetchone()[0] == 0
-        assert sorted(conn.execute("SELECT * FROM story_ballots")) == sorted(
-            conn.execute("SELECT * FROM story_ballots_now"))
+        assert sorted(conn.execute("SELECT * FROM story_ballots_folded")) == sorted(
+            conn.execute("SELECT * FROM story_ballots"))
     finally:
         conn.close()

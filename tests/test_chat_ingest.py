@@ -205,7 +205,7 @@ async def test_chat_import_counts_each_vote_once_and_reports_bad_lines(
         assert code == 0
         ended = await wait_for_event(sub, "story:voting-ended", timeout=TIMEOUT)
     assert ended["counts"] == [1, 2, 1] and ended["winner_key"] == "b"
-    ballots = rows(d, "SELECT viewer_id, name, choice FROM story_ballots_now WHERE session_id = ?"
+    ballots = rows(d, "SELECT viewer_id, name, choice FROM story_ballots WHERE session_id = ?"
                       " ORDER BY viewer_id", snap.session_id)
     assert ballots == [("tt:1", "Ann", 0), ("tt:2", "Bob", 2), ("tt:5", "5", 1),
                        ("yt:1", "Ann on YouTube", 1)]

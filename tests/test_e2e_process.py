@@ -214,7 +214,7 @@ async def test_kill_9_mid_vote_then_restart_resumes_the_vote(storyd: Storyd) -> 
         await storyd.ctl("vote", viewer, choice)
     sid = (await storyd.status())["session_id"]
     # an acknowledged ballot is on disk already: kill -9 right away
-    assert len(storyd.rows("SELECT 1 FROM story_ballots_now WHERE session_id=?", sid)) == 3
+    assert len(storyd.rows("SELECT 1 FROM story_ballots WHERE session_id=?", sid)) == 3
     before = await storyd.status()
     left_before = before["voting"]["ends_at"] - before["server_time_ms"]   # ms
     assert await storyd.stop(signal.SIGKILL) == -signal.SIGKILL
@@ -279,7 +279,7 @@ async def test_kill_9_during_concurrent_ingest_loses_no_acknowledged_ballot(
                 await trio.sleep(0.02)
             assert await storyd.stop(signal.SIGKILL) == -signal.SIGKILL
         saved = {r[0] for r in storyd.rows(
-            "SELECT viewer_id FROM story_ballots_now WHERE session_id=?", sid)}
+            "SELECT viewer_id FROM story_ballots WHERE session_id=?", sid)}
         assert acked <= saved, f"{len(acked - saved)} acknowledged ballots lost"
         await storyd.start()
         assert (await storyd.status())["state"] == "voting"

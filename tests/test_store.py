@@ -58,7 +58,7 @@ def raw(path: Path) -> sqlite3.Connection:
 
 def ballot_count(path: Path) -> int:
     with raw(path) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM story_ballots_now").fetchone()[0])
+        return int(conn.execute("SELECT COUNT(*) FROM story_ballots").fetchone()[0])
 
 
 # --- opening and migrations ---------------------------------------------------------------
@@ -78,7 +78,8 @@ async def test_migrates_an_empty_file_and_reopening_changes_nothing(db_path: Pat
             (1, "initial"), (2, "activity_and_heartbeat"), (3, "branches"),
             (4, "plan_and_recap"), (5, "after_show"), (6, "cameos"),
             (7, "vote_credits"), (8, "ballot_log")]
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master"
+                                             " WHERE type IN ('table', 'view')")}
     assert {"story_sessions", "story_chapters", "story_votes", "story_viewer_stats",
             "story_memory", "story_rounds", "story_ballots", "story_cameos"} <= tables
 
@@ -495,7 +496,7 @@ async def test_save_ballots_takes_100k_rows_in_one_call(store: Store, db_path: P
         await store.save_ballots(sid, 1, [(v, n, (c + 1) % 3, w) for v, n, c, w in rows], now=2)
     assert ballot_count(db_path) == 100_000
     with raw(db_path) as conn:
-        assert conn.execute("SELECT choice FROM story_ballots_now WHERE viewer_id='viewer-4'"
+        assert conn.execute("SELECT choice FROM story_ballots WHERE viewer_id='viewer-4'"
                             ).fetchone()[0] == 2
 
 

@@ -71,6 +71,6 @@ async def test_a_taken_back_ballot_is_deleted_and_a_nameless_row_keeps_the_name(
     await store.save_ballots(sid, 1, [("twitch:1", "", 2, 3), ("twitch:2", "", -1, 0)],
                              now=11.0)
     with raw(db_path) as conn:
-        rows = conn.execute("SELECT viewer_id, name, choice, weight FROM story_ballots_now"
+        rows = conn.execute("SELECT viewer_id, name, choice, weight FROM story_ballots"
                             ).fetchall()
     assert rows == [("twitch:1", "Ann", 2, 3)]

@@ -93,7 +93,7 @@ async def test_disk_full_keeps_writes_in_order_and_saves_them_when_space_returns
     finally:
         await store.aclose()
     path = tmp_path / "data" / "storyd.sqlite3"
-    assert db_rows(path, "SELECT COUNT(*) FROM story_ballots_now")[0][0] == 2001
+    assert db_rows(path, "SELECT COUNT(*) FROM story_ballots")[0][0] == 2001
     assert db_rows(path, "SELECT status FROM story_rounds")[0][0] == "closed"
 
 
@@ -109,7 +109,7 @@ async def test_read_only_database_is_a_notice_and_recovers(tmp_path: Path) -> No
     finally:
         await store.aclose()
     assert db_rows(tmp_path / "data" / "storyd.sqlite3",
-                   "SELECT COUNT(*) FROM story_ballots_now")[0][0] == 10
+                   "SELECT COUNT(*) FROM story_ballots")[0][0] == 10
 
 
 async def test_the_retry_service_saves_the_backlog_without_new_writes(
@@ -140,7 +140,7 @@ async def test_the_retry_service_saves_the_backlog_without_new_writes(
     finally:
         await store.aclose()
     assert db_rows(tmp_path / "data" / "storyd.sqlite3",
-                   "SELECT COUNT(*) FROM story_ballots_now")[0][0] == 300
+                   "SELECT COUNT(*) FROM story_ballots")[0][0] == 300
 
 
 async def test_bad_input_still_raises_and_is_not_queued(tmp_path: Path) -> None:
@@ -213,7 +213,7 @@ async def test_the_show_goes_on_when_the_disk_fills_mid_show(
     numbers = [r[0] for r in db_rows(path, "SELECT number FROM story_chapters WHERE "
                                      "session_id=? ORDER BY number", sid)]
     assert numbers == list(range(1, d.director.snapshot().chapter_number + 1))
-    voters = {r[0] for r in db_rows(path, "SELECT viewer_id FROM story_ballots_now")}
+    voters = {r[0] for r in db_rows(path, "SELECT viewer_id FROM story_ballots")}
     assert {f"v{i}" for i in range(50)} | {f"w{i}" for i in range(30)} <= voters
 
 

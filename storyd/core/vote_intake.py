@@ -3,7 +3,8 @@
 Theory of operation (the ballots, counts and dirty records it keeps are core/vote_tally.py's):
 every message costs one lookup of its text in the round's table of texts and, for a vote,
 one lookup of the viewer's ballot; a repeated vote costs nothing else. Only a message that
-sets or changes a ballot moves a count and is appended to the dirty list.
+sets or changes a ballot moves a count and is appended to the dirty list (the common-case
+loop sums a batch's moves in small ints and adds them to the counts at the batch's end).
 
 The table (`_table`) maps each text the round has classified to its answer: a choice index
 (>= 0), `CHAT` (not a vote) or `MISSING` (a vote for a choice the round lacks: counted as
@@ -74,36 +75,42 @@ class Intake:
         learn = self._learn
         ballots = self._ballots
         bget = ballots.get
-        counts = self._counts
+        up = [0] * self.n_choices     # this batch's moves: small ints, no int allocated per vote
+        down = [0] * self.n_choices
         dirty = self._dirty
         n0 = len(dirty)
         missing = 0
-        for m in batch:
-            c = vget(m.text)
-            if c is None:                       # a text new to this round (never "")
-                t = m.text
-                if t[0] not in may_start or (len(t) > MAX_BARE and t[0] in bare_start
-                                             and not t[MAX_BARE:].isspace()):
-                    continue                    # chat (parse_slow's first two rules)
-                c = learn(m)
-            if c < 0:
-                if c == MISSING:
-                    missing += 1
-                continue
-            k = m.key
-            p = bget(k)                         # no ballot has key 0
-            if p is c:      # choices are small ints: one object per value
-                continue
-            if p is None and not k:             # a message without a key: its viewer id's
-                k = key_of_viewer_id(m.user_id)
-                p = bget(k)
-                if p is c:
+        try:
+            for m in batch:
+                c = vget(m.text)
+                if c is None:                       # a text new to this round (never "")
+                    t = m.text
+                    if t[0] not in may_start or (len(t) > MAX_BARE and t[0] in bare_start
+                                                 and not t[MAX_BARE:].isspace()):
+                        continue                    # chat (parse_slow's first two rules)
+                    c = learn(m)
+                if c < 0:
+                    if c == MISSING:
+                        missing += 1
                     continue
-            ballots[k] = c
-            counts[c] += 1
-            if p is not None:
-                counts[p] -= 1
-            dirty.append(m)
+                k = m.key
+                p = bget(k)                         # no ballot has key 0
+                if p is c:      # choices are small ints: one object per value
+                    continue
+                if p is None and not k:             # a message without a key: its viewer id's
+                    k = key_of_viewer_id(m.user_id)
+                    p = bget(k)
+                    if p is c:
+                        continue
+                ballots[k] = c
+                up[c] += 1
+                if p is not None:
+                    down[p] += 1
+                dirty.append(m)
+        finally:                                # the counts move even if a message raised
+            counts = self._counts
+            for i, (u, d) in enumerate(zip(up, down, strict=True)):
+                counts[i] += u - d
         return self._result(len(batch), len(dirty) - n0, missing)
 
     def _ingest_weighted(self, batch: Sequence[ChatMessage]) -> IngestResult:

@@ -1,4 +1,4 @@
-"""The ballot log: ballots appended while a round is open, folded into story_ballots later.
+"""The ballot log: ballots appended while a round is open, folded into the ballots later.
 
 Theory of operation (issue 23): at 100,000 viewers nearly every flushed ballot is a new
 viewer, and an upsert into story_ballots (keyed by session, chapter, viewer id) touches a
@@ -16,6 +16,13 @@ off the show's path), a clean stop, and every read of story_ballots (store.pendi
 `read_folded`). The resume after a crash reads through the log instead (`read_through`),
 so it works on a full disk too, where a fold cannot write. The log is empty again after each
 fold: it holds at most the ballots of the round in progress.
+
+Names (schema 0008): the folded ballots are the table `story_ballots_folded` (`FOLDED`,
+store/queries.py `ballots_table`);
+`story_ballots` is a view of every ballot as it is now — the table with the log applied in
+order — so a tool or an operator reading the file of a running or killed storyd by the name
+it always had sees every acknowledged ballot. storyd itself never reads the view: it folds
+first and reads the table, or reads the table and the log (`read_through`).
 """
 
 from __future__ import annotations
@@ -41,22 +48,24 @@ _APPEND_ROWS = (
     " weight, updated_at) SELECT value->>0, value->>1, value->>2, value->>3, value->>4,"
     " value->>5, value->>6 FROM json_each(?)")
 _UPSERT_RANGE = (
-    "INSERT INTO story_ballots (session_id, chapter_number, viewer_id, name, choice, weight,"
+    "INSERT INTO story_ballots_folded (session_id, chapter_number, viewer_id, name, choice, weight,"
     " updated_at) SELECT session_id, chapter_number, viewer_id, name, choice, weight,"
     " updated_at FROM story_ballot_log WHERE id > ? AND id < ? ORDER BY id"
     " ON CONFLICT (session_id, chapter_number, viewer_id) DO UPDATE SET"
-    " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE story_ballots.name END,"
+    " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE story_ballots_folded.name END,"
     " choice = excluded.choice, weight = excluded.weight, updated_at = excluded.updated_at")
 _DELETE_ENTRY = (
-    "DELETE FROM story_ballots WHERE (session_id, chapter_number, viewer_id) ="
+    "DELETE FROM story_ballots_folded WHERE (session_id, chapter_number, viewer_id) ="
     " (SELECT session_id, chapter_number, viewer_id FROM story_ballot_log WHERE id = ?)")
 
 
-_UPSERT_JSON = (
+_UPSERT_JSON = (      # before schema 0008: story_ballots is the table
     "INSERT INTO story_ballots (session_id, chapter_number, viewer_id, name, choice, weight,"
     " updated_at) SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5,"
-    " value->>6 FROM json_each(?) WHERE value->>4 >= 0" + _UPSERT_RANGE[_UPSERT_RANGE.index(
-        " ON CONFLICT"):])
+    " value->>6 FROM json_each(?) WHERE value->>4 >= 0"
+    " ON CONFLICT (session_id, chapter_number, viewer_id) DO UPDATE SET"
+    " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE story_ballots.name END,"
+    " choice = excluded.choice, weight = excluded.weight, updated_at = excluded.updated_at")
 
 
 def present(conn: sqlite3.Connection) -> bool:
@@ -98,7 +107,7 @@ def waiting(conn: sqlite3.Connection) -> bool:
 
 
 def fold(conn: sqlite3.Connection, limit: int = FOLD_STEP) -> bool:
-    """Fold the oldest `limit` log entries into story_ballots in ONE transaction. False
+    """Fold the oldest `limit` log entries into story_ballots_folded in ONE transaction. False
     when the log was empty (nothing to do)."""
     if not present(conn):
         return False

@@ -149,6 +149,19 @@ def _memory(conn: sqlite3.Connection, session_id: int) -> dict[str, Any] | None:
     return None if row is None else _decode(row[0])
 
 
+FOLDED = "story_ballots_folded"   # the folded ballots' table (schema 0008 on)
+
+
+def ballots_table(conn: sqlite3.Connection) -> str:
+    """The table storyd writes ballots to and reads them from after a fold
+    (store/ballot_log.py): from schema 0008 on story_ballots_folded (story_ballots is then the
+    view of every ballot as it is now, for readers outside storyd); before it, story_ballots
+    itself (tests open databases as an older storyd left them)."""
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                         (FOLDED,)).fetchone()
+    return FOLDED if found is not None else "story_ballots"
+
+
 def active_session(conn: sqlite3.Connection) -> dict[str, Any] | None:
     """The newest "active" session: its chapters, memory, latest round and that round's ballots."""
     conn.execute("BEGIN")  # one consistent read snapshot
@@ -168,7 +181,7 @@ def active_session(conn: sqlite3.Connection) -> dict[str, Any] | None:
             round_["choices"] = _decode(round_["choices"])
             round_["extended"] = bool(round_["extended"])
             ballots = [tuple(b) for b in conn.execute(
-                "SELECT viewer_id, name, choice, weight FROM story_ballots"
+                f"SELECT viewer_id, name, choice, weight FROM {ballots_table(conn)}"
                 " WHERE session_id = ? AND chapter_number = ? ORDER BY updated_at, viewer_id",
                 (sid, rnd["chapter_number"]))]
         return {"session": _session_dict(row), "chapters": _chapters(conn, sid),

@@ -20,7 +20,13 @@ import msgspec
 
 from storyd.errors import StorageError
 from storyd.store import ballot_log
-from storyd.store.queries import ROUND_STATUSES, _expect_row, _page, transaction
+from storyd.store.queries import (
+    ROUND_STATUSES,
+    _expect_row,
+    _page,
+    ballots_table,
+    transaction,
+)
 
 _encode = msgspec.json.encode
 
@@ -29,7 +35,7 @@ def open_round(conn: sqlite3.Connection, session_id: int, chapter_number: int, r
                choices: list[str], opens_at: float, ends_at: float) -> None:
     """Open (or re-open) the chapter's round; a different round_id drops the old ballots."""
     with transaction(conn):
-        for table in ("story_ballots", "story_ballot_log")[:1 + ballot_log.present(conn)]:
+        for table in (ballots_table(conn), "story_ballot_log")[:1 + ballot_log.present(conn)]:
             conn.execute(
                 f"DELETE FROM {table} WHERE session_id = ? AND chapter_number = ? AND EXISTS"
                 " (SELECT 1 FROM story_rounds WHERE session_id = ? AND chapter_number = ?"
@@ -105,13 +111,13 @@ def record_vote_result(conn: sqlite3.Connection, session_id: int, chapter_number
 
 _CREDIT = (
     "INSERT INTO story_viewer_stats (viewer_id, name, ballots, wins, first_seen, last_seen)"
-    " SELECT viewer_id, name, 1, choice = ?, ?, ? FROM story_ballots"
+    " SELECT viewer_id, name, 1, choice = ?, ?, ? FROM {table}"
     " WHERE session_id = ? AND chapter_number = ? AND viewer_id > ? {upto}"
     " ON CONFLICT (viewer_id) DO UPDATE SET"
     " name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,"
     " ballots = ballots + 1, wins = wins + excluded.wins, last_seen = excluded.last_seen")
-_CREDIT_ALL = _CREDIT.format(upto="")
-_CREDIT_UPTO = _CREDIT.format(upto="AND viewer_id <= ?")
+_CREDIT_ALL = _CREDIT.replace("{upto}", "")
+_CREDIT_UPTO = _CREDIT.replace("{upto}", "AND viewer_id <= ?")
 
 
 def credit_round(conn: sqlite3.Connection, session_id: int, chapter_number: int, limit: int,
@@ -128,20 +134,21 @@ def credit_round(conn: sqlite3.Connection, session_id: int, chapter_number: int,
         if row is None or row["credited"]:
             return True
         after = row["credit_after"]
+        table = ballots_table(conn)    # a fixed name, not input
         last = conn.execute(
-            "SELECT viewer_id FROM story_ballots WHERE session_id = ? AND chapter_number = ?"
+            f"SELECT viewer_id FROM {table} WHERE session_id = ? AND chapter_number = ?"
             " AND viewer_id > ? ORDER BY viewer_id LIMIT 1 OFFSET ?",
             (session_id, chapter_number, after, max(limit, 1))).fetchone()
         head = (row["winner"], now, now, session_id, chapter_number, after)
         if last is None:        # the rest fits this step
-            conn.execute(_CREDIT_ALL, head)
+            conn.execute(_CREDIT_ALL.format(table=table), head)
             cursor = ""
         else:                   # up to the viewer before `last`
             upto = conn.execute(
-                "SELECT max(viewer_id) FROM story_ballots WHERE session_id = ?"
+                f"SELECT max(viewer_id) FROM {table} WHERE session_id = ?"
                 " AND chapter_number = ? AND viewer_id < ?",
                 (session_id, chapter_number, last[0])).fetchone()[0]
-            conn.execute(_CREDIT_UPTO, (*head, upto))
+            conn.execute(_CREDIT_UPTO.format(table=table), (*head, upto))
             cursor = upto
         conn.execute("UPDATE story_votes SET credited = ?, credit_after = ?"
                      " WHERE session_id = ? AND chapter_number = ?",
@@ -218,7 +225,7 @@ def session_voters(conn: sqlite3.Connection, session_id: int, limit: int) -> lis
     rows = conn.execute(
         "SELECT max(b.name) AS name, COUNT(*) AS ballots,"
         " SUM(CASE WHEN b.choice = v.winner THEN 1 ELSE 0 END) AS wins"
-        " FROM story_ballots b LEFT JOIN story_votes v"
+        f" FROM {ballots_table(conn)} b LEFT JOIN story_votes v"
         " ON v.session_id = b.session_id AND v.chapter_number = b.chapter_number"
         " WHERE b.session_id = ? GROUP BY b.viewer_id"
         " ORDER BY ballots DESC, wins DESC, min(b.updated_at), b.viewer_id LIMIT ?",

@@ -6,7 +6,14 @@
 -- (storyd/store/ballot_log.py). Folding applies each entry as the upsert into story_ballots
 -- did: the latest entry of a viewer wins, choice -1 takes the ballot back, an empty name keeps
 -- the stored one. Folded entries are deleted in the same transaction.
+-- The table of folded ballots is renamed story_ballots_folded, and story_ballots becomes a VIEW
+-- of every ballot as it is now (folded rows with the log's entries applied in order): a tool,
+-- a test or an operator reading story_ballots of a running or killed storyd sees every
+-- acknowledged ballot, as before the log. storyd writes the table and the log, and reads the
+-- table after a fold (or the table and the log in order, on resume).
 -- Applied by storyd/store/db.py inside one transaction, which also records the version.
+
+ALTER TABLE story_ballots RENAME TO story_ballots_folded;
 
 CREATE TABLE story_ballot_log (
     id             INTEGER PRIMARY KEY,             -- append order: the fold's order
@@ -23,13 +30,13 @@ CREATE TABLE story_ballot_log (
         REFERENCES story_rounds (session_id, chapter_number) ON DELETE CASCADE
 );
 
--- Every ballot as it is now: story_ballots with the log's entries not folded yet applied in
--- order (for tools and tests that read the file of a running or killed storyd; storyd itself
--- folds before it reads).
-CREATE VIEW story_ballots_now AS
+-- Every ballot as it is now: story_ballots_folded with the log's entries not folded yet applied
+-- in order (for tools and tests that read the file of a running or killed storyd; storyd itself
+-- folds before it reads, and reads the table).
+CREATE VIEW story_ballots AS
 WITH entries AS (
     SELECT session_id, chapter_number, viewer_id, name, choice, weight, updated_at, 0 AS seq
-    FROM story_ballots
+    FROM story_ballots_folded
     UNION ALL
     SELECT session_id, chapter_number, viewer_id, name, choice, weight, updated_at, id
     FROM story_ballot_log),
