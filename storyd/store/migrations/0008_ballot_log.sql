@@ -45,12 +45,13 @@ marked AS (
            max(CASE WHEN choice < 0 THEN seq END) OVER w AS cut
     FROM entries WINDOW w AS (PARTITION BY session_id, chapter_number, viewer_id)),
 named AS (
-    SELECT *, max(CASE WHEN name != '' AND seq > coalesce(cut, -1) THEN seq END)
-              OVER (PARTITION BY session_id, chapter_number, viewer_id) AS name_seq
-    FROM marked)
-SELECT b.session_id, b.chapter_number, b.viewer_id, coalesce(n.name, '') AS name, b.choice,
-       b.weight, b.updated_at
-FROM named b LEFT JOIN entries n
-    ON n.session_id = b.session_id AND n.chapter_number = b.chapter_number
-   AND n.viewer_id = b.viewer_id AND n.seq = b.name_seq
-WHERE b.seq = b.last_seq AND b.choice >= 0;
+    SELECT *, max(CASE WHEN name != '' AND seq > coalesce(cut, -1) THEN seq END) OVER w
+              AS name_seq
+    FROM marked WINDOW w AS (PARTITION BY session_id, chapter_number, viewer_id)),
+kept AS (      -- windows only, no join: one sort by viewer, however many ballots
+    SELECT *, max(CASE WHEN seq = name_seq THEN name END) OVER w AS kept_name
+    FROM named WINDOW w AS (PARTITION BY session_id, chapter_number, viewer_id))
+SELECT session_id, chapter_number, viewer_id, coalesce(kept_name, '') AS name, choice, weight,
+       updated_at
+FROM kept
+WHERE seq = last_seq AND choice >= 0;
