@@ -18,13 +18,10 @@ the per-frame one does not). How many of the updates every client received is pr
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +30,7 @@ import trio
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.bench.bench_vote_latency import CONFIG  # noqa: E402
+from tests.bench.bench_vote_latency import start_clients, start_voting_daemon  # noqa: E402
 
 TICK = 0.1
 
@@ -61,40 +58,12 @@ async def _window(daemon: Any, round_id: int, updates: int, first_total: int,
 
 
 async def measure(clients: int, updates: int, rounds: int) -> None:
-    from storyd.app import run_daemon
-    from storyd.config import loader as config_mod
-    from storyd.control import protocol as p
-    from storyd.control.dispatch import handle
-    from storyd.core import events
-
-    tmp = Path(tempfile.mkdtemp(prefix="storyd-bench-"))
-    path = tmp / "storyd.toml"
-    path.write_text(CONFIG.format(tmp=tmp), encoding="utf-8")
-    cfg = config_mod.load(path)
     async with trio.open_nursery() as nursery:
-        daemon: Any = await nursery.start(functools.partial(run_daemon, cfg, path))
-        with daemon.bus.subscribe() as sub:
-            await handle(daemon.operator, p.Start(theme="fantasy"))
-            with trio.fail_after(60):
-                async for ev in sub:
-                    if isinstance(ev, events.State) and ev.data.state == "voting":
-                        break
+        daemon = await start_voting_daemon(nursery)
         round_id = daemon.voting.round.round_id
-        url = daemon.web_url.replace("http://", "ws://") + "/ws/overlay"
         client_seconds = 2 * rounds * updates * TICK + 10.0
-        proc = await trio.lowlevel.open_process(
-            [sys.executable, str(ROOT / "tests/bench/bench_vote_latency.py"), "--client-mode",
-             url, "--clients", str(clients), "--seconds", str(client_seconds)],
-            stdout=subprocess.PIPE)
+        proc, buf = await start_clients(daemon, clients, client_seconds, 120)
         assert proc.stdout is not None
-        buf = b""
-        with trio.fail_after(120):
-            while b"READY\n" not in buf:
-                chunk = await proc.stdout.receive_some()
-                if not chunk:
-                    raise RuntimeError("the client process ended before it was ready")
-                buf += chunk
-        buf = buf.split(b"READY\n", 1)[1]
         started = trio.current_time()
         per_update: list[float] = []
         spent = [0.0, 0.0]          # user, system

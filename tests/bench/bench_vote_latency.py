@@ -123,7 +123,8 @@ duration = 300
 """
 
 
-async def main(clients: int, rate: int, seconds: float) -> None:
+async def start_voting_daemon(nursery: trio.Nursery) -> Any:
+    """The real daemon (CONFIG, temporary folders) in `nursery`, once its story is voting."""
     from storyd.app import run_daemon
     from storyd.config import loader as config_mod
     from storyd.control import protocol as p
@@ -134,28 +135,40 @@ async def main(clients: int, rate: int, seconds: float) -> None:
     path = tmp / "storyd.toml"
     path.write_text(CONFIG.format(tmp=tmp), encoding="utf-8")
     cfg = config_mod.load(path)
-    async with trio.open_nursery() as nursery:
-        daemon: Any = await nursery.start(functools.partial(run_daemon, cfg, path))
-        with daemon.bus.subscribe() as sub:
-            await handle(daemon.operator, p.Start(theme="fantasy"))
-            with trio.fail_after(60):
-                async for ev in sub:
-                    if isinstance(ev, events.State) and ev.data.state == "voting":
-                        break
-        url = daemon.web_url.replace("http://", "ws://") + "/ws/overlay"
-        run_for = seconds + 3.0
-        proc = await trio.lowlevel.open_process(
-            [sys.executable, __file__, "--client-mode", url, "--clients", str(clients),
-             "--seconds", str(run_for)], stdout=subprocess.PIPE)
-        assert proc.stdout is not None
-        buf = b""
+    daemon: Any = await nursery.start(functools.partial(run_daemon, cfg, path))
+    with daemon.bus.subscribe() as sub:
+        await handle(daemon.operator, p.Start(theme="fantasy"))
         with trio.fail_after(60):
-            while b"READY\n" not in buf:
-                chunk = await proc.stdout.receive_some()
-                if not chunk:
-                    raise RuntimeError("the client process ended before it was ready")
-                buf += chunk
-        buf = buf.split(b"READY\n", 1)[1]
+            async for ev in sub:
+                if isinstance(ev, events.State) and ev.data.state == "voting":
+                    break
+    return daemon
+
+
+async def start_clients(daemon: Any, clients: int, seconds: float, ready_within: float
+                        ) -> tuple[trio.Process, bytes]:
+    """The overlay clients' process (`--client-mode`) once all are connected, and what it
+    printed after READY."""
+    url = daemon.web_url.replace("http://", "ws://") + "/ws/overlay"
+    proc = await trio.lowlevel.open_process(
+        [sys.executable, __file__, "--client-mode", url, "--clients", str(clients),
+         "--seconds", str(seconds)], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    buf = b""
+    with trio.fail_after(ready_within):
+        while b"READY\n" not in buf:
+            chunk = await proc.stdout.receive_some()
+            if not chunk:
+                raise RuntimeError("the client process ended before it was ready")
+            buf += chunk
+    return proc, buf.split(b"READY\n", 1)[1]
+
+
+async def main(clients: int, rate: int, seconds: float) -> None:
+    async with trio.open_nursery() as nursery:
+        daemon = await start_voting_daemon(nursery)
+        proc, buf = await start_clients(daemon, clients, seconds + 3.0, 60)
+        assert proc.stdout is not None
         injector = await trio.lowlevel.open_process(
             [sys.executable, __file__, "--inject-mode", str(daemon.socket_path),
              "--rate", str(rate), "--seconds", str(seconds)], stdout=subprocess.PIPE)
