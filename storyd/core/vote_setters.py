@@ -3,9 +3,12 @@
 Theory of operation: the tally (core/vote_tally.py) appends every message that set or
 changed a ballot to its dirty list, in order, and nothing else on the hot path. `Setters`
 learns from that list later — when the flusher drains it, or right before a moderator's
-action — and keeps per viewer `(message id, choice, message id before, choice before)`
-(choice before None: the viewer had no ballot). So a deleted message that set the ballot
-can give back the ballot before it; two levels are kept, no more.
+action — and keeps per viewer the record (the ChatMessage) that set the ballot and the
+record before it (None: the viewer had no ballot before). So a deleted message that set the
+ballot can give back the ballot before it; two levels are kept, no more. The records are
+kept as they are — no tuple is built and no choice parsed per record (issue 23: at 100k
+voters the drain's per-viewer tuples were most of its cost); a choice is read from a
+record's text only when a deletion needs it.
 
 `settle` walks records in order (it also notes each viewer's latest record that names them,
 for the drain's rows); `by_viewer` gets the same result from a list of named votes with dict
@@ -16,28 +19,12 @@ up to date by `settle`; the tally uses `settle` whenever the index exists.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from itertools import repeat
-from operator import add, attrgetter, itemgetter
+from operator import attrgetter
 
-from storyd.core.model import ChatMessage, ViewerKey, key_of_viewer_id
+from storyd.core.model import CHOICE_KEYS, ChatMessage, ViewerKey, key_of_viewer_id
 from storyd.core.vote_parse import parse_slow
 
-Setter = tuple[str, int, str, int | None]
-
 _KEY = attrgetter("key")
-_TEXT = attrgetter("text")
-_MSG_ID = attrgetter("msg_id")
-_TOP = itemgetter(0, 1)                          # (message id, choice) of a Setter
-_NOBODY = ("", None, "", None)                   # _TOP of it: no message, no ballot
-
-
-def _choices(texts: list[str], table: dict[str, int]) -> Iterator[int | None]:
-    """The choice of each vote text (the table, else the parser)."""
-    cs: list[int | None] = list(map(table.get, texts))
-    if None in cs:
-        cs = [parse_slow(t) if c is None else c for t, c in zip(texts, cs, strict=True)]
-    return iter(cs)
 
 
 def _choice(text: str, table: dict[str, int]) -> int | None:
@@ -45,10 +32,17 @@ def _choice(text: str, table: dict[str, int]) -> int | None:
     return parse_slow(text) if c is None else c
 
 
+def _restored(key: ViewerKey, choice: int) -> ChatMessage:
+    """The stand-in record of a ballot from before a restart (no message id: never deleted)."""
+    return ChatMessage(platform="", user_id="", name="", text="!" + CHOICE_KEYS[choice],
+                       key=key)
+
+
 class Setters:
     def __init__(self) -> None:
-        self._rec: dict[ViewerKey, Setter] = {}
-        self._by_msg: dict[str, ViewerKey] | None = None   # built at the first deletion
+        self._top: dict[ViewerKey, ChatMessage] = {}          # the record that set the ballot
+        self._below: dict[ViewerKey, ChatMessage | None] = {}  # ... the one before (None: none)
+        self._by_msg: dict[str, ViewerKey] | None = None       # built at the first deletion
 
     @property
     def indexed(self) -> bool:
@@ -56,16 +50,18 @@ class Setters:
 
     def restored(self, key: ViewerKey, choice: int) -> None:
         """A ballot from before a restart: no message is known to have set it."""
-        self._rec[key] = ("", choice, "", None)
+        self._top[key] = _restored(key, choice)
+        self._below.pop(key, None)
 
     def forget(self, key: ViewerKey) -> None:
-        self._rec.pop(key, None)
+        self._top.pop(key, None)
+        self._below.pop(key, None)
 
     def settle(self, records: list[ChatMessage], table: dict[str, int],
                latest: dict[ViewerKey, ChatMessage] | None = None) -> None:
         """Learn from `records` in order; with `latest`, note each viewer's latest record
         that names them (a gift or an operator's change names nobody)."""
-        rec, index = self._rec, self._by_msg
+        top, below, index = self._top, self._below, self._by_msg
         keyof = key_of_viewer_id
         for m in records:
             k = m.key or keyof(m.user_id)
@@ -73,67 +69,69 @@ class Setters:
                 latest[k] = m
             if not m.text:          # gift weight or a moderator's change: no new setter
                 continue
-            c = _choice(m.text, table)
-            if c is None:           # pragma: no cover - only votes are recorded
+            if _choice(m.text, table) is None:     # pragma: no cover - only votes are recorded
                 continue
-            old = rec.get(k)
-            mid = m.msg_id
-            rec[k] = (mid, c, "", None) if old is None else (mid, c, old[0], old[1])
-            if index is not None and mid:
-                index[mid] = k
+            below[k] = top.get(k)
+            top[k] = m
+            if index is not None and m.msg_id:
+                index[m.msg_id] = k
 
     def by_viewer(self, records: list[ChatMessage],
                   table: dict[str, int]) -> dict[ViewerKey, ChatMessage]:
         """`settle` for records that are all named votes, without an index; returns each
         viewer's latest record, in first-touched order. Built with dict and map passes (C
-        loops): no Python step per record or per viewer, but for keys a record lacks and
-        texts the table does not hold (issue 23: the drain at 100k voters)."""
+        loops): no Python step per record or per viewer, but for keys a record lacks
+        (issue 23: the drain at 100k voters). `table` is unused: choices are read later."""
         keys: list[ViewerKey] = list(map(_KEY, records))
         if 0 in keys:
             keys = [m.key or key_of_viewer_id(m.user_id) for m in records]
         latest = dict(zip(keys, records, strict=True))      # first-touched order, last record
-        rec = self._rec
-        below: dict[ViewerKey | None, tuple[str, int | None]] = dict(
-            zip(latest, map(_TOP, map(rec.get, latest, repeat(_NOBODY))), strict=True))
+        top, below = self._top, self._below
+        below.update(zip(latest, map(top.get, latest), strict=True))
         if len(latest) < len(keys):        # some viewers have more than one record
             last_at = dict(zip(keys, range(len(keys)), strict=True))
             earlier: list[ViewerKey | None] = list(keys)
             for i in last_at.values():
                 earlier[i] = None
-            second = dict(zip(earlier, records, strict=True))
+            second = dict(zip(earlier, records, strict=True))   # each one's record before
             second.pop(None, None)
-            befores = zip(map(_MSG_ID, second.values()),
-                          _choices(list(map(_TEXT, second.values())), table), strict=True)
-            below.update(zip(second, befores, strict=True))
-        ms = latest.values()
-        tops = zip(map(_MSG_ID, ms), _choices(list(map(_TEXT, ms)), table), strict=True)
-        rec.update(zip(latest, map(add, tops, map(below.__getitem__, latest)), strict=True))
+            below.update(second)   # type: ignore[arg-type]  # None was popped
+        top.update(latest)
         return latest
 
-    def take_back(self, msg_id: str) -> tuple[ViewerKey, int | None] | None:
+    def take_back(self, msg_id: str,
+                  table: dict[str, int]) -> tuple[ViewerKey, int | None] | None:
         """A deleted message: (viewer, the choice to fall back to or None for none) when it
         set a viewer's ballot; None when it changes no ballot (the fallback's own message is
         only forgotten)."""
         key = self._find(msg_id)
         if key is None:
             return None
-        mid, choice, prev_mid, prev_choice = self._rec[key]
-        if msg_id != mid:           # the fallback's message: nothing to fall back to now
-            self._rec[key] = (mid, choice, "", None)
+        top, below = self._top, self._below
+        if top[key].msg_id != msg_id:   # the fallback's message: nothing to fall back to now
+            below[key] = None
             return None
-        if prev_choice is None:
-            del self._rec[key]
-        else:
-            self._rec[key] = (prev_mid, prev_choice, "", None)
-        return key, prev_choice
+        fallback = below.pop(key, None)
+        if fallback is None:
+            del top[key]
+            return key, None
+        top[key] = fallback
+        return key, _choice(fallback.text, table)
 
     def _find(self, msg_id: str) -> ViewerKey | None:
         index = self._by_msg
-        if index is None or len(index) > 2 * len(self._rec) + 10_000:
+        top, below = self._top, self._below
+        if index is None or len(index) > 2 * len(top) + 10_000:
             index = self._by_msg = {}
-            for k, (mid, _, prev_mid, _) in self._rec.items():
-                index[mid] = index[prev_mid] = k
+            for k, m in below.items():
+                if m is not None:
+                    index[m.msg_id] = k
+            for k, m in top.items():
+                index[m.msg_id] = k
             index.pop("", None)
         found = index.get(msg_id)
-        rec = None if found is None else self._rec.get(found)
-        return found if rec is not None and msg_id in (rec[0], rec[2]) else None
+        if found is None or found not in top:
+            return None
+        before = below.get(found)
+        return found if msg_id == top[found].msg_id or (
+            before is not None and msg_id == before.msg_id) else None

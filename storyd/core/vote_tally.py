@@ -181,7 +181,7 @@ class Tally(Intake):
         if self.closed or not msg_id:
             return False
         self._settle()
-        hit = self._setters.take_back(msg_id)
+        hit = self._setters.take_back(msg_id, self._table)
         if hit is None:
             return False
         key, fallback = hit

@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 One `sqlite3` connection (autocommit mode, explicit transactions) lives for the life of the
-`Store`. Every call runs on a worker thread through `trio.to_thread.run_sync` with a
+`Store`. Every call runs on a worker thread (system/gil.py: the GIL is handed over to it) with a
 `CapacityLimiter(1)`, so calls are serialized and the trio thread never blocks on disk.
 Calls are not abandoned on cancellation (`abandon_on_cancel=False`): a cancelled caller
 waits for its thread to finish, so each call's transaction either commits whole or rolls
@@ -59,6 +59,7 @@ from storyd.store.schema import (
     Migration,  # re-exported
     load_migrations,  # re-exported
 )
+from storyd.system import gil
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +105,8 @@ class Store:
         migs = load_migrations() if migrations is None else list(migrations)
         pending = PendingWrites(path, (path.parent, *recovery_dirs))
         try:
-            conn, version = await trio.to_thread.run_sync(schema.connect, path, migs)
-            await trio.to_thread.run_sync(pending.recover, conn)
+            conn, version = await gil.run_sync(functools.partial(schema.connect, path, migs))
+            await gil.run_sync(functools.partial(pending.recover, conn))
         except (sqlite3.Error, OSError) as exc:
             raise StorageError(f"cannot open the database {path}: {exc}") from exc
         log.debug("opened %s at schema version %d", path, version)
@@ -122,8 +123,8 @@ class Store:
             deadline = trio.current_time() + wait
             while self._pending and self._conn is not None and trio.current_time() < deadline:
                 await trio.sleep(min(0.25, max(0.0, deadline - trio.current_time())))
-                await trio.to_thread.run_sync(self._drain_sync, limiter=self._limiter)
-            lost = await trio.to_thread.run_sync(self._close_sync, limiter=self._limiter)
+                await gil.run_sync(self._drain_sync, limiter=self._limiter)
+            lost = await gil.run_sync(self._close_sync, limiter=self._limiter)
         return lost
 
     def _close_sync(self) -> int:
@@ -141,7 +142,7 @@ class Store:
         return lost
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await trio.to_thread.run_sync(
+        return await gil.run_sync(
             functools.partial(self._call, fn, args), limiter=self._limiter)
 
     def _call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -191,15 +192,14 @@ class Store:
         """A write whose caller can do without an answer: a disk fault keeps it in memory
         (pending). What `fn` returned, or None when the write waits."""
         try:
-            return await trio.to_thread.run_sync(
+            return await gil.run_sync(
                 functools.partial(self._write_sync, fn, args, key), limiter=self._limiter)
         finally:
             self._report_health()
 
     def _write_sync(self, fn: Callable[..., T], args: tuple[Any, ...],
-                    key: Hashable | None) -> T | None:
-        result: T | None = self._pending.write(self._open_conn(), self._call, fn, args, key)
-        return result
+                    key: Hashable | None) -> Any:     # what fn returned, or None (waits)
+        return self._pending.write(self._open_conn(), self._call, fn, args, key)
 
     def _open_conn(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -215,7 +215,7 @@ class Store:
             return self._call(fn, args)
 
         try:
-            return await trio.to_thread.run_sync(run, limiter=self._limiter)
+            return await gil.run_sync(run, limiter=self._limiter)
         finally:
             self._report_health()
 
@@ -227,7 +227,7 @@ class Store:
         while True:
             await trio.sleep(RETRY_S)
             if self._pending and self._conn is not None:
-                await trio.to_thread.run_sync(self._drain_sync, limiter=self._limiter)
+                await gil.run_sync(self._drain_sync, limiter=self._limiter)
                 self._report_health()
 
     def _drain_sync(self) -> None:
@@ -320,7 +320,7 @@ class Store:
         when space returns; StoreUnavailable, with nothing kept, only when that memory is full
         (`ballot_refusal`): the caller must not acknowledge them."""
         try:
-            await trio.to_thread.run_sync(functools.partial(
+            await gil.run_sync(functools.partial(
                 self._pending.save_ballots, self._open_conn(), self._call, session_id,
                 chapter_number, rows, now), limiter=self._limiter)
         finally:
@@ -388,7 +388,7 @@ class Store:
     async def stats(self) -> dict[str, Any]:
         """Row counts per table, schema version and file sizes (database and WAL) in bytes."""
         counts = await self._run(read_folded, vq.table_counts)
-        sizes = await trio.to_thread.run_sync(self._file_sizes)
+        sizes = await gil.run_sync(self._file_sizes)
         return {**counts, **sizes, "schema_version": self.schema_version}
 
     def _file_sizes(self) -> dict[str, int]:
