@@ -251,7 +251,7 @@ class Tally(Intake):
         if self._settled or self._odd or self._setters.indexed:
             latest = self._drain_in_order(records)
         else:
-            latest = self._setters.by_viewer(records, self._table)
+            latest = self._setters.by_viewer(records)
         self._dirty, self._settled, self._odd = [], 0, 0
         ballots, gifts = self._ballots, self._gifts
         choices = list(map(ballots.get, latest))
