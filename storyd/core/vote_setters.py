@@ -59,7 +59,7 @@ class Setters:
         self._top.pop(key, None)
         self._below.pop(key, None)
 
-    def settle(self, records: list[ChatMessage], table: dict[str, int],
+    def settle(self, records: list[ChatMessage],
                latest: dict[ViewerKey, ChatMessage] | None = None) -> None:
         """Learn from `records` in order; with `latest`, note each viewer's latest record
         that names them (a gift or an operator's change names nobody)."""
@@ -70,9 +70,7 @@ class Setters:
             if latest is not None and (m.name or k not in latest):
                 latest[k] = m
             if not m.text:          # gift weight or a moderator's change: no new setter
-                continue
-            if _choice(m.text, table) is None:     # pragma: no cover - only votes are recorded
-                continue
+                continue            # (every other record is a vote: its choice is read later)
             below[k] = top.get(k)
             top[k] = m
             if index is not None and m.msg_id:

@@ -212,7 +212,7 @@ class Tally(Intake):
         """`_setters` up to date with every ballot set since the last time."""
         records = self._dirty
         if self._settled < len(records):
-            self._setters.settle(records[self._settled:], self._table, latest)
+            self._setters.settle(records[self._settled:], latest)
             self._settled = len(records)
 
     # -- reading -----------------------------------------------------------------------------
